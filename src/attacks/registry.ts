@@ -1,0 +1,38 @@
+/**
+ * The attack catalog: stable ids to factories. Everything that names an attack by string
+ * (CLI, plans, reports, the conformance table) goes through here.
+ */
+import { UsageError, listChoices } from '../core/errors.js';
+import type { Attack } from './types.js';
+import { fgsm, type FgsmOptions } from './image/fgsm.js';
+import { pgd, type PgdOptions } from './image/pgd.js';
+
+type Factory = (options: Record<string, unknown>) => Attack;
+
+const ATTACKS: Record<string, { factory: Factory; description: string }> = {
+  fgsm: { factory: (o) => fgsm(o as FgsmOptions), description: 'Fast gradient sign method: one step of size epsilon (Goodfellow et al. 2015).' },
+  pgd: { factory: (o) => pgd(o as PgdOptions), description: 'Projected gradient descent with random start and restarts (Madry et al. 2018).' },
+};
+
+/** The registered attack ids, in catalog order. */
+export function attackIds(): string[] {
+  return Object.keys(ATTACKS);
+}
+
+export function describeAttack(id: string): string {
+  return ATTACKS[id]?.description ?? '';
+}
+
+/**
+ * Creates an attack from its id and options.
+ *
+ * @throws UsageError `E_UNKNOWN_ATTACK` listing the valid ids.
+ * @example const attack = createAttack('pgd', { steps: 40 });
+ */
+export function createAttack(id: string, options: Record<string, unknown> = {}): Attack {
+  const entry = ATTACKS[id];
+  if (!entry) {
+    throw new UsageError('E_UNKNOWN_ATTACK', `Unknown attack '${id}'; use ${listChoices(attackIds())}.`, { details: { value: id, valid: attackIds() } });
+  }
+  return entry.factory(options);
+}

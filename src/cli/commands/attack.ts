@@ -1,0 +1,108 @@
+/** `rampart attack`: run one attack on a model over a data subset and record every example. */
+import type { Command } from 'commander';
+import { createAttack } from '../../attacks/registry.js';
+import { attackDataset } from '../../attacks/run-on-dataset.js';
+import { writeJsonFile } from '../../core/files.js';
+import { initEngine } from '../../engine/backend.js';
+import { NORM_IDS } from '../../threats/norms.js';
+import { threatModel } from '../../threats/threat-model.js';
+import { percent } from '../../report/table.js';
+import { createProgress } from '../progress.js';
+import { positiveNumber, wholeNumber } from '../parse.js';
+import { say } from '../output.js';
+import { addDataFlags, addEngineFlags, attackList, loadModelAndData, type DataFlags } from './shared.js';
+import { ThreatError } from '../../core/errors.js';
+
+interface AttackFlags extends DataFlags {
+  model?: string;
+  attack: string;
+  norm: string;
+  epsilon: string;
+  steps?: number;
+  restarts?: number;
+  stepSize?: number;
+  loss?: string;
+  randomStart: boolean;
+  target?: number;
+  batchSize: number;
+  seed: number;
+  out?: string;
+  saveExamples?: boolean;
+  backend?: string;
+  quiet?: boolean;
+}
+
+/** Collects attack options from flags, passing only those the user set. */
+export function attackOptionsFromFlags(id: string, flags: { steps?: number; restarts?: number; stepSize?: number; loss?: string; randomStart?: boolean }): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  if (flags.loss !== undefined) options.loss = flags.loss;
+  if (id === 'pgd') {
+    if (flags.steps !== undefined) options.steps = flags.steps;
+    if (flags.restarts !== undefined) options.restarts = flags.restarts;
+    if (flags.stepSize !== undefined) options.stepSize = flags.stepSize;
+    if (flags.randomStart === false) options.randomStart = false;
+  }
+  return options;
+}
+
+export function parseEpsilon(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new ThreatError('E_EPSILON_RANGE', `--epsilon must be a number >= 0; got '${text}'.`);
+  return value;
+}
+
+export function registerAttack(program: Command): void {
+  const command = program
+    .command('attack')
+    .description('Attack a saved model on a data subset; print the success rate and write per-example results as JSON.')
+    .option('--model <dir>', 'model directory (model.json + weights.bin)')
+    .option('--attack <id>', `attack id: ${attackList()}`, 'pgd')
+    .option('--norm <id>', `threat norm: ${NORM_IDS.join(', ')}`, 'linf')
+    .option('--epsilon <value>', 'perturbation budget in the norm', '0.3')
+    .option('--steps <n>', 'PGD steps (default 40)', wholeNumber('--steps', 1))
+    .option('--restarts <n>', 'PGD random restarts (default 1)', wholeNumber('--restarts', 1))
+    .option('--step-size <value>', 'PGD step size (default 2.5 * epsilon / steps)', positiveNumber('--step-size'))
+    .option('--loss <id>', "attack loss: 'ce' or 'margin' (default ce)")
+    .option('--no-random-start', 'PGD starts at the clean input')
+    .option('--target <class>', 'targeted attack towards this class', wholeNumber('--target'))
+    .option('--batch-size <n>', 'examples per attack batch', wholeNumber('--batch-size', 1), 256)
+    .option('--seed <n>', 'seed for random starts', wholeNumber('--seed'), 0)
+    .option('--out <file>', 'write the JSON result here')
+    .option('--save-examples', 'include the adversarial inputs in the JSON result');
+  addEngineFlags(addDataFlags(command)).action(async (flags: AttackFlags) => {
+    const attack = createAttack(flags.attack, attackOptionsFromFlags(flags.attack, flags));
+    const epsilon = parseEpsilon(flags.epsilon);
+    const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
+    const { stored, data } = await loadModelAndData(flags.model, flags);
+    const threat = threatModel({ norm: flags.norm, epsilon, bounds: stored.info.bounds });
+    const bar = createProgress(`${attack.id} ${threat.id}`, { quiet: flags.quiet === true });
+    const result = await attackDataset({
+      model: stored.classifier,
+      data: data.selected,
+      attack,
+      threat,
+      batchSize: flags.batchSize,
+      seed: flags.seed,
+      keepAdversarial: flags.saveExamples === true,
+      ...(flags.target === undefined ? {} : { targetClass: flags.target }),
+      onProgress: (p) => bar.update(p.done, p.total),
+    });
+    bar.stop();
+    const s = result.summary;
+    say(`${attack.id} ${threat.id} on ${data.selected.name} (${s.attacked} examples, backend ${engine.backend})`);
+    say(`clean accuracy ${percent(s.cleanAccuracy)} -> adversarial accuracy ${percent(s.adversarialAccuracy)}; success rate ${percent(s.successRate)}; mean perturbation ${s.meanPerturbation.toFixed(4)}`);
+    if (flags.out) {
+      const { adversarial, ...rest } = result;
+      await writeJsonFile(flags.out, {
+        kind: 'rampart.attack-result',
+        schemaVersion: 1,
+        engine,
+        model: stored.dir,
+        data: { name: data.selected.name, count: data.selected.count, sha256: data.provenance.sha256, split: data.provenance.split },
+        ...rest,
+        ...(adversarial ? { adversarialShape: [result.examples.length, ...data.selected.shape], adversarial: Array.from(adversarial) } : {}),
+      });
+      say(`result: ${flags.out}`);
+    }
+  });
+}

@@ -1,0 +1,47 @@
+/** Flags and steps that several commands share. */
+import type { Command } from 'commander';
+import { attackIds } from '../../attacks/registry.js';
+import { UsageError } from '../../core/errors.js';
+import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
+import { parseDataSpec, selectData, SUBSETS, type SelectedData, type SubsetName } from '../../pipeline/data-selection.js';
+import type { DatasetSpec } from '../../data/index.js';
+import { wholeNumber } from '../parse.js';
+
+export interface DataFlags {
+  data?: string;
+  subset: string;
+  splitSeed?: number;
+  limit?: number;
+}
+
+export function addDataFlags(command: Command): Command {
+  return command
+    .option('--data <spec>', "data set: 'mnist' (bundled) or 'idx:IMAGES,LABELS'; default: the model's training data")
+    .option('--subset <name>', `which part of the split: ${SUBSETS.join(', ')}`, 'test')
+    .option('--split-seed <n>', "seed of the train/validation/test split; default: the model's", wholeNumber('--split-seed'))
+    .option('--limit <n>', 'use only the first N examples of the subset', wholeNumber('--limit', 1));
+}
+
+export function addEngineFlags(command: Command): Command {
+  return command.option('--backend <name>', 'TF.js backend: wasm, cpu or tensorflow (default: tfjs-node if installed, else wasm; or $RAMPART_BACKEND)').option('--quiet', 'no progress output');
+}
+
+/** Loads the model and the data it should be evaluated on (its own held-out split by default). */
+export async function loadModelAndData(modelDir: string | undefined, flags: DataFlags): Promise<{ stored: StoredClassifier; data: SelectedData }> {
+  if (!modelDir) throw new UsageError('E_MISSING_FLAG', 'Give the model directory with --model DIR (a folder holding model.json and weights.bin, e.g. runs/example/model).');
+  const stored = await loadClassifierModel(modelDir);
+  const trained = stored.info.data;
+  const spec: DatasetSpec = flags.data !== undefined ? parseDataSpec(flags.data) : ((trained?.spec as DatasetSpec | undefined) ?? 'mnist');
+  const data = selectData({
+    spec,
+    subset: flags.subset as SubsetName,
+    splitSeed: flags.splitSeed ?? trained?.split?.seed ?? 1,
+    ...(trained?.split && flags.data === undefined ? { fractions: trained.split.fractions } : {}),
+    ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+  });
+  return { stored, data };
+}
+
+export function attackList(): string {
+  return attackIds().join(', ');
+}

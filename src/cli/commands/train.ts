@@ -1,0 +1,70 @@
+/** `rampart train`: train a model on a data set and save it with its run report. */
+import type { Command } from 'commander';
+import { ARCHITECTURES } from '../../models/architectures.js';
+import { OPTIMIZERS, type OptimizerId } from '../../training/optimizers.js';
+import { parseSchedule } from '../../training/schedules.js';
+import { parseDataSpec } from '../../pipeline/data-selection.js';
+import { runTraining } from '../../pipeline/train-run.js';
+import { percent } from '../../report/table.js';
+import { createProgress } from '../progress.js';
+import { positiveNumber, wholeNumber } from '../parse.js';
+import { say } from '../output.js';
+import { addEngineFlags } from './shared.js';
+
+interface TrainFlags {
+  data: string;
+  arch: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: string;
+  lr: number;
+  schedule: string;
+  seed: number;
+  splitSeed: number;
+  limit?: number;
+  out: string;
+  backend?: string;
+  quiet?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  const command = program
+    .command('train')
+    .description('Train a classifier and save it (model.json + weights.bin) with per-epoch checkpoints and a JSON run report.')
+    .option('--data <spec>', "data set: 'mnist' (bundled 10k digits) or 'idx:IMAGES,LABELS'", 'mnist')
+    .option('--arch <id>', `architecture: ${ARCHITECTURES.join(', ')}`, 'cnn')
+    .option('--epochs <n>', 'passes over the training split', wholeNumber('--epochs', 1), 3)
+    .option('--batch-size <n>', 'examples per step', wholeNumber('--batch-size', 1), 64)
+    .option('--optimizer <id>', `optimizer: ${OPTIMIZERS.join(', ')}`, 'adam')
+    .option('--lr <rate>', 'base learning rate', positiveNumber('--lr'), 1e-3)
+    .option('--schedule <spec>', "learning-rate schedule: 'constant', 'cosine' or 'step:E1,E2[:GAMMA]'", 'constant')
+    .option('--seed <n>', 'seed for weights and shuffling', wholeNumber('--seed'), 1)
+    .option('--split-seed <n>', 'seed of the train/validation/test split', wholeNumber('--split-seed'), 1)
+    .option('--limit <n>', 'train on only the first N examples of the training split', wholeNumber('--limit', 1))
+    .option('--out <dir>', 'run directory (model/, checkpoints/, train-report.json)', 'runs/train');
+  addEngineFlags(command).action(async (flags: TrainFlags) => {
+    const spec = parseDataSpec(flags.data);
+    const schedule = parseSchedule(flags.schedule);
+    const bar = createProgress('train', { quiet: flags.quiet === true });
+    const { report } = await runTraining({
+      data: { spec, splitSeed: flags.splitSeed, ...(flags.limit === undefined ? {} : { limit: flags.limit }) },
+      architecture: flags.arch,
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      optimizer: flags.optimizer as OptimizerId,
+      learningRate: flags.lr,
+      schedule,
+      seed: flags.seed,
+      outDir: flags.out,
+      ...(flags.backend === undefined ? {} : { backend: flags.backend }),
+      onBatch: (p) => bar.update((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
+      onEpoch: (e) => {
+        if (!flags.quiet) process.stderr.write(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy === undefined ? '-' : percent(e.validationAccuracy)}, ${(e.durationMs / 1000).toFixed(1)}s\n`);
+      },
+    });
+    bar.stop();
+    say(`trained ${report.architecture} on ${report.data?.name ?? ''} with backend ${report.engine.backend}: test accuracy ${percent(report.testAccuracy)}`);
+    say(`model: ${report.modelDir}`);
+    say(`report: ${flags.out}/train-report.json`);
+  });
+}

@@ -1,0 +1,274 @@
+/**
+ * Fast Conv2DBackpropInput for the TF.js wasm backend, by one of two methods, both built
+ * on the backend's own XNNPACK kernels (the stock kernel is a direct loop, several times
+ * slower).
+ *
+ * Transposed convolution: for stride 1 the input gradient is a forward convolution of the
+ * output gradient, padded by (filter size - 1 - forward padding), with the filter
+ * spatially reversed and its in/out channels swapped; it runs as one wasm `Conv2D`.
+ *
+ * Matmul + col2im: cols = dy [rows, Cout] · filterᵀ [Cout, KH*KW*Cin] on the wasm
+ * `BatchMatMul`, then a plain JS loop adds each row of cols back onto the input window it
+ * came from. Used for strides > 1 (the convolution route would need a zero-dilated
+ * gradient and multiply stride² times more zeros than values), for Cin <= 2 (XNNPACK pads
+ * a convolution's output channels to 8, so a 1-channel input gradient wastes 8x; the
+ * first layer on grey images is 2-3x faster this way), and for forward paddings wider
+ * than filter - 1 (which the transposed convolution would have to crop). Rows are
+ * chunked so the cols buffer stays small.
+ *
+ * NCHW and non-float32 tensors go to the stock kernel.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+import { EngineError } from '../../core/errors.js';
+
+/** Chunking of the col2im route, exported so tests can force several chunks. */
+export const conv2DBackpropInputOptions = {
+  /** Preferred size of one chunk's cols buffer, in floats. */
+  targetColsFloats: 1 << 20,
+  /** Lower bound on matmul rows per chunk. */
+  minRows: 512,
+  /** Hard upper bound on one chunk's cols buffer, in floats (64 MB). */
+  maxColsFloats: 1 << 24,
+};
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (t === undefined) {
+    throw new EngineError('E_KERNEL_INPUT', `${kernel}: input '${name}' is missing.`, { details: { kernel, input: name } });
+  }
+  return t;
+}
+
+function heap(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+function stockKernel(name: string, needer: string): tf.KernelConfig {
+  const k = tf.getKernel(name, 'wasm');
+  if (k === undefined) {
+    throw new EngineError('E_KERNEL_MISSING', `${needer} needs the wasm backend's ${name} kernel, which is not registered.`, {
+      details: { kernel: needer, needs: name },
+    });
+  }
+  return k;
+}
+
+interface Geometry {
+  batchSize: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padTop: number;
+  padLeft: number;
+}
+
+/**
+ * Gradient of a 2-D convolution with respect to its input, on the wasm backend. Returns
+ * `undefined` for a case it does not handle (NCHW, non-float32, empty), so the caller
+ * can use the stock kernel.
+ *
+ * @throws EngineError `E_KERNEL_MISSING` when a wasm kernel it builds on is not
+ *   registered, `E_KERNEL_SHAPE` when `dy` does not match the convolution's output shape.
+ * @example
+ * const dx = conv2DBackpropInputWasm({ inputs: { dy, filter }, backend, attrs }) ?? stock.kernelFunc(args);
+ */
+export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo | undefined {
+  const kernel = tf.Conv2DBackpropInput;
+  const backend = args.backend as BackendWasm;
+  const dy = input(args.inputs, 'dy', kernel);
+  const filter = input(args.inputs, 'filter', kernel);
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  if (dataFormat === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
+
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const g: Geometry = {
+    batchSize: info.batchSize,
+    inHeight: info.inHeight,
+    inWidth: info.inWidth,
+    inChannels: info.inChannels,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    outChannels: info.outChannels,
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+  const expected = [g.batchSize, g.outHeight, g.outWidth, g.outChannels];
+  if (dy.shape.length !== 4 || expected.some((d, i) => dy.shape[i] !== d)) {
+    throw new EngineError('E_KERNEL_SHAPE', `${kernel}: dy has shape [${dy.shape}] but the convolution's output is [${expected}].`, {
+      details: { kernel, dyShape: dy.shape, expected },
+    });
+  }
+  if (g.batchSize * g.outHeight * g.outWidth * g.inHeight * g.inWidth * g.inChannels * g.outChannels === 0) return undefined;
+
+  // Padding of dy for the transposed convolution; negative means a crop.
+  const top = g.filterHeight - 1 - g.padTop;
+  const left = g.filterWidth - 1 - g.padLeft;
+  const bottom = g.inHeight + g.filterHeight - 1 - top - g.outHeight;
+  const right = g.inWidth + g.filterWidth - 1 - left - g.outWidth;
+  const transposedConv = g.strideHeight === 1 && g.strideWidth === 1 && g.inChannels > 2 && Math.min(top, left, bottom, right) >= 0;
+  return transposedConv ? viaConv2D(backend, dy, filter, g, [top, bottom, left, right]) : viaCol2im(backend, dy, filter, g);
+}
+
+function viaConv2D(
+  backend: BackendWasm,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  g: Geometry,
+  [top, bottom, left, right]: [number, number, number, number],
+): tf.TensorInfo {
+  const conv2D = stockKernel(tf.Conv2D, tf.Conv2DBackpropInput);
+  const { filterHeight, filterWidth, inChannels, outChannels } = g;
+  const flipped = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
+  const wv = heap(backend, filter);
+  const fv = heap(backend, flipped);
+  for (let kh = 0; kh < filterHeight; kh++) {
+    for (let kw = 0; kw < filterWidth; kw++) {
+      const src = ((filterHeight - 1 - kh) * filterWidth + (filterWidth - 1 - kw)) * inChannels * outChannels;
+      const dst = (kh * filterWidth + kw) * outChannels * inChannels;
+      for (let ci = 0; ci < inChannels; ci++) {
+        for (let co = 0; co < outChannels; co++) fv[dst + co * inChannels + ci] = wv[src + ci * outChannels + co]!;
+      }
+    }
+  }
+  const dx = conv2D.kernelFunc({
+    inputs: { x: dy, filter: flipped },
+    backend,
+    attrs: {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+    },
+  }) as tf.TensorInfo;
+  backend.disposeData(flipped.dataId);
+  return dx;
+}
+
+function viaCol2im(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, g: Geometry): tf.TensorInfo {
+  const batchMatMul = stockKernel(tf.BatchMatMul, tf.Conv2DBackpropInput);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = g;
+  const kSize = filterHeight * filterWidth * inChannels;
+  const units = batchSize * outHeight;
+  const { targetColsFloats, minRows, maxColsFloats } = conv2DBackpropInputOptions;
+  const unitFloats = outWidth * kSize;
+  const preferredUnits = Math.max(Math.ceil(minRows / outWidth), Math.floor(targetColsFloats / unitFloats));
+  const unitsPerChunk = Math.max(1, Math.min(preferredUnits, Math.floor(maxColsFloats / unitFloats)));
+
+  // filterᵀ [Cout, K]; one tensor for all chunks, so XNNPACK packs it once.
+  const filterT = backend.makeOutput([outChannels, kSize], 'float32');
+  const dx = backend.makeOutput([batchSize, inHeight, inWidth, inChannels], 'float32');
+  {
+    const wv = heap(backend, filter);
+    const tv = heap(backend, filterT);
+    for (let k = 0; k < kSize; k++) {
+      for (let co = 0; co < outChannels; co++) tv[co * kSize + k] = wv[k * outChannels + co]!;
+    }
+    heap(backend, dx).fill(0);
+  }
+
+  for (let u0 = 0; u0 < units; u0 += unitsPerChunk) {
+    const u1 = Math.min(units, u0 + unitsPerChunk);
+    const rows = (u1 - u0) * outWidth;
+    // The matmul caches nothing on its left operand, so a reshaped view of dy is safe
+    // there; a chunk of it needs a copy, since a view cannot start mid-tensor.
+    let dyRows: tf.TensorInfo = { dataId: dy.dataId, shape: [rows, outChannels], dtype: 'float32' };
+    if (rows !== batchSize * outHeight * outWidth) {
+      dyRows = backend.makeOutput([rows, outChannels], 'float32');
+      const offset = u0 * outWidth * outChannels;
+      heap(backend, dyRows).set(heap(backend, dy).subarray(offset, offset + rows * outChannels));
+    }
+    const cols = batchMatMul.kernelFunc({
+      inputs: { a: dyRows, b: filterT },
+      backend,
+      attrs: { transposeA: false, transposeB: false },
+    }) as tf.TensorInfo;
+    if (dyRows.dataId !== dy.dataId) backend.disposeData(dyRows.dataId);
+    col2im(heap(backend, cols), heap(backend, dx), g, u0, u1);
+    backend.disposeData(cols.dataId);
+  }
+  backend.disposeData(filterT.dataId);
+  return dx;
+}
+
+/**
+ * Adds cols[r, k] (r = (unit - u0) * OW + ow, k = (kh * KW + kw) * Cin + ci) onto the
+ * input cell the forward window read it from, skipping padding. Kept out of the kernel
+ * body so V8 optimises the hot loop alone.
+ */
+function col2im(cv: Float32Array, dv: Float32Array, g: Geometry, u0: number, u1: number): void {
+  const { inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padTop, padLeft } = g;
+  let src = 0;
+  for (let u = u0; u < u1; u++) {
+    const b = Math.floor(u / outHeight);
+    const oh = u - b * outHeight;
+    for (let ow = 0; ow < outWidth; ow++) {
+      for (let kh = 0; kh < filterHeight; kh++) {
+        const ih = oh * strideHeight + kh - padTop;
+        if (ih < 0 || ih >= inHeight) {
+          src += filterWidth * inChannels;
+          continue;
+        }
+        const rowBase = (b * inHeight + ih) * inWidth;
+        for (let kw = 0; kw < filterWidth; kw++, src += inChannels) {
+          const iw = ow * strideWidth + kw - padLeft;
+          if (iw < 0 || iw >= inWidth) continue;
+          const dst = (rowBase + iw) * inChannels;
+          for (let c = 0; c < inChannels; c++) dv[dst + c] = dv[dst + c]! + cv[src + c]!;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The kernel config to register over the stock one, falling back to `stock` for the
+ * cases above and carrying over its `setupFunc` so the backend still initialises it.
+ *
+ * @throws EngineError `E_KERNEL_UNSUPPORTED` for such a case when there is no stock kernel.
+ * @example
+ * tf.registerKernel(createConv2DBackpropInputKernel(tf.getKernel('Conv2DBackpropInput', 'wasm')));
+ */
+export function createConv2DBackpropInputKernel(stock?: tf.KernelConfig): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const dx = conv2DBackpropInputWasm(args);
+    if (dx !== undefined) return dx;
+    if (stock !== undefined) return stock.kernelFunc(args);
+    throw new EngineError(
+      'E_KERNEL_UNSUPPORTED',
+      `${tf.Conv2DBackpropInput} on the wasm backend: NCHW, non-float32 and empty tensors need the stock kernel, which is not registered.`,
+      { details: { kernel: tf.Conv2DBackpropInput, attrs: args.attrs } },
+    );
+  };
+  const config: tf.KernelConfig = { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc };
+  if (stock?.setupFunc !== undefined) config.setupFunc = stock.setupFunc;
+  return config;
+}

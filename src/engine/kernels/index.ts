@@ -1,0 +1,88 @@
+/**
+ * Gradient kernels for the TF.js wasm backend, registered over the stock ones.
+ *
+ * The stock wasm backend has no Conv2DBackpropFilter (conv layers cannot train on it) and
+ * slow Conv2DBackpropInput, MaxPoolGrad and AvgPoolGrad. `registerWasmGradientKernels`
+ * swaps in this folder's kernels for backend 'wasm' only and remembers what it replaced,
+ * so `restoreStockWasmKernels` can put the stock kernels back (the benchmark compares
+ * both in one process). Each replacement carries the stock kernel's `setupFunc`, so
+ * registering before the backend initialises still sets up the stock fallbacks.
+ */
+import * as tf from '@tensorflow/tfjs';
+// Imported for its side effect: the stock wasm kernels must already be registered when
+// they are captured and replaced here; a later first import of the package would
+// otherwise register them over ours.
+import '@tensorflow/tfjs-backend-wasm';
+
+import { createAvgPoolGradKernel } from './avg-pool-grad.js';
+import { createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
+import { createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+import { createMaxPoolGradKernel } from './max-pool-grad.js';
+
+export { avgPoolGradWasm, createAvgPoolGradKernel } from './avg-pool-grad.js';
+export { conv2DBackpropFilterOptions, conv2DBackpropFilterWasm, createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
+export { conv2DBackpropInputOptions, conv2DBackpropInputWasm, createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+export { createMaxPoolGradKernel, maxPoolGradWasm } from './max-pool-grad.js';
+
+type KernelFactory = (stock?: tf.KernelConfig) => tf.KernelConfig;
+
+const FACTORIES: ReadonlyArray<readonly [string, KernelFactory]> = [
+  [tf.Conv2DBackpropFilter, createConv2DBackpropFilterKernel],
+  [tf.Conv2DBackpropInput, createConv2DBackpropInputKernel],
+  [tf.MaxPoolGrad, createMaxPoolGradKernel],
+  [tf.AvgPoolGrad, createAvgPoolGradKernel],
+];
+
+/** Names of the wasm kernels that `registerWasmGradientKernels` registers. */
+export const WASM_GRADIENT_KERNEL_NAMES: readonly string[] = Object.freeze(FACTORIES.map(([name]) => name));
+
+interface Override {
+  ours: tf.KernelConfig;
+  /** What was registered before ours; `undefined` when the backend had no such kernel. */
+  stock: tf.KernelConfig | undefined;
+}
+
+const overrides = new Map<string, Override>();
+
+/**
+ * Registers the fast gradient kernels for backend 'wasm' over the stock ones. Idempotent:
+ * kernels that are already ours are left alone.
+ *
+ * @example
+ * import * as tf from '@tensorflow/tfjs';
+ * registerWasmGradientKernels();
+ * await tf.setBackend('wasm');
+ */
+export function registerWasmGradientKernels(): void {
+  for (const [name, create] of FACTORIES) {
+    const current = tf.getKernel(name, 'wasm');
+    const mine = overrides.get(name);
+    if (mine !== undefined && current?.kernelFunc === mine.ours.kernelFunc) continue;
+    const ours = create(current);
+    if (current !== undefined) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(ours);
+    overrides.set(name, { ours, stock: current });
+  }
+}
+
+/**
+ * Puts back the kernels that `registerWasmGradientKernels` replaced (and unregisters the
+ * ones the backend never had, such as Conv2DBackpropFilter). A kernel that someone else
+ * has since registered over ours is left as it is.
+ *
+ * @example
+ * restoreStockWasmKernels(); // tf.grad on wasm now runs the stock kernels again
+ */
+export function restoreStockWasmKernels(): void {
+  for (const [name, { ours, stock }] of overrides) {
+    if (tf.getKernel(name, 'wasm')?.kernelFunc !== ours.kernelFunc) continue;
+    tf.unregisterKernel(name, 'wasm');
+    if (stock !== undefined) tf.registerKernel(stock);
+  }
+  overrides.clear();
+}
+
+/** Names of the kernels currently replaced by this module (empty after a restore). */
+export function activeWasmGradientKernels(): string[] {
+  return [...overrides.entries()].filter(([name, { ours }]) => tf.getKernel(name, 'wasm')?.kernelFunc === ours.kernelFunc).map(([name]) => name);
+}

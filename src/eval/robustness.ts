@@ -1,0 +1,174 @@
+/**
+ * Robustness evaluation: clean accuracy, then every attack at every epsilon on the
+ * examples the model gets right, and the per-example worst case over all attacks (an
+ * example counts as robust only if no attack breaks it). The report is plain JSON with
+ * everything needed to reproduce it: config, seed, backend, data hash, versions.
+ */
+import { UsageError } from '../core/errors.js';
+import { gatherRows, ranges } from '../core/tensors.js';
+import type { Dataset } from '../core/types.js';
+import { RAMPART_VERSION } from '../core/version.js';
+import { hashDataset } from '../data/hash.js';
+import { engineInfo, initEngine, type EngineInfo } from '../engine/backend.js';
+import type { Classifier } from '../models/classifier.js';
+import { accuracyOf, predictClasses } from '../models/predict.js';
+import { createAttack } from '../attacks/registry.js';
+import type { Attack } from '../attacks/types.js';
+import type { NormId } from '../threats/norms.js';
+import { threatModel } from '../threats/threat-model.js';
+import { attackStatsMetric, type AttackStats } from './metrics.js';
+
+export interface AttackSpec {
+  id: string;
+  options?: Record<string, unknown>;
+}
+
+export interface EvalProgress {
+  stage: 'clean' | 'attack';
+  attack?: string;
+  epsilon?: number;
+  /** Work done so far, in attacked examples (fractional within a batch). */
+  done: number;
+  total: number;
+}
+
+export interface RobustnessEvalOptions {
+  model: Classifier;
+  data: Dataset;
+  norm: NormId;
+  epsilons: readonly number[];
+  attacks: readonly AttackSpec[];
+  batchSize?: number;
+  seed?: number;
+  onProgress?: (progress: EvalProgress) => void;
+}
+
+export interface AttackOutcome extends AttackStats {
+  attack: string;
+  epsilon: number;
+  /** Clean-correct examples this attack did not break, over all examples. */
+  robustAccuracy: number;
+  durationMs: number;
+}
+
+export interface WorstCase {
+  epsilon: number;
+  /** Examples correct and unbroken by every attack, over all examples. */
+  robustAccuracy: number;
+  robustCount: number;
+  /** How many examples each attack broke (an example may be broken by several). */
+  brokenBy: Record<string, number>;
+}
+
+export interface RobustnessReport {
+  kind: 'rampart.robustness-report';
+  schemaVersion: 1;
+  rampartVersion: string;
+  createdAt: string;
+  durationMs: number;
+  engine: EngineInfo;
+  seed: number;
+  model: { id: string; inputShape: readonly number[]; numClasses: number; bounds: { min: number; max: number } };
+  data: { name: string; count: number; sha256: string };
+  config: { norm: NormId; epsilons: number[]; batchSize: number; attacks: { id: string; config: Readonly<object> }[] };
+  clean: { accuracy: number; correct: number; count: number };
+  results: AttackOutcome[];
+  /** Per epsilon, the worst case over all attacks: the accuracy-vs-epsilon curve. */
+  worstCase: WorstCase[];
+}
+
+/**
+ * Evaluates a model's robustness on a dataset.
+ *
+ * @throws UsageError `E_UNKNOWN_ATTACK` / `E_ATTACK_OPTION` for a bad attack spec, `E_NO_ATTACKS` for none.
+ * @throws ThreatError `E_EPSILON_RANGE` for an epsilon out of range.
+ * @throws InputError when the data does not fit the model.
+ * @example
+ * const report = await evaluateRobustness({ model, data: test, norm: 'linf', epsilons: [0.1, 0.3], attacks: [{ id: 'pgd' }] });
+ */
+export async function evaluateRobustness(options: RobustnessEvalOptions): Promise<RobustnessReport> {
+  const started = Date.now();
+  const engine = engineInfo() ?? (await initEngine());
+  const { model, data, norm, onProgress } = options;
+  const seed = options.seed ?? 0;
+  const batchSize = options.batchSize ?? 256;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${batchSize}.`);
+  if (options.attacks.length === 0) throw new UsageError('E_NO_ATTACKS', 'Give at least one attack to evaluate with, e.g. pgd.');
+  const epsilons = [...new Set(options.epsilons)].sort((a, b) => a - b);
+  const threats = epsilons.map((epsilon) => threatModel({ norm, epsilon, bounds: model.bounds }));
+  const attacks: Attack[] = options.attacks.map((spec) => createAttack(spec.id, spec.options ?? {}));
+
+  onProgress?.({ stage: 'clean', done: 0, total: data.count });
+  const predicted = await predictClasses(model, data, batchSize);
+  const cleanAccuracy = accuracyOf(predicted, data.y);
+  const candidates: number[] = [];
+  for (let i = 0; i < data.count; i++) if (predicted[i] === data.y[i]) candidates.push(i);
+
+  const attackedEpsilons = epsilons.filter((e) => e > 0).length;
+  const total = candidates.length * attacks.length * attackedEpsilons;
+  let done = 0;
+  const results: AttackOutcome[] = [];
+  const worstCase: WorstCase[] = [];
+
+  for (const [e, threat] of threats.entries()) {
+    const robust = new Uint8Array(candidates.length).fill(1);
+    const brokenBy: Record<string, number> = {};
+    for (const [a, attack] of attacks.entries()) {
+      const attackStarted = Date.now();
+      const metric = attackStatsMetric();
+      if (threat.epsilon === 0) {
+        // Nothing to search: the clean prediction is the whole story.
+        metric.update({ success: new Uint8Array(candidates.length), perturbation: new Float32Array(candidates.length), queries: new Int32Array(candidates.length) });
+      } else {
+        for (const [start, end] of ranges(candidates.length, batchSize)) {
+          const rows = candidates.slice(start, end);
+          const x = gatherRows(data, rows);
+          const labels = Int32Array.from(rows, (r) => data.y[r] as number);
+          const base = done;
+          try {
+            const result = await attack.run(model, x, labels, threat, {
+              seed: seed + 1_000_003 * e + 10_007 * a + start,
+              onProgress: (p) => onProgress?.({ stage: 'attack', attack: attack.id, epsilon: threat.epsilon, done: base + (rows.length * p.done) / Math.max(1, p.total), total }),
+            });
+            result.adversarial.dispose();
+            metric.update(result);
+            result.success.forEach((s, k) => {
+              if (s) robust[start + k] = 0;
+            });
+          } finally {
+            x.dispose();
+          }
+          done = base + rows.length;
+          onProgress?.({ stage: 'attack', attack: attack.id, epsilon: threat.epsilon, done, total });
+        }
+      }
+      const stats = metric.compute();
+      brokenBy[attack.id] = stats.succeeded;
+      results.push({
+        attack: attack.id,
+        epsilon: threat.epsilon,
+        ...stats,
+        robustAccuracy: data.count === 0 ? 0 : (stats.attacked - stats.succeeded) / data.count,
+        durationMs: Date.now() - attackStarted,
+      });
+    }
+    const robustCount = robust.reduce((s, v) => s + v, 0);
+    worstCase.push({ epsilon: threat.epsilon, robustAccuracy: data.count === 0 ? 0 : robustCount / data.count, robustCount, brokenBy });
+  }
+
+  return {
+    kind: 'rampart.robustness-report',
+    schemaVersion: 1,
+    rampartVersion: RAMPART_VERSION,
+    createdAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    engine,
+    seed,
+    model: { id: model.id, inputShape: model.inputShape, numClasses: model.numClasses, bounds: model.bounds },
+    data: { name: data.name, count: data.count, sha256: hashDataset(data) },
+    config: { norm, epsilons, batchSize, attacks: attacks.map((a) => ({ id: a.id, config: a.config })) },
+    clean: { accuracy: cleanAccuracy, correct: candidates.length, count: data.count },
+    results,
+    worstCase,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Model architectures Rampart builds from an id. All end in raw logits (no softmax) so
+ * losses and attacks work on unsaturated scores. Initialisers are seeded so the same seed
+ * gives the same starting weights.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UsageError, listChoices } from '../core/errors.js';
+import { createRng } from '../core/rng.js';
+
+export const ARCHITECTURES = ['cnn', 'mlp', 'linear'] as const;
+export type ArchitectureId = (typeof ARCHITECTURES)[number];
+
+export interface ArchitectureOptions {
+  inputShape: readonly number[];
+  numClasses: number;
+  seed: number;
+}
+
+function initializers(seed: number): () => { kernelInitializer: ReturnType<typeof tf.initializers.glorotUniform> } {
+  const rng = createRng(seed);
+  return () => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: rng.seed() }) });
+}
+
+/** conv3x3-32, pool2, conv3x3-64, pool2, dense128, dense(classes): the MNIST workhorse. */
+function cnn({ inputShape, numClasses, seed }: ArchitectureOptions): tf.Sequential {
+  const init = initializers(seed);
+  return tf.sequential({
+    name: 'cnn',
+    layers: [
+      tf.layers.conv2d({ inputShape: [...inputShape], filters: 32, kernelSize: 3, activation: 'relu', ...init() }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu', ...init() }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 128, activation: 'relu', ...init() }),
+      tf.layers.dense({ units: numClasses, ...init() }),
+    ],
+  });
+}
+
+/** Two hidden layers of 256; fast, and a useful contrast to the CNN. */
+function mlp({ inputShape, numClasses, seed }: ArchitectureOptions): tf.Sequential {
+  const init = initializers(seed);
+  return tf.sequential({
+    name: 'mlp',
+    layers: [
+      tf.layers.flatten({ inputShape: [...inputShape] }),
+      tf.layers.dense({ units: 256, activation: 'relu', ...init() }),
+      tf.layers.dense({ units: 256, activation: 'relu', ...init() }),
+      tf.layers.dense({ units: numClasses, ...init() }),
+    ],
+  });
+}
+
+/** A single affine map; attacks on it have analytic answers, which tests rely on. */
+function linear({ inputShape, numClasses, seed }: ArchitectureOptions): tf.Sequential {
+  const init = initializers(seed);
+  return tf.sequential({
+    name: 'linear',
+    layers: [tf.layers.flatten({ inputShape: [...inputShape] }), tf.layers.dense({ units: numClasses, ...init() })],
+  });
+}
+
+const BUILDERS: Record<ArchitectureId, (o: ArchitectureOptions) => tf.Sequential> = { cnn, mlp, linear };
+
+/**
+ * Builds an untrained model.
+ *
+ * @throws UsageError `E_UNKNOWN_ARCHITECTURE` listing the valid ids.
+ * @example
+ * const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+ */
+export function buildModel(id: string, options: ArchitectureOptions): tf.Sequential {
+  if (!(ARCHITECTURES as readonly string[]).includes(id)) {
+    throw new UsageError('E_UNKNOWN_ARCHITECTURE', `Unknown architecture '${id}'; use ${listChoices(ARCHITECTURES)}.`, {
+      details: { value: id, valid: ARCHITECTURES },
+    });
+  }
+  return BUILDERS[id as ArchitectureId](options);
+}

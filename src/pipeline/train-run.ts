@@ -1,0 +1,98 @@
+/**
+ * A complete training run as one function: select data, build the architecture, train
+ * with checkpoints, save the final model with its provenance, write the run report.
+ * `rampart train` and the bundled example are thin shells over it.
+ */
+import { join } from 'node:path';
+import { writeJsonFile } from '../core/files.js';
+import { RAMPART_VERSION } from '../core/version.js';
+import { initEngine, type EngineInfo } from '../engine/backend.js';
+import { buildModel } from '../models/architectures.js';
+import { saveClassifierModel, type ModelInfo } from '../models/store.js';
+import { TfjsClassifier } from '../models/tfjs-classifier.js';
+import { accuracyOf, predictClasses } from '../models/predict.js';
+import { trainModel, type BatchProgress, type EpochSummary, type TrainConfig, type TrainReport } from '../training/trainer.js';
+import { selectData, type DataSelection } from './data-selection.js';
+import type * as tf from '@tensorflow/tfjs';
+
+export interface TrainRunOptions extends TrainConfig {
+  data: Omit<DataSelection, 'subset'>;
+  architecture: string;
+  /** Run directory: `model/`, `checkpoints/epoch-NNN/`, `train-report.json`. */
+  outDir: string;
+  backend?: string;
+  onBatch?: (progress: BatchProgress) => void;
+  onEpoch?: (summary: EpochSummary) => void;
+}
+
+export interface TrainRunReport {
+  kind: 'rampart.train-report';
+  schemaVersion: 1;
+  rampartVersion: string;
+  createdAt: string;
+  engine: EngineInfo;
+  architecture: string;
+  modelDir: string;
+  data: ModelInfo['data'];
+  training: TrainReport;
+  testAccuracy: number;
+}
+
+export interface TrainRunResult {
+  report: TrainRunReport;
+  model: tf.LayersModel;
+  classifier: TfjsClassifier;
+}
+
+/**
+ * @throws UsageError for a bad architecture or config; DataError for unreadable data.
+ * @example
+ * const { report } = await runTraining({ data: { spec: 'mnist', splitSeed: 1 }, architecture: 'cnn', outDir: 'runs/cnn',
+ *   epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, seed: 1 });
+ */
+export async function runTraining(options: TrainRunOptions): Promise<TrainRunResult> {
+  const engine = await initEngine(options.backend === undefined ? {} : { backend: options.backend });
+  const createdAt = new Date().toISOString();
+  const { splits, selected: train, provenance } = selectData({ ...options.data, subset: 'train' });
+  const model = buildModel(options.architecture, { inputShape: train.shape, numClasses: train.numClasses, seed: options.seed });
+  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed } = options;
+  const config: TrainConfig = { epochs, batchSize, optimizer, learningRate, seed, ...(momentum === undefined ? {} : { momentum }), ...(schedule === undefined ? {} : { schedule }) };
+  const info: ModelInfo = {
+    architecture: options.architecture,
+    inputShape: [...train.shape],
+    numClasses: train.numClasses,
+    bounds: train.bounds,
+    data: provenance,
+    training: { ...config, objective: 'standard' },
+    createdAt,
+    rampartVersion: RAMPART_VERSION,
+  };
+  const training = await trainModel({
+    model,
+    train,
+    validation: splits.validation,
+    ...config,
+    checkpointDir: join(options.outDir, 'checkpoints'),
+    metadata: { rampart: info },
+    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+    ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
+  });
+  const modelDir = join(options.outDir, 'model');
+  await saveClassifierModel(model, modelDir, info);
+  const classifier = new TfjsClassifier(model, { id: options.architecture, bounds: train.bounds });
+  const testAccuracy = accuracyOf(await predictClasses(classifier, splits.test), splits.test.y);
+  const report: TrainRunReport = {
+    kind: 'rampart.train-report',
+    schemaVersion: 1,
+    rampartVersion: RAMPART_VERSION,
+    createdAt,
+    engine,
+    architecture: options.architecture,
+    modelDir,
+    data: provenance,
+    training,
+    testAccuracy,
+  };
+  await writeJsonFile(join(options.outDir, 'train-report.json'), report);
+  return { report, model, classifier };
+}

@@ -1,0 +1,81 @@
+/**
+ * Norm hooks for the shared gradient-descent attack loop (after Foolbox 3). An L∞ and an
+ * L2 attack differ only in these four functions; the loop itself is written once.
+ * Every function works per example on a batch `[batch, ...]` and is meant to run inside
+ * `tf.tidy`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UsageError, listChoices } from '../core/errors.js';
+
+export const NORM_IDS = ['linf', 'l2'] as const;
+export type NormId = (typeof NORM_IDS)[number];
+
+export interface Norm {
+  readonly id: NormId;
+  /** Per-example size of a perturbation, shape `[batch]`. */
+  distance(delta: tf.Tensor): tf.Tensor1D;
+  /** Nearest point of the epsilon-ball around zero (per example). */
+  project(delta: tf.Tensor, epsilon: number): tf.Tensor;
+  /** The steepest-ascent direction of unit norm for a gradient. */
+  normalizeStep(gradient: tf.Tensor): tf.Tensor;
+  /** A uniformly random point of the epsilon-ball, seeded. */
+  randomStart(shape: readonly number[], epsilon: number, seed: number): tf.Tensor;
+}
+
+const TINY = 1e-12;
+
+/** Reshapes a per-example vector `[batch]` to broadcast against `[batch, ...rest]`. */
+function perExample(v: tf.Tensor1D, rank: number): tf.Tensor {
+  return v.reshape([v.shape[0], ...new Array<number>(rank - 1).fill(1)]);
+}
+
+function flat(t: tf.Tensor): tf.Tensor2D {
+  return t.reshape([t.shape[0] ?? 1, -1]);
+}
+
+export const linf: Norm = {
+  id: 'linf',
+  distance: (delta) => tf.max(tf.abs(flat(delta)), 1) as tf.Tensor1D,
+  project: (delta, epsilon) => tf.clipByValue(delta, -epsilon, epsilon),
+  normalizeStep: (gradient) => tf.sign(gradient),
+  randomStart: (shape, epsilon, seed) => tf.randomUniform([...shape], -epsilon, epsilon, 'float32', seed),
+};
+
+function l2Norm(t: tf.Tensor): tf.Tensor1D {
+  return tf.sqrt(tf.sum(tf.square(flat(t)), 1)) as tf.Tensor1D;
+}
+
+export const l2: Norm = {
+  id: 'l2',
+  distance: (delta) => l2Norm(delta),
+  project: (delta, epsilon) => {
+    const factor = tf.minimum(1, tf.div(epsilon, tf.add(l2Norm(delta), TINY))) as tf.Tensor1D;
+    return tf.mul(delta, perExample(factor, delta.rank));
+  },
+  normalizeStep: (gradient) => tf.div(gradient, perExample(tf.add(l2Norm(gradient), TINY) as tf.Tensor1D, gradient.rank)),
+  randomStart: (shape, epsilon, seed) => {
+    // Uniform in the ball: a Gaussian direction scaled by epsilon * u^(1/d).
+    const batch = shape[0] ?? 1;
+    const dims = shape.slice(1).reduce((a, b) => a * b, 1);
+    const direction = tf.randomNormal([...shape], 0, 1, 'float32', seed);
+    const unit = tf.div(direction, perExample(tf.add(l2Norm(direction), TINY) as tf.Tensor1D, shape.length));
+    const radius = tf.mul(epsilon, tf.pow(tf.randomUniform([batch], 0, 1, 'float32', seed + 1), 1 / dims)) as tf.Tensor1D;
+    return tf.mul(unit, perExample(radius, shape.length));
+  },
+};
+
+const NORMS: Record<NormId, Norm> = { linf, l2 };
+
+/**
+ * The norm hooks for an id.
+ *
+ * @throws UsageError `E_UNKNOWN_NORM` listing the valid norms.
+ * @example
+ * const norm = getNorm('linf');
+ */
+export function getNorm(id: string): Norm {
+  if (!(NORM_IDS as readonly string[]).includes(id)) {
+    throw new UsageError('E_UNKNOWN_NORM', `Unknown norm '${id}'; use ${listChoices(NORM_IDS)}.`, { details: { value: id, valid: NORM_IDS } });
+  }
+  return NORMS[id as NormId];
+}

@@ -1,0 +1,68 @@
+/**
+ * Threat models for tensor inputs: which perturbations an adversary may make. The id is a
+ * stable string shared by plans, reports, the registry, the CLI and the HTTP API.
+ */
+import type { Bounds } from '../core/types.js';
+import { ThreatError } from '../core/errors.js';
+import { getNorm, type NormId } from './norms.js';
+
+export interface ThreatModel {
+  /** e.g. `linf-0.3`. */
+  readonly id: string;
+  readonly norm: NormId;
+  readonly epsilon: number;
+  readonly bounds: Bounds;
+}
+
+export interface ThreatModelSpec {
+  norm: string;
+  epsilon: number;
+  bounds?: Bounds;
+  id?: string;
+}
+
+/**
+ * Builds and validates a threat model.
+ *
+ * @throws UsageError `E_UNKNOWN_NORM` for a norm that does not exist.
+ * @throws ThreatError `E_EPSILON_RANGE` when epsilon is negative, not finite, or (for L∞)
+ *   larger than the input range, where every input is reachable and the threat is void.
+ * @throws ThreatError `E_BOUNDS` when bounds are not finite or min >= max.
+ * @example
+ * const threat = threatModel({ norm: 'linf', epsilon: 0.3 });
+ */
+export function threatModel(spec: ThreatModelSpec): ThreatModel {
+  const norm = getNorm(spec.norm).id;
+  const bounds = spec.bounds ?? { min: 0, max: 1 };
+  if (!Number.isFinite(bounds.min) || !Number.isFinite(bounds.max) || bounds.min >= bounds.max) {
+    throw new ThreatError('E_BOUNDS', `Bounds must be finite with min < max; got [${bounds.min}, ${bounds.max}].`, { details: { bounds } });
+  }
+  const { epsilon } = spec;
+  const range = bounds.max - bounds.min;
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {
+    throw new ThreatError('E_EPSILON_RANGE', `Epsilon must be a finite number >= 0; got ${String(epsilon)}.`, { details: { epsilon } });
+  }
+  if (norm === 'linf' && epsilon > range) {
+    throw new ThreatError('E_EPSILON_RANGE', `L∞ epsilon ${epsilon} exceeds the input range ${range} [${bounds.min}, ${bounds.max}]; every input would be reachable. Use an epsilon in [0, ${range}].`, {
+      details: { epsilon, bounds },
+    });
+  }
+  return { id: spec.id ?? `${norm}-${epsilon}`, norm, epsilon, bounds };
+}
+
+/**
+ * Parses a comma-separated epsilon list such as `0.1,0.2,0.3`.
+ *
+ * @throws ThreatError `E_EPSILON_RANGE` for an entry that is not a number >= 0.
+ */
+export function parseEpsilons(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (parts.length === 0) throw new ThreatError('E_EPSILON_RANGE', `No epsilon given in '${text}'; write e.g. 0.1,0.2,0.3.`);
+  return parts.map((p) => {
+    const value = Number(p);
+    if (!Number.isFinite(value) || value < 0) {
+      throw new ThreatError('E_EPSILON_RANGE', `Epsilon '${p}' is not a number >= 0; write e.g. 0.1,0.2,0.3.`, { details: { value: p } });
+    }
+    return value;
+  });
+}

@@ -1,0 +1,25 @@
+/**
+ * A training objective: how one batch becomes a loss. Adversarial objectives (PGD-AT,
+ * TRADES, ...) prepare their inputs outside the weight-gradient tape, then score them;
+ * the trainer's loop is the same for all of them.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+export interface ObjectiveBatch {
+  /** `[batch, ...inputShape]` clean inputs. */
+  x: tf.Tensor;
+  /** `[batch]` int32 labels. */
+  y: tf.Tensor1D;
+  epoch: number;
+  step: number;
+  seed: number;
+}
+
+export interface Objective {
+  readonly id: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Inputs to train on for this batch, e.g. adversarial examples; default: the clean batch. */
+  prepare?(model: tf.LayersModel, batch: ObjectiveBatch): Promise<tf.Tensor>;
+  /** Scalar loss to minimise over the weights; runs inside the gradient tape. */
+  loss(model: tf.LayersModel, batch: ObjectiveBatch, prepared: tf.Tensor): tf.Scalar;
+}
