@@ -26,7 +26,7 @@ export function registerExample(program: Command): void {
     .description('Train the CNN on the bundled MNIST digits, evaluate it clean and under FGSM and PGD-40, print a table and write runs/example/report.json.')
     .option('--out <dir>', 'run directory', 'runs/example')
     .option('--seed <n>', 'seed for the split, the weights and the attacks', wholeNumber('--seed'), 1)
-    .option('--epochs <n>', 'training epochs', wholeNumber('--epochs', 1), 4)
+    .option('--epochs <n>', 'training epochs', wholeNumber('--epochs', 1), 8)
     .option('--eval-limit <n>', 'evaluate on only the first N test examples', wholeNumber('--eval-limit', 1))
     .option('--epsilons <list>', 'L∞ budgets to attack at', '0.1,0.2,0.3')
     .option('--steps <n>', 'PGD steps', wholeNumber('--steps', 1), 40);
