@@ -38,7 +38,7 @@ test('a CNN trains on wasm: loss falls, checkpoints are written each epoch, no t
   assert.equal(report.epochs.length, 3);
   assert.ok((report.epochs[2]?.loss ?? Infinity) < (report.epochs[0]?.loss ?? 0) * 0.8, `loss should fall: ${report.epochs.map((e) => e.loss)}`);
   assert.ok((report.epochs[2]?.validationAccuracy ?? 0) > 0.5);
-  assert.deepEqual(await readdir(dir), ['epoch-001', 'epoch-002', 'epoch-003']);
+  assert.deepEqual((await readdir(dir)).sort(), ['epoch-001', 'epoch-002', 'epoch-003', 'state']);
   const { model: restored, metadata } = await loadModel(join(dir, 'epoch-003'));
   assert.equal(metadata.epoch, 3);
   restored.dispose();
@@ -75,4 +75,65 @@ test('schedules', () => {
   assert.equal(cosine(0, 0), 1);
   assert.ok(Math.abs(cosine(1, 0) - 0.5) < 1e-12);
   assert.throws(() => parseSchedule('linear'), /'constant', 'cosine' or 'step/);
+});
+
+test('a run killed after epoch 2 resumes and ends with the same weights as an uninterrupted run', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { readFile } = await import('node:fs/promises');
+  const child = new URL('../../test/fixtures/train-child.ts', import.meta.url).pathname;
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', child, ...args], { encoding: 'utf8' });
+  const base = await mkdtemp(join(tmpdir(), 'rampart-resume-'));
+  const straight = run(join(base, 'straight'), '-', join(base, 'straight.json'));
+  assert.equal(straight.status, 0, straight.stderr);
+  const killed = run(join(base, 'killed'), '2');
+  assert.equal(killed.signal, 'SIGKILL', 'the child should die mid-run');
+  assert.deepEqual((await readdir(join(base, 'killed'))).filter((f) => f.startsWith('epoch')).sort(), ['epoch-001', 'epoch-002']);
+  const resumed = run(join(base, 'killed'), '-', join(base, 'resumed.json'));
+  assert.equal(resumed.status, 0, resumed.stderr);
+  const a = JSON.parse(await readFile(join(base, 'straight.json'), 'utf8'));
+  const b = JSON.parse(await readFile(join(base, 'resumed.json'), 'utf8'));
+  assert.equal(b.report.resumedFrom, 2);
+  assert.equal(b.report.epochs.length, 4);
+  assert.deepEqual(b.weights, a.weights, 'resumed weights differ from the uninterrupted run');
+  assert.deepEqual(b.report.best, a.report.best);
+  // A rerun of a finished run does no work and changes nothing.
+  const again = run(join(base, 'killed'), '-', join(base, 'again.json'));
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(JSON.parse(await readFile(join(base, 'again.json'), 'utf8')).weights, a.weights);
+});
+
+test('a different configuration refuses to resume from foreign checkpoints', async () => {
+  const train = takeFirst(smallMnist().train, 64);
+  const dir = await mkdtemp(join(tmpdir(), 'rampart-mismatch-'));
+  const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
+  await trainModel({ model, train, epochs: 1, batchSize: 32, optimizer: 'adam', learningRate: 1e-3, seed: 2, checkpointDir: dir });
+  await assert.rejects(trainModel({ model, train, epochs: 1, batchSize: 32, optimizer: 'adam', learningRate: 5e-3, seed: 2, checkpointDir: dir }), /different configuration/);
+  model.dispose();
+});
+
+test('robust validation keeps the best-robust weights; the guard rolls back a collapse', async () => {
+  const { threatModel } = await import('../threats/threat-model.js');
+  const { standardObjective } = await import('./objectives/standard.js');
+  const train = takeFirst(smallMnist().train, 400);
+  const validation = takeFirst(smallMnist().test, 100);
+  const threat = threatModel({ norm: 'linf', epsilon: 0.05 });
+  // Trains normally in epoch 1, then climbs the loss (gradient ascent) to wreck the model.
+  const standard = standardObjective();
+  const sabotage = { id: 'sabotage', config: {}, loss: (m: tf.LayersModel, batch: Parameters<typeof standard.loss>[1], x: tf.Tensor) => (batch.epoch === 0 ? standard.loss(m, batch, x) : tf.neg(standard.loss(m, batch, x))) as tf.Scalar };
+  const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 4 });
+  const dir = await mkdtemp(join(tmpdir(), 'rampart-guard-'));
+  const report = await trainModel({
+    model, train, validation, objective: sabotage, epochs: 3, batchSize: 50, optimizer: 'adam', learningRate: 3e-3, seed: 4, checkpointDir: dir,
+    overfitGuard: { data: takeFirst(train, 100), threat, steps: 3, drop: 0.2 },
+    robustValidation: { threat, steps: 3 },
+  });
+  assert.equal(report.stopped?.epoch, 2, JSON.stringify(report.epochs));
+  assert.match(report.stopped?.reason ?? '', /catastrophic overfitting/);
+  assert.equal(report.epochs.length, 2);
+  assert.equal(report.selection, 'best-robust');
+  assert.equal(report.selectedEpoch, 1);
+  const { model: epoch1 } = await loadModel(join(dir, 'epoch-001'));
+  assert.deepEqual(Array.from(model.getWeights()[0]!.dataSync()), Array.from(epoch1.getWeights()[0]!.dataSync()), 'weights are those of epoch 1');
+  epoch1.dispose();
+  model.dispose();
 });

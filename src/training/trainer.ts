@@ -1,22 +1,27 @@
 /**
  * The one training loop. Objectives decide what a batch's loss is (standard, and the
  * adversarial ones); the loop owns shuffling, batching, the learning-rate schedule,
- * progress, validation and per-epoch checkpoints.
+ * progress, clean and robust validation, best-robust selection, the catastrophic-
+ * overfitting guard, per-epoch checkpoints and resuming a killed run.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { GradientError, UsageError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
+import { hashDataset } from '../data/hash.js';
 import type { Dataset } from '../core/types.js';
 import { batches as batchesOf } from '../data/batches.js';
 import { assertBatchShape } from '../models/classifier.js';
 import { accuracyOf, predictClasses } from '../models/predict.js';
 import { TfjsClassifier } from '../models/tfjs-classifier.js';
-import { saveModel } from '../models/io/index.js';
+import { loadModel, saveModel } from '../models/io/index.js';
 import { createOptimizer, setLearningRate, type OptimizerId } from './optimizers.js';
 import { makeSchedule, type ScheduleSpec } from './schedules.js';
 import { standardObjective } from './objectives/standard.js';
 import type { Objective } from './objectives/types.js';
+import { pgdAccuracy, snapshotWeights, type RobustCheckConfig } from './robust-check.js';
+import { loadTrainerState, saveTrainerState, type TrainerProgress } from './state.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -43,8 +48,19 @@ export interface EpochSummary {
   loss: number;
   learningRate: number;
   validationAccuracy?: number;
+  /** PGD accuracy on the validation set, when robust validation is on. */
+  robustAccuracy?: number;
+  /** PGD accuracy on the guard's training subset, when the overfitting guard is on. */
+  guardAccuracy?: number;
   durationMs: number;
   checkpoint?: string;
+}
+
+export interface OverfitGuard extends RobustCheckConfig {
+  /** A training subset whose PGD accuracy is watched. */
+  data: Dataset;
+  /** Stop and roll back when PGD accuracy falls this far (absolute) below its best; default 0.2. */
+  drop?: number;
 }
 
 export interface TrainOptions extends TrainConfig {
@@ -52,8 +68,17 @@ export interface TrainOptions extends TrainConfig {
   train: Dataset;
   validation?: Dataset;
   objective?: Objective;
-  /** Writes `epoch-NNN/` (model.json + weights.bin) here after every epoch. */
+  /** PGD accuracy on `validation` every epoch; the best-robust weights are kept and restored at the end. */
+  robustValidation?: RobustCheckConfig;
+  /** Catches catastrophic overfitting (single-step training): stop and restore the last good epoch. */
+  overfitGuard?: OverfitGuard;
+  /**
+   * Writes `epoch-NNN/` (model.json + weights.bin) after every epoch, `best/` for the
+   * best-robust epoch, and `state/` to resume from.
+   */
   checkpointDir?: string;
+  /** Continue from `checkpointDir/state` when present; default true. */
+  resume?: boolean;
   /** Stored with each checkpoint (bounds, architecture, data hash...). */
   metadata?: Record<string, unknown>;
   onBatch?: (progress: BatchProgress) => void;
@@ -61,8 +86,15 @@ export interface TrainOptions extends TrainConfig {
 }
 
 export interface TrainReport {
-  config: TrainConfig & { objective: { id: string; config: Readonly<Record<string, unknown>> } };
+  config: TrainConfig & { objective: { id: string; config: Readonly<object> } };
   epochs: EpochSummary[];
+  /** The epoch whose weights the model holds at the end. */
+  selectedEpoch: number;
+  selection: 'last' | 'best-robust';
+  best?: { epoch: number; robustAccuracy: number };
+  stopped?: { epoch: number; reason: string };
+  /** Epochs done before this call, when it resumed a killed run. */
+  resumedFrom?: number;
   durationMs: number;
 }
 
@@ -72,10 +104,39 @@ function validateConfig(c: TrainConfig): void {
   if (!(Number.isFinite(c.learningRate) && c.learningRate > 0)) throw new UsageError('E_LEARNING_RATE', `Learning rate must be a number > 0; got ${c.learningRate}.`);
 }
 
+/** Seeds derive from (seed, epoch), so a resumed run shuffles and attacks exactly as an uninterrupted one. */
+function epochSeed(seed: number, epoch: number): number {
+  return createRng(seed * 1_000_003 + epoch).seed();
+}
+
+function configHash(config: TrainConfig, objective: Objective, options: TrainOptions): string {
+  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed } = config;
+  const identity = {
+    epochs, batchSize, optimizer, learningRate, momentum, schedule, seed,
+    objective: { id: objective.id, config: objective.config },
+    train: hashDataset(options.train),
+    robustValidation: options.robustValidation ?? null,
+    guard: options.overfitGuard ? { ...options.overfitGuard, data: hashDataset(options.overfitGuard.data) } : null,
+  };
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}
+
+/** Checkpoint metadata must be plain JSON; measurements that were not taken are left out. */
+function definedOnly(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
+}
+
+function disposeAll(tensors: tf.Tensor[] | undefined): void {
+  tensors?.forEach((t) => t.dispose());
+}
+
 /**
- * Trains a model in place.
+ * Trains a model in place. With `checkpointDir`, a killed run rerun with the same options
+ * continues from its last completed epoch and ends with the same weights.
  *
- * @throws UsageError for a bad config; InputError `E_INPUT_SHAPE` when the data does not fit the model.
+ * @throws UsageError for a bad config; InputError `E_INPUT_SHAPE` when the data does not fit the model;
+ *   GradientError `E_LOSS_NONFINITE` when the loss diverges; DataError `E_RESUME_MISMATCH`
+ *   when `checkpointDir` holds a different run.
  * @example
  * const report = await trainModel({ model, train, validation, epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, seed: 1 });
  */
@@ -88,14 +149,37 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
   const objective = options.objective ?? standardObjective();
   const schedule = makeSchedule(options.schedule ?? { kind: 'constant' }, options.learningRate, epochs);
   const optimizer = createOptimizer(options.optimizer, options.learningRate, options.momentum);
-  const rng = createRng(options.seed);
   const batches = Math.ceil(train.count / batchSize);
-  const summaries: EpochSummary[] = [];
   const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { model: _m, train: _t, validation: _v, objective: _o, onBatch: _b, onEpoch: _e, checkpointDir: _c, metadata: _md, robustValidation: _r, overfitGuard: _g, resume: _re, ...config } = options;
+  const hash = configHash(config, objective, options);
+  const stateDir = options.checkpointDir ? join(options.checkpointDir, 'state') : undefined;
+
+  let progress: TrainerProgress<EpochSummary> = { version: 1, configHash: hash, epochsDone: 0, summaries: [] };
+  let resumedFrom: number | undefined;
+  let bestWeights: tf.Tensor[] | undefined;
+  let guardBest = -Infinity;
+  let lastGoodWeights: tf.Tensor[] | undefined;
 
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
+    if (stateDir && options.resume !== false) {
+      const restored = await loadTrainerState<EpochSummary>(stateDir, model, optimizer, hash);
+      if (restored) {
+        progress = restored;
+        resumedFrom = restored.epochsDone;
+        if (restored.best && options.checkpointDir) {
+          const best = await loadModel(join(options.checkpointDir, 'best'));
+          bestWeights = snapshotWeights(best.model);
+          best.model.dispose();
+        }
+        for (const s of restored.summaries) if (s.guardAccuracy !== undefined) guardBest = Math.max(guardBest, s.guardAccuracy);
+      }
+    }
+    if (options.overfitGuard && !progress.stopped) lastGoodWeights = snapshotWeights(model);
+
+    for (let epoch = progress.epochsDone; epoch < epochs && !progress.stopped; epoch++) {
       const epochStarted = Date.now();
+      const rng = createRng(epochSeed(options.seed, epoch));
       let lossSum = 0;
       let rate = options.learningRate;
       let b = 0;
@@ -110,6 +194,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
           prepared = objective.prepare ? await objective.prepare(model, batch) : x;
           const input = prepared;
           const cost = tf.tidy(() => optimizer.minimize(() => objective.loss(model, batch, input), true, weights) ?? tf.scalar(NaN));
+          objective.afterUpdate?.(model, batch);
           const value = (await cost.data())[0] ?? NaN;
           cost.dispose();
           if (!Number.isFinite(value)) {
@@ -124,19 +209,57 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
           y.dispose();
         }
       }
-      const summary: EpochSummary = { epoch: epoch + 1, loss: lossSum / train.count, learningRate: rate, durationMs: Date.now() - epochStarted };
+      const summary: EpochSummary = { epoch: epoch + 1, loss: lossSum / train.count, learningRate: rate, durationMs: 0 };
       if (validation) summary.validationAccuracy = accuracyOf(await predictClasses(classifier, validation), validation.y);
+      if (validation && options.robustValidation) {
+        summary.robustAccuracy = await pgdAccuracy(classifier, validation, options.robustValidation, epochSeed(options.seed, epoch) + 17);
+        if (!progress.best || summary.robustAccuracy > progress.best.robustAccuracy) {
+          progress.best = { epoch: epoch + 1, robustAccuracy: summary.robustAccuracy };
+          disposeAll(bestWeights);
+          bestWeights = snapshotWeights(model);
+          if (options.checkpointDir) await saveModel(model, join(options.checkpointDir, 'best'), { ...options.metadata, epoch: epoch + 1, robustAccuracy: summary.robustAccuracy });
+        }
+      }
+      if (options.overfitGuard) {
+        const guard = options.overfitGuard;
+        summary.guardAccuracy = await pgdAccuracy(classifier, guard.data, guard, epochSeed(options.seed, epoch) + 29);
+        if (summary.guardAccuracy < guardBest - (guard.drop ?? 0.2)) {
+          // Catastrophic overfitting: PGD accuracy collapsed in one epoch. Undo the epoch and stop.
+          model.setWeights(lastGoodWeights ?? model.getWeights());
+          progress.stopped = { epoch: epoch + 1, reason: `PGD accuracy on the training subset fell from ${guardBest.toFixed(3)} to ${summary.guardAccuracy.toFixed(3)} (catastrophic overfitting); restored the weights of epoch ${epoch}` };
+        } else {
+          guardBest = Math.max(guardBest, summary.guardAccuracy);
+          disposeAll(lastGoodWeights);
+          lastGoodWeights = snapshotWeights(model);
+        }
+      }
       if (options.checkpointDir) {
         const dir = join(options.checkpointDir, `epoch-${String(epoch + 1).padStart(3, '0')}`);
-        await saveModel(model, dir, { ...options.metadata, epoch: epoch + 1, loss: summary.loss, validationAccuracy: summary.validationAccuracy });
+        await saveModel(model, dir, definedOnly({ ...options.metadata, epoch: epoch + 1, loss: summary.loss, validationAccuracy: summary.validationAccuracy, robustAccuracy: summary.robustAccuracy }));
         summary.checkpoint = dir;
       }
-      summaries.push(summary);
+      summary.durationMs = Date.now() - epochStarted;
+      progress.summaries.push(summary);
+      progress.epochsDone = epoch + 1;
+      if (stateDir) await saveTrainerState(stateDir, model, optimizer, progress);
       options.onEpoch?.(summary);
     }
+    const useBest = bestWeights !== undefined && progress.best !== undefined;
+    if (useBest) model.setWeights(bestWeights as tf.Tensor[]);
+    const last = progress.stopped ? progress.stopped.epoch - 1 : progress.epochsDone;
+    return {
+      config: { ...config, objective: { id: objective.id, config: objective.config } },
+      epochs: progress.summaries,
+      selectedEpoch: useBest ? (progress.best?.epoch ?? last) : last,
+      selection: useBest ? 'best-robust' : 'last',
+      ...(progress.best ? { best: progress.best } : {}),
+      ...(progress.stopped ? { stopped: progress.stopped } : {}),
+      ...(resumedFrom !== undefined ? { resumedFrom } : {}),
+      durationMs: Date.now() - started,
+    };
   } finally {
     optimizer.dispose();
+    disposeAll(bestWeights);
+    disposeAll(lastGoodWeights);
   }
-  const { model: _m, train: _t, validation: _v, objective: _o, onBatch: _b, onEpoch: _e, checkpointDir: _c, metadata: _md, ...config } = options;
-  return { config: { ...config, objective: { id: objective.id, config: objective.config } }, epochs: summaries, durationMs: Date.now() - started };
 }

@@ -15,6 +15,7 @@ import type { ThreatModel } from '../../threats/threat-model.js';
 import { attackLoss, type AttackLoss } from '../losses.js';
 import type { AttackResult, AttackRunOptions } from '../types.js';
 import { validateAttackInputs } from '../validate.js';
+import { ascentStep, startingPoint } from './ascent.js';
 
 export interface GradientDescentConfig {
   /** Gradient steps per restart. */
@@ -79,15 +80,11 @@ interface SingleRun {
 
 async function runOnce(run: SingleRun): Promise<RunState> {
   const { model, x, targets, targeted, norm, threat, config } = run;
-  const { epsilon, bounds } = threat;
+  const { epsilon } = threat;
   const alpha = config.stepSize ?? config.relativeStepSize * epsilon;
   const n = targets.length;
   const targetTensor = tf.tensor1d(targets, 'int32');
-  let current = tf.tidy(() =>
-    config.randomStart && epsilon > 0
-      ? tf.clipByValue(tf.add(x, norm.project(norm.randomStart(x.shape, epsilon, run.seed), epsilon)), bounds.min, bounds.max)
-      : tf.clone(x),
-  );
+  let current = startingPoint(x, norm, threat, config.randomStart, run.seed);
   let best = tf.clone(current);
   const success = new Uint8Array(n);
   const bestLoss = new Float32Array(n).fill(-Infinity);
@@ -140,10 +137,7 @@ async function runOnce(run: SingleRun): Promise<RunState> {
         break;
       }
       const gradient = ev.gradient as tf.Tensor;
-      const next = tf.tidy(() => {
-        const delta = tf.add(tf.sub(current, x), tf.mul(alpha, norm.normalizeStep(gradient)));
-        return tf.clipByValue(tf.add(x, norm.project(delta, epsilon)), bounds.min, bounds.max);
-      });
+      const next = ascentStep(x, current, gradient, norm, threat, alpha);
       gradient.dispose();
       current.dispose();
       current = next;

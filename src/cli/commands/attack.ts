@@ -8,20 +8,16 @@ import { NORM_IDS } from '../../threats/norms.js';
 import { threatModel } from '../../threats/threat-model.js';
 import { percent } from '../../report/table.js';
 import { createProgress } from '../progress.js';
-import { positiveNumber, wholeNumber } from '../parse.js';
+import { wholeNumber } from '../parse.js';
 import { say } from '../output.js';
-import { addDataFlags, addEngineFlags, attackList, loadModelAndData, type DataFlags } from './shared.js';
+import { addAttackFlags, addDataFlags, addEngineFlags, attackList, attackOptionsFromFlags, loadModelAndData, type AttackFlags, type DataFlags } from './shared.js';
 import { ThreatError } from '../../core/errors.js';
 
-interface AttackFlags extends DataFlags {
+interface AttackCommandFlags extends DataFlags, AttackFlags {
   model?: string;
   attack: string;
   norm: string;
   epsilon: string;
-  steps?: number;
-  restarts?: number;
-  stepSize?: number;
-  loss?: string;
   randomStart: boolean;
   target?: number;
   batchSize: number;
@@ -30,19 +26,6 @@ interface AttackFlags extends DataFlags {
   saveExamples?: boolean;
   backend?: string;
   quiet?: boolean;
-}
-
-/** Collects attack options from flags, passing only those the user set. */
-export function attackOptionsFromFlags(id: string, flags: { steps?: number; restarts?: number; stepSize?: number; loss?: string; randomStart?: boolean }): Record<string, unknown> {
-  const options: Record<string, unknown> = {};
-  if (flags.loss !== undefined) options.loss = flags.loss;
-  if (id === 'pgd') {
-    if (flags.steps !== undefined) options.steps = flags.steps;
-    if (flags.restarts !== undefined) options.restarts = flags.restarts;
-    if (flags.stepSize !== undefined) options.stepSize = flags.stepSize;
-    if (flags.randomStart === false) options.randomStart = false;
-  }
-  return options;
 }
 
 export function parseEpsilon(text: string): number {
@@ -59,17 +42,13 @@ export function registerAttack(program: Command): void {
     .option('--attack <id>', `attack id: ${attackList()}`, 'pgd')
     .option('--norm <id>', `threat norm: ${NORM_IDS.join(', ')}`, 'linf')
     .option('--epsilon <value>', 'perturbation budget in the norm', '0.3')
-    .option('--steps <n>', 'PGD steps (default 40)', wholeNumber('--steps', 1))
-    .option('--restarts <n>', 'PGD random restarts (default 1)', wholeNumber('--restarts', 1))
-    .option('--step-size <value>', 'PGD step size (default 2.5 * epsilon / steps)', positiveNumber('--step-size'))
-    .option('--loss <id>', "attack loss: 'ce' or 'margin' (default ce)")
     .option('--no-random-start', 'PGD starts at the clean input')
     .option('--target <class>', 'targeted attack towards this class', wholeNumber('--target'))
     .option('--batch-size <n>', 'examples per attack batch', wholeNumber('--batch-size', 1), 256)
     .option('--seed <n>', 'seed for random starts', wholeNumber('--seed'), 0)
     .option('--out <file>', 'write the JSON result here')
     .option('--save-examples', 'include the adversarial inputs in the JSON result');
-  addEngineFlags(addDataFlags(command)).action(async (flags: AttackFlags) => {
+  addEngineFlags(addDataFlags(addAttackFlags(command))).action(async (flags: AttackCommandFlags) => {
     const attack = createAttack(flags.attack, attackOptionsFromFlags(flags.attack, flags));
     const epsilon = parseEpsilon(flags.epsilon);
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });

@@ -8,20 +8,15 @@ import { NORM_IDS, getNorm } from '../../threats/norms.js';
 import { parseEpsilons } from '../../threats/threat-model.js';
 import { robustnessMarkdown, robustnessText } from '../../report/robustness-table.js';
 import { createProgress } from '../progress.js';
-import { commaList, positiveNumber, wholeNumber } from '../parse.js';
+import { commaList, wholeNumber } from '../parse.js';
 import { say } from '../output.js';
-import { attackOptionsFromFlags } from './attack.js';
-import { addDataFlags, addEngineFlags, attackList, loadModelAndData, type DataFlags } from './shared.js';
+import { addAttackFlags, addDataFlags, addEngineFlags, attackList, attackOptionsFromFlags, loadModelAndData, type AttackFlags, type DataFlags } from './shared.js';
 
-interface EvalFlags extends DataFlags {
+interface EvalFlags extends DataFlags, AttackFlags {
   model?: string;
   attacks: string;
   norm: string;
   epsilons: string;
-  steps?: number;
-  restarts?: number;
-  stepSize?: number;
-  loss?: string;
   batchSize: number;
   seed: number;
   out?: string;
@@ -38,15 +33,11 @@ export function registerEval(program: Command): void {
     .option('--attacks <ids>', `comma-separated attack ids: ${attackList()}`, 'fgsm,pgd')
     .option('--norm <id>', `threat norm: ${NORM_IDS.join(', ')}`, 'linf')
     .option('--epsilons <list>', 'comma-separated budgets', '0,0.1,0.2,0.3')
-    .option('--steps <n>', 'PGD steps (default 40)', wholeNumber('--steps', 1))
-    .option('--restarts <n>', 'PGD random restarts (default 1)', wholeNumber('--restarts', 1))
-    .option('--step-size <value>', 'PGD step size (default 2.5 * epsilon / steps)', positiveNumber('--step-size'))
-    .option('--loss <id>', "attack loss: 'ce' or 'margin' (default ce)")
     .option('--batch-size <n>', 'examples per attack batch', wholeNumber('--batch-size', 1), 256)
     .option('--seed <n>', 'seed for random starts', wholeNumber('--seed'), 0)
     .option('--out <file>', 'write the JSON report here')
     .option('--markdown <file>', 'write a Markdown summary here');
-  addEngineFlags(addDataFlags(command)).action(async (flags: EvalFlags) => {
+  addEngineFlags(addDataFlags(addAttackFlags(command))).action(async (flags: EvalFlags) => {
     const ids = commaList(flags.attacks);
     const attacks = ids.map((id) => ({ id, options: attackOptionsFromFlags(id, flags) }));
     attacks.forEach((a) => createAttack(a.id, a.options));

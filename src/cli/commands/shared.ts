@@ -5,7 +5,7 @@ import { UsageError } from '../../core/errors.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
 import { parseDataSpec, selectData, SUBSETS, type SelectedData, type SubsetName } from '../../pipeline/data-selection.js';
 import type { DatasetSpec } from '../../data/index.js';
-import { wholeNumber } from '../parse.js';
+import { positiveNumber, wholeNumber } from '../parse.js';
 
 export interface DataFlags {
   data?: string;
@@ -44,4 +44,34 @@ export async function loadModelAndData(modelDir: string | undefined, flags: Data
 
 export function attackList(): string {
   return attackIds().join(', ');
+}
+
+/** The attack-tuning flags `attack` and `eval` share; each reaches only attacks that take it. */
+export function addAttackFlags(command: Command): Command {
+  return command
+    .option('--steps <n>', 'PGD steps (default 40)', wholeNumber('--steps', 1))
+    .option('--restarts <n>', 'PGD random restarts (default 1)', wholeNumber('--restarts', 1))
+    .option('--step-size <value>', 'PGD step size (default 2.5 * epsilon / steps)', positiveNumber('--step-size'))
+    .option('--loss <id>', "attack loss: 'ce' or 'margin' (default ce)");
+}
+
+export interface AttackFlags {
+  steps?: number;
+  restarts?: number;
+  stepSize?: number;
+  loss?: string;
+  randomStart?: boolean;
+}
+
+/** Collects attack options from flags, passing only those the user set. */
+export function attackOptionsFromFlags(id: string, flags: AttackFlags): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  if (flags.loss !== undefined) options.loss = flags.loss;
+  if (id === 'pgd') {
+    if (flags.steps !== undefined) options.steps = flags.steps;
+    if (flags.restarts !== undefined) options.restarts = flags.restarts;
+    if (flags.stepSize !== undefined) options.stepSize = flags.stepSize;
+    if (flags.randomStart === false) options.randomStart = false;
+  }
+  return options;
 }

@@ -22,4 +22,6 @@ export interface Objective {
   prepare?(model: tf.LayersModel, batch: ObjectiveBatch): Promise<tf.Tensor>;
   /** Scalar loss to minimise over the weights; runs inside the gradient tape. */
   loss(model: tf.LayersModel, batch: ObjectiveBatch, prepared: tf.Tensor): tf.Scalar;
+  /** Runs right after each optimizer update (adversarial weight perturbation removes its offset here). */
+  afterUpdate?(model: tf.LayersModel, batch: ObjectiveBatch): void;
 }

@@ -1,0 +1,57 @@
+/**
+ * The primitives of projected steepest ascent, shared by the attack loop (which tracks the
+ * best point per example) and by adversarial-training objectives (which want the final
+ * iterate of a fixed number of steps, with no per-step reads back to JavaScript).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Norm } from '../../threats/norms.js';
+import type { ThreatModel } from '../../threats/threat-model.js';
+
+/** The starting point: `x`, or a uniformly random point of the ball clipped to the bounds. */
+export function startingPoint(x: tf.Tensor, norm: Norm, threat: ThreatModel, randomStart: boolean, seed: number): tf.Tensor {
+  const { epsilon, bounds } = threat;
+  return tf.tidy(() =>
+    randomStart && epsilon > 0
+      ? tf.clipByValue(tf.add(x, norm.project(norm.randomStart(x.shape, epsilon, seed), epsilon)), bounds.min, bounds.max)
+      : tf.clone(x),
+  );
+}
+
+/** One step of size `alpha` along the norm's steepest direction, projected to the ball and the bounds. */
+export function ascentStep(x: tf.Tensor, current: tf.Tensor, gradient: tf.Tensor, norm: Norm, threat: ThreatModel, alpha: number): tf.Tensor {
+  const { epsilon, bounds } = threat;
+  return tf.tidy(() => {
+    const delta = tf.add(tf.sub(current, x), tf.mul(alpha, norm.normalizeStep(gradient)));
+    return tf.clipByValue(tf.add(x, norm.project(delta, epsilon)), bounds.min, bounds.max);
+  });
+}
+
+export interface PerturbOptions {
+  /** Per-example objective to maximise, from the logits at the current point. */
+  objective: (logits: tf.Tensor2D) => tf.Tensor1D;
+  logits: (x: tf.Tensor) => tf.Tensor2D;
+  norm: Norm;
+  threat: ThreatModel;
+  steps: number;
+  stepSize: number;
+  randomStart: boolean;
+  seed: number;
+}
+
+/**
+ * Runs `steps` ascent steps and returns the last iterate (the caller disposes it). Used
+ * where speed matters more than per-example bookkeeping: generating training examples.
+ */
+export function perturb(x: tf.Tensor, options: PerturbOptions): tf.Tensor {
+  const { norm, threat, steps, stepSize } = options;
+  let current = startingPoint(x, norm, threat, options.randomStart, options.seed);
+  const gradientOf = tf.grad((input: tf.Tensor) => tf.sum(options.objective(options.logits(input))));
+  for (let step = 0; step < steps; step++) {
+    const gradient = tf.tidy(() => gradientOf(current));
+    const next = ascentStep(x, current, gradient, norm, threat, stepSize);
+    gradient.dispose();
+    current.dispose();
+    current = next;
+  }
+  return current;
+}
