@@ -39,6 +39,13 @@ describe('rampart CLI', () => {
     for (const f of ['model/model.json', 'model/weights.bin', 'checkpoints/epoch-001/model.json', 'checkpoints/epoch-002/weights.bin', 'train-report.json']) {
       assert.ok(existsSync(join(dir, 'run', f)), `${f} missing`);
     }
+    // The same command again finds the finished run and does no training.
+    const again = rampart('train', '--arch', 'mlp', '--epochs', '2', '--limit', '600', '--lr', '0.003', '--out', join(dir, 'run'), '--quiet');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /resumed the run in .* after epoch 2/);
+    const changed = rampart('train', '--arch', 'mlp', '--epochs', '3', '--limit', '600', '--out', join(dir, 'run'), '--quiet');
+    assert.equal(changed.code, 1);
+    assert.match(changed.stderr, /E_RESUME_MISMATCH: .*different configuration/);
   });
 
   test('eval prints a table and writes JSON and Markdown', async () => {

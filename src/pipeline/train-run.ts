@@ -21,6 +21,8 @@ export interface TrainRunOptions extends TrainConfig {
   /** Run directory: `model/`, `checkpoints/epoch-NNN/`, `train-report.json`. */
   outDir: string;
   backend?: string;
+  /** Continue a killed run from `outDir/checkpoints/state`; default true. */
+  resume?: boolean;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (summary: EpochSummary) => void;
 }
@@ -73,6 +75,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     validation: splits.validation,
     ...config,
     checkpointDir: join(options.outDir, 'checkpoints'),
+    resume: options.resume ?? true,
     metadata: { rampart: info },
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),

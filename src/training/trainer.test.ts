@@ -74,7 +74,10 @@ test('schedules', () => {
   const cosine = makeSchedule({ kind: 'cosine' }, 1, 2);
   assert.equal(cosine(0, 0), 1);
   assert.ok(Math.abs(cosine(1, 0) - 0.5) < 1e-12);
-  assert.throws(() => parseSchedule('linear'), /'constant', 'cosine' or 'step/);
+  assert.throws(() => parseSchedule('linear'), /'constant', 'cosine', 'one-cycle\[:PEAK\]' or 'step/);
+  const cycle = makeSchedule(parseSchedule('one-cycle:0.5'), 0.2, 4);
+  assert.deepEqual([cycle(0, 0), cycle(1, 0), cycle(2, 0), cycle(3, 0)].map((v) => +v.toFixed(10)), [0, 0.1, 0.2, 0.1]);
+  assert.throws(() => parseSchedule('one-cycle:2'), /peakAt/);
 });
 
 test('a run killed after epoch 2 resumes and ends with the same weights as an uninterrupted run', async () => {

@@ -25,6 +25,7 @@ interface TrainFlags {
   out: string;
   backend?: string;
   quiet?: boolean;
+  resume: boolean;
 }
 
 export function registerTrain(program: Command): void {
@@ -37,11 +38,12 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'examples per step', wholeNumber('--batch-size', 1), 64)
     .option('--optimizer <id>', `optimizer: ${OPTIMIZERS.join(', ')}`, 'adam')
     .option('--lr <rate>', 'base learning rate', positiveNumber('--lr'), 1e-3)
-    .option('--schedule <spec>', "learning-rate schedule: 'constant', 'cosine' or 'step:E1,E2[:GAMMA]'", 'constant')
+    .option('--schedule <spec>', "learning-rate schedule: 'constant', 'cosine', 'one-cycle[:PEAK]' or 'step:E1,E2[:GAMMA]'", 'constant')
     .option('--seed <n>', 'seed for weights and shuffling', wholeNumber('--seed'), 1)
     .option('--split-seed <n>', 'seed of the train/validation/test split', wholeNumber('--split-seed'), 1)
     .option('--limit <n>', 'train on only the first N examples of the training split', wholeNumber('--limit', 1))
-    .option('--out <dir>', 'run directory (model/, checkpoints/, train-report.json)', 'runs/train');
+    .option('--out <dir>', 'run directory (model/, checkpoints/, train-report.json)', 'runs/train')
+    .option('--no-resume', 'start over instead of continuing the run found in --out');
   addEngineFlags(command).action(async (flags: TrainFlags) => {
     const spec = parseDataSpec(flags.data);
     const schedule = parseSchedule(flags.schedule);
@@ -56,6 +58,7 @@ export function registerTrain(program: Command): void {
       schedule,
       seed: flags.seed,
       outDir: flags.out,
+      resume: flags.resume,
       ...(flags.backend === undefined ? {} : { backend: flags.backend }),
       onBatch: (p) => bar.update((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
       onEpoch: (e) => {
@@ -63,6 +66,7 @@ export function registerTrain(program: Command): void {
       },
     });
     bar.stop();
+    if (report.training.resumedFrom !== undefined) say(`resumed the run in ${flags.out} after epoch ${report.training.resumedFrom}`);
     say(`trained ${report.architecture} on ${report.data?.name ?? ''} with backend ${report.engine.backend}: test accuracy ${percent(report.testAccuracy)}`);
     say(`model: ${report.modelDir}`);
     say(`report: ${flags.out}/train-report.json`);
