@@ -310,6 +310,10 @@ describe('WorkerPool', () => {
     for (let i = 0; i < 3; i++) await run();
     assert.deepEqual(await two.memory(), workersBefore);
     assert.equal(tf.memory().numTensors, mainBefore);
+    // Loading and unloading a model leaves nothing behind either.
+    for (let i = 0; i < 2; i++) await two.unloadModel(await two.loadModel(cnn));
+    assert.deepEqual(await two.memory(), workersBefore);
+    assert.equal(tf.memory().numTensors, mainBefore);
   });
 
   it('a crashed worker is reported, its request fails typed, and a replacement with the current weights takes over', async () => {
@@ -337,6 +341,12 @@ describe('WorkerPool', () => {
     assert.deepEqual(again.success, ref.success);
     assert.ok(maxAbsDiff(again.adversarial, ref.adversarial) <= 1e-6);
     assert.equal((await two.memory()).length, 2);
+  });
+
+  it('close() during a running attack rejects it with E_POOL_CLOSED', async () => {
+    const running = two.attack(mlpTwo, { attackId: 'pgd', attackOptions: { steps: 40 }, threat, x, labels, onProgress: () => void two.close() });
+    await assert.rejects(running, (e: unknown) => e instanceof EngineError && e.code === 'E_POOL_CLOSED');
+    await assert.rejects(two.attack(mlpTwo, { attackId: 'fgsm', threat, x, labels }), (e: unknown) => e instanceof EngineError && e.code === 'E_POOL_CLOSED');
   });
 
   it('close() rejects later calls', async () => {

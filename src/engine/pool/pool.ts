@@ -311,6 +311,8 @@ export class WorkerPool {
     if (request.x.length !== sizeOf(shape)) {
       throw new InputError('E_INPUT_LENGTH', `x holds ${request.x.length} values but shape [${shape.join(', ')}] needs ${sizeOf(shape)}.`, { details: { length: request.x.length, shape } });
     }
+    const empty = (): PoolAttackResult => ({ adversarial: new Float32Array(0), shape, success: new Uint8Array(0), perturbation: new Float32Array(0), queries: new Int32Array(0) });
+    if (n === 0 && shape[0] === 0) return empty();
     const goal = request.goal ?? { kind: 'untargeted' };
     await validateOnMainThread(master, request.x, shape, request.labels, request.threat, goal);
     const seed = request.seed ?? 0;
@@ -544,10 +546,13 @@ export class WorkerPool {
   private fail(slot: Slot, job: Job, error: unknown): void {
     if (job.group) job.group.failed = true;
     const operation = job.request.op;
+    if (this.closed) {
+      job.reject(new EngineError('E_POOL_CLOSED', `The worker pool was closed during '${operation}'.`, { cause: error }));
+      return;
+    }
     if (error instanceof WorkerExit) {
-      if (this.closed) job.reject(new EngineError('E_POOL_CLOSED', `The worker pool was closed during '${operation}'.`));
-      // A replaced worker reloads the pool's model state, and an 'exit' was asked for.
-      else if (STATE_OPS.has(operation) || operation === 'exit') job.resolve(null);
+      // A replacement worker reloads the pool's model state, so a state change is not lost.
+      if (STATE_OPS.has(operation)) job.resolve(null);
       else {
         job.reject(
           new EngineError('E_WORKER_EXITED', `Pool worker ${slot.index} exited with code ${error.exitCode} during '${operation}'${error.error ? ` (${error.error.message})` : ''}; it is being replaced, so the call can be retried.`, {

@@ -193,7 +193,12 @@ function safeDetails(details: Record<string, unknown>): Record<string, unknown> 
   try {
     return structuredClone(details);
   } catch {
-    return JSON.parse(JSON.stringify(details)) as Record<string, unknown>;
+    try {
+      return JSON.parse(JSON.stringify(details)) as Record<string, unknown>;
+    } catch {
+      // Details are a courtesy; the code and message are what must cross.
+      return { unserializable: Object.keys(details) };
+    }
   }
 }
 

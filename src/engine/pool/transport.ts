@@ -45,16 +45,24 @@ export interface Transport {
 
 export class LocalTransport implements Transport {
   private readonly runtime = new PoolRuntime();
+  private readonly running = new Set<Promise<unknown>>();
 
-  async run(request: PoolRequest, _transfer: ArrayBuffer[], onProgress?: ProgressSink): Promise<PoolResponse> {
-    try {
-      return await this.runtime.handle(request, onProgress);
-    } catch (error) {
-      throw new WorkerFailure(serializeError(error), error);
-    }
+  run(request: PoolRequest, _transfer: ArrayBuffer[], onProgress?: ProgressSink): Promise<PoolResponse> {
+    const run = (async () => {
+      try {
+        return await this.runtime.handle(request, onProgress);
+      } catch (error) {
+        throw new WorkerFailure(serializeError(error), error);
+      }
+    })();
+    const tracked = run.catch(() => undefined).finally(() => this.running.delete(tracked));
+    this.running.add(tracked);
+    return run;
   }
 
+  /** Lets a running request finish (its model copies are about to go), then disposes them. */
   async terminate(): Promise<void> {
+    await Promise.all(this.running);
     this.runtime.dispose();
   }
 }
