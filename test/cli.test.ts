@@ -50,7 +50,7 @@ describe('rampart CLI', () => {
 
   test('eval prints a table and writes JSON and Markdown', async () => {
     const out = join(dir, 'eval.json');
-    const r = rampart('eval', '--model', modelDir, '--attacks', 'fgsm,pgd', '--steps', '5', '--epsilons', '0,0.1', '--limit', '60', '--out', out, '--markdown', join(dir, 'eval.md'));
+    const r = rampart('eval', '--model', modelDir, '--attacks', 'fgsm,pgd', '--steps', '5', '--epsilons', '0,0.1', '--limit', '60', '--workers', '2', '--out', out, '--markdown', join(dir, 'eval.md'));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /clean accuracy/);
     assert.match(r.stdout, /worst case\s+0\.1/);
@@ -59,6 +59,7 @@ describe('rampart CLI', () => {
     assert.equal(report.data.name, 'mnist-bundled/test/first-60');
     assert.equal(report.engine.backend, 'wasm');
     assert.equal(report.results.length, 4);
+    assert.equal(report.config.execution.workers, 2);
     assert.match(await readFile(join(dir, 'eval.md'), 'utf8'), /\| attack \| epsilon \|/);
   });
 

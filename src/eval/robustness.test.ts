@@ -46,3 +46,22 @@ test('bad specs fail before any work', async () => {
   await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [2], attacks: [{ id: 'pgd' }] }), /E_EPSILON_RANGE|exceeds/);
   await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.1], attacks: [] }), /at least one attack/);
 });
+
+test('a worker pool gives the same numbers with 1 and 2 workers', async () => {
+  const { createWorkerPool } = await import('../engine/pool/index.js');
+  const model = await trainedMlp();
+  const data = takeFirst(smallMnist().test, 150);
+  const run = async (workers: number) => {
+    const pool = await createWorkerPool({ workers });
+    try {
+      return await evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.1], attacks: [{ id: 'pgd', options: { steps: 5 } }], seed: 2, batchSize: 150, pool });
+    } finally {
+      await pool.close();
+    }
+  };
+  const one = await run(1);
+  const two = await run(2);
+  assert.deepEqual(two.worstCase, one.worstCase);
+  assert.deepEqual(two.config.execution, { workers: 2, shardRows: one.config.execution.shardRows });
+  assert.equal(one.config.execution.workers, 1);
+});

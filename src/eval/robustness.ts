@@ -6,11 +6,16 @@
  */
 import { UsageError } from '../core/errors.js';
 import { gatherRows, ranges } from '../core/tensors.js';
+import { sizeOf } from '../core/types.js';
 import type { Dataset } from '../core/types.js';
 import { RAMPART_VERSION } from '../core/version.js';
 import { hashDataset } from '../data/hash.js';
 import { engineInfo, initEngine, type EngineInfo } from '../engine/backend.js';
 import type { Classifier } from '../models/classifier.js';
+import { TfjsClassifier } from '../models/tfjs-classifier.js';
+import type { PoolModelHandle, WorkerPool } from '../engine/pool/index.js';
+import type { ThreatModel } from '../threats/threat-model.js';
+import type { AttackBatchOutcome } from './metrics.js';
 import { accuracyOf, predictClasses } from '../models/predict.js';
 import { createAttack } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
@@ -40,6 +45,12 @@ export interface RobustnessEvalOptions {
   attacks: readonly AttackSpec[];
   batchSize?: number;
   seed?: number;
+  /**
+   * Shards attacks across worker threads. Results then depend on the pool's shard size
+   * (recorded in the report), never on its number of workers. Only TF.js models can be
+   * shipped to workers; other classifiers (defence wrappers) run in this thread.
+   */
+  pool?: WorkerPool;
   onProgress?: (progress: EvalProgress) => void;
 }
 
@@ -70,7 +81,14 @@ export interface RobustnessReport {
   seed: number;
   model: { id: string; inputShape: readonly number[]; numClasses: number; bounds: { min: number; max: number } };
   data: { name: string; count: number; sha256: string };
-  config: { norm: NormId; epsilons: number[]; batchSize: number; attacks: { id: string; config: Readonly<object> }[] };
+  config: {
+    norm: NormId;
+    epsilons: number[];
+    batchSize: number;
+    attacks: { id: string; config: Readonly<object> }[];
+    /** How attacks ran: in this thread, or sharded over a worker pool in shards of `shardRows`. */
+    execution: { workers: number; shardRows?: number };
+  };
   clean: { accuracy: number; correct: number; count: number };
   results: AttackOutcome[];
   /** Per epsilon, the worst case over all attacks: the accuracy-vs-epsilon curve. */
@@ -104,71 +122,94 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
   const candidates: number[] = [];
   for (let i = 0; i < data.count; i++) if (predicted[i] === data.y[i]) candidates.push(i);
 
-  const attackedEpsilons = epsilons.filter((e) => e > 0).length;
-  const total = candidates.length * attacks.length * attackedEpsilons;
-  let done = 0;
-  const results: AttackOutcome[] = [];
-  const worstCase: WorstCase[] = [];
+  const pooled = options.pool !== undefined && model instanceof TfjsClassifier;
+  const handle: PoolModelHandle | undefined = pooled ? await options.pool?.loadModel((model as TfjsClassifier).model, model.bounds, { id: model.id }) : undefined;
+  const rowSize = sizeOf(data.shape);
+  /** Attacks the given rows with attack `a`, in this thread or on the pool. */
+  const runBatch = async (rows: number[], threat: ThreatModel, a: number, batchSeed: number, progress: (fraction: number) => void): Promise<AttackBatchOutcome> => {
+    const labels = Int32Array.from(rows, (r) => data.y[r] as number);
+    const spec = options.attacks[a] as AttackSpec;
+    if (handle && options.pool) {
+      const x = new Float32Array(rows.length * rowSize);
+      rows.forEach((r, k) => x.set(data.x.subarray(r * rowSize, (r + 1) * rowSize), k * rowSize));
+      return options.pool.attack(handle, { attackId: spec.id, attackOptions: spec.options ?? {}, threat, x, labels, seed: batchSeed, onProgress: (p) => progress(p.done / Math.max(1, p.total)) });
+    }
+    const x = gatherRows(data, rows);
+    try {
+      const result = await (attacks[a] as Attack).run(model, x, labels, threat, { seed: batchSeed, onProgress: (p) => progress(p.done / Math.max(1, p.total)) });
+      result.adversarial.dispose();
+      return result;
+    } finally {
+      x.dispose();
+    }
+  };
 
-  for (const [e, threat] of threats.entries()) {
-    const robust = new Uint8Array(candidates.length).fill(1);
-    const brokenBy: Record<string, number> = {};
-    for (const [a, attack] of attacks.entries()) {
-      const attackStarted = Date.now();
-      const metric = attackStatsMetric();
-      if (threat.epsilon === 0) {
-        // Nothing to search: the clean prediction is the whole story.
-        metric.update({ success: new Uint8Array(candidates.length), perturbation: new Float32Array(candidates.length), queries: new Int32Array(candidates.length) });
-      } else {
-        for (const [start, end] of ranges(candidates.length, batchSize)) {
-          const rows = candidates.slice(start, end);
-          const x = gatherRows(data, rows);
-          const labels = Int32Array.from(rows, (r) => data.y[r] as number);
-          const base = done;
-          try {
-            const result = await attack.run(model, x, labels, threat, {
-              seed: seed + 1_000_003 * e + 10_007 * a + start,
-              onProgress: (p) => onProgress?.({ stage: 'attack', attack: attack.id, epsilon: threat.epsilon, done: base + (rows.length * p.done) / Math.max(1, p.total), total }),
-            });
-            result.adversarial.dispose();
-            metric.update(result);
-            result.success.forEach((s, k) => {
+  try {
+    const attackedEpsilons = epsilons.filter((e) => e > 0).length;
+    const total = candidates.length * attacks.length * attackedEpsilons;
+    let done = 0;
+    const results: AttackOutcome[] = [];
+    const worstCase: WorstCase[] = [];
+
+    for (const [e, threat] of threats.entries()) {
+      const robust = new Uint8Array(candidates.length).fill(1);
+      const brokenBy: Record<string, number> = {};
+      for (const [a, attack] of attacks.entries()) {
+        const attackStarted = Date.now();
+        const metric = attackStatsMetric();
+        if (threat.epsilon === 0) {
+          // Nothing to search: the clean prediction is the whole story.
+          metric.update({ success: new Uint8Array(candidates.length), perturbation: new Float32Array(candidates.length), queries: new Int32Array(candidates.length) });
+        } else {
+          for (const [start, end] of ranges(candidates.length, batchSize)) {
+            const rows = candidates.slice(start, end);
+            const base = done;
+            const outcome = await runBatch(rows, threat, a, seed + 1_000_003 * e + 10_007 * a + start, (fraction) =>
+              onProgress?.({ stage: 'attack', attack: attack.id, epsilon: threat.epsilon, done: base + rows.length * fraction, total }),
+            );
+            metric.update(outcome);
+            outcome.success.forEach((s, k) => {
               if (s) robust[start + k] = 0;
             });
-          } finally {
-            x.dispose();
+            done = base + rows.length;
+            onProgress?.({ stage: 'attack', attack: attack.id, epsilon: threat.epsilon, done, total });
           }
-          done = base + rows.length;
-          onProgress?.({ stage: 'attack', attack: attack.id, epsilon: threat.epsilon, done, total });
         }
+        const stats = metric.compute();
+        brokenBy[attack.id] = stats.succeeded;
+        results.push({
+          attack: attack.id,
+          epsilon: threat.epsilon,
+          ...stats,
+          robustAccuracy: data.count === 0 ? 0 : (stats.attacked - stats.succeeded) / data.count,
+          durationMs: Date.now() - attackStarted,
+        });
       }
-      const stats = metric.compute();
-      brokenBy[attack.id] = stats.succeeded;
-      results.push({
-        attack: attack.id,
-        epsilon: threat.epsilon,
-        ...stats,
-        robustAccuracy: data.count === 0 ? 0 : (stats.attacked - stats.succeeded) / data.count,
-        durationMs: Date.now() - attackStarted,
-      });
+      const robustCount = robust.reduce((s, v) => s + v, 0);
+      worstCase.push({ epsilon: threat.epsilon, robustAccuracy: data.count === 0 ? 0 : robustCount / data.count, robustCount, brokenBy });
     }
-    const robustCount = robust.reduce((s, v) => s + v, 0);
-    worstCase.push({ epsilon: threat.epsilon, robustAccuracy: data.count === 0 ? 0 : robustCount / data.count, robustCount, brokenBy });
+    return {
+      kind: 'rampart.robustness-report',
+      schemaVersion: 1,
+      rampartVersion: RAMPART_VERSION,
+      createdAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      engine,
+      seed,
+      model: { id: model.id, inputShape: model.inputShape, numClasses: model.numClasses, bounds: model.bounds },
+      data: { name: data.name, count: data.count, sha256: hashDataset(data) },
+      config: {
+        norm,
+        epsilons,
+        batchSize,
+        attacks: attacks.map((a) => ({ id: a.id, config: a.config })),
+        execution: handle && options.pool ? { workers: options.pool.size, shardRows: options.pool.shardRows } : { workers: 1 },
+      },
+      clean: { accuracy: cleanAccuracy, correct: candidates.length, count: data.count },
+      results,
+      worstCase,
+    };
+  } finally {
+    if (handle) await options.pool?.unloadModel(handle);
   }
-
-  return {
-    kind: 'rampart.robustness-report',
-    schemaVersion: 1,
-    rampartVersion: RAMPART_VERSION,
-    createdAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
-    engine,
-    seed,
-    model: { id: model.id, inputShape: model.inputShape, numClasses: model.numClasses, bounds: model.bounds },
-    data: { name: data.name, count: data.count, sha256: hashDataset(data) },
-    config: { norm, epsilons, batchSize, attacks: attacks.map((a) => ({ id: a.id, config: a.config })) },
-    clean: { accuracy: cleanAccuracy, correct: candidates.length, count: data.count },
-    results,
-    worstCase,
-  };
 }

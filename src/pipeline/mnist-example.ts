@@ -11,6 +11,7 @@ import { percent } from '../report/table.js';
 import type { BatchProgress, EpochSummary } from '../training/trainer.js';
 import { runTraining, type TrainRunReport } from './train-run.js';
 import { selectData } from './data-selection.js';
+import type { WorkerPool } from '../engine/pool/index.js';
 
 export interface MnistExampleOptions {
   outDir: string;
@@ -21,6 +22,8 @@ export interface MnistExampleOptions {
   epsilons?: number[];
   pgdSteps?: number;
   backend?: string;
+  /** Shards the attack evaluation over worker threads. */
+  pool?: WorkerPool;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (summary: EpochSummary) => void;
   onEvalProgress?: (progress: EvalProgress) => void;
@@ -60,6 +63,7 @@ export async function runMnistExample(options: MnistExampleOptions): Promise<Mni
     epsilons: [0, ...(options.epsilons ?? [0.1, 0.2, 0.3])],
     attacks: [{ id: 'fgsm' }, { id: 'pgd', options: { steps: options.pgdSteps ?? 40 } }],
     seed,
+    ...(options.pool ? { pool: options.pool } : {}),
     ...(options.onEvalProgress ? { onProgress: options.onEvalProgress } : {}),
   });
   const reportPath = join(options.outDir, 'report.json');

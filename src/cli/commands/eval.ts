@@ -10,7 +10,7 @@ import { robustnessMarkdown, robustnessText } from '../../report/robustness-tabl
 import { createProgress } from '../progress.js';
 import { commaList, wholeNumber } from '../parse.js';
 import { say } from '../output.js';
-import { addAttackFlags, addDataFlags, addEngineFlags, attackList, attackOptionsFromFlags, loadModelAndData, type AttackFlags, type DataFlags } from './shared.js';
+import { addAttackFlags, addDataFlags, addEngineFlags, attackList, attackOptionsFromFlags, loadModelAndData, withPool, addWorkersFlag, type AttackFlags, type DataFlags } from './shared.js';
 
 interface EvalFlags extends DataFlags, AttackFlags {
   model?: string;
@@ -22,6 +22,7 @@ interface EvalFlags extends DataFlags, AttackFlags {
   out?: string;
   markdown?: string;
   backend?: string;
+  workers?: number;
   quiet?: boolean;
 }
 
@@ -37,16 +38,17 @@ export function registerEval(program: Command): void {
     .option('--seed <n>', 'seed for random starts', wholeNumber('--seed'), 0)
     .option('--out <file>', 'write the JSON report here')
     .option('--markdown <file>', 'write a Markdown summary here');
-  addEngineFlags(addDataFlags(addAttackFlags(command))).action(async (flags: EvalFlags) => {
+  addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(command)))).action(async (flags: EvalFlags) => {
     const ids = commaList(flags.attacks);
     const attacks = ids.map((id) => ({ id, options: attackOptionsFromFlags(id, flags) }));
     attacks.forEach((a) => createAttack(a.id, a.options));
     const norm = getNorm(flags.norm).id;
     const epsilons = parseEpsilons(flags.epsilons);
-    await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
+    const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
     const { stored, data } = await loadModelAndData(flags.model, flags);
     const bar = createProgress('eval', { quiet: flags.quiet === true });
-    const report = await evaluateRobustness({
+    const report = await withPool(flags.workers, engine.backend, (pool) => evaluateRobustness({
+      pool,
       model: stored.classifier,
       data: data.selected,
       norm,
@@ -55,7 +57,7 @@ export function registerEval(program: Command): void {
       batchSize: flags.batchSize,
       seed: flags.seed,
       onProgress: (p) => bar.update(p.done, p.total, p.attack ? `${p.attack} eps ${p.epsilon}` : p.stage),
-    });
+    }));
     bar.stop();
     say(robustnessText(report));
     if (flags.out) {

@@ -7,7 +7,8 @@ import { percent } from '../../report/table.js';
 import { createProgress } from '../progress.js';
 import { wholeNumber } from '../parse.js';
 import { say } from '../output.js';
-import { addEngineFlags } from './shared.js';
+import { addEngineFlags, addWorkersFlag, withPool } from './shared.js';
+import { initEngine } from '../../engine/backend.js';
 
 interface ExampleFlags {
   out: string;
@@ -17,6 +18,7 @@ interface ExampleFlags {
   epsilons: string;
   steps: number;
   backend?: string;
+  workers?: number;
   quiet?: boolean;
 }
 
@@ -30,13 +32,15 @@ export function registerExample(program: Command): void {
     .option('--eval-limit <n>', 'evaluate on only the first N test examples', wholeNumber('--eval-limit', 1))
     .option('--epsilons <list>', 'L∞ budgets to attack at', '0.1,0.2,0.3')
     .option('--steps <n>', 'PGD steps', wholeNumber('--steps', 1), 40);
-  addEngineFlags(command).action(async (flags: ExampleFlags) => {
+  addWorkersFlag(addEngineFlags(command)).action(async (flags: ExampleFlags) => {
     const epsilons = parseEpsilons(flags.epsilons);
     const quiet = flags.quiet === true;
     const trainBar = createProgress('train', { quiet });
     const evalBar = createProgress('eval', { quiet });
     const started = Date.now();
-    const result = await runMnistExample({
+    const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
+    const result = await withPool(flags.workers, engine.backend, (pool) => runMnistExample({
+      pool,
       outDir: flags.out,
       seed: flags.seed,
       epochs: flags.epochs,
@@ -52,7 +56,7 @@ export function registerExample(program: Command): void {
         trainBar.stop();
         evalBar.update(p.done, p.total, p.attack ? `${p.attack} eps ${p.epsilon}` : p.stage);
       },
-    });
+    }));
     evalBar.stop();
     say(`\nCNN test accuracy ${percent(result.training.testAccuracy)} after ${result.training.training.epochs.length} epochs (${(result.training.training.durationMs / 1000).toFixed(0)} s)\n`);
     say(robustnessText(result.evaluation));

@@ -1,5 +1,7 @@
 /** Flags and steps that several commands share. */
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { createWorkerPool, type WorkerPool } from '../../engine/pool/index.js';
 import { attackIds } from '../../attacks/registry.js';
 import { UsageError } from '../../core/errors.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
@@ -74,4 +76,21 @@ export function attackOptionsFromFlags(id: string, flags: AttackFlags): Record<s
     if (flags.randomStart === false) options.randomStart = false;
   }
   return options;
+}
+
+export function addWorkersFlag(command: Command): Command {
+  return command.option('--workers <n>', `worker threads that share the attack work (default: all ${availableParallelism()} cores)`, wholeNumber('--workers', 1));
+}
+
+/**
+ * Runs `work` with a worker pool of `workers` threads (default: every core), closing it
+ * afterwards even when the work fails.
+ */
+export async function withPool<T>(workers: number | undefined, backend: string, work: (pool: WorkerPool) => Promise<T>): Promise<T> {
+  const pool = await createWorkerPool({ workers: workers ?? availableParallelism(), backend });
+  try {
+    return await work(pool);
+  } finally {
+    await pool.close();
+  }
 }
