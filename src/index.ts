@@ -30,3 +30,12 @@ export { runTraining, type TrainRunOptions, type TrainRunReport } from './pipeli
 export { selectData, parseDataSpec, DEFAULT_SPLIT, type DataSelection } from './pipeline/data-selection.js';
 export { runMnistExample, type MnistExampleOptions } from './pipeline/mnist-example.js';
 export { robustnessText, robustnessMarkdown } from './report/robustness-table.js';
+export { createObjective, objectiveIds, type ObjectiveOptions } from './training/objectives/registry.js';
+export { pgdAt } from './training/objectives/pgd-at.js';
+export { trades } from './training/objectives/trades.js';
+export { fgsmRs } from './training/objectives/fgsm-rs.js';
+export { noise } from './training/objectives/noise.js';
+export { diversified } from './training/objectives/diversified.js';
+export { awp } from './training/objectives/awp.js';
+export { perturb, type PerturbOptions } from './attacks/image/ascent.js';
+export { createWorkerPool, WorkerPool, applyPoolGradients, type WorkerPoolOptions } from './engine/pool/index.js';

@@ -48,6 +48,23 @@ describe('rampart CLI', () => {
     assert.match(changed.stderr, /E_RESUME_MISMATCH: .*different configuration/);
   });
 
+  test('train --method fgsm-rs records the objective, PGD validation and the guard', async () => {
+    const out = join(dir, 'fast');
+    const r = rampart('train', '--arch', 'mlp', '--method', 'fgsm-rs', '--epsilon', '0.1', '--epochs', '2', '--limit', '300', '--out', out, '--quiet');
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(await readFile(join(out, 'train-report.json'), 'utf8'));
+    assert.equal(report.training.config.objective.id, 'fgsm-rs');
+    assert.equal(report.training.config.objective.config.threat.epsilon, 0.1);
+    for (const e of report.training.epochs) {
+      assert.ok(e.robustAccuracy >= 0 && e.robustAccuracy <= 1);
+      assert.ok(e.guardAccuracy >= 0 && e.guardAccuracy <= 1);
+    }
+    assert.equal(report.training.selection, 'best-robust');
+    const bad = rampart('train', '--method', 'pgd-at', '--epsilon', '0.1', '--mix-ratio', '3');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /mixRatio' must be a number in \[0, 1\]/);
+  });
+
   test('eval prints a table and writes JSON and Markdown', async () => {
     const out = join(dir, 'eval.json');
     const r = rampart('eval', '--model', modelDir, '--attacks', 'fgsm,pgd', '--steps', '5', '--epsilons', '0,0.1', '--limit', '60', '--workers', '2', '--out', out, '--markdown', join(dir, 'eval.md'));

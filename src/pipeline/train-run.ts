@@ -14,6 +14,9 @@ import { accuracyOf, predictClasses } from '../models/predict.js';
 import { trainModel, type BatchProgress, type EpochSummary, type TrainConfig, type TrainReport } from '../training/trainer.js';
 import { selectData, type DataSelection } from './data-selection.js';
 import type * as tf from '@tensorflow/tfjs';
+import { createObjective, type ObjectiveOptions } from '../training/objectives/registry.js';
+import { threatModel, type ThreatModelSpec } from '../threats/threat-model.js';
+import { takeFirst } from '../data/index.js';
 
 export interface TrainRunOptions extends TrainConfig {
   data: Omit<DataSelection, 'subset'>;
@@ -23,6 +26,16 @@ export interface TrainRunOptions extends TrainConfig {
   backend?: string;
   /** Continue a killed run from `outDir/checkpoints/state`; default true. */
   resume?: boolean;
+  /** Training objective id (`standard`, `pgd-at`, `trades`, `fgsm-rs`, `noise`, ...); default `standard`. */
+  method?: string;
+  methodOptions?: ObjectiveOptions;
+  /**
+   * PGD accuracy on the validation split every epoch, keeping the best-robust weights.
+   * Default: on for methods with a threat, against that threat with 10 steps.
+   */
+  robustValidation?: { threat: ThreatModelSpec; steps?: number; limit?: number } | false;
+  /** Catastrophic-overfitting guard on a training subset; default: on for `fgsm-rs`. */
+  overfitGuard?: boolean;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (summary: EpochSummary) => void;
 }
@@ -56,6 +69,14 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const engine = await initEngine(options.backend === undefined ? {} : { backend: options.backend });
   const createdAt = new Date().toISOString();
   const { splits, selected: train, provenance } = selectData({ ...options.data, subset: 'train' });
+  const method = options.method ?? 'standard';
+  const methodOptions: ObjectiveOptions = { ...options.methodOptions };
+  if (methodOptions.threat && !methodOptions.threat.bounds) methodOptions.threat = { ...methodOptions.threat, bounds: train.bounds };
+  const objective = createObjective(method, methodOptions);
+  const check = options.robustValidation === false ? undefined : options.robustValidation;
+  const threatSpec = options.robustValidation === false ? undefined : (check?.threat ?? methodOptions.threat);
+  const robustValidation = threatSpec ? { threat: threatModel({ bounds: train.bounds, ...threatSpec }), steps: check?.steps ?? 10, limit: check?.limit ?? 500 } : undefined;
+  const guard = (options.overfitGuard ?? method === 'fgsm-rs') && robustValidation ? { ...robustValidation, data: takeFirst(train, 500), drop: 0.2 } : undefined;
   const model = buildModel(options.architecture, { inputShape: train.shape, numClasses: train.numClasses, seed: options.seed });
   const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed } = options;
   const config: TrainConfig = { epochs, batchSize, optimizer, learningRate, seed, ...(momentum === undefined ? {} : { momentum }), ...(schedule === undefined ? {} : { schedule }) };
@@ -65,7 +86,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     numClasses: train.numClasses,
     bounds: train.bounds,
     data: provenance,
-    training: { ...config, objective: 'standard' },
+    training: { ...config, objective: { id: objective.id, config: objective.config } },
     createdAt,
     rampartVersion: RAMPART_VERSION,
   };
@@ -73,6 +94,9 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     model,
     train,
     validation: splits.validation,
+    objective,
+    ...(robustValidation ? { robustValidation } : {}),
+    ...(guard ? { overfitGuard: guard } : {}),
     ...config,
     checkpointDir: join(options.outDir, 'checkpoints'),
     resume: options.resume ?? true,

@@ -193,8 +193,13 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
         try {
           prepared = objective.prepare ? await objective.prepare(model, batch) : x;
           const input = prepared;
-          const cost = tf.tidy(() => optimizer.minimize(() => objective.loss(model, batch, input), true, weights) ?? tf.scalar(NaN));
-          objective.afterUpdate?.(model, batch);
+          let cost: tf.Scalar;
+          try {
+            cost = tf.tidy(() => optimizer.minimize(() => objective.loss(model, batch, input), true, weights) ?? tf.scalar(NaN));
+          } finally {
+            // Always, even when the step throws: weight perturbation (AWP) must be removed.
+            objective.afterUpdate?.(model, batch);
+          }
           const value = (await cost.data())[0] ?? NaN;
           cost.dispose();
           if (!Number.isFinite(value)) {

@@ -5,6 +5,8 @@ import { OPTIMIZERS, type OptimizerId } from '../../training/optimizers.js';
 import { parseSchedule } from '../../training/schedules.js';
 import { parseDataSpec } from '../../pipeline/data-selection.js';
 import { runTraining } from '../../pipeline/train-run.js';
+import { createObjective, objectiveIds, type ObjectiveOptions } from '../../training/objectives/registry.js';
+import { parseEpsilon } from './attack.js';
 import { percent } from '../../report/table.js';
 import { createProgress } from '../progress.js';
 import { positiveNumber, wholeNumber } from '../parse.js';
@@ -26,6 +28,15 @@ interface TrainFlags {
   backend?: string;
   quiet?: boolean;
   resume: boolean;
+  method: string;
+  norm: string;
+  epsilon?: string;
+  attackSteps?: number;
+  mixRatio?: number;
+  beta?: number;
+  sigma?: number;
+  awp?: boolean;
+  robustVal: boolean;
 }
 
 export function registerTrain(program: Command): void {
@@ -43,10 +54,29 @@ export function registerTrain(program: Command): void {
     .option('--split-seed <n>', 'seed of the train/validation/test split', wholeNumber('--split-seed'), 1)
     .option('--limit <n>', 'train on only the first N examples of the training split', wholeNumber('--limit', 1))
     .option('--out <dir>', 'run directory (model/, checkpoints/, train-report.json)', 'runs/train')
-    .option('--no-resume', 'start over instead of continuing the run found in --out');
+    .option('--no-resume', 'start over instead of continuing the run found in --out')
+    .option('--method <id>', `training objective: ${objectiveIds().join(', ')}`, 'standard')
+    .option('--norm <id>', 'threat norm for adversarial methods: linf or l2', 'linf')
+    .option('--epsilon <value>', 'threat budget for adversarial methods (e.g. 0.3)')
+    .option('--attack-steps <n>', 'inner attack steps for pgd-at and trades (default 10)', wholeNumber('--attack-steps', 1))
+    .option('--mix-ratio <r>', 'pgd-at: weight of the adversarial loss, (1-r)*clean + r*adversarial (default 1)', Number)
+    .option('--beta <value>', 'trades: weight of the robustness term (default 6)', Number)
+    .option('--sigma <value>', 'noise: standard deviation of the Gaussian noise (default 0.25)', Number)
+    .option('--awp', 'add adversarial weight perturbation (Wu et al. 2020) to the method')
+    .option('--no-robust-val', 'skip the per-epoch PGD-10 validation (and best-robust selection) of adversarial methods');
   addEngineFlags(command).action(async (flags: TrainFlags) => {
     const spec = parseDataSpec(flags.data);
     const schedule = parseSchedule(flags.schedule);
+    const methodOptions: ObjectiveOptions = {
+      ...(flags.epsilon === undefined ? {} : { threat: { norm: flags.norm, epsilon: parseEpsilon(flags.epsilon) } }),
+      ...(flags.attackSteps === undefined ? {} : { steps: flags.attackSteps }),
+      ...(flags.mixRatio === undefined ? {} : { mixRatio: flags.mixRatio }),
+      ...(flags.beta === undefined ? {} : { beta: flags.beta }),
+      ...(flags.sigma === undefined ? {} : { sigma: flags.sigma }),
+      ...(flags.awp ? { awp: true } : {}),
+    };
+    // Fail on a bad method or option before loading any data.
+    createObjective(flags.method, methodOptions);
     const bar = createProgress('train', { quiet: flags.quiet === true });
     const { report } = await runTraining({
       data: { spec, splitSeed: flags.splitSeed, ...(flags.limit === undefined ? {} : { limit: flags.limit }) },
@@ -59,15 +89,20 @@ export function registerTrain(program: Command): void {
       seed: flags.seed,
       outDir: flags.out,
       resume: flags.resume,
+      method: flags.method,
+      methodOptions,
+      ...(flags.robustVal ? {} : { robustValidation: false as const }),
       ...(flags.backend === undefined ? {} : { backend: flags.backend }),
       onBatch: (p) => bar.update((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
       onEpoch: (e) => {
-        if (!flags.quiet) process.stderr.write(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy === undefined ? '-' : percent(e.validationAccuracy)}, ${(e.durationMs / 1000).toFixed(1)}s\n`);
+        if (!flags.quiet) process.stderr.write(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy === undefined ? '-' : percent(e.validationAccuracy)}${e.robustAccuracy === undefined ? '' : `, PGD-10 accuracy ${percent(e.robustAccuracy)}`}, ${(e.durationMs / 1000).toFixed(1)}s\n`);
       },
     });
     bar.stop();
     if (report.training.resumedFrom !== undefined) say(`resumed the run in ${flags.out} after epoch ${report.training.resumedFrom}`);
     say(`trained ${report.architecture} on ${report.data?.name ?? ''} with backend ${report.engine.backend}: test accuracy ${percent(report.testAccuracy)}`);
+    if (report.training.selection === 'best-robust') say(`kept the best-robust weights of epoch ${report.training.selectedEpoch} (PGD-10 validation accuracy ${percent(report.training.best?.robustAccuracy ?? 0)})`);
+    if (report.training.stopped) say(`stopped early: ${report.training.stopped.reason}`);
     say(`model: ${report.modelDir}`);
     say(`report: ${flags.out}/train-report.json`);
   });

@@ -1,8 +1,10 @@
 /**
  * Gradient kernels for the TF.js wasm backend, registered over the stock ones.
  *
- * The stock wasm backend has no Conv2DBackpropFilter (conv layers cannot train on it) and
- * slow Conv2DBackpropInput, MaxPoolGrad and AvgPoolGrad. `registerWasmGradientKernels`
+ * The stock wasm backend has no Conv2DBackpropFilter (conv layers cannot train on it),
+ * slow Conv2DBackpropInput, MaxPoolGrad and AvgPoolGrad, and a matmul (BatchMatMul,
+ * _FusedMatMul) that drops to a scalar loop for transposed operands, which every dense
+ * layer's backward pass uses. `registerWasmGradientKernels`
  * swaps in this folder's kernels for backend 'wasm' only and remembers what it replaced,
  * so `restoreStockWasmKernels` can put the stock kernels back (the benchmark compares
  * both in one process). Each replacement carries the stock kernel's `setupFunc`, so
@@ -15,11 +17,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 
 import { createAvgPoolGradKernel } from './avg-pool-grad.js';
+import { createBatchMatMulKernel, createFusedMatMulKernel } from './batch-mat-mul.js';
 import { createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { createMaxPoolGradKernel } from './max-pool-grad.js';
 
 export { avgPoolGradWasm, createAvgPoolGradKernel } from './avg-pool-grad.js';
+export { batchMatMulOptions, batchMatMulWasm, createBatchMatMulKernel, createFusedMatMulKernel, fusedMatMulWasm } from './batch-mat-mul.js';
 export { conv2DBackpropFilterOptions, conv2DBackpropFilterWasm, createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputOptions, conv2DBackpropInputWasm, createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 export { createMaxPoolGradKernel, maxPoolGradWasm } from './max-pool-grad.js';
@@ -31,6 +35,8 @@ const FACTORIES: ReadonlyArray<readonly [string, KernelFactory]> = [
   [tf.Conv2DBackpropInput, createConv2DBackpropInputKernel],
   [tf.MaxPoolGrad, createMaxPoolGradKernel],
   [tf.AvgPoolGrad, createAvgPoolGradKernel],
+  [tf.BatchMatMul, createBatchMatMulKernel],
+  [tf._FusedMatMul, createFusedMatMulKernel],
 ];
 
 /** Names of the wasm kernels that `registerWasmGradientKernels` registers. */
