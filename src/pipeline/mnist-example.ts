@@ -22,7 +22,7 @@ export interface MnistExampleOptions {
   epsilons?: number[];
   pgdSteps?: number;
   backend?: string;
-  /** Shards the attack evaluation over worker threads. */
+  /** Shares training steps and the attack evaluation out to worker threads. */
   pool?: WorkerPool;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (summary: EpochSummary) => void;
@@ -52,6 +52,7 @@ export async function runMnistExample(options: MnistExampleOptions): Promise<Mni
     seed,
     outDir: options.outDir,
     ...(options.backend === undefined ? {} : { backend: options.backend }),
+    ...(options.pool ? { pool: options.pool } : {}),
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
   });

@@ -17,6 +17,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { createObjective, type ObjectiveOptions } from '../training/objectives/registry.js';
 import { threatModel, type ThreatModelSpec } from '../threats/threat-model.js';
 import { takeFirst } from '../data/index.js';
+import type { WorkerPool } from '../engine/pool/index.js';
 
 export interface TrainRunOptions extends TrainConfig {
   data: Omit<DataSelection, 'subset'>;
@@ -36,6 +37,8 @@ export interface TrainRunOptions extends TrainConfig {
   robustValidation?: { threat: ThreatModelSpec; steps?: number; limit?: number } | false;
   /** Catastrophic-overfitting guard on a training subset; default: on for `fgsm-rs`. */
   overfitGuard?: boolean;
+  /** Data-parallel gradient steps over worker threads (for cross-entropy objectives). */
+  pool?: WorkerPool;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (summary: EpochSummary) => void;
 }
@@ -95,6 +98,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     train,
     validation: splits.validation,
     objective,
+    ...(options.pool ? { pool: options.pool } : {}),
     ...(robustValidation ? { robustValidation } : {}),
     ...(guard ? { overfitGuard: guard } : {}),
     ...config,

@@ -140,3 +140,26 @@ test('robust validation keeps the best-robust weights; the guard rolls back a co
   epoch1.dispose();
   model.dispose();
 });
+
+test('data-parallel training on a 2-worker pool follows single-thread training', async () => {
+  const { createWorkerPool } = await import('../engine/pool/index.js');
+  const train = takeFirst(smallMnist().train, 256);
+  const run = async (workers?: number) => {
+    const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 6 });
+    const pool = workers ? await createWorkerPool({ workers }) : undefined;
+    try {
+      const report = await trainModel({ model, train, epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, seed: 6, ...(pool ? { pool } : {}) });
+      return { weights: model.getWeights().map((w) => Array.from(w.dataSync())), loss: report.epochs[0]!.loss };
+    } finally {
+      await pool?.close();
+      model.dispose();
+    }
+  };
+  const single = await run();
+  const parallel = await run(2);
+  assert.ok(Math.abs(single.loss - parallel.loss) < 1e-4, `${single.loss} vs ${parallel.loss}`);
+  single.weights.forEach((w, i) => {
+    const maxDiff = w.reduce((m, v, j) => Math.max(m, Math.abs(v - parallel.weights[i]![j]!)), 0);
+    assert.ok(maxDiff < 1e-4, `weight ${i} differs by ${maxDiff}`);
+  });
+});

@@ -22,6 +22,7 @@ import { standardObjective } from './objectives/standard.js';
 import type { Objective } from './objectives/types.js';
 import { pgdAccuracy, snapshotWeights, type RobustCheckConfig } from './robust-check.js';
 import { loadTrainerState, saveTrainerState, type TrainerProgress } from './state.js';
+import { applyPoolGradients, type PoolModelHandle, type WorkerPool } from '../engine/pool/index.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -81,6 +82,12 @@ export interface TrainOptions extends TrainConfig {
   resume?: boolean;
   /** Stored with each checkpoint (bounds, architecture, data hash...). */
   metadata?: Record<string, unknown>;
+  /**
+   * Synchronous data parallel: workers compute the gradients of their shard of each
+   * batch, this thread averages them, applies one optimizer update and broadcasts the
+   * weights. Used when the objective's loss is plain cross-entropy (`poolLoss`).
+   */
+  pool?: WorkerPool;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (summary: EpochSummary) => void;
 }
@@ -151,7 +158,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
   const optimizer = createOptimizer(options.optimizer, options.learningRate, options.momentum);
   const batches = Math.ceil(train.count / batchSize);
   const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const { model: _m, train: _t, validation: _v, objective: _o, onBatch: _b, onEpoch: _e, checkpointDir: _c, metadata: _md, robustValidation: _r, overfitGuard: _g, resume: _re, ...config } = options;
+  const { model: _m, train: _t, validation: _v, objective: _o, onBatch: _b, onEpoch: _e, checkpointDir: _c, metadata: _md, robustValidation: _r, overfitGuard: _g, resume: _re, pool: _p, ...config } = options;
   const hash = configHash(config, objective, options);
   const stateDir = options.checkpointDir ? join(options.checkpointDir, 'state') : undefined;
 
@@ -160,6 +167,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
   let bestWeights: tf.Tensor[] | undefined;
   let guardBest = -Infinity;
   let lastGoodWeights: tf.Tensor[] | undefined;
+  let handle: PoolModelHandle | undefined;
+  const pool = options.pool && objective.poolLoss === 'standard' ? options.pool : undefined;
 
   try {
     if (stateDir && options.resume !== false) {
@@ -176,6 +185,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
       }
     }
     if (options.overfitGuard && !progress.stopped) lastGoodWeights = snapshotWeights(model);
+    if (pool && !progress.stopped && progress.epochsDone < epochs) handle = await pool.loadModel(model, classifier.bounds);
 
     for (let epoch = progress.epochsDone; epoch < epochs && !progress.stopped; epoch++) {
       const epochStarted = Date.now();
@@ -193,15 +203,28 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
         try {
           prepared = objective.prepare ? await objective.prepare(model, batch) : x;
           const input = prepared;
-          let cost: tf.Scalar;
-          try {
-            cost = tf.tidy(() => optimizer.minimize(() => objective.loss(model, batch, input), true, weights) ?? tf.scalar(NaN));
-          } finally {
-            // Always, even when the step throws: weight perturbation (AWP) must be removed.
-            objective.afterUpdate?.(model, batch);
+          let value: number;
+          if (pool && handle) {
+            const px = input === x ? data.x : ((await input.data()) as Float32Array);
+            const gradients = await pool.gradients(handle, { x: px, labels: data.y, shape: [data.count, ...train.shape] });
+            value = gradients.loss;
+            // Checked before the update, so a diverged step never reaches the weights.
+            if (Number.isFinite(value)) {
+              applyPoolGradients(optimizer, gradients);
+              objective.afterUpdate?.(model, batch);
+              await pool.setWeights(handle, model);
+            }
+          } else {
+            let cost: tf.Scalar;
+            try {
+              cost = tf.tidy(() => optimizer.minimize(() => objective.loss(model, batch, input), true, weights) ?? tf.scalar(NaN));
+            } finally {
+              // Always, even when the step throws: weight perturbation (AWP) must be removed.
+              objective.afterUpdate?.(model, batch);
+            }
+            value = (await cost.data())[0] ?? NaN;
+            cost.dispose();
           }
-          const value = (await cost.data())[0] ?? NaN;
-          cost.dispose();
           if (!Number.isFinite(value)) {
             throw new GradientError('E_LOSS_NONFINITE', `Training loss became ${value} at epoch ${epoch + 1}, batch ${b + 1}; lower the learning rate (now ${rate}).`);
           }
@@ -231,6 +254,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
         if (summary.guardAccuracy < guardBest - (guard.drop ?? 0.2)) {
           // Catastrophic overfitting: PGD accuracy collapsed in one epoch. Undo the epoch and stop.
           model.setWeights(lastGoodWeights ?? model.getWeights());
+          if (pool && handle) await pool.setWeights(handle, model);
           progress.stopped = { epoch: epoch + 1, reason: `PGD accuracy on the training subset fell from ${guardBest.toFixed(3)} to ${summary.guardAccuracy.toFixed(3)} (catastrophic overfitting); restored the weights of epoch ${epoch}` };
         } else {
           guardBest = Math.max(guardBest, summary.guardAccuracy);
@@ -263,6 +287,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
       durationMs: Date.now() - started,
     };
   } finally {
+    if (pool && handle) await pool.unloadModel(handle);
     optimizer.dispose();
     disposeAll(bestWeights);
     disposeAll(lastGoodWeights);

@@ -11,7 +11,8 @@ import { percent } from '../../report/table.js';
 import { createProgress } from '../progress.js';
 import { positiveNumber, wholeNumber } from '../parse.js';
 import { say } from '../output.js';
-import { addEngineFlags } from './shared.js';
+import { addEngineFlags, addWorkersFlag, withPool } from './shared.js';
+import { initEngine } from '../../engine/backend.js';
 
 interface TrainFlags {
   data: string;
@@ -28,6 +29,7 @@ interface TrainFlags {
   backend?: string;
   quiet?: boolean;
   resume: boolean;
+  workers?: number;
   method: string;
   norm: string;
   epsilon?: string;
@@ -64,7 +66,7 @@ export function registerTrain(program: Command): void {
     .option('--sigma <value>', 'noise: standard deviation of the Gaussian noise (default 0.25)', Number)
     .option('--awp', 'add adversarial weight perturbation (Wu et al. 2020) to the method')
     .option('--no-robust-val', 'skip the per-epoch PGD-10 validation (and best-robust selection) of adversarial methods');
-  addEngineFlags(command).action(async (flags: TrainFlags) => {
+  addWorkersFlag(addEngineFlags(command)).action(async (flags: TrainFlags) => {
     const spec = parseDataSpec(flags.data);
     const schedule = parseSchedule(flags.schedule);
     const methodOptions: ObjectiveOptions = {
@@ -78,7 +80,9 @@ export function registerTrain(program: Command): void {
     // Fail on a bad method or option before loading any data.
     createObjective(flags.method, methodOptions);
     const bar = createProgress('train', { quiet: flags.quiet === true });
-    const { report } = await runTraining({
+    const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
+    const { report } = await withPool(flags.workers, engine.backend, (pool) => runTraining({
+      pool,
       data: { spec, splitSeed: flags.splitSeed, ...(flags.limit === undefined ? {} : { limit: flags.limit }) },
       architecture: flags.arch,
       epochs: flags.epochs,
@@ -97,7 +101,7 @@ export function registerTrain(program: Command): void {
       onEpoch: (e) => {
         if (!flags.quiet) process.stderr.write(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy === undefined ? '-' : percent(e.validationAccuracy)}${e.robustAccuracy === undefined ? '' : `, PGD-10 accuracy ${percent(e.robustAccuracy)}`}, ${(e.durationMs / 1000).toFixed(1)}s\n`);
       },
-    });
+    }));
     bar.stop();
     if (report.training.resumedFrom !== undefined) say(`resumed the run in ${flags.out} after epoch ${report.training.resumedFrom}`);
     say(`trained ${report.architecture} on ${report.data?.name ?? ''} with backend ${report.engine.backend}: test accuracy ${percent(report.testAccuracy)}`);

@@ -35,6 +35,7 @@ export function fgsmRs(options: FgsmRsOptions): Objective {
   const stepSize = positiveNumber('fgsm-rs', 'stepSize', options.stepSize) ?? 1.25 * threat.epsilon;
   return {
     id: 'fgsm-rs',
+    poolLoss: 'standard',
     config: { threat, stepSize },
     prepare: async (model, batch) => crossEntropyAscent(model, batch, { threat, steps: 1, stepSize, randomStart: true }),
     loss: (model, batch, prepared) => tf.tidy(() => meanCrossEntropy(trainingLogits(model, prepared), batch.y)),

@@ -38,6 +38,7 @@ export function noise(options: NoiseOptions = {}): Objective {
   }
   return {
     id: 'noise',
+    poolLoss: 'standard',
     config: bounds ? { sigma, bounds: { min: bounds.min, max: bounds.max } } : { sigma },
     prepare: async (_model, batch) =>
       tf.tidy(() => {

@@ -73,6 +73,8 @@ export function pgdAt(options: PgdAtOptions): Objective {
   const inner: InnerAscent = { threat, steps, stepSize, randomStart };
   return {
     id: 'pgd-at',
+    // Only the pure forms are plain cross-entropy on the prepared batch (r = 0 prepares a copy of x).
+    ...(mixRatio === 0 || mixRatio === 1 ? { poolLoss: 'standard' as const } : {}),
     config: { threat, steps, stepSize, randomStart, mixRatio },
     // With r = 0 the adversarial term has no weight, so no attack is run at all.
     prepare: async (model, batch) => (mixRatio === 0 ? tf.clone(batch.x) : crossEntropyAscent(model, batch, inner)),

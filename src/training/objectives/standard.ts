@@ -5,6 +5,7 @@ import type { Objective } from './types.js';
 export function standardObjective(): Objective {
   return {
     id: 'standard',
+    poolLoss: 'standard',
     config: {},
     loss: (model, batch, prepared) => {
       const logits = model.apply(prepared, { training: true }) as tf.Tensor2D;

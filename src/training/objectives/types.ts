@@ -22,6 +22,11 @@ export interface Objective {
   prepare?(model: tf.LayersModel, batch: ObjectiveBatch): Promise<tf.Tensor>;
   /** Scalar loss to minimise over the weights; runs inside the gradient tape. */
   loss(model: tf.LayersModel, batch: ObjectiveBatch, prepared: tf.Tensor): tf.Scalar;
+  /**
+   * Set when the loss is exactly the mean cross-entropy of the model on the prepared
+   * inputs: then a worker pool can compute the weight gradients data-parallel.
+   */
+  readonly poolLoss?: 'standard';
   /** Runs right after each optimizer update (adversarial weight perturbation removes its offset here). */
   afterUpdate?(model: tf.LayersModel, batch: ObjectiveBatch): void;
 }
