@@ -81,8 +81,17 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const robustValidation = threatSpec ? { threat: threatModel({ bounds: train.bounds, ...threatSpec }), steps: check?.steps ?? 10, limit: check?.limit ?? 500 } : undefined;
   const guard = (options.overfitGuard ?? method === 'fgsm-rs') && robustValidation ? { ...robustValidation, data: takeFirst(train, 500), drop: 0.2 } : undefined;
   const model = buildModel(options.architecture, { inputShape: train.shape, numClasses: train.numClasses, seed: options.seed });
-  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed } = options;
-  const config: TrainConfig = { epochs, batchSize, optimizer, learningRate, seed, ...(momentum === undefined ? {} : { momentum }), ...(schedule === undefined ? {} : { schedule }) };
+  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum } = options;
+  const config: TrainConfig = {
+    epochs,
+    batchSize,
+    optimizer,
+    learningRate,
+    seed,
+    ...(momentum === undefined ? {} : { momentum }),
+    ...(schedule === undefined ? {} : { schedule }),
+    ...(curriculum === undefined ? {} : { curriculum }),
+  };
   const info: ModelInfo = {
     architecture: options.architecture,
     inputShape: [...train.shape],

@@ -21,6 +21,7 @@ import { makeSchedule, type ScheduleSpec } from './schedules.js';
 import { standardObjective } from './objectives/standard.js';
 import type { Objective } from './objectives/types.js';
 import { pgdAccuracy, snapshotWeights, type RobustCheckConfig } from './robust-check.js';
+import { exposureAt, validateCurriculum, type CurriculumPhase, type Exposure } from './curriculum.js';
 import { loadTrainerState, saveTrainerState, type TrainerProgress } from './state.js';
 import { applyPoolGradients, type PoolModelHandle, type WorkerPool } from '../engine/pool/index.js';
 
@@ -32,6 +33,8 @@ export interface TrainConfig {
   /** SGD momentum; ignored by Adam. */
   momentum?: number;
   schedule?: ScheduleSpec;
+  /** Phased exposure: the threat's epsilon (and attack steps) per phase of epochs. */
+  curriculum?: CurriculumPhase[];
   seed: number;
 }
 
@@ -49,6 +52,8 @@ export interface EpochSummary {
   loss: number;
   learningRate: number;
   validationAccuracy?: number;
+  /** The curriculum's exposure in this epoch, when there is one. */
+  exposure?: Exposure;
   /** PGD accuracy on the validation set, when robust validation is on. */
   robustAccuracy?: number;
   /** PGD accuracy on the guard's training subset, when the overfitting guard is on. */
@@ -109,6 +114,7 @@ function validateConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.epochs) || c.epochs < 1) throw new UsageError('E_EPOCHS', `Epochs must be a whole number >= 1; got ${c.epochs}.`);
   if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${c.batchSize}.`);
   if (!(Number.isFinite(c.learningRate) && c.learningRate > 0)) throw new UsageError('E_LEARNING_RATE', `Learning rate must be a number > 0; got ${c.learningRate}.`);
+  if (c.curriculum) validateCurriculum(c.curriculum);
 }
 
 /** Seeds derive from (seed, epoch), so a resumed run shuffles and attacks exactly as an uninterrupted one. */
@@ -117,9 +123,9 @@ function epochSeed(seed: number, epoch: number): number {
 }
 
 function configHash(config: TrainConfig, objective: Objective, options: TrainOptions): string {
-  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed } = config;
+  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum } = config;
   const identity = {
-    epochs, batchSize, optimizer, learningRate, momentum, schedule, seed,
+    epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum,
     objective: { id: objective.id, config: objective.config },
     train: hashDataset(options.train),
     robustValidation: options.robustValidation ?? null,
@@ -190,6 +196,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
     for (let epoch = progress.epochsDone; epoch < epochs && !progress.stopped; epoch++) {
       const epochStarted = Date.now();
       const rng = createRng(epochSeed(options.seed, epoch));
+      const exposure = options.curriculum ? exposureAt(options.curriculum, epoch) : undefined;
       let lossSum = 0;
       let rate = options.learningRate;
       let b = 0;
@@ -198,7 +205,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
         setLearningRate(optimizer, rate);
         const x = tf.tensor(data.x, [data.count, ...train.shape], 'float32');
         const y = tf.tensor1d(data.y, 'int32');
-        const batch = { x, y, epoch, step: epoch * batches + b, seed: rng.seed() };
+        const batch = { x, y, epoch, step: epoch * batches + b, seed: rng.seed(), ...(exposure ? { exposure } : {}) };
         let prepared: tf.Tensor | undefined;
         try {
           prepared = objective.prepare ? await objective.prepare(model, batch) : x;
@@ -237,7 +244,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
           y.dispose();
         }
       }
-      const summary: EpochSummary = { epoch: epoch + 1, loss: lossSum / train.count, learningRate: rate, durationMs: 0 };
+      const summary: EpochSummary = { epoch: epoch + 1, loss: lossSum / train.count, learningRate: rate, durationMs: 0, ...(exposure ? { exposure } : {}) };
       if (validation) summary.validationAccuracy = accuracyOf(await predictClasses(classifier, validation), validation.y);
       if (validation && options.robustValidation) {
         summary.robustAccuracy = await pgdAccuracy(classifier, validation, options.robustValidation, epochSeed(options.seed, epoch) + 17);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ARCHITECTURES } from '../../models/architectures.js';
 import { OPTIMIZERS, type OptimizerId } from '../../training/optimizers.js';
 import { parseSchedule } from '../../training/schedules.js';
+import { parseCurriculum } from '../../training/curriculum.js';
 import { parseDataSpec } from '../../pipeline/data-selection.js';
 import { runTraining } from '../../pipeline/train-run.js';
 import { createObjective, objectiveIds, type ObjectiveOptions } from '../../training/objectives/registry.js';
@@ -39,6 +40,7 @@ interface TrainFlags {
   sigma?: number;
   awp?: boolean;
   robustVal: boolean;
+  curriculum?: string;
 }
 
 export function registerTrain(program: Command): void {
@@ -65,10 +67,12 @@ export function registerTrain(program: Command): void {
     .option('--beta <value>', 'trades: weight of the robustness term (default 6)', Number)
     .option('--sigma <value>', 'noise: standard deviation of the Gaussian noise (default 0.25)', Number)
     .option('--awp', 'add adversarial weight perturbation (Wu et al. 2020) to the method')
+    .option('--curriculum <phases>', "phased exposure EPOCHS:SCALE[:STEPS],... of the threat, e.g. '2:0.25,2:0.5,4:1'")
     .option('--no-robust-val', 'skip the per-epoch PGD-10 validation (and best-robust selection) of adversarial methods');
   addWorkersFlag(addEngineFlags(command)).action(async (flags: TrainFlags) => {
     const spec = parseDataSpec(flags.data);
     const schedule = parseSchedule(flags.schedule);
+    if (flags.curriculum !== undefined) parseCurriculum(flags.curriculum);
     const methodOptions: ObjectiveOptions = {
       ...(flags.epsilon === undefined ? {} : { threat: { norm: flags.norm, epsilon: parseEpsilon(flags.epsilon) } }),
       ...(flags.attackSteps === undefined ? {} : { steps: flags.attackSteps }),
@@ -93,6 +97,7 @@ export function registerTrain(program: Command): void {
       seed: flags.seed,
       outDir: flags.out,
       resume: flags.resume,
+      ...(flags.curriculum === undefined ? {} : { curriculum: parseCurriculum(flags.curriculum) }),
       method: flags.method,
       methodOptions,
       ...(flags.robustVal ? {} : { robustValidation: false as const }),

@@ -39,9 +39,17 @@ export interface InnerAscent {
   randomStart: boolean;
 }
 
+/** The inner attack at this batch's exposure: epsilon and step size scale together. */
+export function exposed<T extends { threat: ThreatModel; steps: number; stepSize: number }>(inner: T, batch: ObjectiveBatch): T {
+  const exposure = batch.exposure;
+  if (!exposure || (exposure.epsilonScale === 1 && exposure.steps === undefined)) return inner;
+  const scale = exposure.epsilonScale;
+  return { ...inner, threat: { ...inner.threat, epsilon: inner.threat.epsilon * scale }, stepSize: inner.stepSize * scale, steps: exposure.steps ?? inner.steps };
+}
+
 /** The last iterate of `steps` ascent steps on the per-example cross-entropy, seeded by the batch. */
 export function crossEntropyAscent(model: tf.LayersModel, batch: ObjectiveBatch, inner: InnerAscent): tf.Tensor {
-  const { threat, steps, stepSize, randomStart } = inner;
+  const { threat, steps, stepSize, randomStart } = exposed(inner, batch);
   return tf.tidy(() =>
     perturb(batch.x, {
       objective: (logits) => attackLoss('ce', logits, batch.y, false),

@@ -10,6 +10,7 @@
  * Defaults: β = 6, 10 steps of 2.5 * epsilon / steps.
  */
 import * as tf from '@tensorflow/tfjs';
+import { exposed } from './pgd-at.js';
 import { perturb } from '../../attacks/image/ascent.js';
 import { getNorm, type Norm } from '../../threats/norms.js';
 import type { ThreatModelSpec } from '../../threats/threat-model.js';
@@ -56,15 +57,16 @@ export function trades(options: TradesOptions): Objective {
       tf.tidy(() => {
         // With β = 0 the KL term has no weight, so no search is run at all.
         if (beta === 0) return tf.clone(batch.x);
+        const inner = exposed({ threat, steps, stepSize }, batch);
         const logits = inferenceLogits(model);
         const cleanLogP = tf.logSoftmax(logits(batch.x)) as tf.Tensor2D;
         return perturb(batch.x, {
           objective: (z) => klPerExample(cleanLogP, z),
           logits,
           norm,
-          threat,
-          steps,
-          stepSize,
+          threat: inner.threat,
+          steps: inner.steps,
+          stepSize: inner.stepSize,
           randomStart: true,
           seed: batch.seed,
         });

@@ -4,6 +4,7 @@
  * the trainer's loop is the same for all of them.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { Exposure } from '../curriculum.js';
 
 export interface ObjectiveBatch {
   /** `[batch, ...inputShape]` clean inputs. */
@@ -13,6 +14,8 @@ export interface ObjectiveBatch {
   epoch: number;
   step: number;
   seed: number;
+  /** Phased exposure: this batch's fraction of the threat (and steps); absent means the full threat. */
+  exposure?: Exposure;
 }
 
 export interface Objective {
