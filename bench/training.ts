@@ -5,6 +5,7 @@
  * Not a test: it takes a long time at full size. Flags:
  *   --methods standard,pgd-at,trades,fgsm-rs   --epochs 10   --eval-limit 500
  *   --epsilon 0.3   --workers N   --out bench/results/training.json
+ *   --curriculum EPOCHS:SCALE,...|none
  */
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
@@ -17,6 +18,7 @@ import { evaluateRobustness } from '../src/eval/robustness.js';
 import { writeJsonFile } from '../src/core/files.js';
 import { formatTable, percent } from '../src/report/table.js';
 import type { ScheduleSpec } from '../src/training/schedules.js';
+import { parseCurriculum, type CurriculumPhase } from '../src/training/curriculum.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,10 +28,15 @@ const { values } = parseArgs({
     epsilon: { type: 'string', default: '0.3' },
     workers: { type: 'string', default: String(availableParallelism()) },
     out: { type: 'string', default: 'bench/results/training.json' },
+    // Default for adversarial methods: a fifth of the epochs at a third of epsilon, a fifth at two thirds, then full.
+    curriculum: { type: 'string' },
   },
 });
 const epsilon = Number(values.epsilon);
 const epochs = Number(values.epochs);
+const ramp = Math.max(1, Math.round(epochs / 5));
+const curriculum: CurriculumPhase[] | undefined =
+  values.curriculum === 'none' ? undefined : values.curriculum ? parseCurriculum(values.curriculum) : [{ epochs: ramp, epsilonScale: 1 / 3 }, { epochs: ramp, epsilonScale: 2 / 3 }, { epochs: 1, epsilonScale: 1 }];
 const engine = await initEngine();
 const pool = await createWorkerPool({ workers: Number(values.workers), backend: engine.backend });
 const rows: (string | number)[][] = [];
@@ -53,6 +60,7 @@ try {
       resume: false,
       pool,
       methodOptions: method === 'standard' ? {} : { threat: { norm: 'linf', epsilon } },
+      ...(method === 'standard' || !curriculum ? {} : { curriculum }),
       onEpoch: (e) => process.stderr.write(`${method} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val ${percent(e.validationAccuracy ?? 0)} pgd-10 ${e.robustAccuracy === undefined ? '-' : percent(e.robustAccuracy)} ${(e.durationMs / 1000).toFixed(0)}s\n`),
     });
     const trainSeconds = (Date.now() - started) / 1000;
