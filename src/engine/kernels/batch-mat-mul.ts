@@ -105,6 +105,9 @@ function productDims(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, tr
   } catch {
     return undefined;
   }
+  // Batches are paired by flat index, as every backend does; shapes such as [1, 2] with
+  // [2, 1] broadcast to more batches than either has, which that pairing cannot express.
+  if (size(outer) !== Math.max(batchA, batchB)) return undefined;
   return { batchA, batchB, m, k, n, outShape: [...outer, m, n] };
 }
 

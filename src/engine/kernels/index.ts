@@ -4,11 +4,14 @@
  * The stock wasm backend has no Conv2DBackpropFilter (conv layers cannot train on it),
  * slow Conv2DBackpropInput, MaxPoolGrad and AvgPoolGrad, and a matmul (BatchMatMul,
  * _FusedMatMul) that drops to a scalar loop for transposed operands, which every dense
- * layer's backward pass uses. `registerWasmGradientKernels`
- * swaps in this folder's kernels for backend 'wasm' only and remembers what it replaced,
- * so `restoreStockWasmKernels` can put the stock kernels back (the benchmark compares
- * both in one process). Each replacement carries the stock kernel's `setupFunc`, so
- * registering before the backend initialises still sets up the stock fallbacks.
+ * layer's backward pass uses. It also copies data where the cpu backend shares it
+ * (Identity, same-dtype Cast: the engine clones every tensor saved for a gradient) and
+ * transposes the whole input before a Sum over leading axes (a conv bias gradient); those
+ * are replaced too. `registerWasmGradientKernels` swaps in this folder's kernels for
+ * backend 'wasm' only and remembers what it replaced, so `restoreStockWasmKernels` can
+ * put the stock kernels back (the benchmark compares both in one process). Each
+ * replacement carries the stock kernel's `setupFunc`, so registering before the backend
+ * initialises still sets up the stock fallbacks.
  */
 import * as tf from '@tensorflow/tfjs';
 // Imported for its side effect: the stock wasm kernels must already be registered when
@@ -20,13 +23,17 @@ import { createAvgPoolGradKernel } from './avg-pool-grad.js';
 import { createBatchMatMulKernel, createFusedMatMulKernel } from './batch-mat-mul.js';
 import { createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+import { createCastKernel, createIdentityKernel } from './identity.js';
 import { createMaxPoolGradKernel } from './max-pool-grad.js';
+import { createSumKernel } from './sum.js';
 
 export { avgPoolGradWasm, createAvgPoolGradKernel } from './avg-pool-grad.js';
 export { batchMatMulOptions, batchMatMulWasm, createBatchMatMulKernel, createFusedMatMulKernel, fusedMatMulWasm } from './batch-mat-mul.js';
 export { conv2DBackpropFilterOptions, conv2DBackpropFilterWasm, createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputOptions, conv2DBackpropInputWasm, createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+export { castWasm, createCastKernel, createIdentityKernel, identityWasm } from './identity.js';
 export { createMaxPoolGradKernel, maxPoolGradWasm } from './max-pool-grad.js';
+export { createSumKernel, sumWasm } from './sum.js';
 
 type KernelFactory = (stock?: tf.KernelConfig) => tf.KernelConfig;
 
@@ -37,6 +44,9 @@ const FACTORIES: ReadonlyArray<readonly [string, KernelFactory]> = [
   [tf.AvgPoolGrad, createAvgPoolGradKernel],
   [tf.BatchMatMul, createBatchMatMulKernel],
   [tf._FusedMatMul, createFusedMatMulKernel],
+  [tf.Sum, createSumKernel],
+  [tf.Identity, createIdentityKernel],
+  [tf.Cast, createCastKernel],
 ];
 
 /** Names of the wasm kernels that `registerWasmGradientKernels` registers. */
