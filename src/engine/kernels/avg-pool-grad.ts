@@ -12,20 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
-
-type KernelArgs = Parameters<tf.KernelFunc>[0];
-
-function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
-  const t = inputs[name];
-  if (t === undefined) {
-    throw new EngineError('E_KERNEL_INPUT', `${kernel}: input '${name}' is missing.`, { details: { kernel, input: name } });
-  }
-  return t;
-}
-
-function heap(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
-}
+import { type KernelArgs, heap, input } from './kernel-io.js';
 
 /**
  * Gradient of 2-D average pooling (NHWC) with respect to its input, on the wasm backend.

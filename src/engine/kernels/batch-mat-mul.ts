@@ -34,6 +34,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
+import { type KernelArgs, heap } from './kernel-io.js';
 
 /** Tuning of the batched route, exported so tests can force either side. */
 export const batchMatMulOptions = {
@@ -44,12 +45,6 @@ export const batchMatMulOptions = {
    */
   minSliceMacs: 16384,
 };
-
-type KernelArgs = Parameters<tf.KernelFunc>[0];
-
-function heap(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
-}
 
 function single(result: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
   return Array.isArray(result) ? result[0]! : result;

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
+import { type KernelArgs, heap, input } from './kernel-io.js';
 
 /**
  * Chunking of the im2col buffer, exported so tests can force the multi-chunk path on
@@ -31,20 +32,6 @@ export const conv2DBackpropFilterOptions = {
   /** Hard upper bound on one chunk's im2col buffer, in floats (64 MB). */
   maxPatchFloats: 1 << 24,
 };
-
-type KernelArgs = Parameters<tf.KernelFunc>[0];
-
-function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
-  const t = inputs[name];
-  if (t === undefined) {
-    throw new EngineError('E_KERNEL_INPUT', `${kernel}: input '${name}' is missing.`, { details: { kernel, input: name } });
-  }
-  return t;
-}
-
-function heap(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
-}
 
 /**
  * Gradient of a 2-D convolution with respect to its filter, NHWC, on the wasm backend.

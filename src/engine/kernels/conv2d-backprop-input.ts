@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
+import { type KernelArgs, heap, input } from './kernel-io.js';
 
 /** Chunking of the col2im route, exported so tests can force several chunks. */
 export const conv2DBackpropInputOptions = {
@@ -32,20 +33,6 @@ export const conv2DBackpropInputOptions = {
   /** Hard upper bound on one chunk's cols buffer, in floats (64 MB). */
   maxColsFloats: 1 << 24,
 };
-
-type KernelArgs = Parameters<tf.KernelFunc>[0];
-
-function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
-  const t = inputs[name];
-  if (t === undefined) {
-    throw new EngineError('E_KERNEL_INPUT', `${kernel}: input '${name}' is missing.`, { details: { kernel, input: name } });
-  }
-  return t;
-}
-
-function heap(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
-}
 
 function stockKernel(name: string, needer: string): tf.KernelConfig {
   const k = tf.getKernel(name, 'wasm');

@@ -20,8 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
-
-type KernelArgs = Parameters<tf.KernelFunc>[0];
+import { type KernelArgs } from './kernel-io.js';
 
 function share(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo {
   backend.incRef(x.dataId);

@@ -18,8 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
-
-type KernelArgs = Parameters<tf.KernelFunc>[0];
+import { type KernelArgs } from './kernel-io.js';
 
 /**
  * Sum over `axis` on the wasm backend when the axes form one contiguous block that is not
