@@ -6,7 +6,12 @@ import { assertBatchShape } from '../models/classifier.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import type { AttackGoal } from './types.js';
 
-function assertLabels(values: Int32Array, batch: number, numClasses: number, what: string): void {
+/**
+ * Checks one class index per example, each in `[0, numClasses)`.
+ *
+ * @throws InputError `E_LABELS_LENGTH` or `E_LABEL_RANGE`.
+ */
+export function assertLabels(values: Int32Array, batch: number, numClasses: number, what = 'label'): void {
   if (values.length !== batch) {
     throw new InputError('E_LABELS_LENGTH', `Got ${values.length} ${what} for a batch of ${batch}; give one per example.`, {
       details: { labels: values.length, batch },
@@ -27,7 +32,7 @@ function assertLabels(values: Int32Array, batch: number, numClasses: number, wha
  * @throws InputError `E_INPUT_SHAPE`, `E_LABELS_LENGTH`, `E_LABEL_RANGE`, `E_NON_FINITE`,
  *   `E_OUT_OF_BOUNDS` or `E_TARGET_IS_LABEL`.
  */
-export async function validateAttackInputs(model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, goal: AttackGoal): Promise<Int32Array> {
+export async function validateAttackInputs(model: Pick<Classifier, 'id' | 'inputShape' | 'numClasses'>, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, goal: AttackGoal): Promise<Int32Array> {
   assertBatchShape(model, x.shape);
   const batch = x.shape[0] as number;
   assertLabels(labels, batch, model.numClasses, 'label');

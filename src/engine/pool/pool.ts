@@ -19,12 +19,12 @@
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { EngineError, GradientError, InputError, RampartError, UsageError, listChoices } from '../../core/errors.js';
+import { EngineError, GradientError, InputError, UsageError, listChoices } from '../../core/errors.js';
 import type { Bounds } from '../../core/types.js';
 import { sizeOf } from '../../core/types.js';
 import { createAttack } from '../../attacks/registry.js';
 import type { AttackGoal } from '../../attacks/types.js';
-import { validateAttackInputs } from '../../attacks/validate.js';
+import { assertLabels, validateAttackInputs } from '../../attacks/validate.js';
 import type { Classifier } from '../../models/classifier.js';
 import { assertBatchShape } from '../../models/classifier.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
@@ -307,7 +307,7 @@ export class WorkerPool {
     const n = request.labels.length;
     const shape = [...(request.shape ?? [n, ...handle.inputShape])];
     const rowSize = sizeOf(handle.inputShape);
-    assertBatchShape(shapeOwner(master), shape);
+    assertBatchShape(modelShape(master), shape);
     if (request.x.length !== sizeOf(shape)) {
       throw new InputError('E_INPUT_LENGTH', `x holds ${request.x.length} values but shape [${shape.join(', ')}] needs ${sizeOf(shape)}.`, { details: { length: request.x.length, shape } });
     }
@@ -387,14 +387,14 @@ export class WorkerPool {
     }
     const n = request.labels.length;
     const shape = [...(request.shape ?? [n, ...handle.inputShape])];
-    assertBatchShape(shapeOwner(master), shape, 'training batch');
+    assertBatchShape(modelShape(master), shape, 'training batch');
     const rowSize = sizeOf(handle.inputShape);
     if (request.x.length !== sizeOf(shape) || shape[0] !== n || n === 0) {
       throw new InputError('E_INPUT_LENGTH', `x holds ${request.x.length} values and ${n} labels; shape [${shape.join(', ')}] needs ${sizeOf(shape)} values, one label per row and at least one row.`, {
         details: { length: request.x.length, labels: n, shape },
       });
     }
-    assertLabelRange(request.labels, handle.numClasses);
+    assertLabels(request.labels, n, handle.numClasses);
     const group: Group = { failed: false };
     const ranges = evenRanges(n, this.size);
     const shards = (await Promise.all(
@@ -646,8 +646,9 @@ export class WorkerPool {
   }
 }
 
-function shapeOwner(master: MasterModel): Pick<Classifier, 'id' | 'inputShape'> {
-  return { id: master.handle.modelId, inputShape: master.handle.inputShape };
+/** What the shared input checks need to know of a model, without holding the model. */
+function modelShape(master: MasterModel): Pick<Classifier, 'id' | 'inputShape' | 'numClasses'> {
+  return { id: master.handle.modelId, inputShape: master.handle.inputShape, numClasses: master.handle.numClasses };
 }
 
 function loadRequest(master: MasterModel): [LoadRequest, ArrayBuffer[]] {
@@ -678,31 +679,11 @@ async function readWeights(list: readonly (tf.Tensor | Float32Array)[], names: r
   );
 }
 
-function assertLabelRange(labels: Int32Array, numClasses: number): void {
-  for (let i = 0; i < labels.length; i++) {
-    const v = labels[i] as number;
-    if (v < 0 || v >= numClasses) {
-      throw new InputError('E_LABEL_RANGE', `Label ${i} is ${v}; valid classes are 0..${numClasses - 1}.`, { details: { index: i, value: v } });
-    }
-  }
-}
-
 /** The checks `attack.run` makes, on the main thread, so bad inputs throw InputError, not a worker failure. */
 async function validateOnMainThread(master: MasterModel, x: Float32Array, shape: number[], labels: Int32Array, threat: ThreatModel, goal: AttackGoal): Promise<void> {
-  const { handle } = master;
-  const stub: Classifier = {
-    id: handle.modelId,
-    inputShape: handle.inputShape,
-    numClasses: handle.numClasses,
-    bounds: handle.bounds,
-    differentiable: true,
-    logits: () => {
-      throw new RampartError('E_INTERNAL', 'internal', 'The pool validation stub has no logits.');
-    },
-  };
   const tensor = tf.tensor(x, shape, 'float32');
   try {
-    await validateAttackInputs(stub, tensor, labels, threat, goal);
+    await validateAttackInputs(modelShape(master), tensor, labels, threat, goal);
   } finally {
     tensor.dispose();
   }
