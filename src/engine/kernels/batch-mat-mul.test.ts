@@ -12,42 +12,13 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-wasm';
 
 import { activeWasmGradientKernels, batchMatMulOptions, registerWasmGradientKernels } from './index.js';
+import { relError, seededValues } from '../../../test/kernel-support.js';
+import { sizeOf } from '../../core/types.js';
 
 const TOLERANCE = 1e-4;
 
-/** Deterministic values in [-1, 1) from a seed (xorshift32), independent of any backend. */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 2147483648 - 1;
-  }
-  return out;
-}
-
-function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 function tensor(shape: number[], seed: number): tf.Tensor {
-  return tf.tensor(values(size(shape), seed), shape);
-}
-
-/** max |a - b| / max(1, max |ref|). */
-function relError(ref: ArrayLike<number>, got: ArrayLike<number>): number {
-  assert.equal(got.length, ref.length, 'length');
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(ref[i]! - got[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / scale;
+  return tf.tensor(seededValues(sizeOf(shape), seed), shape);
 }
 
 interface Result {

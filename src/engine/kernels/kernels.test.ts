@@ -21,48 +21,13 @@ import {
   restoreStockWasmKernels,
   WASM_GRADIENT_KERNEL_NAMES,
 } from './index.js';
+import { relError, seededValues } from '../../../test/kernel-support.js';
+import { sizeOf } from '../../core/types.js';
 
 const TOLERANCE = 1e-4;
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];
-
-/** Deterministic values in [-1, 1) from a seed (xorshift32), independent of any backend. */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 2147483648 - 1;
-  }
-  return out;
-}
-
-function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-/** max |a - b| / max(1, max |ref|). */
-function relError(ref: ArrayLike<number>, got: ArrayLike<number>): number {
-  assert.equal(got.length, ref.length, 'length');
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < ref.length; i++) {
-    const r = ref[i]!;
-    const g = got[i]!;
-    if (Number.isNaN(r) || Number.isNaN(g)) {
-      assert.ok(Number.isNaN(r) && Number.isNaN(g), `NaN mismatch at ${i}`);
-      continue;
-    }
-    diff = Math.max(diff, Math.abs(r - g));
-    scale = Math.max(scale, Math.abs(r));
-  }
-  return diff / scale;
-}
 
 /** Runs `f` on cpu and on wasm (with our kernels) and returns both results. */
 async function onBoth(f: () => Float32Array[]): Promise<{ cpu: Float32Array[]; wasm: Float32Array[] }> {
@@ -94,14 +59,14 @@ interface ConvCase {
 function convGrads(c: ConvCase, seed: number): () => Float32Array[] {
   const xShape: Shape4 = [c.batch, c.size[0], c.size[1], c.cin];
   const wShape: Shape4 = [c.kernel, c.kernel, c.cin, c.cout];
-  const xv = values(size(xShape), seed);
-  const wv = values(size(wShape), seed + 1);
+  const xv = seededValues(sizeOf(xShape), seed);
+  const wv = seededValues(sizeOf(wShape), seed + 1);
   return () =>
     tf.tidy(() => {
       const x = tf.tensor4d(xv, xShape);
       const w = tf.tensor4d(wv, wShape);
       const y = tf.conv2d(x, w, c.stride, c.pad);
-      const g = tf.tensor(values(size(y.shape), seed + 2), y.shape);
+      const g = tf.tensor(seededValues(sizeOf(y.shape), seed + 2), y.shape);
       const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad).mul(g).sum();
       const [gx, gw] = tf.grads(f)([x, w]);
       return [gx!.dataSync() as Float32Array, gw!.dataSync() as Float32Array];
@@ -159,7 +124,7 @@ interface PoolCase {
 }
 
 function poolInput(c: PoolCase, n: number, seed: number): Float32Array {
-  const v = values(n, seed);
+  const v = seededValues(n, seed);
   switch (c.data) {
     case 'random':
       return v;
@@ -183,14 +148,14 @@ function poolInput(c: PoolCase, n: number, seed: number): Float32Array {
 
 function poolGrads(c: PoolCase, op: 'max' | 'avg', seed: number): () => Float32Array[] {
   const xShape: Shape4 = [c.batch, c.size[0], c.size[1], c.channels];
-  const xv = poolInput(c, size(xShape), seed);
+  const xv = poolInput(c, sizeOf(xShape), seed);
   const pool = (a: tf.Tensor) =>
     op === 'max' ? tf.maxPool(a as tf.Tensor4D, c.filter, c.stride, c.pad) : tf.avgPool(a as tf.Tensor4D, c.filter, c.stride, c.pad);
   return () =>
     tf.tidy(() => {
       const x = tf.tensor4d(xv, xShape);
       const y = pool(x);
-      const g = tf.tensor(values(size(y.shape), seed + 1), y.shape);
+      const g = tf.tensor(seededValues(sizeOf(y.shape), seed + 1), y.shape);
       const gx = tf.grad((a: tf.Tensor) => pool(a).mul(g).sum())(x);
       return [gx.dataSync() as Float32Array];
     });
@@ -391,7 +356,7 @@ describe('memory', () => {
 describe('end to end', () => {
   it('one Adam step of a small CNN on wasm gives the cpu weights', async () => {
     const batch = 5;
-    const xv = values(batch * 12 * 12, 11);
+    const xv = seededValues(batch * 12 * 12, 11);
     const labels = Array.from({ length: batch }, (_, i) => (i * 7) % 10);
 
     const step = (): Float32Array[] => {
@@ -407,7 +372,7 @@ describe('end to end', () => {
           tf.layers.dense({ units: 10 }),
         ],
       });
-      model.setWeights(model.getWeights().map((w, i) => tf.tensor(values(w.size, 40 + i).map((v) => v * 0.4), w.shape)));
+      model.setWeights(model.getWeights().map((w, i) => tf.tensor(seededValues(w.size, 40 + i).map((v) => v * 0.4), w.shape)));
       const x = tf.tensor4d(xv, [batch, 12, 12, 1]);
       const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);

@@ -11,21 +11,11 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-wasm';
 
 import { registerWasmGradientKernels, sumWasm } from './index.js';
+import { seededValues } from '../../../test/kernel-support.js';
 
-/** Deterministic values from a seed (xorshift32), with magnitudes spread over 1e-3..1e3 so the summation order shows. */
+/** Seeded values with magnitudes spread over 1e-3..1e3, so the summation order shows. */
 function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    const u = s / 4294967296;
-    out[i] = (u - 0.5) * 10 ** ((i % 7) - 3);
-  }
-  return out;
+  return seededValues(n, seed).map((v, i) => 0.5 * v * 10 ** ((i % 7) - 3));
 }
 
 interface SumCase {
