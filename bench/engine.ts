@@ -28,35 +28,14 @@ import * as tf from '@tensorflow/tfjs';
 
 import { initEngine } from '../src/engine/backend.js';
 import { createCnnWorkload, PGD_SETTINGS } from './cnn-steps.js';
+import { median, option, positiveFlag } from './support.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function positive(name: string, fallback: number): number {
-  const raw = option(name);
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v <= 0) {
-    console.error(`--${name} must be a positive integer; got '${raw}'.`);
-    process.exit(2);
-  }
-  return v;
-}
-
-const BATCH = positive('batch', 128);
-const REPS = positive('reps', 7);
-const AT_REPS = positive('at-reps', 3);
+const BATCH = positiveFlag('batch', 128);
+const REPS = positiveFlag('reps', 7);
+const AT_REPS = positiveFlag('at-reps', 3);
 const NO_TORCH = process.argv.includes('--no-torch');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 function medianMs(f: () => void, warmup: number, reps: number): number {
   for (let i = 0; i < warmup; i++) f();

@@ -17,17 +17,12 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 
 import { registerWasmGradientKernels, restoreStockWasmKernels } from '../src/engine/kernels/index.js';
+import { kernelTimes, median, positiveFlag } from './support.js';
 
 const BATCH = 128;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
-
-const ROUNDS = arg('rounds', 4);
-const ITERS = arg('iters', 5);
+const ROUNDS = positiveFlag('rounds', 4);
+const ITERS = positiveFlag('iters', 5);
 
 function buildModel(): tf.Sequential {
   return tf.sequential({
@@ -58,27 +53,12 @@ function timeMs(f: () => void, warmup = 1, iters = ITERS): number {
   return best;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 function perSecond(ms: number): number {
   return (BATCH * 1000) / ms;
 }
 
 async function topKernels(label: string, f: () => void): Promise<void> {
-  const info = await tf.profile(f);
-  const byName = new Map<string, { ms: number; calls: number }>();
-  let total = 0;
-  for (const k of info.kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += ms;
-    e.calls += 1;
-    byName.set(k.name, e);
-    total += ms;
-  }
+  const { byName, total } = await kernelTimes(f);
   const top = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 5);
   console.log(`\n  tf.profile, ${label}: ${total.toFixed(1)} ms in kernels; top 5`);
   for (const [name, { ms, calls }] of top) {

@@ -32,25 +32,15 @@ import { buildModel } from '../src/models/architectures.js';
 import { TfjsClassifier } from '../src/models/tfjs-classifier.js';
 import { threatModel } from '../src/threats/threat-model.js';
 import { standardObjective } from '../src/training/objectives/standard.js';
+import { median, positiveFlag } from './support.js';
 
 const ATTACK_BATCH = 256;
 const TRAIN_BATCH = 128;
 const SHAPE = [28, 28, 1];
 const ROW = 784;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
-
-const ROUNDS = arg('rounds', 4);
-const TRAIN_STEPS = arg('train-steps', 4);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
+const ROUNDS = positiveFlag('rounds', 4);
+const TRAIN_STEPS = positiveFlag('train-steps', 4);
 
 /** CPU seconds used so far by every thread of this process, and by the whole machine (Linux /proc); undefined elsewhere. */
 function cpuNow(): { ours: number; machine: number } | undefined {

@@ -16,55 +16,18 @@ import * as tf from '@tensorflow/tfjs';
 
 import { createCnnWorkload, type CnnWorkload } from '../bench/cnn-steps.js';
 import { initEngine } from '../src/engine/backend.js';
+import { kernelTimes, median, option, positiveFlag } from '../bench/support.js';
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-function positive(name: string, fallback: number): number {
-  const raw = option(name);
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v <= 0) {
-    console.error(`--${name} must be a positive integer; got '${raw}'.`);
-    process.exit(2);
-  }
-  return v;
-}
-
-const BATCH = positive('batch', 128);
-const REPS = positive('reps', 5);
-const TOP = positive('top', 10);
+const BATCH = positiveFlag('batch', 128);
+const REPS = positiveFlag('reps', 5);
+const TOP = positiveFlag('top', 10);
 const BACKEND = option('backend') ?? 'wasm';
 const STOCK = (option('stock') ?? '').split(',').filter((s) => s.length > 0);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return 0;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 interface KernelRow {
   name: string;
   ms: number;
   calls: number;
-}
-
-async function profileOnce(f: () => void): Promise<{ byName: Map<string, { ms: number; calls: number }>; total: number }> {
-  const info = await tf.profile(f);
-  const byName = new Map<string, { ms: number; calls: number }>();
-  let total = 0;
-  for (const k of info.kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += ms;
-    e.calls += 1;
-    byName.set(k.name, e);
-    total += ms;
-  }
-  return { byName, total };
 }
 
 async function report(label: string, f: () => void): Promise<void> {
@@ -75,8 +38,8 @@ async function report(label: string, f: () => void): Promise<void> {
     f();
     walls.push(performance.now() - t0);
   }
-  const runs: Awaited<ReturnType<typeof profileOnce>>[] = [];
-  for (let i = 0; i < REPS; i++) runs.push(await profileOnce(f));
+  const runs: Awaited<ReturnType<typeof kernelTimes>>[] = [];
+  for (let i = 0; i < REPS; i++) runs.push(await kernelTimes(f));
   const names = new Set(runs.flatMap((r) => [...r.byName.keys()]));
   const rows: KernelRow[] = [...names].map((name) => ({
     name,
