@@ -13,6 +13,11 @@ import type { TfjsClassifier } from '../models/tfjs-classifier.js';
 import { engine, linearModel, smallMnist, trainedMlp } from '../../test/fixtures.js';
 
 const EPSILON: Record<string, number> = { linf: 0.1, l2: 1.5 };
+/** Small budgets keep the table fast; the checks do not depend on attack strength. */
+const CHEAP: Record<string, Record<string, unknown>> = {
+  pgd: { steps: 10 },
+  square: { queries: 40 },
+};
 
 describe('attack conformance', () => {
   let model: TfjsClassifier;
@@ -31,7 +36,7 @@ describe('attack conformance', () => {
           const labels = data.y.slice(0, 64);
           const targets = labels.map((l) => (l + 1) % 10);
           const threat = threatModel({ norm, epsilon: EPSILON[norm] as number });
-          const attack = createAttack(id, id === 'pgd' ? { steps: 10 } : {});
+          const attack = createAttack(id, CHEAP[id] ?? {});
           const options = goal === 'targeted' ? { goal: { kind: 'targeted' as const, targets }, seed: 1 } : { seed: 1 };
           const result = await attack.run(model, x, labels, threat, options);
 

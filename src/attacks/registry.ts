@@ -6,12 +6,14 @@ import { UsageError, listChoices } from '../core/errors.js';
 import type { Attack } from './types.js';
 import { fgsm, type FgsmOptions } from './image/fgsm.js';
 import { pgd, type PgdOptions } from './image/pgd.js';
+import { square, type SquareOptions } from './image/square.js';
 
 type Factory = (options: Record<string, unknown>) => Attack;
 
 const ATTACKS: Record<string, { factory: Factory; description: string }> = {
   fgsm: { factory: (o) => fgsm(o as FgsmOptions), description: 'Fast gradient sign method: one step of size epsilon (Goodfellow et al. 2015).' },
   pgd: { factory: (o) => pgd(o as PgdOptions), description: 'Projected gradient descent with random start and restarts (Madry et al. 2018).' },
+  square: { factory: (o) => square(o as SquareOptions), description: 'Square attack: score-based black-box random search, L∞ and L2 (Andriushchenko et al. 2020).' },
 };
 
 /** The registered attack ids, in catalog order. */

@@ -32,6 +32,13 @@ export interface AttackResult {
   perturbation: Float32Array;
   /** Per-example model evaluations (forward or forward+backward passes) spent. */
   queries: Int32Array;
+  /**
+   * Minimum-norm attacks only (DeepFool, CW, HopSkipJump): the size, in the threat's norm,
+   * of the smallest adversarial perturbation found with no epsilon limit (`Infinity` where
+   * none was found). `adversarial` is that point when it lies within epsilon, else its
+   * projection onto the ball. Gradient-masking checks read it.
+   */
+  minNorm?: Float32Array;
 }
 
 export interface Attack {
