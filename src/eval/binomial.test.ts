@@ -22,11 +22,11 @@ function close(actual: number, expected: number, rel: number, what: string): voi
 test('regularised incomplete beta matches SciPy/mpmath', () => {
   const cases: [number, number, number, number][] = [
     [0.4, 2, 3, 0.5248],
-    [0.2, 0.5, 0.5, 0.29516723530086655719],
-    [0.3, 10, 20, 0.36400408107194422775],
-    [0.52, 500, 500, 0.89708247269300428634],
-    [0.97, 99, 2, 0.19462212006583555037],
-    [0.9995, 1e4, 5, 0.44009847146739173812],
+    [0.2, 0.5, 0.5, 0.2951672353008666],
+    [0.3, 10, 20, 0.3640040810719442],
+    [0.52, 500, 500, 0.8970824726930043],
+    [0.97, 99, 2, 0.19462212006583554],
+    [0.9995, 1e4, 5, 0.4400984714673917],
   ];
   for (const [x, a, b, expected] of cases) close(regularizedIncompleteBeta(x, a, b), expected, 1e-10, `I_${x}(${a}, ${b})`);
   for (const [x, a, b] of cases) close(regularizedIncompleteBeta(inverseRegularizedIncompleteBeta(regularizedIncompleteBeta(x, a, b), a, b), a, b), regularizedIncompleteBeta(x, a, b), 1e-12, 'round trip');
