@@ -9,14 +9,22 @@
  *
  * Rampart runs first (warm-up, then the median of --reps timed repetitions; --at-reps for
  * PGD-AT), then bench/torch_engine.py as a child process, so the two never share the CPU.
- * The wasm backend is single-threaded in Node, so PyTorch is reported at 1 thread (the
- * like-for-like ratio) and at all cores. Without an importable torch (Debian's
+ * Rampart is measured twice: in one thread (the wasm backend is single-threaded; the
+ * like-for-like ratio is against PyTorch at 1 thread) and on its worker pool with
+ * --workers N (default: every core), which is how `rampart eval` and `rampart train` run;
+ * that one compares with PyTorch on all cores. Pooled, (a) is a 10-step PGD attack through
+ * `pool.attack` on real digits of a briefly trained CNN, counted as gradient steps actually
+ * taken per second (an example whose attack succeeds stops costing; ε is 0.05 so most run
+ * all 10 steps — the arithmetic of a step does not depend on ε), end to end: sharding,
+ * transfers and the final success check count against us. (b) is `pool.trainStep` with the
+ * `pgd-at` objective: each worker attacks its shard (random start, 10 steps) and returns
+ * weight gradients; Adam runs here and the new weights are broadcast. Without an importable torch (Debian's
  * python3-torch at /usr/bin/python3 is preferred, since a pyenv python3 on PATH does not
  * see dist-packages) the benchmark says so and reports Rampart alone.
  *
  * Results: a table on stdout and bench/results/engine.json.
  *
- * Run: npm run bench:engine -- [--batch 128] [--reps 7] [--at-reps 3] [--python PATH] [--no-torch]
+ * Run: npm run bench:engine -- [--batch 128] [--reps 7] [--at-reps 3] [--workers N] [--python PATH] [--no-torch]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -26,7 +34,11 @@ import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs';
 
+import { loadBundledMnist, splitDataset } from '../src/data/index.js';
 import { initEngine } from '../src/engine/backend.js';
+import { createWorkerPool } from '../src/engine/pool/index.js';
+import { buildModel } from '../src/models/architectures.js';
+import { threatModel } from '../src/threats/threat-model.js';
 import { createCnnWorkload, PGD_SETTINGS } from './cnn-steps.js';
 import { median, option, positiveFlag } from './support.js';
 
@@ -36,6 +48,8 @@ const BATCH = positiveFlag('batch', 128);
 const REPS = positiveFlag('reps', 7);
 const AT_REPS = positiveFlag('at-reps', 3);
 const NO_TORCH = process.argv.includes('--no-torch');
+const WORKERS = positiveFlag('workers', os.availableParallelism());
+const ROW = 784;
 
 function medianMs(f: () => void, warmup: number, reps: number): number {
   for (let i = 0; i < warmup; i++) f();
@@ -55,6 +69,79 @@ interface Throughput {
 
 function throughput(ms: number): Throughput {
   return { ms, examplesPerSecond: (BATCH * 1000) / ms };
+}
+
+async function medianMsAsync(f: () => Promise<number>, warmup: number, reps: number): Promise<{ ms: number; units: number }> {
+  for (let i = 0; i < warmup; i++) await f();
+  const runs: { ms: number; units: number }[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const units = await f();
+    runs.push({ ms: performance.now() - t0, units });
+  }
+  const ms = median(runs.map((r) => r.ms));
+  return runs.find((r) => r.ms === ms) ?? (runs[0] as { ms: number; units: number });
+}
+
+interface PooledResult {
+  workers: number;
+  /** Gradient steps (example × step) per second in a 10-step PGD attack through the pool. */
+  pgdStep: { ms: number; stepsPerAttack: number; examplesPerSecond: number };
+  pgdAtStep: Throughput;
+  warmupAccuracy: number;
+}
+
+/** The same two workloads on the worker pool, as `rampart eval` / `rampart train` run them. */
+async function measurePooled(): Promise<PooledResult> {
+  const { train, test } = splitDataset(loadBundledMnist(), { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } });
+  const pool = await createWorkerPool({ workers: WORKERS });
+  const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+  const rows = (d: typeof train, start: number) => ({ x: d.x.slice(start * ROW, (start + BATCH) * ROW), labels: d.y.slice(start, start + BATCH) });
+  try {
+    const handle = await pool.loadModel(model);
+    // A model worth attacking, so the attack does not stop after one step.
+    const adam = tf.train.adam(PGD_SETTINGS.learningRate * 2);
+    for (let s = 0; s < 24; s++) await pool.trainStep(handle, model, adam, rows(train, (s * BATCH) % (train.count - BATCH)));
+    const probe = rows(test, 0);
+    const argmax = tf.tidy(() => tf.argMax(model.predict(tf.tensor(probe.x, [BATCH, 28, 28, 1])) as tf.Tensor, 1));
+    const predicted = Int32Array.from(argmax.dataSync());
+    argmax.dispose();
+    const warmupAccuracy = predicted.reduce((sum, p, i) => sum + (p === probe.labels[i] ? 1 : 0), 0) / BATCH;
+
+    const threat = threatModel({ norm: 'linf', epsilon: 0.05 });
+    const attackOptions = { steps: PGD_SETTINGS.attackSteps, stepSize: 0.0125, randomStart: false, restarts: 1 };
+    const pgd = await medianMsAsync(
+      async () => {
+        const r = await pool.attack(handle, { attackId: 'pgd', attackOptions, threat, ...probe, seed: 1 });
+        // queries = forward passes; all but the last of each example carried a gradient step.
+        return r.queries.reduce((sum, q) => sum + Math.max(0, q - 1), 0);
+      },
+      1,
+      REPS,
+    );
+    const objective = { id: 'pgd-at', options: { threat: { norm: 'linf' as const, epsilon: PGD_SETTINGS.epsilon }, steps: PGD_SETTINGS.attackSteps, stepSize: PGD_SETTINGS.stepSize } };
+    let step = 0;
+    const at = await medianMsAsync(
+      async () => {
+        step++;
+        await pool.trainStep(handle, model, adam, { ...rows(train, (step * BATCH) % (train.count - BATCH)), objective, batch: { epoch: 0, step, seed: step } });
+        return BATCH;
+      },
+      1,
+      AT_REPS,
+    );
+    adam.dispose();
+    await pool.unloadModel(handle);
+    return {
+      workers: pool.size,
+      pgdStep: { ms: pgd.ms, stepsPerAttack: pgd.units / BATCH, examplesPerSecond: (pgd.units * 1000) / pgd.ms },
+      pgdAtStep: throughput(at.ms),
+      warmupAccuracy,
+    };
+  } finally {
+    model.dispose();
+    await pool.close();
+  }
 }
 
 interface TorchThreads {
@@ -128,6 +215,11 @@ async function main(): Promise<void> {
   const atMs = medianMs(() => w.pgdAtStep(), 1, AT_REPS);
   w.dispose();
   const rampart = { pgdStep: throughput(pgdMs), pgdAtStep: throughput(atMs) };
+  console.log(`Worker pool: ${WORKERS} workers …`);
+  const pooled = await measurePooled();
+  console.log(
+    `  warm-up CNN accuracy ${(100 * pooled.warmupAccuracy).toFixed(0)}% on ${BATCH} test digits; PGD ran ${pooled.pgdStep.stepsPerAttack.toFixed(1)} of ${PGD_SETTINGS.attackSteps} steps per example on average`,
+  );
 
   console.log('Running bench/torch_engine.py …');
   const torch = runTorch();
@@ -139,26 +231,27 @@ async function main(): Promise<void> {
   const t1 = torch.ok ? torch.report.results['1'] : undefined;
   const tn = torch.ok ? torch.report.results.all : undefined;
   const rows = [
-    { what: '(a) PGD step (fwd + bwd to input)', ours: rampart.pgdStep.examplesPerSecond, one: t1?.pgdStepExamplesPerSecond, all: tn?.pgdStepExamplesPerSecond },
-    { what: '(b) PGD-AT step (10 steps + Adam)', ours: rampart.pgdAtStep.examplesPerSecond, one: t1?.pgdAtStepExamplesPerSecond, all: tn?.pgdAtStepExamplesPerSecond },
+    { what: '(a) PGD step (fwd + bwd to input)', ours: rampart.pgdStep.examplesPerSecond, pool: pooled.pgdStep.examplesPerSecond, one: t1?.pgdStepExamplesPerSecond, all: tn?.pgdStepExamplesPerSecond },
+    { what: '(b) PGD-AT step (10 steps + Adam)', ours: rampart.pgdAtStep.examplesPerSecond, pool: pooled.pgdAtStep.examplesPerSecond, one: t1?.pgdAtStepExamplesPerSecond, all: tn?.pgdAtStepExamplesPerSecond },
   ];
   const allLabel = `torch ${tn?.threads ?? 'N'}t`;
+  const poolLabel = `R ${pooled.workers}w`;
   console.log(
-    `\n  ${'examples/s'.padEnd(36)} ${'Rampart'.padStart(8)} ${'torch 1t'.padStart(9)} ${allLabel.padStart(9)}  ${'R/torch1t'.padStart(9)} ${`R/${allLabel.replace('torch ', 'torch')}`.padStart(10)}`,
+    `\n  ${'examples/s'.padEnd(36)} ${'R 1t'.padStart(7)} ${poolLabel.padStart(7)} ${'torch 1t'.padStart(9)} ${allLabel.padStart(9)}  ${'R1t/torch1t'.padStart(11)} ${`R${pooled.workers}w/torch${tn?.threads ?? 'N'}t`.padStart(13)}`,
   );
   for (const r of rows) {
     console.log(
-      `  ${r.what.padEnd(36)} ${fmt(r.ours).padStart(8)} ${fmt(r.one).padStart(9)} ${fmt(r.all).padStart(9)}  ${fmt(ratio(r.ours, r.one), 2).padStart(9)} ${fmt(ratio(r.ours, r.all), 2).padStart(10)}`,
+      `  ${r.what.padEnd(36)} ${fmt(r.ours).padStart(7)} ${fmt(r.pool).padStart(7)} ${fmt(r.one).padStart(9)} ${fmt(r.all).padStart(9)}  ${fmt(ratio(r.ours, r.one), 2).padStart(11)} ${fmt(ratio(r.pool, r.all), 2).padStart(13)}`,
     );
   }
-  console.log(`\n  Rampart ms per step: PGD ${pgdMs.toFixed(1)}, PGD-AT ${atMs.toFixed(1)}`);
+  console.log(`\n  Rampart ms per step, one thread: PGD ${pgdMs.toFixed(1)}, PGD-AT ${atMs.toFixed(1)}; pool: 10-step PGD attack ${pooled.pgdStep.ms.toFixed(1)}, PGD-AT ${pooled.pgdAtStep.ms.toFixed(1)}`);
 
   const result = {
     date: new Date().toISOString(),
     command: ['npm run bench:engine', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     machine: { cpu, cores: os.cpus().length, platform: `${os.platform()} ${os.release()}`, node: process.version },
     settings: { batch: BATCH, reps: REPS, atReps: AT_REPS, ...PGD_SETTINGS },
-    rampart: { tfjs: info.tfjsVersion, backend: info.backend, simd, threads, kernelOverrides: info.kernelOverrides, ...rampart },
+    rampart: { tfjs: info.tfjsVersion, backend: info.backend, simd, threads, kernelOverrides: info.kernelOverrides, ...rampart, pool: pooled },
     pytorch: torch.ok ? torch.report : { unavailable: torch.reason },
     ratios: torch.ok
       ? {
@@ -166,6 +259,8 @@ async function main(): Promise<void> {
           pgdStepVsTorchAllThreads: ratio(rampart.pgdStep.examplesPerSecond, tn?.pgdStepExamplesPerSecond),
           pgdAtStepVsTorch1Thread: ratio(rampart.pgdAtStep.examplesPerSecond, t1?.pgdAtStepExamplesPerSecond),
           pgdAtStepVsTorchAllThreads: ratio(rampart.pgdAtStep.examplesPerSecond, tn?.pgdAtStepExamplesPerSecond),
+          poolPgdStepVsTorchAllThreads: ratio(pooled.pgdStep.examplesPerSecond, tn?.pgdStepExamplesPerSecond),
+          poolPgdAtStepVsTorchAllThreads: ratio(pooled.pgdAtStep.examplesPerSecond, tn?.pgdAtStepExamplesPerSecond),
         }
       : undefined,
   };

@@ -163,3 +163,30 @@ test('data-parallel training on a 2-worker pool follows single-thread training',
     assert.ok(maxDiff < 1e-4, `weight ${i} differs by ${maxDiff}`);
   });
 });
+
+test('PGD-AT on a 2-worker pool runs the inner attack in the workers and follows single-thread training', async () => {
+  const { createWorkerPool } = await import('../engine/pool/index.js');
+  const { createObjective } = await import('./objectives/registry.js');
+  const train = takeFirst(smallMnist().train, 128);
+  // No random start: the inner PGD is then a per-example function, so shards cannot change it.
+  const objective = () => createObjective('pgd-at', { threat: { norm: 'linf', epsilon: 0.1 }, steps: 3, randomStart: false });
+  assert.ok(objective().spec, 'registry objectives carry a spec the workers rebuild');
+  const run = async (workers?: number) => {
+    const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 8 });
+    const pool = workers ? await createWorkerPool({ workers }) : undefined;
+    try {
+      const report = await trainModel({ model, train, objective: objective(), epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, seed: 8, ...(pool ? { pool } : {}) });
+      return { weights: model.getWeights().map((w) => Array.from(w.dataSync())), loss: report.epochs[0]!.loss };
+    } finally {
+      await pool?.close();
+      model.dispose();
+    }
+  };
+  const single = await run();
+  const parallel = await run(2);
+  assert.ok(Math.abs(single.loss - parallel.loss) < 1e-4, `${single.loss} vs ${parallel.loss}`);
+  single.weights.forEach((w, i) => {
+    const maxDiff = w.reduce((m, v, j) => Math.max(m, Math.abs(v - parallel.weights[i]![j]!)), 0);
+    assert.ok(maxDiff < 1e-4, `weight ${i} differs by ${maxDiff}`);
+  });
+});

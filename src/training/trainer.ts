@@ -23,7 +23,7 @@ import type { Objective } from './objectives/types.js';
 import { pgdAccuracy, snapshotWeights, type RobustCheckConfig } from './robust-check.js';
 import { exposureAt, validateCurriculum, type CurriculumPhase, type Exposure } from './curriculum.js';
 import { loadTrainerState, saveTrainerState, type TrainerProgress } from './state.js';
-import { applyPoolGradients, type PoolModelHandle, type WorkerPool } from '../engine/pool/index.js';
+import { applyPoolGradients, type PoolGradients, type PoolModelHandle, type WorkerPool } from '../engine/pool/index.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -90,7 +90,10 @@ export interface TrainOptions extends TrainConfig {
   /**
    * Synchronous data parallel: workers compute the gradients of their shard of each
    * batch, this thread averages them, applies one optimizer update and broadcasts the
-   * weights. Used when the objective's loss is plain cross-entropy (`poolLoss`).
+   * weights. Objectives from `createObjective` run whole in the workers, their inner
+   * attack included (`spec`); other objectives prepare here and share only the weight
+   * gradients when their loss is plain cross-entropy (`poolLoss`). Adversarial weight
+   * perturbation runs without the pool.
    */
   pool?: WorkerPool;
   onBatch?: (progress: BatchProgress) => void;
@@ -174,7 +177,9 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
   let guardBest = -Infinity;
   let lastGoodWeights: tf.Tensor[] | undefined;
   let handle: PoolModelHandle | undefined;
-  const pool = options.pool && objective.poolLoss === 'standard' ? options.pool : undefined;
+  // With a spec the workers run the whole objective on their shards (the inner attack
+  // too); with a plain cross-entropy loss they at least share the weight gradients.
+  const pool = options.pool && (objective.spec !== undefined || objective.poolLoss === 'standard') ? options.pool : undefined;
 
   try {
     if (stateDir && options.resume !== false) {
@@ -208,12 +213,18 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
         const batch = { x, y, epoch, step: epoch * batches + b, seed: rng.seed(), ...(exposure ? { exposure } : {}) };
         let prepared: tf.Tensor | undefined;
         try {
-          prepared = objective.prepare ? await objective.prepare(model, batch) : x;
-          const input = prepared;
           let value: number;
           if (pool && handle) {
-            const px = input === x ? data.x : ((await input.data()) as Float32Array);
-            const gradients = await pool.gradients(handle, { x: px, labels: data.y, shape: [data.count, ...train.shape] });
+            const shape = [data.count, ...train.shape];
+            let gradients: PoolGradients;
+            if (objective.spec) {
+              const context = { epoch, step: batch.step, seed: batch.seed, ...(exposure ? { exposure } : {}) };
+              gradients = await pool.gradients(handle, { x: data.x, labels: data.y, shape, objective: objective.spec, batch: context });
+            } else {
+              prepared = objective.prepare ? await objective.prepare(model, batch) : x;
+              const px = prepared === x ? data.x : ((await prepared.data()) as Float32Array);
+              gradients = await pool.gradients(handle, { x: px, labels: data.y, shape });
+            }
             value = gradients.loss;
             // Checked before the update, so a diverged step never reaches the weights.
             if (Number.isFinite(value)) {
@@ -222,6 +233,8 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
               await pool.setWeights(handle, model);
             }
           } else {
+            prepared = objective.prepare ? await objective.prepare(model, batch) : x;
+            const input = prepared;
             let cost: tf.Scalar;
             try {
               cost = tf.tidy(() => optimizer.minimize(() => objective.loss(model, batch, input), true, weights) ?? tf.scalar(NaN));

@@ -13,4 +13,4 @@ export {
   type WorkerExitEvent,
   type WorkerPoolOptions,
 } from './pool.js';
-export { POOL_OBJECTIVES, evenRanges, shardRanges, shardSeed, type PoolObjectiveId } from './protocol.js';
+export { evenRanges, shardRanges, shardSeed, type PoolBatchContext } from './protocol.js';

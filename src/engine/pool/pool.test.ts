@@ -17,6 +17,7 @@ import { initEngine } from '../backend.js';
 import { buildModel } from '../../models/architectures.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import { threatModel } from '../../threats/threat-model.js';
+import { createObjective, type ObjectiveOptions } from '../../training/objectives/registry.js';
 import { standardObjective } from '../../training/objectives/standard.js';
 
 import { applyPoolGradients, createWorkerPool, evenRanges, shardRanges, shardSeed, type PoolModelHandle, type WorkerExitEvent, type WorkerPool } from './index.js';
@@ -248,6 +249,41 @@ describe('WorkerPool', () => {
     twin.dispose();
   });
 
+  it('adversarial objectives run in the workers: pooled PGD-AT gradients equal the main-thread ones', async () => {
+    // The reference: the objective prepares (attacks) and scores the whole batch here.
+    const local = async (spec: { id: string; options: ObjectiveOptions }, m: number, seed: number) => {
+      const objective = createObjective(spec.id, spec.options);
+      const xt = tf.tensor(x.subarray(0, m * ROW), [m, ...SHAPE]);
+      const yt = tf.tensor1d(labels.subarray(0, m), 'int32');
+      const batch = { x: xt, y: yt, epoch: 0, step: 0, seed };
+      const prepared = objective.prepare ? await objective.prepare(mlp, batch) : xt;
+      const { value, grads } = tf.variableGrads(() => objective.loss(mlp, batch, prepared), mlp.trainableWeights.map((w) => w.read() as tf.Variable));
+      const loss = (await value.data())[0] as number;
+      const gradients = await Promise.all(mlp.trainableWeights.map(async (w) => Float32Array.from(await (grads[(w.read() as tf.Variable).name] as tf.Tensor).data())));
+      tf.dispose([xt, yt, prepared, value, ...Object.values(grads)]);
+      return { loss, gradients };
+    };
+    const workersBefore = await two.memory();
+    const m = 40;
+    const sub = { x: x.slice(0, m * ROW), labels: labels.slice(0, m) };
+    // Random start: one in-process worker gets the whole batch and the batch's own seed.
+    const seeded = { id: 'pgd-at', options: { threat: { norm: 'linf' as const, epsilon: 0.1 }, steps: 3 } };
+    const a = await one.gradients(mlpOne, { ...sub, objective: seeded, batch: { epoch: 0, step: 0, seed: 7 } });
+    const ra = await local(seeded, m, 7);
+    assert.ok(Math.abs(a.loss - ra.loss) <= 1e-5);
+    a.gradients.forEach((g, i) => assert.ok(maxAbsDiff(g, ra.gradients[i] as Float32Array) <= 1e-5));
+    // No random start: the attack is per-example deterministic, so two shards average to the whole batch.
+    const fixed = { id: 'trades', options: { threat: { norm: 'linf' as const, epsilon: 0.1 }, steps: 2 } };
+    const b = await two.gradients(mlpTwo, { ...sub, objective: { id: 'pgd-at', options: { ...seeded.options, randomStart: false } } });
+    const rb = await local({ id: 'pgd-at', options: { ...seeded.options, randomStart: false } }, m, 0);
+    assert.ok(Math.abs(b.loss - rb.loss) <= 1e-4);
+    b.gradients.forEach((g, i) => assert.ok(maxAbsDiff(g, rb.gradients[i] as Float32Array) <= 1e-4));
+    // TRADES runs in the workers too (its loss has a clean and an adversarial term).
+    const c = await two.gradients(mlpTwo, { ...sub, objective: fixed });
+    assert.ok(Number.isFinite(c.loss) && c.gradients.some((g) => g.some((v) => v !== 0)));
+    assert.deepEqual(await two.memory(), workersBefore, 'no tensors left behind in the workers');
+  });
+
   it('applyPoolGradients applies to the variables by name', async () => {
     const model = buildModel('linear', { inputShape: [3, 1], numClasses: 2, seed: 1 });
     const before = await model.getWeights()[0]?.data();
@@ -268,7 +304,10 @@ describe('WorkerPool', () => {
     bad[3] = 12;
     await assert.rejects(two.attack(mlpTwo, { attackId: 'fgsm', threat, x, labels: bad }), (e: unknown) => e instanceof InputError && e.code === 'E_LABEL_RANGE');
     await assert.rejects(two.attack(mlpTwo, { attackId: 'fgsm', threat, x: x.subarray(1), labels }), (e: unknown) => e instanceof InputError);
-    await assert.rejects(two.gradients(mlpTwo, { x, labels, objective: 'trades' as 'standard' }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_OBJECTIVE');
+    await assert.rejects(two.gradients(mlpTwo, { x, labels, objective: { id: 'nope' } }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_OBJECTIVE');
+    await assert.rejects(two.gradients(mlpTwo, { x, labels, objective: { id: 'pgd-at', options: { steps: 3 } } }), (e: unknown) => e instanceof UsageError && e.code === 'E_OBJECTIVE_OPTION');
+    const awp = { id: 'pgd-at', options: { threat: { norm: 'linf' as const, epsilon: 0.1 }, awp: true } };
+    await assert.rejects(two.gradients(mlpTwo, { x, labels, objective: awp }), (e: unknown) => e instanceof UsageError && e.code === 'E_POOL_OBJECTIVE');
   });
 
   it('a worker that throws returns a typed EngineError with the original code, and the pool keeps working', async () => {

@@ -29,9 +29,10 @@ import type { Classifier } from '../../models/classifier.js';
 import { assertBatchShape } from '../../models/classifier.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import type { ThreatModel } from '../../threats/threat-model.js';
+import { createObjective } from '../../training/objectives/registry.js';
+import type { ObjectiveSpec } from '../../training/objectives/types.js';
 import { BACKEND_NAMES, engineInfo, initEngine } from '../backend.js';
 import {
-  POOL_OBJECTIVES,
   evenRanges,
   shardRanges,
   shardSeed,
@@ -39,7 +40,7 @@ import {
   type GradientsShardResult,
   type LoadRequest,
   type MemoryResult,
-  type PoolObjectiveId,
+  type PoolBatchContext,
   type PoolRequest,
   type PoolResponse,
 } from './protocol.js';
@@ -114,8 +115,15 @@ export interface PoolGradientsRequest {
   x: Float32Array;
   shape?: readonly number[];
   labels: Int32Array;
-  /** Only `standard` (mean softmax cross-entropy, as the trainer's standard objective). */
-  objective?: PoolObjectiveId;
+  /**
+   * The training objective, as `createObjective` takes it; default `{ id: 'standard' }`.
+   * Each worker runs the objective's `prepare` (e.g. the PGD inner maximisation) on its
+   * own shard and returns the weight gradients of the shard's loss. Adversarial weight
+   * perturbation needs the whole batch and is refused.
+   */
+  objective?: ObjectiveSpec;
+  /** Epoch, step, seed and exposure of the batch; shard `k` at row `r` gets `shardSeed(seed, r)`. */
+  batch?: PoolBatchContext;
 }
 
 export interface PoolGradients {
@@ -379,12 +387,14 @@ export class WorkerPool {
    */
   async gradients(handle: PoolModelHandle, request: PoolGradientsRequest): Promise<PoolGradients> {
     const master = this.master(handle);
-    const objective = request.objective ?? 'standard';
-    if (!(POOL_OBJECTIVES as readonly string[]).includes(objective)) {
-      throw new UsageError('E_UNKNOWN_OBJECTIVE', `The pool computes gradients for objective ${listChoices(POOL_OBJECTIVES)}; got '${objective}'.`, {
-        details: { value: objective, valid: POOL_OBJECTIVES },
+    const objective = request.objective ?? { id: 'standard' };
+    // Built here too, so a bad id or option fails with the registry's own error before any work.
+    if (createObjective(objective.id, objective.options ?? {}).spec === undefined) {
+      throw new UsageError('E_POOL_OBJECTIVE', `Objective '${objective.id}' uses adversarial weight perturbation, which needs the whole batch; train it without a worker pool (--workers 1).`, {
+        details: { objective },
       });
     }
+    const context: PoolBatchContext = request.batch ?? { epoch: 0, step: 0, seed: 0 };
     const n = request.labels.length;
     const shape = [...(request.shape ?? [n, ...handle.inputShape])];
     assertBatchShape(modelShape(master), shape, 'training batch');
@@ -401,7 +411,15 @@ export class WorkerPool {
       ranges.map(([start, end]) => {
         const x = request.x.slice(start * rowSize, end * rowSize);
         return this.submitShared(
-          { op: 'gradients', handle: handle.id, objective, x, shape: [end - start, ...shape.slice(1)], labels: request.labels.slice(start, end) },
+          {
+            op: 'gradients',
+            handle: handle.id,
+            objective,
+            batch: { ...context, seed: shardSeed(context.seed, start) },
+            x,
+            shape: [end - start, ...shape.slice(1)],
+            labels: request.labels.slice(start, end),
+          },
           [x.buffer],
           group,
         );

@@ -7,10 +7,16 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Bounds } from '../../core/types.js';
 import { ConfigError, DataError, EngineError, GradientError, InputError, RampartError, ThreatError, UsageError, type ErrorKind } from '../../core/errors.js';
 import type { ThreatModel } from '../../threats/threat-model.js';
+import type { Exposure } from '../../training/curriculum.js';
+import type { ObjectiveSpec } from '../../training/objectives/types.js';
 
-/** Objectives a worker can compute weight gradients for. */
-export const POOL_OBJECTIVES = ['standard'] as const;
-export type PoolObjectiveId = (typeof POOL_OBJECTIVES)[number];
+/** The batch context a worker's objective sees (its seed is the shard's, see `shardSeed`). */
+export interface PoolBatchContext {
+  epoch: number;
+  step: number;
+  seed: number;
+  exposure?: Exposure;
+}
 
 export interface LoadRequest {
   op: 'load';
@@ -53,7 +59,9 @@ export interface AttackShardRequest {
 export interface GradientsShardRequest {
   op: 'gradients';
   handle: number;
-  objective: PoolObjectiveId;
+  /** Rebuilt in the worker with `createObjective`; it prepares (e.g. attacks) its own shard. */
+  objective: ObjectiveSpec;
+  batch: PoolBatchContext;
   x: Float32Array;
   shape: number[];
   labels: Int32Array;

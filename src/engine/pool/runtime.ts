@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../core/errors.js';
 import { createAttack } from '../../attacks/registry.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
-import { standardObjective } from '../../training/objectives/standard.js';
+import { createObjective } from '../../training/objectives/registry.js';
 import type { Objective } from '../../training/objectives/types.js';
 import type {
   AttackShardRequest,
@@ -15,7 +15,6 @@ import type {
   GradientsShardRequest,
   GradientsShardResult,
   LoadRequest,
-  PoolObjectiveId,
   PoolRequest,
   PoolResponse,
   SetWeightsRequest,
@@ -26,12 +25,12 @@ interface LoadedModel {
   classifier: TfjsClassifier;
 }
 
-const OBJECTIVES: Record<PoolObjectiveId, () => Objective> = { standard: standardObjective };
 
 export type ProgressSink = (done: number, total: number) => void;
 
 export class PoolRuntime {
   private readonly models = new Map<number, LoadedModel>();
+  private readonly objectives = new Map<string, Objective>();
 
   /**
    * Runs one request. Throws whatever the underlying operation throws; the caller
@@ -147,15 +146,19 @@ export class PoolRuntime {
 
   private async gradients(request: GradientsShardRequest): Promise<GradientsShardResult> {
     const { model } = this.get(request.handle);
-    const objective = OBJECTIVES[request.objective]();
+    const objective = this.objective(request.objective);
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const x = tf.tensor(request.x, request.shape, 'float32');
     const y = tf.tensor1d(request.labels, 'int32');
-    const batch = { x, y, epoch: 0, step: 0, seed: 0 };
+    const batch = { x, y, ...request.batch };
+    let prepared: tf.Tensor | undefined;
     let value: tf.Scalar | undefined;
     let grads: tf.NamedTensorMap = {};
     try {
-      ({ value, grads } = tf.variableGrads(() => objective.loss(model, batch, x), variables));
+      // Outside the tape, as on the main thread: the inner attack is not differentiated.
+      prepared = objective.prepare ? await objective.prepare(model, batch) : x;
+      const input = prepared;
+      ({ value, grads } = tf.variableGrads(() => objective.loss(model, batch, input), variables));
       const loss = (await value.data())[0] ?? NaN;
       const gradients = await Promise.all(
         variables.map(async (v) => {
@@ -166,11 +169,24 @@ export class PoolRuntime {
       );
       return { loss, count: request.labels.length, gradients };
     } finally {
+      if (prepared && prepared !== x) prepared.dispose();
       value?.dispose();
       for (const g of Object.values(grads)) g.dispose();
       x.dispose();
       y.dispose();
     }
+  }
+
+  /** Objectives are rebuilt once per distinct spec: a training run sends the same one every step. */
+  private objective(spec: GradientsShardRequest['objective']): Objective {
+    const key = JSON.stringify(spec);
+    let objective = this.objectives.get(key);
+    if (!objective) {
+      objective = createObjective(spec.id, spec.options ?? {});
+      if (this.objectives.size >= 16) this.objectives.clear();
+      this.objectives.set(key, objective);
+    }
+    return objective;
   }
 }
 

@@ -105,6 +105,12 @@ function build(id: ObjectiveId, o: ObjectiveOptions): Objective {
   }
 }
 
+/** True when the options, or any diversified member's, turn on adversarial weight perturbation. */
+function usesWeightPerturbation(options: ObjectiveOptions): boolean {
+  if (options.awp !== undefined && options.awp !== false) return true;
+  return (options.members ?? []).some((m) => usesWeightPerturbation(m.options ?? {}));
+}
+
 /**
  * Builds a training objective from its id and loose options.
  *
@@ -128,7 +134,9 @@ export function createObjective(id: string, options: ObjectiveOptions = {}): Obj
   rejectUnknownOptions(known, options, [...OPTIONS[known], 'awp']);
   const objective = build(known, options);
   const weightPerturbation = options.awp;
-  if (weightPerturbation === undefined || weightPerturbation === false) return objective;
+  if (weightPerturbation === undefined || weightPerturbation === false) {
+    return usesWeightPerturbation(options) ? objective : { ...objective, spec: { id: known, options: structuredClone(options) } };
+  }
   if (weightPerturbation === true) return awp(objective);
   if (typeof weightPerturbation !== 'object' || weightPerturbation === null || Array.isArray(weightPerturbation)) {
     throw optionError(known, 'awp', `must be true, false or { gamma, warmupEpochs }; got ${JSON.stringify(weightPerturbation)}.`, weightPerturbation);

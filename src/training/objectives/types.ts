@@ -5,6 +5,16 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Exposure } from '../curriculum.js';
+import type { ObjectiveOptions } from './registry.js';
+
+/**
+ * How to rebuild an objective elsewhere (`createObjective(id, options)`), e.g. inside a
+ * pool worker that prepares and scores its own shard of the batch. Plain data.
+ */
+export interface ObjectiveSpec {
+  id: string;
+  options?: ObjectiveOptions;
+}
 
 export interface ObjectiveBatch {
   /** `[batch, ...inputShape]` clean inputs. */
@@ -30,6 +40,12 @@ export interface Objective {
    * inputs: then a worker pool can compute the weight gradients data-parallel.
    */
   readonly poolLoss?: 'standard';
+  /**
+   * Set by `createObjective` when every part of the objective can run on a shard of the
+   * batch (everything but adversarial weight perturbation, whose weight offset is computed
+   * from the whole batch): a pool then runs `prepare` and the loss data-parallel.
+   */
+  readonly spec?: ObjectiveSpec;
   /** Runs right after each optimizer update (adversarial weight perturbation removes its offset here). */
   afterUpdate?(model: tf.LayersModel, batch: ObjectiveBatch): void;
 }
