@@ -113,7 +113,10 @@ async function noiseVotes(model: Classifier, example: tf.Tensor, count: number, 
     });
     const classes = await predicted.data();
     predicted.dispose();
-    for (let i = 0; i < classes.length; i++) votes[classes[i] as number]++;
+    for (let i = 0; i < classes.length; i++) {
+      const c = classes[i] as number;
+      votes[c] = (votes[c] as number) + 1;
+    }
   }
   return votes;
 }
