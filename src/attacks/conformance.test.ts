@@ -17,6 +17,9 @@ const EPSILON: Record<string, number> = { linf: 0.1, l2: 1.5 };
 const CHEAP: Record<string, Record<string, unknown>> = {
   pgd: { steps: 10 },
   square: { queries: 40 },
+  'apgd-ce': { steps: 5 },
+  'apgd-dlr': { steps: 5 },
+  'apgd-t': { steps: 3, targetClasses: 2 },
 };
 
 describe('attack conformance', () => {

@@ -7,12 +7,16 @@ import type { Attack } from './types.js';
 import { fgsm, type FgsmOptions } from './image/fgsm.js';
 import { pgd, type PgdOptions } from './image/pgd.js';
 import { square, type SquareOptions } from './image/square.js';
+import { apgdCe, apgdDlr, apgdT, type ApgdOptions, type ApgdTOptions } from './image/apgd.js';
 
 type Factory = (options: Record<string, unknown>) => Attack;
 
 const ATTACKS: Record<string, { factory: Factory; description: string }> = {
   fgsm: { factory: (o) => fgsm(o as FgsmOptions), description: 'Fast gradient sign method: one step of size epsilon (Goodfellow et al. 2015).' },
   pgd: { factory: (o) => pgd(o as PgdOptions), description: 'Projected gradient descent with random start and restarts (Madry et al. 2018).' },
+  'apgd-ce': { factory: (o) => apgdCe(o as ApgdOptions), description: 'APGD with cross-entropy: step-size-free PGD with momentum and checkpointed halving (Croce & Hein 2020).' },
+  'apgd-dlr': { factory: (o) => apgdDlr(o as ApgdOptions), description: 'APGD with the scale-invariant DLR loss (Croce & Hein 2020).' },
+  'apgd-t': { factory: (o) => apgdT(o as ApgdTOptions), description: 'APGD-T: targeted DLR towards the most likely wrong classes in turn (AutoAttack).' },
   square: { factory: (o) => square(o as SquareOptions), description: 'Square attack: score-based black-box random search, L∞ and L2 (Andriushchenko et al. 2020).' },
 };
 
