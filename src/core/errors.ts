@@ -5,7 +5,7 @@
  */
 
 /** The kind of a failure; decides the CLI exit code and the HTTP status. */
-export type ErrorKind = 'usage' | 'input' | 'threat' | 'config' | 'data' | 'registry' | 'gradient' | 'engine' | 'internal';
+export type ErrorKind = 'usage' | 'input' | 'threat' | 'config' | 'data' | 'registry' | 'gradient' | 'engine' | 'internal' | 'auth' | 'forbidden' | 'rate-limit' | 'rejected';
 
 export interface RampartErrorOptions {
   cause?: unknown;
@@ -66,6 +66,27 @@ export class DataError extends RampartError {
   }
 }
 
+/**
+ * The artifact registry, risk register, vulnerability records or audit log refused an
+ * operation: unknown or ambiguous reference, illegal state change, broken audit chain.
+ */
+export class RegistryError extends RampartError {
+  constructor(code: string, message: string, options?: RampartErrorOptions) {
+    super(code, 'registry', message, options);
+  }
+}
+
+/**
+ * A served request was refused: missing or unknown credentials (`auth`, 401), a role that
+ * does not reach the route (`forbidden`, 403), too many requests (`rate-limit`, 429), or an
+ * input a runtime defence denied (`rejected`, 422).
+ */
+export class ServeError extends RampartError {
+  constructor(code: string, kind: 'auth' | 'forbidden' | 'rate-limit' | 'rejected', message: string, options?: RampartErrorOptions) {
+    super(code, kind, message, options);
+  }
+}
+
 /** Gradients are missing, zero or non-finite where an attack or trainer needs them. */
 export class GradientError extends RampartError {
   constructor(code: string, message: string, options?: RampartErrorOptions) {
@@ -104,6 +125,16 @@ export function httpStatusFor(error: unknown): number {
     case 'engine':
     case 'internal':
       return 500;
+    // Serving: no or unknown credentials, a role that does not allow the route, too many
+    // requests, and an input a runtime defence refused.
+    case 'auth':
+      return 401;
+    case 'forbidden':
+      return 403;
+    case 'rate-limit':
+      return 429;
+    case 'rejected':
+      return 422;
   }
 }
 

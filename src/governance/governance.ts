@@ -1,0 +1,81 @@
+/** Opens a `.rampart/` directory: the database, the blob store and the four components on top. */
+import { existsSync, mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { RegistryError } from '../core/errors.js';
+import { createAuditLog } from './audit.js';
+import type { GovernanceContext } from './context.js';
+import { ObjectStore } from './objects.js';
+import { createRegistry } from './registry.js';
+import { createRiskRegister } from './risks.js';
+import { openDatabase } from './schema.js';
+import type { Governance, GovernanceOptions } from './types.js';
+import { createVulnerabilityRegister } from './vulnerabilities.js';
+
+export const DEFAULT_GOVERNANCE_DIR = '.rampart';
+export const DATABASE_FILE = 'rampart.db';
+
+function defaultActor(): string {
+  const fromEnv = process.env.RAMPART_ACTOR?.trim();
+  if (fromEnv) return fromEnv;
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    // No passwd entry (some containers): still record something stable.
+    return `uid:${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
+/**
+ * Opens (creating on first use) the governance store in `dir`.
+ *
+ * @throws RegistryError `E_REGISTRY_MISSING` with `mustExist` when `dir` holds no registry; `E_REGISTRY_SCHEMA_NEWER`.
+ * @example
+ * const gov = openGovernance('.rampart', { actor: 'ci' });
+ * try { gov.registry.list({ kind: 'model' }); } finally { gov.close(); }
+ */
+export function openGovernance(dir: string = DEFAULT_GOVERNANCE_DIR, options: GovernanceOptions = {}): Governance {
+  const root = resolve(dir);
+  const file = join(root, DATABASE_FILE);
+  if (options.mustExist && !existsSync(file)) {
+    throw new RegistryError('E_REGISTRY_MISSING', `No Rampart registry in ${root} (no ${DATABASE_FILE}); point --dir at the .rampart folder a pipeline run created.`, { details: { dir: root } });
+  }
+  mkdirSync(root, { recursive: true });
+  const objects = new ObjectStore(root);
+  const db = openDatabase(file);
+  const clock = options.now ?? (() => new Date());
+  const ctx: GovernanceContext = {
+    dir: root,
+    db,
+    objects,
+    actor: options.actor?.trim() || defaultActor(),
+    now: () => clock().toISOString(),
+    // better-sqlite3 turns nested transaction() calls into savepoints, so components can nest freely.
+    tx: <T>(fn: () => T): T => db.transaction(fn).immediate(),
+  };
+  const audit = createAuditLog(ctx);
+  const registry = createRegistry(ctx, audit);
+  const risks = createRiskRegister(ctx, audit, registry);
+  const vulnerabilities = createVulnerabilityRegister(ctx, audit, registry);
+  let closed = false;
+  return {
+    dir: root,
+    actor: ctx.actor,
+    registry,
+    audit,
+    risks,
+    vulnerabilities,
+    transaction: ctx.tx,
+    check() {
+      const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+      const artifacts = registry.check();
+      const auditResult = audit.verify();
+      return { integrity, artifacts, audit: auditResult, ok: integrity === 'ok' && artifacts.problems.length === 0 && auditResult.ok };
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+/**
+ * Governance: an embedded SQLite registry of immutable, content-addressed artifacts with
+ * lineage and tags, a risk register, vulnerability records, and a hash-chained audit log
+ * of every state change, all under one `.rampart/` directory.
+ *
+ * @example
+ * const gov = openGovernance('.rampart', { actor: 'ci' });
+ * const model = gov.registry.put({ kind: 'model', name: 'mnist-mlp', path: 'runs/x/model', meta: {}, parents: [plan.digest] });
+ * gov.registry.promote(model.digest, 'production', { reason: 'gate passed' });
+ * gov.close();
+ */
+export { openGovernance, DEFAULT_GOVERNANCE_DIR } from './governance.js';
+export { canonicalJson, sha256Hex } from './canonical-json.js';
+export { riskBand, residualScore, inherentScore, RISK_BANDS } from './risk-score.js';
+export { renderVulnerabilityReport } from './vulnerability-template.js';
+export * from './types.js';

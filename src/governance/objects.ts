@@ -1,0 +1,74 @@
+/**
+ * Content-addressed blob storage: `objects/sha256/ab/cdef…`. A blob is written to a temp
+ * file, fsynced and renamed into place, so a reader (or a process killed mid-write) never
+ * sees half a blob under its final name; an orphan blob is harmless, a torn one is not.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { RegistryError } from '../core/errors.js';
+import { writeFileAtomicSync } from './atomic.js';
+import { sha256Hex } from './canonical-json.js';
+
+let tmpCounter = 0;
+
+export class ObjectStore {
+  readonly root: string;
+
+  constructor(dir: string) {
+    this.root = join(dir, 'objects', 'sha256');
+    mkdirSync(join(dir, 'objects', 'tmp'), { recursive: true });
+  }
+
+  pathOf(digest: string): string {
+    return join(this.root, digest.slice(0, 2), digest.slice(2));
+  }
+
+  has(digest: string): boolean {
+    return existsSync(this.pathOf(digest));
+  }
+
+  /** Stores bytes and returns their digest; a blob already present is not rewritten. */
+  write(bytes: Uint8Array): string {
+    const digest = sha256Hex(bytes);
+    const final = this.pathOf(digest);
+    if (existsSync(final) && statSync(final).size === bytes.byteLength) return digest;
+    // Temp files live outside sha256/ so a scan of the store never mistakes one for a blob.
+    writeFileAtomicSync(final, bytes, join(this.root, '..', 'tmp', `${digest.slice(0, 16)}.${process.pid}.${++tmpCounter}`));
+    return digest;
+  }
+
+  /**
+   * Reads a blob and checks it still hashes to its name.
+   *
+   * @throws RegistryError `E_REGISTRY_CORRUPT` when the blob is missing or its bytes changed.
+   */
+  read(digest: string): Buffer {
+    const path = this.pathOf(digest);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      throw new RegistryError('E_REGISTRY_CORRUPT', `Blob ${digest} is missing from ${this.root}; the registry lost data (restore .rampart/objects from a backup).`, {
+        cause: error,
+        details: { digest, path },
+      });
+    }
+    const actual = sha256Hex(bytes);
+    if (actual !== digest) {
+      throw new RegistryError('E_REGISTRY_CORRUPT', `Blob ${digest} at ${path} now hashes to ${actual}: it was modified on disk; restore it from a backup.`, {
+        details: { digest, actual, path },
+      });
+    }
+    return bytes;
+  }
+
+  /** A problem description for a blob, or undefined when it is intact. */
+  problem(digest: string): string | undefined {
+    try {
+      this.read(digest);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+}
