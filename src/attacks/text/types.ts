@@ -6,6 +6,7 @@
  * results stay comparable.
  */
 import type { Rng } from '../../core/rng.js';
+import type { TextClassifier } from '../../models/text/text-classifier.js';
 
 export type TextFamily = 'char-edit' | 'typo' | 'homoglyph' | 'invisible' | 'leet' | 'split' | 'case' | 'synonym';
 
@@ -38,4 +39,59 @@ export interface TextThreatModel {
   readonly id: string;
   readonly budget: TextBudget;
   readonly families: readonly TextFamily[];
+}
+
+/** One changed word: its index among the words of the original text (see `tokenize`). */
+export interface TextChange {
+  index: number;
+  from: string;
+  to: string;
+  /** Id of the transformation that produced `to`. */
+  transformation: string;
+}
+
+export interface TextAttackProgress {
+  /** Examples finished. */
+  done: number;
+  total: number;
+}
+
+export interface TextAttackRunOptions {
+  /** Seed for candidate sampling; defaults to 0. */
+  seed?: number;
+  onProgress?: (progress: TextAttackProgress) => void;
+}
+
+export interface TextAttackResult {
+  /** The attacked texts; the original where no change was kept. */
+  adversarial: string[];
+  /** 1 where the model's top class at `adversarial` differs from the label. */
+  success: Uint8Array;
+  /** Texts sent to the model per example (every text in a `predictProba` call counts once). */
+  queries: Int32Array;
+  /** Changed words / words in the original text. */
+  changedWordFraction: Float32Array;
+  changes: TextChange[][];
+  /** 1 where the model was right on the clean text: the examples the attack had to flip. */
+  originalCorrect: Uint8Array;
+}
+
+/** A search over the transformations of a threat (greedy, beam, gradient-guided). */
+export interface TextAttack {
+  /** Stable id, e.g. `greedy`. */
+  readonly id: string;
+  /** The resolved configuration, for reports. */
+  readonly config: Readonly<object>;
+  /**
+   * Attacks a batch of texts (untargeted: any class but the label).
+   *
+   * @throws InputError when texts and labels disagree in length or a label is not a class.
+   */
+  run(
+    model: TextClassifier,
+    texts: string[],
+    labels: Int32Array,
+    threat: TextThreatModel,
+    options?: TextAttackRunOptions,
+  ): Promise<TextAttackResult>;
 }
