@@ -20,6 +20,7 @@ const CHEAP: Record<string, Record<string, unknown>> = {
   'apgd-ce': { steps: 5 },
   'apgd-dlr': { steps: 5 },
   'apgd-t': { steps: 3, targetClasses: 2 },
+  deepfool: { steps: 5 },
 };
 
 describe('attack conformance', () => {
