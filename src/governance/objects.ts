@@ -23,15 +23,12 @@ export class ObjectStore {
     return join(this.root, digest.slice(0, 2), digest.slice(2));
   }
 
-  has(digest: string): boolean {
-    return existsSync(this.pathOf(digest));
-  }
-
-  /** Stores bytes and returns their digest; a blob already present is not rewritten. */
+  /** Stores bytes and returns their digest; an intact blob already present is not rewritten. */
   write(bytes: Uint8Array): string {
     const digest = sha256Hex(bytes);
     const final = this.pathOf(digest);
-    if (existsSync(final) && statSync(final).size === bytes.byteLength) return digest;
+    // An existing blob is re-hashed rather than trusted, so storing the content again repairs a damaged copy.
+    if (existsSync(final) && statSync(final).size === bytes.byteLength && sha256Hex(readFileSync(final)) === digest) return digest;
     // Temp files live outside sha256/ so a scan of the store never mistakes one for a blob.
     writeFileAtomicSync(final, bytes, join(this.root, '..', 'tmp', `${digest.slice(0, 16)}.${process.pid}.${++tmpCounter}`));
     return digest;
