@@ -24,6 +24,8 @@ const modelInfoSchema = z.object({
     })
     .optional(),
   training: z.record(z.string(), z.unknown()).optional(),
+  /** Temperature fitted on validation data (temperature scaling); logits are divided by it for calibrated confidence. */
+  temperature: z.number().positive().finite().optional(),
   createdAt: z.string().optional(),
   rampartVersion: z.string().optional(),
 });
