@@ -21,6 +21,7 @@ const CHEAP: Record<string, Record<string, unknown>> = {
   'apgd-dlr': { steps: 5 },
   'apgd-t': { steps: 3, targetClasses: 2 },
   deepfool: { steps: 5 },
+  cw: { steps: 5, binarySearchSteps: 2 },
 };
 
 describe('attack conformance', () => {

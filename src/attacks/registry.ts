@@ -7,6 +7,7 @@ import type { Attack } from './types.js';
 import { fgsm, type FgsmOptions } from './image/fgsm.js';
 import { pgd, type PgdOptions } from './image/pgd.js';
 import { square, type SquareOptions } from './image/square.js';
+import { cw, type CwOptions } from './image/cw.js';
 import { deepFool, type DeepFoolOptions } from './image/deepfool.js';
 import { apgdCe, apgdDlr, apgdT, type ApgdOptions, type ApgdTOptions } from './image/apgd.js';
 
@@ -19,6 +20,7 @@ const ATTACKS: Record<string, { factory: Factory; description: string }> = {
   'apgd-dlr': { factory: (o) => apgdDlr(o as ApgdOptions), description: 'APGD with the scale-invariant DLR loss (Croce & Hein 2020).' },
   'apgd-t': { factory: (o) => apgdT(o as ApgdTOptions), description: 'APGD-T: targeted DLR towards the most likely wrong classes in turn (AutoAttack).' },
   deepfool: { factory: (o) => deepFool(o as DeepFoolOptions), description: 'DeepFool: minimum-norm steps to the linearised boundary, L2 and L∞ (Moosavi-Dezfooli et al. 2016).' },
+  cw: { factory: (o) => cw(o as CwOptions), description: 'Carlini-Wagner L2: minimum-norm search in tanh space with Adam and a binary search over c (Carlini & Wagner 2017).' },
   square: { factory: (o) => square(o as SquareOptions), description: 'Square attack: score-based black-box random search, L∞ and L2 (Andriushchenko et al. 2020).' },
 };
 
