@@ -10,6 +10,9 @@ import { registerAttack } from './commands/attack.js';
 import { registerEval } from './commands/eval.js';
 import { registerExample } from './commands/example.js';
 import { registerTrain } from './commands/train.js';
+import { registerRun } from './commands/run.js';
+import { registerGate } from './commands/gate.js';
+import { registerReport } from './commands/report.js';
 
 export function buildProgram(): Command {
   const program = new Command('rampart')
@@ -21,6 +24,9 @@ export function buildProgram(): Command {
   registerAttack(program);
   registerEval(program);
   registerExample(program);
+  registerRun(program);
+  registerGate(program);
+  registerReport(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

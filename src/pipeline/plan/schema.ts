@@ -1,0 +1,245 @@
+/**
+ * The robustness plan (`rampart.yaml`) as a schema: threat scenarios, data, model,
+ * training, evaluation, success criteria and rollout. Validated once at the edge; the
+ * rest of the pipeline trusts the typed `Plan`. Cross-field rules (a training threat that
+ * names a scenario, criteria per existing threat ids) live in the `superRefine` at the end
+ * so every problem is reported in one pass, each with its path.
+ */
+import { z } from 'zod';
+import { ARCHITECTURES } from '../../models/architectures.js';
+import { NORM_IDS } from '../../threats/norms.js';
+import { objectiveOptionNames } from '../../training/objectives/registry.js';
+import { OPTIMIZERS } from '../../training/optimizers.js';
+
+export const CHANNELS = ['image', 'text', 'tabular'] as const;
+export const TECHNIQUES = ['gradient', 'score-based', 'decision-based', 'transfer', 'character', 'word', 'sentence', 'feature'] as const;
+export const GOALS = ['untargeted', 'targeted'] as const;
+export const LIKELIHOODS = ['rare', 'unlikely', 'possible', 'likely', 'almost-certain'] as const;
+export const IMPACTS = ['negligible', 'minor', 'moderate', 'major', 'severe'] as const;
+export const TEXT_FAMILIES = ['char-edit', 'typo', 'homoglyph', 'invisible', 'leet', 'split', 'case', 'synonym'] as const;
+export const SUITES = ['quick', 'standard'] as const;
+/** Training methods a plan can name (`diversified` needs members, which only the library takes). */
+export const PLAN_METHODS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise'] as const;
+const METHOD_OPTIONS = ['steps', 'stepSize', 'mixRatio', 'beta', 'sigma'] as const;
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lower-case letters, digits, dots, dashes or underscores, e.g. linf-0.3');
+const fraction = z.number().min(0).max(1);
+const wholePositive = z.number().int().min(1);
+
+const threatBase = {
+  id,
+  technique: z.enum(TECHNIQUES),
+  goal: z.enum(GOALS).default('untargeted'),
+  /** For targeted threats: the class the adversary wants. */
+  target: z.number().int().min(0).optional(),
+  likelihood: z.enum(LIKELIHOODS),
+  impact: z.enum(IMPACTS),
+  owner: z.string().min(1),
+  description: z.string().optional(),
+};
+
+const imageThreat = z
+  .object({ ...threatBase, channel: z.literal('image'), norm: z.enum(NORM_IDS), epsilon: z.number().positive() })
+  .strict();
+
+const textThreat = z
+  .object({
+    ...threatBase,
+    channel: z.literal('text'),
+    /** The adversary's edit budget, as the text attacks take it. */
+    budget: z
+      .object({
+        /** Largest fraction of the words in a text that may change. */
+        maxWordFraction: z.number().gt(0).max(1),
+        /** Largest number of character edits within one word. */
+        maxCharEditsPerWord: wholePositive.default(2),
+        /** Tokens never changed (brand names, URLs the attack must keep). */
+        protectedTokens: z.array(z.string()).optional(),
+      })
+      .strict(),
+    /** Perturbation families the adversary may combine. */
+    families: z.array(z.enum(TEXT_FAMILIES)).min(1).optional(),
+  })
+  .strict();
+
+const tabularThreat = z
+  .object({ ...threatBase, channel: z.literal('tabular'), norm: z.enum(NORM_IDS), epsilon: z.number().positive(), features: z.array(z.string()).optional() })
+  .strict();
+
+export const threatSchema = z.discriminatedUnion('channel', [imageThreat, textThreat, tabularThreat]);
+
+const scheduleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('constant') }).strict(),
+  z.object({ kind: z.literal('cosine'), minFactor: fraction.optional() }).strict(),
+  z.object({ kind: z.literal('one-cycle'), peakAt: z.number().gt(0).lt(1).optional() }).strict(),
+  z.object({ kind: z.literal('step'), milestones: z.array(wholePositive).min(1), gamma: z.number().positive().default(0.1) }).strict(),
+]);
+
+const optimisation = {
+  epochs: wholePositive,
+  batchSize: wholePositive.default(64),
+  optimizer: z.enum(OPTIMIZERS).default('adam'),
+  learningRate: z.number().positive().max(10),
+  momentum: fraction.optional(),
+  schedule: scheduleSchema.default({ kind: 'constant' }),
+};
+
+const phaseSchema = z
+  .object({
+    /** Epochs this phase lasts; the last phase also covers any later epochs. */
+    epochs: wholePositive,
+    /** Fraction of the training threat's epsilon in this phase. */
+    epsilonScale: z.number().gt(0).max(1),
+    steps: wholePositive.optional(),
+  })
+  .strict();
+
+export const trainingSchema = z
+  .object({
+    method: z.enum(PLAN_METHODS),
+    /** The id of the (image) threat scenario to train against. */
+    threat: id.optional(),
+    steps: wholePositive.optional(),
+    stepSize: z.number().positive().optional(),
+    mixRatio: fraction.optional(),
+    beta: z.number().min(0).optional(),
+    sigma: z.number().positive().optional(),
+    awp: z.boolean().optional(),
+    ...optimisation,
+    /** Phased exposure: the threat's epsilon ramps over these phases. */
+    phases: z.array(phaseSchema).min(1).optional(),
+    /** PGD steps of the per-epoch robust validation (best-robust selection); false turns it off. */
+    robustValidation: z.union([z.literal(false), z.object({ steps: wholePositive.default(10), limit: wholePositive.default(500) }).strict()]).optional(),
+  })
+  .strict();
+
+const attackSpec = z.object({ id: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }).strict();
+
+export const planSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    name: id,
+    description: z.string().optional(),
+    seed: z.number().int().min(0).default(1),
+    threats: z.array(threatSchema).min(1),
+    data: z
+      .object({
+        /** `mnist` (bundled) or `idx:IMAGES,LABELS`. */
+        dataset: z.string().regex(/^(mnist|idx:[^,]+,[^,]+)$/, "must be 'mnist' or 'idx:IMAGES_FILE,LABELS_FILE'"),
+        splitSeed: z.number().int().min(0).default(1),
+        /** Train on the first N training examples only. */
+        trainLimit: wholePositive.optional(),
+      })
+      .strict(),
+    model: z
+      .object({
+        architecture: z.enum(ARCHITECTURES),
+        /** Standard (non-adversarial) training of the baseline the hardened model is compared with. */
+        baseline: z.object(optimisation).strict(),
+      })
+      .strict(),
+    training: trainingSchema,
+    evaluation: z
+      .object({
+        /** Evaluate on the first N test examples. */
+        limit: wholePositive.optional(),
+        batchSize: wholePositive.default(256),
+        /** Attacks run against every image threat (the per-example worst case counts). */
+        attacks: z.array(attackSpec).min(1).default([{ id: 'pgd', options: { steps: 20 } }]),
+        /** A named attack suite instead of (or on top of) `attacks`, where available. */
+        suite: z.enum(SUITES).optional(),
+        /** Extra budgets per norm for the accuracy-vs-epsilon curve. */
+        curve: z.object({ linf: z.array(z.number().positive().max(1)).optional(), l2: z.array(z.number().positive()).optional() }).strict().optional(),
+        /** Reliability bins for ECE. */
+        calibrationBins: z.number().int().min(2).max(100).default(15),
+        /** Single-example predictions timed for latency p99. */
+        latencySamples: z.number().int().min(10).max(10_000).default(200),
+        /** Adversarial examples shown in the report. */
+        examples: z.number().int().min(0).max(32).default(8),
+      })
+      .strict()
+      .default({ batchSize: 256, attacks: [{ id: 'pgd', options: { steps: 20 } }], calibrationBins: 15, latencySamples: 200, examples: 8 }),
+    criteria: z
+      .object({
+        /** Minimum clean accuracy on the evaluation set. */
+        cleanAccuracy: fraction.optional(),
+        /** Minimum robust (worst-case) accuracy per threat id. */
+        robustAccuracy: z.record(z.string(), fraction).optional(),
+        /** Maximum expected calibration error. */
+        ece: fraction.optional(),
+        /** Maximum single-example latency p99, in milliseconds. */
+        latencyP99Ms: z.number().positive().optional(),
+        /** Maximum absolute drop of any measured accuracy against the production model. */
+        maxRegression: fraction.optional(),
+      })
+      .strict(),
+    rollout: z
+      .object({
+        phases: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1),
+                /** Share of traffic, 0 for shadow mode. */
+                traffic: fraction,
+                /** Minimum time in this phase, e.g. `30m`, `24h`, `7d`. */
+                duration: z.string().regex(/^\d+(m|h|d)$/, 'must be a duration such as 30m, 24h or 7d').optional(),
+              })
+              .strict(),
+          )
+          .min(1),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((plan, ctx) => {
+    const ids = new Map<string, number>();
+    plan.threats.forEach((t, i) => {
+      const first = ids.get(t.id);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['threats', i, 'id'], message: `duplicate threat id '${t.id}' (also threats[${first}])` });
+      else ids.set(t.id, i);
+      if ((t.channel === 'image' || t.channel === 'tabular') && t.norm === 'linf' && t.epsilon > 1) {
+        ctx.addIssue({ code: 'custom', path: ['threats', i, 'epsilon'], message: `must be ≤ 1 for an L∞ threat on inputs in [0, 1] (got ${t.epsilon})` });
+      }
+      if (t.goal === 'targeted' && t.target === undefined) ctx.addIssue({ code: 'custom', path: ['threats', i, 'target'], message: 'is required when goal is targeted (the class the adversary wants)' });
+    });
+    const known = [...ids.keys()];
+    const training = plan.training;
+    const accepted = objectiveOptionNames(training.method);
+    for (const option of METHOD_OPTIONS) {
+      if (training[option] !== undefined && !accepted.includes(option)) {
+        const others = accepted.filter((o) => o !== 'threat');
+        ctx.addIssue({ code: 'custom', path: ['training', option], message: `method '${training.method}' does not take this option; its options are ${others.length > 0 ? quoteList(others) : '(none)'}` });
+      }
+    }
+    const adversarial = training.method !== 'standard' && training.method !== 'noise';
+    if (adversarial && training.threat === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['training', 'threat'], message: `is required for method '${training.method}'; one of ${quoteList(imageIds(plan))}` });
+    }
+    if (training.threat !== undefined) {
+      const threat = plan.threats.find((t) => t.id === training.threat);
+      if (!threat) ctx.addIssue({ code: 'custom', path: ['training', 'threat'], message: `must name an image threat: one of ${quoteList(imageIds(plan))} (got '${training.threat}')` });
+      else if (threat.channel !== 'image') ctx.addIssue({ code: 'custom', path: ['training', 'threat'], message: `must name an image threat: one of ${quoteList(imageIds(plan))} (got the ${threat.channel} threat '${training.threat}')` });
+    }
+    for (const key of Object.keys(plan.criteria.robustAccuracy ?? {})) {
+      if (!ids.has(key)) ctx.addIssue({ code: 'custom', path: ['criteria', 'robustAccuracy', key], message: `names no threat; use one of ${quoteList(known)}` });
+    }
+  });
+
+function imageIds(plan: { threats: { id: string; channel: string }[] }): string[] {
+  return plan.threats.filter((t) => t.channel === 'image').map((t) => t.id);
+}
+
+function quoteList(values: readonly string[]): string {
+  return values.length === 0 ? '(none defined)' : values.map((v) => `'${v}'`).join(', ');
+}
+
+/** A validated plan with defaults filled in. */
+export type Plan = z.infer<typeof planSchema>;
+/** A plan as written (before defaults). */
+export type PlanInput = z.input<typeof planSchema>;
+export type ThreatScenario = Plan['threats'][number];
+export type ImageThreatScenario = Extract<ThreatScenario, { channel: 'image' }>;
+export type TextThreatScenario = Extract<ThreatScenario, { channel: 'text' }>;
+export type PlanCriteria = Plan['criteria'];

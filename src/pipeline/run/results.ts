@@ -1,0 +1,54 @@
+/**
+ * A model's evaluation results in the one shape the gate, the report, the registry and
+ * `rampart gate --candidate/--baseline` read: clean accuracy, worst-case robust accuracy
+ * per threat id, calibration, latency and the accuracy-vs-epsilon curves.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ConfigError, DataError } from '../../core/errors.js';
+
+const curvePoint = z.object({ epsilon: z.number(), robustAccuracy: z.number() });
+const reliabilityBin = z.object({ lower: z.number(), upper: z.number(), count: z.number(), confidence: z.number(), accuracy: z.number() });
+
+export const evaluationResultsSchema = z.object({
+  kind: z.literal('rampart.evaluation-results'),
+  schemaVersion: z.literal(1),
+  model: z.object({ name: z.string(), sha256: z.string().optional(), path: z.string().optional() }),
+  data: z.object({ name: z.string(), sha256: z.string(), count: z.number() }).optional(),
+  cleanAccuracy: z.number().min(0).max(1),
+  /** Worst case over every attack run, per threat id. */
+  robustAccuracy: z.record(z.string(), z.number().min(0).max(1)),
+  ece: z.number().min(0).max(1).optional(),
+  latencyP99Ms: z.number().min(0).optional(),
+  /** Certified accuracy per threat id, when certification ran. */
+  certifiedAccuracy: z.record(z.string(), z.number().min(0).max(1)).optional(),
+  curves: z.array(z.object({ norm: z.string(), points: z.array(curvePoint) })).default([]),
+  reliability: z.array(reliabilityBin).optional(),
+  /** Threats in the plan that this evaluation could not measure, with the reason. */
+  unmeasured: z.record(z.string(), z.string()).default({}),
+});
+
+export type EvaluationResults = z.infer<typeof evaluationResultsSchema>;
+export type ReliabilityBin = z.infer<typeof reliabilityBin>;
+export type CurvePoint = z.infer<typeof curvePoint>;
+
+/**
+ * Reads a results file written by `rampart run` (`results.json`).
+ *
+ * @throws DataError `E_RESULTS_MISSING` when unreadable; ConfigError `E_RESULTS_INVALID` naming the bad field.
+ * @example const candidate = await loadResults('.rampart/runs/mnist-example/results.json');
+ */
+export async function loadResults(path: string): Promise<EvaluationResults> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new DataError('E_RESULTS_MISSING', `Cannot read evaluation results ${path}: ${(error as Error).message}. Pass a results.json written by 'rampart run'.`, { cause: error, details: { path } });
+  }
+  const parsed = evaluationResultsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError('E_RESULTS_INVALID', `${path} is not a Rampart results file: '${issue?.path.join('.') ?? ''}' ${issue?.message ?? 'is invalid'}.`, { details: { path, issues: parsed.error.issues } });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,25 @@
+/** Helpers the plan's stages share: the plan's data selections and output-file checks. */
+import { access } from 'node:fs/promises';
+import type { DatasetSpec } from '../../../data/index.js';
+import { parseDataSpec, selectData, type SelectedData } from '../../data-selection.js';
+import type { Plan } from '../../plan/schema.js';
+import type { StageContext } from '../types.js';
+
+export function dataSpecOf(plan: Plan): DatasetSpec {
+  return parseDataSpec(plan.data.dataset);
+}
+
+/** The evaluation set: the first `evaluation.limit` examples of the held-out test split. */
+export function evaluationData(plan: Plan): SelectedData {
+  return selectData({ spec: dataSpecOf(plan), splitSeed: plan.data.splitSeed, subset: 'test', ...(plan.evaluation.limit === undefined ? {} : { limit: plan.evaluation.limit }) });
+}
+
+/** True when every path (relative to the run directory) still exists. */
+export async function filesExist(ctx: StageContext, paths: readonly (string | undefined)[]): Promise<boolean> {
+  try {
+    for (const p of paths) if (p !== undefined) await access(ctx.resolve(p));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Stage `data`: select the plan's data and record its content address. Its inputs include
+ * a digest of the data files themselves, so replacing an IDX file invalidates the cache.
+ */
+import { createRequire } from 'node:module';
+import { hashDataset } from '../../../data/hash.js';
+import { fileDigest } from '../hash.js';
+import { selectData } from '../../data-selection.js';
+import type { Stage } from '../types.js';
+import { dataSpecOf, evaluationData } from './common.js';
+
+export interface DataOutputs {
+  spec: unknown;
+  name: string;
+  /** sha256 of the full data set (every example, before the split). */
+  sha256: string;
+  split: { seed: number; fractions: { train: number; validation: number; test: number } };
+  counts: { train: number; validation: number; test: number };
+  trainLimit?: number;
+  evaluation: { name: string; count: number; sha256: string };
+}
+
+export const dataStage: Stage<DataOutputs> = {
+  id: 'data',
+  title: 'data',
+  version: 1,
+  dependsOn: [],
+  async inputs({ plan }) {
+    const spec = dataSpecOf(plan);
+    const files =
+      spec === 'mnist'
+        ? { bundled: `mnist@${(createRequire(import.meta.url)('mnist/package.json') as { version: string }).version}` }
+        : { images: await fileDigest(spec.images), labels: await fileDigest(spec.labels) };
+    return { data: plan.data, files, evaluationLimit: plan.evaluation.limit };
+  },
+  async run({ plan, progress }) {
+    progress(0, 1, 'loading');
+    const selected = selectData({ spec: dataSpecOf(plan), splitSeed: plan.data.splitSeed, subset: 'train' });
+    const evaluation = evaluationData(plan);
+    progress(1, 1, 'hashed');
+    return {
+      spec: selected.provenance.spec,
+      name: selected.provenance.name,
+      sha256: selected.provenance.sha256,
+      split: selected.provenance.split,
+      counts: { train: selected.splits.train.count, validation: selected.splits.validation.count, test: selected.splits.test.count },
+      ...(plan.data.trainLimit === undefined ? {} : { trainLimit: plan.data.trainLimit }),
+      evaluation: { name: evaluation.selected.name, count: evaluation.selected.count, sha256: hashDataset(evaluation.selected) },
+    };
+  },
+};

@@ -1,0 +1,58 @@
+/**
+ * Stages `attack` (the baseline under the plan's threats: what an adversary gets today)
+ * and `evaluate` (the hardened candidate, whose results the gate reads).
+ */
+import { loadClassifierModel } from '../../../models/store.js';
+import { evaluateModel, writeModelEvaluation } from '../evaluate-model.js';
+import type { EvaluationResults } from '../results.js';
+import type { Stage, StageContext } from '../types.js';
+import { evaluationData, filesExist } from './common.js';
+import type { TrainOutputs } from './train.js';
+
+export interface EvaluateOutputs {
+  model: string;
+  /** results.json, relative to the run directory. */
+  resultsPath: string;
+  reports: string[];
+  examples?: string;
+  results: EvaluationResults;
+}
+
+function evaluationStage(id: string, title: string, modelStage: string, name: string): Stage<EvaluateOutputs> {
+  return {
+    id,
+    title,
+    version: 1,
+    dependsOn: ['data', modelStage],
+    inputs: ({ plan, backend }) => ({ threats: plan.threats, evaluation: plan.evaluation, seed: plan.seed, backend: backend ?? 'default' }),
+    async run(ctx: StageContext) {
+      const trained = ctx.output<TrainOutputs>(modelStage);
+      const stored = await loadClassifierModel(ctx.resolve(trained.modelDir));
+      try {
+        const evaluation = await evaluateModel({
+          plan: ctx.plan,
+          model: stored.classifier,
+          name: `${ctx.plan.name}/${name}`,
+          sha256: trained.sha256,
+          data: evaluationData(ctx.plan).selected,
+          ...(ctx.pool ? { pool: ctx.pool } : {}),
+          onProgress: (done, total, label) => ctx.progress(done, total, label),
+        });
+        const files = await writeModelEvaluation(ctx.workDir, evaluation);
+        return {
+          model: name,
+          resultsPath: ctx.relative(files.results),
+          reports: files.reports.map((r) => ctx.relative(r)),
+          ...(files.examples ? { examples: ctx.relative(files.examples) } : {}),
+          results: evaluation.results,
+        };
+      } finally {
+        stored.model.dispose();
+      }
+    },
+    stillValid: (o, ctx) => filesExist(ctx, [o.resultsPath, ...o.reports, o.examples]),
+  };
+}
+
+export const attackStage = evaluationStage('attack', 'attack evaluation (baseline)', 'baseline', 'baseline');
+export const evaluateStage = evaluationStage('evaluate', 'evaluation (hardened)', 'harden', 'hardened');

@@ -1,0 +1,179 @@
+/**
+ * Stage `register`: the run's artifacts into governance with their lineage (plan → data
+ * → models → evaluations → report), the plan's threats into the risk register with the
+ * hardened model's measured attack success, an audit entry per step, and one
+ * vulnerability per failed criterion. Content addressing makes re-registration a no-op.
+ */
+import { dirname } from 'node:path';
+import { openGovernance } from '../../../governance/index.js';
+import type { Governance, Json, Severity } from '../../../governance/index.js';
+import { attackSuccessRate, impactScore, likelihoodScore } from '../risk-register.js';
+import type { Stage, StageContext } from '../types.js';
+import type { DataOutputs } from './data.js';
+import type { EvaluateOutputs } from './evaluate.js';
+import type { GateOutputs } from './gate.js';
+import type { ReportOutputs } from './report.js';
+import type { TrainOutputs } from './train.js';
+
+export interface RegisterOutputs {
+  governanceDir: string;
+  plan: string;
+  dataset: string;
+  models: { baseline: string; hardened: string };
+  evaluations: { baseline: string; hardened: string };
+  report: string;
+  /** Risk ids per threat id. */
+  risks: Record<string, string>;
+  /** Vulnerabilities filed by this run. */
+  vulnerabilities: string[];
+}
+
+/** Where governance lives for a run directory `<dir>/runs/<plan>`. */
+export function governanceDirOf(runDir: string): string {
+  return dirname(dirname(runDir));
+}
+
+function severityOf(band: string): Severity {
+  return band === 'critical' || band === 'high' || band === 'medium' ? band : 'low';
+}
+
+function register(ctx: StageContext, gov: Governance): RegisterOutputs {
+  const { plan } = ctx;
+  const data = ctx.output<DataOutputs>('data');
+  const gate = ctx.output<GateOutputs>('gate').gate;
+  const outputs = {
+    baseline: { train: ctx.output<TrainOutputs>('baseline'), evaluation: ctx.output<EvaluateOutputs>('attack') },
+    hardened: { train: ctx.output<TrainOutputs>('harden'), evaluation: ctx.output<EvaluateOutputs>('evaluate') },
+  };
+  return gov.transaction(() => {
+    const planArtifact = gov.registry.put({ kind: 'plan', name: plan.name, json: plan as unknown as Json, meta: { version: plan.version } });
+    const dataset = gov.registry.put({ kind: 'dataset', name: data.name, json: data as unknown as Json, meta: { sha256: data.sha256, evaluation: data.evaluation.sha256 }, parents: [planArtifact.digest] });
+    const models: Record<string, string> = {};
+    const evaluations: Record<string, string> = {};
+    for (const [name, { train, evaluation }] of Object.entries(outputs)) {
+      const model = gov.registry.put({
+        kind: 'model',
+        name: `${plan.name}/${name}`,
+        path: ctx.resolve(train.modelDir),
+        meta: { method: train.method, epochs: train.epochs, testAccuracy: train.testAccuracy, selection: train.selection, filesSha256: train.sha256 },
+        parents: [planArtifact.digest, dataset.digest],
+      });
+      gov.audit.append({ action: 'train', subject: model.digest, details: { plan: plan.name, model: name, method: train.method, epochs: train.epochs } });
+      const isCandidate = name === 'hardened';
+      const threats: Record<string, { passed: boolean; attackSuccessRate?: number }> = {};
+      for (const [threat, required] of Object.entries(plan.criteria.robustAccuracy ?? {})) {
+        const measured = evaluation.results.robustAccuracy[threat];
+        const success = attackSuccessRate(evaluation.results, threat);
+        threats[threat] = { passed: measured !== undefined && measured + 1e-9 >= required, ...(success === undefined ? {} : { attackSuccessRate: success }) };
+      }
+      const stored = gov.registry.put({
+        kind: 'evaluation',
+        name: `${plan.name}/${name}`,
+        json: evaluation.results as unknown as Json,
+        meta: {
+          passed: isCandidate ? gate.passed : Object.values(threats).every((t) => t.passed),
+          threats,
+          metrics: { cleanAccuracy: evaluation.results.cleanAccuracy, ...(evaluation.results.ece === undefined ? {} : { ece: evaluation.results.ece }), ...(evaluation.results.latencyP99Ms === undefined ? {} : { latencyP99Ms: evaluation.results.latencyP99Ms }) },
+          model: model.digest,
+          candidate: isCandidate,
+        },
+        parents: [model.digest, dataset.digest, planArtifact.digest],
+      });
+      gov.audit.append({ action: 'evaluate', subject: stored.digest, details: { plan: plan.name, model: model.digest, cleanAccuracy: evaluation.results.cleanAccuracy } });
+      models[name] = model.digest;
+      evaluations[name] = stored.digest;
+    }
+    const hardenedEval = evaluations.hardened as string;
+    gov.audit.append({ action: 'gate', subject: hardenedEval, details: { plan: plan.name, passed: gate.passed, failed: gate.checks.filter((c) => c.status === 'failed').map((c) => c.id) } });
+    const report = gov.registry.put({ kind: 'report', name: `${plan.name}/report`, path: ctx.resolve(ctx.output<ReportOutputs>('report').html), mediaType: 'text/html', meta: { passed: gate.passed }, parents: [hardenedEval, evaluations.baseline as string] });
+
+    const synced = gov.risks.syncFromThreats(
+      plan.threats.map((t) => ({ id: t.id, title: t.description ?? `${t.channel} ${t.technique} threat ${t.id}`, likelihood: likelihoodScore(t), impact: impactScore(t), owner: t.owner })),
+    );
+    const risks: Record<string, string> = {};
+    for (const risk of [...synced.created, ...synced.existing]) if (risk.threatId) risks[risk.threatId] = risk.id;
+    const candidate = outputs.hardened.evaluation.results;
+    for (const t of plan.threats) {
+      const success = attackSuccessRate(candidate, t.id);
+      if (success !== undefined) gov.risks.recordMeasurement(t.id, success, { evaluationDigest: hardenedEval });
+    }
+
+    const vulnerabilities: string[] = [];
+    for (const check of gate.checks.filter((c) => c.status === 'failed')) {
+      const threatId = check.threat ?? check.id;
+      // One open record per failing criterion and evaluation, even if this stage reruns.
+      const open = gov.vulnerabilities.list({ status: 'open', threatId }).find((v) => v.evaluationDigest === gov.registry.get(hardenedEval).digest);
+      if (open) continue;
+      const scenario = plan.threats.find((t) => t.id === check.threat);
+      const risk = scenario ? gov.risks.find(scenario.id) : undefined;
+      const attacks = plan.evaluation.attacks.map((a) => `${a.id}${a.options ? ` ${JSON.stringify(a.options)}` : ''}`).join(', ');
+      const vuln = gov.vulnerabilities.file({
+        threatId,
+        title: `${plan.name}: ${check.criterion} not met`,
+        attack: scenario && scenario.channel === 'image' ? `${attacks} at ${scenario.norm} ε=${scenario.epsilon}` : `criterion ${check.id}`,
+        evidence: { metric: check.id, measured: check.measured ?? -1, required: check.criterion },
+        severity: severityOf(risk?.residualBand ?? (check.id.startsWith('regression') ? 'high' : 'medium')),
+        owner: scenario?.owner ?? 'unassigned',
+        remediation: scenario
+          ? `Harden against ${scenario.id} (e.g. more adversarial-training epochs or steps at this budget), then rerun the plan; the gate verifies the fix.`
+          : `Bring ${check.id} within the plan's criterion, then rerun the plan.`,
+        evaluationDigest: hardenedEval,
+      });
+      vulnerabilities.push(vuln.id);
+    }
+    return {
+      governanceDir: gov.dir,
+      plan: planArtifact.digest,
+      dataset: dataset.digest,
+      models: { baseline: models.baseline as string, hardened: models.hardened as string },
+      evaluations: { baseline: evaluations.baseline as string, hardened: hardenedEval },
+      report: report.digest,
+      risks,
+      vulnerabilities,
+    };
+  });
+}
+
+export const registerStage: Stage<RegisterOutputs> = {
+  id: 'register',
+  title: 'registry, risks and audit',
+  version: 1,
+  dependsOn: ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate', 'report'],
+  inputs: ({ runDir }) => ({ governanceDir: governanceDirOf(runDir) }),
+  async run(ctx) {
+    const gov = openGovernance(governanceDirOf(ctx.runDir));
+    try {
+      return register(ctx, gov);
+    } finally {
+      gov.close();
+    }
+  },
+  async stillValid(o, ctx) {
+    const gov = openGovernance(governanceDirOf(ctx.runDir));
+    try {
+      return gov.registry.find(o.evaluations.hardened) !== undefined && gov.registry.find(o.report) !== undefined;
+    } finally {
+      gov.close();
+    }
+  },
+};
+
+/**
+ * The stored results of the model tagged `production`: its newest evaluation artifact.
+ * Undefined when nothing is tagged or the model has no evaluation.
+ */
+export function productionResultsFrom(gov: Governance, tag = 'production'): { model: string; results: unknown } | undefined {
+  const digest = gov.registry.resolveTag(tag);
+  if (!digest) return undefined;
+  const artifact = gov.registry.get(digest);
+  const evaluationDigest =
+    artifact.kind === 'evaluation'
+      ? artifact.digest
+      : gov.registry
+          .lineage(digest, { depth: 1 })
+          .descendants.filter((d) => d.kind === 'evaluation')
+          .map((d) => gov.registry.get(d.digest))
+          .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))[0]?.digest;
+  if (!evaluationDigest) return undefined;
+  return { model: digest, results: gov.registry.readJson(evaluationDigest) };
+}

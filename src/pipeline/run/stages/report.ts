@@ -1,0 +1,75 @@
+/**
+ * Stage `report`: the self-contained HTML report of the run (plots, examples, risk
+ * register, gate verdict), built only from upstream outputs and the plan.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeTextFile } from '../../../core/files.js';
+import { renderHtmlReport, type HtmlReportData, type ModelSummary } from '../../../report/html/report.js';
+import type { AdversarialExampleSet } from '../evaluate-model.js';
+import { riskRows } from '../risk-register.js';
+import type { Stage, StageContext } from '../types.js';
+import type { DataOutputs } from './data.js';
+import type { EvaluateOutputs } from './evaluate.js';
+import type { GateOutputs } from './gate.js';
+import type { TrainOutputs } from './train.js';
+import { filesExist } from './common.js';
+
+export interface ReportOutputs {
+  html: string;
+}
+
+async function readExamples(ctx: StageContext, path: string | undefined): Promise<AdversarialExampleSet[]> {
+  if (path === undefined) return [];
+  return [JSON.parse(await readFile(ctx.resolve(path), 'utf8')) as AdversarialExampleSet];
+}
+
+function summary(name: string, train: TrainOutputs, evaluation: EvaluateOutputs): ModelSummary {
+  return {
+    name,
+    results: evaluation.results,
+    training: { method: train.method, epochs: train.epochs, testAccuracy: train.testAccuracy, trainingMs: train.trainingMs, selection: train.selection },
+  };
+}
+
+/** The report's data from the stage outputs; exported so `rampart report` can rebuild it. */
+export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
+  const { plan } = ctx;
+  const data = ctx.output<DataOutputs>('data');
+  const baseline = ctx.output<EvaluateOutputs>('attack');
+  const hardened = ctx.output<EvaluateOutputs>('evaluate');
+  const gate = ctx.output<GateOutputs>('gate');
+  const reliability = [baseline, hardened].filter((e) => e.results.reliability).map((e) => ({ model: e.model, bins: e.results.reliability ?? [], ...(e.results.ece === undefined ? {} : { ece: e.results.ece }) }));
+  const notes = Object.entries(hardened.results.unmeasured).map(([id, why]) => `Threat ${id} was not measured: ${why}.`);
+  for (const t of plan.threats) if (t.channel === 'image' && t.goal === 'targeted') notes.push(`Threat ${t.id} is targeted; it was evaluated with untargeted attacks, which succeed at least as often, so its robust accuracy is a lower bound.`);
+  return {
+    title: `Robustness report: ${plan.name}`,
+    planName: plan.name,
+    ...(plan.description === undefined ? {} : { description: plan.description }),
+    createdAt: new Date().toISOString(),
+    data: { name: data.name, sha256: data.sha256, evaluationCount: data.evaluation.count },
+    models: [summary('baseline', ctx.output<TrainOutputs>('baseline'), baseline), summary('hardened', ctx.output<TrainOutputs>('harden'), hardened)],
+    reliability,
+    examples: [...(await readExamples(ctx, baseline.examples)), ...(await readExamples(ctx, hardened.examples))],
+    textAttacks: [],
+    risks: riskRows(plan, hardened.results),
+    ...(plan.criteria.robustAccuracy ? { robustCriteria: plan.criteria.robustAccuracy } : {}),
+    threatEpsilons: plan.threats.flatMap((t) => (t.channel === 'image' ? [{ id: t.id, norm: t.norm, epsilon: t.epsilon }] : [])),
+    gate: gate.gate,
+    notes,
+  };
+}
+
+export const reportStage: Stage<ReportOutputs> = {
+  id: 'report',
+  title: 'report',
+  version: 1,
+  dependsOn: ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate'],
+  inputs: ({ plan }) => ({ plan }),
+  async run(ctx) {
+    const html = join(ctx.workDir, 'report.html');
+    await writeTextFile(html, renderHtmlReport(await reportData(ctx)));
+    return { html: ctx.relative(html) };
+  },
+  stillValid: (o, ctx) => filesExist(ctx, [o.html]),
+};

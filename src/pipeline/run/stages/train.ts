@@ -1,0 +1,122 @@
+/**
+ * Stages `baseline` (standard training) and `harden` (the plan's adversarial method with
+ * its phased schedule). Both train into their key-named work directory with `resume`, so
+ * a run killed mid-training continues from the last finished epoch.
+ */
+import { join } from 'node:path';
+import { directoryDigest } from '../hash.js';
+import { runTraining, type TrainRunOptions } from '../../train-run.js';
+import type { ImageThreatScenario, Plan } from '../../plan/schema.js';
+import type { ObjectiveOptions } from '../../../training/objectives/registry.js';
+import type { Stage, StageContext } from '../types.js';
+import { dataSpecOf, filesExist } from './common.js';
+
+export interface TrainOutputs {
+  /** The saved model, relative to the run directory. */
+  modelDir: string;
+  /** Digest of the model's files (model.json + weights.bin). */
+  sha256: string;
+  trainReport: string;
+  method: string;
+  testAccuracy: number;
+  epochs: number;
+  selectedEpoch: number;
+  selection: 'last' | 'best-robust';
+  bestRobustAccuracy?: number;
+  trainingMs: number;
+}
+
+type Optimisation = Plan['model']['baseline'];
+
+function dataOf(plan: Plan): TrainRunOptions['data'] {
+  return { spec: dataSpecOf(plan), splitSeed: plan.data.splitSeed, ...(plan.data.trainLimit === undefined ? {} : { limit: plan.data.trainLimit }) };
+}
+
+function optimisation(o: Optimisation, seed: number): Pick<TrainRunOptions, 'epochs' | 'batchSize' | 'optimizer' | 'learningRate' | 'momentum' | 'schedule' | 'seed'> {
+  return { epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, learningRate: o.learningRate, schedule: o.schedule, seed, ...(o.momentum === undefined ? {} : { momentum: o.momentum }) };
+}
+
+/** The image threat the plan trains against. */
+export function trainingThreat(plan: Plan): ImageThreatScenario | undefined {
+  const t = plan.threats.find((s) => s.id === plan.training.threat);
+  return t && t.channel === 'image' ? t : undefined;
+}
+
+async function train(ctx: StageContext, options: Omit<TrainRunOptions, 'outDir' | 'onBatch'>): Promise<TrainOutputs> {
+  const { report, model } = await runTraining({
+    ...options,
+    outDir: ctx.workDir,
+    resume: true,
+    ...(ctx.backend === undefined ? {} : { backend: ctx.backend }),
+    ...(ctx.pool ? { pool: ctx.pool } : {}),
+    onBatch: (p) => ctx.progress((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
+    onEpoch: (e) =>
+      ctx.log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation ${((e.validationAccuracy ?? 0) * 100).toFixed(1)}%${e.robustAccuracy === undefined ? '' : `, robust ${(e.robustAccuracy * 100).toFixed(1)}%`}, ${(e.durationMs / 1000).toFixed(1)} s`),
+  });
+  model.dispose();
+  const t = report.training;
+  return {
+    modelDir: ctx.relative(report.modelDir),
+    sha256: await directoryDigest(report.modelDir),
+    trainReport: ctx.relative(join(ctx.workDir, 'train-report.json')),
+    method: t.config.objective.id,
+    testAccuracy: report.testAccuracy,
+    epochs: t.epochs.length,
+    selectedEpoch: t.selectedEpoch,
+    selection: t.selection,
+    ...(t.best ? { bestRobustAccuracy: t.best.robustAccuracy } : {}),
+    trainingMs: t.durationMs,
+  };
+}
+
+const stillValid = (outputs: TrainOutputs, ctx: StageContext): Promise<boolean> => filesExist(ctx, [join(outputs.modelDir, 'model.json'), join(outputs.modelDir, 'weights.bin')]);
+
+export const baselineStage: Stage<TrainOutputs> = {
+  id: 'baseline',
+  title: 'baseline training',
+  version: 1,
+  dependsOn: ['data'],
+  inputs: ({ plan, backend }) => ({ data: dataOf(plan), architecture: plan.model.architecture, training: plan.model.baseline, seed: plan.seed, backend: backend ?? 'default' }),
+  run: (ctx) => train(ctx, { data: dataOf(ctx.plan), architecture: ctx.plan.model.architecture, method: 'standard', ...optimisation(ctx.plan.model.baseline, ctx.plan.seed) }),
+  stillValid,
+};
+
+function methodOptions(plan: Plan): ObjectiveOptions {
+  const t = plan.training;
+  const threat = trainingThreat(plan);
+  const options: ObjectiveOptions = {
+    ...(threat ? { threat: { id: threat.id, norm: threat.norm, epsilon: threat.epsilon } } : {}),
+    ...(t.steps === undefined ? {} : { steps: t.steps }),
+    ...(t.stepSize === undefined ? {} : { stepSize: t.stepSize }),
+    ...(t.mixRatio === undefined ? {} : { mixRatio: t.mixRatio }),
+    ...(t.beta === undefined ? {} : { beta: t.beta }),
+    ...(t.sigma === undefined ? {} : { sigma: t.sigma }),
+    ...(t.awp ? { awp: true } : {}),
+  };
+  // Noisy inputs stay valid images, as the evaluation's attacks keep them.
+  if (t.method === 'noise') options.bounds = { min: 0, max: 1 };
+  return options;
+}
+
+export const hardenStage: Stage<TrainOutputs> = {
+  id: 'harden',
+  title: 'adversarial training',
+  version: 1,
+  dependsOn: ['data'],
+  inputs: ({ plan, backend }) => ({ data: dataOf(plan), architecture: plan.model.architecture, training: plan.training, threat: trainingThreat(plan) ?? null, seed: plan.seed, backend: backend ?? 'default' }),
+  run: (ctx) => {
+    const { plan } = ctx;
+    const threat = trainingThreat(plan);
+    const rv = plan.training.robustValidation;
+    return train(ctx, {
+      data: dataOf(plan),
+      architecture: plan.model.architecture,
+      method: plan.training.method,
+      methodOptions: methodOptions(plan),
+      ...optimisation(plan.training, plan.seed),
+      ...(plan.training.phases ? { curriculum: plan.training.phases.map((p) => ({ epochs: p.epochs, epsilonScale: p.epsilonScale, ...(p.steps === undefined ? {} : { steps: p.steps }) })) } : {}),
+      ...(rv === false ? { robustValidation: false as const } : threat ? { robustValidation: { threat: { norm: threat.norm, epsilon: threat.epsilon }, steps: rv?.steps ?? 10, limit: rv?.limit ?? 500 } } : {}),
+    });
+  },
+  stillValid,
+};

@@ -1,0 +1,75 @@
+/** The stage runner's contracts: what a stage declares, what it is given, what is recorded. */
+import type { WorkerPool } from '../../engine/pool/index.js';
+import type { Plan } from '../plan/schema.js';
+
+/** Everything a stage may read besides its upstream outputs. */
+export interface RunEnvironment {
+  plan: Plan;
+  /** The run's directory, `.rampart/runs/<plan-name>`; stage outputs hold paths relative to it. */
+  runDir: string;
+  backend?: string;
+  pool?: WorkerPool;
+  /** Extra inputs a stage may depend on (e.g. the production model's results for the gate). */
+  extras: Record<string, unknown>;
+}
+
+export interface StageContext extends RunEnvironment {
+  /** A directory for this stage's files, unique to its key: a rerun after a crash finds its own partial work. */
+  workDir: string;
+  /** Relative form of a path inside the run directory, for outputs. */
+  relative(path: string): string;
+  /** Absolute form of an output path. */
+  resolve(path: string): string;
+  /** Outputs of a stage this one depends on. */
+  output<T>(stageId: string): T;
+  progress(done: number, total: number, label?: string): void;
+  log(line: string): void;
+}
+
+export interface Stage<O = unknown> {
+  id: string;
+  title: string;
+  /** Bump when the stage's code changes what it produces, so old cache entries are not reused. */
+  version: number;
+  dependsOn: readonly string[];
+  /** The values that decide this stage's result (besides upstream outputs); hashed canonically. */
+  inputs(env: RunEnvironment): unknown | Promise<unknown>;
+  run(ctx: StageContext): Promise<O>;
+  /** Whether cached outputs are still usable (e.g. their files still exist); default yes. */
+  stillValid?(outputs: O, ctx: StageContext): Promise<boolean>;
+}
+
+export type StageStatus = 'ran' | 'cached';
+
+export interface StageRecord<O = unknown> {
+  kind: 'rampart.stage-record';
+  schemaVersion: 1;
+  stage: string;
+  version: number;
+  key: string;
+  inputs: unknown;
+  /** Digest of each upstream stage's outputs that went into the key. */
+  upstream: Record<string, string>;
+  outputs: O;
+  outputsDigest: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+
+export type RunEvent =
+  | { type: 'stage-start'; stage: string; title: string; index: number; count: number }
+  | { type: 'stage-progress'; stage: string; done: number; total: number; label?: string }
+  | { type: 'stage-log'; stage: string; line: string }
+  | { type: 'stage-end'; stage: string; title: string; index: number; count: number; status: StageStatus; durationMs: number };
+
+export interface StageSummary {
+  id: string;
+  title: string;
+  status: StageStatus;
+  key: string;
+  /** Time spent in this call: the stage's own run time, or the cache check. */
+  durationMs: number;
+  /** How long the stage took when it actually ran. */
+  ranForMs: number;
+}
