@@ -22,6 +22,7 @@ const CHEAP: Record<string, Record<string, unknown>> = {
   'apgd-t': { steps: 3, targetClasses: 2 },
   deepfool: { steps: 5 },
   cw: { steps: 5, binarySearchSteps: 2 },
+  hsj: { steps: 2, queries: 60, initialEvals: 10 },
 };
 
 describe('attack conformance', () => {

@@ -85,10 +85,21 @@ export interface MinNormOutcome {
  */
 export async function finishMinNorm(model: Classifier, x: tf.Tensor, outcome: MinNormOutcome, threat: ThreatModel, norm: Norm, goalClasses: Int32Array, targeted: boolean): Promise<AttackResult> {
   const { epsilon, bounds } = threat;
-  const adversarial = tf.tidy(() => {
+  const projected = tf.tidy(() => {
     const points = tf.tensor(outcome.points, x.shape, 'float32');
     return tf.clipByValue(tf.add(x, norm.project(tf.sub(points, x), epsilon)), bounds.min, bounds.max);
   });
+  // A point already within epsilon is kept bit for bit: x + (p - x) can differ from p in the
+  // last float bit, and points found on the decision boundary flip on less than that.
+  const rows = (await projected.data()) as Float32Array;
+  projected.dispose();
+  const clean = (await x.data()) as Float32Array;
+  const inside = rowDistances(norm, outcome.points, clean, goalClasses.length);
+  const rowSize = rows.length / Math.max(1, goalClasses.length);
+  for (let i = 0; i < goalClasses.length; i++) {
+    if ((inside[i] as number) <= epsilon) rows.set(outcome.points.subarray(i * rowSize, (i + 1) * rowSize), i * rowSize);
+  }
+  const adversarial = tf.tensor(rows, x.shape, 'float32');
   const [predicted, distance] = tf.tidy(() => [tf.argMax(model.logits(adversarial), 1), norm.distance(tf.sub(adversarial, x))]) as [tf.Tensor, tf.Tensor];
   const p = await predicted.data();
   const perturbation = (await distance.data()) as Float32Array;
