@@ -14,6 +14,17 @@ export { saveClassifierModel, loadClassifierModel, type ModelInfo, type StoredCl
 export { predictClasses, accuracyOf } from './models/predict.js';
 export { getNorm, linf, l2, NORM_IDS, type Norm, type NormId } from './threats/norms.js';
 export { threatModel, parseEpsilons, type ThreatModel, type ThreatModelSpec } from './threats/threat-model.js';
+export { textThreatModel, maxChangedWords, TEXT_FAMILIES, MAX_CHAR_EDITS_PER_WORD, type TextThreatSpec } from './threats/text-threat.js';
+export type { TextFamily, TextTransformation, TextBudget, TextThreatModel, TextChange, TextAttack, TextAttackResult, TextAttackRunOptions, TextAttackProgress } from './attacks/text/types.js';
+export { tokenize as tokenizeText, joinTokens as joinTextTokens, wordTokenIndices, countWords as countTextWords, protectedMask, charEditDistance, type TextToken } from './attacks/text/tokens.js';
+export { textTransformations, textTransformationIds, getTextTransformation, transformationsOf, textAttackIds, describeTextAttack, createTextAttack, type TextAttackId } from './attacks/text/registry.js';
+export { randomPerturbation, randomPerturbationDetailed } from './attacks/text/perturb.js';
+export { synonymsOf, likelyPos, lookupLemma, releaseWordNet, type WordNetPos, type SynonymResult } from './attacks/text/wordnet.js';
+export { homoglyphsOf, keyboardNeighbours, INVISIBLE_CHARACTERS, LEET_MAP } from './attacks/text/transformations/index.js';
+export { greedyWir, type GreedyWirOptions } from './attacks/text/search/greedy-wir.js';
+export { beamSearch, type BeamSearchOptions } from './attacks/text/search/beam.js';
+export { gradientGuided, type GradientGuidedOptions } from './attacks/text/search/gradient.js';
+export { textAttackMetrics, measureTextAttack, type TextAttackMetrics } from './attacks/text/metrics.js';
 export type { Attack, AttackGoal, AttackResult, AttackRunOptions, AttackProgress } from './attacks/types.js';
 export { fgsm, type FgsmOptions } from './attacks/image/fgsm.js';
 export { pgd, type PgdOptions } from './attacks/image/pgd.js';
