@@ -1,7 +1,7 @@
 /** Governance library: registry, lineage, tags, risks, vulnerabilities and the audit trail on a real .rampart directory. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -90,6 +90,7 @@ describe('governance', () => {
     assert.deepEqual([...stored.parents].sort(), [plan.digest, data.digest].sort());
 
     const out = gov.registry.materialize(stored.digest.slice(0, 10), join(root, 'restored'));
+    assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('restored')), ['restored']);
     const loaded = await loadClassifierModel(out);
     const x = tf.tidy(() => tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 1));
     const [p1, p2] = tf.tidy(() => [model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor]);

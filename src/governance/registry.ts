@@ -4,7 +4,7 @@
  * the audit entry then commit in one transaction, so a crash leaves at worst an orphan
  * blob, never a row without its bytes.
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, relative, sep } from 'node:path';
 import { writeFileAtomicSync } from './atomic.js';
 import { RegistryError, listChoices } from '../core/errors.js';
@@ -52,6 +52,8 @@ interface TagEventRow {
   actor: string;
   at: string;
 }
+
+let materializeCounter = 0;
 
 const TAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MAX_CONTENT_CHANGES = 500;
@@ -438,11 +440,21 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
       if (sha256Hex(manifestBytes(registry.manifest(artifact.digest))) !== artifact.digest) {
         throw new RegistryError('E_REGISTRY_CORRUPT', `The file list of ${artifact.digest.slice(0, 12)} no longer matches its digest; the database was edited.`, { details: { digest: artifact.digest } });
       }
-      mkdirSync(out, { recursive: true });
-      for (const f of files) {
-        const target = join(out, ...f.path.split('/'));
-        mkdirSync(dirname(target), { recursive: true });
-        writeFileAtomicSync(target, f.bytes);
+      // A new directory is assembled beside its final name and renamed into place, so a
+      // reader that sees `out` (a serving cache, say) never sees half a model.
+      const fresh = !existsSync(out);
+      const target = fresh ? `${out}.tmp-${process.pid}-${++materializeCounter}` : out;
+      mkdirSync(target, { recursive: true });
+      try {
+        for (const f of files) {
+          const file = join(target, ...f.path.split('/'));
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileAtomicSync(file, f.bytes);
+        }
+        if (fresh) renameSync(target, out);
+      } catch (error) {
+        if (fresh) rmSync(target, { recursive: true, force: true });
+        throw error;
       }
       return out;
     },
