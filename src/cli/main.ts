@@ -17,6 +17,8 @@ import { registerAudit } from './commands/audit.js';
 import { registerRun } from './commands/run.js';
 import { registerGate } from './commands/gate.js';
 import { registerReport } from './commands/report.js';
+import { registerServe } from './commands/serve.js';
+import { registerKeys } from './commands/keys.js';
 
 export function buildProgram(): Command {
   const program = new Command('rampart')
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerGate(program);
   registerReport(program);
+  registerServe(program);
+  registerKeys(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -1,0 +1,71 @@
+/**
+ * Rate limits per API key and per client address, on @fastify/rate-limit's store. Two
+ * independent budgets, because one key can be shared by many addresses (a leaked key) and
+ * one address can cycle through many keys (a key farm); an attacker has to stay under
+ * both. Runs before the body is parsed, so a flood costs the server a header check, not
+ * a JSON parse and a forward pass.
+ */
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { LayerVerdict } from '../layer.js';
+
+export interface RateBudget {
+  /** Requests allowed per window. */
+  max: number;
+  /** Window length in milliseconds. */
+  timeWindowMs: number;
+}
+
+export interface RateLimitOptions {
+  /** Budget per API key (authenticated requests only). */
+  perKey?: RateBudget;
+  /** Budget per client address. */
+  perAddress?: RateBudget;
+}
+
+export interface RateLimitCheck {
+  (request: FastifyRequest, keyId: string | undefined): Promise<LayerVerdict & { retryAfterSeconds?: number }>;
+}
+
+/**
+ * Registers the plugin (not globally: the server decides which routes are metered) and
+ * returns the check that the server runs on metered routes.
+ *
+ * @example const check = await registerRateLimits(app, { perKey: { max: 100, timeWindowMs: 60_000 } });
+ */
+export async function registerRateLimits(app: FastifyInstance, options: RateLimitOptions): Promise<RateLimitCheck> {
+  await app.register(rateLimit, { global: false });
+  const keyIds = new WeakMap<FastifyRequest, string>();
+  const perKey = options.perKey
+    ? app.createRateLimit({ max: options.perKey.max, timeWindow: options.perKey.timeWindowMs, keyGenerator: (req) => `key:${keyIds.get(req) ?? ''}` })
+    : undefined;
+  const perAddress = options.perAddress
+    ? app.createRateLimit({ max: options.perAddress.max, timeWindow: options.perAddress.timeWindowMs, keyGenerator: (req) => `ip:${req.ip}` })
+    : undefined;
+
+  return async (request, keyId) => {
+    let used = 0;
+    let denied: { what: string; max: number; ttl: number } | undefined;
+    const meter = async (limiter: typeof perKey, what: string): Promise<void> => {
+      if (!limiter) return;
+      const r = await limiter(request);
+      if (r.isAllowed) return;
+      used = Math.max(used, (r.max - r.remaining) / r.max);
+      if (r.isExceeded && !denied) denied = { what, max: r.max, ttl: r.ttlInSeconds };
+    };
+    if (keyId !== undefined) {
+      keyIds.set(request, keyId);
+      await meter(perKey, 'API key');
+    }
+    await meter(perAddress, 'address');
+    const score = Math.round(used * 1000) / 1000;
+    if (!denied) return { decision: 'pass', score };
+    return {
+      decision: 'deny',
+      score,
+      code: 'E_RATE_LIMITED',
+      reason: `more than ${denied.max} requests per window from this ${denied.what}; retry in ${denied.ttl} s`,
+      retryAfterSeconds: denied.ttl,
+    };
+  };
+}

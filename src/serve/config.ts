@@ -1,0 +1,138 @@
+/**
+ * The server's configuration: which defence layers run and their thresholds, monitoring,
+ * canary probes, rollback policy and alerts. Read from YAML or JSON (`--config`) and
+ * checked with a schema at the edge; every field has a default, so `{}` is a working
+ * configuration with every layer on except the ensemble (which needs member models).
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+
+const budget = z.object({ max: z.number().int().positive(), timeWindowMs: z.number().int().positive() }).strict();
+const off = z.literal(false);
+
+const layersSchema = z
+  .object({
+    validate: z
+      .object({ maxBatch: z.number().int().positive().default(64), maxTextLength: z.number().int().positive().default(10_000), outOfRange: z.enum(['deny', 'clip']).default('deny') })
+      .strict()
+      .default({ maxBatch: 64, maxTextLength: 10_000, outOfRange: 'deny' }),
+    normalizeText: z.union([off, z.object({ stages: z.array(z.string()).optional(), flag: z.boolean().optional() }).strict()]).default({}),
+    rateLimit: z
+      .union([off, z.object({ perKey: budget.optional(), perAddress: budget.optional() }).strict()])
+      .default({ perKey: { max: 600, timeWindowMs: 60_000 }, perAddress: { max: 1200, timeWindowMs: 60_000 } }),
+    queryPattern: z
+      .union([
+        off,
+        z
+          .object({
+            window: z.number().int().positive().optional(),
+            windowMs: z.number().int().positive().optional(),
+            distance: z.number().positive().optional(),
+            textSimilarity: z.number().gt(0).max(1).optional(),
+            flagAt: z.number().int().positive().optional(),
+            denyAt: z.number().int().positive().optional(),
+            maxClients: z.number().int().positive().optional(),
+          })
+          .strict(),
+      ])
+      .default({}),
+    ood: z
+      .union([off, z.object({ flagAt: z.number().positive().optional(), denyAt: z.number().positive().optional(), fitLimit: z.number().int().min(10).default(2000) }).strict()])
+      .default({ fitLimit: 2000 }),
+    ensemble: z
+      .union([off, z.object({ models: z.array(z.string()).min(1), flagAt: z.number().gt(0).max(1).optional(), denyAt: z.number().gt(0).max(1).optional() }).strict()])
+      .default(false),
+    abstain: z.union([off, z.object({ threshold: z.number().gt(0).lt(1).optional(), action: z.enum(['flag', 'deny']).optional() }).strict()]).default({}),
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    limits: z
+      .object({ bodyBytes: z.number().int().positive().default(2 * 1024 * 1024), maxDepth: z.number().int().min(2).default(16) })
+      .strict()
+      .default({ bodyBytes: 2 * 1024 * 1024, maxDepth: 16 }),
+    layers: layersSchema.default(layersSchema.parse({})),
+    monitor: z
+      .union([
+        off,
+        z
+          .object({
+            window: z.number().int().positive().optional(),
+            referenceSize: z.number().int().positive().optional(),
+            minSamples: z.number().int().positive().optional(),
+            psiAlert: z.number().positive().optional(),
+            anomalyWindow: z.number().int().positive().optional(),
+          })
+          .strict(),
+      ])
+      .default({}),
+    canary: z
+      .union([
+        off,
+        z
+          .object({
+            intervalMs: z.number().int().min(0).default(60_000),
+            probes: z.string().optional(),
+            count: z.number().int().positive().default(64),
+            attack: z.string().default('pgd'),
+            attackOptions: z.record(z.string(), z.unknown()).default({ steps: 10 }),
+            norm: z.string().default('linf'),
+            epsilon: z.number().min(0).default(0.2),
+            seed: z.number().int().default(0),
+          })
+          .strict(),
+      ])
+      .default({ intervalMs: 60_000, count: 64, attack: 'pgd', attackOptions: { steps: 10 }, norm: 'linf', epsilon: 0.2, seed: 0 }),
+    rollback: z
+      .union([
+        off,
+        z
+          .object({
+            canary: z.union([off, z.object({ below: z.number().min(0).max(1).optional(), rearmAbove: z.number().min(0).max(1).optional(), maxDrop: z.number().gt(0).max(1).optional() }).strict()]).optional(),
+            anomaly: z.union([off, z.object({ above: z.number().gt(0).max(1).optional(), rearmBelow: z.number().min(0).max(1).optional(), minSamples: z.number().int().positive().optional() }).strict()]).optional(),
+            consecutive: z.number().int().positive().optional(),
+            cooldownMs: z.number().int().min(0).optional(),
+            checkIntervalMs: z.number().int().min(0).default(5000),
+          })
+          .strict(),
+      ])
+      .default({ checkIntervalMs: 5000 }),
+    alerts: z.object({ webhook: z.string().url().optional() }).strict().default({}),
+    auth: z.object({ metricsPublic: z.boolean().default(true) }).strict().default({ metricsPublic: true }),
+  })
+  .strict();
+
+export type ServeConfig = z.infer<typeof configSchema>;
+export type ServeConfigInput = z.input<typeof configSchema>;
+
+/**
+ * Checks a configuration value and fills in the defaults.
+ *
+ * @throws ConfigError `E_SERVE_CONFIG` naming the first bad field.
+ */
+export function parseServeConfig(raw: unknown, where = 'the serve configuration'): ServeConfig {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError('E_SERVE_CONFIG', `${where} is invalid at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}.`, { details: { issues: parsed.error.issues } });
+  }
+  return parsed.data;
+}
+
+/**
+ * Reads a YAML or JSON configuration file.
+ *
+ * @throws ConfigError `E_SERVE_CONFIG` when it cannot be read or parsed, or is invalid.
+ */
+export async function readServeConfig(path: string): Promise<ServeConfig> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(await readFile(path, 'utf8'));
+  } catch (cause) {
+    throw new ConfigError('E_SERVE_CONFIG', `Cannot read the serve configuration ${path}: ${cause instanceof Error ? cause.message : String(cause)}.`, { cause });
+  }
+  return parseServeConfig(raw, path);
+}

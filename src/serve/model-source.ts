@@ -1,0 +1,232 @@
+/**
+ * Where the served model comes from, behind one seam: a directory source (a saved model
+ * directory, with optional fallback directories to roll back to) and a registry source (a
+ * tag in the governance registry; promote and rollback move the tag, and every move is in
+ * the registry's audit log). The server only asks a source for the model that should be
+ * live, to promote one, or to roll back; it never knows which kind it holds.
+ */
+import { appendFile, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DataError, RampartError, UsageError } from '../core/errors.js';
+import { loadClassifierModel } from '../models/store.js';
+import { loadOodDetector } from '../defenses/ood/index.js';
+import type { Governance, Json } from '../governance/types.js';
+import { imageServedModel, type ModelRef, type ServedModel } from './served-model.js';
+
+export const CALIBRATION_FILE = 'calibration.json';
+
+/** Turns a model directory into a served model; returns undefined when it is not its kind. */
+export type ModelLoader = (dir: string, ref: ModelRef) => Promise<ServedModel | undefined>;
+
+export interface LoadOptions {
+  /** Extra loaders tried before the built-in image loader (e.g. text models). */
+  loaders?: readonly ModelLoader[];
+}
+
+/**
+ * A source over models built in this process (library use, tests): `load` gives the live
+ * model, `fallbacks` are what rollbacks restore, in order. Audit events go to `onAudit`.
+ */
+export function memorySource(options: { load: () => Promise<ServedModel>; fallbacks?: ReadonlyArray<() => Promise<ServedModel>>; onAudit?: (event: AuditEvent) => void }): ModelSource {
+  const stack = [...(options.fallbacks ?? [])].reverse();
+  let label = 'memory model';
+  const source: ModelSource = {
+    kind: 'dir',
+    describe: () => label,
+    loadCurrent: options.load,
+    previous: () => (stack.length > 0 ? `fallback ${stack.length}` : undefined),
+    async rollback(reason, details = {}) {
+      const next = stack.pop();
+      if (!next) return undefined;
+      const model = await next();
+      label = model.view.id;
+      await source.audit({ action: 'rollback', subject: model.view.id, details: { reason, ...details } });
+      return model;
+    },
+    promote(ref) {
+      return Promise.reject(new UsageError('E_PROMOTE_TARGET', `Cannot promote '${ref}': an in-memory source has no other models; serve a directory or a registry tag.`));
+    },
+    audit(event) {
+      options.onAudit?.(event);
+      return Promise.resolve();
+    },
+    close() {},
+  };
+  return source;
+}
+
+/**
+ * Reads the softmax temperature a calibration step stored beside the model: `{ "temperature": T }`.
+ *
+ * @throws DataError `E_CALIBRATION_FILE` for a malformed file or a temperature that is not > 0.
+ */
+export async function readTemperature(dir: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, CALIBRATION_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let t: unknown;
+  try {
+    t = (JSON.parse(text) as { temperature?: unknown }).temperature;
+  } catch (cause) {
+    throw new DataError('E_CALIBRATION_FILE', `${join(dir, CALIBRATION_FILE)} is not valid JSON.`, { cause });
+  }
+  if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) {
+    throw new DataError('E_CALIBRATION_FILE', `${join(dir, CALIBRATION_FILE)} must hold {"temperature": T} with T > 0; got ${JSON.stringify(t)}.`);
+  }
+  return t;
+}
+
+/**
+ * Loads a model directory with its calibration temperature and OOD detector.
+ *
+ * @throws DataError from the model loader (`E_MODEL_MISSING`, `E_MODEL_CORRUPT`, ...), `E_OOD_FILE`, `E_CALIBRATION_FILE`.
+ */
+export async function loadServedModel(dir: string, ref: ModelRef, options: LoadOptions = {}): Promise<ServedModel> {
+  for (const loader of options.loaders ?? []) {
+    const model = await loader(dir, ref);
+    if (model) return model;
+  }
+  const [fileTemperature, ood] = [await readTemperature(dir), await loadOodDetector(dir)];
+  const stored = await loadClassifierModel(dir);
+  // Temperature scaling stores T in the model's metadata; a calibration.json beside it also works.
+  const temperature = (stored.info as { temperature?: number }).temperature ?? fileTemperature;
+  const id = ref.source === 'registry' ? `${stored.info.architecture}@${ref.digest.slice(0, 12)}` : `${stored.info.architecture}:${dir}`;
+  return imageServedModel(stored, { ref, id, ...(temperature === undefined ? {} : { temperature }), ...(ood ? { ood } : {}) });
+}
+
+export interface AuditEvent {
+  action: string;
+  subject: string;
+  details: Record<string, Json>;
+}
+
+export interface ModelSource {
+  readonly kind: 'dir' | 'registry';
+  /** One line for logs, e.g. `registry .rampart tag production`. */
+  describe(): string;
+  /** The model that should be live now. */
+  loadCurrent(): Promise<ServedModel>;
+  /**
+   * Moves to the previous model (the tag's earlier target, or the next fallback directory),
+   * records it, and returns it loaded; undefined when there is nothing to roll back to.
+   */
+  rollback(reason: string, details?: Record<string, Json>): Promise<ServedModel | undefined>;
+  /** Makes `ref` (a registry digest or prefix, or a model directory) the live model. */
+  promote(ref: string, reason: string): Promise<ServedModel>;
+  /** What rollback would restore, for `/v1/models`. */
+  previous(): string | undefined;
+  audit(event: AuditEvent): Promise<void>;
+  close(): void;
+}
+
+/**
+ * A saved model directory. Fallback directories form the rollback stack (the first is
+ * what a rollback restores first); promotions push. Audit events go to a JSONL file when
+ * `auditLog` is given.
+ */
+export function directorySource(options: { dir: string; fallbacks?: readonly string[]; auditLog?: string; load?: LoadOptions }): ModelSource {
+  const stack = [...(options.fallbacks ?? [])].reverse().map((d) => resolve(d));
+  let current = resolve(options.dir);
+  const load = (dir: string): Promise<ServedModel> => loadServedModel(dir, { source: 'dir', dir }, options.load);
+  const source: ModelSource = {
+    kind: 'dir',
+    describe: () => `directory ${current}`,
+    loadCurrent: () => load(current),
+    previous: () => stack[stack.length - 1],
+    async rollback(reason, details = {}) {
+      const target = stack[stack.length - 1];
+      if (target === undefined) return undefined;
+      const model = await load(target);
+      stack.pop();
+      const from = current;
+      current = target;
+      await source.audit({ action: 'rollback', subject: target, details: { from, to: target, reason, ...details } });
+      return model;
+    },
+    async promote(ref, reason) {
+      const dir = resolve(ref);
+      if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+        throw new UsageError('E_PROMOTE_TARGET', `Cannot promote '${ref}': not a model directory on the server; give a directory holding model.json.`);
+      }
+      const model = await load(dir);
+      stack.push(current);
+      const from = current;
+      current = dir;
+      await source.audit({ action: 'promote', subject: dir, details: { from, to: dir, reason } });
+      return model;
+    },
+    async audit(event) {
+      if (!options.auditLog) return;
+      await appendFile(options.auditLog, `${JSON.stringify({ at: new Date().toISOString(), actor: 'rampart-serve', ...event })}\n`);
+    },
+    close() {},
+  };
+  return source;
+}
+
+/**
+ * A tag in the governance registry. Models are materialised (every byte checked against
+ * its digest) into `cacheDir/<digest>` and loaded from there.
+ */
+export function registrySource(options: { governance: Governance; tag: string; cacheDir?: string; load?: LoadOptions }): ModelSource {
+  const { governance, tag } = options;
+  const registry = governance.registry;
+  const cacheDir = options.cacheDir ?? join(governance.dir, 'serve-cache');
+  const loadDigest = async (digest: string): Promise<ServedModel> => {
+    const artifact = registry.get(digest);
+    if (artifact.kind !== 'model') {
+      throw new UsageError('E_NOT_A_MODEL', `Registry artifact ${digest.slice(0, 12)} ('${artifact.name}') is a ${artifact.kind}, not a model; promote a model artifact.`);
+    }
+    const dir = join(cacheDir, artifact.digest);
+    if (!(await stat(join(dir, 'model.json')).catch(() => undefined))) registry.materialize(artifact.digest, dir);
+    return loadServedModel(dir, { source: 'registry', digest: artifact.digest, tag, dir }, options.load);
+  };
+  return {
+    kind: 'registry',
+    describe: () => `registry ${governance.dir} tag ${tag}`,
+    async loadCurrent() {
+      const digest = registry.resolveTag(tag);
+      if (!digest) {
+        throw new DataError('E_TAG_UNSET', `Tag '${tag}' points at no model in the registry at ${governance.dir}; promote one first (rampart registry promote <digest> ${tag}).`, {
+          details: { tag },
+        });
+      }
+      return loadDigest(digest);
+    },
+    previous: () => registry.previous(tag),
+    async rollback(reason, details = {}) {
+      const target = registry.previous(tag);
+      if (!target) return undefined;
+      // Load before moving the tag: a model that cannot load must not become the record.
+      const model = await loadDigest(target);
+      try {
+        governance.transaction(() => {
+          const event = registry.rollback(tag, { reason });
+          governance.audit.append({ action: 'serve.rollback', subject: tag, details: { from: event.previousDigest, to: event.digest, reason, ...details } });
+        });
+      } catch (error) {
+        model.dispose();
+        throw error;
+      }
+      return model;
+    },
+    async promote(ref, reason) {
+      const digest = registry.get(ref).digest;
+      const model = await loadDigest(digest);
+      try {
+        registry.promote(digest, tag, { reason });
+      } catch (error) {
+        model.dispose();
+        throw error instanceof RampartError ? error : new DataError('E_PROMOTE_FAILED', `Promoting ${digest.slice(0, 12)} to '${tag}' failed.`, { cause: error });
+      }
+      return model;
+    },
+    async audit(event) {
+      governance.audit.append({ action: event.action, subject: event.subject, details: event.details });
+    },
+    close: () => governance.close(),
+  };
+}

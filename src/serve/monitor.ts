@@ -1,0 +1,204 @@
+/**
+ * Live monitoring of what the model is asked and what it answers. Two things:
+ *
+ * - Drift: the population stability index (PSI) of per-example signals (calibrated
+ *   confidence, OOD score, input mean, feature norm) over a sliding window of recent
+ *   requests, against a reference: the fit-time distribution when the model ships one, else
+ *   the first requests the model served. PSI = Σ (aᵢ − eᵢ) ln(aᵢ / eᵢ) over reference-decile
+ *   bins; the usual reading is < 0.1 stable, 0.1–0.25 moderate, > 0.25 a real shift.
+ * - The anomaly rate: the fraction of recent predict requests some defence flagged or denied.
+ *
+ * Both become metrics; crossing the drift level is logged once per excursion (it re-arms
+ * only after falling back under 80% of the level, so a signal hovering at the line does
+ * not flood the log).
+ */
+
+export interface MonitorOptions {
+  /** Recent examples per signal compared with the reference (default 500). */
+  window?: number;
+  /** Live examples that form a reference when none was given (default 500). */
+  referenceSize?: number;
+  /** Fewest examples in the window before PSI is reported (default 100). */
+  minSamples?: number;
+  /** PSI at which drift is logged (default 0.25). */
+  psiAlert?: number;
+  /** Recent requests the anomaly rate is taken over (default 200). */
+  anomalyWindow?: number;
+  bins?: number;
+}
+
+export interface MonitorEvents {
+  onDrift?(signal: string, psi: number): void;
+  onPsi?(signal: string, psi: number): void;
+  onAnomalyRate?(rate: number): void;
+}
+
+/**
+ * Population stability index of `current` against `reference`, over bins cut at the
+ * reference's quantiles. Empty bins are smoothed with a small floor so PSI stays finite.
+ */
+export function psi(reference: readonly number[], current: readonly number[], bins = 10): number {
+  if (reference.length === 0 || current.length === 0) return 0;
+  const sorted = [...reference].sort((a, b) => a - b);
+  const edges: number[] = [];
+  for (let b = 1; b < bins; b++) {
+    const e = sorted[Math.floor((b * sorted.length) / bins)] as number;
+    if (edges.length === 0 || e > (edges[edges.length - 1] as number)) edges.push(e);
+  }
+  const histogram = (values: readonly number[]): number[] => {
+    const counts: number[] = new Array(edges.length + 1).fill(0);
+    for (const v of values) {
+      let lo = 0;
+      let hi = edges.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (v < (edges[mid] as number)) hi = mid;
+        else lo = mid + 1;
+      }
+      counts[lo] = (counts[lo] as number) + 1;
+    }
+    return counts.map((c) => Math.max(c / values.length, 1e-4));
+  };
+  const e = histogram(reference);
+  const a = histogram(current);
+  let sum = 0;
+  for (let i = 0; i < e.length; i++) sum += ((a[i] as number) - (e[i] as number)) * Math.log((a[i] as number) / (e[i] as number));
+  return sum;
+}
+
+class Ring {
+  private readonly values: number[] = [];
+  private next = 0;
+  constructor(readonly capacity: number) {}
+  push(v: number): void {
+    if (this.values.length < this.capacity) this.values.push(v);
+    else {
+      this.values[this.next] = v;
+      this.next = (this.next + 1) % this.capacity;
+    }
+  }
+  get size(): number {
+    return this.values.length;
+  }
+  all(): readonly number[] {
+    return this.values;
+  }
+  clear(): void {
+    this.values.length = 0;
+    this.next = 0;
+  }
+}
+
+interface SignalState {
+  reference: number[];
+  /** True when the reference was given (fit time) rather than gathered live. */
+  fixed: boolean;
+  window: Ring;
+  sinceCheck: number;
+  psi: number | undefined;
+  alerting: boolean;
+}
+
+export interface MonitorSnapshot {
+  anomalyRate: number;
+  requests: number;
+  drift: Record<string, { psi: number | null; window: number; reference: number; referenceFrom: 'fit' | 'live' }>;
+}
+
+export class DriftMonitor {
+  private readonly o: Required<MonitorOptions>;
+  private readonly signals = new Map<string, SignalState>();
+  private readonly anomalies: Ring;
+  private requests = 0;
+
+  constructor(options: MonitorOptions = {}, private readonly events: MonitorEvents = {}) {
+    this.o = { window: 500, referenceSize: 500, minSamples: 100, psiAlert: 0.25, anomalyWindow: 200, bins: 10, ...options };
+    this.anomalies = new Ring(this.o.anomalyWindow);
+  }
+
+  private state(signal: string): SignalState {
+    let s = this.signals.get(signal);
+    if (!s) {
+      s = { reference: [], fixed: false, window: new Ring(this.o.window), sinceCheck: 0, psi: undefined, alerting: false };
+      this.signals.set(signal, s);
+    }
+    return s;
+  }
+
+  /** Fixes a signal's reference distribution (e.g. fit-time OOD scores). */
+  setReference(signal: string, values: readonly number[]): void {
+    const s = this.state(signal);
+    s.reference = [...values];
+    s.fixed = true;
+    s.window.clear();
+    s.psi = undefined;
+  }
+
+  /** Forgets live references and windows (after a model swap: the new model answers differently). */
+  resetForNewModel(): void {
+    for (const [name, s] of this.signals) {
+      if (!s.fixed) this.signals.delete(name);
+      else {
+        s.window.clear();
+        s.psi = undefined;
+        s.alerting = false;
+      }
+    }
+  }
+
+  /** Records one example's signals. */
+  observe(values: Record<string, number | undefined>): void {
+    for (const [signal, v] of Object.entries(values)) {
+      if (v === undefined || !Number.isFinite(v)) continue;
+      const s = this.state(signal);
+      if (!s.fixed && s.reference.length < this.o.referenceSize) {
+        s.reference.push(v);
+        continue;
+      }
+      s.window.push(v);
+      // PSI sorts the reference; every 25 examples is plenty for a window of hundreds.
+      if (++s.sinceCheck >= 25 && s.window.size >= this.o.minSamples) {
+        s.sinceCheck = 0;
+        this.check(signal, s);
+      }
+    }
+  }
+
+  private check(signal: string, s: SignalState): void {
+    const value = psi(s.reference, s.window.all(), this.o.bins);
+    s.psi = value;
+    this.events.onPsi?.(signal, value);
+    if (!s.alerting && value >= this.o.psiAlert) {
+      s.alerting = true;
+      this.events.onDrift?.(signal, value);
+    } else if (s.alerting && value < 0.8 * this.o.psiAlert) s.alerting = false;
+  }
+
+  /** Records whether a predict request was flagged or denied by a defence. */
+  recordRequest(anomalous: boolean): void {
+    this.requests++;
+    this.anomalies.push(anomalous ? 1 : 0);
+    this.events.onAnomalyRate?.(this.anomalyRate());
+  }
+
+  anomalyRate(): number {
+    const all = this.anomalies.all();
+    if (all.length === 0) return 0;
+    let sum = 0;
+    for (const v of all) sum += v;
+    return sum / all.length;
+  }
+
+  /** Requests in the anomaly window (the rate is noise until it fills). */
+  anomalySamples(): number {
+    return this.anomalies.size;
+  }
+
+  snapshot(): MonitorSnapshot {
+    const drift: MonitorSnapshot['drift'] = {};
+    for (const [name, s] of this.signals) {
+      drift[name] = { psi: s.psi ?? null, window: s.window.size, reference: s.reference.length, referenceFrom: s.fixed ? 'fit' : 'live' };
+    }
+    return { anomalyRate: this.anomalyRate(), requests: this.requests, drift };
+  }
+}

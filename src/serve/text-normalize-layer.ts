@@ -1,0 +1,34 @@
+/**
+ * The text-normalisation defence as a serving layer: rewrites each text through the
+ * normalisation pipeline (`src/defenses/normalize-text`) before the model sees it, and
+ * flags the request when an obfuscation stage fired (invisible characters, confusables,
+ * combining marks, leetspeak, split words), since clean text rarely needs those.
+ */
+import { normalizeTextWithReport, type NormalizeStage, type NormalizeTextOptions } from '../defenses/normalize-text/index.js';
+import type { DefenseLayer, GuardContext, LayerVerdict } from '../defenses/layer.js';
+
+const BENIGN: ReadonlySet<NormalizeStage> = new Set(['whitespace', 'nfkc']);
+
+export function normalizeTextLayer(options: NormalizeTextOptions & { flag?: boolean } = {}): DefenseLayer {
+  const flag = options.flag ?? true;
+  return {
+    id: 'normalize-text',
+    stage: 'input',
+    check(ctx: GuardContext): LayerVerdict {
+      if (!ctx.texts) return { decision: 'pass', reason: 'not a text request' };
+      let changes = 0;
+      const fired = new Set<NormalizeStage>();
+      const flagged: number[] = [];
+      ctx.texts = ctx.texts.map((text, i) => {
+        const report = normalizeTextWithReport(text, options);
+        for (const s of report.stages) changes += s.changes;
+        const suspicious = report.fired.filter((s) => !BENIGN.has(s));
+        if (suspicious.length > 0) flagged.push(i);
+        for (const s of suspicious) fired.add(s);
+        return report.text;
+      });
+      if (!flag || fired.size === 0) return { decision: 'pass', score: changes };
+      return { decision: 'flag', score: changes, examples: flagged, reason: `obfuscation undone: ${[...fired].join(', ')}` };
+    },
+  };
+}
