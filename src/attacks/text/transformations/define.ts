@@ -65,7 +65,7 @@ export function pick<T>(rng: Rng, items: readonly T[]): T {
 
 export { codePoints };
 
-/** True for a letter whose case can flip without changing the length (not ß, not ǅ). */
+/** The letter in the other case, or undefined when flipping would change the length or not round-trip (ß, ǅ). */
 export function flipCase(ch: string): string | undefined {
   const upper = ch.toUpperCase();
   const lower = ch.toLowerCase();

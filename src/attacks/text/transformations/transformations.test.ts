@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { createRng } from '../../../core/rng.js';
 import { charEditDistance } from '../tokens.js';
 import { getTextTransformation, textTransformationIds, textTransformations } from '../registry.js';
-import { lookupLemma, likelyPos } from '../wordnet.js';
+import { lookupLemma, likelyPos, releaseWordNet, synonymsOf } from '../wordnet.js';
 import { INVISIBLE_CHARACTERS, LEET_MAP, keyboardNeighbours } from './index.js';
 import { UsageError } from '../../../core/errors.js';
 
@@ -99,4 +99,12 @@ test('synonyms keep the part of speech WordNet finds most used', () => {
   assert.ok(plural.includes('Victors'), plural.join(','));
   assert.deepEqual(getTextTransformation('synonym-wordnet').candidates('the', createRng(1), { limit: 5, maxCharEdits: 1 }), []);
   assert.deepEqual(getTextTransformation('synonym-wordnet').candidates('qzxv', createRng(1), { limit: 5, maxCharEdits: 1 }), []);
+});
+
+test('WordNet caches can be released and reload on demand', () => {
+  const before = synonymsOf('prize').synonyms;
+  assert.ok(before.includes('award'), before.join(','));
+  releaseWordNet();
+  assert.deepEqual(synonymsOf('prize').synonyms, before);
+  assert.equal(synonymsOf('cities').synonyms[0], 'metropolises');
 });
