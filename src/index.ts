@@ -28,11 +28,78 @@ export { textAttackMetrics, measureTextAttack, type TextAttackMetrics } from './
 export type { Attack, AttackGoal, AttackResult, AttackRunOptions, AttackProgress } from './attacks/types.js';
 export { fgsm, type FgsmOptions } from './attacks/image/fgsm.js';
 export { pgd, type PgdOptions } from './attacks/image/pgd.js';
+export { apgdCe, apgdDlr, apgdT, apgdAttack, apgdCheckpoints, type ApgdOptions, type ApgdTOptions, type ApgdConfig } from './attacks/image/apgd.js';
+export { square, squareAttack, type SquareOptions, type SquareConfig } from './attacks/image/square.js';
+export { deepFool, deepFoolAttack, type DeepFoolOptions, type DeepFoolConfig } from './attacks/image/deepfool.js';
+export { cw, cwAttack, type CwOptions, type CwConfig } from './attacks/image/cw.js';
+export { hopSkipJump, hopSkipJumpAttack, type HopSkipJumpOptions, type HopSkipJumpConfig } from './attacks/image/hop-skip-jump.js';
+export { dlrLoss, targetedDlrLoss } from './attacks/losses.js';
 export { gradientDescentAttack, type GradientDescentConfig } from './attacks/image/gradient-descent.js';
 export { attackIds, createAttack, describeAttack } from './attacks/registry.js';
 export { attackDataset, type DatasetAttackOptions, type DatasetAttackResult } from './attacks/run-on-dataset.js';
 export { evaluateRobustness, type RobustnessReport, type RobustnessEvalOptions, type AttackSpec } from './eval/robustness.js';
 export { attackStatsMetric, type Metric } from './eval/metrics.js';
+export { runSuite, suiteDefinition, parseSuiteSpec, SUITE_IDS, SUITE_VARIANTS, type SuiteDefinition, type SuiteReport, type SuiteStage, type SuiteEvalOptions, type SuiteStageOutcome, type SuiteEpsilonResult } from './eval/suite.js';
+export { suiteText, suiteMarkdown } from './report/suite-table.js';
+export {
+  calibrationReport,
+  calibrationFromLogits,
+  calibrationFromProbabilities,
+  calibrationMetric,
+  datasetLogits,
+  adversarialLogits,
+  type CalibrationMetrics,
+  type CalibrationReport,
+  type CalibrationReportOptions,
+  type ReliabilityBin,
+} from './eval/calibration.js';
+export { fitTemperature, temperatureScaling, temperatureNll, type TemperatureFit, type TemperatureScalingOptions, type TemperatureScalingReport } from './eval/temperature-scaling.js';
+export {
+  CalibratedClassifier,
+  saveTemperature,
+  loadCalibratedClassifier,
+  predictWithAbstention,
+  selectiveMetrics,
+  chooseAbstentionThreshold,
+  abstentionReport,
+  type AbstentionResult,
+  type AbstentionReport,
+  type AbstentionTarget,
+  type SelectiveMetrics,
+} from './models/calibrated-classifier.js';
+export {
+  clopperPearsonLower,
+  clopperPearsonUpper,
+  clopperPearsonInterval,
+  binomialTestHalf,
+  normalCdf,
+  normalInverseCdf,
+  regularizedIncompleteBeta,
+  inverseRegularizedIncompleteBeta,
+} from './eval/binomial.js';
+export {
+  certify,
+  predictSmoothed,
+  certifiedAccuracy,
+  type Certificate,
+  type CertifyOptions,
+  type PredictOptions,
+  type SmoothedPrediction,
+  type CertifiedAccuracyOptions,
+  type CertifiedAccuracyReport,
+} from './eval/smoothing.js';
+export { measureLatency, type LatencyOptions, type LatencyReport } from './eval/latency.js';
+export {
+  runMaskingChecks,
+  MASKING_CHECKS,
+  MASKING_CHECK_IDS,
+  randomSampling,
+  type MaskingCheckOptions,
+  type MaskingReport,
+  type MaskingCheckResult,
+  type MaskingCheck,
+  type CheckStatus,
+} from './eval/masking/index.js';
 export { trainModel, type TrainOptions, type TrainReport, type TrainConfig } from './training/trainer.js';
 export { makeSchedule, parseSchedule, type ScheduleSpec } from './training/schedules.js';
 export type { Objective } from './training/objectives/types.js';
