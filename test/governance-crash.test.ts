@@ -1,6 +1,6 @@
 /**
  * Crash safety: a child process writes to the registry in a loop and is SIGKILLed at an
- * arbitrary point, three times over. After each kill the database must pass SQLite's
+ * arbitrary point, three times over (the last time two writers run at once). After each kill the database must pass SQLite's
  * integrity_check, every artifact's bytes must match its digest, the audit chain must
  * verify, every transaction the child reported as committed must be there, and no
  * transaction may be half-applied.
@@ -57,8 +57,9 @@ describe('registry crash safety', () => {
     const allCommitted: string[] = [];
     try {
       for (let round = 1; round <= 3; round++) {
-        const { committed } = await runAndKill(dir, round, 4 + round * 2, rng.int(25));
-        allCommitted.push(...committed);
+        // The last round runs two writers at once: busy waits and interleaved transactions must still chain.
+        const runs = await Promise.all((round === 3 ? [30, 31] : [round]).map((seed) => runAndKill(dir, seed, 4 + round * 2, rng.int(25))));
+        for (const { committed } of runs) allCommitted.push(...committed);
         const gov = openGovernance(dir, { actor: 'checker', mustExist: true });
         try {
           const check = gov.check();
@@ -74,6 +75,10 @@ describe('registry crash safety', () => {
           assert.ok(models.length >= allCommitted.length);
           assert.equal(gov.registry.resolveTag('candidate'), models.at(-1)?.digest);
           for (const m of models) assert.equal(gov.registry.manifest(m.digest).length, 2);
+          if (round === 3) {
+            const actors = new Set(gov.audit.list({ action: 'train' }).map((e) => e.actor));
+            assert.ok(actors.has('writer-30') && actors.has('writer-31'), `both concurrent writers committed: ${[...actors].join(', ')}`);
+          }
         } finally {
           gov.close();
         }

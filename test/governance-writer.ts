@@ -14,7 +14,8 @@ if (!dir) throw new Error('usage: governance-writer.ts DIR SEED');
 const seed = Number(seedArg ?? 1);
 const rng = createRng(seed);
 const gov = openGovernance(dir, { actor: `writer-${seed}` });
-if (!gov.risks.find('crash-threat')) gov.risks.add({ threatId: 'crash-threat', title: 'crash test', likelihood: 3, impact: 3, owner: 'test' });
+// syncFromThreats is idempotent, so writers started together do not race to create the risk.
+gov.risks.syncFromThreats([{ id: 'crash-threat', title: 'crash test' }]);
 const scratch = join(dir, '..', `scratch-${seed}`);
 mkdirSync(scratch, { recursive: true });
 

@@ -1,7 +1,7 @@
 /** Governance library: registry, lineage, tags, risks, vulnerabilities and the audit trail on a real .rampart directory. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -275,6 +275,13 @@ describe('governance', () => {
     assert.equal(readFileSync(path, 'utf8'), 'original bytes');
     assert.equal(gov.check().ok, true);
     expectCode(() => openGovernance(join(root, 'nothing-here'), { mustExist: true }), 'E_REGISTRY_MISSING');
+    // Temp files a killed writer left behind are swept when the store is next opened; fresh ones are not.
+    const tmp = join(gov.dir, 'objects', 'tmp');
+    writeFileSync(join(tmp, 'stale'), 'x');
+    writeFileSync(join(tmp, 'fresh'), 'x');
+    utimesSync(join(tmp, 'stale'), new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
+    openGovernance(gov.dir).close();
+    assert.deepEqual(readdirSync(tmp).sort(), ['fresh']);
     assert.equal(existsSync(join(root, 'nothing-here')), false);
   });
 });

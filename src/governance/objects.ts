@@ -3,7 +3,7 @@
  * file, fsynced and renamed into place, so a reader (or a process killed mid-write) never
  * sees half a blob under its final name; an orphan blob is harmless, a torn one is not.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { RegistryError } from '../core/errors.js';
 import { writeFileAtomicSync } from './atomic.js';
@@ -16,7 +16,17 @@ export class ObjectStore {
 
   constructor(dir: string) {
     this.root = join(dir, 'objects', 'sha256');
-    mkdirSync(join(dir, 'objects', 'tmp'), { recursive: true });
+    const tmp = join(dir, 'objects', 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    // Temp files of killed writers; an hour is far longer than any live write takes.
+    const stale = Date.now() - 60 * 60 * 1000;
+    for (const name of readdirSync(tmp)) {
+      try {
+        if (statSync(join(tmp, name)).mtimeMs < stale) unlinkSync(join(tmp, name));
+      } catch {
+        // Another process removed or renamed it first.
+      }
+    }
   }
 
   pathOf(digest: string): string {
