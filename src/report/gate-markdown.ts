@@ -1,9 +1,9 @@
 /** The gate as a Markdown summary for CI comments and job summaries. */
 import type { GateResult } from '../pipeline/gate.js';
 
-/** Escapes text for a Markdown table cell. */
+/** Escapes text for a Markdown table cell: pipes, backslashes, newlines, and '<' so no HTML gets through. */
 export function escapeMarkdownCell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;')).replace(/\r?\n/g, ' ');
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/\r?\n/g, ' ');
 }
 
 function value(v: number | null, id: string): string {

@@ -38,9 +38,18 @@ const threatBase = {
   description: z.string().optional(),
 };
 
+/** Checks within one threat, so they are reported even when other parts of the plan are broken. */
+function checkThreat(t: { goal: string; target?: number | undefined; norm?: string; epsilon?: number }, ctx: z.RefinementCtx): void {
+  if (t.norm === 'linf' && t.epsilon !== undefined && t.epsilon > 1) {
+    ctx.addIssue({ code: 'custom', path: ['epsilon'], message: `must be ≤ 1 for an L∞ threat on inputs in [0, 1] (got ${t.epsilon})` });
+  }
+  if (t.goal === 'targeted' && t.target === undefined) ctx.addIssue({ code: 'custom', path: ['target'], message: 'is required when goal is targeted (the class the adversary wants)' });
+}
+
 const imageThreat = z
   .object({ ...threatBase, channel: z.literal('image'), norm: z.enum(NORM_IDS), epsilon: z.number().positive() })
-  .strict();
+  .strict()
+  .superRefine(checkThreat);
 
 const textThreat = z
   .object({
@@ -60,11 +69,13 @@ const textThreat = z
     /** Perturbation families the adversary may combine. */
     families: z.array(z.enum(TEXT_FAMILIES)).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkThreat);
 
 const tabularThreat = z
   .object({ ...threatBase, channel: z.literal('tabular'), norm: z.enum(NORM_IDS), epsilon: z.number().positive(), features: z.array(z.string()).optional() })
-  .strict();
+  .strict()
+  .superRefine(checkThreat);
 
 export const threatSchema = z.discriminatedUnion('channel', [imageThreat, textThreat, tabularThreat]);
 
@@ -199,10 +210,6 @@ export const planSchema = z
       const first = ids.get(t.id);
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['threats', i, 'id'], message: `duplicate threat id '${t.id}' (also threats[${first}])` });
       else ids.set(t.id, i);
-      if ((t.channel === 'image' || t.channel === 'tabular') && t.norm === 'linf' && t.epsilon > 1) {
-        ctx.addIssue({ code: 'custom', path: ['threats', i, 'epsilon'], message: `must be ≤ 1 for an L∞ threat on inputs in [0, 1] (got ${t.epsilon})` });
-      }
-      if (t.goal === 'targeted' && t.target === undefined) ctx.addIssue({ code: 'custom', path: ['threats', i, 'target'], message: 'is required when goal is targeted (the class the adversary wants)' });
     });
     const known = [...ids.keys()];
     const training = plan.training;

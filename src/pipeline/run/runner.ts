@@ -41,6 +41,11 @@ async function readRecord(path: string): Promise<StageRecord | undefined> {
   }
 }
 
+function stableOutputs(outputs: unknown, volatile: readonly string[] | undefined): unknown {
+  if (!volatile || outputs === null || typeof outputs !== 'object') return outputs;
+  return Object.fromEntries(Object.entries(outputs as Record<string, unknown>).filter(([k]) => !volatile.includes(k)));
+}
+
 /** Checks ids are unique and every dependency comes earlier. @throws ConfigError `E_STAGE_ORDER`. */
 function checkOrder(stages: readonly Stage[]): void {
   const seen = new Set<string>();
@@ -115,7 +120,7 @@ export async function runStages(stages: readonly Stage[], env: RunEnvironment, o
       inputs,
       upstream,
       outputs: result,
-      outputsDigest: digestOf(result),
+      outputsDigest: digestOf(stableOutputs(result, stage.volatile)),
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),

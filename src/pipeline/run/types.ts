@@ -35,6 +35,11 @@ export interface Stage<O = unknown> {
   /** The values that decide this stage's result (besides upstream outputs); hashed canonically. */
   inputs(env: RunEnvironment): unknown | Promise<unknown>;
   run(ctx: StageContext): Promise<O>;
+  /**
+   * Top-level output fields left out of the outputs digest (timings): a stage that reran
+   * and produced the same result must not invalidate everything downstream.
+   */
+  volatile?: readonly string[];
   /** Whether cached outputs are still usable (e.g. their files still exist); default yes. */
   stillValid?(outputs: O, ctx: StageContext): Promise<boolean>;
 }

@@ -73,10 +73,10 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .verdict{display:inline-block;font-size:20px;font-weight:700;padding:6px 16px;border-radius:6px;margin:10px 0}
 .verdict.pass{background:#e3f4e8;color:#1e7e34;border:1px solid #9fd3ae}.verdict.fail{background:#fbe7e4;color:#b02a1a;border:1px solid #eeaaa0}
 .plots{display:flex;flex-wrap:wrap;gap:12px}.plots svg{border:1px solid #eee;border-radius:4px;max-width:100%;height:auto}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:10px}
-figure.ex{margin:0;border:1px solid #eee;border-radius:6px;padding:6px;text-align:center;font-size:12px}
+.grid{font-size:0}
+figure.ex{display:inline-block;width:196px;margin:0 8px 8px 0;vertical-align:top;border:1px solid #eee;border-radius:6px;padding:6px;text-align:center;font-size:12px}
 figure.ex img{width:56px;height:56px;image-rendering:pixelated;border:1px solid #ddd}
-figure.ex .row{display:flex;justify-content:space-around}figure.ex .cap{font-size:10px;color:#777}
+figure.ex .row{white-space:nowrap}figure.ex .row>div{display:inline-block;margin:0 3px}figure.ex .cap{font-size:10px;color:#777}
 .band-low{background:#e3f4e8}.band-medium{background:#fff5cc}.band-high{background:#ffe0c2}.band-critical{background:#fbd0ca}
 td.diff{max-width:520px;line-height:1.5}del{background:#fbd0ca;text-decoration:line-through}ins{background:#d2f1da;text-decoration:none}
 .zw{font-size:10px;color:#b02a1a}ul.changes{margin:0;padding-left:16px}

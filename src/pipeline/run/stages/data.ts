@@ -1,13 +1,12 @@
 /**
- * Stage `data`: select the plan's data and record its content address. Its inputs include
+ * Stage `data`: select the plan's data and split, and record their content address. Its inputs include
  * a digest of the data files themselves, so replacing an IDX file invalidates the cache.
  */
 import { createRequire } from 'node:module';
-import { hashDataset } from '../../../data/hash.js';
 import { fileDigest } from '../hash.js';
 import { selectData } from '../../data-selection.js';
 import type { Stage } from '../types.js';
-import { dataSpecOf, evaluationData } from './common.js';
+import { dataSpecOf } from './common.js';
 
 export interface DataOutputs {
   spec: unknown;
@@ -17,7 +16,6 @@ export interface DataOutputs {
   split: { seed: number; fractions: { train: number; validation: number; test: number } };
   counts: { train: number; validation: number; test: number };
   trainLimit?: number;
-  evaluation: { name: string; count: number; sha256: string };
 }
 
 export const dataStage: Stage<DataOutputs> = {
@@ -31,12 +29,11 @@ export const dataStage: Stage<DataOutputs> = {
       spec === 'mnist'
         ? { bundled: `mnist@${(createRequire(import.meta.url)('mnist/package.json') as { version: string }).version}` }
         : { images: await fileDigest(spec.images), labels: await fileDigest(spec.labels) };
-    return { data: plan.data, files, evaluationLimit: plan.evaluation.limit };
+    return { data: plan.data, files };
   },
   async run({ plan, progress }) {
     progress(0, 1, 'loading');
     const selected = selectData({ spec: dataSpecOf(plan), splitSeed: plan.data.splitSeed, subset: 'train' });
-    const evaluation = evaluationData(plan);
     progress(1, 1, 'hashed');
     return {
       spec: selected.provenance.spec,
@@ -45,7 +42,6 @@ export const dataStage: Stage<DataOutputs> = {
       split: selected.provenance.split,
       counts: { train: selected.splits.train.count, validation: selected.splits.validation.count, test: selected.splits.test.count },
       ...(plan.data.trainLimit === undefined ? {} : { trainLimit: plan.data.trainLimit }),
-      evaluation: { name: evaluation.selected.name, count: evaluation.selected.count, sha256: hashDataset(evaluation.selected) },
     };
   },
 };

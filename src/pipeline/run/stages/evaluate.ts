@@ -24,7 +24,13 @@ function evaluationStage(id: string, title: string, modelStage: string, name: st
     title,
     version: 1,
     dependsOn: ['data', modelStage],
-    inputs: ({ plan, backend }) => ({ threats: plan.threats, evaluation: plan.evaluation, seed: plan.seed, backend: backend ?? 'default' }),
+    // Only what changes the numbers: owners, likelihoods and criteria do not.
+    inputs: ({ plan, backend }) => ({
+      threats: plan.threats.map((t) => (t.channel === 'text' ? { id: t.id, channel: t.channel } : { id: t.id, channel: t.channel, norm: t.norm, epsilon: t.epsilon })),
+      evaluation: plan.evaluation,
+      seed: plan.seed,
+      backend: backend ?? 'default',
+    }),
     async run(ctx: StageContext) {
       const trained = ctx.output<TrainOutputs>(modelStage);
       const stored = await loadClassifierModel(ctx.resolve(trained.modelDir));

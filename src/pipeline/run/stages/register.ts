@@ -47,7 +47,7 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
   };
   return gov.transaction(() => {
     const planArtifact = gov.registry.put({ kind: 'plan', name: plan.name, json: plan as unknown as Json, meta: { version: plan.version } });
-    const dataset = gov.registry.put({ kind: 'dataset', name: data.name, json: data as unknown as Json, meta: { sha256: data.sha256, evaluation: data.evaluation.sha256 }, parents: [planArtifact.digest] });
+    const dataset = gov.registry.put({ kind: 'dataset', name: data.name, json: data as unknown as Json, meta: { sha256: data.sha256 }, parents: [planArtifact.digest] });
     const models: Record<string, string> = {};
     const evaluations: Record<string, string> = {};
     for (const [name, { train, evaluation }] of Object.entries(outputs)) {

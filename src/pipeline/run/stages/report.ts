@@ -47,7 +47,7 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
     planName: plan.name,
     ...(plan.description === undefined ? {} : { description: plan.description }),
     createdAt: new Date().toISOString(),
-    data: { name: data.name, sha256: data.sha256, evaluationCount: data.evaluation.count },
+    data: { name: data.name, sha256: data.sha256, evaluationCount: hardened.results.data?.count ?? 0 },
     models: [summary('baseline', ctx.output<TrainOutputs>('baseline'), baseline), summary('hardened', ctx.output<TrainOutputs>('harden'), hardened)],
     reliability,
     examples: [...(await readExamples(ctx, baseline.examples)), ...(await readExamples(ctx, hardened.examples))],

@@ -4,7 +4,7 @@
  * a run killed mid-training continues from the last finished epoch.
  */
 import { join } from 'node:path';
-import { directoryDigest } from '../hash.js';
+import { fileDigest } from '../hash.js';
 import { runTraining, type TrainRunOptions } from '../../train-run.js';
 import type { ImageThreatScenario, Plan } from '../../plan/schema.js';
 import type { ObjectiveOptions } from '../../../training/objectives/registry.js';
@@ -14,7 +14,10 @@ import { dataSpecOf, filesExist } from './common.js';
 export interface TrainOutputs {
   /** The saved model, relative to the run directory. */
   modelDir: string;
-  /** Digest of the model's files (model.json + weights.bin). */
+  /**
+   * Digest of the weights (weights.bin). model.json is left out: it carries a creation
+   * time, and a resumed run that ends with the same weights is the same model.
+   */
   sha256: string;
   trainReport: string;
   method: string;
@@ -57,7 +60,7 @@ async function train(ctx: StageContext, options: Omit<TrainRunOptions, 'outDir' 
   const t = report.training;
   return {
     modelDir: ctx.relative(report.modelDir),
-    sha256: await directoryDigest(report.modelDir),
+    sha256: await fileDigest(join(report.modelDir, 'weights.bin')),
     trainReport: ctx.relative(join(ctx.workDir, 'train-report.json')),
     method: t.config.objective.id,
     testAccuracy: report.testAccuracy,
@@ -79,6 +82,7 @@ export const baselineStage: Stage<TrainOutputs> = {
   inputs: ({ plan, backend }) => ({ data: dataOf(plan), architecture: plan.model.architecture, training: plan.model.baseline, seed: plan.seed, backend: backend ?? 'default' }),
   run: (ctx) => train(ctx, { data: dataOf(ctx.plan), architecture: ctx.plan.model.architecture, method: 'standard', ...optimisation(ctx.plan.model.baseline, ctx.plan.seed) }),
   stillValid,
+  volatile: ['trainingMs'],
 };
 
 function methodOptions(plan: Plan): ObjectiveOptions {
@@ -119,4 +123,5 @@ export const hardenStage: Stage<TrainOutputs> = {
     });
   },
   stillValid,
+  volatile: ['trainingMs'],
 };

@@ -1,0 +1,157 @@
+/**
+ * `runPlan` end to end on a tiny plan (an MLP on 300 digits, one or two epochs, 40
+ * evaluation examples): every stage runs, an unchanged rerun does no work, a crash
+ * mid-stage reruns only that stage, a criteria change reruns only the gate onwards, and
+ * the run lands in governance.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, statSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { openGovernance } from '../src/governance/index.js';
+import { parsePlanText } from '../src/pipeline/plan/load.js';
+import { loadResults } from '../src/pipeline/run/results.js';
+import { runPlan, type RunPlanResult } from '../src/pipeline/run/run-plan.js';
+import { stageRecordPath } from '../src/pipeline/run/runner.js';
+import type { RunEvent } from '../src/pipeline/run/types.js';
+import { engine } from './fixtures.js';
+
+const PLAN = `
+name: tiny
+seed: 3
+threats:
+  - { id: linf-0.1, channel: image, technique: gradient, norm: linf, epsilon: 0.1, likelihood: likely, impact: moderate, owner: team-a }
+  - { id: l2-1, channel: image, technique: gradient, norm: l2, epsilon: 1, likelihood: possible, impact: minor, owner: team-a }
+  - { id: spam-typo, channel: text, technique: character, budget: { maxWordFraction: 0.2 }, likelihood: likely, impact: minor, owner: team-b }
+data: { dataset: mnist, splitSeed: 1, trainLimit: 300 }
+model:
+  architecture: mlp
+  baseline: { epochs: 1, learningRate: 0.002 }
+training:
+  method: pgd-at
+  threat: linf-0.1
+  steps: 2
+  epochs: 2
+  learningRate: 0.002
+  phases: [{ epochs: 1, epsilonScale: 0.5 }, { epochs: 1, epsilonScale: 1 }]
+  robustValidation: { steps: 2, limit: 50 }
+evaluation:
+  limit: 40
+  attacks: [{ id: fgsm }, { id: pgd, options: { steps: 3 } }]
+  latencySamples: 20
+  examples: 3
+criteria:
+  cleanAccuracy: 0.3
+  robustAccuracy: { linf-0.1: 0.05 }
+  latencyP99Ms: 1000
+  maxRegression: 0.05
+`;
+
+function statuses(result: RunPlanResult): string[] {
+  return result.stages.map((s) => `${s.id}:${s.status}`);
+}
+
+describe('runPlan', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-run-'));
+  const plan = parsePlanText(PLAN, 'tiny.yaml');
+  let first: RunPlanResult;
+
+  before(async () => {
+    await engine();
+    first = await runPlan(plan, { dir });
+  });
+
+  it('runs every stage and writes results, JUnit, Markdown, HTML and the run record', async () => {
+    assert.deepEqual(statuses(first), ['data:ran', 'baseline:ran', 'attack:ran', 'harden:ran', 'evaluate:ran', 'gate:ran', 'report:ran', 'register:ran']);
+    const results = await loadResults(first.files.results);
+    assert.equal(results.model.name, 'tiny/hardened');
+    assert.deepEqual(Object.keys(results.robustAccuracy).sort(), ['l2-1', 'linf-0.1']);
+    assert.match(results.unmeasured['spam-typo'] ?? '', /text/);
+    assert.ok(results.cleanAccuracy > 0.3, `clean accuracy ${results.cleanAccuracy}`);
+    // The hardened model resists the threat it trained against better than the baseline.
+    const baseline = first.baseline.evaluation.results;
+    assert.ok((results.robustAccuracy['linf-0.1'] as number) > (baseline.robustAccuracy['linf-0.1'] as number));
+    assert.equal(results.curves.find((c) => c.norm === 'linf')?.points.length, 2);
+    assert.equal(first.gate.passed, true, JSON.stringify(first.gate.checks));
+    assert.equal(first.gate.checks.find((c) => c.id === 'regression')?.status, 'skipped');
+    assert.match(await readFile(first.files.junit, 'utf8'), /<testsuite name="rampart gate: tiny" tests="4" failures="0"/);
+    assert.match(await readFile(first.files.markdown, 'utf8'), /✅ PASSED/);
+    const html = await readFile(first.files.report, 'utf8');
+    assert.match(html, /Robust accuracy vs L∞ ε/);
+    assert.equal((html.match(/<img /g) ?? []).length, 2 * 3 * 3);
+    const run = JSON.parse(await readFile(first.files.run, 'utf8')) as { passed: boolean; stages: unknown[] };
+    assert.equal(run.passed, true);
+    assert.equal(run.stages.length, 8);
+  });
+
+  it('records the run in governance: lineage, risks with measurements, audit', () => {
+    const gov = openGovernance(dir);
+    try {
+      const registered = first.governance;
+      assert.ok(registered);
+      const lineage = gov.registry.lineage(registered.evaluations.hardened);
+      const ancestors = lineage.ancestors.map((a) => a.kind).sort();
+      assert.deepEqual([...new Set(ancestors)], ['dataset', 'model', 'plan']);
+      assert.ok(lineage.descendants.some((d) => d.kind === 'report'));
+      const risk = gov.risks.find('linf-0.1');
+      assert.equal(risk?.likelihood, 4);
+      assert.equal(risk?.impact, 3);
+      assert.ok(risk?.measuredSuccess !== null && risk?.measuredSuccess !== undefined);
+      assert.equal(gov.risks.find('spam-typo')?.measuredSuccess, null);
+      const actions = new Set(gov.audit.list().map((e) => e.action));
+      for (const a of ['register', 'train', 'evaluate', 'gate', 'risk.measure']) assert.ok(actions.has(a), a);
+      assert.equal(gov.audit.verify().ok, true);
+      assert.deepEqual(registered.vulnerabilities, []);
+    } finally {
+      gov.close();
+    }
+  });
+
+  it('an unchanged rerun does no work', async () => {
+    const modelFile = join(first.runDir, first.hardened.training.modelDir, 'weights.bin');
+    const modelTime = statSync(modelFile).mtimeMs;
+    const recordTime = statSync(stageRecordPath(first.runDir, 'evaluate')).mtimeMs;
+    const events: RunEvent[] = [];
+    const tensors = tf.memory().numTensors;
+    const again = await runPlan(plan, { dir, onEvent: (e) => events.push(e) });
+    assert.deepEqual(statuses(again), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:cached', 'evaluate:cached', 'gate:cached', 'report:cached', 'register:cached']);
+    assert.equal(events.filter((e) => e.type === 'stage-progress').length, 0);
+    assert.equal(statSync(modelFile).mtimeMs, modelTime);
+    assert.equal(statSync(stageRecordPath(first.runDir, 'evaluate')).mtimeMs, recordTime);
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.deepEqual(again.hardened.evaluation.results, first.hardened.evaluation.results);
+  });
+
+  it('after a crash in adversarial training, reruns only that stage and resumes from its checkpoints', async () => {
+    // A crash leaves no stage record behind, only the stage's partial work.
+    await rm(stageRecordPath(first.runDir, 'harden'));
+    const events: RunEvent[] = [];
+    const resumed = await runPlan(plan, { dir, onEvent: (e) => events.push(e) });
+    assert.deepEqual(statuses(resumed), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:ran', 'evaluate:cached', 'gate:cached', 'report:cached', 'register:cached']);
+    // Every epoch was checkpointed, so no training step ran again; the weights are the same.
+    assert.equal(events.filter((e) => e.type === 'stage-progress' && e.stage === 'harden').length, 0);
+    assert.equal(resumed.hardened.training.sha256, first.hardened.training.sha256);
+  });
+
+  it('a criteria change reruns only the gate and what follows it; a regressed candidate fails and files a vulnerability', async () => {
+    const production = { ...first.hardened.evaluation.results, model: { name: 'tiny/production' }, cleanAccuracy: Math.min(1, first.hardened.evaluation.results.cleanAccuracy + 0.2) };
+    const stricter = parsePlanText(PLAN.replace('maxRegression: 0.05', 'maxRegression: 0.01'), 'tiny.yaml');
+    const gated = await runPlan(stricter, { dir, production });
+    assert.deepEqual(statuses(gated), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:cached', 'evaluate:cached', 'gate:ran', 'report:ran', 'register:ran']);
+    assert.equal(gated.gate.passed, false);
+    assert.deepEqual(gated.gate.checks.filter((c) => !c.passed).map((c) => c.id), ['regression:clean-accuracy']);
+    assert.match(await readFile(gated.files.junit, 'utf8'), /failures="1"/);
+    assert.equal(gated.governance?.vulnerabilities.length, 1);
+    const gov = openGovernance(dir);
+    try {
+      const vuln = gov.vulnerabilities.get(gated.governance?.vulnerabilities[0] as string);
+      assert.equal(vuln.threatId, 'regression:clean-accuracy');
+      assert.equal(vuln.status, 'open');
+    } finally {
+      gov.close();
+    }
+  });
+});
