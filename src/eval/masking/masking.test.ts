@@ -91,6 +91,9 @@ test('options: skipped transfer without a surrogate, a subset of checks, named e
   await assert.rejects(runMaskingChecks({ model, data, norm: 'linf', epsilon: 0.1, checks: ['psychic'] }), (e: unknown) => e instanceof UsageError && e.code === 'E_MASKING_OPTION' && /'psychic'.*'iterative-beats-single-step'/.test(e.message));
   await assert.rejects(runMaskingChecks({ model, data, norm: 'linf', epsilon: 0 }), /epsilon > 0/);
   await assert.rejects(runMaskingChecks({ model, data, norm: 'linf', epsilon: 0.1, epsilonFactors: [1] }), /'epsilonFactors'/);
+  const l2 = await runMaskingChecks({ model, data, norm: 'l2', epsilon: 1.5, limit: 15, checks: ['unbounded-attack', 'random-search-finds-nothing-pgd-missed'] });
+  assert.deepEqual(l2.checks.map((c) => c.status), ['pass', 'pass'], JSON.stringify(l2.checks.map((c) => c.measured)));
+  assert.equal(l2.checks[0]!.measured.epsilon, 28, 'L2 unbounded: the diagonal of the 28x28 unit box');
   const blind: Classifier = { ...quantised(model), id: 'black-box', differentiable: false };
   const none = await runMaskingChecks({ model: blind, data, norm: 'linf', epsilon: 0.1, limit: 5 });
   assert.equal(none.checks.length, 0);
