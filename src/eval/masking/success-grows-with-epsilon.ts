@@ -13,7 +13,7 @@ export const successGrowsWithEpsilon: MaskingCheck = {
   async run(ctx) {
     const epsilons = [...new Set(ctx.epsilonFactors.map((f) => ctx.threatAt(f * ctx.threat.epsilon).epsilon))].sort((a, b) => a - b);
     const rates: number[] = [];
-    for (const e of epsilons) rates.push(rate(await ctx.success(`pgd@${e}`, pgd({ steps: ctx.pgdSteps }), ctx.threatAt(e))));
+    for (const e of epsilons) rates.push(rate(await ctx.success('pgd', pgd({ steps: ctx.pgdSteps }), ctx.threatAt(e))));
     let worstDrop = 0;
     for (let i = 1; i < rates.length; i++) worstDrop = Math.max(worstDrop, (rates[i - 1] as number) - (rates[i] as number));
     const first = rates[0] ?? 0;

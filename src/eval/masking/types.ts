@@ -39,7 +39,9 @@ export interface MaskingContext {
   readonly surrogate: Classifier | undefined;
   /**
    * Per-example success of `attack` at `threat`, crafted against `craftOn` (default: the
-   * model) and judged by the model's own prediction at the returned point. Memoised by `key`.
+   * model) and judged by the model's own prediction at the returned point. Memoised by
+   * `key`, the crafting model and the threat id, so `key` must name one attack
+   * configuration: `'pgd'` is always `pgd({ steps: ctx.pgdSteps })`.
    */
   success(key: string, attack: Attack, threat: ThreatModel, craftOn?: Classifier): Promise<Uint8Array>;
   /** A threat like the evaluated one with another epsilon (clamped to the L∞ range). */

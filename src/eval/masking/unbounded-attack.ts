@@ -15,7 +15,7 @@ export const unboundedAttack: MaskingCheck = {
     const range = ctx.threat.bounds.max - ctx.threat.bounds.min;
     // L∞: the whole range; L2: the diagonal of the input box.
     const epsilon = ctx.threat.norm === 'linf' ? range : range * Math.sqrt(sizeOf(ctx.model.inputShape));
-    const success = rate(await ctx.success('pgd-unbounded', pgd({ steps: ctx.pgdSteps }), ctx.threatAt(epsilon)));
+    const success = rate(await ctx.success('pgd', pgd({ steps: ctx.pgdSteps }), ctx.threatAt(epsilon)));
     const complete = 1 - Math.max(0.01, 1 / Math.max(1, ctx.count));
     const status = success >= complete ? 'pass' : success >= 0.9 ? 'warn' : 'fail';
     return {
