@@ -97,13 +97,13 @@ declare module 'fastify' {
   }
 }
 
-const FASTIFY_CODES: Record<string, { code: string; status: number }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'E_BODY_TOO_LARGE', status: 413 },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'E_MEDIA_TYPE', status: 415 },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'E_BODY_JSON', status: 400 },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'E_BODY_LENGTH', status: 400 },
-  FST_ERR_CTP_EMPTY_TYPE: { code: 'E_MEDIA_TYPE', status: 415 },
-  FST_ERR_CTP_INVALID_TYPE: { code: 'E_MEDIA_TYPE', status: 415 },
+const FASTIFY_CODES: Record<string, { code: string; status: number; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'E_BODY_TOO_LARGE', status: 413, message: 'The request body is larger than the server accepts (limits.bodyBytes); send fewer examples per request.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'E_MEDIA_TYPE', status: 415, message: "Unsupported content type; send the body as 'application/json'." },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'E_BODY_JSON', status: 400, message: 'The request body is empty; send a JSON object.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'E_BODY_LENGTH', status: 400, message: 'The Content-Length header does not match the body.' },
+  FST_ERR_CTP_EMPTY_TYPE: { code: 'E_MEDIA_TYPE', status: 415, message: "Empty content type; send the body as 'application/json'." },
+  FST_ERR_CTP_INVALID_TYPE: { code: 'E_MEDIA_TYPE', status: 415, message: "Invalid content type; send the body as 'application/json'." },
 };
 
 /** Maps any error to a status, a stable code and a message for the client. */
@@ -114,7 +114,7 @@ export function errorResponse(error: unknown): { status: number; code: string; m
   }
   const e = error as { code?: unknown; statusCode?: unknown; message?: unknown };
   const known = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
-  if (known) return { status: known.status, code: known.code, message: String(e.message) };
+  if (known) return { status: known.status, code: known.code, message: known.message };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, code: 'E_BAD_REQUEST', message: String(e.message) };
   return { status: 500, code: 'E_INTERNAL', message: 'The server failed on this request; the error is in its log.' };
 }
