@@ -41,11 +41,14 @@ training:
 evaluation:
   limit: 40
   attacks: [{ id: fgsm }, { id: pgd, options: { steps: 3 } }]
+  certification: { sigma: 0.25, samples: 100, selectionSamples: 10, limit: 10 }
   latencySamples: 20
   examples: 3
 criteria:
   cleanAccuracy: 0.3
   robustAccuracy: { linf-0.1: 0.05 }
+  certifiedAccuracy: { l2-1: 0 }
+  ece: 0.5
   latencyP99Ms: 1000
   maxRegression: 0.05
 `;
@@ -65,7 +68,7 @@ describe('runPlan', () => {
   });
 
   it('runs every stage and writes results, JUnit, Markdown, HTML and the run record', async () => {
-    assert.deepEqual(statuses(first), ['data:ran', 'baseline:ran', 'attack:ran', 'harden:ran', 'evaluate:ran', 'gate:ran', 'report:ran', 'register:ran']);
+    assert.deepEqual(statuses(first), ['data:ran', 'baseline:ran', 'attack:ran', 'harden:ran', 'calibrate:ran', 'certify:ran', 'evaluate:ran', 'gate:ran', 'report:ran', 'register:ran']);
     const results = await loadResults(first.files.results);
     assert.equal(results.model.name, 'tiny/hardened');
     assert.deepEqual(Object.keys(results.robustAccuracy).sort(), ['l2-1', 'linf-0.1']);
@@ -75,16 +78,26 @@ describe('runPlan', () => {
     const baseline = first.baseline.evaluation.results;
     assert.ok((results.robustAccuracy['linf-0.1'] as number) > (baseline.robustAccuracy['linf-0.1'] as number));
     assert.equal(results.curves.find((c) => c.norm === 'linf')?.points.length, 2);
+    // Calibration at the temperature shipped in the model's metadata, certification at the L2 radius.
+    assert.equal(results.temperature, first.hardened.calibration?.temperature);
+    assert.ok(results.ece !== undefined && results.ece >= 0 && results.ece <= 1);
+    assert.equal(results.reliability?.length, 15);
+    assert.equal(baseline.temperature, 1);
+    const stored = JSON.parse(await readFile(join(first.runDir, first.hardened.training.modelDir, 'model.json'), 'utf8')) as { userDefinedMetadata: { rampart: { temperature?: number } } };
+    assert.equal(stored.userDefinedMetadata.rampart.temperature, results.temperature);
+    assert.equal(first.hardened.certification?.count, 10);
+    assert.ok(results.certifiedAccuracy?.['l2-1'] !== undefined);
     assert.equal(first.gate.passed, true, JSON.stringify(first.gate.checks));
     assert.equal(first.gate.checks.find((c) => c.id === 'regression')?.status, 'skipped');
-    assert.match(await readFile(first.files.junit, 'utf8'), /<testsuite name="rampart gate: tiny" tests="4" failures="0"/);
+    assert.match(await readFile(first.files.junit, 'utf8'), /<testsuite name="rampart gate: tiny" tests="6" failures="0"/);
     assert.match(await readFile(first.files.markdown, 'utf8'), /✅ PASSED/);
     const html = await readFile(first.files.report, 'utf8');
     assert.match(html, /Robust accuracy vs L∞ ε/);
     assert.equal((html.match(/<img /g) ?? []).length, 2 * 3 * 3);
+    assert.equal((html.match(/<svg /g) ?? []).length, 2 + 2);
     const run = JSON.parse(await readFile(first.files.run, 'utf8')) as { passed: boolean; stages: unknown[] };
     assert.equal(run.passed, true);
-    assert.equal(run.stages.length, 8);
+    assert.equal(run.stages.length, 10);
   });
 
   it('records the run in governance: lineage, risks with measurements, audit', () => {
@@ -117,7 +130,7 @@ describe('runPlan', () => {
     const events: RunEvent[] = [];
     const tensors = tf.memory().numTensors;
     const again = await runPlan(plan, { dir, onEvent: (e) => events.push(e) });
-    assert.deepEqual(statuses(again), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:cached', 'evaluate:cached', 'gate:cached', 'report:cached', 'register:cached']);
+    assert.deepEqual(statuses(again), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:cached', 'calibrate:cached', 'certify:cached', 'evaluate:cached', 'gate:cached', 'report:cached', 'register:cached']);
     assert.equal(events.filter((e) => e.type === 'stage-progress').length, 0);
     assert.equal(statSync(modelFile).mtimeMs, modelTime);
     assert.equal(statSync(stageRecordPath(first.runDir, 'evaluate')).mtimeMs, recordTime);
@@ -125,22 +138,26 @@ describe('runPlan', () => {
     assert.deepEqual(again.hardened.evaluation.results, first.hardened.evaluation.results);
   });
 
-  it('after a crash in adversarial training, reruns only that stage and resumes from its checkpoints', async () => {
+  it('after a crash in adversarial training, reruns that stage (resuming from its checkpoints) and nothing whose inputs did not change', async () => {
     // A crash leaves no stage record behind, only the stage's partial work.
     await rm(stageRecordPath(first.runDir, 'harden'));
     const events: RunEvent[] = [];
     const resumed = await runPlan(plan, { dir, onEvent: (e) => events.push(e) });
-    assert.deepEqual(statuses(resumed), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:ran', 'evaluate:cached', 'gate:cached', 'report:cached', 'register:cached']);
+    assert.deepEqual(statuses(resumed), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:ran', 'calibrate:ran', 'certify:cached', 'evaluate:cached', 'gate:cached', 'report:cached', 'register:cached']);
     // Every epoch was checkpointed, so no training step ran again; the weights are the same.
     assert.equal(events.filter((e) => e.type === 'stage-progress' && e.stage === 'harden').length, 0);
     assert.equal(resumed.hardened.training.sha256, first.hardened.training.sha256);
+    // Training rewrote the model without its temperature, so calibration ran again: same fit, stored again.
+    assert.equal(resumed.hardened.calibration?.temperature, first.hardened.calibration?.temperature);
+    const stored = JSON.parse(await readFile(join(first.runDir, first.hardened.training.modelDir, 'model.json'), 'utf8')) as { userDefinedMetadata: { rampart: { temperature?: number } } };
+    assert.equal(stored.userDefinedMetadata.rampart.temperature, first.hardened.calibration?.temperature);
   });
 
   it('a criteria change reruns only the gate and what follows it; a regressed candidate fails and files a vulnerability', async () => {
     const production = { ...first.hardened.evaluation.results, model: { name: 'tiny/production' }, cleanAccuracy: Math.min(1, first.hardened.evaluation.results.cleanAccuracy + 0.2) };
     const stricter = parsePlanText(PLAN.replace('maxRegression: 0.05', 'maxRegression: 0.01'), 'tiny.yaml');
     const gated = await runPlan(stricter, { dir, production });
-    assert.deepEqual(statuses(gated), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:cached', 'evaluate:cached', 'gate:ran', 'report:ran', 'register:ran']);
+    assert.deepEqual(statuses(gated), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:cached', 'calibrate:cached', 'certify:cached', 'evaluate:cached', 'gate:ran', 'report:ran', 'register:ran']);
     assert.equal(gated.gate.passed, false);
     assert.deepEqual(gated.gate.checks.filter((c) => !c.passed).map((c) => c.id), ['regression:clean-accuracy']);
     assert.match(await readFile(gated.files.junit, 'utf8'), /failures="1"/);

@@ -69,6 +69,9 @@ export function evaluateGate(criteria: PlanCriteria, candidate: EvaluationResult
     const why = candidate.unmeasured[threat];
     checks.push(check.measured === null && why ? { ...check, message: `${check.message}: ${why}` } : check);
   }
+  for (const [threat, required] of Object.entries(criteria.certifiedAccuracy ?? {})) {
+    checks.push(atLeast(`certified-accuracy:${threat}`, `certified accuracy (${threat})`, candidate.certifiedAccuracy?.[threat], required, threat));
+  }
   if (criteria.ece !== undefined) checks.push(atMost('ece', 'expected calibration error', candidate.ece, criteria.ece, (v) => v.toFixed(4)));
   if (criteria.latencyP99Ms !== undefined) checks.push(atMost('latency-p99', 'latency p99', candidate.latencyP99Ms, criteria.latencyP99Ms, (v) => `${v.toFixed(2)} ms`));
   const maxDrop = criteria.maxRegression;

@@ -17,7 +17,7 @@ interface ReportFlags {
 }
 
 const NEEDED = ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate'];
-const ORDER = ['data', 'baseline', 'attack', 'harden', 'evaluate', 'gate', 'report', 'register'];
+const ORDER = ['data', 'baseline', 'attack', 'harden', 'calibrate', 'certify', 'evaluate', 'gate', 'report', 'register'];
 
 export function registerReport(program: Command): void {
   program

@@ -163,19 +163,37 @@ export const planSchema = z
         curve: z.object({ linf: z.array(z.number().positive().max(1)).optional(), l2: z.array(z.number().positive()).optional() }).strict().optional(),
         /** Reliability bins for ECE. */
         calibrationBins: z.number().int().min(2).max(100).default(15),
+        /** Fit a temperature on the validation split and ship it with the hardened model (its ECE is then measured with it). */
+        temperatureScaling: z.boolean().default(true),
+        /** Randomized smoothing (Cohen et al. 2019): certified L2 accuracy of the hardened model at each L2 threat's radius. */
+        certification: z
+          .object({
+            sigma: z.number().positive(),
+            /** Noise samples that bound the top class's probability. */
+            samples: z.number().int().min(10).default(1000),
+            /** Noise samples that pick the candidate class. */
+            selectionSamples: z.number().int().min(1).default(100),
+            alpha: z.number().gt(0).lt(1).default(0.001),
+            /** Certify the first N evaluation examples (each costs samples + selectionSamples passes). */
+            limit: wholePositive.default(100),
+          })
+          .strict()
+          .optional(),
         /** Single-example predictions timed for latency p99. */
         latencySamples: z.number().int().min(10).max(10_000).default(200),
         /** Adversarial examples shown in the report. */
         examples: z.number().int().min(0).max(32).default(8),
       })
       .strict()
-      .default({ batchSize: 256, attacks: [{ id: 'pgd', options: { steps: 20 } }], calibrationBins: 15, latencySamples: 200, examples: 8 }),
+      .default({ batchSize: 256, attacks: [{ id: 'pgd', options: { steps: 20 } }], calibrationBins: 15, temperatureScaling: true, latencySamples: 200, examples: 8 }),
     criteria: z
       .object({
         /** Minimum clean accuracy on the evaluation set. */
         cleanAccuracy: fraction.optional(),
         /** Minimum robust (worst-case) accuracy per threat id. */
         robustAccuracy: z.record(z.string(), fraction).optional(),
+        /** Minimum certified accuracy (randomized smoothing) per L2 threat id. */
+        certifiedAccuracy: z.record(z.string(), fraction).optional(),
         /** Maximum expected calibration error. */
         ece: fraction.optional(),
         /** Maximum single-example latency p99, in milliseconds. */
@@ -231,6 +249,13 @@ export const planSchema = z
     }
     for (const key of Object.keys(plan.criteria.robustAccuracy ?? {})) {
       if (!ids.has(key)) ctx.addIssue({ code: 'custom', path: ['criteria', 'robustAccuracy', key], message: `names no threat; use one of ${quoteList(known)}` });
+    }
+    const l2 = plan.threats.filter((t) => t.channel === 'image' && t.norm === 'l2').map((t) => t.id);
+    for (const key of Object.keys(plan.criteria.certifiedAccuracy ?? {})) {
+      if (!l2.includes(key)) ctx.addIssue({ code: 'custom', path: ['criteria', 'certifiedAccuracy', key], message: `must name an L2 image threat (certificates are L2 radii); use one of ${quoteList(l2)}` });
+    }
+    if (plan.criteria.certifiedAccuracy && !plan.evaluation.certification) {
+      ctx.addIssue({ code: 'custom', path: ['evaluation', 'certification'], message: 'is required when criteria.certifiedAccuracy is set, e.g. { sigma: 0.25 }' });
     }
   });
 

@@ -1,7 +1,8 @@
 /**
  * Evaluating one model against a plan: robustness per image threat (the worst case over
- * the plan's attacks, grouped by norm so each norm is one curve), latency p99, and a few
- * adversarial examples for the report. Threats this pipeline cannot measure yet are
+ * the plan's attacks, and the standard suite when the plan asks for it, grouped by norm so
+ * each norm is one curve), calibration, latency p99, and a few adversarial examples for
+ * the report. Threats this pipeline cannot measure yet are
  * listed with the reason, so the gate fails them visibly instead of passing them silently.
  */
 import { join } from 'node:path';
@@ -13,7 +14,10 @@ import { hashDataset } from '../../data/hash.js';
 import { takeFirst } from '../../data/index.js';
 import type { WorkerPool } from '../../engine/pool/index.js';
 import { createAttack } from '../../attacks/registry.js';
+import { calibrationFromLogits, datasetLogits } from '../../eval/calibration.js';
+import { measureLatency } from '../../eval/latency.js';
 import { evaluateRobustness, type RobustnessReport } from '../../eval/robustness.js';
+import { runSuite, suiteDefinition, type SuiteReport } from '../../eval/suite.js';
 import type { Classifier } from '../../models/classifier.js';
 import { accuracyOf, predictClasses } from '../../models/predict.js';
 import type { NormId } from '../../threats/norms.js';
@@ -42,6 +46,7 @@ export interface AdversarialExampleSet {
 export interface ModelEvaluation {
   results: EvaluationResults;
   reports: RobustnessReport[];
+  suites: SuiteReport[];
   examples?: AdversarialExampleSet;
 }
 
@@ -53,22 +58,11 @@ export interface EvaluateModelOptions {
   sha256: string;
   data: Dataset;
   pool?: WorkerPool;
+  /** The temperature the model ships with; ECE is measured with it. Default 1. */
+  temperature?: number;
+  /** Certified accuracy per threat id, from the certification stage. */
+  certifiedAccuracy?: Record<string, number>;
   onProgress?: (done: number, total: number, label: string) => void;
-}
-
-/** Single-example prediction latency, p99 over `samples` timed calls after a warm-up. */
-export async function latencyP99(model: Classifier, data: Dataset, samples: number): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < samples + 10; i++) {
-    const row = i % data.count;
-    const started = performance.now();
-    const predicted = tf.tidy(() => tf.argMax(model.logits(batchTensor(data, row, row + 1)), 1));
-    await predicted.data();
-    predicted.dispose();
-    if (i >= 10) times.push(performance.now() - started);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.max(0, Math.ceil(0.99 * times.length) - 1)] ?? 0;
 }
 
 function round4(values: ArrayLike<number>): number[] {
@@ -131,6 +125,8 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   const weights = norms.map((n) => epsilonsOf(n).length - 1);
   const totalWeight = Math.max(1, weights.reduce((a, b) => a + b, 0) + 1);
   const reports: RobustnessReport[] = [];
+  const suites: SuiteReport[] = [];
+  const suite = plan.evaluation.suite ? suiteDefinition('standard', plan.evaluation.suite === 'quick' ? 'quick' : 'full') : undefined;
   let before = 0;
   for (const [i, norm] of norms.entries()) {
     const weight = weights[i] as number;
@@ -148,17 +144,40 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
         onProgress: (p) => options.onProgress?.(offset + (weight * p.done) / Math.max(1, p.total), totalWeight, p.attack ? `${p.attack} ${norm} ε=${p.epsilon}` : `${norm} clean`),
       }),
     );
+    if (suite) {
+      suites.push(
+        await runSuite({
+          model,
+          data,
+          norm,
+          epsilons: epsilonsOf(norm).filter((e) => e > 0),
+          suite,
+          batchSize: plan.evaluation.batchSize,
+          seed: plan.seed,
+          ...(options.pool ? { pool: options.pool } : {}),
+          onProgress: (p) => options.onProgress?.(offset + weight, totalWeight, `suite ${p.stage} ${norm} ε=${p.epsilon}`),
+        }),
+      );
+    }
     before += weight;
   }
+  // Each measurement is an upper bound on the true robust accuracy; with the suite, keep the tighter one.
+  const robustAt = (norm: string, epsilon: number): number | undefined => {
+    const fromAttacks = reports.find((r) => r.config.norm === norm)?.worstCase.find((w) => w.epsilon === epsilon)?.robustAccuracy;
+    const fromSuite = suites.find((r) => r.config.norm === norm)?.results.find((r) => r.epsilon === epsilon)?.robustAccuracy;
+    return fromAttacks === undefined ? fromSuite : fromSuite === undefined ? fromAttacks : Math.min(fromAttacks, fromSuite);
+  };
   const robustAccuracy: Record<string, number> = {};
   for (const t of image) {
-    const report = reports.find((r) => r.config.norm === t.norm);
-    const point = report?.worstCase.find((w) => w.epsilon === t.epsilon);
-    if (point) robustAccuracy[t.id] = point.robustAccuracy;
+    const value = robustAt(t.norm, t.epsilon);
+    if (value !== undefined) robustAccuracy[t.id] = value;
   }
-  options.onProgress?.(totalWeight - 1, totalWeight, 'latency and examples');
+  options.onProgress?.(totalWeight - 1, totalWeight, 'calibration, latency and examples');
   const cleanAccuracy = reports[0]?.clean.accuracy ?? (await cleanOnly(model, data));
-  const latency = await latencyP99(model, data, plan.evaluation.latencySamples);
+  const temperature = options.temperature ?? 1;
+  const calibration = calibrationFromLogits(await datasetLogits(model, data, plan.evaluation.batchSize), data.y, model.numClasses, { bins: plan.evaluation.calibrationBins, temperature });
+  const latencyReport = await measureLatency({ model, data, batchSizes: [1], repeats: plan.evaluation.latencySamples, warmup: 10 });
+  const latency = latencyReport.series[0]?.stats[0]?.p99Ms ?? 0;
   const examples = await adversarialExamples(options, image, plan.evaluation.examples);
   options.onProgress?.(totalWeight, totalWeight, 'done');
   const results: EvaluationResults = {
@@ -168,24 +187,33 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     data: { name: data.name, sha256: hashDataset(data), count: data.count },
     cleanAccuracy,
     robustAccuracy,
+    ece: calibration.ece,
+    temperature,
+    reliability: calibration.reliability.map((b) => ({ lower: b.lower, upper: b.upper, count: b.count, confidence: b.meanConfidence, accuracy: b.accuracy })),
     latencyP99Ms: latency,
-    curves: reports.map((r) => ({ norm: r.config.norm, points: r.worstCase.map((w) => ({ epsilon: w.epsilon, robustAccuracy: w.robustAccuracy })) })),
+    ...(options.certifiedAccuracy ? { certifiedAccuracy: options.certifiedAccuracy } : {}),
+    curves: reports.map((r) => ({ norm: r.config.norm, points: r.worstCase.map((w) => ({ epsilon: w.epsilon, robustAccuracy: robustAt(r.config.norm, w.epsilon) ?? w.robustAccuracy })) })),
     unmeasured,
   };
-  return { results, reports, ...(examples ? { examples } : {}) };
+  return { results, reports, suites, ...(examples ? { examples } : {}) };
 }
 
 async function cleanOnly(model: Classifier, data: Dataset): Promise<number> {
   return accuracyOf(await predictClasses(model, data), data.y);
 }
 
-/** Writes an evaluation's files into `dir`: results.json, robustness-<norm>.json, examples.json. */
+/** Writes an evaluation's files into `dir`: results.json, robustness-<norm>.json, suite-<norm>.json, examples.json. */
 export async function writeModelEvaluation(dir: string, evaluation: ModelEvaluation): Promise<{ results: string; reports: string[]; examples?: string }> {
   const results = join(dir, 'results.json');
   await writeJsonFile(results, evaluation.results);
   const reports: string[] = [];
   for (const report of evaluation.reports) {
     const path = join(dir, `robustness-${report.config.norm}.json`);
+    await writeJsonFile(path, report);
+    reports.push(path);
+  }
+  for (const report of evaluation.suites) {
+    const path = join(dir, `suite-${report.config.norm}.json`);
     await writeJsonFile(path, report);
     reports.push(path);
   }

@@ -19,6 +19,8 @@ export const evaluationResultsSchema = z.object({
   /** Worst case over every attack run, per threat id. */
   robustAccuracy: z.record(z.string(), z.number().min(0).max(1)),
   ece: z.number().min(0).max(1).optional(),
+  /** The temperature the ECE was measured with (1: none). */
+  temperature: z.number().positive().optional(),
   latencyP99Ms: z.number().min(0).optional(),
   /** Certified accuracy per threat id, when certification ran. */
   certifiedAccuracy: z.record(z.string(), z.number().min(0).max(1)).optional(),

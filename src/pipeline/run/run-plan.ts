@@ -1,7 +1,7 @@
 /**
  * `runPlan`: a robustness plan end to end as cached stages — data, baseline training,
- * attack evaluation of the baseline, adversarial training, evaluation of the hardened
- * model, gate, report and (with governance) registration. The stable files of the latest
+ * attack evaluation of the baseline, adversarial training, calibration, certification,
+ * evaluation of the hardened model, gate, report and (with governance) registration. The stable files of the latest
  * run are copied to the run directory's top level: `results.json`, `gate.xml`, `gate.md`,
  * `report.html` and `run.json`.
  */
@@ -15,7 +15,9 @@ import type { Plan } from '../plan/schema.js';
 import { evaluationResultsSchema, type EvaluationResults } from './results.js';
 import { runStages } from './runner.js';
 import { dataStage, type DataOutputs } from './stages/data.js';
-import { attackStage, evaluateStage, type EvaluateOutputs } from './stages/evaluate.js';
+import { calibrateStage, type CalibrateOutputs } from './stages/calibrate.js';
+import { certifyStage, type CertifyOutputs } from './stages/certify.js';
+import { attackStage, evaluationStage, type EvaluateOutputs } from './stages/evaluate.js';
 import { gateStage, PRODUCTION_RESULTS, type GateOutputs } from './stages/gate.js';
 import { productionResultsFrom, registerStage, type RegisterOutputs } from './stages/register.js';
 import { reportStage, type ReportOutputs } from './stages/report.js';
@@ -48,18 +50,27 @@ export interface RunPlanResult {
   stages: StageSummary[];
   data: DataOutputs;
   baseline: { training: TrainOutputs; evaluation: EvaluateOutputs };
-  hardened: { training: TrainOutputs; evaluation: EvaluateOutputs };
+  hardened: { training: TrainOutputs; evaluation: EvaluateOutputs; calibration?: CalibrateOutputs; certification?: CertifyOutputs };
   gate: GateResult;
   production?: EvaluationResults;
   files: { results: string; baselineResults: string; junit: string; markdown: string; report: string; run: string };
   governance?: RegisterOutputs;
 }
 
-/** The plan's stages in order; calibration and certification plug in between `harden` and `evaluate`. */
-export function planStages(options: { governance: boolean }): Stage[] {
-  const stages: Stage[] = [dataStage, baselineStage, attackStage, hardenStage, evaluateStage, gateStage, reportStage];
-  if (options.governance) stages.push(registerStage);
-  return stages as Stage[];
+/**
+ * The plan's stages in order. Calibration and certification run between adversarial
+ * training and the candidate's evaluation when the plan asks for them.
+ */
+export function planStages(plan: Plan, options: { governance: boolean }): Stage[] {
+  const extra: ('calibrate' | 'certify')[] = [];
+  if (plan.evaluation.temperatureScaling) extra.push('calibrate');
+  if (plan.evaluation.certification) extra.push('certify');
+  const stages: Stage[] = [dataStage, baselineStage, attackStage, hardenStage];
+  if (extra.includes('calibrate')) stages.push(calibrateStage as Stage);
+  if (extra.includes('certify')) stages.push(certifyStage as Stage);
+  stages.push(evaluationStage('evaluate', 'evaluation (hardened)', 'harden', 'hardened', extra) as Stage, gateStage as Stage, reportStage as Stage);
+  if (options.governance) stages.push(registerStage as Stage);
+  return stages;
 }
 
 function productionFromGovernance(dir: string): EvaluationResults | undefined {
@@ -90,7 +101,7 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
   const governance = options.governance ?? true;
   const production = options.production ?? (governance ? productionFromGovernance(dir) : undefined);
   const { outputs, summaries } = await runStages(
-    planStages({ governance }),
+    planStages(plan, { governance }),
     {
       plan,
       runDir,
@@ -136,7 +147,12 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
     stages: summaries,
     data: outputs.data as DataOutputs,
     baseline: { training: outputs.baseline as TrainOutputs, evaluation: attack },
-    hardened: { training: outputs.harden as TrainOutputs, evaluation: evaluate },
+    hardened: {
+      training: outputs.harden as TrainOutputs,
+      evaluation: evaluate,
+      ...(outputs.calibrate ? { calibration: outputs.calibrate as CalibrateOutputs } : {}),
+      ...(outputs.certify ? { certification: outputs.certify as CertifyOutputs } : {}),
+    },
     gate: gate.gate,
     ...(production ? { production } : {}),
     files,

@@ -102,12 +102,13 @@ function gateSection(gate: GateResult | undefined): string {
 
 function summaryTable(models: ModelSummary[], threats: { id: string }[]): string {
   const ids = threats.map((t) => t.id);
-  const head = `<tr><th>model</th><th>training</th><th class="num">clean</th>${ids.map((id) => `<th class="num">${esc(id)}</th>`).join('')}<th class="num">ECE</th><th class="num">latency p99</th></tr>`;
+  const certified = [...new Set(models.flatMap((m) => Object.keys(m.results.certifiedAccuracy ?? {})))];
+  const head = `<tr><th>model</th><th>training</th><th class="num">clean</th>${ids.map((id) => `<th class="num">${esc(id)}</th>`).join('')}${certified.map((id) => `<th class="num">certified ${esc(id)}</th>`).join('')}<th class="num">ECE</th><th class="num">latency p99</th></tr>`;
   const rows = models
     .map((m) => {
       const t = m.training;
       const training = t ? `${esc(t.method)}, ${t.epochs} epochs, ${(t.trainingMs / 1000).toFixed(0)} s${t.selection === 'best-robust' ? ' (best-robust epoch)' : ''}` : '';
-      return `<tr><td><strong>${esc(m.name)}</strong><br><span class="muted"><code>${esc((m.results.model.sha256 ?? '').slice(0, 12))}</code></span></td><td>${training}</td><td class="num">${pct(m.results.cleanAccuracy)}</td>${ids.map((id) => `<td class="num">${pct(m.results.robustAccuracy[id])}</td>`).join('')}<td class="num">${m.results.ece === undefined ? '–' : m.results.ece.toFixed(4)}</td><td class="num">${m.results.latencyP99Ms === undefined ? '–' : `${m.results.latencyP99Ms.toFixed(2)} ms`}</td></tr>`;
+      return `<tr><td><strong>${esc(m.name)}</strong><br><span class="muted"><code>${esc((m.results.model.sha256 ?? '').slice(0, 12))}</code></span></td><td>${training}</td><td class="num">${pct(m.results.cleanAccuracy)}</td>${ids.map((id) => `<td class="num">${pct(m.results.robustAccuracy[id])}</td>`).join('')}${certified.map((id) => `<td class="num">${pct(m.results.certifiedAccuracy?.[id])}</td>`).join('')}<td class="num">${m.results.ece === undefined ? '–' : `${m.results.ece.toFixed(4)}${m.results.temperature !== undefined && m.results.temperature !== 1 ? ` (T=${m.results.temperature.toFixed(2)})` : ''}`}</td><td class="num">${m.results.latencyP99Ms === undefined ? '–' : `${m.results.latencyP99Ms.toFixed(2)} ms`}</td></tr>`;
     })
     .join('');
   return `<table><thead>${head}</thead><tbody>${rows}</tbody></table>`;

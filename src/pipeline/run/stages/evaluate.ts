@@ -8,6 +8,8 @@ import type { EvaluationResults } from '../results.js';
 import type { Stage, StageContext } from '../types.js';
 import { evaluationData, filesExist } from './common.js';
 import type { TrainOutputs } from './train.js';
+import type { CalibrateOutputs } from './calibrate.js';
+import type { CertifyOutputs } from './certify.js';
 
 export interface EvaluateOutputs {
   model: string;
@@ -18,12 +20,16 @@ export interface EvaluateOutputs {
   results: EvaluationResults;
 }
 
-function evaluationStage(id: string, title: string, modelStage: string, name: string): Stage<EvaluateOutputs> {
+/**
+ * An evaluation stage for the model of `modelStage`. With `calibrate` among `extra`, ECE
+ * is measured at the fitted temperature; with `certify`, certified accuracy is merged in.
+ */
+export function evaluationStage(id: string, title: string, modelStage: string, name: string, extra: readonly ('calibrate' | 'certify')[] = []): Stage<EvaluateOutputs> {
   return {
     id,
     title,
     version: 1,
-    dependsOn: ['data', modelStage],
+    dependsOn: ['data', modelStage, ...extra],
     // Only what changes the numbers: owners, likelihoods and criteria do not.
     inputs: ({ plan, backend }) => ({
       threats: plan.threats.map((t) => (t.channel === 'text' ? { id: t.id, channel: t.channel } : { id: t.id, channel: t.channel, norm: t.norm, epsilon: t.epsilon })),
@@ -42,6 +48,8 @@ function evaluationStage(id: string, title: string, modelStage: string, name: st
           sha256: trained.sha256,
           data: evaluationData(ctx.plan).selected,
           ...(ctx.pool ? { pool: ctx.pool } : {}),
+          ...(extra.includes('calibrate') ? { temperature: ctx.output<CalibrateOutputs>('calibrate').temperature } : {}),
+          ...(extra.includes('certify') ? { certifiedAccuracy: ctx.output<CertifyOutputs>('certify').certifiedAccuracy } : {}),
           onProgress: (done, total, label) => ctx.progress(done, total, label),
         });
         const files = await writeModelEvaluation(ctx.workDir, evaluation);
@@ -61,4 +69,3 @@ function evaluationStage(id: string, title: string, modelStage: string, name: st
 }
 
 export const attackStage = evaluationStage('attack', 'attack evaluation (baseline)', 'baseline', 'baseline');
-export const evaluateStage = evaluationStage('evaluate', 'evaluation (hardened)', 'harden', 'hardened');

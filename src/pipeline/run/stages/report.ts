@@ -41,6 +41,9 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
   const gate = ctx.output<GateOutputs>('gate');
   const reliability = [baseline, hardened].filter((e) => e.results.reliability).map((e) => ({ model: e.model, bins: e.results.reliability ?? [], ...(e.results.ece === undefined ? {} : { ece: e.results.ece }) }));
   const notes = Object.entries(hardened.results.unmeasured).map(([id, why]) => `Threat ${id} was not measured: ${why}.`);
+  const temperature = hardened.results.temperature;
+  if (temperature !== undefined && temperature !== 1) notes.push(`The hardened model ships with temperature T = ${temperature.toFixed(3)} (fitted on the validation split); its ECE is measured with it.`);
+  if (plan.evaluation.suite) notes.push(`Robust accuracy is the lower of the plan's attacks (worst case per example) and the ${plan.evaluation.suite === 'quick' ? 'quick ' : ''}standard suite at each ε; both are upper bounds on the true robust accuracy.`);
   for (const t of plan.threats) if (t.channel === 'image' && t.goal === 'targeted') notes.push(`Threat ${t.id} is targeted; it was evaluated with untargeted attacks, which succeed at least as often, so its robust accuracy is a lower bound.`);
   return {
     title: `Robustness report: ${plan.name}`,
