@@ -1,0 +1,14 @@
+/** Runtime defence for text filters: the normalisation pipeline and the defended classifier. */
+export {
+  normalizeText,
+  normalizeTextWithReport,
+  createTextNormalizer,
+  NORMALIZE_STAGES,
+  type NormalizeStage,
+  type NormalizeTextOptions,
+  type NormalizeReport,
+  type StageReport,
+} from './normalize.js';
+export { normalizedClassifier, type NormalizedClassifierOptions } from './normalized-classifier.js';
+export { createLexicon, defaultTextLexicon, corpusVocabulary, type Lexicon } from './lexicon.js';
+export { confusableTable, type ConfusableTable } from './confusables.js';

@@ -1,0 +1,139 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRng } from '../../core/rng.js';
+import { RampartError } from '../../core/errors.js';
+import { homoglyph, invisible, leet, splitPunct } from '../../attacks/text/transformations/index.js';
+import { randomPerturbation } from '../../attacks/text/perturb.js';
+import { textThreatModel } from '../../threats/text-threat.js';
+import { initEngine } from '../../engine/backend.js';
+import { trainTextClassifier } from '../../models/text/train.js';
+import type { TextDataset } from '../../data/text/text-dataset.js';
+import { createLexicon } from './lexicon.js';
+import { createTextNormalizer, normalizeText, normalizeTextWithReport } from './normalize.js';
+import { normalizedClassifier } from './normalized-classifier.js';
+
+const WORDS = (
+  'free money click here offer cheap order today credit card winner prize cash bonus mortgage rates lowest price ' +
+  'guaranteed limited discount investment million dollars please reply account password meeting tomorrow project ' +
+  'report thanks Free Money CLICK Offer'
+).split(' ');
+
+const ENGLISH = [
+  'Hi Anna, thanks for the report. I looked at the numbers and they look fine to me.',
+  "We'll meet on Tuesday at 10am in room 2B; bring the 2nd draft and the Q3 budget ($1,250 so far).",
+  'The quick brown fox jumps over the lazy dog. In the end, a way to go, e.g. the U.S. Army or Mr. J. Smith.',
+  'Version 2.4.1 fixes the POP3 and RAID5 issues on Win98 and X11; see http://example.com/notes-v2.html or mail bob@example.org.',
+  "I don't think he ran a test, but I am sure it works for 100k users in the 1990s. C++ and Yahoo! rock.",
+].join('\n');
+
+/** Share of a transformation's candidates for the words that normalise back to the word. */
+function inverted(t: typeof homoglyph, maxCharEdits: number): { ok: number; total: number; failures: string[] } {
+  let ok = 0;
+  let total = 0;
+  const failures: string[] = [];
+  for (const word of WORDS) {
+    for (const c of t.candidates(word, createRng(word.length * 31 + maxCharEdits), { limit: 4, maxCharEdits })) {
+      total++;
+      const out = normalizeText(c);
+      if (out.toLowerCase() === word.toLowerCase()) ok++;
+      else failures.push(`${c} -> ${out}`);
+    }
+  }
+  return { ok, total, failures };
+}
+
+test('normalisation inverts the homoglyph and invisible-character transformations', () => {
+  for (const edits of [1, 2, 3]) {
+    for (const t of [homoglyph, invisible]) {
+      const r = inverted(t, edits);
+      assert.ok(r.total > 100, `${t.id}: ${r.total} candidates`);
+      assert.equal(r.ok, r.total, `${t.id} at ${edits} edits: ${r.failures.join(', ')}`);
+    }
+  }
+});
+
+test('normalisation inverts leet and most punctuation splits', () => {
+  for (const edits of [1, 2]) {
+    const l = inverted(leet, edits);
+    assert.ok(l.ok / l.total >= 0.95, `leet at ${edits}: ${l.ok}/${l.total}: ${l.failures.join(', ')}`);
+    const s = inverted(splitPunct, edits);
+    assert.ok(s.ok / s.total >= 0.9, `split-punct at ${edits}: ${s.ok}/${s.total}: ${s.failures.join(', ')}`);
+  }
+  assert.equal(normalizeText('Cl1ck h3re f0r y0ur FR33 $ample'), 'Click here for your FREE sample');
+  assert.equal(normalizeText('c.l.i.c.k to w-i-n a fr ee pr.ize'), 'click to win a free prize');
+});
+
+test('whole perturbed sentences come back (homoglyph, invisible, leet within one threat)', () => {
+  const threat = textThreatModel({ maxWordFraction: 0.5, maxCharEditsPerWord: 2, families: ['homoglyph', 'invisible', 'leet'] });
+  const sentence = 'Claim your free prize today and get cheap money with this limited offer';
+  let back = 0;
+  for (let seed = 0; seed < 40; seed++) {
+    const attacked = randomPerturbation(sentence, threat, seed);
+    assert.notEqual(attacked, sentence);
+    if (normalizeText(attacked).toLowerCase() === sentence.toLowerCase()) back++;
+  }
+  // Left over: "get" as "6e7", which reads as the number 6·10^7 and is kept.
+  assert.ok(back >= 37, `${back}/40 sentences restored`);
+});
+
+test('ordinary English, numbers, versions and addresses are left unchanged', () => {
+  const report = normalizeTextWithReport(ENGLISH);
+  assert.equal(report.text, ENGLISH);
+  assert.deepEqual(report.fired, []);
+  assert.equal(report.stages.length, 7);
+});
+
+test('each stage is named in the report and fires on its own obfuscation', () => {
+  const cases: [string, string, string][] = [
+    ['fr\u200Bee', 'free', 'invisible'],
+    ['\uFF46\uFF52\uFF45\uFF45', 'free', 'nfkc'],
+    ['fr\u00e9e', 'free', 'marks'],
+    ['fr\u0435e', 'free', 'confusables'],
+    ['fr33', 'free', 'leet'],
+    ['fr.ee', 'free', 'split'],
+    ['free  \t money', 'free money', 'whitespace'],
+  ];
+  for (const [input, expected, stage] of cases) {
+    const r = normalizeTextWithReport(input);
+    assert.equal(r.text, expected, input);
+    assert.deepEqual(r.fired, [stage], input);
+  }
+  assert.equal(normalizeTextWithReport('fr33', { stages: ['invisible'] }).text, 'fr33');
+  assert.throws(
+    () => normalizeText('x', { stages: ['stem' as 'leet'] }),
+    (e: unknown) => e instanceof RampartError && e.code === 'E_NORMALIZE_STAGE' && /'invisible'/.test(e.message),
+  );
+});
+
+test('extra lexicon words and the cached normaliser', () => {
+  assert.equal(normalizeText('un$ubscribe'), 'un$ubscribe', 'not a WordNet word');
+  assert.equal(normalizeText('un$ubscribe', { lexicon: createLexicon(['unsubscribe']) }), 'unsubscribe');
+  const cached = createTextNormalizer();
+  const text = 'Fr\u200Bee m\u043Eney\n\ncl1ck h e r e now';
+  assert.equal(cached(text), normalizeText(text));
+  assert.equal(cached(text), normalizeText(text));
+  assert.equal(cached(ENGLISH), ENGLISH);
+});
+
+test('normalizedClassifier scores the normalised text and keeps the white-box path', async () => {
+  await initEngine();
+  const texts: string[] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    texts.push(`win free money now claim your prize ${i}`, `meeting notes for the project review ${i}`);
+    labels.push(1, 0);
+  }
+  const data: TextDataset = { name: 'toy', texts, labels, classes: ['ham', 'spam'] };
+  const { classifier } = await trainTextClassifier(data, { epochs: 3, learningRate: 0.02, featurizer: { buckets: 1024 }, seed: 1 });
+  const defended = normalizedClassifier(classifier);
+  assert.equal(defended.id, `${classifier.id}+normalize`);
+  assert.deepEqual(defended.classes, classifier.classes);
+  assert.ok(defended.whiteBox);
+  const attacked = 'w\u0456n fr33 m\u200Boney n0w';
+  const [viaWrapper] = await defended.predictProba([attacked]);
+  const [direct] = await classifier.predictProba([normalizeText(attacked)]);
+  assert.deepEqual(viaWrapper, direct);
+  assert.ok((viaWrapper?.[1] as number) > 0.5, 'the defended model still sees spam');
+  assert.deepEqual(defended.whiteBox.featureIndicesOf('fr33'), classifier.whiteBox.featureIndicesOf('free'));
+  classifier.dispose();
+});

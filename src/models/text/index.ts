@@ -1,0 +1,15 @@
+/** Text classifiers: the shared contract, the hashed n-gram featurizer and MLP, training, storage. */
+export type { TextClassifier, TextWhiteBox } from './text-classifier.js';
+export { HashedNgramFeaturizer, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseVector } from './featurizer.js';
+export { HashedTextClassifier, buildHashedTextModel, type HashedTextModelInfo } from './hashed-classifier.js';
+export {
+  trainTextClassifier,
+  rateAt,
+  type TrainTextOptions,
+  type TextTrainResult,
+  type TextTrainProgress,
+  type TextAugmentOptions,
+  type AugmentPhase,
+} from './train.js';
+export { saveTextClassifier, loadTextClassifier } from './store.js';
+export { evaluateTextClassifier, type TextClassifierMetrics } from './metrics.js';

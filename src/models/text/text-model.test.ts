@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../../engine/backend.js';
+import { RampartError } from '../../core/errors.js';
+import { spamAssassinSplits } from '../../data/text/spam-assassin.js';
+import { sampleTexts } from '../../data/text/text-dataset.js';
+import { textThreatModel } from '../../threats/text-threat.js';
+import { HashedNgramFeaturizer } from './featurizer.js';
+import { trainTextClassifier } from './train.js';
+import { evaluateTextClassifier } from './metrics.js';
+import { loadTextClassifier, saveTextClassifier } from './store.js';
+import type { HashedTextClassifier } from './hashed-classifier.js';
+
+const splits = spamAssassinSplits({ seed: 5, maxChars: 1500 });
+const train = sampleTexts(splits.train, 400, 1);
+const test_ = sampleTexts(splits.test, 150, 1);
+const FEATURES = { buckets: 4096 };
+
+let trained: HashedTextClassifier | undefined;
+async function model(): Promise<HashedTextClassifier> {
+  await initEngine();
+  trained ??= (await trainTextClassifier(train, { epochs: 4, learningRate: 0.01, featurizer: FEATURES, seed: 2, id: 'test-spam' })).classifier;
+  return trained;
+}
+
+test('featurizer: deterministic, L2-normalised, word features inside the text features', () => {
+  const f = new HashedNgramFeaturizer({ buckets: 1024 });
+  const a = f.sparse('Win a FREE prize now, free!');
+  const b = new HashedNgramFeaturizer({ buckets: 1024 }).sparse('win a free prize now free !');
+  assert.deepEqual([...a.indices], [...b.indices], 'case and punctuation spacing do not matter');
+  const norm = Math.sqrt(a.values.reduce((s, v) => s + v * v, 0));
+  assert.ok(Math.abs(norm - 1) < 1e-5);
+  const set = new Set(a.indices);
+  for (const i of f.indicesOfWord('prize')) assert.ok(set.has(i));
+  assert.ok(f.indicesOfWord('prize').length > 5, 'unigram plus character n-grams');
+  // One edited character keeps most of a word's character n-grams.
+  const shared = f.indicesOfWord('viagra').filter((i) => f.indicesOfWord('v1agra').includes(i)).length;
+  assert.ok(shared >= 4, `shared n-grams ${shared}`);
+  assert.equal(f.sparse('').indices.length, 0);
+  assert.throws(() => new HashedNgramFeaturizer({ buckets: 1000 }), (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG');
+});
+
+test('trained on 400 SpamAssassin messages: accurate, and the sparse path equals the TF.js graph', async () => {
+  const clf = await model();
+  const metrics = await evaluateTextClassifier(clf, test_);
+  assert.ok(metrics.accuracy >= 0.88, `accuracy ${metrics.accuracy}`);
+  assert.ok(metrics.f1 >= 0.75, `f1 ${metrics.f1}`);
+
+  const texts = test_.texts.slice(0, 8);
+  const sparse = await clf.predictProba(texts);
+  const before = tf.memory().numTensors;
+  const dense = tf.tidy(() => {
+    const x = clf.whiteBox.features(texts);
+    return tf.softmax(clf.whiteBox.logitsFromFeatures(x)).arraySync() as number[][];
+  });
+  assert.equal(tf.memory().numTensors, before, 'white-box calls inside tidy leave no tensors');
+  sparse.forEach((row, i) => row.forEach((p, c) => assert.ok(Math.abs(p - (dense[i]?.[c] as number)) < 1e-4, `row ${i} class ${c}: ${p} vs ${dense[i]?.[c]}`)));
+  sparse.forEach((row) => assert.ok(Math.abs(row.reduce((s, p) => s + p, 0) - 1) < 1e-5));
+});
+
+test('training is seeded; augmentation follows its phased schedule', async () => {
+  await initEngine();
+  const small = sampleTexts(train, 120, 3);
+  const threat = textThreatModel({ maxWordFraction: 0.3, maxCharEditsPerWord: 2, families: ['leet', 'homoglyph'] });
+  const perturbed: number[] = [];
+  const run = () =>
+    trainTextClassifier(small, {
+      epochs: 3,
+      featurizer: { buckets: 1024 },
+      seed: 9,
+      augment: {
+        threat,
+        schedule: [
+          { epochs: 1, rate: 0 },
+          { epochs: 1, rate: 0.5 },
+          { epochs: 1, rate: 1 },
+        ],
+        perturb: (text, t, seed) => {
+          perturbed.push(seed);
+          assert.equal(t, threat);
+          return text.toUpperCase();
+        },
+      },
+    });
+  const a = await run();
+  const countA = perturbed.length;
+  const b = await run();
+  assert.deepEqual(
+    a.history.map((h) => h.augmentRate),
+    [0, 0.5, 1],
+  );
+  assert.ok(countA > 0.4 * small.texts.length + small.texts.length * 0.5 && countA <= 2 * small.texts.length, `perturbed ${countA}`);
+  assert.deepEqual(await a.classifier.predictProba(small.texts.slice(0, 5)), await b.classifier.predictProba(small.texts.slice(0, 5)));
+  a.classifier.dispose();
+  b.classifier.dispose();
+  await assert.rejects(() => trainTextClassifier(small, { epochs: 0 }), (e: unknown) => e instanceof RampartError && e.code === 'E_TEXT_TRAIN_OPTION');
+});
+
+test('save and load give the same classifier', async () => {
+  const clf = await model();
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-text-model-'));
+  try {
+    await saveTextClassifier(clf, join(dir, 'model'));
+    const loaded = await loadTextClassifier(join(dir, 'model'));
+    assert.equal(loaded.id, 'test-spam');
+    assert.deepEqual(loaded.classes, ['ham', 'spam']);
+    assert.deepEqual(loaded.info, clf.info);
+    assert.deepEqual(await loaded.predictProba(test_.texts.slice(0, 5)), await clf.predictProba(test_.texts.slice(0, 5)));
+    loaded.dispose();
+    await assert.rejects(() => loadTextClassifier(join(dir, 'missing')), (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_MISSING');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
