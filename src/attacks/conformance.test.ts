@@ -21,6 +21,8 @@ const CHEAP: Record<string, Record<string, unknown>> = {
   'apgd-dlr': { steps: 5 },
   'apgd-t': { steps: 3, targetClasses: 2 },
   deepfool: { steps: 5 },
+  fab: { steps: 3 },
+  'fab-t': { steps: 2, targetClasses: 2 },
   cw: { steps: 5, binarySearchSteps: 2 },
   hsj: { steps: 2, queries: 60, initialEvals: 10 },
 };

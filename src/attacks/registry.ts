@@ -9,6 +9,7 @@ import { pgd, type PgdOptions } from './image/pgd.js';
 import { square, type SquareOptions } from './image/square.js';
 import { cw, type CwOptions } from './image/cw.js';
 import { hopSkipJump, type HopSkipJumpOptions } from './image/hop-skip-jump.js';
+import { fab, fabT, type FabOptions, type FabTOptions } from './image/fab.js';
 import { deepFool, type DeepFoolOptions } from './image/deepfool.js';
 import { apgdCe, apgdDlr, apgdT, type ApgdOptions, type ApgdTOptions } from './image/apgd.js';
 
@@ -21,6 +22,8 @@ const ATTACKS: Record<string, { factory: Factory; description: string }> = {
   'apgd-dlr': { factory: (o) => apgdDlr(o as ApgdOptions), description: 'APGD with the scale-invariant DLR loss (Croce & Hein 2020).' },
   'apgd-t': { factory: (o) => apgdT(o as ApgdTOptions), description: 'APGD-T: targeted DLR towards the most likely wrong classes in turn (AutoAttack).' },
   deepfool: { factory: (o) => deepFool(o as DeepFoolOptions), description: 'DeepFool: minimum-norm steps to the linearised boundary, L2 and L∞ (Moosavi-Dezfooli et al. 2016).' },
+  fab: { factory: (o) => fab(o as FabOptions), description: 'FAB: fast adaptive boundary minimum-norm attack, L∞ and L2 (Croce & Hein 2020).' },
+  'fab-t': { factory: (o) => fabT(o as FabTOptions), description: 'FAB-T: FAB towards the most likely wrong classes in turn (AutoAttack).' },
   cw: { factory: (o) => cw(o as CwOptions), description: 'Carlini-Wagner L2: minimum-norm search in tanh space with Adam and a binary search over c (Carlini & Wagner 2017).' },
   hsj: { factory: (o) => hopSkipJump(o as HopSkipJumpOptions), description: 'HopSkipJump: decision-based (labels only) minimum-norm attack, L2 and L∞ (Chen et al. 2020).' },
   square: { factory: (o) => square(o as SquareOptions), description: 'Square attack: score-based black-box random search, L∞ and L2 (Andriushchenko et al. 2020).' },

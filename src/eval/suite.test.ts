@@ -13,7 +13,7 @@ const TINY: SuiteDefinition = {
   stages: [
     { id: 'apgd-ce', attack: 'apgd-ce', options: { steps: 5 } },
     { id: 'apgd-t', attack: 'apgd-t', options: { steps: 5, targetClasses: 2 } },
-    { id: 'deepfool', attack: 'deepfool', options: { steps: 5 } },
+    { id: 'fab-t', attack: 'fab-t', options: { steps: 4, targetClasses: 2 } },
     { id: 'square', attack: 'square', options: { queries: 30 } },
   ],
 };
@@ -45,7 +45,7 @@ describe('the standard suite', () => {
   test('names and versions its cascade, and rejects unknown ids and variants', () => {
     const quick = parseSuiteSpec('standard:quick');
     assert.equal(quick.version, 1);
-    assert.deepEqual(quick.stages.map((s) => s.id), ['apgd-ce', 'apgd-t', 'deepfool', 'square']);
+    assert.deepEqual(quick.stages.map((s) => s.id), ['apgd-ce', 'apgd-t', 'fab-t', 'square']);
     assert.equal(parseSuiteSpec('standard').variant, 'full');
     assert.throws(() => parseSuiteSpec('autoattack'), /E_UNKNOWN_SUITE|Unknown suite/);
     assert.throws(() => parseSuiteSpec('standard:huge'), /variant/);

@@ -1,15 +1,16 @@
 /**
  * The `standard` evaluation suite (version 1): a fixed, seeded cascade in the manner of
  * AutoAttack (Croce & Hein 2020): APGD-CE, then APGD-T (targeted DLR over the most likely
- * wrong classes), then DeepFool (the minimum-norm stage, in place of FAB-T), then the
- * Square attack (score-based, gradient-free). Each stage attacks only the examples every
- * earlier stage left standing, so the suite's robust accuracy is the per-example worst
- * case over all stages, and a stage's row says what it added. Every break is confirmed by
- * a fresh prediction at the returned point before it counts.
+ * wrong classes), then FAB-T (the minimum-norm stage), then the Square attack
+ * (score-based, gradient-free). Each stage attacks only the examples every earlier stage
+ * left standing, so the suite's robust accuracy is the per-example worst case over all
+ * stages, and a stage's row says what it added. Every break is confirmed by a fresh
+ * prediction at the returned point before it counts.
  *
  * Budgets come in two variants: `full` (AutoAttack's: 100 steps, 9 target classes, 5000
- * Square queries) and `quick` (for CI and examples). The suite id, version and variant
- * are recorded so that a number can always be traced to the exact cascade that made it.
+ * Square queries) and `quick` (25 APGD and 20 FAB steps, 3 target classes, 300 Square
+ * queries; for CI and examples). The suite id, version and variant are recorded so that a
+ * number can always be traced to the exact cascade that made it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, listChoices } from '../core/errors.js';
@@ -68,7 +69,7 @@ export function suiteDefinition(id: string, variant: string = 'full'): SuiteDefi
     stages: [
       { id: 'apgd-ce', attack: 'apgd-ce', options: { steps: full ? 100 : 25, restarts: 1 } },
       { id: 'apgd-t', attack: 'apgd-t', options: { steps: full ? 100 : 25, restarts: 1, targetClasses: full ? 9 : 3 } },
-      { id: 'deepfool', attack: 'deepfool', options: { steps: full ? 50 : 20, candidates: 10 } },
+      { id: 'fab-t', attack: 'fab-t', options: { steps: full ? 100 : 20, restarts: 1, targetClasses: full ? 9 : 3 } },
       { id: 'square', attack: 'square', options: { queries: full ? 5000 : 300 } },
     ],
   };

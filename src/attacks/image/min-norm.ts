@@ -9,6 +9,7 @@
  * minimum norms.
  */
 import * as tf from '@tensorflow/tfjs';
+import { GradientError } from '../../core/errors.js';
 import { sizeOf } from '../../core/types.js';
 import type { Classifier } from '../../models/classifier.js';
 import type { Norm } from '../../threats/norms.js';
@@ -110,4 +111,35 @@ export async function finishMinNorm(model: Classifier, x: tf.Tensor, outcome: Mi
   const queries = Int32Array.from(outcome.queries, (q) => q + 1);
   for (let i = 0; i < n; i++) success[i] = goalMet(p[i] as number, goalClasses[i] as number, targeted) ? 1 : 0;
   return { adversarial, success, perturbation, queries, minNorm: outcome.minNorm };
+}
+
+export interface BoundaryNormals {
+  /** `f = z_candidate − z_origin` per (candidate, row), candidate-major: index `c * rows + k`. */
+  f: Float32Array;
+  /** `∇f` per (candidate, row), row-major inputs, same order as `f`. */
+  gradient: Float32Array;
+}
+
+/**
+ * The linearised decision boundaries between each row's origin class and `K` candidate
+ * classes: the logit differences and their input gradients, from one forward/backward
+ * pass over `K` stacked copies of the rows.
+ *
+ * @throws GradientError `E_GRADIENT_NONFINITE` for NaN or infinite gradients.
+ */
+export async function boundaryNormals(model: Classifier, rows: Float32Array, count: number, candidates: Int32Array, origins: Int32Array, K: number): Promise<BoundaryNormals> {
+  const C = model.numClasses;
+  const [g, f, finite] = tf.tidy(() => {
+    const xa = tf.tensor(rows, [count, ...model.inputShape], 'float32');
+    const rep = K === 1 ? xa : tf.concat(new Array<tf.Tensor>(K).fill(xa), 0);
+    const pick = tf.sub(tf.oneHot(tf.tensor1d(candidates, 'int32'), C), tf.oneHot(tf.tensor1d(origins, 'int32'), C)).toFloat();
+    const diff = (input: tf.Tensor): tf.Tensor1D => tf.sum(tf.mul(model.logits(input), pick), 1) as tf.Tensor1D;
+    const grad = tf.grad((input: tf.Tensor) => tf.sum(diff(input)))(rep);
+    return [grad, diff(rep), tf.all(tf.isFinite(grad))];
+  });
+  const ok = (await finite.data())[0] === 1;
+  const out = { f: (await f.data()) as Float32Array, gradient: (await g.data()) as Float32Array };
+  for (const t of [g, f, finite]) t.dispose();
+  if (!ok) throw new GradientError('E_GRADIENT_NONFINITE', `Model '${model.id}' produced NaN or infinite input gradients; check the model for log(0) or division by zero.`);
+  return out;
 }

@@ -41,7 +41,7 @@ export function registerEval(program: Command): void {
     .option('--seed <n>', 'seed for random starts', wholeNumber('--seed'), 0)
     .option('--out <file>', 'write the JSON report here')
     .option('--markdown <file>', 'write a Markdown summary here')
-    .option('--suite <id>', "run an evaluation suite: 'standard' (APGD-CE, APGD-T, DeepFool, Square; AutoAttack budgets) or 'standard:quick'; with --suite, --attacks runs only when given");
+    .option('--suite <id>', "run an evaluation suite: 'standard' (APGD-CE, APGD-T, FAB-T, Square; AutoAttack budgets) or 'standard:quick'; with --suite, --attacks runs only when given");
   addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(command)))).action(async (flags: EvalFlags) => {
     const suite = flags.suite === undefined ? undefined : parseSuiteSpec(flags.suite);
     // With a suite, the per-attack table is opt-in: only when --attacks is on the command line.

@@ -1,0 +1,262 @@
+/**
+ * FAB — "Minimally distorted Adversarial Examples with a Fast Adaptive Boundary Attack",
+ * Croce & Hein, ICML 2020, https://arxiv.org/abs/1907.02044
+ *
+ * Norm: L∞ or L2, from the threat model. A minimum-norm white-box attack: at each step it
+ * linearises the model, picks the closest linearised boundary, projects both the current
+ * point and the original input onto it (inside the box of valid inputs), and moves to a
+ * mix of the two projections biased towards the original (α ≤ α_max), overshooting by η;
+ * after each success it steps back towards the input (β), so the search closes in on the
+ * smallest perturbation. Two registered variants:
+ * - `fab`: untargeted, all classes as candidate boundaries;
+ * - `fab-t`: AutoAttack's FAB-T, one target class at a time among the `targetClasses`
+ *   most likely wrong ones (each its own boundary), keeping the smallest point found.
+ * Against a threat it returns the point found when it lies within epsilon, else its
+ * projection onto the ball (success re-checked); `minNorm` holds the unbounded distances.
+ * Defaults (AutoAttack's): 100 steps, 1 restart (later restarts start at random within
+ * half the best norm so far), α_max 0.1, η 1.05, β 0.9; `fab-t`: 9 target classes.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { GradientError } from '../../core/errors.js';
+import { createRng } from '../../core/rng.js';
+import { sizeOf } from '../../core/types.js';
+import type { Classifier } from '../../models/classifier.js';
+import { getNorm } from '../../threats/norms.js';
+import type { ThreatModel } from '../../threats/threat-model.js';
+import { parseWholeNumber, rejectUnknownOptions } from '../options.js';
+import type { Attack, AttackResult, AttackRunOptions } from '../types.js';
+import { validateAttackInputs } from '../validate.js';
+import { boundaryNormals, finishMinNorm, goalMet, logitsOf, predictRows } from './min-norm.js';
+
+export interface FabOptions {
+  steps?: number;
+  restarts?: number;
+}
+
+export interface FabTOptions extends FabOptions {
+  /** How many of the most likely wrong classes to target in turn (default 9). */
+  targetClasses?: number;
+}
+
+export interface FabConfig {
+  steps: number;
+  restarts: number;
+  /** 0: untargeted FAB; otherwise FAB-T over this many classes. */
+  targetClasses: number;
+  alphaMax: number;
+  eta: number;
+  beta: number;
+}
+
+function pNorm(v: ArrayLike<number>, linf: boolean): number {
+  let t = 0;
+  for (let k = 0; k < v.length; k++) t = linf ? Math.max(t, Math.abs(v[k] as number)) : t + (v[k] as number) ** 2;
+  return linf ? t : Math.sqrt(t);
+}
+
+/**
+ * The nearest point (in L2 or L∞) to `x` on the hyperplane `w·z = b` inside the box
+ * `[lo, hi]`: `z(t) = clip(x + t·dir)` with `dir = w` (L2) or `sign(w)` (L∞) is the
+ * minimiser's path, and `w·z(t)` is monotone in `t`, so a bisection on `t` finds it.
+ * Where the box keeps the hyperplane out of reach, returns the closest reachable point.
+ */
+export function projectOntoHyperplane(x: ArrayLike<number>, w: ArrayLike<number>, b: number, lo: number, hi: number, linf: boolean): Float64Array {
+  const d = x.length;
+  let wx = 0;
+  let dual = 0;
+  for (let k = 0; k < d; k++) {
+    wx += (w[k] as number) * (x[k] as number);
+    dual += linf ? Math.abs(w[k] as number) : (w[k] as number) ** 2;
+  }
+  const gap = b - wx;
+  const out = Float64Array.from(x);
+  if (gap === 0 || dual === 0) return out;
+  const s = Math.sign(gap);
+  const reach = (t: number): number => {
+    let moved = 0;
+    for (let k = 0; k < d; k++) {
+      const wk = w[k] as number;
+      const dir = s * (linf ? Math.sign(wk) : wk);
+      const z = Math.min(hi, Math.max(lo, (x[k] as number) + t * dir));
+      moved += wk * (z - (x[k] as number));
+    }
+    return Math.abs(moved);
+  };
+  const target = Math.abs(gap);
+  // Without clipping the crossing is at t0; clipping only slows the approach, so t >= t0.
+  const t0 = target / dual;
+  let high = t0;
+  if (reach(t0) < target) {
+    for (let k = 0; k < 60 && reach(high) < target; k++) high *= 2;
+    if (reach(high) >= target) {
+      let low = t0;
+      for (let k = 0; k < 50; k++) {
+        const mid = (low + high) / 2;
+        if (reach(mid) >= target) high = mid;
+        else low = mid;
+      }
+    }
+  }
+  for (let k = 0; k < d; k++) {
+    const wk = w[k] as number;
+    out[k] = Math.min(hi, Math.max(lo, (x[k] as number) + high * s * (linf ? Math.sign(wk) : wk)));
+  }
+  return out;
+}
+
+/**
+ * Runs FAB (or FAB-T when `config.targetClasses > 0`) on a batch and answers to the
+ * threat as a minimum-norm attack.
+ *
+ * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
+ * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
+ */
+export async function fabAttack(model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, config: FabConfig, options: AttackRunOptions = {}): Promise<AttackResult> {
+  const goal = options.goal ?? { kind: 'untargeted' };
+  const targetedGoal = goal.kind === 'targeted';
+  const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
+  if (!model.differentiable) {
+    throw new GradientError('E_NOT_DIFFERENTIABLE', `Model '${model.id}' exposes no gradients; use a black-box attack (square, hsj) against it.`);
+  }
+  const norm = getNorm(threat.norm);
+  const linf = norm.id === 'linf';
+  const { bounds, epsilon } = threat;
+  const n = labels.length;
+  const d = sizeOf(model.inputShape);
+  const C = model.numClasses;
+  const clean = Float32Array.from(await x.data());
+  const best = Float32Array.from(clean);
+  const bestNorm = new Float64Array(n).fill(Infinity);
+  const queries = new Int32Array(n);
+  const rng = createRng(options.seed ?? 0);
+
+  // The boundaries to search: every other class (FAB), the goal's target, or one of the
+  // most likely wrong classes per round (FAB-T).
+  const z0 = await logitsOf(model, clean, n);
+  for (let i = 0; i < n; i++) queries[i] = 1;
+  const ranked = Array.from({ length: n }, (_, i) => {
+    const order = Array.from({ length: C }, (_, j) => j).filter((j) => j !== labels[i]);
+    order.sort((a, b) => (z0[i * C + b] as number) - (z0[i * C + a] as number) || a - b);
+    return Int32Array.from(order);
+  });
+  const perRound = targetedGoal || config.targetClasses > 0;
+  const rounds = targetedGoal ? 1 : config.targetClasses > 0 ? Math.min(config.targetClasses, C - 1) : 1;
+  const K = perRound ? 1 : C - 1;
+  const total = rounds * config.restarts * config.steps;
+  let done = 0;
+
+  for (let round = 0; round < rounds; round++) {
+    for (let restart = 0; restart < config.restarts; restart++) {
+      // Examples already broken within epsilon are done; the rest keep shrinking.
+      const active: number[] = [];
+      for (let i = 0; i < n; i++) if (!((bestNorm[i] as number) <= epsilon && epsilon > 0)) active.push(i);
+      if (active.length === 0) break;
+      const m = active.length;
+      const x0 = new Float32Array(m * d);
+      active.forEach((i, k) => x0.set(clean.subarray(i * d, (i + 1) * d), k * d));
+      const x1 = Float32Array.from(x0);
+      if (restart > 0) {
+        active.forEach((i, k) => {
+          const radius = 0.5 * Math.min(bestNorm[i] as number, epsilon > 0 ? epsilon : Infinity);
+          if (!Number.isFinite(radius)) return;
+          const dir = Float64Array.from({ length: d }, () => (linf ? 2 * rng.next() - 1 : rng.normal()));
+          const size = pNorm(dir, linf) || 1;
+          for (let j = 0; j < d; j++) x1[k * d + j] = Math.min(bounds.max, Math.max(bounds.min, (x0[k * d + j] as number) + (radius * (dir[j] as number)) / size));
+        });
+      }
+      const candidates = new Int32Array(K * m);
+      const origins = new Int32Array(K * m);
+      active.forEach((i, k) => {
+        for (let c = 0; c < K; c++) {
+          origins[c * m + k] = labels[i] as number;
+          candidates[c * m + k] = targetedGoal ? (goalClasses[i] as number) : perRound ? ((ranked[i] as Int32Array)[round] as number) : ((ranked[i] as Int32Array)[c] as number);
+        }
+      });
+      for (let step = 0; step < config.steps; step++) {
+        const { f, gradient } = await boundaryNormals(model, x1, m, candidates, origins, K);
+        for (let k = 0; k < m; k++) {
+          // The closest linearised boundary in the threat's norm (dual norm of the normal).
+          let bestC = 0;
+          let bestDist = Infinity;
+          for (let c = 0; c < K; c++) {
+            const row = gradient.subarray((c * m + k) * d, (c * m + k + 1) * d);
+            const dual = linf ? row.reduce((a, v) => a + Math.abs(v), 0) : pNorm(row, false);
+            const dist = Math.abs(f[c * m + k] as number) / (dual + 1e-12);
+            if (dist < bestDist) {
+              bestDist = dist;
+              bestC = c;
+            }
+          }
+          const w = gradient.subarray((bestC * m + k) * d, (bestC * m + k + 1) * d);
+          const cur = x1.subarray(k * d, (k + 1) * d);
+          const orig = x0.subarray(k * d, (k + 1) * d);
+          let wx = 0;
+          for (let j = 0; j < d; j++) wx += (w[j] as number) * (cur[j] as number);
+          const b = wx - (f[bestC * m + k] as number);
+          const p1 = projectOntoHyperplane(cur, w, b, bounds.min, bounds.max, linf);
+          const p0 = projectOntoHyperplane(orig, w, b, bounds.min, bounds.max, linf);
+          const d1 = p1.map((v, j) => v - (cur[j] as number));
+          const d0 = p0.map((v, j) => v - (orig[j] as number));
+          const a1 = pNorm(d1, linf);
+          const a0 = pNorm(d0, linf);
+          const alpha = a1 + a0 === 0 ? 0 : Math.min(Math.max(a1 / (a1 + a0), 0), config.alphaMax);
+          for (let j = 0; j < d; j++) {
+            const v = (1 - alpha) * ((cur[j] as number) + config.eta * (d1[j] as number)) + alpha * ((orig[j] as number) + config.eta * (d0[j] as number));
+            cur[j] = Math.min(bounds.max, Math.max(bounds.min, v));
+          }
+        }
+        const pred = await predictRows(model, x1, m);
+        active.forEach((i, k) => {
+          queries[i] = (queries[i] as number) + K + 1;
+          const hit = goalMet(pred[k] as number, goalClasses[i] as number, targetedGoal);
+          if (!hit) return;
+          const cur = x1.subarray(k * d, (k + 1) * d);
+          const orig = x0.subarray(k * d, (k + 1) * d);
+          const size = pNorm(cur.map((v, j) => v - (orig[j] as number)), linf);
+          if (size < (bestNorm[i] as number)) {
+            bestNorm[i] = size;
+            best.set(cur, i * d);
+          }
+          // Step back towards the input: the next steps look for a smaller perturbation.
+          for (let j = 0; j < d; j++) cur[j] = (orig[j] as number) + config.beta * ((cur[j] as number) - (orig[j] as number));
+        });
+        options.onProgress?.({ done: ++done, total });
+      }
+      done = (round * config.restarts + restart + 1) * config.steps;
+    }
+  }
+  const minNorm = Float32Array.from(bestNorm);
+  return finishMinNorm(model, x, { points: best, minNorm, queries }, threat, norm, goalClasses, targetedGoal);
+}
+
+function factory(id: string, targetClasses: number) {
+  return (options: FabTOptions = {}): Attack => {
+    const known = targetClasses > 0 ? ['steps', 'restarts', 'targetClasses'] : ['steps', 'restarts'];
+    rejectUnknownOptions(id, options as Record<string, unknown>, known);
+    const config: FabConfig = {
+      steps: parseWholeNumber(id, 'steps', options.steps, 100),
+      restarts: parseWholeNumber(id, 'restarts', options.restarts, 1),
+      targetClasses: targetClasses > 0 ? parseWholeNumber(id, 'targetClasses', options.targetClasses, targetClasses) : 0,
+      alphaMax: 0.1,
+      eta: 1.05,
+      beta: 0.9,
+    };
+    return { id, config, run: (model, x, labels, threat, runOptions) => fabAttack(model, x, labels, threat, config, runOptions) };
+  };
+}
+
+/**
+ * Untargeted FAB.
+ *
+ * @throws UsageError `E_ATTACK_OPTION` for an unknown option or a value out of range.
+ * @example const result = await fab({ steps: 100 }).run(model, x, labels, threatModel({ norm: 'l2', epsilon: 1.5 }));
+ */
+export const fab: (options?: FabOptions) => Attack = factory('fab', 0);
+
+/**
+ * FAB-T: FAB towards the most likely wrong classes, one at a time.
+ *
+ * @throws UsageError `E_ATTACK_OPTION` for an unknown option or a value out of range.
+ * @example const result = await fabT({ targetClasses: 9 }).run(model, x, labels, threatModel({ norm: 'linf', epsilon: 0.3 }));
+ */
+export const fabT: (options?: FabTOptions) => Attack = factory('fab-t', 9);
