@@ -150,3 +150,32 @@ export {
   type VulnStatus,
   type Severity,
 } from './governance/index.js';
+export { loadPlan, parsePlan, parsePlanText, PlanError, type PlanIssue } from './pipeline/plan/load.js';
+export { planSchema, type Plan, type PlanInput, type PlanCriteria, type ThreatScenario } from './pipeline/plan/schema.js';
+export { runPlan, planStages, type RunPlanOptions, type RunPlanResult } from './pipeline/run/run-plan.js';
+export { runStages, type RunStagesOptions } from './pipeline/run/runner.js';
+export type { Stage, StageContext, StageRecord, StageSummary, RunEvent, RunEnvironment } from './pipeline/run/types.js';
+export { loadResults, evaluationResultsSchema, type EvaluationResults } from './pipeline/run/results.js';
+export { evaluateModel, type ModelEvaluation, type AdversarialExampleSet } from './pipeline/run/evaluate-model.js';
+export { evaluateGate, type GateResult, type GateCheck } from './pipeline/gate.js';
+export { gateJunit } from './report/junit.js';
+export { gateMarkdown } from './report/gate-markdown.js';
+export { renderHtmlReport, type HtmlReportData } from './report/html/report.js';
+export { linePlot } from './report/svg/line-plot.js';
+export { reliabilityDiagram } from './report/svg/reliability.js';
+export { buildServer, errorResponse, type BuildServerOptions, type ServerState } from './serve/app.js';
+export { directorySource, registrySource, memorySource, loadServedModel, type ModelSource } from './serve/model-source.js';
+export { imageServedModel, textServedModel, type ServedModel, type ModelRef } from './serve/served-model.js';
+export { KeyStore, addApiKey, generateApiKey, hashApiKey, authorize, ROLES, type Role, type Principal } from './serve/auth.js';
+export { parseServeConfig, readServeConfig, type ServeConfig, type ServeConfigInput } from './serve/config.js';
+export { DriftMonitor, psi } from './serve/monitor.js';
+export { Canary, generateProbeSet, readProbeFile, probeAccuracy, type ProbeSet } from './serve/canary.js';
+export { RollbackController, performRollback, createAlerter, type RollbackPolicy } from './serve/rollback.js';
+export { ModelHolder } from './serve/model-holder.js';
+export type { DefenseLayer, LayerVerdict, GuardContext, TraceEntry, Decision } from './defenses/layer.js';
+export { validateLayer, parseImageBody, parseTextBody } from './defenses/validate/index.js';
+export { queryPatternLayer } from './defenses/query-pattern/index.js';
+export { fitOodDetector, saveOodDetector, loadOodDetector, oodLayer, OodDetector } from './defenses/ood/index.js';
+export { ensembleLayer, type EnsembleMember } from './defenses/ensemble/index.js';
+export { abstainLayer } from './defenses/abstain/index.js';
+export { registerRateLimits } from './defenses/rate-limit/index.js';
