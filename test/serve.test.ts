@@ -10,7 +10,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { smallMnist, trainedMlp } from './fixtures.js';
 import { createRng } from '../src/core/rng.js';
 import { takeFirst } from '../src/data/index.js';
@@ -43,7 +43,7 @@ async function app(config: ServeConfigInput = {}, extra: Partial<BuildServerOpti
   return a;
 }
 
-function post(a: FastifyInstance, url: string, payload: unknown, headers: Record<string, string> = {}): ReturnType<FastifyInstance['inject']> {
+function post(a: FastifyInstance, url: string, payload: unknown, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
   return a.inject({ method: 'POST', url, payload: payload as Record<string, unknown>, headers });
 }
 
