@@ -1,7 +1,7 @@
 /**
  * A reliability diagram as an inline SVG string: per confidence bin, the accuracy as a
- * bar against the diagonal of perfect calibration, with the gap shaded and the bin's
- * share of examples as a small histogram underneath.
+ * bar against the diagonal of perfect calibration, the bin's mean confidence as a red
+ * tick (over-confidence shaded), and the bin's share of examples as a histogram underneath.
  */
 import { escapeHtml as esc, fixed } from './escape.js';
 
@@ -50,15 +50,16 @@ export function reliabilityDiagram(options: ReliabilityOptions): string {
     const x = sx(bin.lower);
     const w = Math.max(1, sx(bin.upper) - sx(bin.lower) - 1);
     parts.push(`<rect x="${fixed(x)}" y="${fixed(sy(bin.accuracy))}" width="${fixed(w)}" height="${fixed(size * bin.accuracy)}" fill="#1f6fb2" fill-opacity="0.8"><title>${esc(`confidence ${bin.lower.toFixed(2)}–${bin.upper.toFixed(2)}: accuracy ${(bin.accuracy * 100).toFixed(1)}%, mean confidence ${(bin.confidence * 100).toFixed(1)}%, ${bin.count} examples`)}</title></rect>`);
-    const top = Math.min(bin.accuracy, bin.confidence);
-    const gap = Math.abs(bin.confidence - bin.accuracy);
-    if (gap > 0) parts.push(`<rect x="${fixed(x)}" y="${fixed(sy(top + gap))}" width="${fixed(w)}" height="${fixed(size * gap)}" fill="#c0392b" fill-opacity="0.35"/>`);
+    // Over-confidence (confidence above accuracy) is shaded above the bar; the bin's mean confidence is a red tick.
+    if (bin.confidence > bin.accuracy) parts.push(`<rect x="${fixed(x)}" y="${fixed(sy(bin.confidence))}" width="${fixed(w)}" height="${fixed(size * (bin.confidence - bin.accuracy))}" fill="#c0392b" fill-opacity="0.3"/>`);
+    parts.push(`<line x1="${fixed(x)}" x2="${fixed(x + w)}" y1="${fixed(sy(bin.confidence))}" y2="${fixed(sy(bin.confidence))}" stroke="#c0392b" stroke-width="2"/>`);
     const h = (histH - 6) * (bin.count / Math.max(1, total) / maxShare);
     parts.push(`<rect x="${fixed(x)}" y="${fixed(m.top + size + histH - h)}" width="${fixed(w)}" height="${fixed(h)}" fill="#777"/>`);
   }
   parts.push(`<line x1="${sx(0)}" y1="${sy(0)}" x2="${sx(1)}" y2="${sy(1)}" stroke="#333" stroke-dasharray="4 3"/>`);
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${size}" height="${size}" fill="none" stroke="#888"/>`);
   parts.push(`<text x="${m.left + size / 2}" y="${height - 4}" text-anchor="middle">confidence</text>`);
+  parts.push(`<text x="${m.left + 6}" y="${m.top + 27}" font-size="9" fill="#555">bars: accuracy · red: mean confidence</text>`);
   parts.push(`<text transform="translate(12 ${m.top + size / 2}) rotate(-90)" text-anchor="middle">accuracy</text>`);
   if (options.ece !== undefined) parts.push(`<text x="${m.left + 6}" y="${m.top + 14}" fill="#222">ECE ${esc(options.ece.toFixed(4))}</text>`);
   parts.push('</svg>');
