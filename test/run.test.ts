@@ -61,10 +61,17 @@ describe('runPlan', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-run-'));
   const plan = parsePlanText(PLAN, 'tiny.yaml');
   let first: RunPlanResult;
+  let leaked = 0;
 
   before(async () => {
     await engine();
+    const tensors = tf.memory().numTensors;
     first = await runPlan(plan, { dir });
+    leaked = tf.memory().numTensors - tensors;
+  });
+
+  it('disposes every tensor it made', () => {
+    assert.equal(leaked, 0);
   });
 
   it('runs every stage and writes results, JUnit, Markdown, HTML and the run record', async () => {
