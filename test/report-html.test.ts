@@ -48,6 +48,7 @@ function data(): HtmlReportData {
     threatEpsilons: [{ id: 'linf-0.1', norm: 'linf', epsilon: 0.1 }],
     gate: evaluateGate({ cleanAccuracy: 0.95, robustAccuracy: { 'linf-0.1': 0.85 } }, hardened),
     notes: [EVIL],
+    rollout: [{ name: 'shadow', traffic: 0, duration: '24h' }, { name: `canary ${EVIL}`, traffic: 0.05 }],
   };
 }
 
@@ -75,6 +76,7 @@ describe('HTML report', () => {
     assert.equal((html.match(/<img /g) ?? []).length, 3);
     assert.match(html, /<del>free<\/del><ins>fr<span class="zw">⟨U\+200B⟩<\/span>ee<\/ins>/);
     assert.match(html, /RISK-0001/);
+    assert.match(html, /Rollout plan: shadow \(0% of traffic, 24h\) → canary &lt;script&gt;/);
   });
 
   it('keeps elements balanced', () => {

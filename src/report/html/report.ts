@@ -57,6 +57,8 @@ export interface HtmlReportData {
   /** Threat ids per norm with their epsilon, to label curve points. */
   threatEpsilons?: { id: string; norm: string; epsilon: number }[];
   gate?: GateResult;
+  /** The plan's rollout phases, shown with the verdict. */
+  rollout?: { name: string; traffic: number; duration?: string }[];
   stages?: { id: string; title: string; status: string; ranForMs: number }[];
   /** Things the reader must know (unwired stages, unmeasured threats...). */
   notes?: string[];
@@ -98,6 +100,12 @@ function gateSection(gate: GateResult | undefined): string {
   return `<div class="verdict ${gate.passed ? 'pass' : 'fail'}">${gate.passed ? 'PASSED' : 'FAILED'}</div>
 <p>${gate.checks.length - failed} of ${gate.checks.length} checks passed${gate.comparedWith ? `; compared with production model <code>${esc(gate.comparedWith)}</code>` : '; no production model to compare with'}.</p>
 <table><thead><tr><th>check</th><th>criterion</th><th class="num">measured</th><th>result</th><th>detail</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function rolloutLine(data: HtmlReportData): string {
+  if (!data.rollout || data.rollout.length === 0) return '';
+  const phases = data.rollout.map((p) => `${esc(p.name)} (${(p.traffic * 100).toFixed(p.traffic < 0.01 && p.traffic > 0 ? 1 : 0)}% of traffic${p.duration ? `, ${esc(p.duration)}` : ''})`).join(' → ');
+  return `<p>${data.gate?.passed ? 'Rollout plan' : 'Rollout plan (blocked until the gate passes)'}: ${phases}</p>`;
 }
 
 function summaryTable(models: ModelSummary[], threats: { id: string }[]): string {
@@ -189,7 +197,7 @@ export function renderHtmlReport(data: HtmlReportData): string {
 <h1>${esc(data.title)}</h1>
 <p class="muted">Plan <code>${esc(data.planName)}</code> · ${esc(data.createdAt)}${data.data ? ` · data <code>${esc(data.data.name)}</code> (<code>${esc(data.data.sha256.slice(0, 12))}</code>), ${data.data.evaluationCount} evaluation examples` : ''}</p>
 ${data.description ? `<p>${esc(data.description)}</p>` : ''}
-<section><h2>Gate verdict</h2>${gateSection(data.gate)}</section>
+<section><h2>Gate verdict</h2>${gateSection(data.gate)}${rolloutLine(data)}</section>
 <section><h2>Models</h2>${summaryTable(data.models, threatIds)}</section>
 <section><h2>Accuracy against ε</h2>${curvePlots(data)}</section>
 <section><h2>Calibration</h2>${reliabilitySection(data)}</section>

@@ -59,6 +59,7 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
     ...(plan.criteria.robustAccuracy ? { robustCriteria: plan.criteria.robustAccuracy } : {}),
     threatEpsilons: plan.threats.flatMap((t) => (t.channel === 'image' ? [{ id: t.id, norm: t.norm, epsilon: t.epsilon }] : [])),
     gate: gate.gate,
+    ...(plan.rollout ? { rollout: plan.rollout.phases } : {}),
     notes,
   };
 }
