@@ -31,7 +31,7 @@ describe('Carlini-Wagner L2', () => {
     const labels = Int32Array.from(X.map((row) => (row.reduce((s, v, i) => s + v * W[i]!, 0) + B > 0 ? 0 : 1)));
     const wNorm = Math.sqrt(W.reduce((s, v) => s + v * v, 0));
     const optimum = X.map((row) => Math.abs(row.reduce((s, v, i) => s + v * W[i]!, 0) + B) / wNorm);
-    const r = await createAttack('cw', { steps: 300, binarySearchSteps: 8, learningRate: 0.005, initialConst: 0.1 }).run(model, x, labels, threatModel({ norm: 'l2', epsilon: 5, bounds: model.bounds }));
+    const r = await createAttack('cw', { steps: 150, binarySearchSteps: 6, learningRate: 0.005, initialConst: 0.1 }).run(model, x, labels, threatModel({ norm: 'l2', epsilon: 5, bounds: model.bounds }));
     for (let i = 0; i < X.length; i++) {
       assert.equal(r.success[i], 1);
       const found = r.minNorm?.[i] as number;

@@ -56,51 +56,53 @@ function pNorm(v: ArrayLike<number>, linf: boolean): number {
 
 /**
  * The nearest point (in L2 or L∞) to `x` on the hyperplane `w·z = b` inside the box
- * `[lo, hi]`: `z(t) = clip(x + t·dir)` with `dir = w` (L2) or `sign(w)` (L∞) is the
- * minimiser's path, and `w·z(t)` is monotone in `t`, so a bisection on `t` finds it.
- * Where the box keeps the hyperplane out of reach, returns the closest reachable point.
+ * `[lo, hi]`. The minimiser lies on the path `z(t) = clip(x + t·dir)` with `dir = w` (L2)
+ * or `sign(w)` (L∞), pointing towards the hyperplane; along it `w·z(t) − w·x` is the
+ * piecewise-linear `Σ a_k·min(t, t_k)` (`a_k = |w_k·dir_k|`, `t_k` where coordinate k
+ * meets the box), so sorting the `t_k` gives the crossing exactly. Where the box keeps the
+ * hyperplane out of reach, returns the closest reachable point (every coordinate at its
+ * bound).
  */
 export function projectOntoHyperplane(x: ArrayLike<number>, w: ArrayLike<number>, b: number, lo: number, hi: number, linf: boolean): Float64Array {
   const d = x.length;
   let wx = 0;
-  let dual = 0;
-  for (let k = 0; k < d; k++) {
-    wx += (w[k] as number) * (x[k] as number);
-    dual += linf ? Math.abs(w[k] as number) : (w[k] as number) ** 2;
-  }
+  for (let k = 0; k < d; k++) wx += (w[k] as number) * (x[k] as number);
   const gap = b - wx;
   const out = Float64Array.from(x);
-  if (gap === 0 || dual === 0) return out;
+  if (gap === 0) return out;
   const s = Math.sign(gap);
-  const reach = (t: number): number => {
-    let moved = 0;
-    for (let k = 0; k < d; k++) {
-      const wk = w[k] as number;
-      const dir = s * (linf ? Math.sign(wk) : wk);
-      const z = Math.min(hi, Math.max(lo, (x[k] as number) + t * dir));
-      moved += wk * (z - (x[k] as number));
-    }
-    return Math.abs(moved);
-  };
   const target = Math.abs(gap);
-  // Without clipping the crossing is at t0; clipping only slows the approach, so t >= t0.
-  const t0 = target / dual;
-  let high = t0;
-  if (reach(t0) < target) {
-    for (let k = 0; k < 60 && reach(high) < target; k++) high *= 2;
-    if (reach(high) >= target) {
-      let low = t0;
-      for (let k = 0; k < 50; k++) {
-        const mid = (low + high) / 2;
-        if (reach(mid) >= target) high = mid;
-        else low = mid;
-      }
-    }
-  }
+  const dir = new Float64Array(d);
+  const limit = new Float64Array(d);
+  const weight = new Float64Array(d);
+  let slope = 0;
   for (let k = 0; k < d; k++) {
     const wk = w[k] as number;
-    out[k] = Math.min(hi, Math.max(lo, (x[k] as number) + high * s * (linf ? Math.sign(wk) : wk)));
+    const v = s * (linf ? Math.sign(wk) : wk);
+    dir[k] = v;
+    if (v === 0) continue;
+    weight[k] = Math.abs(wk * v);
+    limit[k] = Math.max(0, ((v > 0 ? hi : lo) - (x[k] as number)) / v);
+    slope += weight[k] as number;
   }
+  if (slope === 0) return out;
+  const order = Array.from({ length: d }, (_, k) => k).filter((k) => dir[k] !== 0);
+  order.sort((p, q) => (limit[p] as number) - (limit[q] as number));
+  let t = 0;
+  let reached = 0;
+  let crossing = -1;
+  for (const k of order) {
+    const next = reached + slope * ((limit[k] as number) - t);
+    if (next >= target && slope > 0) {
+      crossing = t + (target - reached) / slope;
+      break;
+    }
+    reached = next;
+    t = limit[k] as number;
+    slope -= weight[k] as number;
+  }
+  const tStar = crossing >= 0 ? crossing : t;
+  for (let k = 0; k < d; k++) out[k] = Math.min(hi, Math.max(lo, (x[k] as number) + tStar * (dir[k] as number)));
   return out;
 }
 
