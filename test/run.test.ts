@@ -178,4 +178,20 @@ describe('runPlan', () => {
       gov.close();
     }
   });
+
+  it('compares with the registry model tagged production by default', async () => {
+    const gov = openGovernance(dir);
+    try {
+      gov.registry.promote(first.governance?.models.hardened as string, 'production', { reason: 'first release' });
+    } finally {
+      gov.close();
+    }
+    const compared = await runPlan(plan, { dir });
+    assert.deepEqual(statuses(compared).slice(-4), ['evaluate:cached', 'gate:ran', 'report:ran', 'register:ran']);
+    assert.equal(compared.gate.comparedWith, 'tiny/hardened');
+    assert.equal(compared.production?.cleanAccuracy, first.hardened.evaluation.results.cleanAccuracy);
+    const regression = compared.gate.checks.filter((c) => c.id.startsWith('regression:'));
+    assert.deepEqual(regression.map((c) => c.id), ['regression:clean-accuracy', 'regression:robust-accuracy:linf-0.1', 'regression:robust-accuracy:l2-1']);
+    assert.ok(regression.every((c) => c.passed));
+  });
 });

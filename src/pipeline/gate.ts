@@ -88,8 +88,10 @@ export function evaluateGate(criteria: PlanCriteria, candidate: EvaluationResult
       });
     } else {
       const pairs: [string, string, number, number | undefined, string | undefined][] = [['regression:clean-accuracy', 'clean accuracy', production.cleanAccuracy, candidate.cleanAccuracy, undefined]];
-      for (const [threat, value] of Object.entries(production.robustAccuracy)) {
-        if (candidate.robustAccuracy[threat] !== undefined) pairs.push([`regression:robust-accuracy:${threat}`, `robust accuracy (${threat})`, value, candidate.robustAccuracy[threat], threat]);
+      // In the candidate's (the plan's) order; production results may come back with sorted keys.
+      for (const [threat, value] of Object.entries(candidate.robustAccuracy)) {
+        const before = production.robustAccuracy[threat];
+        if (before !== undefined) pairs.push([`regression:robust-accuracy:${threat}`, `robust accuracy (${threat})`, before, value, threat]);
       }
       for (const [id, label, before, after, threat] of pairs) {
         const required = Math.max(0, before - maxDrop);
