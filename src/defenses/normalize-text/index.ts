@@ -10,5 +10,6 @@ export {
   type StageReport,
 } from './normalize.js';
 export { normalizedClassifier, type NormalizedClassifierOptions } from './normalized-classifier.js';
-export { createLexicon, defaultTextLexicon, corpusVocabulary, type Lexicon } from './lexicon.js';
+export { createLexicon, defaultTextLexicon, corpusVocabulary, corpusWordCounts, familiarWords, type Lexicon } from './lexicon.js';
+export { createSpellingCorrector, defaultSpellingCorrector, type SpellingCorrector } from './spelling.js';
 export { confusableTable, type ConfusableTable } from './confusables.js';

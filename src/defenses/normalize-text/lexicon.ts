@@ -136,9 +136,28 @@ export function defaultTextLexicon(): Lexicon {
  * const lex = createLexicon(corpusVocabulary(train.texts, 5));
  */
 export function corpusVocabulary(texts: Iterable<string>, minCount = 5): string[] {
+  return [...corpusWordCounts(texts, minCount).keys()].sort();
+}
+
+/** WordNet's familiar lemmas (sense-tagged at least once) and the function words. */
+export function familiarWords(): ReadonlySet<string> {
+  return loadWordnet().common;
+}
+
+/**
+ * Counts of the words (lower-cased, letters only, 3+ characters) that occur at least
+ * `minCount` times in `texts`: the vocabulary and word frequencies of a corpus, for the
+ * spelling stage.
+ *
+ * @throws Nothing.
+ * @example
+ * const spelling = createSpellingCorrector(corpusWordCounts(train.texts, 3));
+ */
+export function corpusWordCounts(texts: Iterable<string>, minCount = 3): Map<string, number> {
   const counts = new Map<string, number>();
   for (const text of texts) {
     for (const m of text.toLowerCase().matchAll(/\p{L}{3,}/gu)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
   }
-  return [...counts].filter(([, c]) => c >= minCount).map(([w]) => w).sort();
+  for (const [w, c] of counts) if (c < minCount) counts.delete(w);
+  return counts;
 }

@@ -2,13 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../../core/rng.js';
 import { RampartError } from '../../core/errors.js';
-import { homoglyph, invisible, leet, splitPunct } from '../../attacks/text/transformations/index.js';
+import { homoglyph, invisible, keyboardTypo, leet, splitPunct } from '../../attacks/text/transformations/index.js';
 import { randomPerturbation } from '../../attacks/text/perturb.js';
 import { textThreatModel } from '../../threats/text-threat.js';
 import { initEngine } from '../../engine/backend.js';
 import { trainTextClassifier } from '../../models/text/train.js';
 import type { TextDataset } from '../../data/text/text-dataset.js';
-import { createLexicon } from './lexicon.js';
+import { corpusWordCounts, createLexicon } from './lexicon.js';
+import { createSpellingCorrector } from './spelling.js';
 import { createTextNormalizer, normalizeText, normalizeTextWithReport } from './normalize.js';
 import { normalizedClassifier } from './normalized-classifier.js';
 
@@ -80,7 +81,7 @@ test('ordinary English, numbers, versions and addresses are left unchanged', () 
   const report = normalizeTextWithReport(ENGLISH);
   assert.equal(report.text, ENGLISH);
   assert.deepEqual(report.fired, []);
-  assert.equal(report.stages.length, 7);
+  assert.equal(report.stages.length, 8);
 });
 
 test('each stage is named in the report and fires on its own obfuscation', () => {
@@ -91,6 +92,7 @@ test('each stage is named in the report and fires on its own obfuscation', () =>
     ['fr\u0435e', 'free', 'confusables'],
     ['fr33', 'free', 'leet'],
     ['fr.ee', 'free', 'split'],
+    ['mortgaeg rates', 'mortgage rates', 'spelling'],
     ['free  \t money', 'free money', 'whitespace'],
   ];
   for (const [input, expected, stage] of cases) {
@@ -103,6 +105,18 @@ test('each stage is named in the report and fires on its own obfuscation', () =>
     () => normalizeText('x', { stages: ['stem' as 'leet'] }),
     (e: unknown) => e instanceof RampartError && e.code === 'E_NORMALIZE_STAGE' && /'invisible'/.test(e.message),
   );
+});
+
+test('spelling repair fixes typos from a corpus vocabulary, leaving names and known words', () => {
+  const spelling = createSpellingCorrector(corpusWordCounts(['refinance your mortgage today', 'mortgage rates refinance now', 'the lowest rates'], 1));
+  assert.equal(spelling.correct('mortgaeg'), 'mortgage');
+  assert.equal(spelling.correct('refniance'), 'refinance');
+  assert.equal(spelling.correct('rtase'), undefined, 'two edits in a five-letter word are too many');
+  assert.equal(normalizeText('REFINANSE your mortgsge, Mortgaeg Smith', { spelling }), 'REFINANCE your mortgage, Mortgaeg Smith');
+  const r = inverted(keyboardTypo, 1);
+  // Typos that make another word ("tree", "hers") and ties between equally close words
+  // (WordNet gives no frequencies) stay; a corpus vocabulary with counts does better.
+  assert.ok(r.ok / r.total >= 0.55, `keyboard typos at 1 edit: ${r.ok}/${r.total}: ${r.failures.slice(0, 10).join(', ')}`);
 });
 
 test('extra lexicon words and the cached normaliser', () => {

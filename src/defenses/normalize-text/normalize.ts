@@ -18,13 +18,17 @@
  *   ("100k", "10am", "1990s", "$5") are never touched.
  * - `split`: rejoin words split by one space or punctuation mark ("fr ee", "c.l.i.c.k")
  *   when the joined form is a word and the pieces are not all words of their own.
+ * - `spelling`: replace an unknown lower- or upper-case word of 4+ letters by the most
+ *   frequent known word within one edit (two from 6 letters): typos, swapped and dropped
+ *   letters (see `spelling.ts`). Capitalised words are left alone (names).
  * - `whitespace`: collapse runs of spaces and tabs, trim.
  */
 import { UsageError, listChoices } from '../../core/errors.js';
 import { confusableTable } from './confusables.js';
 import { defaultTextLexicon, type Lexicon } from './lexicon.js';
+import { defaultSpellingCorrector, type SpellingCorrector } from './spelling.js';
 
-export const NORMALIZE_STAGES = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'whitespace'] as const;
+export const NORMALIZE_STAGES = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'spelling', 'whitespace'] as const;
 export type NormalizeStage = (typeof NORMALIZE_STAGES)[number];
 
 export interface NormalizeTextOptions {
@@ -32,6 +36,8 @@ export interface NormalizeTextOptions {
   readonly stages?: readonly NormalizeStage[];
   /** Word list for the leet and split stages; default WordNet + function words. */
   readonly lexicon?: Lexicon;
+  /** Vocabulary of the spelling stage; default WordNet's familiar words. */
+  readonly spelling?: SpellingCorrector;
 }
 
 export interface StageReport {
@@ -97,11 +103,12 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
     }
   }
   const lexicon = options.lexicon ?? defaultTextLexicon();
+  const context: StageContext = { lexicon, spelling: wanted.includes('spelling') ? (options.spelling ?? defaultSpellingCorrector()) : undefined };
   const stages: StageReport[] = [];
   let current = text;
   for (const stage of NORMALIZE_STAGES) {
     if (!wanted.includes(stage)) continue;
-    const { text: next, changes } = STAGE_FUNCTIONS[stage](current, lexicon);
+    const { text: next, changes } = STAGE_FUNCTIONS[stage](current, context);
     stages.push({ stage, changes });
     current = next;
   }
@@ -138,7 +145,12 @@ export function createTextNormalizer(options: NormalizeTextOptions = {}): (text:
   };
 }
 
-type StageFn = (text: string, lexicon: Lexicon) => { text: string; changes: number };
+interface StageContext {
+  readonly lexicon: Lexicon;
+  readonly spelling: SpellingCorrector | undefined;
+}
+
+type StageFn = (text: string, context: StageContext) => { text: string; changes: number };
 
 const STAGE_FUNCTIONS: Record<NormalizeStage, StageFn> = {
   invisible: (text) => {
@@ -176,7 +188,7 @@ const STAGE_FUNCTIONS: Record<NormalizeStage, StageFn> = {
       .normalize('NFC');
     return { text: changes === 0 ? text : out, changes };
   },
-  confusables: (text, lexicon) => {
+  confusables: (text, { lexicon }) => {
     const nonAscii = /[^\p{ASCII}]/u.test(text);
     // "cIick", "CLlCK": an ASCII I inside a lower-case word (or l inside an upper-case one) may be the other letter.
     if (!nonAscii && !MIXED_IL.test(text)) return { text, changes: 0 };
@@ -201,7 +213,7 @@ const STAGE_FUNCTIONS: Record<NormalizeStage, StageFn> = {
     });
     return { text: changes === 0 ? text : out, changes };
   },
-  leet: (text, lexicon) => {
+  leet: (text, { lexicon }) => {
     if (!LEET_CHAR.test(text)) return { text, changes: 0 };
     return outsideAddresses(text, (segment) => {
       let changes = 0;
@@ -214,7 +226,29 @@ const STAGE_FUNCTIONS: Record<NormalizeStage, StageFn> = {
       return { text: out, changes };
     });
   },
-  split: (text, lexicon) => outsideAddresses(text, (segment) => repairSplits(segment, lexicon)),
+  split: (text, { lexicon }) => outsideAddresses(text, (segment) => repairSplits(segment, lexicon)),
+  spelling: (text, { lexicon, spelling }) => {
+    if (spelling === undefined) return { text, changes: 0 };
+    return outsideAddresses(text, (segment) => {
+      let changes = 0;
+      const out = segment.replace(/[\p{L}\p{N}@$!|+'’]+/gu, (token) => {
+        // Letters only, or lower-case letters with one mistyped digit inside or at the end ("m9ney", "chea0").
+        const typedDigit = /^\p{Ll}+[0-9]\p{Ll}*$/u.test(token) && !lexicon.has(token.replace(/[0-9]$/, ''));
+        if (!typedDigit && !/^\p{L}+$/u.test(token)) return token;
+        if (Array.from(token).length < 4) return token;
+        const lower = token.toLowerCase();
+        const upper = token.toUpperCase();
+        // Capitalised words are mostly names; mixed case is code or a brand ("iPhone").
+        if (token !== lower && token !== upper) return token;
+        if (lexicon.has(lower)) return token;
+        const fixed = spelling.correct(lower);
+        if (fixed === undefined) return token;
+        changes++;
+        return token === upper ? fixed.toUpperCase() : fixed;
+      });
+      return { text: out, changes };
+    });
+  },
   whitespace: (text) => {
     const out = text.replace(/[^\S\n]+/g, ' ').replace(/ ?\n ?/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
     return { text: out, changes: out === text ? 0 : Math.max(1, Math.abs(text.length - out.length)) };
