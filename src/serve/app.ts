@@ -27,7 +27,7 @@ import { createMetrics, type ServeMetrics } from './metrics.js';
 import { ModelHolder } from './model-holder.js';
 import type { ModelSource } from './model-source.js';
 import { DriftMonitor } from './monitor.js';
-import { fitOodForModel, loadEnsembleMembers, modelData } from './prepare.js';
+import { fitOodForModel, loadEnsembleMembers, modelData, withHeldOutReference } from './prepare.js';
 import { RollbackController, createAlerter, performRollback, type Logger, type RollbackOutcome } from './rollback.js';
 import type { ServedModel } from './served-model.js';
 import { registerAdminRoutes } from './routes/admin.js';
@@ -162,8 +162,11 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     if (config.layers.ood !== false && !model.ood && model.view.kind === 'image') {
       const data = options.oodData ?? modelData(model, 'train', config.layers.ood.fitLimit);
       if (data) {
-        model.ood = await fitOodForModel(model, data);
-        log.info({ event: 'ood-fitted', model: model.view.id, examples: data.count, threshold: model.ood.threshold }, 'fitted the OOD detector at startup');
+        let detector = await fitOodForModel(model, data);
+        const heldOut = options.probeData ?? modelData(model, 'validation', 500);
+        if (heldOut) detector = await withHeldOutReference(model, detector, heldOut);
+        model.ood = detector;
+        log.info({ event: 'ood-fitted', model: model.view.id, examples: data.count, threshold: detector.threshold }, 'fitted the OOD detector at startup');
       } else log.warn({ event: 'ood-unavailable', model: model.view.id }, 'no ood.json and no training data in the model metadata; the OOD layer will pass everything');
     }
     return model;
@@ -348,7 +351,6 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
       s.trace.push({ layer: 'rate-limit', decision: verdict.decision, score: verdict.score ?? null, ms: Math.round((performance.now() - t) * 1000) / 1000, ...(verdict.reason ? { reason: verdict.reason } : {}) });
       metrics.decisions.inc({ layer: 'rate-limit', decision: verdict.decision });
       if (verdict.decision === 'deny') {
-        monitor?.recordRequest(true);
         throw new ServeError('E_RATE_LIMITED', 'rate-limit', `Too many requests: ${verdict.reason ?? ''}.`, { details: { retryAfterSeconds: verdict.retryAfterSeconds ?? 1 } });
       }
     }

@@ -158,13 +158,14 @@ export class KeyStore {
     if (key === undefined || key === '') {
       throw new ServeError('E_AUTH_REQUIRED', 'auth', 'This route needs an API key; send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".');
     }
-    const invalid = new ServeError('E_AUTH_INVALID', 'auth', 'The API key is not valid; check it or ask an admin for a new one (rampart keys add).');
+    // Built only on failure: an error captures a stack trace, too dear for every request.
+    const invalid = (): ServeError => new ServeError('E_AUTH_INVALID', 'auth', 'The API key is not valid; check it or ask an admin for a new one (rampart keys add).');
     const match = KEY_PATTERN.exec(key);
     const record = match ? this.byId.get(match[1] as string) : undefined;
     const presented = sha256(key);
     if (!record) {
       timingSafeEqual(presented, this.dummy);
-      throw invalid;
+      throw invalid();
     }
     let ok: boolean;
     if (record.hash.startsWith('sha256:')) {
@@ -180,7 +181,7 @@ export class KeyStore {
         if (ok) this.scryptPassed.set(presented.toString('hex'), record.id);
       }
     }
-    if (!ok) throw invalid;
+    if (!ok) throw invalid();
     return { keyId: record.id, role: record.role, ...(record.name ? { name: record.name } : {}) };
   }
 }

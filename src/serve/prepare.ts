@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../core/errors.js';
 import { sizeOf, type Dataset } from '../core/types.js';
 import type { DatasetSpec } from '../data/index.js';
-import { fitOodDetector, type OodDetector } from '../defenses/ood/index.js';
+import { OodDetector, fitOodDetector } from '../defenses/ood/index.js';
 import type { EnsembleMember } from '../defenses/ensemble/index.js';
 import type { ImageBatch } from '../defenses/layer.js';
 import { loadClassifierModel, type StoredClassifier } from '../models/store.js';
@@ -39,19 +39,34 @@ export function modelData(model: ServedModel, subset: SubsetName, limit: number)
  * @throws InputError `E_OOD_FIT` when the data cannot support a fit.
  */
 export async function fitOodForModel(model: ServedModel, data: Dataset, batchSize = 256): Promise<OodDetector> {
+  const { features, source } = await featuresOf(model, data, batchSize);
+  return fitOodDetector({ features, labels: data.y, numClasses: data.numClasses, source });
+}
+
+/**
+ * Replaces a detector's reference scores with its scores on held-out data: scores on the
+ * fit data itself run low (the class means were fitted to them), so drift measured
+ * against them would report a shift on perfectly ordinary traffic.
+ */
+export async function withHeldOutReference(model: ServedModel, detector: OodDetector, data: Dataset): Promise<OodDetector> {
+  const { features } = await featuresOf(model, data, 256, detector.source);
+  return new OodDetector({ ...detector.json, referenceScores: features.map((f) => detector.score(f)).sort((a, b) => a - b) });
+}
+
+async function featuresOf(model: ServedModel, data: Dataset, batchSize: number, want?: 'penultimate' | 'logits'): Promise<{ features: Float32Array[]; source: 'penultimate' | 'logits' }> {
   const size = sizeOf(data.shape);
   const features: Float32Array[] = [];
   let source: 'penultimate' | 'logits' = 'penultimate';
   for (let start = 0; start < data.count; start += batchSize) {
     const end = Math.min(data.count, start + batchSize);
     const out = await model.infer({ batch: { x: data.x.subarray(start * size, end * size), count: end - start, shape: data.shape } });
-    if (out.features) features.push(...out.features);
+    if (out.features && want !== 'logits') features.push(...out.features);
     else {
       source = 'logits';
       features.push(...out.logits);
     }
   }
-  return fitOodDetector({ features, labels: data.y, numClasses: data.numClasses, source });
+  return { features, source };
 }
 
 /**

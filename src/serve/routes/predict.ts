@@ -4,6 +4,13 @@ import { ServeError } from '../../core/errors.js';
 import type { GuardContext } from '../../defenses/layer.js';
 import { guardedPredict } from '../guard.js';
 
+/**
+ * Layers that judge traffic (who asks, how often) rather than inputs or answers. Their
+ * flags are attacks on the service, not signs of a bad model, so they stay out of the
+ * anomaly rate that can roll the model back (a flood must not roll back a good model).
+ */
+const TRAFFIC_LAYERS: ReadonlySet<string> = new Set(['rate-limit', 'query-pattern']);
+
 export function registerPredictRoutes(app: FastifyInstance): void {
   app.post('/v1/predict', { config: { role: 'predict', metered: true } }, async (req) => {
     const state = app.rampart;
@@ -17,9 +24,10 @@ export function registerPredictRoutes(app: FastifyInstance): void {
       try {
         result = await guardedPredict(model, state.layers, ctx, s.trace, state.metrics);
       } catch (error) {
-        // A malformed body is the client's bug; a denial by a defence is an anomaly.
+        // A malformed body is the client's bug; a denial by a defence is logged, and counts
+        // towards the anomaly rate when the layer speaks about the model's inputs or answers.
         if (error instanceof ServeError) {
-          state.monitor?.recordRequest(true);
+          if (!TRAFFIC_LAYERS.has(String(error.details.layer))) state.monitor?.recordRequest(true);
           state.log.warn({ event: 'denied', client: ctx.clientId, code: error.code, layer: error.details.layer, model: model.view.id }, error.message);
         }
         throw error;
@@ -60,7 +68,7 @@ export function registerPredictRoutes(app: FastifyInstance): void {
           }
           state.monitor?.observe({ confidence: p[output.labels[i] as number], ood: ood?.[i], input_mean: mean, feature_norm: norm });
         });
-        state.monitor.recordRequest(flaggedLayers.length > 0);
+        state.monitor.recordRequest(flaggedLayers.some((layer) => !TRAFFIC_LAYERS.has(layer)));
       }
       if (flaggedLayers.length > 0) state.log.info({ event: 'flagged', client: ctx.clientId, layers: flaggedLayers, model: model.view.id }, 'request flagged');
       return { model: { id: model.view.id, generation }, predictions, flagged: flaggedLayers.length > 0, trace: s.trace };
