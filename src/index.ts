@@ -25,6 +25,9 @@ export { greedyWir, type GreedyWirOptions } from './attacks/text/search/greedy-w
 export { beamSearch, type BeamSearchOptions } from './attacks/text/search/beam.js';
 export { gradientGuided, type GradientGuidedOptions } from './attacks/text/search/gradient.js';
 export { textAttackMetrics, measureTextAttack, type TextAttackMetrics } from './attacks/text/metrics.js';
+export * from './data/text/index.js';
+export * from './models/text/index.js';
+export * from './defenses/normalize-text/index.js';
 export type { Attack, AttackGoal, AttackResult, AttackRunOptions, AttackProgress } from './attacks/types.js';
 export { fgsm, type FgsmOptions } from './attacks/image/fgsm.js';
 export { pgd, type PgdOptions } from './attacks/image/pgd.js';

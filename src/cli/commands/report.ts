@@ -17,7 +17,7 @@ interface ReportFlags {
 }
 
 const NEEDED = ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate'];
-const ORDER = ['data', 'baseline', 'attack', 'harden', 'calibrate', 'certify', 'evaluate', 'gate', 'report', 'register'];
+const ORDER = ['data', 'baseline', 'attack', 'harden', 'calibrate', 'certify', 'text-train', 'text-attack', 'evaluate', 'gate', 'report', 'register'];
 
 export function registerReport(program: Command): void {
   program
@@ -43,7 +43,10 @@ export function registerReport(program: Command): void {
         plan,
         runDir,
         resolve: (p: string) => (p.startsWith('/') ? p : join(runDir, p)),
-        output: <T>(id: string): T => records[id]?.outputs as T,
+        output: <T>(id: string): T => {
+          if (!records[id]) throw new DataError('E_RUN_INCOMPLETE', `No finished '${id}' stage in ${runDir}.`);
+          return records[id].outputs as T;
+        },
       } as unknown as StageContext;
       const data = await reportData(ctx);
       data.stages = ORDER.filter((id) => records[id]).map((id) => ({ id, title: id, status: `finished ${records[id]?.finishedAt ?? ''}`, ranForMs: records[id]?.durationMs ?? 0 }));

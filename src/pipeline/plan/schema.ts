@@ -186,6 +186,32 @@ export const planSchema = z
       })
       .strict()
       .default({ batchSize: 256, attacks: [{ id: 'pgd', options: { steps: 20 } }], calibrationBins: 15, temperatureScaling: true, latencySamples: 200, examples: 8 }),
+    /** The text channel: a text classifier, trained (with phased augmentation) and attacked for every text threat. */
+    text: z
+      .object({
+        /** `spam-assassin` (bundled), `jsonl:PATH` or `csv:PATH` (fields `text` and `label`). */
+        dataset: z.string().regex(/^(spam-assassin|jsonl:.+|csv:.+)$/, "must be 'spam-assassin', 'jsonl:PATH' or 'csv:PATH'"),
+        splitSeed: z.number().int().min(0).default(1),
+        /** Cut texts to this many characters (attack cost grows with length). */
+        maxChars: wholePositive.default(2000),
+        trainLimit: wholePositive.optional(),
+        model: z
+          .object({ hidden: z.number().int().min(0).default(16), epochs: wholePositive.default(4), learningRate: z.number().positive().default(0.002), normalize: z.boolean().default(false) })
+          .strict()
+          .default({ hidden: 16, epochs: 4, learningRate: 0.002, normalize: false }),
+        /** Hardening by augmentation: perturbations from a text threat, with a phased rate. */
+        augment: z
+          .object({ threat: id, phases: z.array(z.object({ epochs: wholePositive, rate: fraction }).strict()).min(1).optional() })
+          .strict()
+          .optional(),
+        /** The search run for every text threat: `greedy`, `beam` or `gradient`. */
+        attack: z.object({ id: z.string().min(1).default('greedy'), options: z.record(z.string(), z.unknown()).optional() }).strict().default({ id: 'greedy' }),
+        /** Attack the first N test texts. */
+        limit: wholePositive.default(100),
+        examples: z.number().int().min(0).max(32).default(4),
+      })
+      .strict()
+      .optional(),
     criteria: z
       .object({
         /** Minimum clean accuracy on the evaluation set. */
@@ -249,6 +275,11 @@ export const planSchema = z
     }
     for (const key of Object.keys(plan.criteria.robustAccuracy ?? {})) {
       if (!ids.has(key)) ctx.addIssue({ code: 'custom', path: ['criteria', 'robustAccuracy', key], message: `names no threat; use one of ${quoteList(known)}` });
+    }
+    const augment = plan.text?.augment;
+    if (augment) {
+      const textIds = plan.threats.filter((t) => t.channel === 'text').map((t) => t.id);
+      if (!textIds.includes(augment.threat)) ctx.addIssue({ code: 'custom', path: ['text', 'augment', 'threat'], message: `must name a text threat: one of ${quoteList(textIds)} (got '${augment.threat}')` });
     }
     const l2 = plan.threats.filter((t) => t.channel === 'image' && t.norm === 'l2').map((t) => t.id);
     for (const key of Object.keys(plan.criteria.certifiedAccuracy ?? {})) {

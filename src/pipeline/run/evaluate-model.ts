@@ -116,7 +116,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   const image = plan.threats.filter((t): t is ImageThreatScenario => t.channel === 'image');
   const unmeasured: Record<string, string> = {};
   for (const t of plan.threats) {
-    if (t.channel === 'text') unmeasured[t.id] = 'text threats need a text model; this plan trains an image model';
+    if (t.channel === 'text') unmeasured[t.id] = 'text threats need a text model: add a text section to the plan';
     if (t.channel === 'tabular') unmeasured[t.id] = 'tabular threats are not evaluated by the pipeline yet';
   }
   const norms = [...new Set(image.map((t) => t.norm))] as NormId[];

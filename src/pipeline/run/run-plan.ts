@@ -21,6 +21,7 @@ import { attackStage, evaluationStage, type EvaluateOutputs } from './stages/eva
 import { gateStage, PRODUCTION_RESULTS, type GateOutputs } from './stages/gate.js';
 import { productionResultsFrom, registerStage, type RegisterOutputs } from './stages/register.js';
 import { reportStage, type ReportOutputs } from './stages/report.js';
+import { textAttackStage, textTrainStage, type TextAttackOutputs, type TextTrainOutputs } from './stages/text.js';
 import { baselineStage, hardenStage, type TrainOutputs } from './stages/train.js';
 import type { RunEvent, Stage, StageSummary } from './types.js';
 
@@ -51,6 +52,7 @@ export interface RunPlanResult {
   data: DataOutputs;
   baseline: { training: TrainOutputs; evaluation: EvaluateOutputs };
   hardened: { training: TrainOutputs; evaluation: EvaluateOutputs; calibration?: CalibrateOutputs; certification?: CertifyOutputs };
+  text?: { training: TextTrainOutputs; attack: TextAttackOutputs };
   gate: GateResult;
   production?: EvaluationResults;
   files: { results: string; baselineResults: string; junit: string; markdown: string; report: string; run: string };
@@ -62,13 +64,16 @@ export interface RunPlanResult {
  * training and the candidate's evaluation when the plan asks for them.
  */
 export function planStages(plan: Plan, options: { governance: boolean }): Stage[] {
-  const extra: ('calibrate' | 'certify')[] = [];
+  const extra: ('calibrate' | 'certify' | 'text-attack')[] = [];
   if (plan.evaluation.temperatureScaling) extra.push('calibrate');
   if (plan.evaluation.certification) extra.push('certify');
+  const text = plan.text !== undefined && plan.threats.some((t) => t.channel === 'text');
+  if (text) extra.push('text-attack');
   const stages: Stage[] = [dataStage, baselineStage, attackStage, hardenStage];
   if (extra.includes('calibrate')) stages.push(calibrateStage as Stage);
   if (extra.includes('certify')) stages.push(certifyStage as Stage);
-  stages.push(evaluationStage('evaluate', 'evaluation (hardened)', 'harden', 'hardened', extra) as Stage, gateStage as Stage, reportStage as Stage);
+  if (text) stages.push(textTrainStage as Stage, textAttackStage as Stage);
+  stages.push(evaluationStage('evaluate', 'evaluation (hardened)', 'harden', 'hardened', extra) as Stage, gateStage as Stage, reportStage(text ? ['text-attack'] : []) as Stage);
   if (options.governance) stages.push(registerStage as Stage);
   return stages;
 }
@@ -153,6 +158,7 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
       ...(outputs.calibrate ? { calibration: outputs.calibrate as CalibrateOutputs } : {}),
       ...(outputs.certify ? { certification: outputs.certify as CertifyOutputs } : {}),
     },
+    ...(outputs['text-attack'] ? { text: { training: outputs['text-train'] as TextTrainOutputs, attack: outputs['text-attack'] as TextAttackOutputs } } : {}),
     gate: gate.gate,
     ...(production ? { production } : {}),
     files,

@@ -10,6 +10,7 @@ import { evaluationData, filesExist } from './common.js';
 import type { TrainOutputs } from './train.js';
 import type { CalibrateOutputs } from './calibrate.js';
 import type { CertifyOutputs } from './certify.js';
+import type { TextAttackOutputs } from './text.js';
 
 export interface EvaluateOutputs {
   model: string;
@@ -22,9 +23,10 @@ export interface EvaluateOutputs {
 
 /**
  * An evaluation stage for the model of `modelStage`. With `calibrate` among `extra`, ECE
- * is measured at the fitted temperature; with `certify`, certified accuracy is merged in.
+ * is measured at the fitted temperature; with `certify`, certified accuracy is merged in;
+ * with `text-attack`, the text model's robust accuracy per text threat.
  */
-export function evaluationStage(id: string, title: string, modelStage: string, name: string, extra: readonly ('calibrate' | 'certify')[] = []): Stage<EvaluateOutputs> {
+export function evaluationStage(id: string, title: string, modelStage: string, name: string, extra: readonly ('calibrate' | 'certify' | 'text-attack')[] = []): Stage<EvaluateOutputs> {
   return {
     id,
     title,
@@ -52,6 +54,14 @@ export function evaluationStage(id: string, title: string, modelStage: string, n
           ...(extra.includes('certify') ? { certifiedAccuracy: ctx.output<CertifyOutputs>('certify').certifiedAccuracy } : {}),
           onProgress: (done, total, label) => ctx.progress(done, total, label),
         });
+        if (extra.includes('text-attack')) {
+          // The text channel's model was attacked in its own stage; its numbers join the candidate's.
+          const text = ctx.output<TextAttackOutputs>('text-attack');
+          for (const [threat, value] of Object.entries(text.robustAccuracy)) {
+            evaluation.results.robustAccuracy[threat] = value;
+            delete evaluation.results.unmeasured[threat];
+          }
+        }
         const files = await writeModelEvaluation(ctx.workDir, evaluation);
         return {
           model: name,

@@ -13,10 +13,22 @@ import type { DataOutputs } from './data.js';
 import type { EvaluateOutputs } from './evaluate.js';
 import type { GateOutputs } from './gate.js';
 import type { TrainOutputs } from './train.js';
+import type { TextAttackOutputs } from './text.js';
+import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { filesExist } from './common.js';
 
 export interface ReportOutputs {
   html: string;
+}
+
+async function readTextAttacks(ctx: StageContext): Promise<TextAttackSet[]> {
+  let text: TextAttackOutputs | undefined;
+  try {
+    text = ctx.output<TextAttackOutputs>('text-attack');
+  } catch {
+    return [];
+  }
+  return text ? (JSON.parse(await readFile(ctx.resolve(text.examples), 'utf8')) as TextAttackSet[]) : [];
 }
 
 async function readExamples(ctx: StageContext, path: string | undefined): Promise<AdversarialExampleSet[]> {
@@ -54,7 +66,7 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
     models: [summary('baseline', ctx.output<TrainOutputs>('baseline'), baseline), summary('hardened', ctx.output<TrainOutputs>('harden'), hardened)],
     reliability,
     examples: [...(await readExamples(ctx, baseline.examples)), ...(await readExamples(ctx, hardened.examples))],
-    textAttacks: [],
+    textAttacks: await readTextAttacks(ctx),
     risks: riskRows(plan, hardened.results),
     ...(plan.criteria.robustAccuracy ? { robustCriteria: plan.criteria.robustAccuracy } : {}),
     threatEpsilons: plan.threats.flatMap((t) => (t.channel === 'image' ? [{ id: t.id, norm: t.norm, epsilon: t.epsilon }] : [])),
@@ -64,16 +76,19 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
   };
 }
 
-export const reportStage: Stage<ReportOutputs> = {
-  id: 'report',
-  title: 'report',
-  version: 1,
-  dependsOn: ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate'],
-  inputs: ({ plan }) => ({ plan }),
-  async run(ctx) {
-    const html = join(ctx.workDir, 'report.html');
-    await writeTextFile(html, renderHtmlReport(await reportData(ctx)));
-    return { html: ctx.relative(html) };
-  },
-  stillValid: (o, ctx) => filesExist(ctx, [o.html]),
-};
+/** The report stage; `extra` names optional upstream stages whose outputs it shows (the text channel). */
+export function reportStage(extra: readonly string[] = []): Stage<ReportOutputs> {
+  return {
+    id: 'report',
+    title: 'report',
+    version: 1,
+    dependsOn: ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate', ...extra],
+    inputs: ({ plan }) => ({ plan }),
+    async run(ctx) {
+      const html = join(ctx.workDir, 'report.html');
+      await writeTextFile(html, renderHtmlReport(await reportData(ctx)));
+      return { html: ctx.relative(html) };
+    },
+    stillValid: (o, ctx) => filesExist(ctx, [o.html]),
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The text channel of a plan. Stage `text-train` trains the plan's text classifier (hashed
+ * n-gram MLP), hardened by phased augmentation when the plan asks for it; stage
+ * `text-attack` runs the plan's text search against it for every text threat and records
+ * robust accuracy and a few adversarial texts with their edits for the report.
+ */
+import { join } from 'node:path';
+import { writeJsonFile } from '../../../core/files.js';
+import { createTextAttack } from '../../../attacks/text/registry.js';
+import { loadCsvTexts, loadJsonlTexts, spamAssassinSplits, splitTextDataset, takeTexts, type TextDataset, type TextSplits } from '../../../data/text/index.js';
+import { evaluateTextClassifier, loadTextClassifier, saveTextClassifier, trainTextClassifier } from '../../../models/text/index.js';
+import { textThreatModel } from '../../../threats/text-threat.js';
+import type { TextThreatModel } from '../../../attacks/text/types.js';
+import type { TextAttackSet } from '../../../report/html/text-diff.js';
+import { TEXT_FAMILIES, type Plan, type TextThreatScenario } from '../../plan/schema.js';
+import type { Stage } from '../types.js';
+import { filesExist } from './common.js';
+
+/** Families a text threat covers when the plan lists none: all but WordNet synonyms (slow to load). */
+export const DEFAULT_TEXT_FAMILIES = TEXT_FAMILIES.filter((f) => f !== 'synonym');
+
+export interface TextTrainOutputs {
+  modelDir: string;
+  dataset: string;
+  counts: { train: number; validation: number; test: number };
+  testAccuracy: number;
+  testF1: number;
+  augmented: boolean;
+}
+
+export interface TextAttackOutputs {
+  attack: string;
+  count: number;
+  cleanAccuracy: number;
+  /** Per text threat id: correct and unbroken over all attacked texts. */
+  robustAccuracy: Record<string, number>;
+  meanQueries: Record<string, number>;
+  /** JSON file of the report's text diffs. */
+  examples: string;
+}
+
+function textSection(plan: Plan): NonNullable<Plan['text']> {
+  if (!plan.text) throw new Error('text stages need the plan\'s text section');
+  return plan.text;
+}
+
+function textThreats(plan: Plan): TextThreatScenario[] {
+  return plan.threats.filter((t): t is TextThreatScenario => t.channel === 'text');
+}
+
+/** The plan's text threat as the text attacks' threat model. */
+export function toTextThreat(t: TextThreatScenario): TextThreatModel {
+  return textThreatModel({
+    id: t.id,
+    maxWordFraction: t.budget.maxWordFraction,
+    maxCharEditsPerWord: t.budget.maxCharEditsPerWord,
+    families: t.families ?? DEFAULT_TEXT_FAMILIES,
+    ...(t.budget.protectedTokens ? { protectedTokens: t.budget.protectedTokens } : {}),
+  });
+}
+
+function splitsOf(plan: Plan): TextSplits {
+  const text = textSection(plan);
+  const seed = text.splitSeed;
+  if (text.dataset === 'spam-assassin') return spamAssassinSplits({ seed, maxChars: text.maxChars });
+  const path = text.dataset.slice(text.dataset.indexOf(':') + 1);
+  const data: TextDataset = text.dataset.startsWith('jsonl:') ? loadJsonlTexts(path) : loadCsvTexts(path);
+  return splitTextDataset(data, { seed });
+}
+
+const first = (ds: TextDataset, n: number): TextDataset => (n >= ds.texts.length ? ds : takeTexts(ds, Array.from({ length: n }, (_, i) => i)));
+
+export const textTrainStage: Stage<TextTrainOutputs> = {
+  id: 'text-train',
+  title: 'text model training',
+  version: 1,
+  dependsOn: [],
+  inputs: ({ plan }) => {
+    const text = textSection(plan);
+    const augment = text.augment ? textThreats(plan).find((t) => t.id === text.augment?.threat) : undefined;
+    return { dataset: text.dataset, splitSeed: text.splitSeed, maxChars: text.maxChars, trainLimit: text.trainLimit ?? null, model: text.model, augment: text.augment ?? null, augmentThreat: augment ?? null, seed: plan.seed };
+  },
+  async run(ctx) {
+    const { plan } = ctx;
+    const text = textSection(plan);
+    const splits = splitsOf(plan);
+    const train = text.trainLimit === undefined ? splits.train : first(splits.train, text.trainLimit);
+    const augmentThreat = text.augment ? textThreats(plan).find((t) => t.id === text.augment?.threat) : undefined;
+    const { classifier } = await trainTextClassifier(train, {
+      seed: plan.seed,
+      epochs: text.model.epochs,
+      hidden: text.model.hidden,
+      learningRate: text.model.learningRate,
+      normalize: text.model.normalize,
+      validation: splits.validation,
+      id: `${plan.name}/text`,
+      ...(augmentThreat ? { augment: { threat: toTextThreat(augmentThreat), ...(text.augment?.phases ? { schedule: text.augment.phases } : {}) } } : {}),
+      onEpoch: (p) => {
+        ctx.progress(p.epoch, p.epochs, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
+        ctx.log(`epoch ${p.epoch}: loss ${p.loss.toFixed(4)}, augmented ${(p.augmentRate * 100).toFixed(0)}%, validation ${((p.validationAccuracy ?? 0) * 100).toFixed(1)}%`);
+      },
+    });
+    try {
+      const modelDir = join(ctx.workDir, 'model');
+      await saveTextClassifier(classifier, modelDir);
+      const metrics = await evaluateTextClassifier(classifier, splits.test);
+      return {
+        modelDir: ctx.relative(modelDir),
+        dataset: splits.train.name,
+        counts: { train: train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
+        testAccuracy: metrics.accuracy,
+        testF1: metrics.f1,
+        augmented: augmentThreat !== undefined,
+      };
+    } finally {
+      classifier.model.dispose();
+    }
+  },
+  stillValid: (o, ctx) => filesExist(ctx, [join(o.modelDir, 'model.json'), join(o.modelDir, 'weights.bin')]),
+};
+
+export const textAttackStage: Stage<TextAttackOutputs> = {
+  id: 'text-attack',
+  title: 'text attack evaluation',
+  version: 1,
+  dependsOn: ['text-train'],
+  inputs: ({ plan }) => {
+    const text = textSection(plan);
+    return { threats: textThreats(plan).map((t) => ({ id: t.id, budget: t.budget, families: t.families ?? null })), attack: text.attack, limit: text.limit, examples: text.examples, seed: plan.seed };
+  },
+  async run(ctx) {
+    const { plan } = ctx;
+    const text = textSection(plan);
+    const test = first(splitsOf(plan).test, text.limit);
+    const model = await loadTextClassifier(ctx.resolve(ctx.output<TextTrainOutputs>('text-train').modelDir));
+    try {
+      const attack = createTextAttack(text.attack.id, text.attack.options ?? {});
+      const labels = Int32Array.from(test.labels);
+      const robustAccuracy: Record<string, number> = {};
+      const meanQueries: Record<string, number> = {};
+      const sets: TextAttackSet[] = [];
+      let cleanAccuracy = 0;
+      const threats = textThreats(plan);
+      for (const [i, scenario] of threats.entries()) {
+        const result = await attack.run(model, [...test.texts], labels, toTextThreat(scenario), {
+          seed: plan.seed,
+          onProgress: (p) => ctx.progress(i * test.texts.length + p.done, threats.length * test.texts.length, `${attack.id} on ${scenario.id}`),
+        });
+        const n = test.texts.length;
+        let robust = 0;
+        let correct = 0;
+        let queries = 0;
+        for (let k = 0; k < n; k++) {
+          if (result.originalCorrect[k]) correct++;
+          if (result.originalCorrect[k] && !result.success[k]) robust++;
+          queries += result.queries[k] as number;
+        }
+        cleanAccuracy = n === 0 ? 0 : correct / n;
+        robustAccuracy[scenario.id] = n === 0 ? 0 : robust / n;
+        meanQueries[scenario.id] = n === 0 ? 0 : queries / n;
+        const shown: TextAttackSet['items'] = [];
+        for (let k = 0; k < n && shown.length < text.examples; k++) {
+          if (!result.originalCorrect[k] || !result.success[k]) continue;
+          const label = test.classes[test.labels[k] as number] ?? String(test.labels[k]);
+          const others = test.classes.filter((c) => c !== label);
+          shown.push({
+            original: test.texts[k] as string,
+            adversarial: result.adversarial[k] as string,
+            changes: (result.changes[k] ?? []).map((c) => ({ before: c.from, after: c.to, family: c.transformation })),
+            label,
+            originalPrediction: label,
+            adversarialPrediction: others.length === 1 ? (others[0] as string) : 'another class',
+          });
+        }
+        sets.push({ threat: scenario.id, model: `${plan.name}/text`, items: shown });
+      }
+      const examples = join(ctx.workDir, 'text-examples.json');
+      await writeJsonFile(examples, sets);
+      return { attack: attack.id, count: test.texts.length, cleanAccuracy, robustAccuracy, meanQueries, examples: ctx.relative(examples) };
+    } finally {
+      model.model.dispose();
+    }
+  },
+  stillValid: (o, ctx) => filesExist(ctx, [o.examples]),
+};
