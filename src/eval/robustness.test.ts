@@ -41,7 +41,7 @@ test('report: clean accuracy, per-attack results, worst case no better than any 
 test('bad specs fail before any work', async () => {
   const model = await trainedMlp();
   const data = takeFirst(smallMnist().test, 10);
-  await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.1], attacks: [{ id: 'cw' }] }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK' && /'fgsm' or 'pgd'/.test(e.message));
+  await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.1], attacks: [{ id: 'nope' }] }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK' && /'fgsm', 'pgd', .* or 'square'/.test(e.message));
   await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.1], attacks: [{ id: 'pgd', options: { stepz: 3 } }] }), /pgd has no option 'stepz'/);
   await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [2], attacks: [{ id: 'pgd' }] }), /E_EPSILON_RANGE|exceeds/);
   await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.1], attacks: [] }), /at least one attack/);
