@@ -5,7 +5,8 @@
  * Not a test: it takes a long time at full size. Flags:
  *   --methods standard,pgd-at,trades,fgsm-rs   --epochs 10   --eval-limit 500
  *   --epsilon 0.3   --workers N   --out bench/results/training.json
- *   --curriculum EPOCHS:SCALE,...|none
+ *   --curriculum EPOCHS:SCALE,...|none   --shift PX (random-translation augmentation, default 0)
+ *   --lr RATE (default 1e-3; fgsm-rs 5e-3)
  */
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
@@ -30,6 +31,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'bench/results/training.json' },
     // Default for adversarial methods: a fifth of the epochs at a third of epsilon, a fifth at two thirds, then full.
     curriculum: { type: 'string' },
+    shift: { type: 'string', default: '0' },
+    lr: { type: 'string' },
   },
 });
 const epsilon = Number(values.epsilon);
@@ -53,7 +56,8 @@ try {
       epochs,
       batchSize: 64,
       optimizer: 'adam',
-      learningRate: method === 'fgsm-rs' ? 5e-3 : 1e-3,
+      learningRate: values.lr ? Number(values.lr) : method === 'fgsm-rs' ? 5e-3 : 1e-3,
+      ...(Number(values.shift) > 0 ? { augment: { shift: Number(values.shift) } } : {}),
       schedule,
       seed: 1,
       method,
@@ -85,7 +89,7 @@ try {
 } finally {
   await pool.close();
 }
-console.log(`\nMNIST (bundled, 8k train), CNN, L∞ ε=${epsilon}, ${epochs} epochs, robust = worst case of PGD-50×10 (CE and margin), backend ${engine.backend}, ${values.workers} workers\n`);
+console.log(`\nMNIST (bundled, 8k train${Number(values.shift) > 0 ? `, random shifts up to ${values.shift} px` : ''}), CNN, L∞ ε=${epsilon}, ${epochs} epochs, robust = worst case of PGD-50×10 (CE and margin), backend ${engine.backend}, ${values.workers} workers\n`);
 console.log(formatTable(['method', 'test acc (full)', `clean acc (eval ${values['eval-limit']})`, 'robust acc', 'train time', 'eval time'], rows));
-await writeJsonFile(values.out ?? 'bench/results/training.json', { kind: 'rampart.bench-training', engine, epsilon, epochs, results });
+await writeJsonFile(values.out ?? 'bench/results/training.json', { kind: 'rampart.bench-training', engine, epsilon, epochs, shift: Number(values.shift), results });
 console.log(`\nwritten: ${values.out}`);

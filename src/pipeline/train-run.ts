@@ -81,7 +81,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const robustValidation = threatSpec ? { threat: threatModel({ bounds: train.bounds, ...threatSpec }), steps: check?.steps ?? 10, limit: check?.limit ?? 500 } : undefined;
   const guard = (options.overfitGuard ?? method === 'fgsm-rs') && robustValidation ? { ...robustValidation, data: takeFirst(train, 500), drop: 0.2 } : undefined;
   const model = buildModel(options.architecture, { inputShape: train.shape, numClasses: train.numClasses, seed: options.seed });
-  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum } = options;
+  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum, augment } = options;
   const config: TrainConfig = {
     epochs,
     batchSize,
@@ -91,6 +91,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     ...(momentum === undefined ? {} : { momentum }),
     ...(schedule === undefined ? {} : { schedule }),
     ...(curriculum === undefined ? {} : { curriculum }),
+    ...(augment === undefined ? {} : { augment }),
   };
   const info: ModelInfo = {
     architecture: options.architecture,

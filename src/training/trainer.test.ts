@@ -59,6 +59,23 @@ test('the same seed gives the same weights', async () => {
   assert.deepEqual(await run(), await run());
 });
 
+test('shift augmentation: same seed, same weights; the shifts change what is learned', async () => {
+  const train = takeFirst(smallMnist().train, 128);
+  const run = async (augment?: { shift: number }) => {
+    const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 9 });
+    await trainModel({ model, train, epochs: 1, batchSize: 32, optimizer: 'sgd', learningRate: 0.05, seed: 9, ...(augment ? { augment } : {}) });
+    const w = Array.from(model.getWeights()[0]?.dataSync() ?? []);
+    model.dispose();
+    return w;
+  };
+  const shifted = await run({ shift: 2 });
+  assert.deepEqual(await run({ shift: 2 }), shifted);
+  assert.notDeepEqual(await run(), shifted);
+  const model = buildModel('linear', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+  await assert.rejects(trainModel({ model, train, epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 1e-3, seed: 1, augment: { shift: 20 } }), (e: unknown) => e instanceof UsageError && e.code === 'E_AUGMENT');
+  model.dispose();
+});
+
 test('bad config fails with usage errors', async () => {
   const train = takeFirst(smallMnist().train, 32);
   const model = buildModel('linear', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });

@@ -22,6 +22,7 @@ import { standardObjective } from './objectives/standard.js';
 import type { Objective } from './objectives/types.js';
 import { pgdAccuracy, snapshotWeights, type RobustCheckConfig } from './robust-check.js';
 import { exposureAt, validateCurriculum, type CurriculumPhase, type Exposure } from './curriculum.js';
+import { randomShift, validateAugment, type AugmentConfig } from './augment.js';
 import { loadTrainerState, saveTrainerState, type TrainerProgress } from './state.js';
 import { applyPoolGradients, type PoolGradients, type PoolModelHandle, type WorkerPool } from '../engine/pool/index.js';
 
@@ -35,6 +36,8 @@ export interface TrainConfig {
   schedule?: ScheduleSpec;
   /** Phased exposure: the threat's epsilon (and attack steps) per phase of epochs. */
   curriculum?: CurriculumPhase[];
+  /** Random translations of each training image (more data for robust generalisation). */
+  augment?: AugmentConfig;
   seed: number;
 }
 
@@ -118,6 +121,7 @@ function validateConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${c.batchSize}.`);
   if (!(Number.isFinite(c.learningRate) && c.learningRate > 0)) throw new UsageError('E_LEARNING_RATE', `Learning rate must be a number > 0; got ${c.learningRate}.`);
   if (c.curriculum) validateCurriculum(c.curriculum);
+  if (c.augment) validateAugment(c.augment);
 }
 
 /** Seeds derive from (seed, epoch), so a resumed run shuffles and attacks exactly as an uninterrupted one. */
@@ -126,9 +130,11 @@ function epochSeed(seed: number, epoch: number): number {
 }
 
 function configHash(config: TrainConfig, objective: Objective, options: TrainOptions): string {
-  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum } = config;
+  const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum, augment } = config;
   const identity = {
     epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum,
+    // Absent, not null, without augmentation: runs checkpointed before the option existed still resume.
+    ...(augment ? { augment } : {}),
     objective: { id: objective.id, config: objective.config },
     train: hashDataset(options.train),
     robustValidation: options.robustValidation ?? null,
@@ -205,9 +211,11 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
       let lossSum = 0;
       let rate = options.learningRate;
       let b = 0;
-      for (const data of batchesOf(train, batchSize, { shuffle: true, seed: rng.seed() })) {
+      for (const batchData of batchesOf(train, batchSize, { shuffle: true, seed: rng.seed() })) {
         rate = schedule(epoch, b / batches);
         setLearningRate(optimizer, rate);
+        // The shift's seed comes from (seed, epoch, batch), not from `rng`: runs without augmentation keep their seeds.
+        const data = options.augment ? { ...batchData, x: randomShift(batchData.x, batchData.count, train.shape, options.augment, epochSeed(options.seed, epoch) ^ (b * 0x9e3779b1)) } : batchData;
         const x = tf.tensor(data.x, [data.count, ...train.shape], 'float32');
         const y = tf.tensor1d(data.y, 'int32');
         const batch = { x, y, epoch, step: epoch * batches + b, seed: rng.seed(), ...(exposure ? { exposure } : {}) };

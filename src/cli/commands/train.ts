@@ -41,6 +41,7 @@ interface TrainFlags {
   awp?: boolean;
   robustVal: boolean;
   curriculum?: string;
+  augmentShift?: number;
 }
 
 export function registerTrain(program: Command): void {
@@ -68,6 +69,7 @@ export function registerTrain(program: Command): void {
     .option('--sigma <value>', 'noise: standard deviation of the Gaussian noise (default 0.25)', Number)
     .option('--awp', 'add adversarial weight perturbation (Wu et al. 2020) to the method')
     .option('--curriculum <phases>', "phased exposure EPOCHS:SCALE[:STEPS],... of the threat, e.g. '2:0.25,2:0.5,4:1'")
+    .option('--augment-shift <px>', 'shift each training image by up to N pixels per axis, drawn per image (0-8; default 0 = off)', wholeNumber('--augment-shift'))
     .option('--no-robust-val', 'skip the per-epoch PGD-10 validation (and best-robust selection) of adversarial methods');
   addWorkersFlag(addEngineFlags(command)).action(async (flags: TrainFlags) => {
     const spec = parseDataSpec(flags.data);
@@ -98,6 +100,7 @@ export function registerTrain(program: Command): void {
       outDir: flags.out,
       resume: flags.resume,
       ...(flags.curriculum === undefined ? {} : { curriculum: parseCurriculum(flags.curriculum) }),
+      ...(flags.augmentShift ? { augment: { shift: flags.augmentShift } } : {}),
       method: flags.method,
       methodOptions,
       ...(flags.robustVal ? {} : { robustValidation: false as const }),
