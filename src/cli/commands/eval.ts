@@ -1,6 +1,14 @@
-/** `rampart eval`: clean and robust accuracy of a saved model over attacks and epsilons. */
+/**
+ * `rampart eval`: clean and robust accuracy of a saved model over attacks and epsilons.
+ * With `--suite`, also the evidence that the numbers can be trusted: the suite against
+ * PGD alone, the gradient-masking checks, calibration before and after temperature
+ * scaling, certified accuracy from randomized smoothing, and latency.
+ */
 import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
 import { writeJsonFile, writeTextFile } from '../../core/files.js';
+import type { Dataset } from '../../core/types.js';
+import { takeFirst } from '../../data/index.js';
 import { initEngine } from '../../engine/backend.js';
 import { evaluateRobustness, type RobustnessReport } from '../../eval/robustness.js';
 import { createAttack } from '../../attacks/registry.js';
@@ -9,8 +17,21 @@ import { parseEpsilons } from '../../threats/threat-model.js';
 import { robustnessMarkdown, robustnessText } from '../../report/robustness-table.js';
 import { parseSuiteSpec, runSuite, type SuiteReport } from '../../eval/suite.js';
 import { suiteMarkdown, suiteText } from '../../report/suite-table.js';
+import { runMaskingChecks } from '../../eval/masking/index.js';
+import { adversarialLogits, calibrationFromLogits, datasetLogits } from '../../eval/calibration.js';
+import { temperatureScaling } from '../../eval/temperature-scaling.js';
+import { certifiedAccuracy } from '../../eval/smoothing.js';
+import { measureLatency } from '../../eval/latency.js';
+import type { Classifier } from '../../models/classifier.js';
+import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
+import { threatModel } from '../../threats/threat-model.js';
+import type { NormId } from '../../threats/norms.js';
+import { evalExtrasMarkdown, evalExtrasText, type CalibrationSection, type EvalExtras, type SuiteVsPgd } from '../../report/eval-extras-table.js';
+import type { WorkerPool } from '../../engine/pool/index.js';
+import type { ProgressBar } from '../progress.js';
+import type { SelectedData } from '../../pipeline/data-selection.js';
 import { createProgress } from '../progress.js';
-import { commaList, wholeNumber } from '../parse.js';
+import { commaList, positiveNumber, wholeNumber } from '../parse.js';
 import { say } from '../output.js';
 import { addAttackFlags, addDataFlags, addEngineFlags, attackList, attackOptionsFromFlags, loadModelAndData, withPool, addWorkersFlag, type AttackFlags, type DataFlags } from './shared.js';
 
@@ -27,6 +48,63 @@ interface EvalFlags extends DataFlags, AttackFlags {
   backend?: string;
   workers?: number;
   quiet?: boolean;
+  // What --suite adds; each part has a --no-... switch.
+  masking: boolean;
+  maskingEpsilon?: number;
+  maskingLimit?: number;
+  surrogate?: string;
+  calibration: boolean;
+  calibrationBins: number;
+  advCalibrationLimit: number;
+  certify: boolean;
+  sigma: number;
+  n0: number;
+  n: number;
+  alpha: number;
+  radii: string;
+  certifyLimit: number;
+  latency: boolean;
+  latencyRepeats: number;
+  latencyBatchSizes?: string;
+}
+
+/** Comma-separated numbers >= 0 (L2 radii, batch sizes). */
+function numberList(flag: string, text: string, whole = false): number[] {
+  const values = commaList(text).map(Number);
+  if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v < 0 || (whole && (!Number.isInteger(v) || v < 1)))) {
+    throw new UsageError('E_FLAG_VALUE', `${flag} must be a comma-separated list of ${whole ? 'whole numbers >= 1' : 'numbers >= 0'}, e.g. ${whole ? '1,32' : '0,0.25,0.5'}; got '${text}'.`, { details: { flag, value: text } });
+  }
+  return values;
+}
+
+/** A probability strictly between 0 and 1, checked before any work starts. */
+function probability(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n > 0 && n < 1)) throw new UsageError('E_FLAG_VALUE', `${flag} must be a number in (0, 1), e.g. 0.001; got '${value}'.`, { details: { flag, value } });
+    return n;
+  };
+}
+
+function addSuiteExtraFlags(command: Command): Command {
+  return command
+    .option('--no-masking', 'with --suite: skip the gradient-masking checks')
+    .option('--masking-epsilon <value>', 'with --suite: epsilon of the masking checks, adversarial calibration and latency (default: the largest --epsilons)', positiveNumber('--masking-epsilon'))
+    .option('--masking-limit <n>', 'with --suite: clean-correct examples the masking checks attack (default 100; 50 with standard:quick)', wholeNumber('--masking-limit', 1))
+    .option('--surrogate <dir>', 'with --suite: a second model to craft transfer attacks on (enables the transfer masking check)')
+    .option('--no-calibration', 'with --suite: skip calibration and temperature scaling')
+    .option('--calibration-bins <n>', 'with --suite: bins for ECE, MCE and the reliability diagrams', wholeNumber('--calibration-bins', 1), 15)
+    .option('--adv-calibration-limit <n>', 'with --suite: calibration on PGD adversarials of the first N examples (0: clean only)', wholeNumber('--adv-calibration-limit', 0), 200)
+    .option('--no-certify', 'with --suite: skip certified accuracy (randomized smoothing)')
+    .option('--sigma <value>', 'with --suite: Gaussian noise of randomized smoothing, in input units', positiveNumber('--sigma'), 0.25)
+    .option('--n0 <n>', 'with --suite: smoothing samples that pick the class', wholeNumber('--n0', 1), 100)
+    .option('--n <n>', 'with --suite: smoothing samples that bound its probability (the paper uses 100000)', wholeNumber('--n', 1), 1000)
+    .option('--alpha <value>', 'with --suite: failure probability of each certificate', probability('--alpha'), 0.001)
+    .option('--radii <list>', 'with --suite: L2 radii of the certified-accuracy table', '0,0.25,0.5,0.75,1')
+    .option('--certify-limit <n>', 'with --suite: certify only the first N examples', wholeNumber('--certify-limit', 1), 100)
+    .option('--no-latency', 'with --suite: skip the latency measurement')
+    .option('--latency-repeats <n>', 'with --suite: timed runs per batch size', wholeNumber('--latency-repeats', 1), 30)
+    .option('--latency-batch-sizes <list>', 'with --suite: batch sizes to time (default 1,32, capped at the data size)');
 }
 
 export function registerEval(program: Command): void {
@@ -41,9 +119,11 @@ export function registerEval(program: Command): void {
     .option('--seed <n>', 'seed for random starts', wholeNumber('--seed'), 0)
     .option('--out <file>', 'write the JSON report here')
     .option('--markdown <file>', 'write a Markdown summary here')
-    .option('--suite <id>', "run an evaluation suite: 'standard' (APGD-CE, APGD-T, FAB-T, Square; AutoAttack budgets) or 'standard:quick'; with --suite, --attacks runs only when given");
-  addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(command)))).action(async (flags: EvalFlags) => {
+    .option('--suite <id>', "run an evaluation suite: 'standard' (APGD-CE, APGD-T, FAB-T, Square; AutoAttack budgets) or 'standard:quick'; with --suite, --attacks runs only when given, and PGD alone, the gradient-masking checks, calibration, certified accuracy and latency are reported too");
+  addSuiteExtraFlags(addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(command))))).action(async (flags: EvalFlags) => {
     const suite = flags.suite === undefined ? undefined : parseSuiteSpec(flags.suite);
+    const radii = numberList('--radii', flags.radii);
+    const latencyBatchSizes = flags.latencyBatchSizes === undefined ? undefined : numberList('--latency-batch-sizes', flags.latencyBatchSizes, true);
     // With a suite, the per-attack table is opt-in: only when --attacks is on the command line.
     const runAttacks = suite === undefined || command.getOptionValueSource('attacks') === 'cli';
     const ids = runAttacks ? commaList(flags.attacks) : [];
@@ -54,7 +134,8 @@ export function registerEval(program: Command): void {
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
     const { stored, data } = await loadModelAndData(flags.model, flags);
     const bar = createProgress('eval', { quiet: flags.quiet === true });
-    const { report, suiteReport } = await withPool(flags.workers, engine.backend, async (pool) => {
+    const pgdOptions = attackOptionsFromFlags('pgd', flags);
+    const { report, suiteReport, suiteVsPgd } = await withPool(flags.workers, engine.backend, async (pool) => {
       const robustness: RobustnessReport | undefined = runAttacks
         ? await evaluateRobustness({
             pool,
@@ -81,20 +162,186 @@ export function registerEval(program: Command): void {
             onProgress: (p) => bar.update(p.done, p.total, `${suite.id} ${p.stage} eps ${p.epsilon}`),
           })
         : undefined;
-      return { report: robustness, suiteReport: suiteResult };
+      const comparison = suiteResult ? await compareWithPgd({ pool, model: stored.classifier, data: data.selected, norm, suiteReport: suiteResult, attacksReport: robustness, pgdOptions, batchSize: flags.batchSize, seed: flags.seed, bar }) : undefined;
+      return { report: robustness, suiteReport: suiteResult, suiteVsPgd: comparison };
     });
     bar.stop();
+    // The rest runs on this thread: the pool is closed first so its engines free their memory.
+    const extras: EvalExtras | undefined = suiteReport && suiteVsPgd ? { suiteVsPgd, ...(await trustExtras({ flags, stored, data, norm, epsilons, quick: suiteReport.suite.variant === 'quick', pgdOptions, radii, latencyBatchSizes })) } : undefined;
     if (report) say(robustnessText(report));
     if (suiteReport) say(`${report ? '\n' : ''}${suiteText(suiteReport)}`);
+    if (extras) say(`\n${evalExtrasText(extras)}`);
     if (flags.out) {
-      // One JSON file: the robustness report carrying the suite under `suite`, or the suite report alone.
-      await writeJsonFile(flags.out, report ? { ...report, ...(suiteReport ? { suite: suiteReport } : {}) } : suiteReport);
+      // One JSON file: the robustness report carrying the suite under `suite`, or the suite report alone; the extras under their own keys.
+      await writeJsonFile(flags.out, report ? { ...report, ...(suiteReport ? { suite: suiteReport } : {}), ...extras } : { ...suiteReport, ...extras });
       say(`\nreport: ${flags.out}`);
     }
     if (flags.markdown) {
-      const sections = [report ? robustnessMarkdown(report) : '', suiteReport ? `## Suite ${suiteReport.suite.id} v${suiteReport.suite.version}\n\n${suiteMarkdown(suiteReport)}` : ''].filter((t) => t.length > 0);
+      const sections = [
+        report ? robustnessMarkdown(report) : '',
+        suiteReport ? `## Suite ${suiteReport.suite.id} v${suiteReport.suite.version}\n\n${suiteMarkdown(suiteReport)}` : '',
+        extras ? evalExtrasMarkdown(extras) : '',
+      ].filter((t) => t.length > 0);
       await writeTextFile(flags.markdown, `# Robustness report\n\n${sections.join('\n\n')}\n`);
       say(`markdown: ${flags.markdown}`);
     }
   });
+}
+
+interface CompareOptions {
+  pool: WorkerPool;
+  model: Classifier;
+  data: Dataset;
+  norm: NormId;
+  suiteReport: SuiteReport;
+  attacksReport: RobustnessReport | undefined;
+  pgdOptions: Record<string, unknown>;
+  batchSize: number;
+  seed: number;
+  bar: ProgressBar;
+}
+
+/**
+ * PGD alone at the suite's epsilons on the same examples. The suite includes stronger
+ * attacks, so a suite number above PGD's means a stage failed where PGD did not: the
+ * comparison says so instead of letting the higher number stand as the result.
+ */
+async function compareWithPgd(o: CompareOptions): Promise<SuiteVsPgd> {
+  const epsilons = o.suiteReport.results.map((r) => r.epsilon).filter((e) => e > 0);
+  const fromTable = o.attacksReport?.results.filter((r) => r.attack === 'pgd') ?? [];
+  const covered = epsilons.every((e) => fromTable.some((r) => r.epsilon === e));
+  let pgdRows: { epsilon: number; robustAccuracy: number }[] = fromTable;
+  let config: Readonly<object> = o.attacksReport?.config.attacks.find((a) => a.id === 'pgd')?.config ?? createAttack('pgd', o.pgdOptions).config;
+  if (!covered && epsilons.length > 0) {
+    const own = await evaluateRobustness({
+      pool: o.pool,
+      model: o.model,
+      data: o.data,
+      norm: o.norm,
+      epsilons,
+      attacks: [{ id: 'pgd', options: o.pgdOptions }],
+      batchSize: o.batchSize,
+      seed: o.seed,
+      onProgress: (p) => o.bar.update(p.done, p.total, p.attack ? `pgd alone eps ${p.epsilon}` : 'pgd alone: clean'),
+    });
+    pgdRows = own.results;
+    config = own.config.attacks[0]?.config ?? config;
+  }
+  const results = epsilons.map((epsilon) => {
+    const pgdRobustAccuracy = pgdRows.find((r) => r.epsilon === epsilon)?.robustAccuracy ?? Number.NaN;
+    const suiteRobustAccuracy = o.suiteReport.results.find((r) => r.epsilon === epsilon)?.robustAccuracy ?? Number.NaN;
+    return { epsilon, pgdRobustAccuracy, suiteRobustAccuracy, suiteNoHigher: suiteRobustAccuracy <= pgdRobustAccuracy };
+  });
+  return { norm: o.norm, pgd: { attack: 'pgd', config }, source: covered ? 'attacks-table' : 'separate-run', results, suiteNoHigher: results.every((r) => r.suiteNoHigher) };
+}
+
+interface ExtrasOptions {
+  flags: EvalFlags;
+  stored: StoredClassifier;
+  data: SelectedData;
+  norm: NormId;
+  epsilons: number[];
+  quick: boolean;
+  pgdOptions: Record<string, unknown>;
+  radii: number[];
+  latencyBatchSizes: number[] | undefined;
+}
+
+/** The masking checks, calibration, certification and latency, each unless switched off. */
+async function trustExtras(o: ExtrasOptions): Promise<Omit<EvalExtras, 'suiteVsPgd'>> {
+  const { flags, data } = o;
+  // A bar of its own per part, so each one's start and time show in logs as well as on a terminal.
+  const phase = async <T>(title: string, label: string, work: (bar: ProgressBar) => Promise<T>): Promise<T> => {
+    const bar = createProgress(title, { quiet: flags.quiet === true });
+    bar.update(0, 1, label);
+    try {
+      const result = await work(bar);
+      bar.update(1, 1, 'done');
+      return result;
+    } finally {
+      bar.stop();
+    }
+  };
+  const model = o.stored.classifier;
+  const test = data.selected;
+  const out: Omit<EvalExtras, 'suiteVsPgd'> = {};
+  // The epsilon the robustness claim is made at: the largest one evaluated, unless given.
+  const claim = flags.maskingEpsilon ?? Math.max(0, ...o.epsilons);
+  const threat = claim > 0 ? threatModel({ norm: o.norm, epsilon: claim, bounds: model.bounds }) : undefined;
+  const pgd = createAttack('pgd', o.pgdOptions);
+
+  if (flags.masking) {
+    if (!threat) {
+      out.maskingSkipped = 'no epsilon > 0 to check at: give --epsilons or --masking-epsilon';
+    } else {
+      const surrogate = flags.surrogate === undefined ? undefined : await loadClassifierModel(flags.surrogate);
+      try {
+        out.masking = await phase('masking', `gradient-masking checks at eps ${claim}`, () => runMaskingChecks({
+          model,
+          data: test,
+          norm: o.norm,
+          epsilon: claim,
+          limit: flags.maskingLimit ?? (o.quick ? 50 : 100),
+          seed: flags.seed,
+          batchSize: flags.batchSize,
+          // The quick suite's Square budget; the library default (1000 queries) otherwise.
+          ...(o.quick ? { blackBox: createAttack('square', { queries: 300 }), longSteps: 50 } : {}),
+          ...(surrogate ? { surrogate: surrogate.classifier } : {}),
+        }));
+      } finally {
+        surrogate?.model.dispose();
+      }
+    }
+  }
+
+  if (flags.calibration) out.calibration = await phase('calibration', 'fitting T on the validation split', async (bar) => {
+    const validation = data.splits.validation;
+    const fit = await temperatureScaling({ model, validation, bins: flags.calibrationBins, batchSize: flags.batchSize });
+    const T = fit.fit.temperature;
+    const pair = (logits: Float32Array, ds: Dataset) => ({
+      before: calibrationFromLogits(logits, ds.y, model.numClasses, { bins: flags.calibrationBins }),
+      after: calibrationFromLogits(logits, ds.y, model.numClasses, { bins: flags.calibrationBins, temperature: T }),
+    });
+    const section: CalibrationSection = {
+      bins: flags.calibrationBins,
+      temperature: {
+        ...fit.fit,
+        fittedOn: { split: 'validation', name: validation.name, count: validation.count },
+        overlapsEvaluatedData: flags.subset === 'validation' || flags.subset === 'all',
+        ...(o.stored.info.temperature === undefined ? {} : { savedWithModel: o.stored.info.temperature }),
+      },
+      clean: { data: { name: test.name, count: test.count }, ...pair(await datasetLogits(model, test, flags.batchSize), test) },
+    };
+    const advCount = Math.min(flags.advCalibrationLimit, test.count);
+    if (threat && advCount > 0) {
+      bar.update(0, 1, `pgd adversarials of ${advCount} examples at eps ${claim}`);
+      const adv = takeFirst(test, advCount);
+      const logits = await adversarialLogits(model, adv, pgd, threat, { batchSize: flags.batchSize, seed: flags.seed });
+      section.adversarial = { data: { name: adv.name, count: adv.count }, attack: { id: pgd.id, config: pgd.config }, threat: { id: threat.id, norm: threat.norm, epsilon: threat.epsilon }, ...pair(logits, adv) };
+    }
+    return section;
+  });
+
+  if (flags.certify) {
+    out.certification = await phase('certify', `randomized smoothing, sigma ${flags.sigma}`, (bar) => certifiedAccuracy({
+      model,
+      data: test,
+      sigma: flags.sigma,
+      n0: flags.n0,
+      n: flags.n,
+      alpha: flags.alpha,
+      radii: o.radii,
+      limit: flags.certifyLimit,
+      seed: flags.seed,
+      onProgress: (p) => bar.update(p.done, p.total, `randomized smoothing, sigma ${flags.sigma}`),
+    }));
+  }
+
+  if (flags.latency) {
+    const batchSizes = o.latencyBatchSizes ?? [...new Set([1, Math.min(32, test.count)])];
+    out.latency = await phase('latency', `batch sizes ${batchSizes.join(', ')}${threat ? ', clean and pgd adversarial inputs' : ''}`, () =>
+      measureLatency({ model, data: test, batchSizes, repeats: flags.latencyRepeats, seed: flags.seed, ...(threat ? { attack: pgd, threat } : {}) }),
+    );
+  }
+  return out;
 }
