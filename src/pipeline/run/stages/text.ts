@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { writeJsonFile } from '../../../core/files.js';
 import { createTextAttack } from '../../../attacks/text/registry.js';
 import { loadCsvTexts, loadJsonlTexts, spamAssassinSplits, splitTextDataset, takeTexts, type TextDataset, type TextSplits } from '../../../data/text/index.js';
-import { evaluateTextClassifier, loadTextClassifier, saveTextClassifier, trainTextClassifier } from '../../../models/text/index.js';
+import { normalizedClassifier } from '../../../defenses/normalize-text/normalized-classifier.js';
+import { evaluateTextClassifier, loadTextClassifier, saveTextClassifier, trainTextClassifier, type HashedTextClassifier, type TextClassifier } from '../../../models/text/index.js';
 import { textThreatModel } from '../../../threats/text-threat.js';
 import type { TextThreatModel } from '../../../attacks/text/types.js';
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { TEXT_FAMILIES, type Plan, type TextThreatScenario } from '../../plan/schema.js';
 import type { Stage } from '../types.js';
+import { fileDigest } from '../hash.js';
 import { filesExist } from './common.js';
 
 /** Families a text threat covers when the plan lists none: all but WordNet synonyms (slow to load). */
@@ -21,6 +23,8 @@ export const DEFAULT_TEXT_FAMILIES = TEXT_FAMILIES.filter((f) => f !== 'synonym'
 
 export interface TextTrainOutputs {
   modelDir: string;
+  /** Of the weights file: downstream stages rerun when the weights change, even if the metrics do not. */
+  sha256: string;
   dataset: string;
   counts: { train: number; validation: number; test: number };
   testAccuracy: number;
@@ -68,6 +72,15 @@ function splitsOf(plan: Plan): TextSplits {
   return splitTextDataset(data, { seed });
 }
 
+/**
+ * The filter as deployed: a model trained on normalised text sits behind the same
+ * normaliser, so it is scored and attacked through it (the attack queries the whole
+ * defended pipeline, as an adaptive adversary would).
+ */
+function deployed(model: HashedTextClassifier): TextClassifier {
+  return model.info.trainedOnNormalizedText ? normalizedClassifier(model) : model;
+}
+
 const first = (ds: TextDataset, n: number): TextDataset => (n >= ds.texts.length ? ds : takeTexts(ds, Array.from({ length: n }, (_, i) => i)));
 
 export const textTrainStage: Stage<TextTrainOutputs> = {
@@ -103,9 +116,10 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
     try {
       const modelDir = join(ctx.workDir, 'model');
       await saveTextClassifier(classifier, modelDir);
-      const metrics = await evaluateTextClassifier(classifier, splits.test);
+      const metrics = await evaluateTextClassifier(deployed(classifier), splits.test);
       return {
         modelDir: ctx.relative(modelDir),
+        sha256: await fileDigest(join(modelDir, 'weights.bin')),
         dataset: splits.train.name,
         counts: { train: train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
         testAccuracy: metrics.accuracy,
@@ -126,13 +140,22 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
   dependsOn: ['text-train'],
   inputs: ({ plan }) => {
     const text = textSection(plan);
-    return { threats: textThreats(plan).map((t) => ({ id: t.id, budget: t.budget, families: t.families ?? null })), attack: text.attack, limit: text.limit, examples: text.examples, seed: plan.seed };
+    return {
+      // The attacked texts come from the split; the model itself is the text-train output.
+      data: { dataset: text.dataset, splitSeed: text.splitSeed, maxChars: text.maxChars },
+      threats: textThreats(plan).map((t) => ({ id: t.id, budget: t.budget, families: t.families ?? null })),
+      attack: text.attack,
+      limit: text.limit,
+      examples: text.examples,
+      seed: plan.seed,
+    };
   },
   async run(ctx) {
     const { plan } = ctx;
     const text = textSection(plan);
     const test = first(splitsOf(plan).test, text.limit);
-    const model = await loadTextClassifier(ctx.resolve(ctx.output<TextTrainOutputs>('text-train').modelDir));
+    const stored = await loadTextClassifier(ctx.resolve(ctx.output<TextTrainOutputs>('text-train').modelDir));
+    const model = deployed(stored);
     try {
       const attack = createTextAttack(text.attack.id, text.attack.options ?? {});
       const labels = Int32Array.from(test.labels);
@@ -178,7 +201,7 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
       await writeJsonFile(examples, sets);
       return { attack: attack.id, count: test.texts.length, cleanAccuracy, robustAccuracy, meanQueries, examples: ctx.relative(examples) };
     } finally {
-      model.model.dispose();
+      stored.model.dispose();
     }
   },
   stillValid: (o, ctx) => filesExist(ctx, [o.examples]),
