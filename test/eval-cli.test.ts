@@ -142,13 +142,18 @@ describe('rampart eval --suite: trust evidence', () => {
     assert.equal(r.stderr, '', '--quiet prints no progress');
   });
 
-  test('bad smoothing flags are usage errors', async () => {
+  test('bad flags are usage errors, found before the suite runs', async () => {
     const radii = rampart('eval', '--model', modelDir, '--suite', 'standard:quick', '--radii', '0,-1');
     assert.equal(radii.code, 2);
     assert.match(radii.stderr, /E_FLAG_VALUE: --radii must be a comma-separated list of numbers >= 0/);
     const alpha = rampart('eval', '--model', modelDir, '--suite', 'standard:quick', '--alpha', '2');
     assert.equal(alpha.code, 2);
     assert.match(alpha.stderr, /E_FLAG_VALUE: --alpha must be a number in \(0, 1\)/);
+    const started = Date.now();
+    const epsilon = rampart('eval', '--model', modelDir, '--suite', 'standard:quick', '--masking-epsilon', '3', '--quiet');
+    assert.equal(epsilon.code, 2);
+    assert.match(epsilon.stderr, /E_EPSILON_RANGE/);
+    assert.ok(Date.now() - started < 20_000, 'the epsilon is checked before the suite attacks 1000 examples');
     await rm(dir, { recursive: true, force: true });
   });
 });

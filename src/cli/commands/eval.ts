@@ -24,7 +24,7 @@ import { certifiedAccuracy } from '../../eval/smoothing.js';
 import { measureLatency } from '../../eval/latency.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
-import { threatModel } from '../../threats/threat-model.js';
+import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
 import type { NormId } from '../../threats/norms.js';
 import { evalExtrasMarkdown, evalExtrasText, type CalibrationSection, type EvalExtras, type SuiteVsPgd } from '../../report/eval-extras-table.js';
 import type { WorkerPool } from '../../engine/pool/index.js';
@@ -133,6 +133,9 @@ export function registerEval(program: Command): void {
     const epsilons = parseEpsilons(flags.epsilons);
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
     const { stored, data } = await loadModelAndData(flags.model, flags);
+    // Whatever the suite's extras would reject, rejected before the long work starts.
+    const claim = suite ? claimThreat(flags, norm, epsilons, stored.classifier, data.selected, latencyBatchSizes) : undefined;
+    const surrogate = suite && flags.masking && flags.surrogate !== undefined ? await loadClassifierModel(flags.surrogate) : undefined;
     const bar = createProgress('eval', { quiet: flags.quiet === true });
     const pgdOptions = attackOptionsFromFlags('pgd', flags);
     const { report, suiteReport, suiteVsPgd } = await withPool(flags.workers, engine.backend, async (pool) => {
@@ -167,7 +170,7 @@ export function registerEval(program: Command): void {
     });
     bar.stop();
     // The rest runs on this thread: the pool is closed first so its engines free their memory.
-    const extras: EvalExtras | undefined = suiteReport && suiteVsPgd ? { suiteVsPgd, ...(await trustExtras({ flags, stored, data, norm, epsilons, quick: suiteReport.suite.variant === 'quick', pgdOptions, radii, latencyBatchSizes })) } : undefined;
+    const extras: EvalExtras | undefined = suiteReport && suiteVsPgd ? { suiteVsPgd, ...(await trustExtras({ flags, stored, data, norm, threat: claim, surrogate, quick: suiteReport.suite.variant === 'quick', pgdOptions, radii, latencyBatchSizes })) } : undefined;
     if (report) say(robustnessText(report));
     if (suiteReport) say(`${report ? '\n' : ''}${suiteText(suiteReport)}`);
     if (extras) say(`\n${evalExtrasText(extras)}`);
@@ -235,12 +238,29 @@ async function compareWithPgd(o: CompareOptions): Promise<SuiteVsPgd> {
   return { norm: o.norm, pgd: { attack: 'pgd', config }, source: covered ? 'attacks-table' : 'separate-run', results, suiteNoHigher: results.every((r) => r.suiteNoHigher) };
 }
 
+/**
+ * The threat the robustness claim is made at (the largest epsilon evaluated, unless
+ * `--masking-epsilon` says otherwise), where the masking checks, adversarial calibration
+ * and adversarial latency run; undefined when there is no epsilon > 0.
+ *
+ * @throws ThreatError `E_EPSILON_RANGE`; UsageError `E_FLAG_VALUE` for latency batch sizes above the data size.
+ */
+function claimThreat(flags: EvalFlags, norm: NormId, epsilons: number[], model: Classifier, data: Dataset, latencyBatchSizes: number[] | undefined): ThreatModel | undefined {
+  const over = latencyBatchSizes?.filter((b) => b > data.count) ?? [];
+  if (flags.latency && over.length > 0) {
+    throw new UsageError('E_FLAG_VALUE', `--latency-batch-sizes ${over.join(', ')} exceed the ${data.count} examples evaluated; use sizes up to ${data.count} or raise --limit.`, { details: { flag: '--latency-batch-sizes', value: over } });
+  }
+  const epsilon = flags.maskingEpsilon ?? Math.max(0, ...epsilons);
+  return epsilon > 0 ? threatModel({ norm, epsilon, bounds: model.bounds }) : undefined;
+}
+
 interface ExtrasOptions {
   flags: EvalFlags;
   stored: StoredClassifier;
   data: SelectedData;
   norm: NormId;
-  epsilons: number[];
+  threat: ThreatModel | undefined;
+  surrogate: StoredClassifier | undefined;
   quick: boolean;
   pgdOptions: Record<string, unknown>;
   radii: number[];
@@ -265,16 +285,14 @@ async function trustExtras(o: ExtrasOptions): Promise<Omit<EvalExtras, 'suiteVsP
   const model = o.stored.classifier;
   const test = data.selected;
   const out: Omit<EvalExtras, 'suiteVsPgd'> = {};
-  // The epsilon the robustness claim is made at: the largest one evaluated, unless given.
-  const claim = flags.maskingEpsilon ?? Math.max(0, ...o.epsilons);
-  const threat = claim > 0 ? threatModel({ norm: o.norm, epsilon: claim, bounds: model.bounds }) : undefined;
+  const { threat, surrogate } = o;
+  const claim = threat?.epsilon ?? 0;
   const pgd = createAttack('pgd', o.pgdOptions);
 
   if (flags.masking) {
     if (!threat) {
       out.maskingSkipped = 'no epsilon > 0 to check at: give --epsilons or --masking-epsilon';
     } else {
-      const surrogate = flags.surrogate === undefined ? undefined : await loadClassifierModel(flags.surrogate);
       try {
         out.masking = await phase('masking', `gradient-masking checks at eps ${claim}`, () => runMaskingChecks({
           model,
