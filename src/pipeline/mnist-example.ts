@@ -1,5 +1,5 @@
 /**
- * The bundled end-to-end example behind `npm start`: train the CNN on the bundled MNIST
+ * The small end-to-end demo behind `rampart example` (`npm start` runs the bundled plan): train the CNN on the bundled MNIST
  * digits, evaluate it clean and under FGSM and PGD-40 at several L∞ budgets, and write a
  * JSON and a Markdown report. An undefended model is expected to collapse at 0.3.
  */

@@ -1,4 +1,4 @@
-/** `rampart example` (what `npm start` runs): the bundled MNIST example end to end. */
+/** `rampart example`: the small MNIST demo end to end (train, attack, table); `npm start` runs the bundled plan instead. */
 import type { Command } from 'commander';
 import { runMnistExample } from '../../pipeline/mnist-example.js';
 import { parseEpsilons } from '../../threats/threat-model.js';
