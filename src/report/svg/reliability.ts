@@ -27,7 +27,8 @@ export interface ReliabilityOptions {
 export function reliabilityDiagram(options: ReliabilityOptions): string {
   const width = options.width ?? 320;
   const height = options.height ?? 340;
-  const m = { left: 48, right: 12, top: 30, bottom: 40 };
+  // The top margin holds the ECE and the legend, outside the plot: inside, tall bars hid them.
+  const m = { left: 48, right: 12, top: 44, bottom: 40 };
   const histH = 44;
   const size = Math.min(width - m.left - m.right, height - m.top - m.bottom - histH - 8);
   const sx = (v: number): number => m.left + v * size;
@@ -59,9 +60,9 @@ export function reliabilityDiagram(options: ReliabilityOptions): string {
   parts.push(`<line x1="${sx(0)}" y1="${sy(0)}" x2="${sx(1)}" y2="${sy(1)}" stroke="#333" stroke-dasharray="4 3"/>`);
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${size}" height="${size}" fill="none" stroke="#888"/>`);
   parts.push(`<text x="${m.left + size / 2}" y="${height - 4}" text-anchor="middle">confidence</text>`);
-  parts.push(`<text x="${m.left + 6}" y="${m.top + 27}" font-size="9" fill="#555">bars: accuracy · red: mean confidence</text>`);
   parts.push(`<text transform="translate(12 ${m.top + size / 2}) rotate(-90)" text-anchor="middle">accuracy</text>`);
-  if (options.ece !== undefined) parts.push(`<text x="${m.left + 6}" y="${m.top + 14}" fill="#222">ECE ${esc(options.ece.toFixed(4))}</text>`);
+  const ece = options.ece === undefined ? '' : `<tspan fill="#222" font-weight="600">ECE ${esc(options.ece.toFixed(4))}</tspan> · `;
+  parts.push(`<text x="${m.left}" y="${m.top - 8}" font-size="10" fill="#555">${ece}bars: accuracy · red: mean confidence</text>`);
   parts.push('</svg>');
   return parts.join('');
 }
