@@ -6,9 +6,12 @@
  * with a dictionary lookup instead of a learned recogniser.
  *
  * Candidates come from a symmetric-delete index (SymSpell, Garbe 2012): every vocabulary
- * word is stored under itself and each of its one-character deletions; a token looks up
- * itself and its own one-character deletions, which finds every word within one edit and
- * most within two, and the true distance (optimal string alignment) decides.
+ * word is stored under itself and its one-character deletions, and words of 6+ letters
+ * also under their two-character deletions; a token looks up itself and its deletions
+ * (two-character ones from 6 letters, where two edits are allowed), which finds every word
+ * within the allowed distance, and the true distance (optimal string alignment) decides.
+ * Two-character deletions matter because an attacker with two edits per word often makes
+ * two swaps or substitutions ("compainse"), which one-deletion keys cannot bridge.
  */
 import { familiarWords } from './lexicon.js';
 
@@ -20,6 +23,8 @@ export interface SpellingCorrector {
 }
 
 const CACHE_LIMIT = 200_000;
+/** Tokens (and vocabulary words) from this length get corrections within two edits, shorter ones within one. */
+const TWO_EDITS_FROM = 6;
 
 /**
  * Builds a corrector over a vocabulary of words and their counts (higher counts win ties in
@@ -45,7 +50,9 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
   };
   for (const word of counts.keys()) {
     put(word, word);
-    for (const d of deletions(word)) put(d, word);
+    const once = deletions(word);
+    for (const d of once) put(d, word);
+    if (word.length >= TWO_EDITS_FROM) for (const d of new Set(once.flatMap(deletions))) put(d, word);
   }
   const cache = new Map<string, string | null>();
   return {
@@ -55,11 +62,13 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
       if (cached !== undefined) return cached ?? undefined;
       let best: string | undefined;
       if (word.length >= 4 && !counts.has(word) && /^[\p{L}0-9]+$/u.test(word)) {
-        const limit = word.length >= 6 ? 2 : 1;
+        const limit = word.length >= TWO_EDITS_FROM ? 2 : 1;
         let bestDistance = Infinity;
         let bestCount = -1;
         const seen = new Set<string>();
-        for (const key of [word, ...deletions(word)]) {
+        const once = deletions(word);
+        const keys = limit === 2 ? new Set([word, ...once, ...once.flatMap(deletions)]) : [word, ...once];
+        for (const key of keys) {
           for (const candidate of index.get(key) ?? []) {
             if (seen.has(candidate)) continue;
             seen.add(candidate);

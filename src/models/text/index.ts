@@ -13,3 +13,4 @@ export {
 } from './train.js';
 export { saveTextClassifier, loadTextClassifier } from './store.js';
 export { evaluateTextClassifier, type TextClassifierMetrics } from './metrics.js';
+export { salientPerturbation } from './salient-perturbation.js';

@@ -5,6 +5,10 @@
  * phases (phased exposure): the model first learns the task on clean text, then sees
  * more and more perturbed text, which keeps clean accuracy while it learns invariance.
  *
+ * With `select: 'salient'`, the perturbed words are not drawn at random but are the ones the
+ * current model leans on most (first-order importance from one gradient per text), as a
+ * word-importance attack would choose them; see `salient-perturbation.ts`.
+ *
  * With `normalize`, every training text (perturbed or not) goes through the same
  * normalisation the deployed pipeline applies, so the model learns the distribution it
  * will see behind `normalizedClassifier`.
@@ -15,9 +19,10 @@ import { createRng } from '../../core/rng.js';
 import type { TextThreatModel } from '../../attacks/text/types.js';
 import { randomPerturbation } from '../../attacks/text/perturb.js';
 import { checkTextDataset, type TextDataset } from '../../data/text/text-dataset.js';
-import { normalizeText, type NormalizeTextOptions } from '../../defenses/normalize-text/normalize.js';
+import { createTextNormalizer, type NormalizeTextOptions } from '../../defenses/normalize-text/normalize.js';
 import { DEFAULT_FEATURIZER, HashedNgramFeaturizer, type FeaturizerConfig, type SparseVector } from './featurizer.js';
 import { buildHashedTextModel, HashedTextClassifier } from './hashed-classifier.js';
+import { salientPerturbation } from './salient-perturbation.js';
 
 /** One phase of augmentation exposure: for `epochs` epochs, perturb this share of texts. */
 export interface AugmentPhase {
@@ -34,8 +39,16 @@ export interface TextAugmentOptions {
   readonly schedule?: readonly AugmentPhase[];
   /** Class indices whose texts are perturbed; default every class. */
   readonly classes?: readonly number[];
-  /** The perturbation; default the perturbation library's `randomPerturbation`. */
-  readonly perturb?: (text: string, threat: TextThreatModel, seed: number) => string;
+  /**
+   * Which words are perturbed: `random` (default) or `salient`, the words that most support
+   * the text's label under the model being trained, up to the whole word budget.
+   */
+  readonly select?: 'random' | 'salient';
+  /**
+   * The perturbation; default `randomPerturbation` (or `salientPerturbation` with
+   * `select: 'salient'`, which passes each word's importance for the text's label).
+   */
+  readonly perturb?: (text: string, threat: TextThreatModel, seed: number, importance?: (word: string) => number) => string;
 }
 
 export interface TextTrainProgress {
@@ -110,17 +123,25 @@ export async function trainTextClassifier(dataset: TextDataset, options: TrainTe
   }
   const schedule = options.augment ? (options.augment.schedule ?? DEFAULT_SCHEDULE) : undefined;
   if (schedule) checkSchedule(schedule);
+  const select = options.augment?.select ?? 'random';
+  if (select !== 'random' && select !== 'salient') {
+    throw new UsageError('E_AUGMENT_SCHEDULE', `Augmentation select must be 'random' or 'salient', got '${String(select)}'.`, { details: { select } });
+  }
 
   const featurizer = new HashedNgramFeaturizer({ ...DEFAULT_FEATURIZER, ...options.featurizer });
   const normalizeOptions = options.normalize === undefined || options.normalize === false ? undefined : options.normalize === true ? {} : options.normalize;
-  const prepare = (text: string): string => (normalizeOptions ? normalizeText(text, normalizeOptions) : text);
+  // The deployed pipeline's normaliser (normalizedClassifier uses the same): it caches lines,
+  // and a perturbed copy of a message shares most of its lines with the clean one.
+  const normalizer = normalizeOptions ? createTextNormalizer(normalizeOptions) : undefined;
+  const prepare = (text: string): string => (normalizer ? normalizer(text) : text);
   const numClasses = dataset.classes.length;
   const model = buildHashedTextModel(featurizer.config, hidden, numClasses, seed);
   const optimizer = tf.train.adam(learningRate);
   const rng = createRng(seed);
   const clean: SparseVector[] = dataset.texts.map((t) => featurizer.sparse(prepare(t)));
   const augmentClasses = new Set(options.augment?.classes ?? dataset.classes.map((_, i) => i));
-  const perturb = options.augment?.perturb ?? randomPerturbation;
+  const perturb: NonNullable<TextAugmentOptions['perturb']> =
+    options.augment?.perturb ?? (select === 'salient' ? (text, threat, seed, importance) => salientPerturbation(text, threat, seed, importance ?? (() => 0)) : randomPerturbation);
   const history: TextTrainProgress[] = [];
   const info = { architecture: 'hashed-mlp' as const, hidden, featurizer: featurizer.config, trainedOnNormalizedText: normalizeOptions !== undefined };
   try {
@@ -132,10 +153,18 @@ export async function trainTextClassifier(dataset: TextDataset, options: TrainTe
       let lossSum = 0;
       let batches = 0;
       for (let start = 0; start < order.length; start += batchSize) {
-        const rows = order.slice(start, start + batchSize).map((i) => {
+        const batch = order.slice(start, start + batchSize);
+        // Draws in text order, so a run is the same whichever words end up perturbed.
+        const seeds = batch.map((i) => (options.augment && rate > 0 && augmentClasses.has(dataset.labels[i] as number) && epochRng.next() < rate ? epochRng.seed() : undefined));
+        const importance = select === 'salient' ? salience(model, featurizer, batch.filter((_, k) => seeds[k] !== undefined).map((i) => ({ vector: clean[i] as SparseVector, label: dataset.labels[i] as number })), numClasses) : [];
+        let augmented = 0;
+        const rows = batch.map((i, k) => {
           const label = dataset.labels[i] as number;
-          if (options.augment && rate > 0 && augmentClasses.has(label) && epochRng.next() < rate) {
-            return { vector: featurizer.sparse(prepare(perturb(dataset.texts[i] as string, options.augment.threat, epochRng.seed()))), label };
+          const seed = seeds[k];
+          if (options.augment && seed !== undefined) {
+            const text = dataset.texts[i] as string;
+            const perturbed = perturb(text, options.augment.threat, seed, importance[augmented++]);
+            return { vector: featurizer.sparse(prepare(perturbed)), label };
           }
           return { vector: clean[i] as SparseVector, label };
         });
@@ -172,6 +201,38 @@ export function rateAt(schedule: readonly AugmentPhase[], epoch: number): number
     if (epoch < end) return phase.rate;
   }
   return (schedule[schedule.length - 1] as AugmentPhase).rate;
+}
+
+/**
+ * For each row, a function giving a word's first-order support for the row's label: the
+ * features the word contributes (its unigram and character n-grams) times the gradient of
+ * the label's log-probability at those features, summed. Removing a word with a large
+ * value lowers the label's probability most, which is what an attacker's word ranking finds.
+ */
+function salience(model: tf.LayersModel, featurizer: HashedNgramFeaturizer, rows: { vector: SparseVector; label: number }[], numClasses: number): ((word: string) => number)[] {
+  if (rows.length === 0) return [];
+  const buckets = featurizer.size;
+  const x = new Float32Array(rows.length * buckets);
+  const y = new Float32Array(rows.length * numClasses);
+  rows.forEach(({ vector, label }, r) => {
+    for (let k = 0; k < vector.indices.length; k++) x[r * buckets + (vector.indices[k] as number)] = vector.values[k] as number;
+    y[r * numClasses + label] = 1;
+  });
+  const gradient = tf.tidy(() => {
+    const xs = tf.tensor2d(x, [rows.length, buckets]);
+    const ys = tf.tensor2d(y, [rows.length, numClasses]);
+    // The summed log-probability of each row's label; rows do not interact, so one gradient serves all.
+    const logProbOfLabel = (input: tf.Tensor): tf.Scalar => tf.sum(tf.mul(ys, tf.logSoftmax(model.apply(input, { training: false }) as tf.Tensor2D)));
+    return tf.grad(logProbOfLabel)(xs).dataSync() as Float32Array;
+  });
+  return rows.map((_, r) => {
+    const base = r * buckets;
+    return (word: string): number => {
+      let sum = 0;
+      for (const index of featurizer.indicesOfWord(word)) sum += (x[base + index] as number) * (gradient[base + index] as number);
+      return sum;
+    };
+  });
 }
 
 function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, rows: { vector: SparseVector; label: number }[], buckets: number, numClasses: number): number {
