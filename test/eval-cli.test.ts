@@ -101,6 +101,10 @@ describe('rampart eval --suite: trust evidence', () => {
     assert.deepEqual(cert.curve.map((p: { radius: number }) => p.radius), [0, 0.25, 0.5]);
     for (let i = 1; i < cert.curve.length; i++) assert.ok(cert.curve[i].certifiedAccuracy <= cert.curve[i - 1].certifiedAccuracy);
     assert.equal(cert.examples.length, 6);
+    // n = 100 at alpha = 0.001: pA >= 0.001^(1/100) = 0.9333 at best, so radii above 0.25 * Φ⁻¹(0.9333) = 0.375 are out of reach.
+    assert.ok(Math.abs(cert.maxCertifiableRadius - 0.25 * 1.5005) < 1e-3, String(cert.maxCertifiableRadius));
+    assert.equal(cert.curve[2].certifiedAccuracy, 0);
+    assert.match(r.stdout, /0\.5\s+0\.00%\s+0\s+beyond what n can certify/);
 
     // Latency on clean and adversarial inputs, batch sizes capped at the data size.
     const lat = report.latency;

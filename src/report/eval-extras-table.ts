@@ -50,7 +50,8 @@ export interface EvalExtras {
   /** Why the masking checks did not run (e.g. no epsilon > 0). */
   maskingSkipped?: string;
   calibration?: CalibrationSection;
-  certification?: CertifiedAccuracyReport;
+  /** With the largest radius `n` samples can certify at `alpha` (σ·Φ⁻¹(α^(1/n))): rows above it are 0 by construction, not by measurement. */
+  certification?: CertifiedAccuracyReport & { maxCertifiableRadius: number };
   latency?: LatencyReport;
 }
 
@@ -121,14 +122,17 @@ function calibrationSection(c: CalibrationSection): Section {
   return { heading: 'calibration', detail: 'before/after temperature scaling', notes, table: { headers: ['inputs', 'examples', 'accuracy', 'ECE width', 'ECE mass', 'MCE', 'Brier', 'NLL'], rows: calibrationRows(c) } };
 }
 
-function certificationSection(r: CertifiedAccuracyReport): Section {
+function certificationSection(r: CertifiedAccuracyReport & { maxCertifiableRadius: number }): Section {
   const c = r.config;
+  const beyond = r.curve.some((p) => p.radius > r.maxCertifiableRadius);
+  const rows: Cell[][] = r.curve.map((p) => [String(p.radius), percent(p.certifiedAccuracy), String(p.count), p.radius > r.maxCertifiableRadius ? 'beyond what n can certify' : '']);
   return {
     heading: 'certified accuracy',
     detail: `randomized smoothing, L2 certificates, σ=${c.sigma}, n0=${c.n0}, n=${c.n}, α=${c.alpha}`,
     notes: [`the first ${r.data.count} examples of '${r.data.name}'`],
-    table: { headers: ['L2 radius', 'certified acc', 'examples'], rows: r.curve.map((p) => [String(p.radius), percent(p.certifiedAccuracy), String(p.count)]) },
+    table: { headers: ['L2 radius', 'certified acc', 'examples', 'note'], rows },
     after: [
+      `with n=${c.n} at α=${c.alpha} no radius above σ·Φ⁻¹(α^(1/n)) = ${num(r.maxCertifiableRadius)} can be certified${beyond ? ': the rows marked beyond are 0 by construction; raise --n to measure them' : ''}`,
       `smoothed accuracy ${percent(r.smoothedAccuracy)}, abstained on ${percent(r.abstentionRate)}, median certified radius of correct examples ${num(r.medianRadiusCorrect)}, ${(r.durationMs / 1000).toFixed(1)}s`,
       `certificates hold for a base model accurate under N(0, σ²) noise; train one with 'rampart train --method noise --sigma ${c.sigma}'`,
     ],

@@ -21,6 +21,7 @@ import { runMaskingChecks } from '../../eval/masking/index.js';
 import { adversarialLogits, calibrationFromLogits, datasetLogits } from '../../eval/calibration.js';
 import { temperatureScaling } from '../../eval/temperature-scaling.js';
 import { certifiedAccuracy } from '../../eval/smoothing.js';
+import { clopperPearsonLower, normalInverseCdf } from '../../eval/binomial.js';
 import { measureLatency } from '../../eval/latency.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
@@ -341,7 +342,7 @@ async function trustExtras(o: ExtrasOptions): Promise<Omit<EvalExtras, 'suiteVsP
   });
 
   if (flags.certify) {
-    out.certification = await phase('certify', `randomized smoothing, sigma ${flags.sigma}`, (bar) => certifiedAccuracy({
+    const report = await phase('certify', `randomized smoothing, sigma ${flags.sigma}`, (bar) => certifiedAccuracy({
       model,
       data: test,
       sigma: flags.sigma,
@@ -353,6 +354,9 @@ async function trustExtras(o: ExtrasOptions): Promise<Omit<EvalExtras, 'suiteVsP
       seed: flags.seed,
       onProgress: (p) => bar.update(p.done, p.total, `randomized smoothing, sigma ${flags.sigma}`),
     }));
+    // Even when all n noisy samples agree, the lower bound on pA is alpha^(1/n): larger radii cannot be certified at this n, whatever the model.
+    const { sigma, n, alpha } = report.config;
+    out.certification = { ...report, maxCertifiableRadius: sigma * normalInverseCdf(clopperPearsonLower(n, n, alpha)) };
   }
 
   if (flags.latency) {
