@@ -10,6 +10,8 @@ import { gatherRows, ranges } from '../core/tensors.js';
 import type { Dataset } from '../core/types.js';
 import { sizeOf } from '../core/types.js';
 import type { Classifier } from '../models/classifier.js';
+import { TfjsClassifier } from '../models/tfjs-classifier.js';
+import type { PoolModelHandle, WorkerPool } from '../engine/pool/index.js';
 import { predictClasses } from '../models/predict.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import type { Attack, AttackProgress } from './types.js';
@@ -25,7 +27,23 @@ export interface DatasetAttackOptions {
   seed?: number;
   /** Keep the adversarial inputs in the result (memory: count x input size floats). */
   keepAdversarial?: boolean;
+  /**
+   * Shards each batch across worker threads (TF.js models only; others run here). Random
+   * starts are then seeded per shard, so numbers match other pooled runs for any worker
+   * count, not an unpooled run.
+   */
+  pool?: WorkerPool;
+  /** The options `attack` was made with (`createAttack(attack.id, attackOptions)`): workers rebuild it from them. Required with `pool`. */
+  attackOptions?: Record<string, unknown>;
   onProgress?: (progress: AttackProgress) => void;
+}
+
+/** One attacked batch, wherever it ran. */
+interface BatchOutcome {
+  adversarial: Float32Array;
+  success: Uint8Array;
+  perturbation: Float32Array;
+  queries: Int32Array;
 }
 
 export interface ExampleOutcome {
@@ -46,6 +64,8 @@ export interface DatasetAttackResult {
   summary: { attacked: number; succeeded: number; successRate: number; cleanAccuracy: number; adversarialAccuracy: number; meanPerturbation: number };
   /** Row-major adversarial inputs of `examples`, when asked for. */
   adversarial?: Float32Array;
+  /** How the attack ran: in this thread, or sharded over a worker pool in shards of `shardRows`. */
+  execution: { workers: number; shardRows?: number };
 }
 
 /**
@@ -65,36 +85,54 @@ export async function attackDataset(options: DatasetAttackOptions): Promise<Data
   const adversarial = options.keepAdversarial ? new Float32Array(rows.length * rowSize) : undefined;
   const examples: ExampleOutcome[] = [];
   const totalSteps = rows.length;
-  for (const [start, end] of ranges(rows.length, batchSize)) {
-    const batchRows = rows.slice(start, end);
-    const x = gatherRows(data, batchRows);
-    const labels = Int32Array.from(batchRows, (r) => data.y[r] as number);
-    try {
-      const result = await attack.run(model, x, labels, threat, {
-        seed: (options.seed ?? 0) + start,
-        ...(targetClass === undefined ? {} : { goal: { kind: 'targeted' as const, targets: new Int32Array(batchRows.length).fill(targetClass) } }),
-        onProgress: (p) => options.onProgress?.({ done: start + (batchRows.length * p.done) / Math.max(1, p.total), total: totalSteps }),
-      });
-      const predicted = tf.tidy(() => tf.argMax(model.logits(result.adversarial), 1));
+  if (options.pool && options.attackOptions === undefined) {
+    throw new UsageError('E_POOL_ATTACK', `attackDataset on a worker pool needs attackOptions, the options '${attack.id}' was created with, so the workers can rebuild it.`);
+  }
+  const pool = options.pool !== undefined && model instanceof TfjsClassifier ? options.pool : undefined;
+  const handle: PoolModelHandle | undefined = pool ? await pool.loadModel((model as TfjsClassifier).model, model.bounds, { id: model.id }) : undefined;
+  try {
+    for (const [start, end] of ranges(rows.length, batchSize)) {
+      const batchRows = rows.slice(start, end);
+      const labels = Int32Array.from(batchRows, (r) => data.y[r] as number);
+      const goal = targetClass === undefined ? undefined : { kind: 'targeted' as const, targets: new Int32Array(batchRows.length).fill(targetClass) };
+      const seed = (options.seed ?? 0) + start;
+      const onProgress = (p: AttackProgress): void => options.onProgress?.({ done: start + (batchRows.length * p.done) / Math.max(1, p.total), total: totalSteps });
+      let outcome: BatchOutcome;
+      if (pool && handle) {
+        const x = new Float32Array(batchRows.length * rowSize);
+        batchRows.forEach((r, k) => x.set(data.x.subarray(r * rowSize, (r + 1) * rowSize), k * rowSize));
+        outcome = await pool.attack(handle, { attackId: attack.id, attackOptions: options.attackOptions ?? {}, threat, x, labels, seed, ...(goal ? { goal } : {}), onProgress });
+      } else {
+        const x = gatherRows(data, batchRows);
+        try {
+          const result = await attack.run(model, x, labels, threat, { seed, ...(goal ? { goal } : {}), onProgress });
+          const values = (await result.adversarial.data()) as Float32Array;
+          result.adversarial.dispose();
+          outcome = { adversarial: values, success: result.success, perturbation: result.perturbation, queries: result.queries };
+        } finally {
+          x.dispose();
+        }
+      }
+      // A fresh forward pass here, independent of the attack's (or a worker's) bookkeeping.
+      const predicted = tf.tidy(() => tf.argMax(model.logits(tf.tensor(outcome.adversarial, [batchRows.length, ...data.shape], 'float32')), 1));
       const adversarialPredictions = await predicted.data();
       predicted.dispose();
-      if (adversarial) adversarial.set(await result.adversarial.data(), start * rowSize);
-      result.adversarial.dispose();
+      if (adversarial) adversarial.set(outcome.adversarial, start * rowSize);
       batchRows.forEach((row, k) => {
         examples.push({
           index: row,
           label: data.y[row] as number,
           cleanPrediction: clean[row] as number,
           adversarialPrediction: adversarialPredictions[k] as number,
-          success: result.success[k] === 1,
-          perturbation: result.perturbation[k] as number,
-          queries: result.queries[k] as number,
+          success: outcome.success[k] === 1,
+          perturbation: outcome.perturbation[k] as number,
+          queries: outcome.queries[k] as number,
         });
       });
-    } finally {
-      x.dispose();
+      options.onProgress?.({ done: end, total: totalSteps });
     }
-    options.onProgress?.({ done: end, total: totalSteps });
+  } finally {
+    if (pool && handle) await pool.unloadModel(handle);
   }
   const succeeded = examples.filter((e) => e.success);
   const n = Math.max(1, examples.length);
@@ -103,6 +141,7 @@ export async function attackDataset(options: DatasetAttackOptions): Promise<Data
     threat,
     goal: targetClass === undefined ? { kind: 'untargeted' } : { kind: 'targeted', targetClass },
     examples,
+    execution: pool ? { workers: pool.size, shardRows: pool.shardRows } : { workers: 1 },
     summary: {
       attacked: examples.length,
       succeeded: succeeded.length,

@@ -10,7 +10,7 @@ import { percent } from '../../report/table.js';
 import { createProgress } from '../progress.js';
 import { wholeNumber } from '../parse.js';
 import { say } from '../output.js';
-import { addAttackFlags, addDataFlags, addEngineFlags, attackList, attackOptionsFromFlags, loadModelAndData, type AttackFlags, type DataFlags } from './shared.js';
+import { addAttackFlags, addDataFlags, addEngineFlags, addWorkersFlag, withPool, attackList, attackOptionsFromFlags, loadModelAndData, type AttackFlags, type DataFlags } from './shared.js';
 import { ThreatError } from '../../core/errors.js';
 
 interface AttackCommandFlags extends DataFlags, AttackFlags {
@@ -25,6 +25,7 @@ interface AttackCommandFlags extends DataFlags, AttackFlags {
   out?: string;
   saveExamples?: boolean;
   backend?: string;
+  workers?: number;
   quiet?: boolean;
 }
 
@@ -48,14 +49,17 @@ export function registerAttack(program: Command): void {
     .option('--seed <n>', 'seed for random starts', wholeNumber('--seed'), 0)
     .option('--out <file>', 'write the JSON result here')
     .option('--save-examples', 'include the adversarial inputs in the JSON result');
-  addEngineFlags(addDataFlags(addAttackFlags(command))).action(async (flags: AttackCommandFlags) => {
-    const attack = createAttack(flags.attack, attackOptionsFromFlags(flags.attack, flags));
+  addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(command)))).action(async (flags: AttackCommandFlags) => {
+    const attackOptions = attackOptionsFromFlags(flags.attack, flags);
+    const attack = createAttack(flags.attack, attackOptions);
     const epsilon = parseEpsilon(flags.epsilon);
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
     const { stored, data } = await loadModelAndData(flags.model, flags);
     const threat = threatModel({ norm: flags.norm, epsilon, bounds: stored.info.bounds });
     const bar = createProgress(`${attack.id} ${threat.id}`, { quiet: flags.quiet === true });
-    const result = await attackDataset({
+    const result = await withPool(flags.workers, engine.backend, (pool) => attackDataset({
+      pool,
+      attackOptions,
       model: stored.classifier,
       data: data.selected,
       attack,
@@ -65,7 +69,7 @@ export function registerAttack(program: Command): void {
       keepAdversarial: flags.saveExamples === true,
       ...(flags.target === undefined ? {} : { targetClass: flags.target }),
       onProgress: (p) => bar.update(p.done, p.total),
-    });
+    }));
     bar.stop();
     const s = result.summary;
     say(`${attack.id} ${threat.id} on ${data.selected.name} (${s.attacked} examples, backend ${engine.backend})`);
