@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../../core/errors.js';
 import type { TextClassifier, TextWhiteBox } from './text-classifier.js';
-import { HashedNgramFeaturizer, type FeaturizerConfig } from './featurizer.js';
+import { HashedNgramFeaturizer, type FeaturizerConfig, type SparseVector } from './featurizer.js';
 
 /** What describes a hashed text model besides its weights; stored with it. */
 export interface HashedTextModelInfo {
@@ -101,25 +101,65 @@ export class HashedTextClassifier implements TextClassifier {
   /** Synchronous form of {@link predictProba} for one text. */
   probaOf(text: string): Float32Array {
     const { indices, values } = this.featurizer.sparse(text);
-    const { w1, b1, w2, b2, width } = this.weights;
+    const { w1, b1, width } = this.weights;
     const h = Float64Array.from(b1);
     for (let k = 0; k < indices.length; k++) {
       const base = (indices[k] as number) * width;
       const v = values[k] as number;
       for (let j = 0; j < width; j++) h[j] = (h[j] as number) + v * (w1[base + j] as number);
     }
+    return softmax(this.logitsFromHidden(h));
+  }
+
+  /**
+   * The gradient of log p(`label`) with respect to the features at `vector`, as a function
+   * of a feature index. Computed from the weight snapshot in plain JavaScript and only where
+   * asked: a caller typically needs it at a few hundred of the 2^16 features, and the TF.js
+   * input gradient of the dense graph costs far more than the forward pass on wasm.
+   */
+  labelGradientAt(vector: SparseVector, label: number): (index: number) => number {
+    const { w1, b1, w2, width } = this.weights;
     const classes = this.classes.length;
-    let logits: Float64Array;
-    if (w2 === undefined || b2 === undefined) logits = h;
+    const h = Float64Array.from(b1);
+    for (let k = 0; k < vector.indices.length; k++) {
+      const base = (vector.indices[k] as number) * width;
+      const v = vector.values[k] as number;
+      for (let j = 0; j < width; j++) h[j] = (h[j] as number) + v * (w1[base + j] as number);
+    }
+    const logits = this.logitsFromHidden(h);
+    // d log p(label) / d logits = onehot(label) - p.
+    const p = softmax(logits);
+    const dLogits = Float64Array.from(p, (pc, c) => (c === label ? 1 : 0) - pc);
+    let dFirst: Float64Array;
+    if (w2 === undefined) dFirst = dLogits;
     else {
-      logits = Float64Array.from(b2);
+      dFirst = new Float64Array(width);
       for (let j = 0; j < width; j++) {
-        const a = Math.max(0, h[j] as number);
-        if (a === 0) continue;
-        for (let c = 0; c < classes; c++) logits[c] = (logits[c] as number) + a * (w2[j * classes + c] as number);
+        if ((h[j] as number) <= 0) continue;
+        let sum = 0;
+        for (let c = 0; c < classes; c++) sum += (w2[j * classes + c] as number) * (dLogits[c] as number);
+        dFirst[j] = sum;
       }
     }
-    return softmax(logits);
+    return (index) => {
+      const base = index * width;
+      let sum = 0;
+      for (let j = 0; j < width; j++) sum += (w1[base + j] as number) * (dFirst[j] as number);
+      return sum;
+    };
+  }
+
+  private logitsFromHidden(h: Float64Array): Float64Array {
+    const { w2, b2, width } = this.weights;
+    if (w2 === undefined || b2 === undefined) return h;
+    const classes = this.classes.length;
+    const logits = Float64Array.from(b2);
+    for (let j = 0; j < width; j++) {
+      const a = Math.max(0, h[j] as number);
+      if (a === 0) continue;
+      for (let c = 0; c < classes; c++) logits[c] = (logits[c] as number) + a * (w2[j * classes + c] as number);
+    }
+    return logits;
   }
 
   /** Frees the TF.js model. */

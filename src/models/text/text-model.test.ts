@@ -169,3 +169,21 @@ test('salient augmentation hands the perturbation each word\'s support for the l
     (e: unknown) => e instanceof RampartError && e.code === 'E_AUGMENT_SCHEDULE',
   );
 });
+
+test('labelGradientAt equals the TF.js gradient of log p(label) at the features', async () => {
+  const clf = await model();
+  const text = test_.texts[0] as string;
+  const vector = clf.featurizer.sparse(text);
+  for (const label of [0, 1]) {
+    const gradient = clf.labelGradientAt(vector, label);
+    const reference = tf.tidy(() => {
+      const x = clf.whiteBox.features([text]);
+      const onehot = tf.oneHot([label], 2);
+      const f = (input: tf.Tensor): tf.Scalar => tf.sum(tf.mul(onehot, tf.logSoftmax(clf.whiteBox.logitsFromFeatures(input as tf.Tensor2D))));
+      return tf.grad(f)(x).dataSync() as Float32Array;
+    });
+    const indices = [...vector.indices.slice(0, 20), 0, 7, 4095];
+    for (const i of indices) assert.ok(Math.abs(gradient(i) - (reference[i] as number)) < 1e-4, `label ${label} feature ${i}: ${gradient(i)} vs ${reference[i]}`);
+    assert.ok(indices.some((i) => Math.abs(gradient(i)) > 1e-3), 'a gradient that is all zero proves nothing');
+  }
+});

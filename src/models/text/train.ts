@@ -156,7 +156,8 @@ export async function trainTextClassifier(dataset: TextDataset, options: TrainTe
         const batch = order.slice(start, start + batchSize);
         // Draws in text order, so a run is the same whichever words end up perturbed.
         const seeds = batch.map((i) => (options.augment && rate > 0 && augmentClasses.has(dataset.labels[i] as number) && epochRng.next() < rate ? epochRng.seed() : undefined));
-        const importance = select === 'salient' ? salience(model, featurizer, batch.filter((_, k) => seeds[k] !== undefined).map((i) => ({ vector: clean[i] as SparseVector, label: dataset.labels[i] as number })), numClasses) : [];
+        const salient = select === 'salient' ? batch.filter((_, k) => seeds[k] !== undefined).map((i) => ({ vector: clean[i] as SparseVector, label: dataset.labels[i] as number })) : [];
+        const importance = salient.length > 0 ? salience(new HashedTextClassifier(model, { id: 'snapshot', classes: dataset.classes, info }), salient) : [];
         let augmented = 0;
         const rows = batch.map((i, k) => {
           const label = dataset.labels[i] as number;
@@ -209,27 +210,17 @@ export function rateAt(schedule: readonly AugmentPhase[], epoch: number): number
  * the label's log-probability at those features, summed. Removing a word with a large
  * value lowers the label's probability most, which is what an attacker's word ranking finds.
  */
-function salience(model: tf.LayersModel, featurizer: HashedNgramFeaturizer, rows: { vector: SparseVector; label: number }[], numClasses: number): ((word: string) => number)[] {
-  if (rows.length === 0) return [];
-  const buckets = featurizer.size;
-  const x = new Float32Array(rows.length * buckets);
-  const y = new Float32Array(rows.length * numClasses);
-  rows.forEach(({ vector, label }, r) => {
-    for (let k = 0; k < vector.indices.length; k++) x[r * buckets + (vector.indices[k] as number)] = vector.values[k] as number;
-    y[r * numClasses + label] = 1;
-  });
-  const gradient = tf.tidy(() => {
-    const xs = tf.tensor2d(x, [rows.length, buckets]);
-    const ys = tf.tensor2d(y, [rows.length, numClasses]);
-    // The summed log-probability of each row's label; rows do not interact, so one gradient serves all.
-    const logProbOfLabel = (input: tf.Tensor): tf.Scalar => tf.sum(tf.mul(ys, tf.logSoftmax(model.apply(input, { training: false }) as tf.Tensor2D)));
-    return tf.grad(logProbOfLabel)(xs).dataSync() as Float32Array;
-  });
-  return rows.map((_, r) => {
-    const base = r * buckets;
+function salience(snapshot: HashedTextClassifier, rows: { vector: SparseVector; label: number }[]): ((word: string) => number)[] {
+  return rows.map(({ vector, label }) => {
+    const gradient = snapshot.labelGradientAt(vector, label);
+    const value = new Map<number, number>();
+    for (let k = 0; k < vector.indices.length; k++) value.set(vector.indices[k] as number, vector.values[k] as number);
     return (word: string): number => {
       let sum = 0;
-      for (const index of featurizer.indicesOfWord(word)) sum += (x[base + index] as number) * (gradient[base + index] as number);
+      for (const index of snapshot.featurizer.indicesOfWord(word)) {
+        const x = value.get(index);
+        if (x !== undefined) sum += x * gradient(index);
+      }
       return sum;
     };
   });
