@@ -5,9 +5,13 @@
  * at once:
  *   1. undefended  - hashed n-gram MLP on raw text;
  *   2. normalised  - the same model trained on normalised text, behind normalizedClassifier
- *                    (the attack queries the whole defended pipeline: adaptive);
+ *                    (the attack queries the whole defended pipeline: adaptive); the
+ *                    normaliser marks what it repaired (markObfuscation), so disguised words
+ *                    count as evidence rather than vanish;
  *   3. normalised + augmentation - as 2, trained with perturbations drawn from the threat
- *                    (phased: clean first, then a rising share of perturbed messages).
+ *                    (phased: clean first, then a rising share of perturbed messages), on the
+ *                    words the model leans on most (salient) and on spam only: the adversary
+ *                    of a spam filter disguises spam, and legitimate mail needs no such help.
  * Reports attack success rate (share of the attacked spam, correctly caught before the
  * attack, that the attack gets past the filter), queries, and clean accuracy / F1.
  * Not a test. Flags:
@@ -18,6 +22,7 @@
  *   --families all|a,b  families attacked one by one (the combined attack always runs)
  *   --epochs 3 (the augmented model trains one more) --seed 1 --out bench/results/text.json
  *   --models undefended,normalized,normalized+augmented
+ *   --augment salient|random  --augment-classes spam|all  --markers true|false   (ablations)
  */
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/backend.js';
@@ -48,8 +53,13 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     models: { type: 'string', default: 'undefended,normalized,normalized+augmented' },
     out: { type: 'string', default: 'bench/results/text.json' },
+    augment: { type: 'string', default: 'salient' },
+    'augment-classes': { type: 'string', default: 'spam' },
+    markers: { type: 'string', default: 'true' },
   },
 });
+const select = values.augment === 'random' ? 'random' : 'salient';
+const markObfuscation = values.markers !== 'false';
 const limit = Number(values.limit);
 const maxChars = Number(values['max-chars']);
 const maxQueries = Number(values['max-queries']);
@@ -70,7 +80,9 @@ log(`SpamAssassin: ${splits.stats.messages} messages, ${splits.stats.duplicates}
 const vocabulary = corpusWordCounts(splits.train.texts, 3);
 const lexicon = createLexicon(vocabulary.keys());
 const spelling = createSpellingCorrector(vocabulary);
-const normalize = { lexicon, spelling };
+const normalize = { lexicon, spelling, markObfuscation };
+const spamClass = splits.train.classes.indexOf('spam');
+const augmentClasses = values['augment-classes'] === 'all' ? undefined : [spamClass];
 
 const spamTest = splits.test.labels.map((l, i) => (l === 1 ? i : -1)).filter((i) => i >= 0);
 const attacked = takeTexts(splits.test, createRng(seed).shuffle(spamTest).slice(0, limit), 'spam-sample');
@@ -101,7 +113,7 @@ const specs: ModelSpec[] = [
             normalize,
             validation: splits.validation,
             epochs: epochs + 1,
-            augment: { threat: combined, schedule: [{ epochs: 1, rate: 0 }, { epochs: 1, rate: 0.25 }, { epochs: 1, rate: 0.5 }] },
+            augment: { threat: combined, schedule: [{ epochs: 1, rate: 0 }, { epochs: 1, rate: 0.25 }, { epochs: 1, rate: 0.5 }], select, ...(augmentClasses ? { classes: augmentClasses } : {}) },
             onEpoch: progress('normalized+augmented'),
           })
         ).classifier,
@@ -187,7 +199,7 @@ await writeJsonFile(values.out as string, {
   benchmark: 'text',
   date: new Date().toISOString(),
   engine: { backend: engine.backend, tfjs: engine.tfjsVersion },
-  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: 'greedy', split: { train: 0.7, validation: 0.1, test: 0.2 } },
+  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: 'greedy', split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { markObfuscation, augment: select, augmentClasses: augmentClasses ? 'spam' : 'all' } },
   data: { ...splits.stats, train: splits.train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
   results,
   seconds: (Date.now() - started) / 1000,

@@ -151,3 +151,18 @@ test('normalizedClassifier scores the normalised text and keeps the white-box pa
   assert.deepEqual(defended.whiteBox.featureIndicesOf('fr33'), classifier.whiteBox.featureIndicesOf('free'));
   classifier.dispose();
 });
+
+test('markObfuscation appends a marker per repair and per unknown word, and none to plain English', () => {
+  const mark = { markObfuscation: true };
+  assert.equal(normalizeText(ENGLISH, mark), normalizeText(ENGLISH), 'ordinary text gets no marker');
+  const out = normalizeText('Fr\u200Bee m\u043Eney, cl1ck h e r e xqzvtw', mark);
+  const [text, ...markers] = out.split(' zzobf');
+  assert.equal(text, 'Free money, click here xqzvtw');
+  assert.deepEqual(markers.sort(), ['confusables', 'invisible', 'leet', 'split', 'unknown']);
+  // Repeated repairs repeat the marker; addresses are identifiers, never unknown words.
+  const twice = normalizeText('fr33 m0ney at http://qzxv.example/abcdwxyz', mark);
+  assert.equal(twice, 'free money at http://qzxv.example/abcdwxyz zzobfleet zzobfleet');
+  const cached = createTextNormalizer(mark);
+  const lines = 'fr33 offer\nplain line here';
+  assert.equal(cached(lines), `${normalizeText('fr33 offer', mark)}\nplain line here`);
+});

@@ -22,6 +22,13 @@
  *   frequent known word within one edit (two from 6 letters): typos, swapped and dropped
  *   letters (see `spelling.ts`). Capitalised words are left alone (names).
  * - `whitespace`: collapse runs of spaces and tabs, trim.
+ *
+ * With `markObfuscation`, the repairs themselves become words the model can weigh: each
+ * change of an obfuscation stage appends a marker word (`zzobfleet`, `zzobfspelling`...) and
+ * each lower-case word of 4+ letters still unknown after repair appends `zzobfunknown`.
+ * Repairing an obfuscated word takes away the attacker's gain; the marker makes the attempt
+ * cost him, since legitimate mail seldom disguises its words. A model trained on text
+ * normalised this way (and augmented with perturbed spam) learns what the markers mean.
  */
 import { UsageError, listChoices } from '../../core/errors.js';
 import { confusableTable } from './confusables.js';
@@ -38,7 +45,14 @@ export interface NormalizeTextOptions {
   readonly lexicon?: Lexicon;
   /** Vocabulary of the spelling stage; default WordNet's familiar words. */
   readonly spelling?: SpellingCorrector;
+  /** Append a marker word per repair and per unknown word left (see above); default false. */
+  readonly markObfuscation?: boolean;
 }
+
+/** Stages whose changes undo an obfuscation (and are marked with `markObfuscation`). */
+const OBFUSCATION_STAGES: readonly NormalizeStage[] = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'spelling'];
+/** Markers per stage and line at most: the features count them sublinearly anyway. */
+const MAX_MARKERS = 50;
 
 export interface StageReport {
   readonly stage: NormalizeStage;
@@ -112,7 +126,26 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
     stages.push({ stage, changes });
     current = next;
   }
+  if (options.markObfuscation) current = withMarkers(current, stages, lexicon);
   return { text: current, stages, fired: stages.filter((s) => s.changes > 0).map((s) => s.stage) };
+}
+
+function withMarkers(text: string, stages: readonly StageReport[], lexicon: Lexicon): string {
+  const markers: string[] = [];
+  for (const { stage, changes } of stages) {
+    if (OBFUSCATION_STAGES.includes(stage)) for (let k = 0; k < Math.min(changes, MAX_MARKERS); k++) markers.push(`zzobf${stage}`);
+  }
+  let unknown = 0;
+  for (const m of outsideAddressesText(text).matchAll(/[\p{L}\p{N}]+/gu)) {
+    if (unknown < MAX_MARKERS && /^\p{Ll}{4,}$/u.test(m[0]) && !lexicon.has(m[0])) unknown++;
+  }
+  for (let k = 0; k < unknown; k++) markers.push('zzobfunknown');
+  return markers.length === 0 ? text : `${text} ${markers.join(' ')}`;
+}
+
+/** The text with URLs, e-mail addresses and paths blanked out: they are identifiers, not words. */
+function outsideAddressesText(text: string): string {
+  return text.replace(ADDRESS, ' ');
 }
 
 const LINE_CACHE_LIMIT = 100_000;
