@@ -7,7 +7,8 @@
  *   2. normalised  - the same model trained on normalised text, behind normalizedClassifier
  *                    (the attack queries the whole defended pipeline: adaptive); the
  *                    normaliser marks what it repaired (markObfuscation), so disguised words
- *                    count as evidence rather than vanish;
+ *                    count as evidence rather than vanish, and WordNet synonyms are encoded
+ *                    as one code word per cluster (synonym encoding);
  *   3. normalised + augmentation - as 2, trained with perturbations drawn from the threat
  *                    (phased: clean first, then a rising share of perturbed messages), on the
  *                    words the model leans on most (salient) and on spam only: the adversary
@@ -22,7 +23,8 @@
  *   --families all|a,b  families attacked one by one (the combined attack always runs)
  *   --epochs 3 (the augmented model trains one more) --seed 1 --out bench/results/text.json
  *   --models undefended,normalized,normalized+augmented
- *   --augment salient|random  --augment-classes spam|all  --markers true|false   (ablations)
+ *   --augment salient|random  --augment-classes spam|all  --markers true|false
+ *   --synonym-encoding true|false   (ablations of the defence)
  */
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/backend.js';
@@ -37,6 +39,7 @@ import type { TextClassifier } from '../src/models/text/text-classifier.js';
 import { normalizedClassifier } from '../src/defenses/normalize-text/normalized-classifier.js';
 import { corpusWordCounts, createLexicon } from '../src/defenses/normalize-text/lexicon.js';
 import { createSpellingCorrector } from '../src/defenses/normalize-text/spelling.js';
+import { createSynonymEncoder } from '../src/defenses/normalize-text/synonyms.js';
 import { createTextAttack } from '../src/attacks/text/registry.js';
 import { TEXT_FAMILIES, textThreatModel } from '../src/threats/text-threat.js';
 import type { TextFamily, TextThreatModel } from '../src/attacks/text/types.js';
@@ -56,6 +59,7 @@ const { values } = parseArgs({
     augment: { type: 'string', default: 'salient' },
     'augment-classes': { type: 'string', default: 'spam' },
     markers: { type: 'string', default: 'true' },
+    'synonym-encoding': { type: 'string', default: 'true' },
   },
 });
 const select = values.augment === 'random' ? 'random' : 'salient';
@@ -80,7 +84,9 @@ log(`SpamAssassin: ${splits.stats.messages} messages, ${splits.stats.duplicates}
 const vocabulary = corpusWordCounts(splits.train.texts, 3);
 const lexicon = createLexicon(vocabulary.keys());
 const spelling = createSpellingCorrector(vocabulary);
-const normalize = { lexicon, spelling, markObfuscation };
+// Synonym clusters over the same vocabulary: a WordNet synonym reads as its cluster's code word.
+const synonyms = values['synonym-encoding'] === 'false' ? undefined : createSynonymEncoder(vocabulary);
+const normalize = { lexicon, spelling, markObfuscation, ...(synonyms ? { synonyms } : {}) };
 const spamClass = splits.train.classes.indexOf('spam');
 const augmentClasses = values['augment-classes'] === 'all' ? undefined : [spamClass];
 
@@ -199,7 +205,7 @@ await writeJsonFile(values.out as string, {
   benchmark: 'text',
   date: new Date().toISOString(),
   engine: { backend: engine.backend, tfjs: engine.tfjsVersion },
-  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: 'greedy', split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { markObfuscation, augment: select, augmentClasses: augmentClasses ? 'spam' : 'all' } },
+  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: 'greedy', split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { markObfuscation, synonymEncoding: synonyms !== undefined, augment: select, augmentClasses: augmentClasses ? 'spam' : 'all' } },
   data: { ...splits.stats, train: splits.train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
   results,
   seconds: (Date.now() - started) / 1000,

@@ -12,4 +12,5 @@ export {
 export { normalizedClassifier, type NormalizedClassifierOptions } from './normalized-classifier.js';
 export { createLexicon, defaultTextLexicon, corpusVocabulary, corpusWordCounts, familiarWords, type Lexicon } from './lexicon.js';
 export { createSpellingCorrector, defaultSpellingCorrector, type SpellingCorrector } from './spelling.js';
+export { createSynonymEncoder, type SynonymEncoder, type SynonymEncoderOptions } from './synonyms.js';
 export { confusableTable, type ConfusableTable } from './confusables.js';

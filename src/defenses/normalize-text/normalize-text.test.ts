@@ -12,6 +12,8 @@ import { corpusWordCounts, createLexicon } from './lexicon.js';
 import { createSpellingCorrector } from './spelling.js';
 import { createTextNormalizer, normalizeText, normalizeTextWithReport } from './normalize.js';
 import { normalizedClassifier } from './normalized-classifier.js';
+import { createSynonymEncoder } from './synonyms.js';
+import { getTextTransformation } from '../../attacks/text/registry.js';
 
 const WORDS = (
   'free money click here offer cheap order today credit card winner prize cash bonus mortgage rates lowest price ' +
@@ -165,4 +167,20 @@ test('markObfuscation appends a marker per repair and per unknown word, and none
   const cached = createTextNormalizer(mark);
   const lines = 'fr33 offer\nplain line here';
   assert.equal(cached(lines), `${normalizeText('fr33 offer', mark)}\nplain line here`);
+});
+
+test('synonym encoding reads a WordNet synonym as its cluster\'s code word, keeping case', () => {
+  const synonyms = createSynonymEncoder([
+    ['urgent', 50],
+    ['business', 40],
+    ['proposal', 30],
+  ]);
+  assert.ok(synonyms.size > 0);
+  // "pressing" is one of the synonyms the attack would use for "urgent".
+  const attackSynonyms = getTextTransformation('synonym-wordnet').candidates('urgent', createRng(1), { limit: 8, maxCharEdits: 2 });
+  assert.ok(attackSynonyms.includes('pressing'), attackSynonyms.join(','));
+  for (const s of attackSynonyms) assert.equal(synonyms.encode(s), 'urgent', s);
+  assert.equal(normalizeText('Pressing BUSINESS: a pressing proposal', { synonyms }), 'Urgent BUSINESS: a urgent proposal');
+  assert.equal(normalizeText('see http://pressing.example/pressing', { synonyms }), 'see http://pressing.example/pressing');
+  assert.equal(synonyms.encode('zebra'), 'zebra');
 });

@@ -34,6 +34,7 @@ import { UsageError, listChoices } from '../../core/errors.js';
 import { confusableTable } from './confusables.js';
 import { defaultTextLexicon, type Lexicon } from './lexicon.js';
 import { defaultSpellingCorrector, type SpellingCorrector } from './spelling.js';
+import type { SynonymEncoder } from './synonyms.js';
 
 export const NORMALIZE_STAGES = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'spelling', 'whitespace'] as const;
 export type NormalizeStage = (typeof NORMALIZE_STAGES)[number];
@@ -47,6 +48,11 @@ export interface NormalizeTextOptions {
   readonly spelling?: SpellingCorrector;
   /** Append a marker word per repair and per unknown word left (see above); default false. */
   readonly markObfuscation?: boolean;
+  /**
+   * Replace each word by its synonym cluster's code word (see `synonyms.ts`), after the
+   * repairs; default none. Case is kept for lower-case, Capitalised and UPPER words.
+   */
+  readonly synonyms?: SynonymEncoder;
 }
 
 /** Stages whose changes undo an obfuscation (and are marked with `markObfuscation`). */
@@ -126,8 +132,28 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
     stages.push({ stage, changes });
     current = next;
   }
+  if (options.synonyms) current = encodeSynonyms(current, options.synonyms);
   if (options.markObfuscation) current = withMarkers(current, stages, lexicon);
   return { text: current, stages, fired: stages.filter((s) => s.changes > 0).map((s) => s.stage) };
+}
+
+function encodeSynonyms(text: string, encoder: SynonymEncoder): string {
+  return outsideAddresses(text, (segment) => {
+    let changes = 0;
+    const out = segment.replace(/\p{L}+/gu, (word) => {
+      const lower = word.toLowerCase();
+      const code = encoder.encode(lower);
+      if (code === lower) return word;
+      let cased: string;
+      if (word === lower) cased = code;
+      else if (word === word.toUpperCase()) cased = code.toUpperCase();
+      else if (word === (lower[0] ?? '').toUpperCase() + lower.slice(1)) cased = (code[0] ?? '').toUpperCase() + code.slice(1);
+      else return word;
+      changes++;
+      return cased;
+    });
+    return { text: out, changes };
+  }).text;
 }
 
 function withMarkers(text: string, stages: readonly StageReport[], lexicon: Lexicon): string {
