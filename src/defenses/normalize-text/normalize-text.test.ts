@@ -181,6 +181,8 @@ test('synonym encoding reads a WordNet synonym as its cluster\'s code word, keep
   assert.ok(attackSynonyms.includes('pressing'), attackSynonyms.join(','));
   for (const s of attackSynonyms) assert.equal(synonyms.encode(s), 'urgent', s);
   assert.equal(normalizeText('Pressing BUSINESS: a pressing proposal', { synonyms }), 'Urgent BUSINESS: a urgent proposal');
+  // A case flip on top of a synonym must not undo the encoding.
+  assert.equal(normalizeText('a pReSsInG offer', { synonyms }), 'a urgent offer');
   assert.equal(normalizeText('see http://pressing.example/pressing', { synonyms }), 'see http://pressing.example/pressing');
   assert.equal(synonyms.encode('zebra'), 'zebra');
 });

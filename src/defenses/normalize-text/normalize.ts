@@ -50,7 +50,8 @@ export interface NormalizeTextOptions {
   readonly markObfuscation?: boolean;
   /**
    * Replace each word by its synonym cluster's code word (see `synonyms.ts`), after the
-   * repairs; default none. Case is kept for lower-case, Capitalised and UPPER words.
+   * repairs; default none. Case is kept for lower-case, Capitalised and UPPER words (mixed
+   * case becomes lower case).
    */
   readonly synonyms?: SynonymEncoder;
 }
@@ -148,7 +149,9 @@ function encodeSynonyms(text: string, encoder: SynonymEncoder): string {
       if (word === lower) cased = code;
       else if (word === word.toUpperCase()) cased = code.toUpperCase();
       else if (word === (lower[0] ?? '').toUpperCase() + lower.slice(1)) cased = (code[0] ?? '').toUpperCase() + code.slice(1);
-      else return word;
+      // Mixed case ("pReSsInG") has no pattern to keep; the features ignore case anyway, so
+      // leaving the word as written would let a case flip undo the encoding.
+      else cased = code;
       changes++;
       return cased;
     });
