@@ -8,10 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { getTextTransformation } from '../src/attacks/text/registry.js';
 import { parsePlanText } from '../src/pipeline/plan/load.js';
 import { loadResults } from '../src/pipeline/run/results.js';
@@ -72,6 +72,8 @@ describe('runPlan with a text channel', () => {
     await engine();
     first = await runPlan(plan, { dir });
   });
+
+  after(() => rm(dir, { recursive: true, force: true }));
 
   it('trains and attacks the text model; its robust accuracy joins the results and the gate', async () => {
     assert.deepEqual(statuses(first), STAGES.map((s) => `${s}:ran`));
