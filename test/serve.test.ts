@@ -292,6 +292,31 @@ describe('rollback', () => {
   });
 });
 
+describe('canary probe set in the registry', () => {
+  test('the first start stores the generated probe set beside the served model; later starts reuse it', async () => {
+    const gov = openGovernance(join(root, 'gov-probes'), { actor: 'test' });
+    const g = gov.registry.put({ kind: 'model', name: 'mnist-mlp', path: good });
+    gov.registry.promote(g.digest, 'production', { reason: 'first release' });
+    const config: ServeConfigInput = { canary: { intervalMs: 0, count: 12, attackOptions: { steps: 2 } } };
+    const start = () => app(config, { source: registrySource({ governance: gov, tag: 'production' }), probes: undefined, probeData: takeFirst(testSet, 12) });
+    const first = await start();
+    const stored = gov.registry.lineage(g.digest, { depth: 1 }).descendants.filter((n) => n.kind === 'probe-set');
+    assert.equal(stored.length, 1);
+    const digest = stored[0]?.digest as string;
+    const json = gov.registry.readJson<{ adversarialShape: number[]; examples: unknown[] }>(digest);
+    assert.deepEqual(json.adversarialShape, [12, 28, 28, 1]);
+    assert.equal(json.examples.length, 12);
+    const firstRun = await first.rampart.canary?.run();
+    // A second start (a restart or a replica) finds the stored set: nothing new in the registry, the same accuracy.
+    const second = await start();
+    assert.equal(gov.registry.lineage(g.digest, { depth: 1 }).descendants.filter((n) => n.kind === 'probe-set').length, 1);
+    const secondRun = await second.rampart.canary?.run();
+    assert.ok(firstRun && secondRun);
+    assert.equal(secondRun.accuracy, firstRun.accuracy);
+    assert.match(second.rampart.canary?.probes.source ?? '', new RegExp(`registry probe-set ${digest.slice(0, 12)}`));
+  });
+});
+
 describe('hot swap', () => {
   test('concurrent requests during promote and rollback all succeed; no tensors leak', async () => {
     const a = await app({ layers: { queryPattern: false, rateLimit: false } }, { source: directorySource({ dir: good }) });

@@ -5,9 +5,9 @@
  */
 
 /** What an artifact is. Digests are content hashes, so the kind is descriptive only. */
-export type ArtifactKind = 'dataset' | 'model' | 'checkpoint' | 'perturbation-library' | 'plan' | 'evaluation' | 'report' | 'vulnerability';
+export type ArtifactKind = 'dataset' | 'model' | 'checkpoint' | 'perturbation-library' | 'plan' | 'evaluation' | 'report' | 'vulnerability' | 'probe-set';
 
-export const ARTIFACT_KINDS: readonly ArtifactKind[] = ['dataset', 'model', 'checkpoint', 'perturbation-library', 'plan', 'evaluation', 'report', 'vulnerability'];
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = ['dataset', 'model', 'checkpoint', 'perturbation-library', 'plan', 'evaluation', 'report', 'vulnerability', 'probe-set'];
 
 /** JSON-serialisable value (what meta, details and JSON artifacts may hold). */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

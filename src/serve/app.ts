@@ -248,10 +248,15 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     let probes = options.probes;
     if (!probes && config.canary.probes) probes = await readProbeFile(config.canary.probes);
     if (!probes && live.classifier) {
-      const held = options.probeData ?? modelData(live, 'test', config.canary.count);
-      if (held) {
-        probes = await generateProbeSet(live.classifier, held, { attack: config.canary.attack, attackOptions: config.canary.attackOptions, norm: config.canary.norm, epsilon: config.canary.epsilon, seed: config.canary.seed });
-      }
+      const classifier = live.classifier;
+      const c = config.canary;
+      const make = async (): Promise<ProbeSet | undefined> => {
+        const held = options.probeData ?? modelData(live, 'test', c.count);
+        if (!held) return undefined;
+        return generateProbeSet(classifier, held, { attack: c.attack, attackOptions: c.attackOptions, norm: c.norm, epsilon: c.epsilon, seed: c.seed });
+      };
+      // A registry keeps the probe set beside the model, so restarts and replicas probe alike.
+      probes = options.source.probeSet ? await options.source.probeSet(live, make) : await make();
     }
     if (probes) {
       const probeSet = probes;

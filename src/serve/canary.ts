@@ -54,18 +54,30 @@ export async function generateProbeSet(classifier: Classifier, data: Dataset, op
  * @throws DataError `E_PROBE_FILE` when the file is missing or holds neither form.
  */
 export async function readProbeFile(path: string): Promise<ProbeSet> {
-  let raw: Record<string, unknown>;
+  let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (cause) {
     throw new DataError('E_PROBE_FILE', `Cannot read the probe set ${path}; write one with 'rampart attack --save-examples --out ${path}'.`, { cause });
   }
-  const bad = (what: string): DataError => new DataError('E_PROBE_FILE', `The probe set ${path} ${what}; use the output of 'rampart attack --save-examples' or {"texts": [...], "labels": [...]}.`);
+  return parseProbeSet(raw, path);
+}
+
+/**
+ * A probe set from its JSON value (what {@link readProbeFile} reads and {@link probeSetJson}
+ * writes); `where` names it in errors and becomes its `source`.
+ *
+ * @throws DataError `E_PROBE_FILE` when the value holds neither form.
+ */
+export function parseProbeSet(value: unknown, where: string): ProbeSet {
+  const bad = (what: string): DataError => new DataError('E_PROBE_FILE', `The probe set ${where} ${what}; use the output of 'rampart attack --save-examples' or {"texts": [...], "labels": [...]}.`);
+  if (typeof value !== 'object' || value === null) throw bad('is not a JSON object');
+  const raw = value as Record<string, unknown>;
   if (Array.isArray(raw.texts)) {
     const texts = raw.texts;
     const labels = raw.labels;
     if (!texts.every((t) => typeof t === 'string') || !Array.isArray(labels) || labels.length !== texts.length || !labels.every((l) => Number.isInteger(l))) throw bad('has texts without one integer label each');
-    return { kind: 'text', texts: texts as string[], labels: Int32Array.from(labels as number[]), source: path };
+    return { kind: 'text', texts: texts as string[], labels: Int32Array.from(labels as number[]), source: where };
   }
   const shape = raw.adversarialShape;
   const values = raw.adversarial;
@@ -77,7 +89,19 @@ export async function readProbeFile(path: string): Promise<ProbeSet> {
   }
   const labels = Int32Array.from(examples as Array<{ label?: unknown }>, (e) => (typeof e.label === 'number' ? e.label : -1));
   if (labels.some((l) => l < 0)) throw bad('has an example without a label');
-  return { kind: 'image', x: Float32Array.from(values as number[]), shape: per, labels, source: path };
+  return { kind: 'image', x: Float32Array.from(values as number[]), shape: per, labels, source: where };
+}
+
+/** A probe set as JSON in the form {@link parseProbeSet} reads (the `rampart attack --save-examples` layout for images). */
+export function probeSetJson(probes: ProbeSet): Record<string, unknown> {
+  if (probes.kind === 'text') return { kind: 'rampart.probe-set', source: probes.source, texts: probes.texts, labels: Array.from(probes.labels) };
+  return {
+    kind: 'rampart.probe-set',
+    source: probes.source,
+    adversarialShape: [probes.labels.length, ...probes.shape],
+    adversarial: Array.from(probes.x),
+    examples: Array.from(probes.labels, (label) => ({ label })),
+  };
 }
 
 /**

@@ -12,6 +12,7 @@ import { loadClassifierModel } from '../models/store.js';
 import { loadOodDetector } from '../defenses/ood/index.js';
 import type { Governance, Json } from '../governance/types.js';
 import { imageServedModel, type ModelRef, type ServedModel } from './served-model.js';
+import { parseProbeSet, probeSetJson, type ProbeSet } from './canary.js';
 
 export const CALIBRATION_FILE = 'calibration.json';
 
@@ -119,6 +120,13 @@ export interface ModelSource {
   /** What rollback would restore, for `/v1/models`. */
   previous(): string | undefined;
   audit(event: AuditEvent): Promise<void>;
+  /**
+   * The canary's probe set for `model` when the source stores one (the registry: a
+   * `probe-set` artifact whose parent is the model). When there is none yet, `make` builds
+   * it and the source stores it, so every later start and every replica probes with the
+   * same examples. Undefined when the source keeps no probe sets or `make` has none.
+   */
+  probeSet?(model: ServedModel, make: () => Promise<ProbeSet | undefined>): Promise<ProbeSet | undefined>;
   close(): void;
 }
 
@@ -226,6 +234,19 @@ export function registrySource(options: { governance: Governance; tag: string; c
     },
     async audit(event) {
       governance.audit.append({ action: event.action, subject: event.subject, details: event.details });
+    },
+    async probeSet(model, make) {
+      if (model.ref.source !== 'registry') return make();
+      const digest = model.ref.digest;
+      const stored = registry.lineage(digest, { depth: 1 }).descendants.filter((n) => n.kind === 'probe-set');
+      // Newest first: a probe set regenerated with other settings supersedes the older one.
+      const newest = stored.map((n) => registry.get(n.digest)).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+      if (newest) return parseProbeSet(registry.readJson(newest.digest), `registry probe-set ${newest.digest.slice(0, 12)}`);
+      const made = await make();
+      if (!made) return undefined;
+      const count = made.labels.length;
+      const put = registry.put({ kind: 'probe-set', name: `${registry.get(digest).name} canary probes`, json: probeSetJson(made), parents: [digest], meta: { source: made.source, count } });
+      return { ...made, source: `registry probe-set ${put.digest.slice(0, 12)} (${made.source})` };
     },
     close: () => governance.close(),
   };
