@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../core/errors.js';
-import { gatherRows, ranges } from '../core/tensors.js';
+import { gatherRowValues, gatherRows, ranges } from '../core/tensors.js';
 import type { Dataset } from '../core/types.js';
 import { sizeOf } from '../core/types.js';
 import type { Classifier } from '../models/classifier.js';
@@ -38,9 +38,19 @@ export interface DatasetAttackOptions {
   onProgress?: (progress: AttackProgress) => void;
 }
 
+/** Predicted classes of a batch; disposes `x`. */
+async function predictRows(model: Classifier, x: tf.Tensor): Promise<Int32Array> {
+  const predicted = tf.tidy(() => tf.argMax(model.logits(x), 1));
+  x.dispose();
+  const values = (await predicted.data()) as Int32Array;
+  predicted.dispose();
+  return values;
+}
+
 /** One attacked batch, wherever it ran. */
 interface BatchOutcome {
-  adversarial: Float32Array;
+  /** Downloaded only when the result keeps the adversarial inputs (or a worker sent them anyway). */
+  adversarial?: Float32Array;
   success: Uint8Array;
   perturbation: Float32Array;
   queries: Int32Array;
@@ -98,26 +108,23 @@ export async function attackDataset(options: DatasetAttackOptions): Promise<Data
       const seed = (options.seed ?? 0) + start;
       const onProgress = (p: AttackProgress): void => options.onProgress?.({ done: start + (batchRows.length * p.done) / Math.max(1, p.total), total: totalSteps });
       let outcome: BatchOutcome;
+      // The adversarial predictions come from a fresh forward pass, independent of the attack's (or a worker's) bookkeeping.
+      let adversarialPredictions: Int32Array;
       if (pool && handle) {
-        const x = new Float32Array(batchRows.length * rowSize);
-        batchRows.forEach((r, k) => x.set(data.x.subarray(r * rowSize, (r + 1) * rowSize), k * rowSize));
-        outcome = await pool.attack(handle, { attackId: attack.id, attackOptions: options.attackOptions ?? {}, threat, x, labels, seed, ...(goal ? { goal } : {}), onProgress });
+        const result = await pool.attack(handle, { attackId: attack.id, attackOptions: options.attackOptions ?? {}, threat, x: gatherRowValues(data, batchRows), labels, seed, ...(goal ? { goal } : {}), onProgress });
+        outcome = result;
+        adversarialPredictions = await predictRows(model, tf.tensor(result.adversarial, [batchRows.length, ...data.shape], 'float32'));
       } else {
         const x = gatherRows(data, batchRows);
         try {
           const result = await attack.run(model, x, labels, threat, { seed, ...(goal ? { goal } : {}), onProgress });
-          const values = (await result.adversarial.data()) as Float32Array;
-          result.adversarial.dispose();
-          outcome = { adversarial: values, success: result.success, perturbation: result.perturbation, queries: result.queries };
+          outcome = { ...(adversarial ? { adversarial: (await result.adversarial.data()) as Float32Array } : {}), success: result.success, perturbation: result.perturbation, queries: result.queries };
+          adversarialPredictions = await predictRows(model, result.adversarial);
         } finally {
           x.dispose();
         }
       }
-      // A fresh forward pass here, independent of the attack's (or a worker's) bookkeeping.
-      const predicted = tf.tidy(() => tf.argMax(model.logits(tf.tensor(outcome.adversarial, [batchRows.length, ...data.shape], 'float32')), 1));
-      const adversarialPredictions = await predicted.data();
-      predicted.dispose();
-      if (adversarial) adversarial.set(outcome.adversarial, start * rowSize);
+      if (adversarial && outcome.adversarial) adversarial.set(outcome.adversarial, start * rowSize);
       batchRows.forEach((row, k) => {
         examples.push({
           index: row,

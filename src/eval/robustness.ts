@@ -5,8 +5,7 @@
  * everything needed to reproduce it: config, seed, backend, data hash, versions.
  */
 import { UsageError } from '../core/errors.js';
-import { gatherRows, ranges } from '../core/tensors.js';
-import { sizeOf } from '../core/types.js';
+import { gatherRowValues, gatherRows, ranges } from '../core/tensors.js';
 import type { Dataset } from '../core/types.js';
 import { RAMPART_VERSION } from '../core/version.js';
 import { hashDataset } from '../data/hash.js';
@@ -124,14 +123,12 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
 
   const pooled = options.pool !== undefined && model instanceof TfjsClassifier;
   const handle: PoolModelHandle | undefined = pooled ? await options.pool?.loadModel((model as TfjsClassifier).model, model.bounds, { id: model.id }) : undefined;
-  const rowSize = sizeOf(data.shape);
   /** Attacks the given rows with attack `a`, in this thread or on the pool. */
   const runBatch = async (rows: number[], threat: ThreatModel, a: number, batchSeed: number, progress: (fraction: number) => void): Promise<AttackBatchOutcome> => {
     const labels = Int32Array.from(rows, (r) => data.y[r] as number);
     const spec = options.attacks[a] as AttackSpec;
     if (handle && options.pool) {
-      const x = new Float32Array(rows.length * rowSize);
-      rows.forEach((r, k) => x.set(data.x.subarray(r * rowSize, (r + 1) * rowSize), k * rowSize));
+      const x = gatherRowValues(data, rows);
       return options.pool.attack(handle, { attackId: spec.id, attackOptions: spec.options ?? {}, threat, x, labels, seed: batchSeed, onProgress: (p) => progress(p.done / Math.max(1, p.total)) });
     }
     const x = gatherRows(data, rows);

@@ -218,6 +218,12 @@ export interface CertifiedAccuracyReport {
   smoothedAccuracy: number;
   /** Median certified radius over correctly certified examples (0 when none). */
   medianRadiusCorrect: number;
+  /**
+   * The largest radius n samples can certify, σ·Φ⁻¹(α^(1/n)): even when all n noisy
+   * samples agree, the lower bound on pA is α^(1/n). Curve points above it are 0 by
+   * construction, whatever the model.
+   */
+  maxCertifiableRadius: number;
   examples: { index: number; label: number; prediction: number | null; radius: number; pALower: number }[];
   durationMs: number;
 }
@@ -274,6 +280,7 @@ export async function certifiedAccuracy(options: CertifiedAccuracyOptions): Prom
     abstentionRate: examples.filter((e) => e.prediction === null).length / denominator,
     smoothedAccuracy: correct.length / denominator,
     medianRadiusCorrect: median,
+    maxCertifiableRadius: o.sigma * normalInverseCdf(clopperPearsonLower(o.n, o.n, o.alpha)),
     examples,
     durationMs: Date.now() - started,
   };

@@ -14,8 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, listChoices } from '../core/errors.js';
-import { gatherRows, ranges } from '../core/tensors.js';
-import { sizeOf, type Dataset } from '../core/types.js';
+import { gatherRowValues, gatherRows, ranges } from '../core/tensors.js';
+import type { Dataset } from '../core/types.js';
 import { RAMPART_VERSION } from '../core/version.js';
 import { hashDataset } from '../data/hash.js';
 import { engineInfo, initEngine, type EngineInfo } from '../engine/backend.js';
@@ -182,15 +182,13 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
   const predicted = await predictClasses(model, data, batchSize);
   const candidates: number[] = [];
   for (let i = 0; i < data.count; i++) if (predicted[i] === data.y[i]) candidates.push(i);
-  const rowSize = sizeOf(data.shape);
   const pooled = options.pool !== undefined && model instanceof TfjsClassifier;
   const handle: PoolModelHandle | undefined = pooled ? await options.pool?.loadModel((model as TfjsClassifier).model, model.bounds, { id: model.id }) : undefined;
 
   const runBatch = async (rows: number[], stage: SuiteStage, threat: ThreatModel, batchSeed: number, progress: (fraction: number) => void): Promise<BatchOutcome> => {
     const labels = Int32Array.from(rows, (r) => data.y[r] as number);
     if (handle && options.pool) {
-      const x = new Float32Array(rows.length * rowSize);
-      rows.forEach((r, k) => x.set(data.x.subarray(r * rowSize, (r + 1) * rowSize), k * rowSize));
+      const x = gatherRowValues(data, rows);
       return options.pool.attack(handle, { attackId: stage.attack, attackOptions: stage.options, threat, x, labels, seed: batchSeed, onProgress: (p) => progress(p.done / Math.max(1, p.total)) });
     }
     const x = gatherRows(data, rows);

@@ -51,7 +51,7 @@ export interface EvalExtras {
   maskingSkipped?: string;
   calibration?: CalibrationSection;
   /** With the largest radius `n` samples can certify at `alpha` (σ·Φ⁻¹(α^(1/n))): rows above it are 0 by construction, not by measurement. */
-  certification?: CertifiedAccuracyReport & { maxCertifiableRadius: number };
+  certification?: CertifiedAccuracyReport;
   latency?: LatencyReport;
 }
 
@@ -122,7 +122,7 @@ function calibrationSection(c: CalibrationSection): Section {
   return { heading: 'calibration', detail: 'before/after temperature scaling', notes, table: { headers: ['inputs', 'examples', 'accuracy', 'ECE width', 'ECE mass', 'MCE', 'Brier', 'NLL'], rows: calibrationRows(c) } };
 }
 
-function certificationSection(r: CertifiedAccuracyReport & { maxCertifiableRadius: number }): Section {
+function certificationSection(r: CertifiedAccuracyReport): Section {
   const c = r.config;
   const beyond = r.curve.some((p) => p.radius > r.maxCertifiableRadius);
   const rows: Cell[][] = r.curve.map((p) => [String(p.radius), percent(p.certifiedAccuracy), String(p.count), p.radius > r.maxCertifiableRadius ? 'beyond what n can certify' : '']);

@@ -21,7 +21,6 @@ import { runMaskingChecks } from '../../eval/masking/index.js';
 import { adversarialLogits, calibrationFromLogits, datasetLogits } from '../../eval/calibration.js';
 import { temperatureScaling } from '../../eval/temperature-scaling.js';
 import { certifiedAccuracy } from '../../eval/smoothing.js';
-import { clopperPearsonLower, normalInverseCdf } from '../../eval/binomial.js';
 import { measureLatency } from '../../eval/latency.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
@@ -32,7 +31,7 @@ import type { WorkerPool } from '../../engine/pool/index.js';
 import type { ProgressBar } from '../progress.js';
 import type { SelectedData } from '../../pipeline/data-selection.js';
 import { createProgress } from '../progress.js';
-import { commaList, positiveNumber, wholeNumber } from '../parse.js';
+import { commaList, numberList, positiveNumber, probability, wholeNumber } from '../parse.js';
 import { say } from '../output.js';
 import { addAttackFlags, addDataFlags, addEngineFlags, attackList, attackOptionsFromFlags, loadModelAndData, withPool, addWorkersFlag, type AttackFlags, type DataFlags } from './shared.js';
 
@@ -67,24 +66,6 @@ interface EvalFlags extends DataFlags, AttackFlags {
   latency: boolean;
   latencyRepeats: number;
   latencyBatchSizes?: string;
-}
-
-/** Comma-separated numbers >= 0 (L2 radii, batch sizes). */
-function numberList(flag: string, text: string, whole = false): number[] {
-  const values = commaList(text).map(Number);
-  if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v < 0 || (whole && (!Number.isInteger(v) || v < 1)))) {
-    throw new UsageError('E_FLAG_VALUE', `${flag} must be a comma-separated list of ${whole ? 'whole numbers >= 1' : 'numbers >= 0'}, e.g. ${whole ? '1,32' : '0,0.25,0.5'}; got '${text}'.`, { details: { flag, value: text } });
-  }
-  return values;
-}
-
-/** A probability strictly between 0 and 1, checked before any work starts. */
-function probability(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !(n > 0 && n < 1)) throw new UsageError('E_FLAG_VALUE', `${flag} must be a number in (0, 1), e.g. 0.001; got '${value}'.`, { details: { flag, value } });
-    return n;
-  };
 }
 
 function addSuiteExtraFlags(command: Command): Command {
@@ -342,7 +323,7 @@ async function trustExtras(o: ExtrasOptions): Promise<Omit<EvalExtras, 'suiteVsP
   });
 
   if (flags.certify) {
-    const report = await phase('certify', `randomized smoothing, sigma ${flags.sigma}`, (bar) => certifiedAccuracy({
+    out.certification = await phase('certify', `randomized smoothing, sigma ${flags.sigma}`, (bar) => certifiedAccuracy({
       model,
       data: test,
       sigma: flags.sigma,
@@ -354,9 +335,6 @@ async function trustExtras(o: ExtrasOptions): Promise<Omit<EvalExtras, 'suiteVsP
       seed: flags.seed,
       onProgress: (p) => bar.update(p.done, p.total, `randomized smoothing, sigma ${flags.sigma}`),
     }));
-    // Even when all n noisy samples agree, the lower bound on pA is alpha^(1/n): larger radii cannot be certified at this n, whatever the model.
-    const { sigma, n, alpha } = report.config;
-    out.certification = { ...report, maxCertifiableRadius: sigma * normalInverseCdf(clopperPearsonLower(n, n, alpha)) };
   }
 
   if (flags.latency) {

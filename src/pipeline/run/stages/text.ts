@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { writeJsonFile } from '../../../core/files.js';
 import { createTextAttack } from '../../../attacks/text/registry.js';
+import { textAttackMetrics } from '../../../attacks/text/metrics.js';
 import { loadCsvTexts, loadJsonlTexts, spamAssassinSplits, splitTextDataset, takeTexts, type TextDataset, type TextSplits } from '../../../data/text/index.js';
 import { normalizedClassifier } from '../../../defenses/normalize-text/normalized-classifier.js';
 import { evaluateTextClassifier, loadTextClassifier, saveTextClassifier, trainTextClassifier, type HashedTextClassifier, type TextClassifier } from '../../../models/text/index.js';
@@ -38,6 +39,7 @@ export interface TextAttackOutputs {
   cleanAccuracy: number;
   /** Per text threat id: correct and unbroken over all attacked texts. */
   robustAccuracy: Record<string, number>;
+  /** Per text threat id: queries per attacked (correctly classified) text, as textAttackMetrics counts them. */
   meanQueries: Record<string, number>;
   /** JSON file of the report's text diffs. */
   examples: string;
@@ -136,7 +138,7 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
 export const textAttackStage: Stage<TextAttackOutputs> = {
   id: 'text-attack',
   title: 'text attack evaluation',
-  version: 1,
+  version: 2,
   dependsOn: ['text-train'],
   inputs: ({ plan }) => {
     const text = textSection(plan);
@@ -170,17 +172,10 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
           onProgress: (p) => ctx.progress(i * test.texts.length + p.done, threats.length * test.texts.length, `${attack.id} on ${scenario.id}`),
         });
         const n = test.texts.length;
-        let robust = 0;
-        let correct = 0;
-        let queries = 0;
-        for (let k = 0; k < n; k++) {
-          if (result.originalCorrect[k]) correct++;
-          if (result.originalCorrect[k] && !result.success[k]) robust++;
-          queries += result.queries[k] as number;
-        }
-        cleanAccuracy = n === 0 ? 0 : correct / n;
-        robustAccuracy[scenario.id] = n === 0 ? 0 : robust / n;
-        meanQueries[scenario.id] = n === 0 ? 0 : queries / n;
+        const metrics = textAttackMetrics(result);
+        cleanAccuracy = metrics.cleanAccuracy;
+        robustAccuracy[scenario.id] = metrics.accuracyUnderAttack;
+        meanQueries[scenario.id] = metrics.meanQueries;
         const shown: TextAttackSet['items'] = [];
         for (let k = 0; k < n && shown.length < text.examples; k++) {
           if (!result.originalCorrect[k] || !result.success[k]) continue;
