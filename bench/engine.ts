@@ -7,8 +7,13 @@
  * (`buildModel('cnn', …)`), 28x28x1 inputs, batch 128. The workloads are in
  * bench/cnn-steps.ts and bench/torch_engine.py.
  *
- * Rampart runs first (warm-up, then the median of --reps timed repetitions; --at-reps for
- * PGD-AT), then bench/torch_engine.py as a child process, so the two never share the CPU.
+ * The measurement runs in --rounds rounds (default 3). Each round times Rampart (the median
+ * of --reps timed repetitions; --at-reps for PGD-AT), then runs bench/torch_engine.py as a
+ * child process, so the two never share the CPU; the reported figures are the medians over
+ * rounds, and each ratio is the median of the per-round ratios. Alternating the two keeps
+ * a drift in machine speed (these are shared virtual machines: the same step has been
+ * seen to vary 1.5x within a minute) from landing on one side only. Before the first
+ * round, the one-thread workload runs for a few seconds so V8 has tiered the wasm up.
  * Rampart is measured twice: in one thread (the wasm backend is single-threaded; the
  * like-for-like ratio is against PyTorch at 1 thread) and on its worker pool with
  * --workers N (default: every core), which is how `rampart eval` and `rampart train` run;
@@ -24,7 +29,7 @@
  *
  * Results: a table on stdout and bench/results/engine.json.
  *
- * Run: npm run bench:engine -- [--batch 128] [--reps 7] [--at-reps 3] [--workers N] [--python PATH] [--no-torch]
+ * Run: npm run bench:engine -- [--batch 128] [--reps 7] [--at-reps 3] [--rounds 3] [--workers N] [--python PATH] [--no-torch]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -47,6 +52,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BATCH = positiveFlag('batch', 128);
 const REPS = positiveFlag('reps', 7);
 const AT_REPS = positiveFlag('at-reps', 3);
+const ROUNDS = positiveFlag('rounds', 3);
+/** Wall time the one-thread workload runs before the first round, for V8's wasm tier-up. */
+const WARMUP_MS = 4000;
 const NO_TORCH = process.argv.includes('--no-torch');
 const WORKERS = positiveFlag('workers', os.availableParallelism());
 const ROW = 784;
@@ -91,57 +99,66 @@ interface PooledResult {
   warmupAccuracy: number;
 }
 
+interface PooledBench {
+  workers: number;
+  warmupAccuracy: number;
+  measure(): Promise<Omit<PooledResult, 'workers' | 'warmupAccuracy'>>;
+  close(): Promise<void>;
+}
+
 /** The same two workloads on the worker pool, as `rampart eval` / `rampart train` run them. */
-async function measurePooled(): Promise<PooledResult> {
+async function createPooledBench(): Promise<PooledBench> {
   const { train, test } = splitDataset(loadBundledMnist(), { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } });
   const pool = await createWorkerPool({ workers: WORKERS });
   const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const rows = (d: typeof train, start: number) => ({ x: d.x.slice(start * ROW, (start + BATCH) * ROW), labels: d.y.slice(start, start + BATCH) });
-  try {
-    const handle = await pool.loadModel(model);
-    // A model worth attacking, so the attack does not stop after one step.
-    const adam = tf.train.adam(PGD_SETTINGS.learningRate * 2);
-    for (let s = 0; s < 24; s++) await pool.trainStep(handle, model, adam, rows(train, (s * BATCH) % (train.count - BATCH)));
-    const probe = rows(test, 0);
-    const argmax = tf.tidy(() => tf.argMax(model.predict(tf.tensor(probe.x, [BATCH, 28, 28, 1])) as tf.Tensor, 1));
-    const predicted = Int32Array.from(argmax.dataSync());
-    argmax.dispose();
-    const warmupAccuracy = predicted.reduce((sum, p, i) => sum + (p === probe.labels[i] ? 1 : 0), 0) / BATCH;
-
-    const threat = threatModel({ norm: 'linf', epsilon: 0.05 });
-    const attackOptions = { steps: PGD_SETTINGS.attackSteps, stepSize: 0.0125, randomStart: false, restarts: 1 };
-    const pgd = await medianMsAsync(
-      async () => {
-        const r = await pool.attack(handle, { attackId: 'pgd', attackOptions, threat, ...probe, seed: 1 });
-        // queries = forward passes; all but the last of each example carried a gradient step.
-        return r.queries.reduce((sum, q) => sum + Math.max(0, q - 1), 0);
-      },
-      1,
-      REPS,
-    );
-    const objective = { id: 'pgd-at', options: { threat: { norm: 'linf' as const, epsilon: PGD_SETTINGS.epsilon }, steps: PGD_SETTINGS.attackSteps, stepSize: PGD_SETTINGS.stepSize } };
-    let step = 0;
-    const at = await medianMsAsync(
-      async () => {
-        step++;
-        await pool.trainStep(handle, model, adam, { ...rows(train, (step * BATCH) % (train.count - BATCH)), objective, batch: { epoch: 0, step, seed: step } });
-        return BATCH;
-      },
-      1,
-      AT_REPS,
-    );
-    adam.dispose();
-    await pool.unloadModel(handle);
-    return {
-      workers: pool.size,
-      pgdStep: { ms: pgd.ms, stepsPerAttack: pgd.units / BATCH, examplesPerSecond: (pgd.units * 1000) / pgd.ms },
-      pgdAtStep: throughput(at.ms),
-      warmupAccuracy,
-    };
-  } finally {
-    model.dispose();
-    await pool.close();
-  }
+  const handle = await pool.loadModel(model);
+  // A model worth attacking, so the attack does not stop after one step.
+  const adam = tf.train.adam(PGD_SETTINGS.learningRate * 2);
+  for (let s = 0; s < 24; s++) await pool.trainStep(handle, model, adam, rows(train, (s * BATCH) % (train.count - BATCH)));
+  const probe = rows(test, 0);
+  const argmax = tf.tidy(() => tf.argMax(model.predict(tf.tensor(probe.x, [BATCH, 28, 28, 1])) as tf.Tensor, 1));
+  const predicted = Int32Array.from(argmax.dataSync());
+  argmax.dispose();
+  const warmupAccuracy = predicted.reduce((sum, p, i) => sum + (p === probe.labels[i] ? 1 : 0), 0) / BATCH;
+  const threat = threatModel({ norm: 'linf', epsilon: 0.05 });
+  const attackOptions = { steps: PGD_SETTINGS.attackSteps, stepSize: 0.0125, randomStart: false, restarts: 1 };
+  const objective = { id: 'pgd-at', options: { threat: { norm: 'linf' as const, epsilon: PGD_SETTINGS.epsilon }, steps: PGD_SETTINGS.attackSteps, stepSize: PGD_SETTINGS.stepSize } };
+  let step = 0;
+  return {
+    workers: pool.size,
+    warmupAccuracy,
+    async measure() {
+      const pgd = await medianMsAsync(
+        async () => {
+          const r = await pool.attack(handle, { attackId: 'pgd', attackOptions, threat, ...probe, seed: 1 });
+          // queries = forward passes; all but the last of each example carried a gradient step.
+          return r.queries.reduce((sum, q) => sum + Math.max(0, q - 1), 0);
+        },
+        1,
+        REPS,
+      );
+      const at = await medianMsAsync(
+        async () => {
+          step++;
+          await pool.trainStep(handle, model, adam, { ...rows(train, (step * BATCH) % (train.count - BATCH)), objective, batch: { epoch: 0, step, seed: step } });
+          return BATCH;
+        },
+        1,
+        AT_REPS,
+      );
+      return {
+        pgdStep: { ms: pgd.ms, stepsPerAttack: pgd.units / BATCH, examplesPerSecond: (pgd.units * 1000) / pgd.ms },
+        pgdAtStep: throughput(at.ms),
+      };
+    },
+    async close() {
+      adam.dispose();
+      await pool.unloadModel(handle);
+      model.dispose();
+      await pool.close();
+    },
+  };
 }
 
 interface TorchThreads {
@@ -201,68 +218,106 @@ async function main(): Promise<void> {
 
   const w = createCnnWorkload(BATCH);
   let current = tf.clone(w.x);
-  const pgdMs = medianMs(
-    () => {
-      const next = w.pgdStep(current);
-      next.dataSync();
-      current.dispose();
-      current = next;
-    },
-    3,
-    REPS,
-  );
-  current.dispose();
-  const atMs = medianMs(() => w.pgdAtStep(), 1, AT_REPS);
-  w.dispose();
-  const rampart = { pgdStep: throughput(pgdMs), pgdAtStep: throughput(atMs) };
+  const pgdStep = () => {
+    const next = w.pgdStep(current);
+    next.dataSync();
+    current.dispose();
+    current = next;
+  };
+  for (const t0 = performance.now(); performance.now() - t0 < WARMUP_MS; ) pgdStep();
   console.log(`Worker pool: ${WORKERS} workers …`);
-  const pooled = await measurePooled();
-  console.log(
-    `  warm-up CNN accuracy ${(100 * pooled.warmupAccuracy).toFixed(0)}% on ${BATCH} test digits; PGD ran ${pooled.pgdStep.stepsPerAttack.toFixed(1)} of ${PGD_SETTINGS.attackSteps} steps per example on average`,
-  );
+  const pooledBench = await createPooledBench();
+  console.log(`  warm-up CNN accuracy ${(100 * pooledBench.warmupAccuracy).toFixed(0)}% on ${BATCH} test digits`);
 
-  console.log('Running bench/torch_engine.py …');
-  const torch = runTorch();
-  if (!torch.ok) console.log(`PyTorch: not measured: ${torch.reason}. Rampart alone below.`);
-  else console.log(`PyTorch ${torch.report.torch} (Python ${torch.report.python}, ${torch.report.executable}), CPU, ${torch.report.cpuCount} threads max`);
-
+  type Row = { pgd: number; at: number };
+  interface Round {
+    rampart1t: Row;
+    rampartPool: Row & { stepsPerAttack: number };
+    torch1t?: Row;
+    torchAll?: Row;
+    torchThreads?: number;
+  }
+  const rounds: Round[] = [];
+  let torchReport: TorchReport | undefined;
+  let torchUnavailable: string | undefined;
   const fmt = (v: number | undefined, digits = 0) => (v === undefined ? 'n/a' : v.toFixed(digits));
-  const ratio = (a: number, b: number | undefined) => (b === undefined ? undefined : a / b);
-  const t1 = torch.ok ? torch.report.results['1'] : undefined;
-  const tn = torch.ok ? torch.report.results.all : undefined;
-  const rows = [
-    { what: '(a) PGD step (fwd + bwd to input)', ours: rampart.pgdStep.examplesPerSecond, pool: pooled.pgdStep.examplesPerSecond, one: t1?.pgdStepExamplesPerSecond, all: tn?.pgdStepExamplesPerSecond },
-    { what: '(b) PGD-AT step (10 steps + Adam)', ours: rampart.pgdAtStep.examplesPerSecond, pool: pooled.pgdAtStep.examplesPerSecond, one: t1?.pgdAtStepExamplesPerSecond, all: tn?.pgdAtStepExamplesPerSecond },
-  ];
-  const allLabel = `torch ${tn?.threads ?? 'N'}t`;
-  const poolLabel = `R ${pooled.workers}w`;
+  for (let r = 1; r <= ROUNDS; r++) {
+    const pgdMs = medianMs(pgdStep, 1, REPS);
+    const atMs = medianMs(() => w.pgdAtStep(), 1, AT_REPS);
+    const pooled = await pooledBench.measure();
+    const torch = torchUnavailable === undefined ? runTorch() : ({ ok: false, reason: torchUnavailable } as const);
+    if (torch.ok) torchReport = torch.report;
+    else torchUnavailable = torch.reason;
+    const round: Round = {
+      rampart1t: { pgd: throughput(pgdMs).examplesPerSecond, at: throughput(atMs).examplesPerSecond },
+      rampartPool: { pgd: pooled.pgdStep.examplesPerSecond, at: pooled.pgdAtStep.examplesPerSecond, stepsPerAttack: pooled.pgdStep.stepsPerAttack },
+    };
+    if (torch.ok) {
+      const { results } = torch.report;
+      round.torch1t = { pgd: results['1'].pgdStepExamplesPerSecond, at: results['1'].pgdAtStepExamplesPerSecond };
+      round.torchAll = { pgd: results.all.pgdStepExamplesPerSecond, at: results.all.pgdAtStepExamplesPerSecond };
+      round.torchThreads = results.all.threads;
+    }
+    rounds.push(round);
+    const ratioText = (a: number, b: number | undefined) => (b === undefined ? 'n/a' : (a / b).toFixed(2));
+    console.log(
+      `  round ${r}/${ROUNDS}: (a) R1t ${fmt(round.rampart1t.pgd)} R${pooledBench.workers}w ${fmt(round.rampartPool.pgd)} torch1t ${fmt(round.torch1t?.pgd)} torch${round.torchThreads ?? 'N'}t ${fmt(round.torchAll?.pgd)} ratio ${ratioText(round.rampartPool.pgd, round.torchAll?.pgd)}; ` +
+        `(b) R1t ${fmt(round.rampart1t.at)} R${pooledBench.workers}w ${fmt(round.rampartPool.at)} torch1t ${fmt(round.torch1t?.at)} torch${round.torchThreads ?? 'N'}t ${fmt(round.torchAll?.at)} ratio ${ratioText(round.rampartPool.at, round.torchAll?.at)}`,
+    );
+  }
+  current.dispose();
+  w.dispose();
+  await pooledBench.close();
+  if (torchReport === undefined) console.log(`PyTorch: not measured: ${torchUnavailable ?? 'unknown'}. Rampart alone below.`);
+  else console.log(`PyTorch ${torchReport.torch} (Python ${torchReport.python}, ${torchReport.executable}), CPU, ${torchReport.cpuCount} threads max`);
+
+  const med = (f: (r: Round) => number | undefined) => {
+    const values = rounds.map(f).filter((v): v is number => v !== undefined);
+    return values.length === rounds.length ? median(values) : undefined;
+  };
+  const rows = (['pgd', 'at'] as const).map((k) => ({
+    what: k === 'pgd' ? '(a) PGD step (fwd + bwd to input)' : '(b) PGD-AT step (10 steps + Adam)',
+    ours: med((r) => r.rampart1t[k]) as number,
+    pool: med((r) => r.rampartPool[k]) as number,
+    one: med((r) => r.torch1t?.[k]),
+    all: med((r) => r.torchAll?.[k]),
+    oneRatio: med((r) => (r.torch1t === undefined ? undefined : r.rampart1t[k] / r.torch1t[k])),
+    allRatio: med((r) => (r.torchAll === undefined ? undefined : r.rampartPool[k] / r.torchAll[k])),
+  }));
+  const threadsLabel = String(torchReport?.results.all.threads ?? 'N');
+  const poolLabel = `R ${pooledBench.workers}w`;
+  console.log(`\n  medians over ${ROUNDS} rounds; ratios are medians of the per-round ratios`);
   console.log(
-    `\n  ${'examples/s'.padEnd(36)} ${'R 1t'.padStart(7)} ${poolLabel.padStart(7)} ${'torch 1t'.padStart(9)} ${allLabel.padStart(9)}  ${'R1t/torch1t'.padStart(11)} ${`R${pooled.workers}w/torch${tn?.threads ?? 'N'}t`.padStart(13)}`,
+    `  ${'examples/s'.padEnd(36)} ${'R 1t'.padStart(7)} ${poolLabel.padStart(7)} ${'torch 1t'.padStart(9)} ${`torch ${threadsLabel}t`.padStart(9)}  ${'R1t/torch1t'.padStart(11)} ${`R${pooledBench.workers}w/torch${threadsLabel}t`.padStart(13)}`,
   );
   for (const r of rows) {
     console.log(
-      `  ${r.what.padEnd(36)} ${fmt(r.ours).padStart(7)} ${fmt(r.pool).padStart(7)} ${fmt(r.one).padStart(9)} ${fmt(r.all).padStart(9)}  ${fmt(ratio(r.ours, r.one), 2).padStart(11)} ${fmt(ratio(r.pool, r.all), 2).padStart(13)}`,
+      `  ${r.what.padEnd(36)} ${fmt(r.ours).padStart(7)} ${fmt(r.pool).padStart(7)} ${fmt(r.one).padStart(9)} ${fmt(r.all).padStart(9)}  ${fmt(r.oneRatio, 2).padStart(11)} ${fmt(r.allRatio, 2).padStart(13)}`,
     );
   }
-  console.log(`\n  Rampart ms per step, one thread: PGD ${pgdMs.toFixed(1)}, PGD-AT ${atMs.toFixed(1)}; pool: 10-step PGD attack ${pooled.pgdStep.ms.toFixed(1)}, PGD-AT ${pooled.pgdAtStep.ms.toFixed(1)}`);
+  const [a, b] = rows as [(typeof rows)[number], (typeof rows)[number]];
 
   const result = {
     date: new Date().toISOString(),
     command: ['npm run bench:engine', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     machine: { cpu, cores: os.cpus().length, platform: `${os.platform()} ${os.release()}`, node: process.version },
-    settings: { batch: BATCH, reps: REPS, atReps: AT_REPS, ...PGD_SETTINGS },
-    rampart: { tfjs: info.tfjsVersion, backend: info.backend, simd, threads, kernelOverrides: info.kernelOverrides, ...rampart, pool: pooled },
-    pytorch: torch.ok ? torch.report : { unavailable: torch.reason },
-    ratios: torch.ok
-      ? {
-          pgdStepVsTorch1Thread: ratio(rampart.pgdStep.examplesPerSecond, t1?.pgdStepExamplesPerSecond),
-          pgdStepVsTorchAllThreads: ratio(rampart.pgdStep.examplesPerSecond, tn?.pgdStepExamplesPerSecond),
-          pgdAtStepVsTorch1Thread: ratio(rampart.pgdAtStep.examplesPerSecond, t1?.pgdAtStepExamplesPerSecond),
-          pgdAtStepVsTorchAllThreads: ratio(rampart.pgdAtStep.examplesPerSecond, tn?.pgdAtStepExamplesPerSecond),
-          poolPgdStepVsTorchAllThreads: ratio(pooled.pgdStep.examplesPerSecond, tn?.pgdStepExamplesPerSecond),
-          poolPgdAtStepVsTorchAllThreads: ratio(pooled.pgdAtStep.examplesPerSecond, tn?.pgdAtStepExamplesPerSecond),
-        }
-      : undefined,
+    settings: { batch: BATCH, reps: REPS, atReps: AT_REPS, rounds: ROUNDS, workers: pooledBench.workers, ...PGD_SETTINGS },
+    rampart: { tfjs: info.tfjsVersion, backend: info.backend, simd, threads, kernelOverrides: info.kernelOverrides, warmupAccuracy: pooledBench.warmupAccuracy },
+    pytorch: torchReport ?? { unavailable: torchUnavailable },
+    examplesPerSecond: {
+      pgdStep: { rampart1Thread: a.ours, rampartPool: a.pool, torch1Thread: a.one, torchAllThreads: a.all },
+      pgdAtStep: { rampart1Thread: b.ours, rampartPool: b.pool, torch1Thread: b.one, torchAllThreads: b.all },
+    },
+    ratios:
+      torchReport === undefined
+        ? undefined
+        : {
+            pgdStepVsTorch1Thread: a.oneRatio,
+            pgdAtStepVsTorch1Thread: b.oneRatio,
+            poolPgdStepVsTorchAllThreads: a.allRatio,
+            poolPgdAtStepVsTorchAllThreads: b.allRatio,
+          },
+    rounds,
   };
   const dir = path.join(HERE, 'results');
   mkdirSync(dir, { recursive: true });

@@ -17,7 +17,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
-import { type KernelArgs, heap, input } from './kernel-io.js';
+import { simdKernels, type SimdKernels } from '../simd/index.js';
+import { type KernelArgs, heap, heapOffset, input } from './kernel-io.js';
 
 /**
  * Chunking of the im2col buffer, exported so tests can force the multi-chunk path on
@@ -25,6 +26,13 @@ import { type KernelArgs, heap, input } from './kernel-io.js';
  * than one big buffer (the matmul's operands stay in cache), so that is the target.
  */
 export const conv2DBackpropFilterOptions = {
+  /**
+   * The sparse SIMD scatter (../simd/kernels.wat) runs when at most this share of dy is
+   * non-zero and the input channels are a multiple of 4; measured on the benchmark CNN's
+   * second layer (~15% of dy non-zero behind ReLU and a 2x2 max pool) it is ~3x faster
+   * than im2col + matmul. 0 disables it, 1 forces it.
+   */
+  sparseMaxDensity: 0.4,
   /** Preferred size of one chunk's im2col buffer, in floats. */
   targetPatchFloats: 1 << 18,
   /** Lower bound on matmul rows per chunk, so wide filters still get sizeable products. */
@@ -86,6 +94,48 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
     const zeros = backend.makeOutput(filterShape, 'float32');
     heap(backend, zeros).fill(0);
     return zeros;
+  }
+  const simd = simdKernels(backend);
+  if (simd !== undefined && inChannels === 1 && outChannels % 4 === 0) {
+    const dw = backend.makeOutput(filterShape, 'float32');
+    simd.conv2dBackpropFilterC1(
+      heapOffset(backend, x),
+      heapOffset(backend, dy),
+      heapOffset(backend, dw),
+      batchSize,
+      inHeight,
+      inWidth,
+      outHeight,
+      outWidth,
+      outChannels,
+      filterHeight,
+      filterWidth,
+      strideHeight,
+      strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
+    return dw;
+  }
+  if (simd !== undefined && inChannels % 4 === 0) {
+    const size = batchSize * outHeight * outWidth * outChannels;
+    if (simd.countNonZero(heapOffset(backend, dy), size) <= conv2DBackpropFilterOptions.sparseMaxDensity * size) {
+      return viaSparseScatter(backend, simd, x, dy, filterShape, {
+        batchSize,
+        inHeight,
+        inWidth,
+        inChannels,
+        outHeight,
+        outWidth,
+        outChannels,
+        filterHeight,
+        filterWidth,
+        strideHeight,
+        strideWidth,
+        padTop: info.padInfo.top,
+        padLeft: info.padInfo.left,
+      });
+    }
   }
   const { targetPatchFloats, minRows, maxPatchFloats } = conv2DBackpropFilterOptions;
   const unitFloats = outWidth * kSize;
@@ -269,4 +319,64 @@ export function createConv2DBackpropFilterKernel(stock?: tf.KernelConfig): tf.Ke
   const config: tf.KernelConfig = { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc };
   if (stock?.setupFunc !== undefined) config.setupFunc = stock.setupFunc;
   return config;
+}
+
+interface SparseGeometry {
+  batchSize: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padTop: number;
+  padLeft: number;
+}
+
+/** The filter gradient from dy's non-zero entries, transposed back to [KH, KW, Cin, Cout]. */
+function viaSparseScatter(
+  backend: BackendWasm,
+  simd: SimdKernels,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  filterShape: [number, number, number, number],
+  g: SparseGeometry,
+): tf.TensorInfo {
+  const { inChannels, outChannels, filterHeight, filterWidth } = g;
+  const taps = filterHeight * filterWidth;
+  const gradT = backend.makeOutput([outChannels, filterHeight, filterWidth, inChannels], 'float32');
+  const dw = backend.makeOutput(filterShape, 'float32');
+  simd.conv2dSparseScatter(
+    1,
+    heapOffset(backend, dy),
+    heapOffset(backend, x),
+    heapOffset(backend, gradT),
+    g.batchSize,
+    g.inHeight,
+    g.inWidth,
+    inChannels,
+    g.outHeight,
+    g.outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    g.strideHeight,
+    g.strideWidth,
+    g.padTop,
+    g.padLeft,
+  );
+  const tv = heap(backend, gradT);
+  const wv = heap(backend, dw);
+  for (let co = 0; co < outChannels; co++) {
+    for (let t = 0; t < taps; t++) {
+      const src = (co * taps + t) * inChannels;
+      for (let ci = 0; ci < inChannels; ci++) wv[(t * inChannels + ci) * outChannels + co] = tv[src + ci]!;
+    }
+  }
+  backend.disposeData(gradT.dataId);
+  return dw;
 }

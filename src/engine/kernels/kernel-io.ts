@@ -21,3 +21,8 @@ export function input(inputs: tf.NamedTensorInfoMap, name: string, kernel: strin
 export function heap(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
+
+/** The byte offset of a tensor's data in the wasm heap, for the SIMD kernels. */
+export function heapOffset(backend: BackendWasm, t: tf.TensorInfo): number {
+  return (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
+}

@@ -23,6 +23,7 @@ import {
 } from './index.js';
 import { relError, seededValues } from '../../../test/kernel-support.js';
 import { sizeOf } from '../../core/types.js';
+import { simdKernels } from '../simd/index.js';
 
 const TOLERANCE = 1e-4;
 
@@ -56,7 +57,8 @@ interface ConvCase {
   pad: Pad;
 }
 
-function convGrads(c: ConvCase, seed: number): () => Float32Array[] {
+/** `zeroShare` of the output gradient set to zero, as behind ReLU and max pooling. */
+function convGrads(c: ConvCase, seed: number, zeroShare = 0): () => Float32Array[] {
   const xShape: Shape4 = [c.batch, c.size[0], c.size[1], c.cin];
   const wShape: Shape4 = [c.kernel, c.kernel, c.cin, c.cout];
   const xv = seededValues(sizeOf(xShape), seed);
@@ -66,7 +68,10 @@ function convGrads(c: ConvCase, seed: number): () => Float32Array[] {
       const x = tf.tensor4d(xv, xShape);
       const w = tf.tensor4d(wv, wShape);
       const y = tf.conv2d(x, w, c.stride, c.pad);
-      const g = tf.tensor(seededValues(sizeOf(y.shape), seed + 2), y.shape);
+      const gv = seededValues(sizeOf(y.shape), seed + 2);
+      const keep = seededValues(gv.length, seed + 3);
+      if (zeroShare > 0) gv.forEach((_, k) => (gv[k] = (keep[k]! + 1) / 2 < zeroShare ? 0 : gv[k]!));
+      const g = tf.tensor(gv, y.shape);
       const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad).mul(g).sum();
       const [gx, gw] = tf.grads(f)([x, w]);
       return [gx!.dataSync() as Float32Array, gw!.dataSync() as Float32Array];
@@ -301,10 +306,72 @@ describe('Conv2DBackpropInput and Conv2DBackpropFilter match cpu', () => {
   });
 });
 
+describe('Conv2D gradients: SIMD routes match cpu', () => {
+  // Input channels a multiple of 4: the sparse scatter (both gradients) when dy is mostly
+  // zero; one input channel: the one-channel filter gradient and, at stride 1, the
+  // gathered one-channel input gradient.
+  const cases: ConvCase[] = [];
+  const pads: Pad[] = ['same', 'valid', 2, [[0, 0], [2, 0], [1, 2], [0, 0]]];
+  pads.forEach((pad, i) => {
+    cases.push({ batch: 3, size: [7, 9], cin: 8, cout: 5, kernel: 3, stride: 1, pad });
+    cases.push({ batch: 2, size: [6, 6], cin: 4, cout: 12, kernel: i % 2 === 0 ? 5 : 1, stride: 1, pad });
+    cases.push({ batch: 2, size: [8, 7], cin: 1, cout: 8, kernel: 3, stride: 1, pad });
+    cases.push({ batch: 1, size: [5, 6], cin: 1, cout: 4, kernel: 5, stride: 1, pad });
+    cases.push({ batch: 2, size: [9, 8], cin: 4, cout: 6, kernel: 3, stride: 2, pad });
+    cases.push({ batch: 2, size: [9, 8], cin: 1, cout: 8, kernel: 3, stride: 2, pad });
+  });
+  for (const zeroShare of [0.8, 0.99]) {
+    cases.forEach((c, i) => {
+      it(`${describeConv(c)}, ${zeroShare * 100}% of dy zero`, async () => {
+        await tf.setBackend('wasm');
+        assert.ok(simdKernels(wasmBackend()) !== undefined, 'the SIMD kernels did not instantiate');
+        const { cpu, wasm } = await onBoth(convGrads(c, 900 + i, zeroShare));
+        assertClose(cpu, wasm, describeConv(c));
+      });
+    });
+  }
+  it('the sparse route forced on a dense dy still matches cpu', async () => {
+    const saved = [conv2DBackpropInputOptions.sparseMaxDensity, conv2DBackpropFilterOptions.sparseMaxDensity] as const;
+    conv2DBackpropInputOptions.sparseMaxDensity = 1;
+    conv2DBackpropFilterOptions.sparseMaxDensity = 1;
+    try {
+      for (const [i, c] of cases.filter((k) => k.cin % 4 === 0).entries()) {
+        const { cpu, wasm } = await onBoth(convGrads(c, 950 + i));
+        assertClose(cpu, wasm, describeConv(c));
+      }
+    } finally {
+      [conv2DBackpropInputOptions.sparseMaxDensity, conv2DBackpropFilterOptions.sparseMaxDensity] = saved;
+    }
+  });
+});
+
 describe('MaxPoolGrad matches cpu, ties included', () => {
   poolCases(['random', 'relu', 'plateaus', 'constant', 'extremes', 'neginf']).forEach((c, i) => {
     it(describePool(c), async () => {
       const { cpu, wasm } = await onBoth(poolGrads(c, 'max', 300 + i));
+      assertClose(cpu, wasm, describePool(c));
+    });
+  });
+});
+
+describe('MaxPoolGrad SIMD path (2x2, stride 2, channels a multiple of 4) matches cpu', () => {
+  it('runs on this engine', async () => {
+    await tf.setBackend('wasm');
+    assert.ok(simdKernels(wasmBackend()) !== undefined, 'the SIMD kernels did not instantiate on the wasm backend');
+  });
+  const cases: PoolCase[] = [];
+  for (const data of ['random', 'relu', 'plateaus', 'constant', 'extremes', 'neginf'] as const) {
+    for (const [size, channels, pad] of [
+      [[8, 8], 4, 'valid'],
+      [[7, 9], 12, 'valid'], // odd sizes: the last row and column belong to no window
+      [[6, 10], 8, 'same'],
+    ] as const) {
+      cases.push({ batch: 3, size: [size[0], size[1]], channels, filter: 2, stride: 2, pad, data });
+    }
+  }
+  cases.forEach((c, i) => {
+    it(describePool(c), async () => {
+      const { cpu, wasm } = await onBoth(poolGrads(c, 'max', 700 + i));
       assertClose(cpu, wasm, describePool(c));
     });
   });
