@@ -18,9 +18,11 @@ export interface BeamSearchOptions {
   candidatesPerTransformation?: number;
   maxQueries?: number;
   batchSize?: number;
+  /** Refinement passes over the changed words when the budget is spent without a flip; 0 for none. */
+  refinePasses?: number;
 }
 
-export const BEAM_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 4, maxQueries: 0, batchSize: 128 });
+export const BEAM_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 4, maxQueries: 0, batchSize: 128, refinePasses: 2 });
 
 /**
  * Creates the beam search.

@@ -22,7 +22,21 @@ export interface SearchConfig {
   maxQueries: number;
   /** Largest number of texts in one `predictProba` call. */
   batchSize: number;
+  /**
+   * Passes of the refinement phase: when the word budget is spent without a flip and
+   * queries remain, each changed word is offered fresh candidates in turn (0 turns it off).
+   */
+  refinePasses: number;
 }
+
+/**
+ * Words whose candidates a transformation must have offered, none moving the model's
+ * probabilities, before the search stops asking it (e.g. case flips against a model that
+ * lower-cases its input): an attacker does not keep paying for edits the filter ignores.
+ */
+const INERT_AFTER_WORDS = 3;
+/** Probability change below which a candidate is taken to have left the model unmoved. */
+const INERT_EPSILON = 1e-7;
 
 /** A set of word changes and the model's probabilities at exactly that text. */
 export interface SearchState {
@@ -54,6 +68,10 @@ export class ExampleSearch {
   readonly budget: number;
   private spent = 0;
   private readonly candidateCache = new Map<number, { to: string; transformation: string }[]>();
+  /** Every replacement already proposed per word, so fresh draws in refinement are new. */
+  private readonly proposed = new Map<number, Set<string>>();
+  /** Per transformation: words it offered candidates for, and whether any moved the model. */
+  private readonly effect = new Map<string, { words: number; moved: boolean }>();
 
   constructor(
     readonly model: TextClassifier,
@@ -117,23 +135,74 @@ export class ExampleSearch {
     return this.tokens[this.wordTokens[w] as number]?.text ?? '';
   }
 
-  /** Distinct replacements for word `w` from every allowed transformation, drawn once per word. */
-  candidates(w: number): { to: string; transformation: string }[] {
+  /**
+   * Distinct replacements for word `w` from every allowed transformation, drawn once per
+   * word: up to `perTransformation` (default: the configured count) from each.
+   */
+  candidates(w: number, perTransformation = this.config.candidatesPerTransformation): { to: string; transformation: string }[] {
     const cached = this.candidateCache.get(w);
     if (cached) return cached;
+    const out = this.draw(w, perTransformation);
+    this.candidateCache.set(w, out);
+    return out;
+  }
+
+  /** Replacements for word `w` not proposed before (for refinement passes); may be empty. */
+  freshCandidates(w: number): { to: string; transformation: string }[] {
+    return this.draw(w, this.config.candidatesPerTransformation);
+  }
+
+  /** Configured candidates per transformation. */
+  get perTransformation(): number {
+    return this.config.candidatesPerTransformation;
+  }
+
+  /** Transformations still asked for candidates (inert ones dropped). */
+  get activeTransformations(): number {
+    return this.transformations.filter((t) => !this.isInert(t.id)).length;
+  }
+
+  private draw(w: number, perTransformation: number): { to: string; transformation: string }[] {
     const from = this.word(w);
-    const seen = new Set<string>([from]);
+    let seen = this.proposed.get(w);
+    if (!seen) {
+      seen = new Set<string>([from]);
+      this.proposed.set(w, seen);
+    }
     const out: { to: string; transformation: string }[] = [];
     for (const t of this.transformations) {
-      const options = { limit: this.config.candidatesPerTransformation, maxCharEdits: this.threat.budget.maxCharEditsPerWord };
+      if (this.isInert(t.id)) continue;
+      const options = { limit: perTransformation, maxCharEdits: this.threat.budget.maxCharEditsPerWord };
       for (const to of t.candidates(from, this.rng, options)) {
         if (seen.has(to)) continue;
         seen.add(to);
         out.push({ to, transformation: t.id });
       }
     }
-    this.candidateCache.set(w, out);
     return out;
+  }
+
+  private isInert(transformation: string): boolean {
+    const e = this.effect.get(transformation);
+    return e !== undefined && !e.moved && e.words >= INERT_AFTER_WORDS;
+  }
+
+  /**
+   * Records, for one word, whether each transformation's candidates moved the model away
+   * from the state they extended; transformations that never do are dropped after a few words.
+   */
+  recordEffect(base: Float32Array, tried: readonly { transformation: string; probs: Float32Array }[]): void {
+    const moved = new Map<string, boolean>();
+    for (const { transformation, probs } of tried) {
+      const delta = Math.abs((probs[this.label] as number) - (base[this.label] as number));
+      moved.set(transformation, (moved.get(transformation) ?? false) || delta > INERT_EPSILON);
+    }
+    for (const [transformation, m] of moved) {
+      const e = this.effect.get(transformation) ?? { words: 0, moved: false };
+      e.words++;
+      e.moved ||= m;
+      this.effect.set(transformation, e);
+    }
   }
 
   /** 1 when the top class at these probabilities is not the label. */
@@ -173,38 +242,101 @@ export function orderByImportance(words: readonly number[], importance: Readonly
  * Walks the ranked words once. At each word every kept state is extended with every
  * candidate for it (when the state still has budget), the extensions are scored in one
  * batch, and the best `beamWidth` states among the old and the new survive. With a width of
- * 1 this is the greedy word-importance search. Stops at the first success.
+ * 1 this is the greedy word-importance search. Stops at the first success. When the walk
+ * ends without one and queries remain, `refinePasses` passes re-draw candidates for the
+ * words already changed (see {@link refineChanges}).
  */
-export async function searchRanked(example: ExampleSearch, order: readonly number[], clean: SearchState, beamWidth: number): Promise<SearchState> {
+export async function searchRanked(example: ExampleSearch, order: readonly number[], clean: SearchState, beamWidth: number, refinePasses = 0): Promise<SearchState> {
   let beams: SearchState[] = [clean];
   for (const w of order) {
     if (beams.some((b) => example.isSuccess(b.probs)) || example.remaining === 0) break;
     const open = beams.filter((b) => b.changes.size < example.budget);
     if (open.length === 0) break;
-    const candidates = example.candidates(w);
+    const candidates = example.candidates(w, candidateAllowance(example, open));
     if (candidates.length === 0) continue;
-    const extended: { changes: Map<number, TextChange>; text: string }[] = [];
+    const extended: { changes: Map<number, TextChange>; text: string; base: Float32Array; transformation: string }[] = [];
     for (const beam of open) {
       for (const c of candidates) {
         const changes = new Map(beam.changes);
         changes.set(w, { index: w, from: example.word(w), to: c.to, transformation: c.transformation });
-        extended.push({ changes, text: example.render(changes) });
+        extended.push({ changes, text: example.render(changes), base: beam.probs, transformation: c.transformation });
       }
     }
     const probs = await example.query(extended.map((e) => e.text));
-    const scored: SearchState[] = probs.map((p, k) => ({ ...(extended[k] as { changes: Map<number, TextChange>; text: string }), probs: p }));
-    // Old beams first, and a stable sort: an extension replaces a state only if it is strictly better.
-    const pool = [...beams, ...scored].sort((a, b) => example.score(a.probs) - example.score(b.probs));
-    const seen = new Set<string>();
-    beams = [];
-    for (const s of pool) {
-      if (seen.has(s.text)) continue;
-      seen.add(s.text);
-      beams.push(s);
-      if (beams.length >= beamWidth) break;
-    }
+    const first = extended.filter((e) => e.base === (open[0] as SearchState).probs);
+    example.recordEffect((open[0] as SearchState).probs, first.slice(0, probs.length).map((e, k) => ({ transformation: e.transformation, probs: probs[k] as Float32Array })));
+    const scored: SearchState[] = probs.map((p, k) => {
+      const e = extended[k] as (typeof extended)[number];
+      return { changes: e.changes, text: e.text, probs: p };
+    });
+    beams = keepBest(example, [...beams, ...scored], beamWidth);
   }
-  return beams[0] as SearchState;
+  const best = beams[0] as SearchState;
+  return refinePasses > 0 ? refineChanges(example, best, order, refinePasses) : best;
+}
+
+/**
+ * Candidates per transformation for the next word: the configured count, lowered when the
+ * queries left would not stretch over the words the budget still allows at that rate. A
+ * long message under a query cap then spends its whole word budget on cheaper words
+ * instead of running out of queries half way; a short one keeps the full count (and the
+ * refinement phase spends what is left).
+ */
+function candidateAllowance(example: ExampleSearch, open: readonly SearchState[]): number {
+  const configured = example.perTransformation;
+  if (!Number.isFinite(example.remaining)) return configured;
+  const wordsLeft = Math.max(1, example.budget - Math.min(...open.map((b) => b.changes.size)));
+  const perWord = example.remaining / wordsLeft / open.length;
+  return Math.max(1, Math.min(configured, Math.floor(perWord / Math.max(1, example.activeTransformations))));
+}
+
+/** The `width` best distinct states, old ones first among equals (a stable sort). */
+function keepBest(example: ExampleSearch, pool: SearchState[], width: number): SearchState[] {
+  const sorted = pool.sort((a, b) => example.score(a.probs) - example.score(b.probs));
+  const seen = new Set<string>();
+  const out: SearchState[] = [];
+  for (const s of sorted) {
+    if (seen.has(s.text)) continue;
+    seen.add(s.text);
+    out.push(s);
+    if (out.length >= width) break;
+  }
+  return out;
+}
+
+/**
+ * Refinement once the word budget is spent (or the ranking walked) without a flip: the
+ * changed words are revisited in ranking order, each offered fresh candidates (of the
+ * original word) in the context of all the other changes, and the best replacement is kept
+ * when it lowers the objective. A word's first candidates were chosen before the later
+ * words changed, and a few dozen random edits rarely hold the best one, so the leftover
+ * queries buy a better edit of the same words, within the same budget. Stops at a flip, at
+ * the query cap, after `passes` passes, or after a pass that changed nothing.
+ */
+export async function refineChanges(example: ExampleSearch, start: SearchState, order: readonly number[], passes: number): Promise<SearchState> {
+  let state = start;
+  for (let pass = 0; pass < passes; pass++) {
+    let improved = false;
+    for (const w of order.filter((v) => state.changes.has(v))) {
+      if (example.isSuccess(state.probs) || example.remaining === 0) return state;
+      const candidates = example.freshCandidates(w);
+      if (candidates.length === 0) continue;
+      const extended = candidates.map((c) => {
+        const changes = new Map(state.changes);
+        changes.set(w, { index: w, from: example.word(w), to: c.to, transformation: c.transformation });
+        return { changes, text: example.render(changes) };
+      });
+      const probs = await example.query(extended.map((e) => e.text));
+      const scored: SearchState[] = probs.map((p, k) => ({ ...(extended[k] as { changes: Map<number, TextChange>; text: string }), probs: p }));
+      const next = keepBest(example, [state, ...scored], 1)[0] as SearchState;
+      if (next !== state) {
+        state = next;
+        improved = true;
+      }
+    }
+    if (!improved || example.isSuccess(state.probs)) break;
+  }
+  return state;
 }
 
 /** Checks the options every search takes and fills their defaults. */
@@ -215,6 +347,7 @@ export function resolveSearchConfig(attackId: string, options: Partial<SearchCon
     ['beamWidth', 1],
     ['maxQueries', 0],
     ['batchSize', 1],
+    ['refinePasses', 0],
   ];
   for (const [key, min] of rules) {
     const value = config[key];
@@ -283,7 +416,7 @@ export function rankedSearchAttack(id: string, config: SearchConfig, ranker: Wor
             result.originalCorrect[i] = 1;
             if (example.budget > 0 && example.editable.length > 0) {
               const order = await ranker(example, clean);
-              final = await searchRanked(example, order, clean, config.beamWidth);
+              final = await searchRanked(example, order, clean, config.beamWidth, config.refinePasses);
             }
             result.success[i] = example.isSuccess(final.probs) ? 1 : 0;
           }

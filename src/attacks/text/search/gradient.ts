@@ -21,9 +21,11 @@ export interface GradientGuidedOptions {
   candidatesPerTransformation?: number;
   maxQueries?: number;
   batchSize?: number;
+  /** Refinement passes over the changed words when the budget is spent without a flip; 0 for none. */
+  refinePasses?: number;
 }
 
-export const GRADIENT_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128 });
+export const GRADIENT_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 2 });
 
 function requireWhiteBox(model: TextClassifier): NonNullable<TextClassifier['whiteBox']> {
   if (!model.whiteBox) {

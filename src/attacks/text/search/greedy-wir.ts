@@ -17,9 +17,11 @@ export interface GreedyWirOptions {
   candidatesPerTransformation?: number;
   maxQueries?: number;
   batchSize?: number;
+  /** Refinement passes over the changed words when the budget is spent without a flip; 0 for none. */
+  refinePasses?: number;
 }
 
-export const GREEDY_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128 });
+export const GREEDY_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 2 });
 
 /**
  * Creates the greedy word-importance search.
