@@ -197,7 +197,10 @@
   ;;   toFilter = 0: dx[window] += dy * taps[co]     (taps: the filter, transposed)
   ;;   toFilter = 1: taps[co]   += dy * x[window]    (taps: the filter gradient, transposed)
   ;; four input channels per instruction. The target (dx or the filter gradient) is
-  ;; zeroed here.
+  ;; zeroed here. One difference from the dense product: a zero of dy contributes
+  ;; nothing even where the other operand is NaN or infinite (dense: 0 * NaN = NaN). A
+  ;; non-finite weight or activation makes the loss, and so all of dy, non-finite, which
+  ;; the callers' density check sends to the dense route.
   ;;   dy:     [batch, outHeight, outWidth, outChannels]
   ;;   window: dx or x, [batch, height, width, inChannels]
   ;;   taps:   [outChannels, filterHeight, filterWidth, inChannels]
