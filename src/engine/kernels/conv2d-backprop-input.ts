@@ -124,29 +124,31 @@ export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo | undef
   if (g.batchSize * g.outHeight * g.outWidth * g.inHeight * g.inWidth * g.inChannels * g.outChannels === 0) return undefined;
 
   const simd = simdKernels(backend);
-  if (simd !== undefined && g.inChannels === 1 && g.strideHeight === 1 && g.strideWidth === 1 && g.outChannels % 4 === 0) {
-    const dx = backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, 1], 'float32');
-    simd.conv2dBackpropInputC1(
-      heapOffset(backend, dy),
-      heapOffset(backend, filter),
-      heapOffset(backend, dx),
-      g.batchSize,
-      g.inHeight,
-      g.inWidth,
-      g.outHeight,
-      g.outWidth,
-      g.outChannels,
-      g.filterHeight,
-      g.filterWidth,
-      g.padTop,
-      g.padLeft,
-    );
-    return dx;
-  }
-  if (simd !== undefined && g.inChannels % 4 === 0) {
+  if (simd !== undefined) {
     const size = g.batchSize * g.outHeight * g.outWidth * g.outChannels;
-    if (simd.countNonZero(heapOffset(backend, dy), size) <= conv2DBackpropInputOptions.sparseMaxDensity * size) {
+    // The scatter's vectors run over input channels; with fewer than 4 (a first layer)
+    // it goes scalar and is slower than the gather below even at 10% density.
+    if (g.inChannels % 4 === 0 && simd.countNonZero(heapOffset(backend, dy), size) <= conv2DBackpropInputOptions.sparseMaxDensity * size) {
       return viaSparseScatter(backend, simd, dy, filter, g);
+    }
+    if (g.inChannels === 1 && g.strideHeight === 1 && g.strideWidth === 1 && g.outChannels % 4 === 0) {
+      const dx = backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, 1], 'float32');
+      simd.conv2dBackpropInputC1(
+        heapOffset(backend, dy),
+        heapOffset(backend, filter),
+        heapOffset(backend, dx),
+        g.batchSize,
+        g.inHeight,
+        g.inWidth,
+        g.outHeight,
+        g.outWidth,
+        g.outChannels,
+        g.filterHeight,
+        g.filterWidth,
+        g.padTop,
+        g.padLeft,
+      );
+      return dx;
     }
   }
 
