@@ -6,7 +6,7 @@
  *   --methods standard,pgd-at,trades,fgsm-rs   --epochs 10   --eval-limit 500
  *   --epsilon 0.3   --workers N   --out bench/results/training.json
  *   --curriculum EPOCHS:SCALE,...|none   --shift PX (random-translation augmentation, default 0)
- *   --lr RATE (default 1e-3; fgsm-rs 5e-3)
+ *   --lr RATE (default 1e-3; fgsm-rs 5e-3)   --arch cnn|cnn-large (default cnn)
  */
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     curriculum: { type: 'string' },
     shift: { type: 'string', default: '0' },
     lr: { type: 'string' },
+    arch: { type: 'string', default: 'cnn' },
   },
 });
 const epsilon = Number(values.epsilon);
@@ -51,8 +52,8 @@ try {
     const schedule: ScheduleSpec = method === 'fgsm-rs' ? { kind: 'one-cycle' } : { kind: 'cosine' };
     const { report, classifier, model } = await runTraining({
       data: { spec: 'mnist', splitSeed: 1 },
-      architecture: 'cnn',
-      outDir: join('bench/results/runs', method),
+      architecture: values.arch ?? 'cnn',
+      outDir: join('bench/results/runs', values.arch === 'cnn' ? method : `${method}-${values.arch}`),
       epochs,
       batchSize: 64,
       optimizer: 'adam',
