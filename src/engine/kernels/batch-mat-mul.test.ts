@@ -12,6 +12,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-wasm';
 
 import { activeWasmGradientKernels, batchMatMulOptions, registerWasmGradientKernels } from './index.js';
+import { clearTransposeCache } from './batch-mat-mul.js';
 import { relError, seededValues } from '../../../test/kernel-support.js';
 import { sizeOf } from '../../core/types.js';
 
@@ -287,6 +288,48 @@ describe('no stale XNNPACK operators', () => {
     } finally {
       batchMatMulOptions.minSliceMacs = savedMinSliceMacs;
     }
+  });
+});
+
+describe('transposed right operands are cached while their source lives', () => {
+  it('reuses the transpose of an unchanged weight, frees it once the weight is disposed, and keeps at most transposeCacheSize', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    clearTransposeCache(backend);
+    const w = tensor([40, 16], 1500);
+    const dy = tensor([8, 16], 1501);
+    const before = backend.numDataIds();
+    const first = scoped(() => result(tf.matMul(dy, w, false, true)));
+    assert.equal(backend.numDataIds(), before + 1, 'one cached transpose');
+    const again = scoped(() => result(tf.matMul(dy, w, false, true)));
+    assert.equal(backend.numDataIds(), before + 1, 'the second product reuses it');
+    assert.deepEqual(again, first);
+    const expected = await (async () => {
+      await tf.setBackend('cpu');
+      const r = scoped(() => result(tf.matMul(tensor([8, 16], 1501), tensor([40, 16], 1500), false, true)));
+      await tf.setBackend('wasm');
+      return r;
+    })();
+    assert.ok(relError(expected.data, first.data) <= TOLERANCE);
+
+    w.dispose();
+    const other = tensor([40, 16], 1502);
+    scoped(() => result(tf.matMul(dy, other, false, true)));
+    assert.equal(backend.numDataIds(), before + 1, "the disposed weight's transpose was freed, the new one cached");
+
+    const saved = batchMatMulOptions.transposeCacheSize;
+    batchMatMulOptions.transposeCacheSize = 2;
+    try {
+      const weights = [0, 1, 2, 3].map((i) => tensor([40, 16], 1510 + i));
+      for (const wi of weights) scoped(() => result(tf.matMul(dy, wi, false, true)));
+      assert.equal(backend.numDataIds(), before + 4 + 2, 'four weights, two cached transposes');
+      tf.dispose(weights);
+    } finally {
+      batchMatMulOptions.transposeCacheSize = saved;
+      clearTransposeCache(backend);
+      tf.dispose([dy, other]);
+    }
+    assert.equal(backend.numDataIds(), before - 2);
   });
 });
 

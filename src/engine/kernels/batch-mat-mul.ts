@@ -44,6 +44,8 @@ export const batchMatMulOptions = {
    * operator set-up (~15 µs a slice; crossover measured near 10k).
    */
   minSliceMacs: 16384,
+  /** Transposed right operands kept for reuse (see `cachedTranspose`); 0 turns it off. */
+  transposeCacheSize: 16,
 };
 
 function single(result: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
@@ -129,6 +131,46 @@ function operand(backend: BackendWasm, t: tf.TensorInfo, batch: number, rows: nu
   return { info: view(info, [batch, rows, cols]), owned: true };
 }
 
+/**
+ * Transposed right operands kept for reuse, by the source tensor's data id. During an
+ * attack the same weights meet dy·Wᵀ at every step; reusing the transpose also keeps its
+ * wasm tensor id, so XNNPACK keeps the weights it packed for it (packing cost as much as
+ * the product). TF.js never changes the data behind a data id (a variable's `assign`
+ * takes a new one), so an entry is valid for as long as its source exists; entries
+ * whose source has been disposed are freed on the next product, and the map holds at
+ * most `batchMatMulOptions.transposeCacheSize` entries.
+ */
+const transposedRight = new Map<object, tf.TensorInfo>();
+
+function cachedTranspose(backend: BackendWasm, b: tf.TensorInfo, rows: number, cols: number): tf.TensorInfo {
+  for (const [source, copy] of transposedRight) {
+    if (!backend.dataIdMap.has(source as tf.DataId)) {
+      backend.disposeData(copy.dataId);
+      transposedRight.delete(source);
+    }
+  }
+  const hit = transposedRight.get(b.dataId);
+  if (hit !== undefined && hit.shape[0] === rows && hit.shape[1] === cols) return hit;
+  if (hit !== undefined) {
+    backend.disposeData(hit.dataId);
+    transposedRight.delete(b.dataId);
+  }
+  const info = view(operand(backend, b, 1, rows, cols, true).info, [rows, cols]);
+  transposedRight.set(b.dataId, info);
+  while (transposedRight.size > batchMatMulOptions.transposeCacheSize) {
+    const [oldest, copy] = transposedRight.entries().next().value as [object, tf.TensorInfo];
+    backend.disposeData(copy.dataId);
+    transposedRight.delete(oldest);
+  }
+  return info;
+}
+
+/** Frees every cached transpose (tests use it to check that nothing else is left). */
+export function clearTransposeCache(backend: BackendWasm): void {
+  for (const copy of transposedRight.values()) backend.disposeData(copy.dataId);
+  transposedRight.clear();
+}
+
 /** A fresh [rows, cols] tensor holding slice `index` of a contiguous [batch, rows, cols] one. */
 function sliceCopy(backend: BackendWasm, t: tf.TensorInfo, index: number, rows: number, cols: number): tf.TensorInfo {
   const out = backend.makeOutput([rows, cols], 'float32');
@@ -158,7 +200,10 @@ function product(
   const noTranspose = { transposeA: false, transposeB: false };
 
   const left = operand(backend, a, batchA, m, k, transposeA);
-  const right = operand(backend, b, batchB, k, n, transposeB);
+  const right: Operand =
+    transposeB && batchB === 1 && batchMatMulOptions.transposeCacheSize > 0
+      ? { info: view(cachedTranspose(backend, b, k, n), [1, k, n]), owned: false }
+      : operand(backend, b, batchB, k, n, transposeB);
   let out: tf.TensorInfo;
   try {
     if (batchB === 1) {
