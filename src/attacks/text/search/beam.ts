@@ -8,7 +8,8 @@
  * extended with every candidate, and the `beamWidth` best states (old ones included, so a
  * word may be skipped) go on. Width 1 is exactly the greedy search. Queries: 1 (clean) +
  * editable words + candidates × open beams per step.
- * Defaults: beam width 4, 4 candidates per transformation, no query cap, batches of 128.
+ * Defaults: beam width 4, 4 candidates per transformation, no query cap, batches of 128,
+ * 8 refinement passes of the best state (see greedy-wir.ts).
  */
 import type { TextAttack } from '../types.js';
 import { leaveOneOutRanker, rankedSearchAttack, resolveSearchConfig, type SearchConfig } from './core.js';
@@ -22,7 +23,7 @@ export interface BeamSearchOptions {
   refinePasses?: number;
 }
 
-export const BEAM_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 4, maxQueries: 0, batchSize: 128, refinePasses: 2 });
+export const BEAM_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 4, maxQueries: 0, batchSize: 128, refinePasses: 8 });
 
 /**
  * Creates the beam search.

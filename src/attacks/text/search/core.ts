@@ -10,7 +10,7 @@ import { createRng, type Rng } from '../../../core/rng.js';
 import type { TextClassifier } from '../../../models/text/text-classifier.js';
 import { maxChangedWords } from '../../../threats/text-threat.js';
 import { ALL_TRANSFORMATIONS } from '../transformations/index.js';
-import { joinTokens, protectedMask, tokenize, wordTokenIndices, type TextToken } from '../tokens.js';
+import { charEditDistance, joinTokens, protectedMask, tokenize, wordTokenIndices, type TextToken } from '../tokens.js';
 import type { TextAttack, TextAttackResult, TextAttackRunOptions, TextChange, TextThreatModel, TextTransformation } from '../types.js';
 
 export interface SearchConfig {
@@ -37,6 +37,8 @@ export interface SearchConfig {
 const INERT_AFTER_WORDS = 3;
 /** Probability change below which a candidate is taken to have left the model unmoved. */
 const INERT_EPSILON = 1e-7;
+/** Kept edits after which candidates are shared out by how often each transformation won. */
+const EXPLORE_WORDS = 4;
 
 /** A set of word changes and the model's probabilities at exactly that text. */
 export interface SearchState {
@@ -72,6 +74,8 @@ export class ExampleSearch {
   private readonly proposed = new Map<number, Set<string>>();
   /** Per transformation: words it offered candidates for, and whether any moved the model. */
   private readonly effect = new Map<string, { words: number; moved: boolean }>();
+  /** Per transformation: kept edits it produced (see `allocate`). */
+  private readonly wins = new Map<string, number>();
 
   constructor(
     readonly model: TextClassifier,
@@ -152,6 +156,29 @@ export class ExampleSearch {
     return this.draw(w, this.config.candidatesPerTransformation);
   }
 
+  /**
+   * Neighbours of the current replacement `to` of word `w`: one more edit of any allowed
+   * transformation applied to `to`, kept when still within the character budget of the
+   * original word and not proposed before. A replacement that lowered the score holds
+   * useful edits; changing one of them while keeping the rest searches near it instead of
+   * starting from scratch.
+   */
+  neighbours(w: number, to: string): { to: string; transformation: string }[] {
+    const from = this.word(w);
+    const seen = this.proposed.get(w) ?? new Set<string>([from]);
+    this.proposed.set(w, seen);
+    const out: { to: string; transformation: string }[] = [];
+    for (const t of this.transformations) {
+      if (this.isInert(t.id)) continue;
+      for (const next of t.candidates(to, this.rng, { limit: this.config.candidatesPerTransformation, maxCharEdits: 1 })) {
+        if (seen.has(next) || charEditDistance(from, next) > this.threat.budget.maxCharEditsPerWord) continue;
+        seen.add(next);
+        out.push({ to: next, transformation: t.id });
+      }
+    }
+    return out;
+  }
+
   /** Configured candidates per transformation. */
   get perTransformation(): number {
     return this.config.candidatesPerTransformation;
@@ -170,9 +197,10 @@ export class ExampleSearch {
       this.proposed.set(w, seen);
     }
     const out: { to: string; transformation: string }[] = [];
-    for (const t of this.transformations) {
-      if (this.isInert(t.id)) continue;
-      const options = { limit: perTransformation, maxCharEdits: this.threat.budget.maxCharEditsPerWord };
+    const active = this.transformations.filter((t) => !this.isInert(t.id));
+    const limits = this.allocate(active.map((t) => t.id), perTransformation);
+    for (const [k, t] of active.entries()) {
+      const options = { limit: limits[k] as number, maxCharEdits: this.threat.budget.maxCharEditsPerWord };
       for (const to of t.candidates(from, this.rng, options)) {
         if (seen.has(to)) continue;
         seen.add(to);
@@ -180,6 +208,26 @@ export class ExampleSearch {
       }
     }
     return out;
+  }
+
+  /**
+   * Candidates per transformation for one word: `perTransformation` each while the search
+   * has kept fewer than {@link EXPLORE_WORDS} changes, then the same total shared in
+   * proportion to how often each transformation gave the kept edit (add-one smoothed, so
+   * none starves). Against a filter that shrugs off some families, the queries go to the
+   * edits that work on it, which is what makes every family at once at least as strong
+   * as the best one alone.
+   */
+  private allocate(ids: readonly string[], perTransformation: number): number[] {
+    const total = ids.reduce((n, id) => n + (this.wins.get(id) ?? 0), 0);
+    if (total < EXPLORE_WORDS) return ids.map(() => perTransformation);
+    const budget = perTransformation * ids.length;
+    return ids.map((id) => Math.max(1, Math.round((budget * ((this.wins.get(id) ?? 0) + 1)) / (total + ids.length))));
+  }
+
+  /** Records that `transformation` gave the edit kept for a word. */
+  recordWin(transformation: string): void {
+    this.wins.set(transformation, (this.wins.get(transformation) ?? 0) + 1);
   }
 
   private isInert(transformation: string): boolean {
@@ -270,6 +318,8 @@ export async function searchRanked(example: ExampleSearch, order: readonly numbe
       return { changes: e.changes, text: e.text, probs: p };
     });
     beams = keepBest(example, [...beams, ...scored], beamWidth);
+    const kept = (beams[0] as SearchState).changes.get(w);
+    if (kept) example.recordWin(kept.transformation);
   }
   const best = beams[0] as SearchState;
   return refinePasses > 0 ? refineChanges(example, best, order, refinePasses) : best;
@@ -319,7 +369,8 @@ export async function refineChanges(example: ExampleSearch, start: SearchState, 
     let improved = false;
     for (const w of order.filter((v) => state.changes.has(v))) {
       if (example.isSuccess(state.probs) || example.remaining === 0) return state;
-      const candidates = example.freshCandidates(w);
+      const current = state.changes.get(w) as TextChange;
+      const candidates = [...example.neighbours(w, current.to), ...example.freshCandidates(w)];
       if (candidates.length === 0) continue;
       const extended = candidates.map((c) => {
         const changes = new Map(state.changes);
@@ -332,6 +383,7 @@ export async function refineChanges(example: ExampleSearch, start: SearchState, 
       if (next !== state) {
         state = next;
         improved = true;
+        example.recordWin((next.changes.get(w) as TextChange).transformation);
       }
     }
     if (!improved || example.isSuccess(state.probs)) break;

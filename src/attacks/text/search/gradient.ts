@@ -9,7 +9,8 @@
  * indices, the first-order rise of the loss when its features are removed. Then candidates
  * are tried as in the greedy search. Queries: 1 (clean) + 1 (the gradient pass) +
  * candidates tried, against 1 + words + candidates for the black-box ranking.
- * Defaults: 4 candidates per transformation, no query cap, batches of 128.
+ * Defaults: 4 candidates per transformation, no query cap, batches of 128, 8 refinement
+ * passes (see greedy-wir.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { GradientError } from '../../../core/errors.js';
@@ -25,7 +26,7 @@ export interface GradientGuidedOptions {
   refinePasses?: number;
 }
 
-export const GRADIENT_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 2 });
+export const GRADIENT_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 8 });
 
 function requireWhiteBox(model: TextClassifier): NonNullable<TextClassifier['whiteBox']> {
   if (!model.whiteBox) {

@@ -7,8 +7,14 @@
  * Black-box. Words are ranked by the drop in the true-class probability when each is left
  * out (one query per editable word); then, most important first, the best candidate of the
  * allowed families is kept if it lowers that probability, until the label flips or the
- * word budget is spent. Queries: 1 (clean) + editable words + candidates tried.
- * Defaults: 4 candidates per transformation, no query cap, batches of 128 texts.
+ * word budget is spent. Under a query cap, fewer candidates per word are drawn when the
+ * queries left would not reach the end of the word budget; a family whose candidates never
+ * move the model (case flips against a lower-casing filter) is dropped after three words;
+ * and when the budget is spent without a flip, leftover queries refine the changed words
+ * (fresh candidates and one-edit neighbours of the kept ones). Queries: 1 (clean) +
+ * editable words + candidates tried (+ refinement).
+ * Defaults: 4 candidates per transformation, no query cap, batches of 128 texts, 8
+ * refinement passes.
  */
 import type { TextAttack } from '../types.js';
 import { leaveOneOutRanker, rankedSearchAttack, resolveSearchConfig, type SearchConfig } from './core.js';
@@ -21,7 +27,7 @@ export interface GreedyWirOptions {
   refinePasses?: number;
 }
 
-export const GREEDY_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 2 });
+export const GREEDY_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 8 });
 
 /**
  * Creates the greedy word-importance search.

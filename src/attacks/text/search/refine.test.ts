@@ -4,6 +4,9 @@ import type { TextClassifier } from '../../../models/text/text-classifier.js';
 import { textThreatModel } from '../../../threats/text-threat.js';
 import { createTextAttack } from '../registry.js';
 import { tokenize, wordTokenIndices } from '../tokens.js';
+import { createRng } from '../../../core/rng.js';
+import { ALL_TRANSFORMATIONS } from '../transformations/index.js';
+import { ExampleSearch } from './core.js';
 
 /**
  * A plain-JS filter that lower-cases its input (so case flips change nothing) and scores
@@ -82,4 +85,19 @@ test('under a tight query cap a long text still spends its word budget (fewer ca
   // × 5 transformations per word they would reach under 3 words; the evasion needs more.
   assert.equal(result.success[0], 1);
   assert.ok(result.changes[0]!.length > 3, `changed ${result.changes[0]!.length} words`);
+});
+
+test('candidates flow to the family that keeps winning', () => {
+  const threat = textThreatModel({ maxWordFraction: 0.5, maxCharEditsPerWord: 2, families: ['char-edit', 'homoglyph'] });
+  const transformations = ALL_TRANSFORMATIONS.filter((t) => threat.families.includes(t.family));
+  const config = { candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 0 };
+  const example = new ExampleSearch(lowerCasingModel(), 'Claim your generous reward today, dear customer', 1, threat, transformations, config, createRng(9));
+  const count = (w: number, id: string): number => example.candidates(w).filter((c) => c.transformation === id).length;
+  // Before any edit was kept, every transformation gets the configured four.
+  assert.equal(count(0, 'homoglyph'), 4);
+  assert.equal(count(0, 'char-swap'), 4);
+  for (let k = 0; k < 6; k++) example.recordWin('homoglyph');
+  // Then the same total (5 × 4) is shared by wins, add-one smoothed: homoglyph 20·7/11 ≈ 13, the others 20/11 ≈ 2.
+  assert.ok(count(2, 'homoglyph') >= 10, `homoglyph candidates: ${count(2, 'homoglyph')}`);
+  assert.ok(count(3, 'char-swap') <= 2 && count(3, 'char-swap') >= 1, 'a losing transformation keeps a candidate');
 });
