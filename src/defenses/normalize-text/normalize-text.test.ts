@@ -121,6 +121,28 @@ test('spelling repair fixes typos from a corpus vocabulary, leaving names and kn
   assert.ok(r.ok / r.total >= 0.55, `keyboard typos at 1 edit: ${r.ok}/${r.total}: ${r.failures.slice(0, 10).join(', ')}`);
 });
 
+test('two-edit repair of short words, Capitalised repair, and unknown words masked or dropped', () => {
+  const counts = corpusWordCounts(['refinance your mortgage today', 'mortgage rates refinance now', 'the lowest rates', 'guaranteed results'], 1);
+  const wide = createSpellingCorrector(counts, { twoEditsFrom: 4 });
+  assert.equal(wide.correct('rtase'), 'rates', 'two swaps in a five-letter word, within reach from 4 letters');
+  assert.equal(wide.correct('mortgaeg'), 'mortgage');
+  assert.equal(wide.correct('zqxwv'), undefined, 'nothing within two edits');
+  const spelling = createSpellingCorrector(counts);
+  // Capitalised words are names by default; with repairCapitalised they are repaired, keeping the capital.
+  assert.equal(normalizeText('Mortgaeg rates, Guarnateed', { spelling }), 'Mortgaeg rates, Guarnateed');
+  assert.equal(normalizeText('Mortgaeg rates, Guarnateed', { spelling, repairCapitalised: true }), 'Mortgage rates, Guaranteed');
+  const lexicon = createLexicon(counts.keys());
+  const text = 'Refinance with Selp8ng zqxwv today at www.qzxv-loans.com, version x86 2.4 or win98';
+  // Known words, numbers, versions and addresses stay; unknown letters (and letters around a typed digit) go.
+  assert.equal(normalizeText(text, { lexicon, spelling, unknownWords: 'mask' }), 'Refinance with zzunknown zzunknown today at www.qzxv-loans.com, version x86 2.4 or win98');
+  assert.equal(normalizeText(text, { lexicon, spelling, unknownWords: 'drop' }), 'Refinance with today at www.qzxv-loans.com, version x86 2.4 or win98');
+  assert.equal(normalizeText(text, { lexicon, spelling }), text, "'keep' is the default");
+  // Every edit the repairs cannot undo reads the same: the attacker's choice of letters no longer matters.
+  const a = normalizeText('lowest ratse qxzvb', { lexicon, spelling, unknownWords: 'mask' });
+  const b = normalizeText('lowest ratse vbnmq', { lexicon, spelling, unknownWords: 'mask' });
+  assert.equal(a, b);
+});
+
 test('extra lexicon words and the cached normaliser', () => {
   assert.equal(normalizeText('un$ubscribe'), 'un$ubscribe', 'not a WordNet word');
   assert.equal(normalizeText('un$ubscribe', { lexicon: createLexicon(['unsubscribe']) }), 'unsubscribe');

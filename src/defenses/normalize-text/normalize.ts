@@ -20,14 +20,16 @@
  *   when the joined form is a word and the pieces are not all words of their own.
  * - `spelling`: replace an unknown lower- or upper-case word of 4+ letters by the most
  *   frequent known word within one edit (two from 6 letters): typos, swapped and dropped
- *   letters (see `spelling.ts`). Capitalised words are left alone (names).
+ *   letters (see `spelling.ts`). Capitalised words are left alone (names) unless
+ *   `repairCapitalised` is set.
  * - `whitespace`: collapse runs of spaces and tabs, trim.
  *
  * With `markObfuscation`, the repairs themselves become words the model can weigh: each
  * change of an obfuscation stage appends a marker word (`zzobfleet`, `zzobfspelling`...) and
  * each lower-case word of 4+ letters still unknown after repair appends `zzobfunknown`.
  * Repairing an obfuscated word takes away the attacker's gain; the marker makes the attempt
- * cost him, since legitimate mail seldom disguises its words. A model trained on text
+ * cost him, since legitimate mail seldom disguises its words. With `unknownWords: 'mask'`
+ * or `'drop'`, words still unknown after the repairs become one fixed token or vanish. A model trained on text
  * normalised this way (and augmented with perturbed spam) learns what the markers mean.
  */
 import { UsageError, listChoices } from '../../core/errors.js';
@@ -54,7 +56,28 @@ export interface NormalizeTextOptions {
    * case becomes lower case).
    */
   readonly synonyms?: SynonymEncoder;
+  /**
+   * Let the spelling stage repair Capitalised words too (keeping the capital); default
+   * false, since most unknown capitalised words are names. An attacker edits "Guaranteed"
+   * as readily as "guaranteed", and a filter that skips capitals leaves him every
+   * sentence-initial word and heading.
+   */
+  readonly repairCapitalised?: boolean;
+  /**
+   * What becomes of a word of 3+ letters that is still not a familiar word after the
+   * repairs (any case, outside addresses; familiar: WordNet's sense-tagged lemmas, function
+   * words and the lexicon's extra words, with inflections): `keep` it (default), `mask` it
+   * as the token `zzunknown`, or `drop` it. Pruthi et al. 2019 back off unrecognised words
+   * to a neutral word for the same reason: an edit the repairs cannot undo then reads the
+   * same whatever letters the attacker chose, so he can take a word's evidence away but
+   * cannot pick edits whose new character n-grams happen to read as ham (the way such
+   * edits beat an n-gram model), nor land on a rare dictionary word.
+   */
+  readonly unknownWords?: 'keep' | 'mask' | 'drop';
 }
+
+/** The stand-in for a word the lexicon does not know, with `unknownWords: 'mask'`. */
+export const UNKNOWN_WORD_TOKEN = 'zzunknown';
 
 /** Stages whose changes undo an obfuscation (and are marked with `markObfuscation`). */
 const OBFUSCATION_STAGES: readonly NormalizeStage[] = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'spelling'];
@@ -124,7 +147,11 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
     }
   }
   const lexicon = options.lexicon ?? defaultTextLexicon();
-  const context: StageContext = { lexicon, spelling: wanted.includes('spelling') ? (options.spelling ?? defaultSpellingCorrector()) : undefined };
+  const context: StageContext = {
+    lexicon,
+    spelling: wanted.includes('spelling') ? (options.spelling ?? defaultSpellingCorrector()) : undefined,
+    repairCapitalised: options.repairCapitalised === true,
+  };
   const stages: StageReport[] = [];
   let current = text;
   for (const stage of NORMALIZE_STAGES) {
@@ -133,9 +160,28 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
     stages.push({ stage, changes });
     current = next;
   }
+  if (options.unknownWords === 'mask' || options.unknownWords === 'drop') current = maskUnknownWords(current, lexicon, options.unknownWords === 'mask' ? UNKNOWN_WORD_TOKEN : '');
   if (options.synonyms) current = encodeSynonyms(current, options.synonyms);
   if (options.markObfuscation) current = withMarkers(current, stages, lexicon);
   return { text: current, stages, fired: stages.filter((s) => s.changes > 0).map((s) => s.stage) };
+}
+
+function maskUnknownWords(text: string, lexicon: Lexicon, replacement: string): string {
+  return outsideAddresses(text, (segment) => {
+    let changes = 0;
+    const out = segment.replace(/[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*/gu, (token) => {
+      // Numbers, versions and codes ("x86", "win98", "2nd") are not words: only all-letter
+      // tokens are judged, and letters with digits inside them ("Selp8ng", "REM0VQL"), which
+      // is how a typo on the number row looks once the leet and spelling stages gave up.
+      const letters = /^\p{L}+(?:['’]\p{L}+)*$/u.test(token);
+      const typed = /^\p{L}{2,}[0-9]+\p{L}+$|^\p{L}+[0-9]+\p{L}{2,}$|^[0-9]\p{L}{3,}$/u.test(token);
+      if (!(letters || typed) || Array.from(token).length < 3 || lexicon.isCommon(token)) return token;
+      changes++;
+      return replacement;
+    });
+    // A dropped word leaves its two separators side by side.
+    return { text: replacement === '' && changes > 0 ? out.replace(/[^\S\n]{2,}/g, ' ') : out, changes };
+  }).text;
 }
 
 function encodeSynonyms(text: string, encoder: SynonymEncoder): string {
@@ -210,6 +256,7 @@ export function createTextNormalizer(options: NormalizeTextOptions = {}): (text:
 interface StageContext {
   readonly lexicon: Lexicon;
   readonly spelling: SpellingCorrector | undefined;
+  readonly repairCapitalised: boolean;
 }
 
 type StageFn = (text: string, context: StageContext) => { text: string; changes: number };
@@ -289,7 +336,7 @@ const STAGE_FUNCTIONS: Record<NormalizeStage, StageFn> = {
     });
   },
   split: (text, { lexicon }) => outsideAddresses(text, (segment) => repairSplits(segment, lexicon)),
-  spelling: (text, { lexicon, spelling }) => {
+  spelling: (text, { lexicon, spelling, repairCapitalised }) => {
     if (spelling === undefined) return { text, changes: 0 };
     return outsideAddresses(text, (segment) => {
       let changes = 0;
@@ -300,13 +347,15 @@ const STAGE_FUNCTIONS: Record<NormalizeStage, StageFn> = {
         if (Array.from(token).length < 4) return token;
         const lower = token.toLowerCase();
         const upper = token.toUpperCase();
-        // Capitalised words are mostly names; mixed case is code or a brand ("iPhone").
-        if (token !== lower && token !== upper) return token;
+        const capitalised = (upper[0] ?? '') + lower.slice(1);
+        // Capitalised words are mostly names (unless asked); mixed case is code or a brand ("iPhone").
+        if (token !== lower && token !== upper && !(repairCapitalised && token === capitalised)) return token;
         if (lexicon.has(lower)) return token;
         const fixed = spelling.correct(lower);
         if (fixed === undefined) return token;
         changes++;
-        return token === upper ? fixed.toUpperCase() : fixed;
+        if (token === upper) return fixed.toUpperCase();
+        return token === lower ? fixed : (fixed[0] ?? '').toUpperCase() + fixed.slice(1);
       });
       return { text: out, changes };
     });

@@ -23,8 +23,18 @@ export interface SpellingCorrector {
 }
 
 const CACHE_LIMIT = 200_000;
-/** Tokens (and vocabulary words) from this length get corrections within two edits, shorter ones within one. */
+/** Default: tokens (and vocabulary words) from this length get corrections within two edits, shorter ones within one. */
 const TWO_EDITS_FROM = 6;
+
+export interface SpellingOptions {
+  /**
+   * Length from which a token may be corrected within two edits (shorter: one); default 6.
+   * An attacker with two character edits per word turns a 4- or 5-letter word into a
+   * token one-edit repair cannot reach ("rtase"); 4 lets repair follow him, at the price
+   * of more guesses on genuinely unknown short words (the most frequent neighbour wins).
+   */
+  readonly twoEditsFrom?: number;
+}
 
 /**
  * Builds a corrector over a vocabulary of words and their counts (higher counts win ties in
@@ -36,7 +46,8 @@ const TWO_EDITS_FROM = 6;
  * const spelling = createSpellingCorrector(corpusWordCounts(train.texts, 3));
  * spelling.correct('mortgaeg'); // 'mortgage'
  */
-export function createSpellingCorrector(vocabulary: Iterable<readonly [string, number]>): SpellingCorrector {
+export function createSpellingCorrector(vocabulary: Iterable<readonly [string, number]>, options: SpellingOptions = {}): SpellingCorrector {
+  const twoEditsFrom = Math.max(4, Math.floor(options.twoEditsFrom ?? TWO_EDITS_FROM));
   const counts = new Map<string, number>();
   for (const [word, count] of vocabulary) {
     const w = word.toLowerCase();
@@ -52,7 +63,7 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
     put(word, word);
     const once = deletions(word);
     for (const d of once) put(d, word);
-    if (word.length >= TWO_EDITS_FROM) for (const d of new Set(once.flatMap(deletions))) put(d, word);
+    if (word.length >= Math.min(TWO_EDITS_FROM, twoEditsFrom)) for (const d of new Set(once.flatMap(deletions))) put(d, word);
   }
   const cache = new Map<string, string | null>();
   return {
@@ -62,7 +73,7 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
       if (cached !== undefined) return cached ?? undefined;
       let best: string | undefined;
       if (word.length >= 4 && !counts.has(word) && /^[\p{L}0-9]+$/u.test(word)) {
-        const limit = word.length >= TWO_EDITS_FROM ? 2 : 1;
+        const limit = word.length >= twoEditsFrom ? 2 : 1;
         let bestDistance = Infinity;
         let bestCount = -1;
         const seen = new Set<string>();
