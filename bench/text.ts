@@ -26,6 +26,13 @@
  *   --models undefended,normalized,normalized+augmented
  *   --augment random|salient  --augment-classes all|spam  --markers true|false
  *   --synonym-encoding true|false   (ablations of the defence)
+ *   --repair-capitals true|false     spelling repair of Capitalised words (default true)
+ *   --unknown-words keep|mask|drop   words still unknown after repair (default keep)
+ *   --two-edits-from 6               word length from which spelling repairs two edits
+ *   --defended-char-ngrams 3,5       character n-grams of the defended models (0,0: words only)
+ *   --augment-families all|a,b       families the augmentation draws from
+ * The attack is the library's greedy search with its defaults (refinement included) under
+ * the query cap; the search settings are recorded in the results file.
  */
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/backend.js';
@@ -61,6 +68,11 @@ const { values } = parseArgs({
     'augment-classes': { type: 'string', default: 'all' },
     markers: { type: 'string', default: 'true' },
     'synonym-encoding': { type: 'string', default: 'true' },
+    'repair-capitals': { type: 'string', default: 'true' },
+    'unknown-words': { type: 'string', default: 'keep' },
+    'two-edits-from': { type: 'string', default: '6' },
+    'defended-char-ngrams': { type: 'string', default: '3,5' },
+    'augment-families': { type: 'string', default: 'all' },
   },
 });
 const select = values.augment === 'salient' ? 'salient' : 'random';
@@ -71,8 +83,10 @@ const maxQueries = Number(values['max-queries']);
 const seed = Number(values.seed);
 const epochs = Number(values.epochs);
 const budget = { maxWordFraction: Number(values['word-fraction']), maxCharEditsPerWord: Number(values['char-edits']) };
-const families: TextFamily[] = values.families === 'all' ? [...TEXT_FAMILIES] : ((values.families ?? '').split(',') as TextFamily[]);
+const families: TextFamily[] = values.families === 'all' ? [...TEXT_FAMILIES] : values.families === 'none' ? [] : ((values.families ?? '').split(',') as TextFamily[]);
 const combined = textThreatModel({ ...budget, families: TEXT_FAMILIES, id: 'combined' });
+// The families augmentation draws from (default all, as the combined attack).
+const augmentThreat = values['augment-families'] === 'all' ? combined : textThreatModel({ ...budget, families: (values['augment-families'] ?? '').split(','), id: 'augment' });
 const started = Date.now();
 const log = (msg: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${msg}`);
 
@@ -84,10 +98,14 @@ log(`SpamAssassin: ${splits.stats.messages} messages, ${splits.stats.duplicates}
 // jargon), whose counts also rank spelling corrections.
 const vocabulary = corpusWordCounts(splits.train.texts, 3);
 const lexicon = createLexicon(vocabulary.keys());
-const spelling = createSpellingCorrector(vocabulary);
+const spelling = createSpellingCorrector(vocabulary, { twoEditsFrom: Number(values['two-edits-from']) });
 // Synonym clusters over the same vocabulary: a WordNet synonym reads as its cluster's code word.
 const synonyms = values['synonym-encoding'] === 'false' ? undefined : createSynonymEncoder(vocabulary);
-const normalize = { lexicon, spelling, markObfuscation, ...(synonyms ? { synonyms } : {}) };
+const repairCapitalised = values['repair-capitals'] !== 'false';
+const unknownWords = (values['unknown-words'] ?? 'keep') as 'keep' | 'mask' | 'drop';
+const defendedCharNgrams = (values['defended-char-ngrams'] ?? '3,5').split(',').map(Number) as [number, number];
+const defendedFeaturizer = { charNgrams: defendedCharNgrams };
+const normalize = { lexicon, spelling, markObfuscation, repairCapitalised, unknownWords, ...(synonyms ? { synonyms } : {}) };
 const spamClass = splits.train.classes.indexOf('spam');
 const augmentClasses = values['augment-classes'] === 'spam' ? [spamClass] : undefined;
 
@@ -107,7 +125,7 @@ const specs: ModelSpec[] = [
   {
     name: 'normalized',
     build: async () =>
-      normalizedClassifier((await trainTextClassifier(splits.train, { epochs, seed, id: 'normalized', normalize, validation: splits.validation, onEpoch: progress('normalized') })).classifier, normalize),
+      normalizedClassifier((await trainTextClassifier(splits.train, { epochs, seed, id: 'normalized', normalize, featurizer: defendedFeaturizer, validation: splits.validation, onEpoch: progress('normalized') })).classifier, normalize),
   },
   {
     name: 'normalized+augmented',
@@ -118,9 +136,15 @@ const specs: ModelSpec[] = [
             seed,
             id: 'normalized+augmented',
             normalize,
+            featurizer: defendedFeaturizer,
             validation: splits.validation,
             epochs: epochs + 1,
-            augment: { threat: combined, schedule: [{ epochs: 1, rate: 0 }, { epochs: 1, rate: 0.25 }, { epochs: 1, rate: 0.5 }], select, ...(augmentClasses ? { classes: augmentClasses } : {}) },
+            augment: {
+              threat: augmentThreat,
+              schedule: [{ epochs: 1, rate: 0 }, { epochs: 1, rate: 0.25 }, { epochs: 1, rate: 0.5 }],
+              select,
+              ...(augmentClasses ? { classes: augmentClasses } : {}),
+            },
             onEpoch: progress('normalized+augmented'),
           })
         ).classifier,
@@ -144,6 +168,8 @@ interface AttackRow {
   meanChangedWordFraction: number;
   seconds: number;
   examples: { original: string; adversarial: string }[];
+  /** Positions (in the attacked sample) of the messages this attack got past the filter. */
+  evadedMessages: number[];
 }
 
 async function attack(model: TextClassifier, threat: TextThreatModel): Promise<AttackRow> {
@@ -156,12 +182,14 @@ async function attack(model: TextClassifier, threat: TextThreatModel): Promise<A
   let queries = 0;
   let changed = 0;
   const examples: { original: string; adversarial: string }[] = [];
+  const evadedMessages: number[] = [];
   result.originalCorrect.forEach((ok, i) => {
     if (!ok) return;
     correct++;
     queries += result.queries[i] as number;
     if (result.success[i]) {
       evaded++;
+      evadedMessages.push(i);
       changed += result.changedWordFraction[i] as number;
       if (examples.length < 3) examples.push({ original: (attacked.texts[i] as string).slice(0, 300), adversarial: (result.adversarial[i] as string).slice(0, 300) });
     }
@@ -176,6 +204,7 @@ async function attack(model: TextClassifier, threat: TextThreatModel): Promise<A
     meanChangedWordFraction: evaded === 0 ? 0 : changed / evaded,
     seconds: (Date.now() - t0) / 1000,
     examples,
+    evadedMessages,
   };
 }
 
@@ -195,18 +224,28 @@ for (const spec of specs) {
   const all = await attack(model, combined);
   rows.push(all);
   log(`${spec.name} vs combined: ${all.evaded}/${all.attacked} evaded (${percent(all.successRate)}), ${all.meanQueries.toFixed(0)} queries, ${all.seconds.toFixed(0)}s`);
-  results.push({ model: spec.name, clean: { accuracy: clean.accuracy, f1: clean.f1, precision: clean.precision, recall: clean.recall, count: clean.count }, attacks: rows });
-  table.push([spec.name, percent(clean.accuracy), (clean.f1 * 100).toFixed(2), ...rows.map((r) => percent(r.successRate))]);
+  // Worst case per message over every attack run (each within the threat; AutoAttack-style
+  // robust accuracy): the messages any of them got past. Its query cost is the sum of theirs.
+  const anyEvaded = new Set(rows.flatMap((r) => r.evadedMessages));
+  const worstCase = {
+    attacked: all.attacked,
+    evaded: anyEvaded.size,
+    successRate: all.attacked === 0 ? 0 : anyEvaded.size / all.attacked,
+    meanQueries: rows.reduce((q, r) => q + r.meanQueries, 0),
+  };
+  log(`${spec.name} vs any attack (worst case per message): ${worstCase.evaded}/${worstCase.attacked} evaded (${percent(worstCase.successRate)}), ${worstCase.meanQueries.toFixed(0)} queries in all`);
+  results.push({ model: spec.name, clean: { accuracy: clean.accuracy, f1: clean.f1, precision: clean.precision, recall: clean.recall, count: clean.count }, attacks: rows, worstCase });
+  table.push([spec.name, percent(clean.accuracy), (clean.f1 * 100).toFixed(2), ...rows.map((r) => percent(r.successRate)), percent(worstCase.successRate)]);
 }
 
-const headers = ['model', 'clean acc', 'F1', ...families, 'combined'];
+const headers = ['model', 'clean acc', 'F1', ...families, 'combined', 'any'];
 console.log(`\nAttack success rate (greedy, w=${budget.maxWordFraction}, c=${budget.maxCharEditsPerWord}) on ${attacked.texts.length} spam test messages; lower is better\n`);
 console.log(formatTable(headers, table));
 await writeJsonFile(values.out as string, {
   benchmark: 'text',
   date: new Date().toISOString(),
   engine: { backend: engine.backend, tfjs: engine.tfjsVersion },
-  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: 'greedy', split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { markObfuscation, synonymEncoding: synonyms !== undefined, augment: select, augmentClasses: augmentClasses ? 'spam' : 'all' } },
+  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config }, split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { markObfuscation, synonymEncoding: synonyms !== undefined, repairCapitalised, unknownWords, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all' } },
   data: { ...splits.stats, train: splits.train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
   results,
   seconds: (Date.now() - started) / 1000,
