@@ -12,8 +12,9 @@
  *   3. normalised + augmentation - as 2, trained with perturbations drawn from the threat
  *                    (phased: clean first, then a rising share of perturbed messages).
  *                    `--augment salient --augment-classes spam` perturbs the words the model
- *                    leans on most, in spam only; on 40 messages it did no better than random
- *                    words in every class (both left the combined attack near 55%).
+ *                    leans on most, in spam only; on 40 messages, against the attack of
+ *                    2026-11-30's first session, it did no better than random words in every
+ *                    class (both left the combined attack near 55%).
  * Reports attack success rate (share of the attacked spam, correctly caught before the
  * attack, that the attack gets past the filter), queries, and clean accuracy / F1.
  * Not a test. Flags:
