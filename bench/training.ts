@@ -7,6 +7,8 @@
  *   --epsilon 0.3   --workers N   --out bench/results/training.json
  *   --curriculum EPOCHS:SCALE,...|none   --shift PX (random-translation augmentation, default 0)
  *   --lr RATE (default 1e-3; fgsm-rs 5e-3)   --arch cnn|cnn-large (default cnn)
+ *   --resume   continue each method from its last completed epoch in bench/results/runs
+ *              (same flags), instead of starting over
  */
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     shift: { type: 'string', default: '0' },
     lr: { type: 'string' },
     arch: { type: 'string', default: 'cnn' },
+    resume: { type: 'boolean', default: false },
   },
 });
 const epsilon = Number(values.epsilon);
@@ -62,7 +65,7 @@ try {
       schedule,
       seed: 1,
       method,
-      resume: false,
+      resume: values.resume === true,
       pool,
       methodOptions: method === 'standard' ? {} : { threat: { norm: 'linf', epsilon } },
       ...(method === 'standard' || !curriculum ? {} : { curriculum }),
