@@ -34,7 +34,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
-import { type KernelArgs, heap } from './kernel-io.js';
+import { type KernelArgs, heap, transposed, wasmKernel } from './kernel-io.js';
 
 /** Tuning of the batched route, exported so tests can force either side. */
 export const batchMatMulOptions = {
@@ -50,16 +50,6 @@ export const batchMatMulOptions = {
 
 function single(result: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo {
   return Array.isArray(result) ? result[0]! : result;
-}
-
-function wasmKernel(name: string, needer: string): tf.KernelConfig {
-  const k = tf.getKernel(name, 'wasm');
-  if (k === undefined) {
-    throw new EngineError('E_KERNEL_MISSING', `${needer} needs the wasm backend's ${name} kernel, which is not registered.`, {
-      details: { kernel: needer, needs: name },
-    });
-  }
-  return k;
 }
 
 function view(t: tf.TensorInfo, shape: number[]): tf.TensorInfo {
@@ -118,16 +108,9 @@ interface Operand {
  * `t` as a contiguous [batch, rows, cols] tensor: a view of `t` itself, or, when `t` holds
  * the transpose, a fresh tensor from the wasm Transpose kernel.
  */
-function operand(backend: BackendWasm, t: tf.TensorInfo, batch: number, rows: number, cols: number, transposed: boolean): Operand {
-  if (!transposed) return { info: view(t, [batch, rows, cols]), owned: false };
-  const transpose = wasmKernel(tf.Transpose, tf.BatchMatMul);
-  const info = single(
-    transpose.kernelFunc({
-      inputs: { x: view(t, batch === 1 ? [cols, rows] : [batch, cols, rows]) },
-      backend,
-      attrs: { perm: batch === 1 ? [1, 0] : [0, 2, 1] },
-    }),
-  );
+function operand(backend: BackendWasm, t: tf.TensorInfo, batch: number, rows: number, cols: number, holdsTranspose: boolean): Operand {
+  if (!holdsTranspose) return { info: view(t, [batch, rows, cols]), owned: false };
+  const info = transposed(backend, view(t, batch === 1 ? [cols, rows] : [batch, cols, rows]), batch === 1 ? [1, 0] : [0, 2, 1], tf.BatchMatMul);
   return { info: view(info, [batch, rows, cols]), owned: true };
 }
 

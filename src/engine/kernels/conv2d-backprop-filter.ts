@@ -12,13 +12,17 @@
  * on every call and the smaller one should go there (3x faster on a 1-channel 3x3
  * layer). Work is chunked over (batch, output row) units so the patch buffer stays small;
  * one matmul per chunk, partial products summed in JS.
+ *
+ * Two cases skip all that for a SIMD kernel (../simd/kernels.wat): one input channel (a
+ * first layer on grey images), and input channels a multiple of 4 with a mostly-zero dy
+ * (behind ReLU and max pooling), scattered from dy's non-zero entries only.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
-import { simdKernels, type SimdKernels } from '../simd/index.js';
-import { type KernelArgs, heap, heapOffset, input } from './kernel-io.js';
+import { simdKernels } from '../simd/index.js';
+import { type ConvGeometry, type KernelArgs, convGeometry, heap, input, transposed, wasmKernel } from './kernel-io.js';
 
 /**
  * Chunking of the im2col buffer, exported so tests can force the multi-chunk path on
@@ -79,8 +83,8 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
     false,
     'channelsLast',
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } =
-    info;
+  const g = convGeometry(info);
+  const { batchSize, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = g;
   const expected = [batchSize, outHeight, outWidth, outChannels];
   if (dy.shape.length !== 4 || expected.some((d, i) => dy.shape[i] !== d)) {
     throw new EngineError('E_KERNEL_SHAPE', `${kernel}: dy has shape [${dy.shape}] but the convolution's output is [${expected}].`, {
@@ -98,75 +102,22 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
   const simd = simdKernels(backend);
   if (simd !== undefined && inChannels === 1 && outChannels % 4 === 0) {
     const dw = backend.makeOutput(filterShape, 'float32');
-    simd.conv2dBackpropFilterC1(
-      heapOffset(backend, x),
-      heapOffset(backend, dy),
-      heapOffset(backend, dw),
-      batchSize,
-      inHeight,
-      inWidth,
-      outHeight,
-      outWidth,
-      outChannels,
-      filterHeight,
-      filterWidth,
-      strideHeight,
-      strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-    );
+    simd.convFilterGradientC1(x, dy, dw, g);
     return dw;
   }
-  if (simd !== undefined && inChannels % 4 === 0) {
-    const size = batchSize * outHeight * outWidth * outChannels;
-    if (simd.countNonZero(heapOffset(backend, dy), size) <= conv2DBackpropFilterOptions.sparseMaxDensity * size) {
-      return viaSparseScatter(backend, simd, x, dy, filterShape, {
-        batchSize,
-        inHeight,
-        inWidth,
-        inChannels,
-        outHeight,
-        outWidth,
-        outChannels,
-        filterHeight,
-        filterWidth,
-        strideHeight,
-        strideWidth,
-        padTop: info.padInfo.top,
-        padLeft: info.padInfo.left,
-      });
-    }
+  if (simd !== undefined && inChannels % 4 === 0 && simd.sparse(dy, conv2DBackpropFilterOptions.sparseMaxDensity)) {
+    // The gradient comes out as [Cout, KH, KW, Cin], one output channel's taps contiguous.
+    const taps = backend.makeOutput([outChannels, filterHeight, filterWidth, inChannels], 'float32');
+    simd.convSparseScatter('filter', dy, x, taps, g);
+    const dw = transposed(backend, taps, [1, 2, 3, 0], kernel);
+    backend.disposeData(taps.dataId);
+    return dw;
   }
   const { targetPatchFloats, minRows, maxPatchFloats } = conv2DBackpropFilterOptions;
   const unitFloats = outWidth * kSize;
   const preferredUnits = Math.max(Math.ceil(minRows / outWidth), Math.floor(targetPatchFloats / unitFloats));
   const unitsPerChunk = Math.max(1, Math.min(preferredUnits, Math.floor(maxPatchFloats / unitFloats)));
-  const batchMatMul = tf.getKernel(tf.BatchMatMul, 'wasm');
-  if (batchMatMul === undefined) {
-    throw new EngineError('E_KERNEL_MISSING', `${kernel} needs the wasm backend's BatchMatMul kernel, which is not registered.`, {
-      details: { kernel, needs: tf.BatchMatMul },
-    });
-  }
-
-  const transpose = tf.getKernel(tf.Transpose, 'wasm');
-  if (transpose === undefined) {
-    throw new EngineError('E_KERNEL_MISSING', `${kernel} needs the wasm backend's Transpose kernel, which is not registered.`, {
-      details: { kernel, needs: tf.Transpose },
-    });
-  }
-  const g: Geometry = {
-    inHeight,
-    inWidth,
-    inChannels,
-    outHeight,
-    outWidth,
-    filterHeight,
-    filterWidth,
-    strideHeight,
-    strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-  };
+  const batchMatMul = wasmKernel(tf.BatchMatMul, kernel);
   // XNNPACK repacks the matmul's right operand on every call (it is a fresh tensor each
   // time), and that packing costs as much as the product itself, so the smaller of
   // dy [rows, Cout] and patches [rows, K] goes on the right.
@@ -203,7 +154,7 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
         dyRows = backend.makeOutput([rows, outChannels], 'float32');
         heap(backend, dyRows).set(heap(backend, dy).subarray(dyOffset, dyOffset + rows * outChannels));
       }
-      const dyT = transpose.kernelFunc({ inputs: { x: dyRows }, backend, attrs: { perm: [1, 0] } }) as tf.TensorInfo;
+      const dyT = transposed(backend, dyRows, [1, 0], kernel);
       if (!singleChunk) backend.disposeData(dyRows.dataId);
       const patches = backend.makeOutput([rows, kSize], 'float32');
       im2colRows(heap(backend, x), heap(backend, patches), g, u0, u1);
@@ -227,26 +178,12 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
   return out;
 }
 
-interface Geometry {
-  inHeight: number;
-  inWidth: number;
-  inChannels: number;
-  outHeight: number;
-  outWidth: number;
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  padTop: number;
-  padLeft: number;
-}
-
 /**
  * Patches of the (batch, output row) units [u0, u1) as rows: patches[r, k] with
  * r = (unit - u0) * OW + ow and k = (kh * KW + kw) * Cin + ci; zero where the window
  * hangs over the padding. Kept out of the kernel body so V8 optimises the hot loop alone.
  */
-function im2colRows(xv: Float32Array, pv: Float32Array, g: Geometry, u0: number, u1: number): void {
+function im2colRows(xv: Float32Array, pv: Float32Array, g: ConvGeometry, u0: number, u1: number): void {
   const { inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padTop, padLeft } = g;
   let dst = 0;
   for (let u = u0; u < u1; u++) {
@@ -275,7 +212,7 @@ function im2colRows(xv: Float32Array, pv: Float32Array, g: Geometry, u0: number,
  * The same patches transposed, patches[k, r] in a [K, rows] buffer. The inner loop runs
  * over channels, so reads stay contiguous and each output row is written in order.
  */
-function im2colColumns(xv: Float32Array, pv: Float32Array, g: Geometry, u0: number, u1: number, rows: number): void {
+function im2colColumns(xv: Float32Array, pv: Float32Array, g: ConvGeometry, u0: number, u1: number, rows: number): void {
   const { inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padTop, padLeft } = g;
   for (let u = u0; u < u1; u++) {
     const b = Math.floor(u / outHeight);
@@ -319,64 +256,4 @@ export function createConv2DBackpropFilterKernel(stock?: tf.KernelConfig): tf.Ke
   const config: tf.KernelConfig = { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc };
   if (stock?.setupFunc !== undefined) config.setupFunc = stock.setupFunc;
   return config;
-}
-
-interface SparseGeometry {
-  batchSize: number;
-  inHeight: number;
-  inWidth: number;
-  inChannels: number;
-  outHeight: number;
-  outWidth: number;
-  outChannels: number;
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  padTop: number;
-  padLeft: number;
-}
-
-/** The filter gradient from dy's non-zero entries, transposed back to [KH, KW, Cin, Cout]. */
-function viaSparseScatter(
-  backend: BackendWasm,
-  simd: SimdKernels,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  filterShape: [number, number, number, number],
-  g: SparseGeometry,
-): tf.TensorInfo {
-  const { inChannels, outChannels, filterHeight, filterWidth } = g;
-  const taps = filterHeight * filterWidth;
-  const gradT = backend.makeOutput([outChannels, filterHeight, filterWidth, inChannels], 'float32');
-  const dw = backend.makeOutput(filterShape, 'float32');
-  simd.conv2dSparseScatter(
-    1,
-    heapOffset(backend, dy),
-    heapOffset(backend, x),
-    heapOffset(backend, gradT),
-    g.batchSize,
-    g.inHeight,
-    g.inWidth,
-    inChannels,
-    g.outHeight,
-    g.outWidth,
-    outChannels,
-    filterHeight,
-    filterWidth,
-    g.strideHeight,
-    g.strideWidth,
-    g.padTop,
-    g.padLeft,
-  );
-  const tv = heap(backend, gradT);
-  const wv = heap(backend, dw);
-  for (let co = 0; co < outChannels; co++) {
-    for (let t = 0; t < taps; t++) {
-      const src = (co * taps + t) * inChannels;
-      for (let ci = 0; ci < inChannels; ci++) wv[(t * inChannels + ci) * outChannels + co] = tv[src + ci]!;
-    }
-  }
-  backend.disposeData(gradT.dataId);
-  return dw;
 }

@@ -26,8 +26,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
-import { simdKernels, type SimdKernels } from '../simd/index.js';
-import { type KernelArgs, heap, heapOffset, input } from './kernel-io.js';
+import { simdKernels } from '../simd/index.js';
+import { type ConvGeometry, type KernelArgs, convGeometry, heap, input, transposed, wasmKernel } from './kernel-io.js';
 
 /** Route choices, exported so tests can force each route. */
 export const conv2DBackpropInputOptions = {
@@ -45,32 +45,6 @@ export const conv2DBackpropInputOptions = {
   /** Hard upper bound on one chunk's cols buffer, in floats (64 MB). */
   maxColsFloats: 1 << 24,
 };
-
-function stockKernel(name: string, needer: string): tf.KernelConfig {
-  const k = tf.getKernel(name, 'wasm');
-  if (k === undefined) {
-    throw new EngineError('E_KERNEL_MISSING', `${needer} needs the wasm backend's ${name} kernel, which is not registered.`, {
-      details: { kernel: needer, needs: name },
-    });
-  }
-  return k;
-}
-
-interface Geometry {
-  batchSize: number;
-  inHeight: number;
-  inWidth: number;
-  inChannels: number;
-  outHeight: number;
-  outWidth: number;
-  outChannels: number;
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  padTop: number;
-  padLeft: number;
-}
 
 /**
  * Gradient of a 2-D convolution with respect to its input, on the wasm backend. Returns
@@ -100,21 +74,7 @@ export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo | undef
     false,
     'channelsLast',
   );
-  const g: Geometry = {
-    batchSize: info.batchSize,
-    inHeight: info.inHeight,
-    inWidth: info.inWidth,
-    inChannels: info.inChannels,
-    outHeight: info.outHeight,
-    outWidth: info.outWidth,
-    outChannels: info.outChannels,
-    filterHeight: info.filterHeight,
-    filterWidth: info.filterWidth,
-    strideHeight: info.strideHeight,
-    strideWidth: info.strideWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-  };
+  const g = convGeometry(info);
   const expected = [g.batchSize, g.outHeight, g.outWidth, g.outChannels];
   if (dy.shape.length !== 4 || expected.some((d, i) => dy.shape[i] !== d)) {
     throw new EngineError('E_KERNEL_SHAPE', `${kernel}: dy has shape [${dy.shape}] but the convolution's output is [${expected}].`, {
@@ -125,29 +85,19 @@ export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo | undef
 
   const simd = simdKernels(backend);
   if (simd !== undefined) {
-    const size = g.batchSize * g.outHeight * g.outWidth * g.outChannels;
     // The scatter's vectors run over input channels; with fewer than 4 (a first layer)
     // it goes scalar and is slower than the gather below even at 10% density.
-    if (g.inChannels % 4 === 0 && simd.countNonZero(heapOffset(backend, dy), size) <= conv2DBackpropInputOptions.sparseMaxDensity * size) {
-      return viaSparseScatter(backend, simd, dy, filter, g);
+    if (g.inChannels % 4 === 0 && simd.sparse(dy, conv2DBackpropInputOptions.sparseMaxDensity)) {
+      // The filter as [Cout, KH, KW, Cin]: one output channel's taps contiguous.
+      const taps = transposed(backend, filter, [3, 0, 1, 2], kernel);
+      const dx = backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, g.inChannels], 'float32');
+      simd.convSparseScatter('input', dy, dx, taps, g);
+      backend.disposeData(taps.dataId);
+      return dx;
     }
     if (g.inChannels === 1 && g.strideHeight === 1 && g.strideWidth === 1 && g.outChannels % 4 === 0) {
       const dx = backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, 1], 'float32');
-      simd.conv2dBackpropInputC1(
-        heapOffset(backend, dy),
-        heapOffset(backend, filter),
-        heapOffset(backend, dx),
-        g.batchSize,
-        g.inHeight,
-        g.inWidth,
-        g.outHeight,
-        g.outWidth,
-        g.outChannels,
-        g.filterHeight,
-        g.filterWidth,
-        g.padTop,
-        g.padLeft,
-      );
+      simd.convInputGradientC1(dy, filter, dx, g);
       return dx;
     }
   }
@@ -165,10 +115,10 @@ function viaConv2D(
   backend: BackendWasm,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
-  g: Geometry,
+  g: ConvGeometry,
   [top, bottom, left, right]: [number, number, number, number],
 ): tf.TensorInfo {
-  const conv2D = stockKernel(tf.Conv2D, tf.Conv2DBackpropInput);
+  const conv2D = wasmKernel(tf.Conv2D, tf.Conv2DBackpropInput);
   const { filterHeight, filterWidth, inChannels, outChannels } = g;
   const flipped = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
   const wv = heap(backend, filter);
@@ -201,45 +151,8 @@ function viaConv2D(
   return dx;
 }
 
-function viaSparseScatter(backend: BackendWasm, simd: SimdKernels, dy: tf.TensorInfo, filter: tf.TensorInfo, g: Geometry): tf.TensorInfo {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = g;
-  const taps = filterHeight * filterWidth;
-  // [KH, KW, Cin, Cout] -> [Cout, KH, KW, Cin]: one output channel's taps contiguous.
-  const filterT = backend.makeOutput([outChannels, filterHeight, filterWidth, inChannels], 'float32');
-  const dx = backend.makeOutput([batchSize, inHeight, inWidth, inChannels], 'float32');
-  const wv = heap(backend, filter);
-  const tv = heap(backend, filterT);
-  for (let t = 0; t < taps; t++) {
-    for (let ci = 0; ci < inChannels; ci++) {
-      const src = (t * inChannels + ci) * outChannels;
-      for (let co = 0; co < outChannels; co++) tv[(co * taps + t) * inChannels + ci] = wv[src + co]!;
-    }
-  }
-  simd.conv2dSparseScatter(
-    0,
-    heapOffset(backend, dy),
-    heapOffset(backend, dx),
-    heapOffset(backend, filterT),
-    batchSize,
-    inHeight,
-    inWidth,
-    inChannels,
-    outHeight,
-    outWidth,
-    outChannels,
-    filterHeight,
-    filterWidth,
-    g.strideHeight,
-    g.strideWidth,
-    g.padTop,
-    g.padLeft,
-  );
-  backend.disposeData(filterT.dataId);
-  return dx;
-}
-
-function viaCol2im(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, g: Geometry): tf.TensorInfo {
-  const batchMatMul = stockKernel(tf.BatchMatMul, tf.Conv2DBackpropInput);
+function viaCol2im(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, g: ConvGeometry): tf.TensorInfo {
+  const batchMatMul = wasmKernel(tf.BatchMatMul, tf.Conv2DBackpropInput);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = g;
   const kSize = filterHeight * filterWidth * inChannels;
   const units = batchSize * outHeight;
@@ -289,7 +202,7 @@ function viaCol2im(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInf
  * input cell the forward window read it from, skipping padding. Kept out of the kernel
  * body so V8 optimises the hot loop alone.
  */
-function col2im(cv: Float32Array, dv: Float32Array, g: Geometry, u0: number, u1: number): void {
+function col2im(cv: Float32Array, dv: Float32Array, g: ConvGeometry, u0: number, u1: number): void {
   const { inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padTop, padLeft } = g;
   let src = 0;
   for (let u = u0; u < u1; u++) {

@@ -19,7 +19,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
 import { simdKernels } from '../simd/index.js';
-import { type KernelArgs, heap, heapOffset, input } from './kernel-io.js';
+import { type KernelArgs, heap, input } from './kernel-io.js';
 
 /**
  * Gradient of 2-D max pooling (NHWC) with respect to its input, on the wasm backend.
@@ -60,7 +60,7 @@ export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo | undefined {
     2 * outWidth <= inWidth &&
     inChannels % 4 === 0
   ) {
-    simd.maxPoolGrad2x2(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dx), batchSize, inHeight, inWidth, inChannels, outHeight, outWidth);
+    simd.maxPoolGrad2x2(x, dy, dx, { batchSize, inHeight, inWidth, channels: inChannels, outHeight, outWidth });
     return dx;
   }
   const dxv = heap(backend, dx);

@@ -8,83 +8,68 @@
  * kernels then use their plain loops. `simdKernelOptions.enabled = false` forces those
  * loops, for benchmarks and tests that compare the two.
  */
+import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
+import { type ConvGeometry, heapOffset } from '../kernels/kernel-io.js';
 import { SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
-export interface SimdKernels {
-  /**
-   * 2x2 / stride-2 / unpadded max-pool gradient, NHWC float32, channels % 4 === 0; all
-   * pointers are byte offsets in the backend heap. See kernels.wat.
-   */
-  maxPoolGrad2x2(x: number, dy: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number, outWidth: number): void;
-  /**
-   * Input gradient of a stride-1 convolution with one input channel, NHWC float32,
-   * outChannels % 4 === 0, any padding. See kernels.wat.
-   */
-  conv2dBackpropInputC1(
-    dy: number,
-    filter: number,
-    dx: number,
-    batch: number,
-    height: number,
-    width: number,
-    outHeight: number,
-    outWidth: number,
-    outChannels: number,
-    filterHeight: number,
-    filterWidth: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
-  /**
-   * Filter gradient of a convolution with one input channel, NHWC float32,
-   * outChannels % 4 === 0, any stride and padding. Zeroes dw first. See kernels.wat.
-   */
-  conv2dBackpropFilterC1(
-    x: number,
-    dy: number,
-    dw: number,
-    batch: number,
-    height: number,
-    width: number,
-    outHeight: number,
-    outWidth: number,
-    outChannels: number,
-    filterHeight: number,
-    filterWidth: number,
-    strideHeight: number,
-    strideWidth: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
-  /** Non-zero floats among `n` at `ptr` (NaN counts). */
+/** The module's exports: byte offsets in the backend heap and sizes, as in kernels.wat. */
+interface SimdExports {
+  maxPoolGrad2x2(...args: number[]): void;
+  conv2dBackpropInputC1(...args: number[]): void;
+  conv2dBackpropFilterC1(...args: number[]): void;
+  conv2dSparseScatter(...args: number[]): void;
   countNonZero(ptr: number, n: number): number;
+}
+
+/** A 2x2 / stride-2 / unpadded max pooling's sizes. */
+export interface PoolGeometry {
+  batchSize: number;
+  inHeight: number;
+  inWidth: number;
+  channels: number;
+  outHeight: number;
+  outWidth: number;
+}
+
+/**
+ * The SIMD kernels bound to one wasm backend: tensors in, float32 NHWC, results written
+ * into the given output tensor. Preconditions are the callers' to check (see each).
+ */
+export interface SimdKernels {
+  /** 2x2 / stride-2 / unpadded max-pool gradient; channels % 4 === 0. */
+  maxPoolGrad2x2(x: tf.TensorInfo, dy: tf.TensorInfo, dx: tf.TensorInfo, g: PoolGeometry): void;
+  /** Input gradient of a stride-1 convolution with one input channel; outChannels % 4 === 0. */
+  convInputGradientC1(dy: tf.TensorInfo, filter: tf.TensorInfo, dx: tf.TensorInfo, g: ConvGeometry): void;
+  /** Filter gradient of a convolution with one input channel; outChannels % 4 === 0. */
+  convFilterGradientC1(x: tf.TensorInfo, dy: tf.TensorInfo, dw: tf.TensorInfo, g: ConvGeometry): void;
   /**
-   * Either gradient of a convolution (toFilter 0: the input's, 1: the filter's) from dy's
-   * non-zero entries only, NHWC float32, inChannels % 4 === 0, any stride and padding;
-   * `taps` is the filter (or its gradient) transposed to [outChannels, KH, KW, inChannels].
-   * Zeroes its target first. See kernels.wat.
+   * Either gradient of a convolution from dy's non-zero entries only; inChannels % 4 === 0.
+   * `target` 'input': `window` is dx (written), `taps` the filter as [Cout, KH, KW, Cin];
+   * 'filter': `window` is x, `taps` the filter gradient as [Cout, KH, KW, Cin] (written).
    */
-  conv2dSparseScatter(
-    toFilter: 0 | 1,
-    dy: number,
-    window: number,
-    taps: number,
-    batch: number,
-    height: number,
-    width: number,
-    inChannels: number,
-    outHeight: number,
-    outWidth: number,
-    outChannels: number,
-    filterHeight: number,
-    filterWidth: number,
-    strideHeight: number,
-    strideWidth: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
+  convSparseScatter(target: 'input' | 'filter', dy: tf.TensorInfo, window: tf.TensorInfo, taps: tf.TensorInfo, g: ConvGeometry): void;
+  /** True when at most `maxDensity` of `t`'s values are non-zero (NaN counts as non-zero). */
+  sparse(t: tf.TensorInfo, maxDensity: number): boolean;
+}
+
+function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
+  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+  const conv = (g: ConvGeometry) =>
+    [g.batchSize, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft] as const;
+  return {
+    maxPoolGrad2x2: (x, dy, dx, g) => raw.maxPoolGrad2x2(at(x), at(dy), at(dx), g.batchSize, g.inHeight, g.inWidth, g.channels, g.outHeight, g.outWidth),
+    convInputGradientC1: (dy, filter, dx, g) =>
+      raw.conv2dBackpropInputC1(at(dy), at(filter), at(dx), g.batchSize, g.inHeight, g.inWidth, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth, g.padTop, g.padLeft),
+    convFilterGradientC1: (x, dy, dw, g) =>
+      raw.conv2dBackpropFilterC1(at(x), at(dy), at(dw), g.batchSize, g.inHeight, g.inWidth, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft),
+    convSparseScatter: (target, dy, window, taps, g) => raw.conv2dSparseScatter(target === 'filter' ? 1 : 0, at(dy), at(window), at(taps), ...conv(g)),
+    sparse: (t, maxDensity) => {
+      const n = t.shape.reduce((p, d) => p * d, 1);
+      return raw.countNonZero(at(t), n) <= maxDensity * n;
+    },
+  };
 }
 
 /** Switch for benchmarks and tests: false makes `simdKernels` return undefined. */
@@ -105,7 +90,8 @@ interface WasmApi {
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let compiled: object | null | undefined;
-const instances = new WeakMap<WasmMemory, SimdKernels | null>();
+const instances = new WeakMap<WasmMemory, SimdExports | null>();
+const bound = new WeakMap<BackendWasm, SimdKernels>();
 
 function compile(): object | null {
   if (compiled === undefined) {
@@ -129,24 +115,30 @@ function backendMemory(backend: BackendWasm): WasmMemory | undefined {
  *
  * @example
  * const simd = simdKernels(backend);
- * if (simd) simd.maxPoolGrad2x2(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dx), ...dims);
+ * if (simd) simd.maxPoolGrad2x2(x, dy, dx, geometry);
  */
 export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   if (!simdKernelOptions.enabled) return undefined;
   const memory = backendMemory(backend);
   if (memory === undefined) return undefined;
-  let kernels = instances.get(memory);
-  if (kernels === undefined) {
+  let raw = instances.get(memory);
+  if (raw === undefined) {
     const module = compile();
-    kernels = null;
+    raw = null;
     if (module !== null) {
       try {
-        kernels = new wasmApi.Instance(module, { env: { memory } }).exports as SimdKernels;
+        raw = new wasmApi.Instance(module, { env: { memory } }).exports as SimdExports;
       } catch {
-        kernels = null; // e.g. a shared (threaded) memory, which this module does not import
+        raw = null; // e.g. a shared (threaded) memory, which this module does not import
       }
     }
-    instances.set(memory, kernels);
+    instances.set(memory, raw);
   }
-  return kernels ?? undefined;
+  if (raw === null) return undefined;
+  let kernels = bound.get(backend);
+  if (kernels === undefined) {
+    kernels = bind(backend, raw);
+    bound.set(backend, kernels);
+  }
+  return kernels;
 }

@@ -15,7 +15,6 @@ import { initEngine } from '../backend.js';
 import { SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 import { readFileSync } from 'node:fs';
 import { simdKernelOptions, simdKernels } from './index.js';
-import { heapOffset } from '../kernels/kernel-io.js';
 
 describe('SIMD kernels module', () => {
   it('the committed kernels-wasm.ts is kernels.wat assembled (run `npm run build:wasm` after editing the .wat)', async () => {
@@ -30,10 +29,14 @@ describe('SIMD kernels module', () => {
     const simd = simdKernels(backend);
     assert.ok(simd !== undefined);
     assert.equal(simdKernels(backend), simd, 'one instance per backend memory');
+    // 3 of 7 non-zero (NaN counts), then 2 of 4 (the vector loop alone).
     const t = tf.tensor1d([0, 1, 0, -2, 0, Number.NaN, 0]);
-    assert.equal(simd.countNonZero(heapOffset(backend, t), 7), 3, 'NaN counts as non-zero');
-    assert.equal(simd.countNonZero(heapOffset(backend, t), 4), 2);
-    t.dispose();
+    assert.equal(simd.sparse(t, 3 / 7), true);
+    assert.equal(simd.sparse(t, 2.9 / 7), false, 'NaN counts as non-zero');
+    const u = tf.tensor1d([0, 1, 0, -2]);
+    assert.equal(simd.sparse(u, 0.5), true);
+    assert.equal(simd.sparse(u, 0.49), false);
+    tf.dispose([t, u]);
   });
 
   it('simdKernelOptions.enabled = false turns it off', async () => {
