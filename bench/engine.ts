@@ -91,18 +91,16 @@ async function medianMsAsync(f: () => Promise<number>, warmup: number, reps: num
   return runs.find((r) => r.ms === ms) ?? (runs[0] as { ms: number; units: number });
 }
 
-interface PooledResult {
-  workers: number;
+interface PooledMeasure {
   /** Gradient steps (example × step) per second in a 10-step PGD attack through the pool. */
   pgdStep: { ms: number; stepsPerAttack: number; examplesPerSecond: number };
   pgdAtStep: Throughput;
-  warmupAccuracy: number;
 }
 
 interface PooledBench {
   workers: number;
   warmupAccuracy: number;
-  measure(): Promise<Omit<PooledResult, 'workers' | 'warmupAccuracy'>>;
+  measure(): Promise<PooledMeasure>;
   close(): Promise<void>;
 }
 
