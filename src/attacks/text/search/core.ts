@@ -69,8 +69,7 @@ export class ExampleSearch {
   /** Most words that may change: floor(maxWordFraction · words). */
   readonly budget: number;
   private spent = 0;
-  private readonly candidateCache = new Map<number, { to: string; transformation: string }[]>();
-  /** Every replacement already proposed per word, so fresh draws in refinement are new. */
+  /** Every replacement already proposed per word, so each draw (refinement's too) is new. */
   private readonly proposed = new Map<number, Set<string>>();
   /** Per transformation: words it offered candidates for, and whether any moved the model. */
   private readonly effect = new Map<string, { words: number; moved: boolean }>();
@@ -140,20 +139,25 @@ export class ExampleSearch {
   }
 
   /**
-   * Distinct replacements for word `w` from every allowed transformation, drawn once per
-   * word: up to `perTransformation` (default: the configured count) from each.
+   * Distinct replacements for word `w` not proposed before, from every allowed
+   * transformation: up to `perTransformation` (default: the configured count) from each,
+   * shared out by `allocate`. A later call (refinement) draws fresh ones; it may be empty.
    */
   candidates(w: number, perTransformation = this.config.candidatesPerTransformation): { to: string; transformation: string }[] {
-    const cached = this.candidateCache.get(w);
-    if (cached) return cached;
-    const out = this.draw(w, perTransformation);
-    this.candidateCache.set(w, out);
+    const from = this.word(w);
+    const seen = this.proposedFor(w);
+    const out: { to: string; transformation: string }[] = [];
+    const active = this.transformations.filter((t) => !this.isInert(t.id));
+    const limits = this.allocate(active.map((t) => t.id), perTransformation);
+    for (const [k, t] of active.entries()) {
+      const options = { limit: limits[k] as number, maxCharEdits: this.threat.budget.maxCharEditsPerWord };
+      for (const to of t.candidates(from, this.rng, options)) {
+        if (seen.has(to)) continue;
+        seen.add(to);
+        out.push({ to, transformation: t.id });
+      }
+    }
     return out;
-  }
-
-  /** Replacements for word `w` not proposed before (for refinement passes); may be empty. */
-  freshCandidates(w: number): { to: string; transformation: string }[] {
-    return this.draw(w, this.config.candidatesPerTransformation);
   }
 
   /**
@@ -165,8 +169,7 @@ export class ExampleSearch {
    */
   neighbours(w: number, to: string): { to: string; transformation: string }[] {
     const from = this.word(w);
-    const seen = this.proposed.get(w) ?? new Set<string>([from]);
-    this.proposed.set(w, seen);
+    const seen = this.proposedFor(w);
     const out: { to: string; transformation: string }[] = [];
     for (const t of this.transformations) {
       if (this.isInert(t.id)) continue;
@@ -189,25 +192,14 @@ export class ExampleSearch {
     return this.transformations.filter((t) => !this.isInert(t.id)).length;
   }
 
-  private draw(w: number, perTransformation: number): { to: string; transformation: string }[] {
-    const from = this.word(w);
+  /** The replacements proposed so far for word `w` (the word itself included). */
+  private proposedFor(w: number): Set<string> {
     let seen = this.proposed.get(w);
     if (!seen) {
-      seen = new Set<string>([from]);
+      seen = new Set<string>([this.word(w)]);
       this.proposed.set(w, seen);
     }
-    const out: { to: string; transformation: string }[] = [];
-    const active = this.transformations.filter((t) => !this.isInert(t.id));
-    const limits = this.allocate(active.map((t) => t.id), perTransformation);
-    for (const [k, t] of active.entries()) {
-      const options = { limit: limits[k] as number, maxCharEdits: this.threat.budget.maxCharEditsPerWord };
-      for (const to of t.candidates(from, this.rng, options)) {
-        if (seen.has(to)) continue;
-        seen.add(to);
-        out.push({ to, transformation: t.id });
-      }
-    }
-    return out;
+    return seen;
   }
 
   /**
@@ -302,21 +294,10 @@ export async function searchRanked(example: ExampleSearch, order: readonly numbe
     if (open.length === 0) break;
     const candidates = example.candidates(w, candidateAllowance(example, open));
     if (candidates.length === 0) continue;
-    const extended: { changes: Map<number, TextChange>; text: string; base: Float32Array; transformation: string }[] = [];
-    for (const beam of open) {
-      for (const c of candidates) {
-        const changes = new Map(beam.changes);
-        changes.set(w, { index: w, from: example.word(w), to: c.to, transformation: c.transformation });
-        extended.push({ changes, text: example.render(changes), base: beam.probs, transformation: c.transformation });
-      }
-    }
-    const probs = await example.query(extended.map((e) => e.text));
-    const first = extended.filter((e) => e.base === (open[0] as SearchState).probs);
-    example.recordEffect((open[0] as SearchState).probs, first.slice(0, probs.length).map((e, k) => ({ transformation: e.transformation, probs: probs[k] as Float32Array })));
-    const scored: SearchState[] = probs.map((p, k) => {
-      const e = extended[k] as (typeof extended)[number];
-      return { changes: e.changes, text: e.text, probs: p };
-    });
+    const scored = await scoreExtensions(example, open, w, candidates);
+    // The first beam's extensions come first, one per candidate, in order.
+    const firstBeam = scored.slice(0, candidates.length).map((s, k) => ({ transformation: (candidates[k] as { transformation: string }).transformation, probs: s.probs }));
+    example.recordEffect((open[0] as SearchState).probs, firstBeam);
     beams = keepBest(example, [...beams, ...scored], beamWidth);
     const kept = (beams[0] as SearchState).changes.get(w);
     if (kept) example.recordWin(kept.transformation);
@@ -338,6 +319,24 @@ function candidateAllowance(example: ExampleSearch, open: readonly SearchState[]
   const wordsLeft = Math.max(1, example.budget - Math.min(...open.map((b) => b.changes.size)));
   const perWord = example.remaining / wordsLeft / open.length;
   return Math.max(1, Math.min(configured, Math.floor(perWord / Math.max(1, example.activeTransformations))));
+}
+
+/**
+ * Every state extended with every candidate replacement of word `w`, scored in one batch
+ * (state-major: all of the first state's extensions first). Fewer come back when the
+ * query cap cuts the batch.
+ */
+async function scoreExtensions(example: ExampleSearch, states: readonly SearchState[], w: number, candidates: readonly { to: string; transformation: string }[]): Promise<SearchState[]> {
+  const extended: { changes: Map<number, TextChange>; text: string }[] = [];
+  for (const state of states) {
+    for (const c of candidates) {
+      const changes = new Map(state.changes);
+      changes.set(w, { index: w, from: example.word(w), to: c.to, transformation: c.transformation });
+      extended.push({ changes, text: example.render(changes) });
+    }
+  }
+  const probs = await example.query(extended.map((e) => e.text));
+  return probs.map((p, k) => ({ ...(extended[k] as { changes: Map<number, TextChange>; text: string }), probs: p }));
 }
 
 /** The `width` best distinct states, old ones first among equals (a stable sort). */
@@ -370,15 +369,9 @@ export async function refineChanges(example: ExampleSearch, start: SearchState, 
     for (const w of order.filter((v) => state.changes.has(v))) {
       if (example.isSuccess(state.probs) || example.remaining === 0) return state;
       const current = state.changes.get(w) as TextChange;
-      const candidates = [...example.neighbours(w, current.to), ...example.freshCandidates(w)];
+      const candidates = [...example.neighbours(w, current.to), ...example.candidates(w)];
       if (candidates.length === 0) continue;
-      const extended = candidates.map((c) => {
-        const changes = new Map(state.changes);
-        changes.set(w, { index: w, from: example.word(w), to: c.to, transformation: c.transformation });
-        return { changes, text: example.render(changes) };
-      });
-      const probs = await example.query(extended.map((e) => e.text));
-      const scored: SearchState[] = probs.map((p, k) => ({ ...(extended[k] as { changes: Map<number, TextChange>; text: string }), probs: p }));
+      const scored = await scoreExtensions(example, [state], w, candidates);
       const next = keepBest(example, [state, ...scored], 1)[0] as SearchState;
       if (next !== state) {
         state = next;

@@ -92,12 +92,16 @@ test('candidates flow to the family that keeps winning', () => {
   const transformations = ALL_TRANSFORMATIONS.filter((t) => threat.families.includes(t.family));
   const config = { candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 0 };
   const example = new ExampleSearch(lowerCasingModel(), 'Claim your generous reward today, dear customer', 1, threat, transformations, config, createRng(9));
-  const count = (w: number, id: string): number => example.candidates(w).filter((c) => c.transformation === id).length;
+  // One draw per word (each draw proposes new replacements only).
+  const count = (drawn: { transformation: string }[], id: string): number => drawn.filter((c) => c.transformation === id).length;
   // Before any edit was kept, every transformation gets the configured four.
-  assert.equal(count(0, 'homoglyph'), 4);
-  assert.equal(count(0, 'char-swap'), 4);
+  const before = example.candidates(0);
+  assert.equal(count(before, 'homoglyph'), 4);
+  assert.equal(count(before, 'char-swap'), 4);
   for (let k = 0; k < 6; k++) example.recordWin('homoglyph');
   // Then the same total (5 × 4) is shared by wins, add-one smoothed: homoglyph 20·7/11 ≈ 13, the others 20/11 ≈ 2.
-  assert.ok(count(2, 'homoglyph') >= 10, `homoglyph candidates: ${count(2, 'homoglyph')}`);
-  assert.ok(count(3, 'char-swap') <= 2 && count(3, 'char-swap') >= 1, 'a losing transformation keeps a candidate');
+  const after = example.candidates(2);
+  assert.ok(count(after, 'homoglyph') >= 10, `homoglyph candidates: ${count(after, 'homoglyph')}`);
+  const other = example.candidates(3);
+  assert.ok(count(other, 'char-swap') <= 2 && count(other, 'char-swap') >= 1, 'a losing transformation keeps a candidate');
 });
