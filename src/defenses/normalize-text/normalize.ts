@@ -191,18 +191,25 @@ function encodeSynonyms(text: string, encoder: SynonymEncoder): string {
       const lower = word.toLowerCase();
       const code = encoder.encode(lower);
       if (code === lower) return word;
-      let cased: string;
-      if (word === lower) cased = code;
-      else if (word === word.toUpperCase()) cased = code.toUpperCase();
-      else if (word === (lower[0] ?? '').toUpperCase() + lower.slice(1)) cased = (code[0] ?? '').toUpperCase() + code.slice(1);
+      changes++;
       // Mixed case ("pReSsInG") has no pattern to keep; the features ignore case anyway, so
       // leaving the word as written would let a case flip undo the encoding.
-      else cased = code;
-      changes++;
-      return cased;
+      return inCaseOf(word, code);
     });
     return { text: out, changes };
   }).text;
+}
+
+/**
+ * `replacement` (lower case) written in the case pattern of `word`: lower, UPPER or
+ * Capitalised; any other (mixed) pattern gives it in lower case.
+ */
+function inCaseOf(word: string, replacement: string): string {
+  const lower = word.toLowerCase();
+  if (word === lower) return replacement;
+  if (word === word.toUpperCase()) return replacement.toUpperCase();
+  if (word === (lower[0] ?? '').toUpperCase() + lower.slice(1)) return (replacement[0] ?? '').toUpperCase() + replacement.slice(1);
+  return replacement;
 }
 
 function withMarkers(text: string, stages: readonly StageReport[], lexicon: Lexicon): string {
@@ -354,8 +361,7 @@ const STAGE_FUNCTIONS: Record<NormalizeStage, StageFn> = {
         const fixed = spelling.correct(lower);
         if (fixed === undefined) return token;
         changes++;
-        if (token === upper) return fixed.toUpperCase();
-        return token === lower ? fixed : (fixed[0] ?? '').toUpperCase() + fixed.slice(1);
+        return inCaseOf(token, fixed);
       });
       return { text: out, changes };
     });
