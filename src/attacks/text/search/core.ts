@@ -147,10 +147,8 @@ export class ExampleSearch {
     const from = this.word(w);
     const seen = this.proposedFor(w);
     const out: { to: string; transformation: string }[] = [];
-    const active = this.transformations.filter((t) => !this.isInert(t.id));
-    const limits = this.allocate(active.map((t) => t.id), perTransformation);
-    for (const [k, t] of active.entries()) {
-      const options = { limit: limits[k] as number, maxCharEdits: this.threat.budget.maxCharEditsPerWord };
+    for (const [t, limit] of this.shares(perTransformation)) {
+      const options = { limit, maxCharEdits: this.threat.budget.maxCharEditsPerWord };
       for (const to of t.candidates(from, this.rng, options)) {
         if (seen.has(to)) continue;
         seen.add(to);
@@ -165,15 +163,16 @@ export class ExampleSearch {
    * transformation applied to `to`, kept when still within the character budget of the
    * original word and not proposed before. A replacement that lowered the score holds
    * useful edits; changing one of them while keeping the rest searches near it instead of
-   * starting from scratch.
+   * starting from scratch. Shared out among transformations by wins, as `candidates` are:
+   * with every family at once, a full count from each would spend a refinement pass on its
+   * first few words.
    */
   neighbours(w: number, to: string): { to: string; transformation: string }[] {
     const from = this.word(w);
     const seen = this.proposedFor(w);
     const out: { to: string; transformation: string }[] = [];
-    for (const t of this.transformations) {
-      if (this.isInert(t.id)) continue;
-      for (const next of t.candidates(to, this.rng, { limit: this.config.candidatesPerTransformation, maxCharEdits: 1 })) {
+    for (const [t, limit] of this.shares(this.config.candidatesPerTransformation)) {
+      for (const next of t.candidates(to, this.rng, { limit, maxCharEdits: 1 })) {
         if (seen.has(next) || charEditDistance(from, next) > this.threat.budget.maxCharEditsPerWord) continue;
         seen.add(next);
         out.push({ to: next, transformation: t.id });
@@ -208,8 +207,15 @@ export class ExampleSearch {
    * proportion to how often each transformation gave the kept edit (add-one smoothed, so
    * none starves). Against a filter that shrugs off some families, the queries go to the
    * edits that work on it, which is what makes every family at once at least as strong
-   * as the best one alone.
+   * as the best one alone. Inert transformations get none.
    */
+  private shares(perTransformation: number): [TextTransformation, number][] {
+    const active = this.transformations.filter((t) => !this.isInert(t.id));
+    const limits = this.allocate(active.map((t) => t.id), perTransformation);
+    return active.map((t, k) => [t, limits[k] as number]);
+  }
+
+  /** The counts of {@link shares}, per transformation id. */
   private allocate(ids: readonly string[], perTransformation: number): number[] {
     const total = ids.reduce((n, id) => n + (this.wins.get(id) ?? 0), 0);
     if (total < EXPLORE_WORDS) return ids.map(() => perTransformation);

@@ -105,3 +105,17 @@ test('candidates flow to the family that keeps winning', () => {
   const other = example.candidates(3);
   assert.ok(count(other, 'char-swap') <= 2 && count(other, 'char-swap') >= 1, 'a losing transformation keeps a candidate');
 });
+
+test('refinement neighbours are shared out by wins too', () => {
+  const threat = textThreatModel({ maxWordFraction: 0.5, maxCharEditsPerWord: 2, families: ['char-edit', 'homoglyph'] });
+  const transformations = ALL_TRANSFORMATIONS.filter((t) => threat.families.includes(t.family));
+  const config = { candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 0 };
+  const example = new ExampleSearch(lowerCasingModel(), 'Claim your generous reward today, dear customer', 1, threat, transformations, config, createRng(4));
+  const count = (drawn: { transformation: string }[], id: string): number => drawn.filter((c) => c.transformation === id).length;
+  // Neighbours of a one-edit replacement of "generous" (word 2): every transformation offers its four at first.
+  assert.equal(count(example.neighbours(2, 'generus'), 'char-swap'), 4);
+  for (let k = 0; k < 6; k++) example.recordWin('homoglyph');
+  const after = example.neighbours(3, 'rewrd');
+  assert.ok(count(after, 'homoglyph') >= 10, `homoglyph neighbours: ${count(after, 'homoglyph')}`);
+  assert.ok(count(after, 'char-swap') <= 2, `a losing transformation offers at most two: ${count(after, 'char-swap')}`);
+});
