@@ -137,6 +137,9 @@ test('two-edit repair of short words, Capitalised repair, and unknown words mask
   assert.equal(normalizeText(text, { lexicon, spelling, unknownWords: 'mask' }), 'Refinance with zzunknown zzunknown today at www.qzxv-loans.com, version x86 2.4 or win98');
   assert.equal(normalizeText(text, { lexicon, spelling, unknownWords: 'drop' }), 'Refinance with today at www.qzxv-loans.com, version x86 2.4 or win98');
   assert.equal(normalizeText(text, { lexicon, spelling }), text, "'keep' is the default");
+  // With markers, each masked or dropped word is marked: taking a word away costs the attacker a marker.
+  assert.equal(normalizeText(text, { lexicon, spelling, unknownWords: 'drop', markObfuscation: true }), 'Refinance with today at www.qzxv-loans.com, version x86 2.4 or win98 zzobfunknown zzobfunknown');
+  assert.equal(normalizeText('SOHTR rates', { lexicon, spelling, unknownWords: 'drop', markObfuscation: true }), 'rates zzobfunknown', 'any case');
   // Every edit the repairs cannot undo reads the same: the attacker's choice of letters no longer matters.
   const a = normalizeText('lowest ratse qxzvb', { lexicon, spelling, unknownWords: 'mask' });
   const b = normalizeText('lowest ratse vbnmq', { lexicon, spelling, unknownWords: 'mask' });

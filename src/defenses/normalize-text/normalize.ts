@@ -160,13 +160,19 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
     stages.push({ stage, changes });
     current = next;
   }
-  if (options.unknownWords === 'mask' || options.unknownWords === 'drop') current = maskUnknownWords(current, lexicon, options.unknownWords === 'mask' ? UNKNOWN_WORD_TOKEN : '');
+  let masked: number | undefined;
+  if (options.unknownWords === 'mask' || options.unknownWords === 'drop') {
+    const result = maskUnknownWords(current, lexicon, options.unknownWords === 'mask' ? UNKNOWN_WORD_TOKEN : '');
+    // A word dropped at either end of a line leaves its separator behind (the whitespace stage trimmed before).
+    current = options.unknownWords === 'drop' && result.changes > 0 ? result.text.replace(/^[^\S\n]+|[^\S\n]+$/gm, '') : result.text;
+    masked = result.changes;
+  }
   if (options.synonyms) current = encodeSynonyms(current, options.synonyms);
-  if (options.markObfuscation) current = withMarkers(current, stages, lexicon);
+  if (options.markObfuscation) current = withMarkers(current, stages, lexicon, masked);
   return { text: current, stages, fired: stages.filter((s) => s.changes > 0).map((s) => s.stage) };
 }
 
-function maskUnknownWords(text: string, lexicon: Lexicon, replacement: string): string {
+function maskUnknownWords(text: string, lexicon: Lexicon, replacement: string): { text: string; changes: number } {
   return outsideAddresses(text, (segment) => {
     let changes = 0;
     const out = segment.replace(/[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*/gu, (token) => {
@@ -181,7 +187,7 @@ function maskUnknownWords(text: string, lexicon: Lexicon, replacement: string): 
     });
     // A dropped word leaves its two separators side by side.
     return { text: replacement === '' && changes > 0 ? out.replace(/[^\S\n]{2,}/g, ' ') : out, changes };
-  }).text;
+  });
 }
 
 function encodeSynonyms(text: string, encoder: SynonymEncoder): string {
@@ -212,14 +218,21 @@ function inCaseOf(word: string, replacement: string): string {
   return replacement;
 }
 
-function withMarkers(text: string, stages: readonly StageReport[], lexicon: Lexicon): string {
+/**
+ * `masked`: the words `unknownWords` masked or dropped, each marked as unknown (a dropped
+ * word is gone from the text, and an attacker must not get a word's evidence removed for
+ * free); without masking, the lower-case words of 4+ letters the lexicon does not know.
+ */
+function withMarkers(text: string, stages: readonly StageReport[], lexicon: Lexicon, masked?: number): string {
   const markers: string[] = [];
   for (const { stage, changes } of stages) {
     if (OBFUSCATION_STAGES.includes(stage)) for (let k = 0; k < Math.min(changes, MAX_MARKERS); k++) markers.push(`zzobf${stage}`);
   }
-  let unknown = 0;
-  for (const m of outsideAddressesText(text).matchAll(/[\p{L}\p{N}]+/gu)) {
-    if (unknown < MAX_MARKERS && /^\p{Ll}{4,}$/u.test(m[0]) && !lexicon.has(m[0])) unknown++;
+  let unknown = masked === undefined ? 0 : Math.min(masked, MAX_MARKERS);
+  if (masked === undefined) {
+    for (const m of outsideAddressesText(text).matchAll(/[\p{L}\p{N}]+/gu)) {
+      if (unknown < MAX_MARKERS && /^\p{Ll}{4,}$/u.test(m[0]) && !lexicon.has(m[0])) unknown++;
+    }
   }
   for (let k = 0; k < unknown; k++) markers.push('zzobfunknown');
   return markers.length === 0 ? text : `${text} ${markers.join(' ')}`;
