@@ -10,7 +10,13 @@
  *                    count as evidence rather than vanish, and WordNet synonyms are encoded
  *                    as one code word per cluster (synonym encoding);
  *   3. normalised + augmentation - as 2, trained with perturbations drawn from the threat
- *                    (phased: clean first, then a rising share of perturbed messages).
+ *                    (phased: clean first, then a rising share of perturbed messages), then
+ *                    `--adversarial-rounds` rounds of adversarial training: the greedy attack
+ *                    (a cheaper one: `--adversarial-queries` per message) is run against the
+ *                    deployed pipeline on `--adversarial-per-round` training spam messages
+ *                    not attacked before, its outputs join the training set as spam, and the
+ *                    model is trained again (see models/text/adversarial-rounds.ts). The
+ *                    attacked test messages are never among them.
  *                    `--augment salient --augment-classes spam` perturbs the words the model
  *                    leans on most, in spam only; on 40 messages, against the attack of
  *                    2026-11-30's first session, it did no better than random words in every
@@ -29,9 +35,11 @@
  *   --synonym-encoding true|false   (ablations of the defence)
  *   --repair-capitals true|false     spelling repair of Capitalised words (default true)
  *   --unknown-words keep|mask|drop   words still unknown after repair (default keep)
+ *   --spelling true|false            the spelling-repair stage (default true)
  *   --two-edits-from 6               word length from which spelling repairs two edits
  *   --defended-char-ngrams 3,5       character n-grams of the defended models (0,0: words only)
  *   --augment-families all|a,b       families the augmentation draws from
+ *   --adversarial-rounds 2 --adversarial-per-round 300 --adversarial-queries 1000
  * The attack is the library's greedy search with its defaults (refinement included) under
  * the query cap; the search settings are recorded in the results file.
  */
@@ -43,9 +51,11 @@ import { formatTable, percent } from '../src/report/table.js';
 import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
 import { takeTexts } from '../src/data/text/text-dataset.js';
 import { trainTextClassifier } from '../src/models/text/train.js';
+import { trainTextAdversarially } from '../src/models/text/adversarial-rounds.js';
 import { evaluateTextClassifier } from '../src/models/text/metrics.js';
 import type { TextClassifier } from '../src/models/text/text-classifier.js';
 import { normalizedClassifier } from '../src/defenses/normalize-text/normalized-classifier.js';
+import { NORMALIZE_STAGES } from '../src/defenses/normalize-text/normalize.js';
 import { corpusWordCounts, createLexicon } from '../src/defenses/normalize-text/lexicon.js';
 import { createSpellingCorrector } from '../src/defenses/normalize-text/spelling.js';
 import { createSynonymEncoder } from '../src/defenses/normalize-text/synonyms.js';
@@ -71,9 +81,13 @@ const { values } = parseArgs({
     'synonym-encoding': { type: 'string', default: 'true' },
     'repair-capitals': { type: 'string', default: 'true' },
     'unknown-words': { type: 'string', default: 'keep' },
+    spelling: { type: 'string', default: 'true' },
     'two-edits-from': { type: 'string', default: '6' },
     'defended-char-ngrams': { type: 'string', default: '3,5' },
     'augment-families': { type: 'string', default: 'all' },
+    'adversarial-rounds': { type: 'string', default: '2' },
+    'adversarial-per-round': { type: 'string', default: '300' },
+    'adversarial-queries': { type: 'string', default: '1000' },
   },
 });
 const select = values.augment === 'salient' ? 'salient' : 'random';
@@ -106,8 +120,20 @@ const repairCapitalised = values['repair-capitals'] !== 'false';
 const unknownWords = (values['unknown-words'] ?? 'keep') as 'keep' | 'mask' | 'drop';
 const defendedCharNgrams = (values['defended-char-ngrams'] ?? '3,5').split(',').map(Number) as [number, number];
 const defendedFeaturizer = { charNgrams: defendedCharNgrams };
-const normalize = { lexicon, spelling, markObfuscation, repairCapitalised, unknownWords, ...(synonyms ? { synonyms } : {}) };
+// Without the spelling stage an edited word is not repaired to its nearest known word (which
+// lets the attacker pick that word); it stays unknown, for `unknownWords` to mask or drop.
+const spellingRepair = values.spelling !== 'false';
+const normalize = {
+  lexicon,
+  spelling,
+  markObfuscation,
+  repairCapitalised,
+  unknownWords,
+  ...(synonyms ? { synonyms } : {}),
+  ...(spellingRepair ? {} : { stages: NORMALIZE_STAGES.filter((s) => s !== 'spelling') }),
+};
 const spamClass = splits.train.classes.indexOf('spam');
+const adversarialRounds = Number(values['adversarial-rounds']);
 const augmentClasses = values['augment-classes'] === 'spam' ? [spamClass] : undefined;
 
 const spamTest = splits.test.labels.map((l, i) => (l === 1 ? i : -1)).filter((i) => i >= 0);
@@ -133,7 +159,14 @@ const specs: ModelSpec[] = [
     build: async () =>
       normalizedClassifier(
         (
-          await trainTextClassifier(splits.train, {
+          await trainTextAdversarially(splits.train, {
+            threat: combined,
+            rounds: adversarialRounds,
+            perRound: Number(values['adversarial-per-round']),
+            attackClasses: [spamClass],
+            attack: createTextAttack('greedy', { maxQueries: Number(values['adversarial-queries']) }),
+            deploy: (m) => normalizedClassifier(m, normalize),
+            onRound: (r) => log(`normalized+augmented: adversarial round ${r.round}: ${r.evaded}/${r.correctBefore} training spam evaded, ${r.added} attacked texts added (${r.seconds.toFixed(0)}s)`),
             seed,
             id: 'normalized+augmented',
             normalize,
@@ -246,7 +279,7 @@ await writeJsonFile(values.out as string, {
   benchmark: 'text',
   date: new Date().toISOString(),
   engine: { backend: engine.backend, tfjs: engine.tfjsVersion },
-  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config }, split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { markObfuscation, synonymEncoding: synonyms !== undefined, repairCapitalised, unknownWords, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all' } },
+  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config }, split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { spellingRepair, markObfuscation, synonymEncoding: synonyms !== undefined, repairCapitalised, unknownWords, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']) } },
   data: { ...splits.stats, train: splits.train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
   results,
   seconds: (Date.now() - started) / 1000,

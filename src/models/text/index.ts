@@ -11,6 +11,7 @@ export {
   type TextAugmentOptions,
   type AugmentPhase,
 } from './train.js';
+export { trainTextAdversarially, type AdversarialRoundsOptions, type AdversarialRound, type AdversarialRoundsResult } from './adversarial-rounds.js';
 export { saveTextClassifier, loadTextClassifier } from './store.js';
 export { evaluateTextClassifier, type TextClassifierMetrics } from './metrics.js';
 export { salientPerturbation } from './salient-perturbation.js';

@@ -1,0 +1,129 @@
+/**
+ * Adversarial training of a text filter in rounds: train, attack part of the training set
+ * with a real search against the deployed pipeline, add what the attack produced (with the
+ * true labels) to the training set, train again. Random perturbations (`augment`) teach a
+ * model that edits happen; the search's outputs teach it the edits an attacker actually
+ * picks, which random draws seldom hit (Goodfellow et al. 2015 for images; for text, the
+ * attack-then-retrain recipe of TextAttack, Morris et al. 2020, and of Jin et al. 2020).
+ *
+ * Each round attacks texts the earlier rounds did not, so the set of adversarial examples
+ * grows with fresh messages; the model is retrained from scratch on the clean data plus all
+ * of them, with the same options (normalisation, augmentation, seed) as the first model.
+ */
+import { UsageError } from '../../core/errors.js';
+import { createRng } from '../../core/rng.js';
+import type { TextAttack, TextThreatModel } from '../../attacks/text/types.js';
+import { greedyWir } from '../../attacks/text/search/greedy-wir.js';
+import type { TextDataset } from '../../data/text/text-dataset.js';
+import type { HashedTextClassifier } from './hashed-classifier.js';
+import type { TextClassifier } from './text-classifier.js';
+import { trainTextClassifier, type TextTrainResult, type TrainTextOptions } from './train.js';
+
+export interface AdversarialRoundsOptions extends TrainTextOptions {
+  /** Threat the attack searches within (the one the filter is meant to withstand). */
+  readonly threat: TextThreatModel;
+  /** Attack-and-retrain rounds after the first model; default 2. */
+  readonly rounds?: number;
+  /** Training texts attacked per round; default 300. */
+  readonly perRound?: number;
+  /** Classes whose texts are attacked (e.g. only spam: the attacker disguises spam); default all. */
+  readonly attackClasses?: readonly number[];
+  /** The search; default greedy word-importance with a 1,000-query cap per text. */
+  readonly attack?: TextAttack;
+  /**
+   * The pipeline the attacker queries, around the trained model (e.g. `normalizedClassifier`
+   * with the training normalisation): the attack must target what is deployed. Default: the
+   * model itself.
+   */
+  readonly deploy?: (model: HashedTextClassifier) => TextClassifier;
+  readonly onRound?: (round: AdversarialRound) => void;
+}
+
+/** What one round's attack did on the training texts. */
+export interface AdversarialRound {
+  readonly round: number;
+  /** Texts attacked (those the model classified correctly count in `evaded`'s denominator). */
+  readonly attacked: number;
+  readonly correctBefore: number;
+  /** Texts the attack moved to another class. */
+  readonly evaded: number;
+  /** Changed texts added to the training set (every text the attack changed, evading or not). */
+  readonly added: number;
+  readonly seconds: number;
+}
+
+export interface AdversarialRoundsResult extends TextTrainResult {
+  readonly rounds: readonly AdversarialRound[];
+  /** The adversarial texts added over all rounds, with their labels. */
+  readonly added: TextDataset;
+}
+
+/**
+ * Trains, then runs `rounds` rounds of attack and retraining; returns the last model.
+ *
+ * @throws UsageError `E_TEXT_TRAIN_OPTION` for a round count or per-round size that is not a
+ *   whole number (rounds >= 0, perRound >= 1), or attack classes outside the data set's; and
+ *   whatever {@link trainTextClassifier} throws.
+ * @example
+ * const { classifier, rounds } = await trainTextAdversarially(train, { threat, normalize, augment: { threat },
+ *   attackClasses: [1], deploy: (m) => normalizedClassifier(m, normalize) });
+ */
+export async function trainTextAdversarially(dataset: TextDataset, options: AdversarialRoundsOptions): Promise<AdversarialRoundsResult> {
+  const rounds = options.rounds ?? 2;
+  const perRound = options.perRound ?? 300;
+  if (!Number.isInteger(rounds) || rounds < 0) {
+    throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextAdversarially: rounds must be a whole number >= 0, got ${rounds}.`, { details: { rounds } });
+  }
+  if (!Number.isInteger(perRound) || perRound < 1) {
+    throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextAdversarially: perRound must be a whole number >= 1, got ${perRound}.`, { details: { perRound } });
+  }
+  const classes = options.attackClasses ?? dataset.classes.map((_, c) => c);
+  for (const c of classes) {
+    if (!Number.isInteger(c) || c < 0 || c >= dataset.classes.length) {
+      throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextAdversarially: attack class ${c} is not a class of '${dataset.name}'; use 0..${dataset.classes.length - 1} (${dataset.classes.join(', ')}).`, {
+        details: { class: c, classes: dataset.classes },
+      });
+    }
+  }
+  const seed = options.seed ?? 1;
+  const attack = options.attack ?? greedyWir({ maxQueries: 1000 });
+  const deploy = options.deploy ?? ((model: HashedTextClassifier): TextClassifier => model);
+  // Attack order: a seeded shuffle of the attacked classes' texts, consumed round by round.
+  const candidates = createRng(seed ^ 0x5eed).shuffle(dataset.labels.flatMap((label, i) => (classes.includes(label) ? [i] : [])));
+  const addedTexts: string[] = [];
+  const addedLabels: number[] = [];
+  const history: AdversarialRound[] = [];
+  let result = await trainTextClassifier(dataset, options);
+  for (let round = 1; round <= rounds; round++) {
+    const picked = candidates.slice((round - 1) * perRound, round * perRound);
+    if (picked.length === 0) break;
+    const started = performance.now();
+    const texts = picked.map((i) => dataset.texts[i] as string);
+    const labels = Int32Array.from(picked.map((i) => dataset.labels[i] as number));
+    const attacked = await attack.run(deploy(result.classifier), texts, labels, options.threat, { seed: seed + round });
+    let correct = 0;
+    let evaded = 0;
+    let added = 0;
+    texts.forEach((text, k) => {
+      if (attacked.originalCorrect[k]) {
+        correct++;
+        if (attacked.success[k]) evaded++;
+      }
+      const adversarial = attacked.adversarial[k] as string;
+      if (attacked.originalCorrect[k] && adversarial !== text) {
+        addedTexts.push(adversarial);
+        addedLabels.push(labels[k] as number);
+        added++;
+      }
+    });
+    const report: AdversarialRound = { round, attacked: texts.length, correctBefore: correct, evaded, added, seconds: (performance.now() - started) / 1000 };
+    history.push(report);
+    options.onRound?.(report);
+    result.classifier.dispose();
+    result = await trainTextClassifier(
+      { name: `${dataset.name}+adversarial`, classes: dataset.classes, texts: [...dataset.texts, ...addedTexts], labels: [...dataset.labels, ...addedLabels] },
+      options,
+    );
+  }
+  return { ...result, rounds: history, added: { name: `${dataset.name}-adversarial`, classes: dataset.classes, texts: addedTexts, labels: addedLabels } };
+}
