@@ -58,3 +58,13 @@ test('adversarial rounds reject bad options by name', async () => {
   await assert.rejects(trainTextAdversarially(train, { ...options, threat, perRound: 0 }), code);
   await assert.rejects(trainTextAdversarially(train, { ...options, threat, attackClasses: [2] }), (e: unknown) => code(e) && /attack class 2 is not a class of .*ham, spam/.test((e as Error).message));
 });
+
+test('rounds start over once every text of the attacked classes has been attacked', async () => {
+  await initEngine();
+  const spamIndices = train.labels.flatMap((l, i) => (l === spam ? [i] : [])).slice(0, 4);
+  const hamIndices = train.labels.flatMap((l, i) => (l === spam ? [] : [i])).slice(0, 8);
+  const tiny = takeTexts(train, [...spamIndices, ...hamIndices], 'tiny');
+  const result = await trainTextAdversarially(tiny, { ...options, epochs: 2, threat, rounds: 2, perRound: 3, attackClasses: [spam], attack: createTextAttack('greedy', { maxQueries: 50 }) });
+  assert.deepEqual(result.rounds.map((r) => r.attacked), [3, 3], 'six attacks over four spam texts');
+  result.classifier.dispose();
+});

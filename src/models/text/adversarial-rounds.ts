@@ -7,8 +7,10 @@
  * attack-then-retrain recipe of TextAttack, Morris et al. 2020, and of Jin et al. 2020).
  *
  * Each round attacks texts the earlier rounds did not, so the set of adversarial examples
- * grows with fresh messages; the model is retrained from scratch on the clean data plus all
- * of them, with the same options (normalisation, augmentation, seed) as the first model.
+ * grows with fresh messages; once every text has been attacked, the next rounds start over
+ * (against the newer model, which the old rewrites no longer fool). The model is retrained
+ * from scratch on the clean data plus all of them, with the same options (normalisation,
+ * augmentation, seed) as the first model.
  */
 import { UsageError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
@@ -95,8 +97,8 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
   const history: AdversarialRound[] = [];
   let result = await trainTextClassifier(dataset, options);
   for (let round = 1; round <= rounds; round++) {
-    const picked = candidates.slice((round - 1) * perRound, round * perRound);
-    if (picked.length === 0) break;
+    if (candidates.length === 0) break;
+    const picked = Array.from({ length: Math.min(perRound, candidates.length) }, (_, k) => candidates[((round - 1) * perRound + k) % candidates.length] as number);
     const started = performance.now();
     const texts = picked.map((i) => dataset.texts[i] as string);
     const labels = Int32Array.from(picked.map((i) => dataset.labels[i] as number));
