@@ -6,9 +6,13 @@
  *   1. undefended  - hashed n-gram MLP on raw text;
  *   2. normalised  - the same model trained on normalised text, behind normalizedClassifier
  *                    (the attack queries the whole defended pipeline: adaptive); the
- *                    normaliser marks what it repaired (markObfuscation), so disguised words
- *                    count as evidence rather than vanish, and WordNet synonyms are encoded
- *                    as one code word per cluster (synonym encoding);
+ *                    normaliser undoes look-alikes, invisible characters, leet and split
+ *                    words, drops words it does not know (an unrepaired edit then reads
+ *                    the same whatever letters the attacker chose) and marks what it
+ *                    repaired or dropped (markObfuscation), so a disguise counts as
+ *                    evidence; WordNet synonyms are encoded as one code word per cluster
+ *                    (synonym encoding). Spelling repair is off by default: it let the
+ *                    attacker choose the word an edit was repaired to;
  *   3. normalised + augmentation - as 2, trained with perturbations drawn from the threat
  *                    (phased: clean first, then a rising share of perturbed messages), then
  *                    `--adversarial-rounds` rounds of adversarial training: the greedy attack
@@ -34,12 +38,13 @@
  *   --augment random|salient  --augment-classes all|spam  --markers true|false
  *   --synonym-encoding true|false   (ablations of the defence)
  *   --repair-capitals true|false     spelling repair of Capitalised words (default true)
- *   --unknown-words keep|mask|drop   words still unknown after repair (default keep)
- *   --spelling true|false            the spelling-repair stage (default true)
+ *   --unknown-words keep|mask|drop   words still unknown after repair (default drop)
+ *   --spelling true|false            the spelling-repair stage (default false: it lets the
+ *                                    attacker pick the word an edit is repaired to)
  *   --two-edits-from 6               word length from which spelling repairs two edits
  *   --defended-char-ngrams 3,5       character n-grams of the defended models (0,0: words only)
  *   --augment-families all|a,b       families the augmentation draws from
- *   --adversarial-rounds 2 --adversarial-per-round 300 --adversarial-queries 1000
+ *   --adversarial-rounds 4 --adversarial-per-round 300 --adversarial-queries 1000
  * The attack is the library's greedy search with its defaults (refinement included) under
  * the query cap; the search settings are recorded in the results file.
  */
@@ -80,12 +85,12 @@ const { values } = parseArgs({
     markers: { type: 'string', default: 'true' },
     'synonym-encoding': { type: 'string', default: 'true' },
     'repair-capitals': { type: 'string', default: 'true' },
-    'unknown-words': { type: 'string', default: 'keep' },
-    spelling: { type: 'string', default: 'true' },
+    'unknown-words': { type: 'string', default: 'drop' },
+    spelling: { type: 'string', default: 'false' },
     'two-edits-from': { type: 'string', default: '6' },
     'defended-char-ngrams': { type: 'string', default: '3,5' },
     'augment-families': { type: 'string', default: 'all' },
-    'adversarial-rounds': { type: 'string', default: '2' },
+    'adversarial-rounds': { type: 'string', default: '4' },
     'adversarial-per-round': { type: 'string', default: '300' },
     'adversarial-queries': { type: 'string', default: '1000' },
   },
@@ -117,7 +122,7 @@ const spelling = createSpellingCorrector(vocabulary, { twoEditsFrom: Number(valu
 // Synonym clusters over the same vocabulary: a WordNet synonym reads as its cluster's code word.
 const synonyms = values['synonym-encoding'] === 'false' ? undefined : createSynonymEncoder(vocabulary);
 const repairCapitalised = values['repair-capitals'] !== 'false';
-const unknownWords = (values['unknown-words'] ?? 'keep') as 'keep' | 'mask' | 'drop';
+const unknownWords = (values['unknown-words'] ?? 'drop') as 'keep' | 'mask' | 'drop';
 const defendedCharNgrams = (values['defended-char-ngrams'] ?? '3,5').split(',').map(Number) as [number, number];
 const defendedFeaturizer = { charNgrams: defendedCharNgrams };
 // Without the spelling stage an edited word is not repaired to its nearest known word (which
