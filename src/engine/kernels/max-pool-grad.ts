@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
-import { simdKernels } from '../simd/index.js';
+import { simdKernels, type PoolGeometry as SimdPoolGeometry } from '../simd/index.js';
 import { type KernelArgs, heap, input } from './kernel-io.js';
 
 /**
@@ -99,13 +99,8 @@ function hasNaN(v: Float32Array): boolean {
   return false;
 }
 
-interface PoolGeometry {
-  batchSize: number;
-  inHeight: number;
-  inWidth: number;
-  channels: number;
-  outHeight: number;
-  outWidth: number;
+/** The SIMD kernel's 2x2 geometry plus the window, stride and padding of the general loop. */
+interface PoolGeometry extends SimdPoolGeometry {
   strideHeight: number;
   strideWidth: number;
   filterHeight: number;

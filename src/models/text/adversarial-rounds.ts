@@ -107,12 +107,11 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
     let evaded = 0;
     let added = 0;
     texts.forEach((text, k) => {
-      if (attacked.originalCorrect[k]) {
-        correct++;
-        if (attacked.success[k]) evaded++;
-      }
+      if (!attacked.originalCorrect[k]) return;
+      correct++;
+      if (attacked.success[k]) evaded++;
       const adversarial = attacked.adversarial[k] as string;
-      if (attacked.originalCorrect[k] && adversarial !== text) {
+      if (adversarial !== text) {
         addedTexts.push(adversarial);
         addedLabels.push(labels[k] as number);
         added++;

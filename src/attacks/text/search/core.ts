@@ -73,7 +73,7 @@ export class ExampleSearch {
   private readonly proposed = new Map<number, Set<string>>();
   /** Per transformation: words it offered candidates for, and whether any moved the model. */
   private readonly effect = new Map<string, { words: number; moved: boolean }>();
-  /** Per transformation: kept edits it produced (see `allocate`). */
+  /** Per transformation: kept edits it produced (see `shares`). */
   private readonly wins = new Map<string, number>();
 
   constructor(
@@ -141,7 +141,7 @@ export class ExampleSearch {
   /**
    * Distinct replacements for word `w` not proposed before, from every allowed
    * transformation: up to `perTransformation` (default: the configured count) from each,
-   * shared out by `allocate`. A later call (refinement) draws fresh ones; it may be empty.
+   * shared out by `shares`. A later call (refinement) draws fresh ones; it may be empty.
    */
   candidates(w: number, perTransformation = this.config.candidatesPerTransformation): { to: string; transformation: string }[] {
     const from = this.word(w);
@@ -211,16 +211,10 @@ export class ExampleSearch {
    */
   private shares(perTransformation: number): [TextTransformation, number][] {
     const active = this.transformations.filter((t) => !this.isInert(t.id));
-    const limits = this.allocate(active.map((t) => t.id), perTransformation);
-    return active.map((t, k) => [t, limits[k] as number]);
-  }
-
-  /** The counts of {@link shares}, per transformation id. */
-  private allocate(ids: readonly string[], perTransformation: number): number[] {
-    const total = ids.reduce((n, id) => n + (this.wins.get(id) ?? 0), 0);
-    if (total < EXPLORE_WORDS) return ids.map(() => perTransformation);
-    const budget = perTransformation * ids.length;
-    return ids.map((id) => Math.max(1, Math.round((budget * ((this.wins.get(id) ?? 0) + 1)) / (total + ids.length))));
+    const total = active.reduce((n, t) => n + (this.wins.get(t.id) ?? 0), 0);
+    if (total < EXPLORE_WORDS) return active.map((t) => [t, perTransformation]);
+    const budget = perTransformation * active.length;
+    return active.map((t) => [t, Math.max(1, Math.round((budget * ((this.wins.get(t.id) ?? 0) + 1)) / (total + active.length)))]);
   }
 
   /** Records that `transformation` gave the edit kept for a word. */

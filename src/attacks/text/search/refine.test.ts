@@ -87,13 +87,22 @@ test('under a tight query cap a long text still spends its word budget (fewer ca
   assert.ok(result.changes[0]!.length > 3, `changed ${result.changes[0]!.length} words`);
 });
 
-test('candidates flow to the family that keeps winning', () => {
+/** A search over "Claim your generous reward today, dear customer" with the char-edit and homoglyph families, 4 candidates each. */
+function charEditAndHomoglyphSearch(seed: number): ExampleSearch {
   const threat = textThreatModel({ maxWordFraction: 0.5, maxCharEditsPerWord: 2, families: ['char-edit', 'homoglyph'] });
   const transformations = ALL_TRANSFORMATIONS.filter((t) => threat.families.includes(t.family));
   const config = { candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 0 };
-  const example = new ExampleSearch(lowerCasingModel(), 'Claim your generous reward today, dear customer', 1, threat, transformations, config, createRng(9));
+  return new ExampleSearch(lowerCasingModel(), 'Claim your generous reward today, dear customer', 1, threat, transformations, config, createRng(seed));
+}
+
+/** How many of the drawn candidates come from transformation `id`. */
+function count(drawn: { transformation: string }[], id: string): number {
+  return drawn.filter((c) => c.transformation === id).length;
+}
+
+test('candidates flow to the family that keeps winning', () => {
+  const example = charEditAndHomoglyphSearch(9);
   // One draw per word (each draw proposes new replacements only).
-  const count = (drawn: { transformation: string }[], id: string): number => drawn.filter((c) => c.transformation === id).length;
   // Before any edit was kept, every transformation gets the configured four.
   const before = example.candidates(0);
   assert.equal(count(before, 'homoglyph'), 4);
@@ -107,11 +116,7 @@ test('candidates flow to the family that keeps winning', () => {
 });
 
 test('refinement neighbours are shared out by wins too', () => {
-  const threat = textThreatModel({ maxWordFraction: 0.5, maxCharEditsPerWord: 2, families: ['char-edit', 'homoglyph'] });
-  const transformations = ALL_TRANSFORMATIONS.filter((t) => threat.families.includes(t.family));
-  const config = { candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 0 };
-  const example = new ExampleSearch(lowerCasingModel(), 'Claim your generous reward today, dear customer', 1, threat, transformations, config, createRng(4));
-  const count = (drawn: { transformation: string }[], id: string): number => drawn.filter((c) => c.transformation === id).length;
+  const example = charEditAndHomoglyphSearch(4);
   // Neighbours of a one-edit replacement of "generous" (word 2): every transformation offers its four at first.
   assert.equal(count(example.neighbours(2, 'generus'), 'char-swap'), 4);
   for (let k = 0; k < 6; k++) example.recordWin('homoglyph');
