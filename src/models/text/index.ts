@@ -14,4 +14,5 @@ export {
 export { trainTextAdversarially, type AdversarialRoundsOptions, type AdversarialRound, type AdversarialRoundsResult } from './adversarial-rounds.js';
 export { saveTextClassifier, loadTextClassifier } from './store.js';
 export { evaluateTextClassifier, type TextClassifierMetrics } from './metrics.js';
+export { withDecisionThreshold, chooseDecisionThreshold, type DecisionThresholdOptions, type ChooseThresholdOptions, type ThresholdChoice } from './decision-threshold.js';
 export { salientPerturbation } from './salient-perturbation.js';
