@@ -145,9 +145,10 @@ export function familiarWords(): ReadonlySet<string> {
 }
 
 /**
- * Counts of the words (lower-cased, letters only, 3+ characters) that occur at least
- * `minCount` times in `texts`: the vocabulary and word frequencies of a corpus, for the
- * spelling stage.
+ * Counts of the words (lower-cased, 3+ letters and digits with at least one letter, so
+ * "mp3" and "pop3" count as the corpus's own words) that occur at least `minCount` times
+ * in `texts`: the vocabulary and word frequencies of a corpus, for the lexicon's extra
+ * words and the spelling stage (which uses the all-letter ones).
  *
  * @throws Nothing.
  * @example
@@ -156,7 +157,7 @@ export function familiarWords(): ReadonlySet<string> {
 export function corpusWordCounts(texts: Iterable<string>, minCount = 3): Map<string, number> {
   const counts = new Map<string, number>();
   for (const text of texts) {
-    for (const m of text.toLowerCase().matchAll(/\p{L}{3,}/gu)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
+    for (const m of text.toLowerCase().matchAll(/[\p{L}\p{N}]{3,}/gu)) if (/\p{L}/u.test(m[0])) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
   }
   for (const [w, c] of counts) if (c < minCount) counts.delete(w);
   return counts;

@@ -83,7 +83,7 @@ test('ordinary English, numbers, versions and addresses are left unchanged', () 
   const report = normalizeTextWithReport(ENGLISH);
   assert.equal(report.text, ENGLISH);
   assert.deepEqual(report.fired, []);
-  assert.equal(report.stages.length, 8);
+  assert.equal(report.stages.length, 9);
 });
 
 test('each stage is named in the report and fires on its own obfuscation', () => {
@@ -94,7 +94,8 @@ test('each stage is named in the report and fires on its own obfuscation', () =>
     ['fr\u0435e', 'free', 'confusables'],
     ['fr33', 'free', 'leet'],
     ['fr.ee', 'free', 'split'],
-    ['mortgaeg rates', 'mortgage rates', 'spelling'],
+    ['mortgaeg rates', 'mortgage rates', 'unscramble'],
+    ['mortgsge rates', 'mortgage rates', 'spelling'],
     ['free  \t money', 'free money', 'whitespace'],
   ];
   for (const [input, expected, stage] of cases) {
@@ -114,7 +115,7 @@ test('spelling repair fixes typos from a corpus vocabulary, leaving names and kn
   assert.equal(spelling.correct('mortgaeg'), 'mortgage');
   assert.equal(spelling.correct('refniance'), 'refinance');
   assert.equal(spelling.correct('rtase'), undefined, 'two edits in a five-letter word are too many');
-  assert.equal(normalizeText('REFINANSE your mortgsge, Mortgaeg Smith', { spelling }), 'REFINANCE your mortgage, Mortgaeg Smith');
+  assert.equal(normalizeText('REFINANSE your mortgsge, Mortgsge Smith', { spelling }), 'REFINANCE your mortgage, Mortgsge Smith');
   const r = inverted(keyboardTypo, 1);
   // Typos that make another word ("tree", "hers") and ties between equally close words
   // (WordNet gives no frequencies) stay; a corpus vocabulary with counts does better.
@@ -122,19 +123,21 @@ test('spelling repair fixes typos from a corpus vocabulary, leaving names and kn
 });
 
 test('two-edit repair of short words, Capitalised repair, and unknown words masked or dropped', () => {
-  const counts = corpusWordCounts(['refinance your mortgage today', 'mortgage rates refinance now', 'the lowest rates', 'guaranteed results'], 1);
+  const counts = corpusWordCounts(['refinance your mortgage today', 'mortgage rates refinance now', 'the lowest rates', 'guaranteed results', 'runs on win98'], 1);
   const wide = createSpellingCorrector(counts, { twoEditsFrom: 4 });
   assert.equal(wide.correct('rtase'), 'rates', 'two swaps in a five-letter word, within reach from 4 letters');
   assert.equal(wide.correct('mortgaeg'), 'mortgage');
   assert.equal(wide.correct('zqxwv'), undefined, 'nothing within two edits');
   const spelling = createSpellingCorrector(counts);
   // Capitalised words are names by default; with repairCapitalised they are repaired, keeping the capital.
-  assert.equal(normalizeText('Mortgaeg rates, Guarnateed', { spelling }), 'Mortgaeg rates, Guarnateed');
-  assert.equal(normalizeText('Mortgaeg rates, Guarnateed', { spelling, repairCapitalised: true }), 'Mortgage rates, Guaranteed');
+  assert.equal(normalizeText('Mortgsge rates, Guarenteed', { spelling }), 'Mortgsge rates, Guarenteed');
+  assert.equal(normalizeText('Mortgsge rates, Guarenteed', { spelling, repairCapitalised: true }), 'Mortgage rates, Guaranteed');
   const lexicon = createLexicon(counts.keys());
   const text = 'Refinance with Selp8ng zqxwv today at www.qzxv-loans.com, version x86 2.4 or win98';
-  // Known words, numbers, versions and addresses stay; unknown letters (and letters around a typed digit) go.
+  // Known words, numbers, one-letter codes, the corpus's own codes ("win98") and addresses
+  // stay; unknown letters (and letters around a typed digit) go.
   assert.equal(normalizeText(text, { lexicon, spelling, unknownWords: 'mask' }), 'Refinance with zzunknown zzunknown today at www.qzxv-loans.com, version x86 2.4 or win98');
+  assert.equal(normalizeText('the transfw5 of u5te5ly 10am 2nd x86', { lexicon, spelling, unknownWords: 'mask' }), 'the zzunknown of zzunknown 10am 2nd x86', 'number-row typos anywhere in a word');
   assert.equal(normalizeText(text, { lexicon, spelling, unknownWords: 'drop' }), 'Refinance with today at www.qzxv-loans.com, version x86 2.4 or win98');
   assert.equal(normalizeText(text, { lexicon, spelling }), text, "'keep' is the default");
   // With markers, each masked or dropped word is marked: taking a word away costs the attacker a marker.
@@ -144,6 +147,21 @@ test('two-edit repair of short words, Capitalised repair, and unknown words mask
   const a = normalizeText('lowest ratse qxzvb', { lexicon, spelling, unknownWords: 'mask' });
   const b = normalizeText('lowest ratse vbnmq', { lexicon, spelling, unknownWords: 'mask' });
   assert.equal(a, b);
+});
+
+test('unscramble repairs swapped letters by the letters alone, in any case', () => {
+  const spelling = createSpellingCorrector(corpusWordCounts(['the nature of nature', 'a secret transaction', 'finance', 'times times items'], 1));
+  assert.equal(spelling.unscramble('natrue'), 'nature');
+  assert.equal(spelling.unscramble('rtnasaction'), 'transaction', 'two swaps');
+  assert.equal(spelling.unscramble('tmies'), 'times', 'the most frequent of an anagram class');
+  assert.equal(spelling.unscramble('setcer'), undefined, 'the same letters, but more than two swaps away');
+  assert.equal(spelling.unscramble('nature'), undefined, 'a vocabulary word is left alone');
+  // Whichever letters the attacker swaps, the repair is the same word: he cannot steer it.
+  for (const edited of ['secert', 'escret', 'sercet', 'secrte']) assert.equal(spelling.unscramble(edited), 'secret', edited);
+  const r = normalizeTextWithReport('Fniance your SECERT trasnaction, lDolars', { spelling, stages: ['unscramble'] });
+  assert.equal(r.text, 'Finance your SECRET transaction, lDolars', 'case kept; letters that make no vocabulary word stay');
+  assert.deepEqual(r.fired, ['unscramble']);
+  assert.equal(normalizeText('natrue', { spelling, markObfuscation: true, stages: ['unscramble'] }), 'nature zzobfunscramble');
 });
 
 test('extra lexicon words and the cached normaliser', () => {

@@ -18,6 +18,11 @@
  *   ("100k", "10am", "1990s", "$5") are never touched.
  * - `split`: rejoin words split by one space or punctuation mark ("fr ee", "c.l.i.c.k")
  *   when the joined form is a word and the pieces are not all words of their own.
+ * - `unscramble`: replace an unknown word of 4+ letters (any case) spelled with exactly the
+ *   letters of a vocabulary word, within two adjacent swaps ("natrue", "Fniance"), by that
+ *   word (the most frequent, if several). Swapping letters is the cheapest edit an attacker
+ *   has, and the repair depends only on the letters, so he cannot steer it the way a
+ *   nearest-word repair can be steered.
  * - `spelling`: replace an unknown lower- or upper-case word of 4+ letters by the most
  *   frequent known word within one edit (two from 6 letters): typos, swapped and dropped
  *   letters (see `spelling.ts`). Capitalised words are left alone (names) unless
@@ -38,7 +43,7 @@ import { defaultTextLexicon, type Lexicon } from './lexicon.js';
 import { defaultSpellingCorrector, type SpellingCorrector } from './spelling.js';
 import type { SynonymEncoder } from './synonyms.js';
 
-export const NORMALIZE_STAGES = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'spelling', 'whitespace'] as const;
+export const NORMALIZE_STAGES = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'unscramble', 'spelling', 'whitespace'] as const;
 export type NormalizeStage = (typeof NORMALIZE_STAGES)[number];
 
 export interface NormalizeTextOptions {
@@ -46,7 +51,7 @@ export interface NormalizeTextOptions {
   readonly stages?: readonly NormalizeStage[];
   /** Word list for the leet and split stages; default WordNet + function words. */
   readonly lexicon?: Lexicon;
-  /** Vocabulary of the spelling stage; default WordNet's familiar words. */
+  /** Vocabulary of the unscramble and spelling stages; default WordNet's familiar words. */
   readonly spelling?: SpellingCorrector;
   /** Append a marker word per repair and per unknown word left (see above); default false. */
   readonly markObfuscation?: boolean;
@@ -80,7 +85,7 @@ export interface NormalizeTextOptions {
 export const UNKNOWN_WORD_TOKEN = 'zzunknown';
 
 /** Stages whose changes undo an obfuscation (and are marked with `markObfuscation`). */
-const OBFUSCATION_STAGES: readonly NormalizeStage[] = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'spelling'];
+const OBFUSCATION_STAGES: readonly NormalizeStage[] = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'unscramble', 'spelling'];
 /** Markers per stage and line at most: the features count them sublinearly anyway. */
 const MAX_MARKERS = 50;
 
@@ -149,7 +154,7 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
   const lexicon = options.lexicon ?? defaultTextLexicon();
   const context: StageContext = {
     lexicon,
-    spelling: wanted.includes('spelling') ? (options.spelling ?? defaultSpellingCorrector()) : undefined,
+    spelling: wanted.includes('spelling') || wanted.includes('unscramble') ? (options.spelling ?? defaultSpellingCorrector()) : undefined,
     repairCapitalised: options.repairCapitalised === true,
   };
   const stages: StageReport[] = [];
@@ -176,11 +181,13 @@ function maskUnknownWords(text: string, lexicon: Lexicon, replacement: string): 
   return outsideAddresses(text, (segment) => {
     let changes = 0;
     const out = segment.replace(/[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*/gu, (token) => {
-      // Numbers, versions and codes ("x86", "win98", "2nd") are not words: only all-letter
-      // tokens are judged, and letters with digits inside them ("Selp8ng", "REM0VQL"), which
-      // is how a typo on the number row looks once the leet and spelling stages gave up.
+      // Numbers with units and ordinals ("10am", "2nd") and codes with one letter ("x86",
+      // "i386") are not words: all-letter tokens are judged, and tokens mixing two or more
+      // letters with digits ("Selp8ng", "u5te5ly", "transfw5"), which is how a typo on the
+      // number row looks once the leet and spelling stages gave up; the corpus's own codes
+      // ("pop3", "mp3") are familiar through the lexicon's extra words.
       const letters = /^\p{L}+(?:['’]\p{L}+)*$/u.test(token);
-      const typed = /^\p{L}{2,}[0-9]+\p{L}+$|^\p{L}+[0-9]+\p{L}{2,}$|^[0-9]\p{L}{3,}$/u.test(token);
+      const typed = /[0-9]/.test(token) && (token.match(/\p{L}/gu) ?? []).length >= 2 && !NUMBER_LIKE.test(token) && !isOrdinal(token);
       if (!(letters || typed) || Array.from(token).length < 3 || lexicon.isCommon(token)) return token;
       changes++;
       return replacement;
@@ -191,18 +198,12 @@ function maskUnknownWords(text: string, lexicon: Lexicon, replacement: string): 
 }
 
 function encodeSynonyms(text: string, encoder: SynonymEncoder): string {
-  return outsideAddresses(text, (segment) => {
-    let changes = 0;
-    const out = segment.replace(/\p{L}+/gu, (word) => {
-      const lower = word.toLowerCase();
-      const code = encoder.encode(lower);
-      if (code === lower) return word;
-      changes++;
-      // Mixed case ("pReSsInG") has no pattern to keep; the features ignore case anyway, so
-      // leaving the word as written would let a case flip undo the encoding.
-      return inCaseOf(word, code);
-    });
-    return { text: out, changes };
+  return rewriteWords(text, /\p{L}+/gu, (word) => {
+    const lower = word.toLowerCase();
+    const code = encoder.encode(lower);
+    // Mixed case ("pReSsInG") has no pattern to keep; the features ignore case anyway, so
+    // leaving the word as written would let a case flip undo the encoding.
+    return code === lower ? undefined : inCaseOf(word, code);
   }).text;
 }
 
@@ -356,27 +357,31 @@ const STAGE_FUNCTIONS: Record<NormalizeStage, StageFn> = {
     });
   },
   split: (text, { lexicon }) => outsideAddresses(text, (segment) => repairSplits(segment, lexicon)),
+  unscramble: (text, { lexicon, spelling }) => {
+    if (spelling === undefined) return { text, changes: 0 };
+    return rewriteWords(text, /\p{L}+/gu, (token) => {
+      if (Array.from(token).length < 4) return undefined;
+      const lower = token.toLowerCase();
+      if (lexicon.has(lower)) return undefined;
+      const fixed = spelling.unscramble(lower);
+      return fixed === undefined ? undefined : inCaseOf(token, fixed);
+    });
+  },
   spelling: (text, { lexicon, spelling, repairCapitalised }) => {
     if (spelling === undefined) return { text, changes: 0 };
-    return outsideAddresses(text, (segment) => {
-      let changes = 0;
-      const out = segment.replace(/[\p{L}\p{N}@$!|+'’]+/gu, (token) => {
-        // Letters only, or lower-case letters with one mistyped digit inside or at the end ("m9ney", "chea0").
-        const typedDigit = /^\p{Ll}+[0-9]\p{Ll}*$/u.test(token) && !lexicon.has(token.replace(/[0-9]$/, ''));
-        if (!typedDigit && !/^\p{L}+$/u.test(token)) return token;
-        if (Array.from(token).length < 4) return token;
-        const lower = token.toLowerCase();
-        const upper = token.toUpperCase();
-        const capitalised = (upper[0] ?? '') + lower.slice(1);
-        // Capitalised words are mostly names (unless asked); mixed case is code or a brand ("iPhone").
-        if (token !== lower && token !== upper && !(repairCapitalised && token === capitalised)) return token;
-        if (lexicon.has(lower)) return token;
-        const fixed = spelling.correct(lower);
-        if (fixed === undefined) return token;
-        changes++;
-        return inCaseOf(token, fixed);
-      });
-      return { text: out, changes };
+    return rewriteWords(text, /[\p{L}\p{N}@$!|+'’]+/gu, (token) => {
+      // Letters only, or lower-case letters with one mistyped digit inside or at the end ("m9ney", "chea0").
+      const typedDigit = /^\p{Ll}+[0-9]\p{Ll}*$/u.test(token) && !lexicon.has(token.replace(/[0-9]$/, ''));
+      if (!typedDigit && !/^\p{L}+$/u.test(token)) return undefined;
+      if (Array.from(token).length < 4) return undefined;
+      const lower = token.toLowerCase();
+      const upper = token.toUpperCase();
+      const capitalised = (upper[0] ?? '') + lower.slice(1);
+      // Capitalised words are mostly names (unless asked); mixed case is code or a brand ("iPhone").
+      if (token !== lower && token !== upper && !(repairCapitalised && token === capitalised)) return undefined;
+      if (lexicon.has(lower)) return undefined;
+      const fixed = spelling.correct(lower);
+      return fixed === undefined ? undefined : inCaseOf(token, fixed);
     });
   },
   whitespace: (text) => {
@@ -387,6 +392,20 @@ const STAGE_FUNCTIONS: Record<NormalizeStage, StageFn> = {
 
 // URLs, e-mail addresses and paths are identifiers, not words: "pop3.example.com/x1" must survive.
 const ADDRESS = /(?:[a-z][a-z0-9+.-]*:\/\/|www\.)\S+|[^\s@]+@[^\s@]+\.[^\s@]+|\S*[/\\]\S*|\S+\.(?:com|net|org|edu|gov|html?|php|asp|txt|rpm|exe|zip|gz|tar|pdf|doc|jpg|gif|png)\b/gi;
+
+/** Each token matching `pattern` outside addresses, replaced by `repair` when it returns a word; counts the replacements. */
+function rewriteWords(text: string, pattern: RegExp, repair: (token: string) => string | undefined): { text: string; changes: number } {
+  return outsideAddresses(text, (segment) => {
+    let changes = 0;
+    const out = segment.replace(pattern, (token) => {
+      const fixed = repair(token);
+      if (fixed === undefined) return token;
+      changes++;
+      return fixed;
+    });
+    return { text: out, changes };
+  });
+}
 
 function outsideAddresses(text: string, fn: (segment: string) => { text: string; changes: number }): { text: string; changes: number } {
   let changes = 0;

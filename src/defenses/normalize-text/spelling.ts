@@ -18,6 +18,13 @@ import { familiarWords } from './lexicon.js';
 export interface SpellingCorrector {
   /** The correction of a lower-case word, or undefined when none is close enough. */
   correct(word: string): string | undefined;
+  /**
+   * The most frequent vocabulary word spelled with exactly the letters of a lower-case
+   * word, in another order within two edits (two adjacent swaps), or undefined. Unlike
+   * `correct`, the answer depends only on the word's letters, not on which letters an
+   * attacker swapped, so it cannot be steered to a word of his choosing.
+   */
+  unscramble(word: string): string | undefined;
   /** Number of words in the vocabulary. */
   readonly size: number;
 }
@@ -65,9 +72,22 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
     for (const d of once) put(d, word);
     if (word.length >= Math.min(TWO_EDITS_FROM, twoEditsFrom)) for (const d of new Set(once.flatMap(deletions))) put(d, word);
   }
+  // Anagram classes: sorted letters -> vocabulary words, most frequent first.
+  const anagrams = new Map<string, string[]>();
+  for (const word of counts.keys()) {
+    const key = sortedLetters(word);
+    const list = anagrams.get(key);
+    if (list === undefined) anagrams.set(key, [word]);
+    else list.push(word);
+  }
+  for (const list of anagrams.values()) list.sort((a, b) => (counts.get(b) as number) - (counts.get(a) as number) || (a < b ? -1 : 1));
   const cache = new Map<string, string | null>();
   return {
     size: counts.size,
+    unscramble(word) {
+      if (word.length < 4 || counts.has(word)) return undefined;
+      return anagrams.get(sortedLetters(word))?.find((candidate) => osaDistance(word, candidate) <= 2);
+    },
     correct(word) {
       const cached = cache.get(word);
       if (cached !== undefined) return cached ?? undefined;
@@ -108,6 +128,10 @@ let defaultCorrector: SpellingCorrector | undefined;
 export function defaultSpellingCorrector(): SpellingCorrector {
   defaultCorrector ??= createSpellingCorrector([...familiarWords()].map((w) => [w, 1] as const));
   return defaultCorrector;
+}
+
+function sortedLetters(word: string): string {
+  return Array.from(word).sort().join('');
 }
 
 function deletions(word: string): string[] {
