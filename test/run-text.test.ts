@@ -47,7 +47,7 @@ text:
   dataset: spam-assassin
   maxChars: 600
   trainLimit: 400
-  model: { hidden: 8, epochs: 4, learningRate: 0.01, normalize: true }
+  model: { hidden: 8, epochs: 4, learningRate: 0.01, normalize: true, decisionThreshold: 0.3 }
   augment: { threat: spam-typo, phases: [{ epochs: 1, rate: 0 }, { epochs: 3, rate: 0.5 }] }
   attack: { id: greedy, options: { maxQueries: 400 } }
   limit: 16
@@ -80,6 +80,7 @@ describe('runPlan with a text channel', () => {
     const text = first.text;
     assert.ok(text);
     assert.equal(text.training.augmented, true);
+    assert.equal(text.training.threshold, 0.3, 'the filter flags spam from 0.3, as the plan asks');
     assert.equal(text.training.counts.train, 400);
     assert.match(text.training.sha256, /^[0-9a-f]{64}$/);
     assert.ok(text.training.testAccuracy > 0.85, `text test accuracy ${text.training.testAccuracy}`);

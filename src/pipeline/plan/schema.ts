@@ -196,7 +196,17 @@ export const planSchema = z
         maxChars: wholePositive.default(2000),
         trainLimit: wholePositive.optional(),
         model: z
-          .object({ hidden: z.number().int().min(0).default(16), epochs: wholePositive.default(4), learningRate: z.number().positive().default(0.002), normalize: z.boolean().default(false) })
+          .object({
+            hidden: z.number().int().min(0).default(16),
+            epochs: wholePositive.default(4),
+            learningRate: z.number().positive().default(0.002),
+            normalize: z.boolean().default(false),
+            /**
+             * Flag the last class (spam) from this probability instead of 0.5; `auto` takes the
+             * lowest whose validation F1 stays within half a point of the F1 at 0.5.
+             */
+            decisionThreshold: z.union([z.literal('auto'), z.number().gt(0).lt(1)]).optional(),
+          })
           .strict()
           .default({ hidden: 16, epochs: 4, learningRate: 0.002, normalize: false }),
         /** Hardening by augmentation: perturbations from a text threat, with a phased rate. */

@@ -10,7 +10,16 @@ import { createTextAttack } from '../../../attacks/text/registry.js';
 import { textAttackMetrics } from '../../../attacks/text/metrics.js';
 import { loadCsvTexts, loadJsonlTexts, spamAssassinSplits, splitTextDataset, takeTexts, type TextDataset, type TextSplits } from '../../../data/text/index.js';
 import { normalizedClassifier } from '../../../defenses/normalize-text/normalized-classifier.js';
-import { evaluateTextClassifier, loadTextClassifier, saveTextClassifier, trainTextClassifier, type HashedTextClassifier, type TextClassifier } from '../../../models/text/index.js';
+import {
+  chooseDecisionThreshold,
+  evaluateTextClassifier,
+  loadTextClassifier,
+  saveTextClassifier,
+  trainTextClassifier,
+  withDecisionThreshold,
+  type HashedTextClassifier,
+  type TextClassifier,
+} from '../../../models/text/index.js';
 import { textThreatModel } from '../../../threats/text-threat.js';
 import type { TextThreatModel } from '../../../attacks/text/types.js';
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
@@ -31,6 +40,8 @@ export interface TextTrainOutputs {
   testAccuracy: number;
   testF1: number;
   augmented: boolean;
+  /** Probability of the last class (spam) from which the deployed filter flags it; 0.5 is the plain argmax. */
+  threshold: number;
 }
 
 export interface TextAttackOutputs {
@@ -76,11 +87,13 @@ function splitsOf(plan: Plan): TextSplits {
 
 /**
  * The filter as deployed: a model trained on normalised text sits behind the same
- * normaliser, so it is scored and attacked through it (the attack queries the whole
- * defended pipeline, as an adaptive adversary would).
+ * normaliser, and flags the last class from its decision threshold, so it is scored and
+ * attacked through both (the attack queries the whole defended pipeline, as an adaptive
+ * adversary would).
  */
-function deployed(model: HashedTextClassifier): TextClassifier {
-  return model.info.trainedOnNormalizedText ? normalizedClassifier(model) : model;
+function deployed(model: HashedTextClassifier, threshold = 0.5): TextClassifier {
+  const filter = model.info.trainedOnNormalizedText ? normalizedClassifier(model) : model;
+  return threshold === 0.5 ? filter : withDecisionThreshold(filter, { positiveClass: model.classes.length - 1, threshold });
 }
 
 const first = (ds: TextDataset, n: number): TextDataset => (n >= ds.texts.length ? ds : takeTexts(ds, Array.from({ length: n }, (_, i) => i)));
@@ -88,7 +101,7 @@ const first = (ds: TextDataset, n: number): TextDataset => (n >= ds.texts.length
 export const textTrainStage: Stage<TextTrainOutputs> = {
   id: 'text-train',
   title: 'text model training',
-  version: 1,
+  version: 2,
   dependsOn: [],
   inputs: ({ plan }) => {
     const text = textSection(plan);
@@ -118,7 +131,10 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
     try {
       const modelDir = join(ctx.workDir, 'model');
       await saveTextClassifier(classifier, modelDir);
-      const metrics = await evaluateTextClassifier(deployed(classifier), splits.test);
+      const wanted = text.model.decisionThreshold;
+      const threshold = wanted === 'auto' ? (await chooseDecisionThreshold(deployed(classifier), splits.validation)).threshold : (wanted ?? 0.5);
+      if (wanted === 'auto') ctx.log(`decision threshold ${threshold} (chosen on ${splits.validation.texts.length} validation texts)`);
+      const metrics = await evaluateTextClassifier(deployed(classifier, threshold), splits.test);
       return {
         modelDir: ctx.relative(modelDir),
         sha256: await fileDigest(join(modelDir, 'weights.bin')),
@@ -127,6 +143,7 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
         testAccuracy: metrics.accuracy,
         testF1: metrics.f1,
         augmented: augmentThreat !== undefined,
+        threshold,
       };
     } finally {
       classifier.model.dispose();
@@ -156,8 +173,9 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
     const { plan } = ctx;
     const text = textSection(plan);
     const test = first(splitsOf(plan).test, text.limit);
-    const stored = await loadTextClassifier(ctx.resolve(ctx.output<TextTrainOutputs>('text-train').modelDir));
-    const model = deployed(stored);
+    const trained = ctx.output<TextTrainOutputs>('text-train');
+    const stored = await loadTextClassifier(ctx.resolve(trained.modelDir));
+    const model = deployed(stored, trained.threshold);
     try {
       const attack = createTextAttack(text.attack.id, text.attack.options ?? {});
       const labels = Int32Array.from(test.labels);
