@@ -68,3 +68,15 @@ test('rounds start over once every text of the attacked classes has been attacke
   assert.deepEqual(result.rounds.map((r) => r.attacked), [3, 3], 'six attacks over four spam texts');
   result.classifier.dispose();
 });
+
+test('with hold-out, a round attacks a model trained without its texts, which the attack gets past more often', async () => {
+  await initEngine();
+  const run = (holdOut: boolean) => trainTextAdversarially(train, { ...options, threat, rounds: 1, perRound: 40, attackClasses: [spam], attack, holdOut });
+  const heldOut = await run(true);
+  const memorised = await run(false);
+  const share = (r: typeof heldOut): number => (r.rounds[0] as { evaded: number; correctBefore: number }).evaded / Math.max(1, (r.rounds[0] as { correctBefore: number }).correctBefore);
+  // A model that trained on a message has memorised it: attacks on it fail more often than on new mail.
+  assert.ok(share(heldOut) > share(memorised), `held-out ${share(heldOut)} vs memorised ${share(memorised)}`);
+  heldOut.classifier.dispose();
+  memorised.classifier.dispose();
+});

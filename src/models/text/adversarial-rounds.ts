@@ -11,6 +11,14 @@
  * (against the newer model, which the old rewrites no longer fool). The model is retrained
  * from scratch on the clean data plus all of them, with the same options (normalisation,
  * augmentation, seed) as the first model.
+ *
+ * With `holdOut` (the default), the model a round attacks was trained without that round's
+ * texts, so the attack meets them as it meets new mail. A model that has memorised its
+ * training spam withstands attacks on it far better than on unseen spam (on SpamAssassin,
+ * at a 0.05 threshold, 0-2 of 300 training messages evaded in later rounds while a fifth of
+ * unseen test spam did), so attacks on memorised texts mostly fail and show the model
+ * little of what an attacker will do to new messages. The rounds' models are probes; the
+ * returned model is trained once more on all the data and every rewrite.
  */
 import { UsageError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
@@ -38,6 +46,8 @@ export interface AdversarialRoundsOptions extends TrainTextOptions {
    * model itself.
    */
   readonly deploy?: (model: HashedTextClassifier) => TextClassifier;
+  /** Attack each round's texts with a model trained without them (see above); default true. */
+  readonly holdOut?: boolean;
   readonly onRound?: (round: AdversarialRound) => void;
 }
 
@@ -92,17 +102,28 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
   const deploy = options.deploy ?? ((model: HashedTextClassifier): TextClassifier => model);
   // Attack order: a seeded shuffle of the attacked classes' texts, consumed round by round.
   const candidates = createRng(seed ^ 0x5eed).shuffle(dataset.labels.flatMap((label, i) => (classes.includes(label) ? [i] : [])));
+  const holdOut = options.holdOut ?? true;
   const addedTexts: string[] = [];
   const addedLabels: number[] = [];
   const history: AdversarialRound[] = [];
-  let result = await trainTextClassifier(dataset, options);
+  // The training set of a model: the data (less the held-out texts) and every rewrite so far.
+  const withRewrites = (heldOut: ReadonlySet<number>): TextDataset => ({
+    name: `${dataset.name}+adversarial`,
+    classes: dataset.classes,
+    texts: [...dataset.texts.filter((_, i) => !heldOut.has(i)), ...addedTexts],
+    labels: [...dataset.labels.filter((_, i) => !heldOut.has(i)), ...addedLabels],
+  });
+  // Without hold-out, each round attacks the current model, trained on everything so far.
+  let result: TextTrainResult | undefined = holdOut ? undefined : await trainTextClassifier(dataset, options);
   for (let round = 1; round <= rounds; round++) {
     if (candidates.length === 0) break;
     const picked = Array.from({ length: Math.min(perRound, candidates.length) }, (_, k) => candidates[((round - 1) * perRound + k) % candidates.length] as number);
     const started = performance.now();
     const texts = picked.map((i) => dataset.texts[i] as string);
     const labels = Int32Array.from(picked.map((i) => dataset.labels[i] as number));
-    const attacked = await attack.run(deploy(result.classifier), texts, labels, options.threat, { seed: seed + round });
+    const target = result ?? (await trainTextClassifier(withRewrites(new Set(picked)), options));
+    const attacked = await attack.run(deploy(target.classifier), texts, labels, options.threat, { seed: seed + round });
+    target.classifier.dispose();
     let correct = 0;
     let evaded = 0;
     let added = 0;
@@ -120,11 +141,8 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
     const report: AdversarialRound = { round, attacked: texts.length, correctBefore: correct, evaded, added, seconds: (performance.now() - started) / 1000 };
     history.push(report);
     options.onRound?.(report);
-    result.classifier.dispose();
-    result = await trainTextClassifier(
-      { name: `${dataset.name}+adversarial`, classes: dataset.classes, texts: [...dataset.texts, ...addedTexts], labels: [...dataset.labels, ...addedLabels] },
-      options,
-    );
+    result = holdOut ? undefined : await trainTextClassifier(withRewrites(new Set()), options);
   }
+  result ??= await trainTextClassifier(withRewrites(new Set()), options);
   return { ...result, rounds: history, added: { name: `${dataset.name}-adversarial`, classes: dataset.classes, texts: addedTexts, labels: addedLabels } };
 }
