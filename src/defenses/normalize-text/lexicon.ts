@@ -23,6 +23,8 @@ whoever anyone anybody anything everyone everything someone something nobody not
   .split(/\s+/)
   .filter((w) => w !== '');
 
+const SHORT_INFLECTED = new Set(['do', 'go']);
+
 /** Suffix rules from WordNet's morphy (noun, verb, adjective), plus -ly adverbs. */
 const DETACHMENTS: readonly (readonly [string, string])[] = [
   ['s', ''], ['ses', 's'], ['xes', 'x'], ['zes', 'z'], ['ches', 'ch'], ['shes', 'sh'], ['men', 'man'], ['ies', 'y'],
@@ -102,8 +104,10 @@ export function createLexicon(extraWords: Iterable<string> = []): Lexicon {
         const [suffix, replacement] = DETACHMENTS[i] as readonly [string, string];
         if (!w.endsWith(suffix)) continue;
         const stem = w.slice(0, w.length - suffix.length) + replacement;
-        // Bases under 3 letters are mostly symbols and abbreviations ("cred" is not "cr" + "ed"), except "do", "is"...
-        if (stem.length >= 3 ? known(stem) : functionWords.has(stem)) found = true;
+        // Bases under 3 letters are mostly symbols and abbreviations ("cred" is not "cr" + "ed"),
+        // and an edit that cuts a word down to "oking" or "mes" must not pass as "ok" or "me"
+        // inflected: only "do" and "go" inflect ("doing", "goes").
+        if (stem.length >= 3 ? known(stem) : SHORT_INFLECTED.has(stem)) found = true;
       }
       if (memo.size > 500_000) memo.clear();
       memo.set(w, found);
@@ -127,8 +131,8 @@ export function defaultTextLexicon(): Lexicon {
 }
 
 /**
- * The words that occur at least `minCount` times in `texts` (lower-cased, letters only,
- * 3+ characters): a domain vocabulary to extend the lexicon with, so product names and
+ * The words that occur at least `minCount` times in `texts` (lower-cased, 3+ letters and
+ * digits with a letter among them): a domain vocabulary to extend the lexicon with, so product names and
  * jargon of the corpus count as words.
  *
  * @throws Nothing.
