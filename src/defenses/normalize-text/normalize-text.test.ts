@@ -167,6 +167,12 @@ test('unscramble repairs swapped letters by the letters alone, in any case', () 
 test('extra lexicon words and the cached normaliser', () => {
   assert.equal(normalizeText('un$ubscribe'), 'un$ubscribe', 'not a WordNet word');
   assert.equal(normalizeText('un$ubscribe', { lexicon: createLexicon(['unsubscribe']) }), 'unsubscribe');
+  // Inflections: of words, and of "do" and "go" among two-letter bases; an edit that cut a
+  // word down to "oking" or "mes" is not "ok" or "me" inflected.
+  const lexicon = createLexicon();
+  for (const word of ['offers', 'doing', 'goes', 'Going']) assert.ok(lexicon.isCommon(word), word);
+  for (const word of ['oking', 'mes', 'aying']) assert.equal(lexicon.isCommon(word), false, word);
+  assert.equal(createLexicon(corpusWordCounts(['pop3 pop3 pop3 mail'], 3).keys()).isCommon('POP3'), true, "the corpus's own codes");
   const cached = createTextNormalizer();
   const text = 'Fr\u200Bee m\u043Eney\n\ncl1ck h e r e now';
   assert.equal(cached(text), normalizeText(text));
