@@ -25,6 +25,10 @@
  *                    leans on most, in spam only; on 40 messages, against the attack of
  *                    2026-11-30's first session, it did no better than random words in every
  *                    class (both left the combined attack near 55%).
+ * Both defended filters flag spam from the lowest probability whose validation F1 stays
+ * within `--max-f1-loss` of the F1 at 0.5 (models/text/decision-threshold.ts; `--threshold`
+ * fixes it instead, 0.5 is the plain argmax); the attacks query the thresholded filter. The
+ * adversarial rounds' attack must push the spam probability below `--adversarial-threshold`.
  * Reports attack success rate (share of the attacked spam, correctly caught before the
  * attack, that the attack gets past the filter), queries, and clean accuracy / F1.
  * Not a test. Flags:
@@ -44,7 +48,10 @@
  *   --two-edits-from 6               word length from which spelling repairs two edits
  *   --defended-char-ngrams 3,5       character n-grams of the defended models (0,0: words only)
  *   --augment-families all|a,b       families the augmentation draws from
- *   --adversarial-rounds 4 --adversarial-per-round 300 --adversarial-queries 1000
+ *   --adversarial-rounds 5 --adversarial-per-round 300 --adversarial-queries 1000
+ *   --adversarial-threshold 0.05  --adversarial-hold-out true|false (attack each round's
+ *                    messages with a model trained without them)
+ *   --threshold auto|<probability>  --max-f1-loss 0.005 (half a point of validation F1)
  * The attack is the library's greedy search with its defaults (refinement included) under
  * the query cap; the search settings are recorded in the results file.
  */
@@ -58,6 +65,7 @@ import { takeTexts } from '../src/data/text/text-dataset.js';
 import { trainTextClassifier } from '../src/models/text/train.js';
 import { trainTextAdversarially } from '../src/models/text/adversarial-rounds.js';
 import { evaluateTextClassifier } from '../src/models/text/metrics.js';
+import { chooseDecisionThreshold, withDecisionThreshold, type ThresholdChoice } from '../src/models/text/decision-threshold.js';
 import type { TextClassifier } from '../src/models/text/text-classifier.js';
 import { normalizedClassifier } from '../src/defenses/normalize-text/normalized-classifier.js';
 import { NORMALIZE_STAGES } from '../src/defenses/normalize-text/normalize.js';
@@ -90,9 +98,13 @@ const { values } = parseArgs({
     'two-edits-from': { type: 'string', default: '6' },
     'defended-char-ngrams': { type: 'string', default: '3,5' },
     'augment-families': { type: 'string', default: 'all' },
-    'adversarial-rounds': { type: 'string', default: '4' },
+    'adversarial-rounds': { type: 'string', default: '5' },
     'adversarial-per-round': { type: 'string', default: '300' },
     'adversarial-queries': { type: 'string', default: '1000' },
+    'adversarial-threshold': { type: 'string', default: '0.05' },
+    'adversarial-hold-out': { type: 'string', default: 'false' },
+    threshold: { type: 'string', default: 'auto' },
+    'max-f1-loss': { type: 'string', default: '0.005' },
   },
 });
 const select = values.augment === 'salient' ? 'salient' : 'random';
@@ -148,16 +160,21 @@ log(`attacking ${attacked.texts.length} spam test messages; threat w=${budget.ma
 interface ModelSpec {
   name: string;
   build: () => Promise<TextClassifier>;
+  /** Defended filters get the chosen decision threshold. */
+  defended: boolean;
 }
+const adversarialThreshold = Number(values['adversarial-threshold']);
 const specs: ModelSpec[] = [
   {
     name: 'undefended',
     build: async () => (await trainTextClassifier(splits.train, { epochs, seed, id: 'undefended', validation: splits.validation, onEpoch: progress('undefended') })).classifier,
+    defended: false,
   },
   {
     name: 'normalized',
     build: async () =>
       normalizedClassifier((await trainTextClassifier(splits.train, { epochs, seed, id: 'normalized', normalize, featurizer: defendedFeaturizer, validation: splits.validation, onEpoch: progress('normalized') })).classifier, normalize),
+    defended: true,
   },
   {
     name: 'normalized+augmented',
@@ -170,7 +187,8 @@ const specs: ModelSpec[] = [
             perRound: Number(values['adversarial-per-round']),
             attackClasses: [spamClass],
             attack: createTextAttack('greedy', { maxQueries: Number(values['adversarial-queries']) }),
-            deploy: (m) => normalizedClassifier(m, normalize),
+            holdOut: values['adversarial-hold-out'] === 'true',
+            deploy: (m) => withDecisionThreshold(normalizedClassifier(m, normalize), { positiveClass: spamClass, threshold: adversarialThreshold }),
             onRound: (r) => log(`normalized+augmented: adversarial round ${r.round}: ${r.evaded}/${r.correctBefore} training spam evaded, ${r.added} attacked texts added (${r.seconds.toFixed(0)}s)`),
             seed,
             id: 'normalized+augmented',
@@ -189,6 +207,7 @@ const specs: ModelSpec[] = [
         ).classifier,
         normalize,
       ),
+    defended: true,
   },
 ].filter((s) => (values.models ?? '').split(',').includes(s.name));
 
@@ -251,7 +270,14 @@ const results: Record<string, unknown>[] = [];
 const table: (string | number)[][] = [];
 for (const spec of specs) {
   log(`training ${spec.name}`);
-  const model = await spec.build();
+  const trained = await spec.build();
+  let threshold: ThresholdChoice | { threshold: number } = { threshold: 0.5 };
+  if (spec.defended && values.threshold === 'auto') {
+    threshold = await chooseDecisionThreshold(trained, splits.validation, { positiveClass: spamClass, maxF1Loss: Number(values['max-f1-loss']) });
+    const { f1, f1AtHalf } = threshold;
+    log(`${spec.name}: spam threshold ${threshold.threshold} (validation F1 ${(f1 * 100).toFixed(2)}, ${(f1AtHalf * 100).toFixed(2)} at 0.5)`);
+  } else if (spec.defended) threshold = { threshold: Number(values.threshold) };
+  const model = threshold.threshold === 0.5 ? trained : withDecisionThreshold(trained, { positiveClass: spamClass, threshold: threshold.threshold });
   const clean = await evaluateTextClassifier(model, splits.test);
   log(`${spec.name}: clean accuracy ${percent(clean.accuracy)}, F1 ${(clean.f1 * 100).toFixed(2)}`);
   const rows: AttackRow[] = [];
@@ -273,18 +299,18 @@ for (const spec of specs) {
     meanQueries: rows.reduce((q, r) => q + r.meanQueries, 0),
   };
   log(`${spec.name} vs any attack (worst case per message): ${worstCase.evaded}/${worstCase.attacked} evaded (${percent(worstCase.successRate)}), ${worstCase.meanQueries.toFixed(0)} queries in all`);
-  results.push({ model: spec.name, clean: { accuracy: clean.accuracy, f1: clean.f1, precision: clean.precision, recall: clean.recall, count: clean.count }, attacks: rows, worstCase });
-  table.push([spec.name, percent(clean.accuracy), (clean.f1 * 100).toFixed(2), ...rows.map((r) => percent(r.successRate)), percent(worstCase.successRate)]);
+  results.push({ model: spec.name, threshold, clean: { accuracy: clean.accuracy, f1: clean.f1, precision: clean.precision, recall: clean.recall, count: clean.count }, attacks: rows, worstCase });
+  table.push([spec.name, threshold.threshold, percent(clean.accuracy), (clean.f1 * 100).toFixed(2), ...rows.map((r) => percent(r.successRate)), percent(worstCase.successRate)]);
 }
 
-const headers = ['model', 'clean acc', 'F1', ...families, 'combined', 'any'];
+const headers = ['model', 'spam at', 'clean acc', 'F1', ...families, 'combined', 'any'];
 console.log(`\nAttack success rate (greedy, w=${budget.maxWordFraction}, c=${budget.maxCharEditsPerWord}) on ${attacked.texts.length} spam test messages; lower is better\n`);
 console.log(formatTable(headers, table));
 await writeJsonFile(values.out as string, {
   benchmark: 'text',
   date: new Date().toISOString(),
   engine: { backend: engine.backend, tfjs: engine.tfjsVersion },
-  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config }, split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { spellingRepair, markObfuscation, synonymEncoding: synonyms !== undefined, repairCapitalised, unknownWords, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']) } },
+  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config }, split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { spellingRepair, markObfuscation, synonymEncoding: synonyms !== undefined, repairCapitalised, unknownWords, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialHoldOut: values['adversarial-hold-out'] === 'true', threshold: values.threshold, maxF1Loss: Number(values['max-f1-loss']) } },
   data: { ...splits.stats, train: splits.train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
   results,
   seconds: (Date.now() - started) / 1000,
