@@ -273,9 +273,9 @@ for (const spec of specs) {
   const trained = await spec.build();
   let threshold: ThresholdChoice | { threshold: number } = { threshold: 0.5 };
   if (spec.defended && values.threshold === 'auto') {
-    threshold = await chooseDecisionThreshold(trained, splits.validation, { positiveClass: spamClass, maxF1Loss: Number(values['max-f1-loss']) });
-    const { f1, f1AtHalf } = threshold;
-    log(`${spec.name}: spam threshold ${threshold.threshold} (validation F1 ${(f1 * 100).toFixed(2)}, ${(f1AtHalf * 100).toFixed(2)} at 0.5)`);
+    const choice = await chooseDecisionThreshold(trained, splits.validation, { positiveClass: spamClass, maxF1Loss: Number(values['max-f1-loss']) });
+    threshold = choice;
+    log(`${spec.name}: spam threshold ${choice.threshold} (validation F1 ${(choice.f1 * 100).toFixed(2)}, ${(choice.f1AtHalf * 100).toFixed(2)} at 0.5)`);
   } else if (spec.defended) threshold = { threshold: Number(values.threshold) };
   const model = threshold.threshold === 0.5 ? trained : withDecisionThreshold(trained, { positiveClass: spamClass, threshold: threshold.threshold });
   const clean = await evaluateTextClassifier(model, splits.test);
