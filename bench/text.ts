@@ -277,7 +277,7 @@ for (const spec of specs) {
     threshold = choice;
     log(`${spec.name}: spam threshold ${choice.threshold} (validation F1 ${(choice.f1 * 100).toFixed(2)}, ${(choice.f1AtHalf * 100).toFixed(2)} at 0.5)`);
   } else if (spec.defended) threshold = { threshold: Number(values.threshold) };
-  const model = threshold.threshold === 0.5 ? trained : withDecisionThreshold(trained, { positiveClass: spamClass, threshold: threshold.threshold });
+  const model = withDecisionThreshold(trained, { positiveClass: spamClass, threshold: threshold.threshold });
   const clean = await evaluateTextClassifier(model, splits.test);
   log(`${spec.name}: clean accuracy ${percent(clean.accuracy)}, F1 ${(clean.f1 * 100).toFixed(2)}`);
   const rows: AttackRow[] = [];

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../core/errors.js';
 import type { TextDataset } from '../../data/text/text-dataset.js';
 import type { TextClassifier, TextWhiteBox } from './text-classifier.js';
+import { precisionRecallF1, predictInBatches } from './metrics.js';
 
 export interface DecisionThresholdOptions {
   /** Index of the class flagged at the threshold (e.g. spam). */
@@ -29,7 +30,8 @@ export interface DecisionThresholdOptions {
 /**
  * Wraps `model` so `positiveClass` is predicted once its probability reaches `threshold`
  * (exactly, for two classes; with more, the class's odds are scaled by the same factor
- * against all the others). The white-box path adds the same shift to the logits.
+ * against all the others). The white-box path adds the same shift to the logits. At 0.5
+ * (and no `id`) it returns `model` itself.
  *
  * @throws UsageError `E_DECISION_THRESHOLD` for a threshold outside (0, 1) or a class the
  *   model does not have.
@@ -44,6 +46,8 @@ export function withDecisionThreshold(model: TextClassifier, options: DecisionTh
       details: { threshold },
     });
   }
+  // At 0.5 the shift is the identity: the filter is returned as it is (no wrapper to pay for per query).
+  if (threshold === 0.5 && options.id === undefined) return model;
   const odds = (1 - threshold) / threshold;
   const shift = (p: Float32Array): Float32Array => {
     const pc = p[c] as number;
@@ -113,26 +117,13 @@ export async function chooseDecisionThreshold(model: TextClassifier, validation:
   if (bad !== undefined || candidates.length === 0) {
     throw new UsageError('E_DECISION_THRESHOLD', `Decision threshold: candidates must be probabilities strictly between 0 and 1, got ${bad ?? 'none'}.`, { details: { candidates } });
   }
-  const batchSize = options.batchSize ?? 256;
-  const scores: number[] = [];
-  for (let start = 0; start < validation.texts.length; start += batchSize) {
-    for (const p of await model.predictProba(validation.texts.slice(start, start + batchSize))) scores.push(p[c] as number);
-  }
-  const at = (threshold: number): { f1: number; precision: number; recall: number } => {
-    let tp = 0;
-    let fp = 0;
-    let fn = 0;
-    scores.forEach((s, i) => {
-      const flagged = s >= threshold;
-      const positive = validation.labels[i] === c;
-      if (flagged && positive) tp++;
-      else if (flagged) fp++;
-      else if (positive) fn++;
-    });
-    const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
-    const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-    return { f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall), precision, recall };
-  };
+  const scores = (await predictInBatches(model, validation.texts, options.batchSize)).map((p) => p[c] as number);
+  const at = (threshold: number): { f1: number; precision: number; recall: number } =>
+    precisionRecallF1(
+      scores.map((score) => (score >= threshold ? c : -1)),
+      validation.labels,
+      c,
+    );
   const half = at(0.5);
   const scanned = candidates.map((threshold) => ({ threshold, ...at(threshold) }));
   const best = scanned.filter((s) => s.f1 >= half.f1 - maxF1Loss).reduce((low, s) => (s.threshold < low.threshold ? s : low), { threshold: 0.5, ...half });

@@ -23,35 +23,44 @@ export interface TextClassifierMetrics {
  */
 export async function evaluateTextClassifier(model: TextClassifier, data: TextDataset, options: { positiveClass?: number; batchSize?: number } = {}): Promise<TextClassifierMetrics> {
   const positive = options.positiveClass ?? data.classes.length - 1;
-  const batchSize = options.batchSize ?? 256;
-  const predictions = new Int32Array(data.texts.length);
-  for (let start = 0; start < data.texts.length; start += batchSize) {
-    const rows = await model.predictProba(data.texts.slice(start, start + batchSize));
-    rows.forEach((p, k) => {
-      let best = 0;
-      for (let c = 1; c < p.length; c++) if ((p[c] as number) > (p[best] as number)) best = c;
-      predictions[start + k] = best;
-    });
-  }
-  let correct = 0;
-  let tp = 0;
-  let fp = 0;
-  let fn = 0;
-  predictions.forEach((pred, i) => {
-    const y = data.labels[i];
-    if (pred === y) correct++;
-    if (pred === positive && y === positive) tp++;
-    else if (pred === positive) fp++;
-    else if (y === positive) fn++;
+  const rows = await predictInBatches(model, data.texts, options.batchSize);
+  const predictions = Int32Array.from(rows, (p) => {
+    let best = 0;
+    for (let c = 1; c < p.length; c++) if ((p[c] as number) > (p[best] as number)) best = c;
+    return best;
   });
-  const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
-  const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
+  let correct = 0;
+  predictions.forEach((pred, i) => {
+    if (pred === data.labels[i]) correct++;
+  });
   return {
     count: data.texts.length,
     accuracy: data.texts.length === 0 ? 0 : correct / data.texts.length,
-    f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall),
-    precision,
-    recall,
+    ...precisionRecallF1(predictions, data.labels, positive),
     predictions,
   };
+}
+
+/** Class probabilities of `texts`, asked `batchSize` (default 256) texts at a time. */
+export async function predictInBatches(model: TextClassifier, texts: readonly string[], batchSize = 256): Promise<Float32Array[]> {
+  const rows: Float32Array[] = [];
+  for (let start = 0; start < texts.length; start += batchSize) rows.push(...(await model.predictProba(texts.slice(start, start + batchSize))));
+  return rows;
+}
+
+/** Precision, recall and F1 of `positive` for predicted against true labels (0 where undefined). */
+export function precisionRecallF1(predictions: ArrayLike<number>, labels: ArrayLike<number>, positive: number): { precision: number; recall: number; f1: number } {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (let i = 0; i < predictions.length; i++) {
+    const predicted = predictions[i] === positive;
+    const actual = labels[i] === positive;
+    if (predicted && actual) tp++;
+    else if (predicted) fp++;
+    else if (actual) fn++;
+  }
+  const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
+  const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
+  return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall) };
 }

@@ -92,8 +92,7 @@ function splitsOf(plan: Plan): TextSplits {
  * adversary would).
  */
 function deployed(model: HashedTextClassifier, threshold = 0.5): TextClassifier {
-  const filter = model.info.trainedOnNormalizedText ? normalizedClassifier(model) : model;
-  return threshold === 0.5 ? filter : withDecisionThreshold(filter, { positiveClass: model.classes.length - 1, threshold });
+  return withDecisionThreshold(model.info.trainedOnNormalizedText ? normalizedClassifier(model) : model, { positiveClass: model.classes.length - 1, threshold });
 }
 
 const first = (ds: TextDataset, n: number): TextDataset => (n >= ds.texts.length ? ds : takeTexts(ds, Array.from({ length: n }, (_, i) => i)));
