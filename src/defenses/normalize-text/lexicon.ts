@@ -17,7 +17,7 @@ have has had i me my mine we us our ours you your yours he him his she her hers 
 these those what which who whom whose where when why how not no nor so than too very can will just should would could may
 might must shall about into over under again further then once here there all any both each few more most other some
 such only own same up down out off above below between through during before after until while because per via yes ok
-hi hello get got go also let vs yourself myself itself ourselves themselves onto upon within without toward towards
+hi hello get got go also let vs re yourself myself itself ourselves themselves onto upon within without toward towards
 against among across behind beyond along around near since unless whether either neither every another whatever
 whoever anyone anybody anything everyone everything someone something nobody nothing none`
   .split(/\s+/)

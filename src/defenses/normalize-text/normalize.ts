@@ -79,7 +79,20 @@ export interface NormalizeTextOptions {
    * edits beat an n-gram model), nor land on a rare dictionary word.
    */
   readonly unknownWords?: 'keep' | 'mask' | 'drop';
+  /**
+   * Shortest word `unknownWords` judges, in characters; default 3. With 1, stubs an edit cut
+   * a word down to ("your" -> "yu", "best" -> "et") are judged too: the ones that are not
+   * familiar short words ("on", "me", "re", WordNet's letters) are masked or dropped and
+   * marked, so cutting a word short costs the attacker a marker like any other unrepaired edit.
+   */
+  readonly unknownWordMinLength?: number;
 }
+
+/**
+ * The start of every marker word `markObfuscation` appends (`zzobfleet`, `zzobfunknown`...);
+ * a featurizer given it as `markerPrefix` reads how much of a text was disguised.
+ */
+export const OBFUSCATION_MARKER_PREFIX = 'zzobf';
 
 /** The stand-in for a word the lexicon does not know, with `unknownWords: 'mask'`. */
 export const UNKNOWN_WORD_TOKEN = 'zzunknown';
@@ -126,7 +139,8 @@ const MAX_LETTER_PIECES = 16;
 /**
  * Normalises `text` through the pipeline and returns the result.
  *
- * @throws UsageError `E_NORMALIZE_STAGE` for an unknown stage name.
+ * @throws UsageError `E_NORMALIZE_STAGE` for an unknown stage name, `E_NORMALIZE_OPTION` for an
+ *   `unknownWordMinLength` that is not a whole number >= 1.
  * @throws DataError `E_LEXICON_MISSING` when the word list cannot be loaded.
  * @example
  * normalizeText('Fr\u200Bee m\u043Eney, cl1ck h e r e'); // 'Free money, click here'
@@ -151,6 +165,12 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
       });
     }
   }
+  const minLength = options.unknownWordMinLength ?? 3;
+  if (!Number.isInteger(minLength) || minLength < 1) {
+    throw new UsageError('E_NORMALIZE_OPTION', `normalizeText: unknownWordMinLength must be a whole number of characters >= 1, got ${String(minLength)}.`, {
+      details: { unknownWordMinLength: minLength },
+    });
+  }
   const lexicon = options.lexicon ?? defaultTextLexicon();
   const context: StageContext = {
     lexicon,
@@ -167,7 +187,7 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
   }
   let masked: number | undefined;
   if (options.unknownWords === 'mask' || options.unknownWords === 'drop') {
-    const result = maskUnknownWords(current, lexicon, options.unknownWords === 'mask' ? UNKNOWN_WORD_TOKEN : '');
+    const result = maskUnknownWords(current, lexicon, options.unknownWords === 'mask' ? UNKNOWN_WORD_TOKEN : '', minLength);
     // A word dropped at either end of a line leaves its separator behind (the whitespace stage trimmed before).
     current = options.unknownWords === 'drop' && result.changes > 0 ? result.text.replace(/^[^\S\n]+|[^\S\n]+$/gm, '') : result.text;
     masked = result.changes;
@@ -177,7 +197,7 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
   return { text: current, stages, fired: stages.filter((s) => s.changes > 0).map((s) => s.stage) };
 }
 
-function maskUnknownWords(text: string, lexicon: Lexicon, replacement: string): { text: string; changes: number } {
+function maskUnknownWords(text: string, lexicon: Lexicon, replacement: string, minLength: number): { text: string; changes: number } {
   return outsideAddresses(text, (segment) => {
     let changes = 0;
     const out = segment.replace(/[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*/gu, (token) => {
@@ -188,7 +208,7 @@ function maskUnknownWords(text: string, lexicon: Lexicon, replacement: string): 
       // ("pop3", "mp3") are familiar through the lexicon's extra words.
       const letters = /^\p{L}+(?:['’]\p{L}+)*$/u.test(token);
       const typed = /[0-9]/.test(token) && (token.match(/\p{L}/gu) ?? []).length >= 2 && !NUMBER_LIKE.test(token) && !isOrdinal(token);
-      if (!(letters || typed) || Array.from(token).length < 3 || lexicon.isCommon(token)) return token;
+      if (!(letters || typed) || Array.from(token).length < minLength || lexicon.isCommon(token)) return token;
       changes++;
       return replacement;
     });
@@ -227,7 +247,7 @@ function inCaseOf(word: string, replacement: string): string {
 function withMarkers(text: string, stages: readonly StageReport[], lexicon: Lexicon, masked?: number): string {
   const markers: string[] = [];
   for (const { stage, changes } of stages) {
-    if (OBFUSCATION_STAGES.includes(stage)) for (let k = 0; k < Math.min(changes, MAX_MARKERS); k++) markers.push(`zzobf${stage}`);
+    if (OBFUSCATION_STAGES.includes(stage)) for (let k = 0; k < Math.min(changes, MAX_MARKERS); k++) markers.push(`${OBFUSCATION_MARKER_PREFIX}${stage}`);
   }
   let unknown = masked === undefined ? 0 : Math.min(masked, MAX_MARKERS);
   if (masked === undefined) {
@@ -235,7 +255,7 @@ function withMarkers(text: string, stages: readonly StageReport[], lexicon: Lexi
       if (unknown < MAX_MARKERS && /^\p{Ll}{4,}$/u.test(m[0]) && !lexicon.has(m[0])) unknown++;
     }
   }
-  for (let k = 0; k < unknown; k++) markers.push('zzobfunknown');
+  for (let k = 0; k < unknown; k++) markers.push(`${OBFUSCATION_MARKER_PREFIX}unknown`);
   return markers.length === 0 ? text : `${text} ${markers.join(' ')}`;
 }
 
