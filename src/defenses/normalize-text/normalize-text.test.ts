@@ -147,6 +147,28 @@ test('two-edit repair of short words, Capitalised repair, and unknown words mask
   const a = normalizeText('lowest ratse qxzvb', { lexicon, spelling, unknownWords: 'mask' });
   const b = normalizeText('lowest ratse vbnmq', { lexicon, spelling, unknownWords: 'mask' });
   assert.equal(a, b);
+  // Stubs an edit cut a word down to are judged from unknownWordMinLength on; short words stay.
+  const stubs = 'Re: yu get et on my mortgage';
+  assert.equal(normalizeText(stubs, { lexicon, spelling, unknownWords: 'drop' }), stubs, 'words under 3 characters are not judged by default');
+  assert.equal(normalizeText(stubs, { lexicon, spelling, unknownWords: 'drop', unknownWordMinLength: 1, markObfuscation: true }), 'Re: get on my mortgage zzobfunknown zzobfunknown');
+  assert.throws(
+    () => normalizeText(stubs, { unknownWords: 'drop', unknownWordMinLength: 0 }),
+    (e: unknown) => e instanceof RampartError && e.code === 'E_NORMALIZE_OPTION' && /unknownWordMinLength/.test(e.message),
+  );
+});
+
+test('unambiguous spelling repair: only when every word in reach is a form of one word', () => {
+  const counts = corpusWordCounts(['advertisement advertisements', 'free tree fire', 'remove removed', 'you your', 'interest'], 1);
+  const spelling = createSpellingCorrector(counts, { twoEditsFrom: 4, onlyUnambiguous: true });
+  assert.equal(spelling.correct('ardvertisement'), 'advertisement', 'two words in reach, one stem');
+  assert.equal(spelling.correct('lintereast'), 'interest', 'two edits');
+  assert.equal(spelling.correct('rhemove'), 'remove');
+  assert.equal(spelling.correct('frre'), undefined, "'free', 'tree' and 'fire' are all in reach: the attacker could pick one");
+  assert.equal(spelling.correct('yoou'), undefined, "'you' (3 letters) and 'your' both in reach");
+  // Whatever two edits the attacker makes to 'interest', the repair is 'interest' or nothing.
+  for (const edited of ['intrest', 'innterest', 'interset', 'imterest', 'intereest']) assert.ok([undefined, 'interest'].includes(spelling.correct(edited)), edited);
+  // The nearest-word corrector over the same words is steerable: 'frre' becomes the most frequent near word.
+  assert.notEqual(createSpellingCorrector(counts, { twoEditsFrom: 4 }).correct('frre'), undefined);
 });
 
 test('unscramble repairs swapped letters by the letters alone, in any case', () => {

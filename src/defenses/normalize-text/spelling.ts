@@ -13,6 +13,7 @@
  * Two-character deletions matter because an attacker with two edits per word often makes
  * two swaps or substitutions ("compainse"), which one-deletion keys cannot bridge.
  */
+import { stemmer } from 'stemmer';
 import { familiarWords } from './lexicon.js';
 
 export interface SpellingCorrector {
@@ -41,6 +42,15 @@ export interface SpellingOptions {
    * of more guesses on genuinely unknown short words (the most frequent neighbour wins).
    */
   readonly twoEditsFrom?: number;
+  /**
+   * Repair a token only when the vocabulary words (of 3+ letters) within the allowed distance
+   * are all forms of one word (one Porter stem: "advertisement", "advertisements"); default
+   * false (the most frequent nearest word wins). An attacker who made at most that many edits
+   * to a vocabulary word then cannot steer the repair to another word: the one word in reach
+   * is the word he edited. Where his edits land near two words, nothing is repaired, and the
+   * token is left to the unknown-word rule as without this stage.
+   */
+  readonly onlyUnambiguous?: boolean;
 }
 
 /**
@@ -55,10 +65,13 @@ export interface SpellingOptions {
  */
 export function createSpellingCorrector(vocabulary: Iterable<readonly [string, number]>, options: SpellingOptions = {}): SpellingCorrector {
   const twoEditsFrom = Math.max(4, Math.floor(options.twoEditsFrom ?? TWO_EDITS_FROM));
+  const onlyUnambiguous = options.onlyUnambiguous === true;
+  // Unambiguous repair counts 3-letter words among the words in reach ("yoou" is near "you" as well as "your").
+  const minWordLength = onlyUnambiguous ? 3 : 4;
   const counts = new Map<string, number>();
   for (const [word, count] of vocabulary) {
     const w = word.toLowerCase();
-    if (w.length >= 4 && /^\p{L}+$/u.test(w)) counts.set(w, Math.max(counts.get(w) ?? 0, count));
+    if (w.length >= minWordLength && /^\p{L}+$/u.test(w)) counts.set(w, Math.max(counts.get(w) ?? 0, count));
   }
   const index = new Map<string, string[]>();
   const put = (key: string, word: string): void => {
@@ -70,7 +83,7 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
     put(word, word);
     const once = deletions(word);
     for (const d of once) put(d, word);
-    if (word.length >= Math.min(TWO_EDITS_FROM, twoEditsFrom)) for (const d of new Set(once.flatMap(deletions))) put(d, word);
+    if (onlyUnambiguous || word.length >= Math.min(TWO_EDITS_FROM, twoEditsFrom)) for (const d of new Set(once.flatMap(deletions))) put(d, word);
   }
   // Anagram classes: sorted letters -> vocabulary words, most frequent first.
   const anagrams = new Map<string, string[]>();
@@ -96,6 +109,7 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
         const limit = word.length >= twoEditsFrom ? 2 : 1;
         let bestDistance = Infinity;
         let bestCount = -1;
+        const stemsInReach = new Set<string>();
         const seen = new Set<string>();
         const once = deletions(word);
         const keys = limit === 2 ? new Set([word, ...once, ...once.flatMap(deletions)]) : [word, ...once];
@@ -106,6 +120,7 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
             if (Math.abs(candidate.length - word.length) > limit) continue;
             const d = osaDistance(word, candidate);
             if (d > limit) continue;
+            if (onlyUnambiguous) stemsInReach.add(stemmer(candidate));
             const c = counts.get(candidate) ?? 0;
             if (d < bestDistance || (d === bestDistance && (c > bestCount || (c === bestCount && candidate < (best as string))))) {
               best = candidate;
@@ -114,6 +129,7 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
             }
           }
         }
+        if (stemsInReach.size > 1) best = undefined;
       }
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(word, best ?? null);
