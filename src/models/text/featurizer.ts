@@ -18,9 +18,23 @@ export interface FeaturizerConfig {
   readonly maxWordNgram: number;
   /** Smallest and largest character n-gram within a word; [0, 0] turns them off. */
   readonly charNgrams: readonly [number, number];
+  /**
+   * Words starting with this prefix are markers (the normaliser's `zzobf...` words, one per
+   * repair or dropped word); '' (default) treats them as words like any other. With a prefix,
+   * the text also gets "at least k markers" and "markers are at least r of the words" features
+   * (thermometer codes of the count and the share). A marker word alone is counted
+   * sublinearly like any word, so twenty disguised words would read little different from
+   * five; the codes let the model weigh how much of a message was disguised.
+   */
+  readonly markerPrefix: string;
 }
 
-export const DEFAULT_FEATURIZER: FeaturizerConfig = Object.freeze({ buckets: 1 << 16, maxWordNgram: 2, charNgrams: [3, 5] as const });
+export const DEFAULT_FEATURIZER: FeaturizerConfig = Object.freeze({ buckets: 1 << 16, maxWordNgram: 2, charNgrams: [3, 5] as const, markerPrefix: '' });
+
+// Thermometer steps of the marker features: a text with 9 markers among 60 words (15%) has
+// the count codes 1, 2, 4, 8 and the share codes up to 0.12.
+const MARKER_COUNT_STEPS = [1, 2, 4, 8, 16, 32, 64];
+const MARKER_SHARE_STEPS = [0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4];
 
 /** A sparse, L2-normalised feature vector: sorted distinct bucket indices and their values. */
 export interface SparseVector {
@@ -37,6 +51,7 @@ const FNV_PRIME = 0x01000193;
 const SEED_WORD = 0x5bd1e995;
 const SEED_BIGRAM = 0x27d4eb2f;
 const SEED_CHAR = 0x165667b1;
+const SEED_MARKER = 0x9e3779b9;
 const WORD_CACHE_LIMIT = 200_000;
 
 /**
@@ -56,7 +71,7 @@ export class HashedNgramFeaturizer {
    */
   constructor(config: Partial<FeaturizerConfig> = {}) {
     const full: FeaturizerConfig = { ...DEFAULT_FEATURIZER, ...config };
-    const { buckets, maxWordNgram, charNgrams } = full;
+    const { buckets, maxWordNgram, charNgrams, markerPrefix } = full;
     if (!Number.isInteger(buckets) || buckets < 256 || buckets > 1 << 20 || (buckets & (buckets - 1)) !== 0) {
       throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: buckets must be a power of two in [256, 1048576], got ${buckets}.`, { details: { buckets } });
     }
@@ -69,7 +84,12 @@ export class HashedNgramFeaturizer {
         details: { charNgrams },
       });
     }
-    this.config = Object.freeze({ buckets, maxWordNgram, charNgrams: [lo, hi] as const });
+    if (typeof markerPrefix !== 'string' || /[^\p{Ll}\p{N}]/u.test(markerPrefix)) {
+      throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: markerPrefix must be '' or lower-case letters and digits (a word's start), got ${JSON.stringify(markerPrefix)}.`, {
+        details: { markerPrefix },
+      });
+    }
+    this.config = Object.freeze({ buckets, maxWordNgram, charNgrams: [lo, hi] as const, markerPrefix });
     this.counts = new Float32Array(buckets);
     this.touched = new Int32Array(1024);
   }
@@ -110,11 +130,20 @@ export class HashedNgramFeaturizer {
     };
     const words = this.tokens(text);
     const mask = this.config.buckets - 1;
+    const prefix = this.config.markerPrefix;
+    let markers = 0;
     for (let w = 0; w < words.length; w++) {
       const word = words[w] as string;
+      if (prefix !== '' && word.startsWith(prefix)) markers++;
       for (const index of this.wordIndices(word)) add(index);
       if (this.config.maxWordNgram >= 2 && w > 0) add(hashParts(SEED_BIGRAM, words[w - 1] as string, word) & mask);
       if (this.config.maxWordNgram >= 3 && w > 1) add(hashParts(SEED_BIGRAM ^ 0x3, `${words[w - 2] as string}\u0001${words[w - 1] as string}`, word) & mask);
+    }
+    if (markers > 0) {
+      // The share is of the words the text kept, so dropping words raises it.
+      const share = markers / Math.max(1, words.length - markers);
+      for (const step of MARKER_COUNT_STEPS) if (markers >= step) add(hashParts(SEED_MARKER, 'count', String(step)) & mask);
+      for (const step of MARKER_SHARE_STEPS) if (share >= step) add(hashParts(SEED_MARKER, 'share', String(step)) & mask);
     }
     const indices = this.touched.slice(0, n).sort();
     const values = new Float32Array(n);

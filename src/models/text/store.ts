@@ -21,6 +21,8 @@ const metadataSchema = z.object({
       buckets: z.number().int(),
       maxWordNgram: z.number().int(),
       charNgrams: z.tuple([z.number().int(), z.number().int()]),
+      // Models saved before marker features existed have none.
+      markerPrefix: z.string().default(''),
     }),
     trainedOnNormalizedText: z.boolean(),
   }),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -44,6 +44,25 @@ test('featurizer: deterministic, L2-normalised, word features inside the text fe
   assert.ok(shared >= 4, `shared n-grams ${shared}`);
   assert.equal(f.sparse('').indices.length, 0);
   assert.throws(() => new HashedNgramFeaturizer({ buckets: 1000 }), (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG');
+});
+
+test('featurizer: marker words add codes of their count and share of the text', () => {
+  const plain = new HashedNgramFeaturizer();
+  const marked = new HashedNgramFeaturizer({ markerPrefix: 'zzobf' });
+  const words = 'cheap loans for you today only here now';
+  assert.deepEqual([...marked.sparse(words).indices], [...plain.sparse(words).indices], 'no markers, no codes');
+  // The buckets the marked featurizer adds: the codes.
+  const codes = (text: string): number[] => {
+    const base = new Set(plain.sparse(text).indices);
+    return [...marked.sparse(text).indices].filter((i) => !base.has(i));
+  };
+  const one = codes(`${words} zzobfunknown`);
+  const four = codes(`${words} ${'zzobfunknown '.repeat(4)}`);
+  assert.ok(one.length >= 2, `one marker among 8 words: count >= 1 and share >= 10% (${one.length} codes)`);
+  assert.ok(four.length > one.length && one.every((i) => four.includes(i)), `four markers have one marker's codes and more (${four.length} vs ${one.length})`);
+  // The codes depend on the markers' number, not on which stage left them.
+  assert.deepEqual(codes(`${words} zzobfleet zzobfsplit`), codes(`${words} zzobfunknown zzobfunknown`));
+  assert.throws(() => new HashedNgramFeaturizer({ markerPrefix: 'ZZ obf' }), (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG');
 });
 
 test('trained on 400 SpamAssassin messages: accurate, and the sparse path equals the TF.js graph', async () => {
@@ -113,6 +132,14 @@ test('save and load give the same classifier', async () => {
     assert.deepEqual(loaded.info, clf.info);
     assert.deepEqual(await loaded.predictProba(test_.texts.slice(0, 5)), await clf.predictProba(test_.texts.slice(0, 5)));
     loaded.dispose();
+    // Models saved before marker features existed load without them.
+    const file = join(dir, 'model', 'model.json');
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { userDefinedMetadata: { info: { featurizer: Record<string, unknown> } } };
+    delete json.userDefinedMetadata.info.featurizer.markerPrefix;
+    writeFileSync(file, JSON.stringify(json));
+    const older = await loadTextClassifier(join(dir, 'model'));
+    assert.equal(older.featurizer.config.markerPrefix, '');
+    older.dispose();
     await assert.rejects(() => loadTextClassifier(join(dir, 'missing')), (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_MISSING');
   } finally {
     rmSync(dir, { recursive: true, force: true });
