@@ -7,12 +7,14 @@
  *   2. normalised  - the same model trained on normalised text, behind normalizedClassifier
  *                    (the attack queries the whole defended pipeline: adaptive); the
  *                    normaliser undoes look-alikes, invisible characters, leet and split
- *                    words, drops words it does not know (an unrepaired edit then reads
- *                    the same whatever letters the attacker chose) and marks what it
- *                    repaired or dropped (markObfuscation), so a disguise counts as
- *                    evidence; WordNet synonyms are encoded as one code word per cluster
- *                    (synonym encoding). Spelling repair is off by default: it let the
- *                    attacker choose the word an edit was repaired to;
+ *                    words, repairs a misspelling only when every word within two edits
+ *                    is a form of one word (so the attacker cannot steer the repair),
+ *                    drops words it does not know, stubs of one or two letters included
+ *                    (an unrepaired edit then reads the same whatever letters the attacker
+ *                    chose) and marks what it repaired or dropped (markObfuscation), so a
+ *                    disguise counts as evidence, and the model reads how many words were
+ *                    marked (marker features); WordNet synonyms are encoded as one code word
+ *                    per cluster (synonym encoding);
  *   3. normalised + augmentation - as 2, trained with perturbations drawn from the threat
  *                    (phased: clean first, then a rising share of perturbed messages), then
  *                    `--adversarial-rounds` rounds of adversarial training: the greedy attack
@@ -43,8 +45,9 @@
  *   --synonym-encoding true|false   (ablations of the defence)
  *   --repair-capitals true|false     spelling repair of Capitalised words (default true)
  *   --unknown-words keep|mask|drop   words still unknown after repair (default drop)
- *   --spelling true|false            the spelling-repair stage (default false: it lets the
- *                                    attacker pick the word an edit is repaired to)
+ *   --spelling unique|true|false     the spelling-repair stage (default unique: only repairs
+ *                                    no edit can steer, see spelling.ts; true: nearest word,
+ *                                    which lets the attacker pick the word an edit becomes)
  *   --two-edits-from 6               word length from which spelling repairs two edits
  *   --defended-char-ngrams 3,5       character n-grams of the defended models (0,0: words only)
  *   --augment-families all|a,b       families the augmentation draws from
@@ -52,6 +55,8 @@
  *   --adversarial-threshold 0.05  --adversarial-hold-out true|false (attack each round's
  *                    messages with a model trained without them)
  *   --threshold auto|<probability>  --max-f1-loss 0.005 (half a point of validation F1)
+ *   --unknown-min-length 1           shortest word the unknown-word rule judges (3: no stubs)
+ *   --marker-features true           defended models read the count and share of marker words
  * The attack is the library's greedy search with its defaults (refinement included) under
  * the query cap; the search settings are recorded in the results file.
  */
@@ -68,7 +73,7 @@ import { evaluateTextClassifier } from '../src/models/text/metrics.js';
 import { chooseDecisionThreshold, withDecisionThreshold, type ThresholdChoice } from '../src/models/text/decision-threshold.js';
 import type { TextClassifier } from '../src/models/text/text-classifier.js';
 import { normalizedClassifier } from '../src/defenses/normalize-text/normalized-classifier.js';
-import { NORMALIZE_STAGES } from '../src/defenses/normalize-text/normalize.js';
+import { NORMALIZE_STAGES, OBFUSCATION_MARKER_PREFIX } from '../src/defenses/normalize-text/normalize.js';
 import { corpusWordCounts, createLexicon } from '../src/defenses/normalize-text/lexicon.js';
 import { createSpellingCorrector } from '../src/defenses/normalize-text/spelling.js';
 import { createSynonymEncoder } from '../src/defenses/normalize-text/synonyms.js';
@@ -94,7 +99,7 @@ const { values } = parseArgs({
     'synonym-encoding': { type: 'string', default: 'true' },
     'repair-capitals': { type: 'string', default: 'true' },
     'unknown-words': { type: 'string', default: 'drop' },
-    spelling: { type: 'string', default: 'false' },
+    spelling: { type: 'string', default: 'unique' },
     'two-edits-from': { type: 'string', default: '6' },
     'defended-char-ngrams': { type: 'string', default: '3,5' },
     'augment-families': { type: 'string', default: 'all' },
@@ -105,6 +110,8 @@ const { values } = parseArgs({
     'adversarial-hold-out': { type: 'string', default: 'false' },
     threshold: { type: 'string', default: 'auto' },
     'max-f1-loss': { type: 'string', default: '0.005' },
+    'unknown-min-length': { type: 'string', default: '1' },
+    'marker-features': { type: 'string', default: 'true' },
   },
 });
 const select = values.augment === 'salient' ? 'salient' : 'random';
@@ -130,15 +137,20 @@ log(`SpamAssassin: ${splits.stats.messages} messages, ${splits.stats.duplicates}
 // jargon), whose counts also rank spelling corrections.
 const vocabulary = corpusWordCounts(splits.train.texts, 3);
 const lexicon = createLexicon(vocabulary.keys());
-const spelling = createSpellingCorrector(vocabulary, { twoEditsFrom: Number(values['two-edits-from']) });
+// `--spelling unique` repairs only edits whose words in reach are all one word's forms, from 4 letters.
+const uniqueSpelling = values.spelling === 'unique';
+const spelling = createSpellingCorrector(vocabulary, uniqueSpelling ? { twoEditsFrom: 4, onlyUnambiguous: true } : { twoEditsFrom: Number(values['two-edits-from']) });
 // Synonym clusters over the same vocabulary: a WordNet synonym reads as its cluster's code word.
 const synonyms = values['synonym-encoding'] === 'false' ? undefined : createSynonymEncoder(vocabulary);
 const repairCapitalised = values['repair-capitals'] !== 'false';
 const unknownWords = (values['unknown-words'] ?? 'drop') as 'keep' | 'mask' | 'drop';
 const defendedCharNgrams = (values['defended-char-ngrams'] ?? '3,5').split(',').map(Number) as [number, number];
-const defendedFeaturizer = { charNgrams: defendedCharNgrams };
-// Without the spelling stage an edited word is not repaired to its nearest known word (which
-// lets the attacker pick that word); it stays unknown, for `unknownWords` to mask or drop.
+const markerFeatures = values['marker-features'] === 'true';
+const defendedFeaturizer = { charNgrams: defendedCharNgrams, ...(markerFeatures ? { markerPrefix: OBFUSCATION_MARKER_PREFIX } : {}) };
+const unknownWordMinLength = Number(values['unknown-min-length']);
+// Without the spelling stage (or where unique repair finds two words in reach) an edited word
+// stays unknown, for `unknownWords` to mask or drop; nearest-word repair (`true`) lets the
+// attacker pick the word an edit becomes.
 const spellingRepair = values.spelling !== 'false';
 const normalize = {
   lexicon,
@@ -146,6 +158,7 @@ const normalize = {
   markObfuscation,
   repairCapitalised,
   unknownWords,
+  unknownWordMinLength,
   ...(synonyms ? { synonyms } : {}),
   ...(spellingRepair ? {} : { stages: NORMALIZE_STAGES.filter((s) => s !== 'spelling') }),
 };
@@ -310,7 +323,7 @@ await writeJsonFile(values.out as string, {
   benchmark: 'text',
   date: new Date().toISOString(),
   engine: { backend: engine.backend, tfjs: engine.tfjsVersion },
-  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config }, split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { spellingRepair, markObfuscation, synonymEncoding: synonyms !== undefined, repairCapitalised, unknownWords, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialHoldOut: values['adversarial-hold-out'] === 'true', threshold: values.threshold, maxF1Loss: Number(values['max-f1-loss']) } },
+  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config }, split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { spellingRepair, uniqueSpelling, markObfuscation, synonymEncoding: synonyms !== undefined, repairCapitalised, unknownWords, unknownWordMinLength, markerFeatures, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialHoldOut: values['adversarial-hold-out'] === 'true', threshold: values.threshold, maxF1Loss: Number(values['max-f1-loss']) } },
   data: { ...splits.stats, train: splits.train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
   results,
   seconds: (Date.now() - started) / 1000,
