@@ -32,7 +32,7 @@ export interface FeaturizerConfig {
 export const DEFAULT_FEATURIZER: FeaturizerConfig = Object.freeze({ buckets: 1 << 16, maxWordNgram: 2, charNgrams: [3, 5] as const, markerPrefix: '' });
 
 // Thermometer steps of the marker features: a text with 9 markers among 60 words (15%) has
-// the count codes 1, 2, 4, 8 and the share codes up to 0.12.
+// the count codes 1, 2, 4, 8 and the share codes up to 0.15.
 const MARKER_COUNT_STEPS = [1, 2, 4, 8, 16, 32, 64];
 const MARKER_SHARE_STEPS = [0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4];
 
