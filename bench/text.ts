@@ -9,7 +9,7 @@
  *                    normaliser undoes look-alikes, invisible characters, leet and split
  *                    words, repairs a misspelling only when every word within two edits
  *                    is a form of one word (so the attacker cannot steer the repair),
- *                    drops words it does not know, stubs of one or two letters included
+ *                    drops words it does not know, fragments of one or two letters included
  *                    (an unrepaired edit then reads the same whatever letters the attacker
  *                    chose) and marks what it repaired or dropped (markObfuscation), so a
  *                    disguise counts as evidence, and the model reads how many words were
@@ -55,7 +55,7 @@
  *   --adversarial-threshold 0.05  --adversarial-hold-out true|false (attack each round's
  *                    messages with a model trained without them)
  *   --threshold auto|<probability>  --max-f1-loss 0.005 (half a point of validation F1)
- *   --unknown-min-length 1           shortest word the unknown-word rule judges (3: no stubs)
+ *   --unknown-min-length 1           shortest word the unknown-word rule judges (3: no fragments)
  *   --marker-features true           defended models read the count and share of marker words
  * The attack is the library's greedy search with its defaults (refinement included) under
  * the query cap; the search settings are recorded in the results file.

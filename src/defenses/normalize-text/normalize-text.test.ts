@@ -147,12 +147,12 @@ test('two-edit repair of short words, Capitalised repair, and unknown words mask
   const a = normalizeText('lowest ratse qxzvb', { lexicon, spelling, unknownWords: 'mask' });
   const b = normalizeText('lowest ratse vbnmq', { lexicon, spelling, unknownWords: 'mask' });
   assert.equal(a, b);
-  // Stubs an edit cut a word down to are judged from unknownWordMinLength on; short words stay.
-  const stubs = 'Re: yu get et on my mortgage';
-  assert.equal(normalizeText(stubs, { lexicon, spelling, unknownWords: 'drop' }), stubs, 'words under 3 characters are not judged by default');
-  assert.equal(normalizeText(stubs, { lexicon, spelling, unknownWords: 'drop', unknownWordMinLength: 1, markObfuscation: true }), 'Re: get on my mortgage zzobfunknown zzobfunknown');
+  // Fragments an edit cut a word down to are judged from unknownWordMinLength on; short words stay.
+  const fragments = 'Re: yu get et on my mortgage';
+  assert.equal(normalizeText(fragments, { lexicon, spelling, unknownWords: 'drop' }), fragments, 'words under 3 characters are not judged by default');
+  assert.equal(normalizeText(fragments, { lexicon, spelling, unknownWords: 'drop', unknownWordMinLength: 1, markObfuscation: true }), 'Re: get on my mortgage zzobfunknown zzobfunknown');
   assert.throws(
-    () => normalizeText(stubs, { unknownWords: 'drop', unknownWordMinLength: 0 }),
+    () => normalizeText(fragments, { unknownWords: 'drop', unknownWordMinLength: 0 }),
     (e: unknown) => e instanceof RampartError && e.code === 'E_NORMALIZE_OPTION' && /unknownWordMinLength/.test(e.message),
   );
 });

@@ -80,7 +80,7 @@ export interface NormalizeTextOptions {
    */
   readonly unknownWords?: 'keep' | 'mask' | 'drop';
   /**
-   * Shortest word `unknownWords` judges, in characters; default 3. With 1, stubs an edit cut
+   * Shortest word `unknownWords` judges, in characters; default 3. With 1, fragments an edit cut
    * a word down to ("your" -> "yu", "best" -> "et") are judged too: the ones that are not
    * familiar short words ("on", "me", "re", WordNet's letters) are masked or dropped and
    * marked, so cutting a word short costs the attacker a marker like any other unrepaired edit.
