@@ -57,26 +57,34 @@
  *   --threshold auto|<probability>  --max-f1-loss 0.005 (half a point of validation F1)
  *   --unknown-min-length 1           shortest word the unknown-word rule judges (3: no fragments)
  *   --marker-features true           defended models read the count and share of marker words
+ *   --save-models DIR                keep each trained model in DIR/<model> (with the defence settings)
+ *   --load-models DIR                attack models saved by --save-models instead of training
+ *                    (the normaliser is rebuilt from the same split; the saved defence settings
+ *                    must match this run's, thresholds and --max-f1-loss aside)
  * The attack is the library's greedy search with its defaults (refinement included) under
  * the query cap; the search settings are recorded in the results file.
  */
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/backend.js';
+import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeJsonFile } from '../src/core/files.js';
+import { UsageError } from '../src/core/errors.js';
 import { createRng } from '../src/core/rng.js';
 import { formatTable, percent } from '../src/report/table.js';
 import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
 import { takeTexts } from '../src/data/text/text-dataset.js';
 import { trainTextClassifier } from '../src/models/text/train.js';
 import { trainTextAdversarially } from '../src/models/text/adversarial-rounds.js';
-import { evaluateTextClassifier } from '../src/models/text/metrics.js';
+import { evaluateTextClassifier, predictInBatches } from '../src/models/text/metrics.js';
 import { chooseDecisionThreshold, withDecisionThreshold, type ThresholdChoice } from '../src/models/text/decision-threshold.js';
 import type { TextClassifier } from '../src/models/text/text-classifier.js';
+import type { HashedTextClassifier } from '../src/models/text/hashed-classifier.js';
+import { loadTextClassifier, saveTextClassifier } from '../src/models/text/store.js';
 import { normalizedClassifier } from '../src/defenses/normalize-text/normalized-classifier.js';
 import { NORMALIZE_STAGES, OBFUSCATION_MARKER_PREFIX } from '../src/defenses/normalize-text/normalize.js';
-import { corpusWordCounts, createLexicon } from '../src/defenses/normalize-text/lexicon.js';
 import { createSpellingCorrector } from '../src/defenses/normalize-text/spelling.js';
-import { createSynonymEncoder } from '../src/defenses/normalize-text/synonyms.js';
+import { trainingVocabulary, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';
 import { createTextAttack } from '../src/attacks/text/registry.js';
 import { TEXT_FAMILIES, textThreatModel } from '../src/threats/text-threat.js';
 import type { TextFamily, TextThreatModel } from '../src/attacks/text/types.js';
@@ -112,6 +120,8 @@ const { values } = parseArgs({
     'max-f1-loss': { type: 'string', default: '0.005' },
     'unknown-min-length': { type: 'string', default: '1' },
     'marker-features': { type: 'string', default: 'true' },
+    'save-models': { type: 'string' },
+    'load-models': { type: 'string' },
   },
 });
 const select = values.augment === 'salient' ? 'salient' : 'random';
@@ -133,15 +143,12 @@ const engine = await initEngine();
 const splits = spamAssassinSplits({ seed, maxChars });
 log(`SpamAssassin: ${splits.stats.messages} messages, ${splits.stats.duplicates} duplicates dropped; train ${splits.train.texts.length}, validation ${splits.validation.texts.length}, test ${splits.test.texts.length}`);
 
-// The normaliser's word list: WordNet plus the corpus's own frequent words (product names,
-// jargon), whose counts also rank spelling corrections.
-const vocabulary = corpusWordCounts(splits.train.texts, 3);
-const lexicon = createLexicon(vocabulary.keys());
-// `--spelling unique` repairs only edits whose words in reach are all one word's forms, from 4 letters.
+// The defended filters' normaliser: the library's vocabulary defence over the training
+// split (defenses/normalize-text/vocabulary-defence.ts), as a plan's `normalize: vocabulary`
+// deploys it, with the flags above overriding one piece at a time for ablations.
+const vocabulary = trainingVocabulary(splits.train.texts);
+// `--spelling unique` (the defence's own) repairs only edits whose words in reach are all one word's forms.
 const uniqueSpelling = values.spelling === 'unique';
-const spelling = createSpellingCorrector(vocabulary, uniqueSpelling ? { twoEditsFrom: 4, onlyUnambiguous: true } : { twoEditsFrom: Number(values['two-edits-from']) });
-// Synonym clusters over the same vocabulary: a WordNet synonym reads as its cluster's code word.
-const synonyms = values['synonym-encoding'] === 'false' ? undefined : createSynonymEncoder(vocabulary);
 const repairCapitalised = values['repair-capitals'] !== 'false';
 const unknownWords = (values['unknown-words'] ?? 'drop') as 'keep' | 'mask' | 'drop';
 const defendedCharNgrams = (values['defended-char-ngrams'] ?? '3,5').split(',').map(Number) as [number, number];
@@ -153,13 +160,12 @@ const unknownWordMinLength = Number(values['unknown-min-length']);
 // attacker pick the word an edit becomes.
 const spellingRepair = values.spelling !== 'false';
 const normalize = {
-  lexicon,
-  spelling,
+  ...vocabularyDefence(vocabulary, { synonyms: values['synonym-encoding'] !== 'false' }),
+  ...(uniqueSpelling ? {} : { spelling: createSpellingCorrector(vocabulary, { twoEditsFrom: Number(values['two-edits-from']) }) }),
   markObfuscation,
   repairCapitalised,
   unknownWords,
   unknownWordMinLength,
-  ...(synonyms ? { synonyms } : {}),
   ...(spellingRepair ? {} : { stages: NORMALIZE_STAGES.filter((s) => s !== 'spelling') }),
 };
 const spamClass = splits.train.classes.indexOf('spam');
@@ -172,29 +178,27 @@ log(`attacking ${attacked.texts.length} spam test messages; threat w=${budget.ma
 
 interface ModelSpec {
   name: string;
-  build: () => Promise<TextClassifier>;
-  /** Defended filters get the chosen decision threshold. */
+  train: () => Promise<HashedTextClassifier>;
+  /** Defended filters read normalised text and get the chosen decision threshold. */
   defended: boolean;
 }
 const adversarialThreshold = Number(values['adversarial-threshold']);
 const specs: ModelSpec[] = [
   {
     name: 'undefended',
-    build: async () => (await trainTextClassifier(splits.train, { epochs, seed, id: 'undefended', validation: splits.validation, onEpoch: progress('undefended') })).classifier,
+    train: async () => (await trainTextClassifier(splits.train, { epochs, seed, id: 'undefended', validation: splits.validation, onEpoch: progress('undefended') })).classifier,
     defended: false,
   },
   {
     name: 'normalized',
-    build: async () =>
-      normalizedClassifier((await trainTextClassifier(splits.train, { epochs, seed, id: 'normalized', normalize, featurizer: defendedFeaturizer, validation: splits.validation, onEpoch: progress('normalized') })).classifier, normalize),
+    train: async () => (await trainTextClassifier(splits.train, { epochs, seed, id: 'normalized', normalize, featurizer: defendedFeaturizer, validation: splits.validation, onEpoch: progress('normalized') })).classifier,
     defended: true,
   },
   {
     name: 'normalized+augmented',
-    build: async () =>
-      normalizedClassifier(
-        (
-          await trainTextAdversarially(splits.train, {
+    train: async () =>
+      (
+        await trainTextAdversarially(splits.train, {
             threat: combined,
             rounds: adversarialRounds,
             perRound: Number(values['adversarial-per-round']),
@@ -217,9 +221,7 @@ const specs: ModelSpec[] = [
             },
             onEpoch: progress('normalized+augmented'),
           })
-        ).classifier,
-        normalize,
-      ),
+      ).classifier,
     defended: true,
   },
 ].filter((s) => (values.models ?? '').split(',').includes(s.name));
@@ -279,11 +281,41 @@ async function attack(model: TextClassifier, threat: TextThreatModel): Promise<A
   };
 }
 
+// What the models are trained with (and the normaliser built from): a model saved under
+// one set of these is only attacked again under the same set.
+const training = { seed, epochs, maxChars, spellingRepair, uniqueSpelling, markObfuscation, synonymEncoding: normalize.synonyms !== undefined, repairCapitalised, unknownWords, unknownWordMinLength, markerFeatures, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialHoldOut: values['adversarial-hold-out'] === 'true' };
+
+/** The spec's model: trained here, or loaded from `--load-models` when its settings match this run's. */
+async function obtain(spec: ModelSpec): Promise<HashedTextClassifier> {
+  const loadFrom = values['load-models'];
+  if (loadFrom !== undefined) {
+    const dir = join(loadFrom, spec.name);
+    const settingsFile = join(dir, 'bench-training.json');
+    if (!existsSync(settingsFile)) throw new UsageError('E_BENCH_MODEL_MISSING', `bench:text: no saved ${spec.name} model in ${dir} (${settingsFile} is missing); save one with --save-models ${loadFrom}.`);
+    const saved = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+    const differing = Object.keys(training).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify((training as Record<string, unknown>)[k]));
+    if (differing.length > 0) {
+      throw new UsageError('E_BENCH_MODEL_MISMATCH', `bench:text: the model in ${dir} was trained with other settings (${differing.join(', ')}); pass the flags it was saved with or drop --load-models.`, { details: { differing } });
+    }
+    log(`loading ${spec.name} from ${dir}`);
+    return loadTextClassifier(dir);
+  }
+  log(`training ${spec.name}`);
+  const trained = await spec.train();
+  const saveTo = values['save-models'];
+  if (saveTo !== undefined) {
+    await saveTextClassifier(trained, join(saveTo, spec.name));
+    await writeJsonFile(join(saveTo, spec.name, 'bench-training.json'), training);
+    log(`saved ${spec.name} to ${join(saveTo, spec.name)}`);
+  }
+  return trained;
+}
+
 const results: Record<string, unknown>[] = [];
 const table: (string | number)[][] = [];
 for (const spec of specs) {
-  log(`training ${spec.name}`);
-  const trained = await spec.build();
+  const inner = await obtain(spec);
+  const trained: TextClassifier = spec.defended ? normalizedClassifier(inner, normalize) : inner;
   let threshold: ThresholdChoice | { threshold: number } = { threshold: 0.5 };
   if (spec.defended && values.threshold === 'auto') {
     const choice = await chooseDecisionThreshold(trained, splits.validation, { positiveClass: spamClass, maxF1Loss: Number(values['max-f1-loss']) });
@@ -293,6 +325,8 @@ for (const spec of specs) {
   const model = withDecisionThreshold(trained, { positiveClass: spamClass, threshold: threshold.threshold });
   const clean = await evaluateTextClassifier(model, splits.test);
   log(`${spec.name}: clean accuracy ${percent(clean.accuracy)}, F1 ${(clean.f1 * 100).toFixed(2)}`);
+  // The spam probability of each attacked message before any attack: how far each sits from the threshold.
+  const cleanScores = (await predictInBatches(trained, attacked.texts)).map((p) => Number((p[spamClass] as number).toFixed(4)));
   const rows: AttackRow[] = [];
   for (const family of families) {
     const row = await attack(model, textThreatModel({ ...budget, families: [family], id: family }));
@@ -312,7 +346,7 @@ for (const spec of specs) {
     meanQueries: rows.reduce((q, r) => q + r.meanQueries, 0),
   };
   log(`${spec.name} vs any attack (worst case per message): ${worstCase.evaded}/${worstCase.attacked} evaded (${percent(worstCase.successRate)}), ${worstCase.meanQueries.toFixed(0)} queries in all`);
-  results.push({ model: spec.name, threshold, clean: { accuracy: clean.accuracy, f1: clean.f1, precision: clean.precision, recall: clean.recall, count: clean.count }, attacks: rows, worstCase });
+  results.push({ model: spec.name, threshold, clean: { accuracy: clean.accuracy, f1: clean.f1, precision: clean.precision, recall: clean.recall, count: clean.count }, cleanScores, attacks: rows, worstCase });
   table.push([spec.name, threshold.threshold, percent(clean.accuracy), (clean.f1 * 100).toFixed(2), ...rows.map((r) => percent(r.successRate)), percent(worstCase.successRate)]);
 }
 
@@ -323,7 +357,7 @@ await writeJsonFile(values.out as string, {
   benchmark: 'text',
   date: new Date().toISOString(),
   engine: { backend: engine.backend, tfjs: engine.tfjsVersion },
-  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config }, split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { spellingRepair, uniqueSpelling, markObfuscation, synonymEncoding: synonyms !== undefined, repairCapitalised, unknownWords, unknownWordMinLength, markerFeatures, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialHoldOut: values['adversarial-hold-out'] === 'true', threshold: values.threshold, maxF1Loss: Number(values['max-f1-loss']) } },
+  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config }, split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { ...training, threshold: values.threshold, maxF1Loss: Number(values['max-f1-loss']) } },
   data: { ...splits.stats, train: splits.train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
   results,
   seconds: (Date.now() - started) / 1000,

@@ -4,6 +4,7 @@ export {
   normalizeTextWithReport,
   createTextNormalizer,
   NORMALIZE_STAGES,
+  OBFUSCATION_MARKER_PREFIX,
   type NormalizeStage,
   type NormalizeTextOptions,
   type NormalizeReport,
@@ -14,3 +15,4 @@ export { createLexicon, defaultTextLexicon, corpusVocabulary, corpusWordCounts, 
 export { createSpellingCorrector, defaultSpellingCorrector, type SpellingCorrector } from './spelling.js';
 export { createSynonymEncoder, type SynonymEncoder, type SynonymEncoderOptions } from './synonyms.js';
 export { confusableTable, type ConfusableTable } from './confusables.js';
+export { vocabularyDefence, trainingVocabulary, saveVocabulary, loadVocabulary, VOCABULARY_FILE, VOCABULARY_MIN_COUNT, type SavedVocabulary, type VocabularyDefenceOptions } from './vocabulary-defence.js';

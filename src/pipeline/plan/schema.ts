@@ -200,7 +200,14 @@ export const planSchema = z
             hidden: z.number().int().min(0).default(16),
             epochs: wholePositive.default(4),
             learningRate: z.number().positive().default(0.002),
-            normalize: z.boolean().default(false),
+            /**
+             * `true`: the model reads normalised text and sits behind the normaliser (look-alikes,
+             * invisible characters, leet, split words undone). `vocabulary`: the full defence of
+             * defenses/normalize-text/vocabulary-defence.ts, built from the training split's words
+             * (saved with the model): unambiguous spelling repair, unknown words dropped and
+             * marked, synonym encoding, and a model that reads the marker counts.
+             */
+            normalize: z.union([z.boolean(), z.literal('vocabulary')]).default(false),
             /**
              * Flag the last class (spam) from this probability instead of 0.5; `auto` takes the
              * lowest whose validation F1 stays within half a point of the F1 at 0.5.
@@ -211,7 +218,20 @@ export const planSchema = z
           .default({ hidden: 16, epochs: 4, learningRate: 0.002, normalize: false }),
         /** Hardening by augmentation: perturbations from a text threat, with a phased rate. */
         augment: z
-          .object({ threat: id, phases: z.array(z.object({ epochs: wholePositive, rate: fraction }).strict()).min(1).optional() })
+          .object({
+            threat: id,
+            phases: z.array(z.object({ epochs: wholePositive, rate: fraction }).strict()).min(1).optional(),
+            /**
+             * Adversarial rounds after the augmented training: each round the plan's attack
+             * (greedy, `queries` per text) rewrites `perRound` training texts of the last class
+             * (spam) against the deployed filter until its score drops below `threshold`, the
+             * rewrites join the training set with their label, and the model is trained again.
+             */
+            adversarial: z
+              .object({ rounds: wholePositive, perRound: wholePositive.default(300), queries: wholePositive.default(1000), threshold: z.number().gt(0).lt(1).default(0.05) })
+              .strict()
+              .optional(),
+          })
           .strict()
           .optional(),
         /** The search run for every text threat: `greedy`, `beam` or `gradient`. */

@@ -10,6 +10,9 @@ import { createTextAttack } from '../../../attacks/text/registry.js';
 import { textAttackMetrics } from '../../../attacks/text/metrics.js';
 import { loadCsvTexts, loadJsonlTexts, spamAssassinSplits, splitTextDataset, takeTexts, type TextDataset, type TextSplits } from '../../../data/text/index.js';
 import { normalizedClassifier } from '../../../defenses/normalize-text/normalized-classifier.js';
+import { OBFUSCATION_MARKER_PREFIX, type NormalizeTextOptions } from '../../../defenses/normalize-text/normalize.js';
+import { loadVocabulary, saveVocabulary, trainingVocabulary, vocabularyDefence } from '../../../defenses/normalize-text/vocabulary-defence.js';
+import { trainTextAdversarially } from '../../../models/text/adversarial-rounds.js';
 import {
   chooseDecisionThreshold,
   evaluateTextClassifier,
@@ -91,8 +94,14 @@ function splitsOf(plan: Plan): TextSplits {
  * attacked through both (the attack queries the whole defended pipeline, as an adaptive
  * adversary would).
  */
-function deployed(model: HashedTextClassifier, threshold = 0.5): TextClassifier {
-  return withDecisionThreshold(model.info.trainedOnNormalizedText ? normalizedClassifier(model) : model, { positiveClass: model.classes.length - 1, threshold });
+function deployed(model: HashedTextClassifier, normalize: NormalizeTextOptions, threshold = 0.5): TextClassifier {
+  return withDecisionThreshold(model.info.trainedOnNormalizedText ? normalizedClassifier(model, normalize) : model, { positiveClass: model.classes.length - 1, threshold });
+}
+
+/** The normaliser of a model saved in `dir`: the vocabulary defence when its vocabulary is there, else the default one. */
+function savedNormalizer(dir: string): NormalizeTextOptions {
+  const saved = loadVocabulary(dir);
+  return saved ? vocabularyDefence(saved.vocabulary, { synonyms: saved.synonyms }) : {};
 }
 
 const first = (ds: TextDataset, n: number): TextDataset => (n >= ds.texts.length ? ds : takeTexts(ds, Array.from({ length: n }, (_, i) => i)));
@@ -113,27 +122,49 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
     const splits = splitsOf(plan);
     const train = text.trainLimit === undefined ? splits.train : first(splits.train, text.trainLimit);
     const augmentThreat = text.augment ? textThreats(plan).find((t) => t.id === text.augment?.threat) : undefined;
-    const { classifier } = await trainTextClassifier(train, {
+    // `normalize: vocabulary` builds the full defence from the training split's words, and
+    // the model reads how many words the normaliser marked.
+    const vocabulary = text.model.normalize === 'vocabulary' ? trainingVocabulary(train.texts) : undefined;
+    const normalize: NormalizeTextOptions = vocabulary ? vocabularyDefence(vocabulary) : {};
+    const options = {
       seed: plan.seed,
       epochs: text.model.epochs,
       hidden: text.model.hidden,
       learningRate: text.model.learningRate,
-      normalize: text.model.normalize,
+      ...(text.model.normalize === false ? {} : { normalize }),
+      ...(vocabulary ? { featurizer: { markerPrefix: OBFUSCATION_MARKER_PREFIX } } : {}),
       validation: splits.validation,
       id: `${plan.name}/text`,
       ...(augmentThreat ? { augment: { threat: toTextThreat(augmentThreat), ...(text.augment?.phases ? { schedule: text.augment.phases } : {}) } } : {}),
-      onEpoch: (p) => {
+      onEpoch: (p: { epoch: number; epochs: number; loss: number; augmentRate: number; validationAccuracy?: number }) => {
         ctx.progress(p.epoch, p.epochs, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
         ctx.log(`epoch ${p.epoch}: loss ${p.loss.toFixed(4)}, augmented ${(p.augmentRate * 100).toFixed(0)}%, validation ${((p.validationAccuracy ?? 0) * 100).toFixed(1)}%`);
       },
-    });
+    };
+    const adversarial = text.augment?.adversarial;
+    const spam = train.classes.length - 1;
+    const { classifier } =
+      adversarial && augmentThreat
+        ? await trainTextAdversarially(train, {
+            ...options,
+            threat: toTextThreat(augmentThreat),
+            rounds: adversarial.rounds,
+            perRound: adversarial.perRound,
+            attackClasses: [spam],
+            attack: createTextAttack('greedy', { maxQueries: adversarial.queries }),
+            deploy: (m) => deployed(m, normalize, adversarial.threshold),
+            onRound: (r) => ctx.log(`adversarial round ${r.round}: the attack got ${r.evaded} of ${r.correctBefore} training texts past the filter; ${r.added} rewrites added (${r.seconds.toFixed(0)} s)`),
+          })
+        : await trainTextClassifier(train, options);
     try {
       const modelDir = join(ctx.workDir, 'model');
       await saveTextClassifier(classifier, modelDir);
+      // After the model: saving it replaces the directory.
+      if (vocabulary) await saveVocabulary(modelDir, { vocabulary, synonyms: true });
       const wanted = text.model.decisionThreshold;
-      const threshold = wanted === 'auto' ? (await chooseDecisionThreshold(deployed(classifier), splits.validation)).threshold : (wanted ?? 0.5);
+      const threshold = wanted === 'auto' ? (await chooseDecisionThreshold(deployed(classifier, normalize), splits.validation)).threshold : (wanted ?? 0.5);
       if (wanted === 'auto') ctx.log(`decision threshold ${threshold} (chosen on ${splits.validation.texts.length} validation texts)`);
-      const metrics = await evaluateTextClassifier(deployed(classifier, threshold), splits.test);
+      const metrics = await evaluateTextClassifier(deployed(classifier, normalize, threshold), splits.test);
       return {
         modelDir: ctx.relative(modelDir),
         sha256: await fileDigest(join(modelDir, 'weights.bin')),
@@ -173,8 +204,9 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
     const text = textSection(plan);
     const test = first(splitsOf(plan).test, text.limit);
     const trained = ctx.output<TextTrainOutputs>('text-train');
-    const stored = await loadTextClassifier(ctx.resolve(trained.modelDir));
-    const model = deployed(stored, trained.threshold);
+    const modelDir = ctx.resolve(trained.modelDir);
+    const stored = await loadTextClassifier(modelDir);
+    const model = deployed(stored, savedNormalizer(modelDir), trained.threshold);
     try {
       const attack = createTextAttack(text.attack.id, text.attack.options ?? {});
       const labels = Int32Array.from(test.labels);

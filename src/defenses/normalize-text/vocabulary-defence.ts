@@ -1,0 +1,97 @@
+/**
+ * The full text defence, built from the training corpus's vocabulary, and that vocabulary
+ * saved beside the model so the deployed filter normalises exactly as in training.
+ *
+ * The default normaliser (WordNet words only) undoes look-alikes, invisible characters, leet
+ * and split words. The vocabulary defence adds what the text benchmark measured against an
+ * adaptive attacker (see bench/text.ts): the corpus's own words join the lexicon (product
+ * names, jargon); a misspelling is repaired only when every word within two edits is a form
+ * of one word (so an edit cannot steer the repair); words still unknown, one- and two-letter
+ * fragments included, are dropped and marked, so a disguise counts as evidence rather than
+ * as a new word; WordNet synonyms read as one code word per cluster. Models trained behind it
+ * should read the marker codes (`markerPrefix: OBFUSCATION_MARKER_PREFIX` in the featurizer).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { DataError } from '../../core/errors.js';
+import { writeJsonFile } from '../../core/files.js';
+import { corpusWordCounts, createLexicon } from './lexicon.js';
+import type { NormalizeTextOptions } from './normalize.js';
+import { createSpellingCorrector } from './spelling.js';
+import { createSynonymEncoder } from './synonyms.js';
+
+/** A word joins the vocabulary from this many occurrences in the training texts. */
+export const VOCABULARY_MIN_COUNT = 3;
+/** The file {@link saveVocabulary} writes into a model directory. */
+export const VOCABULARY_FILE = 'vocabulary.json';
+const FORMAT = 'rampart-text-vocabulary/1';
+
+/** Word counts of the training texts (words seen at least {@link VOCABULARY_MIN_COUNT} times). */
+export function trainingVocabulary(texts: Iterable<string>): Map<string, number> {
+  return corpusWordCounts(texts, VOCABULARY_MIN_COUNT);
+}
+
+export interface VocabularyDefenceOptions {
+  /** Encode WordNet synonyms as one code word per cluster; default true (loads WordNet). */
+  readonly synonyms?: boolean;
+}
+
+/**
+ * Normaliser options of the full defence over `vocabulary` (from {@link trainingVocabulary}).
+ *
+ * @throws DataError `E_WORDNET_MISSING` when synonyms are on and WordNet cannot be read.
+ * @example
+ * const normalize = vocabularyDefence(trainingVocabulary(train.texts));
+ * const filter = normalizedClassifier(model, normalize);
+ */
+export function vocabularyDefence(vocabulary: ReadonlyMap<string, number>, options: VocabularyDefenceOptions = {}): NormalizeTextOptions {
+  return {
+    lexicon: createLexicon(vocabulary.keys()),
+    spelling: createSpellingCorrector(vocabulary, { twoEditsFrom: 4, onlyUnambiguous: true }),
+    markObfuscation: true,
+    repairCapitalised: true,
+    unknownWords: 'drop',
+    unknownWordMinLength: 1,
+    ...(options.synonyms === false ? {} : { synonyms: createSynonymEncoder(vocabulary) }),
+  };
+}
+
+const fileSchema = z.object({
+  format: z.literal(FORMAT),
+  minCount: z.number().int().min(1),
+  synonyms: z.boolean(),
+  words: z.array(z.tuple([z.string().min(1), z.number().int().min(1)])),
+});
+
+export interface SavedVocabulary {
+  readonly vocabulary: Map<string, number>;
+  /** Whether the model was trained with synonym encoding. */
+  readonly synonyms: boolean;
+}
+
+/** Writes the vocabulary (and whether synonyms are encoded) to `dir/vocabulary.json`, atomically. */
+export async function saveVocabulary(dir: string, saved: SavedVocabulary): Promise<void> {
+  const words = [...saved.vocabulary].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  await writeJsonFile(join(dir, VOCABULARY_FILE), { format: FORMAT, minCount: VOCABULARY_MIN_COUNT, synonyms: saved.synonyms, words });
+}
+
+/**
+ * The vocabulary saved in `dir`, or undefined when the model there has none (it was trained
+ * without the vocabulary defence).
+ *
+ * @throws DataError `E_VOCABULARY_CORRUPT` when the file is not a vocabulary {@link saveVocabulary} wrote.
+ */
+export function loadVocabulary(dir: string): SavedVocabulary | undefined {
+  const path = join(dir, VOCABULARY_FILE);
+  if (!existsSync(path)) return undefined;
+  let parsed: z.infer<typeof fileSchema>;
+  try {
+    parsed = fileSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+  } catch (error) {
+    throw new DataError('E_VOCABULARY_CORRUPT', `Cannot read the text vocabulary ${path}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}. Retrain the model (the vocabulary is written with it) or restore the file.`, {
+      details: { path },
+    });
+  }
+  return { vocabulary: new Map(parsed.words), synonyms: parsed.synonyms };
+}
