@@ -39,7 +39,8 @@
  *   --max-queries 2000  per-message query cap of the attack (0 = none)
  *   --word-fraction 0.2 --char-edits 2   the threat budget
  *   --families all|a,b  families attacked one by one (the combined attack always runs)
- *   --epochs 3 (the augmented model trains one more) --seed 1 --out bench/results/text.json
+ *   --epochs 3 (the augmented model trains one more) --hidden 16 (units of every model's hidden layer)
+ *   --seed 1 --out bench/results/text.json
  *   --models undefended,normalized,normalized+augmented
  *   --augment random|salient  --augment-classes all|spam  --markers true|false
  *   --synonym-encoding true|false   (ablations of the defence)
@@ -52,7 +53,9 @@
  *   --defended-char-ngrams 3,5       character n-grams of the defended models (0,0: words only)
  *   --augment-families all|a,b       families the augmentation draws from
  *   --adversarial-rounds 5 --adversarial-per-round 300 --adversarial-queries 1000
- *   --adversarial-threshold 0.05  --adversarial-hold-out true|false (attack each round's
+ *   --adversarial-threshold 0.05  --adversarial-word-fraction (default --word-fraction: the
+ *                    rounds' attack may change this share of words, e.g. 0.3 trains past the budget)
+ *   --adversarial-hold-out true|false (attack each round's
  *                    messages with a model trained without them)
  *   --threshold auto|<probability>  --max-f1-loss 0.005 (half a point of validation F1)
  *   --unknown-min-length 1           shortest word the unknown-word rule judges (3: no fragments)
@@ -98,6 +101,7 @@ const { values } = parseArgs({
     'char-edits': { type: 'string', default: '2' },
     families: { type: 'string', default: 'all' },
     epochs: { type: 'string', default: '3' },
+    hidden: { type: 'string', default: '16' },
     seed: { type: 'string', default: '1' },
     models: { type: 'string', default: 'undefended,normalized,normalized+augmented' },
     out: { type: 'string', default: 'bench/results/text.json' },
@@ -115,6 +119,7 @@ const { values } = parseArgs({
     'adversarial-per-round': { type: 'string', default: '300' },
     'adversarial-queries': { type: 'string', default: '1000' },
     'adversarial-threshold': { type: 'string', default: '0.05' },
+    'adversarial-word-fraction': { type: 'string' },
     'adversarial-hold-out': { type: 'string', default: 'false' },
     threshold: { type: 'string', default: 'auto' },
     'max-f1-loss': { type: 'string', default: '0.005' },
@@ -131,9 +136,13 @@ const maxChars = Number(values['max-chars']);
 const maxQueries = Number(values['max-queries']);
 const seed = Number(values.seed);
 const epochs = Number(values.epochs);
+const hidden = Number(values.hidden);
 const budget = { maxWordFraction: Number(values['word-fraction']), maxCharEditsPerWord: Number(values['char-edits']) };
 const families: TextFamily[] = values.families === 'all' ? [...TEXT_FAMILIES] : values.families === 'none' ? [] : ((values.families ?? '').split(',') as TextFamily[]);
 const combined = textThreatModel({ ...budget, families: TEXT_FAMILIES, id: 'combined' });
+// The adversarial rounds' threat: the combined one, with a larger word share when asked.
+const adversarialWordFraction = Number(values['adversarial-word-fraction'] ?? budget.maxWordFraction);
+const roundsThreat = adversarialWordFraction === budget.maxWordFraction ? combined : textThreatModel({ ...budget, maxWordFraction: adversarialWordFraction, families: TEXT_FAMILIES, id: 'rounds' });
 // The families augmentation draws from (default all, as the combined attack).
 const augmentThreat = values['augment-families'] === 'all' ? combined : textThreatModel({ ...budget, families: (values['augment-families'] ?? '').split(','), id: 'augment' });
 const started = Date.now();
@@ -186,12 +195,12 @@ const adversarialThreshold = Number(values['adversarial-threshold']);
 const specs: ModelSpec[] = [
   {
     name: 'undefended',
-    train: async () => (await trainTextClassifier(splits.train, { epochs, seed, id: 'undefended', validation: splits.validation, onEpoch: progress('undefended') })).classifier,
+    train: async () => (await trainTextClassifier(splits.train, { epochs, hidden, seed, id: 'undefended', validation: splits.validation, onEpoch: progress('undefended') })).classifier,
     defended: false,
   },
   {
     name: 'normalized',
-    train: async () => (await trainTextClassifier(splits.train, { epochs, seed, id: 'normalized', normalize, featurizer: defendedFeaturizer, validation: splits.validation, onEpoch: progress('normalized') })).classifier,
+    train: async () => (await trainTextClassifier(splits.train, { epochs, hidden, seed, id: 'normalized', normalize, featurizer: defendedFeaturizer, validation: splits.validation, onEpoch: progress('normalized') })).classifier,
     defended: true,
   },
   {
@@ -199,7 +208,7 @@ const specs: ModelSpec[] = [
     train: async () =>
       (
         await trainTextAdversarially(splits.train, {
-            threat: combined,
+            threat: roundsThreat,
             rounds: adversarialRounds,
             perRound: Number(values['adversarial-per-round']),
             attackClasses: [spamClass],
@@ -208,6 +217,7 @@ const specs: ModelSpec[] = [
             deploy: (m) => withDecisionThreshold(normalizedClassifier(m, normalize), { positiveClass: spamClass, threshold: adversarialThreshold }),
             onRound: (r) => log(`normalized+augmented: adversarial round ${r.round}: ${r.evaded}/${r.correctBefore} training spam evaded, ${r.added} attacked texts added (${r.seconds.toFixed(0)}s)`),
             seed,
+            hidden,
             id: 'normalized+augmented',
             normalize,
             featurizer: defendedFeaturizer,
@@ -283,7 +293,7 @@ async function attack(model: TextClassifier, threat: TextThreatModel): Promise<A
 
 // What the models are trained with (and the normaliser built from): a model saved under
 // one set of these is only attacked again under the same set.
-const training = { seed, epochs, maxChars, spellingRepair, uniqueSpelling, markObfuscation, synonymEncoding: normalize.synonyms !== undefined, repairCapitalised, unknownWords, unknownWordMinLength, markerFeatures, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialHoldOut: values['adversarial-hold-out'] === 'true' };
+const training = { seed, epochs, hidden, maxChars, spellingRepair, uniqueSpelling, markObfuscation, synonymEncoding: normalize.synonyms !== undefined, repairCapitalised, unknownWords, unknownWordMinLength, markerFeatures, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialWordFraction, adversarialHoldOut: values['adversarial-hold-out'] === 'true' };
 
 /** The spec's model: trained here, or loaded from `--load-models` when its settings match this run's. */
 async function obtain(spec: ModelSpec): Promise<HashedTextClassifier> {

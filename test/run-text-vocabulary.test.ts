@@ -3,10 +3,11 @@
  * the training split's words and saves that vocabulary with the model, and
  * `augment.adversarial` runs a round of attack-and-retrain. The attack stage loads the model
  * with its vocabulary, so it attacks the same defended pipeline the training built; a model
- * directory whose vocabulary is damaged fails the attack stage with a typed error.
+ * directory whose vocabulary is damaged fails the attack stage with a typed error, and one
+ * whose vocabulary is gone is trained again.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, unlinkSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,5 +97,15 @@ describe('runPlan with the vocabulary defence and adversarial rounds', () => {
     const changed = parsePlanText(PLAN.replace('limit: 8', 'limit: 6'), 'tiny-text-vocabulary.yaml');
     await assert.rejects(runPlan(changed, { dir }), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'E_VOCABULARY_CORRUPT' && e.message.includes(VOCABULARY_FILE));
     assert.ok(existsSync(join(modelDir, 'weights.bin')), 'the model itself is left in place');
+  });
+
+  it('a model directory that lost its vocabulary is trained again rather than deployed with another normaliser', async () => {
+    const modelDir = join(result.runDir, result.text?.training.modelDir as string);
+    unlinkSync(join(modelDir, VOCABULARY_FILE));
+    const rerun = await runPlan(plan, { dir });
+    const text = rerun.stages.find((s) => s.id === 'text-train');
+    assert.equal(text?.status, 'ran');
+    assert.ok(loadVocabulary(join(rerun.runDir, rerun.text?.training.modelDir as string)));
+    assert.equal(rerun.text?.training.sha256, result.text?.training.sha256, 'the same plan trains the same weights');
   });
 });

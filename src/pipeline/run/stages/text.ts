@@ -11,7 +11,8 @@ import { textAttackMetrics } from '../../../attacks/text/metrics.js';
 import { loadCsvTexts, loadJsonlTexts, spamAssassinSplits, splitTextDataset, takeTexts, type TextDataset, type TextSplits } from '../../../data/text/index.js';
 import { normalizedClassifier } from '../../../defenses/normalize-text/normalized-classifier.js';
 import { OBFUSCATION_MARKER_PREFIX, type NormalizeTextOptions } from '../../../defenses/normalize-text/normalize.js';
-import { loadVocabulary, saveVocabulary, trainingVocabulary, vocabularyDefence } from '../../../defenses/normalize-text/vocabulary-defence.js';
+import { loadVocabulary, saveVocabulary, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from '../../../defenses/normalize-text/vocabulary-defence.js';
+import { DataError } from '../../../core/errors.js';
 import { trainTextAdversarially } from '../../../models/text/adversarial-rounds.js';
 import {
   chooseDecisionThreshold,
@@ -22,6 +23,7 @@ import {
   withDecisionThreshold,
   type HashedTextClassifier,
   type TextClassifier,
+  type TextTrainProgress,
 } from '../../../models/text/index.js';
 import { textThreatModel } from '../../../threats/text-threat.js';
 import type { TextThreatModel } from '../../../attacks/text/types.js';
@@ -45,6 +47,8 @@ export interface TextTrainOutputs {
   augmented: boolean;
   /** Probability of the last class (spam) from which the deployed filter flags it; 0.5 is the plain argmax. */
   threshold: number;
+  /** Trained with `normalize: vocabulary`: the model directory holds the vocabulary the filter normalises with. */
+  vocabulary?: boolean;
 }
 
 export interface TextAttackOutputs {
@@ -98,10 +102,21 @@ function deployed(model: HashedTextClassifier, normalize: NormalizeTextOptions, 
   return withDecisionThreshold(model.info.trainedOnNormalizedText ? normalizedClassifier(model, normalize) : model, { positiveClass: model.classes.length - 1, threshold });
 }
 
-/** The normaliser of a model saved in `dir`: the vocabulary defence when its vocabulary is there, else the default one. */
-function savedNormalizer(dir: string): NormalizeTextOptions {
+/**
+ * The normaliser of the model saved in `dir`: the vocabulary defence over its saved words
+ * when it was trained with one, else the default normaliser.
+ *
+ * @throws DataError `E_VOCABULARY_MISSING` when the model was trained with a vocabulary that is gone.
+ */
+function savedNormalizer(dir: string, withVocabulary: boolean): NormalizeTextOptions {
+  if (!withVocabulary) return {};
   const saved = loadVocabulary(dir);
-  return saved ? vocabularyDefence(saved.vocabulary, { synonyms: saved.synonyms }) : {};
+  if (!saved) {
+    throw new DataError('E_VOCABULARY_MISSING', `The text model in ${dir} was trained with normalize: vocabulary, but its ${VOCABULARY_FILE} is gone; without it the filter would normalise differently from training. Rerun the plan (text-train retrains when the file is missing) or restore the file.`, {
+      details: { path: join(dir, VOCABULARY_FILE) },
+    });
+  }
+  return vocabularyDefence(saved.vocabulary, { synonyms: saved.synonyms });
 }
 
 const first = (ds: TextDataset, n: number): TextDataset => (n >= ds.texts.length ? ds : takeTexts(ds, Array.from({ length: n }, (_, i) => i)));
@@ -136,7 +151,7 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
       validation: splits.validation,
       id: `${plan.name}/text`,
       ...(augmentThreat ? { augment: { threat: toTextThreat(augmentThreat), ...(text.augment?.phases ? { schedule: text.augment.phases } : {}) } } : {}),
-      onEpoch: (p: { epoch: number; epochs: number; loss: number; augmentRate: number; validationAccuracy?: number }) => {
+      onEpoch: (p: TextTrainProgress) => {
         ctx.progress(p.epoch, p.epochs, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
         ctx.log(`epoch ${p.epoch}: loss ${p.loss.toFixed(4)}, augmented ${(p.augmentRate * 100).toFixed(0)}%, validation ${((p.validationAccuracy ?? 0) * 100).toFixed(1)}%`);
       },
@@ -174,12 +189,13 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
         testF1: metrics.f1,
         augmented: augmentThreat !== undefined,
         threshold,
+        ...(vocabulary ? { vocabulary: true } : {}),
       };
     } finally {
       classifier.model.dispose();
     }
   },
-  stillValid: (o, ctx) => filesExist(ctx, [join(o.modelDir, 'model.json'), join(o.modelDir, 'weights.bin')]),
+  stillValid: (o, ctx) => filesExist(ctx, [join(o.modelDir, 'model.json'), join(o.modelDir, 'weights.bin'), ...(o.vocabulary ? [join(o.modelDir, VOCABULARY_FILE)] : [])]),
 };
 
 export const textAttackStage: Stage<TextAttackOutputs> = {
@@ -205,8 +221,9 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
     const test = first(splitsOf(plan).test, text.limit);
     const trained = ctx.output<TextTrainOutputs>('text-train');
     const modelDir = ctx.resolve(trained.modelDir);
+    const normalize = savedNormalizer(modelDir, trained.vocabulary === true);
     const stored = await loadTextClassifier(modelDir);
-    const model = deployed(stored, savedNormalizer(modelDir), trained.threshold);
+    const model = deployed(stored, normalize, trained.threshold);
     try {
       const attack = createTextAttack(text.attack.id, text.attack.options ?? {});
       const labels = Int32Array.from(test.labels);
