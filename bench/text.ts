@@ -60,6 +60,8 @@
  *   --threshold auto|<probability>  --max-f1-loss 0.005 (half a point of validation F1)
  *   --unknown-min-length 1           shortest word the unknown-word rule judges (3: no fragments)
  *   --marker-features true           defended models read the count and share of marker words
+ *   --marker-weight 0                value of each marker code (0: normalised with the n-grams,
+ *                                    so codes fade in long messages; see featurizer.ts)
  *   --save-models DIR                keep each trained model in DIR/<model> (with the defence settings)
  *   --load-models DIR                attack models saved by --save-models instead of training
  *                    (the normaliser is rebuilt from the same split; the saved defence settings
@@ -125,6 +127,7 @@ const { values } = parseArgs({
     'max-f1-loss': { type: 'string', default: '0.005' },
     'unknown-min-length': { type: 'string', default: '1' },
     'marker-features': { type: 'string', default: 'true' },
+    'marker-weight': { type: 'string', default: '0' },
     'save-models': { type: 'string' },
     'load-models': { type: 'string' },
   },
@@ -162,7 +165,8 @@ const repairCapitalised = values['repair-capitals'] !== 'false';
 const unknownWords = (values['unknown-words'] ?? 'drop') as 'keep' | 'mask' | 'drop';
 const defendedCharNgrams = (values['defended-char-ngrams'] ?? '3,5').split(',').map(Number) as [number, number];
 const markerFeatures = values['marker-features'] === 'true';
-const defendedFeaturizer = { charNgrams: defendedCharNgrams, ...(markerFeatures ? { markerPrefix: OBFUSCATION_MARKER_PREFIX } : {}) };
+const markerWeight = Number(values['marker-weight']);
+const defendedFeaturizer = { charNgrams: defendedCharNgrams, ...(markerFeatures ? { markerPrefix: OBFUSCATION_MARKER_PREFIX, markerWeight } : {}) };
 const unknownWordMinLength = Number(values['unknown-min-length']);
 // Without the spelling stage (or where unique repair finds two words in reach) an edited word
 // stays unknown, for `unknownWords` to mask or drop; nearest-word repair (`true`) lets the
@@ -293,7 +297,7 @@ async function attack(model: TextClassifier, threat: TextThreatModel): Promise<A
 
 // What the models are trained with (and the normaliser built from): a model saved under
 // one set of these is only attacked again under the same set.
-const training = { seed, epochs, hidden, maxChars, spellingRepair, uniqueSpelling, markObfuscation, synonymEncoding: normalize.synonyms !== undefined, repairCapitalised, unknownWords, unknownWordMinLength, markerFeatures, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialWordFraction, adversarialHoldOut: values['adversarial-hold-out'] === 'true' };
+const training = { seed, epochs, hidden, maxChars, spellingRepair, uniqueSpelling, markObfuscation, synonymEncoding: normalize.synonyms !== undefined, repairCapitalised, unknownWords, unknownWordMinLength, markerFeatures, markerWeight, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialWordFraction, adversarialHoldOut: values['adversarial-hold-out'] === 'true' };
 
 /** The spec's model: trained here, or loaded from `--load-models` when its settings match this run's. */
 async function obtain(spec: ModelSpec): Promise<HashedTextClassifier> {

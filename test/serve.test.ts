@@ -338,7 +338,7 @@ describe('hot swap', () => {
 
 describe('text channel', () => {
   test('texts are normalised (and flagged when obfuscated) before a text model', async () => {
-    const featurizer = { buckets: 512, maxWordNgram: 1, charNgrams: [3, 3] as const, markerPrefix: '' };
+    const featurizer = { buckets: 512, maxWordNgram: 1, charNgrams: [3, 3] as const, markerPrefix: '', markerWeight: 0 };
     const model = buildHashedTextModel(featurizer, 8, 2, 1);
     const text = new HashedTextClassifier(model, { id: 'spam-tiny', classes: ['ham', 'spam'], info: { architecture: 'hashed-mlp', hidden: 8, featurizer, trainedOnNormalizedText: true } });
     const a = await buildServer({

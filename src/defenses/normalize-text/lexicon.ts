@@ -32,6 +32,21 @@ const DETACHMENTS: readonly (readonly [string, string])[] = [
   ['est', 'e'], ['ly', ''], ['ily', 'y'], ["'s", ''], ["'ll", ''], ["'re", ''], ["'ve", ''], ["'d", ''], ["n't", ''],
 ];
 
+// Parts of speech as bits, for `inflectByPartOfSpeech`.
+const NOUN = 1;
+const VERB = 2;
+const ADJ = 4;
+const ADV = 8;
+const ANY = NOUN | VERB | ADJ | ADV;
+/** The parts of speech a suffix inflects (morphy's own split: plurals, verb forms, comparison, -ly adverbs). */
+function suffixPartsOfSpeech(suffix: string): number {
+  if (suffix.startsWith("'") || suffix === "n't") return ANY;
+  if (suffix === 'ed' || suffix === 'ing') return VERB;
+  if (suffix === 'er' || suffix === 'est') return ADJ | ADV;
+  if (suffix === 'ly' || suffix === 'ily') return ADJ;
+  return NOUN | VERB;
+}
+
 /** A set of known words with inflection-aware lookup. */
 export interface Lexicon {
   /** True when `word` (any case) or a form it inflects from is a known word. */
@@ -48,9 +63,16 @@ export interface Lexicon {
   readonly size: number;
 }
 
-let wordnet: { all: Set<string>; common: Set<string> } | undefined;
+interface WordnetWords {
+  all: Set<string>;
+  common: Set<string>;
+  /** Parts of speech (bits) of every lemma. */
+  pos: Map<string, number>;
+}
 
-function loadWordnet(): { all: Set<string>; common: Set<string> } {
+let wordnet: WordnetWords | undefined;
+
+function loadWordnet(): WordnetWords {
   if (wordnet) return wordnet;
   let dir: string;
   try {
@@ -60,7 +82,8 @@ function loadWordnet(): { all: Set<string>; common: Set<string> } {
   }
   const words = new Set<string>(FUNCTION_WORDS);
   const common = new Set<string>(FUNCTION_WORDS);
-  for (const pos of ['noun', 'verb', 'adj', 'adv']) {
+  const partsOfSpeech = new Map<string, number>();
+  for (const [pos, bit] of [['noun', NOUN], ['verb', VERB], ['adj', ADJ], ['adv', ADV]] as const) {
     const text = readFileSync(join(dir, `index.${pos}`), 'latin1');
     for (const line of text.split('\n')) {
       // License header lines start with spaces; multi-word lemmas use underscores.
@@ -69,12 +92,13 @@ function loadWordnet(): { all: Set<string>; common: Set<string> } {
       const lemma = fields[0] as string;
       if (lemma.includes('_')) continue;
       words.add(lemma);
+      partsOfSpeech.set(lemma, (partsOfSpeech.get(lemma) ?? 0) | bit);
       // lemma pos synset_cnt p_cnt [ptr_symbol x p_cnt] sense_cnt tagsense_cnt synset_offsets...
       const pointers = Number(fields[3]);
       if (Number(fields[5 + pointers]) > 0) common.add(lemma);
     }
   }
-  wordnet = { all: words, common };
+  wordnet = { all: words, common, pos: partsOfSpeech };
   return wordnet;
 }
 
@@ -87,14 +111,37 @@ function loadWordnet(): { all: Set<string>; common: Set<string> } {
  * const lex = createLexicon(['unsubscribe']);
  * lex.has('offers'); // true: 'offer' is a lemma
  */
-export function createLexicon(extraWords: Iterable<string> = []): Lexicon {
+export interface LexiconOptions {
+  /**
+   * Accept an inflected form only when the suffix fits the base word's part of speech in
+   * WordNet: -ed and -ing on verbs, -er and -est on adjectives and adverbs, -ly on adjectives,
+   * plurals on nouns and verbs; extra words WordNet lacks take only -s, and function words
+   * only clitics ('s, n't). Default false (any suffix on any word, as morphy detaches). An
+   * attacker who appends a letter ("these" -> "thesed", "database" -> "databased") makes a
+   * form no text uses; with this on, such a word is unknown rather than passing as a word.
+   */
+  readonly inflectByPartOfSpeech?: boolean;
+}
+
+export function createLexicon(extraWords: Iterable<string> = [], options: LexiconOptions = {}): Lexicon {
   const base = loadWordnet();
+  const strict = options.inflectByPartOfSpeech ?? false;
   const extra = new Set<string>();
   for (const w of extraWords) extra.add(w.toLowerCase());
   const functionWords = new Set(FUNCTION_WORDS);
   const lookup = (sets: readonly Set<string>[]): ((word: string) => boolean) => {
     const memo = new Map<string, boolean>();
     const known = (w: string): boolean => sets.some((set) => set.has(w));
+    // Whether `stem` takes `suffix`: any known stem, or (strict) one whose part of speech the suffix inflects.
+    const inflects = (stem: string, suffix: string): boolean => {
+      if (!known(stem)) return false;
+      if (!strict) return true;
+      const allowed = suffixPartsOfSpeech(suffix);
+      const pos = base.pos.get(stem);
+      if (pos !== undefined) return (pos & allowed) !== 0 || (functionWords.has(stem) && allowed === ANY);
+      if (functionWords.has(stem)) return allowed === ANY;
+      return allowed === ANY || suffix === 's';
+    };
     return (word) => {
       const w = word.toLowerCase().replace(/’/g, "'");
       const cached = memo.get(w);
@@ -107,7 +154,7 @@ export function createLexicon(extraWords: Iterable<string> = []): Lexicon {
         // Bases under 3 letters are mostly symbols and abbreviations ("cred" is not "cr" + "ed"),
         // and an edit that cuts a word down to "oking" or "mes" must not pass as "ok" or "me"
         // inflected: only "do" and "go" inflect ("doing", "goes").
-        if (stem.length >= 3 ? known(stem) : SHORT_INFLECTED.has(stem)) found = true;
+        if (stem.length >= 3 ? inflects(stem, suffix) : SHORT_INFLECTED.has(stem)) found = true;
       }
       if (memo.size > 500_000) memo.clear();
       memo.set(w, found);

@@ -195,6 +195,16 @@ test('extra lexicon words and the cached normaliser', () => {
   for (const word of ['offers', 'doing', 'goes', 'Going']) assert.ok(lexicon.isCommon(word), word);
   for (const word of ['oking', 'mes', 'aying']) assert.equal(lexicon.isCommon(word), false, word);
   assert.equal(createLexicon(corpusWordCounts(['pop3 pop3 pop3 mail'], 3).keys()).isCommon('POP3'), true, "the corpus's own codes");
+  // inflectByPartOfSpeech: a suffix counts only on a base of the part of speech it inflects.
+  const loose = createLexicon(['zyloprax']);
+  const strict = createLexicon(['zyloprax'], { inflectByPartOfSpeech: true });
+  for (const word of ['offers', 'emailed', 'running', 'faster', 'greatest', 'quickly', 'boxes', "doesn't", "company's", 'zyloprax', 'zylopraxs', 'doing', 'goes']) {
+    assert.equal(strict.has(word), true, `${word} is a word either way`);
+  }
+  for (const word of ['thesed', 'databased', 'tablely', 'chairest', 'zylopraxed', 'withing']) {
+    assert.equal(loose.has(word), true, `${word} passes morphy's suffix rules`);
+    assert.equal(strict.has(word), false, `${word}: the suffix does not fit the base's part of speech`);
+  }
   const cached = createTextNormalizer();
   const text = 'Fr\u200Bee m\u043Eney\n\ncl1ck h e r e now';
   assert.equal(cached(text), normalizeText(text));

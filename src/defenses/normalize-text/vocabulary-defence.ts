@@ -5,7 +5,8 @@
  * The default normaliser (WordNet words only) undoes look-alikes, invisible characters, leet
  * and split words. The vocabulary defence adds what the text benchmark measured against an
  * adaptive attacker (see bench/text.ts): the corpus's own words join the lexicon (product
- * names, jargon); a misspelling is repaired only when every word within two edits is a form
+ * names, jargon), and an inflection counts only where it fits the word's part of speech
+ * ("thesed" and "databased" are not words); a misspelling is repaired only when every word within two edits is a form
  * of one word (so an edit cannot steer the repair); words still unknown, one- and two-letter
  * fragments included, are dropped and marked, so a disguise counts as evidence rather than
  * as a new word; WordNet synonyms read as one code word per cluster. Models trained behind it
@@ -47,7 +48,7 @@ export interface VocabularyDefenceOptions {
  */
 export function vocabularyDefence(vocabulary: ReadonlyMap<string, number>, options: VocabularyDefenceOptions = {}): NormalizeTextOptions {
   return {
-    lexicon: createLexicon(vocabulary.keys()),
+    lexicon: createLexicon(vocabulary.keys(), { inflectByPartOfSpeech: true }),
     spelling: createSpellingCorrector(vocabulary, { twoEditsFrom: 4, onlyUnambiguous: true }),
     markObfuscation: true,
     repairCapitalised: true,

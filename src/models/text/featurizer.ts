@@ -27,9 +27,17 @@ export interface FeaturizerConfig {
    * five; the codes let the model weigh how much of a message was disguised.
    */
   readonly markerPrefix: string;
+  /**
+   * The value of each marker code. 0 (default): the codes are buckets like the n-grams and
+   * share the text's L2 normalisation, so in a 300-word message (thousands of n-grams) a code
+   * weighs a twentieth of what it weighs in a 10-word one, and long messages can take many
+   * disguised words almost unnoticed. Above 0: the n-grams are normalised alone and each
+   * code is added at this fixed value, so how much was disguised weighs the same at any length.
+   */
+  readonly markerWeight: number;
 }
 
-export const DEFAULT_FEATURIZER: FeaturizerConfig = Object.freeze({ buckets: 1 << 16, maxWordNgram: 2, charNgrams: [3, 5] as const, markerPrefix: '' });
+export const DEFAULT_FEATURIZER: FeaturizerConfig = Object.freeze({ buckets: 1 << 16, maxWordNgram: 2, charNgrams: [3, 5] as const, markerPrefix: '', markerWeight: 0 });
 
 // Thermometer steps of the marker features: a text with 9 markers among 60 words (15%) has
 // the count codes 1, 2, 4, 8 and the share codes up to 0.15.
@@ -71,7 +79,7 @@ export class HashedNgramFeaturizer {
    */
   constructor(config: Partial<FeaturizerConfig> = {}) {
     const full: FeaturizerConfig = { ...DEFAULT_FEATURIZER, ...config };
-    const { buckets, maxWordNgram, charNgrams, markerPrefix } = full;
+    const { buckets, maxWordNgram, charNgrams, markerPrefix, markerWeight } = full;
     if (!Number.isInteger(buckets) || buckets < 256 || buckets > 1 << 20 || (buckets & (buckets - 1)) !== 0) {
       throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: buckets must be a power of two in [256, 1048576], got ${buckets}.`, { details: { buckets } });
     }
@@ -89,7 +97,12 @@ export class HashedNgramFeaturizer {
         details: { markerPrefix },
       });
     }
-    this.config = Object.freeze({ buckets, maxWordNgram, charNgrams: [lo, hi] as const, markerPrefix });
+    if (!(Number.isFinite(markerWeight) && markerWeight >= 0 && markerWeight <= 1)) {
+      throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: markerWeight must be a number in [0, 1] (0: codes normalised with the n-grams), got ${markerWeight}.`, {
+        details: { markerWeight },
+      });
+    }
+    this.config = Object.freeze({ buckets, maxWordNgram, charNgrams: [lo, hi] as const, markerPrefix, markerWeight });
     this.counts = new Float32Array(buckets);
     this.touched = new Int32Array(1024);
   }
@@ -139,12 +152,15 @@ export class HashedNgramFeaturizer {
       if (this.config.maxWordNgram >= 2 && w > 0) add(hashParts(SEED_BIGRAM, words[w - 1] as string, word) & mask);
       if (this.config.maxWordNgram >= 3 && w > 1) add(hashParts(SEED_BIGRAM ^ 0x3, `${words[w - 2] as string}\u0001${words[w - 1] as string}`, word) & mask);
     }
+    const codes: number[] = [];
     if (markers > 0) {
       // The share is of the words the text kept, so dropping words raises it.
       const share = markers / Math.max(1, words.length - markers);
-      for (const step of MARKER_COUNT_STEPS) if (markers >= step) add(hashParts(SEED_MARKER, 'count', String(step)) & mask);
-      for (const step of MARKER_SHARE_STEPS) if (share >= step) add(hashParts(SEED_MARKER, 'share', String(step)) & mask);
+      for (const step of MARKER_COUNT_STEPS) if (markers >= step) codes.push(hashParts(SEED_MARKER, 'count', String(step)) & mask);
+      for (const step of MARKER_SHARE_STEPS) if (share >= step) codes.push(hashParts(SEED_MARKER, 'share', String(step)) & mask);
     }
+    const weight = this.config.markerWeight;
+    if (weight === 0) for (const code of codes) add(code);
     const indices = this.touched.slice(0, n).sort();
     const values = new Float32Array(n);
     let norm = 0;
@@ -156,7 +172,7 @@ export class HashedNgramFeaturizer {
     }
     const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
     for (let k = 0; k < n; k++) values[k] = (values[k] as number) * scale;
-    return { indices, values };
+    return weight > 0 && codes.length > 0 ? withFixedCodes(indices, values, codes, weight) : { indices, values };
   }
 
   /** Dense row-major `[texts.length, buckets]` features, for TF.js. */
@@ -192,6 +208,27 @@ export class HashedNgramFeaturizer {
     this.wordCache.set(word, cached);
     return cached;
   }
+}
+
+/** `indices`/`values` with `weight` added at each code's bucket (to the n-gram there, if a hash collides). */
+function withFixedCodes(indices: Int32Array, values: Float32Array, codes: readonly number[], weight: number): SparseVector {
+  // A few codes into thousands of n-grams: merge two sorted lists.
+  const extra = new Map<number, number>();
+  for (const code of codes) extra.set(code, (extra.get(code) ?? 0) + weight);
+  const codeIndices = [...extra.keys()].sort((a, b) => a - b);
+  const outIndices = new Int32Array(indices.length + codeIndices.length);
+  const outValues = new Float32Array(outIndices.length);
+  let i = 0;
+  let c = 0;
+  let n = 0;
+  while (i < indices.length || c < codeIndices.length) {
+    const a = i < indices.length ? (indices[i] as number) : Infinity;
+    const b = c < codeIndices.length ? (codeIndices[c] as number) : Infinity;
+    outIndices[n] = Math.min(a, b);
+    outValues[n] = (a <= b ? (values[i++] as number) : 0) + (b <= a ? (extra.get(codeIndices[c++] as number) as number) : 0);
+    n++;
+  }
+  return { indices: outIndices.slice(0, n), values: outValues.slice(0, n) };
 }
 
 function hashParts(seed: number, a: string, b: string): number {

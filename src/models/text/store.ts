@@ -23,6 +23,7 @@ const metadataSchema = z.object({
       charNgrams: z.tuple([z.number().int(), z.number().int()]),
       // Models saved before marker features existed have none.
       markerPrefix: z.string().default(''),
+      markerWeight: z.number().min(0).max(1).default(0),
     }),
     trainedOnNormalizedText: z.boolean(),
   }),

@@ -65,6 +65,39 @@ test('featurizer: marker words add codes of their count and share of the text', 
   assert.throws(() => new HashedNgramFeaturizer({ markerPrefix: 'ZZ obf' }), (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG');
 });
 
+test('featurizer: with markerWeight the codes weigh the same in a long message as in a short one', () => {
+  const shared = new HashedNgramFeaturizer({ markerPrefix: 'zzobf' });
+  const fixed = new HashedNgramFeaturizer({ markerPrefix: 'zzobf', markerWeight: 0.3 });
+  const plain = new HashedNgramFeaturizer();
+  const short = 'cheap loans today zzobfunknown';
+  const long = `${'our engineering seminar covers sales for technical people '.repeat(30)} zzobfunknown`;
+  const codeValues = (f: HashedNgramFeaturizer, text: string): number[] => {
+    const base = new Set(plain.sparse(text).indices);
+    const v = f.sparse(text);
+    return [...v.indices].flatMap((i, k) => (base.has(i) ? [] : [v.values[k] as number]));
+  };
+  // Normalised with the n-grams, a code in a 270-word message is a fraction of one in a 4-word message.
+  const [sharedShort, sharedLong] = [codeValues(shared, short)[0] as number, codeValues(shared, long)[0] as number];
+  assert.ok(sharedLong < sharedShort / 5, `shared normalisation: ${sharedLong} vs ${sharedShort}`);
+  // Fixed: every code is 0.3 at any length, and the n-grams keep a unit norm of their own.
+  for (const text of [short, long]) {
+    const values = codeValues(fixed, text);
+    // The short text: count >= 1 and share >= 1%...25%; the long one (1 in 270 words): count >= 1 only.
+    assert.ok(values.length >= (text === short ? 2 : 1), `${values.length} codes`);
+    for (const v of values) assert.ok(Math.abs(v - 0.3) < 1e-6, `code value ${v}`);
+    const v = fixed.sparse(text);
+    const base = new Set(plain.sparse(text).indices);
+    const codes = new Set(v.indices.filter((i) => !base.has(i)));
+    const ngramNorm = Math.hypot(...[...v.values].filter((_, k) => !codes.has(v.indices[k] as number)));
+    assert.ok(Math.abs(ngramNorm - 1) < 1e-4, `n-gram norm ${ngramNorm}`);
+    assert.ok([...v.indices].every((i, k) => k === 0 || i > (v.indices[k - 1] as number)), 'indices sorted and distinct');
+  }
+  assert.deepEqual(fixed.sparse('no markers here'), plain.sparse('no markers here'));
+  for (const markerWeight of [-0.1, 2, Number.NaN]) {
+    assert.throws(() => new HashedNgramFeaturizer({ markerPrefix: 'zzobf', markerWeight }), (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG' && /markerWeight/.test(e.message));
+  }
+});
+
 test('trained on 400 SpamAssassin messages: accurate, and the sparse path equals the TF.js graph', async () => {
   const clf = await model();
   const metrics = await evaluateTextClassifier(clf, test_);
@@ -136,9 +169,11 @@ test('save and load give the same classifier', async () => {
     const file = join(dir, 'model', 'model.json');
     const json = JSON.parse(readFileSync(file, 'utf8')) as { userDefinedMetadata: { info: { featurizer: Record<string, unknown> } } };
     delete json.userDefinedMetadata.info.featurizer.markerPrefix;
+    delete json.userDefinedMetadata.info.featurizer.markerWeight;
     writeFileSync(file, JSON.stringify(json));
     const older = await loadTextClassifier(join(dir, 'model'));
     assert.equal(older.featurizer.config.markerPrefix, '');
+    assert.equal(older.featurizer.config.markerWeight, 0);
     older.dispose();
     await assert.rejects(() => loadTextClassifier(join(dir, 'missing')), (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_MISSING');
   } finally {
