@@ -46,3 +46,16 @@ export async function kernelTimes(f: () => void): Promise<KernelTimes> {
   }
   return { byName, total };
 }
+
+/**
+ * Reports a failing bench as its error code and message and exits 1. The TF.js wasm backend
+ * rethrows unhandled rejections from inside its own one-line module, so Node's default report
+ * would print that whole module as the "source line" instead of the error.
+ */
+export function reportErrorsPlainly(): void {
+  process.on('uncaughtException', (error: unknown) => {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? `${String(error.code)}: ` : '';
+    console.error(`${code}${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

@@ -70,6 +70,7 @@
  * the query cap; the search settings are recorded in the results file.
  */
 import { parseArgs } from 'node:util';
+import { reportErrorsPlainly } from './support.js';
 import { initEngine } from '../src/engine/backend.js';
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
@@ -94,6 +95,7 @@ import { createTextAttack } from '../src/attacks/text/registry.js';
 import { TEXT_FAMILIES, textThreatModel } from '../src/threats/text-threat.js';
 import type { TextFamily, TextThreatModel } from '../src/attacks/text/types.js';
 
+reportErrorsPlainly();
 const { values } = parseArgs({
   options: {
     limit: { type: 'string', default: '200' },
@@ -309,7 +311,7 @@ async function obtain(spec: ModelSpec): Promise<HashedTextClassifier> {
     const saved = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
     const differing = Object.keys(training).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify((training as Record<string, unknown>)[k]));
     if (differing.length > 0) {
-      throw new UsageError('E_BENCH_MODEL_MISMATCH', `bench:text: the model in ${dir} was trained with other settings (${differing.join(', ')}); pass the flags it was saved with or drop --load-models.`, { details: { differing } });
+      throw new UsageError('E_BENCH_MODEL_MISMATCH', `bench:text: the model in ${dir} was trained with other settings (${differing.map((k) => `${k}: saved ${JSON.stringify(saved[k])}, now ${JSON.stringify((training as Record<string, unknown>)[k])}`).join('; ')}); pass the flags it was saved with or drop --load-models.`, { details: { differing } });
     }
     log(`loading ${spec.name} from ${dir}`);
     return loadTextClassifier(dir);
