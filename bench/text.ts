@@ -65,7 +65,8 @@
  *   --save-models DIR                keep each trained model in DIR/<model> (with the defence settings)
  *   --load-models DIR                attack models saved by --save-models instead of training
  *                    (the normaliser is rebuilt from the same split; the saved defence settings
- *                    must match this run's, thresholds and --max-f1-loss aside)
+ *                    must match this run's, thresholds and --max-f1-loss aside; only the flags
+ *                    are compared, so a model saved by older library code is not detected)
  * The attack is the library's greedy search with its defaults (refinement included) under
  * the query cap; the search settings are recorded in the results file.
  */
