@@ -52,3 +52,24 @@ export async function tensorsAfter(fn: () => Promise<void>): Promise<number> {
   await fn();
   return tf.memory().numTensors - before;
 }
+
+/**
+ * The image part of the text-channel plans the run tests use (a plan needs one): an MLP
+ * trained for one epoch on 300 digits and evaluated with FGSM on 20, against a `linf-0.1`
+ * threat the plan lists. Interpolate it into the plan's YAML at the top level.
+ */
+export const TINY_IMAGE_PLAN_PART = `data: { dataset: mnist, splitSeed: 1, trainLimit: 300 }
+model:
+  architecture: mlp
+  baseline: { epochs: 1, learningRate: 0.002 }
+training:
+  method: standard
+  epochs: 1
+  learningRate: 0.002
+evaluation:
+  limit: 20
+  attacks: [{ id: fgsm }]
+  temperatureScaling: false
+  latencySamples: 10
+  examples: 1
+`;

@@ -18,7 +18,7 @@ import { loadTextClassifier } from '../src/models/text/store.js';
 import { parsePlanText } from '../src/pipeline/plan/load.js';
 import { runPlan, type RunPlanResult } from '../src/pipeline/run/run-plan.js';
 import type { RunEvent } from '../src/pipeline/run/types.js';
-import { engine } from './fixtures.js';
+import { engine, TINY_IMAGE_PLAN_PART } from './fixtures.js';
 
 const PLAN = `
 name: tiny-text-vocabulary
@@ -26,21 +26,7 @@ seed: 5
 threats:
   - { id: linf-0.1, channel: image, technique: gradient, norm: linf, epsilon: 0.1, likelihood: likely, impact: moderate, owner: team-a }
   - { id: spam-edits, channel: text, technique: character, budget: { maxWordFraction: 0.2 }, families: [char-edit, homoglyph, leet], likelihood: likely, impact: minor, owner: team-b }
-data: { dataset: mnist, splitSeed: 1, trainLimit: 300 }
-model:
-  architecture: mlp
-  baseline: { epochs: 1, learningRate: 0.002 }
-training:
-  method: standard
-  epochs: 1
-  learningRate: 0.002
-evaluation:
-  limit: 10
-  attacks: [{ id: fgsm }]
-  temperatureScaling: false
-  latencySamples: 10
-  examples: 1
-text:
+${TINY_IMAGE_PLAN_PART}text:
   dataset: spam-assassin
   maxChars: 500
   trainLimit: 300

@@ -20,7 +20,7 @@ import { stageRecordPath } from '../src/pipeline/run/runner.js';
 import type { RunEvent } from '../src/pipeline/run/types.js';
 import type { TextAttackSet } from '../src/report/html/text-diff.js';
 import { escapeHtml } from '../src/report/svg/escape.js';
-import { engine } from './fixtures.js';
+import { engine, TINY_IMAGE_PLAN_PART } from './fixtures.js';
 
 const PLAN = `
 name: tiny-text
@@ -29,21 +29,7 @@ threats:
   - { id: linf-0.1, channel: image, technique: gradient, norm: linf, epsilon: 0.1, likelihood: likely, impact: moderate, owner: team-a }
   - { id: spam-typo, channel: text, technique: character, budget: { maxWordFraction: 0.2 }, families: [char-edit, typo], likelihood: likely, impact: minor, owner: team-b }
   - { id: spam-unicode, channel: text, technique: character, budget: { maxWordFraction: 0.2 }, families: [homoglyph, invisible], likelihood: possible, impact: minor, owner: team-b }
-data: { dataset: mnist, splitSeed: 1, trainLimit: 300 }
-model:
-  architecture: mlp
-  baseline: { epochs: 1, learningRate: 0.002 }
-training:
-  method: standard
-  epochs: 1
-  learningRate: 0.002
-evaluation:
-  limit: 20
-  attacks: [{ id: fgsm }]
-  temperatureScaling: false
-  latencySamples: 10
-  examples: 1
-text:
+${TINY_IMAGE_PLAN_PART}text:
   dataset: spam-assassin
   maxChars: 600
   trainLimit: 400

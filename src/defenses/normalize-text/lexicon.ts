@@ -138,9 +138,9 @@ export function createLexicon(extraWords: Iterable<string> = [], options: Lexico
       if (!strict) return true;
       const allowed = suffixPartsOfSpeech(suffix);
       const pos = base.pos.get(stem);
-      if (pos !== undefined) return (pos & allowed) !== 0 || (functionWords.has(stem) && allowed === ANY);
-      if (functionWords.has(stem)) return allowed === ANY;
-      return allowed === ANY || suffix === 's';
+      if (pos !== undefined) return (pos & allowed) !== 0;
+      // Function words take clitics only; extra words WordNet lacks, clitics and -s.
+      return allowed === ANY || (suffix === 's' && !functionWords.has(stem));
     };
     return (word) => {
       const w = word.toLowerCase().replace(/’/g, "'");

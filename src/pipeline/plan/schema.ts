@@ -222,8 +222,8 @@ export const planSchema = z
             threat: id,
             phases: z.array(z.object({ epochs: wholePositive, rate: fraction }).strict()).min(1).optional(),
             /**
-             * Adversarial rounds after the augmented training: each round the plan's attack
-             * (greedy, `queries` per text) rewrites `perRound` training texts of the last class
+             * Adversarial rounds after the augmented training: each round the greedy search
+             * (`queries` per text; not the plan's `attack`, which evaluates) rewrites `perRound` training texts of the last class
              * (spam) against the deployed filter until its score drops below `threshold`, the
              * rewrites join the training set with their label, and the model is trained again.
              */

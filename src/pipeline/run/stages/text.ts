@@ -99,7 +99,12 @@ function splitsOf(plan: Plan): TextSplits {
  * adversary would).
  */
 function deployed(model: HashedTextClassifier, normalize: NormalizeTextOptions, threshold = 0.5): TextClassifier {
-  return withDecisionThreshold(model.info.trainedOnNormalizedText ? normalizedClassifier(model, normalize) : model, { positiveClass: model.classes.length - 1, threshold });
+  return atThreshold(model.info.trainedOnNormalizedText ? normalizedClassifier(model, normalize) : model, threshold);
+}
+
+/** `filter` flagging its last class (spam) from `threshold`. */
+function atThreshold(filter: TextClassifier, threshold: number): TextClassifier {
+  return withDecisionThreshold(filter, { positiveClass: filter.classes.length - 1, threshold });
 }
 
 /**
@@ -177,9 +182,11 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
       // After the model: saving it replaces the directory.
       if (vocabulary) await saveVocabulary(modelDir, { vocabulary, synonyms: true });
       const wanted = text.model.decisionThreshold;
-      const threshold = wanted === 'auto' ? (await chooseDecisionThreshold(deployed(classifier, normalize), splits.validation)).threshold : (wanted ?? 0.5);
+      // One normalised filter (and its line cache) for choosing the threshold and scoring the test split.
+      const filter = deployed(classifier, normalize);
+      const threshold = wanted === 'auto' ? (await chooseDecisionThreshold(filter, splits.validation)).threshold : (wanted ?? 0.5);
       if (wanted === 'auto') ctx.log(`decision threshold ${threshold} (chosen on ${splits.validation.texts.length} validation texts)`);
-      const metrics = await evaluateTextClassifier(deployed(classifier, normalize, threshold), splits.test);
+      const metrics = await evaluateTextClassifier(atThreshold(filter, threshold), splits.test);
       return {
         modelDir: ctx.relative(modelDir),
         sha256: await fileDigest(join(modelDir, 'weights.bin')),
