@@ -40,7 +40,7 @@
  *   --word-fraction 0.2 --char-edits 2   the threat budget
  *   --families all|a,b  families attacked one by one (the combined attack always runs)
  *   --epochs 3 (the augmented model trains one more) --hidden 16 (units of every model's hidden layer)
- *   --seed 1 --out bench/results/text.json
+ *   --seed 1 (split, attacked sample, attack) --model-seed (default --seed: the models' weights, augmentation, rounds) --out bench/results/text.json
  *   --models undefended,normalized,normalized+augmented
  *   --augment random|salient  --augment-classes all|spam  --markers true|false
  *   --synonym-encoding true|false   (ablations of the defence)
@@ -108,6 +108,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '3' },
     hidden: { type: 'string', default: '16' },
     seed: { type: 'string', default: '1' },
+    'model-seed': { type: 'string' },
     models: { type: 'string', default: 'undefended,normalized,normalized+augmented' },
     out: { type: 'string', default: 'bench/results/text.json' },
     augment: { type: 'string', default: 'random' },
@@ -141,6 +142,8 @@ const limit = Number(values.limit);
 const maxChars = Number(values['max-chars']);
 const maxQueries = Number(values['max-queries']);
 const seed = Number(values.seed);
+// The models' own seed (initial weights, augmentation, adversarial rounds); the split and the attacked sample follow --seed.
+const modelSeed = Number(values['model-seed'] ?? seed);
 const epochs = Number(values.epochs);
 const hidden = Number(values.hidden);
 const budget = { maxWordFraction: Number(values['word-fraction']), maxCharEditsPerWord: Number(values['char-edits']) };
@@ -202,12 +205,12 @@ const adversarialThreshold = Number(values['adversarial-threshold']);
 const specs: ModelSpec[] = [
   {
     name: 'undefended',
-    train: async () => (await trainTextClassifier(splits.train, { epochs, hidden, seed, id: 'undefended', validation: splits.validation, onEpoch: progress('undefended') })).classifier,
+    train: async () => (await trainTextClassifier(splits.train, { epochs, hidden, seed: modelSeed, id: 'undefended', validation: splits.validation, onEpoch: progress('undefended') })).classifier,
     defended: false,
   },
   {
     name: 'normalized',
-    train: async () => (await trainTextClassifier(splits.train, { epochs, hidden, seed, id: 'normalized', normalize, featurizer: defendedFeaturizer, validation: splits.validation, onEpoch: progress('normalized') })).classifier,
+    train: async () => (await trainTextClassifier(splits.train, { epochs, hidden, seed: modelSeed, id: 'normalized', normalize, featurizer: defendedFeaturizer, validation: splits.validation, onEpoch: progress('normalized') })).classifier,
     defended: true,
   },
   {
@@ -223,7 +226,7 @@ const specs: ModelSpec[] = [
             holdOut: values['adversarial-hold-out'] === 'true',
             deploy: (m) => withDecisionThreshold(normalizedClassifier(m, normalize), { positiveClass: spamClass, threshold: adversarialThreshold }),
             onRound: (r) => log(`normalized+augmented: adversarial round ${r.round}: ${r.evaded}/${r.correctBefore} training spam evaded, ${r.added} attacked texts added (${r.seconds.toFixed(0)}s)`),
-            seed,
+            seed: modelSeed,
             hidden,
             id: 'normalized+augmented',
             normalize,
@@ -300,7 +303,9 @@ async function attack(model: TextClassifier, threat: TextThreatModel): Promise<A
 
 // What the models are trained with (and the normaliser built from): a model saved under
 // one set of these is only attacked again under the same set.
-const training = { seed, epochs, hidden, maxChars, spellingRepair, uniqueSpelling, markObfuscation, synonymEncoding: normalize.synonyms !== undefined, repairCapitalised, unknownWords, unknownWordMinLength, markerFeatures, markerWeight, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialWordFraction, adversarialHoldOut: values['adversarial-hold-out'] === 'true' };
+const training = { seed, epochs, hidden, maxChars, spellingRepair, uniqueSpelling, markObfuscation, synonymEncoding: normalize.synonyms !== undefined, repairCapitalised, unknownWords, unknownWordMinLength, markerFeatures, markerWeight, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialWordFraction, adversarialHoldOut: values['adversarial-hold-out'] === 'true',
+  // Recorded only when it differs from --seed, so models saved before the flag existed still load.
+  ...(modelSeed === seed ? {} : { modelSeed }) };
 
 /** The spec's model: trained here, or loaded from `--load-models` when its settings match this run's. */
 async function obtain(spec: ModelSpec): Promise<HashedTextClassifier> {
