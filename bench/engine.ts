@@ -45,7 +45,9 @@ import { createWorkerPool } from '../src/engine/pool/index.js';
 import { buildModel } from '../src/models/architectures.js';
 import { threatModel } from '../src/threats/threat-model.js';
 import { createCnnWorkload, PGD_SETTINGS } from './cnn-steps.js';
-import { median, option, positiveFlag } from './support.js';
+import { median, option, positiveFlag, reportErrorsPlainly } from './support.js';
+
+reportErrorsPlainly();
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 

@@ -17,7 +17,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 
 import { registerWasmGradientKernels, restoreStockWasmKernels } from '../src/engine/kernels/index.js';
-import { kernelTimes, median, positiveFlag } from './support.js';
+import { kernelTimes, median, positiveFlag, reportErrorsPlainly } from './support.js';
+
+reportErrorsPlainly();
 
 const BATCH = 128;
 

@@ -32,7 +32,9 @@ import { buildModel } from '../src/models/architectures.js';
 import { TfjsClassifier } from '../src/models/tfjs-classifier.js';
 import { threatModel } from '../src/threats/threat-model.js';
 import { standardObjective } from '../src/training/objectives/standard.js';
-import { median, positiveFlag } from './support.js';
+import { median, positiveFlag, reportErrorsPlainly } from './support.js';
+
+reportErrorsPlainly();
 
 const ATTACK_BATCH = 256;
 const TRAIN_BATCH = 128;

@@ -31,6 +31,9 @@ import { KeyStore, generateApiKey, hashApiKey } from '../src/serve/auth.js';
 import type { ServeConfigInput } from '../src/serve/config.js';
 import { directorySource } from '../src/serve/model-source.js';
 import { takeFirst } from '../src/data/index.js';
+import { reportErrorsPlainly } from './support.js';
+
+reportErrorsPlainly();
 
 const { values } = parseArgs({
   options: {

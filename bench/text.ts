@@ -315,9 +315,10 @@ async function obtain(spec: ModelSpec): Promise<HashedTextClassifier> {
     const settingsFile = join(dir, 'bench-training.json');
     if (!existsSync(settingsFile)) throw new UsageError('E_BENCH_MODEL_MISSING', `bench:text: no saved ${spec.name} model in ${dir} (${settingsFile} is missing); save one with --save-models ${loadFrom}.`);
     const saved = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
-    const differing = Object.keys(training).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify((training as Record<string, unknown>)[k]));
+    const current: Record<string, unknown> = training;
+    const differing = Object.keys(current).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(current[k]));
     if (differing.length > 0) {
-      throw new UsageError('E_BENCH_MODEL_MISMATCH', `bench:text: the model in ${dir} was trained with other settings (${differing.map((k) => `${k}: saved ${JSON.stringify(saved[k])}, now ${JSON.stringify((training as Record<string, unknown>)[k])}`).join('; ')}); pass the flags it was saved with or drop --load-models.`, { details: { differing } });
+      throw new UsageError('E_BENCH_MODEL_MISMATCH', `bench:text: the model in ${dir} was trained with other settings (${differing.map((k) => `${k}: saved ${JSON.stringify(saved[k])}, now ${JSON.stringify(current[k])}`).join('; ')}); pass the flags it was saved with or drop --load-models.`, { details: { differing } });
     }
     log(`loading ${spec.name} from ${dir}`);
     return loadTextClassifier(dir);

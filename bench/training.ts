@@ -22,6 +22,9 @@ import { writeJsonFile } from '../src/core/files.js';
 import { formatTable, percent } from '../src/report/table.js';
 import type { ScheduleSpec } from '../src/training/schedules.js';
 import { parseCurriculum, type CurriculumPhase } from '../src/training/curriculum.js';
+import { reportErrorsPlainly } from './support.js';
+
+reportErrorsPlainly();
 
 const { values } = parseArgs({
   options: {

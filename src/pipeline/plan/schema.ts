@@ -223,9 +223,10 @@ export const planSchema = z
             phases: z.array(z.object({ epochs: wholePositive, rate: fraction }).strict()).min(1).optional(),
             /**
              * Adversarial rounds after the augmented training: each round the greedy search
-             * (`queries` per text; not the plan's `attack`, which evaluates) rewrites `perRound` training texts of the last class
-             * (spam) against the deployed filter until its score drops below `threshold`, the
-             * rewrites join the training set with their label, and the model is trained again.
+             * (`queries` per text; not the plan's `attack`, which evaluates) rewrites
+             * `perRound` training texts of the last class (spam) against the deployed filter
+             * until its score drops below `threshold`, the rewrites join the training set with
+             * their label, and the model is trained again.
              */
             adversarial: z
               .object({ rounds: wholePositive, perRound: wholePositive.default(300), queries: wholePositive.default(1000), threshold: z.number().gt(0).lt(1).default(0.05) })
