@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OBFUSCATION_MARKER_PREFIX } from '../src/defenses/normalize-text/normalize.js';
 import { loadVocabulary, VOCABULARY_FILE } from '../src/defenses/normalize-text/vocabulary-defence.js';
-import { loadTextClassifier } from '../src/models/text/store.js';
+import { DECISION_THRESHOLD_FILE, loadTextClassifier, readDecisionThreshold } from '../src/models/text/store.js';
 import { parsePlanText } from '../src/pipeline/plan/load.js';
 import { runPlan, type RunPlanResult } from '../src/pipeline/run/run-plan.js';
 import type { RunEvent } from '../src/pipeline/run/types.js';
@@ -93,5 +93,12 @@ describe('runPlan with the vocabulary defence and adversarial rounds', () => {
     assert.equal(text?.status, 'ran');
     assert.ok(loadVocabulary(join(rerun.runDir, rerun.text?.training.modelDir as string)));
     assert.equal(rerun.text?.training.sha256, result.text?.training.sha256, 'the same plan trains the same weights');
+    // The threshold file is what a server reads; a directory without it is trained again too.
+    const again = join(rerun.runDir, rerun.text?.training.modelDir as string);
+    assert.deepEqual(readDecisionThreshold(again), { positiveClass: 'spam', threshold: rerun.text?.training.threshold });
+    unlinkSync(join(again, DECISION_THRESHOLD_FILE));
+    const third = await runPlan(plan, { dir });
+    assert.equal(third.stages.find((s) => s.id === 'text-train')?.status, 'ran');
+    assert.ok(readDecisionThreshold(join(third.runDir, third.text?.training.modelDir as string)));
   });
 });

@@ -13,6 +13,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { smallMnist, trainedMlp } from './fixtures.js';
 import { saveClassifierModel } from '../src/models/store.js';
+import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
+import { sampleTexts } from '../src/data/text/text-dataset.js';
+import { trainTextClassifier } from '../src/models/text/train.js';
+import { saveDecisionThreshold, saveTextClassifier } from '../src/models/text/store.js';
+import { OBFUSCATION_MARKER_PREFIX } from '../src/defenses/normalize-text/normalize.js';
+import { saveVocabulary, trainingVocabulary, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const main = join(root, 'src/cli/main.ts');
@@ -20,6 +26,31 @@ const main = join(root, 'src/cli/main.ts');
 function rampart(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, RAMPART_BACKEND: '' } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts `rampart serve` with `args` in a child process; resolves once it prints its address. */
+async function startServe(args: string[]): Promise<{ proc: ChildProcess; url: string; out: () => { stdout: string; stderr: string }; exited: Promise<number | null> }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', ...args], { cwd: root, env: { ...process.env, RAMPART_BACKEND: '' } });
+  let stdout = '';
+  let stderr = '';
+  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not start: ${stderr}`));
+    }, 90_000);
+    proc.stdout?.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] as string);
+      }
+    });
+    proc.on('exit', () => reject(new Error(`server exited early: ${stderr}`)));
+  });
+  return { proc, url, out: () => ({ stdout, stderr }), exited };
 }
 
 describe('rampart serve (child process)', () => {
@@ -53,27 +84,8 @@ describe('rampart serve (child process)', () => {
     assert.equal(badRole.code, 2);
     assert.match(badRole.stderr, /E_UNKNOWN_ROLE/);
 
-    const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--model', join(dir, 'model'), '--port', '0', '--keys', keysFile, '--config', join(dir, 'serve.yaml'), '--log-level', 'warn'], {
-      cwd: root,
-      env: { ...process.env, RAMPART_BACKEND: '' },
-    });
+    const { proc, url, out, exited } = await startServe(['--model', join(dir, 'model'), '--port', '0', '--keys', keysFile, '--config', join(dir, 'serve.yaml'), '--log-level', 'warn']);
     child = proc;
-    let stdout = '';
-    let stderr = '';
-    proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 90_000);
-      proc.stdout?.on('data', (c: Buffer) => {
-        stdout += c.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(stdout);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1] as string);
-        }
-      });
-      proc.on('exit', () => reject(new Error(`server exited early: ${stderr}`)));
-    });
 
     const { test: testSet } = smallMnist();
     const body = JSON.stringify({ inputs: [Array.from(testSet.x.subarray(0, 784))] });
@@ -95,9 +107,35 @@ describe('rampart serve (child process)', () => {
     await new Promise((r) => setTimeout(r, 20));
     proc.kill('SIGTERM');
     const statuses = await Promise.all(inFlight);
-    assert.equal(await exited, 0, stderr);
-    assert.match(stdout, /stopped \(SIGTERM\)/);
+    assert.equal(await exited, 0, out().stderr);
+    assert.match(out().stdout, /stopped \(SIGTERM\)/);
     assert.ok(statuses.includes(200), `statuses: ${statuses.join(',')}`);
     for (const s of statuses) assert.ok(s === 200 || s === 503 || s === 'refused', `unexpected ${s}`);
+  });
+
+  test('serves a saved text filter (model, vocabulary, decision threshold) with the default configuration', async () => {
+    const splits = spamAssassinSplits({ seed: 3, maxChars: 600 });
+    const train = sampleTexts(splits.train, 240, 1);
+    const vocabulary = trainingVocabulary(train.texts);
+    const { classifier } = await trainTextClassifier(train, { epochs: 2, seed: 1, id: 'spam-e2e', normalize: vocabularyDefence(vocabulary, { synonyms: false }), featurizer: { buckets: 2048, markerPrefix: OBFUSCATION_MARKER_PREFIX } });
+    const textDir = join(dir, 'text-model');
+    await saveTextClassifier(classifier, textDir);
+    classifier.dispose();
+    await saveVocabulary(textDir, { vocabulary, synonyms: false });
+    await saveDecisionThreshold(textDir, { positiveClass: 'spam', threshold: 0.4 });
+
+    const { proc, url, out, exited } = await startServe(['--model', textDir, '--port', '0', '--log-level', 'warn']);
+    child = proc;
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as { models: Array<{ kind: string; info: { normalization: string; decisionThreshold: { threshold: number } } }> };
+    assert.equal(models.models[0]?.kind, 'text');
+    assert.equal(models.models[0]?.info.normalization, 'vocabulary');
+    assert.equal(models.models[0]?.info.decisionThreshold.threshold, 0.4);
+    const res = await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: ['Cl\u200Bick h\u0435re to claim your FREE prize', 'Lunch at noon tomorrow?'] }) });
+    assert.equal(res.status, 200);
+    const json = (await res.json()) as { predictions: Array<{ probabilities: number[] }>; trace: Array<{ layer: string; decision: string }> };
+    assert.equal(json.predictions.length, 2);
+    assert.equal(json.trace.find((t) => t.layer === 'normalize-text')?.decision, 'flag');
+    proc.kill('SIGTERM');
+    assert.equal(await exited, 0, out().stderr);
   });
 });

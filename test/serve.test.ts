@@ -6,18 +6,27 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { smallMnist, trainedMlp } from './fixtures.js';
 import { createRng } from '../src/core/rng.js';
+import { RampartError } from '../src/core/errors.js';
 import { takeFirst } from '../src/data/index.js';
 import { buildModel } from '../src/models/architectures.js';
 import { saveClassifierModel } from '../src/models/store.js';
 import { openGovernance } from '../src/governance/index.js';
 import { buildHashedTextModel, HashedTextClassifier } from '../src/models/text/hashed-classifier.js';
+import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
+import { sampleTexts } from '../src/data/text/text-dataset.js';
+import { trainTextClassifier } from '../src/models/text/train.js';
+import { saveDecisionThreshold, saveTextClassifier } from '../src/models/text/store.js';
+import { withDecisionThreshold } from '../src/models/text/decision-threshold.js';
+import { normalizedClassifier } from '../src/defenses/normalize-text/normalized-classifier.js';
+import { OBFUSCATION_MARKER_PREFIX } from '../src/defenses/normalize-text/normalize.js';
+import { saveVocabulary, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';
 import { buildServer, type BuildServerOptions } from '../src/serve/app.js';
 import { addApiKey, KeyStore } from '../src/serve/auth.js';
 import type { ProbeSet } from '../src/serve/canary.js';
@@ -356,5 +365,43 @@ describe('text channel', () => {
     assert.match(norm.reason, /invisible|confusables/);
     assert.equal((await post(a, '/v1/predict', { inputs: [[1, 2]] })).json().error.code, 'E_BODY_SHAPE');
     assert.equal((await post(a, '/v1/predict', { texts: ['ok'] })).json().trace.find((t: { layer: string }) => t.layer === 'normalize-text').decision, 'pass');
+  });
+
+  test('a saved text filter is served as it was trained: its own vocabulary defence (applied once) and its decision threshold', async () => {
+    const splits = spamAssassinSplits({ seed: 3, maxChars: 600 });
+    const train = sampleTexts(splits.train, 240, 1);
+    const vocabulary = trainingVocabulary(train.texts);
+    const normalize = vocabularyDefence(vocabulary, { synonyms: false });
+    const { classifier } = await trainTextClassifier(train, { epochs: 2, seed: 1, id: 'spam-served', normalize, featurizer: { buckets: 2048, markerPrefix: OBFUSCATION_MARKER_PREFIX } });
+    const dir = join(root, 'text-filter');
+    await saveTextClassifier(classifier, dir);
+    await saveVocabulary(dir, { vocabulary, synonyms: false });
+    await saveDecisionThreshold(dir, { positiveClass: 'spam', threshold: 0.3 });
+    const texts = ['Fr\u200Bee m\u043Eney!!! Click here to claim your prize now', 'Are we still on for the meeting tomorrow at ten?'];
+    // The filter as evaluated: the model behind the vocabulary defence, flagging spam from 0.3.
+    const expected = await withDecisionThreshold(normalizedClassifier(classifier, normalize), { positiveClass: 1, threshold: 0.3 }).predictProba(texts);
+    classifier.dispose();
+
+    const a = await buildServer({ source: directorySource({ dir }), config: { canary: false }, timers: false });
+    apps.push(a);
+    const models = (await a.inject({ url: '/v1/models' })).json();
+    assert.equal(models.models[0].kind, 'text');
+    const res = await post(a, '/v1/predict', { texts });
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json();
+    body.predictions.forEach((p: { probabilities: number[] }, i: number) => {
+      p.probabilities.forEach((v, k) => assert.ok(Math.abs(v - (expected[i]?.[k] as number)) < 1e-4, `text ${i} class ${k}: served ${v}, filter ${expected[i]?.[k]}`));
+    });
+    // The layer reports what the model's own normaliser undid, without rewriting the text first.
+    const norm = body.trace.find((t: { layer: string }) => t.layer === 'normalize-text');
+    assert.equal(norm.decision, 'flag');
+    assert.match(norm.reason, /invisible/);
+
+    // The same directory without its vocabulary would read text differently from training: refused at startup.
+    await rm(join(dir, VOCABULARY_FILE));
+    await assert.rejects(
+      () => buildServer({ source: directorySource({ dir }), config: { canary: false }, timers: false }),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_VOCABULARY_MISSING' && e.message.includes(VOCABULARY_FILE),
+    );
   });
 });

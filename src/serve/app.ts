@@ -190,7 +190,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     const normalizeOptions = { ...(stages ? { stages: stages as NormalizeStage[] } : {}), ...(flag === undefined ? {} : { flag }) };
     // Fails here, at startup, on an unknown stage name rather than on the first request.
     normalizeTextWithReport('', normalizeOptions);
-    layers.push(normalizeTextLayer(normalizeOptions));
+    // A model trained behind its own normaliser applies it itself; the layer then only reports (see the layer).
+    layers.push(normalizeTextLayer(normalizeOptions, () => holder.current.textNormalization));
   }
   if (config.layers.queryPattern !== false) layers.push(queryPatternLayer(config.layers.queryPattern));
   if (config.layers.ood !== false) layers.push(oodLayer(() => holder.current.ood, config.layers.ood));

@@ -12,6 +12,7 @@ import { loadClassifierModel } from '../models/store.js';
 import { loadOodDetector } from '../defenses/ood/index.js';
 import type { Governance, Json } from '../governance/types.js';
 import { imageServedModel, type ModelRef, type ServedModel } from './served-model.js';
+import { loadTextServedModel } from './text-model-loader.js';
 import { parseProbeSet, probeSetJson, type ProbeSet } from './canary.js';
 
 export const CALIBRATION_FILE = 'calibration.json';
@@ -20,7 +21,7 @@ export const CALIBRATION_FILE = 'calibration.json';
 export type ModelLoader = (dir: string, ref: ModelRef) => Promise<ServedModel | undefined>;
 
 export interface LoadOptions {
-  /** Extra loaders tried before the built-in image loader (e.g. text models). */
+  /** Extra loaders tried before the built-in text and image loaders. */
   loaders?: readonly ModelLoader[];
 }
 
@@ -81,12 +82,13 @@ export async function readTemperature(dir: string): Promise<number | undefined> 
 }
 
 /**
- * Loads a model directory with its calibration temperature and OOD detector.
+ * Loads a model directory: a saved text filter (see text-model-loader.ts), or an image model
+ * with its calibration temperature and OOD detector.
  *
  * @throws DataError from the model loader (`E_MODEL_MISSING`, `E_MODEL_CORRUPT`, ...), `E_OOD_FILE`, `E_CALIBRATION_FILE`.
  */
 export async function loadServedModel(dir: string, ref: ModelRef, options: LoadOptions = {}): Promise<ServedModel> {
-  for (const loader of options.loaders ?? []) {
+  for (const loader of [...(options.loaders ?? []), loadTextServedModel]) {
     const model = await loader(dir, ref);
     if (model) return model;
   }

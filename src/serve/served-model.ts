@@ -10,6 +10,7 @@ import { sizeOf } from '../core/types.js';
 import type { Classifier } from '../models/classifier.js';
 import type { StoredClassifier } from '../models/store.js';
 import type { TextClassifier } from '../models/text/text-classifier.js';
+import type { NormalizeTextOptions } from '../defenses/normalize-text/normalize.js';
 import type { ImageBatch, ModelOutput, ModelView } from '../defenses/layer.js';
 import type { OodDetector } from '../defenses/ood/index.js';
 
@@ -28,6 +29,12 @@ export interface ServedModel {
   readonly classifier: Classifier | undefined;
   /** The plain text classifier (text models). */
   readonly textClassifier: TextClassifier | undefined;
+  /**
+   * The normalisation a text model was trained behind, which `textClassifier` applies itself
+   * (a filter must read text as in training); the normalize-text layer then reports what
+   * these options undo instead of rewriting the text with its own.
+   */
+  readonly textNormalization?: NormalizeTextOptions;
   /** Model metadata for `/v1/models`. */
   readonly info: Record<string, unknown>;
   /** When this model went live (set by the holder). */
@@ -130,7 +137,7 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
  * features: a hashed text model's feature vector is tens of thousands of sparse columns,
  * so an OOD detector for text works on the logits.
  */
-export function textServedModel(text: TextClassifier, options: ServedModelOptions & { dispose?: () => void }): ServedModel {
+export function textServedModel(text: TextClassifier, options: ServedModelOptions & { dispose?: () => void; normalization?: NormalizeTextOptions; info?: Record<string, unknown> }): ServedModel {
   const temperature = options.temperature ?? 1;
   return {
     view: { id: options.id, kind: 'text', inputShape: [], bounds: { min: 0, max: 0 }, numClasses: text.classes.length },
@@ -140,7 +147,8 @@ export function textServedModel(text: TextClassifier, options: ServedModelOption
     ood: options.ood,
     classifier: undefined,
     textClassifier: text,
-    info: { classes: [...text.classes] },
+    ...(options.normalization ? { textNormalization: options.normalization } : {}),
+    info: { classes: [...text.classes], ...options.info },
     loadedAt: new Date().toISOString(),
     async infer({ texts }) {
       if (!texts) throw new TypeError('text model called without texts');

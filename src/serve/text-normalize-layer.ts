@@ -3,13 +3,19 @@
  * normalisation pipeline (`src/defenses/normalize-text`) before the model sees it, and
  * flags the request when an obfuscation stage fired (invisible characters, confusables,
  * combining marks, leetspeak, split words), since clean text rarely needs those.
+ *
+ * A model trained behind its own normalisation (the vocabulary defence a plan's
+ * `normalize: vocabulary` deploys) applies it itself, since it must read text exactly as in
+ * training; for such a model (`modelNormalization` gives its options) the layer reports and
+ * flags with those options and leaves the text as sent, rather than rewriting it with the
+ * default normaliser first and having it normalised twice, two different ways.
  */
 import { normalizeTextWithReport, type NormalizeStage, type NormalizeTextOptions } from '../defenses/normalize-text/index.js';
 import type { DefenseLayer, GuardContext, LayerVerdict } from '../defenses/layer.js';
 
 const BENIGN: ReadonlySet<NormalizeStage> = new Set(['whitespace', 'nfkc']);
 
-export function normalizeTextLayer(options: NormalizeTextOptions & { flag?: boolean } = {}): DefenseLayer {
+export function normalizeTextLayer(options: NormalizeTextOptions & { flag?: boolean } = {}, modelNormalization: () => NormalizeTextOptions | undefined = () => undefined): DefenseLayer {
   const flag = options.flag ?? true;
   return {
     id: 'normalize-text',
@@ -19,14 +25,16 @@ export function normalizeTextLayer(options: NormalizeTextOptions & { flag?: bool
       let changes = 0;
       const fired = new Set<NormalizeStage>();
       const flagged: number[] = [];
-      ctx.texts = ctx.texts.map((text, i) => {
-        const report = normalizeTextWithReport(text, options);
+      const own = modelNormalization();
+      const reports = ctx.texts.map((text, i) => {
+        const report = normalizeTextWithReport(text, own ?? options);
         for (const s of report.stages) changes += s.changes;
         const suspicious = report.fired.filter((s) => !BENIGN.has(s));
         if (suspicious.length > 0) flagged.push(i);
         for (const s of suspicious) fired.add(s);
         return report.text;
       });
+      if (!own) ctx.texts = reports;
       if (!flag || fired.size === 0) return { decision: 'pass', score: changes };
       return { decision: 'flag', score: changes, examples: flagged, reason: `obfuscation undone: ${[...fired].join(', ')}` };
     },

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RampartError } from '../../core/errors.js';
 import { normalizeText, OBFUSCATION_MARKER_PREFIX } from './normalize.js';
-import { loadVocabulary, saveVocabulary, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from './vocabulary-defence.js';
+import { loadVocabulary, saveVocabulary, savedTextNormalization, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from './vocabulary-defence.js';
 
 const CORPUS = Array.from({ length: 3 }, () => 'Order the Zyloprax refill today and claim your refund at the pharmacy counter');
 
@@ -43,6 +43,27 @@ test('a saved vocabulary loads back as it was; a model without one has none; a d
     );
     writeFileSync(join(dir, VOCABULARY_FILE), '{"format":');
     assert.throws(() => loadVocabulary(dir), (e: unknown) => e instanceof RampartError && e.code === 'E_VOCABULARY_CORRUPT');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a saved model is deployed behind the normalisation it was trained behind, or refused when its vocabulary is gone', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-vocabulary-'));
+  try {
+    const raw = { trainedOnNormalizedText: false, featurizer: { markerPrefix: '' } };
+    const normalised = { trainedOnNormalizedText: true, featurizer: { markerPrefix: '' } };
+    const defended = { trainedOnNormalizedText: true, featurizer: { markerPrefix: OBFUSCATION_MARKER_PREFIX } };
+    assert.equal(savedTextNormalization(dir, raw), undefined, 'a model trained on raw text reads raw text');
+    assert.deepEqual(savedTextNormalization(dir, normalised), {}, 'normalised text without a vocabulary: the default normaliser');
+    assert.throws(
+      () => savedTextNormalization(dir, defended),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_VOCABULARY_MISSING' && e.message.includes(VOCABULARY_FILE),
+    );
+    await saveVocabulary(dir, { vocabulary: trainingVocabulary(CORPUS), synonyms: false });
+    const options = savedTextNormalization(dir, defended);
+    assert.equal(options?.unknownWords, 'drop');
+    assert.match(normalizeText('Zyloprrax refill', options), /^Zyloprax refill/, 'the saved vocabulary repairs as in training');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { DataError } from '../../core/errors.js';
 import { writeJsonFile } from '../../core/files.js';
 import { corpusWordCounts, createLexicon } from './lexicon.js';
-import type { NormalizeTextOptions } from './normalize.js';
+import { OBFUSCATION_MARKER_PREFIX, type NormalizeTextOptions } from './normalize.js';
 import { createSpellingCorrector } from './spelling.js';
 import { createSynonymEncoder } from './synonyms.js';
 
@@ -95,4 +95,36 @@ export function loadVocabulary(dir: string): SavedVocabulary | undefined {
     });
   }
   return { vocabulary: new Map(parsed.words), synonyms: parsed.synonyms };
+}
+
+/** What {@link savedTextNormalization} needs to know of a saved model (a HashedTextClassifier's `info`). */
+export interface SavedTextModelInfo {
+  readonly trainedOnNormalizedText: boolean;
+  readonly featurizer: { readonly markerPrefix: string };
+}
+
+/**
+ * The normalisation the text model saved in `dir` was trained behind, so it is deployed
+ * reading text exactly as in training: the vocabulary defence over its saved vocabulary; the
+ * default normaliser for a model trained on normalised text without one; undefined for a
+ * model trained on raw text.
+ *
+ * @throws DataError `E_VOCABULARY_MISSING` when the model reads the defence's marker words
+ *   (it was trained behind the vocabulary defence) but its vocabulary file is gone;
+ *   `E_VOCABULARY_CORRUPT` as {@link loadVocabulary}.
+ * @example
+ * const model = await loadTextClassifier(dir);
+ * const normalize = savedTextNormalization(dir, model.info);
+ * const filter = normalize ? normalizedClassifier(model, normalize) : model;
+ */
+export function savedTextNormalization(dir: string, info: SavedTextModelInfo): NormalizeTextOptions | undefined {
+  if (!info.trainedOnNormalizedText) return undefined;
+  const saved = loadVocabulary(dir);
+  if (saved) return vocabularyDefence(saved.vocabulary, { synonyms: saved.synonyms });
+  if (info.featurizer.markerPrefix === OBFUSCATION_MARKER_PREFIX) {
+    throw new DataError('E_VOCABULARY_MISSING', `The text model in ${dir} was trained behind the vocabulary defence (it reads the normaliser's marker words), but its ${VOCABULARY_FILE} is gone; without it the filter would normalise differently from training. Rerun the plan (text-train retrains when the file is missing) or restore the file.`, {
+      details: { path: join(dir, VOCABULARY_FILE) },
+    });
+  }
+  return {};
 }

@@ -12,7 +12,7 @@ export {
   type AugmentPhase,
 } from './train.js';
 export { trainTextAdversarially, type AdversarialRoundsOptions, type AdversarialRound, type AdversarialRoundsResult } from './adversarial-rounds.js';
-export { saveTextClassifier, loadTextClassifier } from './store.js';
+export { saveTextClassifier, loadTextClassifier, saveDecisionThreshold, readDecisionThreshold, TEXT_CLASSIFIER_FORMAT, DECISION_THRESHOLD_FILE, type SavedDecisionThreshold } from './store.js';
 export { evaluateTextClassifier, type TextClassifierMetrics } from './metrics.js';
 export { withDecisionThreshold, chooseDecisionThreshold, type DecisionThresholdOptions, type ChooseThresholdOptions, type ThresholdChoice } from './decision-threshold.js';
 export { salientPerturbation } from './salient-perturbation.js';

@@ -12,7 +12,7 @@ import { textThreatModel } from '../../threats/text-threat.js';
 import { HashedNgramFeaturizer } from './featurizer.js';
 import { trainTextClassifier } from './train.js';
 import { evaluateTextClassifier } from './metrics.js';
-import { loadTextClassifier, saveTextClassifier } from './store.js';
+import { DECISION_THRESHOLD_FILE, loadTextClassifier, readDecisionThreshold, saveDecisionThreshold, saveTextClassifier } from './store.js';
 import { salientPerturbation } from './salient-perturbation.js';
 import { charEditDistance } from '../../attacks/text/tokens.js';
 import type { HashedTextClassifier } from './hashed-classifier.js';
@@ -176,6 +176,12 @@ test('save and load give the same classifier', async () => {
     assert.equal(older.featurizer.config.markerWeight, 0);
     older.dispose();
     await assert.rejects(() => loadTextClassifier(join(dir, 'missing')), (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_MISSING');
+    // The decision threshold beside the model: none means 0.5; a damaged file is a typed error naming the fix.
+    assert.equal(readDecisionThreshold(join(dir, 'model')), undefined);
+    await saveDecisionThreshold(join(dir, 'model'), { positiveClass: 'spam', threshold: 0.35 });
+    assert.deepEqual(readDecisionThreshold(join(dir, 'model')), { positiveClass: 'spam', threshold: 0.35 });
+    writeFileSync(join(dir, 'model', DECISION_THRESHOLD_FILE), JSON.stringify({ format: 'rampart-text-threshold/1', positiveClass: 'spam', threshold: 1.5 }));
+    assert.throws(() => readDecisionThreshold(join(dir, 'model')), (e: unknown) => e instanceof RampartError && e.code === 'E_THRESHOLD_FILE' && e.message.includes(DECISION_THRESHOLD_FILE) && /delete the file/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

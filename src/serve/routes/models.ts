@@ -17,6 +17,8 @@ export function registerModelRoutes(app: FastifyInstance): void {
           classes: m.classes,
           temperature: m.temperature,
           ood: m.ood ? { source: m.ood.source, dims: m.ood.dims, threshold: m.ood.threshold, quantile: m.ood.json.quantile } : null,
+          // A text filter's operating point: the normaliser it reads text through and its decision threshold.
+          ...(m.view.kind === 'text' ? { info: m.info } : {}),
           loadedAt: m.loadedAt,
           generation: state.holder.generation,
         },

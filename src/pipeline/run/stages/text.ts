@@ -4,6 +4,7 @@
  * `text-attack` runs the plan's text search against it for every text threat and records
  * robust accuracy and a few adversarial texts with their edits for the report.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonFile } from '../../../core/files.js';
 import { createTextAttack } from '../../../attacks/text/registry.js';
@@ -11,14 +12,15 @@ import { textAttackMetrics } from '../../../attacks/text/metrics.js';
 import { loadCsvTexts, loadJsonlTexts, spamAssassinSplits, splitTextDataset, takeTexts, type TextDataset, type TextSplits } from '../../../data/text/index.js';
 import { normalizedClassifier } from '../../../defenses/normalize-text/normalized-classifier.js';
 import { OBFUSCATION_MARKER_PREFIX, type NormalizeTextOptions } from '../../../defenses/normalize-text/normalize.js';
-import { loadVocabulary, saveVocabulary, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from '../../../defenses/normalize-text/vocabulary-defence.js';
-import { DataError } from '../../../core/errors.js';
+import { saveVocabulary, savedTextNormalization, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from '../../../defenses/normalize-text/vocabulary-defence.js';
 import { trainTextAdversarially } from '../../../models/text/adversarial-rounds.js';
 import {
   chooseDecisionThreshold,
   evaluateTextClassifier,
   loadTextClassifier,
+  saveDecisionThreshold,
   saveTextClassifier,
+  DECISION_THRESHOLD_FILE,
   trainTextClassifier,
   withDecisionThreshold,
   type HashedTextClassifier,
@@ -107,23 +109,6 @@ function atThreshold(filter: TextClassifier, threshold: number): TextClassifier 
   return withDecisionThreshold(filter, { positiveClass: filter.classes.length - 1, threshold });
 }
 
-/**
- * The normaliser of the model saved in `dir`: the vocabulary defence over its saved words
- * when it was trained with one, else the default normaliser.
- *
- * @throws DataError `E_VOCABULARY_MISSING` when the model was trained with a vocabulary that is gone.
- */
-function savedNormalizer(dir: string, withVocabulary: boolean): NormalizeTextOptions {
-  if (!withVocabulary) return {};
-  const saved = loadVocabulary(dir);
-  if (!saved) {
-    throw new DataError('E_VOCABULARY_MISSING', `The text model in ${dir} was trained with normalize: vocabulary, but its ${VOCABULARY_FILE} is gone; without it the filter would normalise differently from training. Rerun the plan (text-train retrains when the file is missing) or restore the file.`, {
-      details: { path: join(dir, VOCABULARY_FILE) },
-    });
-  }
-  return vocabularyDefence(saved.vocabulary, { synonyms: saved.synonyms });
-}
-
 const first = (ds: TextDataset, n: number): TextDataset => (n >= ds.texts.length ? ds : takeTexts(ds, Array.from({ length: n }, (_, i) => i)));
 
 export const textTrainStage: Stage<TextTrainOutputs> = {
@@ -178,6 +163,10 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
         : await trainTextClassifier(train, options);
     try {
       const modelDir = join(ctx.workDir, 'model');
+      // A rerun in the same work directory (a file of the last run went missing) finds the
+      // last run's companions beside the model; saving replaces the directory and refuses
+      // files it does not know, and these are rewritten below.
+      await Promise.all([DECISION_THRESHOLD_FILE, VOCABULARY_FILE].map((name) => rm(join(modelDir, name), { force: true })));
       await saveTextClassifier(classifier, modelDir);
       // After the model: saving it replaces the directory.
       if (vocabulary) await saveVocabulary(modelDir, { vocabulary, synonyms: true });
@@ -186,6 +175,8 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
       const filter = deployed(classifier, normalize);
       const threshold = wanted === 'auto' ? (await chooseDecisionThreshold(filter, splits.validation)).threshold : (wanted ?? 0.5);
       if (wanted === 'auto') ctx.log(`decision threshold ${threshold} (chosen on ${splits.validation.texts.length} validation texts)`);
+      // Beside the model, so `rampart serve --model` flags at the point measured here.
+      await saveDecisionThreshold(modelDir, { positiveClass: classifier.classes[spam] as string, threshold });
       const metrics = await evaluateTextClassifier(atThreshold(filter, threshold), splits.test);
       return {
         modelDir: ctx.relative(modelDir),
@@ -202,7 +193,7 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
       classifier.model.dispose();
     }
   },
-  stillValid: (o, ctx) => filesExist(ctx, [join(o.modelDir, 'model.json'), join(o.modelDir, 'weights.bin'), ...(o.vocabulary ? [join(o.modelDir, VOCABULARY_FILE)] : [])]),
+  stillValid: (o, ctx) => filesExist(ctx, [join(o.modelDir, 'model.json'), join(o.modelDir, 'weights.bin'), join(o.modelDir, DECISION_THRESHOLD_FILE), ...(o.vocabulary ? [join(o.modelDir, VOCABULARY_FILE)] : [])]),
 };
 
 export const textAttackStage: Stage<TextAttackOutputs> = {
@@ -228,9 +219,14 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
     const test = first(splitsOf(plan).test, text.limit);
     const trained = ctx.output<TextTrainOutputs>('text-train');
     const modelDir = ctx.resolve(trained.modelDir);
-    const normalize = savedNormalizer(modelDir, trained.vocabulary === true);
     const stored = await loadTextClassifier(modelDir);
-    const model = deployed(stored, normalize, trained.threshold);
+    let model: TextClassifier;
+    try {
+      model = deployed(stored, savedTextNormalization(modelDir, stored.info) ?? {}, trained.threshold);
+    } catch (error) {
+      stored.dispose();
+      throw error;
+    }
     try {
       const attack = createTextAttack(text.attack.id, text.attack.options ?? {});
       const labels = Int32Array.from(test.labels);
