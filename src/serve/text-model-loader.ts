@@ -49,6 +49,7 @@ export async function loadTextServedModel(dir: string, ref: ModelRef): Promise<S
       id,
       ref,
       ...(normalization ? { normalization } : {}),
+      // Only the vocabulary defence brings its own lexicon; the default normaliser uses WordNet's.
       info: { architecture: classifier.info.architecture, normalization: normalization === undefined ? 'none' : normalization.lexicon ? 'vocabulary' : 'default', decisionThreshold: saved ?? { threshold: 0.5 } },
       dispose: () => classifier.dispose(),
     });
