@@ -15,4 +15,5 @@ export { createLexicon, defaultTextLexicon, corpusVocabulary, corpusWordCounts, 
 export { createSpellingCorrector, defaultSpellingCorrector, type SpellingCorrector } from './spelling.js';
 export { createSynonymEncoder, type SynonymEncoder, type SynonymEncoderOptions } from './synonyms.js';
 export { confusableTable, type ConfusableTable } from './confusables.js';
-export { vocabularyDefence, trainingVocabulary, saveVocabulary, loadVocabulary, VOCABULARY_FILE, VOCABULARY_MIN_COUNT, type SavedVocabulary, type VocabularyDefenceOptions } from './vocabulary-defence.js';
+export { vocabularyDefence, trainingVocabulary, saveVocabulary, loadVocabulary, savedTextNormalization, VOCABULARY_FILE, VOCABULARY_MIN_COUNT, type SavedVocabulary, type SavedTextNormalization, type VocabularyDefenceOptions } from './vocabulary-defence.js';
+export { loadSavedTextFilter, type SavedTextFilter } from './saved-filter.js';

@@ -55,13 +55,15 @@ test('a saved model is deployed behind the normalisation it was trained behind, 
     const normalised = { trainedOnNormalizedText: true, featurizer: { markerPrefix: '' } };
     const defended = { trainedOnNormalizedText: true, featurizer: { markerPrefix: OBFUSCATION_MARKER_PREFIX } };
     assert.equal(savedTextNormalization(dir, raw), undefined, 'a model trained on raw text reads raw text');
-    assert.deepEqual(savedTextNormalization(dir, normalised), {}, 'normalised text without a vocabulary: the default normaliser');
+    assert.deepEqual(savedTextNormalization(dir, normalised), { source: 'default', options: {} }, 'normalised text without a vocabulary: the default normaliser');
     assert.throws(
       () => savedTextNormalization(dir, defended),
       (e: unknown) => e instanceof RampartError && e.code === 'E_VOCABULARY_MISSING' && e.message.includes(VOCABULARY_FILE),
     );
     await saveVocabulary(dir, { vocabulary: trainingVocabulary(CORPUS), synonyms: false });
-    const options = savedTextNormalization(dir, defended);
+    const saved = savedTextNormalization(dir, defended);
+    assert.equal(saved?.source, 'vocabulary');
+    const options = saved?.options;
     assert.equal(options?.unknownWords, 'drop');
     assert.match(normalizeText('Zyloprrax refill', options), /^Zyloprax refill/, 'the saved vocabulary repairs as in training');
   } finally {

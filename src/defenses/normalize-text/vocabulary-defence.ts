@@ -103,6 +103,12 @@ export interface SavedTextModelInfo {
   readonly featurizer: { readonly markerPrefix: string };
 }
 
+/** A saved model's normalisation: its options, and whether they are its vocabulary's defence or the default normaliser. */
+export interface SavedTextNormalization {
+  readonly source: 'vocabulary' | 'default';
+  readonly options: NormalizeTextOptions;
+}
+
 /**
  * The normalisation the text model saved in `dir` was trained behind, so it is deployed
  * reading text exactly as in training: the vocabulary defence over its saved vocabulary; the
@@ -114,17 +120,17 @@ export interface SavedTextModelInfo {
  *   `E_VOCABULARY_CORRUPT` as {@link loadVocabulary}.
  * @example
  * const model = await loadTextClassifier(dir);
- * const normalize = savedTextNormalization(dir, model.info);
- * const filter = normalize ? normalizedClassifier(model, normalize) : model;
+ * const normalization = savedTextNormalization(dir, model.info);
+ * const filter = normalization ? normalizedClassifier(model, normalization.options) : model;
  */
-export function savedTextNormalization(dir: string, info: SavedTextModelInfo): NormalizeTextOptions | undefined {
+export function savedTextNormalization(dir: string, info: SavedTextModelInfo): SavedTextNormalization | undefined {
   if (!info.trainedOnNormalizedText) return undefined;
   const saved = loadVocabulary(dir);
-  if (saved) return vocabularyDefence(saved.vocabulary, { synonyms: saved.synonyms });
+  if (saved) return { source: 'vocabulary', options: vocabularyDefence(saved.vocabulary, { synonyms: saved.synonyms }) };
   if (info.featurizer.markerPrefix === OBFUSCATION_MARKER_PREFIX) {
     throw new DataError('E_VOCABULARY_MISSING', `The text model in ${dir} was trained behind the vocabulary defence (it reads the normaliser's marker words), but its ${VOCABULARY_FILE} is gone; without it the filter would normalise differently from training. Rerun the plan (text-train retrains when the file is missing) or restore the file.`, {
       details: { path: join(dir, VOCABULARY_FILE) },
     });
   }
-  return {};
+  return { source: 'default', options: {} };
 }

@@ -12,12 +12,12 @@ import { textAttackMetrics } from '../../../attacks/text/metrics.js';
 import { loadCsvTexts, loadJsonlTexts, spamAssassinSplits, splitTextDataset, takeTexts, type TextDataset, type TextSplits } from '../../../data/text/index.js';
 import { normalizedClassifier } from '../../../defenses/normalize-text/normalized-classifier.js';
 import { OBFUSCATION_MARKER_PREFIX, type NormalizeTextOptions } from '../../../defenses/normalize-text/normalize.js';
-import { saveVocabulary, savedTextNormalization, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from '../../../defenses/normalize-text/vocabulary-defence.js';
+import { saveVocabulary, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from '../../../defenses/normalize-text/vocabulary-defence.js';
+import { loadSavedTextFilter } from '../../../defenses/normalize-text/saved-filter.js';
 import { trainTextAdversarially } from '../../../models/text/adversarial-rounds.js';
 import {
   chooseDecisionThreshold,
   evaluateTextClassifier,
-  loadTextClassifier,
   saveDecisionThreshold,
   saveTextClassifier,
   DECISION_THRESHOLD_FILE,
@@ -219,14 +219,8 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
     const test = first(splitsOf(plan).test, text.limit);
     const trained = ctx.output<TextTrainOutputs>('text-train');
     const modelDir = ctx.resolve(trained.modelDir);
-    const stored = await loadTextClassifier(modelDir);
-    let model: TextClassifier;
-    try {
-      model = deployed(stored, savedTextNormalization(modelDir, stored.info) ?? {}, trained.threshold);
-    } catch (error) {
-      stored.dispose();
-      throw error;
-    }
+    // The filter exactly as `rampart serve` deploys it: its normaliser and saved threshold.
+    const { model: stored, filter: model } = await loadSavedTextFilter(modelDir);
     try {
       const attack = createTextAttack(text.attack.id, text.attack.options ?? {});
       const labels = Int32Array.from(test.labels);
