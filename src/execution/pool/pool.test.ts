@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { EngineError, GradientError, InputError, UsageError } from '../../core/errors.js';
 import { createAttack } from '../../attacks/registry.js';
-import { initEngine } from '../backend.js';
+import { initEngine } from '../../engine/backend.js';
 import { buildModel } from '../../models/architectures.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import { threatModel } from '../../threats/threat-model.js';
@@ -400,7 +400,7 @@ describe('WorkerPool', () => {
 describe('close()', () => {
   it('ends every worker thread, so a process that used a pool exits by itself', () => {
     const pool = new URL('./index.ts', import.meta.url).href;
-    const backend = new URL('../backend.ts', import.meta.url).href;
+    const backend = new URL('../../engine/backend.ts', import.meta.url).href;
     const arch = new URL('../../models/architectures.ts', import.meta.url).href;
     const script = `
       const { initEngine } = await import(${JSON.stringify(backend)});
