@@ -2,8 +2,8 @@
  * Worker-thread entry of the pool. Starts TF.js on the main thread's backend, then runs
  * requests one at a time (TF.js state is per thread; serial handling keeps `tf.memory()`
  * and model weights consistent between requests). The entry registers the built-in shard
- * handlers, so the scheduler itself never imports an attack or objective. Loaded both as compiled JS
- * (dist/execution/pool/worker.js) and, under tsx, as this .ts file; see spawn.ts.
+ * handlers, so the scheduler itself never imports an attack or objective. Loaded both as
+ * compiled JS (dist/execution/pool/worker.js) and, under tsx, as this .ts file; see spawn.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initEngine } from '../../engine/backend.js';
