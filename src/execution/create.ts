@@ -42,7 +42,8 @@ export async function createWorkerPool(options: WorkerPoolOptions = {}): Promise
  * 64) seeded as a worker pool's are, so it gives the pool's numbers.
  *
  * @throws UsageError `E_POOL_OPTION` for a shard size that is not a whole number >= 1.
- * @example const report = await evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.3], attacks: [{ id: 'pgd' }], pool: localExecutor() });
+ * @example
+ * const report = await evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.3], attacks: [{ id: 'pgd' }], pool: localExecutor() });
  */
 export function localExecutor(options: { shardRows?: number } = {}): LocalExecutor {
   return new LocalExecutor(wholeNumber('shardRows', options.shardRows, DEFAULT_SHARD_ROWS), defaultHandlers());

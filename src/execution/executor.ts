@@ -68,7 +68,8 @@ export function rowLabels(data: Dataset, rows: readonly number[]): Int32Array {
 /**
  * Runs `work` with a session of `executor` for `model`, closing it afterwards.
  *
- * @example const report = await withSession(pool, model, (session) => session.runRows({ data, rows, threat, attack: { id: 'pgd' }, seed: 0 }));
+ * @example
+ * const result = await withSession(pool, model, (session) => session.runRows({ data, rows, threat, attack: { id: 'pgd' }, seed: 0 }));
  */
 export async function withSession<T>(executor: Executor, model: Classifier, work: (session: ExecutorSession) => Promise<T>): Promise<T> {
   const session = await executor.open(model);

@@ -7,10 +7,11 @@ import { gatherRowValues } from '../core/tensors.js';
 import { sizeOf } from '../core/types.js';
 import type { Classifier } from '../models/classifier.js';
 import { TfjsClassifier } from '../models/tfjs-classifier.js';
-import { isAttack, rowLabels, type ExecutionInfo, type Executor, type ExecutorSession, type RowsResult, type RowsWork } from './executor.js';
+import { isAttack, rowLabels, type ExecutionInfo, type Executor, type ExecutorSession } from './executor.js';
+import type { RowsResult, RowsWork } from './executor.js';
 import type { HandlerRegistry } from './handlers/registry.js';
 import { runAttackShard } from './run-attack-shard.js';
-import { ATTACK_KIND, shardRanges, shardSeed, type AttackShard, type AttackShardResult } from './shards.js';
+import { ATTACK_KIND, emptyShardResult, placeShard, shardRanges, shardSeed, type AttackShard, type AttackShardResult } from './shards.js';
 
 /** A session that runs every shard in this thread, one after another. */
 export class LocalSession implements ExecutorSession {
@@ -28,7 +29,7 @@ export class LocalSession implements ExecutorSession {
     const { data, rows } = work;
     const n = rows.length;
     const rowSize = sizeOf(data.shape);
-    const out: RowsResult = { adversarial: new Float32Array(n * rowSize), success: new Uint8Array(n), perturbation: new Float32Array(n), queries: new Int32Array(n) };
+    const out = emptyShardResult(n, rowSize);
     const target = { classifier: this.model, ...(this.model instanceof TfjsClassifier ? { model: this.model.model } : {}) };
     for (const [start, end] of shardRanges(n, this.execution.shardRows)) {
       const shardRows = rows.slice(start, end);
@@ -46,10 +47,7 @@ export class LocalSession implements ExecutorSession {
       const result = isAttack(work.attack)
         ? await runAttackShard(work.attack, this.model, shard, onProgress)
         : await this.handlers.get<AttackShard, AttackShardResult>(ATTACK_KIND).run(target, shard, onProgress);
-      out.adversarial.set(result.adversarial, start * rowSize);
-      out.success.set(result.success, start);
-      out.perturbation.set(result.perturbation, start);
-      out.queries.set(result.queries, start);
+      placeShard(out, result, start, rowSize);
       work.onProgress?.(end, n);
     }
     return out;

@@ -14,7 +14,12 @@ import { tight, type AttackShard, type AttackShardResult } from './shards.js';
  * @throws whatever `attack.run` throws (InputError, GradientError...).
  * @example const r = await runAttackShard(pgd(), classifier, { attackId: 'pgd', attackOptions: {}, threat, x, shape, labels, seed: 0 });
  */
-export async function runAttackShard(attack: Attack, classifier: Classifier, shard: AttackShard, onProgress?: ProgressSink): Promise<AttackShardResult> {
+export async function runAttackShard(
+  attack: Attack,
+  classifier: Classifier,
+  shard: AttackShard,
+  onProgress?: ProgressSink,
+): Promise<AttackShardResult> {
   const x = tf.tensor(shard.x, shard.shape, 'float32');
   try {
     const result = await attack.run(classifier, x, shard.labels, shard.threat, {

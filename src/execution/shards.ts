@@ -104,6 +104,19 @@ export function shardSeed(seed: number, offset: number): number {
   return h % 0x7fff0000;
 }
 
+/** Zeroed per-row results for `rows` rows of `rowSize` values each. */
+export function emptyShardResult(rows: number, rowSize: number): AttackShardResult {
+  return { adversarial: new Float32Array(rows * rowSize), success: new Uint8Array(rows), perturbation: new Float32Array(rows), queries: new Int32Array(rows) };
+}
+
+/** Copies a shard's results into `out` at row `start`: shards merge back in row order. */
+export function placeShard(out: AttackShardResult, shard: AttackShardResult, start: number, rowSize: number): void {
+  out.adversarial.set(shard.adversarial, start * rowSize);
+  out.success.set(shard.success, start);
+  out.perturbation.set(shard.perturbation, start);
+  out.queries.set(shard.queries, start);
+}
+
 /** A typed array that owns its whole buffer, so the buffer can be transferred alone. */
 export function tight<T extends Float32Array | Int32Array | Uint8Array>(a: T): T {
   return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : (a.slice() as T);

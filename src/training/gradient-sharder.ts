@@ -63,7 +63,10 @@ export interface GradientSharder {
  * @example applyPoolGradients(optimizer, await shards.gradients({ x, labels }));
  */
 export function applyPoolGradients(optimizer: tf.Optimizer, grads: Pick<ShardedGradients, 'gradients' | 'names' | 'shapes'>): void {
-  const named = grads.names.map((name, i) => ({ name, tensor: tf.tensor(grads.gradients[i] as Float32Array, [...(grads.shapes[i] ?? [])], 'float32') }));
+  const named = grads.names.map((name, i) => {
+    const tensor = tf.tensor(grads.gradients[i] as Float32Array, [...(grads.shapes[i] ?? [])], 'float32');
+    return { name, tensor };
+  });
   try {
     optimizer.applyGradients(named);
   } finally {

@@ -37,7 +37,10 @@ export function attackHandler(): ShardHandler<AttackShard, AttackShardResult> {
   return {
     kind: ATTACK_KIND,
     check: checkAttack,
-    run: (target, shard, onProgress) => runAttackShard(createAttack(shard.attackId, shard.attackOptions), target.classifier, shard, onProgress),
+    run: (target, shard, onProgress) => {
+      const attack = createAttack(shard.attackId, shard.attackOptions);
+      return runAttackShard(attack, target.classifier, shard, onProgress);
+    },
     transferables: (r) => [r.adversarial.buffer, r.success.buffer, r.perturbation.buffer, r.queries.buffer] as ArrayBuffer[],
   };
 }

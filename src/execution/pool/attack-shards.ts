@@ -9,7 +9,7 @@ import { sizeOf } from '../../core/types.js';
 import type { AttackGoal } from '../../attacks/types.js';
 import type { ThreatModel } from '../../threats/threat-model.js';
 import type { HandlerRegistry, ModelInfo } from '../handlers/registry.js';
-import { ATTACK_KIND, shardRanges, shardSeed, type AttackShard, type AttackShardResult } from '../shards.js';
+import { ATTACK_KIND, emptyShardResult, placeShard, shardRanges, shardSeed, type AttackShard, type AttackShardResult } from '../shards.js';
 import type { Group, Scheduler } from './scheduler.js';
 
 export interface PoolProgress {
@@ -68,7 +68,7 @@ export async function runAttackShards(ctx: ShardContext, request: PoolAttackRequ
     seed: request.seed ?? 0,
   };
   await ctx.handlers.get<AttackShard, AttackShardResult>(ATTACK_KIND).check?.(whole, ctx.model);
-  if (n === 0 && shape[0] === 0) return { adversarial: new Float32Array(0), shape, success: new Uint8Array(0), perturbation: new Float32Array(0), queries: new Int32Array(0) };
+  if (n === 0 && shape[0] === 0) return { ...emptyShardResult(0, rowSize), shape };
   const ranges = shardRanges(n, shardRows);
   const progress = new Float64Array(ranges.length);
   const report = (): void => request.onProgress?.({ done: progress.reduce((s, v) => s + v, 0), total: n });
@@ -88,19 +88,14 @@ export async function runAttackShards(ctx: ShardContext, request: PoolAttackRequ
         progress[k] = ((end - start) * done) / Math.max(1, total);
         report();
       };
-      const result = (await ctx.scheduler.submitShared({ op: 'run', kind: ATTACK_KIND, handle: ctx.handle, payload: shard }, [x.buffer], group, onProgress)) as AttackShardResult;
+      const run = { op: 'run' as const, kind: ATTACK_KIND, handle: ctx.handle, payload: shard };
+      const result = (await ctx.scheduler.submitShared(run, [x.buffer], group, onProgress)) as AttackShardResult;
       progress[k] = end - start;
       report();
       return result;
     }),
   );
-  const out: PoolAttackResult = { adversarial: new Float32Array(n * rowSize), shape, success: new Uint8Array(n), perturbation: new Float32Array(n), queries: new Int32Array(n) };
-  ranges.forEach(([start], k) => {
-    const r = results[k] as AttackShardResult;
-    out.adversarial.set(r.adversarial, start * rowSize);
-    out.success.set(r.success, start);
-    out.perturbation.set(r.perturbation, start);
-    out.queries.set(r.queries, start);
-  });
+  const out: PoolAttackResult = { ...emptyShardResult(n, rowSize), shape };
+  ranges.forEach(([start], k) => placeShard(out, results[k] as AttackShardResult, start, rowSize));
   return out;
 }

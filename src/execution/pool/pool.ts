@@ -63,7 +63,13 @@ export class WorkerPool implements Executor, GradientSharder {
   private readonly handlers: HandlerRegistry;
 
   /** @internal Use `createWorkerPool`. */
-  constructor(size: number, backend: string, shardRows: number, handlers: HandlerRegistry, onWorkerExit?: (event: WorkerExitEvent) => void) {
+  constructor(
+    size: number,
+    backend: string,
+    shardRows: number,
+    handlers: HandlerRegistry,
+    onWorkerExit?: (event: WorkerExitEvent) => void,
+  ) {
     this.size = size;
     this.backend = backend;
     this.inProcess = size === 1;
@@ -202,7 +208,8 @@ export class WorkerPool implements Executor, GradientSharder {
       runRows: async (work: RowsWork) => {
         const { attack } = work;
         if (isAttack(attack)) {
-          throw new UsageError('E_POOL_ATTACK', `Attack '${attack.id}' was given as an object; a worker pool rebuilds attacks from their id and options, so pass { id, options }.`);
+          const hint = 'a worker pool rebuilds attacks from their id and options, so pass { id, options }';
+          throw new UsageError('E_POOL_ATTACK', `Attack '${attack.id}' was given as an object; ${hint}.`);
         }
         return this.attack(handle, {
           attackId: attack.id,
