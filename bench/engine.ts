@@ -41,7 +41,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { loadBundledMnist, splitDataset } from '../src/data/index.js';
 import { initEngine } from '../src/engine/backend.js';
-import { createWorkerPool } from '../src/engine/pool/index.js';
+import { createWorkerPool } from '../src/execution/pool/index.js';
 import { buildModel } from '../src/models/architectures.js';
 import { threatModel } from '../src/threats/threat-model.js';
 import { createCnnWorkload, PGD_SETTINGS } from './cnn-steps.js';

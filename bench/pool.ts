@@ -1,5 +1,5 @@
 /**
- * Benchmark of the worker pool (src/engine/pool): one worker (in-process, no threads)
+ * Benchmark of the worker pool (src/execution/pool): one worker (in-process, no threads)
  * against two worker threads, in one process so the ratios share a machine state.
  *
  * Model: `buildModel('cnn', …)` on 28x28x1 bundled MNIST digits, first trained for a few
@@ -27,7 +27,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createAttack } from '../src/attacks/registry.js';
 import { loadBundledMnist, splitDataset } from '../src/data/index.js';
 import { initEngine } from '../src/engine/backend.js';
-import { createWorkerPool, type PoolModelHandle, type WorkerPool } from '../src/engine/pool/index.js';
+import { createWorkerPool, type PoolModelHandle, type WorkerPool } from '../src/execution/pool/index.js';
 import { buildModel } from '../src/models/architectures.js';
 import { TfjsClassifier } from '../src/models/tfjs-classifier.js';
 import { threatModel } from '../src/threats/threat-model.js';

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { initEngine } from '../src/engine/backend.js';
-import { createWorkerPool } from '../src/engine/pool/index.js';
+import { createWorkerPool } from '../src/execution/pool/index.js';
 import { runTraining } from '../src/pipeline/train-run.js';
 import { selectData } from '../src/pipeline/data-selection.js';
 import { evaluateRobustness } from '../src/eval/robustness.js';

@@ -39,7 +39,7 @@ export { hopSkipJump, hopSkipJumpAttack, type HopSkipJumpOptions, type HopSkipJu
 export { dlrLoss, targetedDlrLoss } from './attacks/losses.js';
 export { gradientDescentAttack, type GradientDescentConfig } from './attacks/image/gradient-descent.js';
 export { attackIds, createAttack, describeAttack } from './attacks/registry.js';
-export { attackDataset, type DatasetAttackOptions, type DatasetAttackResult } from './attacks/run-on-dataset.js';
+export { attackDataset, type DatasetAttackOptions, type DatasetAttackResult } from './execution/attack-dataset.js';
 export { evaluateRobustness, type RobustnessReport, type RobustnessEvalOptions, type AttackSpec } from './eval/robustness.js';
 export { attackStatsMetric, type Metric } from './eval/metrics.js';
 export { runSuite, suiteDefinition, parseSuiteSpec, SUITE_IDS, SUITE_VARIANTS, type SuiteDefinition, type SuiteReport, type SuiteStage, type SuiteEvalOptions, type SuiteStageOutcome, type SuiteEpsilonResult } from './eval/suite.js';
@@ -119,7 +119,7 @@ export { noise } from './training/objectives/noise.js';
 export { diversified } from './training/objectives/diversified.js';
 export { awp } from './training/objectives/awp.js';
 export { perturb, type PerturbOptions } from './attacks/image/ascent.js';
-export { createWorkerPool, WorkerPool, applyPoolGradients, type WorkerPoolOptions } from './engine/pool/index.js';
+export { createWorkerPool, localExecutor, WorkerPool, applyPoolGradients, type WorkerPoolOptions, type Executor, type ExecutorSession, type RowsWork } from './execution/index.js';
 export {
   openGovernance,
   DEFAULT_GOVERNANCE_DIR,

@@ -48,7 +48,7 @@ test('bad specs fail before any work', async () => {
 });
 
 test('a worker pool gives the same numbers with 1 and 2 workers', async () => {
-  const { createWorkerPool } = await import('../engine/pool/index.js');
+  const { createWorkerPool } = await import('../execution/pool/index.js');
   const model = await trainedMlp();
   const data = takeFirst(smallMnist().test, 150);
   const run = async (workers: number) => {

@@ -5,14 +5,13 @@
  * everything needed to reproduce it: config, seed, backend, data hash, versions.
  */
 import { UsageError } from '../core/errors.js';
-import { gatherRowValues, gatherRows, ranges } from '../core/tensors.js';
+import { ranges } from '../core/tensors.js';
 import type { Dataset } from '../core/types.js';
 import { RAMPART_VERSION } from '../core/version.js';
 import { hashDataset } from '../data/hash.js';
 import { engineInfo, initEngine, type EngineInfo } from '../engine/backend.js';
 import type { Classifier } from '../models/classifier.js';
-import { TfjsClassifier } from '../models/tfjs-classifier.js';
-import type { PoolModelHandle, WorkerPool } from '../engine/pool/index.js';
+import { localExecutor, type Executor } from '../execution/index.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import type { AttackBatchOutcome } from './metrics.js';
 import { accuracyOf, predictClasses } from '../models/predict.js';
@@ -45,11 +44,11 @@ export interface RobustnessEvalOptions {
   batchSize?: number;
   seed?: number;
   /**
-   * Shards attacks across worker threads. Results then depend on the pool's shard size
-   * (recorded in the report), never on its number of workers. Only TF.js models can be
-   * shipped to workers; other classifiers (defence wrappers) run in this thread.
+   * Where attacks run: a worker pool, or any executor; default this thread. Results depend
+   * on the shard size (recorded in the report), never on the executor or its number of
+   * workers. Only TF.js models are shipped to workers; others (defence wrappers) run here.
    */
-  pool?: WorkerPool;
+  pool?: Executor;
   onProgress?: (progress: EvalProgress) => void;
 }
 
@@ -121,25 +120,10 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
   const candidates: number[] = [];
   for (let i = 0; i < data.count; i++) if (predicted[i] === data.y[i]) candidates.push(i);
 
-  const pooled = options.pool !== undefined && model instanceof TfjsClassifier;
-  const handle: PoolModelHandle | undefined = pooled ? await options.pool?.loadModel((model as TfjsClassifier).model, model.bounds, { id: model.id }) : undefined;
-  /** Attacks the given rows with attack `a`, in this thread or on the pool. */
-  const runBatch = async (rows: number[], threat: ThreatModel, a: number, batchSeed: number, progress: (fraction: number) => void): Promise<AttackBatchOutcome> => {
-    const labels = Int32Array.from(rows, (r) => data.y[r] as number);
-    const spec = options.attacks[a] as AttackSpec;
-    if (handle && options.pool) {
-      const x = gatherRowValues(data, rows);
-      return options.pool.attack(handle, { attackId: spec.id, attackOptions: spec.options ?? {}, threat, x, labels, seed: batchSeed, onProgress: (p) => progress(p.done / Math.max(1, p.total)) });
-    }
-    const x = gatherRows(data, rows);
-    try {
-      const result = await (attacks[a] as Attack).run(model, x, labels, threat, { seed: batchSeed, onProgress: (p) => progress(p.done / Math.max(1, p.total)) });
-      result.adversarial.dispose();
-      return result;
-    } finally {
-      x.dispose();
-    }
-  };
+  const session = await (options.pool ?? localExecutor()).open(model);
+  /** Attacks the given rows with attack `a` on the executor. */
+  const runBatch = (rows: number[], threat: ThreatModel, a: number, batchSeed: number, progress: (fraction: number) => void): Promise<AttackBatchOutcome> =>
+    session.runRows({ data, rows, threat, attack: options.attacks[a] as AttackSpec, seed: batchSeed, onProgress: (done, total) => progress(done / Math.max(1, total)) });
 
   try {
     const attackedEpsilons = epsilons.filter((e) => e > 0).length;
@@ -200,13 +184,13 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
         epsilons,
         batchSize,
         attacks: attacks.map((a) => ({ id: a.id, config: a.config })),
-        execution: handle && options.pool ? { workers: options.pool.size, shardRows: options.pool.shardRows } : { workers: 1 },
+        execution: session.execution,
       },
       clean: { accuracy: cleanAccuracy, correct: candidates.length, count: data.count },
       results,
       worstCase,
     };
   } finally {
-    if (handle) await options.pool?.unloadModel(handle);
+    await session.close();
   }
 }

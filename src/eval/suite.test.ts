@@ -77,7 +77,7 @@ describe('the standard suite', () => {
   });
 
   test('runs its stages on a worker pool', async () => {
-    const { createWorkerPool } = await import('../engine/pool/index.js');
+    const { createWorkerPool } = await import('../execution/pool/index.js');
     const data = takeFirst(smallMnist().test, 24);
     const pool = await createWorkerPool({ workers: 2 });
     try {

@@ -14,15 +14,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, listChoices } from '../core/errors.js';
-import { gatherRowValues, gatherRows, ranges } from '../core/tensors.js';
+import { ranges } from '../core/tensors.js';
 import type { Dataset } from '../core/types.js';
 import { RAMPART_VERSION } from '../core/version.js';
 import { hashDataset } from '../data/hash.js';
 import { engineInfo, initEngine, type EngineInfo } from '../engine/backend.js';
-import type { PoolModelHandle, WorkerPool } from '../engine/pool/index.js';
+import { localExecutor, type Executor } from '../execution/index.js';
 import type { Classifier } from '../models/classifier.js';
 import { accuracyOf, predictClasses } from '../models/predict.js';
-import { TfjsClassifier } from '../models/tfjs-classifier.js';
 import { createAttack } from '../attacks/registry.js';
 import type { NormId } from '../threats/norms.js';
 import { threatModel, type ThreatModel } from '../threats/threat-model.js';
@@ -101,8 +100,8 @@ export interface SuiteEvalOptions {
   suite?: SuiteDefinition;
   batchSize?: number;
   seed?: number;
-  /** Shards each stage over worker threads (TF.js models only), as in evaluateRobustness. */
-  pool?: WorkerPool;
+  /** Where stages run: a worker pool (TF.js models only), or any executor, as in evaluateRobustness; default this thread. */
+  pool?: Executor;
   onProgress?: (progress: SuiteProgress) => void;
 }
 
@@ -182,25 +181,10 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
   const predicted = await predictClasses(model, data, batchSize);
   const candidates: number[] = [];
   for (let i = 0; i < data.count; i++) if (predicted[i] === data.y[i]) candidates.push(i);
-  const pooled = options.pool !== undefined && model instanceof TfjsClassifier;
-  const handle: PoolModelHandle | undefined = pooled ? await options.pool?.loadModel((model as TfjsClassifier).model, model.bounds, { id: model.id }) : undefined;
+  const session = await (options.pool ?? localExecutor()).open(model);
 
-  const runBatch = async (rows: number[], stage: SuiteStage, threat: ThreatModel, batchSeed: number, progress: (fraction: number) => void): Promise<BatchOutcome> => {
-    const labels = Int32Array.from(rows, (r) => data.y[r] as number);
-    if (handle && options.pool) {
-      const x = gatherRowValues(data, rows);
-      return options.pool.attack(handle, { attackId: stage.attack, attackOptions: stage.options, threat, x, labels, seed: batchSeed, onProgress: (p) => progress(p.done / Math.max(1, p.total)) });
-    }
-    const x = gatherRows(data, rows);
-    try {
-      const result = await createAttack(stage.attack, stage.options).run(model, x, labels, threat, { seed: batchSeed, onProgress: (p) => progress(p.done / Math.max(1, p.total)) });
-      const adversarial = (await result.adversarial.data()) as Float32Array;
-      result.adversarial.dispose();
-      return { adversarial, success: result.success, perturbation: result.perturbation, queries: result.queries };
-    } finally {
-      x.dispose();
-    }
-  };
+  const runBatch = (rows: number[], stage: SuiteStage, threat: ThreatModel, batchSeed: number, progress: (fraction: number) => void): Promise<BatchOutcome> =>
+    session.runRows({ data, rows, threat, attack: { id: stage.attack, options: stage.options }, seed: batchSeed, onProgress: (done, total) => progress(done / Math.max(1, total)) });
 
   /** A fresh prediction at the returned points: a break counts only if it is confirmed. */
   const confirm = async (rows: number[], outcome: BatchOutcome): Promise<Int32Array> => {
@@ -268,11 +252,11 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
       seed,
       model: { id: model.id, inputShape: model.inputShape, numClasses: model.numClasses, bounds: model.bounds },
       data: { name: data.name, count: data.count, sha256: hashDataset(data) },
-      config: { norm, epsilons, batchSize, execution: handle && options.pool ? { workers: options.pool.size, shardRows: options.pool.shardRows } : { workers: 1 } },
+      config: { norm, epsilons, batchSize, execution: session.execution },
       clean: { accuracy: accuracyOf(predicted, data.y), correct: candidates.length, count: data.count },
       results,
     };
   } finally {
-    if (handle) await options.pool?.unloadModel(handle);
+    await session.close();
   }
 }

@@ -11,7 +11,7 @@ import { percent } from '../report/table.js';
 import type { BatchProgress, EpochSummary } from '../training/trainer.js';
 import { runTraining, type TrainRunReport } from './train-run.js';
 import { selectData } from './data-selection.js';
-import type { WorkerPool } from '../engine/pool/index.js';
+import type { WorkerPool } from '../execution/pool/index.js';
 
 export interface MnistExampleOptions {
   outDir: string;

@@ -17,7 +17,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { createObjective, type ObjectiveOptions } from '../training/objectives/registry.js';
 import { threatModel, type ThreatModelSpec } from '../threats/threat-model.js';
 import { takeFirst } from '../data/index.js';
-import type { WorkerPool } from '../engine/pool/index.js';
+import type { WorkerPool } from '../execution/pool/index.js';
 
 export interface TrainRunOptions extends TrainConfig {
   data: Omit<DataSelection, 'subset'>;

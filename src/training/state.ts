@@ -28,6 +28,23 @@ interface StateFile<Summary> extends TrainerProgress<Summary> {
   optimizerSpecs: tf.io.WeightsManifestEntry[];
 }
 
+/**
+ * Adam's bias-correction powers (beta^t). TF.js's `setWeights` rebuilds them as
+ * `pow(beta, t + 1)`, which differs in the last bits from the running product an
+ * uninterrupted run holds (on wasm, at most step counts), so a resumed run drifted; they
+ * are saved and restored as they are. Absent from states written before, which still load.
+ */
+const EXACT_SCALARS = ['accBeta1', 'accBeta2'] as const;
+const EXACT_PREFIX = 'rampart/';
+
+function exactScalars(optimizer: tf.Optimizer): { name: string; variable: tf.Variable }[] {
+  const fields = optimizer as unknown as Record<string, unknown>;
+  return EXACT_SCALARS.flatMap((key) => {
+    const value = fields[key];
+    return value instanceof tf.Variable ? [{ name: `${EXACT_PREFIX}${key}`, variable: value }] : [];
+  });
+}
+
 async function encode(tensors: { name: string; tensor: tf.Tensor }[]): Promise<{ data: Uint8Array; specs: tf.io.WeightsManifestEntry[] }> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
   return { data: new Uint8Array(data), specs };
@@ -36,7 +53,8 @@ async function encode(tensors: { name: string; tensor: tf.Tensor }[]): Promise<{
 export async function saveTrainerState<Summary>(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, progress: TrainerProgress<Summary>): Promise<void> {
   const modelWeights = await encode(model.getWeights().map((tensor, i) => ({ name: `w${i}`, tensor })));
   const slots = await optimizer.getWeights();
-  const optimizerWeights = await encode(slots);
+  const exact = exactScalars(optimizer).map(({ name, variable }) => ({ name, tensor: variable as tf.Tensor }));
+  const optimizerWeights = await encode([...slots, ...exact]);
   // getWeights() returns the live slot variables plus a fresh 'iter' scalar, which is ours to free.
   slots.filter((s) => s.name === 'iter').forEach((s) => s.tensor.dispose());
   const state: StateFile<Summary> = { ...progress, modelSpecs: modelWeights.specs, optimizerSpecs: optimizerWeights.specs };
@@ -93,7 +111,12 @@ export async function loadTrainerState<Summary>(dir: string, model: tf.LayersMod
   model.setWeights(restored);
   Object.values(weights).forEach((t) => t.dispose());
   const slots = tf.io.decodeWeights(toBuffer(optimizerBytes), state.optimizerSpecs);
-  await optimizer.setWeights(state.optimizerSpecs.map((s) => ({ name: s.name, tensor: slots[s.name] as tf.Tensor })));
+  const own = state.optimizerSpecs.filter((s) => !s.name.startsWith(EXACT_PREFIX));
+  await optimizer.setWeights(own.map((s) => ({ name: s.name, tensor: slots[s.name] as tf.Tensor })));
+  for (const { name, variable } of exactScalars(optimizer)) {
+    const saved = slots[name];
+    if (saved) variable.assign(saved);
+  }
   Object.values(slots).forEach((t) => t.dispose());
   const { modelSpecs: _m, optimizerSpecs: _o, ...progress } = state;
   return progress;

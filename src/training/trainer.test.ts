@@ -159,7 +159,7 @@ test('robust validation keeps the best-robust weights; the guard rolls back a co
 });
 
 test('data-parallel training on a 2-worker pool follows single-thread training', async () => {
-  const { createWorkerPool } = await import('../engine/pool/index.js');
+  const { createWorkerPool } = await import('../execution/pool/index.js');
   const train = takeFirst(smallMnist().train, 256);
   const run = async (workers?: number) => {
     const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 6 });
@@ -182,7 +182,7 @@ test('data-parallel training on a 2-worker pool follows single-thread training',
 });
 
 test('PGD-AT on a 2-worker pool runs the inner attack in the workers and follows single-thread training', async () => {
-  const { createWorkerPool } = await import('../engine/pool/index.js');
+  const { createWorkerPool } = await import('../execution/pool/index.js');
   const { createObjective } = await import('./objectives/registry.js');
   const train = takeFirst(smallMnist().train, 128);
   // No random start: the inner PGD is then a per-example function, so shards cannot change it.

@@ -24,7 +24,7 @@ import { pgdAccuracy, snapshotWeights, type RobustCheckConfig } from './robust-c
 import { exposureAt, validateCurriculum, type CurriculumPhase, type Exposure } from './curriculum.js';
 import { randomShift, validateAugment, type AugmentConfig } from './augment.js';
 import { loadTrainerState, saveTrainerState, type TrainerProgress } from './state.js';
-import { applyPoolGradients, type PoolGradients, type PoolModelHandle, type WorkerPool } from '../engine/pool/index.js';
+import { applyPoolGradients, type GradientSharder, type GradientShards, type ShardedGradients } from './gradient-sharder.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -96,9 +96,9 @@ export interface TrainOptions extends TrainConfig {
    * weights. Objectives from `createObjective` run whole in the workers, their inner
    * attack included (`spec`); other objectives prepare here and share only the weight
    * gradients when their loss is plain cross-entropy (`poolLoss`). Adversarial weight
-   * perturbation runs without the pool.
+   * perturbation runs without the pool. Any `GradientSharder` will do (the worker pool is one).
    */
-  pool?: WorkerPool;
+  pool?: GradientSharder;
   onBatch?: (progress: BatchProgress) => void;
   onEpoch?: (summary: EpochSummary) => void;
 }
@@ -182,7 +182,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
   let bestWeights: tf.Tensor[] | undefined;
   let guardBest = -Infinity;
   let lastGoodWeights: tf.Tensor[] | undefined;
-  let handle: PoolModelHandle | undefined;
+  let shards: GradientShards | undefined;
   // With a spec the workers run the whole objective on their shards (the inner attack
   // too); with a plain cross-entropy loss they at least share the weight gradients.
   const pool = options.pool && (objective.spec !== undefined || objective.poolLoss === 'standard') ? options.pool : undefined;
@@ -202,7 +202,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
       }
     }
     if (options.overfitGuard && !progress.stopped) lastGoodWeights = snapshotWeights(model);
-    if (pool && !progress.stopped && progress.epochsDone < epochs) handle = await pool.loadModel(model, classifier.bounds);
+    if (pool && !progress.stopped && progress.epochsDone < epochs) shards = await pool.openGradients(model, classifier.bounds);
 
     for (let epoch = progress.epochsDone; epoch < epochs && !progress.stopped; epoch++) {
       const epochStarted = Date.now();
@@ -222,23 +222,23 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
         let prepared: tf.Tensor | undefined;
         try {
           let value: number;
-          if (pool && handle) {
+          if (shards) {
             const shape = [data.count, ...train.shape];
-            let gradients: PoolGradients;
+            let gradients: ShardedGradients;
             if (objective.spec) {
               const context = { epoch, step: batch.step, seed: batch.seed, ...(exposure ? { exposure } : {}) };
-              gradients = await pool.gradients(handle, { x: data.x, labels: data.y, shape, objective: objective.spec, batch: context });
+              gradients = await shards.gradients({ x: data.x, labels: data.y, shape, objective: objective.spec, batch: context });
             } else {
               prepared = objective.prepare ? await objective.prepare(model, batch) : x;
               const px = prepared === x ? data.x : ((await prepared.data()) as Float32Array);
-              gradients = await pool.gradients(handle, { x: px, labels: data.y, shape });
+              gradients = await shards.gradients({ x: px, labels: data.y, shape });
             }
             value = gradients.loss;
             // Checked before the update, so a diverged step never reaches the weights.
             if (Number.isFinite(value)) {
               applyPoolGradients(optimizer, gradients);
               objective.afterUpdate?.(model, batch);
-              await pool.setWeights(handle, model);
+              await shards.setWeights(model);
             }
           } else {
             prepared = objective.prepare ? await objective.prepare(model, batch) : x;
@@ -282,7 +282,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
         if (summary.guardAccuracy < guardBest - (guard.drop ?? 0.2)) {
           // Catastrophic overfitting: PGD accuracy collapsed in one epoch. Undo the epoch and stop.
           model.setWeights(lastGoodWeights ?? model.getWeights());
-          if (pool && handle) await pool.setWeights(handle, model);
+          if (shards) await shards.setWeights(model);
           progress.stopped = { epoch: epoch + 1, reason: `PGD accuracy on the training subset fell from ${guardBest.toFixed(3)} to ${summary.guardAccuracy.toFixed(3)} (catastrophic overfitting); restored the weights of epoch ${epoch}` };
         } else {
           guardBest = Math.max(guardBest, summary.guardAccuracy);
@@ -315,7 +315,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
       durationMs: Date.now() - started,
     };
   } finally {
-    if (pool && handle) await pool.unloadModel(handle);
+    await shards?.close();
     optimizer.dispose();
     disposeAll(bestWeights);
     disposeAll(lastGoodWeights);

@@ -1,7 +1,7 @@
 /** `rampart attack`: run one attack on a model over a data subset and record every example. */
 import type { Command } from 'commander';
 import { createAttack } from '../../attacks/registry.js';
-import { attackDataset } from '../../attacks/run-on-dataset.js';
+import { attackDataset } from '../../execution/attack-dataset.js';
 import { writeJsonFile } from '../../core/files.js';
 import { initEngine } from '../../engine/backend.js';
 import { NORM_IDS } from '../../threats/norms.js';

@@ -27,7 +27,7 @@ import { loadClassifierModel, type StoredClassifier } from '../../models/store.j
 import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
 import type { NormId } from '../../threats/norms.js';
 import { evalExtrasMarkdown, evalExtrasText, type CalibrationSection, type EvalExtras, type SuiteVsPgd } from '../../report/eval-extras-table.js';
-import type { WorkerPool } from '../../engine/pool/index.js';
+import type { WorkerPool } from '../../execution/pool/index.js';
 import type { ProgressBar } from '../progress.js';
 import type { SelectedData } from '../../pipeline/data-selection.js';
 import { createProgress } from '../progress.js';

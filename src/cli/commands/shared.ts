@@ -1,7 +1,7 @@
 /** Flags and steps that several commands share. */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
-import { createWorkerPool, type WorkerPool } from '../../engine/pool/index.js';
+import { createWorkerPool, type WorkerPool } from '../../execution/pool/index.js';
 import { attackIds } from '../../attacks/registry.js';
 import { UsageError } from '../../core/errors.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';

@@ -12,7 +12,7 @@ import { batchTensor } from '../../core/tensors.js';
 import { sizeOf, type Dataset } from '../../core/types.js';
 import { hashDataset } from '../../data/hash.js';
 import { takeFirst } from '../../data/index.js';
-import type { WorkerPool } from '../../engine/pool/index.js';
+import type { WorkerPool } from '../../execution/pool/index.js';
 import { createAttack } from '../../attacks/registry.js';
 import { calibrationFromLogits, datasetLogits } from '../../eval/calibration.js';
 import { measureLatency } from '../../eval/latency.js';

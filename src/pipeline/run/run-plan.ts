@@ -8,7 +8,7 @@
 import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeJsonFile } from '../../core/files.js';
-import type { WorkerPool } from '../../engine/pool/index.js';
+import type { WorkerPool } from '../../execution/pool/index.js';
 import { openGovernance } from '../../governance/index.js';
 import type { GateResult } from '../gate.js';
 import type { Plan } from '../plan/schema.js';

@@ -1,5 +1,5 @@
 /** The stage runner's contracts: what a stage declares, what it is given, what is recorded. */
-import type { WorkerPool } from '../../engine/pool/index.js';
+import type { WorkerPool } from '../../execution/pool/index.js';
 import type { Plan } from '../plan/schema.js';
 
 /** Everything a stage may read besides its upstream outputs. */

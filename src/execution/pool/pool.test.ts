@@ -1,5 +1,5 @@
 /**
- * The worker pool against the single-process reference: FGSM and seeded PGD give the same
+ * The worker pool against the single-process reference (shards and seeds: ../shards.test.ts): FGSM and seeded PGD give the same
  * per-example results with 1 and 2 workers, pool gradients equal `tf.variableGrads` of
  * the mean loss, worker errors come back typed and leave the pool usable, a crashed
  * worker is replaced, memory stays flat, and `close()` lets the process exit.
@@ -13,14 +13,14 @@ import * as tf from '@tensorflow/tfjs';
 
 import { EngineError, GradientError, InputError, UsageError } from '../../core/errors.js';
 import { createAttack } from '../../attacks/registry.js';
-import { initEngine } from '../backend.js';
+import { initEngine } from '../../engine/backend.js';
 import { buildModel } from '../../models/architectures.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import { threatModel } from '../../threats/threat-model.js';
 import { createObjective, type ObjectiveOptions } from '../../training/objectives/registry.js';
 import { standardObjective } from '../../training/objectives/standard.js';
 
-import { applyPoolGradients, createWorkerPool, evenRanges, shardRanges, shardSeed, type PoolModelHandle, type WorkerExitEvent, type WorkerPool } from './index.js';
+import { applyPoolGradients, createWorkerPool, type PoolModelHandle, type WorkerExitEvent, type WorkerPool } from './index.js';
 
 const SHAPE = [12, 12, 1];
 const ROW = 144;
@@ -66,30 +66,6 @@ async function reference(model: tf.LayersModel, attackId: string, options: Recor
   input.dispose();
   return { ...result, adversarial };
 }
-
-describe('sharding and seeds', () => {
-  it('cuts fixed shards that do not depend on the worker count', () => {
-    assert.deepEqual(shardRanges(150, 64), [
-      [0, 64],
-      [64, 128],
-      [128, 150],
-    ]);
-    assert.deepEqual(shardRanges(0, 64), []);
-    assert.deepEqual(evenRanges(5, 2), [
-      [0, 3],
-      [3, 5],
-    ]);
-    assert.deepEqual(evenRanges(1, 4), [[0, 1]]);
-  });
-
-  it('keeps the seed for offset 0 and hashes (seed, offset) elsewhere', () => {
-    assert.equal(shardSeed(42, 0), 42);
-    const seeds = new Set([shardSeed(42, 64), shardSeed(42, 128), shardSeed(43, 64), shardSeed(42 + 64, 64)]);
-    assert.equal(seeds.size, 4);
-    assert.equal(shardSeed(42, 64), shardSeed(42, 64));
-    for (const s of seeds) assert.ok(Number.isInteger(s) && s >= 0 && s < 2 ** 31 - 100_000);
-  });
-});
 
 describe('WorkerPool', () => {
   let mlp: tf.Sequential;
@@ -400,7 +376,7 @@ describe('WorkerPool', () => {
 describe('close()', () => {
   it('ends every worker thread, so a process that used a pool exits by itself', () => {
     const pool = new URL('./index.ts', import.meta.url).href;
-    const backend = new URL('../backend.ts', import.meta.url).href;
+    const backend = new URL('../../engine/backend.ts', import.meta.url).href;
     const arch = new URL('../../models/architectures.ts', import.meta.url).href;
     const script = `
       const { initEngine } = await import(${JSON.stringify(backend)});

@@ -6,6 +6,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { deserializeError, serializeError, type PoolRequest, type PoolResponse, type RequestEnvelope, type SerializedError, type WorkerBootData, type WorkerMessage } from './protocol.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
 import { PoolRuntime, type ProgressSink } from './runtime.js';
 import { spawnPoolWorker } from './spawn.js';
 
@@ -44,8 +45,12 @@ export interface Transport {
 }
 
 export class LocalTransport implements Transport {
-  private readonly runtime = new PoolRuntime();
+  private readonly runtime: PoolRuntime;
   private readonly running = new Set<Promise<unknown>>();
+
+  constructor(handlers: HandlerRegistry) {
+    this.runtime = new PoolRuntime(handlers);
+  }
 
   run(request: PoolRequest, _transfer: ArrayBuffer[], onProgress?: ProgressSink): Promise<PoolResponse> {
     const run = (async () => {

@@ -1,22 +1,11 @@
 /**
- * The messages between the pool (main thread) and its workers, and the pure helpers both
- * sides share: sharding, per-shard seeds and error (de)serialisation. Everything here is
- * plain structured-clone data; no tensors cross a thread.
+ * The messages between the pool (main thread) and its workers, and error
+ * (de)serialisation. Shard work travels as `run` requests naming a registered handler's
+ * kind; everything here is plain structured-clone data, no tensors cross a thread.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Bounds } from '../../core/types.js';
 import { ConfigError, DataError, EngineError, GradientError, InputError, RampartError, ThreatError, UsageError, type ErrorKind } from '../../core/errors.js';
-import type { ThreatModel } from '../../threats/threat-model.js';
-import type { Exposure } from '../../training/curriculum.js';
-import type { ObjectiveSpec } from '../../training/objectives/types.js';
-
-/** The batch context a worker's objective sees (its seed is the shard's, see `shardSeed`). */
-export interface PoolBatchContext {
-  epoch: number;
-  step: number;
-  seed: number;
-  exposure?: Exposure;
-}
 
 export interface LoadRequest {
   op: 'load';
@@ -42,29 +31,12 @@ export interface UnloadRequest {
   handle: number;
 }
 
-export interface AttackShardRequest {
-  op: 'attack';
+/** One shard of work for the handler registered under `kind` (see `handlers/`). */
+export interface RunRequest {
+  op: 'run';
+  kind: string;
   handle: number;
-  attackId: string;
-  attackOptions: Record<string, unknown>;
-  threat: ThreatModel;
-  x: Float32Array;
-  shape: number[];
-  labels: Int32Array;
-  /** Present for a targeted goal: this shard's targets. */
-  targets?: Int32Array;
-  seed: number;
-}
-
-export interface GradientsShardRequest {
-  op: 'gradients';
-  handle: number;
-  /** Rebuilt in the worker with `createObjective`; it prepares (e.g. attacks) its own shard. */
-  objective: ObjectiveSpec;
-  batch: PoolBatchContext;
-  x: Float32Array;
-  shape: number[];
-  labels: Int32Array;
+  payload: unknown;
 }
 
 export interface MemoryRequest {
@@ -77,23 +49,8 @@ export interface ExitRequest {
   code: number;
 }
 
-export type PoolRequest = LoadRequest | SetWeightsRequest | UnloadRequest | AttackShardRequest | GradientsShardRequest | MemoryRequest | ExitRequest;
+export type PoolRequest = LoadRequest | SetWeightsRequest | UnloadRequest | RunRequest | MemoryRequest | ExitRequest;
 export type PoolOp = PoolRequest['op'];
-
-export interface AttackShardResult {
-  adversarial: Float32Array;
-  success: Uint8Array;
-  perturbation: Float32Array;
-  queries: Int32Array;
-}
-
-export interface GradientsShardResult {
-  /** Mean loss over the shard. */
-  loss: number;
-  count: number;
-  /** Gradient of the shard's mean loss, one per `model.trainableWeights` entry, in that order. */
-  gradients: Float32Array[];
-}
 
 export interface MemoryResult {
   numTensors: number;
@@ -104,8 +61,7 @@ export interface PoolResponses {
   load: null;
   'set-weights': null;
   unload: null;
-  attack: AttackShardResult;
-  gradients: GradientsShardResult;
+  run: unknown;
   memory: MemoryResult;
   exit: null;
 }
@@ -139,50 +95,6 @@ export type WorkerMessage =
 /** What the worker thread receives as `workerData`. */
 export interface WorkerBootData {
   backend: string;
-}
-
-/**
- * Splits `[0, count)` into consecutive shards of at most `size` rows. Shards depend only on
- * `count` and `size`, never on the number of workers, which is what makes seeded results
- * independent of the worker count.
- */
-export function shardRanges(count: number, size: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let start = 0; start < count; start += size) out.push([start, Math.min(count, start + size)]);
-  return out;
-}
-
-/** Splits `[0, count)` into `parts` consecutive shards whose sizes differ by at most one (no empty shard). */
-export function evenRanges(count: number, parts: number): Array<[number, number]> {
-  const k = Math.max(1, Math.min(parts, count));
-  const out: Array<[number, number]> = [];
-  let start = 0;
-  for (let i = 0; i < k; i++) {
-    const size = Math.floor(count / k) + (i < count % k ? 1 : 0);
-    out.push([start, start + size]);
-    start += size;
-  }
-  return out;
-}
-
-/**
- * The seed of the shard that starts at row `offset` of a batch attacked with `seed`.
- * Offset 0 keeps the seed itself, so a batch that fits in one shard gets exactly the
- * result of `attack.run(..., { seed })`; other offsets get a 31-bit hash of
- * (seed, offset) so neighbouring shards and neighbouring batch seeds do not share noise.
- * A pure function of the seed and the row offset: the worker count never enters.
- *
- * @example shardSeed(42, 0) === 42; shardSeed(42, 64) !== shardSeed(43, 64)
- */
-export function shardSeed(seed: number, offset: number): number {
-  if (offset === 0) return seed;
-  // splitmix32-style finaliser over both inputs.
-  let h = (Math.trunc(seed) ^ Math.imul(offset, 0x9e3779b1)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  h = (h ^ (h >>> 16)) >>> 0;
-  // Room for the attack loop's own `seed + 7919 * restart` and the L2 start's `seed + 1`.
-  return h % 0x7fff0000;
 }
 
 /** Plain-data form of any thrown value. */

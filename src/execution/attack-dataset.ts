@@ -2,19 +2,20 @@
  * Runs one attack over a whole data set in batches and records, per example, what
  * happened: the clean and adversarial predictions, success, perturbation size, queries.
  * The adversarial predictions come from a fresh forward pass, independent of the
- * attack's own bookkeeping.
+ * attack's own bookkeeping. Rows run on an executor (in this thread by default, or a
+ * worker pool), in shards seeded by row offset, so the numbers do not depend on which.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../core/errors.js';
-import { gatherRowValues, gatherRows, ranges } from '../core/tensors.js';
+import { ranges } from '../core/tensors.js';
 import type { Dataset } from '../core/types.js';
 import { sizeOf } from '../core/types.js';
+import type { Attack, AttackProgress } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';
-import { TfjsClassifier } from '../models/tfjs-classifier.js';
-import type { PoolModelHandle, WorkerPool } from '../engine/pool/index.js';
 import { predictClasses } from '../models/predict.js';
 import type { ThreatModel } from '../threats/threat-model.js';
-import type { Attack, AttackProgress } from './types.js';
+import { localExecutor } from './create.js';
+import { withSession, type ExecutionInfo, type Executor } from './executor.js';
 
 export interface DatasetAttackOptions {
   model: Classifier;
@@ -28,11 +29,10 @@ export interface DatasetAttackOptions {
   /** Keep the adversarial inputs in the result (memory: count x input size floats). */
   keepAdversarial?: boolean;
   /**
-   * Shards each batch across worker threads (TF.js models only; others run here). Random
-   * starts are then seeded per shard, so numbers match other pooled runs for any worker
-   * count, not an unpooled run.
+   * Where the rows run: a worker pool (TF.js models only; others run here) or any executor;
+   * default this thread. Random starts are seeded per shard of rows, the same on every executor.
    */
-  pool?: WorkerPool;
+  pool?: Executor;
   /** The options `attack` was made with (`createAttack(attack.id, attackOptions)`): workers rebuild it from them. Required with `pool`. */
   attackOptions?: Record<string, unknown>;
   onProgress?: (progress: AttackProgress) => void;
@@ -45,15 +45,6 @@ async function predictRows(model: Classifier, x: tf.Tensor): Promise<Int32Array>
   const values = (await predicted.data()) as Int32Array;
   predicted.dispose();
   return values;
-}
-
-/** One attacked batch, wherever it ran. */
-interface BatchOutcome {
-  /** Downloaded only when the result keeps the adversarial inputs (or a worker sent them anyway). */
-  adversarial?: Float32Array;
-  success: Uint8Array;
-  perturbation: Float32Array;
-  queries: Int32Array;
 }
 
 export interface ExampleOutcome {
@@ -74,8 +65,8 @@ export interface DatasetAttackResult {
   summary: { attacked: number; succeeded: number; successRate: number; cleanAccuracy: number; adversarialAccuracy: number; meanPerturbation: number };
   /** Row-major adversarial inputs of `examples`, when asked for. */
   adversarial?: Float32Array;
-  /** How the attack ran: in this thread, or sharded over a worker pool in shards of `shardRows`. */
-  execution: { workers: number; shardRows?: number };
+  /** How the attack ran: the executor's workers and shard size (the unit of seeding). */
+  execution: ExecutionInfo;
 }
 
 /**
@@ -98,33 +89,24 @@ export async function attackDataset(options: DatasetAttackOptions): Promise<Data
   if (options.pool && options.attackOptions === undefined) {
     throw new UsageError('E_POOL_ATTACK', `attackDataset on a worker pool needs attackOptions, the options '${attack.id}' was created with, so the workers can rebuild it.`);
   }
-  const pool = options.pool !== undefined && model instanceof TfjsClassifier ? options.pool : undefined;
-  const handle: PoolModelHandle | undefined = pool ? await pool.loadModel((model as TfjsClassifier).model, model.bounds, { id: model.id }) : undefined;
-  try {
+  // A pool rebuilds the attack in its workers from its id and options; this thread runs the object itself.
+  const spec = options.pool ? { id: attack.id, options: options.attackOptions ?? {} } : attack;
+  const execution = await withSession(options.pool ?? localExecutor(), model, async (session) => {
     for (const [start, end] of ranges(rows.length, batchSize)) {
       const batchRows = rows.slice(start, end);
-      const labels = Int32Array.from(batchRows, (r) => data.y[r] as number);
-      const goal = targetClass === undefined ? undefined : { kind: 'targeted' as const, targets: new Int32Array(batchRows.length).fill(targetClass) };
-      const seed = (options.seed ?? 0) + start;
-      const onProgress = (p: AttackProgress): void => options.onProgress?.({ done: start + (batchRows.length * p.done) / Math.max(1, p.total), total: totalSteps });
-      let outcome: BatchOutcome;
+      const targets = targetClass === undefined ? undefined : new Int32Array(batchRows.length).fill(targetClass);
+      const outcome = await session.runRows({
+        data,
+        rows: batchRows,
+        threat,
+        attack: spec,
+        seed: (options.seed ?? 0) + start,
+        ...(targets ? { targets } : {}),
+        onProgress: (done) => options.onProgress?.({ done: start + done, total: totalSteps }),
+      });
       // The adversarial predictions come from a fresh forward pass, independent of the attack's (or a worker's) bookkeeping.
-      let adversarialPredictions: Int32Array;
-      if (pool && handle) {
-        const result = await pool.attack(handle, { attackId: attack.id, attackOptions: options.attackOptions ?? {}, threat, x: gatherRowValues(data, batchRows), labels, seed, ...(goal ? { goal } : {}), onProgress });
-        outcome = result;
-        adversarialPredictions = await predictRows(model, tf.tensor(result.adversarial, [batchRows.length, ...data.shape], 'float32'));
-      } else {
-        const x = gatherRows(data, batchRows);
-        try {
-          const result = await attack.run(model, x, labels, threat, { seed, ...(goal ? { goal } : {}), onProgress });
-          outcome = { ...(adversarial ? { adversarial: (await result.adversarial.data()) as Float32Array } : {}), success: result.success, perturbation: result.perturbation, queries: result.queries };
-          adversarialPredictions = await predictRows(model, result.adversarial);
-        } finally {
-          x.dispose();
-        }
-      }
-      if (adversarial && outcome.adversarial) adversarial.set(outcome.adversarial, start * rowSize);
+      const adversarialPredictions = await predictRows(model, tf.tensor(outcome.adversarial, [batchRows.length, ...data.shape], 'float32'));
+      if (adversarial) adversarial.set(outcome.adversarial, start * rowSize);
       batchRows.forEach((row, k) => {
         examples.push({
           index: row,
@@ -138,9 +120,8 @@ export async function attackDataset(options: DatasetAttackOptions): Promise<Data
       });
       options.onProgress?.({ done: end, total: totalSteps });
     }
-  } finally {
-    if (pool && handle) await pool.unloadModel(handle);
-  }
+    return session.execution;
+  });
   const succeeded = examples.filter((e) => e.success);
   const n = Math.max(1, examples.length);
   return {
@@ -148,7 +129,7 @@ export async function attackDataset(options: DatasetAttackOptions): Promise<Data
     threat,
     goal: targetClass === undefined ? { kind: 'untargeted' } : { kind: 'targeted', targetClass },
     examples,
-    execution: pool ? { workers: pool.size, shardRows: pool.shardRows } : { workers: 1 },
+    execution,
     summary: {
       attacked: examples.length,
       succeeded: succeeded.length,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { takeFirst } from '../data/index.js';
-import { createWorkerPool, type WorkerPool } from '../engine/pool/index.js';
+import { createWorkerPool, type WorkerPool } from './pool/index.js';
 import { threatModel } from '../threats/threat-model.js';
 import { engine, smallMnist, trainedMlp } from '../../test/fixtures.js';
-import { fgsm } from './image/fgsm.js';
-import { attackDataset } from './run-on-dataset.js';
+import { fgsm } from '../attacks/image/fgsm.js';
+import { attackDataset } from './attack-dataset.js';
 
 let pool: WorkerPool;
 before(async () => {
@@ -24,7 +24,7 @@ test('a deterministic attack gives the same per-example record on a worker pool 
   const here = await attackDataset(options);
   const pooled = await attackDataset({ ...options, pool, attackOptions: {} });
   await assert.rejects(attackDataset({ ...options, pool }), /E_POOL_ATTACK|needs attackOptions/);
-  assert.deepEqual(here.execution, { workers: 1 });
+  assert.deepEqual(here.execution, { workers: 1, shardRows: 64 });
   assert.equal(pooled.execution.workers, 2);
   assert.ok(here.summary.succeeded > 0 && here.summary.succeeded < here.summary.attacked, 'a batch with both outcomes');
   assert.deepEqual(
