@@ -34,6 +34,7 @@ const layersSchema = z
             flagAt: z.number().int().positive().optional(),
             denyAt: z.number().int().positive().optional(),
             maxClients: z.number().int().positive().optional(),
+            maxExamples: z.number().int().positive().optional(),
           })
           .strict(),
       ])
