@@ -11,11 +11,18 @@ import { sizeOf } from '../../core/types.js';
 /** Distinct word hashes a text sketch keeps. */
 export const TEXT_SKETCH_WORDS = 64;
 
+/** Contiguous groups of cells whose means form an image sketch's coarse summary. */
+const COARSE_GROUPS = 8;
+
 export interface ImageSketch {
   readonly kind: 'image';
   readonly cells: Float32Array;
-  /** Mean of the cells: |mean(a) − mean(b)| is a lower bound of their RMS distance, a cheap first test. */
-  readonly mean: number;
+  /**
+   * Means of `COARSE_GROUPS` contiguous runs of cells, each times √(run length). For any
+   * partition, Σ size·(Δ group mean)² ≤ Σ Δcell² (Jensen), so the squared distance of these
+   * is a lower bound of the cells' and rules most pairs out in a few steps.
+   */
+  readonly coarse: Float32Array;
 }
 
 export interface TextSketch {
@@ -30,7 +37,7 @@ export type Sketch = ImageSketch | TextSketch;
 
 /** Bytes a sketch holds, for the layer's memory accounting (typed array plus object overhead). */
 export function sketchBytes(sketch: Sketch): number {
-  return 64 + (sketch.kind === 'image' ? sketch.cells.byteLength : sketch.hashes.byteLength);
+  return 64 + (sketch.kind === 'image' ? sketch.cells.byteLength + sketch.coarse.byteLength + 64 : sketch.hashes.byteLength);
 }
 
 /**
@@ -72,12 +79,19 @@ export function imageSketch(x: Float32Array, offset: number, shape: readonly num
   return out;
 }
 
-/** The image sketch with its mean, as the layer stores it. */
+const groupStart = (g: number, cells: number): number => Math.floor((g * cells) / COARSE_GROUPS);
+
+/** The image sketch with its coarse summary, as the layer stores it. */
 export function sketchImage(x: Float32Array, offset: number, shape: readonly number[], bounds: Bounds): ImageSketch {
   const cells = imageSketch(x, offset, shape, bounds);
-  let sum = 0;
-  for (const v of cells) sum += v;
-  return { kind: 'image', cells, mean: sum / Math.max(1, cells.length) };
+  const coarse = new Float32Array(COARSE_GROUPS);
+  for (let g = 0; g < COARSE_GROUPS; g++) {
+    const [from, to] = [groupStart(g, cells.length), groupStart(g + 1, cells.length)];
+    let sum = 0;
+    for (let i = from; i < to; i++) sum += cells[i] as number;
+    coarse[g] = to > from ? sum / Math.sqrt(to - from) : 0;
+  }
+  return { kind: 'image', cells, coarse };
 }
 
 /** Lowercase word set of a text, the sketch near-duplicate texts share. */
@@ -110,9 +124,16 @@ export function sketchText(text: string, k = TEXT_SKETCH_WORDS): TextSketch {
 
 /** RMS distance of two image sketches, stopping early once it must exceed `limit`. */
 export function imageDistanceWithin(a: ImageSketch, b: ImageSketch, limit: number): boolean {
-  if (a.cells.length !== b.cells.length || Math.abs(a.mean - b.mean) > limit) return false;
-  const budget = limit * limit * a.cells.length;
+  const n = a.cells.length;
+  if (n !== b.cells.length) return false;
+  const budget = limit * limit * n;
   let sum = 0;
+  for (let g = 0; g < COARSE_GROUPS; g++) {
+    const d = (a.coarse[g] as number) - (b.coarse[g] as number);
+    sum += d * d;
+    if (sum > budget) return false;
+  }
+  sum = 0;
   for (let i = 0; i < a.cells.length; i++) {
     const d = (a.cells[i] as number) - (b.cells[i] as number);
     sum += d * d;
