@@ -5,12 +5,18 @@
  * bound the least recently seen clients are forgotten first (an LRU of clients: the Map
  * keeps insertion order, and a client is re-inserted whenever it is seen).
  */
-import { sketchBytes, type Sketch } from './sketch.js';
+import { COARSE_GROUPS, sketchBytes, type Sketch } from './sketch.js';
 
 /** One client's recent sketches, oldest first, with the time each arrived. */
 export interface ClientHistory {
   times: number[];
   sketches: Sketch[];
+  /**
+   * The image sketches' coarse summaries side by side (`COARSE_GROUPS` per sketch, in the
+   * same order; Infinity for a text), so the first test over thousands of entries reads
+   * one typed array instead of chasing an object per entry.
+   */
+  coarse: Float32Array;
 }
 
 export interface HistoryLimits {
@@ -56,7 +62,7 @@ export class HistoryStore {
   touch(clientId: string, now: number): ClientHistory {
     let history = this.clients.get(clientId);
     if (history) this.clients.delete(clientId);
-    else history = { times: [], sketches: [] };
+    else history = { times: [], sketches: [], coarse: new Float32Array(64 * COARSE_GROUPS) };
     this.clients.set(clientId, history);
     let drop = 0;
     while (drop < history.times.length && now - (history.times[drop] as number) > this.limits.windowMs) drop++;
@@ -67,6 +73,14 @@ export class HistoryStore {
 
   /** Appends one sketch to a touched client's history, keeping both bounds. */
   append(clientId: string, history: ClientHistory, sketch: Sketch, now: number): void {
+    const at = history.sketches.length * COARSE_GROUPS;
+    if (at + COARSE_GROUPS > history.coarse.length) {
+      const grown = new Float32Array(history.coarse.length * 2);
+      grown.set(history.coarse);
+      history.coarse = grown;
+    }
+    if (sketch.kind === 'image') history.coarse.set(sketch.coarse, at);
+    else history.coarse.fill(Infinity, at, at + COARSE_GROUPS);
     history.times.push(now);
     history.sketches.push(sketch);
     this.examples++;
@@ -81,6 +95,7 @@ export class HistoryStore {
   private dropOldest(history: ClientHistory, count: number): void {
     if (count <= 0) return;
     for (let i = 0; i < count; i++) this.bytes -= sketchBytes(history.sketches[i] as Sketch);
+    history.coarse.copyWithin(0, count * COARSE_GROUPS, history.sketches.length * COARSE_GROUPS);
     history.times.splice(0, count);
     history.sketches.splice(0, count);
     this.examples -= count;

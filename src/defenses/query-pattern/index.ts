@@ -16,7 +16,7 @@
 import { sizeOf } from '../../core/types.js';
 import { thresholdDecision, type DefenseLayer, type GuardContext, type LayerVerdict } from '../layer.js';
 import { HistoryStore, type ClientHistory } from './history.js';
-import { imageDistanceWithin, sketchImage, sketchText, textSimilarity, type Sketch } from './sketch.js';
+import { COARSE_GROUPS, imageDistanceWithin, sketchImage, sketchText, textSimilarity, type Sketch } from './sketch.js';
 
 export { imageSketch, textSketch, sketchImage, sketchText } from './sketch.js';
 
@@ -73,7 +73,22 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
   const nearDuplicates = (history: ClientHistory, sketch: Sketch): number => {
     let count = 0;
     if (sketch.kind === 'image') {
-      for (const other of history.sketches) if (other.kind === 'image' && imageDistanceWithin(sketch, other, o.distance)) count++;
+      // The coarse lower bound first, over the side-by-side summaries; the full distance only for what survives it.
+      const flat = history.coarse;
+      const q = sketch.coarse;
+      const budget = o.distance * o.distance * sketch.cells.length;
+      for (let i = 0; i < history.sketches.length; i++) {
+        let sum = 0;
+        let g = 0;
+        for (const base = i * COARSE_GROUPS; g < COARSE_GROUPS; g++) {
+          const d = (flat[base + g] as number) - (q[g] as number);
+          sum += d * d;
+          if (sum > budget) break;
+        }
+        if (g < COARSE_GROUPS) continue;
+        const other = history.sketches[i] as Sketch;
+        if (other.kind === 'image' && imageDistanceWithin(sketch, other, o.distance)) count++;
+      }
     } else {
       for (const other of history.sketches) {
         if (other.kind !== 'text') continue;

@@ -12,7 +12,7 @@ import { sizeOf } from '../../core/types.js';
 export const TEXT_SKETCH_WORDS = 64;
 
 /** Contiguous groups of cells whose means form an image sketch's coarse summary. */
-const COARSE_GROUPS = 8;
+export const COARSE_GROUPS = 8;
 
 export interface ImageSketch {
   readonly kind: 'image';
