@@ -66,7 +66,7 @@ describe('rampart serve (child process)', () => {
       bounds: { min: 0, max: 1 },
       data: { spec: 'mnist', name: 'mnist-bundled', sha256: 'fixture', split: { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } } },
     });
-    await writeFile(join(dir, 'serve.yaml'), 'layers:\n  ood: { fitLimit: 300 }\ncanary:\n  count: 16\n  attackOptions: { steps: 5 }\n');
+    await writeFile(join(dir, 'serve.yaml'), 'layers:\n  ood: { fitLimit: 300 }\ncanary:\n  count: 16\n  attackOptions: { steps: 5 }\nauth:\n  metricsPublic: true\n');
   });
 
   after(() => {

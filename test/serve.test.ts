@@ -72,7 +72,7 @@ after(async () => {
 
 describe('routes', () => {
   test('health, readiness, models, metrics and a coded 404', async () => {
-    const a = await app();
+    const a = await app({ auth: { metricsPublic: true } });
     assert.deepEqual((await a.inject({ url: '/healthz' })).json(), { status: 'ok' });
     assert.equal((await a.inject({ url: '/readyz' })).statusCode, 200);
     const models = (await a.inject({ url: '/v1/models' })).json();
@@ -238,7 +238,7 @@ describe('rollback', () => {
     const auditLog = join(root, 'audit.jsonl');
     try {
       const a = await app(
-        { layers: { queryPattern: false }, rollback: { canary: { maxDrop: 0.2 }, consecutive: 2, cooldownMs: 0 }, alerts: { webhook: `http://127.0.0.1:${port}/hook` } },
+        { layers: { queryPattern: false }, rollback: { canary: { maxDrop: 0.2 }, consecutive: 2, cooldownMs: 0 }, alerts: { webhook: `http://127.0.0.1:${port}/hook` }, auth: { metricsPublic: true } },
         { source: directorySource({ dir: good, auditLog }), probes: cleanProbes(64) },
       );
       const canary = a.rampart.canary;

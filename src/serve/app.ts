@@ -19,7 +19,7 @@ import { validateLayer } from '../defenses/validate/index.js';
 import { normalizeTextWithReport, type NormalizeStage } from '../defenses/normalize-text/index.js';
 import { normalizeTextLayer } from './text-normalize-layer.js';
 import type { Json } from '../governance/types.js';
-import { authorize, presentedKey, type KeyStore, type Principal, type Role } from './auth.js';
+import { AuthFailures, authenticateFrom, authorize, presentedKey, type KeyStore, type Principal, type Role } from './auth.js';
 import { parseJsonBody } from './body.js';
 import { Canary, generateProbeSet, probeAccuracy, readProbeFile, type ProbeSet } from './canary.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
@@ -139,6 +139,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    ...({ trustProxy: config.trustProxy } as FastifyServerOptions),
   });
   const log: Logger = app.log;
   const metrics = createMetrics();
@@ -338,6 +339,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
 
   // Authentication, authorisation and rate limits, before the body is read.
+  const failures = config.auth.failures === false ? undefined : new AuthFailures(config.auth.failures);
   app.addHook('onRequest', async (req) => {
     const routeConfig = req.routeOptions.config;
     const role = routeConfig.role;
@@ -345,7 +347,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     const s = requestState(req);
     const start = performance.now();
     if (options.keys) {
-      s.principal = await options.keys.authenticate(presentedKey(req.headers));
+      s.principal = await authenticateFrom(options.keys, presentedKey(req.headers), req.ip, failures);
       authorize(s.principal, role);
     } else if (role !== 'predict') {
       throw new ServeError('E_FORBIDDEN', 'forbidden', `This route needs the '${role}' role, and the server runs without API keys; restart it with --keys FILE.`);

@@ -4,8 +4,11 @@
  * default, which is enough for a 256-bit random secret (slow hashes exist to protect
  * low-entropy passwords), or scrypt when a policy demands it; scrypt checks are memoised
  * per presented key so a request does not pay ~50 ms. Hashes are compared with
- * `crypto.timingSafeEqual`, and an unknown id still costs one comparison, so timing
- * tells an attacker neither which ids exist nor how much of a secret matched.
+ * `crypto.timingSafeEqual`, and every failure costs the same whatever the id: when the
+ * store holds scrypt keys, an unknown id, a malformed key or a wrong sha256 secret runs
+ * scrypt against a dummy salt too, so timing tells an attacker neither which ids exist
+ * nor how much of a secret matched. Failures are counted per address (`AuthFailures`):
+ * past the budget an address gets 429 for every key until its window ends.
  *
  * Roles nest: `admin` can do what `operator` can, which can do what `predict` can.
  */
@@ -14,6 +17,7 @@ import { chmod, readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError, ServeError, UsageError, listChoices } from '../core/errors.js';
 import { writeJsonFile } from '../core/files.js';
+import { addressGroup } from '../defenses/rate-limit/index.js';
 
 export const ROLES = ['predict', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -136,15 +140,39 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
   return typeof header === 'string' ? header.trim() : undefined;
 }
 
+/** scrypt parameters of a stored hash. */
+interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+  keylen: number;
+}
+
+function scryptParams(hash: string): ScryptParams & { salt: Buffer; expected: Buffer } {
+  const [, N, r, p, salt, expected] = hash.split(':') as [string, string, string, string, string, string];
+  const bytes = Buffer.from(expected, 'base64');
+  return { N: Number(N), r: Number(r), p: Number(p), keylen: bytes.length, salt: Buffer.from(salt, 'base64'), expected: bytes };
+}
+
 /** Verifies presented keys against the stored hashes. */
 export class KeyStore {
   private readonly byId = new Map<string, ApiKeyRecord>();
   /** sha256 of presented keys that passed a scrypt check, to skip the slow hash next time. */
   private readonly scryptPassed = new Map<string, string>();
   private readonly dummy = sha256('rampart-no-such-key');
+  /** The dearest scrypt parameters in the store: what every failure pays, so failures all cost alike. */
+  private readonly failureCost: (ScryptParams & { salt: Buffer }) | undefined;
 
   constructor(readonly records: readonly ApiKeyRecord[]) {
-    for (const r of records) this.byId.set(r.id, r);
+    let dearest: ScryptParams | undefined;
+    for (const r of records) {
+      this.byId.set(r.id, r);
+      if (r.hash.startsWith('scrypt:')) {
+        const p = scryptParams(r.hash);
+        if (!dearest || p.N * p.r * p.p > dearest.N * dearest.r * dearest.p) dearest = { N: p.N, r: p.r, p: p.p, keylen: p.keylen };
+      }
+    }
+    this.failureCost = dearest ? { ...dearest, salt: randomBytes(16) } : undefined;
   }
 
   static async fromFile(path: string): Promise<KeyStore> {
@@ -158,31 +186,96 @@ export class KeyStore {
     if (key === undefined || key === '') {
       throw new ServeError('E_AUTH_REQUIRED', 'auth', 'This route needs an API key; send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".');
     }
-    // Built only on failure: an error captures a stack trace, too dear for every request.
-    const invalid = (): ServeError => new ServeError('E_AUTH_INVALID', 'auth', 'The API key is not valid; check it or ask an admin for a new one (rampart keys add).');
     const match = KEY_PATTERN.exec(key);
     const record = match ? this.byId.get(match[1] as string) : undefined;
     const presented = sha256(key);
-    if (!record) {
-      timingSafeEqual(presented, this.dummy);
-      throw invalid();
-    }
-    let ok: boolean;
-    if (record.hash.startsWith('sha256:')) {
-      ok = timingSafeEqual(presented, Buffer.from(record.hash.slice(7), 'hex'));
-    } else {
+    let ok = false;
+    let paidScrypt = false;
+    if (!record) timingSafeEqual(presented, this.dummy);
+    else if (record.hash.startsWith('sha256:')) ok = timingSafeEqual(presented, Buffer.from(record.hash.slice(7), 'hex'));
+    else {
       const memo = this.scryptPassed.get(presented.toString('hex'));
       if (memo !== undefined) ok = timingSafeEqual(Buffer.from(memo), Buffer.from(record.id));
       else {
-        const [, N, r, p, salt, hash] = record.hash.split(':') as [string, string, string, string, string, string];
-        const expected = Buffer.from(hash, 'base64');
-        const actual = await scrypt(key, Buffer.from(salt, 'base64'), expected.length, { N: Number(N), r: Number(r), p: Number(p) });
-        ok = timingSafeEqual(actual, expected);
+        const p = scryptParams(record.hash);
+        const actual = await scrypt(key, p.salt, p.keylen, { N: p.N, r: p.r, p: p.p });
+        paidScrypt = true;
+        ok = timingSafeEqual(actual, p.expected);
         if (ok) this.scryptPassed.set(presented.toString('hex'), record.id);
       }
     }
-    if (!ok) throw invalid();
-    return { keyId: record.id, role: record.role, ...(record.name ? { name: record.name } : {}) };
+    if (ok && record) return { keyId: record.id, role: record.role, ...(record.name ? { name: record.name } : {}) };
+    // An unknown id or a wrong sha256 secret pays the scrypt a wrong scrypt secret pays.
+    const cost = this.failureCost;
+    if (cost && !paidScrypt) await scrypt(key, cost.salt, cost.keylen, { N: cost.N, r: cost.r, p: cost.p });
+    // Built only on failure: an error captures a stack trace, too dear for every request.
+    throw new ServeError('E_AUTH_INVALID', 'auth', 'The API key is not valid; check it or ask an admin for a new one (rampart keys add).');
+  }
+}
+
+/** Failed authentications allowed per address (IPv6 by /64) in a window. */
+export interface FailureBudget {
+  max: number;
+  timeWindowMs: number;
+}
+
+/**
+ * Counts failed authentications per address group in fixed windows. An address past its
+ * budget is refused (429) for every key until the window ends, valid or not: a check that
+ * still let right keys through would go on answering the guesses. Memory is bounded by
+ * `maxAddresses` (the least recently failing addresses are forgotten first).
+ */
+export class AuthFailures {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(
+    private readonly budget: FailureBudget,
+    private readonly options: { maxAddresses?: number; now?: () => number } = {},
+  ) {}
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  /** Seconds until `address` may try again, or undefined when it is under its budget. */
+  blocked(address: string): number | undefined {
+    const w = this.windows.get(addressGroup(address));
+    const t = this.now();
+    if (!w || t >= w.resetAt || w.count < this.budget.max) return undefined;
+    return Math.max(1, Math.ceil((w.resetAt - t) / 1000));
+  }
+
+  /** Counts one failure from `address`. */
+  record(address: string): void {
+    const group = addressGroup(address);
+    const t = this.now();
+    let w = this.windows.get(group);
+    this.windows.delete(group);
+    if (!w || t >= w.resetAt) w = { count: 0, resetAt: t + this.budget.timeWindowMs };
+    w.count++;
+    this.windows.set(group, w);
+    const max = this.options.maxAddresses ?? 100_000;
+    while (this.windows.size > max) this.windows.delete(this.windows.keys().next().value as string);
+  }
+}
+
+/**
+ * Authenticates one request from `address`: refuses an address over its failure budget
+ * before looking at the key, and counts a wrong key against it.
+ *
+ * @throws ServeError `E_AUTH_THROTTLED` (429, `retryAfterSeconds`) over the budget; what `KeyStore.authenticate` throws.
+ * @example const principal = await authenticateFrom(keys, presentedKey(req.headers), req.ip, failures);
+ */
+export async function authenticateFrom(keys: KeyStore, key: string | undefined, address: string, failures?: AuthFailures): Promise<Principal> {
+  const wait = failures?.blocked(address);
+  if (wait !== undefined) {
+    throw new ServeError('E_AUTH_THROTTLED', 'rate-limit', `Too many failed authentications from this address; retry in ${wait} s.`, { details: { retryAfterSeconds: wait } });
+  }
+  try {
+    return await keys.authenticate(key);
+  } catch (error) {
+    if (error instanceof ServeError && error.code === 'E_AUTH_INVALID') failures?.record(address);
+    throw error;
   }
 }
 

@@ -34,6 +34,7 @@ const layersSchema = z
             flagAt: z.number().int().positive().optional(),
             denyAt: z.number().int().positive().optional(),
             maxClients: z.number().int().positive().optional(),
+            maxExamples: z.number().int().positive().optional(),
           })
           .strict(),
       ])
@@ -101,7 +102,13 @@ const configSchema = z
       ])
       .default({ checkIntervalMs: 5000 }),
     alerts: z.object({ webhook: z.string().url().optional() }).strict().default({}),
-    auth: z.object({ metricsPublic: z.boolean().default(true) }).strict().default({ metricsPublic: true }),
+    // /metrics needs an operator key unless made public; failed keys are budgeted per address (IPv6 by /64).
+    auth: z
+      .object({ metricsPublic: z.boolean().default(false), failures: z.union([off, budget]).default({ max: 30, timeWindowMs: 60_000 }) })
+      .strict()
+      .default({ metricsPublic: false, failures: { max: 30, timeWindowMs: 60_000 } }),
+    // Fastify's trustProxy: which proxies' X-Forwarded-For may set the client address (false: none).
+    trustProxy: z.union([z.boolean(), z.string(), z.array(z.string()), z.number().int().min(1)]).default(false),
   })
   .strict();
 

@@ -1,6 +1,8 @@
 /**
  * The server's Prometheus metrics, on a registry of its own (not prom-client's global
- * one), so two servers in one process (tests, the benchmark) never share counters.
+ * one), so two servers in one process (tests, the benchmark) never share counters. The
+ * server serves them at `/metrics` to operator keys unless `auth.metricsPublic` is set:
+ * the anomaly rate and the canary's accuracy are a timer for an attacker.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -20,10 +22,29 @@ export interface ServeMetrics {
   readonly swaps: Counter;
 }
 
-/** Creates the metric set; `defaults` adds process metrics (CPU, memory, event-loop lag). */
+/**
+ * Drops prom-client's default gauges named `_total` (`nodejs_active_handles_total` and
+ * kin): the suffix promises a counter, so `promtool check metrics` refuses them, and each
+ * is the sum of a by-type gauge that stays (`nodejs_active_handles{type}`).
+ */
+function dropTotalGauges(registry: Registry): void {
+  for (const metric of registry.getMetricsAsArray()) {
+    const { name, type } = metric as unknown as { name: string; type: string };
+    if (type !== 'counter' && name.endsWith('_total')) registry.removeSingleMetric(name);
+  }
+}
+
+/**
+ * Creates the metric set; `defaults` adds process metrics (CPU, memory, event-loop lag).
+ * The names follow Prometheus' rules (`promtool check metrics`): counters end in `_total`,
+ * nothing else does, and units are base units (`_seconds`, `_bytes`).
+ */
 export function createMetrics(options: { defaults?: boolean } = {}): ServeMetrics {
   const registry = new Registry();
-  if (options.defaults !== false) collectDefaultMetrics({ register: registry, prefix: 'rampart_' });
+  if (options.defaults !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'rampart_' });
+    dropTotalGauges(registry);
+  }
   const m: ServeMetrics = {
     registry,
     requests: new Counter({ name: 'rampart_http_requests_total', help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] }),

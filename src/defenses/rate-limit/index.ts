@@ -3,11 +3,15 @@
  * independent budgets, because one key can be shared by many addresses (a leaked key) and
  * one address can cycle through many keys (a key farm); an attacker has to stay under
  * both. Runs before the body is parsed, so a flood costs the server a header check, not
- * a JSON parse and a forward pass.
+ * a JSON parse and a forward pass. Addresses are budgeted by `addressGroup` (an IPv6
+ * client by its /64), and `req.ip` is what Fastify's `trustProxy` makes it.
  */
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LayerVerdict } from '../layer.js';
+import { addressGroup } from './address.js';
+
+export { addressGroup } from './address.js';
 
 export interface RateBudget {
   /** Requests allowed per window. */
@@ -40,7 +44,7 @@ export async function registerRateLimits(app: FastifyInstance, options: RateLimi
     ? app.createRateLimit({ max: options.perKey.max, timeWindow: options.perKey.timeWindowMs, keyGenerator: (req) => `key:${keyIds.get(req) ?? ''}` })
     : undefined;
   const perAddress = options.perAddress
-    ? app.createRateLimit({ max: options.perAddress.max, timeWindow: options.perAddress.timeWindowMs, keyGenerator: (req) => `ip:${req.ip}` })
+    ? app.createRateLimit({ max: options.perAddress.max, timeWindow: options.perAddress.timeWindowMs, keyGenerator: (req) => `ip:${addressGroup(req.ip)}` })
     : undefined;
 
   return async (request, keyId) => {

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ServeError } from '../../core/errors.js';
 import type { GuardContext } from '../../defenses/layer.js';
+import { addressGroup } from '../../defenses/rate-limit/index.js';
 import { guardedPredict } from '../guard.js';
 
 /**
@@ -19,7 +20,7 @@ export function registerPredictRoutes(app: FastifyInstance): void {
     const generation = state.holder.generation;
     try {
       const model = lease.model;
-      const ctx: GuardContext = { clientId: s.principal ? `key:${s.principal.keyId}` : `ip:${req.ip}`, address: req.ip, model: model.view, body: req.body };
+      const ctx: GuardContext = { clientId: s.principal ? `key:${s.principal.keyId}` : `ip:${addressGroup(req.ip)}`, address: req.ip, model: model.view, body: req.body };
       let result;
       try {
         result = await guardedPredict(model, state.layers, ctx, s.trace, state.metrics);
