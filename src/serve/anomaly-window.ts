@@ -27,12 +27,16 @@ class Ring<T> {
   private readonly items: T[] = [];
   private next = 0;
   constructor(readonly capacity: number) {}
-  push(v: T): void {
-    if (this.items.length < this.capacity) this.items.push(v);
-    else {
-      this.items[this.next] = v;
-      this.next = (this.next + 1) % this.capacity;
+  /** Adds `v`; returns the item it pushed out, if the ring was full. */
+  push(v: T): T | undefined {
+    if (this.items.length < this.capacity) {
+      this.items.push(v);
+      return undefined;
     }
+    const out = this.items[this.next];
+    this.items[this.next] = v;
+    this.next = (this.next + 1) % this.capacity;
+    return out;
   }
   all(): readonly T[] {
     return this.items;
@@ -64,6 +68,8 @@ export function clientWeightedRate(observations: ReadonlyArray<{ client: string;
 export class AnomalyWindow {
   private readonly observations: Ring<Observation>;
   private readonly samples: Ring<SampledExample>;
+  /** Per-client counts over the window, kept as observations enter and leave (the rate is read on every request). */
+  private readonly perClient = new Map<string, { n: number; bad: number }>();
 
   /** `window` examples feed the rate; the last `sample` of them are kept for the comparison. */
   constructor(window: number, sample: number) {
@@ -74,14 +80,28 @@ export class AnomalyWindow {
   /** Records one request's examples: whether each was anomalous, and its input when given. */
   record(client: string, anomalous: readonly boolean[], inputs?: ReadonlyArray<Omit<SampledExample, 'client'>>): void {
     anomalous.forEach((a, i) => {
-      this.observations.push({ client, anomalous: a });
+      const out = this.observations.push({ client, anomalous: a });
+      if (out) {
+        const c = this.perClient.get(out.client) as { n: number; bad: number };
+        c.n--;
+        if (out.anomalous) c.bad--;
+        if (c.n === 0) this.perClient.delete(out.client);
+      }
+      const c = this.perClient.get(client) ?? { n: 0, bad: 0 };
+      c.n++;
+      if (a) c.bad++;
+      this.perClient.set(client, c);
       const input = inputs?.[i];
       if (input) this.samples.push({ client, ...input });
     });
   }
 
+  /** Mean over the window's clients of each client's anomalous fraction. */
   rate(): number {
-    return clientWeightedRate(this.observations.all()).rate;
+    if (this.perClient.size === 0) return 0;
+    let sum = 0;
+    for (const c of this.perClient.values()) sum += c.bad / c.n;
+    return sum / this.perClient.size;
   }
 
   /** Examples in the window (the rate is noise until it fills). */
@@ -91,10 +111,10 @@ export class AnomalyWindow {
 
   /** Distinct clients in the window. */
   clients(): number {
-    return clientWeightedRate(this.observations.all()).clients;
+    return this.perClient.size;
   }
 
-  /** The kept examples, oldest first within the ring's order. */
+  /** The kept examples with their clients. */
   sampled(): readonly SampledExample[] {
     return this.samples.all();
   }
@@ -102,5 +122,6 @@ export class AnomalyWindow {
   clear(): void {
     this.observations.clear();
     this.samples.clear();
+    this.perClient.clear();
   }
 }

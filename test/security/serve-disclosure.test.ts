@@ -55,6 +55,9 @@ describe('least disclosure (rampart serve, default configuration)', () => {
     for (const field of ['source', 'temperature', 'ood', 'id', 'info']) assert.equal(low.body.models[0][field], undefined, `${field} disclosed`);
     assert.equal(low.body.previous, undefined);
     assert.deepEqual(low.body.models[0].inputShape, [28, 28, 1]);
+    const ready = await call(`${url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.ok(!JSON.stringify(ready.body).includes(dir), 'the public readiness route names no path');
     const op = await call(`${url}/v1/models`, { key: keys.operator });
     assert.ok(op.body.models[0].ood.threshold > 0);
     assert.equal(op.body.models[0].temperature, 1);
