@@ -24,7 +24,7 @@ export interface ServeProcess {
   kill(): void;
 }
 
-/** Starts `rampart serve` with `args`; resolves once it prints its address (at most 30 s). */
+/** Starts `rampart serve` with `args`; resolves once it prints its address (at most 60 s, for a loaded machine). */
 export async function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', ...args], { cwd: root, env: { ...process.env, RAMPART_BACKEND: '', ...env } });
   let stdout = '';
@@ -35,7 +35,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`server did not start: ${stderr}`));
-    }, 30_000);
+    }, 60_000);
     proc.stdout?.on('data', (c: Buffer) => {
       stdout += c.toString();
       const m = /listening on (http:\/\/\S+)/.exec(stdout);
