@@ -66,7 +66,9 @@ describe('rampart serve (child process)', () => {
       bounds: { min: 0, max: 1 },
       data: { spec: 'mnist', name: 'mnist-bundled', sha256: 'fixture', split: { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } } },
     });
-    await writeFile(join(dir, 'serve.yaml'), 'layers:\n  ood: { fitLimit: 300 }\ncanary:\n  count: 16\n  attackOptions: { steps: 5 }\nauth:\n  metricsPublic: true\n');
+    // `disclosure: full`: these tests read the decision trace; least disclosure is tested in test/security.
+    await writeFile(join(dir, 'serve.yaml'), 'disclosure: full\nlayers:\n  ood: { fitLimit: 300 }\ncanary:\n  count: 16\n  attackOptions: { steps: 5 }\nauth:\n  metricsPublic: true\n');
+    await writeFile(join(dir, 'full.yaml'), 'disclosure: full\n');
   });
 
   after(() => {
@@ -113,7 +115,7 @@ describe('rampart serve (child process)', () => {
     for (const s of statuses) assert.ok(s === 200 || s === 503 || s === 'refused', `unexpected ${s}`);
   });
 
-  test('serves a saved text filter (model, vocabulary, decision threshold) with the default configuration', async () => {
+  test('serves a saved text filter (model, vocabulary, decision threshold) with the default layers', async () => {
     const splits = spamAssassinSplits({ seed: 3, maxChars: 600 });
     const train = sampleTexts(splits.train, 240, 1);
     const vocabulary = trainingVocabulary(train.texts);
@@ -124,7 +126,7 @@ describe('rampart serve (child process)', () => {
     await saveVocabulary(textDir, { vocabulary, synonyms: false });
     await saveDecisionThreshold(textDir, { positiveClass: 'spam', threshold: 0.4 });
 
-    const { proc, url, out, exited } = await startServe(['--model', textDir, '--port', '0', '--log-level', 'warn']);
+    const { proc, url, out, exited } = await startServe(['--model', textDir, '--port', '0', '--config', join(dir, 'full.yaml'), '--log-level', 'warn']);
     child = proc;
     const models = (await (await fetch(`${url}/v1/models`)).json()) as { models: Array<{ kind: string; info: { normalization: string; decisionThreshold: { threshold: number } } }> };
     assert.equal(models.models[0]?.kind, 'text');

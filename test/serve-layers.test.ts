@@ -19,6 +19,8 @@ import { RollbackController } from '../src/serve/rollback.js';
 import { ModelHolder } from '../src/serve/model-holder.js';
 import { outputFromLogits, type ServedModel } from '../src/serve/served-model.js';
 import { parseServeConfig } from '../src/serve/config.js';
+import { AnomalyWindow, clientWeightedRate } from '../src/serve/anomaly-window.js';
+import { roundProbabilities } from '../src/serve/disclosure.js';
 
 const view: ModelView = { id: 'm', kind: 'image', inputShape: [4, 4, 1], bounds: { min: 0, max: 1 }, numClasses: 3 };
 
@@ -290,5 +292,44 @@ describe('config', () => {
     assert.equal(c.layers.ensemble, false);
     assert.equal(codeOf(() => parseServeConfig({ layers: { abstain: { threshold: 2 } } })), 'E_SERVE_CONFIG');
     assert.equal(codeOf(() => parseServeConfig({ layerz: {} })), 'E_SERVE_CONFIG');
+  });
+});
+
+describe('anomaly window', () => {
+  test('per example and weighted per client: one flooding client weighs what a quiet one does', () => {
+    const w = new AnomalyWindow(100, 10);
+    // A batch of 64 with one odd example is 1/64 anomalous, not one anomalous request.
+    w.record('batch', [true, ...new Array<boolean>(63).fill(false)]);
+    assert.ok(Math.abs(w.rate() - 1 / 64) < 1e-12);
+    // A second client flooding anomalies moves the mean over clients to about half, whatever its volume.
+    w.record('flood', new Array<boolean>(30).fill(true));
+    assert.equal(w.clients(), 2);
+    assert.ok(Math.abs(w.rate() - (1 / 64 + 1) / 2) < 1e-12);
+  });
+
+  test('incremental counts match a recount as the window slides', () => {
+    const rng = createRng(9);
+    const w = new AnomalyWindow(50, 5);
+    const all: Array<{ client: string; anomalous: boolean }> = [];
+    for (let r = 0; r < 40; r++) {
+      const client = `c${Math.floor(rng.next() * 6)}`;
+      const flags = Array.from({ length: 1 + Math.floor(rng.next() * 8) }, () => rng.next() < 0.3);
+      w.record(client, flags, flags.map(() => ({ text: client })));
+      for (const anomalous of flags) all.push({ client, anomalous });
+      const expected = clientWeightedRate(all.slice(-50));
+      assert.ok(Math.abs(w.rate() - expected.rate) < 1e-12);
+      assert.equal(w.clients(), expected.clients);
+    }
+    assert.equal(w.sampled().length, 5);
+    w.clear();
+    assert.equal(w.rate(), 0);
+  });
+
+  test('rounded probabilities have 4 decimals and still sum to 1', () => {
+    const p = Float32Array.from([0.123456, 0.234567, 0.3, 0.341977]);
+    const r = roundProbabilities(p);
+    for (const v of r) assert.ok(Math.abs(v * 1e4 - Math.round(v * 1e4)) < 1e-9);
+    assert.ok(Math.abs(r.reduce((s, v) => s + v, 0) - 1) < 1e-9);
+    r.forEach((v, i) => assert.ok(Math.abs(v - (p[i] as number)) < 1e-4));
   });
 });

@@ -45,9 +45,13 @@ const digit = (i: number): number[] => Array.from(testSet.x.subarray(i * 784, (i
 const cleanProbes = (n: number): ProbeSet => ({ kind: 'image', x: testSet.x.slice(0, n * 784), shape: [28, 28, 1], labels: testSet.y.slice(0, n), source: 'clean test digits' });
 const apps: FastifyInstance[] = [];
 
-/** Builds an app with quiet defaults: no timers, small data, a small probe set. */
+/**
+ * Builds an app with quiet defaults: no timers, small data, a small probe set. These tests
+ * read the decision trace, so every caller sees it (`disclosure: 'full'`); the default,
+ * least disclosure, is tested in test/security/serve-disclosure.test.ts.
+ */
 async function app(config: ServeConfigInput = {}, extra: Partial<BuildServerOptions> = {}): Promise<FastifyInstance> {
-  const a = await buildServer({ source: directorySource({ dir: good }), config, oodData: fitData, probes: cleanProbes(32), timers: false, ...extra });
+  const a = await buildServer({ source: directorySource({ dir: good }), config: { disclosure: 'full', ...config }, oodData: fitData, probes: cleanProbes(32), timers: false, ...extra });
   apps.push(a);
   return a;
 }
@@ -266,14 +270,15 @@ describe('rollback', () => {
     }
   });
 
-  test('anomaly rate: a flood of out-of-distribution inputs rolls back to the fallback model', async () => {
+  test('anomaly rate: ordinary traffic from many clients that the live model abstains on rolls back to the fallback model', async () => {
+    // The live model is untrained: it abstains on most real digits; the fallback answers them
+    // confidently. A uniform-noise flood, flagged by both, must not roll back (test/security).
     const a = await app(
-      { layers: { queryPattern: false, abstain: false }, monitor: { anomalyWindow: 20 }, rollback: { canary: false, anomaly: { above: 0.5, rearmBelow: 0.2, minSamples: 10 }, consecutive: 1, cooldownMs: 0 } },
+      { layers: { queryPattern: false }, monitor: { anomalyWindow: 20 }, rollback: { canary: false, anomaly: { above: 0.5, rearmBelow: 0.2, minSamples: 10, minClients: 3 }, consecutive: 1, cooldownMs: 0 } },
       { source: directorySource({ dir: bad, fallbacks: [good] }) },
     );
     assert.equal(await a.rampart.tick(), undefined);
-    const rng = createRng(7);
-    for (let i = 0; i < 12; i++) await post(a, '/v1/predict', { inputs: [Array.from({ length: 784 }, () => rng.next())] });
+    for (let i = 0; i < 12; i++) await a.inject({ method: 'POST', url: '/v1/predict', payload: { inputs: [digit(i)] }, remoteAddress: `10.2.0.${i + 1}` });
     assert.ok((a.rampart.monitor?.anomalyRate() ?? 0) > 0.5);
     const outcome = await a.rampart.tick();
     assert.equal(outcome?.rolledBack, true);
@@ -352,7 +357,7 @@ describe('text channel', () => {
     const text = new HashedTextClassifier(model, { id: 'spam-tiny', classes: ['ham', 'spam'], info: { architecture: 'hashed-mlp', hidden: 8, featurizer, trainedOnNormalizedText: true } });
     const a = await buildServer({
       source: memorySource({ load: async () => textServedModel(text, { id: 'spam-tiny', ref: { source: 'dir', dir: 'memory' }, dispose: () => text.dispose() }) }),
-      config: { canary: false },
+      config: { canary: false, disclosure: 'full' },
       timers: false,
     });
     apps.push(a);
@@ -382,7 +387,7 @@ describe('text channel', () => {
     const expected = await withDecisionThreshold(normalizedClassifier(classifier, normalize), { positiveClass: 1, threshold: 0.3 }).predictProba(texts);
     classifier.dispose();
 
-    const a = await buildServer({ source: directorySource({ dir }), config: { canary: false }, timers: false });
+    const a = await buildServer({ source: directorySource({ dir }), config: { canary: false, disclosure: 'full' }, timers: false });
     apps.push(a);
     const models = (await a.inject({ url: '/v1/models' })).json();
     assert.equal(models.models[0].kind, 'text');

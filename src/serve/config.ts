@@ -93,14 +93,44 @@ const configSchema = z
         z
           .object({
             canary: z.union([off, z.object({ below: z.number().min(0).max(1).optional(), rearmAbove: z.number().min(0).max(1).optional(), maxDrop: z.number().gt(0).max(1).optional() }).strict()]).optional(),
-            anomaly: z.union([off, z.object({ above: z.number().gt(0).max(1).optional(), rearmBelow: z.number().min(0).max(1).optional(), minSamples: z.number().int().positive().optional() }).strict()]).optional(),
+            anomaly: z
+              .union([
+                off,
+                z
+                  .object({
+                    above: z.number().gt(0).max(1).optional(),
+                    rearmBelow: z.number().min(0).max(1).optional(),
+                    minSamples: z.number().int().positive().optional(),
+                    minClients: z.number().int().positive().optional(),
+                    sample: z.number().int().positive().max(4096).optional(),
+                    minImprovement: z.number().min(0).max(1).optional(),
+                  })
+                  .strict(),
+              ])
+              .optional(),
             consecutive: z.number().int().positive().optional(),
             cooldownMs: z.number().int().min(0).optional(),
+            operatorWindowMs: z.number().int().min(0).optional(),
             checkIntervalMs: z.number().int().min(0).default(5000),
           })
           .strict(),
       ])
       .default({ checkIntervalMs: 5000 }),
+    // Least disclosure: callers below the operator role get labels and rounded probabilities
+    // only; 'full' shows every caller the trace, scores and paths (development servers).
+    disclosure: z.enum(['least', 'full']).default('least'),
+    timeouts: z
+      .object({
+        requestMs: z.number().int().positive().default(30_000),
+        headersMs: z.number().int().positive().default(10_000),
+        idleMs: z.number().int().positive().default(60_000),
+        keepAliveMs: z.number().int().positive().default(5_000),
+        drainMs: z.number().int().positive().default(10_000),
+      })
+      .strict()
+      .default({ requestMs: 30_000, headersMs: 10_000, idleMs: 60_000, keepAliveMs: 5_000, drainMs: 10_000 }),
+    // How often a server on a registry tag checks where the tag points (0: never), so replicas converge.
+    watch: z.object({ pollMs: z.number().int().min(0).default(5_000) }).strict().default({ pollMs: 5_000 }),
     alerts: z.object({ webhook: z.string().url().optional() }).strict().default({}),
     // /metrics needs an operator key unless made public; failed keys are budgeted per address (IPv6 by /64).
     auth: z

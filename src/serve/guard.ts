@@ -39,7 +39,8 @@ export async function guardedPredict(model: ServedModel, layers: readonly Defens
     metrics?.layerSeconds.observe({ layer: layer.id }, entry.ms / 1000);
     if (verdict.decision !== 'pass') anomalous = true;
     if (verdict.decision === 'deny') throw deny(layer.id, verdict);
-    if (verdict.decision === 'flag' && verdict.examples) flaggedExamples.set(layer.id, verdict.examples);
+    // A flag that names no examples is about all of them.
+    if (verdict.decision === 'flag') flaggedExamples.set(layer.id, verdict.examples ?? Array.from({ length: ctx.batch?.count ?? ctx.texts?.length ?? 0 }, (_, i) => i));
     if (verdict.perExample) perExample.set(layer.id, verdict.perExample);
   };
   for (const layer of layers) if (layer.stage === 'input') await run(layer);

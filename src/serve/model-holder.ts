@@ -58,6 +58,13 @@ export class ModelHolder {
     return old;
   }
 
+  /** The live or a retired, still leased model with this id. */
+  find(id: string): ServedModel | undefined {
+    if (this.live.view.id === id) return this.live;
+    for (const m of this.retired) if (m.view.id === id) return m;
+    return undefined;
+  }
+
   /** Leases outstanding on any model (for tests and shutdown). */
   inFlight(): number {
     let n = 0;

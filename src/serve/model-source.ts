@@ -38,12 +38,14 @@ export function memorySource(options: { load: () => Promise<ServedModel>; fallba
     loadCurrent: options.load,
     previous: () => (stack.length > 0 ? `fallback ${stack.length}` : undefined),
     async rollback(reason, details = {}) {
-      const next = stack.pop();
+      const next = stack[stack.length - 1];
       if (!next) return undefined;
       const model = await next();
-      label = model.view.id;
-      await source.audit({ action: 'rollback', subject: model.view.id, details: { reason, ...details } });
-      return model;
+      return staged(model, async () => {
+        await source.audit({ action: 'rollback', subject: model.view.id, details: { reason, ...details } });
+        stack.pop();
+        label = model.view.id;
+      });
     },
     promote(ref) {
       return Promise.reject(new UsageError('E_PROMOTE_TARGET', `Cannot promote '${ref}': an in-memory source has no other models; serve a directory or a registry tag.`));
@@ -55,6 +57,32 @@ export function memorySource(options: { load: () => Promise<ServedModel>; fallba
     close() {},
   };
   return source;
+}
+
+/**
+ * A move with its model loaded and the record not yet changed. `commit` writes the record
+ * (and its audit entry) and throws, leaving the record as it was, when that fails; the
+ * caller disposes the model then, so nothing leaks and the live model and the record agree.
+ */
+export interface StagedMove {
+  readonly model: ServedModel;
+  commit(): Promise<void>;
+}
+
+function staged(model: ServedModel, commit: () => Promise<void>): StagedMove {
+  return {
+    model,
+    async commit() {
+      try {
+        await commit();
+      } catch (cause) {
+        if (cause instanceof RampartError) throw cause;
+        throw new RampartError('E_AUDIT_FAILED', 'internal', 'Recording the model move (its audit entry) failed, so the move was not made and the current model is still live; check the audit log or registry storage.', {
+          cause,
+        });
+      }
+    },
+  };
 }
 
 /**
@@ -113,14 +141,21 @@ export interface ModelSource {
   /** The model that should be live now. */
   loadCurrent(): Promise<ServedModel>;
   /**
-   * Moves to the previous model (the tag's earlier target, or the next fallback directory),
-   * records it, and returns it loaded; undefined when there is nothing to roll back to.
+   * Stages a move to the previous model (the tag's earlier target, or the next fallback
+   * directory): loads it without changing the record; undefined when there is nothing to
+   * roll back to. The record moves (and is audited) only on `commit`.
    */
-  rollback(reason: string, details?: Record<string, Json>): Promise<ServedModel | undefined>;
-  /** Makes `ref` (a registry digest or prefix, or a model directory) the live model. */
-  promote(ref: string, reason: string): Promise<ServedModel>;
+  rollback(reason: string, details?: Record<string, Json>): Promise<StagedMove | undefined>;
+  /** Stages making `ref` (a registry digest or prefix, or a model directory) the live model. */
+  promote(ref: string, reason: string): Promise<StagedMove>;
   /** What rollback would restore, for `/v1/models`. */
   previous(): string | undefined;
+  /**
+   * Where the record points now (a registry tag's digest), read fresh each call so a
+   * replica notices a move another server or the CLI made. Undefined for sources only this
+   * process moves.
+   */
+  currentKey?(): string | undefined;
   audit(event: AuditEvent): Promise<void>;
   /**
    * The canary's probe set for `model` when the source stores one (the registry: a
@@ -150,11 +185,13 @@ export function directorySource(options: { dir: string; fallbacks?: readonly str
       const target = stack[stack.length - 1];
       if (target === undefined) return undefined;
       const model = await load(target);
-      stack.pop();
       const from = current;
-      current = target;
-      await source.audit({ action: 'rollback', subject: target, details: { from, to: target, reason, ...details } });
-      return model;
+      // The record moves only after the audit line is written: a failed write leaves it as it was.
+      return staged(model, async () => {
+        await source.audit({ action: 'rollback', subject: target, details: { from, to: target, reason, ...details } });
+        stack.pop();
+        current = target;
+      });
     },
     async promote(ref, reason) {
       const dir = resolve(ref);
@@ -162,11 +199,12 @@ export function directorySource(options: { dir: string; fallbacks?: readonly str
         throw new UsageError('E_PROMOTE_TARGET', `Cannot promote '${ref}': not a model directory on the server; give a directory holding model.json.`);
       }
       const model = await load(dir);
-      stack.push(current);
       const from = current;
-      current = dir;
-      await source.audit({ action: 'promote', subject: dir, details: { from, to: dir, reason } });
-      return model;
+      return staged(model, async () => {
+        await source.audit({ action: 'promote', subject: dir, details: { from, to: dir, reason } });
+        stack.push(current);
+        current = dir;
+      });
     },
     async audit(event) {
       if (!options.auditLog) return;
@@ -194,6 +232,16 @@ export function registrySource(options: { governance: Governance; tag: string; c
     if (!(await stat(join(dir, 'model.json')).catch(() => undefined))) registry.materialize(artifact.digest, dir);
     return loadServedModel(dir, { source: 'registry', digest: artifact.digest, tag, dir }, options.load);
   };
+  // Compare-and-set inside the move's transaction: the tag must still point where it did
+  // when the move was decided, or another server or the CLI moved it meanwhile.
+  const expectTag = (from: string | undefined): void => {
+    const now = registry.resolveTag(tag);
+    if (now !== from) {
+      throw new RampartError('E_TAG_MOVED', 'rejected', `Tag '${tag}' moved to ${now?.slice(0, 12) ?? 'nothing'} while this move was prepared; the server follows the tag, retry once it has converged.`, {
+        details: { tag },
+      });
+    }
+  };
   return {
     kind: 'registry',
     describe: () => `registry ${governance.dir} tag ${tag}`,
@@ -207,32 +255,31 @@ export function registrySource(options: { governance: Governance; tag: string; c
       return loadDigest(digest);
     },
     previous: () => registry.previous(tag),
+    currentKey: () => registry.resolveTag(tag),
     async rollback(reason, details = {}) {
+      const from = registry.resolveTag(tag);
       const target = registry.previous(tag);
-      if (!target) return undefined;
+      if (!from || !target) return undefined;
       // Load before moving the tag: a model that cannot load must not become the record.
       const model = await loadDigest(target);
-      try {
+      return staged(model, async () => {
         governance.transaction(() => {
-          const event = registry.rollback(tag, { reason });
+          expectTag(from);
+          const event = registry.rollback(tag, { reason, to: target });
           governance.audit.append({ action: 'serve.rollback', subject: tag, details: { from: event.previousDigest, to: event.digest, reason, ...details } });
         });
-      } catch (error) {
-        model.dispose();
-        throw error;
-      }
-      return model;
+      });
     },
     async promote(ref, reason) {
       const digest = registry.get(ref).digest;
+      const from = registry.resolveTag(tag);
       const model = await loadDigest(digest);
-      try {
-        registry.promote(digest, tag, { reason });
-      } catch (error) {
-        model.dispose();
-        throw error instanceof RampartError ? error : new DataError('E_PROMOTE_FAILED', `Promoting ${digest.slice(0, 12)} to '${tag}' failed.`, { cause: error });
-      }
-      return model;
+      return staged(model, async () => {
+        governance.transaction(() => {
+          expectTag(from);
+          registry.promote(digest, tag, { reason });
+        });
+      });
     },
     async audit(event) {
       governance.audit.append({ action: event.action, subject: event.subject, details: event.details });

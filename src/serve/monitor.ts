@@ -6,12 +6,15 @@
  *   requests, against a reference: the fit-time distribution when the model ships one, else
  *   the first requests the model served. PSI = Σ (aᵢ − eᵢ) ln(aᵢ / eᵢ) over reference-decile
  *   bins; the usual reading is < 0.1 stable, 0.1–0.25 moderate, > 0.25 a real shift.
- * - The anomaly rate: the fraction of recent predict requests some defence flagged or denied.
+ * - The anomaly rate: the fraction of recent examples some defence flagged or denied,
+ *   weighted per client (see anomaly-window.ts).
  *
  * Both become metrics; crossing the drift level is logged once per excursion (it re-arms
  * only after falling back under 80% of the level, so a signal hovering at the line does
  * not flood the log).
  */
+
+import { AnomalyWindow, type SampledExample } from './anomaly-window.js';
 
 export interface MonitorOptions {
   /** Recent examples per signal compared with the reference (default 500). */
@@ -22,8 +25,10 @@ export interface MonitorOptions {
   minSamples?: number;
   /** PSI at which drift is logged (default 0.25). */
   psiAlert?: number;
-  /** Recent requests the anomaly rate is taken over (default 200). */
+  /** Recent examples the anomaly rate is taken over (default 1000). */
   anomalyWindow?: number;
+  /** Recent examples kept to judge another model on the same traffic (default 256). */
+  anomalySample?: number;
   bins?: number;
 }
 
@@ -108,12 +113,12 @@ export interface MonitorSnapshot {
 export class DriftMonitor {
   private readonly o: Required<MonitorOptions>;
   private readonly signals = new Map<string, SignalState>();
-  private readonly anomalies: Ring;
+  private readonly anomalies: AnomalyWindow;
   private requests = 0;
 
   constructor(options: MonitorOptions = {}, private readonly events: MonitorEvents = {}) {
-    this.o = { window: 500, referenceSize: 500, minSamples: 100, psiAlert: 0.25, anomalyWindow: 200, bins: 10, ...options };
-    this.anomalies = new Ring(this.o.anomalyWindow);
+    this.o = { window: 500, referenceSize: 500, minSamples: 100, psiAlert: 0.25, anomalyWindow: 1000, anomalySample: 256, bins: 10, ...options };
+    this.anomalies = new AnomalyWindow(this.o.anomalyWindow, this.o.anomalySample);
   }
 
   private state(signal: string): SignalState {
@@ -136,6 +141,7 @@ export class DriftMonitor {
 
   /** Forgets live references and windows (after a model swap: the new model answers differently). */
   resetForNewModel(): void {
+    this.anomalies.clear();
     for (const [name, s] of this.signals) {
       if (!s.fixed) this.signals.delete(name);
       else {
@@ -174,24 +180,36 @@ export class DriftMonitor {
     } else if (s.alerting && value < 0.8 * this.o.psiAlert) s.alerting = false;
   }
 
-  /** Records whether a predict request was flagged or denied by a defence. */
+  /** Records one example, from an unnamed client, as flagged or denied by a defence or not. */
   recordRequest(anomalous: boolean): void {
+    this.recordExamples('-', [anomalous]);
+  }
+
+  /** Records one request's examples (one flag each) from `client`, with their inputs when given. */
+  recordExamples(client: string, anomalous: readonly boolean[], inputs?: ReadonlyArray<Omit<SampledExample, 'client'>>): void {
     this.requests++;
-    this.anomalies.push(anomalous ? 1 : 0);
+    this.anomalies.record(client, anomalous, inputs);
     this.events.onAnomalyRate?.(this.anomalyRate());
   }
 
+  /** Mean over the window's clients of each client's anomalous fraction of examples. */
   anomalyRate(): number {
-    const all = this.anomalies.all();
-    if (all.length === 0) return 0;
-    let sum = 0;
-    for (const v of all) sum += v;
-    return sum / all.length;
+    return this.anomalies.rate();
   }
 
-  /** Requests in the anomaly window (the rate is noise until it fills). */
+  /** Examples in the anomaly window (the rate is noise until it fills). */
   anomalySamples(): number {
-    return this.anomalies.size;
+    return this.anomalies.size();
+  }
+
+  /** Distinct clients in the anomaly window. */
+  anomalyClients(): number {
+    return this.anomalies.clients();
+  }
+
+  /** Recent examples with their clients, to judge another model on the same traffic. */
+  sampled(): readonly SampledExample[] {
+    return this.anomalies.sampled();
   }
 
   snapshot(): MonitorSnapshot {

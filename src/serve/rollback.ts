@@ -7,12 +7,10 @@
  * past a second, safer level (accuracy above `rearmAbove`, anomaly rate below
  * `rearmBelow`). Without it a signal sitting at the threshold would roll back model after
  * model; with it, a rollback to an equally bad model does not cascade, it alerts.
- * A cooldown after each rollback lets the new model's first observations come in.
+ * A cooldown after each rollback lets the new model's first observations come in, and a
+ * second automatic rollback within `operatorWindowMs` of the first is not made: it alerts
+ * and waits for an operator, so no traffic pattern can walk a tag back through its history.
  */
-import type { Json } from '../governance/types.js';
-import type { ModelHolder } from './model-holder.js';
-import type { ModelSource } from './model-source.js';
-import type { ServedModel } from './served-model.js';
 
 export interface CanaryPolicy {
   /** Roll back when accuracy is below this. Default: the first run's accuracy minus `maxDrop`. */
@@ -28,8 +26,10 @@ export interface AnomalyPolicy {
   above?: number;
   /** Re-arm when it is back at or below this (default `above` / 2). */
   rearmBelow?: number;
-  /** Requests needed in the window before the rate counts (default 50). */
+  /** Examples needed in the window before the rate counts (default 50). */
   minSamples?: number;
+  /** Distinct clients needed in the window before the rate counts (default 5). */
+  minClients?: number;
 }
 
 export interface RollbackPolicy {
@@ -39,6 +39,8 @@ export interface RollbackPolicy {
   consecutive?: number;
   /** No automatic rollback within this many ms of the last one (default 60 s). */
   cooldownMs?: number;
+  /** A second automatic rollback within this many ms of the last one needs an operator (default 0: off; the server sets 1 h). */
+  operatorWindowMs?: number;
 }
 
 export interface Trigger {
@@ -59,6 +61,7 @@ export class RollbackController {
   private readonly anomaly: SignalState = { armed: true, breaches: 0 };
   private baseline: number | undefined;
   private lastRollback = -Infinity;
+  private lastAutomatic = -Infinity;
 
   constructor(
     readonly policy: RollbackPolicy = {},
@@ -108,24 +111,40 @@ export class RollbackController {
     return { signal: 'canary', value: accuracy, threshold: levels.below, reason: `canary robust accuracy ${accuracy.toFixed(3)} below ${levels.below.toFixed(3)} for ${this.consecutive} runs` };
   }
 
-  /** Feeds the current anomaly rate; returns a trigger when a rollback is due. */
-  observeAnomalyRate(rate: number, samples: number): Trigger | undefined {
+  /**
+   * Feeds the current anomaly rate; returns a trigger when a rollback is due. `clients` is
+   * the number of distinct clients behind the rate (a library caller without clients omits it).
+   */
+  observeAnomalyRate(rate: number, samples: number, clients?: number): Trigger | undefined {
     const p = this.policy.anomaly;
     if (p === false) return undefined;
     if (samples < (p?.minSamples ?? 50)) return undefined;
+    if (clients !== undefined && clients < (p?.minClients ?? 5)) return undefined;
     const above = p?.above ?? 0.5;
     const rearmBelow = p?.rearmBelow ?? above / 2;
     if (!this.step(this.anomaly, rate > above, rate <= rearmBelow)) return undefined;
     return { signal: 'anomaly', value: rate, threshold: above, reason: `anomaly rate ${rate.toFixed(3)} above ${above} for ${this.consecutive} observations` };
   }
 
-  /** Call after a rollback happened (starts the cooldown). */
-  rolledBack(): void {
+  /** Call after a rollback happened (starts the cooldown; an automatic one also the operator window). */
+  rolledBack(automatic = true): void {
     this.lastRollback = this.now();
+    if (automatic) this.lastAutomatic = this.now();
   }
 
-  state(): { canary: SignalState & { levels: ReturnType<RollbackController['canaryLevels']> }; anomaly: SignalState; coolingDown: boolean } {
-    return { canary: { ...this.canary, levels: this.canaryLevels() }, anomaly: { ...this.anomaly }, coolingDown: this.coolingDown() };
+  /** True while an automatic rollback would be the second inside the operator window. */
+  needsOperator(): boolean {
+    const window = this.policy.operatorWindowMs ?? 0;
+    return window > 0 && this.now() - this.lastAutomatic < window;
+  }
+
+  /** An operator acted (a manual rollback or a promotion): automatic rollbacks may act again. */
+  operatorActed(): void {
+    this.lastAutomatic = -Infinity;
+  }
+
+  state(): { canary: SignalState & { levels: ReturnType<RollbackController['canaryLevels']> }; anomaly: SignalState; coolingDown: boolean; needsOperator: boolean } {
+    return { canary: { ...this.canary, levels: this.canaryLevels() }, anomaly: { ...this.anomaly }, coolingDown: this.coolingDown(), needsOperator: this.needsOperator() };
   }
 }
 
@@ -161,29 +180,6 @@ export interface RollbackOutcome {
   from: string;
   to?: string;
   reason: string;
-}
-
-/**
- * Rolls the live model back: asks the source for the previous model (which records the
- * move in its audit log), swaps it in without dropping requests, and alerts.
- */
-export async function performRollback(options: {
-  source: ModelSource;
-  holder: ModelHolder;
-  reason: string;
-  trigger: string;
-  details?: Record<string, Json>;
-  alert: (kind: string, details: Record<string, unknown>) => Promise<void>;
-  onSwap?: (next: ServedModel, old: ServedModel) => void;
-}): Promise<RollbackOutcome> {
-  const from = options.holder.current.view.id;
-  const next = await options.source.rollback(options.reason, { trigger: options.trigger, fromModel: from, ...options.details });
-  if (!next) {
-    await options.alert('rollback-unavailable', { trigger: options.trigger, reason: options.reason, model: from });
-    return { rolledBack: false, from, reason: options.reason };
-  }
-  const old = options.holder.swap(next);
-  options.onSwap?.(next, old);
-  await options.alert('rollback', { trigger: options.trigger, reason: options.reason, from, to: next.view.id });
-  return { rolledBack: true, from, to: next.view.id, reason: options.reason };
+  /** Why an automatic rollback was not made (no better model, or an operator is needed). */
+  refused?: string;
 }

@@ -31,7 +31,8 @@ describe('query-pattern history (rampart serve, default thresholds)', () => {
   before(async () => {
     const { dir, model } = await modelDir('rampart-qp-');
     // Only the layers under test: OOD and abstain would flag an untrained model's answers.
-    const config = await writeConfig(dir, 'serve.json', { ...QUIET, layers: { rateLimit: false, ood: false, abstain: false } });
+    // `disclosure: full`: these tests read the flags and reasons; least disclosure is tested in serve-disclosure.
+    const config = await writeConfig(dir, 'serve.json', { ...QUIET, disclosure: 'full', layers: { rateLimit: false, ood: false, abstain: false } });
     const file = join(dir, 'keys.json');
     keys.push(addKey(file, 'predict'), addKey(file, 'predict'));
     server = await startServe(['--model', model, '--config', config, '--keys', file]);

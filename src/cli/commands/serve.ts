@@ -1,7 +1,9 @@
 /**
  * `rampart serve`: the guarded model server on a port. A thin shell over `buildServer`:
  * pick the model source, read keys and configuration, listen, and on SIGTERM/SIGINT stop
- * accepting connections, drain the requests in flight, and exit 0.
+ * accepting connections, drain the requests in flight, and exit 0. Draining has a deadline
+ * (`timeouts.drainMs`): connections still open then (a client trickling a body, say) are
+ * closed, so a stuck client cannot keep the process from stopping.
  */
 import type { Command } from 'commander';
 import pino from 'pino';
@@ -73,12 +75,21 @@ export function registerServe(program: Command): void {
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.info({ event: 'shutdown', signal, inFlight: app.rampart.holder.inFlight() }, 'draining requests');
+          let forced = false;
+          const deadline = setTimeout(() => {
+            forced = true;
+            logger.warn({ event: 'drain-deadline', drainMs: config.timeouts.drainMs, inFlight: app.rampart.holder.inFlight() }, 'drain deadline passed; closing the remaining connections');
+            app.server.closeAllConnections();
+          }, config.timeouts.drainMs);
+          deadline.unref();
           app.close().then(
             () => {
-              say(`rampart serve: stopped (${signal})`);
+              clearTimeout(deadline);
+              say(`rampart serve: stopped (${signal}${forced ? `, connections closed after ${config.timeouts.drainMs} ms` : ''})`);
               resolve();
             },
             (error: unknown) => {
+              clearTimeout(deadline);
               logger.error({ event: 'shutdown-failed', error: String(error) }, 'shutdown failed');
               process.exitCode = 1;
               resolve();

@@ -26,6 +26,7 @@ export function registerAdminRoutes(app: FastifyInstance): void {
       monitor: state.monitor?.snapshot() ?? null,
       canary: state.canary ? { last: state.canary.last ?? null, probes: state.canary.probes.labels.length, source: state.canary.probes.source } : null,
       rollback: state.controller?.state() ?? null,
+      anomaly: state.monitor ? { rate: state.monitor.anomalyRate(), examples: state.monitor.anomalySamples(), clients: state.monitor.anomalyClients() } : null,
     };
   });
 
@@ -36,9 +37,9 @@ export function registerAdminRoutes(app: FastifyInstance): void {
   });
 
   app.post('/v1/admin/rollback', { config: { role: 'admin' } }, async (req) => {
-    const s = app.rampart.request(req);
     const reason = stringField(req.body, 'reason', true) as string;
-    const outcome = await app.rampart.rollback(reason, 'manual', { by: s.principal?.keyId ?? 'unknown' });
+    const outcome = await app.rampart.rollback(reason, 'manual', { by: req.principal?.keyId ?? 'unknown' });
+    if (!outcome.rolledBack && outcome.refused !== undefined) throw new ServeError('E_ROLLBACK_REFUSED', 'rejected', `The rollback was not made: ${outcome.refused}.`);
     if (!outcome.rolledBack) throw new ServeError('E_NO_PREVIOUS', 'rejected', `There is no previous model to roll back to from ${outcome.from}.`);
     return outcome;
   });

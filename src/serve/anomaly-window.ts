@@ -1,0 +1,127 @@
+/**
+ * The anomaly rate a rollback may act on, counted per example and weighted per client.
+ *
+ * A request used to count as anomalous when any one of its examples was flagged, so an
+ * ordinary client sending 64 digits per request looked like an attack, and every request
+ * weighed the same, so one client flooding noise set the rate alone. Here each example is
+ * one observation, the rate is the mean over clients of each client's own rate (a client
+ * sending a thousand examples weighs what a client sending ten does), and the number of
+ * distinct clients is reported so a rollback can require many. The last `sample` examples
+ * are kept, with their client, so the previous model can be judged on the same traffic.
+ */
+
+/** One example kept for the comparison: its input and who sent it. */
+export interface SampledExample {
+  readonly client: string;
+  readonly x?: Float32Array;
+  readonly shape?: readonly number[];
+  readonly text?: string;
+}
+
+interface Observation {
+  client: string;
+  anomalous: boolean;
+}
+
+class Ring<T> {
+  private readonly items: T[] = [];
+  private next = 0;
+  constructor(readonly capacity: number) {}
+  /** Adds `v`; returns the item it pushed out, if the ring was full. */
+  push(v: T): T | undefined {
+    if (this.items.length < this.capacity) {
+      this.items.push(v);
+      return undefined;
+    }
+    const out = this.items[this.next];
+    this.items[this.next] = v;
+    this.next = (this.next + 1) % this.capacity;
+    return out;
+  }
+  all(): readonly T[] {
+    return this.items;
+  }
+  get size(): number {
+    return this.items.length;
+  }
+  clear(): void {
+    this.items.length = 0;
+    this.next = 0;
+  }
+}
+
+/** Mean over clients of each client's anomalous fraction; 0 for no observations. */
+export function clientWeightedRate(observations: ReadonlyArray<{ client: string; anomalous: boolean }>): { rate: number; clients: number } {
+  const per = new Map<string, { n: number; bad: number }>();
+  for (const o of observations) {
+    const c = per.get(o.client) ?? { n: 0, bad: 0 };
+    c.n++;
+    if (o.anomalous) c.bad++;
+    per.set(o.client, c);
+  }
+  if (per.size === 0) return { rate: 0, clients: 0 };
+  let sum = 0;
+  for (const c of per.values()) sum += c.bad / c.n;
+  return { rate: sum / per.size, clients: per.size };
+}
+
+export class AnomalyWindow {
+  private readonly observations: Ring<Observation>;
+  private readonly samples: Ring<SampledExample>;
+  /** Per-client counts over the window, kept as observations enter and leave (the rate is read on every request). */
+  private readonly perClient = new Map<string, { n: number; bad: number }>();
+
+  /** `window` examples feed the rate; the last `sample` of them are kept for the comparison. */
+  constructor(window: number, sample: number) {
+    this.observations = new Ring(window);
+    this.samples = new Ring(Math.min(sample, window));
+  }
+
+  /** Records one request's examples: whether each was anomalous, and its input when given. */
+  record(client: string, anomalous: readonly boolean[], inputs?: ReadonlyArray<Omit<SampledExample, 'client'>>): void {
+    anomalous.forEach((a, i) => {
+      const out = this.observations.push({ client, anomalous: a });
+      if (out) {
+        const c = this.perClient.get(out.client) as { n: number; bad: number };
+        c.n--;
+        if (out.anomalous) c.bad--;
+        if (c.n === 0) this.perClient.delete(out.client);
+      }
+      const c = this.perClient.get(client) ?? { n: 0, bad: 0 };
+      c.n++;
+      if (a) c.bad++;
+      this.perClient.set(client, c);
+      const input = inputs?.[i];
+      if (input) this.samples.push({ client, ...input });
+    });
+  }
+
+  /** Mean over the window's clients of each client's anomalous fraction. */
+  rate(): number {
+    if (this.perClient.size === 0) return 0;
+    let sum = 0;
+    for (const c of this.perClient.values()) sum += c.bad / c.n;
+    return sum / this.perClient.size;
+  }
+
+  /** Examples in the window (the rate is noise until it fills). */
+  size(): number {
+    return this.observations.size;
+  }
+
+  /** Distinct clients in the window. */
+  clients(): number {
+    return this.perClient.size;
+  }
+
+  /** The kept examples with their clients. */
+  sampled(): readonly SampledExample[] {
+    return this.samples.all();
+  }
+
+  clear(): void {
+    this.observations.clear();
+    this.samples.clear();
+    this.perClient.clear();
+  }
+}

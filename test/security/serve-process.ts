@@ -1,0 +1,107 @@
+/**
+ * Helpers for the serve security tests: a real `rampart serve` child process on loopback,
+ * tiny models saved to a temporary directory, API keys, JSON requests and bounded waits.
+ * Not a test file itself.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { smallMnist, trainedMlp } from '../fixtures.js';
+import { buildModel } from '../../src/models/architectures.js';
+import { saveClassifierModel } from '../../src/models/store.js';
+import { addApiKey, type Role } from '../../src/serve/auth.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const main = join(root, 'src/cli/main.ts');
+
+export interface ServeProcess {
+  proc: ChildProcess;
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+  /** SIGKILL if still running (test cleanup). */
+  kill(): void;
+}
+
+/** Starts `rampart serve` with `args`; resolves once it prints its address (at most 60 s, for a loaded machine). */
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', ...args], { cwd: root, env: { ...process.env, RAMPART_BACKEND: '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not start: ${stderr}`));
+    }, 60_000);
+    proc.stdout?.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1] as string);
+      }
+    });
+    proc.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early: ${stderr}`));
+    });
+  });
+  return { proc, url, stdout: () => stdout, stderr: () => stderr, exited, kill: () => void (proc.exitCode === null && proc.kill('SIGKILL')) };
+}
+
+const DATA = { spec: 'mnist', name: 'mnist-bundled', sha256: 'fixture', split: { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } } };
+const INFO = { architecture: 'mlp', inputShape: [28, 28, 1], numClasses: 10, bounds: { min: 0, max: 1 } };
+
+/** Saves the trained fixture MLP (about 90% accurate) with its data metadata, so the server can fit its OOD detector. */
+export async function saveGood(dir: string): Promise<string> {
+  await saveClassifierModel((await trainedMlp()).model, dir, { ...INFO, data: DATA });
+  return dir;
+}
+
+/** Saves an untrained MLP (about chance accuracy); `withData` adds the data metadata. */
+export async function saveUntrained(dir: string, seed: number, withData = true): Promise<string> {
+  const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed });
+  await saveClassifierModel(model, dir, { ...INFO, ...(withData ? { data: DATA } : {}) });
+  model.dispose();
+  return dir;
+}
+
+/** Adds a key with `role` to the keys file and returns it. */
+export async function key(file: string, role: Role): Promise<string> {
+  return (await addApiKey(file, { role })).key;
+}
+
+/** Test digit `i` as a flat array. */
+export function digit(i: number): number[] {
+  return Array.from(smallMnist().test.x.subarray(i * 784, (i + 1) * 784));
+}
+
+/** A JSON request; returns the status and the parsed body (loosely typed, as `inject().json()` is). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function call(url: string, options: { method?: string; key?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {};
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(url, { method: options.method ?? (options.body === undefined ? 'GET' : 'POST'), headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON (metrics)
+  }
+  return { status: res.status, body };
+}
+
+/** Polls `check` every `everyMs` until it returns true or `withinMs` passes; returns whether it did. */
+export async function eventually(check: () => Promise<boolean>, withinMs: number, everyMs = 100): Promise<boolean> {
+  const end = Date.now() + withinMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= end) return false;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
