@@ -11,7 +11,8 @@ import type { TextClassifier } from '../../../models/text/text-classifier.js';
 import { maxChangedWords } from '../../../threats/text-threat.js';
 import { ALL_TRANSFORMATIONS } from '../transformations/index.js';
 import { charEditDistance, joinTokens, protectedMask, tokenize, wordTokenIndices, type TextToken } from '../tokens.js';
-import type { TextAttack, TextAttackResult, TextAttackRunOptions, TextChange, TextThreatModel, TextTransformation } from '../types.js';
+import type { TextThreatModel } from '../../../threats/text-threat.js';
+import type { TextAttack, TextAttackResult, TextAttackRunOptions, TextChange, TextTransformation } from '../types.js';
 
 export interface SearchConfig {
   /** Candidates asked of each allowed transformation for one word. */
