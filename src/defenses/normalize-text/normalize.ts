@@ -36,8 +36,13 @@
  * cost him, since legitimate mail seldom disguises its words. With `unknownWords: 'mask'`
  * or `'drop'`, words still unknown after the repairs become one fixed token or vanish. A model trained on text
  * normalised this way (and augmented with perturbed spam) learns what the markers mean.
+ *
+ * Every input dimension has a budget (`budget.ts`): texts over 100,000 characters are refused,
+ * words over 64 characters are cut before any stage (marked `zzobflong`), and each stage's work
+ * per word is bounded.
  */
 import { UsageError, listChoices } from '../../core/errors.js';
+import { LINE_CACHE_CHARS, checkTextLength, cutLongWords } from './budget.js';
 import { defaultTextLexicon, type Lexicon } from './lexicon.js';
 import { defaultSpellingCorrector, type SpellingCorrector } from './spelling.js';
 import type { SynonymEncoder } from './synonyms.js';
@@ -124,14 +129,16 @@ export interface NormalizeReport {
   readonly stages: readonly StageReport[];
   /** The stages that changed something. */
   readonly fired: readonly NormalizeStage[];
+  /** Words over MAX_WORD_LENGTH characters cut to it before the stages (see `budget.ts`). */
+  readonly longWordsCut: number;
 }
-
 
 /**
  * Normalises `text` through the pipeline and returns the result.
  *
  * @throws UsageError `E_NORMALIZE_STAGE` for an unknown stage name, `E_NORMALIZE_OPTION` for an
  *   `unknownWordMinLength` that is not a whole number >= 1.
+ * @throws InputError `E_TEXT_TOO_LONG` for a text over MAX_NORMALIZE_TEXT_LENGTH (100,000) characters.
  * @throws DataError `E_LEXICON_MISSING` when the word list cannot be loaded.
  * @example
  * normalizeText('Fr\u200Bee m\u043Eney, cl1ck h e r e'); // 'Free money, click here'
@@ -168,8 +175,11 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
     spelling: wanted.includes('spelling') || wanted.includes('unscramble') ? (options.spelling ?? defaultSpellingCorrector()) : undefined,
     repairCapitalised: options.repairCapitalised === true,
   };
+  checkTextLength(text);
+  // Before any stage: no stage then sees a word longer than MAX_WORD_LENGTH (budget.ts).
+  const cut = outsideAddresses(text, cutLongWords);
   const stages: StageReport[] = [];
-  let current = text;
+  let current = cut.text;
   for (const stage of NORMALIZE_STAGES) {
     if (!wanted.includes(stage)) continue;
     const { text: next, changes } = STAGE_FUNCTIONS[stage](current, context);
@@ -184,8 +194,8 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
     masked = result.changes;
   }
   if (options.synonyms) current = encodeSynonyms(current, options.synonyms);
-  if (options.markObfuscation) current = withMarkers(current, stages, lexicon, masked);
-  return { text: current, stages, fired: stages.filter((s) => s.changes > 0).map((s) => s.stage) };
+  if (options.markObfuscation) current = withMarkers(current, stages, lexicon, masked, cut.changes);
+  return { text: current, stages, fired: stages.filter((s) => s.changes > 0).map((s) => s.stage), longWordsCut: cut.changes };
 }
 
 function maskUnknownWords(text: string, lexicon: Lexicon, replacement: string, minLength: number): { text: string; changes: number } {
@@ -223,12 +233,20 @@ function encodeSynonyms(text: string, encoder: SynonymEncoder): string {
  * `masked`: the words `unknownWords` masked or dropped, each marked as unknown (a dropped
  * word is gone from the text, and an attacker must not get a word's evidence removed for
  * free); without masking, the lower-case words of 4+ letters the lexicon does not know.
+ * `longWords`: words cut to MAX_WORD_LENGTH, each marked `zzobflong`.
  */
-function withMarkers(text: string, stages: readonly StageReport[], lexicon: Lexicon, masked?: number): string {
+function withMarkers(
+  text: string,
+  stages: readonly StageReport[],
+  lexicon: Lexicon,
+  masked: number | undefined,
+  longWords: number,
+): string {
   const markers: string[] = [];
   for (const { stage, changes } of stages) {
     if (OBFUSCATION_STAGES.includes(stage)) for (let k = 0; k < Math.min(changes, MAX_MARKERS); k++) markers.push(`${OBFUSCATION_MARKER_PREFIX}${stage}`);
   }
+  for (let k = 0; k < Math.min(longWords, MAX_MARKERS); k++) markers.push(`${OBFUSCATION_MARKER_PREFIX}long`);
   let unknown = masked === undefined ? 0 : Math.min(masked, MAX_MARKERS);
   if (masked === undefined) {
     for (const m of outsideAddressesText(text).matchAll(/[\p{L}\p{N}]+/gu)) {
@@ -246,21 +264,28 @@ const LINE_CACHE_LIMIT = 100_000;
  * The result equals {@link normalizeText}: no stage looks across a line break. Attacks
  * query many copies of one message that differ in a word or two, so most lines repeat.
  *
- * @throws See {@link normalizeText} (when first called with a bad stage name).
+ * @throws See {@link normalizeText} (a bad stage name when first called; `E_TEXT_TOO_LONG` for each text over the limit).
  * @example
  * const normalize = createTextNormalizer();
  * normalize('fr33 m0ney\nclick h e r e');
  */
 export function createTextNormalizer(options: NormalizeTextOptions = {}): (text: string) => string {
   const cache = new Map<string, string>();
+  // The cache is bounded in entries and in characters, so distinct long lines cannot grow it without limit.
+  let cachedChars = 0;
   const lineOptions: NormalizeTextOptions = { ...options, stages: (options.stages ?? NORMALIZE_STAGES) };
   return (text) => {
+    checkTextLength(text);
     const lines = text.split('\n').map((line) => {
       let out = cache.get(line);
       if (out === undefined) {
         out = normalizeTextWithReport(line, lineOptions).text;
-        if (cache.size >= LINE_CACHE_LIMIT) cache.clear();
+        if (cache.size >= LINE_CACHE_LIMIT || cachedChars + line.length + out.length > LINE_CACHE_CHARS) {
+          cache.clear();
+          cachedChars = 0;
+        }
         cache.set(line, out);
+        cachedChars += line.length + out.length;
       }
       return out;
     });

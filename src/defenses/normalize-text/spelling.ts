@@ -94,14 +94,19 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
     else list.push(word);
   }
   for (const list of anagrams.values()) list.sort((a, b) => (counts.get(b) as number) - (counts.get(a) as number) || (a < b ? -1 : 1));
+  // A word longer than the longest vocabulary word plus the edits allowed is within reach of
+  // none; skipping it keeps the ~n² deletion keys of a very long token from ever being built.
+  let longest = 0;
+  for (const word of counts.keys()) longest = Math.max(longest, word.length);
   const cache = new Map<string, string | null>();
   return {
     size: counts.size,
     unscramble(word) {
-      if (word.length < 4 || counts.has(word)) return undefined;
+      if (word.length < 4 || word.length > longest || counts.has(word)) return undefined;
       return anagrams.get(sortedLetters(word))?.find((candidate) => osaDistance(word, candidate) <= 2);
     },
     correct(word) {
+      if (word.length > longest + 2) return undefined;
       const cached = cache.get(word);
       if (cached !== undefined) return cached ?? undefined;
       let best: string | undefined;

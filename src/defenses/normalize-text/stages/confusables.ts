@@ -4,7 +4,7 @@
  */
 import { confusableTable } from '../confusables.js';
 import type { Lexicon } from '../lexicon.js';
-import { MAX_LEET_COMBOS } from '../words.js';
+import { MAX_LEET_COMBOS_PER_TOKEN, overLong } from '../budget.js';
 import type { StageFn } from './types.js';
 
 const MIXED_IL = /\p{Ll}I|I\p{Ll}|\p{Lu}l|l\p{Lu}/u;
@@ -44,10 +44,11 @@ function bestReading(options: readonly (readonly string[])[], lexicon: Lexicon):
   const ambiguous = options.map((o, i) => (o.length > 1 ? i : -1)).filter((i) => i >= 0);
   if (ambiguous.length === 0 || ambiguous.length > 6) return first;
   const core = (t: string): string => t.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
-  if (core(first) === '' || lexicon.has(core(first))) return first;
+  // No reading of an over-long token is a word: trying them would only cost time.
+  if (core(first) === '' || overLong(core(first)) || lexicon.has(core(first))) return first;
   let combos = 1;
   for (const p of ambiguous) combos *= (options[p] as readonly string[]).length;
-  for (let c = 1; c < Math.min(combos, MAX_LEET_COMBOS); c++) {
+  for (let c = 1; c < Math.min(combos, MAX_LEET_COMBOS_PER_TOKEN); c++) {
     const out = options.map((o) => o[0] as string);
     let rest = c;
     for (const p of ambiguous) {

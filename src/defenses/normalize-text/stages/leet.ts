@@ -4,7 +4,8 @@
  * "$5") are never touched.
  */
 import type { Lexicon } from '../lexicon.js';
-import { MAX_LEET_COMBOS, NUMBER_LIKE, isOrdinal, outsideAddresses, standsAlone } from '../words.js';
+import { MAX_LEET_COMBOS_PER_TOKEN, overLong } from '../budget.js';
+import { NUMBER_LIKE, isOrdinal, outsideAddresses, standsAlone } from '../words.js';
 import type { StageFn } from './types.js';
 
 const LEET: Readonly<Record<string, readonly string[]>> = {
@@ -41,7 +42,8 @@ function splitTrailing(token: string): [string, string] {
  */
 function decodeLeetToken(token: string, lexicon: Lexicon): string {
   const [core, trailing] = splitTrailing(token);
-  if (core.length < 3 || !LEET_CHAR.test(core) || NUMBER_LIKE.test(core) || /[0-9]{3}/.test(core)) return token;
+  // An over-long token decodes to no word (see budget.ts).
+  if (core.length < 3 || overLong(core) || !LEET_CHAR.test(core) || NUMBER_LIKE.test(core) || /[0-9]{3}/.test(core)) return token;
   // Ordinals ("2nd", "21st", "13th") and scientific notation ("1e6") are numbers.
   if (isOrdinal(core) || /^[0-9]+e[0-9]+$/i.test(core)) return token;
   // Mostly digits in a longer token is an identifier, not a word in disguise; short words
@@ -74,7 +76,7 @@ function leetWord(core: string, lexicon: Lexicon): string | undefined {
   const options = positions.map((p) => LEET[chars[p] as string] as readonly string[]);
   let combos = 1;
   for (const o of options) combos *= o.length;
-  combos = Math.min(combos, MAX_LEET_COMBOS);
+  combos = Math.min(combos, MAX_LEET_COMBOS_PER_TOKEN);
   for (let c = 0; c < combos; c++) {
     const out = [...chars];
     let rest = c;

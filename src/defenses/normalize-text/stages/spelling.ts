@@ -3,12 +3,15 @@
  * word within one edit (two from 6 letters): typos, swapped and dropped letters (see
  * `../spelling.ts`). Capitalised words are left alone (names) unless `repairCapitalised` is set.
  */
+import { overLong } from '../budget.js';
 import { inCaseOf, rewriteWords } from '../words.js';
 import type { StageFn } from './types.js';
 
 export const spellingStage: StageFn = (text, { lexicon, spelling, repairCapitalised }) => {
   if (spelling === undefined) return { text, changes: 0 };
   return rewriteWords(text, /[\p{L}\p{N}@$!|+'’]+/gu, (token) => {
+    // No word that long is a misspelling; looking it up would cost ~n² deletions (see budget.ts).
+    if (overLong(token)) return undefined;
     // Letters only, or lower-case letters with one mistyped digit inside or at the end ("m9ney", "chea0").
     const typedDigit = /^\p{Ll}+[0-9]\p{Ll}*$/u.test(token) && !lexicon.has(token.replace(/[0-9]$/, ''));
     if (!typedDigit && !/^\p{L}+$/u.test(token)) return undefined;

@@ -3,6 +3,7 @@
  * joined form is a word and the pieces are not all words of their own.
  */
 import type { Lexicon } from '../lexicon.js';
+import { overLong } from '../budget.js';
 import { outsideAddresses, standsAlone } from '../words.js';
 import type { StageFn, StageResult } from './types.js';
 
@@ -82,6 +83,8 @@ function longestJoin(pieces: readonly Piece[], i: number, lexicon: Lexicon): { e
     if (spaced && (attached(i - 1, i - 2, spaced) || attached(end + 1, end + 2, spaced))) continue;
     const letters = fragments.every((f) => Array.from(f).length === 1);
     if (!letters && fragments.length > MAX_SPLIT_PIECES) continue;
+    // No word is that long (see budget.ts): a run joining into one is not a split word.
+    if (overLong(fragments.join(''))) continue;
     // Letter-spaced words join whole or not at all ("V E R S I O N", not "V ERS I O N").
     const sameKind = (sepAt: number): boolean => pieces[sepAt]?.kind === 'separator' && ((pieces[sepAt] as Piece).text === ' ') === spaced;
     if (letters && ((single(i - 2) && sameKind(i - 1)) || (single(end + 2) && sameKind(end + 1)))) continue;
