@@ -21,6 +21,8 @@ export const splitStage: StageFn = (text, { lexicon }) => outsideAddresses(text,
 interface Piece {
   text: string;
   kind: 'fragment' | 'separator' | 'other';
+  /** A fragment of one character (a letter of a letter-spaced word). */
+  single: boolean;
 }
 
 /**
@@ -31,7 +33,8 @@ interface Piece {
 function repairSplits(text: string, lexicon: Lexicon): StageResult {
   const pieces: Piece[] = [];
   for (const m of text.matchAll(SPLIT_TOKEN)) {
-    pieces.push({ text: m[0], kind: m[1] !== undefined ? 'fragment' : m[2] !== undefined ? 'separator' : 'other' });
+    const kind = m[1] !== undefined ? 'fragment' : m[2] !== undefined ? 'separator' : 'other';
+    pieces.push({ text: m[0], kind, single: kind === 'fragment' && Array.from(m[0]).length === 1 });
   }
   let changes = 0;
   const out: string[] = [];
@@ -68,11 +71,19 @@ function longestJoin(pieces: readonly Piece[], i: number, lexicon: Lexicon): { e
   ) {
     maxEnd += 2;
   }
-  const single = (k: number): boolean => pieces[k]?.kind === 'fragment' && Array.from((pieces[k] as Piece).text).length === 1;
+  const single = (k: number): boolean => pieces[k]?.single === true;
   // A run touching another fragment through a different kind of separator ("mass e-mail") is ambiguous.
   const attached = (sepAt: number, fragAt: number, spaced: boolean): boolean =>
     pieces[sepAt]?.kind === 'separator' && pieces[fragAt]?.kind === 'fragment' && ((pieces[sepAt] as Piece).text === ' ') !== spaced;
+  // A letter-spaced word continuing to the left of `i` ("V E R S I O N" from "E" on): no all-letter run from `i` joins.
+  const spacedFrom = pieces[i + 1]?.text === ' ';
+  const letterBefore = single(i - 2) && pieces[i - 1]?.kind === 'separator' && ((pieces[i - 1] as Piece).text === ' ') === spacedFrom;
   for (let end = maxEnd; end > i; end -= 2) {
+    // The cheap tests first, before any string is built: each runs once per start and end, up to 16 × 8 per fragment.
+    let letters = true;
+    for (let k = i; k <= end && letters; k += 2) letters = (pieces[k] as Piece).single;
+    if (!letters && (end - i) / 2 + 1 > MAX_SPLIT_PIECES) continue;
+    if (letters && letterBefore) continue;
     const fragments: string[] = [];
     const separators: string[] = [];
     for (let k = i; k <= end; k += 2) fragments.push((pieces[k] as Piece).text);
@@ -81,13 +92,11 @@ function longestJoin(pieces: readonly Piece[], i: number, lexicon: Lexicon): { e
     const spaced = separators[0] === ' ';
     if (separators.some((sep) => (sep === ' ') !== spaced)) continue;
     if (spaced && (attached(i - 1, i - 2, spaced) || attached(end + 1, end + 2, spaced))) continue;
-    const letters = fragments.every((f) => Array.from(f).length === 1);
-    if (!letters && fragments.length > MAX_SPLIT_PIECES) continue;
     // No word is that long (see budget.ts): a run joining into one is not a split word.
     if (overLong(fragments.join(''))) continue;
     // Letter-spaced words join whole or not at all ("V E R S I O N", not "V ERS I O N").
     const sameKind = (sepAt: number): boolean => pieces[sepAt]?.kind === 'separator' && ((pieces[sepAt] as Piece).text === ' ') === spaced;
-    if (letters && ((single(i - 2) && sameKind(i - 1)) || (single(end + 2) && sameKind(end + 1)))) continue;
+    if (letters && single(end + 2) && sameKind(end + 1)) continue;
     // Digits and leet symbols belong to numbers, versions and code ("OS 10.2", "$1 per"), not to
     // split words; apostrophes to contractions ("I don't").
     if (fragments.some((f) => /[0-9@$!|+'’]/.test(f))) continue;
