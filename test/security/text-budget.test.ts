@@ -28,7 +28,7 @@ const main = join(root, 'src/cli/main.ts');
 /** Generous for a loaded machine: each case takes well under a second here; the old code never finished. */
 const CASE_MS = 10_000;
 
-test('the worst-case texts go through the normaliser in bounded time and memory (child with a 256 MB heap)', () => {
+test('the worst-case texts go through the normaliser in bounded time and memory (child with a 256 MB heap)', (t) => {
   const probe = join(root, 'test/security/text-budget-probe.ts');
   const args = ['--max-old-space-size=256', '--import', 'tsx', probe];
   const run = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
@@ -37,6 +37,7 @@ test('the worst-case texts go through the normaliser in bounded time and memory 
   const cases = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Case);
   assert.deepEqual(cases.map((c) => c.name), worstCaseTexts().map((c) => c.name), 'every case answered');
   for (const c of cases) {
+    t.diagnostic(`${c.name}: ${c.ms} ms for three normalisations`);
     assert.ok(c.ms < CASE_MS, `${c.name}: ${c.ms} ms`);
     assert.ok(c.longest <= MAX_WORD_LENGTH, `${c.name}: a word of ${c.longest} letters came out`);
   }
@@ -100,7 +101,7 @@ describe('rampart serve with a text model (child process, 512 MB heap)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('answers the worst-case texts within a bounded time, stays up, and refuses a text over the budget by code', async () => {
+  test('answers the worst-case texts within a bounded time, stays up, and refuses a text over the budget by code', async (t) => {
     const serve = ['serve', '--model', join(dir, 'model'), '--port', '0', '--config', join(dir, 'serve.yaml'), '--log-level', 'warn'];
     const proc = spawn(process.execPath, ['--max-old-space-size=512', '--import', 'tsx', main, ...serve], {
       cwd: root,
@@ -142,6 +143,7 @@ describe('rampart serve with a text model (child process, 512 MB heap)', () => {
       const json = JSON.parse(body) as { predictions: Array<{ probabilities: number[] }> };
       assert.equal(json.predictions.length, 1, name);
       assert.ok(ms < CASE_MS, `${name}: answered in ${Math.round(ms)} ms`);
+      t.diagnostic(`${name}: ${Math.round(ms)} ms`);
     }
     // A batch of the long-word texts at the cap, all at once.
     const batch = worstCaseTexts().slice(0, 4).map((c) => c.text);
@@ -157,6 +159,7 @@ describe('rampart serve with a text model (child process, 512 MB heap)', () => {
     assert.equal((await fetch(`${url}/v1/models`)).status, 200);
     const status = await readFile(`/proc/${proc.pid}/status`, 'utf8').catch(() => '');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    t.diagnostic(`server resident size after the worst cases: ${Math.round(rssKb / 1024)} MB`);
     assert.ok(rssKb < 1_500_000, `server resident size ${Math.round(rssKb / 1024)} MB`);
     proc.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
