@@ -21,7 +21,7 @@
  *                    (a cheaper one: `--adversarial-queries` per message) is run against the
  *                    deployed pipeline on `--adversarial-per-round` training spam messages
  *                    not attacked before, its outputs join the training set as spam, and the
- *                    model is trained again (see models/text/adversarial-rounds.ts). The
+ *                    model is trained again (see training/text/adversarial-rounds.ts). The
  *                    attacked test messages are never among them.
  *                    `--augment salient --augment-classes spam` perturbs the words the model
  *                    leans on most, in spam only; on 40 messages, against the attack of
@@ -81,8 +81,8 @@ import { createRng } from '../src/core/rng.js';
 import { formatTable, percent } from '../src/report/table.js';
 import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
 import { takeTexts } from '../src/data/text/text-dataset.js';
-import { trainTextClassifier } from '../src/models/text/train.js';
-import { trainTextAdversarially } from '../src/models/text/adversarial-rounds.js';
+import { trainTextClassifier } from '../src/training/text/train.js';
+import { trainTextAdversarially } from '../src/training/text/adversarial-rounds.js';
 import { evaluateTextClassifier, predictInBatches } from '../src/models/text/metrics.js';
 import { chooseDecisionThreshold, withDecisionThreshold, type ThresholdChoice } from '../src/models/text/decision-threshold.js';
 import type { TextClassifier } from '../src/models/text/text-classifier.js';
@@ -93,8 +93,7 @@ import { NORMALIZE_STAGES, OBFUSCATION_MARKER_PREFIX } from '../src/defenses/nor
 import { createSpellingCorrector } from '../src/defenses/normalize-text/spelling.js';
 import { trainingVocabulary, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';
 import { createTextAttack } from '../src/attacks/text/registry.js';
-import { TEXT_FAMILIES, textThreatModel } from '../src/threats/text-threat.js';
-import type { TextFamily, TextThreatModel } from '../src/attacks/text/types.js';
+import { TEXT_FAMILIES, textThreatModel, type TextFamily, type TextThreatModel } from '../src/threats/text-threat.js';
 
 reportErrorsPlainly();
 const { values } = parseArgs({

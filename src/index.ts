@@ -14,8 +14,8 @@ export { saveClassifierModel, loadClassifierModel, type ModelInfo, type StoredCl
 export { predictClasses, accuracyOf } from './models/predict.js';
 export { getNorm, linf, l2, NORM_IDS, type Norm, type NormId } from './threats/norms.js';
 export { threatModel, parseEpsilons, type ThreatModel, type ThreatModelSpec } from './threats/threat-model.js';
-export { textThreatModel, maxChangedWords, TEXT_FAMILIES, MAX_CHAR_EDITS_PER_WORD, type TextThreatSpec } from './threats/text-threat.js';
-export type { TextFamily, TextTransformation, TextBudget, TextThreatModel, TextChange, TextAttack, TextAttackResult, TextAttackRunOptions, TextAttackProgress } from './attacks/text/types.js';
+export { textThreatModel, maxChangedWords, TEXT_FAMILIES, MAX_CHAR_EDITS_PER_WORD, type TextThreatSpec, type TextFamily, type TextBudget, type TextThreatModel } from './threats/text-threat.js';
+export type { TextTransformation, TextChange, TextAttack, TextAttackResult, TextAttackRunOptions, TextAttackProgress } from './attacks/text/types.js';
 export { tokenize as tokenizeText, joinTokens as joinTextTokens, wordTokenIndices, countWords as countTextWords, protectedMask, charEditDistance, type TextToken } from './attacks/text/tokens.js';
 export { textTransformations, textTransformationIds, getTextTransformation, transformationsOf, textAttackIds, describeTextAttack, createTextAttack, type TextAttackId } from './attacks/text/registry.js';
 export { randomPerturbation, randomPerturbationDetailed } from './attacks/text/perturb.js';
@@ -27,6 +27,7 @@ export { gradientGuided, type GradientGuidedOptions } from './attacks/text/searc
 export { textAttackMetrics, measureTextAttack, type TextAttackMetrics } from './attacks/text/metrics.js';
 export * from './data/text/index.js';
 export * from './models/text/index.js';
+export * from './training/text/index.js';
 export * from './defenses/normalize-text/index.js';
 export type { Attack, AttackGoal, AttackResult, AttackRunOptions, AttackProgress } from './attacks/types.js';
 export { fgsm, type FgsmOptions } from './attacks/image/fgsm.js';

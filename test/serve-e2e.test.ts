@@ -15,7 +15,7 @@ import { smallMnist, trainedMlp } from './fixtures.js';
 import { saveClassifierModel } from '../src/models/store.js';
 import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
 import { sampleTexts } from '../src/data/text/text-dataset.js';
-import { trainTextClassifier } from '../src/models/text/train.js';
+import { trainTextClassifier } from '../src/training/text/train.js';
 import { saveDecisionThreshold, saveTextClassifier } from '../src/models/text/store.js';
 import { OBFUSCATION_MARKER_PREFIX } from '../src/defenses/normalize-text/normalize.js';
 import { saveVocabulary, trainingVocabulary, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';

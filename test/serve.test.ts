@@ -21,7 +21,7 @@ import { openGovernance } from '../src/governance/index.js';
 import { buildHashedTextModel, HashedTextClassifier } from '../src/models/text/hashed-classifier.js';
 import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
 import { sampleTexts } from '../src/data/text/text-dataset.js';
-import { trainTextClassifier } from '../src/models/text/train.js';
+import { trainTextClassifier } from '../src/training/text/train.js';
 import { saveDecisionThreshold, saveTextClassifier } from '../src/models/text/store.js';
 import { withDecisionThreshold } from '../src/models/text/decision-threshold.js';
 import { normalizedClassifier } from '../src/defenses/normalize-text/normalized-classifier.js';

@@ -5,7 +5,26 @@
  */
 import { createHash } from 'node:crypto';
 import { ThreatError, listChoices } from '../core/errors.js';
-import type { TextFamily, TextThreatModel } from '../attacks/text/types.js';
+
+/** A family of text transformations an adversary may use (the attacks implement each). */
+export type TextFamily = 'char-edit' | 'typo' | 'homoglyph' | 'invisible' | 'leet' | 'split' | 'case' | 'synonym';
+
+/** How much of a text an adversary may change. */
+export interface TextBudget {
+  /** Largest fraction of the words in a text that may change, in (0, 1]. */
+  maxWordFraction: number;
+  /** Largest number of character edits within one word, for character-level families. */
+  maxCharEditsPerWord: number;
+  /** Tokens never changed (case-insensitive), e.g. a brand name or a URL the attack must keep. */
+  protectedTokens?: readonly string[];
+}
+
+/** The text counterpart of the tensor ThreatModel: a budget and the allowed families. */
+export interface TextThreatModel {
+  readonly id: string;
+  readonly budget: TextBudget;
+  readonly families: readonly TextFamily[];
+}
 
 /** Every family, in canonical order (ids list families in this order). */
 export const TEXT_FAMILIES: readonly TextFamily[] = Object.freeze(['char-edit', 'typo', 'homoglyph', 'invisible', 'leet', 'split', 'case', 'synonym']);

@@ -4,7 +4,8 @@
  * averages over the examples the model got right (the ones there was something to attack),
  * accuracy under attack over all examples.
  */
-import type { TextAttack, TextAttackResult, TextAttackRunOptions, TextThreatModel } from './types.js';
+import type { TextThreatModel } from '../../threats/text-threat.js';
+import type { TextAttack, TextAttackResult, TextAttackRunOptions } from './types.js';
 import type { TextClassifier } from '../../models/text/text-classifier.js';
 import { InputError } from '../../core/errors.js';
 

@@ -7,7 +7,8 @@ import { createRng } from '../../core/rng.js';
 import { maxChangedWords } from '../../threats/text-threat.js';
 import { transformationsOf } from './registry.js';
 import { joinTokens, protectedMask, tokenize, wordTokenIndices } from './tokens.js';
-import type { TextChange, TextThreatModel } from './types.js';
+import type { TextThreatModel } from '../../threats/text-threat.js';
+import type { TextChange } from './types.js';
 
 /** Candidates drawn per transformation before one is picked at random. */
 const CANDIDATES_PER_TRY = 4;

@@ -3,7 +3,8 @@
  * and the threat model's families all resolve through here.
  */
 import { UsageError, listChoices } from '../../core/errors.js';
-import type { TextAttack, TextFamily, TextTransformation } from './types.js';
+import type { TextFamily } from '../../threats/text-threat.js';
+import type { TextAttack, TextTransformation } from './types.js';
 import { ALL_TRANSFORMATIONS } from './transformations/index.js';
 import { greedyWir, type GreedyWirOptions } from './search/greedy-wir.js';
 import { beamSearch, type BeamSearchOptions } from './search/beam.js';

@@ -7,8 +7,7 @@
  */
 import type { Rng } from '../../core/rng.js';
 import type { TextClassifier } from '../../models/text/text-classifier.js';
-
-export type TextFamily = 'char-edit' | 'typo' | 'homoglyph' | 'invisible' | 'leet' | 'split' | 'case' | 'synonym';
+import type { TextFamily, TextThreatModel } from '../../threats/text-threat.js';
 
 export interface TextTransformation {
   /** Stable id, e.g. `char-swap`. */
@@ -23,22 +22,6 @@ export interface TextTransformation {
    * one word change). Deterministic for a given rng state; may return none.
    */
   candidates(word: string, rng: Rng, options: { limit: number; maxCharEdits: number }): string[];
-}
-
-export interface TextBudget {
-  /** Largest fraction of the words in a text that may change, in (0, 1]. */
-  maxWordFraction: number;
-  /** Largest number of character edits within one word, for character-level families. */
-  maxCharEditsPerWord: number;
-  /** Tokens never changed (case-insensitive), e.g. a brand name or a URL the attack must keep. */
-  protectedTokens?: readonly string[];
-}
-
-/** The text counterpart of the tensor ThreatModel: a budget and the allowed families. */
-export interface TextThreatModel {
-  readonly id: string;
-  readonly budget: TextBudget;
-  readonly families: readonly TextFamily[];
 }
 
 /** One changed word: its index among the words of the original text (see `tokenize`). */

@@ -10,6 +10,13 @@ export {
   type NormalizeReport,
   type StageReport,
 } from './normalize.js';
+export {
+  MAX_NORMALIZE_TEXT_LENGTH,
+  MAX_WORD_LENGTH,
+  MAX_ADDRESS_LENGTH,
+  MAX_LEET_COMBOS_PER_TOKEN,
+  LINE_CACHE_CHARS,
+} from './budget.js';
 export { normalizedClassifier, type NormalizedClassifierOptions } from './normalized-classifier.js';
 export { createLexicon, defaultTextLexicon, corpusVocabulary, corpusWordCounts, familiarWords, type Lexicon } from './lexicon.js';
 export { createSpellingCorrector, defaultSpellingCorrector, type SpellingCorrector } from './spelling.js';

@@ -6,7 +6,7 @@ import { homoglyph, invisible, keyboardTypo, leet, splitPunct } from '../../atta
 import { randomPerturbation } from '../../attacks/text/perturb.js';
 import { textThreatModel } from '../../threats/text-threat.js';
 import { initEngine } from '../../engine/backend.js';
-import { trainTextClassifier } from '../../models/text/train.js';
+import { trainTextClassifier } from '../../training/text/train.js';
 import type { TextDataset } from '../../data/text/text-dataset.js';
 import { corpusWordCounts, createLexicon } from './lexicon.js';
 import { createSpellingCorrector } from './spelling.js';

@@ -14,6 +14,7 @@
  * two swaps or substitutions ("compainse"), which one-deletion keys cannot bridge.
  */
 import { stemmer } from 'stemmer';
+import { MAX_WORD_LENGTH } from './budget.js';
 import { familiarWords } from './lexicon.js';
 
 export interface SpellingCorrector {
@@ -56,7 +57,8 @@ export interface SpellingOptions {
 /**
  * Builds a corrector over a vocabulary of words and their counts (higher counts win ties in
  * distance). Words shorter than 4 letters are neither corrected nor proposed: short words
- * are too close to each other for a correction to be trusted.
+ * are too close to each other for a correction to be trusted; words over MAX_WORD_LENGTH
+ * (64) letters are left out of the index, whose keys grow with the square of a word's length.
  *
  * @throws Nothing.
  * @example
@@ -71,7 +73,8 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
   const counts = new Map<string, number>();
   for (const [word, count] of vocabulary) {
     const w = word.toLowerCase();
-    if (w.length >= minWordLength && /^\p{L}+$/u.test(w)) counts.set(w, Math.max(counts.get(w) ?? 0, count));
+    // A word over MAX_WORD_LENGTH would cost ~n² index keys, and no stage looks one up (budget.ts).
+    if (w.length >= minWordLength && w.length <= MAX_WORD_LENGTH && /^\p{L}+$/u.test(w)) counts.set(w, Math.max(counts.get(w) ?? 0, count));
   }
   const index = new Map<string, string[]>();
   const put = (key: string, word: string): void => {
@@ -94,14 +97,19 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
     else list.push(word);
   }
   for (const list of anagrams.values()) list.sort((a, b) => (counts.get(b) as number) - (counts.get(a) as number) || (a < b ? -1 : 1));
+  // A word longer than the longest vocabulary word plus the edits allowed is within reach of
+  // none; skipping it keeps the ~n² deletion keys of a very long token from ever being built.
+  let longest = 0;
+  for (const word of counts.keys()) longest = Math.max(longest, word.length);
   const cache = new Map<string, string | null>();
   return {
     size: counts.size,
     unscramble(word) {
-      if (word.length < 4 || counts.has(word)) return undefined;
+      if (word.length < 4 || word.length > longest || counts.has(word)) return undefined;
       return anagrams.get(sortedLetters(word))?.find((candidate) => osaDistance(word, candidate) <= 2);
     },
     correct(word) {
+      if (word.length > longest + 2) return undefined;
       const cached = cache.get(word);
       if (cached !== undefined) return cached ?? undefined;
       let best: string | undefined;

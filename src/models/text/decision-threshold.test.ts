@@ -6,7 +6,7 @@ import { UsageError } from '../../core/errors.js';
 import { spamAssassinSplits } from '../../data/text/spam-assassin.js';
 import { sampleTexts } from '../../data/text/text-dataset.js';
 import type { TextDataset } from '../../data/text/text-dataset.js';
-import { trainTextClassifier } from './train.js';
+import { trainTextClassifier } from '../../training/text/train.js';
 import { chooseDecisionThreshold, withDecisionThreshold } from './decision-threshold.js';
 import type { TextClassifier } from './text-classifier.js';
 

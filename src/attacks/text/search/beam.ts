@@ -12,7 +12,9 @@
  * 8 refinement passes of the best state (see greedy-wir.ts).
  */
 import type { TextAttack } from '../types.js';
-import { leaveOneOutRanker, rankedSearchAttack, resolveSearchConfig, type SearchConfig } from './core.js';
+import { rankedSearchAttack, resolveSearchConfig } from './core.js';
+import type { SearchConfig } from './example.js';
+import { leaveOneOutRanker } from './walk.js';
 
 export interface BeamSearchOptions {
   beamWidth?: number;

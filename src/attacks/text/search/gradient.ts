@@ -16,7 +16,9 @@ import * as tf from '@tensorflow/tfjs';
 import { GradientError } from '../../../core/errors.js';
 import type { TextClassifier } from '../../../models/text/text-classifier.js';
 import type { TextAttack } from '../types.js';
-import { orderByImportance, rankedSearchAttack, resolveSearchConfig, type SearchConfig, type WordRanker } from './core.js';
+import { rankedSearchAttack, resolveSearchConfig } from './core.js';
+import type { SearchConfig } from './example.js';
+import { orderByImportance, type WordRanker } from './walk.js';
 
 export interface GradientGuidedOptions {
   candidatesPerTransformation?: number;

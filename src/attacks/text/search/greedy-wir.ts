@@ -17,7 +17,9 @@
  * refinement passes.
  */
 import type { TextAttack } from '../types.js';
-import { leaveOneOutRanker, rankedSearchAttack, resolveSearchConfig, type SearchConfig } from './core.js';
+import { rankedSearchAttack, resolveSearchConfig } from './core.js';
+import type { SearchConfig } from './example.js';
+import { leaveOneOutRanker } from './walk.js';
 
 export interface GreedyWirOptions {
   candidatesPerTransformation?: number;

@@ -6,7 +6,7 @@ import { createTextAttack } from '../registry.js';
 import { tokenize, wordTokenIndices } from '../tokens.js';
 import { createRng } from '../../../core/rng.js';
 import { ALL_TRANSFORMATIONS } from '../transformations/index.js';
-import { ExampleSearch } from './core.js';
+import { ExampleSearch } from './example.js';
 
 /**
  * A plain-JS filter that lower-cases its input (so case flips change nothing) and scores

@@ -10,7 +10,8 @@ import { TEXT_FAMILIES, textThreatModel } from '../../../threats/text-threat.js'
 import { createTextAttack, textAttackIds } from '../registry.js';
 import { joinTokens, tokenize, wordTokenIndices } from '../tokens.js';
 import { measureTextAttack } from '../metrics.js';
-import type { TextAttackResult, TextFamily } from '../types.js';
+import type { TextFamily } from '../../../threats/text-threat.js';
+import type { TextAttackResult } from '../types.js';
 
 const { rectifyConfusion } = createRequire(import.meta.url)('unicode-confusables') as { rectifyConfusion: (s: string) => string };
 

@@ -4,7 +4,8 @@
  * character-level family goes through `sampleCandidates`, so the budget check lives once.
  */
 import type { Rng } from '../../../core/rng.js';
-import type { TextFamily, TextTransformation } from '../types.js';
+import type { TextFamily } from '../../../threats/text-threat.js';
+import type { TextTransformation } from '../types.js';
 import { charEditDistance, codePoints } from '../tokens.js';
 
 export interface CandidateOptions {

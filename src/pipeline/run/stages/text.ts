@@ -14,21 +14,19 @@ import { normalizedClassifier } from '../../../defenses/normalize-text/normalize
 import { OBFUSCATION_MARKER_PREFIX, type NormalizeTextOptions } from '../../../defenses/normalize-text/normalize.js';
 import { saveVocabulary, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from '../../../defenses/normalize-text/vocabulary-defence.js';
 import { loadSavedTextFilter } from '../../../defenses/normalize-text/saved-filter.js';
-import { trainTextAdversarially } from '../../../models/text/adversarial-rounds.js';
+import { trainTextAdversarially } from '../../../training/text/adversarial-rounds.js';
 import {
   chooseDecisionThreshold,
   evaluateTextClassifier,
   saveDecisionThreshold,
   saveTextClassifier,
   DECISION_THRESHOLD_FILE,
-  trainTextClassifier,
   withDecisionThreshold,
   type HashedTextClassifier,
   type TextClassifier,
-  type TextTrainProgress,
 } from '../../../models/text/index.js';
-import { textThreatModel } from '../../../threats/text-threat.js';
-import type { TextThreatModel } from '../../../attacks/text/types.js';
+import { trainTextClassifier, type TextTrainProgress } from '../../../training/text/train.js';
+import { textThreatModel, type TextThreatModel } from '../../../threats/text-threat.js';
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { TEXT_FAMILIES, type Plan, type TextThreatScenario } from '../../plan/schema.js';
 import type { Stage } from '../types.js';

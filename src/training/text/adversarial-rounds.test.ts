@@ -8,7 +8,7 @@ import { textThreatModel } from '../../threats/text-threat.js';
 import { createTextAttack } from '../../attacks/text/registry.js';
 import { trainTextClassifier } from './train.js';
 import { trainTextAdversarially } from './adversarial-rounds.js';
-import type { TextClassifier } from './text-classifier.js';
+import type { TextClassifier } from '../../models/text/text-classifier.js';
 
 const splits = spamAssassinSplits({ seed: 5, maxChars: 800 });
 const train = sampleTexts(splits.train, 400, 1);

@@ -16,12 +16,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
-import type { TextThreatModel } from '../../attacks/text/types.js';
+import type { TextThreatModel } from '../../threats/text-threat.js';
 import { randomPerturbation } from '../../attacks/text/perturb.js';
 import { checkTextDataset, type TextDataset } from '../../data/text/text-dataset.js';
 import { createTextNormalizer, type NormalizeTextOptions } from '../../defenses/normalize-text/normalize.js';
-import { DEFAULT_FEATURIZER, HashedNgramFeaturizer, type FeaturizerConfig, type SparseVector } from './featurizer.js';
-import { buildHashedTextModel, HashedTextClassifier } from './hashed-classifier.js';
+import { DEFAULT_FEATURIZER, HashedNgramFeaturizer, type FeaturizerConfig, type SparseVector } from '../../models/text/featurizer.js';
+import { buildHashedTextModel, HashedTextClassifier } from '../../models/text/hashed-classifier.js';
 import { salientPerturbation } from './salient-perturbation.js';
 
 /** One phase of augmentation exposure: for `epochs` epochs, perturb this share of texts. */

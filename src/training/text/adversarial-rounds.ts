@@ -22,11 +22,12 @@
  */
 import { UsageError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
-import type { TextAttack, TextThreatModel } from '../../attacks/text/types.js';
+import type { TextAttack } from '../../attacks/text/types.js';
+import type { TextThreatModel } from '../../threats/text-threat.js';
 import { greedyWir } from '../../attacks/text/search/greedy-wir.js';
 import type { TextDataset } from '../../data/text/text-dataset.js';
-import type { HashedTextClassifier } from './hashed-classifier.js';
-import type { TextClassifier } from './text-classifier.js';
+import type { HashedTextClassifier } from '../../models/text/hashed-classifier.js';
+import type { TextClassifier } from '../../models/text/text-classifier.js';
 import { trainTextClassifier, type TextTrainResult, type TrainTextOptions } from './train.js';
 
 export interface AdversarialRoundsOptions extends TrainTextOptions {

@@ -10,8 +10,7 @@
 import { createRng } from '../../core/rng.js';
 import { transformationsOf } from '../../attacks/text/registry.js';
 import { joinTokens, protectedMask, tokenize, wordTokenIndices } from '../../attacks/text/tokens.js';
-import type { TextThreatModel } from '../../attacks/text/types.js';
-import { maxChangedWords } from '../../threats/text-threat.js';
+import { maxChangedWords, type TextThreatModel } from '../../threats/text-threat.js';
 
 /** Candidates drawn per transformation before one is picked at random. */
 const CANDIDATES_PER_TRY = 4;
