@@ -21,6 +21,7 @@ import { outputFromLogits, type ServedModel } from '../src/serve/served-model.js
 import { parseServeConfig } from '../src/serve/config.js';
 import { AnomalyWindow, clientWeightedRate } from '../src/serve/anomaly-window.js';
 import { roundProbabilities } from '../src/serve/disclosure.js';
+import { normalizeTextLayer } from '../src/serve/text-normalize-layer.js';
 
 const view: ModelView = { id: 'm', kind: 'image', inputShape: [4, 4, 1], bounds: { min: 0, max: 1 }, numClasses: 3 };
 
@@ -331,5 +332,18 @@ describe('anomaly window', () => {
     for (const v of r) assert.ok(Math.abs(v * 1e4 - Math.round(v * 1e4)) < 1e-9);
     assert.ok(Math.abs(r.reduce((s, v) => s + v, 0) - 1) < 1e-9);
     r.forEach((v, i) => assert.ok(Math.abs(v - (p[i] as number)) < 1e-4));
+  });
+});
+
+describe('normalize-text layer budgets', () => {
+  test('a word cut to the length budget flags its example, and the text the model reads is bounded', () => {
+    const layer = normalizeTextLayer();
+    const c = ctx({ model: { ...view, kind: 'text', inputShape: [] }, texts: ['hello there', `buy ${'x'.repeat(5000)} now`] });
+    const verdict = layer.check(c);
+    assert.ok(!(verdict instanceof Promise));
+    assert.equal(verdict.decision, 'flag');
+    assert.deepEqual(verdict.examples, [1]);
+    assert.match(verdict.reason ?? '', /over-long words cut/);
+    assert.ok((c.texts?.[1]?.length ?? Infinity) < 200);
   });
 });

@@ -25,18 +25,22 @@ export function normalizeTextLayer(options: NormalizeTextOptions & { flag?: bool
       let changes = 0;
       const fired = new Set<NormalizeStage>();
       const flagged: number[] = [];
+      let longWords = false;
       const own = modelNormalization();
       const reports = ctx.texts.map((text, i) => {
         const report = normalizeTextWithReport(text, own ?? options);
         for (const s of report.stages) changes += s.changes;
         const suspicious = report.fired.filter((s) => !BENIGN.has(s));
-        if (suspicious.length > 0) flagged.push(i);
+        // A word cut to the length budget is no natural word: flag it like an undone obfuscation.
+        if (suspicious.length > 0 || report.longWordsCut > 0) flagged.push(i);
         for (const s of suspicious) fired.add(s);
+        if (report.longWordsCut > 0) longWords = true;
         return report.text;
       });
       if (!own) ctx.texts = reports;
-      if (!flag || fired.size === 0) return { decision: 'pass', score: changes };
-      return { decision: 'flag', score: changes, examples: flagged, reason: `obfuscation undone: ${[...fired].join(', ')}` };
+      if (!flag || (fired.size === 0 && !longWords)) return { decision: 'pass', score: changes };
+      const reasons = [...(fired.size > 0 ? [`obfuscation undone: ${[...fired].join(', ')}`] : []), ...(longWords ? ['over-long words cut'] : [])];
+      return { decision: 'flag', score: changes, examples: flagged, reason: reasons.join('; ') };
     },
   };
 }
