@@ -347,3 +347,12 @@ describe('normalize-text layer budgets', () => {
     assert.ok((c.texts?.[1]?.length ?? Infinity) < 200);
   });
 });
+
+describe('request work budget', () => {
+  test('a layer loop past the deadline refuses the request with E_REQUEST_BUDGET naming the budget', () => {
+    const layer = normalizeTextLayer();
+    const c = ctx({ model: { ...view, kind: 'text', inputShape: [] }, texts: ['one', 'two'], deadline: performance.now() - 1, budgetMs: 5 });
+    assert.throws(() => layer.check(c), (e: unknown) => e instanceof RampartError && e.code === 'E_REQUEST_BUDGET' && /5 ms \(limits\.workMs\)/.test(e.message));
+    assert.equal(parseServeConfig({}).limits.workMs, 2000);
+  });
+});

@@ -4,6 +4,7 @@
  * pipeline runs the layers in order, stops at the first `deny`, and puts every verdict in
  * the response's decision trace so a caller can see which defence did what.
  */
+import { ServeError } from '../core/errors.js';
 import type { Bounds } from '../core/types.js';
 
 export type Decision = 'pass' | 'flag' | 'deny';
@@ -72,6 +73,13 @@ export interface GuardContext {
   texts?: string[];
   /** Present in the output stage. */
   output?: ModelOutput;
+  /**
+   * When the request's work budget runs out (a `performance.now()` time). Layers that loop over
+   * examples call `spendBudget` between them, so no request holds the event loop for long.
+   */
+  deadline?: number;
+  /** The budget in milliseconds, for the error message. */
+  budgetMs?: number;
 }
 
 export interface DefenseLayer {
@@ -80,6 +88,21 @@ export interface DefenseLayer {
   /** `input` layers run before the model, `output` layers after it. */
   readonly stage: 'input' | 'output';
   check(ctx: GuardContext): LayerVerdict | Promise<LayerVerdict>;
+}
+
+/**
+ * Ends the request when its work budget is spent: called between examples and between layers.
+ *
+ * @throws ServeError `E_REQUEST_BUDGET` (422) naming the budget and how far the request got.
+ * @example for (let i = 0; i < texts.length; i++) { spendBudget(ctx, `text ${i}`); work(texts[i]); }
+ */
+export function spendBudget(ctx: GuardContext, where: string): void {
+  if (ctx.deadline === undefined || performance.now() <= ctx.deadline) return;
+  throw new ServeError(
+    'E_REQUEST_BUDGET',
+    'rejected',
+    `The request used up its work budget of ${ctx.budgetMs ?? '?'} ms (limits.workMs) at ${where}; send fewer or shorter examples per request.`,
+  );
 }
 
 /** Runs one layer and times it; a throwing layer propagates (the server maps the error). */

@@ -51,10 +51,15 @@ const layersSchema = z
 
 const configSchema = z
   .object({
+    // workMs: the time a request's defence layers may spend before it is refused (E_REQUEST_BUDGET).
     limits: z
-      .object({ bodyBytes: z.number().int().positive().default(2 * 1024 * 1024), maxDepth: z.number().int().min(2).default(16) })
+      .object({
+        bodyBytes: z.number().int().positive().default(2 * 1024 * 1024),
+        maxDepth: z.number().int().min(2).default(16),
+        workMs: z.number().int().positive().default(2_000),
+      })
       .strict()
-      .default({ bodyBytes: 2 * 1024 * 1024, maxDepth: 16 }),
+      .default({ bodyBytes: 2 * 1024 * 1024, maxDepth: 16, workMs: 2_000 }),
     layers: layersSchema.default(layersSchema.parse({})),
     monitor: z
       .union([

@@ -4,7 +4,7 @@
  * the query-pattern layer, whose denial is about request volume; 422 otherwise).
  */
 import { ServeError } from '../core/errors.js';
-import { runLayer, type DefenseLayer, type GuardContext, type LayerVerdict, type ModelOutput, type TraceEntry } from '../defenses/layer.js';
+import { runLayer, spendBudget, type DefenseLayer, type GuardContext, type LayerVerdict, type ModelOutput, type TraceEntry } from '../defenses/layer.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ServedModel } from './served-model.js';
 
@@ -33,6 +33,7 @@ export async function guardedPredict(model: ServedModel, layers: readonly Defens
   const flaggedExamples = new Map<string, number[]>();
   const perExample = new Map<string, number[]>();
   const run = async (layer: DefenseLayer): Promise<void> => {
+    spendBudget(ctx, `the '${layer.id}' layer`);
     const { verdict, entry } = await runLayer(layer, ctx);
     trace.push(entry);
     metrics?.decisions.inc({ layer: layer.id, decision: verdict.decision });

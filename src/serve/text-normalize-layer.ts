@@ -11,7 +11,7 @@
  * default normaliser first and having it normalised twice, two different ways.
  */
 import { normalizeTextWithReport, type NormalizeStage, type NormalizeTextOptions } from '../defenses/normalize-text/index.js';
-import type { DefenseLayer, GuardContext, LayerVerdict } from '../defenses/layer.js';
+import { spendBudget, type DefenseLayer, type GuardContext, type LayerVerdict } from '../defenses/layer.js';
 
 const BENIGN: ReadonlySet<NormalizeStage> = new Set(['whitespace', 'nfkc']);
 
@@ -28,6 +28,7 @@ export function normalizeTextLayer(options: NormalizeTextOptions & { flag?: bool
       let longWords = false;
       const own = modelNormalization();
       const reports = ctx.texts.map((text, i) => {
+        spendBudget(ctx, `text ${i} of ${ctx.texts?.length ?? 0} in the normaliser`);
         const report = normalizeTextWithReport(text, own ?? options);
         for (const s of report.stages) changes += s.changes;
         const suspicious = report.fired.filter((s) => !BENIGN.has(s));

@@ -155,6 +155,19 @@ describe('rampart serve with a text model (child process, 512 MB heap)', () => {
     const batch = worstCaseTexts().slice(0, 4).map((c) => c.text);
     assert.equal((await predict(batch)).status, 200);
 
+    // A full batch of the slowest text: each is bounded, 64 of them are not, so the request's
+    // work budget (limits.workMs, 2 s by default) refuses it part way instead of holding the server.
+    const slowest = worstCaseTexts().find((c) => c.name.includes('dotted'))?.text ?? '';
+    const started = performance.now();
+    const heavy = await predict(Array.from({ length: 64 }, () => slowest));
+    const heavyMs = performance.now() - started;
+    assert.equal(heavy.status, 422, await heavy.clone().text());
+    const heavyError = ((await heavy.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(heavyError.code, 'E_REQUEST_BUDGET');
+    assert.match(heavyError.message, /limits\.workMs/);
+    t.diagnostic(`64 slow texts refused after ${Math.round(heavyMs)} ms`);
+    assert.ok(heavyMs < 20_000, `refused after ${Math.round(heavyMs)} ms`);
+
     const tooLong = await predict(['word '.repeat(MAX_NORMALIZE_TEXT_LENGTH / 5 + 1)]);
     assert.equal(tooLong.status, 400);
     const error = ((await tooLong.json()) as { error: { code: string; message: string } }).error;

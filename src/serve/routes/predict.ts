@@ -18,7 +18,9 @@ export function registerPredictRoutes(app: FastifyInstance): void {
     const generation = state.holder.generation;
     try {
       const model = lease.model;
-      const ctx: GuardContext = { clientId: req.principal ? `key:${req.principal.keyId}` : `ip:${addressGroup(req.ip)}`, address: req.ip, model: model.view, body: req.body };
+      const clientId = req.principal ? `key:${req.principal.keyId}` : `ip:${addressGroup(req.ip)}`;
+      const budgetMs = state.config.limits.workMs;
+      const ctx: GuardContext = { clientId, address: req.ip, model: model.view, body: req.body, deadline: performance.now() + budgetMs, budgetMs };
       let result;
       try {
         result = await guardedPredict(model, state.layers, ctx, req.trace, state.metrics);
