@@ -5,7 +5,7 @@
  * blob, never a row without its bytes. SQL lives in `registry-store.ts`, content in
  * `registry-content.ts`, diffs in `registry-diff.ts`, tag moves in `registry-tags.ts`.
  */
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { RegistryError, listChoices } from '../core/errors.js';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { GovernanceContext } from './context.js';
@@ -60,9 +60,11 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
   function get(ref: string): Artifact {
     const found = find(ref);
     if (found) return found;
-    // The directory relative to the working one: this message can reach HTTP clients, absolute paths must not.
-    const dir = relative(process.cwd(), ctx.dir) || '.';
-    throw new RegistryError('E_REGISTRY_NOT_FOUND', `No artifact matches '${ref}' in the registry ${dir}; list them with 'rampart registry ls --dir ${dir}'.`, { details: { ref } });
+    // This message can reach HTTP clients: name the directory only relative to the working one, never absolute.
+    const rel = relative(process.cwd(), ctx.dir);
+    const dir = rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? undefined : rel;
+    const hint = dir === undefined ? "list them with 'rampart registry ls --dir <registry>'" : `list them with 'rampart registry ls --dir ${dir}'`;
+    throw new RegistryError('E_REGISTRY_NOT_FOUND', `No artifact matches '${ref}' in the registry${dir === undefined ? '' : ` ${dir}`}; ${hint}.`, { details: { ref } });
   }
 
   /** A compare-and-set `from`: null, or a digest/prefix (never a tag, which would read the value being compared). */
