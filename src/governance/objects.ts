@@ -42,7 +42,15 @@ export class ObjectStore {
     // An existing blob is re-hashed rather than trusted, so storing the content again repairs a damaged copy.
     if (existsSync(final) && statSync(final).size === bytes.byteLength && sha256Hex(readFileSync(final)) === digest) return digest;
     // Temp files live outside sha256/ so a scan of the store never mistakes one for a blob.
-    writeFileAtomicSync(final, bytes, { tmpDir: join(this.root, '..', 'tmp') });
+    try {
+      writeFileAtomicSync(final, bytes, { tmpDir: join(this.root, '..', 'tmp') });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+      throw new RegistryStorageError('E_REGISTRY_WRITE', `Cannot store blob ${digest} in the registry: ${code} (is the disk full or read-only?).`, {
+        cause: error,
+        details: { digest, errno: code },
+      });
+    }
     return digest;
   }
 

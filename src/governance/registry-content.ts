@@ -5,10 +5,11 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, relative, sep } from 'node:path';
-import { RegistryError } from '../core/errors.js';
+import { RampartError, RegistryError } from '../core/errors.js';
 import { tempPathFor, writeFileAtomicSync } from '../core/files.js';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { ObjectStore } from './objects.js';
+import { RegistryStorageError } from './storage-error.js';
 import type { Artifact, Json, ManifestEntry, PutInput } from './types.js';
 
 /** An artifact's content, read and hashed, before it is stored. */
@@ -119,9 +120,24 @@ export function jsonObject(value: unknown, what: string): Record<string, Json> {
  * nothing; a new directory is assembled beside `out` and renamed into place, so a reader
  * (a serving cache, say) never sees half a model.
  *
- * @throws RegistryError `E_REGISTRY_CORRUPT` for an unsafe path or a file list that no longer matches the digest.
+ * @throws RegistryError `E_REGISTRY_CORRUPT` for an unsafe path or a file list that no longer matches the digest;
+ *   RegistryStorageError `E_REGISTRY_WRITE` when the disk refuses the write.
  */
 export function materializeArtifact(objects: ObjectStore, artifact: Artifact, manifest: readonly ManifestEntry[], out: string): string {
+  try {
+    return writeOut(objects, artifact, manifest, out);
+  } catch (error) {
+    if (error instanceof RampartError) throw error;
+    // The reason without its path: the caller knows `out`, and this message can reach HTTP clients.
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new RegistryStorageError('E_REGISTRY_WRITE', `Cannot write ${artifact.kind} '${artifact.name}' (${artifact.digest.slice(0, 12)}) out of the registry: ${code}.`, {
+      cause: error,
+      details: { digest: artifact.digest, errno: code },
+    });
+  }
+}
+
+function writeOut(objects: ObjectStore, artifact: Artifact, manifest: readonly ManifestEntry[], out: string): string {
   if (artifact.storage === 'blob') {
     writeFileAtomicSync(out, objects.read(artifact.digest));
     return out;

@@ -59,6 +59,13 @@ describe('registry storage faults', () => {
         assert.ok(!JSON.stringify({ message: error.message, details: error.details }).includes(tmp), error.message);
         assert.match(error.message, /objects\/sha256\/[0-9a-f]{2}\/[0-9a-f]+/);
       }
+      // A write the disk refuses (here: a file where a folder must go) is a coded 5xx fault too.
+      const model = gov.registry.put({ kind: 'model', name: 'm', json: { w: [1, 2] } });
+      writeFileSync(join(tmp, 'blocker'), 'a file');
+      const refused = caught(() => gov.registry.materialize(model.digest, join(tmp, 'blocker', 'model.json')));
+      assert.equal(refused.code, 'E_REGISTRY_WRITE');
+      assert.equal(httpStatusFor(refused), 500);
+      assert.ok(!refused.message.includes(tmp), refused.message);
       // Not-found is the caller's mistake (4xx) but still names no absolute path.
       const missing = caught(() => gov.registry.get('abcdef12'));
       assert.equal(missing.code, 'E_REGISTRY_NOT_FOUND');
