@@ -29,7 +29,8 @@ export function auditKeyId(publicKey: KeyObject): string {
 
 function requireEd25519(key: KeyObject, what: string): KeyObject {
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new RegistryError('E_AUDIT_KEY', `${what} is a ${key.asymmetricKeyType ?? key.type} key; the audit head is signed with Ed25519 (create one with 'rampart audit keygen').`);
+    throw new RegistryError('E_AUDIT_KEY', `${what} is a ${key.asymmetricKeyType ?? key.type} key; ` +
+        "the audit head is signed with Ed25519 (create one with 'rampart audit keygen').");
   }
   return key;
 }
@@ -64,7 +65,8 @@ export function parseSignedHead(text: string | undefined): SignedHead | undefine
   if (text === undefined) return undefined;
   try {
     const v = JSON.parse(text) as Partial<SignedHead>;
-    const ok = Number.isInteger(v.seq) && typeof v.hash === 'string' && typeof v.keyId === 'string' && typeof v.publicKey === 'string' && typeof v.signature === 'string';
+    const strings = [v.hash, v.keyId, v.publicKey, v.signature].every((s) => typeof s === 'string');
+    const ok = Number.isInteger(v.seq) && strings;
     return ok ? (v as SignedHead) : undefined;
   } catch {
     return undefined;
@@ -82,7 +84,8 @@ export function loadAuditPrivateKey(path: string): KeyObject {
   try {
     const mode = statSync(path).mode & 0o777;
     if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new RegistryError('E_AUDIT_KEY_PERMISSIONS', `The audit signing key ${path} has mode ${mode.toString(8)}; others can read it. Run 'chmod 600 ${path}'.`, {
+      throw new RegistryError('E_AUDIT_KEY_PERMISSIONS', `The audit signing key ${path} has mode ${mode.toString(8)}; others can read it. ` +
+          `Run 'chmod 600 ${path}'.`, {
         details: { path, mode: mode.toString(8) },
       });
     }
@@ -121,9 +124,13 @@ export function loadAuditPublicKey(path: string): KeyObject {
  * @throws RegistryError `E_AUDIT_KEY_EXISTS` when `path` exists and `force` is not set.
  * @example const { keyId, publicKeyPath } = createAuditKeyPair('/secure/audit.pem');
  */
-export function createAuditKeyPair(path: string, options: { force?: boolean } = {}): { keyId: string; privateKeyPath: string; publicKeyPath: string } {
+export function createAuditKeyPair(
+  path: string,
+  options: { force?: boolean } = {},
+): { keyId: string; privateKeyPath: string; publicKeyPath: string } {
   if (existsSync(path) && !options.force) {
-    throw new RegistryError('E_AUDIT_KEY_EXISTS', `${path} already exists; keep it (earlier signatures need its public key) or pass --force to replace it.`, { details: { path } });
+    throw new RegistryError('E_AUDIT_KEY_EXISTS', `${path} already exists; keep it (earlier signatures need its public key) ` +
+        'or pass --force to replace it.', { details: { path } });
   }
   if (!existsSync(dirname(path))) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');

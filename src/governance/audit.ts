@@ -172,24 +172,37 @@ type SignatureCheck = { status?: AuditVerifyResult['signed'] } | { seq: number; 
  * an entry the chain still holds with the same hash. With a trusted key, a missing
  * signature and entries appended after the signed head fail too.
  */
-function checkSignature(signed: SignedHead | undefined, hashAtSigned: string | undefined, entries: number, trusted: KeyObject | undefined): SignatureCheck {
+function checkSignature(
+  signed: SignedHead | undefined,
+  hashAtSigned: string | undefined,
+  entries: number,
+  trusted: KeyObject | undefined,
+): SignatureCheck {
   if (signed === undefined) {
     if (trusted === undefined || entries === 0) return {};
-    return { seq: entries, reason: `the audit head is not signed, but a public key (${auditKeyId(trusted)}) was given to check it: the signature was removed or never made` };
+    const reason = `the audit head is not signed, but a public key (${auditKeyId(trusted)}) was given to check it` +
+      ': the signature was removed or never made';
+    return { seq: entries, reason };
   }
   if (trusted !== undefined && signed.keyId !== auditKeyId(trusted)) {
-    return { seq: signed.seq, reason: `the audit head is signed by key ${signed.keyId}, not by the given key ${auditKeyId(trusted)}: it was re-signed by someone else` };
+    const reason = `the audit head is signed by key ${signed.keyId}, not by the given key ${auditKeyId(trusted)}` +
+      ': it was re-signed by someone else';
+    return { seq: signed.seq, reason };
   }
   if (!verifySignedHead(signed, trusted)) {
-    return { seq: signed.seq, reason: `the signature of the audit head (entry ${signed.seq}, key ${signed.keyId}) does not verify: the signature or its head was edited` };
+    const reason = `the signature of the audit head (entry ${signed.seq}, key ${signed.keyId})` +
+      ' does not verify: the signature or its head was edited';
+    return { seq: signed.seq, reason };
   }
   if (hashAtSigned !== signed.hash) {
     const why = hashAtSigned === undefined ? `the log has only ${entries} entries` : `entry ${signed.seq} now hashes to ${hashAtSigned.slice(0, 16)}`;
-    return { seq: signed.seq, reason: `the signed head names entry ${signed.seq} with hash ${signed.hash.slice(0, 16)}, but ${why}: the chain was rewritten` };
+    const reason = `the signed head names entry ${signed.seq} with hash ${signed.hash.slice(0, 16)}, but ${why}: the chain was rewritten`;
+    return { seq: signed.seq, reason };
   }
   const unsignedAfter = entries - signed.seq;
   if (trusted !== undefined && unsignedAfter > 0) {
-    return { seq: signed.seq + 1, reason: `entries ${signed.seq + 1}–${entries} were appended without the signing key (the signed head is entry ${signed.seq})` };
+    const reason = `entries ${signed.seq + 1}–${entries} were appended without the signing key (the signed head is entry ${signed.seq})`;
+    return { seq: signed.seq + 1, reason };
   }
   return { status: { seq: signed.seq, hash: signed.hash, keyId: signed.keyId, trusted: trusted !== undefined, unsignedAfter } };
 }

@@ -17,7 +17,8 @@ export function checkTagName(tag: string): void {
   if (typeof tag !== 'string' || !TAG_PATTERN.test(tag) || /^[0-9a-f]+$/i.test(tag)) {
     throw new RegistryError(
       'E_REGISTRY_BAD_TAG',
-      `Tag ${JSON.stringify(tag)} is not valid: use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit and not only hex digits ` +
+      `Tag ${JSON.stringify(tag)} is not valid: use 1–64 letters, digits, '.', '_' or '-', ` +
+        'starting with a letter or digit and not only hex digits ' +
         "(so it cannot be read as a digest), e.g. 'production' or 'candidate'.",
       { details: { tag } },
     );
@@ -27,7 +28,8 @@ export function checkTagName(tag: string): void {
 /** @throws RegistryError `E_REGISTRY_REASON` when a promotion or rollback comes without a reason. */
 export function requireReason(reason: unknown, what: string): string {
   if (typeof reason !== 'string' || reason.trim() === '') {
-    throw new RegistryError('E_REGISTRY_REASON', `A ${what} needs a reason (it goes into the audit log), e.g. { reason: 'gate passed on plan v3' } or --reason.`);
+    throw new RegistryError('E_REGISTRY_REASON', `A ${what} needs a reason (it goes into the audit log), ` +
+        "e.g. { reason: 'gate passed on plan v3' } or --reason.");
   }
   return reason.trim();
 }
@@ -64,13 +66,17 @@ export function compareAndSetTag(ctx: GovernanceContext, store: RegistryStore, a
   if (current !== move.from) {
     throw new RegistryError(
       'E_REGISTRY_TAG_MOVED',
-      `Tag '${move.tag}' no longer points at ${move.from?.slice(0, 12) ?? 'nothing'}: it points at ${current?.slice(0, 12) ?? 'nothing'}, ` +
+      `Tag '${move.tag}' no longer points at ${move.from?.slice(0, 12) ?? 'nothing'}: ` +
+        `it points at ${current?.slice(0, 12) ?? 'nothing'}, ` +
         'so another writer moved it since it was read; read the tag again and retry.',
       { details: { tag: move.tag, expected: move.from, actual: current } },
     );
   }
   if (current === move.to) {
-    throw new RegistryError('E_REGISTRY_ALREADY_TAGGED', `${move.to.slice(0, 12)} is already '${move.tag}'; nothing to ${move.action === 'tag' ? 'move' : move.action}.`, { details: { digest: move.to, tag: move.tag } });
+    const verb = move.action === 'tag' ? 'move' : move.action;
+    throw new RegistryError('E_REGISTRY_ALREADY_TAGGED', `${move.to.slice(0, 12)} is already '${move.tag}'; nothing to ${verb}.`, {
+      details: { digest: move.to, tag: move.tag },
+    });
   }
   const target = store.row(move.to);
   if (target === undefined) throw new RegistryError('E_REGISTRY_NOT_FOUND', `No artifact ${move.to.slice(0, 12)} to point '${move.tag}' at.`, { details: { digest: move.to } });
@@ -113,7 +119,8 @@ export function checkTags(store: RegistryStore, audit: AuditLog): TagCheck {
     const last = audited[audited.length - 1];
     const pointsAt = current[tag];
     if (last === undefined) {
-      problems.push({ tag, reason: `tag '${tag}' points at ${pointsAt?.slice(0, 12) ?? 'nothing'} but no audited move ever set it: it was written outside Rampart` });
+      problems.push({ tag, reason: `tag '${tag}' points at ${pointsAt?.slice(0, 12) ?? 'nothing'} but no audited move ever set it: ` +
+          'it was written outside Rampart' });
       continue;
     }
     if (pointsAt !== last.details.digest) {
@@ -125,13 +132,15 @@ export function checkTags(store: RegistryStore, audit: AuditLog): TagCheck {
       });
     }
     if (events.length !== audited.length) {
-      problems.push({ tag, reason: `tag '${tag}' has ${events.length} history rows but the audit log records ${audited.length} moves: its history was edited` });
+      problems.push({ tag, reason: `tag '${tag}' has ${events.length} history rows but the audit log records ${audited.length} moves: ` +
+          'its history was edited' });
       continue;
     }
     events.forEach((e, i) => {
       const a = audited[i] as AuditEntry;
       if (e.digest !== a.details.digest || e.action !== a.action || e.previousDigest !== (a.details.previous ?? null)) {
-        problems.push({ tag, reason: `history row ${e.id} of tag '${tag}' (${e.action} -> ${e.digest.slice(0, 12)}) differs from audit entry ${a.seq}: its history was edited` });
+        problems.push({ tag, reason: `history row ${e.id} of tag '${tag}' (${e.action} -> ${e.digest.slice(0, 12)}) ` +
+            `differs from audit entry ${a.seq}: its history was edited` });
       }
     });
   }

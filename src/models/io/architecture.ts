@@ -26,7 +26,20 @@ interface Inferred {
   output: Shape;
 }
 
-const IDENTITY_LAYERS = new Set(['Dropout', 'Activation', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'ThresholdedReLU', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'SpatialDropout1D', 'SpatialDropout2D']);
+const IDENTITY_LAYERS = new Set([
+  'Dropout',
+  'Activation',
+  'ReLU',
+  'LeakyReLU',
+  'ELU',
+  'Softmax',
+  'ThresholdedReLU',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'SpatialDropout1D',
+  'SpatialDropout2D',
+]);
 
 class Refusal extends Error {}
 
@@ -109,7 +122,8 @@ function infer(layer: LayerSpec, inputs: Shape[]): Inferred {
     }
     default:
       if (IDENTITY_LAYERS.has(layer.className)) return { weights: [], output: s };
-      throw new Refusal(`its class is not one whose weights can be checked before loading (checked: InputLayer, Dense, Conv2D, pooling, Flatten, Reshape, BatchNormalization, Embedding, ${[...IDENTITY_LAYERS].join(', ')})`);
+      throw new Refusal('its class is not one whose weights can be checked before loading (checked: InputLayer, Dense, Conv2D, pooling, ' +
+          `Flatten, Reshape, BatchNormalization, Embedding, ${[...IDENTITY_LAYERS].join(', ')})`);
   }
 }
 
@@ -151,7 +165,8 @@ export function checkArchitecture(topology: unknown, specs: readonly tf.io.Weigh
   const maxParameters = options.maxParameters ?? DEFAULT_MAX_PARAMETERS;
   const byName = new Map(specs.filter((w) => w.group !== 'optimizer').map((w) => [w.name, w.shape]));
   const refuse = (what: string, why: string): never => {
-    throw new DataError('E_MODEL_ARCHITECTURE', `Cannot load model: ${options.path}/model.json: ${what} ${why}; the file is damaged or was not written by TF.js.`, {
+    throw new DataError('E_MODEL_ARCHITECTURE', `Cannot load model: ${options.path}/model.json: ${what} ${why}; ` +
+        'the file is damaged or was not written by TF.js.', {
       details: { path: options.path },
     });
   };
@@ -184,7 +199,8 @@ export function checkArchitecture(topology: unknown, specs: readonly tf.io.Weigh
       if (!Number.isSafeInteger(total) || total > maxParameters) {
         throw new DataError(
           'E_MODEL_TOO_LARGE',
-          `Cannot load model: ${options.path}/model.json declares more than ${maxParameters} parameters (layer '${layer.name}' alone needs ${size}); ` +
+          `Cannot load model: ${options.path}/model.json declares more than ${maxParameters} parameters ` +
+            `(layer '${layer.name}' alone needs ${size}); ` +
             'raise maxParameters if the model is really this large.',
           { details: { path: options.path, maxParameters, layer: layer.name } },
         );
@@ -193,7 +209,8 @@ export function checkArchitecture(topology: unknown, specs: readonly tf.io.Weigh
       const saved = byName.get(name) ?? [...byName].find(([n]) => n.endsWith(`/${name}`))?.[1];
       if (saved === undefined) refuse(`layer '${layer.name}' (${layer.className})`, `needs weight ${name} ${JSON.stringify(shape)} but the weights manifest has none`);
       else if (saved.length !== shape.length || saved.some((d, i) => d !== shape[i])) {
-        refuse(`layer '${layer.name}' (${layer.className})`, `declares weight ${name} as ${JSON.stringify(shape)} but the weights manifest holds ${JSON.stringify(saved)}`);
+        refuse(`layer '${layer.name}' (${layer.className})`, `declares weight ${name} as ${JSON.stringify(shape)} ` +
+            `but the weights manifest holds ${JSON.stringify(saved)}`);
       }
     }
     outputs.set(layer.name, inferred.output);
