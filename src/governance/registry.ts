@@ -13,7 +13,7 @@ import { jsonObject, manifestBytes, materializeArtifact, prepareContent, storeCo
 import { MAX_DIFF_BYTES, diffArtifacts } from './registry-diff.js';
 import { createRegistryStore, type ArtifactRow, type RegistryStore } from './registry-store.js';
 import { checkTagName, checkTags, compareAndSetTag, requireReason, stackOf } from './registry-tags.js';
-import { ARTIFACT_KINDS, type Artifact, type ArtifactCheck, type AuditLog, type Json, type ListFilter, type PutInput, type PutResult, type Registry } from './types.js';
+import { ARTIFACT_KINDS, type Artifact, type ArtifactCheck, type AuditLog, type Json, type ListFilter, type PutInput, type PutResult, type Registry, type TagEvent } from './types.js';
 
 /**
  * Builds the registry on an open governance context.
@@ -186,7 +186,7 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
       const { digest } = get(ref);
       return ctx.tx(() => {
         const current = store.tagOf(tag) ?? null;
-        if (current === digest) return store.events(tag).at(-1) as ReturnType<Registry['tag']>;
+        if (current === digest) return store.events(tag).at(-1) as TagEvent;
         return compareAndSetTag(ctx, store, audit, { tag, from: current, to: digest, action: 'tag', reason: options.reason ?? null });
       });
     },
