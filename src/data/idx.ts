@@ -20,6 +20,18 @@ const MNIST_HELP =
   't10k-labels-idx1-ubyte.gz) from https://yann.lecun.com/exdb/mnist/ or a mirror such as ' +
   'https://ossci-datasets.s3.amazonaws.com/mnist/, or use the bundled 10,000 digits with the dataset name \'mnist\'.';
 
+/**
+ * Most bytes an IDX file may inflate to (1 GiB; the full MNIST training images are 47 MB).
+ * A gzip bomb of a few KB would otherwise inflate to gigabytes in memory before any check.
+ */
+export const DEFAULT_IDX_MAX_BYTES = 1024 * 1024 * 1024;
+
+/** Options of {@link readIdx}. */
+export interface ReadIdxOptions {
+  /** Most bytes the file may hold once inflated (default {@link DEFAULT_IDX_MAX_BYTES}). */
+  readonly maxBytes?: number;
+}
+
 /** The parsed contents of one IDX file. */
 export interface IdxFile {
   /** The 32-bit magic, e.g. {@link IDX_IMAGES_MAGIC}. */
@@ -39,13 +51,16 @@ export interface IdxFile {
  * @throws {DataError} `E_DATA_MISSING` if the file does not exist; `E_DATA_READ` if it
  *   cannot be read; `E_IDX_GZIP` if it is corrupt gzip; `E_IDX_MAGIC` if it is not an
  *   IDX file of uint8 values; `E_IDX_TRUNCATED` if it ends before the size its header
- *   announces; `E_IDX_TRAILING` if it has bytes after that size.
+ *   announces; `E_IDX_TRAILING` if it has bytes after that size; `E_IDX_TOO_LARGE` if it
+ *   holds (or inflates to) more than `options.maxBytes`.
  * @example
  * const labels = readIdx('data/t10k-labels-idx1-ubyte.gz');
  * labels.dims; // [10000]
  */
-export function readIdx(path: string): IdxFile {
-  const bytes = inflateIfGzip(readBytes(path), path);
+export function readIdx(path: string, options: ReadIdxOptions = {}): IdxFile {
+  const maxBytes = options.maxBytes ?? DEFAULT_IDX_MAX_BYTES;
+  const bytes = inflateIfGzip(readBytes(path), path, maxBytes);
+  if (bytes.length > maxBytes) throw tooLarge(path, maxBytes);
 
   if (bytes.length < 4) {
     throw new DataError('E_IDX_TRUNCATED', `IDX file ${path} is truncated: expected at least 4 header bytes, got ${bytes.length}.`, {
@@ -92,6 +107,8 @@ export interface IdxDatasetOptions {
   readonly name?: string;
   /** Number of classes; defaults to 10, or the largest label + 1 if that is larger. */
   readonly numClasses?: number;
+  /** Most bytes each file may inflate to (default {@link DEFAULT_IDX_MAX_BYTES}). */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -110,8 +127,9 @@ export interface IdxDatasetOptions {
  * });
  */
 export function loadIdxDataset(options: IdxDatasetOptions): Dataset {
-  const images = readIdx(options.images);
-  const labels = readIdx(options.labels);
+  const limit = options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes };
+  const images = readIdx(options.images, limit);
+  const labels = readIdx(options.labels, limit);
   expectMagic(images, IDX_IMAGES_MAGIC, options.images, 'images');
   expectMagic(labels, IDX_LABELS_MAGIC, options.labels, 'labels');
 
@@ -153,11 +171,13 @@ function readBytes(path: string): Uint8Array {
   }
 }
 
-function inflateIfGzip(bytes: Uint8Array, path: string): Uint8Array {
+function inflateIfGzip(bytes: Uint8Array, path: string, maxBytes: number): Uint8Array {
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
   try {
-    return gunzipSync(bytes);
+    // zlib stops at the cap instead of inflating a bomb whole; one byte over tells "too large" from "exactly the cap".
+    return gunzipSync(bytes, { maxOutputLength: maxBytes + 1 });
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(path, maxBytes, cause);
     // An interrupted download is the usual reason, so say "truncated" when zlib does.
     if ((cause as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
       throw new DataError('E_IDX_TRUNCATED', `Gzip file ${path} is truncated (compressed stream ends early, ${bytes.length} bytes); download it again.`, {
@@ -187,6 +207,13 @@ function truncated(path: string, expectedBytes: number, actualBytes: number): Da
     `IDX file ${path} is truncated: its header announces ${expectedBytes} bytes, the file has ${actualBytes}; download it again.`,
     { details: { path, expectedBytes, actualBytes } },
   );
+}
+
+function tooLarge(path: string, maxBytes: number, cause?: unknown): DataError {
+  return new DataError('E_IDX_TOO_LARGE', `IDX file ${path} holds more than ${maxBytes} bytes once inflated; pass a larger maxBytes if it is a real data set.`, {
+    ...(cause === undefined ? {} : { cause }),
+    details: { path, maxBytes },
+  });
 }
 
 function hex(n: number): string {

@@ -13,4 +13,6 @@ export { openGovernance, DEFAULT_GOVERNANCE_DIR } from './governance.js';
 export { canonicalJson, sha256Hex } from './canonical-json.js';
 export { riskBand, residualScore, inherentScore, RISK_BANDS } from './risk-score.js';
 export { renderVulnerabilityReport } from './vulnerability-template.js';
+export { createAuditKeyPair, loadAuditPrivateKey, loadAuditPublicKey, auditKeyId, defaultAuditKeyPath } from './audit-signing.js';
+export { RegistryStorageError } from './storage-error.js';
 export * from './types.js';

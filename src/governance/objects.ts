@@ -4,17 +4,19 @@
  * sees half a blob under its final name; an orphan blob is harmless, a torn one is not.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { RegistryError } from '../core/errors.js';
-import { writeFileAtomicSync } from './atomic.js';
+import { join, relative } from 'node:path';
+import { RegistryStorageError } from './storage-error.js';
+import { writeFileAtomicSync } from '../core/files.js';
 import { sha256Hex } from './canonical-json.js';
-
-let tmpCounter = 0;
 
 export class ObjectStore {
   readonly root: string;
 
+  /** The registry directory the store lives in; messages name blobs relative to it. */
+  private readonly dir: string;
+
   constructor(dir: string) {
+    this.dir = dir;
     this.root = join(dir, 'objects', 'sha256');
     const tmp = join(dir, 'objects', 'tmp');
     mkdirSync(tmp, { recursive: true });
@@ -40,30 +42,39 @@ export class ObjectStore {
     // An existing blob is re-hashed rather than trusted, so storing the content again repairs a damaged copy.
     if (existsSync(final) && statSync(final).size === bytes.byteLength && sha256Hex(readFileSync(final)) === digest) return digest;
     // Temp files live outside sha256/ so a scan of the store never mistakes one for a blob.
-    writeFileAtomicSync(final, bytes, join(this.root, '..', 'tmp', `${digest.slice(0, 16)}.${process.pid}.${++tmpCounter}`));
+    try {
+      writeFileAtomicSync(final, bytes, { tmpDir: join(this.root, '..', 'tmp') });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+      throw new RegistryStorageError('E_REGISTRY_WRITE', `Cannot store blob ${digest} in the registry: ${code} (is the disk full or read-only?).`, {
+        cause: error,
+        details: { digest, errno: code },
+      });
+    }
     return digest;
   }
 
   /**
    * Reads a blob and checks it still hashes to its name.
    *
-   * @throws RegistryError `E_REGISTRY_CORRUPT` when the blob is missing or its bytes changed.
+   * @throws RegistryStorageError `E_REGISTRY_CORRUPT` (a 5xx fault) when the blob is missing or its bytes changed.
    */
   read(digest: string): Buffer {
     const path = this.pathOf(digest);
+    const where = relative(this.dir, path).split('\\').join('/');
     let bytes: Buffer;
     try {
       bytes = readFileSync(path);
     } catch (error) {
-      throw new RegistryError('E_REGISTRY_CORRUPT', `Blob ${digest} is missing from ${this.root}; the registry lost data (restore .rampart/objects from a backup).`, {
+      throw new RegistryStorageError('E_REGISTRY_CORRUPT', `Blob ${digest} (${where}) is missing from the registry; it lost data (restore its objects/ folder from a backup).`, {
         cause: error,
-        details: { digest, path },
+        details: { digest, path: where },
       });
     }
     const actual = sha256Hex(bytes);
     if (actual !== digest) {
-      throw new RegistryError('E_REGISTRY_CORRUPT', `Blob ${digest} at ${path} now hashes to ${actual}: it was modified on disk; restore it from a backup.`, {
-        details: { digest, actual, path },
+      throw new RegistryStorageError('E_REGISTRY_CORRUPT', `Blob ${digest} (${where}) now hashes to ${actual}: it was modified on disk; restore it from a backup.`, {
+        details: { digest, actual, path: where },
       });
     }
     return bytes;

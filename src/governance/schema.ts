@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { RegistryError } from '../core/errors.js';
+import { RegistryStorageError } from './storage-error.js';
 
 interface Migration {
   version: number;
@@ -123,9 +124,16 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
  * Opens (creating if needed) the database and brings its schema up to date.
  *
  * @throws RegistryError `E_REGISTRY_SCHEMA_NEWER` when a newer Rampart wrote the file.
+ * @throws RegistryStorageError `E_REGISTRY_DB_CORRUPT` when the file is not a readable SQLite
+ *   database; `E_REGISTRY_DB` when SQLite cannot open it (permissions, a full disk, a lock).
  */
 export function openDatabase(file: string): Database.Database {
-  const db = new Database(file);
+  let db: Database.Database;
+  try {
+    db = new Database(file);
+  } catch (error) {
+    throw storageFault(error, file);
+  }
   try {
     db.pragma('journal_mode = WAL');
     // FULL: a committed promotion or audit entry survives power loss, not only a crash.
@@ -136,8 +144,23 @@ export function openDatabase(file: string): Database.Database {
     return db;
   } catch (error) {
     db.close();
-    throw error;
+    throw storageFault(error, file);
   }
+}
+
+/** SQLite's own errors as coded ones: a damaged file says so and what to do, without a stack trace. */
+function storageFault(error: unknown, file: string): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof RegistryError || typeof code !== 'string' || !code.startsWith('SQLITE_')) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return new RegistryStorageError(
+      'E_REGISTRY_DB_CORRUPT',
+      `The registry database ${file} is damaged (${reason}); restore it from a backup, or check it with 'sqlite3 ${file} "PRAGMA integrity_check"'.`,
+      { cause: error, details: { sqlite: code } },
+    );
+  }
+  return new RegistryStorageError('E_REGISTRY_DB', `SQLite cannot use the registry database ${file} (${reason}).`, { cause: error, details: { sqlite: code } });
 }
 
 function migrate(db: Database.Database, file: string): void {

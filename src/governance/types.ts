@@ -3,6 +3,10 @@
  * tags, an append-only hash-chained audit log, a risk register and vulnerability records.
  * These are the types the pipeline, the server and the CLI code against.
  */
+import type { KeyObject } from 'node:crypto';
+import type { RiskRegister, VulnerabilityRegister } from './record-types.js';
+
+export * from './record-types.js';
 
 /** What an artifact is. Digests are content hashes, so the kind is descriptive only. */
 export type ArtifactKind = 'dataset' | 'model' | 'checkpoint' | 'perturbation-library' | 'plan' | 'evaluation' | 'report' | 'vulnerability' | 'probe-set';
@@ -137,6 +141,30 @@ export interface ArtifactDiff {
   contentTruncated: boolean;
 }
 
+/**
+ * A compare-and-set move of a tag: it happens only if the tag still points at `from`
+ * (null: the tag must be unset), so two writers (replicas, operators) cannot silently
+ * overwrite each other's move.
+ */
+export interface TagMove {
+  /** Full digest (or unique prefix) the caller last saw the tag at; null when it was unset. */
+  from: string | null;
+  /** The artifact to point the tag at (digest, prefix or `tag:NAME`). */
+  to: string;
+  /** Kept in the tag history and the audit log; required for promote and rollback. */
+  reason?: string;
+  /** Who moves it (default: the governance actor), e.g. 'serve:auto-rollback'. */
+  actor?: string;
+  /** How the move is recorded (default 'tag'); a 'rollback' pops the deployment stack. */
+  action?: TagAction;
+}
+
+/** Result of checking every tag and its history against the audit chain. */
+export interface TagCheck {
+  tags: number;
+  problems: Array<{ tag: string; reason: string }>;
+}
+
 /** Result of checking every stored artifact's bytes against its digest. */
 export interface ArtifactCheck {
   artifacts: number;
@@ -164,6 +192,8 @@ export type AuditAction =
 
 export interface AuditInput {
   action: AuditAction;
+  /** Who did it, when not the governance actor (a served API key, say). */
+  actor?: string;
   /** What changed: a digest, tag, risk id or vulnerability id. */
   subject: string;
   details?: Record<string, Json> | object;
@@ -186,128 +216,31 @@ export interface AuditVerifyResult {
   /** Hash of the last entry: write it down elsewhere to detect truncation of the log tail. */
   head: string | null;
   firstBad?: { seq: number; reason: string };
+  /** The Ed25519-signed head, when the log has one. */
+  signed?: SignedHeadStatus;
 }
 
-// ---------------------------------------------------------------------------------------
-// Risks
-
-export type RiskStatus = 'open' | 'mitigated' | 'accepted';
-export const RISK_STATUSES: readonly RiskStatus[] = ['open', 'mitigated', 'accepted'];
-
-export type RiskBand = 'low' | 'medium' | 'high' | 'critical';
-
-export interface Risk {
-  /** `RISK-0001`. */
-  id: string;
-  /** The plan threat this risk stands for (unique), or null for a manual entry. */
-  threatId: string | null;
-  title: string;
-  /** 1 (rare) … 5 (almost certain). */
-  likelihood: number;
-  /** 1 (negligible) … 5 (severe). */
-  impact: number;
-  owner: string;
-  status: RiskStatus;
-  notes: string | null;
-  /** likelihood × impact, 1–25. */
-  inherentScore: number;
-  inherentBand: RiskBand;
-  /** Latest measured attack success rate in [0, 1], or null before any measurement. */
-  measuredSuccess: number | null;
-  measuredAt: string | null;
-  evaluationDigest: string | null;
-  /** inherent × measured success, or the inherent score when nothing was measured yet. */
-  residualScore: number;
-  residualBand: RiskBand;
-  createdAt: string;
-  updatedAt: string;
+/** A head (entry `seq` with hash `hash`) signed with an Ed25519 key; stored beside the log. */
+export interface SignedHead {
+  seq: number;
+  hash: string;
+  /** sha256 of the public key (SPKI DER), first 16 hex characters. */
+  keyId: string;
+  /** The signer's public key (PEM), so the signature can be checked without the key file. */
+  publicKey: string;
+  /** Base64 Ed25519 signature of `rampart-audit-head/v1 <seq> <hash>`. */
+  signature: string;
 }
 
-export interface RiskInput {
-  threatId?: string;
-  title: string;
-  likelihood: number;
-  impact: number;
-  owner: string;
-  status?: RiskStatus;
-  notes?: string;
-}
-
-export type RiskPatch = Partial<Pick<Risk, 'title' | 'likelihood' | 'impact' | 'owner' | 'status' | 'notes'>> & { reason?: string };
-
-/** The part of a plan threat the risk register needs; other fields are ignored. */
-export interface ThreatLike {
-  id: string;
-  title?: string;
-  description?: string;
-  likelihood?: number;
-  impact?: number;
-  owner?: string;
-}
-
-// ---------------------------------------------------------------------------------------
-// Vulnerabilities
-
-export type Severity = 'low' | 'medium' | 'high' | 'critical';
-export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
-
-export type VulnStatus = 'open' | 'fixed' | 'verified';
-export const VULN_STATUSES: readonly VulnStatus[] = ['open', 'fixed', 'verified'];
-
-/** One example of the failure; rendered as a table row (keys become columns). */
-export type EvidenceExample = Record<string, string | number | boolean | null>;
-
-export interface Evidence {
-  /** What was measured, e.g. 'robustAccuracy' or 'attackSuccessRate'. */
-  metric: string;
-  measured: number;
-  /** The criterion that failed, e.g. '>= 0.8' or 0.8. */
-  required: number | string;
-  examples?: EvidenceExample[];
-}
-
-export interface VulnerabilityInput {
-  threatId: string;
-  /** Attack id and settings that broke the criterion, e.g. 'pgd-linf eps=0.3 steps=40'. */
-  attack: string;
-  evidence: Evidence;
-  severity: Severity;
-  owner: string;
-  remediation: string;
-  /** The failing evaluation; becomes the report's lineage parent. */
-  evaluationDigest?: string;
-  title?: string;
-}
-
-export interface VulnTransition {
-  from: VulnStatus;
-  to: VulnStatus;
-  at: string;
-  actor: string;
-  evaluationDigest: string | null;
-  note: string | null;
-}
-
-export interface Vulnerability {
-  /** `VULN-0001`. */
-  id: string;
-  threatId: string;
-  title: string;
-  attack: string;
-  severity: Severity;
-  owner: string;
-  remediation: string;
-  status: VulnStatus;
-  evidence: Evidence;
-  /** The failing evaluation it was filed from. */
-  evaluationDigest: string | null;
-  /** The rendered Markdown report, stored as a `vulnerability` artifact. */
-  reportDigest: string;
-  /** The passing evaluation that verified the fix. */
-  verifiedBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-  history: VulnTransition[];
+/** What `verify` found about the signed head. */
+export interface SignedHeadStatus {
+  seq: number;
+  hash: string;
+  keyId: string;
+  /** True when checked against a public key the caller supplied, not only the stored one. */
+  trusted: boolean;
+  /** Entries appended after the signed head without the signing key. */
+  unsignedAfter: number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -344,12 +277,20 @@ export interface Registry {
   /** Points `tag` at an artifact (tag history records where it pointed before). */
   tag(ref: string, tag: string, options?: { reason?: string }): TagEvent;
   /** Same as `tag` but audited as a promotion and requires a reason. */
-  promote(ref: string, tag: string, options: { reason: string }): TagEvent;
+  promote(ref: string, tag: string, options: { reason: string; from?: string | null }): TagEvent;
   /**
    * Moves `tag` back to where it pointed before its current target (or to `to`).
    * @throws RegistryError `E_REGISTRY_NO_PREVIOUS` when the tag has no earlier target.
    */
-  rollback(tag: string, options: { reason: string; to?: string }): TagEvent;
+  rollback(tag: string, options: { reason: string; to?: string; from?: string }): TagEvent;
+  /**
+   * Moves a tag only if it still points at `move.from` (compare-and-set), in one transaction
+   * with its history row and audit entry.
+   * @throws RegistryError `E_REGISTRY_TAG_MOVED` when the tag no longer points at `from`;
+   *   `E_REGISTRY_ALREADY_TAGGED` when it already points at `to`; `E_REGISTRY_REASON`.
+   * @example registry.moveTag('production', { from: seen, to: candidate, reason: 'canary ok', action: 'promote' });
+   */
+  moveTag(tag: string, move: TagMove): TagEvent;
   /** The digest a tag points to, or undefined. */
   resolveTag(tag: string): string | undefined;
   /** The digest the tag pointed to before its current target (what `rollback` would restore). */
@@ -362,6 +303,8 @@ export interface Registry {
   diff(a: string, b: string): ArtifactDiff;
   /** Re-hashes every stored blob and manifest file. */
   check(): ArtifactCheck;
+  /** Checks each tag and its history against its audited moves (a raw SQL edit of a tag fails). */
+  checkTags(): TagCheck;
 }
 
 export interface AuditLog {
@@ -374,40 +317,13 @@ export interface AuditLog {
    * `expectHead` (a `head` noted earlier, kept outside the database) the chain must also
    * still contain that entry, which catches a log rewritten from scratch.
    */
-  verify(options?: { expectHead?: string }): AuditVerifyResult;
-}
-
-export interface RiskRegister {
-  /** @throws RegistryError `E_RISK_INPUT` (scores outside 1–5, empty title/owner), `E_RISK_DUPLICATE_THREAT`. */
-  add(input: RiskInput): Risk;
-  /** @throws RegistryError `E_RISK_NOT_FOUND`, `E_RISK_INPUT`. */
-  update(id: string, patch: RiskPatch): Risk;
-  get(id: string): Risk;
-  /** By risk id or threat id. */
-  find(idOrThreatId: string): Risk | undefined;
-  list(options?: { status?: RiskStatus }): Risk[];
-  /** One risk per plan threat; creates the missing ones, leaves existing ones unchanged. */
-  syncFromThreats(threats: readonly ThreatLike[], defaults?: { owner?: string }): { created: Risk[]; existing: Risk[] };
+  verify(options?: { expectHead?: string; publicKey?: KeyObject }): AuditVerifyResult;
   /**
-   * Records the latest measured attack success for a threat's risk and recomputes the residual.
-   * @throws RegistryError `E_RISK_NOT_FOUND` when no risk stands for the threat, `E_RISK_INPUT` when the rate is outside [0, 1].
+   * Signs the current head with an Ed25519 private key (after verifying the chain) and keeps
+   * the signature beside the log; with a signing key configured every append does this.
+   * @throws RegistryError `E_AUDIT_CHAIN_BROKEN` (refuses to sign a broken chain), `E_AUDIT_KEY`.
    */
-  recordMeasurement(threatId: string, attackSuccessRate: number, options?: { evaluationDigest?: string }): Risk;
-}
-
-export interface VulnerabilityRegister {
-  /** Renders the Markdown report, stores it as a `vulnerability` artifact and opens the record. */
-  file(input: VulnerabilityInput): Vulnerability;
-  /**
-   * open → fixed → verified (and back to open to reopen). `verified` needs the digest of a
-   * passing `evaluation` artifact registered after the vulnerability was filed.
-   * @throws RegistryError `E_VULN_NOT_VERIFIED`, `E_VULN_TRANSITION`, `E_VULN_NOT_FOUND`.
-   */
-  transition(id: string, to: VulnStatus, options?: { evaluationDigest?: string; note?: string }): Vulnerability;
-  get(id: string): Vulnerability;
-  list(options?: { status?: VulnStatus; threatId?: string }): Vulnerability[];
-  /** The stored Markdown report. */
-  report(id: string): string;
+  sign(privateKey: KeyObject): SignedHead | null;
 }
 
 export interface Governance {
@@ -423,8 +339,8 @@ export interface Governance {
    * entries land together or not at all. `fn` must be synchronous.
    */
   transaction<T>(fn: () => T): T;
-  /** SQLite integrity_check, every artifact's bytes, and the audit chain. */
-  check(): { integrity: string; artifacts: ArtifactCheck; audit: AuditVerifyResult; ok: boolean };
+  /** SQLite integrity_check, every artifact's bytes, each tag against the audit chain, and the chain. */
+  check(options?: { publicKey?: KeyObject }): { integrity: string; artifacts: ArtifactCheck; tags: TagCheck; audit: AuditVerifyResult; ok: boolean };
   close(): void;
 }
 
@@ -435,4 +351,9 @@ export interface GovernanceOptions {
   now?: () => Date;
   /** Open without creating: fail when the database does not exist. */
   mustExist?: boolean;
+  /**
+   * Ed25519 private key (PEM file path or key) that signs the audit head on every append.
+   * Default: the file named by $RAMPART_AUDIT_KEY, if set.
+   */
+  signingKey?: string | KeyObject;
 }

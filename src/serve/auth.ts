@@ -13,7 +13,7 @@
  * Roles nest: `admin` can do what `operator` can, which can do what `predict` can.
  */
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
-import { chmod, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError, ServeError, UsageError, listChoices } from '../core/errors.js';
 import { writeJsonFile } from '../core/files.js';
@@ -127,8 +127,8 @@ export async function addApiKey(path: string, options: { role: Role; name?: stri
   const { id, key } = generateApiKey();
   const record: ApiKeyRecord = { id, role: options.role, hash: await hashApiKey(key, options.hash), createdAt: new Date().toISOString(), ...(options.name ? { name: options.name } : {}) };
   file.keys.push(record);
-  await writeJsonFile(path, file);
-  await chmod(path, 0o600);
+  // Created 0600 before the first byte is written, not chmod-ed afterwards.
+  await writeJsonFile(path, file, { mode: 0o600 });
   return { key, record };
 }
 

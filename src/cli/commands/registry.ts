@@ -5,7 +5,8 @@
  */
 import { Option, type Command } from 'commander';
 import { RegistryError, UsageError } from '../../core/errors.js';
-import { ARTIFACT_KINDS, openGovernance, type ArtifactKind, type Governance, type Json, type TagEvent } from '../../governance/index.js';
+import type { KeyObject } from 'node:crypto';
+import { ARTIFACT_KINDS, loadAuditPublicKey, openGovernance, type ArtifactKind, type AuditVerifyResult, type Governance, type Json, type TagEvent } from '../../governance/index.js';
 import { formatTable } from '../../report/table.js';
 import { say } from '../output.js';
 
@@ -13,6 +14,7 @@ export interface GovernanceFlags {
   dir: string;
   actor?: string;
   json?: boolean;
+  signingKey?: string;
 }
 
 /** `--dir`, `--actor` and `--json` on a governance subcommand. */
@@ -20,6 +22,7 @@ export function addGovernanceFlags(command: Command): Command {
   return command
     .option('--dir <path>', 'the governance directory (or $RAMPART_DIR)', process.env.RAMPART_DIR ?? '.rampart')
     .option('--actor <name>', 'who makes the change, for the audit log (default: $RAMPART_ACTOR or the OS user)')
+    .option('--signing-key <path>', 'Ed25519 private key that signs the audit head on every change (default: $RAMPART_AUDIT_KEY)')
     .option('--json', 'print JSON instead of text');
 }
 
@@ -28,7 +31,7 @@ export function addGovernanceFlags(command: Command): Command {
  * `mustExist` so a mistyped --dir fails instead of creating an empty registry.
  */
 export async function withGovernance<T>(flags: GovernanceFlags, mustExist: boolean, work: (gov: Governance) => T | Promise<T>): Promise<T> {
-  const gov = openGovernance(flags.dir, { mustExist, ...(flags.actor ? { actor: flags.actor } : {}) });
+  const gov = openGovernance(flags.dir, { mustExist, ...(flags.actor ? { actor: flags.actor } : {}), ...(flags.signingKey ? { signingKey: flags.signingKey } : {}) });
   try {
     return await work(gov);
   } finally {
@@ -73,6 +76,26 @@ function parseMeta(text: string | undefined): Record<string, Json> {
     // Reported below with the same message as a non-object.
   }
   throw new UsageError('E_FLAG_VALUE', `--meta must be a JSON object, e.g. '{"epochs": 5}'; got '${text}'.`, { details: { flag: '--meta', value: text } });
+}
+
+/** `--expect`: a digest the tag must still point at, or 'none' for a tag that must be unset. */
+function expectFlag(value: string | undefined): { from?: string | null } {
+  if (value === undefined) return {};
+  return { from: value.trim().toLowerCase() === 'none' ? null : value.trim() };
+}
+
+/** The public key to check the signed audit head against: the flag, else $RAMPART_AUDIT_PUBLIC_KEY. */
+export function trustedPublicKey(flag: string | undefined): KeyObject | undefined {
+  const path = flag ?? process.env.RAMPART_AUDIT_PUBLIC_KEY?.trim();
+  return path ? loadAuditPublicKey(path) : undefined;
+}
+
+/** One line about the signed head of a verified chain. */
+export function signedHeadLine(result: AuditVerifyResult): string {
+  const s = result.signed;
+  if (s === undefined) return 'signed head: none (sign it with --signing-key or rampart audit sign)';
+  const trust = s.trusted ? 'verified with the given public key' : 'verified with the key stored beside it only; pass --public-key to trust it';
+  return `signed head: entry ${s.seq} ${s.hash.slice(0, 16)}, key ${s.keyId} (${trust})${s.unsignedAfter > 0 ? `; ${s.unsignedAfter} entries after it are unsigned` : ''}`;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -172,10 +195,11 @@ export function registerRegistry(program: Command): void {
       .description('Point a tag (default: production) at an artifact, with a reason for the audit log.')
       .argument('<ref>', 'digest, unique prefix, or tag (e.g. candidate)')
       .option('--tag <tag>', 'the tag to move', 'production')
+      .option('--expect <digest>', "move only if the tag still points here (compare-and-set; 'none' for an unset tag)")
       .requiredOption('--reason <text>', 'why (kept in the tag history and the audit log)'),
-  ).action((ref: string, flags: GovernanceFlags & { tag: string; reason: string }) =>
+  ).action((ref: string, flags: GovernanceFlags & { tag: string; reason: string; expect?: string }) =>
     withGovernance(flags, true, (gov) => {
-      const e = gov.registry.promote(ref, flags.tag, { reason: flags.reason });
+      const e = gov.registry.promote(ref, flags.tag, { reason: flags.reason, ...expectFlag(flags.expect) });
       if (flags.json) return printJson(e);
       const a = gov.registry.get(e.digest);
       say(`promoted ${a.kind} ${a.name} (${short(e.digest)}) to '${e.tag}'${e.previousDigest ? `, replacing ${short(e.previousDigest)}` : ''}`);
@@ -188,10 +212,12 @@ export function registerRegistry(program: Command): void {
       .description('Move a tag (default: production) back to where it pointed before.')
       .option('--tag <tag>', 'the tag to move back', 'production')
       .option('--to <ref>', 'roll back to this artifact instead of the previous one')
+      .option('--expect <digest>', 'move only if the tag still points here (compare-and-set)')
       .requiredOption('--reason <text>', 'why (kept in the tag history and the audit log)'),
-  ).action((flags: GovernanceFlags & { tag: string; reason: string; to?: string }) =>
+  ).action((flags: GovernanceFlags & { tag: string; reason: string; to?: string; expect?: string }) =>
     withGovernance(flags, true, (gov) => {
-      const e = gov.registry.rollback(flags.tag, { reason: flags.reason, ...(flags.to ? { to: flags.to } : {}) });
+      const expect = expectFlag(flags.expect).from;
+      const e = gov.registry.rollback(flags.tag, { reason: flags.reason, ...(flags.to ? { to: flags.to } : {}), ...(expect ? { from: expect } : {}) });
       if (flags.json) return printJson(e);
       say(`rolled '${e.tag}' back from ${short(e.previousDigest)} to ${short(e.digest)}`);
     }),
@@ -247,18 +273,28 @@ export function registerRegistry(program: Command): void {
     }),
   );
 
-  addGovernanceFlags(registry.command('verify').description('Re-hash every stored artifact and run SQLite integrity_check; exit 1 on any problem.')).action((flags: GovernanceFlags) =>
+  addGovernanceFlags(
+    registry
+      .command('verify')
+      .description('Re-hash every artifact, check each tag against its last audited move, the audit chain and SQLite integrity; exit 1 on any problem.')
+      .option('--public-key <path>', 'Ed25519 public key the audit head must be signed with (default: $RAMPART_AUDIT_PUBLIC_KEY)'),
+  ).action((flags: GovernanceFlags & { publicKey?: string }) =>
     withGovernance(flags, true, (gov) => {
-      const check = gov.check();
+      const publicKey = trustedPublicKey(flags.publicKey);
+      const check = gov.check(publicKey ? { publicKey } : {});
       if (flags.json) printJson(check);
       else {
         say(`database integrity: ${check.integrity}`);
         say(`artifacts checked: ${check.artifacts.artifacts}, damaged: ${check.artifacts.problems.length}`);
         for (const p of check.artifacts.problems) say(`  ${short(p.digest)}${p.path ? ` ${p.path}` : ''}: ${p.reason}`);
+        say(`tags checked: ${check.tags.tags}, not matching the audit log: ${check.tags.problems.length}`);
+        for (const p of check.tags.problems) say(`  ${p.reason}`);
         say(`audit chain: ${check.audit.ok ? `ok (${check.audit.entries} entries)` : `BROKEN at entry ${check.audit.firstBad?.seq}: ${check.audit.firstBad?.reason}`}`);
+        if (check.audit.ok) say(signedHeadLine(check.audit));
       }
       if (!check.ok) {
-        throw new RegistryError('E_REGISTRY_CORRUPT', `The registry in ${gov.dir} failed its checks (${[check.integrity !== 'ok' ? 'database' : '', check.artifacts.problems.length ? 'artifacts' : '', check.audit.ok ? '' : 'audit chain'].filter(Boolean).join(', ')}).`);
+        const failed = [check.integrity !== 'ok' ? 'database' : '', check.artifacts.problems.length ? 'artifacts' : '', check.tags.problems.length ? 'tags' : '', check.audit.ok ? '' : 'audit chain'];
+        throw new RegistryError('E_REGISTRY_CORRUPT', `The registry in ${gov.dir} failed its checks (${failed.filter(Boolean).join(', ')}).`);
       }
     }),
   );

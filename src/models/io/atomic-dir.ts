@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../../core/errors.js';
+import { syncDir } from '../../core/files.js';
 
 export interface ReplaceDirOptions {
   /**
@@ -120,19 +121,6 @@ async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
   try {
     await handle.writeFile(bytes);
     await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Flushes a directory entry so a rename survives power loss; some platforms cannot, which is fine. */
-async function syncDir(path: string): Promise<void> {
-  const handle = await open(path, 'r').catch(() => undefined);
-  if (handle === undefined) return;
-  try {
-    await handle.sync();
-  } catch {
-    // Windows and some network file systems refuse fsync on directories.
   } finally {
     await handle.close();
   }

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { resolve } from 'node:path';
 import { DataError, InputError, RampartError } from '../../core/errors.js';
+import { checkArchitecture } from './architecture.js';
 import { replaceDirAtomically, type ReplaceDirOptions } from './atomic-dir.js';
 import { MODEL_JSON, WEIGHTS_BIN, readModelJson, serializeModelJson } from './model-json.js';
 import { readWeights, weightByteCount } from './weights.js';
@@ -27,16 +28,23 @@ export interface FileSystemHandler extends tf.io.IOHandler {
  *   not match their specs; UsageError `E_MODEL_PATH_NOT_DIR` / `E_MODEL_DIR_NOT_EMPTY` for a
  *   `dir` that is a file or holds unrelated files; DataError `E_MODEL_WRITE` when the disk refuses.
  * @throws (from `load`) DataError `E_MODEL_MISSING` (no dir or model.json), `E_MODEL_CORRUPT`
- *   (bad JSON, bad manifest, missing or wrong-length weights), `E_MODEL_UNREADABLE`.
+ *   (bad JSON, bad manifest, missing or wrong-length weights), `E_MODEL_UNREADABLE`,
+ *   `E_MODEL_ARCHITECTURE` (layers that disagree with the weights), `E_MODEL_TOO_LARGE`.
  * @example
  * await model.save(fileSystemHandler('runs/cnn/model'));
  * const again = await tf.loadLayersModel(fileSystemHandler('runs/cnn/model'));
  */
-export function fileSystemHandler(dir: string, options: ReplaceDirOptions = {}): FileSystemHandler {
+export function fileSystemHandler(dir: string, options: FileSystemHandlerOptions = {}): FileSystemHandler {
   return {
     save: (artifacts) => saveArtifacts(dir, artifacts, options),
-    load: () => loadArtifacts(dir),
+    load: () => loadArtifacts(dir, options),
   };
+}
+
+/** Options of {@link fileSystemHandler}: the save hook, and the load's parameter cap. */
+export interface FileSystemHandlerOptions extends ReplaceDirOptions {
+  /** Most parameters a loaded model may declare (default 100M); checked before anything is allocated. */
+  maxParameters?: number;
 }
 
 async function saveArtifacts(dir: string, artifacts: tf.io.ModelArtifacts, options: ReplaceDirOptions): Promise<tf.io.SaveResult> {
@@ -63,7 +71,10 @@ async function saveArtifacts(dir: string, artifacts: tf.io.ModelArtifacts, optio
   return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
 }
 
-async function loadArtifacts(dir: string): Promise<tf.io.ModelArtifacts> {
+async function loadArtifacts(dir: string, options: FileSystemHandlerOptions): Promise<tf.io.ModelArtifacts> {
   const json = await readModelJson(dir);
+  // Before TF.js builds the layers: it allocates every declared weight first and compares later.
+  const specs = json.weightsManifest.flatMap((group) => group.weights ?? []);
+  checkArchitecture(json.modelTopology, specs, { path: dir, ...(options.maxParameters === undefined ? {} : { maxParameters: options.maxParameters }) });
   return tf.io.getModelArtifactsForJSON(json, (manifest) => readWeights(dir, manifest));
 }

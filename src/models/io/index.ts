@@ -8,7 +8,8 @@ import { fileSystemHandler } from './file-handler.js';
 import { assertJsonMetadata, type ModelMetadata } from './metadata.js';
 import { readModelJson } from './model-json.js';
 
-export { fileSystemHandler, type FileSystemHandler } from './file-handler.js';
+export { fileSystemHandler, type FileSystemHandler, type FileSystemHandlerOptions } from './file-handler.js';
+export { DEFAULT_MAX_PARAMETERS } from './architecture.js';
 export type { ReplaceDirOptions } from './atomic-dir.js';
 export type { ModelMetadata } from './metadata.js';
 
@@ -52,12 +53,14 @@ export async function saveModel(model: tf.LayersModel, dir: string, metadata?: M
  *   missing or holds a different byte count than model.json describes, or TF.js cannot
  *   rebuild the model from it.
  * @throws DataError `E_MODEL_FORMAT` when the directory holds a TF.js graph model, not a layers model.
+ * @throws DataError `E_MODEL_ARCHITECTURE` when the layers disagree with the saved weights, `E_MODEL_TOO_LARGE`
+ *   when they declare more than `options.maxParameters` (default 100M); both before anything is allocated.
  * @example
  * const { model, metadata } = await loadModel('runs/mnist-cnn/model');
  * try { model.predict(x); } finally { model.dispose(); }
  */
-export async function loadModel(dir: string): Promise<LoadedModel> {
-  const handler = fileSystemHandler(dir);
+export async function loadModel(dir: string, options: { maxParameters?: number } = {}): Promise<LoadedModel> {
+  const handler = fileSystemHandler(dir, options);
   let metadata: ModelMetadata = {};
   const checked: tf.io.IOHandler = {
     load: async () => {
