@@ -232,16 +232,6 @@ export function registrySource(options: { governance: Governance; tag: string; c
     if (!(await stat(join(dir, 'model.json')).catch(() => undefined))) registry.materialize(artifact.digest, dir);
     return loadServedModel(dir, { source: 'registry', digest: artifact.digest, tag, dir }, options.load);
   };
-  // Compare-and-set inside the move's transaction: the tag must still point where it did
-  // when the move was decided, or another server or the CLI moved it meanwhile.
-  const expectTag = (from: string | undefined): void => {
-    const now = registry.resolveTag(tag);
-    if (now !== from) {
-      throw new RampartError('E_TAG_MOVED', 'rejected', `Tag '${tag}' moved to ${now?.slice(0, 12) ?? 'nothing'} while this move was prepared; the server follows the tag, retry once it has converged.`, {
-        details: { tag },
-      });
-    }
-  };
   return {
     kind: 'registry',
     describe: () => `registry ${governance.dir} tag ${tag}`,
@@ -263,9 +253,10 @@ export function registrySource(options: { governance: Governance; tag: string; c
       // Load before moving the tag: a model that cannot load must not become the record.
       const model = await loadDigest(target);
       return staged(model, async () => {
+        // Compare-and-set: the registry refuses (E_REGISTRY_TAG_MOVED) when another server or the
+        // CLI moved the tag while this move was prepared.
         governance.transaction(() => {
-          expectTag(from);
-          const event = registry.rollback(tag, { reason, to: target });
+          const event = registry.rollback(tag, { reason, to: target, from });
           governance.audit.append({ action: 'serve.rollback', subject: tag, details: { from: event.previousDigest, to: event.digest, reason, ...details } });
         });
       });
@@ -275,10 +266,7 @@ export function registrySource(options: { governance: Governance; tag: string; c
       const from = registry.resolveTag(tag);
       const model = await loadDigest(digest);
       return staged(model, async () => {
-        governance.transaction(() => {
-          expectTag(from);
-          registry.promote(digest, tag, { reason });
-        });
+        registry.promote(digest, tag, { reason, from: from ?? null });
       });
     },
     async audit(event) {

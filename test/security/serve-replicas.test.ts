@@ -65,7 +65,7 @@ describe('replicas, compare-and-set and audit failures (rampart serve)', () => {
     assert.ok(staged);
     // Another server (or the CLI) moves the tag before this one records its move.
     gov.registry.rollback('production', { reason: 'someone else' });
-    await assert.rejects(() => staged.commit(), (e: unknown) => e instanceof RampartError && e.code === 'E_TAG_MOVED');
+    await assert.rejects(() => staged.commit(), (e: unknown) => e instanceof RampartError && e.code === 'E_REGISTRY_TAG_MOVED');
     staged.model.dispose();
     assert.equal(gov.registry.resolveTag('production'), good.digest);
     assert.equal(gov.registry.tagHistory('production').length, 3);
