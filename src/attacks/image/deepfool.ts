@@ -12,23 +12,24 @@
  * as candidates. A targeted goal uses the target as the only candidate.
  */
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import { GradientError } from '../../core/errors.js';
+import { nonNegativeNumber, wholeNumber } from '../../core/option-schema.js';
 import { sizeOf } from '../../core/types.js';
-import type { Classifier } from '../../models/classifier.js';
-import { getNorm } from '../../threats/norms.js';
-import type { ThreatModel } from '../../threats/threat-model.js';
-import { parsePositiveNumber, parseWholeNumber, rejectUnknownOptions } from '../options.js';
-import type { Attack, AttackResult, AttackRunOptions } from '../types.js';
-import { validateAttackInputs } from '../validate.js';
-import { finishMinNorm, goalMet, logitsOf, rowDistances } from './min-norm.js';
+import { parseAttackOptions } from '../option-schema.js';
+import type { Attack } from '../types.js';
+import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
+import { finishMinNorm } from './min-norm.js';
+import { goalMet, logitsOf, rankWrongClasses, rowDistances } from './rows.js';
 
-export interface DeepFoolOptions {
-  steps?: number;
+export const deepFoolOptions = z.strictObject({
+  steps: wholeNumber(1).optional(),
   /** Relative overshoot past the linearised boundary (default 0.02). */
-  overshoot?: number;
+  overshoot: nonNegativeNumber().optional(),
   /** How many of the most likely classes (the label included) to consider (default 10). */
-  candidates?: number;
-}
+  candidates: wholeNumber(2).optional(),
+});
+export type DeepFoolOptions = z.infer<typeof deepFoolOptions>;
 
 export interface DeepFoolConfig {
   steps: number;
@@ -36,20 +37,8 @@ export interface DeepFoolConfig {
   candidates: number;
 }
 
-/**
- * Runs DeepFool on a batch and answers to the threat as a minimum-norm attack.
- *
- * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
- * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
- */
-export async function deepFoolAttack(model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, config: DeepFoolConfig, options: AttackRunOptions = {}): Promise<AttackResult> {
-  const goal = options.goal ?? { kind: 'untargeted' };
-  const targeted = goal.kind === 'targeted';
-  const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
-  if (!model.differentiable) {
-    throw new GradientError('E_NOT_DIFFERENTIABLE', `Model '${model.id}' exposes no gradients; use a black-box attack (square, hsj) against it.`);
-  }
-  const norm = getNorm(threat.norm);
+async function deepFoolSearch(context: AttackContext, config: DeepFoolConfig): Promise<AttackOutcome> {
+  const { model, x, labels, threat, norm, targeted, goalClasses } = context;
   const { bounds } = threat;
   const n = labels.length;
   const d = sizeOf(model.inputShape);
@@ -63,12 +52,8 @@ export async function deepFoolAttack(model: Classifier, x: tf.Tensor, labels: In
   // Candidate classes, fixed from the clean logits as in the paper (untargeted only).
   const z0 = await logitsOf(model, clean, n);
   const K = targeted ? 1 : Math.max(1, Math.min(config.candidates, C) - 1);
-  const candidates = Array.from({ length: n }, (_, i) => {
-    if (targeted) return Int32Array.from([goalClasses[i] as number]);
-    const order = Array.from({ length: C }, (_, j) => j).filter((j) => j !== labels[i]);
-    order.sort((a, b) => (z0[i * C + b] as number) - (z0[i * C + a] as number) || a - b);
-    return Int32Array.from(order.slice(0, K));
-  });
+  const ranked = rankWrongClasses(z0, labels, C);
+  const candidates = Array.from({ length: n }, (_, i) => (targeted ? Int32Array.from([goalClasses[i] as number]) : (ranked[i] as Int32Array).slice(0, K)));
   for (let i = 0; i < n; i++) queries[i] = 1;
 
   for (let step = 0; step <= config.steps; step++) {
@@ -158,25 +143,28 @@ export async function deepFoolAttack(model: Classifier, x: tf.Tensor, labels: In
         current[i * d + j] = Math.min(bounds.max, Math.max(bounds.min, (clean[i * d + j] as number) + (1 + config.overshoot) * t));
       }
     });
-    options.onProgress?.({ done: step + 1, total: config.steps });
+    context.onProgress({ done: step + 1, total: config.steps });
   }
   const distances = rowDistances(norm, current, clean, n);
   const minNorm = Float32Array.from(distances, (v, i) => (found[i] ? v : Infinity));
-  return finishMinNorm(model, x, { points: current, minNorm, queries }, threat, norm, goalClasses, targeted);
+  return finishMinNorm(context, { points: current, minNorm, queries });
 }
 
-const KNOWN = ['steps', 'overshoot', 'candidates'] as const;
+/**
+ * Runs DeepFool on a batch and answers to the threat as a minimum-norm attack.
+ *
+ * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
+ * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
+ * @example const result = await deepFoolAttack(model, x, labels, threat, { steps: 50, overshoot: 0.02, candidates: 10 });
+ */
+export const deepFoolAttack = wrapAttack('deepfool', 'gradients', deepFoolSearch);
 
 /**
  * @throws UsageError `E_ATTACK_OPTION` for an unknown option or a value out of range.
  * @example const result = await deepFool({ steps: 50 }).run(model, x, labels, threatModel({ norm: 'l2', epsilon: 2 }));
  */
 export function deepFool(options: DeepFoolOptions = {}): Attack {
-  rejectUnknownOptions('deepfool', options as Record<string, unknown>, KNOWN);
-  const config: DeepFoolConfig = {
-    steps: parseWholeNumber('deepfool', 'steps', options.steps, 50),
-    overshoot: options.overshoot === 0 ? 0 : (parsePositiveNumber('deepfool', 'overshoot', options.overshoot) ?? 0.02),
-    candidates: parseWholeNumber('deepfool', 'candidates', options.candidates, 10, 2),
-  };
-  return { id: 'deepfool', config, run: (model, x, labels, threat, runOptions) => deepFoolAttack(model, x, labels, threat, config, runOptions) };
+  const o = parseAttackOptions('deepfool', deepFoolOptions, options);
+  const config: DeepFoolConfig = { steps: o.steps ?? 50, overshoot: o.overshoot ?? 0.02, candidates: o.candidates ?? 10 };
+  return attackOf('deepfool', config, deepFoolAttack);
 }
