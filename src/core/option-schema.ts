@@ -66,6 +66,8 @@ export interface OptionParse {
   code: string;
   /** Extra structured facts for every error (e.g. `{ objective: 'pgd-at' }`). */
   details?: Record<string, unknown>;
+  /** Option names accepted beside the schema's, which the caller parses itself (listed in errors). */
+  alsoValid?: readonly string[];
 }
 
 /**
@@ -85,8 +87,10 @@ export function parseOptions<S extends z.ZodObject>(parse: OptionParse, schema: 
   const defined = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
   const result = schema.safeParse(defined);
   if (result.success) return result.data;
-  const valid = Object.keys(schema.shape);
-  const issue = result.error.issues[0] as z.core.$ZodIssue;
+  const valid = [...Object.keys(schema.shape), ...(parse.alsoValid ?? [])];
+  // An unknown name comes first: a misspelt option also looks like a missing one.
+  const issues = result.error.issues;
+  const issue = (issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]) as z.core.$ZodIssue;
   if (issue.code === 'unrecognized_keys') {
     const names = issue.keys;
     const known = valid.length > 0 ? `its options are ${listChoices(valid)}` : 'it takes no options';
