@@ -15,7 +15,8 @@
  * the last checkpoint raised the loss, or when the step was not halved last time and the
  * best loss has not moved; each halving restarts from the best point. `apgd-t`: 9 target
  * classes. Per example, the result is the first point that meets the goal, else the point
- * of highest loss.
+ * of highest loss. `eot: N` averages each gradient over N forward passes (expectation over
+ * transformation) to attack a randomised model.
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
