@@ -21,8 +21,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { wholeNumber } from '../../core/option-schema.js';
-import type { Norm } from '../../threats/norms.js';
-import type { ThreatModel } from '../../threats/threat-model.js';
 import { attackLoss, dlrLoss, targetedDlrLoss } from '../losses.js';
 import { eotOption, parseAttackOptions } from '../option-schema.js';
 import type { Attack } from '../types.js';
@@ -97,25 +95,22 @@ interface SingleRun {
   /** The class the loss aims at under a targeted loss, else undefined. */
   lossTargets?: Int32Array;
   goalClasses: Int32Array;
-  targetedGoal: boolean;
-  loss: ApgdLoss;
-  norm: Norm;
-  threat: ThreatModel;
-  steps: number;
-  eotSamples: number;
+  config: ApgdConfig;
   seed: number;
   onStep: () => void;
 }
 
 async function runOnce(run: SingleRun): Promise<RunOutcome> {
-  const { x, norm, threat, steps } = run;
-  const { model } = run.context;
+  const { x, config } = run;
+  const { model, norm, threat, targeted } = run.context;
+  const { steps } = config;
+  const eotSamples = config.eotSamples ?? 1;
   const { epsilon, bounds } = threat;
   const n = run.labels.length;
   const labelT = tf.tensor1d(run.labels, 'int32');
   const targetT = run.lossTargets ? tf.tensor1d(run.lossTargets, 'int32') : undefined;
   const objective: AttackObjective = (z) => {
-    if (run.loss === 'dlr') return targetT ? targetedDlrLoss(z, labelT, targetT) : dlrLoss(z, labelT);
+    if (config.loss === 'dlr') return targetT ? targetedDlrLoss(z, labelT, targetT) : dlrLoss(z, labelT);
     return targetT ? attackLoss('ce', z, targetT, true) : attackLoss('ce', z, labelT, false);
   };
   const project = (point: tf.Tensor): tf.Tensor => tf.clipByValue(tf.add(x, norm.project(tf.sub(point, x), epsilon)), bounds.min, bounds.max);
@@ -138,8 +133,8 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
 
   /** Evaluates the current point: records hits, the best-loss point and the gradient. */
   const record = async (step: number): Promise<void> => {
-    const seen = await observe(model, current.t, objective, { gradient: true, samples: run.eotSamples, where: `APGD step ${step}` });
-    queries += run.eotSamples;
+    const seen = await observe(model, current.t, objective, { gradient: true, samples: eotSamples, where: `APGD step ${step}` });
+    queries += eotSamples;
     replace(gradient, seen.gradient as tf.Tensor);
     const { loss } = seen;
     const hits = new Uint8Array(n);
@@ -147,7 +142,7 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
     let anyHit = false;
     let anyImproved = false;
     for (let i = 0; i < n; i++) {
-      if (!success[i] && goalMet(seen.predicted[i] as number, run.goalClasses[i] as number, run.targetedGoal)) {
+      if (!success[i] && goalMet(seen.predicted[i] as number, run.goalClasses[i] as number, targeted)) {
         hits[i] = 1;
         success[i] = 1;
         anyHit = true;
@@ -220,14 +215,13 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
 }
 
 async function apgdSearch(context: AttackContext, config: ApgdConfig): Promise<AttackOutcome> {
-  const { model, x, labels, threat, norm, goalClasses, targeted } = context;
+  const { model, x, labels, threat, goalClasses, targeted } = context;
   const n = labels.length;
   // Each round attacks the examples still unbroken with one loss target: the goal's (or
   // none) for the plain attack, the j-th most likely wrong class for APGD-T.
   const ranked = config.targetClasses > 0 && !targeted;
   const rankedWrong = ranked ? rankWrongClasses(await logitsOf(model, (await x.data()) as Float32Array, n), labels, model.numClasses) : undefined;
   const rounds = ranked ? Math.min(config.targetClasses, model.numClasses - 1) : 1;
-  const eotSamples = config.eotSamples ?? 1;
   const best = await bestOfRuns(context, {
     runs: threat.epsilon === 0 ? 0 : rounds * config.restarts,
     stepsPerRun: config.steps,
@@ -242,12 +236,7 @@ async function apgdSearch(context: AttackContext, config: ApgdConfig): Promise<A
         labels: pick(labels),
         ...(lossTargets ? { lossTargets } : {}),
         goalClasses: pick(goalClasses),
-        targetedGoal: targeted,
-        loss: config.loss,
-        norm,
-        threat,
-        steps: config.steps,
-        eotSamples,
+        config,
         seed: context.seed + 7919 * restart + 104_729 * round,
         onStep,
       });

@@ -23,24 +23,18 @@ import { finishMinNorm } from './min-norm.js';
 import { goalMet, rowDistances } from './rows.js';
 
 export const cwOptions = z.strictObject({
-  binarySearchSteps: wholeNumber(1).optional(),
-  steps: wholeNumber(1).optional(),
-  learningRate: positiveNumber().optional(),
-  initialConst: positiveNumber().optional(),
+  binarySearchSteps: wholeNumber(1).default(9),
+  steps: wholeNumber(1).default(1000),
+  learningRate: positiveNumber().default(0.01),
+  initialConst: positiveNumber().default(1e-3),
   /** Confidence κ: how far past the boundary a point must be to count (default 0). */
-  confidence: nonNegativeNumber().optional(),
-  abortEarly: flag().optional(),
+  confidence: nonNegativeNumber().default(0),
+  abortEarly: flag().default(true),
 });
-export type CwOptions = z.infer<typeof cwOptions>;
-
-export interface CwConfig {
-  binarySearchSteps: number;
-  steps: number;
-  learningRate: number;
-  initialConst: number;
-  confidence: number;
-  abortEarly: boolean;
-}
+/** The options as given (each may be left out for its default). */
+export type CwOptions = z.input<typeof cwOptions>;
+/** The options resolved, defaults filled in. */
+export type CwConfig = z.infer<typeof cwOptions>;
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -168,14 +162,5 @@ export const cwAttack = wrapAttack('cw', 'gradients', cwSearch);
  * @example const result = await cw({ steps: 200, binarySearchSteps: 5 }).run(model, x, labels, threatModel({ norm: 'l2', epsilon: 2 }));
  */
 export function cw(options: CwOptions = {}): Attack {
-  const o = parseAttackOptions('cw', cwOptions, options);
-  const config: CwConfig = {
-    binarySearchSteps: o.binarySearchSteps ?? 9,
-    steps: o.steps ?? 1000,
-    learningRate: o.learningRate ?? 0.01,
-    initialConst: o.initialConst ?? 1e-3,
-    confidence: o.confidence ?? 0,
-    abortEarly: o.abortEarly ?? true,
-  };
-  return attackOf('cw', config, cwAttack);
+  return attackOf('cw', parseAttackOptions('cw', cwOptions, options), cwAttack);
 }

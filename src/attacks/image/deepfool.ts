@@ -11,31 +11,26 @@
  * Defaults (Foolbox 3 / the paper): 50 steps, overshoot 0.02, the 10 most likely classes
  * as candidates. A targeted goal uses the target as the only candidate.
  */
-import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { GradientError } from '../../core/errors.js';
 import { nonNegativeNumber, wholeNumber } from '../../core/option-schema.js';
 import { sizeOf } from '../../core/types.js';
 import { parseAttackOptions } from '../option-schema.js';
 import type { Attack } from '../types.js';
 import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
-import { finishMinNorm } from './min-norm.js';
+import { boundaryNormals, finishMinNorm } from './min-norm.js';
 import { goalMet, logitsOf, rankWrongClasses, rowDistances } from './rows.js';
 
 export const deepFoolOptions = z.strictObject({
-  steps: wholeNumber(1).optional(),
+  steps: wholeNumber(1).default(50),
   /** Relative overshoot past the linearised boundary (default 0.02). */
-  overshoot: nonNegativeNumber().optional(),
+  overshoot: nonNegativeNumber().default(0.02),
   /** How many of the most likely classes (the label included) to consider (default 10). */
-  candidates: wholeNumber(2).optional(),
+  candidates: wholeNumber(2).default(10),
 });
-export type DeepFoolOptions = z.infer<typeof deepFoolOptions>;
-
-export interface DeepFoolConfig {
-  steps: number;
-  overshoot: number;
-  candidates: number;
-}
+/** The options as given (each may be left out for its default). */
+export type DeepFoolOptions = z.input<typeof deepFoolOptions>;
+/** The options resolved, defaults filled in. */
+export type DeepFoolConfig = z.infer<typeof deepFoolOptions>;
 
 async function deepFoolSearch(context: AttackContext, config: DeepFoolConfig): Promise<AttackOutcome> {
   const { model, x, labels, threat, norm, targeted, goalClasses } = context;
@@ -89,29 +84,15 @@ async function deepFoolSearch(context: AttackContext, config: DeepFoolConfig): P
         originIdx[c * m + k] = origin[k] as number;
       }
     }
-    const [gradient, f, wNorm] = tf.tidy(() => {
-      const xa = tf.tensor(rows, [m, ...model.inputShape], 'float32');
-      const rep = K === 1 ? xa : tf.concat(new Array<tf.Tensor>(K).fill(xa), 0);
-      const pick = tf.sub(tf.oneHot(tf.tensor1d(candidateIdx, 'int32'), C), tf.oneHot(tf.tensor1d(originIdx, 'int32'), C)).toFloat();
-      const diff = (input: tf.Tensor): tf.Tensor1D => tf.sum(tf.mul(model.logits(input), pick), 1) as tf.Tensor1D;
-      const g = tf.grad((input: tf.Tensor) => tf.sum(diff(input)))(rep);
-      const flat = g.reshape([K * m, -1]);
-      const dual = norm.id === 'l2' ? tf.sqrt(tf.sum(tf.square(flat), 1)) : tf.sum(tf.abs(flat), 1);
-      return [g, diff(rep), dual];
-    });
-    const fv = await f.data();
-    const wv = await wNorm.data();
-    f.dispose();
-    wNorm.dispose();
-    const finite = tf.tidy(() => tf.all(tf.isFinite(gradient)));
-    const ok = (await finite.data())[0] === 1;
-    finite.dispose();
-    if (!ok) {
-      gradient.dispose();
-      throw new GradientError('E_GRADIENT_NONFINITE', `Model '${model.id}' produced NaN or infinite input gradients at DeepFool step ${step}; check the model for log(0) or division by zero.`);
+    const { f: fv, gradient } = await boundaryNormals(model, rows, m, candidateIdx, originIdx, K);
+    // The dual norm of each boundary normal: L2 for an L2 step, L1 for the L∞ sign step.
+    const wv = new Float64Array(K * m);
+    for (let row = 0; row < K * m; row++) {
+      let t = 0;
+      for (let j = row * d; j < (row + 1) * d; j++) t += norm.id === 'l2' ? (gradient[j] as number) ** 2 : Math.abs(gradient[j] as number);
+      wv[row] = norm.id === 'l2' ? Math.sqrt(t) : t;
     }
-    const chosen = new Int32Array(m);
-    const coefficient = new Float32Array(m);
+    const r = new Float32Array(m * d);
     for (let k = 0; k < m; k++) {
       let bestC = 0;
       let bestDist = Infinity;
@@ -122,20 +103,13 @@ async function deepFoolSearch(context: AttackContext, config: DeepFoolConfig): P
           bestC = c;
         }
       }
-      chosen[k] = bestC * m + k;
       const w = (wv[bestC * m + k] as number) + 1e-8;
       // L2: (|f| + 1e-4) / ‖w‖² · w.  L∞: (|f| + 1e-4) / ‖w‖₁ · sign(w).
-      coefficient[k] = (Math.abs(fv[bestC * m + k] as number) + 1e-4) / (norm.id === 'l2' ? w * w : w);
+      const coefficient = (Math.abs(fv[bestC * m + k] as number) + 1e-4) / (norm.id === 'l2' ? w * w : w);
+      const normal = gradient.subarray((bestC * m + k) * d, (bestC * m + k + 1) * d);
+      for (let j = 0; j < d; j++) r[k * d + j] = coefficient * (norm.id === 'l2' ? (normal[j] as number) : Math.sign(normal[j] as number));
       queries[active[k] as number] = (queries[active[k] as number] as number) + K;
     }
-    const stepRows = tf.tidy(() => {
-      const g = tf.gather(gradient, tf.tensor1d(chosen, 'int32'));
-      const dir = norm.id === 'l2' ? g : tf.sign(g);
-      return tf.mul(dir, tf.tensor(coefficient, [m, ...new Array<number>(model.inputShape.length).fill(1)], 'float32'));
-    });
-    gradient.dispose();
-    const r = await stepRows.data();
-    stepRows.dispose();
     active.forEach((i, k) => {
       for (let j = 0; j < d; j++) {
         const t = (total[i * d + j] as number) + (r[k * d + j] as number);
@@ -164,7 +138,5 @@ export const deepFoolAttack = wrapAttack('deepfool', 'gradients', deepFoolSearch
  * @example const result = await deepFool({ steps: 50 }).run(model, x, labels, threatModel({ norm: 'l2', epsilon: 2 }));
  */
 export function deepFool(options: DeepFoolOptions = {}): Attack {
-  const o = parseAttackOptions('deepfool', deepFoolOptions, options);
-  const config: DeepFoolConfig = { steps: o.steps ?? 50, overshoot: o.overshoot ?? 0.02, candidates: o.candidates ?? 10 };
-  return attackOf('deepfool', config, deepFoolAttack);
+  return attackOf('deepfool', parseAttackOptions('deepfool', deepFoolOptions, options), deepFoolAttack);
 }

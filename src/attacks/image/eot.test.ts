@@ -70,39 +70,28 @@ async function brokenOnAverage(adversarial: tf.Tensor): Promise<number> {
   return Array.from(values).filter((m) => m < 0).length;
 }
 
-test('EOT-PGD breaks a randomised defence that plain PGD does not', async () => {
-  const model = randomised();
-  const x = batch(20);
-  const labels = new Int32Array(20);
-  const threat = threatModel({ norm: 'linf', epsilon: EPSILON });
-  const tensorsBefore = tf.memory().numTensors;
-  const plain = await createAttack('pgd', { steps: 40 }).run(model, x, labels, threat, { seed: 2 });
-  const eot = await createAttack('pgd', { steps: 40, eot: 32 }).run(model, x, labels, threat, { seed: 2 });
-  const plainBroken = await brokenOnAverage(plain.adversarial);
-  const eotBroken = await brokenOnAverage(eot.adversarial);
-  assert.ok(eotBroken >= 15, `EOT-PGD broke ${eotBroken} of 20 on average`);
-  assert.ok(plainBroken <= 3, `plain PGD broke ${plainBroken} of 20 on average`);
-  assert.ok(eot.queries.every((q) => q % 32 === 0 && q > 32), 'EOT counts every forward pass');
-  plain.adversarial.dispose();
-  eot.adversarial.dispose();
-  assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensors leak');
-  x.dispose();
-});
+const CASES = [
+  { id: 'pgd', eotAtLeast: 15, plainAtMost: 3 },
+  { id: 'apgd-ce', eotAtLeast: 17, plainAtMost: 5 },
+];
 
-test('EOT-APGD beats plain APGD on the same defence', async () => {
-  const model = randomised();
-  const x = batch(20);
-  const labels = new Int32Array(20);
-  const threat = threatModel({ norm: 'linf', epsilon: EPSILON });
-  const tensorsBefore = tf.memory().numTensors;
-  const plain = await createAttack('apgd-ce', { steps: 40 }).run(model, x, labels, threat, { seed: 2 });
-  const eot = await createAttack('apgd-ce', { steps: 40, eot: 32 }).run(model, x, labels, threat, { seed: 2 });
-  const plainBroken = await brokenOnAverage(plain.adversarial);
-  const eotBroken = await brokenOnAverage(eot.adversarial);
-  assert.ok(eotBroken >= 17, `EOT-APGD broke ${eotBroken} of 20 on average`);
-  assert.ok(plainBroken <= 5, `plain APGD broke ${plainBroken} of 20 on average`);
-  plain.adversarial.dispose();
-  eot.adversarial.dispose();
-  assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensors leak');
-  x.dispose();
-});
+for (const c of CASES) {
+  test(`EOT-${c.id} breaks a randomised defence that plain ${c.id} does not`, async () => {
+    const model = randomised();
+    const x = batch(20);
+    const labels = new Int32Array(20);
+    const threat = threatModel({ norm: 'linf', epsilon: EPSILON });
+    const tensorsBefore = tf.memory().numTensors;
+    const plain = await createAttack(c.id, { steps: 40 }).run(model, x, labels, threat, { seed: 2 });
+    const eot = await createAttack(c.id, { steps: 40, eot: 32 }).run(model, x, labels, threat, { seed: 2 });
+    const plainBroken = await brokenOnAverage(plain.adversarial);
+    const eotBroken = await brokenOnAverage(eot.adversarial);
+    assert.ok(eotBroken >= c.eotAtLeast, `EOT-${c.id} broke ${eotBroken} of 20 on average`);
+    assert.ok(plainBroken <= c.plainAtMost, `plain ${c.id} broke ${plainBroken} of 20 on average`);
+    assert.ok(eot.queries.every((q) => q % 32 === 0 && q > 32), 'EOT counts every forward pass');
+    plain.adversarial.dispose();
+    eot.adversarial.dispose();
+    assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensors leak');
+    x.dispose();
+  });
+}

@@ -27,24 +27,19 @@ import { goalMet, predictRows, rowDistances } from './rows.js';
 
 export const hopSkipJumpOptions = z.strictObject({
   /** Iterations of boundary search + gradient estimate + step (default 64). */
-  steps: wholeNumber(1).optional(),
+  steps: wholeNumber(1).default(64),
   /** Model queries per example, all phases included (default 5000). */
-  queries: wholeNumber(3).optional(),
+  queries: wholeNumber(3).default(5000),
   /** Probes of the first gradient estimate, growing as √t (default 100). */
-  initialEvals: wholeNumber(2).optional(),
-  maxEvals: wholeNumber(2).optional(),
+  initialEvals: wholeNumber(2).default(100),
+  maxEvals: wholeNumber(2).default(10000),
   /** Binary-search precision factor γ (default 1). */
-  gamma: positiveNumber().optional(),
+  gamma: positiveNumber().default(1),
 });
-export type HopSkipJumpOptions = z.infer<typeof hopSkipJumpOptions>;
-
-export interface HopSkipJumpConfig {
-  steps: number;
-  queries: number;
-  initialEvals: number;
-  maxEvals: number;
-  gamma: number;
-}
+/** The options as given (each may be left out for its default). */
+export type HopSkipJumpOptions = z.input<typeof hopSkipJumpOptions>;
+/** The options resolved, defaults filled in. */
+export type HopSkipJumpConfig = z.infer<typeof hopSkipJumpOptions>;
 
 /** Thrown inside one example's search when its query budget runs out. */
 class BudgetSpent extends Error {}
@@ -215,13 +210,5 @@ export const hopSkipJumpAttack = wrapAttack('hsj', 'labels', hopSkipJumpSearch);
  * @example const result = await hopSkipJump({ queries: 2000 }).run(labelOnlyModel, x, labels, threatModel({ norm: 'l2', epsilon: 2 }));
  */
 export function hopSkipJump(options: HopSkipJumpOptions = {}): Attack {
-  const o = parseAttackOptions('hsj', hopSkipJumpOptions, options);
-  const config: HopSkipJumpConfig = {
-    steps: o.steps ?? 64,
-    queries: o.queries ?? 5000,
-    initialEvals: o.initialEvals ?? 100,
-    maxEvals: o.maxEvals ?? 10000,
-    gamma: o.gamma ?? 1,
-  };
-  return attackOf('hsj', config, hopSkipJumpAttack);
+  return attackOf('hsj', parseAttackOptions('hsj', hopSkipJumpOptions, options), hopSkipJumpAttack);
 }

@@ -4,7 +4,7 @@
  * when it lies within epsilon, otherwise its projection onto the ball (clipped to the
  * bounds) with success re-checked by a prediction, so every attack keeps the same
  * contract (inside the ball, honest success flags) and still reports the raw minimum
- * norms. Also the linearised decision boundaries that FAB steps to.
+ * norms. Also the linearised decision boundaries that DeepFool and FAB step to.
  */
 import * as tf from '@tensorflow/tfjs';
 import { GradientError } from '../../core/errors.js';

@@ -23,16 +23,14 @@ import { argmaxRows, goalMet, logitsOf } from './rows.js';
 
 export const squareOptions = z.strictObject({
   /** Model queries per example, including the one of the starting point (default 5000). */
-  queries: wholeNumber(1).optional(),
+  queries: wholeNumber(1).default(5000),
   /** Initial fraction of the image a square covers, in (0, 1] (default 0.8). */
-  pInit: numberIn(0, 1, true).optional(),
+  pInit: numberIn(0, 1, true).default(0.8),
 });
-export type SquareOptions = z.infer<typeof squareOptions>;
-
-export interface SquareConfig {
-  queries: number;
-  pInit: number;
-}
+/** The options as given (each may be left out for its default). */
+export type SquareOptions = z.input<typeof squareOptions>;
+/** The options resolved, defaults filled in. */
+export type SquareConfig = z.infer<typeof squareOptions>;
 
 /** The paper's schedule: the square's area halves at fixed fractions of the budget. */
 export function squareFraction(pInit: number, iteration: number, budget: number): number {
@@ -251,7 +249,5 @@ export const squareAttack = wrapAttack('square', 'scores', squareSearch);
  * @example const result = await square({ queries: 1000 }).run(blackBoxModel, x, labels, threatModel({ norm: 'linf', epsilon: 0.1 }));
  */
 export function square(options: SquareOptions = {}): Attack {
-  const o = parseAttackOptions('square', squareOptions, options);
-  const config: SquareConfig = { queries: o.queries ?? 5000, pInit: o.pInit ?? 0.8 };
-  return attackOf('square', config, squareAttack);
+  return attackOf('square', parseAttackOptions('square', squareOptions, options), squareAttack);
 }
