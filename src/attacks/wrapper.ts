@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { GradientError, RampartError } from '../core/errors.js';
+import { sizeOf } from '../core/types.js';
 import type { Classifier } from '../models/classifier.js';
 import { getNorm, type Norm } from '../threats/norms.js';
 import type { ThreatModel } from '../threats/threat-model.js';
@@ -27,6 +28,12 @@ export interface AttackContext {
   readonly targeted: boolean;
   /** Per example, the class the goal refers to: the true label, or the target when targeted. */
   readonly goalClasses: Int32Array;
+  /** Batch size. */
+  readonly n: number;
+  /** Values per example. */
+  readonly rowSize: number;
+  /** The clean batch, row-major, read once; never write to it (copy with `Float32Array.from`). */
+  readonly clean: Float32Array;
   readonly seed: number;
   readonly onProgress: (progress: AttackProgress) => void;
 }
@@ -94,7 +101,11 @@ export function wrapAttack<C>(name: string, access: AttackAccess, search: Attack
       });
     }
     const onProgress = options.onProgress ?? (() => undefined);
-    const context: AttackContext = { model, x, labels, threat, norm: getNorm(threat.norm), targeted: goal.kind === 'targeted', goalClasses, seed: options.seed ?? 0, onProgress };
+    const norm = getNorm(threat.norm);
+    const clean = (await x.data()) as Float32Array;
+    const n = labels.length;
+    const targeted = goal.kind === 'targeted';
+    const context: AttackContext = { model, x, labels, threat, norm, targeted, goalClasses, n, rowSize: sizeOf(model.inputShape), clean, seed: options.seed ?? 0, onProgress };
     const outcome = await search(context, config);
     try {
       const perturbation = await measure(name, context, outcome.adversarial);

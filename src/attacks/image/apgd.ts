@@ -216,11 +216,11 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
 
 async function apgdSearch(context: AttackContext, config: ApgdConfig): Promise<AttackOutcome> {
   const { model, x, labels, threat, goalClasses, targeted } = context;
-  const n = labels.length;
+  const { n } = context;
   // Each round attacks the examples still unbroken with one loss target: the goal's (or
   // none) for the plain attack, the j-th most likely wrong class for APGD-T.
   const ranked = config.targetClasses > 0 && !targeted;
-  const rankedWrong = ranked ? rankWrongClasses(await logitsOf(model, (await x.data()) as Float32Array, n), labels, model.numClasses) : undefined;
+  const rankedWrong = ranked ? rankWrongClasses(await logitsOf(model, context.clean, n), labels, model.numClasses) : undefined;
   const rounds = ranked ? Math.min(config.targetClasses, model.numClasses - 1) : 1;
   const best = await bestOfRuns(context, {
     runs: threat.epsilon === 0 ? 0 : rounds * config.restarts,

@@ -15,7 +15,6 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { GradientError } from '../../core/errors.js';
 import { flag, nonNegativeNumber, positiveNumber, wholeNumber } from '../../core/option-schema.js';
-import { sizeOf } from '../../core/types.js';
 import { parseAttackOptions } from '../option-schema.js';
 import type { Attack } from '../types.js';
 import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
@@ -40,12 +39,10 @@ const BETA1 = 0.9;
 const BETA2 = 0.999;
 
 async function cwSearch(context: AttackContext, config: CwConfig): Promise<AttackOutcome> {
-  const { model, x, labels, threat, norm, targeted, goalClasses } = context;
+  const { model, x, threat, norm, targeted, goalClasses } = context;
   const { bounds } = threat;
   const range = bounds.max - bounds.min;
-  const n = labels.length;
-  const d = sizeOf(model.inputShape);
-  const clean = Float32Array.from(await x.data());
+  const { n, rowSize: d, clean } = context;
   const best = Float32Array.from(clean);
   const bestL2 = new Float64Array(n).fill(Infinity);
   const queries = new Int32Array(n);

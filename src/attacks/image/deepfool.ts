@@ -13,7 +13,6 @@
  */
 import { z } from 'zod';
 import { nonNegativeNumber, wholeNumber } from '../../core/option-schema.js';
-import { sizeOf } from '../../core/types.js';
 import { parseAttackOptions } from '../option-schema.js';
 import type { Attack } from '../types.js';
 import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
@@ -33,12 +32,10 @@ export type DeepFoolOptions = z.input<typeof deepFoolOptions>;
 export type DeepFoolConfig = z.infer<typeof deepFoolOptions>;
 
 async function deepFoolSearch(context: AttackContext, config: DeepFoolConfig): Promise<AttackOutcome> {
-  const { model, x, labels, threat, norm, targeted, goalClasses } = context;
+  const { model, labels, threat, norm, targeted, goalClasses } = context;
   const { bounds } = threat;
-  const n = labels.length;
-  const d = sizeOf(model.inputShape);
+  const { n, rowSize: d, clean } = context;
   const C = model.numClasses;
-  const clean = Float32Array.from(await x.data());
   const current = Float32Array.from(clean);
   const total = new Float64Array(n * d);
   const found = new Uint8Array(n);

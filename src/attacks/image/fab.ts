@@ -19,7 +19,6 @@
 import { z } from 'zod';
 import { wholeNumber } from '../../core/option-schema.js';
 import { createRng } from '../../core/rng.js';
-import { sizeOf } from '../../core/types.js';
 import { parseAttackOptions } from '../option-schema.js';
 import type { Attack } from '../types.js';
 import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
@@ -111,10 +110,8 @@ async function fabSearch(context: AttackContext, config: FabConfig): Promise<Att
   const targetedGoal = context.targeted;
   const linf = norm.id === 'linf';
   const { bounds, epsilon } = threat;
-  const n = labels.length;
-  const d = sizeOf(model.inputShape);
+  const { n, rowSize: d, clean } = context;
   const C = model.numClasses;
-  const clean = Float32Array.from(await context.x.data());
   const best = Float32Array.from(clean);
   const bestNorm = new Float64Array(n).fill(Infinity);
   const queries = new Int32Array(n);

@@ -17,7 +17,6 @@
 import { z } from 'zod';
 import { positiveNumber, wholeNumber } from '../../core/option-schema.js';
 import { createRng, type Rng } from '../../core/rng.js';
-import { sizeOf } from '../../core/types.js';
 import type { Classifier } from '../../models/classifier.js';
 import { parseAttackOptions } from '../option-schema.js';
 import type { Attack } from '../types.js';
@@ -169,10 +168,8 @@ async function searchOne(s: ExampleSearch): Promise<{ point: Float32Array; found
 }
 
 async function hopSkipJumpSearch(context: AttackContext, config: HopSkipJumpConfig): Promise<AttackOutcome> {
-  const { model, x, labels, threat, norm, targeted, goalClasses } = context;
-  const n = labels.length;
-  const d = sizeOf(model.inputShape);
-  const clean = Float32Array.from(await x.data());
+  const { model, threat, norm, targeted, goalClasses } = context;
+  const { n, rowSize: d, clean } = context;
   const points = Float32Array.from(clean);
   const minNorm = new Float32Array(n).fill(Infinity);
   const queries = new Int32Array(n);

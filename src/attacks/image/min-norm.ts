@@ -36,8 +36,7 @@ export async function finishMinNorm(context: AttackContext, outcome: MinNormOutc
   // last float bit, and points found on the decision boundary flip on less than that.
   const rows = (await projected.data()) as Float32Array;
   projected.dispose();
-  const clean = (await x.data()) as Float32Array;
-  const n = goalClasses.length;
+  const { clean, n } = context;
   const inside = rowDistances(norm, outcome.points, clean, n);
   const rowSize = rows.length / Math.max(1, n);
   for (let i = 0; i < n; i++) {

@@ -44,10 +44,8 @@ export interface BestOfRuns {
  * @example const best = await bestOfRuns(context, { runs: restarts, stepsPerRun: steps, run: (subset, rows, r, onStep) => ... });
  */
 export async function bestOfRuns(context: AttackContext, restarts: Restarts): Promise<BestOfRuns> {
-  const { x, labels } = context;
-  const n = labels.length;
-  const rowSize = n === 0 ? 0 : (x.size / n);
-  const points = Float32Array.from(await x.data());
+  const { x, n, rowSize } = context;
+  const points = Float32Array.from(context.clean);
   const success = new Uint8Array(n);
   const bestLoss = new Float32Array(n).fill(-Infinity);
   const queries = new Int32Array(n);

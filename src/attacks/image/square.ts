@@ -15,7 +15,6 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { numberIn, wholeNumber } from '../../core/option-schema.js';
 import { createRng, type Rng } from '../../core/rng.js';
-import { sizeOf } from '../../core/types.js';
 import { parseAttackOptions } from '../option-schema.js';
 import type { Attack } from '../types.js';
 import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
@@ -86,14 +85,12 @@ function squareBump(s: number, rng: Rng): Float64Array {
 }
 
 async function squareSearch(context: AttackContext, config: SquareConfig): Promise<AttackOutcome> {
-  const { model, x, labels, threat, norm, targeted, goalClasses } = context;
+  const { model, x, threat, norm, targeted, goalClasses } = context;
   const rng = createRng(context.seed);
-  const n = labels.length;
-  const d = sizeOf(model.inputShape);
+  const { n, rowSize: d, clean } = context;
   const { h, w, c } = geometry(model.inputShape);
   const { epsilon, bounds } = threat;
   const clip = (v: number): number => Math.min(bounds.max, Math.max(bounds.min, v));
-  const clean = (await x.data()) as Float32Array;
   const numClasses = model.numClasses;
   const at = (r: number, col: number, ch: number): number => (r * w + col) * c + ch;
 

@@ -40,10 +40,9 @@ function candidate(x: tf.Tensor, threat: ThreatModel, sample: number, seed: numb
 }
 
 async function randomSamplingSearch(context: AttackContext, config: z.infer<typeof randomSamplingOptions>): Promise<AttackOutcome> {
-  const { model, x, labels, threat } = context;
+  const { model, x, labels, threat, n } = context;
   if (context.targeted) throw new UsageError('E_ATTACK_OPTION', 'random-sampling is untargeted only; drop the target or use pgd.');
   const { samples } = config;
-  const n = labels.length;
   const rng = createRng(context.seed);
   const success = new Uint8Array(n);
   const queries = new Int32Array(n);
