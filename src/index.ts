@@ -39,7 +39,7 @@ export { hopSkipJump, hopSkipJumpAttack, type HopSkipJumpOptions, type HopSkipJu
 export { dlrLoss, targetedDlrLoss } from './attacks/losses.js';
 export { gradientDescentAttack, type GradientDescentConfig } from './attacks/image/gradient-descent.js';
 export { attackIds, attackOptionNames, createAttack, describeAttack } from './attacks/registry.js';
-export { wrapAttack, attackOf, type AttackAccess, type AttackContext, type AttackOutcome, type AttackRunner, type AttackSearch } from './attacks/wrapper.js';
+export { wrapAttack, attackOf, type AttackAccess, type AttackContext, type AttackOutcome, type AttackSearch } from './attacks/wrapper.js';
 export { attackDataset, type DatasetAttackOptions, type DatasetAttackResult } from './attacks/run-on-dataset.js';
 export { evaluateRobustness, type RobustnessReport, type RobustnessEvalOptions, type AttackSpec } from './eval/robustness.js';
 export { attackStatsMetric, type Metric } from './eval/metrics.js';

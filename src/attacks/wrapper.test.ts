@@ -21,7 +21,9 @@ test('the wrapper refuses a search that leaves the ball, and leaks nothing', asy
   })));
   const x = tf.tensor2d([[0.2, 0.3]]);
   const before = tf.memory().numTensors;
-  await assert.rejects(escaping.run(m, x, Int32Array.from([1]), threat), (e: unknown) => e instanceof RampartError && e.code === 'E_ATTACK_CONTRACT' && /largest perturbation 0\.5/.test(e.message));
+  const contractError = (e: unknown) =>
+    e instanceof RampartError && e.code === 'E_ATTACK_CONTRACT' && /largest perturbation 0\.5/.test(e.message);
+  await assert.rejects(escaping.run(m, x, Int32Array.from([1]), threat), contractError);
   assert.equal(tf.memory().numTensors, before, 'the rejected result was disposed');
   x.dispose();
   m.model.dispose();
@@ -32,10 +34,12 @@ test('the wrapper measures the perturbation and hands the search its resolved co
   let seen: { targeted: boolean; goalClasses: number[]; seed: number; norm: string } | undefined;
   const nudge = wrapAttack('nudge', 'gradients', async (context) => {
     seen = { targeted: context.targeted, goalClasses: [...context.goalClasses], seed: context.seed, norm: context.norm.id };
-    return { adversarial: tf.tidy(() => tf.add(context.x, tf.tensor2d([[0.05, -0.1]]))), success: new Uint8Array(1), queries: Int32Array.from([1]) };
+    const adversarial = tf.tidy(() => tf.add(context.x, tf.tensor2d([[0.05, -0.1]])));
+    return { adversarial, success: new Uint8Array(1), queries: Int32Array.from([1]) };
   });
   const x = tf.tensor2d([[0.5, 0.5]]);
-  const result = await nudge(m, x, Int32Array.from([0]), threat, {}, { goal: { kind: 'targeted', targets: Int32Array.from([1]) }, seed: 9 });
+  const goal = { kind: 'targeted' as const, targets: Int32Array.from([1]) };
+  const result = await nudge(m, x, Int32Array.from([0]), threat, {}, { goal, seed: 9 });
   assert.deepEqual(seen, { targeted: true, goalClasses: [1], seed: 9, norm: 'linf' });
   assert.ok(Math.abs((result.perturbation[0] as number) - 0.1) < 1e-6);
   result.adversarial.dispose();
@@ -47,10 +51,10 @@ test('every attack parses its options: unknown names list the valid ones, bad va
   for (const id of attackIds()) {
     const valid = attackOptionNames(id);
     assert.ok(valid.length > 0, `${id} declares its options`);
-    assert.throws(
-      () => createAttack(id, { nonsense: 1 }),
-      (e: unknown) => e instanceof UsageError && e.code === 'E_ATTACK_OPTION' && e.message.includes(`${id} has no option 'nonsense'; its options are '${valid[0]}'`),
-    );
+    const names = (e: unknown) => e instanceof UsageError && e.code === 'E_ATTACK_OPTION';
+    const expected = `${id} has no option 'nonsense'; its options are '${valid[0]}'`;
+    const listed = (e: unknown) => names(e) && (e as Error).message.includes(expected);
+    assert.throws(() => createAttack(id, { nonsense: 1 }), listed);
   }
   assert.throws(() => createAttack('pgd', { steps: 0 }), /pgd option 'steps' must be a whole number >= 1; got 0\./);
   assert.throws(() => createAttack('pgd', { loss: 'hinge' }), /pgd option 'loss' must be 'ce' or 'margin'; got "hinge"\./);

@@ -51,7 +51,14 @@ export interface AttackOutcome {
 export type AttackSearch<C> = (context: AttackContext, config: C) => Promise<AttackOutcome>;
 
 /** An attack as a plain function of the model, the batch, the threat and its configuration. */
-export type AttackRunner<C> = (model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, config: C, options?: AttackRunOptions) => Promise<AttackResult>;
+export type AttackRunner<C> = (
+  model: Classifier,
+  x: tf.Tensor,
+  labels: Int32Array,
+  threat: ThreatModel,
+  config: C,
+  options?: AttackRunOptions,
+) => Promise<AttackResult>;
 
 /** Relative and absolute slack of the final budget check: float rounding of a projection. */
 const BUDGET_SLACK = { relative: 1e-5, absolute: 1e-6 };
@@ -63,7 +70,8 @@ const BUDGET_SLACK = { relative: 1e-5, absolute: 1e-6 };
  */
 async function measure(name: string, context: AttackContext, adversarial: tf.Tensor): Promise<Float32Array> {
   const { threat, norm, x } = context;
-  const [distance, low, high] = tf.tidy(() => [norm.distance(tf.sub(adversarial, x)), tf.min(adversarial), tf.max(adversarial)]) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const measured = tf.tidy(() => [norm.distance(tf.sub(adversarial, x)), tf.min(adversarial), tf.max(adversarial)]);
+  const [distance, low, high] = measured as [tf.Tensor, tf.Tensor, tf.Tensor];
   const perturbation = (await distance.data()) as Float32Array;
   const min = (await low.data())[0] as number;
   const max = (await high.data())[0] as number;
@@ -76,7 +84,8 @@ async function measure(name: string, context: AttackContext, adversarial: tf.Ten
     throw new RampartError(
       'E_ATTACK_CONTRACT',
       'internal',
-      `Attack '${name}' returned points outside the threat: largest perturbation ${worst} against epsilon ${threat.epsilon}, values in [${min}, ${max}] against bounds [${bounds.min}, ${bounds.max}]; this is a bug in the attack, please report it.`,
+      `Attack '${name}' returned points outside the threat: largest perturbation ${worst} against epsilon ${threat.epsilon}, ` +
+        `values in [${min}, ${max}] against bounds [${bounds.min}, ${bounds.max}]; this is a bug in the attack, please report it.`,
       { details: { attack: name, worst, epsilon: threat.epsilon, min, max, bounds } },
     );
   }
@@ -96,7 +105,8 @@ export function wrapAttack<C>(name: string, access: AttackAccess, search: Attack
     const goal = options.goal ?? { kind: 'untargeted' };
     const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
     if (access === 'gradients' && !model.differentiable) {
-      throw new GradientError('E_NOT_DIFFERENTIABLE', `Model '${model.id}' exposes no gradients, which ${name} needs; use a black-box attack (square, hsj) against it.`, {
+      const message = `Model '${model.id}' exposes no gradients, which ${name} needs; use a black-box attack (square, hsj) against it.`;
+      throw new GradientError('E_NOT_DIFFERENTIABLE', message, {
         details: { attack: name, model: model.id },
       });
     }
@@ -105,7 +115,9 @@ export function wrapAttack<C>(name: string, access: AttackAccess, search: Attack
     const clean = (await x.data()) as Float32Array;
     const n = labels.length;
     const targeted = goal.kind === 'targeted';
-    const context: AttackContext = { model, x, labels, threat, norm, targeted, goalClasses, n, rowSize: sizeOf(model.inputShape), clean, seed: options.seed ?? 0, onProgress };
+    const rowSize = sizeOf(model.inputShape);
+    const seed = options.seed ?? 0;
+    const context: AttackContext = { model, x, labels, threat, norm, targeted, goalClasses, n, rowSize, clean, seed, onProgress };
     const outcome = await search(context, config);
     try {
       const perturbation = await measure(name, context, outcome.adversarial);

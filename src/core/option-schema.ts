@@ -30,7 +30,8 @@ export function nonNegativeNumber() {
 
 /** A number in [lo, hi]. */
 export function numberIn(lo: number, hi: number, lowOpen = false) {
-  return numberField(`a number in ${lowOpen ? '(' : '['}${lo}, ${hi}]`, (v) => Number.isFinite(v) && (lowOpen ? v > lo : v >= lo) && v <= hi);
+  const above = (v: number): boolean => (lowOpen ? v > lo : v >= lo);
+  return numberField(`a number in ${lowOpen ? '(' : '['}${lo}, ${hi}]`, (v) => Number.isFinite(v) && above(v) && v <= hi);
 }
 
 /** true or false. */
@@ -94,7 +95,9 @@ export function parseOptions<S extends z.ZodObject>(parse: OptionParse, schema: 
   if (issue.code === 'unrecognized_keys') {
     const names = issue.keys;
     const known = valid.length > 0 ? `its options are ${listChoices(valid)}` : 'it takes no options';
-    throw new UsageError(code, `${owner} has no option ${listChoices(names)}; ${known}.`, { details: { ...parse.details, unknown: names, valid } });
+    throw new UsageError(code, `${owner} has no option ${listChoices(names)}; ${known}.`, {
+      details: { ...parse.details, unknown: names, valid },
+    });
   }
   const name = issue.path.map(String).join('.');
   const given = valueAt(defined, issue.path);

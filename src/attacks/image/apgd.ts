@@ -229,7 +229,8 @@ async function apgdSearch(context: AttackContext, config: ApgdConfig): Promise<A
       const round = Math.floor(index / config.restarts);
       const restart = index % config.restarts;
       const pick = (values: Int32Array): Int32Array => Int32Array.from(rows, (i) => values[i] as number);
-      const lossTargets = rankedWrong ? Int32Array.from(rows, (i) => (rankedWrong[i] as Int32Array)[round] as number) : targeted ? pick(goalClasses) : undefined;
+      const wrongClass = (i: number): number => (rankedWrong?.[i] as Int32Array)[round] as number;
+      const lossTargets = rankedWrong ? Int32Array.from(rows, wrongClass) : targeted ? pick(goalClasses) : undefined;
       return runOnce({
         context,
         x: subset,

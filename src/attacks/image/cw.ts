@@ -150,7 +150,7 @@ async function cwSearch(context: AttackContext, config: CwConfig): Promise<Attac
  *
  * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
  * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
- * @example const result = await cwAttack(model, x, labels, threat, { binarySearchSteps: 9, steps: 1000, learningRate: 0.01, initialConst: 1e-3, confidence: 0, abortEarly: true });
+ * @example const result = await cwAttack(model, x, labels, threat, cwOptions.parse({ steps: 200 }));
  */
 export const cwAttack = wrapAttack('cw', 'gradients', cwSearch);
 

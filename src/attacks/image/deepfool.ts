@@ -45,7 +45,9 @@ async function deepFoolSearch(context: AttackContext, config: DeepFoolConfig): P
   const z0 = await logitsOf(model, clean, n);
   const K = targeted ? 1 : Math.max(1, Math.min(config.candidates, C) - 1);
   const ranked = rankWrongClasses(z0, labels, C);
-  const candidates = Array.from({ length: n }, (_, i) => (targeted ? Int32Array.from([goalClasses[i] as number]) : (ranked[i] as Int32Array).slice(0, K)));
+  const candidates = Array.from({ length: n }, (_, i) =>
+    targeted ? Int32Array.from([goalClasses[i] as number]) : (ranked[i] as Int32Array).slice(0, K),
+  );
   for (let i = 0; i < n; i++) queries[i] = 1;
 
   for (let step = 0; step <= config.steps; step++) {

@@ -218,7 +218,9 @@ async function fabSearch(context: AttackContext, config: FabConfig): Promise<Att
  *
  * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
  * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
- * @example const result = await fabAttack(model, x, labels, threat, { steps: 100, restarts: 1, targetClasses: 0, alphaMax: 0.1, eta: 1.05, beta: 0.9 });
+ * @example
+ * const config = { steps: 100, restarts: 1, targetClasses: 0, alphaMax: 0.1, eta: 1.05, beta: 0.9 };
+ * const result = await fabAttack(model, x, labels, threat, config);
  */
 export const fabAttack = wrapAttack('fab', 'gradients', fabSearch);
 

@@ -104,8 +104,10 @@ async function gradientDescentSearch(context: AttackContext, config: GradientDes
   const best = await bestOfRuns(context, {
     runs: config.restarts,
     stepsPerRun: config.steps,
-    run: (subset, rows, restart, onStep) =>
-      runOnce({ context, x: subset, targets: Int32Array.from(rows, (i) => context.goalClasses[i] as number), config, seed: context.seed + 7919 * restart, onStep }),
+    run: (subset, rows, restart, onStep) => {
+      const targets = Int32Array.from(rows, (i) => context.goalClasses[i] as number);
+      return runOnce({ context, x: subset, targets, config, seed: context.seed + 7919 * restart, onStep });
+    },
   });
   return { adversarial: tf.tensor(best.points, context.x.shape), success: best.success, queries: best.queries };
 }
@@ -115,6 +117,8 @@ async function gradientDescentSearch(context: AttackContext, config: GradientDes
  *
  * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
  * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
- * @example const result = await gradientDescentAttack(model, x, labels, threat, { steps: 10, relativeStepSize: 0.25, randomStart: true, restarts: 1, loss: 'ce' });
+ * @example
+ * const config = { steps: 10, relativeStepSize: 0.25, randomStart: true, restarts: 1, loss: 'ce' as const };
+ * const result = await gradientDescentAttack(model, x, labels, threat, config);
  */
 export const gradientDescentAttack = wrapAttack('gradient descent', 'gradients', gradientDescentSearch);

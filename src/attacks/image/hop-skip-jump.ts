@@ -198,7 +198,7 @@ async function hopSkipJumpSearch(context: AttackContext, config: HopSkipJumpConf
  * labels only, so it runs against any model.
  *
  * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
- * @example const result = await hopSkipJumpAttack(model, x, labels, threat, { steps: 64, queries: 5000, initialEvals: 100, maxEvals: 10000, gamma: 1 });
+ * @example const result = await hopSkipJumpAttack(model, x, labels, threat, hopSkipJumpOptions.parse({ queries: 2000 }));
  */
 export const hopSkipJumpAttack = wrapAttack('hsj', 'labels', hopSkipJumpSearch);
 

@@ -90,7 +90,12 @@ function expectedPass(model: Classifier, point: tf.Tensor, objective: AttackObje
  * @throws GradientError `E_GRADIENT_NONFINITE` for NaN or infinite input gradients.
  * @example const { predicted, loss, gradient } = await observe(model, point, objective, { gradient: true, samples: 1, where: 'step 0' });
  */
-export async function observe(model: Classifier, point: tf.Tensor, objective: AttackObjective, options: ObserveOptions): Promise<Observation> {
+export async function observe(
+  model: Classifier,
+  point: tf.Tensor,
+  objective: AttackObjective,
+  options: ObserveOptions,
+): Promise<Observation> {
   const pass = expectedPass(model, point, objective, options.gradient, options.samples);
   const n = point.shape[0] as number;
   const summary = tf.tidy(() => {
@@ -106,7 +111,8 @@ export async function observe(model: Classifier, point: tf.Tensor, objective: At
     pass.gradient.dispose();
     throw new GradientError(
       'E_GRADIENT_NONFINITE',
-      `Model '${model.id}' produced NaN or infinite input gradients at ${options.where}; check the model for log(0) or division by zero, or use a black-box attack (square, hsj).`,
+      `Model '${model.id}' produced NaN or infinite input gradients at ${options.where}; ` +
+        'check the model for log(0) or division by zero, or use a black-box attack (square, hsj).',
     );
   }
   return { predicted: values.subarray(0, n), loss: values.slice(n, 2 * n), ...(pass.gradient ? { gradient: pass.gradient } : {}) };

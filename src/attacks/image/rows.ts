@@ -21,7 +21,8 @@ export async function logitsOf(model: Classifier, rows: Float32Array, count: num
   const out = new Float32Array(count * model.numClasses);
   for (let start = 0; start < count; start += CHUNK_ROWS) {
     const end = Math.min(count, start + CHUNK_ROWS);
-    const z = tf.tidy(() => model.logits(tf.tensor(rows.subarray(start * rowSize, end * rowSize), [end - start, ...model.inputShape], 'float32')));
+    const chunk = rows.subarray(start * rowSize, end * rowSize);
+    const z = tf.tidy(() => model.logits(tf.tensor(chunk, [end - start, ...model.inputShape], 'float32')));
     out.set(await z.data(), start * model.numClasses);
     z.dispose();
   }

@@ -26,9 +26,9 @@ const threatField = z
     }
   });
 
-const boundsField = z.custom<Bounds>((v) => isPlainObject(v) && Number.isFinite(v.min) && Number.isFinite(v.max) && (v.min as number) < (v.max as number), {
-  error: 'must be { min, max } with finite min < max',
-});
+const validBounds = (v: unknown): boolean =>
+  isPlainObject(v) && Number.isFinite(v.min) && Number.isFinite(v.max) && (v.min as number) < (v.max as number);
+const boundsField = z.custom<Bounds>(validBounds, { error: 'must be { min, max } with finite min < max' });
 
 export const pgdAtOptions = z.strictObject({
   /** The threat to train against, e.g. `{ norm: 'linf', epsilon: 0.3 }` (bounds default to [0, 1]). */
@@ -82,9 +82,11 @@ export const awpOptions = z.strictObject({
 });
 export type AwpOptions = z.infer<typeof awpOptions>;
 
+const isAwpSwitch = (v: unknown): boolean => typeof v === 'boolean' || isPlainObject(v);
+
 /** The `awp` switch every objective id takes: `true` for the defaults, or AWP's own options. */
 export const awpSwitch = z.strictObject({
-  awp: z.custom<boolean | AwpOptions>((v) => typeof v === 'boolean' || isPlainObject(v), { error: 'must be true, false or { gamma, warmupEpochs }' }).optional(),
+  awp: z.custom<boolean | AwpOptions>(isAwpSwitch, { error: 'must be true, false or { gamma, warmupEpochs }' }).optional(),
 });
 
 /** One adversary of a `diversified` objective, built by the registry from its id and options. */
@@ -95,10 +97,14 @@ export interface ObjectiveMemberSpec {
   options?: ObjectiveOptions;
 }
 
+const memberField = z.custom<ObjectiveMemberSpec>((v) => isPlainObject(v) && typeof v.id === 'string', {
+  error: 'entries must be { id, weight, options }',
+});
+
 export const diversifiedOptions = z.strictObject({
   /** The adversaries and their weights (each weight is checked by `diversified`, with the others). */
   members: z
-    .array(z.custom<ObjectiveMemberSpec>((v) => isPlainObject(v) && typeof v.id === 'string', { error: 'entries must be { id, weight, options }' }), {
+    .array(memberField, {
       error: 'must list at least one { id, weight, options }',
     })
     .min(1, { error: 'must list at least one { id, weight, options }' })
@@ -107,7 +113,8 @@ export const diversifiedOptions = z.strictObject({
 export type DiversifiedSpecOptions = z.infer<typeof diversifiedOptions>;
 
 /** Options of every objective; each id accepts its own schema's subset, and every id `awp`. */
-export type ObjectiveOptions = Partial<PgdAtOptions & TradesOptions & FgsmRsOptions & NoiseOptions & DiversifiedSpecOptions> & z.infer<typeof awpSwitch>;
+export type ObjectiveOptions = Partial<PgdAtOptions & TradesOptions & FgsmRsOptions & NoiseOptions & DiversifiedSpecOptions> &
+  z.infer<typeof awpSwitch>;
 
 /**
  * Parses an objective's options with its schema.
@@ -115,7 +122,12 @@ export type ObjectiveOptions = Partial<PgdAtOptions & TradesOptions & FgsmRsOpti
  * @throws UsageError `E_OBJECTIVE_OPTION` for an unknown option or a value out of range.
  * @example const o = parseObjectiveOptions('pgd-at', pgdAtOptions, { threat: { norm: 'linf', epsilon: 0.3 } });
  */
-export function parseObjectiveOptions<S extends z.ZodObject>(objective: string, schema: S, options: unknown, alsoValid: readonly string[] = []): z.output<S> {
+export function parseObjectiveOptions<S extends z.ZodObject>(
+  objective: string,
+  schema: S,
+  options: unknown,
+  alsoValid: readonly string[] = [],
+): z.output<S> {
   return parseOptions({ owner: objective, code: 'E_OBJECTIVE_OPTION', details: { objective }, alsoValid }, schema, options);
 }
 
