@@ -39,7 +39,8 @@ export { cw, cwAttack, type CwOptions, type CwConfig } from './attacks/image/cw.
 export { hopSkipJump, hopSkipJumpAttack, type HopSkipJumpOptions, type HopSkipJumpConfig } from './attacks/image/hop-skip-jump.js';
 export { dlrLoss, targetedDlrLoss } from './attacks/losses.js';
 export { gradientDescentAttack, type GradientDescentConfig } from './attacks/image/gradient-descent.js';
-export { attackIds, createAttack, describeAttack } from './attacks/registry.js';
+export { attackIds, attackOptionNames, createAttack, describeAttack } from './attacks/registry.js';
+export { wrapAttack, attackOf, type AttackAccess, type AttackContext, type AttackOutcome, type AttackSearch } from './attacks/wrapper.js';
 export { attackDataset, type DatasetAttackOptions, type DatasetAttackResult } from './execution/attack-dataset.js';
 export { evaluateRobustness, type RobustnessReport, type RobustnessEvalOptions, type AttackSpec } from './eval/robustness.js';
 export { attackStatsMetric, type Metric } from './eval/metrics.js';

@@ -15,20 +15,20 @@
  * the last checkpoint raised the loss, or when the step was not halved last time and the
  * best loss has not moved; each halving restarts from the best point. `apgd-t`: 9 target
  * classes. Per example, the result is the first point that meets the goal, else the point
- * of highest loss.
+ * of highest loss. `eot: N` averages each gradient over N forward passes (expectation over
+ * transformation) to attack a randomised model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { GradientError } from '../../core/errors.js';
-import { sizeOf } from '../../core/types.js';
-import type { Classifier } from '../../models/classifier.js';
-import { getNorm, type Norm } from '../../threats/norms.js';
-import type { ThreatModel } from '../../threats/threat-model.js';
+import { z } from 'zod';
+import { wholeNumber } from '../../core/option-schema.js';
 import { attackLoss, dlrLoss, targetedDlrLoss } from '../losses.js';
-import { parseWholeNumber, rejectUnknownOptions } from '../options.js';
-import type { Attack, AttackResult, AttackRunOptions } from '../types.js';
-import { validateAttackInputs } from '../validate.js';
+import { eotOption, parseAttackOptions } from '../option-schema.js';
+import type { Attack } from '../types.js';
+import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
 import { startingPoint } from './ascent.js';
-import { goalMet, logitsOf, predictRows } from './min-norm.js';
+import { observe, type AttackObjective } from './loss-gradient.js';
+import { bestOfRuns, type RunOutcome } from './restarts.js';
+import { goalMet, logitsOf, predictRows, rankWrongClasses } from './rows.js';
 
 export type ApgdLoss = 'ce' | 'dlr';
 
@@ -38,17 +38,23 @@ export interface ApgdConfig {
   loss: ApgdLoss;
   /** APGD-T: attack towards each of this many most likely wrong classes (0: the plain attack). */
   targetClasses: number;
+  /** Forward passes averaged per gradient (expectation over transformation); default 1. */
+  eotSamples?: number;
 }
 
-export interface ApgdOptions {
-  steps?: number;
-  restarts?: number;
-}
+export const apgdOptions = z.strictObject({
+  steps: wholeNumber(1).optional(),
+  restarts: wholeNumber(1).optional(),
+  /** Forward passes averaged per gradient (EOT); default 1. */
+  eot: eotOption.optional(),
+});
+export type ApgdOptions = z.infer<typeof apgdOptions>;
 
-export interface ApgdTOptions extends ApgdOptions {
+export const apgdTOptions = apgdOptions.extend({
   /** How many of the most likely wrong classes to target in turn (default 9). */
-  targetClasses?: number;
-}
+  targetClasses: wholeNumber(1).optional(),
+});
+export type ApgdTOptions = z.infer<typeof apgdTOptions>;
 
 const MOMENTUM = 0.75;
 const RHO = 0.75;
@@ -69,29 +75,6 @@ export function apgdCheckpoints(steps: number): number[] {
   return out;
 }
 
-interface Evaluation {
-  logits: tf.Tensor2D;
-  loss: tf.Tensor1D;
-  gradient: tf.Tensor;
-}
-
-type Objective = (logits: tf.Tensor2D) => tf.Tensor1D;
-
-function evaluate(model: Classifier, xa: tf.Tensor, objective: Objective): Evaluation {
-  let logits: tf.Tensor2D | undefined;
-  let loss: tf.Tensor1D | undefined;
-  const gradient = tf.tidy(() =>
-    tf.grad((input: tf.Tensor) => {
-      const z = model.logits(input);
-      const l = objective(z);
-      logits = tf.keep(z);
-      loss = tf.keep(l);
-      return tf.sum(l);
-    })(xa),
-  );
-  return { logits: logits as unknown as tf.Tensor2D, loss: loss as unknown as tf.Tensor1D, gradient };
-}
-
 /** `mask ? a : b` per example, as an exact 0/1 blend (tf.where tiles the mask on wasm). */
 function blend(mask: Uint8Array, a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
@@ -105,37 +88,29 @@ function replace(holder: { t: tf.Tensor }, next: tf.Tensor): void {
   holder.t = next;
 }
 
-interface RunState {
-  success: Uint8Array;
-  loss: Float32Array;
-  adversarial: Float32Array;
-  queries: number;
-}
-
 interface SingleRun {
-  model: Classifier;
+  context: AttackContext;
   x: tf.Tensor;
   labels: Int32Array;
   /** The class the loss aims at under a targeted loss, else undefined. */
   lossTargets?: Int32Array;
   goalClasses: Int32Array;
-  targetedGoal: boolean;
-  loss: ApgdLoss;
-  norm: Norm;
-  threat: ThreatModel;
-  steps: number;
+  config: ApgdConfig;
   seed: number;
   onStep: () => void;
 }
 
-async function runOnce(run: SingleRun): Promise<RunState> {
-  const { model, x, norm, threat, steps } = run;
+async function runOnce(run: SingleRun): Promise<RunOutcome> {
+  const { x, config } = run;
+  const { model, norm, threat, targeted } = run.context;
+  const { steps } = config;
+  const eotSamples = config.eotSamples ?? 1;
   const { epsilon, bounds } = threat;
   const n = run.labels.length;
   const labelT = tf.tensor1d(run.labels, 'int32');
   const targetT = run.lossTargets ? tf.tensor1d(run.lossTargets, 'int32') : undefined;
-  const objective: Objective = (z) => {
-    if (run.loss === 'dlr') return targetT ? targetedDlrLoss(z, labelT, targetT) : dlrLoss(z, labelT);
+  const objective: AttackObjective = (z) => {
+    if (config.loss === 'dlr') return targetT ? targetedDlrLoss(z, labelT, targetT) : dlrLoss(z, labelT);
     return targetT ? attackLoss('ce', z, targetT, true) : attackLoss('ce', z, labelT, false);
   };
   const project = (point: tf.Tensor): tf.Tensor => tf.clipByValue(tf.add(x, norm.project(tf.sub(point, x), epsilon)), bounds.min, bounds.max);
@@ -157,25 +132,17 @@ async function runOnce(run: SingleRun): Promise<RunState> {
   let queries = 0;
 
   /** Evaluates the current point: records hits, the best-loss point and the gradient. */
-  const observe = async (step: number): Promise<void> => {
-    const ev = evaluate(model, current.t, objective);
-    queries++;
-    const summary = tf.tidy(() => tf.concat([tf.argMax(ev.logits, 1).toFloat(), ev.loss, tf.isFinite(tf.sum(tf.abs(ev.gradient))).toFloat().reshape([1])]));
-    const values = await summary.data();
-    summary.dispose();
-    ev.logits.dispose();
-    ev.loss.dispose();
-    replace(gradient, ev.gradient);
-    if (values[2 * n] !== 1) {
-      throw new GradientError('E_GRADIENT_NONFINITE', `Model '${model.id}' produced NaN or infinite input gradients at APGD step ${step}; check the model for log(0) or division by zero, or use a black-box attack (square).`);
-    }
-    const loss = Float32Array.from(values.subarray(n, 2 * n));
+  const record = async (step: number): Promise<void> => {
+    const seen = await observe(model, current.t, objective, { gradient: true, samples: eotSamples, where: `APGD step ${step}` });
+    queries += eotSamples;
+    replace(gradient, seen.gradient as tf.Tensor);
+    const { loss } = seen;
     const hits = new Uint8Array(n);
     const improved = new Uint8Array(n);
     let anyHit = false;
     let anyImproved = false;
     for (let i = 0; i < n; i++) {
-      if (!success[i] && goalMet(values[i] as number, run.goalClasses[i] as number, run.targetedGoal)) {
+      if (!success[i] && goalMet(seen.predicted[i] as number, run.goalClasses[i] as number, targeted)) {
         hits[i] = 1;
         success[i] = 1;
         anyHit = true;
@@ -198,7 +165,7 @@ async function runOnce(run: SingleRun): Promise<RunState> {
   };
 
   try {
-    await observe(0);
+    await record(0);
     for (let step = 1; step <= steps && success.some((s) => s === 0); step++) {
       const alpha = step === 1 ? 1 : MOMENTUM;
       const next = tf.tidy(() => {
@@ -209,7 +176,7 @@ async function runOnce(run: SingleRun): Promise<RunState> {
       });
       replace(previous, current.t);
       current.t = next;
-      await observe(step);
+      await record(step);
       run.onStep();
       if (checkpoints.has(step)) {
         const span = step - lastCheckpoint;
@@ -247,112 +214,70 @@ async function runOnce(run: SingleRun): Promise<RunState> {
   }
 }
 
+async function apgdSearch(context: AttackContext, config: ApgdConfig): Promise<AttackOutcome> {
+  const { model, x, labels, threat, goalClasses, targeted } = context;
+  const { n } = context;
+  // Each round attacks the examples still unbroken with one loss target: the goal's (or
+  // none) for the plain attack, the j-th most likely wrong class for APGD-T.
+  const ranked = config.targetClasses > 0 && !targeted;
+  const rankedWrong = ranked ? rankWrongClasses(await logitsOf(model, context.clean, n), labels, model.numClasses) : undefined;
+  const rounds = ranked ? Math.min(config.targetClasses, model.numClasses - 1) : 1;
+  const best = await bestOfRuns(context, {
+    runs: threat.epsilon === 0 ? 0 : rounds * config.restarts,
+    stepsPerRun: config.steps,
+    run: (subset, rows, index, onStep) => {
+      const round = Math.floor(index / config.restarts);
+      const restart = index % config.restarts;
+      const pick = (values: Int32Array): Int32Array => Int32Array.from(rows, (i) => values[i] as number);
+      const wrongClass = (i: number): number => (rankedWrong?.[i] as Int32Array)[round] as number;
+      const lossTargets = rankedWrong ? Int32Array.from(rows, wrongClass) : targeted ? pick(goalClasses) : undefined;
+      return runOnce({
+        context,
+        x: subset,
+        labels: pick(labels),
+        ...(lossTargets ? { lossTargets } : {}),
+        goalClasses: pick(goalClasses),
+        config,
+        seed: context.seed + 7919 * restart + 104_729 * round,
+        onStep,
+      });
+    },
+  });
+  const { success, queries } = best;
+  // The ranking of APGD-T cost one forward pass.
+  if (rankedWrong) for (let i = 0; i < n; i++) queries[i] = (queries[i] as number) + 1;
+  if (threat.epsilon === 0) {
+    // Nothing searched: the flags come from one prediction at the clean input.
+    const p = await predictRows(model, best.points, n);
+    for (let i = 0; i < n; i++) {
+      success[i] = goalMet(p[i] as number, goalClasses[i] as number, targeted) ? 1 : 0;
+      queries[i] = (queries[i] as number) + 1;
+    }
+  }
+  return { adversarial: tf.tensor(best.points, x.shape, 'float32'), success, queries };
+}
+
 /**
  * Runs APGD (and APGD-T when `config.targetClasses > 0`) on a batch.
  *
  * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
  * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
+ * @example const result = await apgdAttack(model, x, labels, threat, { steps: 100, restarts: 1, loss: 'ce', targetClasses: 0 });
  */
-export async function apgdAttack(model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, config: ApgdConfig, options: AttackRunOptions = {}): Promise<AttackResult> {
-  const goal = options.goal ?? { kind: 'untargeted' };
-  const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
-  if (!model.differentiable) {
-    throw new GradientError('E_NOT_DIFFERENTIABLE', `Model '${model.id}' exposes no gradients; use a black-box attack (square) against it.`);
-  }
-  const norm = getNorm(threat.norm);
-  const targetedGoal = goal.kind === 'targeted';
-  const n = labels.length;
-  const rowSize = sizeOf(model.inputShape);
-  const best = Float32Array.from(await x.data());
-  const success = new Uint8Array(n);
-  const bestLoss = new Float32Array(n).fill(-Infinity);
-  const queries = new Int32Array(n);
-  const seed = options.seed ?? 0;
-
-  // Each round attacks the examples still unbroken with one loss target: the goal's (or
-  // none) for the plain attack, the j-th most likely wrong class for APGD-T.
-  let rankedWrong: Int32Array[] | undefined;
-  const rounds = config.targetClasses > 0 && !targetedGoal ? Math.min(config.targetClasses, model.numClasses - 1) : 1;
-  if (config.targetClasses > 0 && !targetedGoal) {
-    const z = await logitsOf(model, best, n);
-    rankedWrong = Array.from({ length: n }, (_, i) => {
-      const order = Array.from({ length: model.numClasses }, (_, j) => j).filter((j) => j !== labels[i]);
-      order.sort((a, b) => (z[i * model.numClasses + b] as number) - (z[i * model.numClasses + a] as number) || a - b);
-      return Int32Array.from(order);
-    });
-    for (let i = 0; i < n; i++) queries[i] = 1;
-  }
-  const total = config.steps * config.restarts * rounds;
-  let done = 0;
-
-  for (let round = 0; round < rounds; round++) {
-    for (let restart = 0; restart < config.restarts; restart++) {
-      if (threat.epsilon === 0) break;
-      const remaining: number[] = [];
-      for (let i = 0; i < n; i++) if (!success[i]) remaining.push(i);
-      if (remaining.length === 0) break;
-      const indices = tf.tensor1d(remaining, 'int32');
-      const subset = remaining.length === n ? tf.clone(x) : tf.gather(x, indices);
-      indices.dispose();
-      const pick = (values: Int32Array): Int32Array => Int32Array.from(remaining, (i) => values[i] as number);
-      const lossTargets = rankedWrong ? Int32Array.from(remaining, (i) => (rankedWrong?.[i] as Int32Array)[round] as number) : targetedGoal ? pick(goalClasses) : undefined;
-      let state: RunState;
-      try {
-        state = await runOnce({
-          model,
-          x: subset,
-          labels: pick(labels),
-          ...(lossTargets ? { lossTargets } : {}),
-          goalClasses: pick(goalClasses),
-          targetedGoal,
-          loss: config.loss,
-          norm,
-          threat,
-          steps: config.steps,
-          seed: seed + 7919 * restart + 104_729 * round,
-          onStep: () => options.onProgress?.({ done: ++done, total }),
-        });
-      } finally {
-        subset.dispose();
-      }
-      remaining.forEach((row, k) => {
-        queries[row] = (queries[row] as number) + state.queries;
-        if (state.success[k] || (state.loss[k] as number) > (bestLoss[row] as number)) {
-          success[row] = state.success[k] as number;
-          bestLoss[row] = state.loss[k] as number;
-          best.set(state.adversarial.subarray(k * rowSize, (k + 1) * rowSize), row * rowSize);
-        }
-      });
-      done = (round * config.restarts + restart + 1) * config.steps;
-      options.onProgress?.({ done, total });
-    }
-  }
-  const adversarial = tf.tensor(best, x.shape, 'float32');
-  const distance = tf.tidy(() => norm.distance(tf.sub(adversarial, x)));
-  const perturbation = (await distance.data()) as Float32Array;
-  distance.dispose();
-  if (threat.epsilon === 0) {
-    // Nothing searched: the flags come from one prediction at the clean input.
-    const p = await predictRows(model, best, n);
-    for (let i = 0; i < n; i++) {
-      success[i] = goalMet(p[i] as number, goalClasses[i] as number, targetedGoal) ? 1 : 0;
-      queries[i] = (queries[i] as number) + 1;
-    }
-  }
-  return { adversarial, success, perturbation, queries };
-}
+export const apgdAttack = wrapAttack('apgd', 'gradients', apgdSearch);
 
 function factory(id: string, loss: ApgdLoss, defaults: { targetClasses: number }) {
+  const schema = defaults.targetClasses > 0 ? apgdTOptions : apgdOptions;
   return (options: ApgdTOptions = {}): Attack => {
-    const known = defaults.targetClasses > 0 ? ['steps', 'restarts', 'targetClasses'] : ['steps', 'restarts'];
-    rejectUnknownOptions(id, options as Record<string, unknown>, known);
+    const o: ApgdTOptions = parseAttackOptions(id, schema, options);
     const config: ApgdConfig = {
-      steps: parseWholeNumber(id, 'steps', options.steps, 100),
-      restarts: parseWholeNumber(id, 'restarts', options.restarts, 1),
+      steps: o.steps ?? 100,
+      restarts: o.restarts ?? 1,
       loss,
-      targetClasses: defaults.targetClasses > 0 ? parseWholeNumber(id, 'targetClasses', options.targetClasses, defaults.targetClasses) : 0,
+      targetClasses: defaults.targetClasses > 0 ? (o.targetClasses ?? defaults.targetClasses) : 0,
+      ...(o.eot === undefined ? {} : { eotSamples: o.eot }),
     };
-    return { id, config, run: (model, x, labels, threat, runOptions) => apgdAttack(model, x, labels, threat, config, runOptions) };
+    return attackOf(id, config, apgdAttack);
   };
 }
 

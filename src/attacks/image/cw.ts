@@ -12,56 +12,37 @@
  * the loss stalls.
  */
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import { GradientError } from '../../core/errors.js';
-import { sizeOf } from '../../core/types.js';
-import type { Classifier } from '../../models/classifier.js';
-import { getNorm } from '../../threats/norms.js';
-import type { ThreatModel } from '../../threats/threat-model.js';
-import { parseBoolean, parsePositiveNumber, parseWholeNumber, rejectUnknownOptions } from '../options.js';
-import type { Attack, AttackResult, AttackRunOptions } from '../types.js';
-import { validateAttackInputs } from '../validate.js';
-import { finishMinNorm, goalMet, rowDistances } from './min-norm.js';
+import { flag, nonNegativeNumber, positiveNumber, wholeNumber } from '../../core/option-schema.js';
+import { parseAttackOptions } from '../option-schema.js';
+import type { Attack } from '../types.js';
+import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
+import { finishMinNorm } from './min-norm.js';
+import { goalMet, rowDistances } from './rows.js';
 
-export interface CwOptions {
-  binarySearchSteps?: number;
-  steps?: number;
-  learningRate?: number;
-  initialConst?: number;
+export const cwOptions = z.strictObject({
+  binarySearchSteps: wholeNumber(1).default(9),
+  steps: wholeNumber(1).default(1000),
+  learningRate: positiveNumber().default(0.01),
+  initialConst: positiveNumber().default(1e-3),
   /** Confidence κ: how far past the boundary a point must be to count (default 0). */
-  confidence?: number;
-  abortEarly?: boolean;
-}
-
-export interface CwConfig {
-  binarySearchSteps: number;
-  steps: number;
-  learningRate: number;
-  initialConst: number;
-  confidence: number;
-  abortEarly: boolean;
-}
+  confidence: nonNegativeNumber().default(0),
+  abortEarly: flag().default(true),
+});
+/** The options as given (each may be left out for its default). */
+export type CwOptions = z.input<typeof cwOptions>;
+/** The options resolved, defaults filled in. */
+export type CwConfig = z.infer<typeof cwOptions>;
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
 
-/**
- * Runs Carlini-Wagner L2 on a batch and answers to the threat as a minimum-norm attack.
- *
- * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
- * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
- */
-export async function cwAttack(model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, config: CwConfig, options: AttackRunOptions = {}): Promise<AttackResult> {
-  const goal = options.goal ?? { kind: 'untargeted' };
-  const targeted = goal.kind === 'targeted';
-  const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
-  if (!model.differentiable) {
-    throw new GradientError('E_NOT_DIFFERENTIABLE', `Model '${model.id}' exposes no gradients; use a black-box attack (square, hsj) against it.`);
-  }
+async function cwSearch(context: AttackContext, config: CwConfig): Promise<AttackOutcome> {
+  const { model, x, threat, norm, targeted, goalClasses } = context;
   const { bounds } = threat;
   const range = bounds.max - bounds.min;
-  const n = labels.length;
-  const d = sizeOf(model.inputShape);
-  const clean = Float32Array.from(await x.data());
+  const { n, rowSize: d, clean } = context;
   const best = Float32Array.from(clean);
   const bestL2 = new Float64Array(n).fill(Infinity);
   const queries = new Int32Array(n);
@@ -136,7 +117,7 @@ export async function cwAttack(model: Classifier, x: tf.Tensor, labels: Int32Arr
           m.dispose();
           v.dispose();
           [w, m, v] = [nw as tf.Tensor, nm as tf.Tensor, nv as tf.Tensor];
-          options.onProgress?.({ done: ++done, total });
+          context.onProgress({ done: ++done, total });
           if (config.abortEarly && step % Math.ceil(config.steps / 10) === 0) {
             if (!(lossValue <= 0.9999 * lastCheck)) break;
             lastCheck = lossValue;
@@ -159,27 +140,24 @@ export async function cwAttack(model: Classifier, x: tf.Tensor, labels: Int32Arr
     onehot.dispose();
     w0.dispose();
   }
-  const norm = getNorm(threat.norm);
   const distances = rowDistances(norm, best, clean, n);
   const minNorm = Float32Array.from(distances, (value, i) => (Number.isFinite(bestL2[i] as number) ? value : Infinity));
-  return finishMinNorm(model, x, { points: best, minNorm, queries }, threat, norm, goalClasses, targeted);
+  return finishMinNorm(context, { points: best, minNorm, queries });
 }
 
-const KNOWN = ['binarySearchSteps', 'steps', 'learningRate', 'initialConst', 'confidence', 'abortEarly'] as const;
+/**
+ * Runs Carlini-Wagner L2 on a batch and answers to the threat as a minimum-norm attack.
+ *
+ * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
+ * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
+ * @example const result = await cwAttack(model, x, labels, threat, cwOptions.parse({ steps: 200 }));
+ */
+export const cwAttack = wrapAttack('cw', 'gradients', cwSearch);
 
 /**
  * @throws UsageError `E_ATTACK_OPTION` for an unknown option or a value out of range.
  * @example const result = await cw({ steps: 200, binarySearchSteps: 5 }).run(model, x, labels, threatModel({ norm: 'l2', epsilon: 2 }));
  */
 export function cw(options: CwOptions = {}): Attack {
-  rejectUnknownOptions('cw', options as Record<string, unknown>, KNOWN);
-  const config: CwConfig = {
-    binarySearchSteps: parseWholeNumber('cw', 'binarySearchSteps', options.binarySearchSteps, 9),
-    steps: parseWholeNumber('cw', 'steps', options.steps, 1000),
-    learningRate: parsePositiveNumber('cw', 'learningRate', options.learningRate) ?? 0.01,
-    initialConst: parsePositiveNumber('cw', 'initialConst', options.initialConst) ?? 1e-3,
-    confidence: options.confidence === 0 ? 0 : (parsePositiveNumber('cw', 'confidence', options.confidence) ?? 0),
-    abortEarly: parseBoolean('cw', 'abortEarly', options.abortEarly, true),
-  };
-  return { id: 'cw', config, run: (model, x, labels, threat, runOptions) => cwAttack(model, x, labels, threat, config, runOptions) };
+  return attackOf('cw', parseAttackOptions('cw', cwOptions, options), cwAttack);
 }

@@ -11,50 +11,31 @@
  * Defaults (Foolbox 3 / the paper): 50 steps, overshoot 0.02, the 10 most likely classes
  * as candidates. A targeted goal uses the target as the only candidate.
  */
-import * as tf from '@tensorflow/tfjs';
-import { GradientError } from '../../core/errors.js';
-import { sizeOf } from '../../core/types.js';
-import type { Classifier } from '../../models/classifier.js';
-import { getNorm } from '../../threats/norms.js';
-import type { ThreatModel } from '../../threats/threat-model.js';
-import { parsePositiveNumber, parseWholeNumber, rejectUnknownOptions } from '../options.js';
-import type { Attack, AttackResult, AttackRunOptions } from '../types.js';
-import { validateAttackInputs } from '../validate.js';
-import { finishMinNorm, goalMet, logitsOf, rowDistances } from './min-norm.js';
+import { z } from 'zod';
+import { nonNegativeNumber, wholeNumber } from '../../core/option-schema.js';
+import { parseAttackOptions } from '../option-schema.js';
+import type { Attack } from '../types.js';
+import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
+import { boundaryNormals, finishMinNorm } from './min-norm.js';
+import { goalMet, logitsOf, rankWrongClasses, rowDistances } from './rows.js';
 
-export interface DeepFoolOptions {
-  steps?: number;
+export const deepFoolOptions = z.strictObject({
+  steps: wholeNumber(1).default(50),
   /** Relative overshoot past the linearised boundary (default 0.02). */
-  overshoot?: number;
+  overshoot: nonNegativeNumber().default(0.02),
   /** How many of the most likely classes (the label included) to consider (default 10). */
-  candidates?: number;
-}
+  candidates: wholeNumber(2).default(10),
+});
+/** The options as given (each may be left out for its default). */
+export type DeepFoolOptions = z.input<typeof deepFoolOptions>;
+/** The options resolved, defaults filled in. */
+export type DeepFoolConfig = z.infer<typeof deepFoolOptions>;
 
-export interface DeepFoolConfig {
-  steps: number;
-  overshoot: number;
-  candidates: number;
-}
-
-/**
- * Runs DeepFool on a batch and answers to the threat as a minimum-norm attack.
- *
- * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
- * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
- */
-export async function deepFoolAttack(model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, config: DeepFoolConfig, options: AttackRunOptions = {}): Promise<AttackResult> {
-  const goal = options.goal ?? { kind: 'untargeted' };
-  const targeted = goal.kind === 'targeted';
-  const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
-  if (!model.differentiable) {
-    throw new GradientError('E_NOT_DIFFERENTIABLE', `Model '${model.id}' exposes no gradients; use a black-box attack (square, hsj) against it.`);
-  }
-  const norm = getNorm(threat.norm);
+async function deepFoolSearch(context: AttackContext, config: DeepFoolConfig): Promise<AttackOutcome> {
+  const { model, labels, threat, norm, targeted, goalClasses } = context;
   const { bounds } = threat;
-  const n = labels.length;
-  const d = sizeOf(model.inputShape);
+  const { n, rowSize: d, clean } = context;
   const C = model.numClasses;
-  const clean = Float32Array.from(await x.data());
   const current = Float32Array.from(clean);
   const total = new Float64Array(n * d);
   const found = new Uint8Array(n);
@@ -63,12 +44,10 @@ export async function deepFoolAttack(model: Classifier, x: tf.Tensor, labels: In
   // Candidate classes, fixed from the clean logits as in the paper (untargeted only).
   const z0 = await logitsOf(model, clean, n);
   const K = targeted ? 1 : Math.max(1, Math.min(config.candidates, C) - 1);
-  const candidates = Array.from({ length: n }, (_, i) => {
-    if (targeted) return Int32Array.from([goalClasses[i] as number]);
-    const order = Array.from({ length: C }, (_, j) => j).filter((j) => j !== labels[i]);
-    order.sort((a, b) => (z0[i * C + b] as number) - (z0[i * C + a] as number) || a - b);
-    return Int32Array.from(order.slice(0, K));
-  });
+  const ranked = rankWrongClasses(z0, labels, C);
+  const candidates = Array.from({ length: n }, (_, i) =>
+    targeted ? Int32Array.from([goalClasses[i] as number]) : (ranked[i] as Int32Array).slice(0, K),
+  );
   for (let i = 0; i < n; i++) queries[i] = 1;
 
   for (let step = 0; step <= config.steps; step++) {
@@ -104,29 +83,15 @@ export async function deepFoolAttack(model: Classifier, x: tf.Tensor, labels: In
         originIdx[c * m + k] = origin[k] as number;
       }
     }
-    const [gradient, f, wNorm] = tf.tidy(() => {
-      const xa = tf.tensor(rows, [m, ...model.inputShape], 'float32');
-      const rep = K === 1 ? xa : tf.concat(new Array<tf.Tensor>(K).fill(xa), 0);
-      const pick = tf.sub(tf.oneHot(tf.tensor1d(candidateIdx, 'int32'), C), tf.oneHot(tf.tensor1d(originIdx, 'int32'), C)).toFloat();
-      const diff = (input: tf.Tensor): tf.Tensor1D => tf.sum(tf.mul(model.logits(input), pick), 1) as tf.Tensor1D;
-      const g = tf.grad((input: tf.Tensor) => tf.sum(diff(input)))(rep);
-      const flat = g.reshape([K * m, -1]);
-      const dual = norm.id === 'l2' ? tf.sqrt(tf.sum(tf.square(flat), 1)) : tf.sum(tf.abs(flat), 1);
-      return [g, diff(rep), dual];
-    });
-    const fv = await f.data();
-    const wv = await wNorm.data();
-    f.dispose();
-    wNorm.dispose();
-    const finite = tf.tidy(() => tf.all(tf.isFinite(gradient)));
-    const ok = (await finite.data())[0] === 1;
-    finite.dispose();
-    if (!ok) {
-      gradient.dispose();
-      throw new GradientError('E_GRADIENT_NONFINITE', `Model '${model.id}' produced NaN or infinite input gradients at DeepFool step ${step}; check the model for log(0) or division by zero.`);
+    const { f: fv, gradient } = await boundaryNormals(model, rows, m, candidateIdx, originIdx, K);
+    // The dual norm of each boundary normal: L2 for an L2 step, L1 for the L∞ sign step.
+    const wv = new Float64Array(K * m);
+    for (let row = 0; row < K * m; row++) {
+      let t = 0;
+      for (let j = row * d; j < (row + 1) * d; j++) t += norm.id === 'l2' ? (gradient[j] as number) ** 2 : Math.abs(gradient[j] as number);
+      wv[row] = norm.id === 'l2' ? Math.sqrt(t) : t;
     }
-    const chosen = new Int32Array(m);
-    const coefficient = new Float32Array(m);
+    const r = new Float32Array(m * d);
     for (let k = 0; k < m; k++) {
       let bestC = 0;
       let bestDist = Infinity;
@@ -137,20 +102,13 @@ export async function deepFoolAttack(model: Classifier, x: tf.Tensor, labels: In
           bestC = c;
         }
       }
-      chosen[k] = bestC * m + k;
       const w = (wv[bestC * m + k] as number) + 1e-8;
       // L2: (|f| + 1e-4) / ‖w‖² · w.  L∞: (|f| + 1e-4) / ‖w‖₁ · sign(w).
-      coefficient[k] = (Math.abs(fv[bestC * m + k] as number) + 1e-4) / (norm.id === 'l2' ? w * w : w);
+      const coefficient = (Math.abs(fv[bestC * m + k] as number) + 1e-4) / (norm.id === 'l2' ? w * w : w);
+      const normal = gradient.subarray((bestC * m + k) * d, (bestC * m + k + 1) * d);
+      for (let j = 0; j < d; j++) r[k * d + j] = coefficient * (norm.id === 'l2' ? (normal[j] as number) : Math.sign(normal[j] as number));
       queries[active[k] as number] = (queries[active[k] as number] as number) + K;
     }
-    const stepRows = tf.tidy(() => {
-      const g = tf.gather(gradient, tf.tensor1d(chosen, 'int32'));
-      const dir = norm.id === 'l2' ? g : tf.sign(g);
-      return tf.mul(dir, tf.tensor(coefficient, [m, ...new Array<number>(model.inputShape.length).fill(1)], 'float32'));
-    });
-    gradient.dispose();
-    const r = await stepRows.data();
-    stepRows.dispose();
     active.forEach((i, k) => {
       for (let j = 0; j < d; j++) {
         const t = (total[i * d + j] as number) + (r[k * d + j] as number);
@@ -158,25 +116,26 @@ export async function deepFoolAttack(model: Classifier, x: tf.Tensor, labels: In
         current[i * d + j] = Math.min(bounds.max, Math.max(bounds.min, (clean[i * d + j] as number) + (1 + config.overshoot) * t));
       }
     });
-    options.onProgress?.({ done: step + 1, total: config.steps });
+    context.onProgress({ done: step + 1, total: config.steps });
   }
   const distances = rowDistances(norm, current, clean, n);
   const minNorm = Float32Array.from(distances, (v, i) => (found[i] ? v : Infinity));
-  return finishMinNorm(model, x, { points: current, minNorm, queries }, threat, norm, goalClasses, targeted);
+  return finishMinNorm(context, { points: current, minNorm, queries });
 }
 
-const KNOWN = ['steps', 'overshoot', 'candidates'] as const;
+/**
+ * Runs DeepFool on a batch and answers to the threat as a minimum-norm attack.
+ *
+ * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
+ * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
+ * @example const result = await deepFoolAttack(model, x, labels, threat, { steps: 50, overshoot: 0.02, candidates: 10 });
+ */
+export const deepFoolAttack = wrapAttack('deepfool', 'gradients', deepFoolSearch);
 
 /**
  * @throws UsageError `E_ATTACK_OPTION` for an unknown option or a value out of range.
  * @example const result = await deepFool({ steps: 50 }).run(model, x, labels, threatModel({ norm: 'l2', epsilon: 2 }));
  */
 export function deepFool(options: DeepFoolOptions = {}): Attack {
-  rejectUnknownOptions('deepfool', options as Record<string, unknown>, KNOWN);
-  const config: DeepFoolConfig = {
-    steps: parseWholeNumber('deepfool', 'steps', options.steps, 50),
-    overshoot: options.overshoot === 0 ? 0 : (parsePositiveNumber('deepfool', 'overshoot', options.overshoot) ?? 0.02),
-    candidates: parseWholeNumber('deepfool', 'candidates', options.candidates, 10, 2),
-  };
-  return { id: 'deepfool', config, run: (model, x, labels, threat, runOptions) => deepFoolAttack(model, x, labels, threat, config, runOptions) };
+  return attackOf('deepfool', parseAttackOptions('deepfool', deepFoolOptions, options), deepFoolAttack);
 }

@@ -16,27 +16,26 @@
  * Defaults (AutoAttack's): 100 steps, 1 restart (later restarts start at random within
  * half the best norm so far), α_max 0.1, η 1.05, β 0.9; `fab-t`: 9 target classes.
  */
-import type * as tf from '@tensorflow/tfjs';
-import { GradientError } from '../../core/errors.js';
+import { z } from 'zod';
+import { wholeNumber } from '../../core/option-schema.js';
 import { createRng } from '../../core/rng.js';
-import { sizeOf } from '../../core/types.js';
-import type { Classifier } from '../../models/classifier.js';
-import { getNorm } from '../../threats/norms.js';
-import type { ThreatModel } from '../../threats/threat-model.js';
-import { parseWholeNumber, rejectUnknownOptions } from '../options.js';
-import type { Attack, AttackResult, AttackRunOptions } from '../types.js';
-import { validateAttackInputs } from '../validate.js';
-import { boundaryNormals, finishMinNorm, goalMet, logitsOf, predictRows } from './min-norm.js';
+import { parseAttackOptions } from '../option-schema.js';
+import type { Attack } from '../types.js';
+import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
+import { boundaryNormals, finishMinNorm } from './min-norm.js';
+import { goalMet, logitsOf, predictRows, rankWrongClasses } from './rows.js';
 
-export interface FabOptions {
-  steps?: number;
-  restarts?: number;
-}
+export const fabOptions = z.strictObject({
+  steps: wholeNumber(1).optional(),
+  restarts: wholeNumber(1).optional(),
+});
+export type FabOptions = z.infer<typeof fabOptions>;
 
-export interface FabTOptions extends FabOptions {
+export const fabTOptions = fabOptions.extend({
   /** How many of the most likely wrong classes to target in turn (default 9). */
-  targetClasses?: number;
-}
+  targetClasses: wholeNumber(1).optional(),
+});
+export type FabTOptions = z.infer<typeof fabTOptions>;
 
 export interface FabConfig {
   steps: number;
@@ -106,41 +105,23 @@ export function projectOntoHyperplane(x: ArrayLike<number>, w: ArrayLike<number>
   return out;
 }
 
-/**
- * Runs FAB (or FAB-T when `config.targetClasses > 0`) on a batch and answers to the
- * threat as a minimum-norm attack.
- *
- * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
- * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
- */
-export async function fabAttack(model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, config: FabConfig, options: AttackRunOptions = {}): Promise<AttackResult> {
-  const goal = options.goal ?? { kind: 'untargeted' };
-  const targetedGoal = goal.kind === 'targeted';
-  const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
-  if (!model.differentiable) {
-    throw new GradientError('E_NOT_DIFFERENTIABLE', `Model '${model.id}' exposes no gradients; use a black-box attack (square, hsj) against it.`);
-  }
-  const norm = getNorm(threat.norm);
+async function fabSearch(context: AttackContext, config: FabConfig): Promise<AttackOutcome> {
+  const { model, labels, threat, norm, goalClasses } = context;
+  const targetedGoal = context.targeted;
   const linf = norm.id === 'linf';
   const { bounds, epsilon } = threat;
-  const n = labels.length;
-  const d = sizeOf(model.inputShape);
+  const { n, rowSize: d, clean } = context;
   const C = model.numClasses;
-  const clean = Float32Array.from(await x.data());
   const best = Float32Array.from(clean);
   const bestNorm = new Float64Array(n).fill(Infinity);
   const queries = new Int32Array(n);
-  const rng = createRng(options.seed ?? 0);
+  const rng = createRng(context.seed);
 
   // The boundaries to search: every other class (FAB), the goal's target, or one of the
   // most likely wrong classes per round (FAB-T).
   const z0 = await logitsOf(model, clean, n);
   for (let i = 0; i < n; i++) queries[i] = 1;
-  const ranked = Array.from({ length: n }, (_, i) => {
-    const order = Array.from({ length: C }, (_, j) => j).filter((j) => j !== labels[i]);
-    order.sort((a, b) => (z0[i * C + b] as number) - (z0[i * C + a] as number) || a - b);
-    return Int32Array.from(order);
-  });
+  const ranked = rankWrongClasses(z0, labels, C);
   const perRound = targetedGoal || config.targetClasses > 0;
   const rounds = targetedGoal ? 1 : config.targetClasses > 0 ? Math.min(config.targetClasses, C - 1) : 1;
   const K = perRound ? 1 : C - 1;
@@ -222,28 +203,40 @@ export async function fabAttack(model: Classifier, x: tf.Tensor, labels: Int32Ar
           // Step back towards the input: the next steps look for a smaller perturbation.
           for (let j = 0; j < d; j++) cur[j] = (orig[j] as number) + config.beta * ((cur[j] as number) - (orig[j] as number));
         });
-        options.onProgress?.({ done: ++done, total });
+        context.onProgress({ done: ++done, total });
       }
       done = (round * config.restarts + restart + 1) * config.steps;
     }
   }
   const minNorm = Float32Array.from(bestNorm);
-  return finishMinNorm(model, x, { points: best, minNorm, queries }, threat, norm, goalClasses, targetedGoal);
+  return finishMinNorm(context, { points: best, minNorm, queries });
 }
 
+/**
+ * Runs FAB (or FAB-T when `config.targetClasses > 0`) on a batch and answers to the
+ * threat as a minimum-norm attack.
+ *
+ * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
+ * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
+ * @example
+ * const config = { steps: 100, restarts: 1, targetClasses: 0, alphaMax: 0.1, eta: 1.05, beta: 0.9 };
+ * const result = await fabAttack(model, x, labels, threat, config);
+ */
+export const fabAttack = wrapAttack('fab', 'gradients', fabSearch);
+
 function factory(id: string, targetClasses: number) {
+  const schema = targetClasses > 0 ? fabTOptions : fabOptions;
   return (options: FabTOptions = {}): Attack => {
-    const known = targetClasses > 0 ? ['steps', 'restarts', 'targetClasses'] : ['steps', 'restarts'];
-    rejectUnknownOptions(id, options as Record<string, unknown>, known);
+    const o: FabTOptions = parseAttackOptions(id, schema, options);
     const config: FabConfig = {
-      steps: parseWholeNumber(id, 'steps', options.steps, 100),
-      restarts: parseWholeNumber(id, 'restarts', options.restarts, 1),
-      targetClasses: targetClasses > 0 ? parseWholeNumber(id, 'targetClasses', options.targetClasses, targetClasses) : 0,
+      steps: o.steps ?? 100,
+      restarts: o.restarts ?? 1,
+      targetClasses: targetClasses > 0 ? (o.targetClasses ?? targetClasses) : 0,
       alphaMax: 0.1,
       eta: 1.05,
       beta: 0.9,
     };
-    return { id, config, run: (model, x, labels, threat, runOptions) => fabAttack(model, x, labels, threat, config, runOptions) };
+    return attackOf(id, config, fabAttack);
   };
 }
 

@@ -1,21 +1,16 @@
 /**
- * The one gradient-descent loop behind every first-order image attack (FGSM, PGD, and
- * later APGD-style variants). Per-norm behaviour comes from the `Norm` hooks; per-attack
- * behaviour from the config. The loop keeps, per example, the best point it has seen:
- * the first point that meets the goal, else the point of highest loss. So more steps or
- * restarts can never make the result weaker, and the success flags describe exactly the
- * stored points.
+ * The one gradient-descent loop behind the first-order image attacks (FGSM, PGD).
+ * Per-norm behaviour comes from the `Norm` hooks; per-attack behaviour from the config;
+ * the start-up and final checks from the attack wrapper, the restarts from `bestOfRuns`.
+ * Within a run the loop keeps, per example, the best point it has seen: the first point
+ * that meets the goal, else the point of highest loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import { GradientError } from '../../core/errors.js';
-import { sizeOf } from '../../core/types.js';
-import type { Classifier } from '../../models/classifier.js';
-import { getNorm, type Norm } from '../../threats/norms.js';
-import type { ThreatModel } from '../../threats/threat-model.js';
 import { attackLoss, type AttackLoss } from '../losses.js';
-import type { AttackResult, AttackRunOptions } from '../types.js';
-import { validateAttackInputs } from '../validate.js';
+import { wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
 import { ascentStep, startingPoint } from './ascent.js';
+import { observe } from './loss-gradient.js';
+import { bestOfRuns, type RunOutcome } from './restarts.js';
 
 export interface GradientDescentConfig {
   /** Gradient steps per restart. */
@@ -29,61 +24,27 @@ export interface GradientDescentConfig {
   /** Independent runs; each later run attacks only the examples still unbroken. */
   restarts: number;
   loss: AttackLoss;
-}
-
-interface Evaluation {
-  logits: tf.Tensor2D;
-  loss: tf.Tensor1D;
-  gradient?: tf.Tensor;
-}
-
-function evaluate(model: Classifier, xa: tf.Tensor, targets: tf.Tensor1D, lossKind: AttackLoss, targeted: boolean, withGradient: boolean): Evaluation {
-  if (!withGradient) {
-    return tf.tidy(() => {
-      const logits = model.logits(xa);
-      return { logits, loss: attackLoss(lossKind, logits, targets, targeted) };
-    });
-  }
-  let logits: tf.Tensor2D | undefined;
-  let loss: tf.Tensor1D | undefined;
-  const gradient = tf.tidy(() =>
-    tf.grad((input: tf.Tensor) => {
-      const z = model.logits(input);
-      const l = attackLoss(lossKind, z, targets, targeted);
-      // Kept past the tidy: the same forward pass gives both the step and the success check.
-      logits = tf.keep(z);
-      loss = tf.keep(l);
-      return tf.sum(l);
-    })(xa),
-  );
-  return { logits: logits as unknown as tf.Tensor2D, loss: loss as unknown as tf.Tensor1D, gradient };
-}
-
-interface RunState {
-  success: Uint8Array;
-  loss: Float32Array;
-  queries: number;
-  adversarial: Float32Array;
+  /** Forward passes averaged per step (expectation over transformation); default 1. */
+  eotSamples?: number;
 }
 
 interface SingleRun {
-  model: Classifier;
+  context: AttackContext;
   x: tf.Tensor;
   targets: Int32Array;
-  targeted: boolean;
-  norm: Norm;
-  threat: ThreatModel;
   config: GradientDescentConfig;
   seed: number;
   onStep: () => void;
 }
 
-async function runOnce(run: SingleRun): Promise<RunState> {
-  const { model, x, targets, targeted, norm, threat, config } = run;
-  const { epsilon } = threat;
-  const alpha = config.stepSize ?? config.relativeStepSize * epsilon;
+async function runOnce(run: SingleRun): Promise<RunOutcome> {
+  const { context, x, targets, config } = run;
+  const { model, norm, threat, targeted } = context;
+  const alpha = config.stepSize ?? config.relativeStepSize * threat.epsilon;
+  const samples = config.eotSamples ?? 1;
   const n = targets.length;
   const targetTensor = tf.tensor1d(targets, 'int32');
+  const objective = (logits: tf.Tensor2D): tf.Tensor1D => attackLoss(config.loss, logits, targetTensor, targeted);
   let current = startingPoint(x, norm, threat, config.randomStart, run.seed);
   let best = tf.clone(current);
   const success = new Uint8Array(n);
@@ -92,27 +53,14 @@ async function runOnce(run: SingleRun): Promise<RunState> {
   try {
     for (let step = 0; step <= config.steps; step++) {
       const last = step === config.steps;
-      const ev = evaluate(model, current, targetTensor, config.loss, targeted, !last);
-      queries++;
-      const summary = tf.tidy(() => {
-        const parts = [tf.argMax(ev.logits, 1).toFloat(), ev.loss];
-        if (ev.gradient) parts.push(tf.isFinite(tf.sum(tf.abs(ev.gradient))).toFloat().reshape([1]));
-        return tf.concat(parts);
-      });
-      const values = await summary.data();
-      summary.dispose();
-      ev.logits.dispose();
-      ev.loss.dispose();
-      if (ev.gradient && values[2 * n] !== 1) {
-        ev.gradient.dispose();
-        throw new GradientError('E_GRADIENT_NONFINITE', `Model '${model.id}' produced NaN or infinite input gradients at step ${step}; check the model for log(0) or division by zero, or use a black-box attack.`);
-      }
+      const seen = await observe(model, current, objective, { gradient: !last, samples, where: `step ${step}` });
+      queries += samples;
       const improved = new Uint8Array(n);
       let anyImproved = false;
       let allDone = true;
       for (let i = 0; i < n; i++) {
-        const pred = values[i] as number;
-        const lossValue = values[n + i] as number;
+        const pred = seen.predicted[i] as number;
+        const lossValue = seen.loss[i] as number;
         const hit = targeted ? pred === targets[i] : pred !== targets[i];
         if (!success[i] && (hit || lossValue > (bestLoss[i] as number))) {
           improved[i] = 1;
@@ -133,10 +81,10 @@ async function runOnce(run: SingleRun): Promise<RunState> {
         keep.dispose();
       }
       if (last || allDone) {
-        ev.gradient?.dispose();
+        seen.gradient?.dispose();
         break;
       }
-      const gradient = ev.gradient as tf.Tensor;
+      const gradient = seen.gradient as tf.Tensor;
       const next = ascentStep(x, current, gradient, norm, threat, alpha);
       gradient.dispose();
       current.dispose();
@@ -152,73 +100,25 @@ async function runOnce(run: SingleRun): Promise<RunState> {
   }
 }
 
+async function gradientDescentSearch(context: AttackContext, config: GradientDescentConfig): Promise<AttackOutcome> {
+  const best = await bestOfRuns(context, {
+    runs: config.restarts,
+    stepsPerRun: config.steps,
+    run: (subset, rows, restart, onStep) => {
+      const targets = Int32Array.from(rows, (i) => context.goalClasses[i] as number);
+      return runOnce({ context, x: subset, targets, config, seed: context.seed + 7919 * restart, onStep });
+    },
+  });
+  return { adversarial: tf.tensor(best.points, context.x.shape), success: best.success, queries: best.queries };
+}
+
 /**
  * Runs the shared first-order attack loop on a batch.
  *
  * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
  * @throws GradientError `E_NOT_DIFFERENTIABLE` for a black-box model, `E_GRADIENT_NONFINITE` for NaN gradients.
+ * @example
+ * const config = { steps: 10, relativeStepSize: 0.25, randomStart: true, restarts: 1, loss: 'ce' as const };
+ * const result = await gradientDescentAttack(model, x, labels, threat, config);
  */
-export async function gradientDescentAttack(
-  model: Classifier,
-  x: tf.Tensor,
-  labels: Int32Array,
-  threat: ThreatModel,
-  config: GradientDescentConfig,
-  options: AttackRunOptions = {},
-): Promise<AttackResult> {
-  const goal = options.goal ?? { kind: 'untargeted' };
-  const targets = await validateAttackInputs(model, x, labels, threat, goal);
-  if (!model.differentiable) {
-    throw new GradientError('E_NOT_DIFFERENTIABLE', `Model '${model.id}' exposes no gradients; use a black-box attack against it.`);
-  }
-  const norm = getNorm(threat.norm);
-  const batch = labels.length;
-  const rowSize = sizeOf(model.inputShape);
-  const best = Float32Array.from(await x.data());
-  const success = new Uint8Array(batch);
-  const bestLoss = new Float32Array(batch).fill(-Infinity);
-  const queries = new Int32Array(batch);
-  const total = config.steps * config.restarts;
-  let done = 0;
-  const seed = options.seed ?? 0;
-
-  for (let restart = 0; restart < config.restarts; restart++) {
-    const remaining: number[] = [];
-    for (let i = 0; i < batch; i++) if (!success[i]) remaining.push(i);
-    if (remaining.length === 0) break;
-    const indices = tf.tensor1d(remaining, 'int32');
-    const subset = remaining.length === batch ? tf.clone(x) : tf.gather(x, indices);
-    indices.dispose();
-    let state: RunState;
-    try {
-      state = await runOnce({
-        model,
-        x: subset,
-        targets: Int32Array.from(remaining, (i) => targets[i] as number),
-        targeted: goal.kind === 'targeted',
-        norm,
-        threat,
-        config,
-        seed: seed + 7919 * restart,
-        onStep: () => options.onProgress?.({ done: ++done, total }),
-      });
-    } finally {
-      subset.dispose();
-    }
-    remaining.forEach((row, k) => {
-      queries[row] = (queries[row] as number) + state.queries;
-      if (state.success[k] || (state.loss[k] as number) > (bestLoss[row] as number)) {
-        success[row] = state.success[k] as number;
-        bestLoss[row] = state.loss[k] as number;
-        best.set(state.adversarial.subarray(k * rowSize, (k + 1) * rowSize), row * rowSize);
-      }
-    });
-    done = (restart + 1) * config.steps;
-    options.onProgress?.({ done, total });
-  }
-  const adversarial = tf.tensor(best, x.shape);
-  const distance = tf.tidy(() => norm.distance(tf.sub(adversarial, x)));
-  const perturbation = (await distance.data()) as Float32Array;
-  distance.dispose();
-  return { adversarial, success, perturbation, queries };
-}
+export const gradientDescentAttack = wrapAttack('gradient descent', 'gradients', gradientDescentSearch);

@@ -14,36 +14,31 @@
  * A targeted goal needs noise the model assigns to the target; where 100 draws find
  * none, the example is reported as not broken.
  */
-import type * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { positiveNumber, wholeNumber } from '../../core/option-schema.js';
 import { createRng, type Rng } from '../../core/rng.js';
-import { sizeOf } from '../../core/types.js';
 import type { Classifier } from '../../models/classifier.js';
-import { getNorm } from '../../threats/norms.js';
-import type { ThreatModel } from '../../threats/threat-model.js';
-import { parsePositiveNumber, parseWholeNumber, rejectUnknownOptions } from '../options.js';
-import type { Attack, AttackResult, AttackRunOptions } from '../types.js';
-import { validateAttackInputs } from '../validate.js';
-import { finishMinNorm, goalMet, predictRows } from './min-norm.js';
+import { parseAttackOptions } from '../option-schema.js';
+import type { Attack } from '../types.js';
+import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
+import { finishMinNorm } from './min-norm.js';
+import { goalMet, predictRows, rowDistances } from './rows.js';
 
-export interface HopSkipJumpOptions {
+export const hopSkipJumpOptions = z.strictObject({
   /** Iterations of boundary search + gradient estimate + step (default 64). */
-  steps?: number;
+  steps: wholeNumber(1).default(64),
   /** Model queries per example, all phases included (default 5000). */
-  queries?: number;
+  queries: wholeNumber(3).default(5000),
   /** Probes of the first gradient estimate, growing as √t (default 100). */
-  initialEvals?: number;
-  maxEvals?: number;
+  initialEvals: wholeNumber(2).default(100),
+  maxEvals: wholeNumber(2).default(10000),
   /** Binary-search precision factor γ (default 1). */
-  gamma?: number;
-}
-
-export interface HopSkipJumpConfig {
-  steps: number;
-  queries: number;
-  initialEvals: number;
-  maxEvals: number;
-  gamma: number;
-}
+  gamma: positiveNumber().default(1),
+});
+/** The options as given (each may be left out for its default). */
+export type HopSkipJumpOptions = z.input<typeof hopSkipJumpOptions>;
+/** The options resolved, defaults filled in. */
+export type HopSkipJumpConfig = z.infer<typeof hopSkipJumpOptions>;
 
 /** Thrown inside one example's search when its query budget runs out. */
 class BudgetSpent extends Error {}
@@ -172,23 +167,13 @@ async function searchOne(s: ExampleSearch): Promise<{ point: Float32Array; found
   return { point: best, found, queries };
 }
 
-/**
- * Runs HopSkipJump on a batch and answers to the threat as a minimum-norm attack.
- *
- * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
- */
-export async function hopSkipJumpAttack(model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, config: HopSkipJumpConfig, options: AttackRunOptions = {}): Promise<AttackResult> {
-  const goal = options.goal ?? { kind: 'untargeted' };
-  const targeted = goal.kind === 'targeted';
-  const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
-  const norm = getNorm(threat.norm);
-  const n = labels.length;
-  const d = sizeOf(model.inputShape);
-  const clean = Float32Array.from(await x.data());
+async function hopSkipJumpSearch(context: AttackContext, config: HopSkipJumpConfig): Promise<AttackOutcome> {
+  const { model, threat, norm, targeted, goalClasses } = context;
+  const { n, rowSize: d, clean } = context;
   const points = Float32Array.from(clean);
   const minNorm = new Float32Array(n).fill(Infinity);
   const queries = new Int32Array(n);
-  const rng = createRng(options.seed ?? 0);
+  const rng = createRng(context.seed);
   // One clean prediction per example (an input that already meets the goal needs no
   // search) and one final check in finishMinNorm: the search gets the budget minus two.
   const cleanClasses = await predictRows(model, clean, n);
@@ -201,34 +186,26 @@ export async function hopSkipJumpAttack(model: Classifier, x: tf.Tensor, labels:
       const outcome = await searchOne({ model, x0, goalClass: goalClasses[i] as number, targeted, linf: norm.id === 'linf', bounds: threat.bounds, config: { ...config, queries: config.queries - 2 }, rng: rng.fork() });
       queries[i] = (queries[i] as number) + outcome.queries;
       points.set(outcome.point, i * d);
-      if (outcome.found) {
-        let t = 0;
-        for (let k = 0; k < d; k++) {
-          const v = Math.abs((outcome.point[k] as number) - (x0[k] as number));
-          t = norm.id === 'linf' ? Math.max(t, v) : t + v * v;
-        }
-        minNorm[i] = norm.id === 'linf' ? t : Math.sqrt(t);
-      }
+      if (outcome.found) minNorm[i] = rowDistances(norm, outcome.point, x0, 1)[0] as number;
     }
-    options.onProgress?.({ done: i + 1, total: n });
+    context.onProgress({ done: i + 1, total: n });
   }
-  return finishMinNorm(model, x, { points, minNorm, queries }, threat, norm, goalClasses, targeted);
+  return finishMinNorm(context, { points, minNorm, queries });
 }
 
-const KNOWN = ['steps', 'queries', 'initialEvals', 'maxEvals', 'gamma'] as const;
+/**
+ * Runs HopSkipJump on a batch and answers to the threat as a minimum-norm attack. Reads
+ * labels only, so it runs against any model.
+ *
+ * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
+ * @example const result = await hopSkipJumpAttack(model, x, labels, threat, hopSkipJumpOptions.parse({ queries: 2000 }));
+ */
+export const hopSkipJumpAttack = wrapAttack('hsj', 'labels', hopSkipJumpSearch);
 
 /**
  * @throws UsageError `E_ATTACK_OPTION` for an unknown option or a value out of range.
  * @example const result = await hopSkipJump({ queries: 2000 }).run(labelOnlyModel, x, labels, threatModel({ norm: 'l2', epsilon: 2 }));
  */
 export function hopSkipJump(options: HopSkipJumpOptions = {}): Attack {
-  rejectUnknownOptions('hsj', options as Record<string, unknown>, KNOWN);
-  const config: HopSkipJumpConfig = {
-    steps: parseWholeNumber('hsj', 'steps', options.steps, 64),
-    queries: parseWholeNumber('hsj', 'queries', options.queries, 5000, 3),
-    initialEvals: parseWholeNumber('hsj', 'initialEvals', options.initialEvals, 100, 2),
-    maxEvals: parseWholeNumber('hsj', 'maxEvals', options.maxEvals, 10000, 2),
-    gamma: parsePositiveNumber('hsj', 'gamma', options.gamma) ?? 1,
-  };
-  return { id: 'hsj', config, run: (model, x, labels, threat, runOptions) => hopSkipJumpAttack(model, x, labels, threat, config, runOptions) };
+  return attackOf('hsj', parseAttackOptions('hsj', hopSkipJumpOptions, options), hopSkipJumpAttack);
 }

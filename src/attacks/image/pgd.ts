@@ -4,43 +4,44 @@
  *
  * Norm: L∞ or L2, from the threat model (projected steepest ascent with the norm's hooks).
  * Defaults: 40 steps of 2.5 * epsilon / steps (so the walk can cross the ball and back),
- * random start, one restart, cross-entropy loss.
+ * random start, one restart, cross-entropy loss. `eot: N` averages each gradient over N
+ * forward passes (expectation over transformation) to attack a randomised model.
  */
+import { z } from 'zod';
+import { flag, positiveNumber, wholeNumber } from '../../core/option-schema.js';
+import { eotOption, lossOption, parseAttackOptions } from '../option-schema.js';
 import type { Attack } from '../types.js';
-import { parseAttackLoss, parseBoolean, parsePositiveNumber, parseWholeNumber, rejectUnknownOptions } from '../options.js';
+import { attackOf } from '../wrapper.js';
 import { gradientDescentAttack, type GradientDescentConfig } from './gradient-descent.js';
 
-export interface PgdOptions {
-  steps?: number;
+export const pgdOptions = z.strictObject({
+  steps: wholeNumber(1).optional(),
   /** Absolute step size; default 2.5 * epsilon / steps. */
-  stepSize?: number;
-  randomStart?: boolean;
-  restarts?: number;
+  stepSize: positiveNumber().optional(),
+  randomStart: flag().optional(),
+  restarts: wholeNumber(1).optional(),
   /** `ce` (default) or `margin`. */
-  loss?: string;
-}
-
-const KNOWN = ['steps', 'stepSize', 'randomStart', 'restarts', 'loss'] as const;
+  loss: lossOption.optional(),
+  /** Forward passes averaged per gradient (EOT); default 1. */
+  eot: eotOption.optional(),
+});
+export type PgdOptions = z.infer<typeof pgdOptions>;
 
 /**
  * @throws UsageError `E_ATTACK_OPTION` for an unknown option or a value out of range.
  * @example const result = await pgd({ steps: 40, restarts: 2 }).run(model, x, labels, threat);
  */
 export function pgd(options: PgdOptions = {}): Attack {
-  rejectUnknownOptions('pgd', options as Record<string, unknown>, KNOWN);
-  const steps = parseWholeNumber('pgd', 'steps', options.steps, 40);
-  const stepSize = parsePositiveNumber('pgd', 'stepSize', options.stepSize);
+  const o = parseAttackOptions('pgd', pgdOptions, options);
+  const steps = o.steps ?? 40;
   const config: GradientDescentConfig = {
     steps,
     relativeStepSize: 2.5 / steps,
-    randomStart: parseBoolean('pgd', 'randomStart', options.randomStart, true),
-    restarts: parseWholeNumber('pgd', 'restarts', options.restarts, 1),
-    loss: parseAttackLoss('pgd', options.loss),
-    ...(stepSize === undefined ? {} : { stepSize }),
+    randomStart: o.randomStart ?? true,
+    restarts: o.restarts ?? 1,
+    loss: o.loss ?? 'ce',
+    ...(o.stepSize === undefined ? {} : { stepSize: o.stepSize }),
+    ...(o.eot === undefined ? {} : { eotSamples: o.eot }),
   };
-  return {
-    id: 'pgd',
-    config,
-    run: (model, x, labels, threat, runOptions) => gradientDescentAttack(model, x, labels, threat, config, runOptions),
-  };
+  return attackOf('pgd', config, gradientDescentAttack);
 }

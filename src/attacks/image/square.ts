@@ -12,28 +12,24 @@
  * example (the start costs one, every step one) and never exceed the budget.
  */
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { numberIn, wholeNumber } from '../../core/option-schema.js';
 import { createRng, type Rng } from '../../core/rng.js';
-import { sizeOf } from '../../core/types.js';
-import type { Classifier } from '../../models/classifier.js';
-import { getNorm } from '../../threats/norms.js';
-import type { ThreatModel } from '../../threats/threat-model.js';
-import { parsePositiveNumber, parseWholeNumber, rejectUnknownOptions } from '../options.js';
-import { UsageError } from '../../core/errors.js';
-import type { Attack, AttackResult, AttackRunOptions } from '../types.js';
-import { validateAttackInputs } from '../validate.js';
-import { argmaxRows, goalMet, logitsOf, rowDistances } from './min-norm.js';
+import { parseAttackOptions } from '../option-schema.js';
+import type { Attack } from '../types.js';
+import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.js';
+import { argmaxRows, goalMet, logitsOf } from './rows.js';
 
-export interface SquareOptions {
+export const squareOptions = z.strictObject({
   /** Model queries per example, including the one of the starting point (default 5000). */
-  queries?: number;
-  /** Initial fraction of the image a square covers (default 0.8). */
-  pInit?: number;
-}
-
-export interface SquareConfig {
-  queries: number;
-  pInit: number;
-}
+  queries: wholeNumber(1).default(5000),
+  /** Initial fraction of the image a square covers, in (0, 1] (default 0.8). */
+  pInit: numberIn(0, 1, true).default(0.8),
+});
+/** The options as given (each may be left out for its default). */
+export type SquareOptions = z.input<typeof squareOptions>;
+/** The options resolved, defaults filled in. */
+export type SquareConfig = z.infer<typeof squareOptions>;
 
 /** The paper's schedule: the square's area halves at fixed fractions of the budget. */
 export function squareFraction(pInit: number, iteration: number, budget: number): number {
@@ -88,23 +84,13 @@ function squareBump(s: number, rng: Rng): Float64Array {
   return transposed;
 }
 
-/**
- * Runs the Square attack on a batch.
- *
- * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
- */
-export async function squareAttack(model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, config: SquareConfig, options: AttackRunOptions = {}): Promise<AttackResult> {
-  const goal = options.goal ?? { kind: 'untargeted' };
-  const targeted = goal.kind === 'targeted';
-  const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
-  const norm = getNorm(threat.norm);
-  const rng = createRng(options.seed ?? 0);
-  const n = labels.length;
-  const d = sizeOf(model.inputShape);
+async function squareSearch(context: AttackContext, config: SquareConfig): Promise<AttackOutcome> {
+  const { model, x, threat, norm, targeted, goalClasses } = context;
+  const rng = createRng(context.seed);
+  const { n, rowSize: d, clean } = context;
   const { h, w, c } = geometry(model.inputShape);
   const { epsilon, bounds } = threat;
   const clip = (v: number): number => Math.min(bounds.max, Math.max(bounds.min, v));
-  const clean = (await x.data()) as Float32Array;
   const numClasses = model.numClasses;
   const at = (r: number, col: number, ch: number): number => (r * w + col) * c + ch;
 
@@ -242,26 +228,23 @@ export async function squareAttack(model: Classifier, x: tf.Tensor, labels: Int3
         if (hit) success[i] = 1;
       }
     });
-    options.onProgress?.({ done: it, total: budget - 1 });
+    context.onProgress({ done: it, total: budget - 1 });
   }
-  const adversarial = tf.tensor(best, x.shape, 'float32');
-  return { adversarial, success, perturbation: rowDistances(norm, best, clean, n), queries };
+  return { adversarial: tf.tensor(best, x.shape, 'float32'), success, queries };
 }
 
-const KNOWN = ['queries', 'pInit'] as const;
+/**
+ * Runs the Square attack on a batch. Reads scores only, so it runs against models without gradients.
+ *
+ * @throws InputError for a batch or labels that do not fit the model (see validateAttackInputs).
+ * @example const result = await squareAttack(model, x, labels, threat, { queries: 5000, pInit: 0.8 });
+ */
+export const squareAttack = wrapAttack('square', 'scores', squareSearch);
 
 /**
  * @throws UsageError `E_ATTACK_OPTION` for an unknown option or a value out of range.
  * @example const result = await square({ queries: 1000 }).run(blackBoxModel, x, labels, threatModel({ norm: 'linf', epsilon: 0.1 }));
  */
 export function square(options: SquareOptions = {}): Attack {
-  rejectUnknownOptions('square', options as Record<string, unknown>, KNOWN);
-  const pInit = parsePositiveNumber('square', 'pInit', options.pInit) ?? 0.8;
-  if (pInit > 1) throw new UsageError('E_ATTACK_OPTION', `square option 'pInit' must be in (0, 1]; got ${pInit}.`, { details: { pInit } });
-  const config: SquareConfig = { queries: parseWholeNumber('square', 'queries', options.queries, 5000), pInit };
-  return {
-    id: 'square',
-    config,
-    run: (model, x, labels, threat, runOptions) => squareAttack(model, x, labels, threat, config, runOptions),
-  };
+  return attackOf('square', parseAttackOptions('square', squareOptions, options), squareAttack);
 }

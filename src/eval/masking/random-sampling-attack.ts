@@ -9,18 +9,22 @@
  * Queries: one forward pass per sample per example.
  */
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
 import { UsageError } from '../../core/errors.js';
+import { wholeNumber } from '../../core/option-schema.js';
 import { createRng } from '../../core/rng.js';
-import type { Classifier } from '../../models/classifier.js';
 import { getNorm } from '../../threats/norms.js';
 import type { ThreatModel } from '../../threats/threat-model.js';
-import type { Attack, AttackResult, AttackRunOptions } from '../../attacks/types.js';
-import { validateAttackInputs } from '../../attacks/validate.js';
+import { parseAttackOptions } from '../../attacks/option-schema.js';
+import type { Attack } from '../../attacks/types.js';
+import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '../../attacks/wrapper.js';
 
-export interface RandomSamplingOptions {
+export const randomSamplingOptions = z.strictObject({
   /** Random points per example; default 64. */
-  samples?: number;
-}
+  samples: wholeNumber(1).default(64),
+});
+/** The options as given. */
+export type RandomSamplingOptions = z.input<typeof randomSamplingOptions>;
 
 function candidate(x: tf.Tensor, threat: ThreatModel, sample: number, seed: number): tf.Tensor {
   const norm = getNorm(threat.norm);
@@ -35,6 +39,54 @@ function candidate(x: tf.Tensor, threat: ThreatModel, sample: number, seed: numb
   });
 }
 
+async function randomSamplingSearch(context: AttackContext, config: z.infer<typeof randomSamplingOptions>): Promise<AttackOutcome> {
+  const { model, x, labels, threat, n } = context;
+  if (context.targeted) throw new UsageError('E_ATTACK_OPTION', 'random-sampling is untargeted only; drop the target or use pgd.');
+  const { samples } = config;
+  const rng = createRng(context.seed);
+  const success = new Uint8Array(n);
+  const queries = new Int32Array(n);
+  let best = tf.clone(x);
+  const labelTensor = tf.tensor1d(labels, 'int32');
+  try {
+    for (let s = 0; s < samples; s++) {
+      const point = candidate(x, threat, s, rng.seed());
+      const hit = tf.tidy(() => tf.notEqual(tf.argMax(model.logits(point), 1), labelTensor));
+      const flags = await hit.data();
+      hit.dispose();
+      const fresh = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        if (!success[i]) queries[i] = (queries[i] as number) + 1;
+        if (!success[i] && flags[i]) {
+          success[i] = 1;
+          fresh[i] = 1;
+        }
+      }
+      if (fresh.some((f) => f === 1)) {
+        const keep = best;
+        // A 0/1 blend rather than tf.where, which tiles the mask on wasm.
+        best = tf.tidy(() => {
+          const mask = tf.tensor(fresh, [n, ...new Array<number>(x.rank - 1).fill(1)]);
+          return tf.add(tf.mul(point, mask), tf.mul(keep, tf.sub(1, mask)));
+        });
+        keep.dispose();
+      }
+      point.dispose();
+      context.onProgress({ done: s + 1, total: samples });
+      if (success.every((f) => f === 1)) break;
+    }
+    return { adversarial: best, success, queries };
+  } catch (error) {
+    best.dispose();
+    throw error;
+  } finally {
+    labelTensor.dispose();
+  }
+}
+
+/** Runs random sampling on a batch through the shared attack wrapper (scores only). */
+const randomSamplingAttack = wrapAttack('random-sampling', 'scores', randomSamplingSearch);
+
 /**
  * An Attack that samples random points of the threat ball and keeps the first
  * misclassified one per example (untargeted only).
@@ -43,58 +95,5 @@ function candidate(x: tf.Tensor, threat: ThreatModel, sample: number, seed: numb
  * @example const result = await randomSampling({ samples: 64 }).run(model, x, labels, threat, { seed: 1 });
  */
 export function randomSampling(options: RandomSamplingOptions = {}): Attack {
-  const samples = options.samples ?? 64;
-  if (!Number.isInteger(samples) || samples < 1) throw new UsageError('E_ATTACK_OPTION', `random-sampling option 'samples' must be a whole number >= 1; got ${samples}.`);
-  const config = { samples };
-  return {
-    id: 'random-sampling',
-    config,
-    run: async (model: Classifier, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, runOptions: AttackRunOptions = {}): Promise<AttackResult> => {
-      if (runOptions.goal && runOptions.goal.kind !== 'untargeted') throw new UsageError('E_ATTACK_OPTION', 'random-sampling is untargeted only; drop the target or use pgd.');
-      await validateAttackInputs(model, x, labels, threat, { kind: 'untargeted' });
-      const n = labels.length;
-      const rng = createRng(runOptions.seed ?? 0);
-      const success = new Uint8Array(n);
-      const queries = new Int32Array(n);
-      let best = tf.clone(x);
-      const labelTensor = tf.tensor1d(labels, 'int32');
-      try {
-        for (let s = 0; s < samples; s++) {
-          const point = candidate(x, threat, s, rng.seed());
-          const hit = tf.tidy(() => tf.notEqual(tf.argMax(model.logits(point), 1), labelTensor));
-          const flags = await hit.data();
-          hit.dispose();
-          const fresh = new Float32Array(n);
-          for (let i = 0; i < n; i++) {
-            if (!success[i]) queries[i] = (queries[i] as number) + 1;
-            if (!success[i] && flags[i]) {
-              success[i] = 1;
-              fresh[i] = 1;
-            }
-          }
-          if (fresh.some((f) => f === 1)) {
-            const keep = best;
-            // A 0/1 blend rather than tf.where, which tiles the mask on wasm.
-            best = tf.tidy(() => {
-              const mask = tf.tensor(fresh, [n, ...new Array<number>(x.rank - 1).fill(1)]);
-              return tf.add(tf.mul(point, mask), tf.mul(keep, tf.sub(1, mask)));
-            });
-            keep.dispose();
-          }
-          point.dispose();
-          runOptions.onProgress?.({ done: s + 1, total: samples });
-          if (success.every((f) => f === 1)) break;
-        }
-        const distance = tf.tidy(() => getNorm(threat.norm).distance(tf.sub(best, x)));
-        const perturbation = (await distance.data()) as Float32Array;
-        distance.dispose();
-        return { adversarial: best, success, perturbation, queries };
-      } catch (error) {
-        best.dispose();
-        throw error;
-      } finally {
-        labelTensor.dispose();
-      }
-    },
-  };
+  return attackOf('random-sampling', parseAttackOptions('random-sampling', randomSamplingOptions, options), randomSamplingAttack);
 }

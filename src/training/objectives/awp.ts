@@ -15,15 +15,10 @@
  * `afterUpdate` never ran (the loss threw) has its offset removed at the next `prepare`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nonNegativeNumber, rejectUnknownOptions, wholeNumber } from './options.js';
+import { awpOptions, parseObjectiveOptions, type AwpOptions } from './schemas.js';
 import type { Objective, ObjectiveBatch } from './types.js';
 
-export interface AwpOptions {
-  /** Size of the weight perturbation relative to each weight tensor's norm; default 5e-3. */
-  gamma?: number;
-  /** Epochs trained with the inner objective alone before AWP starts; default 0. */
-  warmupEpochs?: number;
-}
+export type { AwpOptions };
 
 interface Offset {
   variable: tf.Variable;
@@ -65,9 +60,9 @@ function weightOffsets(inner: Objective, model: tf.LayersModel, batch: Objective
  * const objective = awp(trades({ threat: { norm: 'linf', epsilon: 0.3 } }), { gamma: 5e-3 });
  */
 export function awp(inner: Objective, options: AwpOptions = {}): Objective {
-  rejectUnknownOptions('awp', options, ['gamma', 'warmupEpochs']);
-  const gamma = nonNegativeNumber('awp', 'gamma', options.gamma, 5e-3);
-  const warmupEpochs = wholeNumber('awp', 'warmupEpochs', options.warmupEpochs, 0, 0);
+  const o = parseObjectiveOptions('awp', awpOptions, options);
+  const gamma = o.gamma ?? 5e-3;
+  const warmupEpochs = o.warmupEpochs ?? 0;
   let applied: Offset[] = [];
 
   const restore = (): void => {

@@ -10,18 +10,13 @@
  * epoch); run it with the trainer's `overfitGuard`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ThreatModelSpec } from '../../threats/threat-model.js';
+import { threatModel } from '../../threats/threat-model.js';
 import { meanCrossEntropy, trainingLogits } from './losses.js';
-import { positiveNumber, threatOption } from './options.js';
+import { fgsmRsOptions, parseObjectiveOptions, type FgsmRsOptions } from './schemas.js';
 import { crossEntropyAscent } from './pgd-at.js';
 import type { Objective } from './types.js';
 
-export interface FgsmRsOptions {
-  /** The threat to train against, e.g. `{ norm: 'linf', epsilon: 0.3 }` (bounds default to [0, 1]). */
-  threat: ThreatModelSpec;
-  /** Step size α in the threat's norm; default 1.25 * epsilon. */
-  stepSize?: number;
-}
+export type { FgsmRsOptions };
 
 /**
  * FGSM-RS as a trainer objective.
@@ -31,8 +26,9 @@ export interface FgsmRsOptions {
  * await trainModel({ model, train, objective: fgsmRs({ threat: { norm: 'linf', epsilon: 0.3 } }), overfitGuard: { ... }, ... });
  */
 export function fgsmRs(options: FgsmRsOptions): Objective {
-  const threat = threatOption('fgsm-rs', options.threat);
-  const stepSize = positiveNumber('fgsm-rs', 'stepSize', options.stepSize) ?? 1.25 * threat.epsilon;
+  const o = parseObjectiveOptions('fgsm-rs', fgsmRsOptions, options);
+  const threat = threatModel(o.threat);
+  const stepSize = o.stepSize ?? 1.25 * threat.epsilon;
   return {
     id: 'fgsm-rs',
     poolLoss: 'standard',

@@ -8,18 +8,11 @@
  * `bounds` to clip the noisy inputs (plain augmentation). Defaults: σ = 0.25.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UsageError } from '../../core/errors.js';
-import type { Bounds } from '../../core/types.js';
 import { meanCrossEntropy, trainingLogits } from './losses.js';
-import { nonNegativeNumber } from './options.js';
+import { noiseOptions, parseObjectiveOptions, type NoiseOptions } from './schemas.js';
 import type { Objective } from './types.js';
 
-export interface NoiseOptions {
-  /** Standard deviation of the noise, in input units; default 0.25. */
-  sigma?: number;
-  /** Clip noisy inputs to these bounds; default: no clipping. */
-  bounds?: Bounds;
-}
+export type { NoiseOptions };
 
 /**
  * Gaussian noise augmentation as a trainer objective.
@@ -29,13 +22,9 @@ export interface NoiseOptions {
  * await trainModel({ model, train, objective: noise({ sigma: 0.5 }), ... });
  */
 export function noise(options: NoiseOptions = {}): Objective {
-  const sigma = nonNegativeNumber('noise', 'sigma', options.sigma, 0.25);
-  const { bounds } = options;
-  if (bounds !== undefined && !(typeof bounds === 'object' && bounds !== null && Number.isFinite(bounds.min) && Number.isFinite(bounds.max) && bounds.min < bounds.max)) {
-    throw new UsageError('E_OBJECTIVE_OPTION', `noise option 'bounds' must be { min, max } with finite min < max; got ${JSON.stringify(bounds)}.`, {
-      details: { objective: 'noise', option: 'bounds', value: bounds },
-    });
-  }
+  const o = parseObjectiveOptions('noise', noiseOptions, options);
+  const sigma = o.sigma ?? 0.25;
+  const { bounds } = o;
   return {
     id: 'noise',
     poolLoss: 'standard',

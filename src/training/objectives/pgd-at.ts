@@ -13,23 +13,12 @@ import * as tf from '@tensorflow/tfjs';
 import { perturb } from '../../attacks/image/ascent.js';
 import { attackLoss } from '../../attacks/losses.js';
 import { getNorm } from '../../threats/norms.js';
-import type { ThreatModel, ThreatModelSpec } from '../../threats/threat-model.js';
+import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
 import { inferenceLogits, meanCrossEntropy, trainingLogits } from './losses.js';
-import { booleanOption, positiveNumber, threatOption, unitInterval, wholeNumber } from './options.js';
+import { parseObjectiveOptions, pgdAtOptions, type PgdAtOptions } from './schemas.js';
 import type { Objective, ObjectiveBatch } from './types.js';
 
-export interface PgdAtOptions {
-  /** The threat to train against, e.g. `{ norm: 'linf', epsilon: 0.3 }` (bounds default to [0, 1]). */
-  threat: ThreatModelSpec;
-  /** Ascent steps; default 10. */
-  steps?: number;
-  /** Absolute step size in the threat's norm; default 2.5 * epsilon / steps. */
-  stepSize?: number;
-  /** Start from a uniformly random point of the ball; default true. */
-  randomStart?: boolean;
-  /** Weight r of the adversarial term in (1 − r) * CE(clean) + r * CE(adversarial); default 1. */
-  mixRatio?: number;
-}
+export type { PgdAtOptions };
 
 /** The resolved inner maximisation, shared with FGSM-RS (which is its one-step case). */
 export interface InnerAscent {
@@ -73,11 +62,12 @@ export function crossEntropyAscent(model: tf.LayersModel, batch: ObjectiveBatch,
  * await trainModel({ model, train, objective: pgdAt({ threat: { norm: 'linf', epsilon: 0.3 }, steps: 10 }), ... });
  */
 export function pgdAt(options: PgdAtOptions): Objective {
-  const threat = threatOption('pgd-at', options.threat);
-  const steps = wholeNumber('pgd-at', 'steps', options.steps, 10);
-  const stepSize = positiveNumber('pgd-at', 'stepSize', options.stepSize) ?? (2.5 * threat.epsilon) / steps;
-  const randomStart = booleanOption('pgd-at', 'randomStart', options.randomStart, true);
-  const mixRatio = unitInterval('pgd-at', 'mixRatio', options.mixRatio, 1);
+  const o = parseObjectiveOptions('pgd-at', pgdAtOptions, options);
+  const threat = threatModel(o.threat);
+  const steps = o.steps ?? 10;
+  const stepSize = o.stepSize ?? (2.5 * threat.epsilon) / steps;
+  const randomStart = o.randomStart ?? true;
+  const mixRatio = o.mixRatio ?? 1;
   const inner: InnerAscent = { threat, steps, stepSize, randomStart };
   return {
     id: 'pgd-at',

@@ -13,21 +13,12 @@ import * as tf from '@tensorflow/tfjs';
 import { exposed } from './pgd-at.js';
 import { perturb } from '../../attacks/image/ascent.js';
 import { getNorm, type Norm } from '../../threats/norms.js';
-import type { ThreatModelSpec } from '../../threats/threat-model.js';
+import { threatModel } from '../../threats/threat-model.js';
 import { inferenceLogits, klPerExample, meanCrossEntropy, trainingLogits } from './losses.js';
-import { nonNegativeNumber, positiveNumber, threatOption, wholeNumber } from './options.js';
+import { parseObjectiveOptions, tradesOptions, type TradesOptions } from './schemas.js';
 import type { Objective } from './types.js';
 
-export interface TradesOptions {
-  /** The threat to train against, e.g. `{ norm: 'linf', epsilon: 0.3 }` (bounds default to [0, 1]). */
-  threat: ThreatModelSpec;
-  /** Weight of the robustness (KL) term; default 6. β = 0 is standard training. */
-  beta?: number;
-  /** Ascent steps on the KL term; default 10. */
-  steps?: number;
-  /** Absolute step size in the threat's norm; default 2.5 * epsilon / steps. */
-  stepSize?: number;
-}
+export type { TradesOptions };
 
 /** Standard deviation of the reference implementation's starting noise. */
 const START_NOISE = 0.001;
@@ -45,10 +36,11 @@ function gaussianStart(norm: Norm): Norm {
  * await trainModel({ model, train, objective: trades({ threat: { norm: 'linf', epsilon: 0.3 }, beta: 6 }), ... });
  */
 export function trades(options: TradesOptions): Objective {
-  const threat = threatOption('trades', options.threat);
-  const beta = nonNegativeNumber('trades', 'beta', options.beta, 6);
-  const steps = wholeNumber('trades', 'steps', options.steps, 10);
-  const stepSize = positiveNumber('trades', 'stepSize', options.stepSize) ?? (2.5 * threat.epsilon) / steps;
+  const o = parseObjectiveOptions('trades', tradesOptions, options);
+  const threat = threatModel(o.threat);
+  const beta = o.beta ?? 6;
+  const steps = o.steps ?? 10;
+  const stepSize = o.stepSize ?? (2.5 * threat.epsilon) / steps;
   const norm = gaussianStart(getNorm(threat.norm));
   return {
     id: 'trades',

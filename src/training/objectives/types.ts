@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Exposure } from '../curriculum.js';
-import type { ObjectiveOptions } from './registry.js';
+import type { ObjectiveOptions } from './schemas.js';
 
 /**
  * How to rebuild an objective elsewhere (`createObjective(id, options)`), e.g. inside a
