@@ -1,9 +1,9 @@
 /** The gate on constructed results: passes, each kind of failure, regression, JUnit XML and Markdown. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluateGate } from '../src/pipeline/gate.js';
+import { evaluateGate } from '../src/eval/gate.js';
 import type { PlanCriteria } from '../src/pipeline/plan/schema.js';
-import type { EvaluationResults } from '../src/pipeline/run/results.js';
+import type { EvaluationResults } from '../src/eval/results.js';
 import { gateJunit } from '../src/report/junit.js';
 import { gateMarkdown } from '../src/report/gate-markdown.js';
 

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { evaluateGate } from '../src/pipeline/gate.js';
-import type { EvaluationResults } from '../src/pipeline/run/results.js';
+import { evaluateGate } from '../src/eval/gate.js';
+import type { EvaluationResults } from '../src/eval/results.js';
 import { renderHtmlReport, type HtmlReportData } from '../src/report/html/report.js';
 import { encodePng } from '../src/report/html/png.js';
 import { diffWords, textDiffHtml } from '../src/report/html/text-diff.js';

@@ -13,7 +13,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { openGovernance } from '../src/governance/index.js';
 import { parsePlanText } from '../src/pipeline/plan/load.js';
-import { loadResults } from '../src/pipeline/run/results.js';
+import { loadResults } from '../src/eval/results.js';
 import { runPlan, type RunPlanResult } from '../src/pipeline/run/run-plan.js';
 import { stageRecordPath } from '../src/pipeline/run/runner.js';
 import type { RunEvent } from '../src/pipeline/run/types.js';
@@ -41,6 +41,8 @@ training:
 evaluation:
   limit: 40
   attacks: [{ id: fgsm }, { id: pgd, options: { steps: 3 } }]
+  suite: standard:quick
+  masking: false
   certification: { sigma: 0.25, samples: 100, selectionSamples: 10, limit: 10 }
   latencySamples: 20
   examples: 3

@@ -1,5 +1,5 @@
 /** The gate as a Markdown summary for CI comments and job summaries. */
-import type { GateResult } from '../pipeline/gate.js';
+import type { GateResult } from '../eval/gate.js';
 
 /** Escapes text for a Markdown table cell: pipes, backslashes, newlines, and '<' so no HTML gets through. */
 export function escapeMarkdownCell(text: string): string {

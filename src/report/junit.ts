@@ -2,7 +2,7 @@
  * The gate as JUnit XML, the format every CI system renders: one test case per check,
  * a `<failure>` for a failed one and `<skipped>` for one that could not apply.
  */
-import type { GateResult } from '../pipeline/gate.js';
+import type { GateResult } from '../eval/gate.js';
 
 /** Escapes text for XML content and attribute values; drops characters XML 1.0 forbids. */
 export function escapeXml(text: string): string {

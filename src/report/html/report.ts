@@ -4,9 +4,9 @@
  * archived in the registry and still render the same in ten years. Every piece of text
  * that came from a plan, a model or an attack is escaped.
  */
-import type { GateResult } from '../../pipeline/gate.js';
-import type { AdversarialExampleSet } from '../../pipeline/run/evaluate-model.js';
-import type { EvaluationResults } from '../../pipeline/run/results.js';
+import type { GateResult } from '../../eval/gate.js';
+import type { AdversarialExampleSet } from '../../eval/adversarial-examples.js';
+import type { EvaluationResults } from '../../eval/results.js';
 import { linePlot, type LineSeries } from '../svg/line-plot.js';
 import { reliabilityDiagram, type ReliabilityBinData } from '../svg/reliability.js';
 import { escapeHtml as esc } from '../svg/escape.js';

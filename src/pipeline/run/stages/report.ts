@@ -6,14 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeTextFile } from '../../../core/files.js';
 import { renderHtmlReport, type HtmlReportData, type ModelSummary } from '../../../report/html/report.js';
-import type { AdversarialExampleSet } from '../evaluate-model.js';
+import type { AdversarialExampleSet } from '../../../eval/adversarial-examples.js';
 import { riskRows } from '../risk-register.js';
-import type { Stage, StageContext } from '../types.js';
-import type { DataOutputs } from './data.js';
-import type { EvaluateOutputs } from './evaluate.js';
-import type { GateOutputs } from './gate.js';
-import type { TrainOutputs } from './train.js';
-import type { TextAttackOutputs } from './text.js';
+import { stageRef, type Stage, type StageContext, type StageRef } from '../types.js';
+import { dataStage } from './data.js';
+import { attackStage, evaluateRef, type EvaluateOutputs } from './evaluate.js';
+import { gateStage } from './gate.js';
+import { baselineStage, hardenStage, type TrainOutputs } from './train.js';
+import { textAttackStage, type TextAttackOutputs } from './text.js';
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { filesExist } from './common.js';
 
@@ -24,7 +24,7 @@ export interface ReportOutputs {
 async function readTextAttacks(ctx: StageContext): Promise<TextAttackSet[]> {
   let text: TextAttackOutputs | undefined;
   try {
-    text = ctx.output<TextAttackOutputs>('text-attack');
+    text = ctx.output(textAttackStage);
   } catch {
     return [];
   }
@@ -47,10 +47,10 @@ function summary(name: string, train: TrainOutputs, evaluation: EvaluateOutputs)
 /** The report's data from the stage outputs; exported so `rampart report` can rebuild it. */
 export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
   const { plan } = ctx;
-  const data = ctx.output<DataOutputs>('data');
-  const baseline = ctx.output<EvaluateOutputs>('attack');
-  const hardened = ctx.output<EvaluateOutputs>('evaluate');
-  const gate = ctx.output<GateOutputs>('gate');
+  const data = ctx.output(dataStage);
+  const baseline = ctx.output(attackStage);
+  const hardened = ctx.output(evaluateRef);
+  const gate = ctx.output(gateStage);
   const reliability = [baseline, hardened].filter((e) => e.results.reliability).map((e) => ({ model: e.model, bins: e.results.reliability ?? [], ...(e.results.ece === undefined ? {} : { ece: e.results.ece }) }));
   const notes = Object.entries(hardened.results.unmeasured).map(([id, why]) => `Threat ${id} was not measured: ${why}.`);
   const temperature = hardened.results.temperature;
@@ -63,7 +63,7 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
     ...(plan.description === undefined ? {} : { description: plan.description }),
     createdAt: new Date().toISOString(),
     data: { name: data.name, sha256: data.sha256, evaluationCount: hardened.results.data?.count ?? 0 },
-    models: [summary('baseline', ctx.output<TrainOutputs>('baseline'), baseline), summary('hardened', ctx.output<TrainOutputs>('harden'), hardened)],
+    models: [summary('baseline', ctx.output(baselineStage), baseline), summary('hardened', ctx.output(hardenStage), hardened)],
     reliability,
     examples: [...(await readExamples(ctx, baseline.examples)), ...(await readExamples(ctx, hardened.examples))],
     textAttacks: await readTextAttacks(ctx),
@@ -77,6 +77,9 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
 }
 
 /** The report stage; `extra` names optional upstream stages whose outputs it shows (the text channel). */
+/** The report stage's outputs, for stages that read them. */
+export const reportRef: StageRef<ReportOutputs> = stageRef('report');
+
 export function reportStage(extra: readonly string[] = []): Stage<ReportOutputs> {
   return {
     id: 'report',
