@@ -43,7 +43,10 @@ export function gateJunit(gate: GateResult, options: JunitOptions): string {
       lines.push(`${open}>`, `      <skipped message="${escapeXml(check.message)}"/>`, '    </testcase>');
     } else {
       const measured = check.measured === null ? 'not measured' : String(check.measured);
-      lines.push(`${open}>`, `      <failure message="${escapeXml(check.message)}" type="criterion">${escapeXml(`measured: ${measured}\nrequired: ${check.required}\n${check.message}`)}</failure>`, '    </testcase>');
+      const i = check.interval;
+      const interval = i ? `95% interval: [${i.lower.toFixed(4)}, ${i.upper.toFixed(4)}] (Clopper-Pearson), n: ${i.n}\n` : '';
+      const body = `measured: ${measured}\n${interval}required: ${check.required}\n${check.message}`;
+      lines.push(`${open}>`, `      <failure message="${escapeXml(check.message)}" type="criterion">${escapeXml(body)}</failure>`, '    </testcase>');
     }
   }
   lines.push('  </testsuite>', '</testsuites>', '');

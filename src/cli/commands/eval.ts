@@ -15,6 +15,7 @@ import { parseEpsilons, threatModel, threatsAt, type ThreatModel } from '../../t
 import { robustnessMarkdown, robustnessText } from '../../report/robustness-table.js';
 import { parseSuiteSpec } from '../../eval/suite.js';
 import { evaluateThreats } from '../../eval/threat-evaluation.js';
+import { formatRate } from '../../eval/rate.js';
 import { compareWithPgd, trustEvidence, type EvalExtras, type PhaseRunner, type TrustEvidenceOptions } from '../../eval/trust.js';
 import { suiteMarkdown, suiteText } from '../../report/suite-table.js';
 import type { Classifier } from '../../models/classifier.js';
@@ -113,7 +114,7 @@ export function registerEval(program: Command): void {
     const pgdOptions = attackOptionsFromFlags('pgd', flags);
     const model = stored.classifier;
     const common = { model, data: data.selected, batchSize: flags.batchSize, seed: flags.seed };
-    const { report, suiteReport, suiteVsPgd } = await withPool(flags.workers, engine.backend, async (pool) => {
+    const { report, suiteReport, suiteVsPgd, threats } = await withPool(flags.workers, engine.backend, async (pool) => {
       const measured = await evaluateThreats({
         ...common,
         pool,
@@ -127,7 +128,7 @@ export function registerEval(program: Command): void {
       const comparison = suiteResult
         ? await compareWithPgd({ ...common, pool, suiteReport: suiteResult, attacksReport: robustness, pgdOptions, onProgress: (done, total, label) => bar.update(done, total, label) })
         : undefined;
-      return { report: robustness, suiteReport: suiteResult, suiteVsPgd: comparison };
+      return { report: robustness, suiteReport: suiteResult, suiteVsPgd: comparison, threats: measured.threats };
     });
     bar.stop();
     // The rest runs on this thread: the pool is closed first so its engines free their memory.
@@ -137,9 +138,13 @@ export function registerEval(program: Command): void {
     if (report) say(robustnessText(report));
     if (suiteReport) say(`${report ? '\n' : ''}${suiteText(suiteReport)}`);
     if (extras) say(`\n${evalExtrasText(extras)}`);
+    // Per threat: the per-example worst case over everything that ran, with its interval and n.
+    const worst = threats.filter((t) => t.epsilon > 0).map((t) => `  ${t.threat}: ${formatRate(t.robust)}`);
+    if (worst.length > 0) say(`\nrobust accuracy (worst case per example over ${[...(suite ? [`${suite.id}:${suite.variant}`] : []), ...ids].join(', ')}):\n${worst.join('\n')}`);
     if (flags.out) {
       // One JSON file: the robustness report carrying the suite under `suite`, or the suite report alone; the extras under their own keys.
-      await writeJsonFile(flags.out, report ? { ...report, ...(suiteReport ? { suite: suiteReport } : {}), ...extras } : { ...suiteReport, ...extras });
+      // `threats`: each threat's worst case with its count, n and 95% interval.
+      await writeJsonFile(flags.out, report ? { ...report, ...(suiteReport ? { suite: suiteReport } : {}), ...extras, threats } : { ...suiteReport, ...extras, threats });
       say(`\nreport: ${flags.out}`);
     }
     if (flags.markdown) {
