@@ -5,6 +5,7 @@
  * and a threat's robust accuracy is the per-example worst case over both: an example
  * counts as robust only if it is classified correctly and nothing broke it.
  */
+import { UsageError } from '../core/errors.js';
 import type { Dataset } from '../core/types.js';
 import type { WorkerPool } from '../engine/pool/index.js';
 import type { Classifier } from '../models/classifier.js';
@@ -68,6 +69,7 @@ const curveThreat = (norm: NormId, epsilon: number, model: Classifier): ThreatMo
  */
 export async function evaluateThreats(options: ThreatEvaluationOptions): Promise<ThreatEvaluation> {
   const { model, data, suite } = options;
+  if (!suite && options.attacks.length === 0) throw new UsageError('E_NO_ATTACKS', 'Give a suite or at least one attack to evaluate with, e.g. the standard suite or pgd.');
   const norms = [...new Set(options.threats.map((t) => t.norm))];
   const plan = norms.map((norm) => {
     const named = options.threats.filter((t) => t.norm === norm);

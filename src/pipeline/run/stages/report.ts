@@ -55,7 +55,13 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
   const notes = Object.entries(hardened.results.unmeasured).map(([id, why]) => `Threat ${id} was not measured: ${why}.`);
   const temperature = hardened.results.temperature;
   if (temperature !== undefined && temperature !== 1) notes.push(`The hardened model ships with temperature T = ${temperature.toFixed(3)} (fitted on the validation split); its ECE is measured with it.`);
-  if (plan.evaluation.suite) notes.push(`Robust accuracy is the lower of the plan's attacks (worst case per example) and the ${plan.evaluation.suite === 'quick' ? 'quick ' : ''}standard suite at each ε; both are upper bounds on the true robust accuracy.`);
+  const suite = plan.evaluation.suite;
+  if (suite === 'none') {
+    notes.push("Weaker evaluation: upper bound. The plan switched the standard suite off (evaluation.suite: none), so every robust accuracy is from the plan's attacks alone and may overstate what the model holds.");
+  } else {
+    const variant = suite === 'standard' ? 'standard' : 'standard:quick';
+    notes.push(`Robust accuracy per threat is the worst case per example over the ${variant} suite and the plan's attacks; each rate shows its 95% Clopper-Pearson interval and n.`);
+  }
   for (const t of plan.threats) if (t.channel === 'image' && t.goal === 'targeted') notes.push(`Threat ${t.id} is targeted; it was evaluated with untargeted attacks, which succeed at least as often, so its robust accuracy is a lower bound.`);
   return {
     title: `Robustness report: ${plan.name}`,
@@ -76,10 +82,10 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
   };
 }
 
-/** The report stage; `extra` names optional upstream stages whose outputs it shows (the text channel). */
 /** The report stage's outputs, for stages that read them. */
 export const reportRef: StageRef<ReportOutputs> = stageRef('report');
 
+/** The report stage; `extra` names optional upstream stages whose outputs it shows (the text channel). */
 export function reportStage(extra: readonly string[] = []): Stage<ReportOutputs> {
   return {
     id: 'report',
