@@ -42,7 +42,7 @@ describe('plan loading', () => {
     const plan = await loadPlan('examples/rampart.yaml');
     assert.equal(plan.evaluation.suite, 'standard:quick');
     assert.deepEqual(plan.evaluation.masking, { limit: 50 });
-    const text = EXAMPLE.replace(/\n  suite: [^\n]+/, '').replace(/\n  masking: [^\n]+/, '');
+    const text = EXAMPLE.replace(/\n {2}suite: [^\n]+/, '').replace(/\n {2}masking: [^\n]+/, '');
     const defaults = parsePlanText(text, 'defaults.yaml');
     assert.equal(defaults.evaluation.suite, 'standard');
     assert.deepEqual(defaults.evaluation.masking, { limit: 50 });
