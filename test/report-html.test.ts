@@ -96,6 +96,9 @@ describe('HTML report', () => {
     assert.ok(page.includes(`Zero gradients ${EVIL.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')}`) || !page.includes('<script>alert'));
     assert.doesNotMatch(page, /<script/i);
     assert.match(page, /<code>masking:linf-0\.1<\/code>/);
+    // The risk register's measurement of an image threat carries the label too.
+    assert.match(page, /60\.0%<br><span class="skip">weaker evaluation: upper bound<\/span><\/td><td class="num">50\.0%<\/td>/);
+    assert.doesNotMatch(renderHtmlReport(data()), /weaker evaluation/, 'no label when the suite ran or the method is unknown');
   });
 
   it('keeps elements balanced', () => {

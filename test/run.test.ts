@@ -96,6 +96,12 @@ describe('runPlan', () => {
     assert.equal(stored.userDefinedMetadata.rampart.temperature, results.temperature);
     assert.equal(first.hardened.certification?.count, 10);
     assert.ok(results.certifiedAccuracy?.['l2-1'] !== undefined);
+    // Every rate with its n and interval; robust accuracy from the quick suite and the plan's attacks.
+    assert.equal(results.rates?.clean?.n, 40);
+    assert.equal(results.rates?.robust['linf-0.1']?.value, results.robustAccuracy['linf-0.1']);
+    assert.equal(results.rates?.certified?.['l2-1']?.n, 10);
+    assert.deepEqual(results.method, { suite: 'standard:quick', attacks: ['fgsm', 'pgd'], upperBound: false });
+    assert.match(first.gate.checks.find((c) => c.id === 'robust-accuracy:linf-0.1')?.message ?? '', /\(95% CI [\d.]+%–[\d.]+%, n=40\)/);
     assert.equal(first.gate.passed, true, JSON.stringify(first.gate.checks));
     assert.equal(first.gate.checks.find((c) => c.id === 'regression')?.status, 'skipped');
     assert.match(await readFile(first.files.junit, 'utf8'), /<testsuite name="rampart gate: tiny" tests="6" failures="0"/);
