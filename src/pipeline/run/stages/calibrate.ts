@@ -11,6 +11,7 @@ import { loadClassifierModel } from '../../../models/store.js';
 import { selectData } from '../../data-selection.js';
 import type { Stage } from '../types.js';
 import { dataSpecOf } from './common.js';
+import { dataStage } from './data.js';
 import { hardenStage } from './train.js';
 
 export interface CalibrateOutputs {
@@ -22,7 +23,7 @@ export const calibrateStage: Stage<CalibrateOutputs> = {
   id: 'calibrate',
   title: 'calibration (temperature scaling)',
   version: 1,
-  dependsOn: ['data', 'harden'],
+  dependsOn: [dataStage.id, hardenStage.id],
   inputs: ({ plan }) => ({ bins: plan.evaluation.calibrationBins, batchSize: plan.evaluation.batchSize }),
   async run(ctx) {
     const { plan } = ctx;

@@ -7,6 +7,7 @@ import { certifiedAccuracy } from '../../../eval/smoothing.js';
 import { loadClassifierModel } from '../../../models/store.js';
 import type { Stage } from '../types.js';
 import { evaluationData } from './common.js';
+import { dataStage } from './data.js';
 import { hardenStage } from './train.js';
 
 export interface CertifyOutputs {
@@ -23,7 +24,7 @@ export const certifyStage: Stage<CertifyOutputs> = {
   id: 'certify',
   title: 'certification (randomized smoothing)',
   version: 1,
-  dependsOn: ['data', 'harden'],
+  dependsOn: [dataStage.id, hardenStage.id],
   inputs: ({ plan }) => ({
     certification: plan.evaluation.certification ?? null,
     threats: plan.threats.flatMap((t) => (t.channel === 'image' && t.norm === 'l2' ? [{ id: t.id, epsilon: t.epsilon }] : [])),

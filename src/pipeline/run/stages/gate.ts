@@ -25,7 +25,7 @@ export const gateStage: Stage<GateOutputs> = {
   id: 'gate',
   title: 'gate',
   version: 1,
-  dependsOn: ['evaluate'],
+  dependsOn: [evaluateRef.id],
   inputs: ({ plan, extras }) => ({ name: plan.name, criteria: plan.criteria, production: extras[PRODUCTION_RESULTS] ?? null }),
   async run(ctx) {
     const candidate = ctx.output(evaluateRef).results;

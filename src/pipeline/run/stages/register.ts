@@ -138,7 +138,7 @@ export const registerStage: Stage<RegisterOutputs> = {
   id: 'register',
   title: 'registry, risks and audit',
   version: 1,
-  dependsOn: ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate', 'report'],
+  dependsOn: [dataStage.id, baselineStage.id, hardenStage.id, attackStage.id, evaluateRef.id, gateStage.id, reportRef.id],
   inputs: ({ runDir }) => ({ governanceDir: governanceDirOf(runDir) }),
   async run(ctx) {
     const gov = openGovernance(governanceDirOf(ctx.runDir));

@@ -91,7 +91,7 @@ export function reportStage(extra: readonly string[] = []): Stage<ReportOutputs>
     id: 'report',
     title: 'report',
     version: 1,
-    dependsOn: ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate', ...extra],
+    dependsOn: [dataStage.id, baselineStage.id, hardenStage.id, attackStage.id, evaluateRef.id, gateStage.id, ...extra],
     inputs: ({ plan }) => ({ plan }),
     async run(ctx) {
       const html = join(ctx.workDir, 'report.html');

@@ -200,7 +200,7 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
   id: 'text-attack',
   title: 'text attack evaluation',
   version: 2,
-  dependsOn: ['text-train'],
+  dependsOn: [textTrainStage.id],
   inputs: ({ plan }) => {
     const text = textSection(plan);
     return {
