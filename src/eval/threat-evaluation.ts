@@ -105,11 +105,18 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
     if (suite && bySuite.length > 0) {
       const offset = before;
       const share = bySuite.length;
+      const sorted = [...bySuite].sort((x, y) => x.epsilon - y.epsilon);
       suiteReport = await runSuite({
         ...common,
         threats: bySuite,
         suite,
-        onProgress: (p) => options.onProgress?.(offset + Math.min(share, p.done / Math.max(1, p.total)), total, `suite ${p.stage} ${norm} ε=${p.epsilon}`),
+        onProgress: (p) => {
+          // Threats run in epsilon order and stages in suite order: progress counts both, so it never runs backwards.
+          const e = Math.max(0, sorted.findIndex((t) => t.epsilon === p.epsilon));
+          const stage = Math.max(0, suite.stages.findIndex((st) => st.id === p.stage));
+          const fraction = (e * suite.stages.length + stage + Math.min(1, p.done / Math.max(1, p.total))) / (share * suite.stages.length);
+          options.onProgress?.(offset + share * fraction, total, `suite ${p.stage} ${norm} ε=${p.epsilon}`);
+        },
       });
       suites.push(suiteReport);
       before += share;
