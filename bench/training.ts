@@ -18,6 +18,7 @@ import { createWorkerPool } from '../src/execution/pool/index.js';
 import { runTraining } from '../src/pipeline/train-run.js';
 import { selectData } from '../src/pipeline/data-selection.js';
 import { evaluateRobustness } from '../src/eval/robustness.js';
+import { threatsAt } from '../src/threats/threat-model.js';
 import { writeJsonFile } from '../src/core/files.js';
 import { formatTable, percent } from '../src/report/table.js';
 import type { ScheduleSpec } from '../src/training/schedules.js';
@@ -79,8 +80,7 @@ try {
     const evaluation = await evaluateRobustness({
       model: classifier,
       data: test,
-      norm: 'linf',
-      epsilons: [epsilon],
+      threats: threatsAt('linf', [epsilon], classifier.bounds),
       attacks: [
         { id: 'pgd', options: { steps: 50, restarts: 10 } },
         { id: 'pgd', options: { steps: 50, restarts: 10, loss: 'margin' } },

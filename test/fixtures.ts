@@ -69,6 +69,8 @@ training:
 evaluation:
   limit: 20
   attacks: [{ id: fgsm }]
+  suite: none
+  masking: false
   temperatureScaling: false
   latencySamples: 10
   examples: 1

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import type { EvaluationResults } from '../src/pipeline/run/results.js';
+import type { EvaluationResults } from '../src/eval/results.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const main = join(root, 'src/cli/main.ts');

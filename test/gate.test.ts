@@ -1,11 +1,12 @@
 /** The gate on constructed results: passes, each kind of failure, regression, JUnit XML and Markdown. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluateGate } from '../src/pipeline/gate.js';
+import { evaluateGate } from '../src/eval/gate.js';
 import type { PlanCriteria } from '../src/pipeline/plan/schema.js';
-import type { EvaluationResults } from '../src/pipeline/run/results.js';
+import type { EvaluationResults } from '../src/eval/results.js';
 import { gateJunit } from '../src/report/junit.js';
 import { gateMarkdown } from '../src/report/gate-markdown.js';
+import { rateOf } from '../src/eval/rate.js';
 
 function results(overrides: Partial<EvaluationResults> = {}): EvaluationResults {
   return {
@@ -94,6 +95,69 @@ describe('gate', () => {
     assert.match(md, /\| `ece` \| expected calibration error ≤ 0\.0500 \| 0\.2000 \| ❌ FAIL \|/);
     assert.match(md, /### Failed\n\n- \*\*ece\*\*: expected calibration error 0\.2000 > 0\.0500/);
     assert.match(gateMarkdown(evaluateGate({ cleanAccuracy: 0.5 }, results()), { name: 'demo' }), /✅ PASSED/);
+  });
+});
+
+describe('gate: intervals, confidence, upper bounds and masking', () => {
+  // 72 of 100 robust: the 95% Clopper-Pearson interval is about 62.1%–80.5%.
+  const measured = () =>
+    results({ cleanAccuracy: 0.97, robustAccuracy: { 'linf-0.3': 0.72 }, rates: { clean: rateOf(97, 100), robust: { 'linf-0.3': rateOf(72, 100) } } });
+
+  it('reports each rate with its 95% interval and n in the check, JUnit and Markdown', () => {
+    const gate = evaluateGate({ cleanAccuracy: 0.99, robustAccuracy: { 'linf-0.3': 0.7 } }, measured());
+    const robust = gate.checks.find((c) => c.id === 'robust-accuracy:linf-0.3');
+    assert.equal(robust?.interval?.n, 100);
+    assert.ok(Math.abs((robust?.interval?.lower ?? 0) - 0.6213) < 1e-3, String(robust?.interval?.lower));
+    assert.match(robust?.message ?? '', /72\.0% ≥ 70\.0% \(95% CI 62\.1%–80\.5%, n=100\)/);
+    const xml = gateJunit(gate, { name: 'demo' });
+    assert.match(xml, /<system-out>robust accuracy \(linf-0\.3\) 72\.0% ≥ 70\.0% \(95% CI 62\.1%–80\.5%, n=100\)<\/system-out>/);
+    assert.match(xml, /95% interval: \[0\.9148, 0\.9938\] \(Clopper-Pearson\), n: 100/);
+    assert.match(gateMarkdown(gate, { name: 'demo' }), /\| 72\.0% \(95% CI 62\.1%–80\.5%, n=100\) \| ✅ pass \|/);
+  });
+
+  it('with confidence: lower-bound, gates on the interval\'s lower bound', () => {
+    const point = evaluateGate({ robustAccuracy: { 'linf-0.3': 0.7 } }, measured());
+    const lower = evaluateGate({ robustAccuracy: { 'linf-0.3': 0.7 }, confidence: 'lower-bound' }, measured());
+    assert.equal(point.passed, true);
+    assert.equal(lower.passed, false);
+    assert.match(lower.checks[0]?.criterion ?? '', /\(95% lower bound\) ≥ 70\.0%/);
+    assert.match(lower.checks[0]?.message ?? '', /lower bound 62\.1% < 70\.0% \(measured 72\.0%, 95% CI/);
+    assert.equal(evaluateGate({ robustAccuracy: { 'linf-0.3': 0.6 }, confidence: 'lower-bound' }, measured()).passed, true);
+    // No counts recorded: no lower bound to gate on, so it fails and says why.
+    const bare = evaluateGate({ robustAccuracy: { 'linf-0.3': 0.5 }, confidence: 'lower-bound' }, results());
+    assert.equal(bare.passed, false);
+    assert.match(bare.checks[0]?.message ?? '', /has no interval/);
+  });
+
+  it('labels numbers from an evaluation without the suite as upper bounds', () => {
+    const weaker = { ...measured(), method: { suite: null, attacks: ['fgsm', 'pgd'], upperBound: true } };
+    const gate = evaluateGate({ robustAccuracy: { 'linf-0.3': 0.7 } }, weaker);
+    assert.match(gate.checks[0]?.message ?? '', /weaker evaluation: upper bound/);
+    assert.match(gateMarkdown(gate, { name: 'demo' }), /_Weaker evaluation: upper bound\./);
+    const strong = evaluateGate({ robustAccuracy: { 'linf-0.3': 0.7 } }, { ...measured(), method: { suite: 'standard:quick', attacks: ['pgd'], upperBound: false } });
+    assert.doesNotMatch(strong.checks[0]?.message ?? '', /upper bound/);
+  });
+
+  it('makes masking checks criteria: fail fails with the explanation, warn passes and is shown', () => {
+    const check = (id: string, status: 'pass' | 'warn' | 'fail', explanation: string) => ({ id, title: id, status, explanation });
+    const masked = results({
+      masking: {
+        'linf-0.3': { status: 'fail', examples: 50, checks: [check('gradients-nonzero-finite', 'fail', 'Gradients are zero; use BPDA.'), check('iterations-plateau', 'pass', 'ok')] },
+        'linf-0.1': { status: 'warn', examples: 50, checks: [check('iterations-plateau', 'warn', 'More steps broke more examples.')] },
+      },
+    });
+    const gate = evaluateGate({}, masked);
+    assert.equal(gate.passed, false);
+    const byId = Object.fromEntries(gate.checks.map((c) => [c.id, c]));
+    assert.equal(byId['masking:linf-0.3']?.status, 'failed');
+    assert.match(byId['masking:linf-0.3']?.message ?? '', /1 of 2 gradient-masking checks failed at linf-0\.3 on 50 examples.*gradients-nonzero-finite: Gradients are zero; use BPDA\./);
+    assert.equal(byId['masking:linf-0.1']?.status, 'passed');
+    assert.deepEqual(byId['masking:linf-0.1']?.warnings, ['iterations-plateau: More steps broke more examples.']);
+    const md = gateMarkdown(gate, { name: 'demo' });
+    assert.match(md, /⚠️ pass, warned/);
+    assert.match(md, /### Warnings\n\n- \*\*masking:linf-0\.1\*\*: iterations-plateau: More steps broke more examples\./);
+    assert.equal(evaluateGate({ masking: false }, masked).passed, true);
+    assert.equal(evaluateGate({ masking: true }, results()).passed, false, 'required but not run');
   });
 });
 

@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine, loadClassifierModel, selectData, pgd, threatModel, evaluateRobustness, batchTensor, runTraining, createRng } from '../src/index.js';
+import { initEngine, loadClassifierModel, selectData, pgd, threatModel, threatsAt, evaluateRobustness, batchTensor, runTraining, createRng } from '../src/index.js';
 
 test('train, save, load, attack and evaluate through the public API', async () => {
   await initEngine();
@@ -21,7 +21,7 @@ test('train, save, load, attack and evaluate through the public API', async () =
   assert.ok(broken > 48, `PGD at 0.3 should break an undefended MLP: ${broken}/64`);
   result.adversarial.dispose();
   x.dispose();
-  const report = await evaluateRobustness({ model: classifier, data: test, norm: 'linf', epsilons: [0.1], attacks: [{ id: 'fgsm' }] });
+  const report = await evaluateRobustness({ model: classifier, data: test, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'fgsm' }] });
   assert.equal(report.results.length, 1);
   classifier.model.dispose();
   assert.ok(tf.memory().numTensors < 50);

@@ -38,6 +38,23 @@ describe('plan loading', () => {
     assert.equal(plan.evaluation.calibrationBins, 15);
   });
 
+  it('evaluates with the standard suite and the masking checks unless the plan opts out', async () => {
+    const plan = await loadPlan('examples/rampart.yaml');
+    assert.equal(plan.evaluation.suite, 'standard:quick');
+    assert.deepEqual(plan.evaluation.masking, { limit: 50 });
+    const text = EXAMPLE.replace(/\n {2}suite: [^\n]+/, '').replace(/\n {2}masking: [^\n]+/, '');
+    const defaults = parsePlanText(text, 'defaults.yaml');
+    assert.equal(defaults.evaluation.suite, 'standard');
+    assert.deepEqual(defaults.evaluation.masking, { limit: 50 });
+    const optedOut = parsePlanText(text.replace('evaluation:\n', 'evaluation:\n  suite: none\n  masking: false\n'), 'none.yaml');
+    assert.equal(optedOut.evaluation.suite, 'none');
+    assert.equal(optedOut.evaluation.masking, false);
+    const lower = parsePlanText(text.replace('criteria:\n', 'criteria:\n  confidence: lower-bound\n'), 'lower.yaml');
+    assert.equal(lower.criteria.confidence, 'lower-bound');
+    assert.match(issuesOf(text.replace('criteria:\n', 'criteria:\n  confidence: maybe\n')).lines.join('\n'), /^criteria\.confidence: must be one of 'point', 'lower-bound' \(got 'maybe'\)/m);
+    assert.match(issuesOf(text.replace('evaluation:\n', 'evaluation:\n  suite: autoattack\n')).lines.join('\n'), /^evaluation\.suite: must be one of 'standard', 'standard:quick', 'quick', 'none'/m);
+  });
+
   const cases: { name: string; from: string; to: string; expect: RegExp[] }[] = [
     { name: 'epsilon above the L∞ range', from: 'epsilon: 0.2', to: 'epsilon: 3', expect: [/^threats\[1\]\.epsilon: must be ≤ 1 .*\(got 3\)/] },
     { name: 'unknown channel', from: 'channel: image', to: 'channel: img', expect: [/^threats\[0\]\.channel: must be one of 'image', 'text', 'tabular' \(got 'img'\)/] },

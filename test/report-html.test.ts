@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
 import { describe, it } from 'node:test';
-import { evaluateGate } from '../src/pipeline/gate.js';
-import type { EvaluationResults } from '../src/pipeline/run/results.js';
+import { evaluateGate } from '../src/eval/gate.js';
+import type { EvaluationResults } from '../src/eval/results.js';
+import { rateOf } from '../src/eval/rate.js';
 import { renderHtmlReport, type HtmlReportData } from '../src/report/html/report.js';
 import { encodePng } from '../src/report/html/png.js';
 import { diffWords, textDiffHtml } from '../src/report/html/text-diff.js';
@@ -77,6 +78,27 @@ describe('HTML report', () => {
     assert.match(html, /<del>free<\/del><ins>fr<span class="zw">⟨U\+200B⟩<\/span>ee<\/ins>/);
     assert.match(html, /RISK-0001/);
     assert.match(html, /Rollout plan: shadow \(0% of traffic, 24h\) → canary &lt;script&gt;/);
+  });
+
+  it('shows each rate with its interval and n, the upper-bound label and the masking checks', () => {
+    const base = results('hardened', 0.97, [0.72, 0.6]);
+    const measured: EvaluationResults = {
+      ...base,
+      rates: { clean: rateOf(97, 100), robust: { 'linf-0.1': rateOf(72, 100), [EVIL]: rateOf(60, 100) } },
+      method: { suite: null, attacks: ['fgsm', 'pgd'], upperBound: true },
+      masking: { 'linf-0.1': { status: 'fail', examples: 50, checks: [{ id: 'gradients-nonzero-finite', title: 'gradients', status: 'fail', explanation: `Zero gradients ${EVIL}` }] } },
+    };
+    const page = renderHtmlReport({ ...data(), models: [{ name: 'hardened', results: measured }], gate: evaluateGate({ robustAccuracy: { 'linf-0.1': 0.7 } }, measured) });
+    assert.match(page, /72\.0%<br><span class="muted">95% CI 62\.1%–80\.5%, n=100<\/span><br><span class="skip">weaker evaluation: upper bound<\/span>/);
+    assert.match(page, /97\.0%<br><span class="muted">95% CI 91\.5%–99\.4%, n=100<\/span><\/td>/);
+    assert.match(page, /robust accuracy from fgsm, pgd only \(no suite\) — <span class="skip">weaker evaluation: upper bound/);
+    assert.match(page, /<h2>Gradient-masking checks<\/h2><h3>hardened<\/h3>/);
+    assert.ok(page.includes(`Zero gradients ${EVIL.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')}`) || !page.includes('<script>alert'));
+    assert.doesNotMatch(page, /<script/i);
+    assert.match(page, /<code>masking:linf-0\.1<\/code>/);
+    // The risk register's measurement of an image threat carries the label too.
+    assert.match(page, /60\.0%<br><span class="skip">weaker evaluation: upper bound<\/span><\/td><td class="num">50\.0%<\/td>/);
+    assert.doesNotMatch(renderHtmlReport(data()), /weaker evaluation/, 'no label when the suite ran or the method is unknown');
   });
 
   it('keeps elements balanced', () => {

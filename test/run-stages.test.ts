@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { canonicalJson, digestOf } from '../src/pipeline/run/hash.js';
 import { runStages, stageRecordPath } from '../src/pipeline/run/runner.js';
-import type { RunEnvironment, Stage } from '../src/pipeline/run/types.js';
+import { stageRef, type RunEnvironment, type Stage } from '../src/pipeline/run/types.js';
 import type { Plan } from '../src/pipeline/plan/schema.js';
 
 interface Counters {
@@ -32,13 +32,13 @@ function stages(counters: Counters, inputs: { start: number; factor: number; lab
       run: async (ctx) => {
         count('b');
         const file = join(ctx.workDir, 'b.txt');
-        const value = ctx.output<{ value: number }>('a').value * inputs.factor;
+        const value = ctx.output(stageRef<{ value: number }>('a')).value * inputs.factor;
         await writeFile(file, String(value));
         return { value, file: ctx.relative(file) };
       },
       stillValid: async (o: { file: string }, ctx) => (await readFile(ctx.resolve(o.file), 'utf8').then(() => true, () => false)),
     } as Stage,
-    { id: 'c', title: 'c', version: 1, dependsOn: ['b'], inputs: () => ({ label: inputs.label }), run: async (ctx) => (count('c'), { text: `${inputs.label}=${ctx.output<{ value: number }>('b').value}` }) },
+    { id: 'c', title: 'c', version: 1, dependsOn: ['b'], inputs: () => ({ label: inputs.label }), run: async (ctx) => (count('c'), { text: `${inputs.label}=${ctx.output(stageRef<{ value: number }>('b')).value}` }) },
   ];
 }
 
@@ -111,7 +111,7 @@ describe('stage runner', () => {
     const runDir = mkdtempSync(join(tmpdir(), 'rampart-stages-'));
     const [a, b, c] = stages({ runs: {}, failOnce: new Set() }, { start: 1, factor: 1, label: 'o' }) as [Stage, Stage, Stage];
     await assert.rejects(runStages([b, a], env(runDir)), (e: Error & { code?: string }) => e.code === 'E_STAGE_ORDER' && /'b' depends on 'a'/.test(e.message));
-    const sneaky: Stage = { ...c, id: 'sneaky', dependsOn: ['b'], run: async (ctx) => ctx.output('a') };
+    const sneaky: Stage = { ...c, id: 'sneaky', dependsOn: ['b'], run: async (ctx) => ctx.output(stageRef('a')) };
     await assert.rejects(runStages([a, b, sneaky], env(runDir)), (e: Error & { code?: string }) => e.code === 'E_STAGE_ORDER' && /not among its dependencies/.test(e.message));
   });
 });

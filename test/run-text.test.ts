@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { getTextTransformation } from '../src/attacks/text/registry.js';
 import { parsePlanText } from '../src/pipeline/plan/load.js';
-import { loadResults } from '../src/pipeline/run/results.js';
+import { loadResults } from '../src/eval/results.js';
 import { runPlan, type RunPlanResult } from '../src/pipeline/run/run-plan.js';
 import { stageRecordPath } from '../src/pipeline/run/runner.js';
 import type { RunEvent } from '../src/pipeline/run/types.js';

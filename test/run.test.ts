@@ -13,7 +13,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { openGovernance } from '../src/governance/index.js';
 import { parsePlanText } from '../src/pipeline/plan/load.js';
-import { loadResults } from '../src/pipeline/run/results.js';
+import { loadResults } from '../src/eval/results.js';
 import { runPlan, type RunPlanResult } from '../src/pipeline/run/run-plan.js';
 import { stageRecordPath } from '../src/pipeline/run/runner.js';
 import type { RunEvent } from '../src/pipeline/run/types.js';
@@ -41,6 +41,8 @@ training:
 evaluation:
   limit: 40
   attacks: [{ id: fgsm }, { id: pgd, options: { steps: 3 } }]
+  suite: standard:quick
+  masking: false
   certification: { sigma: 0.25, samples: 100, selectionSamples: 10, limit: 10 }
   latencySamples: 20
   examples: 3
@@ -94,6 +96,12 @@ describe('runPlan', () => {
     assert.equal(stored.userDefinedMetadata.rampart.temperature, results.temperature);
     assert.equal(first.hardened.certification?.count, 10);
     assert.ok(results.certifiedAccuracy?.['l2-1'] !== undefined);
+    // Every rate with its n and interval; robust accuracy from the quick suite and the plan's attacks.
+    assert.equal(results.rates?.clean?.n, 40);
+    assert.equal(results.rates?.robust['linf-0.1']?.value, results.robustAccuracy['linf-0.1']);
+    assert.equal(results.rates?.certified?.['l2-1']?.n, 10);
+    assert.deepEqual(results.method, { suite: 'standard:quick', attacks: ['fgsm', 'pgd'], upperBound: false });
+    assert.match(first.gate.checks.find((c) => c.id === 'robust-accuracy:linf-0.1')?.message ?? '', /\(95% CI [\d.]+%–[\d.]+%, n=40\)/);
     assert.equal(first.gate.passed, true, JSON.stringify(first.gate.checks));
     assert.equal(first.gate.checks.find((c) => c.id === 'regression')?.status, 'skipped');
     assert.match(await readFile(first.files.junit, 'utf8'), /<testsuite name="rampart gate: tiny" tests="6" failures="0"/);

@@ -5,13 +5,14 @@ import { evaluateRobustness } from './robustness.js';
 import { takeFirst } from '../data/index.js';
 import { engine, smallMnist, trainedMlp } from '../../test/fixtures.js';
 import { UsageError } from '../core/errors.js';
+import { threatsAt } from '../threats/threat-model.js';
 
 before(engine);
 
 test('report: clean accuracy, per-attack results, worst case no better than any attack, reproducible', async () => {
   const model = await trainedMlp();
   const data = takeFirst(smallMnist().test, 120);
-  const run = () => evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.15, 0, 0.05], attacks: [{ id: 'fgsm' }, { id: 'pgd', options: { steps: 10 } }], seed: 4, batchSize: 50 });
+  const run = () => evaluateRobustness({ model, data, threats: threatsAt('linf', [0.15, 0, 0.05]), attacks: [{ id: 'fgsm' }, { id: 'pgd', options: { steps: 10 } }], seed: 4, batchSize: 50 });
   const tensors = tf.memory().numTensors;
   const report = await run();
   assert.equal(tf.memory().numTensors, tensors, 'evaluation leaked tensors');
@@ -41,10 +42,10 @@ test('report: clean accuracy, per-attack results, worst case no better than any 
 test('bad specs fail before any work', async () => {
   const model = await trainedMlp();
   const data = takeFirst(smallMnist().test, 10);
-  await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.1], attacks: [{ id: 'nope' }] }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK' && /'fgsm', 'pgd', .* or 'square'/.test(e.message));
-  await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.1], attacks: [{ id: 'pgd', options: { stepz: 3 } }] }), /pgd has no option 'stepz'/);
-  await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [2], attacks: [{ id: 'pgd' }] }), /E_EPSILON_RANGE|exceeds/);
-  await assert.rejects(evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.1], attacks: [] }), /at least one attack/);
+  await assert.rejects(evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'nope' }] }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK' && /'fgsm', 'pgd', .* or 'square'/.test(e.message));
+  await assert.rejects(evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'pgd', options: { stepz: 3 } }] }), /pgd has no option 'stepz'/);
+  await assert.rejects(async () => evaluateRobustness({ model, data, threats: threatsAt('linf', [2]), attacks: [{ id: 'pgd' }] }), /E_EPSILON_RANGE|exceeds/);
+  await assert.rejects(evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [] }), /at least one attack/);
 });
 
 test('a worker pool gives the same numbers with 1 and 2 workers', async () => {
@@ -54,7 +55,7 @@ test('a worker pool gives the same numbers with 1 and 2 workers', async () => {
   const run = async (workers: number) => {
     const pool = await createWorkerPool({ workers });
     try {
-      return await evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.1], attacks: [{ id: 'pgd', options: { steps: 5 } }], seed: 2, batchSize: 150, pool });
+      return await evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'pgd', options: { steps: 5 } }], seed: 2, batchSize: 150, pool });
     } finally {
       await pool.close();
     }

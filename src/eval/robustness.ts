@@ -18,7 +18,7 @@ import { accuracyOf, predictClasses } from '../models/predict.js';
 import { createAttack } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
 import type { NormId } from '../threats/norms.js';
-import { threatModel } from '../threats/threat-model.js';
+import { sameNormThreats } from '../threats/threat-model.js';
 import { attackStatsMetric, type AttackStats } from './metrics.js';
 
 export interface AttackSpec {
@@ -38,8 +38,11 @@ export interface EvalProgress {
 export interface RobustnessEvalOptions {
   model: Classifier;
   data: Dataset;
-  norm: NormId;
-  epsilons: readonly number[];
+  /**
+   * The named threat models to evaluate under, all of one norm (one report is one curve);
+   * results carry each threat's id. Build unnamed ones with `threatsAt(norm, epsilons)`.
+   */
+  threats: readonly ThreatModel[];
   attacks: readonly AttackSpec[];
   batchSize?: number;
   seed?: number;
@@ -54,6 +57,8 @@ export interface RobustnessEvalOptions {
 
 export interface AttackOutcome extends AttackStats {
   attack: string;
+  /** The threat model's id. */
+  threat: string;
   epsilon: number;
   /** Clean-correct examples this attack did not break, over all examples. */
   robustAccuracy: number;
@@ -61,10 +66,14 @@ export interface AttackOutcome extends AttackStats {
 }
 
 export interface WorstCase {
+  /** The threat model's id. */
+  threat: string;
   epsilon: number;
   /** Examples correct and unbroken by every attack, over all examples. */
   robustAccuracy: number;
   robustCount: number;
+  /** Those examples, by row in the data, so a caller can take the worst case with other attacks per example. */
+  robustRows: number[];
   /** How many examples each attack broke (an example may be broken by several). */
   brokenBy: Record<string, number>;
 }
@@ -82,6 +91,8 @@ export interface RobustnessReport {
   config: {
     norm: NormId;
     epsilons: number[];
+    /** The threat ids, in the order of `epsilons`. */
+    threats: string[];
     batchSize: number;
     attacks: { id: string; config: Readonly<object> }[];
     /** How attacks ran: in this thread, or sharded over a worker pool in shards of `shardRows`. */
@@ -100,18 +111,18 @@ export interface RobustnessReport {
  * @throws ThreatError `E_EPSILON_RANGE` for an epsilon out of range.
  * @throws InputError when the data does not fit the model.
  * @example
- * const report = await evaluateRobustness({ model, data: test, norm: 'linf', epsilons: [0.1, 0.3], attacks: [{ id: 'pgd' }] });
+ * const report = await evaluateRobustness({ model, data: test, threats: threatsAt('linf', [0.1, 0.3]), attacks: [{ id: 'pgd' }] });
  */
 export async function evaluateRobustness(options: RobustnessEvalOptions): Promise<RobustnessReport> {
   const started = Date.now();
   const engine = engineInfo() ?? (await initEngine());
-  const { model, data, norm, onProgress } = options;
+  const { model, data, onProgress } = options;
   const seed = options.seed ?? 0;
   const batchSize = options.batchSize ?? 256;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${batchSize}.`);
   if (options.attacks.length === 0) throw new UsageError('E_NO_ATTACKS', 'Give at least one attack to evaluate with, e.g. pgd.');
-  const epsilons = [...new Set(options.epsilons)].sort((a, b) => a - b);
-  const threats = epsilons.map((epsilon) => threatModel({ norm, epsilon, bounds: model.bounds }));
+  const { norm, threats } = sameNormThreats(options.threats);
+  const epsilons = threats.map((t) => t.epsilon);
   const attacks: Attack[] = options.attacks.map((spec) => createAttack(spec.id, spec.options ?? {}));
 
   onProgress?.({ stage: 'clean', done: 0, total: data.count });
@@ -160,14 +171,16 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
         brokenBy[attack.id] = stats.succeeded;
         results.push({
           attack: attack.id,
+          threat: threat.id,
           epsilon: threat.epsilon,
           ...stats,
           robustAccuracy: data.count === 0 ? 0 : (stats.attacked - stats.succeeded) / data.count,
           durationMs: Date.now() - attackStarted,
         });
       }
-      const robustCount = robust.reduce((s, v) => s + v, 0);
-      worstCase.push({ epsilon: threat.epsilon, robustAccuracy: data.count === 0 ? 0 : robustCount / data.count, robustCount, brokenBy });
+      const robustRows = candidates.filter((_, k) => robust[k] === 1);
+      const robustCount = robustRows.length;
+      worstCase.push({ threat: threat.id, epsilon: threat.epsilon, robustAccuracy: data.count === 0 ? 0 : robustCount / data.count, robustCount, robustRows, brokenBy });
     }
     return {
       kind: 'rampart.robustness-report',
@@ -182,6 +195,7 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
       config: {
         norm,
         epsilons,
+        threats: threats.map((t) => t.id),
         batchSize,
         attacks: attacks.map((a) => ({ id: a.id, config: a.config })),
         execution: session.execution,

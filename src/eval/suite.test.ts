@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { takeFirst } from '../data/index.js';
 import type { TfjsClassifier } from '../models/tfjs-classifier.js';
 import { evaluateRobustness } from './robustness.js';
+import { threatsAt } from '../threats/threat-model.js';
 import { parseSuiteSpec, runSuite, suiteDefinition, type SuiteDefinition, type SuiteReport } from './suite.js';
 import { suiteMarkdown, suiteText } from '../report/suite-table.js';
 import { engine, smallMnist, trainedMlp } from '../../test/fixtures.js';
@@ -53,8 +54,8 @@ describe('the standard suite', () => {
 
   test('is at least as strong as PGD with the same steps, with consistent per-stage and per-example accounts', async () => {
     const data = takeFirst(smallMnist().test, 100);
-    const suite = await runSuite({ model, data, norm: 'linf', epsilons: [0.08], suite: suiteDefinition('standard', 'quick'), seed: 1 });
-    const pgd = await evaluateRobustness({ model, data, norm: 'linf', epsilons: [0.08], attacks: [{ id: 'pgd', options: { steps: 25 } }], seed: 1 });
+    const suite = await runSuite({ model, data, threats: threatsAt('linf', [0.08]), suite: suiteDefinition('standard', 'quick'), seed: 1 });
+    const pgd = await evaluateRobustness({ model, data, threats: threatsAt('linf', [0.08]), attacks: [{ id: 'pgd', options: { steps: 25 } }], seed: 1 });
     const suiteAcc = suite.results[0]?.robustAccuracy as number;
     const pgdAcc = pgd.worstCase[0]?.robustAccuracy as number;
     assert.ok(suiteAcc <= pgdAcc, `suite ${suiteAcc} > PGD ${pgdAcc}`);
@@ -67,7 +68,7 @@ describe('the standard suite', () => {
 
   test('is deterministic for a seed', async () => {
     const data = takeFirst(smallMnist().test, 30);
-    const run = () => runSuite({ model, data, norm: 'l2', epsilons: [0, 1], suite: TINY, seed: 4, batchSize: 16 });
+    const run = () => runSuite({ model, data, threats: threatsAt('l2', [0, 1]), suite: TINY, seed: 4, batchSize: 16 });
     const a = await run();
     const b = await run();
     const strip = (r: SuiteReport) => r.results.map((e) => ({ ...e, stages: e.stages.map((s) => ({ ...s, durationMs: 0 })) }));
@@ -81,7 +82,7 @@ describe('the standard suite', () => {
     const data = takeFirst(smallMnist().test, 24);
     const pool = await createWorkerPool({ workers: 2 });
     try {
-      const report = await runSuite({ model, data, norm: 'linf', epsilons: [0.1], suite: TINY, seed: 2, pool });
+      const report = await runSuite({ model, data, threats: threatsAt('linf', [0.1]), suite: TINY, seed: 2, pool });
       assert.equal(report.config.execution.workers, 2);
       checkConsistent(report);
       assert.ok((report.results[0]?.robustAccuracy as number) < report.clean.accuracy);

@@ -24,7 +24,7 @@ import type { Classifier } from '../models/classifier.js';
 import { accuracyOf, predictClasses } from '../models/predict.js';
 import { createAttack } from '../attacks/registry.js';
 import type { NormId } from '../threats/norms.js';
-import { threatModel, type ThreatModel } from '../threats/threat-model.js';
+import { sameNormThreats, type ThreatModel } from '../threats/threat-model.js';
 
 export const SUITE_IDS = ['standard'] as const;
 export type SuiteId = (typeof SUITE_IDS)[number];
@@ -95,8 +95,8 @@ export interface SuiteProgress {
 export interface SuiteEvalOptions {
   model: Classifier;
   data: Dataset;
-  norm: NormId;
-  epsilons: readonly number[];
+  /** The named threat models to run the suite under, all of one norm; results carry each id. */
+  threats: readonly ThreatModel[];
   suite?: SuiteDefinition;
   batchSize?: number;
   seed?: number;
@@ -123,6 +123,8 @@ export interface SuiteStageOutcome {
 }
 
 export interface SuiteEpsilonResult {
+  /** The threat model's id. */
+  threat: string;
   epsilon: number;
   stages: SuiteStageOutcome[];
   robustAccuracy: number;
@@ -145,7 +147,7 @@ export interface SuiteReport {
   seed: number;
   model: { id: string; inputShape: readonly number[]; numClasses: number; bounds: { min: number; max: number } };
   data: { name: string; count: number; sha256: string };
-  config: { norm: NormId; epsilons: number[]; batchSize: number; execution: { workers: number; shardRows?: number } };
+  config: { norm: NormId; epsilons: number[]; threats: string[]; batchSize: number; execution: { workers: number; shardRows?: number } };
   clean: { accuracy: number; correct: number; count: number };
   results: SuiteEpsilonResult[];
 }
@@ -164,18 +166,18 @@ interface BatchOutcome {
  *   does not fit the model, GradientError for a model without gradients).
  * @throws ThreatError `E_EPSILON_RANGE` for an epsilon out of range.
  * @example
- * const report = await runSuite({ model, data: test, norm: 'linf', epsilons: [0.1], suite: suiteDefinition('standard', 'quick') });
+ * const report = await runSuite({ model, data: test, threats: threatsAt('linf', [0.1]), suite: suiteDefinition('standard', 'quick') });
  */
 export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> {
   const started = Date.now();
   const engine = engineInfo() ?? (await initEngine());
-  const { model, data, norm, onProgress } = options;
+  const { model, data, onProgress } = options;
   const suite = options.suite ?? suiteDefinition('standard');
   const seed = options.seed ?? 0;
   const batchSize = options.batchSize ?? 256;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${batchSize}.`);
-  const epsilons = [...new Set(options.epsilons)].sort((a, b) => a - b);
-  const threats = epsilons.map((epsilon) => threatModel({ norm, epsilon, bounds: model.bounds }));
+  const { norm, threats } = sameNormThreats(options.threats);
+  const epsilons = threats.map((t) => t.epsilon);
   suite.stages.forEach((s) => createAttack(s.attack, s.options));
 
   const predicted = await predictClasses(model, data, batchSize);
@@ -239,7 +241,7 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
           durationMs: Date.now() - stageStarted,
         });
       }
-      results.push({ epsilon: threat.epsilon, stages, robustAccuracy: data.count === 0 ? 0 : standing.length / data.count, robustCount: standing.length, examples });
+      results.push({ threat: threat.id, epsilon: threat.epsilon, stages, robustAccuracy: data.count === 0 ? 0 : standing.length / data.count, robustCount: standing.length, examples });
     }
     return {
       kind: 'rampart.suite-report',
@@ -252,7 +254,7 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
       seed,
       model: { id: model.id, inputShape: model.inputShape, numClasses: model.numClasses, bounds: model.bounds },
       data: { name: data.name, count: data.count, sha256: hashDataset(data) },
-      config: { norm, epsilons, batchSize, execution: session.execution },
+      config: { norm, epsilons, threats: threats.map((t) => t.id), batchSize, execution: session.execution },
       clean: { accuracy: accuracyOf(predicted, data.y), correct: candidates.length, count: data.count },
       results,
     };

@@ -3,6 +3,7 @@
  * digits, evaluate it clean and under FGSM and PGD-40 at several L∞ budgets, and write a
  * JSON and a Markdown report. An undefended model is expected to collapse at 0.3.
  */
+import { threatsAt } from '../threats/threat-model.js';
 import { join } from 'node:path';
 import { writeJsonFile, writeTextFile } from '../core/files.js';
 import { evaluateRobustness, type EvalProgress, type RobustnessReport } from '../eval/robustness.js';
@@ -60,8 +61,7 @@ export async function runMnistExample(options: MnistExampleOptions): Promise<Mni
   const evaluation = await evaluateRobustness({
     model: classifier,
     data: test,
-    norm: 'linf',
-    epsilons: [0, ...(options.epsilons ?? [0.1, 0.2, 0.3])],
+    threats: threatsAt('linf', [0, ...(options.epsilons ?? [0.1, 0.2, 0.3])], classifier.bounds),
     attacks: [{ id: 'fgsm' }, { id: 'pgd', options: { steps: options.pgdSteps ?? 40 } }],
     seed,
     ...(options.pool ? { pool: options.pool } : {}),

@@ -7,53 +7,11 @@
  */
 import type { CalibrationMetrics } from '../eval/calibration.js';
 import type { MaskingReport } from '../eval/masking/index.js';
-import type { LatencyReport } from '../eval/latency.js';
 import type { CertifiedAccuracyReport } from '../eval/smoothing.js';
-import type { TemperatureFit } from '../eval/temperature-scaling.js';
+import type { LatencyReport } from '../eval/latency.js';
+import type { CalibrationSection, EvalExtras, SuiteVsPgd } from '../eval/trust.js';
+export type { CalibrationPair, CalibrationSection, EvalExtras, SuiteVsPgd } from '../eval/trust.js';
 import { formatTable, markdownTable, percent, type Cell } from './table.js';
-
-/** The suite's robust accuracy next to PGD alone at the same epsilon, on the same examples. */
-export interface SuiteVsPgd {
-  norm: string;
-  pgd: { attack: string; config: Readonly<object> };
-  /** Where the PGD numbers come from: the per-attack table (`--attacks` with pgd) or a run of their own. */
-  source: 'attacks-table' | 'separate-run';
-  results: { epsilon: number; pgdRobustAccuracy: number; suiteRobustAccuracy: number; suiteNoHigher: boolean }[];
-  /** True when the suite is no higher than PGD at every epsilon, as a stronger evaluation must be. */
-  suiteNoHigher: boolean;
-}
-
-export interface CalibrationPair {
-  before: CalibrationMetrics;
-  after: CalibrationMetrics;
-}
-
-export interface CalibrationSection {
-  bins: number;
-  /** Temperature scaling, fitted by NLL on `fittedOn` and applied to the evaluated data. */
-  temperature: TemperatureFit & {
-    fittedOn: { split: string; name: string; count: number };
-    /** True when the fit data overlaps the evaluated data (`--subset validation` or `all`): the "after" numbers are then optimistic. */
-    overlapsEvaluatedData: boolean;
-    /** The temperature already saved with the model, if any (the "before" numbers ignore it: T = 1). */
-    savedWithModel?: number;
-  };
-  clean: CalibrationPair & { data: { name: string; count: number } };
-  /** On adversarial inputs crafted against the uncalibrated model (calibration never changes the class). */
-  adversarial?: CalibrationPair & { data: { name: string; count: number }; attack: { id: string; config: Readonly<object> }; threat: { id: string; norm: string; epsilon: number } };
-}
-
-/** Everything `eval --suite` adds to the suite report; each part is absent when turned off. */
-export interface EvalExtras {
-  suiteVsPgd?: SuiteVsPgd;
-  masking?: MaskingReport;
-  /** Why the masking checks did not run (e.g. no epsilon > 0). */
-  maskingSkipped?: string;
-  calibration?: CalibrationSection;
-  /** With the largest radius `n` samples can certify at `alpha` (σ·Φ⁻¹(α^(1/n))): rows above it are 0 by construction, not by measurement. */
-  certification?: CertifiedAccuracyReport;
-  latency?: LatencyReport;
-}
 
 interface Section {
   /** Short name: the Markdown heading and the start of the terminal title. */

@@ -2,7 +2,7 @@
  * The gate as JUnit XML, the format every CI system renders: one test case per check,
  * a `<failure>` for a failed one and `<skipped>` for one that could not apply.
  */
-import type { GateResult } from '../pipeline/gate.js';
+import type { GateResult } from '../eval/gate.js';
 
 /** Escapes text for XML content and attribute values; drops characters XML 1.0 forbids. */
 export function escapeXml(text: string): string {
@@ -43,7 +43,10 @@ export function gateJunit(gate: GateResult, options: JunitOptions): string {
       lines.push(`${open}>`, `      <skipped message="${escapeXml(check.message)}"/>`, '    </testcase>');
     } else {
       const measured = check.measured === null ? 'not measured' : String(check.measured);
-      lines.push(`${open}>`, `      <failure message="${escapeXml(check.message)}" type="criterion">${escapeXml(`measured: ${measured}\nrequired: ${check.required}\n${check.message}`)}</failure>`, '    </testcase>');
+      const i = check.interval;
+      const interval = i ? `95% interval: [${i.lower.toFixed(4)}, ${i.upper.toFixed(4)}] (Clopper-Pearson), n: ${i.n}\n` : '';
+      const body = `measured: ${measured}\n${interval}required: ${check.required}\n${check.message}`;
+      lines.push(`${open}>`, `      <failure message="${escapeXml(check.message)}" type="criterion">${escapeXml(body)}</failure>`, '    </testcase>');
     }
   }
   lines.push('  </testsuite>', '</testsuites>', '');

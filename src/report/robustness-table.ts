@@ -1,19 +1,28 @@
 /** Human-readable views of a robustness report. */
 import type { RobustnessReport } from '../eval/robustness.js';
+import { rateOf } from '../eval/rate.js';
 import { formatTable, markdownTable, percent, type Cell } from './table.js';
 
+/** A robust count's 95% Clopper-Pearson interval, as a table cell. */
+export function intervalCell(count: number, n: number): string {
+  const r = rateOf(count, n);
+  return `${percent(r.lower)}–${percent(r.upper)}`;
+}
+
 function rows(report: RobustnessReport): { headers: string[]; rows: Cell[][] } {
-  const headers = ['attack', 'epsilon', 'robust acc', 'success rate', 'mean ‖δ‖', 'queries/ex', 'time'];
+  const n = report.data.count;
+  const headers = ['attack', 'epsilon', 'robust acc', `95% CI (n=${n})`, 'success rate', 'mean ‖δ‖', 'queries/ex', 'time'];
   const out: Cell[][] = report.results.map((r) => [
     r.attack,
     String(r.epsilon),
     percent(r.robustAccuracy),
+    intervalCell(r.attacked - r.succeeded, n),
     percent(r.successRate),
     r.meanPerturbation.toFixed(4),
     r.meanQueries.toFixed(1),
     `${(r.durationMs / 1000).toFixed(1)}s`,
   ]);
-  for (const w of report.worstCase) out.push(['worst case', String(w.epsilon), percent(w.robustAccuracy), '', '', '', '']);
+  for (const w of report.worstCase) out.push(['worst case', String(w.epsilon), percent(w.robustAccuracy), intervalCell(w.robustCount, n), '', '', '', '']);
   return { headers, rows: out };
 }
 

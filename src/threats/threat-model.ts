@@ -3,7 +3,7 @@
  * stable string shared by plans, reports, the registry, the CLI and the HTTP API.
  */
 import type { Bounds } from '../core/types.js';
-import { ThreatError } from '../core/errors.js';
+import { ThreatError, UsageError } from '../core/errors.js';
 import { getNorm, type NormId } from './norms.js';
 
 export interface ThreatModel {
@@ -48,6 +48,34 @@ export function threatModel(spec: ThreatModelSpec): ThreatModel {
     });
   }
   return { id: spec.id ?? `${norm}-${epsilon}`, norm, epsilon, bounds };
+}
+
+/**
+ * Unnamed threat models of one norm at each epsilon (ids `linf-0.1`, ...), for callers
+ * that have budgets rather than a plan's named threats.
+ *
+ * @throws as {@link threatModel}.
+ * @example const threats = threatsAt('linf', [0, 0.1, 0.3], model.bounds);
+ */
+export function threatsAt(norm: string, epsilons: readonly number[], bounds?: Bounds): ThreatModel[] {
+  return epsilons.map((epsilon) => threatModel({ norm, epsilon, ...(bounds ? { bounds } : {}) }));
+}
+
+/**
+ * Threat models that must share one norm (one evaluation report is one norm's curve):
+ * deduplicated by id, sorted by epsilon.
+ *
+ * @throws UsageError `E_THREAT_NORMS` for none or for mixed norms.
+ */
+export function sameNormThreats(threats: readonly ThreatModel[]): { norm: NormId; threats: ThreatModel[] } {
+  const first = threats[0];
+  if (!first) throw new UsageError('E_THREAT_NORMS', 'Give at least one threat model to evaluate under, e.g. threatsAt(\'linf\', [0.1]).');
+  const norms = [...new Set(threats.map((t) => t.norm))];
+  if (norms.length > 1) {
+    throw new UsageError('E_THREAT_NORMS', `Threat models of one evaluation must share a norm; got ${norms.join(', ')}. Evaluate each norm separately.`, { details: { norms } });
+  }
+  const byId = new Map(threats.map((t) => [t.id, t]));
+  return { norm: first.norm, threats: [...byId.values()].sort((a, b) => a.epsilon - b.epsilon || a.id.localeCompare(b.id)) };
 }
 
 /**

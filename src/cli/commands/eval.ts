@@ -8,27 +8,19 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { writeJsonFile, writeTextFile } from '../../core/files.js';
 import type { Dataset } from '../../core/types.js';
-import { takeFirst } from '../../data/index.js';
 import { initEngine } from '../../engine/backend.js';
-import { evaluateRobustness, type RobustnessReport } from '../../eval/robustness.js';
 import { createAttack } from '../../attacks/registry.js';
-import { NORM_IDS, getNorm } from '../../threats/norms.js';
-import { parseEpsilons } from '../../threats/threat-model.js';
+import { NORM_IDS, getNorm, type NormId } from '../../threats/norms.js';
+import { parseEpsilons, threatModel, threatsAt, type ThreatModel } from '../../threats/threat-model.js';
 import { robustnessMarkdown, robustnessText } from '../../report/robustness-table.js';
-import { parseSuiteSpec, runSuite, type SuiteReport } from '../../eval/suite.js';
+import { parseSuiteSpec } from '../../eval/suite.js';
+import { evaluateThreats } from '../../eval/threat-evaluation.js';
+import { formatRate } from '../../eval/rate.js';
+import { compareWithPgd, trustEvidence, type EvalExtras, type PhaseRunner, type TrustEvidenceOptions } from '../../eval/trust.js';
 import { suiteMarkdown, suiteText } from '../../report/suite-table.js';
-import { runMaskingChecks } from '../../eval/masking/index.js';
-import { adversarialLogits, calibrationFromLogits, datasetLogits } from '../../eval/calibration.js';
-import { temperatureScaling } from '../../eval/temperature-scaling.js';
-import { certifiedAccuracy } from '../../eval/smoothing.js';
-import { measureLatency } from '../../eval/latency.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
-import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
-import type { NormId } from '../../threats/norms.js';
-import { evalExtrasMarkdown, evalExtrasText, type CalibrationSection, type EvalExtras, type SuiteVsPgd } from '../../report/eval-extras-table.js';
-import type { WorkerPool } from '../../execution/pool/index.js';
-import type { ProgressBar } from '../progress.js';
+import { evalExtrasMarkdown, evalExtrasText } from '../../report/eval-extras-table.js';
 import type { SelectedData } from '../../pipeline/data-selection.js';
 import { createProgress } from '../progress.js';
 import { commaList, numberList, positiveNumber, probability, wholeNumber } from '../parse.js';
@@ -120,45 +112,39 @@ export function registerEval(program: Command): void {
     const surrogate = suite && flags.masking && flags.surrogate !== undefined ? await loadClassifierModel(flags.surrogate) : undefined;
     const bar = createProgress('eval', { quiet: flags.quiet === true });
     const pgdOptions = attackOptionsFromFlags('pgd', flags);
-    const { report, suiteReport, suiteVsPgd } = await withPool(flags.workers, engine.backend, async (pool) => {
-      const robustness: RobustnessReport | undefined = runAttacks
-        ? await evaluateRobustness({
-            pool,
-            model: stored.classifier,
-            data: data.selected,
-            norm,
-            epsilons,
-            attacks,
-            batchSize: flags.batchSize,
-            seed: flags.seed,
-            onProgress: (p) => bar.update(p.done, p.total, p.attack ? `${p.attack} eps ${p.epsilon}` : p.stage),
-          })
+    const model = stored.classifier;
+    const common = { model, data: data.selected, batchSize: flags.batchSize, seed: flags.seed };
+    const { report, suiteReport, suiteVsPgd, threats } = await withPool(flags.workers, engine.backend, async (pool) => {
+      const measured = await evaluateThreats({
+        ...common,
+        pool,
+        threats: threatsAt(norm, epsilons, model.bounds),
+        attacks,
+        ...(suite ? { suite } : {}),
+        onProgress: (done, total, label) => bar.update(done, total, label),
+      });
+      const robustness = measured.reports[0];
+      const suiteResult = measured.suites[0];
+      const comparison = suiteResult
+        ? await compareWithPgd({ ...common, pool, suiteReport: suiteResult, attacksReport: robustness, pgdOptions, onProgress: (done, total, label) => bar.update(done, total, label) })
         : undefined;
-      const suiteResult: SuiteReport | undefined = suite
-        ? await runSuite({
-            pool,
-            model: stored.classifier,
-            data: data.selected,
-            norm,
-            epsilons,
-            suite,
-            batchSize: flags.batchSize,
-            seed: flags.seed,
-            onProgress: (p) => bar.update(p.done, p.total, `${suite.id} ${p.stage} eps ${p.epsilon}`),
-          })
-        : undefined;
-      const comparison = suiteResult ? await compareWithPgd({ pool, model: stored.classifier, data: data.selected, norm, suiteReport: suiteResult, attacksReport: robustness, pgdOptions, batchSize: flags.batchSize, seed: flags.seed, bar }) : undefined;
-      return { report: robustness, suiteReport: suiteResult, suiteVsPgd: comparison };
+      return { report: robustness, suiteReport: suiteResult, suiteVsPgd: comparison, threats: measured.threats };
     });
     bar.stop();
     // The rest runs on this thread: the pool is closed first so its engines free their memory.
-    const extras: EvalExtras | undefined = suiteReport && suiteVsPgd ? { suiteVsPgd, ...(await trustExtras({ flags, stored, data, norm, threat: claim, surrogate, quick: suiteReport.suite.variant === 'quick', pgdOptions, radii, latencyBatchSizes })) } : undefined;
+    const extras: EvalExtras | undefined =
+      suiteReport && suiteVsPgd ? { suiteVsPgd, ...(await trustEvidence(evidenceOptions({ flags, stored, data, threat: claim, surrogate, quick: suiteReport.suite.variant === 'quick', pgdOptions, radii, latencyBatchSizes }))) } : undefined;
+    surrogate?.model.dispose();
     if (report) say(robustnessText(report));
     if (suiteReport) say(`${report ? '\n' : ''}${suiteText(suiteReport)}`);
     if (extras) say(`\n${evalExtrasText(extras)}`);
+    // Per threat: the per-example worst case over everything that ran, with its interval and n.
+    const worst = threats.filter((t) => t.epsilon > 0).map((t) => `  ${t.threat}: ${formatRate(t.robust)}`);
+    if (worst.length > 0) say(`\nrobust accuracy (worst case per example over ${[...(suite ? [`${suite.id}:${suite.variant}`] : []), ...ids].join(', ')}):\n${worst.join('\n')}`);
     if (flags.out) {
       // One JSON file: the robustness report carrying the suite under `suite`, or the suite report alone; the extras under their own keys.
-      await writeJsonFile(flags.out, report ? { ...report, ...(suiteReport ? { suite: suiteReport } : {}), ...extras } : { ...suiteReport, ...extras });
+      // `threats`: each threat's worst case with its count, n and 95% interval.
+      await writeJsonFile(flags.out, report ? { ...report, ...(suiteReport ? { suite: suiteReport } : {}), ...extras, threats } : { ...suiteReport, ...extras, threats });
       say(`\nreport: ${flags.out}`);
     }
     if (flags.markdown) {
@@ -171,53 +157,6 @@ export function registerEval(program: Command): void {
       say(`markdown: ${flags.markdown}`);
     }
   });
-}
-
-interface CompareOptions {
-  pool: WorkerPool;
-  model: Classifier;
-  data: Dataset;
-  norm: NormId;
-  suiteReport: SuiteReport;
-  attacksReport: RobustnessReport | undefined;
-  pgdOptions: Record<string, unknown>;
-  batchSize: number;
-  seed: number;
-  bar: ProgressBar;
-}
-
-/**
- * PGD alone at the suite's epsilons on the same examples. The suite includes stronger
- * attacks, so a suite number above PGD's means a stage failed where PGD did not: the
- * comparison says so instead of letting the higher number stand as the result.
- */
-async function compareWithPgd(o: CompareOptions): Promise<SuiteVsPgd> {
-  const epsilons = o.suiteReport.results.map((r) => r.epsilon).filter((e) => e > 0);
-  const fromTable = o.attacksReport?.results.filter((r) => r.attack === 'pgd') ?? [];
-  const covered = epsilons.every((e) => fromTable.some((r) => r.epsilon === e));
-  let pgdRows: { epsilon: number; robustAccuracy: number }[] = fromTable;
-  let config: Readonly<object> = o.attacksReport?.config.attacks.find((a) => a.id === 'pgd')?.config ?? createAttack('pgd', o.pgdOptions).config;
-  if (!covered && epsilons.length > 0) {
-    const own = await evaluateRobustness({
-      pool: o.pool,
-      model: o.model,
-      data: o.data,
-      norm: o.norm,
-      epsilons,
-      attacks: [{ id: 'pgd', options: o.pgdOptions }],
-      batchSize: o.batchSize,
-      seed: o.seed,
-      onProgress: (p) => o.bar.update(p.done, p.total, p.attack ? `pgd alone eps ${p.epsilon}` : 'pgd alone: clean'),
-    });
-    pgdRows = own.results;
-    config = own.config.attacks[0]?.config ?? config;
-  }
-  const results = epsilons.map((epsilon) => {
-    const pgdRobustAccuracy = pgdRows.find((r) => r.epsilon === epsilon)?.robustAccuracy ?? Number.NaN;
-    const suiteRobustAccuracy = o.suiteReport.results.find((r) => r.epsilon === epsilon)?.robustAccuracy ?? Number.NaN;
-    return { epsilon, pgdRobustAccuracy, suiteRobustAccuracy, suiteNoHigher: suiteRobustAccuracy <= pgdRobustAccuracy };
-  });
-  return { norm: o.norm, pgd: { attack: 'pgd', config }, source: covered ? 'attacks-table' : 'separate-run', results, suiteNoHigher: results.every((r) => r.suiteNoHigher) };
 }
 
 /**
@@ -240,7 +179,6 @@ interface ExtrasOptions {
   flags: EvalFlags;
   stored: StoredClassifier;
   data: SelectedData;
-  norm: NormId;
   threat: ThreatModel | undefined;
   surrogate: StoredClassifier | undefined;
   quick: boolean;
@@ -249,99 +187,43 @@ interface ExtrasOptions {
   latencyBatchSizes: number[] | undefined;
 }
 
-/** The masking checks, calibration, certification and latency, each unless switched off. */
-async function trustExtras(o: ExtrasOptions): Promise<Omit<EvalExtras, 'suiteVsPgd'>> {
+/** The flags as the library's evidence options: each part unless switched off, a progress bar per part. */
+function evidenceOptions(o: ExtrasOptions): TrustEvidenceOptions {
   const { flags, data } = o;
-  // A bar of its own per part, so each one's start and time show in logs as well as on a terminal.
-  const phase = async <T>(title: string, label: string, work: (bar: ProgressBar) => Promise<T>): Promise<T> => {
+  const test = data.selected;
+  const phase: PhaseRunner = async (title, label, work) => {
+    // A bar of its own per part, so each one's start and time show in logs as well as on a terminal.
     const bar = createProgress(title, { quiet: flags.quiet === true });
     bar.update(0, 1, label);
     try {
-      const result = await work(bar);
+      const result = await work((done, total, text) => bar.update(done, total, text));
       bar.update(1, 1, 'done');
       return result;
     } finally {
       bar.stop();
     }
   };
-  const model = o.stored.classifier;
-  const test = data.selected;
-  const out: Omit<EvalExtras, 'suiteVsPgd'> = {};
-  const { threat, surrogate } = o;
-  const claim = threat?.epsilon ?? 0;
-  const pgd = createAttack('pgd', o.pgdOptions);
-
-  if (flags.masking) {
-    if (!threat) {
-      out.maskingSkipped = 'no epsilon > 0 to check at: give --epsilons or --masking-epsilon';
-    } else {
-      try {
-        out.masking = await phase('masking', `gradient-masking checks at eps ${claim}`, () => runMaskingChecks({
-          model,
-          data: test,
-          norm: o.norm,
-          epsilon: claim,
-          limit: flags.maskingLimit ?? (o.quick ? 50 : 100),
-          seed: flags.seed,
-          batchSize: flags.batchSize,
-          // The quick suite's Square budget; the library default (1000 queries) otherwise.
-          ...(o.quick ? { blackBox: createAttack('square', { queries: 300 }), longSteps: 50 } : {}),
-          ...(surrogate ? { surrogate: surrogate.classifier } : {}),
-        }));
-      } finally {
-        surrogate?.model.dispose();
-      }
-    }
-  }
-
-  if (flags.calibration) out.calibration = await phase('calibration', 'fitting T on the validation split', async (bar) => {
-    const validation = data.splits.validation;
-    const fit = await temperatureScaling({ model, validation, bins: flags.calibrationBins, batchSize: flags.batchSize });
-    const T = fit.fit.temperature;
-    const pair = (logits: Float32Array, ds: Dataset) => ({
-      before: calibrationFromLogits(logits, ds.y, model.numClasses, { bins: flags.calibrationBins }),
-      after: calibrationFromLogits(logits, ds.y, model.numClasses, { bins: flags.calibrationBins, temperature: T }),
-    });
-    const section: CalibrationSection = {
-      bins: flags.calibrationBins,
-      temperature: {
-        ...fit.fit,
-        fittedOn: { split: 'validation', name: validation.name, count: validation.count },
-        overlapsEvaluatedData: flags.subset === 'validation' || flags.subset === 'all',
-        ...(o.stored.info.temperature === undefined ? {} : { savedWithModel: o.stored.info.temperature }),
-      },
-      clean: { data: { name: test.name, count: test.count }, ...pair(await datasetLogits(model, test, flags.batchSize), test) },
-    };
-    const advCount = Math.min(flags.advCalibrationLimit, test.count);
-    if (threat && advCount > 0) {
-      bar.update(0, 1, `pgd adversarials of ${advCount} examples at eps ${claim}`);
-      const adv = takeFirst(test, advCount);
-      const logits = await adversarialLogits(model, adv, pgd, threat, { batchSize: flags.batchSize, seed: flags.seed });
-      section.adversarial = { data: { name: adv.name, count: adv.count }, attack: { id: pgd.id, config: pgd.config }, threat: { id: threat.id, norm: threat.norm, epsilon: threat.epsilon }, ...pair(logits, adv) };
-    }
-    return section;
-  });
-
-  if (flags.certify) {
-    out.certification = await phase('certify', `randomized smoothing, sigma ${flags.sigma}`, (bar) => certifiedAccuracy({
-      model,
-      data: test,
-      sigma: flags.sigma,
-      n0: flags.n0,
-      n: flags.n,
-      alpha: flags.alpha,
-      radii: o.radii,
-      limit: flags.certifyLimit,
-      seed: flags.seed,
-      onProgress: (p) => bar.update(p.done, p.total, `randomized smoothing, sigma ${flags.sigma}`),
-    }));
-  }
-
-  if (flags.latency) {
-    const batchSizes = o.latencyBatchSizes ?? [...new Set([1, Math.min(32, test.count)])];
-    out.latency = await phase('latency', `batch sizes ${batchSizes.join(', ')}${threat ? ', clean and pgd adversarial inputs' : ''}`, () =>
-      measureLatency({ model, data: test, batchSizes, repeats: flags.latencyRepeats, seed: flags.seed, ...(threat ? { attack: pgd, threat } : {}) }),
-    );
-  }
-  return out;
+  return {
+    model: o.stored.classifier,
+    data: test,
+    threat: o.threat,
+    seed: flags.seed,
+    batchSize: flags.batchSize,
+    pgdOptions: o.pgdOptions,
+    phase,
+    ...(flags.masking ? { masking: { quick: o.quick, surrogate: o.surrogate?.classifier, ...(flags.maskingLimit === undefined ? {} : { limit: flags.maskingLimit }) } } : {}),
+    ...(flags.calibration
+      ? {
+          calibration: {
+            bins: flags.calibrationBins,
+            validation: data.splits.validation,
+            overlapsEvaluatedData: flags.subset === 'validation' || flags.subset === 'all',
+            savedWithModel: o.stored.info.temperature,
+            adversarialLimit: flags.advCalibrationLimit,
+          },
+        }
+      : {}),
+    ...(flags.certify ? { certification: { sigma: flags.sigma, n0: flags.n0, n: flags.n, alpha: flags.alpha, radii: o.radii, limit: flags.certifyLimit } } : {}),
+    ...(flags.latency ? { latency: { batchSizes: o.latencyBatchSizes ?? [...new Set([1, Math.min(32, test.count)])], repeats: flags.latencyRepeats } } : {}),
+  };
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { initEngine } from '../../engine/backend.js';
 import { loadPlan } from '../../pipeline/plan/load.js';
-import { loadResults } from '../../pipeline/run/results.js';
+import { loadResults } from '../../eval/results.js';
 import { runPlan, type RunPlanResult } from '../../pipeline/run/run-plan.js';
 import type { RunEvent } from '../../pipeline/run/types.js';
 import { percent } from '../../report/table.js';

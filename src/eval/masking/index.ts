@@ -50,9 +50,11 @@ export const MASKING_CHECK_IDS = MASKING_CHECKS.map((c) => c.id);
 export interface MaskingCheckOptions {
   model: Classifier;
   data: Dataset;
-  norm: NormId;
-  /** The epsilon the robustness claim is made at. */
-  epsilon: number;
+  /** The named threat the robustness claim is made at (its id is carried into the report). */
+  threat?: ThreatModel;
+  /** Without `threat`: the norm and epsilon the claim is made at. */
+  norm?: NormId;
+  epsilon?: number;
   /** Attack the first `limit` clean-correct examples; default 100. */
   limit?: number;
   seed?: number;
@@ -123,7 +125,10 @@ function wholeAtLeast(name: string, value: number | undefined, fallback: number,
 export async function runMaskingChecks(options: MaskingCheckOptions): Promise<MaskingReport> {
   const started = Date.now();
   const { model, data } = options;
-  const threat = threatModel({ norm: options.norm, epsilon: options.epsilon, bounds: model.bounds });
+  if (!options.threat && (options.norm === undefined || options.epsilon === undefined)) {
+    throw new UsageError('E_MASKING_OPTION', 'Masking checks need a threat: pass `threat`, or `norm` and `epsilon`.');
+  }
+  const threat = options.threat ?? threatModel({ norm: options.norm as string, epsilon: options.epsilon as number, bounds: model.bounds });
   if (threat.epsilon === 0) throw new UsageError('E_MASKING_OPTION', 'Masking checks need an epsilon > 0: with no budget there is nothing to attack.');
   const seed = options.seed ?? 0;
   const limit = wholeAtLeast('limit', options.limit, 100, 1);

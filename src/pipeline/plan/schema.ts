@@ -6,6 +6,7 @@
  * so every problem is reported in one pass, each with its path.
  */
 import { z } from 'zod';
+import { gateCriteriaSchema } from '../../eval/gate-criteria.js';
 import { ARCHITECTURES } from '../../models/architectures.js';
 import { NORM_IDS } from '../../threats/norms.js';
 import { objectiveOptionNames } from '../../training/objectives/registry.js';
@@ -17,7 +18,8 @@ export const GOALS = ['untargeted', 'targeted'] as const;
 export const LIKELIHOODS = ['rare', 'unlikely', 'possible', 'likely', 'almost-certain'] as const;
 export const IMPACTS = ['negligible', 'minor', 'moderate', 'major', 'severe'] as const;
 export const TEXT_FAMILIES = ['char-edit', 'typo', 'homoglyph', 'invisible', 'leet', 'split', 'case', 'synonym'] as const;
-export const SUITES = ['quick', 'standard'] as const;
+/** `standard` (full budgets), `standard:quick` (`quick` is the same), or `none`: attacks only, every number an upper bound. */
+export const SUITES = ['standard', 'standard:quick', 'quick', 'none'] as const;
 /** Training methods a plan can name (`diversified` needs members, which only the library takes). */
 export const PLAN_METHODS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise'] as const;
 const METHOD_OPTIONS = ['steps', 'stepSize', 'mixRatio', 'beta', 'sigma'] as const;
@@ -157,8 +159,17 @@ export const planSchema = z
         batchSize: wholePositive.default(256),
         /** Attacks run against every image threat (the per-example worst case counts). */
         attacks: z.array(attackSpec).min(1).default([{ id: 'pgd', options: { steps: 20 } }]),
-        /** A named attack suite instead of (or on top of) `attacks`, where available. */
-        suite: z.enum(SUITES).optional(),
+        /**
+         * The suite every image threat is evaluated with, on top of `attacks` (the worst case
+         * per example over both counts). `none` opts out: the report then marks every robust
+         * number "weaker evaluation: upper bound".
+         */
+        suite: z.enum(SUITES).default('standard'),
+        /**
+         * Gradient-masking checks at each image threat's epsilon on the hardened model, on the
+         * first `limit` clean-correct examples; a failing check fails the gate. `false` turns them off.
+         */
+        masking: z.union([z.literal(false), z.object({ limit: wholePositive.default(50) }).strict()]).default({ limit: 50 }),
         /** Extra budgets per norm for the accuracy-vs-epsilon curve. */
         curve: z.object({ linf: z.array(z.number().positive().max(1)).optional(), l2: z.array(z.number().positive()).optional() }).strict().optional(),
         /** Reliability bins for ECE. */
@@ -185,7 +196,7 @@ export const planSchema = z
         examples: z.number().int().min(0).max(32).default(8),
       })
       .strict()
-      .default({ batchSize: 256, attacks: [{ id: 'pgd', options: { steps: 20 } }], calibrationBins: 15, temperatureScaling: true, latencySamples: 200, examples: 8 }),
+      .default({ batchSize: 256, attacks: [{ id: 'pgd', options: { steps: 20 } }], suite: 'standard', masking: { limit: 50 }, calibrationBins: 15, temperatureScaling: true, latencySamples: 200, examples: 8 }),
     /** The text channel: a text classifier, trained (with phased augmentation) and attacked for every text threat. */
     text: z
       .object({
@@ -243,22 +254,7 @@ export const planSchema = z
       })
       .strict()
       .optional(),
-    criteria: z
-      .object({
-        /** Minimum clean accuracy on the evaluation set. */
-        cleanAccuracy: fraction.optional(),
-        /** Minimum robust (worst-case) accuracy per threat id. */
-        robustAccuracy: z.record(z.string(), fraction).optional(),
-        /** Minimum certified accuracy (randomized smoothing) per L2 threat id. */
-        certifiedAccuracy: z.record(z.string(), fraction).optional(),
-        /** Maximum expected calibration error. */
-        ece: fraction.optional(),
-        /** Maximum single-example latency p99, in milliseconds. */
-        latencyP99Ms: z.number().positive().optional(),
-        /** Maximum absolute drop of any measured accuracy against the production model. */
-        maxRegression: fraction.optional(),
-      })
-      .strict(),
+    criteria: gateCriteriaSchema,
     rollout: z
       .object({
         phases: z

@@ -7,7 +7,7 @@
 import { inherentScore, residualScore, riskBand } from '../../governance/risk-score.js';
 import type { RiskRow } from '../../report/html/report.js';
 import { IMPACTS, LIKELIHOODS, type Plan, type ThreatScenario } from '../plan/schema.js';
-import type { EvaluationResults } from './results.js';
+import type { EvaluationResults } from '../../eval/results.js';
 
 /** 1 (rare) … 5 (almost certain), as the risk register scores it. */
 export function likelihoodScore(t: ThreatScenario): number {

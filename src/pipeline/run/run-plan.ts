@@ -10,14 +10,14 @@ import { join, resolve } from 'node:path';
 import { writeJsonFile } from '../../core/files.js';
 import type { WorkerPool } from '../../execution/pool/index.js';
 import { openGovernance } from '../../governance/index.js';
-import type { GateResult } from '../gate.js';
+import type { GateResult } from '../../eval/gate.js';
 import type { Plan } from '../plan/schema.js';
-import { evaluationResultsSchema, type EvaluationResults } from './results.js';
+import { evaluationResultsSchema, type EvaluationResults } from '../../eval/results.js';
 import { runStages } from './runner.js';
 import { dataStage, type DataOutputs } from './stages/data.js';
 import { calibrateStage, type CalibrateOutputs } from './stages/calibrate.js';
 import { certifyStage, type CertifyOutputs } from './stages/certify.js';
-import { attackStage, evaluationStage, type EvaluateOutputs } from './stages/evaluate.js';
+import { attackStage, evaluateRef, evaluationStage, type EvaluateOutputs } from './stages/evaluate.js';
 import { gateStage, PRODUCTION_RESULTS, type GateOutputs } from './stages/gate.js';
 import { productionResultsFrom, registerStage, type RegisterOutputs } from './stages/register.js';
 import { reportStage, type ReportOutputs } from './stages/report.js';
@@ -64,16 +64,15 @@ export interface RunPlanResult {
  * training and the candidate's evaluation when the plan asks for them.
  */
 export function planStages(plan: Plan, options: { governance: boolean }): Stage[] {
-  const extra: ('calibrate' | 'certify' | 'text-attack')[] = [];
-  if (plan.evaluation.temperatureScaling) extra.push('calibrate');
-  if (plan.evaluation.certification) extra.push('certify');
+  const calibrate = plan.evaluation.temperatureScaling;
+  const certify = plan.evaluation.certification !== undefined;
   const text = plan.text !== undefined && plan.threats.some((t) => t.channel === 'text');
-  if (text) extra.push('text-attack');
   const stages: Stage[] = [dataStage, baselineStage, attackStage, hardenStage];
-  if (extra.includes('calibrate')) stages.push(calibrateStage as Stage);
-  if (extra.includes('certify')) stages.push(certifyStage as Stage);
+  if (calibrate) stages.push(calibrateStage as Stage);
+  if (certify) stages.push(certifyStage as Stage);
   if (text) stages.push(textTrainStage as Stage, textAttackStage as Stage);
-  stages.push(evaluationStage('evaluate', 'evaluation (hardened)', 'harden', 'hardened', extra) as Stage, gateStage as Stage, reportStage(text ? ['text-attack'] : []) as Stage);
+  const evaluate = evaluationStage(evaluateRef.id, 'evaluation (hardened)', hardenStage, 'hardened', { calibrate, certify, text, masking: true });
+  stages.push(evaluate as Stage, gateStage as Stage, reportStage(text ? [textAttackStage.id] : []) as Stage);
   if (options.governance) stages.push(registerStage as Stage);
   return stages;
 }

@@ -12,7 +12,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { writeJsonFile } from '../../core/files.js';
 import { digestOf } from './hash.js';
-import type { RunEnvironment, RunEvent, Stage, StageContext, StageRecord, StageSummary } from './types.js';
+import type { RunEnvironment, RunEvent, Stage, StageContext, StageRecord, StageRef, StageSummary } from './types.js';
 
 export interface RunStagesOptions {
   /** Rerun every stage even when its record matches. */
@@ -88,9 +88,10 @@ export async function runStages(stages: readonly Stage[], env: RunEnvironment, o
       workDir,
       relative: (path) => (isAbsolute(path) ? relative(runDir, path) : path),
       resolve: (path) => (isAbsolute(path) ? path : join(runDir, path)),
-      output: <T>(id: string): T => {
-        if (!(id in visible)) throw new ConfigError('E_STAGE_ORDER', `Stage '${stage.id}' read the outputs of '${id}', which is not among its dependencies.`);
-        return visible[id] as T;
+      output: <O>(ref: StageRef<O>): O => {
+        if (!(ref.id in visible)) throw new ConfigError('E_STAGE_ORDER', `Stage '${stage.id}' read the outputs of '${ref.id}', which is not among its dependencies.`);
+        // The one place outputs meet their type: a stage's outputs are what its run returned (or its record holds).
+        return visible[ref.id] as O;
       },
       progress: (done, total, label) => emit({ type: 'stage-progress', stage: stage.id, done, total, ...(label === undefined ? {} : { label }) }),
       log: (line) => emit({ type: 'stage-log', stage: stage.id, line }),

@@ -20,13 +20,28 @@ export interface StageContext extends RunEnvironment {
   relative(path: string): string;
   /** Absolute form of an output path. */
   resolve(path: string): string;
-  /** Outputs of a stage this one depends on. */
-  output<T>(stageId: string): T;
+  /** Outputs of a stage this one depends on, typed by its reference. */
+  output<O>(stage: StageRef<O>): O;
   progress(done: number, total: number, label?: string): void;
   log(line: string): void;
 }
 
-export interface Stage<O = unknown> {
+/**
+ * A typed handle on a stage's outputs: its id, and (in the type only) what it returns, so
+ * `ctx.output(hardenRef)` is a `TrainOutputs` without a cast. Stage modules export one per stage.
+ */
+export interface StageRef<O> {
+  readonly id: string;
+  /** Never set: carries the output type. */
+  readonly outputs?: O;
+}
+
+/** The reference of the stage with this id. */
+export function stageRef<O>(id: string): StageRef<O> {
+  return { id };
+}
+
+export interface Stage<O = unknown> extends StageRef<O> {
   id: string;
   title: string;
   /** Bump when the stage's code changes what it produces, so old cache entries are not reused. */

@@ -4,14 +4,15 @@
  * archived in the registry and still render the same in ten years. Every piece of text
  * that came from a plan, a model or an attack is escaped.
  */
-import type { GateResult } from '../../pipeline/gate.js';
-import type { AdversarialExampleSet } from '../../pipeline/run/evaluate-model.js';
-import type { EvaluationResults } from '../../pipeline/run/results.js';
+import type { GateResult } from '../../eval/gate.js';
+import type { AdversarialExampleSet } from '../../eval/adversarial-examples.js';
+import type { EvaluationResults } from '../../eval/results.js';
 import { linePlot, type LineSeries } from '../svg/line-plot.js';
 import { reliabilityDiagram, type ReliabilityBinData } from '../svg/reliability.js';
 import { escapeHtml as esc } from '../svg/escape.js';
 import { imageDataUri, perturbationDataUri } from './png.js';
 import { textAttackSection, type TextAttackSet } from './text-diff.js';
+import { maskingSection, methodLine, rateCell, UPPER_BOUND_LABEL } from './evidence.js';
 
 export interface RiskRow {
   threat: string;
@@ -92,8 +93,10 @@ function gateSection(gate: GateResult | undefined): string {
   const rows = gate.checks
     .map((c) => {
       const cls = c.status === 'passed' ? 'ok' : c.status === 'skipped' ? 'skip' : 'bad';
-      const measured = c.measured === null ? '–' : c.id === 'latency-p99' ? `${c.measured.toFixed(2)} ms` : c.id === 'ece' ? c.measured.toFixed(4) : pct(c.measured);
-      return `<tr><td><code>${esc(c.id)}</code></td><td>${esc(c.criterion)}</td><td class="num">${esc(measured)}</td><td class="${cls}">${esc(c.status)}</td><td>${esc(c.message)}</td></tr>`;
+      const measured = c.measured === null ? '–' : c.id === 'latency-p99' ? `${c.measured.toFixed(2)} ms` : c.id === 'ece' ? c.measured.toFixed(4) : c.id.startsWith('masking') ? `${c.measured} failed` : pct(c.measured);
+      const interval = c.interval ? `<br><span class="muted">95% CI ${pct(c.interval.lower)}–${pct(c.interval.upper)}, n=${c.interval.n}</span>` : '';
+      const status = c.warnings && c.warnings.length > 0 ? `${esc(c.status)}, <span class="skip">${c.warnings.length} warning${c.warnings.length > 1 ? 's' : ''}</span>` : esc(c.status);
+      return `<tr><td><code>${esc(c.id)}</code></td><td>${esc(c.criterion)}</td><td class="num">${esc(measured)}${interval}</td><td class="${cls}">${status}</td><td>${esc(c.message)}</td></tr>`;
     })
     .join('');
   const failed = gate.checks.filter((c) => c.status === 'failed').length;
@@ -116,10 +119,15 @@ function summaryTable(models: ModelSummary[], threats: { id: string }[]): string
     .map((m) => {
       const t = m.training;
       const training = t ? `${esc(t.method)}, ${t.epochs} epochs, ${(t.trainingMs / 1000).toFixed(0)} s${t.selection === 'best-robust' ? ' (best-robust epoch)' : ''}` : '';
-      return `<tr><td><strong>${esc(m.name)}</strong><br><span class="muted"><code>${esc((m.results.model.sha256 ?? '').slice(0, 12))}</code></span></td><td>${training}</td><td class="num">${pct(m.results.cleanAccuracy)}</td>${ids.map((id) => `<td class="num">${pct(m.results.robustAccuracy[id])}</td>`).join('')}${certified.map((id) => `<td class="num">${pct(m.results.certifiedAccuracy?.[id])}</td>`).join('')}<td class="num">${m.results.ece === undefined ? '–' : `${m.results.ece.toFixed(4)}${m.results.temperature !== undefined && m.results.temperature !== 1 ? ` (T=${m.results.temperature.toFixed(2)})` : ''}`}</td><td class="num">${m.results.latencyP99Ms === undefined ? '–' : `${m.results.latencyP99Ms.toFixed(2)} ms`}</td></tr>`;
+      const r = m.results;
+      const upper = r.method?.upperBound === true;
+      const robust = ids.map((id) => rateCell(r.robustAccuracy[id], r.rates?.robust[id], upper && r.unmeasured[id] === undefined && r.rates?.robust[id] !== undefined)).join('');
+      const cert = certified.map((id) => rateCell(r.certifiedAccuracy?.[id], r.rates?.certified?.[id])).join('');
+      return `<tr><td><strong>${esc(m.name)}</strong><br><span class="muted"><code>${esc((m.results.model.sha256 ?? '').slice(0, 12))}</code></span></td><td>${training}</td>${rateCell(r.cleanAccuracy, r.rates?.clean)}${robust}${cert}<td class="num">${m.results.ece === undefined ? '–' : `${m.results.ece.toFixed(4)}${m.results.temperature !== undefined && m.results.temperature !== 1 ? ` (T=${m.results.temperature.toFixed(2)})` : ''}`}</td><td class="num">${m.results.latencyP99Ms === undefined ? '–' : `${m.results.latencyP99Ms.toFixed(2)} ms`}</td></tr>`;
     })
     .join('');
-  return `<table><thead>${head}</thead><tbody>${rows}</tbody></table>`;
+  const methods = models.map((m) => methodLine(m.name, m.results)).join('');
+  return `<table><thead>${head}</thead><tbody>${rows}</tbody></table>${methods ? `<ul class="muted">${methods}</ul>` : ''}`;
 }
 
 function curvePlots(data: HtmlReportData): string {
@@ -136,7 +144,8 @@ function curvePlots(data: HtmlReportData): string {
       const required = (data.threatEpsilons ?? []).filter((t) => t.norm === norm && data.robustCriteria?.[t.id] !== undefined).map((t) => ({ x: t.epsilon, y: data.robustCriteria?.[t.id] as number }));
       if (required.length > 0) series.push({ name: 'gate minimum', color: '#888888', dashed: true, points: required });
       const label = norm === 'linf' ? 'L∞' : norm === 'l2' ? 'L2' : norm;
-      return linePlot({ title: `Robust accuracy vs ${label} ε (worst case over attacks)`, xLabel: `ε (${label})`, yLabel: 'accuracy', series });
+      const upper = data.models.some((m) => m.results.method?.upperBound === true) ? ` — ${UPPER_BOUND_LABEL}` : '';
+      return linePlot({ title: `Robust accuracy vs ${label} ε (worst case over attacks)${upper}`, xLabel: `ε (${label})`, yLabel: 'accuracy', series });
     })
     .join('')}</div>`;
 }
@@ -164,12 +173,12 @@ function examplesSection(sets: AdversarialExampleSet[]): string {
     .join('');
 }
 
-function riskSection(risks: RiskRow[]): string {
+function riskSection(risks: RiskRow[], upperBound: boolean): string {
   if (risks.length === 0) return '<p class="muted">No threats in the plan.</p>';
   const rows = risks
     .map(
       (r) =>
-        `<tr><td>${r.riskId ? `<code>${esc(r.riskId)}</code><br>` : ''}<strong>${esc(r.threat)}</strong>${r.description ? `<br><span class="muted">${esc(r.description)}</span>` : ''}</td><td>${esc(r.channel)} / ${esc(r.technique)}</td><td>${esc(r.likelihood)}</td><td>${esc(r.impact)}</td><td class="num">${r.inherent}</td><td class="num band-${esc(r.band)}">${r.residual === null ? '–' : r.residual.toFixed(1)} (${esc(r.band)})</td><td class="num">${pct(r.measured)}</td><td class="num">${pct(r.required)}</td><td class="${r.status === 'meets criterion' ? 'ok' : r.status === 'below criterion' || r.status === 'not measured' ? 'bad' : 'muted'}">${esc(r.status)}</td><td>${esc(r.owner)}</td></tr>`,
+        `<tr><td>${r.riskId ? `<code>${esc(r.riskId)}</code><br>` : ''}<strong>${esc(r.threat)}</strong>${r.description ? `<br><span class="muted">${esc(r.description)}</span>` : ''}</td><td>${esc(r.channel)} / ${esc(r.technique)}</td><td>${esc(r.likelihood)}</td><td>${esc(r.impact)}</td><td class="num">${r.inherent}</td><td class="num band-${esc(r.band)}">${r.residual === null ? '–' : r.residual.toFixed(1)} (${esc(r.band)})</td><td class="num">${pct(r.measured)}${upperBound && r.channel === 'image' && r.measured !== undefined ? `<br><span class="skip">${UPPER_BOUND_LABEL}</span>` : ''}</td><td class="num">${pct(r.required)}</td><td class="${r.status === 'meets criterion' ? 'ok' : r.status === 'below criterion' || r.status === 'not measured' ? 'bad' : 'muted'}">${esc(r.status)}</td><td>${esc(r.owner)}</td></tr>`,
     )
     .join('');
   return `<table><thead><tr><th>threat</th><th>channel / technique</th><th>likelihood</th><th>impact</th><th class="num">inherent</th><th class="num">residual</th><th class="num">robust acc.</th><th class="num">required</th><th>status</th><th>owner</th></tr></thead><tbody>${rows}</tbody></table>
@@ -200,10 +209,11 @@ ${data.description ? `<p>${esc(data.description)}</p>` : ''}
 <section><h2>Gate verdict</h2>${gateSection(data.gate)}${rolloutLine(data)}</section>
 <section><h2>Models</h2>${summaryTable(data.models, threatIds)}</section>
 <section><h2>Accuracy against ε</h2>${curvePlots(data)}</section>
+<section><h2>Gradient-masking checks</h2>${maskingSection(data.models)}</section>
 <section><h2>Calibration</h2>${reliabilitySection(data)}</section>
 <section><h2>Adversarial examples</h2>${examplesSection(data.examples)}</section>
 <section><h2>Text attacks</h2>${textAttackSection(data.textAttacks)}</section>
-<section><h2>Risk register</h2>${riskSection(data.risks)}</section>
+<section><h2>Risk register</h2>${riskSection(data.risks, data.models.at(-1)?.results.method?.upperBound === true)}</section>
 ${stagesSection(data.stages)}
 ${notes ? `<section><h2>Notes</h2><ul>${notes}</ul></section>` : ''}
 <p class="muted">Generated by Rampart. Self-contained: no scripts, no external assets.</p>

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { engine, smallMnist } from '../../../test/fixtures.js';
 import { takeFirst } from '../../data/index.js';
 import { evaluateRobustness } from '../../eval/robustness.js';
+import { threatsAt } from '../../threats/threat-model.js';
 import { buildModel } from '../../models/architectures.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import { trainModel } from '../trainer.js';
@@ -18,7 +19,7 @@ test('PGD adversarial training makes an MLP measurably more robust than standard
   const robustAccuracy = async (objective?: Objective): Promise<{ clean: number; robust: number }> => {
     const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 11 });
     await trainModel({ model, train, epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 2e-3, seed: 11, ...(objective ? { objective } : {}) });
-    const report = await evaluateRobustness({ model: new TfjsClassifier(model), data: heldOut, norm: 'linf', epsilons: [epsilon], attacks: [{ id: 'pgd', options: { steps: 20 } }], seed: 1 });
+    const report = await evaluateRobustness({ model: new TfjsClassifier(model), data: heldOut, threats: threatsAt('linf', [epsilon]), attacks: [{ id: 'pgd', options: { steps: 20 } }], seed: 1 });
     model.dispose();
     return { clean: report.clean.accuracy, robust: report.worstCase[0]?.robustAccuracy ?? NaN };
   };

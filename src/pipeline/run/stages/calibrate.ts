@@ -11,7 +11,8 @@ import { loadClassifierModel } from '../../../models/store.js';
 import { selectData } from '../../data-selection.js';
 import type { Stage } from '../types.js';
 import { dataSpecOf } from './common.js';
-import type { TrainOutputs } from './train.js';
+import { dataStage } from './data.js';
+import { hardenStage } from './train.js';
 
 export interface CalibrateOutputs {
   temperature: number;
@@ -22,11 +23,11 @@ export const calibrateStage: Stage<CalibrateOutputs> = {
   id: 'calibrate',
   title: 'calibration (temperature scaling)',
   version: 1,
-  dependsOn: ['data', 'harden'],
+  dependsOn: [dataStage.id, hardenStage.id],
   inputs: ({ plan }) => ({ bins: plan.evaluation.calibrationBins, batchSize: plan.evaluation.batchSize }),
   async run(ctx) {
     const { plan } = ctx;
-    const modelDir = ctx.resolve(ctx.output<TrainOutputs>('harden').modelDir);
+    const modelDir = ctx.resolve(ctx.output(hardenStage).modelDir);
     const validation = selectData({ spec: dataSpecOf(plan), splitSeed: plan.data.splitSeed, subset: 'validation' }).selected;
     const stored = await loadClassifierModel(modelDir);
     let report;
@@ -44,7 +45,7 @@ export const calibrateStage: Stage<CalibrateOutputs> = {
   // A rerun of training (after a crash) rewrites the model without its temperature: refit then.
   async stillValid(outputs, ctx) {
     try {
-      const json = JSON.parse(await readFile(join(ctx.resolve(ctx.output<TrainOutputs>('harden').modelDir), 'model.json'), 'utf8')) as { userDefinedMetadata?: { rampart?: { temperature?: number } } };
+      const json = JSON.parse(await readFile(join(ctx.resolve(ctx.output(hardenStage).modelDir), 'model.json'), 'utf8')) as { userDefinedMetadata?: { rampart?: { temperature?: number } } };
       return json.userDefinedMetadata?.rampart?.temperature === outputs.temperature;
     } catch {
       return false;

@@ -7,7 +7,8 @@ import { certifiedAccuracy } from '../../../eval/smoothing.js';
 import { loadClassifierModel } from '../../../models/store.js';
 import type { Stage } from '../types.js';
 import { evaluationData } from './common.js';
-import type { TrainOutputs } from './train.js';
+import { dataStage } from './data.js';
+import { hardenStage } from './train.js';
 
 export interface CertifyOutputs {
   sigma: number;
@@ -23,7 +24,7 @@ export const certifyStage: Stage<CertifyOutputs> = {
   id: 'certify',
   title: 'certification (randomized smoothing)',
   version: 1,
-  dependsOn: ['data', 'harden'],
+  dependsOn: [dataStage.id, hardenStage.id],
   inputs: ({ plan }) => ({
     certification: plan.evaluation.certification ?? null,
     threats: plan.threats.flatMap((t) => (t.channel === 'image' && t.norm === 'l2' ? [{ id: t.id, epsilon: t.epsilon }] : [])),
@@ -35,7 +36,7 @@ export const certifyStage: Stage<CertifyOutputs> = {
     const c = plan.evaluation.certification;
     if (!c) throw new ConfigError('E_PLAN_INVALID', 'The certify stage needs evaluation.certification in the plan, e.g. { sigma: 0.25 }.');
     const l2 = plan.threats.flatMap((t) => (t.channel === 'image' && t.norm === 'l2' ? [t] : []));
-    const stored = await loadClassifierModel(ctx.resolve(ctx.output<TrainOutputs>('harden').modelDir));
+    const stored = await loadClassifierModel(ctx.resolve(ctx.output(hardenStage).modelDir));
     try {
       const report = await certifiedAccuracy({
         model: stored.classifier,

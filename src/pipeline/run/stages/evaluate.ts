@@ -2,15 +2,17 @@
  * Stages `attack` (the baseline under the plan's threats: what an adversary gets today)
  * and `evaluate` (the hardened candidate, whose results the gate reads).
  */
+import { rateFromFraction, type Rate } from '../../../eval/rate.js';
+import type { EvaluationResults } from '../../../eval/results.js';
 import { loadClassifierModel } from '../../../models/store.js';
 import { evaluateModel, writeModelEvaluation } from '../evaluate-model.js';
-import type { EvaluationResults } from '../results.js';
-import type { Stage, StageContext } from '../types.js';
+import { stageRef, type Stage, type StageContext, type StageRef } from '../types.js';
 import { evaluationData, filesExist } from './common.js';
-import type { TrainOutputs } from './train.js';
-import type { CalibrateOutputs } from './calibrate.js';
-import type { CertifyOutputs } from './certify.js';
-import type { TextAttackOutputs } from './text.js';
+import { dataStage } from './data.js';
+import { baselineStage, type TrainOutputs } from './train.js';
+import { calibrateStage } from './calibrate.js';
+import { certifyStage } from './certify.js';
+import { textAttackStage } from './text.js';
 
 export interface EvaluateOutputs {
   model: string;
@@ -21,28 +23,46 @@ export interface EvaluateOutputs {
   results: EvaluationResults;
 }
 
+/** What the candidate's evaluation reads besides its model: each stage only when the plan runs it. */
+export interface EvaluationInputs {
+  calibrate?: boolean;
+  certify?: boolean;
+  text?: boolean;
+  /** Run the gradient-masking checks (the candidate, not the baseline). */
+  masking?: boolean;
+}
+
+/** The candidate's evaluation, for stages that read it. */
+export const evaluateRef: StageRef<EvaluateOutputs> = stageRef('evaluate');
+
 /**
- * An evaluation stage for the model of `modelStage`. With `calibrate` among `extra`, ECE
- * is measured at the fitted temperature; with `certify`, certified accuracy is merged in;
- * with `text-attack`, the text model's robust accuracy per text threat.
+ * An evaluation stage for the model of `modelStage`. With `calibrate`, ECE is measured at
+ * the fitted temperature; with `certify`, certified accuracy joins the results; with
+ * `text`, the text model's robust accuracy per text threat.
  */
-export function evaluationStage(id: string, title: string, modelStage: string, name: string, extra: readonly ('calibrate' | 'certify' | 'text-attack')[] = []): Stage<EvaluateOutputs> {
+export function evaluationStage(id: string, title: string, modelStage: StageRef<TrainOutputs>, name: string, inputs: EvaluationInputs = {}): Stage<EvaluateOutputs> {
+  const extra = [...(inputs.calibrate ? [calibrateStage.id] : []), ...(inputs.certify ? [certifyStage.id] : []), ...(inputs.text ? [textAttackStage.id] : [])];
   return {
     id,
     title,
-    version: 1,
-    dependsOn: ['data', modelStage, ...extra],
+    version: 2,
+    dependsOn: [dataStage.id, modelStage.id, ...extra],
     // Only what changes the numbers: owners, likelihoods and criteria do not.
     inputs: ({ plan, backend }) => ({
       threats: plan.threats.map((t) => (t.channel === 'text' ? { id: t.id, channel: t.channel } : { id: t.id, channel: t.channel, norm: t.norm, epsilon: t.epsilon })),
       evaluation: plan.evaluation,
+      masking: inputs.masking === true,
       seed: plan.seed,
       backend: backend ?? 'default',
     }),
     async run(ctx: StageContext) {
-      const trained = ctx.output<TrainOutputs>(modelStage);
+      const trained = ctx.output(modelStage);
       const stored = await loadClassifierModel(ctx.resolve(trained.modelDir));
       try {
+        const certify = inputs.certify ? ctx.output(certifyStage) : undefined;
+        const text = inputs.text ? ctx.output(textAttackStage) : undefined;
+        const rates = (values: Record<string, number>, n: number): Record<string, Rate> =>
+          Object.fromEntries(Object.entries(values).map(([threat, value]) => [threat, rateFromFraction(value, n)]));
         const evaluation = await evaluateModel({
           plan: ctx.plan,
           model: stored.classifier,
@@ -50,18 +70,13 @@ export function evaluationStage(id: string, title: string, modelStage: string, n
           sha256: trained.sha256,
           data: evaluationData(ctx.plan).selected,
           ...(ctx.pool ? { pool: ctx.pool } : {}),
-          ...(extra.includes('calibrate') ? { temperature: ctx.output<CalibrateOutputs>('calibrate').temperature } : {}),
-          ...(extra.includes('certify') ? { certifiedAccuracy: ctx.output<CertifyOutputs>('certify').certifiedAccuracy } : {}),
+          ...(inputs.calibrate ? { temperature: ctx.output(calibrateStage).temperature } : {}),
+          ...(certify ? { certified: rates(certify.certifiedAccuracy, certify.count) } : {}),
+          // The text channel's model was attacked in its own stage; its numbers join the candidate's.
+          ...(text ? { text: rates(text.robustAccuracy, text.count) } : {}),
+          masking: inputs.masking === true,
           onProgress: (done, total, label) => ctx.progress(done, total, label),
         });
-        if (extra.includes('text-attack')) {
-          // The text channel's model was attacked in its own stage; its numbers join the candidate's.
-          const text = ctx.output<TextAttackOutputs>('text-attack');
-          for (const [threat, value] of Object.entries(text.robustAccuracy)) {
-            evaluation.results.robustAccuracy[threat] = value;
-            delete evaluation.results.unmeasured[threat];
-          }
-        }
         const files = await writeModelEvaluation(ctx.workDir, evaluation);
         return {
           model: name,
@@ -78,4 +93,4 @@ export function evaluationStage(id: string, title: string, modelStage: string, n
   };
 }
 
-export const attackStage = evaluationStage('attack', 'attack evaluation (baseline)', 'baseline', 'baseline');
+export const attackStage = evaluationStage('attack', 'attack evaluation (baseline)', baselineStage, 'baseline');

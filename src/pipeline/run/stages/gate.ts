@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { writeTextFile } from '../../../core/files.js';
 import { gateJunit } from '../../../report/junit.js';
 import { gateMarkdown } from '../../../report/gate-markdown.js';
-import { evaluateGate, type GateResult } from '../../gate.js';
-import type { EvaluationResults } from '../results.js';
+import { evaluateGate, type GateResult } from '../../../eval/gate.js';
+import type { EvaluationResults } from '../../../eval/results.js';
 import type { Stage } from '../types.js';
 import { filesExist } from './common.js';
-import type { EvaluateOutputs } from './evaluate.js';
+import { evaluateRef } from './evaluate.js';
 
 export interface GateOutputs {
   gate: GateResult;
@@ -25,10 +25,10 @@ export const gateStage: Stage<GateOutputs> = {
   id: 'gate',
   title: 'gate',
   version: 1,
-  dependsOn: ['evaluate'],
+  dependsOn: [evaluateRef.id],
   inputs: ({ plan, extras }) => ({ name: plan.name, criteria: plan.criteria, production: extras[PRODUCTION_RESULTS] ?? null }),
   async run(ctx) {
-    const candidate = ctx.output<EvaluateOutputs>('evaluate').results;
+    const candidate = ctx.output(evaluateRef).results;
     const production = ctx.extras[PRODUCTION_RESULTS] as EvaluationResults | undefined;
     const gate = evaluateGate(ctx.plan.criteria, candidate, production);
     const junit = join(ctx.workDir, 'gate.xml');

@@ -9,11 +9,11 @@ import { openGovernance } from '../../../governance/index.js';
 import type { Governance, Json, Severity } from '../../../governance/index.js';
 import { attackSuccessRate, impactScore, likelihoodScore } from '../risk-register.js';
 import type { Stage, StageContext } from '../types.js';
-import type { DataOutputs } from './data.js';
-import type { EvaluateOutputs } from './evaluate.js';
-import type { GateOutputs } from './gate.js';
-import type { ReportOutputs } from './report.js';
-import type { TrainOutputs } from './train.js';
+import { dataStage } from './data.js';
+import { attackStage, evaluateRef } from './evaluate.js';
+import { gateStage } from './gate.js';
+import { reportRef } from './report.js';
+import { baselineStage, hardenStage } from './train.js';
 
 export interface RegisterOutputs {
   governanceDir: string;
@@ -39,11 +39,11 @@ function severityOf(band: string): Severity {
 
 function register(ctx: StageContext, gov: Governance): RegisterOutputs {
   const { plan } = ctx;
-  const data = ctx.output<DataOutputs>('data');
-  const gate = ctx.output<GateOutputs>('gate').gate;
+  const data = ctx.output(dataStage);
+  const gate = ctx.output(gateStage).gate;
   const outputs = {
-    baseline: { train: ctx.output<TrainOutputs>('baseline'), evaluation: ctx.output<EvaluateOutputs>('attack') },
-    hardened: { train: ctx.output<TrainOutputs>('harden'), evaluation: ctx.output<EvaluateOutputs>('evaluate') },
+    baseline: { train: ctx.output(baselineStage), evaluation: ctx.output(attackStage) },
+    hardened: { train: ctx.output(hardenStage), evaluation: ctx.output(evaluateRef) },
   };
   return gov.transaction(() => {
     const planArtifact = gov.registry.put({ kind: 'plan', name: plan.name, json: plan as unknown as Json, meta: { version: plan.version } });
@@ -85,7 +85,7 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
     }
     const hardenedEval = evaluations.hardened as string;
     gov.audit.append({ action: 'gate', subject: hardenedEval, details: { plan: plan.name, passed: gate.passed, failed: gate.checks.filter((c) => c.status === 'failed').map((c) => c.id) } });
-    const report = gov.registry.put({ kind: 'report', name: `${plan.name}/report`, path: ctx.resolve(ctx.output<ReportOutputs>('report').html), mediaType: 'text/html', meta: { passed: gate.passed }, parents: [hardenedEval, evaluations.baseline as string] });
+    const report = gov.registry.put({ kind: 'report', name: `${plan.name}/report`, path: ctx.resolve(ctx.output(reportRef).html), mediaType: 'text/html', meta: { passed: gate.passed }, parents: [hardenedEval, evaluations.baseline as string] });
 
     const synced = gov.risks.syncFromThreats(
       plan.threats.map((t) => ({ id: t.id, title: t.description ?? `${t.channel} ${t.technique} threat ${t.id}`, likelihood: likelihoodScore(t), impact: impactScore(t), owner: t.owner })),
@@ -138,7 +138,7 @@ export const registerStage: Stage<RegisterOutputs> = {
   id: 'register',
   title: 'registry, risks and audit',
   version: 1,
-  dependsOn: ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate', 'report'],
+  dependsOn: [dataStage.id, baselineStage.id, hardenStage.id, attackStage.id, evaluateRef.id, gateStage.id, reportRef.id],
   inputs: ({ runDir }) => ({ governanceDir: governanceDirOf(runDir) }),
   async run(ctx) {
     const gov = openGovernance(governanceDirOf(ctx.runDir));

@@ -6,14 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeTextFile } from '../../../core/files.js';
 import { renderHtmlReport, type HtmlReportData, type ModelSummary } from '../../../report/html/report.js';
-import type { AdversarialExampleSet } from '../evaluate-model.js';
+import type { AdversarialExampleSet } from '../../../eval/adversarial-examples.js';
 import { riskRows } from '../risk-register.js';
-import type { Stage, StageContext } from '../types.js';
-import type { DataOutputs } from './data.js';
-import type { EvaluateOutputs } from './evaluate.js';
-import type { GateOutputs } from './gate.js';
-import type { TrainOutputs } from './train.js';
-import type { TextAttackOutputs } from './text.js';
+import { stageRef, type Stage, type StageContext, type StageRef } from '../types.js';
+import { dataStage } from './data.js';
+import { attackStage, evaluateRef, type EvaluateOutputs } from './evaluate.js';
+import { gateStage } from './gate.js';
+import { baselineStage, hardenStage, type TrainOutputs } from './train.js';
+import { textAttackStage, type TextAttackOutputs } from './text.js';
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { filesExist } from './common.js';
 
@@ -24,7 +24,7 @@ export interface ReportOutputs {
 async function readTextAttacks(ctx: StageContext): Promise<TextAttackSet[]> {
   let text: TextAttackOutputs | undefined;
   try {
-    text = ctx.output<TextAttackOutputs>('text-attack');
+    text = ctx.output(textAttackStage);
   } catch {
     return [];
   }
@@ -47,15 +47,21 @@ function summary(name: string, train: TrainOutputs, evaluation: EvaluateOutputs)
 /** The report's data from the stage outputs; exported so `rampart report` can rebuild it. */
 export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
   const { plan } = ctx;
-  const data = ctx.output<DataOutputs>('data');
-  const baseline = ctx.output<EvaluateOutputs>('attack');
-  const hardened = ctx.output<EvaluateOutputs>('evaluate');
-  const gate = ctx.output<GateOutputs>('gate');
+  const data = ctx.output(dataStage);
+  const baseline = ctx.output(attackStage);
+  const hardened = ctx.output(evaluateRef);
+  const gate = ctx.output(gateStage);
   const reliability = [baseline, hardened].filter((e) => e.results.reliability).map((e) => ({ model: e.model, bins: e.results.reliability ?? [], ...(e.results.ece === undefined ? {} : { ece: e.results.ece }) }));
   const notes = Object.entries(hardened.results.unmeasured).map(([id, why]) => `Threat ${id} was not measured: ${why}.`);
   const temperature = hardened.results.temperature;
   if (temperature !== undefined && temperature !== 1) notes.push(`The hardened model ships with temperature T = ${temperature.toFixed(3)} (fitted on the validation split); its ECE is measured with it.`);
-  if (plan.evaluation.suite) notes.push(`Robust accuracy is the lower of the plan's attacks (worst case per example) and the ${plan.evaluation.suite === 'quick' ? 'quick ' : ''}standard suite at each ε; both are upper bounds on the true robust accuracy.`);
+  const suite = plan.evaluation.suite;
+  if (suite === 'none') {
+    notes.push("Weaker evaluation: upper bound. The plan switched the standard suite off (evaluation.suite: none), so every robust accuracy is from the plan's attacks alone and may overstate what the model holds.");
+  } else {
+    const variant = suite === 'standard' ? 'standard' : 'standard:quick';
+    notes.push(`Robust accuracy per threat is the worst case per example over the ${variant} suite and the plan's attacks; each rate shows its 95% Clopper-Pearson interval and n.`);
+  }
   for (const t of plan.threats) if (t.channel === 'image' && t.goal === 'targeted') notes.push(`Threat ${t.id} is targeted; it was evaluated with untargeted attacks, which succeed at least as often, so its robust accuracy is a lower bound.`);
   return {
     title: `Robustness report: ${plan.name}`,
@@ -63,7 +69,7 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
     ...(plan.description === undefined ? {} : { description: plan.description }),
     createdAt: new Date().toISOString(),
     data: { name: data.name, sha256: data.sha256, evaluationCount: hardened.results.data?.count ?? 0 },
-    models: [summary('baseline', ctx.output<TrainOutputs>('baseline'), baseline), summary('hardened', ctx.output<TrainOutputs>('harden'), hardened)],
+    models: [summary('baseline', ctx.output(baselineStage), baseline), summary('hardened', ctx.output(hardenStage), hardened)],
     reliability,
     examples: [...(await readExamples(ctx, baseline.examples)), ...(await readExamples(ctx, hardened.examples))],
     textAttacks: await readTextAttacks(ctx),
@@ -76,13 +82,16 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
   };
 }
 
+/** The report stage's outputs, for stages that read them. */
+export const reportRef: StageRef<ReportOutputs> = stageRef('report');
+
 /** The report stage; `extra` names optional upstream stages whose outputs it shows (the text channel). */
 export function reportStage(extra: readonly string[] = []): Stage<ReportOutputs> {
   return {
     id: 'report',
     title: 'report',
     version: 1,
-    dependsOn: ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate', ...extra],
+    dependsOn: [dataStage.id, baselineStage.id, hardenStage.id, attackStage.id, evaluateRef.id, gateStage.id, ...extra],
     inputs: ({ plan }) => ({ plan }),
     async run(ctx) {
       const html = join(ctx.workDir, 'report.html');

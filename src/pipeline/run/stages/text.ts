@@ -198,7 +198,7 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
   id: 'text-attack',
   title: 'text attack evaluation',
   version: 2,
-  dependsOn: ['text-train'],
+  dependsOn: [textTrainStage.id],
   inputs: ({ plan }) => {
     const text = textSection(plan);
     return {
@@ -215,7 +215,7 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
     const { plan } = ctx;
     const text = textSection(plan);
     const test = first(splitsOf(plan).test, text.limit);
-    const trained = ctx.output<TextTrainOutputs>('text-train');
+    const trained = ctx.output(textTrainStage);
     const modelDir = ctx.resolve(trained.modelDir);
     // The filter exactly as `rampart serve` deploys it: its normaliser and saved threshold.
     const { model: stored, filter: model } = await loadSavedTextFilter(modelDir);

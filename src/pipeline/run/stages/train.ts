@@ -10,6 +10,7 @@ import type { ImageThreatScenario, Plan } from '../../plan/schema.js';
 import type { ObjectiveOptions } from '../../../training/objectives/registry.js';
 import type { Stage, StageContext } from '../types.js';
 import { dataSpecOf, filesExist } from './common.js';
+import { dataStage } from './data.js';
 
 export interface TrainOutputs {
   /** The saved model, relative to the run directory. */
@@ -78,7 +79,7 @@ export const baselineStage: Stage<TrainOutputs> = {
   id: 'baseline',
   title: 'baseline training',
   version: 1,
-  dependsOn: ['data'],
+  dependsOn: [dataStage.id],
   inputs: ({ plan, backend }) => ({ data: dataOf(plan), architecture: plan.model.architecture, training: plan.model.baseline, seed: plan.seed, backend: backend ?? 'default' }),
   run: (ctx) => train(ctx, { data: dataOf(ctx.plan), architecture: ctx.plan.model.architecture, method: 'standard', ...optimisation(ctx.plan.model.baseline, ctx.plan.seed) }),
   stillValid,
@@ -106,7 +107,7 @@ export const hardenStage: Stage<TrainOutputs> = {
   id: 'harden',
   title: 'adversarial training',
   version: 1,
-  dependsOn: ['data'],
+  dependsOn: [dataStage.id],
   inputs: ({ plan, backend }) => ({ data: dataOf(plan), architecture: plan.model.architecture, training: plan.training, threat: trainingThreat(plan) ?? null, seed: plan.seed, backend: backend ?? 'default' }),
   run: (ctx) => {
     const { plan } = ctx;

@@ -5,9 +5,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ConfigError, DataError } from '../../core/errors.js';
+import { ConfigError, DataError } from '../core/errors.js';
+import { rateSchema } from './rate.js';
 
 const curvePoint = z.object({ epsilon: z.number(), robustAccuracy: z.number() });
+const maskingSummary = z.object({
+  /** Worst status over the checks that ran. */
+  status: z.enum(['pass', 'warn', 'fail']),
+  /** Clean-correct examples the checks attacked. */
+  examples: z.number().int().min(0),
+  checks: z.array(z.object({ id: z.string(), title: z.string(), status: z.enum(['pass', 'warn', 'fail']), explanation: z.string() })),
+});
+
 const reliabilityBin = z.object({ lower: z.number(), upper: z.number(), count: z.number(), confidence: z.number(), accuracy: z.number() });
 
 export const evaluationResultsSchema = z.object({
@@ -28,11 +37,28 @@ export const evaluationResultsSchema = z.object({
   reliability: z.array(reliabilityBin).optional(),
   /** Threats in the plan that this evaluation could not measure, with the reason. */
   unmeasured: z.record(z.string(), z.string()).default({}),
+  /** Each rate with its count, n and 95% Clopper-Pearson interval (results written before intervals lack it). */
+  rates: z
+    .object({
+      clean: rateSchema.optional(),
+      robust: z.record(z.string(), rateSchema).default({}),
+      certified: z.record(z.string(), rateSchema).optional(),
+    })
+    .optional(),
+  /**
+   * How the robust accuracies were measured: the suite (id:variant) when it ran, the extra
+   * attacks, and `upperBound` when the suite was switched off, so every robust number is
+   * only an upper bound from weaker attacks.
+   */
+  method: z.object({ suite: z.string().nullable(), attacks: z.array(z.string()), upperBound: z.boolean() }).optional(),
+  /** Gradient-masking checks per image threat id, at the threat's epsilon. */
+  masking: z.record(z.string(), maskingSummary).optional(),
 });
 
 export type EvaluationResults = z.infer<typeof evaluationResultsSchema>;
 export type ReliabilityBin = z.infer<typeof reliabilityBin>;
 export type CurvePoint = z.infer<typeof curvePoint>;
+export type MaskingSummary = z.infer<typeof maskingSummary>;
 
 /**
  * Reads a results file written by `rampart run` (`results.json`).

@@ -5,8 +5,11 @@
  * registry all say the same thing. A criterion that was not measured fails: a gate that
  * passes on missing evidence is no gate.
  */
-import type { PlanCriteria } from './plan/schema.js';
-import type { EvaluationResults } from './run/results.js';
+import type { GateCriteria } from './gate-criteria.js';
+import { formatInterval, type Rate } from './rate.js';
+import type { EvaluationResults, MaskingSummary } from './results.js';
+
+export { gateCriteriaSchema, CONFIDENCE_MODES, type GateCriteria } from './gate-criteria.js';
 
 export type GateStatus = 'passed' | 'failed' | 'skipped';
 
@@ -22,6 +25,10 @@ export interface GateCheck {
   message: string;
   /** The threat id a check is about, when it is about one. */
   threat?: string;
+  /** The measured rate with its n and 95% interval, when the results carry it. */
+  interval?: Rate;
+  /** What a check that passed still wants the reader to see (masking checks that warned). */
+  warnings?: string[];
 }
 
 export interface GateResult {
@@ -37,12 +44,45 @@ const TOLERANCE = 1e-9;
 const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 const pts = (v: number): string => `${(100 * v).toFixed(1)} pts`;
 
-function atLeast(id: string, label: string, measured: number | undefined, required: number, threat?: string): GateCheck {
-  const criterion = `${label} ≥ ${pct(required)}`;
-  const base = { id, criterion, required, ...(threat === undefined ? {} : { threat }) };
+interface RateContext {
+  rate?: Rate | undefined;
+  lowerBound: boolean;
+  /** The suite was switched off: the number is an upper bound from weaker attacks. */
+  upperBound?: boolean;
+}
+
+function atLeast(id: string, label: string, measured: number | undefined, required: number, threat: string | undefined, ctx: RateContext): GateCheck {
+  const criterion = `${label}${ctx.lowerBound ? ' (95% lower bound)' : ''} ≥ ${pct(required)}`;
+  const base = { id, criterion, required, ...(threat === undefined ? {} : { threat }), ...(ctx.rate ? { interval: ctx.rate } : {}) };
   if (measured === undefined) return { ...base, measured: null, passed: false, status: 'failed', message: `${label} was not measured` };
+  const weaker = ctx.upperBound ? '; weaker evaluation: upper bound' : '';
+  if (ctx.lowerBound) {
+    if (!ctx.rate) {
+      const message = `${label} ${pct(measured)} has no interval (results written without counts); rerun the evaluation to gate on its lower bound`;
+      return { ...base, measured, passed: false, status: 'failed', message };
+    }
+    const passed = ctx.rate.lower + TOLERANCE >= required;
+    const message = `${label} lower bound ${pct(ctx.rate.lower)} ${passed ? '≥' : '<'} ${pct(required)} (measured ${pct(measured)}, ${formatInterval(ctx.rate)}${weaker})`;
+    return { ...base, measured, passed, status: passed ? 'passed' : 'failed', message };
+  }
   const passed = measured + TOLERANCE >= required;
-  return { ...base, measured, passed, status: passed ? 'passed' : 'failed', message: `${label} ${pct(measured)} ${passed ? '≥' : '<'} ${pct(required)}` };
+  const interval = ctx.rate ? ` (${formatInterval(ctx.rate)}${weaker})` : weaker ? ` (${weaker.slice(2)})` : '';
+  return { ...base, measured, passed, status: passed ? 'passed' : 'failed', message: `${label} ${pct(measured)} ${passed ? '≥' : '<'} ${pct(required)}${interval}` };
+}
+
+/** One check per threat whose masking checks ran: a `fail` fails the gate with the checks' explanations; a `warn` passes, shown. */
+function maskingCheck(threat: string, summary: MaskingSummary): GateCheck {
+  const failed = summary.checks.filter((c) => c.status === 'fail');
+  const warned = summary.checks.filter((c) => c.status === 'warn');
+  const base = { id: `masking:${threat}`, criterion: `no gradient-masking check fails (${threat})`, measured: failed.length, required: 0, threat };
+  const explain = (cs: MaskingSummary['checks']): string => cs.map((c) => `${c.id}: ${c.explanation}`).join(' ');
+  if (failed.length > 0) {
+    const message = `${failed.length} of ${summary.checks.length} gradient-masking checks failed at ${threat} on ${summary.examples} examples, so its robust accuracy cannot be trusted. ${explain(failed)}`;
+    return { ...base, passed: false, status: 'failed', message };
+  }
+  const counts = `${summary.checks.length - warned.length} of ${summary.checks.length} gradient-masking checks passed at ${threat}`;
+  if (warned.length === 0) return { ...base, passed: true, status: 'passed', message: counts };
+  return { ...base, passed: true, status: 'passed', message: `${counts}; ${warned.length} warned: ${explain(warned)}`, warnings: warned.map((c) => `${c.id}: ${c.explanation}`) };
 }
 
 function atMost(id: string, label: string, measured: number | undefined, required: number, format: (v: number) => string): GateCheck {
@@ -61,16 +101,29 @@ function atMost(id: string, label: string, measured: number | undefined, require
  * const gate = evaluateGate(plan.criteria, candidate, production);
  * if (!gate.passed) console.log(gate.checks.filter((c) => !c.passed).map((c) => c.message));
  */
-export function evaluateGate(criteria: PlanCriteria, candidate: EvaluationResults, production?: EvaluationResults): GateResult {
+export function evaluateGate(criteria: GateCriteria, candidate: EvaluationResults, production?: EvaluationResults): GateResult {
   const checks: GateCheck[] = [];
-  if (criteria.cleanAccuracy !== undefined) checks.push(atLeast('clean-accuracy', 'clean accuracy', candidate.cleanAccuracy, criteria.cleanAccuracy));
+  const lowerBound = criteria.confidence === 'lower-bound';
+  const rates = candidate.rates;
+  if (criteria.cleanAccuracy !== undefined) {
+    checks.push(atLeast('clean-accuracy', 'clean accuracy', candidate.cleanAccuracy, criteria.cleanAccuracy, undefined, { rate: rates?.clean, lowerBound }));
+  }
   for (const [threat, required] of Object.entries(criteria.robustAccuracy ?? {})) {
-    const check = atLeast(`robust-accuracy:${threat}`, `robust accuracy (${threat})`, candidate.robustAccuracy[threat], required, threat);
+    const ctx = { rate: rates?.robust[threat], lowerBound, upperBound: candidate.method?.upperBound === true };
+    const check = atLeast(`robust-accuracy:${threat}`, `robust accuracy (${threat})`, candidate.robustAccuracy[threat], required, threat, ctx);
     const why = candidate.unmeasured[threat];
     checks.push(check.measured === null && why ? { ...check, message: `${check.message}: ${why}` } : check);
   }
   for (const [threat, required] of Object.entries(criteria.certifiedAccuracy ?? {})) {
-    checks.push(atLeast(`certified-accuracy:${threat}`, `certified accuracy (${threat})`, candidate.certifiedAccuracy?.[threat], required, threat));
+    const ctx = { rate: rates?.certified?.[threat], lowerBound };
+    checks.push(atLeast(`certified-accuracy:${threat}`, `certified accuracy (${threat})`, candidate.certifiedAccuracy?.[threat], required, threat, ctx));
+  }
+  if (criteria.masking !== false) {
+    for (const [threat, summary] of Object.entries(candidate.masking ?? {})) checks.push(maskingCheck(threat, summary));
+  }
+  if (criteria.masking === true && candidate.masking === undefined) {
+    const message = 'the gradient-masking checks did not run: turn on evaluation.masking in the plan';
+    checks.push({ id: 'masking', criterion: 'no gradient-masking check fails', measured: null, required: 0, passed: false, status: 'failed', message });
   }
   if (criteria.ece !== undefined) checks.push(atMost('ece', 'expected calibration error', candidate.ece, criteria.ece, (v) => v.toFixed(4)));
   if (criteria.latencyP99Ms !== undefined) checks.push(atMost('latency-p99', 'latency p99', candidate.latencyP99Ms, criteria.latencyP99Ms, (v) => `${v.toFixed(2)} ms`));

@@ -1,0 +1,79 @@
+/** A few adversarial examples of one attack at one named threat, as plain numbers for the report's images. */
+import * as tf from '@tensorflow/tfjs';
+import { batchTensor } from '../core/tensors.js';
+import { sizeOf, type Dataset } from '../core/types.js';
+import { takeFirst } from '../data/index.js';
+import { createAttack } from '../attacks/registry.js';
+import type { Classifier } from '../models/classifier.js';
+import type { ThreatModel } from '../threats/threat-model.js';
+import type { AttackSpec } from './robustness.js';
+
+export interface AdversarialExample {
+  label: number;
+  cleanPrediction: number;
+  adversarialPrediction: number;
+  /** Row-major pixels in the data's bounds, rounded to 4 decimals. */
+  clean: number[];
+  adversarial: number[];
+}
+
+export interface AdversarialExampleSet {
+  model: string;
+  threat: string;
+  attack: string;
+  shape: number[];
+  bounds: { min: number; max: number };
+  items: AdversarialExample[];
+}
+
+export interface AdversarialExamplesOptions {
+  model: Classifier;
+  /** The name the set is shown under. */
+  name: string;
+  data: Dataset;
+  threat: ThreatModel;
+  attack: AttackSpec;
+  /** The first `count` examples of the data. */
+  count: number;
+  seed: number;
+}
+
+function round4(values: ArrayLike<number>): number[] {
+  return Array.from(values, (v) => Math.round(v * 10_000) / 10_000);
+}
+
+/**
+ * Runs `attack` at `threat` on the first `count` examples.
+ *
+ * @throws UsageError for a bad attack spec; InputError when the data does not fit the model.
+ * @example const set = await adversarialExamples({ model, name: 'hardened', data, threat, attack: { id: 'pgd' }, count: 8, seed: 1 });
+ */
+export async function adversarialExamples(options: AdversarialExamplesOptions): Promise<AdversarialExampleSet> {
+  const { model, threat } = options;
+  const data = takeFirst(options.data, Math.min(options.count, options.data.count));
+  const x = batchTensor(data, 0, data.count);
+  const attack = createAttack(options.attack.id, options.attack.options ?? {});
+  const result = await attack.run(model, x, data.y, threat, { seed: options.seed });
+  try {
+    const [clean, adv] = tf.tidy(() => [tf.argMax(model.logits(x), 1), tf.argMax(model.logits(result.adversarial), 1)]);
+    const cleanPred = (await (clean as tf.Tensor).data()) as Int32Array;
+    const advPred = (await (adv as tf.Tensor).data()) as Int32Array;
+    const advPixels = (await result.adversarial.data()) as Float32Array;
+    tf.dispose([clean as tf.Tensor, adv as tf.Tensor]);
+    const size = sizeOf(data.shape);
+    const items: AdversarialExample[] = [];
+    for (let i = 0; i < data.count; i++) {
+      items.push({
+        label: data.y[i] as number,
+        cleanPrediction: cleanPred[i] as number,
+        adversarialPrediction: advPred[i] as number,
+        clean: round4(data.x.subarray(i * size, (i + 1) * size)),
+        adversarial: round4(advPixels.subarray(i * size, (i + 1) * size)),
+      });
+    }
+    return { model: options.name, threat: threat.id, attack: attack.id, shape: [...data.shape], bounds: model.bounds, items };
+  } finally {
+    result.adversarial.dispose();
+    x.dispose();
+  }
+}
