@@ -1,11 +1,12 @@
 /** The README's library example, run against the package's public entry point. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine, loadClassifierModel, selectData, pgd, threatModel, threatsAt, evaluateRobustness, batchTensor, runTraining, createRng } from '../src/index.js';
+import { initEngine, loadClassifierModel, selectData, pgd, threatModel, threatsAt, evaluateRobustness, runTraining, createRng } from '../src/index.js';
+import { batchTensor } from '../src/core.js';
 
 test('train, save, load, attack and evaluate through the public API', async () => {
   await initEngine();
@@ -36,4 +37,21 @@ test('seeded RNG is deterministic and roughly uniform', () => {
   assert.ok(Math.abs(mean - 0.5) < 0.02);
   assert.ok(xs.every((v) => v >= 0 && v < 1));
   assert.notDeepEqual(createRng(1).shuffle([1, 2, 3, 4, 5, 6, 7, 8]), createRng(2).shuffle([1, 2, 3, 4, 5, 6, 7, 8]));
+});
+
+test('every subpath export resolves through the package name to a built module with exports', async () => {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; exports: Record<string, unknown> };
+  const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json');
+  for (const name of ['attacks', 'eval', 'train', 'defenses', 'serve', 'governance']) assert.ok(subpaths.includes(`./${name}`), `rampart/${name} is exported`);
+  for (const subpath of subpaths) {
+    const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
+    const mod = (await import(specifier)) as Record<string, unknown>;
+    assert.ok(Object.keys(mod).length > 0, `${specifier} exports something (run npm run build if dist/ is stale)`);
+  }
+  const root = (await import(pkg.name)) as Record<string, unknown>;
+  const attacks = (await import(`${pkg.name}/attacks`)) as Record<string, unknown>;
+  // The root is the public API only: building blocks such as the DLR loss live in their subpath.
+  assert.equal(typeof root.createAttack, 'function');
+  assert.equal(root.dlrLoss, undefined);
+  assert.equal(typeof attacks.dlrLoss, 'function');
 });

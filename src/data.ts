@@ -1,0 +1,3 @@
+/** `rampart/data`: data loaders, splits and batches (images and text). */
+export * from './data/index.js';
+export * from './data/text/index.js';

@@ -1,0 +1,21 @@
+/** `rampart/models`: classifiers, architectures, model files, calibration, text models. */
+export type { Classifier } from './models/classifier.js';
+export { TfjsClassifier } from './models/tfjs-classifier.js';
+export { buildModel, ARCHITECTURES, type ArchitectureId } from './models/architectures.js';
+export { saveModel, loadModel, readModelMetadata } from './models/io/index.js';
+export { saveClassifierModel, loadClassifierModel, type ModelInfo, type StoredClassifier } from './models/store.js';
+export { predictClasses, accuracyOf } from './models/predict.js';
+export * from './models/text/index.js';
+export {
+  CalibratedClassifier,
+  saveTemperature,
+  loadCalibratedClassifier,
+  predictWithAbstention,
+  selectiveMetrics,
+  chooseAbstentionThreshold,
+  abstentionReport,
+  type AbstentionResult,
+  type AbstentionReport,
+  type AbstentionTarget,
+  type SelectiveMetrics,
+} from './models/calibrated-classifier.js';
