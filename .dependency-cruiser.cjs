@@ -2,8 +2,22 @@
 // and no module takes part in an import cycle. Run by `npm run lint`; there are no exceptions.
 /** Bottom to top. */
 const LAYERS = [
-  'core', 'engine', 'data', 'models', 'threats', 'attacks', 'defenses', 'training', 'execution',
-  'eval', 'governance', 'report', 'pipeline', 'serve', 'console', 'cli',
+  'core',
+  'engine',
+  'data',
+  'models',
+  'threats',
+  'attacks',
+  'defenses',
+  'training',
+  'execution',
+  'eval',
+  'governance',
+  'report',
+  'pipeline',
+  'serve',
+  'console',
+  'cli',
 ];
 
 const upward = LAYERS.slice(0, -1).map((layer, i) => ({

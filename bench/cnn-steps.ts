@@ -47,7 +47,13 @@ export interface CnnWorkload {
 export function createCnnWorkload(batch: number, seed = 1): CnnWorkload {
   const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed });
   const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', seed);
-  const labels = tf.tidy(() => tf.randomUniform([batch], 0, 10, 'float32', seed + 1).floor().toInt() as tf.Tensor1D);
+  const labels = tf.tidy(
+    () =>
+      tf
+        .randomUniform([batch], 0, 10, 'float32', seed + 1)
+        .floor()
+        .toInt() as tf.Tensor1D,
+  );
   const onehot = tf.oneHot(labels, 10);
   const threat: ThreatModel = threatModel({ norm: 'linf', epsilon: PGD_SETTINGS.epsilon });
   const optimizer = tf.train.adam(PGD_SETTINGS.learningRate);

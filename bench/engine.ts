@@ -111,7 +111,10 @@ async function createPooledBench(): Promise<PooledBench> {
   const { train, test } = splitDataset(loadBundledMnist(), { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } });
   const pool = await createWorkerPool({ workers: WORKERS });
   const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
-  const rows = (d: typeof train, start: number) => ({ x: d.x.slice(start * ROW, (start + BATCH) * ROW), labels: d.y.slice(start, start + BATCH) });
+  const rows = (d: typeof train, start: number) => ({
+    x: d.x.slice(start * ROW, (start + BATCH) * ROW),
+    labels: d.y.slice(start, start + BATCH),
+  });
   const handle = await pool.loadModel(model);
   // A model worth attacking, so the attack does not stop after one step.
   const adam = tf.train.adam(PGD_SETTINGS.learningRate * 2);
@@ -123,7 +126,14 @@ async function createPooledBench(): Promise<PooledBench> {
   const warmupAccuracy = predicted.reduce((sum, p, i) => sum + (p === probe.labels[i] ? 1 : 0), 0) / BATCH;
   const threat = threatModel({ norm: 'linf', epsilon: 0.05 });
   const attackOptions = { steps: PGD_SETTINGS.attackSteps, stepSize: 0.0125, randomStart: false, restarts: 1 };
-  const objective = { id: 'pgd-at', options: { threat: { norm: 'linf' as const, epsilon: PGD_SETTINGS.epsilon }, steps: PGD_SETTINGS.attackSteps, stepSize: PGD_SETTINGS.stepSize } };
+  const objective = {
+    id: 'pgd-at',
+    options: {
+      threat: { norm: 'linf' as const, epsilon: PGD_SETTINGS.epsilon },
+      steps: PGD_SETTINGS.attackSteps,
+      stepSize: PGD_SETTINGS.stepSize,
+    },
+  };
   let step = 0;
   return {
     workers: pool.size,
@@ -141,7 +151,11 @@ async function createPooledBench(): Promise<PooledBench> {
       const at = await medianMsAsync(
         async () => {
           step++;
-          await pool.trainStep(handle, model, adam, { ...rows(train, (step * BATCH) % (train.count - BATCH)), objective, batch: { epoch: 0, step, seed: step } });
+          await pool.trainStep(handle, model, adam, {
+            ...rows(train, (step * BATCH) % (train.count - BATCH)),
+            objective,
+            batch: { epoch: 0, step, seed: step },
+          });
           return BATCH;
         },
         1,
@@ -202,7 +216,8 @@ function runTorch(): TorchOutcome {
     const stderr = child.stderr.trim().split('\n').slice(-3).join(' | ');
     return { ok: false, reason: `${python} exited with ${child.status ?? child.signal}: ${stderr || 'no output'}` };
   }
-  if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) return { ok: false, reason: String((parsed as { error: unknown }).error) };
+  if (typeof parsed === 'object' && parsed !== null && 'error' in parsed)
+    return { ok: false, reason: String((parsed as { error: unknown }).error) };
   return { ok: true, report: parsed as TorchReport };
 }
 
@@ -213,8 +228,12 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(`Rampart: TF.js ${info.tfjsVersion}, backend ${info.backend} (SIMD ${simd}, threads ${threads}), Node ${process.version}`);
   console.log(`Kernels: ${info.kernelOverrides.join(', ')}`);
-  console.log(`Machine: ${cpu}, ${os.cpus().length} cores; batch ${BATCH}; median of ${REPS} (PGD step) / ${AT_REPS} (PGD-AT step) repetitions`);
-  console.log(`PGD: L∞ eps ${PGD_SETTINGS.epsilon}, step ${PGD_SETTINGS.stepSize}, ${PGD_SETTINGS.attackSteps} attack steps per PGD-AT step, Adam lr ${PGD_SETTINGS.learningRate}\n`);
+  console.log(
+    `Machine: ${cpu}, ${os.cpus().length} cores; batch ${BATCH}; median of ${REPS} (PGD step) / ${AT_REPS} (PGD-AT step) repetitions`,
+  );
+  console.log(
+    `PGD: L∞ eps ${PGD_SETTINGS.epsilon}, step ${PGD_SETTINGS.stepSize}, ${PGD_SETTINGS.attackSteps} attack steps per PGD-AT step, Adam lr ${PGD_SETTINGS.learningRate}\n`,
+  );
 
   const w = createCnnWorkload(BATCH);
   let current = tf.clone(w.x);
@@ -224,7 +243,7 @@ async function main(): Promise<void> {
     current.dispose();
     current = next;
   };
-  for (const t0 = performance.now(); performance.now() - t0 < WARMUP_MS; ) pgdStep();
+  for (const t0 = performance.now(); performance.now() - t0 < WARMUP_MS;) pgdStep();
   console.log(`Worker pool: ${WORKERS} workers …`);
   const pooledBench = await createPooledBench();
   console.log(`  warm-up CNN accuracy ${(100 * pooledBench.warmupAccuracy).toFixed(0)}% on ${BATCH} test digits`);
@@ -250,7 +269,11 @@ async function main(): Promise<void> {
     else torchUnavailable = torch.reason;
     const round: Round = {
       rampart1t: { pgd: throughput(pgdMs).examplesPerSecond, at: throughput(atMs).examplesPerSecond },
-      rampartPool: { pgd: pooled.pgdStep.examplesPerSecond, at: pooled.pgdAtStep.examplesPerSecond, stepsPerAttack: pooled.pgdStep.stepsPerAttack },
+      rampartPool: {
+        pgd: pooled.pgdStep.examplesPerSecond,
+        at: pooled.pgdAtStep.examplesPerSecond,
+        stepsPerAttack: pooled.pgdStep.stepsPerAttack,
+      },
     };
     if (torch.ok) {
       const { results } = torch.report;
@@ -269,7 +292,10 @@ async function main(): Promise<void> {
   w.dispose();
   await pooledBench.close();
   if (torchReport === undefined) console.log(`PyTorch: not measured: ${torchUnavailable ?? 'unknown'}. Rampart alone below.`);
-  else console.log(`PyTorch ${torchReport.torch} (Python ${torchReport.python}, ${torchReport.executable}), CPU, ${torchReport.cpuCount} threads max`);
+  else
+    console.log(
+      `PyTorch ${torchReport.torch} (Python ${torchReport.python}, ${torchReport.executable}), CPU, ${torchReport.cpuCount} threads max`,
+    );
 
   const med = (f: (r: Round) => number | undefined) => {
     const values = rounds.map(f).filter((v): v is number => v !== undefined);
@@ -302,7 +328,14 @@ async function main(): Promise<void> {
     command: ['npm run bench:engine', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     machine: { cpu, cores: os.cpus().length, platform: `${os.platform()} ${os.release()}`, node: process.version },
     settings: { batch: BATCH, reps: REPS, atReps: AT_REPS, rounds: ROUNDS, workers: pooledBench.workers, ...PGD_SETTINGS },
-    rampart: { tfjs: info.tfjsVersion, backend: info.backend, simd, threads, kernelOverrides: info.kernelOverrides, warmupAccuracy: pooledBench.warmupAccuracy },
+    rampart: {
+      tfjs: info.tfjsVersion,
+      backend: info.backend,
+      simd,
+      threads,
+      kernelOverrides: info.kernelOverrides,
+      warmupAccuracy: pooledBench.warmupAccuracy,
+    },
     pytorch: torchReport ?? { unavailable: torchUnavailable },
     examplesPerSecond: {
       pgdStep: { rampart1Thread: a.ours, rampartPool: a.pool, torch1Thread: a.one, torchAllThreads: a.all },

@@ -74,7 +74,9 @@ async function main(): Promise<void> {
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
   console.log(`TF.js ${tf.version.tfjs}, backend ${tf.getBackend()}, SIMD ${simd}, threads ${threads}, Node ${process.version}`);
-  console.log(`Model conv3x3-32, pool2, conv3x3-64, pool2, dense128, dense10; 28x28x1; batch ${BATCH}; ${ROUNDS} rounds x ${ITERS} iterations\n`);
+  console.log(
+    `Model conv3x3-32, pool2, conv3x3-64, pool2, dense128, dense10; 28x28x1; batch ${BATCH}; ${ROUNDS} rounds x ${ITERS} iterations\n`,
+  );
 
   const model = buildModel();
   const x = tf.randomUniform([BATCH, 28, 28, 1], 0, 1, 'float32', 1);

@@ -100,7 +100,9 @@ function report(runs: Record<Mode, Measured[]>): void {
   };
   for (const mode of MODES) {
     const rates = runs[mode].map((m) => m.rate);
-    console.log(`  ${mode.padEnd(8)} best ${best(mode).toFixed(0).padStart(6)}   median ${median(rates).toFixed(0).padStart(6)}   cores ${cores(mode, 'ours')} / ${cores(mode, 'others')}`);
+    console.log(
+      `  ${mode.padEnd(8)} best ${best(mode).toFixed(0).padStart(6)}   median ${median(rates).toFixed(0).padStart(6)}   cores ${cores(mode, 'ours')} / ${cores(mode, 'others')}`,
+    );
   }
   const perRound = runs['pool-2'].map((m, r) => m.rate / (runs['pool-1'][r] as Measured).rate);
   console.log(
@@ -112,7 +114,9 @@ function report(runs: Record<Mode, Measured[]>): void {
 async function main(): Promise<void> {
   const engine = await initEngine();
   const { train, test } = splitDataset(loadBundledMnist(), { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } });
-  console.log(`backend ${engine.backend} (kernel overrides: ${engine.kernelOverrides.join(', ') || 'none'}), tfjs ${engine.tfjsVersion}, node ${process.version}`);
+  console.log(
+    `backend ${engine.backend} (kernel overrides: ${engine.kernelOverrides.join(', ') || 'none'}), tfjs ${engine.tfjsVersion}, node ${process.version}`,
+  );
 
   let t0 = performance.now();
   const one = await createWorkerPool({ workers: 1 });
@@ -135,13 +139,18 @@ async function main(): Promise<void> {
     const predicted = Int32Array.from(await probe.data());
     probe.dispose();
     const accuracy = predicted.reduce((sum, p, i) => sum + (p === test.y[i] ? 1 : 0), 0) / 500;
-    console.log(`warm-up training: ${warmSteps} steps of ${TRAIN_BATCH} in ${(performance.now() - t0).toFixed(0)} ms, clean accuracy ${(100 * accuracy).toFixed(1)}% on 500 test digits`);
+    console.log(
+      `warm-up training: ${warmSteps} steps of ${TRAIN_BATCH} in ${(performance.now() - t0).toFixed(0)} ms, clean accuracy ${(100 * accuracy).toFixed(1)}% on 500 test digits`,
+    );
 
     // ---- PGD -------------------------------------------------------------------------
     const threat = threatModel({ norm: 'linf', epsilon: 0.1 });
     const attackOptions = { steps: 10, randomStart: true };
     const batch = rows(test.x, test.y, 0, ATTACK_BATCH);
-    const handles: Record<'pool-1' | 'pool-2', PoolModelHandle> = { 'pool-1': await one.loadModel(model), 'pool-2': await two.loadModel(model) };
+    const handles: Record<'pool-1' | 'pool-2', PoolModelHandle> = {
+      'pool-1': await one.loadModel(model),
+      'pool-2': await two.loadModel(model),
+    };
     const successes: Partial<Record<Mode, number>> = {};
     const attackOnce = async (mode: Mode): Promise<Measured> => {
       let succeeded = 0;
@@ -176,7 +185,11 @@ async function main(): Promise<void> {
     const [directModel, oneModel, twoModel] = copies as [tf.Sequential, tf.Sequential, tf.Sequential];
     const trainHandles = { 'pool-1': await one.loadModel(oneModel), 'pool-2': await two.loadModel(twoModel) };
     const trainModels = { 'pool-1': oneModel, 'pool-2': twoModel };
-    const optimizers: Record<Mode, tf.Optimizer> = { direct: tf.train.adam(1e-3), 'pool-1': tf.train.adam(1e-3), 'pool-2': tf.train.adam(1e-3) };
+    const optimizers: Record<Mode, tf.Optimizer> = {
+      direct: tf.train.adam(1e-3),
+      'pool-1': tf.train.adam(1e-3),
+      'pool-2': tf.train.adam(1e-3),
+    };
     const objective = standardObjective();
     let cursor = 0;
     const trainSteps = async (mode: Mode, steps: number): Promise<Measured> => {
@@ -187,7 +200,11 @@ async function main(): Promise<void> {
             const x = tf.tensor(b.x, [TRAIN_BATCH, ...SHAPE]);
             const y = tf.tensor1d(b.labels, 'int32');
             const vars = directModel.trainableWeights.map((w) => w.read() as tf.Variable);
-            const cost = tf.tidy(() => optimizers.direct.minimize(() => objective.loss(directModel, { x, y, epoch: 0, step: s, seed: 0 }, x), true, vars) ?? tf.scalar(NaN));
+            const cost = tf.tidy(
+              () =>
+                optimizers.direct.minimize(() => objective.loss(directModel, { x, y, epoch: 0, step: s, seed: 0 }, x), true, vars) ??
+                tf.scalar(NaN),
+            );
             await cost.data();
             cost.dispose();
             x.dispose();
@@ -207,7 +224,9 @@ async function main(): Promise<void> {
     }
 
     console.log(`\nrounds: ${ROUNDS}; examples/s, best round and median round; cores: this process / other processes, median over rounds`);
-    console.log(`PGD-10 L∞ eps 0.1, random start, batch ${ATTACK_BATCH} (succeeded: ${MODES.map((m) => `${m} ${successes[m]}`).join(', ')})`);
+    console.log(
+      `PGD-10 L∞ eps 0.1, random start, batch ${ATTACK_BATCH} (succeeded: ${MODES.map((m) => `${m} ${successes[m]}`).join(', ')})`,
+    );
     report(attackRuns);
     console.log(`Training step (gradients + Adam + broadcast), batch ${TRAIN_BATCH}, ${TRAIN_STEPS} steps per measurement`);
     report(trainRuns);

@@ -55,7 +55,13 @@ const engine = await initEngine();
 const data = selectData({ spec: 'mnist', splitSeed: 1, subset: 'all' });
 const train = takeFirst(data.splits.train, 3000);
 const test = takeFirst(data.splits.test, 200);
-const info = (arch: string) => ({ architecture: arch, inputShape: [28, 28, 1], numClasses: 10, bounds: { min: 0, max: 1 }, data: { spec: 'mnist', name: data.provenance.name, sha256: data.provenance.sha256, split: data.provenance.split } });
+const info = (arch: string) => ({
+  architecture: arch,
+  inputShape: [28, 28, 1],
+  numClasses: 10,
+  bounds: { min: 0, max: 1 },
+  data: { spec: 'mnist', name: data.provenance.name, sha256: data.provenance.sha256, split: data.provenance.split },
+});
 
 const work = await mkdtemp(join(tmpdir(), 'rampart-bench-serve-'));
 async function trained(arch: string, seed: number, dir: string): Promise<string> {
@@ -70,7 +76,9 @@ const primary = values.model ?? (await trained(values.arch ?? 'cnn', 1, join(wor
 const member = await trained('mlp', 2, join(work, 'member'));
 const primaryInfo = await loadClassifierModel(primary);
 primaryInfo.model.dispose();
-console.error(`models ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${primaryInfo.info.architecture}, backend ${engine.backend})`);
+console.error(
+  `models ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${primaryInfo.info.architecture}, backend ${engine.backend})`,
+);
 
 const { id, key } = generateApiKey();
 const keys = new KeyStore([{ id, role: 'predict', hash: await hashApiKey(key) }]);
@@ -97,14 +105,22 @@ const guarded = (perKeyPerSecond: number, ensemble = true): ServeConfigInput => 
 });
 
 async function serve(config: ServeConfigInput, withKeys: boolean): Promise<{ app: FastifyInstance; url: string }> {
-  const app = await buildServer({ source: directorySource({ dir: primary }), config, ...(withKeys ? { keys } : {}), oodData: train, probeData: takeFirst(test, 64) });
+  const app = await buildServer({
+    source: directorySource({ dir: primary }),
+    config,
+    ...(withKeys ? { keys } : {}),
+    oodData: train,
+    probeData: takeFirst(test, 64),
+  });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, url };
 }
 
 // 200 distinct digits, cycled: realistic traffic rather than one body over and over (which
 // the query-pattern layer would rightly call an attack).
-const bodies = Array.from({ length: test.count }, (_, i) => JSON.stringify({ inputs: [Array.from(test.x.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 1000) / 1000)] }));
+const bodies = Array.from({ length: test.count }, (_, i) =>
+  JSON.stringify({ inputs: [Array.from(test.x.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 1000) / 1000)] }),
+);
 
 const autocannonPath = createRequire(import.meta.url).resolve('autocannon');
 // A child process, not a worker thread: autocannon treats a worker thread as one of its own
@@ -126,14 +142,21 @@ function load(url: string, seconds: number, headers: Record<string, string>): Pr
     url,
     connections,
     duration: seconds,
-    requests: bodies.map((body) => ({ method: 'POST', path: '/v1/predict', headers: { 'content-type': 'application/json', ...headers }, body })),
+    requests: bodies.map((body) => ({
+      method: 'POST',
+      path: '/v1/predict',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    })),
   };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', CHILD], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as autocannon.Result) : reject(new Error(`autocannon exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as autocannon.Result) : reject(new Error(`autocannon exited with ${code}`)),
+    );
     child.stdin.end(JSON.stringify(options));
   });
 }
@@ -176,7 +199,9 @@ for (let round = 1; round <= rounds; round++) {
   for (const variant of order) {
     const r = await load(servers[variant].url, duration, servers[variant].headers);
     runs.push(summarise(variant, round, r));
-    console.error(`round ${round} ${variant}: ${r.requests.average.toFixed(0)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx}`);
+    console.error(
+      `round ${round} ${variant}: ${r.requests.average.toFixed(0)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx}`,
+    );
   }
 }
 const guardedServer = servers.guarded;
@@ -211,14 +236,24 @@ const floodResult = {
   rateLimited: limited,
   acceptedPerSecond: accepted / flood.duration,
   p99: flood.latency.p99,
-  otherStatuses: Object.fromEntries(Object.entries(status).filter(([c]) => c !== '200' && c !== '429').map(([c, v]) => [c, v.count ?? 0])),
+  otherStatuses: Object.fromEntries(
+    Object.entries(status)
+      .filter(([c]) => c !== '200' && c !== '429')
+      .map(([c, v]) => [c, v.count ?? 0]),
+  ),
 };
 
 const med = (variant: Variant, field: 'rps' | 'p50' | 'p99'): number => {
-  const xs = runs.filter((r) => r.variant === variant).map((r) => r[field]).sort((a, b) => a - b);
+  const xs = runs
+    .filter((r) => r.variant === variant)
+    .map((r) => r[field])
+    .sort((a, b) => a - b);
   return xs.length === 0 ? 0 : (xs[Math.floor((xs.length - 1) / 2)] as number) / 2 + (xs[Math.ceil((xs.length - 1) / 2)] as number) / 2;
 };
-const summary = Object.fromEntries(variants.map((v) => [v, { rps: med(v, 'rps'), p50: med(v, 'p50'), p99: med(v, 'p99') }])) as Record<Variant, { rps: number; p50: number; p99: number }>;
+const summary = Object.fromEntries(variants.map((v) => [v, { rps: med(v, 'rps'), p50: med(v, 'p50'), p99: med(v, 'p99') }])) as Record<
+  Variant,
+  { rps: number; p50: number; p99: number }
+>;
 const overhead = (v: Variant): number => (summary.bare.p99 > 0 ? summary[v].p99 / summary.bare.p99 - 1 : 0);
 const p99Overhead = overhead('guarded');
 const p99OverheadWithoutEnsemble = overhead('guarded-no-ensemble');
@@ -245,11 +280,29 @@ await writeJsonFile(values.out ?? 'bench/results/serve.json', result);
 console.log(
   formatTable(
     ['variant', 'req/s', 'p50 ms', 'p99 ms', 'p99 vs bare'],
-    variants.map((v) => [v, summary[v].rps.toFixed(0), summary[v].p50.toFixed(2), summary[v].p99.toFixed(2), v === 'bare' ? '' : `${(overhead(v) * 100).toFixed(1)}%`]),
+    variants.map((v) => [
+      v,
+      summary[v].rps.toFixed(0),
+      summary[v].p50.toFixed(2),
+      summary[v].p99.toFixed(2),
+      v === 'bare' ? '' : `${(overhead(v) * 100).toFixed(1)}%`,
+    ]),
   ),
 );
-console.log(`p99 overhead, all layers: ${(p99Overhead * 100).toFixed(1)}% (target <= 10%: ${p99Overhead <= 0.1 ? 'met' : 'NOT met'}); without the ensemble's second model: ${(p99OverheadWithoutEnsemble * 100).toFixed(1)}%`);
-console.log(`machine load average during the run: ${loadavg().map((l) => l.toFixed(2)).join(', ')} on ${availableParallelism()} cores`);
-console.log(`mean ms per layer (guarded): ${Object.entries(layerMs).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
-console.log(`flood at ${floodLimit}/s per key: ${floodResult.sent} sent, ${accepted} accepted (${floodResult.acceptedPerSecond.toFixed(0)}/s), ${limited} answered 429, p99 ${floodResult.p99} ms`);
+console.log(
+  `p99 overhead, all layers: ${(p99Overhead * 100).toFixed(1)}% (target <= 10%: ${p99Overhead <= 0.1 ? 'met' : 'NOT met'}); without the ensemble's second model: ${(p99OverheadWithoutEnsemble * 100).toFixed(1)}%`,
+);
+console.log(
+  `machine load average during the run: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')} on ${availableParallelism()} cores`,
+);
+console.log(
+  `mean ms per layer (guarded): ${Object.entries(layerMs)
+    .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+    .join(', ')}`,
+);
+console.log(
+  `flood at ${floodLimit}/s per key: ${floodResult.sent} sent, ${accepted} accepted (${floodResult.acceptedPerSecond.toFixed(0)}/s), ${limited} answered 429, p99 ${floodResult.p99} ms`,
+);
 console.log(`results: ${values.out}`);

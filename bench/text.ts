@@ -40,7 +40,8 @@
  *   --word-fraction 0.2 --char-edits 2   the threat budget
  *   --families all|a,b  families attacked one by one (the combined attack always runs)
  *   --epochs 3 (the augmented model trains one more) --hidden 16 (units of every model's hidden layer)
- *   --seed 1 (split, attacked sample, attack) --model-seed (default --seed: the models' weights, augmentation, rounds) --out bench/results/text.json
+ *   --seed 1 (split, attacked sample, attack)
+ *   --model-seed (default --seed: the models' weights, augmentation, rounds) --out bench/results/text.json
  *   --models undefended,normalized,normalized+augmented
  *   --augment random|salient  --augment-classes all|spam  --markers true|false
  *   --synonym-encoding true|false   (ablations of the defence)
@@ -146,19 +147,28 @@ const modelSeed = Number(values['model-seed'] ?? seed);
 const epochs = Number(values.epochs);
 const hidden = Number(values.hidden);
 const budget = { maxWordFraction: Number(values['word-fraction']), maxCharEditsPerWord: Number(values['char-edits']) };
-const families: TextFamily[] = values.families === 'all' ? [...TEXT_FAMILIES] : values.families === 'none' ? [] : ((values.families ?? '').split(',') as TextFamily[]);
+const families: TextFamily[] =
+  values.families === 'all' ? [...TEXT_FAMILIES] : values.families === 'none' ? [] : ((values.families ?? '').split(',') as TextFamily[]);
 const combined = textThreatModel({ ...budget, families: TEXT_FAMILIES, id: 'combined' });
 // The adversarial rounds' threat: the combined one, with a larger word share when asked.
 const adversarialWordFraction = Number(values['adversarial-word-fraction'] ?? budget.maxWordFraction);
-const roundsThreat = adversarialWordFraction === budget.maxWordFraction ? combined : textThreatModel({ ...budget, maxWordFraction: adversarialWordFraction, families: TEXT_FAMILIES, id: 'rounds' });
+const roundsThreat =
+  adversarialWordFraction === budget.maxWordFraction
+    ? combined
+    : textThreatModel({ ...budget, maxWordFraction: adversarialWordFraction, families: TEXT_FAMILIES, id: 'rounds' });
 // The families augmentation draws from (default all, as the combined attack).
-const augmentThreat = values['augment-families'] === 'all' ? combined : textThreatModel({ ...budget, families: (values['augment-families'] ?? '').split(','), id: 'augment' });
+const augmentThreat =
+  values['augment-families'] === 'all'
+    ? combined
+    : textThreatModel({ ...budget, families: (values['augment-families'] ?? '').split(','), id: 'augment' });
 const started = Date.now();
 const log = (msg: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${msg}`);
 
 const engine = await initEngine();
 const splits = spamAssassinSplits({ seed, maxChars });
-log(`SpamAssassin: ${splits.stats.messages} messages, ${splits.stats.duplicates} duplicates dropped; train ${splits.train.texts.length}, validation ${splits.validation.texts.length}, test ${splits.test.texts.length}`);
+log(
+  `SpamAssassin: ${splits.stats.messages} messages, ${splits.stats.duplicates} duplicates dropped; train ${splits.train.texts.length}, validation ${splits.validation.texts.length}, test ${splits.test.texts.length}`,
+);
 
 // The defended filters' normaliser: the library's vocabulary defence over the training
 // split (defenses/normalize-text/vocabulary-defence.ts), as a plan's `normalize: vocabulary`
@@ -171,7 +181,10 @@ const unknownWords = (values['unknown-words'] ?? 'drop') as 'keep' | 'mask' | 'd
 const defendedCharNgrams = (values['defended-char-ngrams'] ?? '3,5').split(',').map(Number) as [number, number];
 const markerFeatures = values['marker-features'] === 'true';
 const markerWeight = Number(values['marker-weight']);
-const defendedFeaturizer = { charNgrams: defendedCharNgrams, ...(markerFeatures ? { markerPrefix: OBFUSCATION_MARKER_PREFIX, markerWeight } : {}) };
+const defendedFeaturizer = {
+  charNgrams: defendedCharNgrams,
+  ...(markerFeatures ? { markerPrefix: OBFUSCATION_MARKER_PREFIX, markerWeight } : {}),
+};
 const unknownWordMinLength = Number(values['unknown-min-length']);
 // Without the spelling stage (or where unique repair finds two words in reach) an edited word
 // stays unknown, for `unknownWords` to mask or drop; nearest-word repair (`true`) lets the
@@ -192,7 +205,9 @@ const augmentClasses = values['augment-classes'] === 'spam' ? [spamClass] : unde
 
 const spamTest = splits.test.labels.map((l, i) => (l === 1 ? i : -1)).filter((i) => i >= 0);
 const attacked = takeTexts(splits.test, createRng(seed).shuffle(spamTest).slice(0, limit), 'spam-sample');
-log(`attacking ${attacked.texts.length} spam test messages; threat w=${budget.maxWordFraction} c=${budget.maxCharEditsPerWord}; greedy, ${maxQueries || 'no'} query cap`);
+log(
+  `attacking ${attacked.texts.length} spam test messages; threat w=${budget.maxWordFraction} c=${budget.maxCharEditsPerWord}; greedy, ${maxQueries || 'no'} query cap`,
+);
 
 interface ModelSpec {
   name: string;
@@ -204,12 +219,34 @@ const adversarialThreshold = Number(values['adversarial-threshold']);
 const specs: ModelSpec[] = [
   {
     name: 'undefended',
-    train: async () => (await trainTextClassifier(splits.train, { epochs, hidden, seed: modelSeed, id: 'undefended', validation: splits.validation, onEpoch: progress('undefended') })).classifier,
+    train: async () =>
+      (
+        await trainTextClassifier(splits.train, {
+          epochs,
+          hidden,
+          seed: modelSeed,
+          id: 'undefended',
+          validation: splits.validation,
+          onEpoch: progress('undefended'),
+        })
+      ).classifier,
     defended: false,
   },
   {
     name: 'normalized',
-    train: async () => (await trainTextClassifier(splits.train, { epochs, hidden, seed: modelSeed, id: 'normalized', normalize, featurizer: defendedFeaturizer, validation: splits.validation, onEpoch: progress('normalized') })).classifier,
+    train: async () =>
+      (
+        await trainTextClassifier(splits.train, {
+          epochs,
+          hidden,
+          seed: modelSeed,
+          id: 'normalized',
+          normalize,
+          featurizer: defendedFeaturizer,
+          validation: splits.validation,
+          onEpoch: progress('normalized'),
+        })
+      ).classifier,
     defended: true,
   },
   {
@@ -217,29 +254,37 @@ const specs: ModelSpec[] = [
     train: async () =>
       (
         await trainTextAdversarially(splits.train, {
-            threat: roundsThreat,
-            rounds: adversarialRounds,
-            perRound: Number(values['adversarial-per-round']),
-            attackClasses: [spamClass],
-            attack: createTextAttack('greedy', { maxQueries: Number(values['adversarial-queries']) }),
-            holdOut: values['adversarial-hold-out'] === 'true',
-            deploy: (m) => withDecisionThreshold(normalizedClassifier(m, normalize), { positiveClass: spamClass, threshold: adversarialThreshold }),
-            onRound: (r) => log(`normalized+augmented: adversarial round ${r.round}: ${r.evaded}/${r.correctBefore} training spam evaded, ${r.added} attacked texts added (${r.seconds.toFixed(0)}s)`),
-            seed: modelSeed,
-            hidden,
-            id: 'normalized+augmented',
-            normalize,
-            featurizer: defendedFeaturizer,
-            validation: splits.validation,
-            epochs: epochs + 1,
-            augment: {
-              threat: augmentThreat,
-              schedule: [{ epochs: 1, rate: 0 }, { epochs: 1, rate: 0.25 }, { epochs: 1, rate: 0.5 }],
-              select,
-              ...(augmentClasses ? { classes: augmentClasses } : {}),
-            },
-            onEpoch: progress('normalized+augmented'),
-          })
+          threat: roundsThreat,
+          rounds: adversarialRounds,
+          perRound: Number(values['adversarial-per-round']),
+          attackClasses: [spamClass],
+          attack: createTextAttack('greedy', { maxQueries: Number(values['adversarial-queries']) }),
+          holdOut: values['adversarial-hold-out'] === 'true',
+          deploy: (m) =>
+            withDecisionThreshold(normalizedClassifier(m, normalize), { positiveClass: spamClass, threshold: adversarialThreshold }),
+          onRound: (r) =>
+            log(
+              `normalized+augmented: adversarial round ${r.round}: ${r.evaded}/${r.correctBefore} training spam evaded, ${r.added} attacked texts added (${r.seconds.toFixed(0)}s)`,
+            ),
+          seed: modelSeed,
+          hidden,
+          id: 'normalized+augmented',
+          normalize,
+          featurizer: defendedFeaturizer,
+          validation: splits.validation,
+          epochs: epochs + 1,
+          augment: {
+            threat: augmentThreat,
+            schedule: [
+              { epochs: 1, rate: 0 },
+              { epochs: 1, rate: 0.25 },
+              { epochs: 1, rate: 0.5 },
+            ],
+            select,
+            ...(augmentClasses ? { classes: augmentClasses } : {}),
+          },
+          onEpoch: progress('normalized+augmented'),
+        })
       ).classifier,
     defended: true,
   },
@@ -247,7 +292,9 @@ const specs: ModelSpec[] = [
 
 function progress(name: string) {
   return (p: { epoch: number; epochs: number; loss: number; augmentRate: number; validationAccuracy?: number; seconds: number }): void =>
-    log(`${name}: epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} augment ${p.augmentRate} val acc ${percent(p.validationAccuracy ?? 0)} (${p.seconds.toFixed(0)}s)`);
+    log(
+      `${name}: epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)} augment ${p.augmentRate} val acc ${percent(p.validationAccuracy ?? 0)} (${p.seconds.toFixed(0)}s)`,
+    );
 }
 
 interface AttackRow {
@@ -283,7 +330,11 @@ async function attack(model: TextClassifier, threat: TextThreatModel): Promise<A
       evaded++;
       evadedMessages.push(i);
       changed += result.changedWordFraction[i] as number;
-      if (examples.length < 3) examples.push({ original: (attacked.texts[i] as string).slice(0, 300), adversarial: (result.adversarial[i] as string).slice(0, 300) });
+      if (examples.length < 3)
+        examples.push({
+          original: (attacked.texts[i] as string).slice(0, 300),
+          adversarial: (result.adversarial[i] as string).slice(0, 300),
+        });
     }
   });
   return {
@@ -302,9 +353,34 @@ async function attack(model: TextClassifier, threat: TextThreatModel): Promise<A
 
 // What the models are trained with (and the normaliser built from): a model saved under
 // one set of these is only attacked again under the same set.
-const training = { seed, epochs, hidden, maxChars, spellingRepair, uniqueSpelling, markObfuscation, synonymEncoding: normalize.synonyms !== undefined, repairCapitalised, unknownWords, unknownWordMinLength, markerFeatures, markerWeight, twoEditsFrom: Number(values['two-edits-from']), defendedCharNgrams, augment: select, augmentFamilies: augmentThreat.families, augmentClasses: augmentClasses ? 'spam' : 'all', adversarialRounds, adversarialPerRound: Number(values['adversarial-per-round']), adversarialQueries: Number(values['adversarial-queries']), adversarialThreshold, adversarialWordFraction, adversarialHoldOut: values['adversarial-hold-out'] === 'true',
+const training = {
+  seed,
+  epochs,
+  hidden,
+  maxChars,
+  spellingRepair,
+  uniqueSpelling,
+  markObfuscation,
+  synonymEncoding: normalize.synonyms !== undefined,
+  repairCapitalised,
+  unknownWords,
+  unknownWordMinLength,
+  markerFeatures,
+  markerWeight,
+  twoEditsFrom: Number(values['two-edits-from']),
+  defendedCharNgrams,
+  augment: select,
+  augmentFamilies: augmentThreat.families,
+  augmentClasses: augmentClasses ? 'spam' : 'all',
+  adversarialRounds,
+  adversarialPerRound: Number(values['adversarial-per-round']),
+  adversarialQueries: Number(values['adversarial-queries']),
+  adversarialThreshold,
+  adversarialWordFraction,
+  adversarialHoldOut: values['adversarial-hold-out'] === 'true',
   // Recorded only when it differs from --seed, so models saved before the flag existed still load.
-  ...(modelSeed === seed ? {} : { modelSeed }) };
+  ...(modelSeed === seed ? {} : { modelSeed }),
+};
 
 /** The spec's model: trained here, or loaded from `--load-models` when its settings match this run's. */
 async function obtain(spec: ModelSpec): Promise<HashedTextClassifier> {
@@ -312,12 +388,20 @@ async function obtain(spec: ModelSpec): Promise<HashedTextClassifier> {
   if (loadFrom !== undefined) {
     const dir = join(loadFrom, spec.name);
     const settingsFile = join(dir, 'bench-training.json');
-    if (!existsSync(settingsFile)) throw new UsageError('E_BENCH_MODEL_MISSING', `bench:text: no saved ${spec.name} model in ${dir} (${settingsFile} is missing); save one with --save-models ${loadFrom}.`);
+    if (!existsSync(settingsFile))
+      throw new UsageError(
+        'E_BENCH_MODEL_MISSING',
+        `bench:text: no saved ${spec.name} model in ${dir} (${settingsFile} is missing); save one with --save-models ${loadFrom}.`,
+      );
     const saved = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
     const current: Record<string, unknown> = training;
     const differing = Object.keys(current).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(current[k]));
     if (differing.length > 0) {
-      throw new UsageError('E_BENCH_MODEL_MISMATCH', `bench:text: the model in ${dir} was trained with other settings (${differing.map((k) => `${k}: saved ${JSON.stringify(saved[k])}, now ${JSON.stringify(current[k])}`).join('; ')}); pass the flags it was saved with or drop --load-models.`, { details: { differing } });
+      throw new UsageError(
+        'E_BENCH_MODEL_MISMATCH',
+        `bench:text: the model in ${dir} was trained with other settings (${differing.map((k) => `${k}: saved ${JSON.stringify(saved[k])}, now ${JSON.stringify(current[k])}`).join('; ')}); pass the flags it was saved with or drop --load-models.`,
+        { details: { differing } },
+      );
     }
     log(`loading ${spec.name} from ${dir}`);
     return loadTextClassifier(dir);
@@ -340,9 +424,14 @@ for (const spec of specs) {
   const trained: TextClassifier = spec.defended ? normalizedClassifier(inner, normalize) : inner;
   let threshold: ThresholdChoice | { threshold: number } = { threshold: 0.5 };
   if (spec.defended && values.threshold === 'auto') {
-    const choice = await chooseDecisionThreshold(trained, splits.validation, { positiveClass: spamClass, maxF1Loss: Number(values['max-f1-loss']) });
+    const choice = await chooseDecisionThreshold(trained, splits.validation, {
+      positiveClass: spamClass,
+      maxF1Loss: Number(values['max-f1-loss']),
+    });
     threshold = choice;
-    log(`${spec.name}: spam threshold ${choice.threshold} (validation F1 ${(choice.f1 * 100).toFixed(2)}, ${(choice.f1AtHalf * 100).toFixed(2)} at 0.5)`);
+    log(
+      `${spec.name}: spam threshold ${choice.threshold} (validation F1 ${(choice.f1 * 100).toFixed(2)}, ${(choice.f1AtHalf * 100).toFixed(2)} at 0.5)`,
+    );
   } else if (spec.defended) threshold = { threshold: Number(values.threshold) };
   const model = withDecisionThreshold(trained, { positiveClass: spamClass, threshold: threshold.threshold });
   const clean = await evaluateTextClassifier(model, splits.test);
@@ -353,11 +442,15 @@ for (const spec of specs) {
   for (const family of families) {
     const row = await attack(model, textThreatModel({ ...budget, families: [family], id: family }));
     rows.push(row);
-    log(`${spec.name} vs ${family}: ${row.evaded}/${row.attacked} evaded (${percent(row.successRate)}), ${row.meanQueries.toFixed(0)} queries, ${row.seconds.toFixed(0)}s`);
+    log(
+      `${spec.name} vs ${family}: ${row.evaded}/${row.attacked} evaded (${percent(row.successRate)}), ${row.meanQueries.toFixed(0)} queries, ${row.seconds.toFixed(0)}s`,
+    );
   }
   const all = await attack(model, combined);
   rows.push(all);
-  log(`${spec.name} vs combined: ${all.evaded}/${all.attacked} evaded (${percent(all.successRate)}), ${all.meanQueries.toFixed(0)} queries, ${all.seconds.toFixed(0)}s`);
+  log(
+    `${spec.name} vs combined: ${all.evaded}/${all.attacked} evaded (${percent(all.successRate)}), ${all.meanQueries.toFixed(0)} queries, ${all.seconds.toFixed(0)}s`,
+  );
   // Worst case per message over every attack run (each within the threat; AutoAttack-style
   // robust accuracy): the messages any of them got past. Its query cost is the sum of theirs.
   const anyEvaded = new Set(rows.flatMap((r) => r.evadedMessages));
@@ -367,19 +460,48 @@ for (const spec of specs) {
     successRate: all.attacked === 0 ? 0 : anyEvaded.size / all.attacked,
     meanQueries: rows.reduce((q, r) => q + r.meanQueries, 0),
   };
-  log(`${spec.name} vs any attack (worst case per message): ${worstCase.evaded}/${worstCase.attacked} evaded (${percent(worstCase.successRate)}), ${worstCase.meanQueries.toFixed(0)} queries in all`);
-  results.push({ model: spec.name, threshold, clean: { accuracy: clean.accuracy, f1: clean.f1, precision: clean.precision, recall: clean.recall, count: clean.count }, cleanScores, attacks: rows, worstCase });
-  table.push([spec.name, threshold.threshold, percent(clean.accuracy), (clean.f1 * 100).toFixed(2), ...rows.map((r) => percent(r.successRate)), percent(worstCase.successRate)]);
+  log(
+    `${spec.name} vs any attack (worst case per message): ${worstCase.evaded}/${worstCase.attacked} evaded (${percent(worstCase.successRate)}), ${worstCase.meanQueries.toFixed(0)} queries in all`,
+  );
+  results.push({
+    model: spec.name,
+    threshold,
+    clean: { accuracy: clean.accuracy, f1: clean.f1, precision: clean.precision, recall: clean.recall, count: clean.count },
+    cleanScores,
+    attacks: rows,
+    worstCase,
+  });
+  table.push([
+    spec.name,
+    threshold.threshold,
+    percent(clean.accuracy),
+    (clean.f1 * 100).toFixed(2),
+    ...rows.map((r) => percent(r.successRate)),
+    percent(worstCase.successRate),
+  ]);
 }
 
 const headers = ['model', 'spam at', 'clean acc', 'F1', ...families, 'combined', 'any'];
-console.log(`\nAttack success rate (greedy, w=${budget.maxWordFraction}, c=${budget.maxCharEditsPerWord}) on ${attacked.texts.length} spam test messages; lower is better\n`);
+console.log(
+  `\nAttack success rate (greedy, w=${budget.maxWordFraction}, c=${budget.maxCharEditsPerWord}) on ${attacked.texts.length} spam test messages; lower is better\n`,
+);
 console.log(formatTable(headers, table));
 await writeJsonFile(values.out as string, {
   benchmark: 'text',
   date: new Date().toISOString(),
   engine: { backend: engine.backend, tfjs: engine.tfjsVersion },
-  config: { limit, maxChars, maxQueries, seed, epochs, budget, families, attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config }, split: { train: 0.7, validation: 0.1, test: 0.2 }, defence: { ...training, threshold: values.threshold, maxF1Loss: Number(values['max-f1-loss']) } },
+  config: {
+    limit,
+    maxChars,
+    maxQueries,
+    seed,
+    epochs,
+    budget,
+    families,
+    attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config },
+    split: { train: 0.7, validation: 0.1, test: 0.2 },
+    defence: { ...training, threshold: values.threshold, maxF1Loss: Number(values['max-f1-loss']) },
+  },
   data: { ...splits.stats, train: splits.train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
   results,
   seconds: (Date.now() - started) / 1000,

@@ -47,7 +47,15 @@ const epsilon = Number(values.epsilon);
 const epochs = Number(values.epochs);
 const ramp = Math.max(1, Math.round(epochs / 5));
 const curriculum: CurriculumPhase[] | undefined =
-  values.curriculum === 'none' ? undefined : values.curriculum ? parseCurriculum(values.curriculum) : [{ epochs: ramp, epsilonScale: 1 / 3 }, { epochs: ramp, epsilonScale: 2 / 3 }, { epochs: 1, epsilonScale: 1 }];
+  values.curriculum === 'none'
+    ? undefined
+    : values.curriculum
+      ? parseCurriculum(values.curriculum)
+      : [
+          { epochs: ramp, epsilonScale: 1 / 3 },
+          { epochs: ramp, epsilonScale: 2 / 3 },
+          { epochs: 1, epsilonScale: 1 },
+        ];
 const engine = await initEngine();
 const pool = await createWorkerPool({ workers: Number(values.workers), backend: engine.backend });
 const rows: (string | number)[][] = [];
@@ -73,7 +81,10 @@ try {
       pool,
       methodOptions: method === 'standard' ? {} : { threat: { norm: 'linf', epsilon } },
       ...(method === 'standard' || !curriculum ? {} : { curriculum }),
-      onEpoch: (e) => process.stderr.write(`${method} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val ${percent(e.validationAccuracy ?? 0)} pgd-10 ${e.robustAccuracy === undefined ? '-' : percent(e.robustAccuracy)} ${(e.durationMs / 1000).toFixed(0)}s\n`),
+      onEpoch: (e) =>
+        process.stderr.write(
+          `${method} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val ${percent(e.validationAccuracy ?? 0)} pgd-10 ${e.robustAccuracy === undefined ? '-' : percent(e.robustAccuracy)} ${(e.durationMs / 1000).toFixed(0)}s\n`,
+        ),
     });
     const trainSeconds = (Date.now() - started) / 1000;
     const test = selectData({ spec: 'mnist', splitSeed: 1, subset: 'test', limit: Number(values['eval-limit']) }).selected;
@@ -89,14 +100,42 @@ try {
       pool,
     });
     const robust = evaluation.worstCase[0]?.robustAccuracy ?? 0;
-    rows.push([method, percent(report.testAccuracy), percent(evaluation.clean.accuracy), percent(robust), `${trainSeconds.toFixed(0)}s`, `${(evaluation.durationMs / 1000).toFixed(0)}s`]);
-    results.push({ method, epochs, testAccuracy: report.testAccuracy, evalCleanAccuracy: evaluation.clean.accuracy, robustAccuracy: robust, trainSeconds, evalSeconds: evaluation.durationMs / 1000, training: report.training, evaluation });
+    rows.push([
+      method,
+      percent(report.testAccuracy),
+      percent(evaluation.clean.accuracy),
+      percent(robust),
+      `${trainSeconds.toFixed(0)}s`,
+      `${(evaluation.durationMs / 1000).toFixed(0)}s`,
+    ]);
+    results.push({
+      method,
+      epochs,
+      testAccuracy: report.testAccuracy,
+      evalCleanAccuracy: evaluation.clean.accuracy,
+      robustAccuracy: robust,
+      trainSeconds,
+      evalSeconds: evaluation.durationMs / 1000,
+      training: report.training,
+      evaluation,
+    });
     model.dispose();
   }
 } finally {
   await pool.close();
 }
-console.log(`\nMNIST (bundled, 8k train${Number(values.shift) > 0 ? `, random shifts up to ${values.shift} px` : ''}), CNN, L∞ ε=${epsilon}, ${epochs} epochs, robust = worst case of PGD-50×10 (CE and margin), backend ${engine.backend}, ${values.workers} workers\n`);
-console.log(formatTable(['method', 'test acc (full)', `clean acc (eval ${values['eval-limit']})`, 'robust acc', 'train time', 'eval time'], rows));
-await writeJsonFile(values.out ?? 'bench/results/training.json', { kind: 'rampart.bench-training', engine, epsilon, epochs, shift: Number(values.shift), results });
+console.log(
+  `\nMNIST (bundled, 8k train${Number(values.shift) > 0 ? `, random shifts up to ${values.shift} px` : ''}), CNN, L∞ ε=${epsilon}, ${epochs} epochs, robust = worst case of PGD-50×10 (CE and margin), backend ${engine.backend}, ${values.workers} workers\n`,
+);
+console.log(
+  formatTable(['method', 'test acc (full)', `clean acc (eval ${values['eval-limit']})`, 'robust acc', 'train time', 'eval time'], rows),
+);
+await writeJsonFile(values.out ?? 'bench/results/training.json', {
+  kind: 'rampart.bench-training',
+  engine,
+  epsilon,
+  epochs,
+  shift: Number(values.shift),
+  results,
+});
 console.log(`\nwritten: ${values.out}`);

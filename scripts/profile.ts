@@ -49,14 +49,21 @@ async function report(label: string, f: () => void): Promise<void> {
   rows.sort((a, b) => b.ms - a.ms);
   const total = median(runs.map((r) => r.total));
   const wall = median(walls);
-  console.log(`\n${label}: ${wall.toFixed(1)} ms wall (${((BATCH * 1000) / wall).toFixed(0)} examples/s), ${total.toFixed(1)} ms in kernels; top ${TOP}`);
+  console.log(
+    `\n${label}: ${wall.toFixed(1)} ms wall (${((BATCH * 1000) / wall).toFixed(0)} examples/s), ${total.toFixed(1)} ms in kernels; top ${TOP}`,
+  );
   console.log(`  ${'kernel'.padEnd(26)} ${'ms'.padStart(8)} ${'share'.padStart(7)} ${'calls'.padStart(6)}`);
   for (const r of rows.slice(0, TOP)) {
     const share = total > 0 ? (100 * r.ms) / total : 0;
-    console.log(`  ${r.name.padEnd(26)} ${r.ms.toFixed(1).padStart(8)} ${`${share.toFixed(1)}%`.padStart(7)} ${String(r.calls).padStart(6)}`);
+    console.log(
+      `  ${r.name.padEnd(26)} ${r.ms.toFixed(1).padStart(8)} ${`${share.toFixed(1)}%`.padStart(7)} ${String(r.calls).padStart(6)}`,
+    );
   }
   const rest = rows.slice(TOP).reduce((s, r) => s + r.ms, 0);
-  if (rest > 0) console.log(`  ${`(${rows.length - TOP} others)`.padEnd(26)} ${rest.toFixed(1).padStart(8)} ${`${((100 * rest) / total).toFixed(1)}%`.padStart(7)}`);
+  if (rest > 0)
+    console.log(
+      `  ${`(${rows.length - TOP} others)`.padEnd(26)} ${rest.toFixed(1).padStart(8)} ${`${((100 * rest) / total).toFixed(1)}%`.padStart(7)}`,
+    );
 }
 
 async function main(): Promise<void> {
@@ -69,8 +76,12 @@ async function main(): Promise<void> {
     if (config !== undefined) tf.registerKernel(config);
   }
   const kernels = (await import('../src/engine/kernels/index.js')).activeWasmGradientKernels();
-  console.log(`TF.js ${info.tfjsVersion}, backend ${info.backend}, Node ${process.version}; batch ${BATCH}; median of ${REPS} profiled repetitions`);
-  console.log(`Rampart kernels: ${info.backend === 'wasm' ? kernels.join(', ') || 'none' : 'n/a'}${STOCK.length > 0 ? `; stock: ${STOCK.join(', ')}` : ''}`);
+  console.log(
+    `TF.js ${info.tfjsVersion}, backend ${info.backend}, Node ${process.version}; batch ${BATCH}; median of ${REPS} profiled repetitions`,
+  );
+  console.log(
+    `Rampart kernels: ${info.backend === 'wasm' ? kernels.join(', ') || 'none' : 'n/a'}${STOCK.length > 0 ? `; stock: ${STOCK.join(', ')}` : ''}`,
+  );
 
   const w: CnnWorkload = createCnnWorkload(BATCH);
   await report('PGD attack step (forward + backward to the input)', () => {

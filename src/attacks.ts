@@ -1,7 +1,31 @@
 /** `rampart/attacks`: image and text attacks, their registry and the attack wrapper. */
-export type { TextTransformation, TextChange, TextAttack, TextAttackResult, TextAttackRunOptions, TextAttackProgress } from './attacks/text/types.js';
-export { tokenize as tokenizeText, joinTokens as joinTextTokens, wordTokenIndices, countWords as countTextWords, protectedMask, charEditDistance, type TextToken } from './attacks/text/tokens.js';
-export { textTransformations, textTransformationIds, getTextTransformation, transformationsOf, textAttackIds, describeTextAttack, createTextAttack, type TextAttackId } from './attacks/text/registry.js';
+export type {
+  TextTransformation,
+  TextChange,
+  TextAttack,
+  TextAttackResult,
+  TextAttackRunOptions,
+  TextAttackProgress,
+} from './attacks/text/types.js';
+export {
+  tokenize as tokenizeText,
+  joinTokens as joinTextTokens,
+  wordTokenIndices,
+  countWords as countTextWords,
+  protectedMask,
+  charEditDistance,
+  type TextToken,
+} from './attacks/text/tokens.js';
+export {
+  textTransformations,
+  textTransformationIds,
+  getTextTransformation,
+  transformationsOf,
+  textAttackIds,
+  describeTextAttack,
+  createTextAttack,
+  type TextAttackId,
+} from './attacks/text/registry.js';
 export { randomPerturbation, randomPerturbationDetailed } from './attacks/text/perturb.js';
 export { synonymsOf, likelyPos, lookupLemma, releaseWordNet, type WordNetPos, type SynonymResult } from './attacks/text/wordnet.js';
 export { homoglyphsOf, keyboardNeighbours, INVISIBLE_CHARACTERS, LEET_MAP } from './attacks/text/transformations/index.js';
@@ -12,7 +36,16 @@ export { textAttackMetrics, measureTextAttack, type TextAttackMetrics } from './
 export type { Attack, AttackGoal, AttackResult, AttackRunOptions, AttackProgress } from './attacks/types.js';
 export { fgsm, type FgsmOptions } from './attacks/image/fgsm.js';
 export { pgd, type PgdOptions } from './attacks/image/pgd.js';
-export { apgdCe, apgdDlr, apgdT, apgdAttack, apgdCheckpoints, type ApgdOptions, type ApgdTOptions, type ApgdConfig } from './attacks/image/apgd.js';
+export {
+  apgdCe,
+  apgdDlr,
+  apgdT,
+  apgdAttack,
+  apgdCheckpoints,
+  type ApgdOptions,
+  type ApgdTOptions,
+  type ApgdConfig,
+} from './attacks/image/apgd.js';
 export { square, squareAttack, type SquareOptions, type SquareConfig } from './attacks/image/square.js';
 export { deepFool, deepFoolAttack, type DeepFoolOptions, type DeepFoolConfig } from './attacks/image/deepfool.js';
 export { cw, cwAttack, type CwOptions, type CwConfig } from './attacks/image/cw.js';

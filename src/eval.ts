@@ -1,7 +1,19 @@
 /** `rampart/eval`: evaluation: robustness, suites, calibration, certification, masking checks, results and the gate. */
 export { evaluateRobustness, type RobustnessReport, type RobustnessEvalOptions, type AttackSpec } from './eval/robustness.js';
 export { attackStatsMetric, type Metric } from './eval/metrics.js';
-export { runSuite, suiteDefinition, parseSuiteSpec, SUITE_IDS, SUITE_VARIANTS, type SuiteDefinition, type SuiteReport, type SuiteStage, type SuiteEvalOptions, type SuiteStageOutcome, type SuiteEpsilonResult } from './eval/suite.js';
+export {
+  runSuite,
+  suiteDefinition,
+  parseSuiteSpec,
+  SUITE_IDS,
+  SUITE_VARIANTS,
+  type SuiteDefinition,
+  type SuiteReport,
+  type SuiteStage,
+  type SuiteEvalOptions,
+  type SuiteStageOutcome,
+  type SuiteEpsilonResult,
+} from './eval/suite.js';
 export {
   calibrationReport,
   calibrationFromLogits,
@@ -14,7 +26,14 @@ export {
   type CalibrationReportOptions,
   type ReliabilityBin,
 } from './eval/calibration.js';
-export { fitTemperature, temperatureScaling, temperatureNll, type TemperatureFit, type TemperatureScalingOptions, type TemperatureScalingReport } from './eval/temperature-scaling.js';
+export {
+  fitTemperature,
+  temperatureScaling,
+  temperatureNll,
+  type TemperatureFit,
+  type TemperatureScalingOptions,
+  type TemperatureScalingReport,
+} from './eval/temperature-scaling.js';
 export {
   clopperPearsonLower,
   clopperPearsonUpper,

@@ -1,4 +1,13 @@
 /** `rampart/threats`: norms and threat models (image and text). */
 export { getNorm, linf, l2, NORM_IDS, type Norm, type NormId } from './threats/norms.js';
 export { threatModel, threatsAt, parseEpsilons, type ThreatModel, type ThreatModelSpec } from './threats/threat-model.js';
-export { textThreatModel, maxChangedWords, TEXT_FAMILIES, MAX_CHAR_EDITS_PER_WORD, type TextThreatSpec, type TextFamily, type TextBudget, type TextThreatModel } from './threats/text-threat.js';
+export {
+  textThreatModel,
+  maxChangedWords,
+  TEXT_FAMILIES,
+  MAX_CHAR_EDITS_PER_WORD,
+  type TextThreatSpec,
+  type TextFamily,
+  type TextBudget,
+  type TextThreatModel,
+} from './threats/text-threat.js';

@@ -12,7 +12,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const main = join(root, 'src/cli/main.ts');
 
 function rampart(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, RAMPART_BACKEND: '' } });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, RAMPART_BACKEND: '' },
+  });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -36,11 +40,30 @@ describe('rampart CLI', () => {
     const r = rampart('train', '--arch', 'mlp', '--epochs', '2', '--limit', '600', '--lr', '0.003', '--out', join(dir, 'run'), '--quiet');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /trained mlp on mnist-bundled with backend wasm: test accuracy \d+\.\d+%/);
-    for (const f of ['model/model.json', 'model/weights.bin', 'checkpoints/epoch-001/model.json', 'checkpoints/epoch-002/weights.bin', 'train-report.json']) {
+    for (const f of [
+      'model/model.json',
+      'model/weights.bin',
+      'checkpoints/epoch-001/model.json',
+      'checkpoints/epoch-002/weights.bin',
+      'train-report.json',
+    ]) {
       assert.ok(existsSync(join(dir, 'run', f)), `${f} missing`);
     }
     // The same command again finds the finished run and does no training.
-    const again = rampart('train', '--arch', 'mlp', '--epochs', '2', '--limit', '600', '--lr', '0.003', '--out', join(dir, 'run'), '--quiet');
+    const again = rampart(
+      'train',
+      '--arch',
+      'mlp',
+      '--epochs',
+      '2',
+      '--limit',
+      '600',
+      '--lr',
+      '0.003',
+      '--out',
+      join(dir, 'run'),
+      '--quiet',
+    );
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /resumed the run in .* after epoch 2/);
     const changed = rampart('train', '--arch', 'mlp', '--epochs', '3', '--limit', '600', '--out', join(dir, 'run'), '--quiet');
@@ -50,7 +73,22 @@ describe('rampart CLI', () => {
 
   test('train --method fgsm-rs records the objective, PGD validation and the guard', async () => {
     const out = join(dir, 'fast');
-    const r = rampart('train', '--arch', 'mlp', '--method', 'fgsm-rs', '--epsilon', '0.1', '--epochs', '2', '--limit', '300', '--out', out, '--quiet');
+    const r = rampart(
+      'train',
+      '--arch',
+      'mlp',
+      '--method',
+      'fgsm-rs',
+      '--epsilon',
+      '0.1',
+      '--epochs',
+      '2',
+      '--limit',
+      '300',
+      '--out',
+      out,
+      '--quiet',
+    );
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(await readFile(join(out, 'train-report.json'), 'utf8'));
     assert.equal(report.training.config.objective.id, 'fgsm-rs');
@@ -67,7 +105,25 @@ describe('rampart CLI', () => {
 
   test('eval prints a table and writes JSON and Markdown', async () => {
     const out = join(dir, 'eval.json');
-    const r = rampart('eval', '--model', modelDir, '--attacks', 'fgsm,pgd', '--steps', '5', '--epsilons', '0,0.1', '--limit', '60', '--workers', '2', '--out', out, '--markdown', join(dir, 'eval.md'));
+    const r = rampart(
+      'eval',
+      '--model',
+      modelDir,
+      '--attacks',
+      'fgsm,pgd',
+      '--steps',
+      '5',
+      '--epsilons',
+      '0,0.1',
+      '--limit',
+      '60',
+      '--workers',
+      '2',
+      '--out',
+      out,
+      '--markdown',
+      join(dir, 'eval.md'),
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /clean accuracy/);
     assert.match(r.stdout, /worst case\s+0\.1/);
@@ -82,7 +138,25 @@ describe('rampart CLI', () => {
 
   test('attack records every example, targeted, with the adversarial inputs', async () => {
     const out = join(dir, 'attack.json');
-    const r = rampart('attack', '--model', modelDir, '--attack', 'pgd', '--steps', '5', '--epsilon', '0.2', '--target', '3', '--limit', '20', '--out', out, '--save-examples', '--quiet');
+    const r = rampart(
+      'attack',
+      '--model',
+      modelDir,
+      '--attack',
+      'pgd',
+      '--steps',
+      '5',
+      '--epsilon',
+      '0.2',
+      '--target',
+      '3',
+      '--limit',
+      '20',
+      '--out',
+      out,
+      '--save-examples',
+      '--quiet',
+    );
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(await readFile(out, 'utf8'));
     assert.equal(result.goal.kind, 'targeted');
@@ -130,7 +204,18 @@ describe('rampart CLI', () => {
     }
     await writeFile(join(dir, 'images.idx'), idxFile(0x803, [count, 4, 3], pixels));
     await writeFile(join(dir, 'labels.idx'), idxFile(0x801, [count], labels));
-    const small = rampart('train', '--data', `idx:${join(dir, 'images.idx')},${join(dir, 'labels.idx')}`, '--arch', 'linear', '--epochs', '1', '--out', join(dir, 'small'), '--quiet');
+    const small = rampart(
+      'train',
+      '--data',
+      `idx:${join(dir, 'images.idx')},${join(dir, 'labels.idx')}`,
+      '--arch',
+      'linear',
+      '--epochs',
+      '1',
+      '--out',
+      join(dir, 'small'),
+      '--quiet',
+    );
     assert.equal(small.code, 0, small.stderr);
     const mismatch = rampart('eval', '--model', join(dir, 'small', 'model'), '--data', 'mnist', '--limit', '5');
     assert.equal(mismatch.code, 1);

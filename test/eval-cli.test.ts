@@ -16,7 +16,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const main = join(root, 'src/cli/main.ts');
 
 function rampart(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, RAMPART_BACKEND: '' } });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, RAMPART_BACKEND: '' },
+  });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -43,9 +47,31 @@ describe('rampart eval --suite: trust evidence', () => {
     const out = join(dir, 'eval.json');
     const md = join(dir, 'eval.md');
     const r = rampart(
-      'eval', '--model', modelDir, '--suite', 'standard:quick', '--epsilons', '0,0.1', '--limit', '30', '--workers', '1',
-      '--masking-limit', '15', '--certify-limit', '6', '--n', '100', '--radii', '0,0.25,0.5', '--latency-repeats', '5',
-      '--out', out, '--markdown', md,
+      'eval',
+      '--model',
+      modelDir,
+      '--suite',
+      'standard:quick',
+      '--epsilons',
+      '0,0.1',
+      '--limit',
+      '30',
+      '--workers',
+      '1',
+      '--masking-limit',
+      '15',
+      '--certify-limit',
+      '6',
+      '--n',
+      '100',
+      '--radii',
+      '0,0.25,0.5',
+      '--latency-repeats',
+      '5',
+      '--out',
+      out,
+      '--markdown',
+      md,
     );
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(await readFile(out, 'utf8'));
@@ -54,7 +80,10 @@ describe('rampart eval --suite: trust evidence', () => {
     // The suite against PGD alone, at every epsilon > 0, on the same 30 examples.
     const suiteAt = report.results.find((x: { epsilon: number }) => x.epsilon === 0.1).robustAccuracy;
     assert.equal(report.suiteVsPgd.source, 'separate-run');
-    assert.deepEqual(report.suiteVsPgd.results.map((x: { epsilon: number }) => x.epsilon), [0.1]);
+    assert.deepEqual(
+      report.suiteVsPgd.results.map((x: { epsilon: number }) => x.epsilon),
+      [0.1],
+    );
     const cmp = report.suiteVsPgd.results[0];
     assert.equal(cmp.suiteRobustAccuracy, suiteAt);
     assert.ok(cmp.pgdRobustAccuracy >= 0 && cmp.pgdRobustAccuracy <= 1);
@@ -72,7 +101,10 @@ describe('rampart eval --suite: trust evidence', () => {
       assert.ok(c.explanation.length > 20, c.id);
     }
     assert.ok(masking.checks.some((c: { id: string }) => c.id === 'iterative-beats-single-step'));
-    assert.deepEqual(masking.skipped.map((s: { id: string }) => s.id), ['white-box-beats-transfer']);
+    assert.deepEqual(
+      masking.skipped.map((s: { id: string }) => s.id),
+      ['white-box-beats-transfer'],
+    );
     assert.equal(masking.config.blackBoxConfig.queries, 300, 'the quick suite sizes the black-box check like its Square stage');
 
     // Calibration: T fitted on the validation split, before/after on the evaluated data and on PGD adversarials.
@@ -96,9 +128,15 @@ describe('rampart eval --suite: trust evidence', () => {
 
     // Certified accuracy at the given radii, never growing with the radius.
     const cert = report.certification;
-    assert.deepEqual({ sigma: cert.config.sigma, n0: cert.config.n0, n: cert.config.n, alpha: cert.config.alpha }, { sigma: 0.25, n0: 100, n: 100, alpha: 0.001 });
+    assert.deepEqual(
+      { sigma: cert.config.sigma, n0: cert.config.n0, n: cert.config.n, alpha: cert.config.alpha },
+      { sigma: 0.25, n0: 100, n: 100, alpha: 0.001 },
+    );
     assert.equal(cert.data.count, 6);
-    assert.deepEqual(cert.curve.map((p: { radius: number }) => p.radius), [0, 0.25, 0.5]);
+    assert.deepEqual(
+      cert.curve.map((p: { radius: number }) => p.radius),
+      [0, 0.25, 0.5],
+    );
     for (let i = 1; i < cert.curve.length; i++) assert.ok(cert.curve[i].certifiedAccuracy <= cert.curve[i - 1].certifiedAccuracy);
     assert.equal(cert.examples.length, 6);
     // n = 100 at alpha = 0.001: pA >= 0.001^(1/100) = 0.9333 at best, so radii above 0.25 * Φ⁻¹(0.9333) = 0.375 are out of reach.
@@ -108,21 +146,40 @@ describe('rampart eval --suite: trust evidence', () => {
 
     // Latency on clean and adversarial inputs, batch sizes capped at the data size.
     const lat = report.latency;
-    assert.deepEqual(lat.series.map((s: { inputs: string }) => s.inputs), ['clean', 'adversarial']);
+    assert.deepEqual(
+      lat.series.map((s: { inputs: string }) => s.inputs),
+      ['clean', 'adversarial'],
+    );
     for (const s of lat.series) {
-      assert.deepEqual(s.stats.map((st: { batchSize: number }) => st.batchSize), [1, 30]);
+      assert.deepEqual(
+        s.stats.map((st: { batchSize: number }) => st.batchSize),
+        [1, 30],
+      );
       for (const st of s.stats) assert.ok(st.p50Ms > 0 && st.p50Ms <= st.p99Ms, JSON.stringify(st));
     }
 
     // The same sections for people: on stdout and in the Markdown file.
-    for (const title of ['suite vs PGD alone', 'gradient-masking checks', 'calibration (before/after temperature scaling)', 'certified accuracy (randomized smoothing, L2 certificates, σ=0.25', 'latency (']) {
+    for (const title of [
+      'suite vs PGD alone',
+      'gradient-masking checks',
+      'calibration (before/after temperature scaling)',
+      'certified accuracy (randomized smoothing, L2 certificates, σ=0.25',
+      'latency (',
+    ]) {
       assert.ok(r.stdout.includes(title), `stdout lacks '${title}'`);
     }
     assert.match(r.stdout, /0\.1\s+\d+\.\d+%\s+\d+\.\d+%\s+yes/);
     assert.match(r.stdout, /\[(pass|warn|fail)\] iterative-beats-single-step: /);
     assert.match(r.stdout, /clean, T=1\s+30\s/);
     const markdown = await readFile(md, 'utf8');
-    for (const heading of ['## Suite standard v1', '## Suite vs PGD alone', '## Gradient-masking checks', '## Calibration', '## Certified accuracy', '## Latency']) {
+    for (const heading of [
+      '## Suite standard v1',
+      '## Suite vs PGD alone',
+      '## Gradient-masking checks',
+      '## Calibration',
+      '## Certified accuracy',
+      '## Latency',
+    ]) {
       assert.ok(markdown.includes(heading), `markdown lacks '${heading}'`);
     }
     assert.match(markdown, /\| L2 radius \| certified acc \| examples \|/);
@@ -131,8 +188,28 @@ describe('rampart eval --suite: trust evidence', () => {
   test('each part can be switched off; PGD from the per-attack table is reused', async () => {
     const out = join(dir, 'eval-off.json');
     const r = rampart(
-      'eval', '--model', modelDir, '--suite', 'standard:quick', '--attacks', 'pgd', '--steps', '5', '--epsilons', '0.1', '--limit', '20', '--workers', '1',
-      '--no-masking', '--no-calibration', '--no-certify', '--no-latency', '--out', out, '--quiet',
+      'eval',
+      '--model',
+      modelDir,
+      '--suite',
+      'standard:quick',
+      '--attacks',
+      'pgd',
+      '--steps',
+      '5',
+      '--epsilons',
+      '0.1',
+      '--limit',
+      '20',
+      '--workers',
+      '1',
+      '--no-masking',
+      '--no-calibration',
+      '--no-certify',
+      '--no-latency',
+      '--out',
+      out,
+      '--quiet',
     );
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(await readFile(out, 'utf8'));

@@ -40,13 +40,37 @@ describe('rampart gate', () => {
 
   it('exits 0 when every check passes and 1 when one fails, writing JUnit and Markdown', () => {
     const good = write('good.json', results(0.98, 0.6));
-    const pass = rampart('gate', '--plan', 'examples/rampart.yaml', '--candidate', good, '--junit', join(dir, 'pass.xml'), '--markdown', join(dir, 'pass.md'), '--dir', join(dir, 'none'));
+    const pass = rampart(
+      'gate',
+      '--plan',
+      'examples/rampart.yaml',
+      '--candidate',
+      good,
+      '--junit',
+      join(dir, 'pass.xml'),
+      '--markdown',
+      join(dir, 'pass.md'),
+      '--dir',
+      join(dir, 'none'),
+    );
     assert.equal(pass.code, 0, pass.stderr + pass.stdout);
     assert.match(pass.stdout, /gate PASSED/);
     assert.match(readFileSync(join(dir, 'pass.xml'), 'utf8'), /failures="0"/);
 
     const production = write('prod.json', results(0.99, 0.7));
-    const fail = rampart('gate', '--plan', 'examples/rampart.yaml', '--candidate', good, '--baseline', production, '--junit', join(dir, 'fail.xml'), '--markdown', join(dir, 'fail.md'));
+    const fail = rampart(
+      'gate',
+      '--plan',
+      'examples/rampart.yaml',
+      '--candidate',
+      good,
+      '--baseline',
+      production,
+      '--junit',
+      join(dir, 'fail.xml'),
+      '--markdown',
+      join(dir, 'fail.md'),
+    );
     assert.equal(fail.code, 1, fail.stderr + fail.stdout);
     assert.match(fail.stdout, /FAIL {4}regression:robust-accuracy:linf-0\.3: robust accuracy \(linf-0\.3\) 60\.0% vs production 70\.0%/);
     assert.match(readFileSync(join(dir, 'fail.xml'), 'utf8'), /failures="1"/);
@@ -58,6 +82,9 @@ describe('rampart gate', () => {
     writeFileSync(broken, readFileSync(join(root, 'examples/rampart.yaml'), 'utf8').replace('norm: l2', 'norm: l7'));
     const run = rampart('run', broken, '--dir', join(dir, 'runs'));
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /E_PLAN_INVALID: broken\.yaml is not a valid plan \(1 problem\):\n {2}threats\[3\]\.norm: must be one of 'linf', 'l2' \(got 'l7'\)/);
+    assert.match(
+      run.stderr,
+      /E_PLAN_INVALID: broken\.yaml is not a valid plan \(1 problem\):\n {2}threats\[3\]\.norm: must be one of 'linf', 'l2' \(got 'l7'\)/,
+    );
   });
 });

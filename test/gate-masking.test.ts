@@ -45,18 +45,28 @@ describe('gate: gradient-masking checks are criteria', () => {
 
   const gateFor = async (model: Classifier) => {
     const data = takeFirst(smallMnist().test, 60);
-    const { results, masking } = await evaluateModel({ plan, model, name: `masked/${model.id}`, sha256: 'ab'.repeat(32), data, masking: true });
+    const { results, masking } = await evaluateModel({
+      plan,
+      model,
+      name: `masked/${model.id}`,
+      sha256: 'ab'.repeat(32),
+      data,
+      masking: true,
+    });
     return { results, masking, gate: evaluateGate(plan.criteria, results) };
   };
 
-  it('fails a quantised model on the masking check, with the checks\' explanations', async () => {
+  it("fails a quantised model on the masking check, with the checks' explanations", async () => {
     const { results, masking, gate } = await gateFor(quantised(await trainedMlp()));
     assert.equal(masking.length, 1);
     assert.equal(results.masking?.['linf-0.15']?.status, 'fail');
     assert.equal(gate.passed, false);
     const failed = gate.checks.filter((c) => c.status === 'failed');
     // Robust accuracy alone would have let it through: only the masking criterion fails.
-    assert.deepEqual(failed.map((c) => c.id), ['masking:linf-0.15']);
+    assert.deepEqual(
+      failed.map((c) => c.id),
+      ['masking:linf-0.15'],
+    );
     assert.equal(gate.checks.find((c) => c.id === 'robust-accuracy:linf-0.15')?.passed, true);
     assert.match(failed[0]?.message ?? '', /gradients-nonzero-finite: .*BPDA/);
     assert.match(failed[0]?.message ?? '', /cannot be trusted/);

@@ -23,13 +23,29 @@ function results(overrides: Partial<EvaluationResults> = {}): EvaluationResults 
   };
 }
 
-const criteria: PlanCriteria = { cleanAccuracy: 0.95, robustAccuracy: { 'linf-0.1': 0.85, 'linf-0.3': 0.5 }, ece: 0.05, latencyP99Ms: 10, maxRegression: 0.02 };
+const criteria: PlanCriteria = {
+  cleanAccuracy: 0.95,
+  robustAccuracy: { 'linf-0.1': 0.85, 'linf-0.3': 0.5 },
+  ece: 0.05,
+  latencyP99Ms: 10,
+  maxRegression: 0.02,
+};
 
 describe('gate', () => {
   it('passes a candidate that meets every criterion; regression is skipped without production results', () => {
     const gate = evaluateGate(criteria, results());
     assert.equal(gate.passed, true);
-    assert.deepEqual(gate.checks.map((c) => `${c.id}:${c.status}`), ['clean-accuracy:passed', 'robust-accuracy:linf-0.1:passed', 'robust-accuracy:linf-0.3:passed', 'ece:passed', 'latency-p99:passed', 'regression:skipped']);
+    assert.deepEqual(
+      gate.checks.map((c) => `${c.id}:${c.status}`),
+      [
+        'clean-accuracy:passed',
+        'robust-accuracy:linf-0.1:passed',
+        'robust-accuracy:linf-0.3:passed',
+        'ece:passed',
+        'latency-p99:passed',
+        'regression:skipped',
+      ],
+    );
     assert.equal(gate.checks[1]?.threat, 'linf-0.1');
   });
 
@@ -38,7 +54,10 @@ describe('gate', () => {
   });
 
   it('fails each criterion that is not met, naming measured and required values', () => {
-    const gate = evaluateGate(criteria, results({ cleanAccuracy: 0.9, robustAccuracy: { 'linf-0.1': 0.9, 'linf-0.3': 0.41 }, ece: 0.08, latencyP99Ms: 12.5 }));
+    const gate = evaluateGate(
+      criteria,
+      results({ cleanAccuracy: 0.9, robustAccuracy: { 'linf-0.1': 0.9, 'linf-0.3': 0.41 }, ece: 0.08, latencyP99Ms: 12.5 }),
+    );
     assert.equal(gate.passed, false);
     const failed = Object.fromEntries(gate.checks.filter((c) => !c.passed).map((c) => [c.id, c]));
     assert.deepEqual(Object.keys(failed).sort(), ['clean-accuracy', 'ece', 'latency-p99', 'robust-accuracy:linf-0.3']);
@@ -49,7 +68,10 @@ describe('gate', () => {
   });
 
   it('fails a criterion that was not measured, with the reason when known', () => {
-    const gate = evaluateGate({ robustAccuracy: { spam: 0.8 }, ece: 0.1 }, results({ robustAccuracy: {}, unmeasured: { spam: 'text threats need a text model' } }) as EvaluationResults);
+    const gate = evaluateGate(
+      { robustAccuracy: { spam: 0.8 }, ece: 0.1 },
+      results({ robustAccuracy: {}, unmeasured: { spam: 'text threats need a text model' } }) as EvaluationResults,
+    );
     const noEce = results();
     delete noEce.ece;
     assert.equal(gate.passed, false);
@@ -59,16 +81,34 @@ describe('gate', () => {
   });
 
   it('checks regression against production on clean accuracy and every shared threat', () => {
-    const production = results({ model: { name: 'demo/v1' }, cleanAccuracy: 0.98, robustAccuracy: { 'linf-0.1': 0.93, 'linf-0.3': 0.55, 'l2-1': 0.7 } });
-    const ok = evaluateGate({ maxRegression: 0.02 }, results({ cleanAccuracy: 0.965, robustAccuracy: { 'linf-0.1': 0.915, 'linf-0.3': 0.6 } }), production);
+    const production = results({
+      model: { name: 'demo/v1' },
+      cleanAccuracy: 0.98,
+      robustAccuracy: { 'linf-0.1': 0.93, 'linf-0.3': 0.55, 'l2-1': 0.7 },
+    });
+    const ok = evaluateGate(
+      { maxRegression: 0.02 },
+      results({ cleanAccuracy: 0.965, robustAccuracy: { 'linf-0.1': 0.915, 'linf-0.3': 0.6 } }),
+      production,
+    );
     assert.equal(ok.passed, true);
     assert.equal(ok.comparedWith, 'demo/v1');
     // l2-1 is not measured for the candidate, so it is not compared.
-    assert.deepEqual(ok.checks.map((c) => c.id), ['regression:clean-accuracy', 'regression:robust-accuracy:linf-0.1', 'regression:robust-accuracy:linf-0.3']);
-    const bad = evaluateGate({ maxRegression: 0.02 }, results({ cleanAccuracy: 0.97, robustAccuracy: { 'linf-0.1': 0.88, 'linf-0.3': 0.6 } }), production);
+    assert.deepEqual(
+      ok.checks.map((c) => c.id),
+      ['regression:clean-accuracy', 'regression:robust-accuracy:linf-0.1', 'regression:robust-accuracy:linf-0.3'],
+    );
+    const bad = evaluateGate(
+      { maxRegression: 0.02 },
+      results({ cleanAccuracy: 0.97, robustAccuracy: { 'linf-0.1': 0.88, 'linf-0.3': 0.6 } }),
+      production,
+    );
     assert.equal(bad.passed, false);
     const failed = bad.checks.filter((c) => !c.passed);
-    assert.deepEqual(failed.map((c) => c.id), ['regression:robust-accuracy:linf-0.1']);
+    assert.deepEqual(
+      failed.map((c) => c.id),
+      ['regression:robust-accuracy:linf-0.1'],
+    );
     assert.match(failed[0]?.message ?? '', /drop 5\.0 pts; at most 2\.0 pts allowed/);
   });
 
@@ -101,7 +141,11 @@ describe('gate', () => {
 describe('gate: intervals, confidence, upper bounds and masking', () => {
   // 72 of 100 robust: the 95% Clopper-Pearson interval is about 62.1%–80.5%.
   const measured = () =>
-    results({ cleanAccuracy: 0.97, robustAccuracy: { 'linf-0.3': 0.72 }, rates: { clean: rateOf(97, 100), robust: { 'linf-0.3': rateOf(72, 100) } } });
+    results({
+      cleanAccuracy: 0.97,
+      robustAccuracy: { 'linf-0.3': 0.72 },
+      rates: { clean: rateOf(97, 100), robust: { 'linf-0.3': rateOf(72, 100) } },
+    });
 
   it('reports each rate with its 95% interval and n in the check, JUnit and Markdown', () => {
     const gate = evaluateGate({ cleanAccuracy: 0.99, robustAccuracy: { 'linf-0.3': 0.7 } }, measured());
@@ -115,7 +159,7 @@ describe('gate: intervals, confidence, upper bounds and masking', () => {
     assert.match(gateMarkdown(gate, { name: 'demo' }), /\| 72\.0% \(95% CI 62\.1%–80\.5%, n=100\) \| ✅ pass \|/);
   });
 
-  it('with confidence: lower-bound, gates on the interval\'s lower bound', () => {
+  it("with confidence: lower-bound, gates on the interval's lower bound", () => {
     const point = evaluateGate({ robustAccuracy: { 'linf-0.3': 0.7 } }, measured());
     const lower = evaluateGate({ robustAccuracy: { 'linf-0.3': 0.7 }, confidence: 'lower-bound' }, measured());
     assert.equal(point.passed, true);
@@ -134,7 +178,10 @@ describe('gate: intervals, confidence, upper bounds and masking', () => {
     const gate = evaluateGate({ robustAccuracy: { 'linf-0.3': 0.7 } }, weaker);
     assert.match(gate.checks[0]?.message ?? '', /weaker evaluation: upper bound/);
     assert.match(gateMarkdown(gate, { name: 'demo' }), /_Weaker evaluation: upper bound\./);
-    const strong = evaluateGate({ robustAccuracy: { 'linf-0.3': 0.7 } }, { ...measured(), method: { suite: 'standard:quick', attacks: ['pgd'], upperBound: false } });
+    const strong = evaluateGate(
+      { robustAccuracy: { 'linf-0.3': 0.7 } },
+      { ...measured(), method: { suite: 'standard:quick', attacks: ['pgd'], upperBound: false } },
+    );
     assert.doesNotMatch(strong.checks[0]?.message ?? '', /upper bound/);
   });
 
@@ -142,7 +189,11 @@ describe('gate: intervals, confidence, upper bounds and masking', () => {
     const check = (id: string, status: 'pass' | 'warn' | 'fail', explanation: string) => ({ id, title: id, status, explanation });
     const masked = results({
       masking: {
-        'linf-0.3': { status: 'fail', examples: 50, checks: [check('gradients-nonzero-finite', 'fail', 'Gradients are zero; use BPDA.'), check('iterations-plateau', 'pass', 'ok')] },
+        'linf-0.3': {
+          status: 'fail',
+          examples: 50,
+          checks: [check('gradients-nonzero-finite', 'fail', 'Gradients are zero; use BPDA.'), check('iterations-plateau', 'pass', 'ok')],
+        },
         'linf-0.1': { status: 'warn', examples: 50, checks: [check('iterations-plateau', 'warn', 'More steps broke more examples.')] },
       },
     });
@@ -150,7 +201,10 @@ describe('gate: intervals, confidence, upper bounds and masking', () => {
     assert.equal(gate.passed, false);
     const byId = Object.fromEntries(gate.checks.map((c) => [c.id, c]));
     assert.equal(byId['masking:linf-0.3']?.status, 'failed');
-    assert.match(byId['masking:linf-0.3']?.message ?? '', /1 of 2 gradient-masking checks failed at linf-0\.3 on 50 examples.*gradients-nonzero-finite: Gradients are zero; use BPDA\./);
+    assert.match(
+      byId['masking:linf-0.3']?.message ?? '',
+      /1 of 2 gradient-masking checks failed at linf-0\.3 on 50 examples.*gradients-nonzero-finite: Gradients are zero; use BPDA\./,
+    );
     assert.equal(byId['masking:linf-0.1']?.status, 'passed');
     assert.deepEqual(byId['masking:linf-0.1']?.warnings, ['iterations-plateau: More steps broke more examples.']);
     const md = gateMarkdown(gate, { name: 'demo' });

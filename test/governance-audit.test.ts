@@ -57,7 +57,7 @@ describe('audit chain tamper detection', () => {
   });
 
   test('an edited entry is caught at that entry', () => {
-    tamper((db) => db.prepare("UPDATE audit_log SET details = ? WHERE seq = 3").run('{"reason":"nobody asked"}'));
+    tamper((db) => db.prepare('UPDATE audit_log SET details = ? WHERE seq = 3').run('{"reason":"nobody asked"}'));
     const r = verify();
     assert.equal(r.ok, false);
     assert.equal(r.firstBad?.seq, 3);
@@ -68,7 +68,14 @@ describe('audit chain tamper detection', () => {
     tamper((db) => {
       const row = db.prepare('SELECT * FROM audit_log WHERE seq = 2').get() as Record<string, string | number>;
       const actor = 'someone-else';
-      const body = canonicalJson({ seq: 2, at: row.at, actor, action: row.action, subject: row.subject, details: JSON.parse(String(row.details)) });
+      const body = canonicalJson({
+        seq: 2,
+        at: row.at,
+        actor,
+        action: row.action,
+        subject: row.subject,
+        details: JSON.parse(String(row.details)),
+      });
       db.prepare('UPDATE audit_log SET actor = ?, hash = ? WHERE seq = 2').run(actor, sha256Hex(`${row.prev_hash}\n${body}`));
     });
     const r = verify();
@@ -105,7 +112,9 @@ describe('audit chain tamper detection', () => {
   test('two swapped entries are caught', () => {
     tamper((db) => {
       const rows = db.prepare('SELECT * FROM audit_log WHERE seq IN (3, 4) ORDER BY seq').all() as Array<Record<string, unknown>>;
-      const update = db.prepare('UPDATE audit_log SET at = @at, actor = @actor, action = @action, subject = @subject, details = @details, prev_hash = @prev_hash, hash = @hash WHERE seq = @seq');
+      const update = db.prepare(
+        'UPDATE audit_log SET at = @at, actor = @actor, action = @action, subject = @subject, details = @details, prev_hash = @prev_hash, hash = @hash WHERE seq = @seq',
+      );
       db.transaction(() => {
         update.run({ ...rows[1], seq: 3 });
         update.run({ ...rows[0], seq: 4 });
@@ -126,8 +135,19 @@ describe('audit chain tamper detection', () => {
       let prev = GENESIS;
       rows.forEach((row, i) => {
         const seq = i + 1;
-        const hash = sha256Hex(`${prev}\n${canonicalJson({ seq, at: row.at, actor: row.actor, action: row.action, subject: row.subject, details: JSON.parse(String(row.details)) })}`);
-        db.prepare('INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(seq, row.at, row.actor, row.action, row.subject, row.details, prev, hash);
+        const hash = sha256Hex(
+          `${prev}\n${canonicalJson({ seq, at: row.at, actor: row.actor, action: row.action, subject: row.subject, details: JSON.parse(String(row.details)) })}`,
+        );
+        db.prepare('INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+          seq,
+          row.at,
+          row.actor,
+          row.action,
+          row.subject,
+          row.details,
+          prev,
+          hash,
+        );
         prev = hash;
       });
       db.prepare("UPDATE meta SET value = ? WHERE key = 'audit.head'").run(`${rows.length}:${prev}`);

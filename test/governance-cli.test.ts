@@ -22,7 +22,11 @@ describe('rampart governance commands', () => {
   const d: Record<string, string> = {};
 
   function rampart(...args: string[]): { code: number; stdout: string; stderr: string } {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', main, ...args, '--dir', dir], { cwd: root, encoding: 'utf8', env: { ...process.env, RAMPART_ACTOR: 'cli-test' } });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', main, ...args, '--dir', dir], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, RAMPART_ACTOR: 'cli-test' },
+    });
     return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
   }
 
@@ -36,11 +40,31 @@ describe('rampart governance commands', () => {
     const gov = openGovernance(dir, { actor: 'pipeline' });
     const plan = gov.registry.put({ kind: 'plan', name: 'rampart.yaml', json: { threats: [{ id: 'linf-0.1' }] } });
     const model = gov.registry.put({ kind: 'model', name: 'mnist-mlp', path: modelDir, parents: [plan.digest] });
-    const failing = gov.registry.put({ kind: 'evaluation', name: 'eval-1', json: { robustAccuracy: 0.12 }, meta: { passed: false, threats: { 'linf-0.1': { passed: false, attackSuccessRate: 0.88 } } }, parents: [model.digest] });
+    const failing = gov.registry.put({
+      kind: 'evaluation',
+      name: 'eval-1',
+      json: { robustAccuracy: 0.12 },
+      meta: { passed: false, threats: { 'linf-0.1': { passed: false, attackSuccessRate: 0.88 } } },
+      parents: [model.digest],
+    });
     gov.risks.syncFromThreats([{ id: 'linf-0.1', likelihood: 4, impact: 5 }], { owner: 'ml-team' });
     gov.risks.recordMeasurement('linf-0.1', 0.88, { evaluationDigest: failing.digest });
-    gov.vulnerabilities.file({ threatId: 'linf-0.1', attack: 'pgd eps=0.1', evidence: { metric: 'robustAccuracy', measured: 0.12, required: '>= 0.7' }, severity: 'critical', owner: 'ml-team', remediation: 'PGD-AT', evaluationDigest: failing.digest });
-    const passing = gov.registry.put({ kind: 'evaluation', name: 'eval-2', json: { robustAccuracy: 0.74 }, meta: { passed: true, threats: { 'linf-0.1': { passed: true, attackSuccessRate: 0.26 } } }, parents: [model.digest] });
+    gov.vulnerabilities.file({
+      threatId: 'linf-0.1',
+      attack: 'pgd eps=0.1',
+      evidence: { metric: 'robustAccuracy', measured: 0.12, required: '>= 0.7' },
+      severity: 'critical',
+      owner: 'ml-team',
+      remediation: 'PGD-AT',
+      evaluationDigest: failing.digest,
+    });
+    const passing = gov.registry.put({
+      kind: 'evaluation',
+      name: 'eval-2',
+      json: { robustAccuracy: 0.74 },
+      meta: { passed: true, threats: { 'linf-0.1': { passed: true, attackSuccessRate: 0.26 } } },
+      parents: [model.digest],
+    });
     Object.assign(d, { plan: plan.digest, model: model.digest, failing: failing.digest, passing: passing.digest });
     gov.close();
   });

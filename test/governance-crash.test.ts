@@ -19,7 +19,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const writer = join(root, 'test', 'governance-writer.ts');
 
 /** Starts the writer, waits for `commits` committed rounds plus a seeded delay, kills it; returns the digests it reported. */
-function runAndKill(dir: string, seed: number, commits: number, delayMs: number): Promise<{ committed: string[]; signal: NodeJS.Signals | null }> {
+function runAndKill(
+  dir: string,
+  seed: number,
+  commits: number,
+  delayMs: number,
+): Promise<{ committed: string[]; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', writer, dir, String(seed)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const committed: string[] = [];

@@ -45,7 +45,10 @@ describe('governance', () => {
     const a = gov.registry.put({ kind: 'plan', name: 'plan-a', json: { seed: 1, threats: ['linf'] }, meta: { version: 1 } });
     assert.equal(a.existed, false);
     assert.equal(a.digest, sha256Hex('{"seed":1,"threats":["linf"]}'));
-    assert.equal(readFileSync(join(gov.dir, 'objects', 'sha256', a.digest.slice(0, 2), a.digest.slice(2)), 'utf8'), '{"seed":1,"threats":["linf"]}');
+    assert.equal(
+      readFileSync(join(gov.dir, 'objects', 'sha256', a.digest.slice(0, 2), a.digest.slice(2)), 'utf8'),
+      '{"seed":1,"threats":["linf"]}',
+    );
     const again = gov.registry.put({ kind: 'plan', name: 'plan-a', json: { threats: ['linf'], seed: 1 } });
     assert.equal(again.existed, true);
     assert.equal(again.digest, a.digest);
@@ -54,7 +57,10 @@ describe('governance', () => {
     assert.equal(gov.registry.get(`sha256:${a.digest.toUpperCase()}`).digest, a.digest);
     expectCode(() => gov.registry.get('ffff0000'), 'E_REGISTRY_NOT_FOUND');
     expectCode(() => gov.registry.get('no such thing'), 'E_REGISTRY_BAD_REF');
-    expectCode(() => gov.registry.put({ kind: 'report', name: 'same bytes', json: { seed: 1, threats: ['linf'] } }), 'E_REGISTRY_KIND_CONFLICT');
+    expectCode(
+      () => gov.registry.put({ kind: 'report', name: 'same bytes', json: { seed: 1, threats: ['linf'] } }),
+      'E_REGISTRY_KIND_CONFLICT',
+    );
     expectCode(() => gov.registry.put({ kind: 'plan', name: 'two sources', json: {}, bytes: 'x' }), 'E_REGISTRY_INPUT');
     expectCode(() => gov.registry.put({ kind: 'weights' as never, name: 'x', bytes: 'x' }), 'E_REGISTRY_INPUT');
     expectCode(() => gov.registry.put({ kind: 'plan', name: 'orphan', bytes: 'x', parents: ['abcdef12'] }), 'E_REGISTRY_NOT_FOUND');
@@ -86,11 +92,17 @@ describe('governance', () => {
     const data = gov.registry.put({ kind: 'dataset', name: 'mnist-test-10', bytes: new Uint8Array(784 * 10).fill(7) });
     const stored = gov.registry.put({ kind: 'model', name: 'mlp', path: dir, meta: { epochs: 0 }, parents: [plan.digest, data.digest] });
     assert.equal(stored.storage, 'manifest');
-    assert.deepEqual(gov.registry.manifest(stored.digest).map((f) => f.path), ['model.json', 'weights.bin']);
+    assert.deepEqual(
+      gov.registry.manifest(stored.digest).map((f) => f.path),
+      ['model.json', 'weights.bin'],
+    );
     assert.deepEqual([...stored.parents].sort(), [plan.digest, data.digest].sort());
 
     const out = gov.registry.materialize(stored.digest.slice(0, 10), join(root, 'restored'));
-    assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('restored')), ['restored']);
+    assert.deepEqual(
+      readdirSync(root).filter((f) => f.startsWith('restored')),
+      ['restored'],
+    );
     const loaded = await loadClassifierModel(out);
     const x = tf.tidy(() => tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 1));
     const [p1, p2] = tf.tidy(() => [model.predict(x) as tf.Tensor, loaded.model.predict(x) as tf.Tensor]);
@@ -100,7 +112,10 @@ describe('governance', () => {
     loaded.model.dispose();
 
     const lineage = gov.registry.lineage(data.digest);
-    assert.deepEqual(lineage.descendants.map((n) => n.digest), [stored.digest]);
+    assert.deepEqual(
+      lineage.descendants.map((n) => n.digest),
+      [stored.digest],
+    );
     const up = gov.registry.lineage(stored.digest);
     assert.deepEqual(up.ancestors.map((n) => n.kind).sort(), ['dataset', 'plan']);
     assert.equal(up.edges.length, 2);
@@ -119,7 +134,10 @@ describe('governance', () => {
     assert.equal(gov.registry.previous('production'), m2.digest);
     assert.equal(gov.registry.get('production').digest, m3.digest);
     assert.equal(gov.registry.get('tag:production').digest, m3.digest);
-    assert.deepEqual(gov.registry.list({ tag: 'production' }).map((a) => a.name), ['m3']);
+    assert.deepEqual(
+      gov.registry.list({ tag: 'production' }).map((a) => a.name),
+      ['m3'],
+    );
 
     const back = gov.registry.rollback('production', { reason: 'canary failed' });
     assert.equal(back.digest, m2.digest);
@@ -129,21 +147,31 @@ describe('governance', () => {
     gov.registry.rollback('production', { reason: 'still bad' });
     assert.equal(gov.registry.resolveTag('production'), m1.digest);
     expectCode(() => gov.registry.rollback('production', { reason: 'nothing left' }), 'E_REGISTRY_NO_PREVIOUS');
-    assert.deepEqual(gov.registry.tagHistory('production').map((e) => `${e.action}:${e.reason}`), [
-      'promote:first release',
-      'promote:gate passed',
-      'promote:gate passed again',
-      'rollback:canary failed',
-      'rollback:still bad',
-    ]);
+    assert.deepEqual(
+      gov.registry.tagHistory('production').map((e) => `${e.action}:${e.reason}`),
+      ['promote:first release', 'promote:gate passed', 'promote:gate passed again', 'rollback:canary failed', 'rollback:still bad'],
+    );
     const promotions = gov.audit.list({ subject: 'production' });
-    assert.deepEqual(promotions.map((e) => e.action), ['promote', 'promote', 'promote', 'rollback', 'rollback']);
+    assert.deepEqual(
+      promotions.map((e) => e.action),
+      ['promote', 'promote', 'promote', 'rollback', 'rollback'],
+    );
     assert.equal(promotions[3]?.details.digest, m2.digest);
   });
 
   test('diff shows meta and metric changes of evaluations and changed files of models', () => {
-    const e1 = gov.registry.put({ kind: 'evaluation', name: 'eval-1', json: { clean: 0.98, robust: { linf: 0.12 } }, meta: { passed: false } });
-    const e2 = gov.registry.put({ kind: 'evaluation', name: 'eval-2', json: { clean: 0.97, robust: { linf: 0.71 } }, meta: { passed: true } });
+    const e1 = gov.registry.put({
+      kind: 'evaluation',
+      name: 'eval-1',
+      json: { clean: 0.98, robust: { linf: 0.12 } },
+      meta: { passed: false },
+    });
+    const e2 = gov.registry.put({
+      kind: 'evaluation',
+      name: 'eval-2',
+      json: { clean: 0.97, robust: { linf: 0.71 } },
+      meta: { passed: true },
+    });
     const d = gov.registry.diff(e1.digest, e2.digest);
     assert.deepEqual(d.meta, [{ path: 'passed', a: false, b: true }]);
     assert.deepEqual(d.content, [
@@ -152,20 +180,41 @@ describe('governance', () => {
     ]);
     const dirA = join(root, 'dir-a');
     const dirB = join(root, 'dir-b');
-    for (const [dir, weights] of [[dirA, 'w1'], [dirB, 'w2']] as const) {
+    for (const [dir, weights] of [
+      [dirA, 'w1'],
+      [dirB, 'w2'],
+    ] as const) {
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'model.json'), '{"same":true}');
       writeFileSync(join(dir, 'weights.bin'), weights);
     }
     writeFileSync(join(dirB, 'extra.txt'), 'x');
-    const fd = gov.registry.diff(gov.registry.put({ kind: 'checkpoint', name: 'a', path: dirA }).digest, gov.registry.put({ kind: 'checkpoint', name: 'b', path: dirB }).digest);
-    assert.deepEqual(fd.files.map((f) => [f.path, f.a === null, f.b === null]), [['extra.txt', true, false], ['weights.bin', false, false]]);
+    const fd = gov.registry.diff(
+      gov.registry.put({ kind: 'checkpoint', name: 'a', path: dirA }).digest,
+      gov.registry.put({ kind: 'checkpoint', name: 'b', path: dirB }).digest,
+    );
+    assert.deepEqual(
+      fd.files.map((f) => [f.path, f.a === null, f.b === null]),
+      [
+        ['extra.txt', true, false],
+        ['weights.bin', false, false],
+      ],
+    );
   });
 
   test('risks: one per plan threat, scores, bands and residual from measured success', () => {
     assert.equal(residualScore(4, 5, null), 20);
     assert.equal(residualScore(4, 5, 0.25), 5);
-    assert.deepEqual([1, 4, 5, 9, 10, 16, 20, 25].map(riskBand), ['low', 'low', 'medium', 'medium', 'high', 'high', 'critical', 'critical']);
+    assert.deepEqual([1, 4, 5, 9, 10, 16, 20, 25].map(riskBand), [
+      'low',
+      'low',
+      'medium',
+      'medium',
+      'high',
+      'high',
+      'critical',
+      'critical',
+    ]);
     const threats = [{ id: 'linf-0.1', likelihood: 4, impact: 5, title: 'Small L-inf perturbations' }, { id: 'typo-2' }];
     const first = gov.risks.syncFromThreats(threats, { owner: 'ml-team' });
     assert.equal(first.created.length, 2);
@@ -186,16 +235,34 @@ describe('governance', () => {
     const entry = gov.audit.list({ subject: manual.id }).at(-1)!;
     assert.equal(entry.action, 'risk.update');
     assert.deepEqual(entry.details.changes, { status: { from: 'open', to: 'accepted' } });
-    assert.deepEqual(gov.risks.list({ status: 'accepted' }).map((r) => r.id), [manual.id]);
+    assert.deepEqual(
+      gov.risks.list({ status: 'accepted' }).map((r) => r.id),
+      [manual.id],
+    );
   });
 
   test('vulnerabilities: filed from a failing evaluation, verified only by a passing re-evaluation', () => {
-    const failing = gov.registry.put({ kind: 'evaluation', name: 'eval-fail', json: { robust: 0.2 }, meta: { passed: false, threats: { 'linf-0.1': { passed: false, attackSuccessRate: 0.8 } } } });
-    const oldPass = gov.registry.put({ kind: 'evaluation', name: 'eval-old-pass', json: { robust: 0.9, old: true }, meta: { passed: true, threats: { 'linf-0.1': { passed: true } } } });
+    const failing = gov.registry.put({
+      kind: 'evaluation',
+      name: 'eval-fail',
+      json: { robust: 0.2 },
+      meta: { passed: false, threats: { 'linf-0.1': { passed: false, attackSuccessRate: 0.8 } } },
+    });
+    const oldPass = gov.registry.put({
+      kind: 'evaluation',
+      name: 'eval-old-pass',
+      json: { robust: 0.9, old: true },
+      meta: { passed: true, threats: { 'linf-0.1': { passed: true } } },
+    });
     const v = gov.vulnerabilities.file({
       threatId: 'linf-0.1',
       attack: 'pgd linf eps=0.1 steps=40',
-      evidence: { metric: 'robustAccuracy', measured: 0.2, required: '>= 0.7', examples: [{ index: 3, label: 5, predicted: 3, 'linf|distance': 0.1 }] },
+      evidence: {
+        metric: 'robustAccuracy',
+        measured: 0.2,
+        required: '>= 0.7',
+        examples: [{ index: 3, label: 5, predicted: 3, 'linf|distance': 0.1 }],
+      },
       severity: 'critical',
       owner: 'ml-team',
       remediation: 'Adversarial training with PGD-AT at eps 0.1.',
@@ -203,7 +270,16 @@ describe('governance', () => {
     });
     assert.equal(v.status, 'open');
     const md = gov.vulnerabilities.report(v.id);
-    for (const s of ['# VULN-0001', '`linf-0.1`', 'pgd linf eps=0.1 steps=40', '| robustAccuracy | 0.2 | >= 0.7 |', '| index | label | predicted | linf\\|distance |', '**critical**', 'PGD-AT', failing.digest]) {
+    for (const s of [
+      '# VULN-0001',
+      '`linf-0.1`',
+      'pgd linf eps=0.1 steps=40',
+      '| robustAccuracy | 0.2 | >= 0.7 |',
+      '| index | label | predicted | linf\\|distance |',
+      '**critical**',
+      'PGD-AT',
+      failing.digest,
+    ]) {
       assert.ok(md.includes(s), `report lacks ${s}`);
     }
     assert.deepEqual(gov.registry.get(v.reportDigest).parents, [failing.digest]);
@@ -211,21 +287,50 @@ describe('governance', () => {
     gov.vulnerabilities.transition(v.id, 'fixed', { note: 'retrained with PGD-AT' });
     expectCode(() => gov.vulnerabilities.transition(v.id, 'verified'), 'E_VULN_NOT_VERIFIED');
     expectCode(() => gov.vulnerabilities.transition(v.id, 'verified', { evaluationDigest: failing.digest }), 'E_VULN_NOT_VERIFIED');
-    assert.match(expectCode(() => gov.vulnerabilities.transition(v.id, 'verified', { evaluationDigest: oldPass.digest }), 'E_VULN_NOT_VERIFIED').message, /before the vulnerability was filed/);
-    const otherThreat = gov.registry.put({ kind: 'evaluation', name: 'eval-other', json: { robust: 0.9, other: true }, meta: { passed: true, threats: { 'typo-2': { passed: true } } } });
-    assert.match(expectCode(() => gov.vulnerabilities.transition(v.id, 'verified', { evaluationDigest: otherThreat.digest }), 'E_VULN_NOT_VERIFIED').message, /did not evaluate threat 'linf-0.1'/);
-    const stillFailing = gov.registry.put({ kind: 'evaluation', name: 'eval-2', json: { robust: 0.5 }, meta: { passed: false, threats: { 'linf-0.1': { passed: false } } } });
+    assert.match(
+      expectCode(() => gov.vulnerabilities.transition(v.id, 'verified', { evaluationDigest: oldPass.digest }), 'E_VULN_NOT_VERIFIED')
+        .message,
+      /before the vulnerability was filed/,
+    );
+    const otherThreat = gov.registry.put({
+      kind: 'evaluation',
+      name: 'eval-other',
+      json: { robust: 0.9, other: true },
+      meta: { passed: true, threats: { 'typo-2': { passed: true } } },
+    });
+    assert.match(
+      expectCode(() => gov.vulnerabilities.transition(v.id, 'verified', { evaluationDigest: otherThreat.digest }), 'E_VULN_NOT_VERIFIED')
+        .message,
+      /did not evaluate threat 'linf-0.1'/,
+    );
+    const stillFailing = gov.registry.put({
+      kind: 'evaluation',
+      name: 'eval-2',
+      json: { robust: 0.5 },
+      meta: { passed: false, threats: { 'linf-0.1': { passed: false } } },
+    });
     expectCode(() => gov.vulnerabilities.transition(v.id, 'verified', { evaluationDigest: stillFailing.digest }), 'E_VULN_NOT_VERIFIED');
     const model = gov.registry.list({ kind: 'model' })[0]!;
     expectCode(() => gov.vulnerabilities.transition(v.id, 'verified', { evaluationDigest: model.digest }), 'E_VULN_NOT_VERIFIED');
     assert.equal(gov.vulnerabilities.get(v.id).status, 'fixed');
 
-    const passing = gov.registry.put({ kind: 'evaluation', name: 'eval-3', json: { robust: 0.75 }, meta: { passed: true, threats: { 'linf-0.1': { passed: true, attackSuccessRate: 0.25 } } } });
+    const passing = gov.registry.put({
+      kind: 'evaluation',
+      name: 'eval-3',
+      json: { robust: 0.75 },
+      meta: { passed: true, threats: { 'linf-0.1': { passed: true, attackSuccessRate: 0.25 } } },
+    });
     const verified = gov.vulnerabilities.transition(v.id.toLowerCase(), 'verified', { evaluationDigest: passing.digest });
     assert.equal(verified.status, 'verified');
     assert.equal(verified.verifiedBy, passing.digest);
-    assert.deepEqual(verified.history.map((h) => `${h.from}->${h.to}`), ['open->fixed', 'fixed->verified']);
-    assert.deepEqual(gov.vulnerabilities.list({ status: 'verified' }).map((x) => x.id), [v.id]);
+    assert.deepEqual(
+      verified.history.map((h) => `${h.from}->${h.to}`),
+      ['open->fixed', 'fixed->verified'],
+    );
+    assert.deepEqual(
+      gov.vulnerabilities.list({ status: 'verified' }).map((x) => x.id),
+      [v.id],
+    );
     expectCode(() => gov.vulnerabilities.transition(v.id, 'fixed'), 'E_VULN_TRANSITION');
     expectCode(() => gov.vulnerabilities.get('VULN-9999'), 'E_VULN_NOT_FOUND');
   });
@@ -236,10 +341,28 @@ describe('governance', () => {
     try {
       mkdirSync(join(dir, 'templates'), { recursive: true });
       writeFileSync(join(dir, 'templates', 'vulnerability.md'), 'Custom {{id}} for {{threatId}} ({{severity}})\n');
-      const v = custom.vulnerabilities.file({ threatId: 't', attack: 'a', evidence: { metric: 'm', measured: 1, required: 2 }, severity: 'low', owner: 'o', remediation: 'r' });
+      const v = custom.vulnerabilities.file({
+        threatId: 't',
+        attack: 'a',
+        evidence: { metric: 'm', measured: 1, required: 2 },
+        severity: 'low',
+        owner: 'o',
+        remediation: 'r',
+      });
       assert.equal(custom.vulnerabilities.report(v.id), 'Custom VULN-0001 for t (low)\n');
       writeFileSync(join(dir, 'templates', 'vulnerability.md'), '{{nope}}');
-      expectCode(() => custom.vulnerabilities.file({ threatId: 't', attack: 'a', evidence: { metric: 'm', measured: 1, required: 2 }, severity: 'low', owner: 'o', remediation: 'r' }), 'E_VULN_TEMPLATE');
+      expectCode(
+        () =>
+          custom.vulnerabilities.file({
+            threatId: 't',
+            attack: 'a',
+            evidence: { metric: 'm', measured: 1, required: 2 },
+            severity: 'low',
+            owner: 'o',
+            remediation: 'r',
+          }),
+        'E_VULN_TEMPLATE',
+      );
       // The failed filing left nothing behind.
       assert.equal(custom.vulnerabilities.list().length, 1);
     } finally {
@@ -250,11 +373,15 @@ describe('governance', () => {
   test('a state change and its audit entry commit together or not at all', () => {
     const before = gov.audit.list().length;
     const artifacts = gov.registry.list().length;
-    assert.throws(() => gov.transaction(() => {
-      gov.registry.put({ kind: 'report', name: 'half', bytes: 'a report that will be rolled back' });
-      gov.audit.append({ action: 'gate', subject: 'x', details: { passed: false } });
-      throw new Error('crash after the writes');
-    }), /crash after the writes/);
+    assert.throws(
+      () =>
+        gov.transaction(() => {
+          gov.registry.put({ kind: 'report', name: 'half', bytes: 'a report that will be rolled back' });
+          gov.audit.append({ action: 'gate', subject: 'x', details: { passed: false } });
+          throw new Error('crash after the writes');
+        }),
+      /crash after the writes/,
+    );
     assert.equal(gov.audit.list().length, before);
     assert.equal(gov.registry.list().length, artifacts);
     const check = gov.check();
@@ -268,7 +395,10 @@ describe('governance', () => {
     writeFileSync(path, 'tampered bytes');
     const check = gov.check();
     assert.equal(check.ok, false);
-    assert.deepEqual(check.artifacts.problems.map((p) => p.digest), [victim.digest]);
+    assert.deepEqual(
+      check.artifacts.problems.map((p) => p.digest),
+      [victim.digest],
+    );
     expectCode(() => gov.registry.read(victim.digest), 'E_REGISTRY_CORRUPT');
     // Storing the same content again repairs the damaged blob instead of trusting it.
     assert.equal(gov.registry.put({ kind: 'dataset', name: 'victim', bytes: 'original bytes' }).existed, true);

@@ -5,13 +5,32 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initEngine, loadClassifierModel, selectData, pgd, threatModel, threatsAt, evaluateRobustness, runTraining, createRng } from '../src/index.js';
+import {
+  initEngine,
+  loadClassifierModel,
+  selectData,
+  pgd,
+  threatModel,
+  threatsAt,
+  evaluateRobustness,
+  runTraining,
+  createRng,
+} from '../src/index.js';
 import { batchTensor } from '../src/core.js';
 
 test('train, save, load, attack and evaluate through the public API', async () => {
   await initEngine();
   const outDir = await mkdtemp(join(tmpdir(), 'rampart-lib-'));
-  await runTraining({ data: { spec: 'mnist', splitSeed: 1, limit: 500 }, architecture: 'mlp', outDir, epochs: 2, batchSize: 50, optimizer: 'adam', learningRate: 3e-3, seed: 1 });
+  await runTraining({
+    data: { spec: 'mnist', splitSeed: 1, limit: 500 },
+    architecture: 'mlp',
+    outDir,
+    epochs: 2,
+    batchSize: 50,
+    optimizer: 'adam',
+    learningRate: 3e-3,
+    seed: 1,
+  });
   const { classifier, info } = await loadClassifierModel(join(outDir, 'model'));
   assert.equal(info.architecture, 'mlp');
   assert.equal(info.data?.split?.seed, 1);
@@ -32,7 +51,10 @@ test('seeded RNG is deterministic and roughly uniform', () => {
   const a = createRng(42);
   const b = createRng(42);
   const xs = Array.from({ length: 10000 }, () => a.next());
-  assert.deepEqual(xs.slice(0, 5), Array.from({ length: 5 }, () => b.next()));
+  assert.deepEqual(
+    xs.slice(0, 5),
+    Array.from({ length: 5 }, () => b.next()),
+  );
   const mean = xs.reduce((s, v) => s + v, 0) / xs.length;
   assert.ok(Math.abs(mean - 0.5) < 0.02);
   assert.ok(xs.every((v) => v >= 0 && v < 1));
@@ -40,9 +62,13 @@ test('seeded RNG is deterministic and roughly uniform', () => {
 });
 
 test('every subpath export resolves through the package name to a built module with exports', async () => {
-  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { name: string; exports: Record<string, unknown> };
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+    name: string;
+    exports: Record<string, unknown>;
+  };
   const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json');
-  for (const name of ['attacks', 'eval', 'train', 'defenses', 'serve', 'governance']) assert.ok(subpaths.includes(`./${name}`), `rampart/${name} is exported`);
+  for (const name of ['attacks', 'eval', 'train', 'defenses', 'serve', 'governance'])
+    assert.ok(subpaths.includes(`./${name}`), `rampart/${name} is exported`);
   for (const subpath of subpaths) {
     const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
     const mod = (await import(specifier)) as Record<string, unknown>;

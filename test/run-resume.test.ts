@@ -40,7 +40,10 @@ criteria:
 const child = new URL('./fixtures/run-child.ts', import.meta.url).pathname;
 
 function run(planFile: string, dir: string, killAfter: string, out?: string) {
-  return spawnSync(process.execPath, ['--import', 'tsx', child, planFile, dir, killAfter, ...(out ? [out] : [])], { encoding: 'utf8', timeout: 300_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', child, planFile, dir, killAfter, ...(out ? [out] : [])], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
 }
 
 test('a plan killed mid-hardening on the worker pool resumes to bit-identical weights', () => {

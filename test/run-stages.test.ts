@@ -22,7 +22,15 @@ function stages(counters: Counters, inputs: { start: number; factor: number; lab
     if (counters.failOnce.delete(id)) throw new Error(`simulated crash in ${id}`);
   };
   return [
-    { id: 'a', title: 'a', version: 1, dependsOn: [], inputs: () => ({ start: inputs.start }), run: async () => (count('a'), { value: inputs.start, tookMs: performance.now() }), volatile: ['tookMs'] },
+    {
+      id: 'a',
+      title: 'a',
+      version: 1,
+      dependsOn: [],
+      inputs: () => ({ start: inputs.start }),
+      run: async () => (count('a'), { value: inputs.start, tookMs: performance.now() }),
+      volatile: ['tookMs'],
+    },
     {
       id: 'b',
       title: 'b',
@@ -36,9 +44,20 @@ function stages(counters: Counters, inputs: { start: number; factor: number; lab
         await writeFile(file, String(value));
         return { value, file: ctx.relative(file) };
       },
-      stillValid: async (o: { file: string }, ctx) => (await readFile(ctx.resolve(o.file), 'utf8').then(() => true, () => false)),
+      stillValid: async (o: { file: string }, ctx) =>
+        await readFile(ctx.resolve(o.file), 'utf8').then(
+          () => true,
+          () => false,
+        ),
     } as Stage,
-    { id: 'c', title: 'c', version: 1, dependsOn: ['b'], inputs: () => ({ label: inputs.label }), run: async (ctx) => (count('c'), { text: `${inputs.label}=${ctx.output(stageRef<{ value: number }>('b')).value}` }) },
+    {
+      id: 'c',
+      title: 'c',
+      version: 1,
+      dependsOn: ['b'],
+      inputs: () => ({ label: inputs.label }),
+      run: async (ctx) => (count('c'), { text: `${inputs.label}=${ctx.output(stageRef<{ value: number }>('b')).value}` }),
+    },
   ];
 }
 
@@ -57,11 +76,16 @@ describe('stage runner', () => {
     const runDir = mkdtempSync(join(tmpdir(), 'rampart-stages-'));
     const counters: Counters = { runs: {}, failOnce: new Set() };
     const first = await runStages(stages(counters, { start: 2, factor: 3, label: 'x' }), env(runDir));
-    assert.deepEqual(first.summaries.map((s) => s.status), ['ran', 'ran', 'ran']);
+    assert.deepEqual(
+      first.summaries.map((s) => s.status),
+      ['ran', 'ran', 'ran'],
+    );
     assert.deepEqual(first.outputs.c, { text: 'x=6' });
 
     const events: string[] = [];
-    const second = await runStages(stages(counters, { start: 2, factor: 3, label: 'x' }), env(runDir), { onEvent: (e) => e.type === 'stage-end' && events.push(`${e.stage}:${e.status}`) });
+    const second = await runStages(stages(counters, { start: 2, factor: 3, label: 'x' }), env(runDir), {
+      onEvent: (e) => e.type === 'stage-end' && events.push(`${e.stage}:${e.status}`),
+    });
     assert.deepEqual(events, ['a:cached', 'b:cached', 'c:cached']);
     assert.deepEqual(counters.runs, { a: 1, b: 1, c: 1 });
     assert.deepEqual(second.outputs.c, { text: 'x=6' });
@@ -93,7 +117,10 @@ describe('stage runner', () => {
     await assert.rejects(runStages(stages(counters, { start: 1, factor: 4, label: 'k' }), env(runDir)), /simulated crash in b/);
     assert.deepEqual(counters.runs, { a: 1, b: 1 });
     const resumed = await runStages(stages(counters, { start: 1, factor: 4, label: 'k' }), env(runDir));
-    assert.deepEqual(resumed.summaries.map((s) => `${s.id}:${s.status}`), ['a:cached', 'b:ran', 'c:ran']);
+    assert.deepEqual(
+      resumed.summaries.map((s) => `${s.id}:${s.status}`),
+      ['a:cached', 'b:ran', 'c:ran'],
+    );
     assert.deepEqual(counters.runs, { a: 1, b: 2, c: 1 });
   });
 
@@ -110,8 +137,14 @@ describe('stage runner', () => {
   it('refuses stages whose dependencies do not come first, and reads outside the dependencies', async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'rampart-stages-'));
     const [a, b, c] = stages({ runs: {}, failOnce: new Set() }, { start: 1, factor: 1, label: 'o' }) as [Stage, Stage, Stage];
-    await assert.rejects(runStages([b, a], env(runDir)), (e: Error & { code?: string }) => e.code === 'E_STAGE_ORDER' && /'b' depends on 'a'/.test(e.message));
+    await assert.rejects(
+      runStages([b, a], env(runDir)),
+      (e: Error & { code?: string }) => e.code === 'E_STAGE_ORDER' && /'b' depends on 'a'/.test(e.message),
+    );
     const sneaky: Stage = { ...c, id: 'sneaky', dependsOn: ['b'], run: async (ctx) => ctx.output(stageRef('a')) };
-    await assert.rejects(runStages([a, b, sneaky], env(runDir)), (e: Error & { code?: string }) => e.code === 'E_STAGE_ORDER' && /not among its dependencies/.test(e.message));
+    await assert.rejects(
+      runStages([a, b, sneaky], env(runDir)),
+      (e: Error & { code?: string }) => e.code === 'E_STAGE_ORDER' && /not among its dependencies/.test(e.message),
+    );
   });
 });

@@ -81,7 +81,10 @@ describe('runPlan with the vocabulary defence and adversarial rounds', () => {
     const modelDir = join(result.runDir, result.text?.training.modelDir as string);
     writeFileSync(join(modelDir, VOCABULARY_FILE), '{"format": "something else"}');
     const changed = parsePlanText(PLAN.replace('limit: 8', 'limit: 6'), 'tiny-text-vocabulary.yaml');
-    await assert.rejects(runPlan(changed, { dir }), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'E_VOCABULARY_CORRUPT' && e.message.includes(VOCABULARY_FILE));
+    await assert.rejects(
+      runPlan(changed, { dir }),
+      (e: unknown) => e instanceof Error && 'code' in e && e.code === 'E_VOCABULARY_CORRUPT' && e.message.includes(VOCABULARY_FILE),
+    );
     assert.ok(existsSync(join(modelDir, 'weights.bin')), 'the model itself is left in place');
   });
 

@@ -62,7 +62,10 @@ describe('runPlan with a text channel', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('trains and attacks the text model; its robust accuracy joins the results and the gate', async () => {
-    assert.deepEqual(statuses(first), STAGES.map((s) => `${s}:ran`));
+    assert.deepEqual(
+      statuses(first),
+      STAGES.map((s) => `${s}:ran`),
+    );
     const text = first.text;
     assert.ok(text);
     assert.equal(text.training.augmented, true);
@@ -86,7 +89,10 @@ describe('runPlan with a text channel', () => {
     // undoes homoglyphs and invisible characters, so that threat gets (almost) nowhere. Were
     // the bare model attacked instead, it would.
     assert.ok((results.robustAccuracy['spam-typo'] as number) < text.attack.cleanAccuracy, 'the typo attack never succeeded');
-    assert.ok((results.robustAccuracy['spam-unicode'] as number) >= text.attack.cleanAccuracy - 1 / 16, `spam-unicode robust ${results.robustAccuracy['spam-unicode']}`);
+    assert.ok(
+      (results.robustAccuracy['spam-unicode'] as number) >= text.attack.cleanAccuracy - 1 / 16,
+      `spam-unicode robust ${results.robustAccuracy['spam-unicode']}`,
+    );
 
     const checks = Object.fromEntries(first.gate.checks.map((c) => [c.id, c]));
     assert.equal(checks['robust-accuracy:spam-typo']?.measured, results.robustAccuracy['spam-typo']);
@@ -95,7 +101,10 @@ describe('runPlan with a text channel', () => {
 
   it('shows the text attacks in the HTML report: each threat, its diffs and edits', async () => {
     const sets = JSON.parse(await readFile(join(first.runDir, first.text?.attack.examples as string), 'utf8')) as TextAttackSet[];
-    assert.deepEqual(sets.map((s) => s.threat), ['spam-typo', 'spam-unicode']);
+    assert.deepEqual(
+      sets.map((s) => s.threat),
+      ['spam-typo', 'spam-unicode'],
+    );
     const typo = sets[0] as TextAttackSet;
     assert.ok(typo.items.length > 0 && typo.items.length <= 2);
     const html = await readFile(first.files.report, 'utf8');
@@ -121,7 +130,10 @@ describe('runPlan with a text channel', () => {
     const recordTime = statSync(stageRecordPath(first.runDir, 'text-attack')).mtimeMs;
     const events: RunEvent[] = [];
     const again = await runPlan(plan, { dir, onEvent: (e) => events.push(e) });
-    assert.deepEqual(statuses(again), STAGES.map((s) => `${s}:cached`));
+    assert.deepEqual(
+      statuses(again),
+      STAGES.map((s) => `${s}:cached`),
+    );
     assert.equal(events.filter((e) => e.type === 'stage-progress').length, 0);
     assert.equal(statSync(weights).mtimeMs, weightsTime);
     assert.equal(statSync(stageRecordPath(first.runDir, 'text-attack')).mtimeMs, recordTime);
@@ -131,7 +143,18 @@ describe('runPlan with a text channel', () => {
   it('a change to the text attack reruns it and what reads its numbers, not the training', async () => {
     const changed = parsePlanText(PLAN.replace('limit: 16', 'limit: 12'), 'tiny-text.yaml');
     const rerun = await runPlan(changed, { dir });
-    assert.deepEqual(statuses(rerun), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:cached', 'text-train:cached', 'text-attack:ran', 'evaluate:ran', 'gate:ran', 'report:ran', 'register:ran']);
+    assert.deepEqual(statuses(rerun), [
+      'data:cached',
+      'baseline:cached',
+      'attack:cached',
+      'harden:cached',
+      'text-train:cached',
+      'text-attack:ran',
+      'evaluate:ran',
+      'gate:ran',
+      'report:ran',
+      'register:ran',
+    ]);
     assert.equal(rerun.text?.attack.count, 12);
     assert.equal(rerun.text?.training.sha256, first.text?.training.sha256);
   });

@@ -77,7 +77,18 @@ describe('runPlan', () => {
   });
 
   it('runs every stage and writes results, JUnit, Markdown, HTML and the run record', async () => {
-    assert.deepEqual(statuses(first), ['data:ran', 'baseline:ran', 'attack:ran', 'harden:ran', 'calibrate:ran', 'certify:ran', 'evaluate:ran', 'gate:ran', 'report:ran', 'register:ran']);
+    assert.deepEqual(statuses(first), [
+      'data:ran',
+      'baseline:ran',
+      'attack:ran',
+      'harden:ran',
+      'calibrate:ran',
+      'certify:ran',
+      'evaluate:ran',
+      'gate:ran',
+      'report:ran',
+      'register:ran',
+    ]);
     const results = await loadResults(first.files.results);
     assert.equal(results.model.name, 'tiny/hardened');
     assert.deepEqual(Object.keys(results.robustAccuracy).sort(), ['l2-1', 'linf-0.1']);
@@ -92,7 +103,9 @@ describe('runPlan', () => {
     assert.ok(results.ece !== undefined && results.ece >= 0 && results.ece <= 1);
     assert.equal(results.reliability?.length, 15);
     assert.equal(baseline.temperature, 1);
-    const stored = JSON.parse(await readFile(join(first.runDir, first.hardened.training.modelDir, 'model.json'), 'utf8')) as { userDefinedMetadata: { rampart: { temperature?: number } } };
+    const stored = JSON.parse(await readFile(join(first.runDir, first.hardened.training.modelDir, 'model.json'), 'utf8')) as {
+      userDefinedMetadata: { rampart: { temperature?: number } };
+    };
     assert.equal(stored.userDefinedMetadata.rampart.temperature, results.temperature);
     assert.equal(first.hardened.certification?.count, 10);
     assert.ok(results.certifiedAccuracy?.['l2-1'] !== undefined);
@@ -145,7 +158,18 @@ describe('runPlan', () => {
     const events: RunEvent[] = [];
     const tensors = tf.memory().numTensors;
     const again = await runPlan(plan, { dir, onEvent: (e) => events.push(e) });
-    assert.deepEqual(statuses(again), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:cached', 'calibrate:cached', 'certify:cached', 'evaluate:cached', 'gate:cached', 'report:cached', 'register:cached']);
+    assert.deepEqual(statuses(again), [
+      'data:cached',
+      'baseline:cached',
+      'attack:cached',
+      'harden:cached',
+      'calibrate:cached',
+      'certify:cached',
+      'evaluate:cached',
+      'gate:cached',
+      'report:cached',
+      'register:cached',
+    ]);
     assert.equal(events.filter((e) => e.type === 'stage-progress').length, 0);
     assert.equal(statSync(modelFile).mtimeMs, modelTime);
     assert.equal(statSync(stageRecordPath(first.runDir, 'evaluate')).mtimeMs, recordTime);
@@ -158,23 +182,54 @@ describe('runPlan', () => {
     await rm(stageRecordPath(first.runDir, 'harden'));
     const events: RunEvent[] = [];
     const resumed = await runPlan(plan, { dir, onEvent: (e) => events.push(e) });
-    assert.deepEqual(statuses(resumed), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:ran', 'calibrate:ran', 'certify:cached', 'evaluate:cached', 'gate:cached', 'report:cached', 'register:cached']);
+    assert.deepEqual(statuses(resumed), [
+      'data:cached',
+      'baseline:cached',
+      'attack:cached',
+      'harden:ran',
+      'calibrate:ran',
+      'certify:cached',
+      'evaluate:cached',
+      'gate:cached',
+      'report:cached',
+      'register:cached',
+    ]);
     // Every epoch was checkpointed, so no training step ran again; the weights are the same.
     assert.equal(events.filter((e) => e.type === 'stage-progress' && e.stage === 'harden').length, 0);
     assert.equal(resumed.hardened.training.sha256, first.hardened.training.sha256);
     // Training rewrote the model without its temperature, so calibration ran again: same fit, stored again.
     assert.equal(resumed.hardened.calibration?.temperature, first.hardened.calibration?.temperature);
-    const stored = JSON.parse(await readFile(join(first.runDir, first.hardened.training.modelDir, 'model.json'), 'utf8')) as { userDefinedMetadata: { rampart: { temperature?: number } } };
+    const stored = JSON.parse(await readFile(join(first.runDir, first.hardened.training.modelDir, 'model.json'), 'utf8')) as {
+      userDefinedMetadata: { rampart: { temperature?: number } };
+    };
     assert.equal(stored.userDefinedMetadata.rampart.temperature, first.hardened.calibration?.temperature);
   });
 
   it('a criteria change reruns only the gate and what follows it; a regressed candidate fails and files a vulnerability', async () => {
-    const production = { ...first.hardened.evaluation.results, model: { name: 'tiny/production' }, cleanAccuracy: Math.min(1, first.hardened.evaluation.results.cleanAccuracy + 0.2) };
+    const production = {
+      ...first.hardened.evaluation.results,
+      model: { name: 'tiny/production' },
+      cleanAccuracy: Math.min(1, first.hardened.evaluation.results.cleanAccuracy + 0.2),
+    };
     const stricter = parsePlanText(PLAN.replace('maxRegression: 0.05', 'maxRegression: 0.01'), 'tiny.yaml');
     const gated = await runPlan(stricter, { dir, production });
-    assert.deepEqual(statuses(gated), ['data:cached', 'baseline:cached', 'attack:cached', 'harden:cached', 'calibrate:cached', 'certify:cached', 'evaluate:cached', 'gate:ran', 'report:ran', 'register:ran']);
+    assert.deepEqual(statuses(gated), [
+      'data:cached',
+      'baseline:cached',
+      'attack:cached',
+      'harden:cached',
+      'calibrate:cached',
+      'certify:cached',
+      'evaluate:cached',
+      'gate:ran',
+      'report:ran',
+      'register:ran',
+    ]);
     assert.equal(gated.gate.passed, false);
-    assert.deepEqual(gated.gate.checks.filter((c) => !c.passed).map((c) => c.id), ['regression:clean-accuracy']);
+    assert.deepEqual(
+      gated.gate.checks.filter((c) => !c.passed).map((c) => c.id),
+      ['regression:clean-accuracy'],
+    );
     assert.match(await readFile(gated.files.junit, 'utf8'), /failures="1"/);
     assert.equal(gated.governance?.vulnerabilities.length, 1);
     const gov = openGovernance(dir);
@@ -199,7 +254,10 @@ describe('runPlan', () => {
     assert.equal(compared.gate.comparedWith, 'tiny/hardened');
     assert.equal(compared.production?.cleanAccuracy, first.hardened.evaluation.results.cleanAccuracy);
     const regression = compared.gate.checks.filter((c) => c.id.startsWith('regression:'));
-    assert.deepEqual(regression.map((c) => c.id), ['regression:clean-accuracy', 'regression:robust-accuracy:linf-0.1', 'regression:robust-accuracy:l2-1']);
+    assert.deepEqual(
+      regression.map((c) => c.id),
+      ['regression:clean-accuracy', 'regression:robust-accuracy:linf-0.1', 'regression:robust-accuracy:l2-1'],
+    );
     assert.ok(regression.every((c) => c.passed));
   });
 });

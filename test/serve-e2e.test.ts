@@ -24,13 +24,22 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const main = join(root, 'src/cli/main.ts');
 
 function rampart(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, RAMPART_BACKEND: '' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, RAMPART_BACKEND: '' },
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts `rampart serve` with `args` in a child process; resolves once it prints its address. */
-async function startServe(args: string[]): Promise<{ proc: ChildProcess; url: string; out: () => { stdout: string; stderr: string }; exited: Promise<number | null> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', ...args], { cwd: root, env: { ...process.env, RAMPART_BACKEND: '' } });
+async function startServe(
+  args: string[],
+): Promise<{ proc: ChildProcess; url: string; out: () => { stdout: string; stderr: string }; exited: Promise<number | null> }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', ...args], {
+    cwd: root,
+    env: { ...process.env, RAMPART_BACKEND: '' },
+  });
   let stdout = '';
   let stderr = '';
   proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -64,10 +73,18 @@ describe('rampart serve (child process)', () => {
       inputShape: [28, 28, 1],
       numClasses: 10,
       bounds: { min: 0, max: 1 },
-      data: { spec: 'mnist', name: 'mnist-bundled', sha256: 'fixture', split: { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } } },
+      data: {
+        spec: 'mnist',
+        name: 'mnist-bundled',
+        sha256: 'fixture',
+        split: { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } },
+      },
     });
     // `disclosure: full`: these tests read the decision trace; least disclosure is tested in test/security.
-    await writeFile(join(dir, 'serve.yaml'), 'disclosure: full\nlayers:\n  ood: { fitLimit: 300 }\ncanary:\n  count: 16\n  attackOptions: { steps: 5 }\nauth:\n  metricsPublic: true\n');
+    await writeFile(
+      join(dir, 'serve.yaml'),
+      'disclosure: full\nlayers:\n  ood: { fitLimit: 300 }\ncanary:\n  count: 16\n  attackOptions: { steps: 5 }\nauth:\n  metricsPublic: true\n',
+    );
     await writeFile(join(dir, 'full.yaml'), 'disclosure: full\n');
   });
 
@@ -86,7 +103,18 @@ describe('rampart serve (child process)', () => {
     assert.equal(badRole.code, 2);
     assert.match(badRole.stderr, /E_UNKNOWN_ROLE/);
 
-    const { proc, url, out, exited } = await startServe(['--model', join(dir, 'model'), '--port', '0', '--keys', keysFile, '--config', join(dir, 'serve.yaml'), '--log-level', 'warn']);
+    const { proc, url, out, exited } = await startServe([
+      '--model',
+      join(dir, 'model'),
+      '--port',
+      '0',
+      '--keys',
+      keysFile,
+      '--config',
+      join(dir, 'serve.yaml'),
+      '--log-level',
+      'warn',
+    ]);
     child = proc;
 
     const { test: testSet } = smallMnist();
@@ -96,7 +124,10 @@ describe('rampart serve (child process)', () => {
     assert.equal(ok.status, 200);
     const json = (await ok.json()) as { predictions: Array<{ label: number }>; trace: Array<{ layer: string }> };
     assert.equal(json.predictions.length, 1);
-    assert.deepEqual(json.trace.map((t) => t.layer), ['auth', 'rate-limit', 'validate', 'query-pattern', 'model', 'ood', 'abstain']);
+    assert.deepEqual(
+      json.trace.map((t) => t.layer),
+      ['auth', 'rate-limit', 'validate', 'query-pattern', 'model', 'ood', 'abstain'],
+    );
     const denied = await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     assert.equal(denied.status, 401);
     assert.equal(((await denied.json()) as { error: { code: string } }).error.code, 'E_AUTH_REQUIRED');
@@ -105,7 +136,12 @@ describe('rampart serve (child process)', () => {
 
     // Requests in flight when SIGTERM arrives are answered, then the process exits 0.
     const batch = JSON.stringify({ inputs: Array.from({ length: 32 }, (_, i) => Array.from(testSet.x.subarray(i * 784, (i + 1) * 784))) });
-    const inFlight = Array.from({ length: 8 }, () => fetch(`${url}/v1/predict`, { method: 'POST', headers, body: batch }).then((r) => r.status, () => 'refused'));
+    const inFlight = Array.from({ length: 8 }, () =>
+      fetch(`${url}/v1/predict`, { method: 'POST', headers, body: batch }).then(
+        (r) => r.status,
+        () => 'refused',
+      ),
+    );
     await new Promise((r) => setTimeout(r, 20));
     proc.kill('SIGTERM');
     const statuses = await Promise.all(inFlight);
@@ -119,22 +155,46 @@ describe('rampart serve (child process)', () => {
     const splits = spamAssassinSplits({ seed: 3, maxChars: 600 });
     const train = sampleTexts(splits.train, 240, 1);
     const vocabulary = trainingVocabulary(train.texts);
-    const { classifier } = await trainTextClassifier(train, { epochs: 2, seed: 1, id: 'spam-e2e', normalize: vocabularyDefence(vocabulary, { synonyms: false }), featurizer: { buckets: 2048, markerPrefix: OBFUSCATION_MARKER_PREFIX } });
+    const { classifier } = await trainTextClassifier(train, {
+      epochs: 2,
+      seed: 1,
+      id: 'spam-e2e',
+      normalize: vocabularyDefence(vocabulary, { synonyms: false }),
+      featurizer: { buckets: 2048, markerPrefix: OBFUSCATION_MARKER_PREFIX },
+    });
     const textDir = join(dir, 'text-model');
     await saveTextClassifier(classifier, textDir);
     classifier.dispose();
     await saveVocabulary(textDir, { vocabulary, synonyms: false });
     await saveDecisionThreshold(textDir, { positiveClass: 'spam', threshold: 0.4 });
 
-    const { proc, url, out, exited } = await startServe(['--model', textDir, '--port', '0', '--config', join(dir, 'full.yaml'), '--log-level', 'warn']);
+    const { proc, url, out, exited } = await startServe([
+      '--model',
+      textDir,
+      '--port',
+      '0',
+      '--config',
+      join(dir, 'full.yaml'),
+      '--log-level',
+      'warn',
+    ]);
     child = proc;
-    const models = (await (await fetch(`${url}/v1/models`)).json()) as { models: Array<{ kind: string; info: { normalization: string; decisionThreshold: { threshold: number } } }> };
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as {
+      models: Array<{ kind: string; info: { normalization: string; decisionThreshold: { threshold: number } } }>;
+    };
     assert.equal(models.models[0]?.kind, 'text');
     assert.equal(models.models[0]?.info.normalization, 'vocabulary');
     assert.equal(models.models[0]?.info.decisionThreshold.threshold, 0.4);
-    const res = await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ texts: ['Cl\u200Bick h\u0435re to claim your FREE prize', 'Lunch at noon tomorrow?'] }) });
+    const res = await fetch(`${url}/v1/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ texts: ['Cl\u200Bick h\u0435re to claim your FREE prize', 'Lunch at noon tomorrow?'] }),
+    });
     assert.equal(res.status, 200);
-    const json = (await res.json()) as { predictions: Array<{ probabilities: number[] }>; trace: Array<{ layer: string; decision: string }> };
+    const json = (await res.json()) as {
+      predictions: Array<{ probabilities: number[] }>;
+      trace: Array<{ layer: string; decision: string }>;
+    };
     assert.equal(json.predictions.length, 2);
     assert.equal(json.trace.find((t) => t.layer === 'normalize-text')?.decision, 'flag');
     proc.kill('SIGTERM');

@@ -50,20 +50,41 @@ const RUNS = { numRuns: 60, seed: 20261125 };
 
 describe('fuzzing POST /v1/predict', () => {
   test('any JSON value', async () => {
-    await fc.assert(fc.asyncProperty(fc.jsonValue({ maxDepth: 6 }), async (v) => send(JSON.stringify(v))), RUNS);
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue({ maxDepth: 6 }), async (v) => send(JSON.stringify(v))),
+      RUNS,
+    );
   });
 
   test('inputs of wrong shapes and non-finite or out-of-range values', async () => {
-    const value = fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity, -0, 1e308), fc.string({ maxLength: 3 }), fc.constant(null), fc.boolean());
+    const value = fc.oneof(
+      fc.double(),
+      fc.constantFrom(NaN, Infinity, -Infinity, -0, 1e308),
+      fc.string({ maxLength: 3 }),
+      fc.constant(null),
+      fc.boolean(),
+    );
     const example = fc.oneof(fc.array(value, { maxLength: 800 }), fc.array(fc.array(value, { maxLength: 30 }), { maxLength: 30 }), value);
-    await fc.assert(fc.asyncProperty(fc.array(example, { maxLength: 4 }), async (inputs) => send(JSON.stringify({ inputs }))), RUNS);
+    await fc.assert(
+      fc.asyncProperty(fc.array(example, { maxLength: 4 }), async (inputs) => send(JSON.stringify({ inputs }))),
+      RUNS,
+    );
     // JSON has no NaN or Infinity literals; these must be parse errors, and 1e999 overflows to Infinity.
-    for (const raw of ['{"inputs":[[NaN]]}', '{"inputs":[[Infinity]]}', `{"inputs":[[${new Array(783).fill(0).join(',')},1e999]]}`, `{"inputs":[[${new Array(784).fill(-1e-9).join(',')}]]}`]) await send(raw);
+    for (const raw of [
+      '{"inputs":[[NaN]]}',
+      '{"inputs":[[Infinity]]}',
+      `{"inputs":[[${new Array(783).fill(0).join(',')},1e999]]}`,
+      `{"inputs":[[${new Array(784).fill(-1e-9).join(',')}]]}`,
+    ])
+      await send(raw);
   });
 
   test('malformed JSON text and raw strings', async () => {
     const broken = fc.string({ maxLength: 200 }).map((s) => `{"inputs": [${s}`);
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.string({ maxLength: 300 }), broken), async (s) => send(s)), RUNS);
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 300 }), broken), async (s) => send(s)),
+      RUNS,
+    );
   });
 
   test('arbitrary bytes, including invalid UTF-8', async () => {
@@ -87,14 +108,29 @@ describe('fuzzing POST /v1/predict', () => {
       }),
       { numRuns: 30, seed: 7 },
     );
-    const huge = await app.inject({ method: 'POST', url: '/v1/predict', payload: `{"inputs":[[${'0,'.repeat(BODY_LIMIT)}0]]}`, headers: { 'content-type': 'application/json' } });
+    const huge = await app.inject({
+      method: 'POST',
+      url: '/v1/predict',
+      payload: `{"inputs":[[${'0,'.repeat(BODY_LIMIT)}0]]}`,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(huge.statusCode, 413);
     assert.equal(huge.json().error.code, 'E_BODY_TOO_LARGE');
   });
 
   test('odd content types', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'image/png', 'application/json; charset=latin1'), fc.string({ maxLength: 50 }), async (type, s) => send(s, type)),
+      fc.asyncProperty(
+        fc.constantFrom(
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'application/octet-stream',
+          'image/png',
+          'application/json; charset=latin1',
+        ),
+        fc.string({ maxLength: 50 }),
+        async (type, s) => send(s, type),
+      ),
       { numRuns: 30, seed: 3 },
     );
   });

@@ -48,22 +48,55 @@ describe('validate layer', () => {
     assert.equal(flat.count, 1);
     const nested = parseImageBody({ inputs: [Array.from({ length: 4 }, () => Array.from({ length: 4 }, () => [0.25]))] }, view);
     assert.deepEqual(Array.from(nested.x), new Array(16).fill(0.25));
-    assert.equal(codeOf(() => parseImageBody([1, 2], view)), 'E_BODY_SHAPE');
-    assert.equal(codeOf(() => parseImageBody({ inputs: [] }, view)), 'E_BODY_SHAPE');
-    assert.equal(codeOf(() => parseImageBody({ inputs: [new Array(15).fill(0)] }, view)), 'E_INPUT_SHAPE');
-    assert.equal(codeOf(() => parseImageBody({ inputs: [[[0, 0, 0, 0]]] }, view)), 'E_INPUT_SHAPE');
-    assert.equal(codeOf(() => parseImageBody({ inputs: [[...new Array(15).fill(0), 'x']] }, view)), 'E_INPUT_TYPE');
-    assert.equal(codeOf(() => parseImageBody({ inputs: [[...new Array(15).fill(0), Infinity]] }, view)), 'E_INPUT_NONFINITE');
-    assert.equal(codeOf(() => parseImageBody({ inputs: [[...new Array(15).fill(0), 1.5]] }, view)), 'E_INPUT_RANGE');
+    assert.equal(
+      codeOf(() => parseImageBody([1, 2], view)),
+      'E_BODY_SHAPE',
+    );
+    assert.equal(
+      codeOf(() => parseImageBody({ inputs: [] }, view)),
+      'E_BODY_SHAPE',
+    );
+    assert.equal(
+      codeOf(() => parseImageBody({ inputs: [new Array(15).fill(0)] }, view)),
+      'E_INPUT_SHAPE',
+    );
+    assert.equal(
+      codeOf(() => parseImageBody({ inputs: [[[0, 0, 0, 0]]] }, view)),
+      'E_INPUT_SHAPE',
+    );
+    assert.equal(
+      codeOf(() => parseImageBody({ inputs: [[...new Array(15).fill(0), 'x']] }, view)),
+      'E_INPUT_TYPE',
+    );
+    assert.equal(
+      codeOf(() => parseImageBody({ inputs: [[...new Array(15).fill(0), Infinity]] }, view)),
+      'E_INPUT_NONFINITE',
+    );
+    assert.equal(
+      codeOf(() => parseImageBody({ inputs: [[...new Array(15).fill(0), 1.5]] }, view)),
+      'E_INPUT_RANGE',
+    );
     assert.equal(parseImageBody({ inputs: [[...new Array(15).fill(0), 1.5]] }, view, { outOfRange: 'clip' }).x[15], 1);
-    assert.equal(codeOf(() => parseImageBody({ inputs: new Array(3).fill(new Array(16).fill(0)) }, view, { maxBatch: 2 })), 'E_BATCH_SIZE');
+    assert.equal(
+      codeOf(() => parseImageBody({ inputs: new Array(3).fill(new Array(16).fill(0)) }, view, { maxBatch: 2 })),
+      'E_BATCH_SIZE',
+    );
   });
 
   test('texts: type, length and lone surrogates', () => {
     assert.deepEqual(parseTextBody({ texts: ['hi'] }), ['hi']);
-    assert.equal(codeOf(() => parseTextBody({ texts: [3] })), 'E_TEXT_TYPE');
-    assert.equal(codeOf(() => parseTextBody({ texts: ['abc'] }, { maxTextLength: 2 })), 'E_TEXT_LENGTH');
-    assert.equal(codeOf(() => parseTextBody({ texts: ['a\uD800b'] })), 'E_TEXT_ENCODING');
+    assert.equal(
+      codeOf(() => parseTextBody({ texts: [3] })),
+      'E_TEXT_TYPE',
+    );
+    assert.equal(
+      codeOf(() => parseTextBody({ texts: ['abc'] }, { maxTextLength: 2 })),
+      'E_TEXT_LENGTH',
+    );
+    assert.equal(
+      codeOf(() => parseTextBody({ texts: ['a\uD800b'] })),
+      'E_TEXT_ENCODING',
+    );
     assert.deepEqual(parseTextBody({ texts: ['emoji \uD83D\uDE00'] }), ['emoji \uD83D\uDE00']);
   });
 
@@ -77,10 +110,22 @@ describe('validate layer', () => {
 describe('body parser', () => {
   test('UTF-8, nesting and JSON errors have their own codes', () => {
     assert.deepEqual(parseJsonBody(Buffer.from('{"a":[1,2]}'), 4), { a: [1, 2] });
-    assert.equal(codeOf(() => parseJsonBody(Buffer.from([0x7b, 0xff, 0x7d]), 4)), 'E_BODY_UTF8');
-    assert.equal(codeOf(() => parseJsonBody(Buffer.from('['.repeat(10) + ']'.repeat(10)), 4)), 'E_BODY_DEPTH');
-    assert.equal(codeOf(() => parseJsonBody(Buffer.from('{"a":'), 4)), 'E_BODY_JSON');
-    assert.equal(codeOf(() => parseJsonBody(Buffer.from(''), 4)), 'E_BODY_JSON');
+    assert.equal(
+      codeOf(() => parseJsonBody(Buffer.from([0x7b, 0xff, 0x7d]), 4)),
+      'E_BODY_UTF8',
+    );
+    assert.equal(
+      codeOf(() => parseJsonBody(Buffer.from('['.repeat(10) + ']'.repeat(10)), 4)),
+      'E_BODY_DEPTH',
+    );
+    assert.equal(
+      codeOf(() => parseJsonBody(Buffer.from('{"a":'), 4)),
+      'E_BODY_JSON',
+    );
+    assert.equal(
+      codeOf(() => parseJsonBody(Buffer.from(''), 4)),
+      'E_BODY_JSON',
+    );
     // Brackets inside strings do not count as nesting.
     assert.equal(nestingExceeds('{"a":"[[[[[[[[\\"[["}', 2), false);
   });
@@ -100,7 +145,10 @@ describe('query-pattern layer', () => {
     }
     assert.deepEqual(decisions, ['pass', 'pass', 'pass', 'flag', 'flag', 'flag', 'deny']);
     // Another client sending the same image is not affected.
-    assert.equal((layer.check(ctx({ clientId: 'c2', batch: { x: noisy(), count: 1, shape: [4, 4, 1] } })) as { decision: string }).decision, 'pass');
+    assert.equal(
+      (layer.check(ctx({ clientId: 'c2', batch: { x: noisy(), count: 1, shape: [4, 4, 1] } })) as { decision: string }).decision,
+      'pass',
+    );
     // Distinct inputs from the first client do not count as duplicates.
     const other = Float32Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? 1 : 0));
     assert.equal((layer.check(ctx({ batch: { x: other, count: 1, shape: [4, 4, 1] } })) as { score: number }).score, 0);
@@ -143,9 +191,18 @@ describe('OOD detector', () => {
     assert.equal(await loadOodDetector(join(dir, 'missing')), undefined);
 
     const layer = oodLayer(() => detector, { denyAt: 50 });
-    const out = (rows: Float32Array[]): ModelOutput => ({ ...outputFromLogits(rows.map(() => Float32Array.from([0, 0])), 1), features: rows });
+    const out = (rows: Float32Array[]): ModelOutput => ({
+      ...outputFromLogits(
+        rows.map(() => Float32Array.from([0, 0])),
+        1,
+      ),
+      features: rows,
+    });
     assert.equal((await layer.check(ctx({ output: out([features[0] as Float32Array]) }))).decision, 'pass');
-    assert.equal((await layer.check(ctx({ output: out([features[0] as Float32Array, Float32Array.from([8, -8, 8, -8, 8, -8])]) }))).decision, 'flag');
+    assert.equal(
+      (await layer.check(ctx({ output: out([features[0] as Float32Array, Float32Array.from([8, -8, 8, -8, 8, -8])]) }))).decision,
+      'flag',
+    );
     assert.equal((await layer.check(ctx({ output: out([Float32Array.from([80, -80, 80, -80, 80, -80])]) }))).decision, 'deny');
     assert.equal((await oodLayer(() => undefined).check(ctx({ output: out([far]) }))).decision, 'pass');
   });
@@ -197,15 +254,25 @@ describe('API keys', () => {
     assert.equal((await store.authenticate(admin.key)).role, 'admin');
     assert.equal((await store.authenticate(slow.key)).role, 'operator');
     assert.equal((await store.authenticate(slow.key)).keyId, slow.record.id);
-    const code = async (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: RampartError) => `${e.code}/${e.kind}`);
+    const code = async (p: Promise<unknown>): Promise<string> =>
+      p.then(
+        () => 'ok',
+        (e: RampartError) => `${e.code}/${e.kind}`,
+      );
     assert.equal(await code(store.authenticate(undefined)), 'E_AUTH_REQUIRED/auth');
     const tampered = `${admin.key.slice(0, -1)}${admin.key.endsWith('A') ? 'B' : 'A'}`;
     assert.equal(await code(store.authenticate(tampered)), 'E_AUTH_INVALID/auth');
     assert.equal(await code(store.authenticate('rk_0000000000000000_' + 'a'.repeat(43))), 'E_AUTH_INVALID/auth');
     assert.equal(await code(store.authenticate('garbage')), 'E_AUTH_INVALID/auth');
     const p = await store.authenticate(predict.key);
-    assert.equal(codeOf(() => authorize(p, 'admin')), 'E_FORBIDDEN');
-    assert.equal(codeOf(() => authorize(p, 'predict')), undefined);
+    assert.equal(
+      codeOf(() => authorize(p, 'admin')),
+      'E_FORBIDDEN',
+    );
+    assert.equal(
+      codeOf(() => authorize(p, 'predict')),
+      undefined,
+    );
     assert.equal(presentedKey({ authorization: 'Bearer abc' }), 'abc');
     assert.equal(presentedKey({ 'x-api-key': 'def' }), 'def');
   });
@@ -224,7 +291,10 @@ describe('drift monitor', () => {
   test('logs drift once per excursion and tracks the anomaly rate', () => {
     const rng = createRng(4);
     const drifts: number[] = [];
-    const monitor = new DriftMonitor({ referenceSize: 300, window: 200, minSamples: 100, anomalyWindow: 10 }, { onDrift: (_s, v) => drifts.push(v) });
+    const monitor = new DriftMonitor(
+      { referenceSize: 300, window: 200, minSamples: 100, anomalyWindow: 10 },
+      { onDrift: (_s, v) => drifts.push(v) },
+    );
     for (let i = 0; i < 600; i++) monitor.observe({ confidence: rng.next() });
     assert.equal(drifts.length, 0);
     for (let i = 0; i < 400; i++) monitor.observe({ confidence: 0.9 + 0.1 * rng.next() });
@@ -254,7 +324,10 @@ describe('rollback policy', () => {
 
   test('canary default: relative to the first run; anomaly rate needs samples; cooldown', () => {
     let now = 0;
-    const c = new RollbackController({ canary: { maxDrop: 0.2 }, anomaly: { above: 0.5, minSamples: 10 }, consecutive: 1, cooldownMs: 10_000 }, () => now);
+    const c = new RollbackController(
+      { canary: { maxDrop: 0.2 }, anomaly: { above: 0.5, minSamples: 10 }, consecutive: 1, cooldownMs: 10_000 },
+      () => now,
+    );
     assert.equal(c.observeCanary(0.9), undefined);
     assert.ok(Math.abs((c.canaryLevels()?.below ?? 0) - 0.7) < 1e-9);
     assert.equal(c.observeAnomalyRate(0.9, 5), undefined);
@@ -291,8 +364,14 @@ describe('config', () => {
     const c = parseServeConfig({});
     assert.equal(c.layers.validate.maxBatch, 64);
     assert.equal(c.layers.ensemble, false);
-    assert.equal(codeOf(() => parseServeConfig({ layers: { abstain: { threshold: 2 } } })), 'E_SERVE_CONFIG');
-    assert.equal(codeOf(() => parseServeConfig({ layerz: {} })), 'E_SERVE_CONFIG');
+    assert.equal(
+      codeOf(() => parseServeConfig({ layers: { abstain: { threshold: 2 } } })),
+      'E_SERVE_CONFIG',
+    );
+    assert.equal(
+      codeOf(() => parseServeConfig({ layerz: {} })),
+      'E_SERVE_CONFIG',
+    );
   });
 });
 
@@ -315,7 +394,11 @@ describe('anomaly window', () => {
     for (let r = 0; r < 40; r++) {
       const client = `c${Math.floor(rng.next() * 6)}`;
       const flags = Array.from({ length: 1 + Math.floor(rng.next() * 8) }, () => rng.next() < 0.3);
-      w.record(client, flags, flags.map(() => ({ text: client })));
+      w.record(
+        client,
+        flags,
+        flags.map(() => ({ text: client })),
+      );
       for (const anomalous of flags) all.push({ client, anomalous });
       const expected = clientWeightedRate(all.slice(-50));
       assert.ok(Math.abs(w.rate() - expected.rate) < 1e-12);
@@ -351,8 +434,16 @@ describe('normalize-text layer budgets', () => {
 describe('request work budget', () => {
   test('a layer loop past the deadline refuses the request with E_REQUEST_BUDGET naming the budget', () => {
     const layer = normalizeTextLayer();
-    const c = ctx({ model: { ...view, kind: 'text', inputShape: [] }, texts: ['one', 'two'], deadline: performance.now() - 1, budgetMs: 5 });
-    assert.throws(() => layer.check(c), (e: unknown) => e instanceof RampartError && e.code === 'E_REQUEST_BUDGET' && /5 ms \(limits\.workMs\)/.test(e.message));
+    const c = ctx({
+      model: { ...view, kind: 'text', inputShape: [] },
+      texts: ['one', 'two'],
+      deadline: performance.now() - 1,
+      budgetMs: 5,
+    });
+    assert.throws(
+      () => layer.check(c),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_REQUEST_BUDGET' && /5 ms \(limits\.workMs\)/.test(e.message),
+    );
     assert.equal(parseServeConfig({}).limits.workMs, 2000);
   });
 });

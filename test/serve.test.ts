@@ -26,7 +26,12 @@ import { saveDecisionThreshold, saveTextClassifier } from '../src/models/text/st
 import { withDecisionThreshold } from '../src/models/text/decision-threshold.js';
 import { normalizedClassifier } from '../src/defenses/normalize-text/normalized-classifier.js';
 import { OBFUSCATION_MARKER_PREFIX } from '../src/defenses/normalize-text/normalize.js';
-import { saveVocabulary, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';
+import {
+  saveVocabulary,
+  trainingVocabulary,
+  VOCABULARY_FILE,
+  vocabularyDefence,
+} from '../src/defenses/normalize-text/vocabulary-defence.js';
 import { buildServer, type BuildServerOptions } from '../src/serve/app.js';
 import { addApiKey, KeyStore } from '../src/serve/auth.js';
 import type { ProbeSet } from '../src/serve/canary.js';
@@ -42,7 +47,13 @@ let bad: string;
 const { train, test: testSet } = smallMnist();
 const fitData = takeFirst(train, 1000);
 const digit = (i: number): number[] => Array.from(testSet.x.subarray(i * 784, (i + 1) * 784));
-const cleanProbes = (n: number): ProbeSet => ({ kind: 'image', x: testSet.x.slice(0, n * 784), shape: [28, 28, 1], labels: testSet.y.slice(0, n), source: 'clean test digits' });
+const cleanProbes = (n: number): ProbeSet => ({
+  kind: 'image',
+  x: testSet.x.slice(0, n * 784),
+  shape: [28, 28, 1],
+  labels: testSet.y.slice(0, n),
+  source: 'clean test digits',
+});
 const apps: FastifyInstance[] = [];
 
 /**
@@ -51,7 +62,14 @@ const apps: FastifyInstance[] = [];
  * least disclosure, is tested in test/security/serve-disclosure.test.ts.
  */
 async function app(config: ServeConfigInput = {}, extra: Partial<BuildServerOptions> = {}): Promise<FastifyInstance> {
-  const a = await buildServer({ source: directorySource({ dir: good }), config: { disclosure: 'full', ...config }, oodData: fitData, probes: cleanProbes(32), timers: false, ...extra });
+  const a = await buildServer({
+    source: directorySource({ dir: good }),
+    config: { disclosure: 'full', ...config },
+    oodData: fitData,
+    probes: cleanProbes(32),
+    timers: false,
+    ...extra,
+  });
   apps.push(a);
   return a;
 }
@@ -103,7 +121,10 @@ describe('routes', () => {
     const right = body.predictions.filter((p: { label: number | null }, i: number) => p.label === testSet.y[i]).length;
     assert.ok(right >= 6, `${right} of 8 right`);
     for (const p of body.predictions) assert.ok(Math.abs(p.probabilities.reduce((s: number, v: number) => s + v, 0) - 1) < 1e-4);
-    assert.deepEqual(body.trace.map((t: { layer: string }) => t.layer), ['rate-limit', 'validate', 'query-pattern', 'model', 'ood', 'abstain']);
+    assert.deepEqual(
+      body.trace.map((t: { layer: string }) => t.layer),
+      ['rate-limit', 'validate', 'query-pattern', 'model', 'ood', 'abstain'],
+    );
     for (const t of body.trace) assert.ok(t.ms >= 0 && ['pass', 'flag'].includes(t.decision));
   });
 });
@@ -165,10 +186,28 @@ describe('defence layers in the server', () => {
   test('rate limit per API key holds across addresses', async () => {
     const file = join(root, 'keys-rate.json');
     const key = (await addApiKey(file, { role: 'predict' })).key;
-    const a = await app({ layers: { rateLimit: { perKey: { max: 2, timeWindowMs: 60_000 }, perAddress: { max: 100, timeWindowMs: 60_000 } }, queryPattern: false } }, { keys: await KeyStore.fromFile(file) });
+    const a = await app(
+      {
+        layers: {
+          rateLimit: { perKey: { max: 2, timeWindowMs: 60_000 }, perAddress: { max: 100, timeWindowMs: 60_000 } },
+          queryPattern: false,
+        },
+      },
+      { keys: await KeyStore.fromFile(file) },
+    );
     const codes = [];
     for (let i = 0; i < 3; i++) {
-      codes.push((await a.inject({ method: 'POST', url: '/v1/predict', payload: { inputs: [digit(i)] }, headers: { 'x-api-key': key }, remoteAddress: `10.0.0.${i + 1}` })).statusCode);
+      codes.push(
+        (
+          await a.inject({
+            method: 'POST',
+            url: '/v1/predict',
+            payload: { inputs: [digit(i)] },
+            headers: { 'x-api-key': key },
+            remoteAddress: `10.0.0.${i + 1}`,
+          })
+        ).statusCode,
+      );
     }
     assert.deepEqual(codes, [200, 200, 429]);
   });
@@ -242,7 +281,12 @@ describe('rollback', () => {
     const auditLog = join(root, 'audit.jsonl');
     try {
       const a = await app(
-        { layers: { queryPattern: false }, rollback: { canary: { maxDrop: 0.2 }, consecutive: 2, cooldownMs: 0 }, alerts: { webhook: `http://127.0.0.1:${port}/hook` }, auth: { metricsPublic: true } },
+        {
+          layers: { queryPattern: false },
+          rollback: { canary: { maxDrop: 0.2 }, consecutive: 2, cooldownMs: 0 },
+          alerts: { webhook: `http://127.0.0.1:${port}/hook` },
+          auth: { metricsPublic: true },
+        },
         { source: directorySource({ dir: good, auditLog }), probes: cleanProbes(64) },
       );
       const canary = a.rampart.canary;
@@ -260,8 +304,14 @@ describe('rollback', () => {
       assert.ok(after.accuracy > 0.7);
       const metrics = (await a.inject({ url: '/metrics' })).body;
       assert.match(metrics, /rampart_rollbacks_total\{trigger="canary"\} 1/);
-      const audit = (await readFile(auditLog, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { action: string; details: { trigger?: string } });
-      assert.deepEqual(audit.map((e) => e.action), ['promote', 'rollback']);
+      const audit = (await readFile(auditLog, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { action: string; details: { trigger?: string } });
+      assert.deepEqual(
+        audit.map((e) => e.action),
+        ['promote', 'rollback'],
+      );
       assert.equal(audit[1]?.details.trigger, 'canary');
       assert.ok(hooks.some((h) => h.kind === 'rollback'));
       assert.ok(hooks.some((h) => h.kind === 'canary'));
@@ -274,11 +324,16 @@ describe('rollback', () => {
     // The live model is untrained: it abstains on most real digits; the fallback answers them
     // confidently. A uniform-noise flood, flagged by both, must not roll back (test/security).
     const a = await app(
-      { layers: { queryPattern: false }, monitor: { anomalyWindow: 20 }, rollback: { canary: false, anomaly: { above: 0.5, rearmBelow: 0.2, minSamples: 10, minClients: 3 }, consecutive: 1, cooldownMs: 0 } },
+      {
+        layers: { queryPattern: false },
+        monitor: { anomalyWindow: 20 },
+        rollback: { canary: false, anomaly: { above: 0.5, rearmBelow: 0.2, minSamples: 10, minClients: 3 }, consecutive: 1, cooldownMs: 0 },
+      },
       { source: directorySource({ dir: bad, fallbacks: [good] }) },
     );
     assert.equal(await a.rampart.tick(), undefined);
-    for (let i = 0; i < 12; i++) await a.inject({ method: 'POST', url: '/v1/predict', payload: { inputs: [digit(i)] }, remoteAddress: `10.2.0.${i + 1}` });
+    for (let i = 0; i < 12; i++)
+      await a.inject({ method: 'POST', url: '/v1/predict', payload: { inputs: [digit(i)] }, remoteAddress: `10.2.0.${i + 1}` });
     assert.ok((a.rampart.monitor?.anomalyRate() ?? 0) > 0.5);
     const outcome = await a.rampart.tick();
     assert.equal(outcome?.rolledBack, true);
@@ -312,7 +367,8 @@ describe('canary probe set in the registry', () => {
     const g = gov.registry.put({ kind: 'model', name: 'mnist-mlp', path: good });
     gov.registry.promote(g.digest, 'production', { reason: 'first release' });
     const config: ServeConfigInput = { canary: { intervalMs: 0, count: 12, attackOptions: { steps: 2 } } };
-    const start = () => app(config, { source: registrySource({ governance: gov, tag: 'production' }), probes: undefined, probeData: takeFirst(testSet, 12) });
+    const start = () =>
+      app(config, { source: registrySource({ governance: gov, tag: 'production' }), probes: undefined, probeData: takeFirst(testSet, 12) });
     const first = await start();
     const stored = gov.registry.lineage(g.digest, { depth: 1 }).descendants.filter((n) => n.kind === 'probe-set');
     assert.equal(stored.length, 1);
@@ -354,9 +410,15 @@ describe('text channel', () => {
   test('texts are normalised (and flagged when obfuscated) before a text model', async () => {
     const featurizer = { buckets: 512, maxWordNgram: 1, charNgrams: [3, 3] as const, markerPrefix: '', markerWeight: 0 };
     const model = buildHashedTextModel(featurizer, 8, 2, 1);
-    const text = new HashedTextClassifier(model, { id: 'spam-tiny', classes: ['ham', 'spam'], info: { architecture: 'hashed-mlp', hidden: 8, featurizer, trainedOnNormalizedText: true } });
+    const text = new HashedTextClassifier(model, {
+      id: 'spam-tiny',
+      classes: ['ham', 'spam'],
+      info: { architecture: 'hashed-mlp', hidden: 8, featurizer, trainedOnNormalizedText: true },
+    });
     const a = await buildServer({
-      source: memorySource({ load: async () => textServedModel(text, { id: 'spam-tiny', ref: { source: 'dir', dir: 'memory' }, dispose: () => text.dispose() }) }),
+      source: memorySource({
+        load: async () => textServedModel(text, { id: 'spam-tiny', ref: { source: 'dir', dir: 'memory' }, dispose: () => text.dispose() }),
+      }),
       config: { canary: false, disclosure: 'full' },
       timers: false,
     });
@@ -369,7 +431,10 @@ describe('text channel', () => {
     assert.equal(norm.decision, 'flag');
     assert.match(norm.reason, /invisible|confusables/);
     assert.equal((await post(a, '/v1/predict', { inputs: [[1, 2]] })).json().error.code, 'E_BODY_SHAPE');
-    assert.equal((await post(a, '/v1/predict', { texts: ['ok'] })).json().trace.find((t: { layer: string }) => t.layer === 'normalize-text').decision, 'pass');
+    assert.equal(
+      (await post(a, '/v1/predict', { texts: ['ok'] })).json().trace.find((t: { layer: string }) => t.layer === 'normalize-text').decision,
+      'pass',
+    );
   });
 
   test('a saved text filter is served as it was trained: its own vocabulary defence (applied once) and its decision threshold', async () => {
@@ -377,14 +442,23 @@ describe('text channel', () => {
     const train = sampleTexts(splits.train, 240, 1);
     const vocabulary = trainingVocabulary(train.texts);
     const normalize = vocabularyDefence(vocabulary, { synonyms: false });
-    const { classifier } = await trainTextClassifier(train, { epochs: 2, seed: 1, id: 'spam-served', normalize, featurizer: { buckets: 2048, markerPrefix: OBFUSCATION_MARKER_PREFIX } });
+    const { classifier } = await trainTextClassifier(train, {
+      epochs: 2,
+      seed: 1,
+      id: 'spam-served',
+      normalize,
+      featurizer: { buckets: 2048, markerPrefix: OBFUSCATION_MARKER_PREFIX },
+    });
     const dir = join(root, 'text-filter');
     await saveTextClassifier(classifier, dir);
     await saveVocabulary(dir, { vocabulary, synonyms: false });
     await saveDecisionThreshold(dir, { positiveClass: 'spam', threshold: 0.3 });
     const texts = ['Fr\u200Bee m\u043Eney!!! Click here to claim your prize now', 'Are we still on for the meeting tomorrow at ten?'];
     // The filter as evaluated: the model behind the vocabulary defence, flagging spam from 0.3.
-    const expected = await withDecisionThreshold(normalizedClassifier(classifier, normalize), { positiveClass: 1, threshold: 0.3 }).predictProba(texts);
+    const expected = await withDecisionThreshold(normalizedClassifier(classifier, normalize), {
+      positiveClass: 1,
+      threshold: 0.3,
+    }).predictProba(texts);
     classifier.dispose();
 
     const a = await buildServer({ source: directorySource({ dir }), config: { canary: false, disclosure: 'full' }, timers: false });
@@ -395,7 +469,9 @@ describe('text channel', () => {
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json();
     body.predictions.forEach((p: { probabilities: number[] }, i: number) => {
-      p.probabilities.forEach((v, k) => assert.ok(Math.abs(v - (expected[i]?.[k] as number)) < 1e-4, `text ${i} class ${k}: served ${v}, filter ${expected[i]?.[k]}`));
+      p.probabilities.forEach((v, k) =>
+        assert.ok(Math.abs(v - (expected[i]?.[k] as number)) < 1e-4, `text ${i} class ${k}: served ${v}, filter ${expected[i]?.[k]}`),
+      );
     });
     // The layer reports what the model's own normaliser undid, without rewriting the text first.
     const norm = body.trace.find((t: { layer: string }) => t.layer === 'normalize-text');

@@ -51,13 +51,17 @@ describe('attack conformance', () => {
           const distances = tf.tidy(() => getNorm(norm).distance(tf.sub(result.adversarial, x)));
           const d = await distances.data();
           distances.dispose();
-          for (let i = 0; i < d.length; i++) assert.ok((d[i] as number) <= threat.epsilon * (1 + 1e-5) + 1e-6, `example ${i} at distance ${d[i]} > ${threat.epsilon}`);
-          for (let i = 0; i < d.length; i++) assert.ok(Math.abs((d[i] as number) - (result.perturbation[i] as number)) < 1e-5, 'reported perturbation matches');
-          const [min, max] = tf.tidy(() => [tf.min(result.adversarial), tf.max(result.adversarial)]).map((t) => {
-            const v = t.dataSync()[0] as number;
-            t.dispose();
-            return v;
-          });
+          for (let i = 0; i < d.length; i++)
+            assert.ok((d[i] as number) <= threat.epsilon * (1 + 1e-5) + 1e-6, `example ${i} at distance ${d[i]} > ${threat.epsilon}`);
+          for (let i = 0; i < d.length; i++)
+            assert.ok(Math.abs((d[i] as number) - (result.perturbation[i] as number)) < 1e-5, 'reported perturbation matches');
+          const [min, max] = tf
+            .tidy(() => [tf.min(result.adversarial), tf.max(result.adversarial)])
+            .map((t) => {
+              const v = t.dataSync()[0] as number;
+              t.dispose();
+              return v;
+            });
           assert.ok((min as number) >= 0 && (max as number) <= 1, `adversarial range [${min}, ${max}] leaves the bounds`);
 
           const predicted = tf.tidy(() => tf.argMax(model.logits(result.adversarial), 1));
@@ -125,15 +129,24 @@ describe('PGD reaches the analytic worst case of a linear model', () => {
       await engine();
       const model = linearModel(w, [10, 0]); // far from the boundary: never succeeds, so the loop keeps pushing
       const x = tf.tensor2d([[0.1, 0.2, -0.3, 0.4]]);
-      const margin = (t: tf.Tensor) => tf.tidy(() => {
-        const z = model.logits(t).dataSync();
-        return (z[0] as number) - (z[1] as number);
-      });
+      const margin = (t: tf.Tensor) =>
+        tf.tidy(() => {
+          const z = model.logits(t).dataSync();
+          return (z[0] as number) - (z[1] as number);
+        });
       const clean = margin(x);
-      const result = await createAttack('pgd', { steps: 100, randomStart: false, loss: 'margin' }).run(model, x, Int32Array.from([0]), threatModel({ norm: c.norm, epsilon: c.epsilon, bounds: model.bounds }));
+      const result = await createAttack('pgd', { steps: 100, randomStart: false, loss: 'margin' }).run(
+        model,
+        x,
+        Int32Array.from([0]),
+        threatModel({ norm: c.norm, epsilon: c.epsilon, bounds: model.bounds }),
+      );
       const attacked = margin(result.adversarial);
       assert.equal(result.success[0], 0);
-      assert.ok(Math.abs(clean - attacked - c.reduction) < 1e-3 * c.reduction, `margin fell by ${clean - attacked}, optimum ${c.reduction}`);
+      assert.ok(
+        Math.abs(clean - attacked - c.reduction) < 1e-3 * c.reduction,
+        `margin fell by ${clean - attacked}, optimum ${c.reduction}`,
+      );
       result.adversarial.dispose();
       x.dispose();
       model.model.dispose();

@@ -32,20 +32,40 @@ function entry<S extends z.ZodObject>(id: string, schema: S, factory: (options: 
 const ATTACKS: Record<string, Entry> = {
   fgsm: entry('fgsm', fgsmOptions, fgsm, 'Fast gradient sign method: one step of size epsilon (Goodfellow et al. 2015).'),
   pgd: entry('pgd', pgdOptions, pgd, 'Projected gradient descent with random start and restarts (Madry et al. 2018).'),
-  'apgd-ce': entry('apgd-ce', apgdOptions, apgdCe,
-    'APGD with cross-entropy: step-size-free PGD with momentum and checkpointed halving (Croce & Hein 2020).'),
+  'apgd-ce': entry(
+    'apgd-ce',
+    apgdOptions,
+    apgdCe,
+    'APGD with cross-entropy: step-size-free PGD with momentum and checkpointed halving (Croce & Hein 2020).',
+  ),
   'apgd-dlr': entry('apgd-dlr', apgdOptions, apgdDlr, 'APGD with the scale-invariant DLR loss (Croce & Hein 2020).'),
   'apgd-t': entry('apgd-t', apgdTOptions, apgdT, 'APGD-T: targeted DLR towards the most likely wrong classes in turn (AutoAttack).'),
-  deepfool: entry('deepfool', deepFoolOptions, deepFool,
-    'DeepFool: minimum-norm steps to the linearised boundary, L2 and L∞ (Moosavi-Dezfooli et al. 2016).'),
+  deepfool: entry(
+    'deepfool',
+    deepFoolOptions,
+    deepFool,
+    'DeepFool: minimum-norm steps to the linearised boundary, L2 and L∞ (Moosavi-Dezfooli et al. 2016).',
+  ),
   fab: entry('fab', fabOptions, fab, 'FAB: fast adaptive boundary minimum-norm attack, L∞ and L2 (Croce & Hein 2020).'),
   'fab-t': entry('fab-t', fabTOptions, fabT, 'FAB-T: FAB towards the most likely wrong classes in turn (AutoAttack).'),
-  cw: entry('cw', cwOptions, cw,
-    'Carlini-Wagner L2: minimum-norm search in tanh space with Adam and a binary search over c (Carlini & Wagner 2017).'),
-  hsj: entry('hsj', hopSkipJumpOptions, hopSkipJump,
-    'HopSkipJump: decision-based (labels only) minimum-norm attack, L2 and L∞ (Chen et al. 2020).'),
-  square: entry('square', squareOptions, square,
-    'Square attack: score-based black-box random search, L∞ and L2 (Andriushchenko et al. 2020).'),
+  cw: entry(
+    'cw',
+    cwOptions,
+    cw,
+    'Carlini-Wagner L2: minimum-norm search in tanh space with Adam and a binary search over c (Carlini & Wagner 2017).',
+  ),
+  hsj: entry(
+    'hsj',
+    hopSkipJumpOptions,
+    hopSkipJump,
+    'HopSkipJump: decision-based (labels only) minimum-norm attack, L2 and L∞ (Chen et al. 2020).',
+  ),
+  square: entry(
+    'square',
+    squareOptions,
+    square,
+    'Square attack: score-based black-box random search, L∞ and L2 (Andriushchenko et al. 2020).',
+  ),
 };
 
 /** The registered attack ids, in catalog order. */
@@ -73,7 +93,9 @@ export function attackOptionNames(id: string): readonly string[] {
 export function createAttack(id: string, options: Record<string, unknown> = {}): Attack {
   const known = ATTACKS[id];
   if (!known) {
-    throw new UsageError('E_UNKNOWN_ATTACK', `Unknown attack '${id}'; use ${listChoices(attackIds())}.`, { details: { value: id, valid: attackIds() } });
+    throw new UsageError('E_UNKNOWN_ATTACK', `Unknown attack '${id}'; use ${listChoices(attackIds())}.`, {
+      details: { value: id, valid: attackIds() },
+    });
   }
   return known.create(options);
 }

@@ -14,7 +14,9 @@ const threat = threatModel({ norm: 'linf', epsilon: 0.1 });
 async function rejectsWith(x: tf.Tensor, labels: Int32Array, code: string, pattern: RegExp, model?: Classifier): Promise<void> {
   const target = model ?? (await trainedMlp());
   const before = tf.memory().numTensors;
-  await assert.rejects(createAttack('pgd', { steps: 2 }).run(target, x, labels, threat), (e: unknown) => e instanceof InputError || e instanceof GradientError ? e.code === code && pattern.test(e.message) : false);
+  await assert.rejects(createAttack('pgd', { steps: 2 }).run(target, x, labels, threat), (e: unknown) =>
+    e instanceof InputError || e instanceof GradientError ? e.code === code && pattern.test(e.message) : false,
+  );
   x.dispose();
   assert.equal(tf.memory().numTensors, before - 1, 'a rejected call leaks nothing');
 }
@@ -40,12 +42,28 @@ test('labels must match the batch and the classes', async () => {
 
 test('a white-box attack refuses a model without gradients', async () => {
   const base = await trainedMlp();
-  const blackBox: Classifier = { ...base, id: 'black-box', inputShape: base.inputShape, numClasses: base.numClasses, bounds: base.bounds, differentiable: false, logits: (x) => base.logits(x) };
+  const blackBox: Classifier = {
+    ...base,
+    id: 'black-box',
+    inputShape: base.inputShape,
+    numClasses: base.numClasses,
+    bounds: base.bounds,
+    differentiable: false,
+    logits: (x) => base.logits(x),
+  };
   await rejectsWith(tf.zeros([1, 28, 28, 1]), new Int32Array(1), 'E_NOT_DIFFERENTIABLE', /black-box attack/, blackBox);
 });
 
 test('NaN gradients are reported, not silently used', async () => {
   const base = await trainedMlp();
-  const broken: Classifier = { ...base, id: 'nan-model', inputShape: base.inputShape, numClasses: base.numClasses, bounds: base.bounds, differentiable: true, logits: (x) => tf.mul(base.logits(x), tf.sqrt(tf.scalar(-1))) };
+  const broken: Classifier = {
+    ...base,
+    id: 'nan-model',
+    inputShape: base.inputShape,
+    numClasses: base.numClasses,
+    bounds: base.bounds,
+    differentiable: true,
+    logits: (x) => tf.mul(base.logits(x), tf.sqrt(tf.scalar(-1))),
+  };
   await rejectsWith(tf.fill([1, 28, 28, 1], 0.5), new Int32Array(1), 'E_GRADIENT_NONFINITE', /NaN or infinite input gradients/, broken);
 });

@@ -20,7 +20,9 @@ export function assertLabels(values: Int32Array, batch: number, numClasses: numb
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
     if (!Number.isInteger(v) || v < 0 || v >= numClasses) {
-      throw new InputError('E_LABEL_RANGE', `${what} ${i} is ${v}; valid classes are 0..${numClasses - 1}.`, { details: { index: i, value: v } });
+      throw new InputError('E_LABEL_RANGE', `${what} ${i} is ${v}; valid classes are 0..${numClasses - 1}.`, {
+        details: { index: i, value: v },
+      });
     }
   }
 }
@@ -32,16 +34,24 @@ export function assertLabels(values: Int32Array, batch: number, numClasses: numb
  * @throws InputError `E_INPUT_SHAPE`, `E_LABELS_LENGTH`, `E_LABEL_RANGE`, `E_NON_FINITE`,
  *   `E_OUT_OF_BOUNDS` or `E_TARGET_IS_LABEL`.
  */
-export async function validateAttackInputs(model: Pick<Classifier, 'id' | 'inputShape' | 'numClasses'>, x: tf.Tensor, labels: Int32Array, threat: ThreatModel, goal: AttackGoal): Promise<Int32Array> {
+export async function validateAttackInputs(
+  model: Pick<Classifier, 'id' | 'inputShape' | 'numClasses'>,
+  x: tf.Tensor,
+  labels: Int32Array,
+  threat: ThreatModel,
+  goal: AttackGoal,
+): Promise<Int32Array> {
   assertBatchShape(model, x.shape);
   const batch = x.shape[0] as number;
   assertLabels(labels, batch, model.numClasses, 'label');
   const [min, max, finite] = await Promise.all(
-    tf.tidy(() => [tf.min(x), tf.max(x), tf.all(tf.isFinite(x))]).map(async (t) => {
-      const v = (await t.data())[0] as number;
-      t.dispose();
-      return v;
-    }),
+    tf
+      .tidy(() => [tf.min(x), tf.max(x), tf.all(tf.isFinite(x))])
+      .map(async (t) => {
+        const v = (await t.data())[0] as number;
+        t.dispose();
+        return v;
+      }),
   );
   if (!finite) throw new InputError('E_NON_FINITE', 'The input batch holds NaN or infinite values; clean the data before attacking.');
   const { bounds } = threat;
@@ -57,7 +67,11 @@ export async function validateAttackInputs(model: Pick<Classifier, 'id' | 'input
   assertLabels(goal.targets, batch, model.numClasses, 'target');
   for (let i = 0; i < batch; i++) {
     if (goal.targets[i] === labels[i]) {
-      throw new InputError('E_TARGET_IS_LABEL', `Target ${i} equals the true label ${labels[i]}; a targeted attack needs a different class.`, { details: { index: i } });
+      throw new InputError(
+        'E_TARGET_IS_LABEL',
+        `Target ${i} equals the true label ${labels[i]}; a targeted attack needs a different class.`,
+        { details: { index: i } },
+      );
     }
   }
   return goal.targets;

@@ -9,16 +9,27 @@ import { attackOf, wrapAttack } from './wrapper.js';
 
 before(engine);
 
-const model = () => linearModel([[1, 0], [0, 1]], [0, 0]);
+const model = () =>
+  linearModel(
+    [
+      [1, 0],
+      [0, 1],
+    ],
+    [0, 0],
+  );
 const threat = threatModel({ norm: 'linf', epsilon: 0.1 });
 
 test('the wrapper refuses a search that leaves the ball, and leaks nothing', async () => {
   const m = model();
-  const escaping = attackOf('escape', { shift: 0.5 }, wrapAttack('escape', 'scores', async (context, config: { shift: number }) => ({
-    adversarial: tf.tidy(() => tf.clipByValue(tf.add(context.x, config.shift), 0, 1)),
-    success: new Uint8Array(context.labels.length),
-    queries: new Int32Array(context.labels.length),
-  })));
+  const escaping = attackOf(
+    'escape',
+    { shift: 0.5 },
+    wrapAttack('escape', 'scores', async (context, config: { shift: number }) => ({
+      adversarial: tf.tidy(() => tf.clipByValue(tf.add(context.x, config.shift), 0, 1)),
+      success: new Uint8Array(context.labels.length),
+      queries: new Int32Array(context.labels.length),
+    })),
+  );
   const x = tf.tensor2d([[0.2, 0.3]]);
   const before = tf.memory().numTensors;
   const contractError = (e: unknown) =>

@@ -22,7 +22,12 @@ export function createProgress(title: string, options: ProgressOptions = {}): Pr
   if (options.quiet) return { update: () => undefined, stop: () => undefined };
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${title} [{bar}] {percentage}% | {value}/{total} | eta {eta_formatted} | {label}`, stream, hideCursor: true, clearOnComplete: false },
+      {
+        format: `${title} [{bar}] {percentage}% | {value}/{total} | eta {eta_formatted} | {label}`,
+        stream,
+        hideCursor: true,
+        clearOnComplete: false,
+      },
       cliProgress.Presets.shades_classic,
     );
     let started = false;

@@ -5,7 +5,20 @@
  */
 
 /** The kind of a failure; decides the CLI exit code and the HTTP status. */
-export type ErrorKind = 'usage' | 'input' | 'threat' | 'config' | 'data' | 'registry' | 'gradient' | 'engine' | 'internal' | 'auth' | 'forbidden' | 'rate-limit' | 'rejected';
+export type ErrorKind =
+  | 'usage'
+  | 'input'
+  | 'threat'
+  | 'config'
+  | 'data'
+  | 'registry'
+  | 'gradient'
+  | 'engine'
+  | 'internal'
+  | 'auth'
+  | 'forbidden'
+  | 'rate-limit'
+  | 'rejected';
 
 export interface RampartErrorOptions {
   cause?: unknown;

@@ -43,9 +43,13 @@ export function batches(ds: Dataset, batchSize: number, options: BatchOptions = 
   }
   if (!options.shuffle) return inOrder(ds, batchSize);
   if (options.seed === undefined || !Number.isFinite(options.seed)) {
-    throw new UsageError('E_BATCH_SEED', 'batches: shuffle needs a finite seed so the order can be reproduced; pass { shuffle: true, seed }.', {
-      details: { seed: options.seed },
-    });
+    throw new UsageError(
+      'E_BATCH_SEED',
+      'batches: shuffle needs a finite seed so the order can be reproduced; pass { shuffle: true, seed }.',
+      {
+        details: { seed: options.seed },
+      },
+    );
   }
   return shuffled(ds, batchSize, options.seed);
 }

@@ -63,7 +63,10 @@ test('loadIdxDataset loads plain files: scaled to [0,1], shape [rows, cols, 1]',
   assert.deepEqual(ds.bounds, { min: 0, max: 1 });
   assert.equal(ds.numClasses, 10);
   assert.deepEqual([...ds.y], LABELS);
-  assert.deepEqual([...ds.x], PIXELS.map((p) => Math.fround(p / 255)));
+  assert.deepEqual(
+    [...ds.x],
+    PIXELS.map((p) => Math.fround(p / 255)),
+  );
 });
 
 test('loadIdxDataset loads gzipped files to the same data', () => {
@@ -108,10 +111,7 @@ test('truncated file: E_IDX_TRUNCATED with expected vs actual bytes', () => {
   const expected = imagesBytes.length;
   const cut = imagesBytes.subarray(0, expected - 7);
   const error = assertCode(() => readIdx(write('g-images', cut)), 'E_IDX_TRUNCATED', [String(expected), String(expected - 7)]);
-  assert.deepEqual(
-    { expected: error.details['expectedBytes'], actual: error.details['actualBytes'] },
-    { expected, actual: expected - 7 },
-  );
+  assert.deepEqual({ expected: error.details['expectedBytes'], actual: error.details['actualBytes'] }, { expected, actual: expected - 7 });
   assertCode(() => readIdx(write('g-header', imagesBytes.subarray(0, 9))), 'E_IDX_TRUNCATED', ['16', '9']);
   assertCode(() => readIdx(write('g-tiny', imagesBytes.subarray(0, 2))), 'E_IDX_TRUNCATED');
 });

@@ -18,7 +18,7 @@ const UINT8_TYPE = 0x08;
 const MNIST_HELP =
   'Download MNIST (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, ' +
   't10k-labels-idx1-ubyte.gz) from https://yann.lecun.com/exdb/mnist/ or a mirror such as ' +
-  'https://ossci-datasets.s3.amazonaws.com/mnist/, or use the bundled 10,000 digits with the dataset name \'mnist\'.';
+  "https://ossci-datasets.s3.amazonaws.com/mnist/, or use the bundled 10,000 digits with the dataset name 'mnist'.";
 
 /**
  * Most bytes an IDX file may inflate to (1 GiB; the full MNIST training images are 47 MB).
@@ -180,10 +180,14 @@ function inflateIfGzip(bytes: Uint8Array, path: string, maxBytes: number): Uint8
     if ((cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(path, maxBytes, cause);
     // An interrupted download is the usual reason, so say "truncated" when zlib does.
     if ((cause as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
-      throw new DataError('E_IDX_TRUNCATED', `Gzip file ${path} is truncated (compressed stream ends early, ${bytes.length} bytes); download it again.`, {
-        cause,
-        details: { path, actualBytes: bytes.length },
-      });
+      throw new DataError(
+        'E_IDX_TRUNCATED',
+        `Gzip file ${path} is truncated (compressed stream ends early, ${bytes.length} bytes); download it again.`,
+        {
+          cause,
+          details: { path, actualBytes: bytes.length },
+        },
+      );
     }
     throw new DataError('E_IDX_GZIP', `Cannot decompress ${path}: ${(cause as Error).message}; download it again.`, {
       cause,
@@ -210,10 +214,14 @@ function truncated(path: string, expectedBytes: number, actualBytes: number): Da
 }
 
 function tooLarge(path: string, maxBytes: number, cause?: unknown): DataError {
-  return new DataError('E_IDX_TOO_LARGE', `IDX file ${path} holds more than ${maxBytes} bytes once inflated; pass a larger maxBytes if it is a real data set.`, {
-    ...(cause === undefined ? {} : { cause }),
-    details: { path, maxBytes },
-  });
+  return new DataError(
+    'E_IDX_TOO_LARGE',
+    `IDX file ${path} holds more than ${maxBytes} bytes once inflated; pass a larger maxBytes if it is a real data set.`,
+    {
+      ...(cause === undefined ? {} : { cause }),
+      details: { path, maxBytes },
+    },
+  );
 }
 
 function hex(n: number): string {

@@ -45,5 +45,8 @@ test('unknown specs: E_UNKNOWN_DATASET listing the valid choices', () => {
 
 test("{ kind: 'idx' } without both paths: E_DATASET_SPEC", () => {
   const spec = { kind: 'idx', images: 'a' } as unknown as DatasetSpec;
-  assert.throws(() => loadDataset(spec), (error) => error instanceof RampartError && error.code === 'E_DATASET_SPEC');
+  assert.throws(
+    () => loadDataset(spec),
+    (error) => error instanceof RampartError && error.code === 'E_DATASET_SPEC',
+  );
 });

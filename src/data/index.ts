@@ -48,5 +48,5 @@ export function loadDataset(spec: DatasetSpec): Dataset {
 }
 
 function describe(spec: unknown): string {
-  return typeof spec === 'string' ? `'${spec}'` : JSON.stringify(spec) ?? String(spec);
+  return typeof spec === 'string' ? `'${spec}'` : (JSON.stringify(spec) ?? String(spec));
 }

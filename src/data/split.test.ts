@@ -50,7 +50,10 @@ test('split covers every index exactly once, with no overlap', () => {
     const parts = splitDataset(ds, { seed: 3, fractions: FRACTIONS, stratified });
     const all = [...sourceIndices(parts.train), ...sourceIndices(parts.validation), ...sourceIndices(parts.test)];
     assert.equal(all.length, ds.count);
-    assert.deepEqual([...all].sort((a, b) => a - b), Array.from({ length: ds.count }, (_, i) => i));
+    assert.deepEqual(
+      [...all].sort((a, b) => a - b),
+      Array.from({ length: ds.count }, (_, i) => i),
+    );
     // Labels travel with their features.
     for (const part of [parts.train, parts.validation, parts.test]) {
       sourceIndices(part).forEach((src, k) => assert.equal(part.y[k], ds.y[src]));
@@ -157,8 +160,18 @@ test('takeFirst takes the first n, clamps to count and rejects bad n', () => {
 test('batches without shuffle walk the data in order, last batch short', () => {
   const ds = labelled([4, 3]);
   const seen = [...batches(ds, 3)];
-  assert.deepEqual(seen.map((b) => [b.start, b.count]), [[0, 3], [3, 3], [6, 1]]);
-  assert.deepEqual(seen.flatMap((b) => [...b.indices]), [0, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    seen.map((b) => [b.start, b.count]),
+    [
+      [0, 3],
+      [3, 3],
+      [6, 1],
+    ],
+  );
+  assert.deepEqual(
+    seen.flatMap((b) => [...b.indices]),
+    [0, 1, 2, 3, 4, 5, 6],
+  );
   const last = seen[2];
   assert.ok(last);
   assert.deepEqual([...last.x], [6, -6]);
@@ -169,7 +182,10 @@ test('shuffled batches cover every example once, reproducibly per seed', () => {
   const ds = labelled([20, 13]);
   const order = (seed: number) => [...batches(ds, 8, { shuffle: true, seed })].flatMap((b) => [...b.indices]);
   const a = order(5);
-  assert.deepEqual([...a].sort((p, q) => p - q), Array.from({ length: ds.count }, (_, i) => i));
+  assert.deepEqual(
+    [...a].sort((p, q) => p - q),
+    Array.from({ length: ds.count }, (_, i) => i),
+  );
   assert.deepEqual(order(5), a);
   assert.notDeepEqual(order(6), a);
   for (const b of batches(ds, 8, { shuffle: true, seed: 5 })) {

@@ -42,7 +42,8 @@ function checkShape(ds: Dataset): void {
       expected,
     });
   }
-  if (ds.y.length !== ds.count) fail(`y has ${ds.y.length} labels, expected count = ${ds.count}`, { actual: ds.y.length, expected: ds.count });
+  if (ds.y.length !== ds.count)
+    fail(`y has ${ds.y.length} labels, expected count = ${ds.count}`, { actual: ds.y.length, expected: ds.count });
   if (!Number.isInteger(ds.numClasses) || ds.numClasses <= 0) {
     fail(`numClasses must be a positive integer, got ${ds.numClasses}`, { numClasses: ds.numClasses });
   }

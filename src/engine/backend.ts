@@ -48,7 +48,10 @@ async function tryLoadTfjsNode(): Promise<boolean> {
 async function activate(backend: BackendName): Promise<string[]> {
   if (backend === 'tensorflow') {
     if (!(await tryLoadTfjsNode())) {
-      throw new EngineError('E_BACKEND_UNAVAILABLE', "Backend 'tensorflow' needs the optional package @tensorflow/tfjs-node, which is not installed; use RAMPART_BACKEND=wasm.");
+      throw new EngineError(
+        'E_BACKEND_UNAVAILABLE',
+        "Backend 'tensorflow' needs the optional package @tensorflow/tfjs-node, which is not installed; use RAMPART_BACKEND=wasm.",
+      );
     }
   }
   if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm');

@@ -29,7 +29,13 @@ test('regularised incomplete beta matches SciPy/mpmath', () => {
     [0.9995, 1e4, 5, 0.4400984714673917],
   ];
   for (const [x, a, b, expected] of cases) close(regularizedIncompleteBeta(x, a, b), expected, 1e-10, `I_${x}(${a}, ${b})`);
-  for (const [x, a, b] of cases) close(regularizedIncompleteBeta(inverseRegularizedIncompleteBeta(regularizedIncompleteBeta(x, a, b), a, b), a, b), regularizedIncompleteBeta(x, a, b), 1e-12, 'round trip');
+  for (const [x, a, b] of cases)
+    close(
+      regularizedIncompleteBeta(inverseRegularizedIncompleteBeta(regularizedIncompleteBeta(x, a, b), a, b), a, b),
+      regularizedIncompleteBeta(x, a, b),
+      1e-12,
+      'round trip',
+    );
 });
 
 test('one-sided Clopper-Pearson bounds match scipy.stats.beta.ppf', () => {
@@ -78,7 +84,8 @@ test('normal CDF and quantile match SciPy, including the tails', () => {
     [0.99, 2.3263478740408408],
     [1 - 1e-10, 6.361340889697422],
   ];
-  for (const [p, z] of quantiles) assert.ok(Math.abs(normalInverseCdf(p) - z) <= 1e-12 * Math.max(1, Math.abs(z)), `Φ⁻¹(${p}) = ${normalInverseCdf(p)}, expected ${z}`);
+  for (const [p, z] of quantiles)
+    assert.ok(Math.abs(normalInverseCdf(p) - z) <= 1e-12 * Math.max(1, Math.abs(z)), `Φ⁻¹(${p}) = ${normalInverseCdf(p)}, expected ${z}`);
   const cdf: [number, number][] = [
     [-8, 6.22096057427174e-16],
     [-3, 0.0013498980316300933],
@@ -106,7 +113,10 @@ test('exact two-sided binomial test at p = 1/2 matches scipy.stats.binomtest', (
 });
 
 test('bad arguments name the value', () => {
-  assert.throws(() => clopperPearsonLower(11, 10, 0.05), (e: unknown) => e instanceof UsageError && e.code === 'E_STAT_ARGUMENT' && /k=11, n=10/.test(e.message));
+  assert.throws(
+    () => clopperPearsonLower(11, 10, 0.05),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_STAT_ARGUMENT' && /k=11, n=10/.test(e.message),
+  );
   assert.throws(() => clopperPearsonLower(1, 10, 0), /alpha in \(0, 1\); got 0/);
   assert.throws(() => normalInverseCdf(1.5), /p in \[0, 1\]; got 1.5/);
   assert.throws(() => regularizedIncompleteBeta(0.5, -1, 2), /a=-1/);

@@ -28,7 +28,10 @@ test('hand-computed ECE, MCE, Brier, NLL and reliability bins', () => {
   near(m.brier, (0.005 + 1.445 + 0.245 + 1.125) / 4, 'Brier');
   near(m.nll, -(Math.log(0.95) + Math.log(0.15) + Math.log(0.65) + Math.log(0.25)) / 4, 'NLL');
   assert.equal(m.accuracy, 0.5);
-  assert.deepEqual(m.reliability.map((b) => b.count), [0, 0, 0, 2, 2]);
+  assert.deepEqual(
+    m.reliability.map((b) => b.count),
+    [0, 0, 0, 2, 2],
+  );
   near(m.reliability[4]!.meanConfidence, 0.9, 'bin 4 confidence');
   near(m.reliability[3]!.accuracy, 0.5, 'bin 3 accuracy');
   // The same numbers from logits (log-probabilities are valid logits) and streamed in two batches.
@@ -58,7 +61,11 @@ test('a calibrated source has small ECE; the same scores sharpened are overconfi
   const calibrated = calibrationFromLogits(logits, y, 2);
   assert.ok(calibrated.ece < 0.015, `calibrated ECE ${calibrated.ece}`);
   assert.ok(calibrated.eceEqualMass < 0.015, `calibrated equal-mass ECE ${calibrated.eceEqualMass}`);
-  const sharpened = calibrationFromLogits(logits.map((v) => 4 * v), y, 2);
+  const sharpened = calibrationFromLogits(
+    logits.map((v) => 4 * v),
+    y,
+    2,
+  );
   assert.ok(sharpened.ece > 0.1, `overconfident ECE ${sharpened.ece}`);
   assert.ok(sharpened.meanConfidence > sharpened.accuracy + 0.1);
   assert.ok(sharpened.nll > calibrated.nll && sharpened.brier > calibrated.brier);
@@ -77,15 +84,27 @@ test('clean and adversarial calibration of a trained model', async () => {
   assert.ok(adv.accuracy < report.clean.accuracy - 0.2, `attack should hurt: ${adv.accuracy} vs ${report.clean.accuracy}`);
   assert.ok(adv.nll > report.clean.nll && adv.ece > report.clean.ece, 'adversarial inputs are worse calibrated');
   assert.equal(adv.attack.id, 'fgsm');
-  assert.equal(report.clean.reliability.reduce((s, b) => s + b.count, 0), 100);
+  assert.equal(
+    report.clean.reliability.reduce((s, b) => s + b.count, 0),
+    100,
+  );
   assert.deepEqual(JSON.parse(JSON.stringify(report)), report, 'plain serialisable');
 });
 
 test('bad inputs are named', async () => {
-  assert.throws(() => calibrationFromLogits([1, 2, 3], labels, 2), (e: unknown) => e instanceof InputError && e.code === 'E_CALIBRATION_INPUT' && /3 logits for 4 labels/.test(e.message));
+  assert.throws(
+    () => calibrationFromLogits([1, 2, 3], labels, 2),
+    (e: unknown) => e instanceof InputError && e.code === 'E_CALIBRATION_INPUT' && /3 logits for 4 labels/.test(e.message),
+  );
   assert.throws(() => calibrationFromProbabilities([1.5, -0.5], Int32Array.from([0]), 2), /Probability 0 is 1.5/);
   assert.throws(() => calibrationFromLogits([0, 0], Int32Array.from([2]), 2), /Label 0 is 2/);
-  assert.throws(() => calibrationFromLogits([0, 0], Int32Array.from([1]), 2, { bins: 0 }), (e: unknown) => e instanceof UsageError && /'bins'/.test(e.message));
+  assert.throws(
+    () => calibrationFromLogits([0, 0], Int32Array.from([1]), 2, { bins: 0 }),
+    (e: unknown) => e instanceof UsageError && /'bins'/.test(e.message),
+  );
   const model = await trainedMlp();
-  await assert.rejects(calibrationReport({ model, data: takeFirst(smallMnist().test, 5), attack: createAttack('fgsm') }), /both an attack and a threat/);
+  await assert.rejects(
+    calibrationReport({ model, data: takeFirst(smallMnist().test, 5), attack: createAttack('fgsm') }),
+    /both an attack and a threat/,
+  );
 });

@@ -64,20 +64,31 @@ interface Summary {
 
 function checkBins(bins: number | undefined): number {
   const b = bins ?? 15;
-  if (!Number.isInteger(b) || b < 1) throw new UsageError('E_CALIBRATION_OPTION', `Calibration option 'bins' must be a whole number >= 1, e.g. 15; got ${String(bins)}.`, { details: { option: 'bins', value: bins } });
+  if (!Number.isInteger(b) || b < 1)
+    throw new UsageError('E_CALIBRATION_OPTION', `Calibration option 'bins' must be a whole number >= 1, e.g. 15; got ${String(bins)}.`, {
+      details: { option: 'bins', value: bins },
+    });
   return b;
 }
 
 function checkRows(values: ArrayLike<number>, labels: Int32Array, numClasses: number, what: string): void {
-  if (!Number.isInteger(numClasses) || numClasses < 2) throw new UsageError('E_CALIBRATION_OPTION', `numClasses must be a whole number >= 2; got ${numClasses}.`);
+  if (!Number.isInteger(numClasses) || numClasses < 2)
+    throw new UsageError('E_CALIBRATION_OPTION', `numClasses must be a whole number >= 2; got ${numClasses}.`);
   if (values.length !== labels.length * numClasses) {
-    throw new InputError('E_CALIBRATION_INPUT', `Got ${values.length} ${what} for ${labels.length} labels and ${numClasses} classes; give labels.length * numClasses values, row-major.`, {
-      details: { values: values.length, labels: labels.length, numClasses },
-    });
+    throw new InputError(
+      'E_CALIBRATION_INPUT',
+      `Got ${values.length} ${what} for ${labels.length} labels and ${numClasses} classes; give labels.length * numClasses values, row-major.`,
+      {
+        details: { values: values.length, labels: labels.length, numClasses },
+      },
+    );
   }
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i] as number;
-    if (!Number.isInteger(y) || y < 0 || y >= numClasses) throw new InputError('E_LABEL_RANGE', `Label ${i} is ${y}; valid classes are 0..${numClasses - 1}.`, { details: { index: i, value: y } });
+    if (!Number.isInteger(y) || y < 0 || y >= numClasses)
+      throw new InputError('E_LABEL_RANGE', `Label ${i} is ${y}; valid classes are 0..${numClasses - 1}.`, {
+        details: { index: i, value: y },
+      });
   }
 }
 
@@ -143,7 +154,9 @@ function finish(s: Summary, bins: number): CalibrationMetrics {
   for (let b = 0; b < bins; b++) massGroups.push(order.slice(Math.floor((b * n) / bins), Math.floor(((b + 1) * n) / bins)));
   const reliabilityEqualMass = massGroups
     .filter((g) => g.length > 0)
-    .map((g) => binStats(s.confidence, s.correct, g, s.confidence[g[0] as number] as number, s.confidence[g[g.length - 1] as number] as number));
+    .map((g) =>
+      binStats(s.confidence, s.correct, g, s.confidence[g[0] as number] as number, s.confidence[g[g.length - 1] as number] as number),
+    );
   const gap = (r: ReliabilityBin) => Math.abs(r.accuracy - r.meanConfidence);
   const ece = (rs: ReliabilityBin[]) => (n === 0 ? 0 : rs.reduce((sum, r) => sum + (r.count / n) * gap(r), 0));
   return {
@@ -171,12 +184,19 @@ const empty = (): Summary => ({ confidence: [], correct: [], brier: 0, nll: 0 })
  * @throws UsageError `E_CALIBRATION_OPTION` for bins < 1 or numClasses < 2.
  * @example const m = calibrationFromLogits(logits, labels, 10, { bins: 15 }); m.ece;
  */
-export function calibrationFromLogits(logits: ArrayLike<number>, labels: Int32Array, numClasses: number, options: CalibrationOptions & { temperature?: number } = {}): CalibrationMetrics {
+export function calibrationFromLogits(
+  logits: ArrayLike<number>,
+  labels: Int32Array,
+  numClasses: number,
+  options: CalibrationOptions & { temperature?: number } = {},
+): CalibrationMetrics {
   const bins = checkBins(options.bins);
   checkRows(logits, labels, numClasses, 'logits');
   const temperature = options.temperature ?? 1;
   if (!(temperature > 0 && Number.isFinite(temperature))) {
-    throw new UsageError('E_CALIBRATION_OPTION', `Temperature must be a finite number > 0; got ${temperature}.`, { details: { option: 'temperature', value: temperature } });
+    throw new UsageError('E_CALIBRATION_OPTION', `Temperature must be a finite number > 0; got ${temperature}.`, {
+      details: { option: 'temperature', value: temperature },
+    });
   }
   const s = empty();
   summarise(logSoftmaxRows(logits, numClasses, temperature), labels, numClasses, s);
@@ -190,12 +210,21 @@ export function calibrationFromLogits(logits: ArrayLike<number>, labels: Int32Ar
  * @throws UsageError `E_CALIBRATION_OPTION` for bins < 1 or numClasses < 2.
  * @example const m = calibrationFromProbabilities(probs, labels, 2);
  */
-export function calibrationFromProbabilities(probabilities: ArrayLike<number>, labels: Int32Array, numClasses: number, options: CalibrationOptions = {}): CalibrationMetrics {
+export function calibrationFromProbabilities(
+  probabilities: ArrayLike<number>,
+  labels: Int32Array,
+  numClasses: number,
+  options: CalibrationOptions = {},
+): CalibrationMetrics {
   const bins = checkBins(options.bins);
   checkRows(probabilities, labels, numClasses, 'probabilities');
   for (let i = 0; i < probabilities.length; i++) {
     const p = probabilities[i] as number;
-    if (!(p >= 0 && p <= 1)) throw new InputError('E_CALIBRATION_INPUT', `Probability ${i} is ${p}; probabilities must lie in [0, 1] (pass logits to calibrationFromLogits instead).`);
+    if (!(p >= 0 && p <= 1))
+      throw new InputError(
+        'E_CALIBRATION_INPUT',
+        `Probability ${i} is ${p}; probabilities must lie in [0, 1] (pass logits to calibrationFromLogits instead).`,
+      );
   }
   const s = empty();
   summarise((row, c) => Math.log(probabilities[row * numClasses + c] as number), labels, numClasses, s);
@@ -208,7 +237,10 @@ export function calibrationFromProbabilities(probabilities: ArrayLike<number>, l
  *
  * @throws UsageError `E_CALIBRATION_OPTION` for bins < 1 or numClasses < 2.
  */
-export function calibrationMetric(numClasses: number, options: CalibrationOptions = {}): Metric<{ logits: ArrayLike<number>; labels: Int32Array }, CalibrationMetrics> {
+export function calibrationMetric(
+  numClasses: number,
+  options: CalibrationOptions = {},
+): Metric<{ logits: ArrayLike<number>; labels: Int32Array }, CalibrationMetrics> {
   const bins = checkBins(options.bins);
   const s = empty();
   return {
@@ -243,7 +275,13 @@ export async function datasetLogits(model: Classifier, data: Dataset, batchSize 
  *
  * @throws whatever the attack throws for this model and threat.
  */
-export async function adversarialLogits(model: Classifier, data: Dataset, attack: Attack, threat: ThreatModel, options: { batchSize?: number; seed?: number } = {}): Promise<Float32Array> {
+export async function adversarialLogits(
+  model: Classifier,
+  data: Dataset,
+  attack: Attack,
+  threat: ThreatModel,
+  options: { batchSize?: number; seed?: number } = {},
+): Promise<Float32Array> {
   const batchSize = options.batchSize ?? 256;
   assertBatchShape(model, [data.count, ...data.shape], `dataset '${data.name}'`);
   const out = new Float32Array(data.count * model.numClasses);
@@ -277,7 +315,10 @@ export interface CalibrationReport {
   model: { id: string };
   data: { name: string; count: number };
   clean: CalibrationMetrics;
-  adversarial?: CalibrationMetrics & { attack: { id: string; config: Readonly<object> }; threat: { id: string; norm: string; epsilon: number } };
+  adversarial?: CalibrationMetrics & {
+    attack: { id: string; config: Readonly<object> };
+    threat: { id: string; norm: string; epsilon: number };
+  };
 }
 
 /**
@@ -287,18 +328,30 @@ export interface CalibrationReport {
  * @throws UsageError `E_CALIBRATION_OPTION` for bad bins or an attack without a threat (or the reverse).
  * @throws InputError when the data does not fit the model; whatever the attack throws.
  * @example
- * const report = await calibrationReport({ model, data: test, attack: createAttack('pgd'), threat: threatModel({ norm: 'linf', epsilon: 0.1 }) });
+ * const threat = threatModel({ norm: 'linf', epsilon: 0.1 });
+ * const report = await calibrationReport({ model, data: test, attack: createAttack('pgd'), threat });
  */
 export async function calibrationReport(options: CalibrationReportOptions): Promise<CalibrationReport> {
   const { model, data, attack, threat } = options;
   const bins = checkBins(options.bins);
   if ((attack === undefined) !== (threat === undefined)) {
-    throw new UsageError('E_CALIBRATION_OPTION', 'Give both an attack and a threat for adversarial calibration, or neither for clean calibration only.');
+    throw new UsageError(
+      'E_CALIBRATION_OPTION',
+      'Give both an attack and a threat for adversarial calibration, or neither for clean calibration only.',
+    );
   }
   const clean = calibrationFromLogits(await datasetLogits(model, data, options.batchSize), data.y, model.numClasses, { bins });
-  const report: CalibrationReport = { kind: 'rampart.calibration-report', model: { id: model.id }, data: { name: data.name, count: data.count }, clean };
+  const report: CalibrationReport = {
+    kind: 'rampart.calibration-report',
+    model: { id: model.id },
+    data: { name: data.name, count: data.count },
+    clean,
+  };
   if (attack && threat) {
-    const z = await adversarialLogits(model, data, attack, threat, { ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }), seed: options.seed ?? 0 });
+    const z = await adversarialLogits(model, data, attack, threat, {
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      seed: options.seed ?? 0,
+    });
     report.adversarial = {
       ...calibrationFromLogits(z, data.y, model.numClasses, { bins }),
       attack: { id: attack.id, config: attack.config },

@@ -51,7 +51,14 @@ interface RateContext {
   upperBound?: boolean;
 }
 
-function atLeast(id: string, label: string, measured: number | undefined, required: number, threat: string | undefined, ctx: RateContext): GateCheck {
+function atLeast(
+  id: string,
+  label: string,
+  measured: number | undefined,
+  required: number,
+  threat: string | undefined,
+  ctx: RateContext,
+): GateCheck {
   const criterion = `${label}${ctx.lowerBound ? ' (95% lower bound)' : ''} ≥ ${pct(required)}`;
   const base = { id, criterion, required, ...(threat === undefined ? {} : { threat }), ...(ctx.rate ? { interval: ctx.rate } : {}) };
   if (measured === undefined) return { ...base, measured: null, passed: false, status: 'failed', message: `${label} was not measured` };
@@ -67,14 +74,26 @@ function atLeast(id: string, label: string, measured: number | undefined, requir
   }
   const passed = measured + TOLERANCE >= required;
   const interval = ctx.rate ? ` (${formatInterval(ctx.rate)}${weaker})` : weaker ? ` (${weaker.slice(2)})` : '';
-  return { ...base, measured, passed, status: passed ? 'passed' : 'failed', message: `${label} ${pct(measured)} ${passed ? '≥' : '<'} ${pct(required)}${interval}` };
+  return {
+    ...base,
+    measured,
+    passed,
+    status: passed ? 'passed' : 'failed',
+    message: `${label} ${pct(measured)} ${passed ? '≥' : '<'} ${pct(required)}${interval}`,
+  };
 }
 
 /** One check per threat whose masking checks ran: a `fail` fails the gate with the checks' explanations; a `warn` passes, shown. */
 function maskingCheck(threat: string, summary: MaskingSummary): GateCheck {
   const failed = summary.checks.filter((c) => c.status === 'fail');
   const warned = summary.checks.filter((c) => c.status === 'warn');
-  const base = { id: `masking:${threat}`, criterion: `no gradient-masking check fails (${threat})`, measured: failed.length, required: 0, threat };
+  const base = {
+    id: `masking:${threat}`,
+    criterion: `no gradient-masking check fails (${threat})`,
+    measured: failed.length,
+    required: 0,
+    threat,
+  };
   const explain = (cs: MaskingSummary['checks']): string => cs.map((c) => `${c.id}: ${c.explanation}`).join(' ');
   if (failed.length > 0) {
     const message = `${failed.length} of ${summary.checks.length} gradient-masking checks failed at ${threat} on ${summary.examples} examples, so its robust accuracy cannot be trusted. ${explain(failed)}`;
@@ -82,14 +101,29 @@ function maskingCheck(threat: string, summary: MaskingSummary): GateCheck {
   }
   const counts = `${summary.checks.length - warned.length} of ${summary.checks.length} gradient-masking checks passed at ${threat}`;
   if (warned.length === 0) return { ...base, passed: true, status: 'passed', message: counts };
-  return { ...base, passed: true, status: 'passed', message: `${counts}; ${warned.length} warned: ${explain(warned)}`, warnings: warned.map((c) => `${c.id}: ${c.explanation}`) };
+  return {
+    ...base,
+    passed: true,
+    status: 'passed',
+    message: `${counts}; ${warned.length} warned: ${explain(warned)}`,
+    warnings: warned.map((c) => `${c.id}: ${c.explanation}`),
+  };
 }
 
 function atMost(id: string, label: string, measured: number | undefined, required: number, format: (v: number) => string): GateCheck {
   const criterion = `${label} ≤ ${format(required)}`;
-  if (measured === undefined) return { id, criterion, required, measured: null, passed: false, status: 'failed', message: `${label} was not measured` };
+  if (measured === undefined)
+    return { id, criterion, required, measured: null, passed: false, status: 'failed', message: `${label} was not measured` };
   const passed = measured <= required + TOLERANCE;
-  return { id, criterion, required, measured, passed, status: passed ? 'passed' : 'failed', message: `${label} ${format(measured)} ${passed ? '≤' : '>'} ${format(required)}` };
+  return {
+    id,
+    criterion,
+    required,
+    measured,
+    passed,
+    status: passed ? 'passed' : 'failed',
+    message: `${label} ${format(measured)} ${passed ? '≤' : '>'} ${format(required)}`,
+  };
 }
 
 /**
@@ -106,27 +140,58 @@ export function evaluateGate(criteria: GateCriteria, candidate: EvaluationResult
   const lowerBound = criteria.confidence === 'lower-bound';
   const rates = candidate.rates;
   if (criteria.cleanAccuracy !== undefined) {
-    checks.push(atLeast('clean-accuracy', 'clean accuracy', candidate.cleanAccuracy, criteria.cleanAccuracy, undefined, { rate: rates?.clean, lowerBound }));
+    checks.push(
+      atLeast('clean-accuracy', 'clean accuracy', candidate.cleanAccuracy, criteria.cleanAccuracy, undefined, {
+        rate: rates?.clean,
+        lowerBound,
+      }),
+    );
   }
   for (const [threat, required] of Object.entries(criteria.robustAccuracy ?? {})) {
     const ctx = { rate: rates?.robust[threat], lowerBound, upperBound: candidate.method?.upperBound === true };
-    const check = atLeast(`robust-accuracy:${threat}`, `robust accuracy (${threat})`, candidate.robustAccuracy[threat], required, threat, ctx);
+    const check = atLeast(
+      `robust-accuracy:${threat}`,
+      `robust accuracy (${threat})`,
+      candidate.robustAccuracy[threat],
+      required,
+      threat,
+      ctx,
+    );
     const why = candidate.unmeasured[threat];
     checks.push(check.measured === null && why ? { ...check, message: `${check.message}: ${why}` } : check);
   }
   for (const [threat, required] of Object.entries(criteria.certifiedAccuracy ?? {})) {
     const ctx = { rate: rates?.certified?.[threat], lowerBound };
-    checks.push(atLeast(`certified-accuracy:${threat}`, `certified accuracy (${threat})`, candidate.certifiedAccuracy?.[threat], required, threat, ctx));
+    checks.push(
+      atLeast(
+        `certified-accuracy:${threat}`,
+        `certified accuracy (${threat})`,
+        candidate.certifiedAccuracy?.[threat],
+        required,
+        threat,
+        ctx,
+      ),
+    );
   }
   if (criteria.masking !== false) {
     for (const [threat, summary] of Object.entries(candidate.masking ?? {})) checks.push(maskingCheck(threat, summary));
   }
   if (criteria.masking === true && candidate.masking === undefined) {
     const message = 'the gradient-masking checks did not run: turn on evaluation.masking in the plan';
-    checks.push({ id: 'masking', criterion: 'no gradient-masking check fails', measured: null, required: 0, passed: false, status: 'failed', message });
+    checks.push({
+      id: 'masking',
+      criterion: 'no gradient-masking check fails',
+      measured: null,
+      required: 0,
+      passed: false,
+      status: 'failed',
+      message,
+    });
   }
-  if (criteria.ece !== undefined) checks.push(atMost('ece', 'expected calibration error', candidate.ece, criteria.ece, (v) => v.toFixed(4)));
-  if (criteria.latencyP99Ms !== undefined) checks.push(atMost('latency-p99', 'latency p99', candidate.latencyP99Ms, criteria.latencyP99Ms, (v) => `${v.toFixed(2)} ms`));
+  if (criteria.ece !== undefined)
+    checks.push(atMost('ece', 'expected calibration error', candidate.ece, criteria.ece, (v) => v.toFixed(4)));
+  if (criteria.latencyP99Ms !== undefined)
+    checks.push(atMost('latency-p99', 'latency p99', candidate.latencyP99Ms, criteria.latencyP99Ms, (v) => `${v.toFixed(2)} ms`));
   const maxDrop = criteria.maxRegression;
   if (maxDrop !== undefined) {
     if (!production) {
@@ -140,11 +205,14 @@ export function evaluateGate(criteria: GateCriteria, candidate: EvaluationResult
         message: 'no production results to compare with (first release)',
       });
     } else {
-      const pairs: [string, string, number, number | undefined, string | undefined][] = [['regression:clean-accuracy', 'clean accuracy', production.cleanAccuracy, candidate.cleanAccuracy, undefined]];
+      const pairs: [string, string, number, number | undefined, string | undefined][] = [
+        ['regression:clean-accuracy', 'clean accuracy', production.cleanAccuracy, candidate.cleanAccuracy, undefined],
+      ];
       // In the candidate's (the plan's) order; production results may come back with sorted keys.
       for (const [threat, value] of Object.entries(candidate.robustAccuracy)) {
         const before = production.robustAccuracy[threat];
-        if (before !== undefined) pairs.push([`regression:robust-accuracy:${threat}`, `robust accuracy (${threat})`, before, value, threat]);
+        if (before !== undefined)
+          pairs.push([`regression:robust-accuracy:${threat}`, `robust accuracy (${threat})`, before, value, threat]);
       }
       for (const [id, label, before, after, threat] of pairs) {
         const required = Math.max(0, before - maxDrop);

@@ -18,7 +18,8 @@ function averaged(base: Classifier): Classifier {
     numClasses: base.numClasses,
     bounds: base.bounds,
     differentiable: true,
-    logits: (x) => tf.tidy(() => tf.div(tf.addN([base.logits(x), base.logits(tf.add(x, 0.01)), base.logits(tf.sub(x, 0.01))]), 3) as tf.Tensor2D),
+    logits: (x) =>
+      tf.tidy(() => tf.div(tf.addN([base.logits(x), base.logits(tf.add(x, 0.01)), base.logits(tf.sub(x, 0.01))]), 3) as tf.Tensor2D),
   };
 }
 
@@ -37,9 +38,15 @@ test('latency report: clean and adversarial series, bare and defended, as data',
     warmup: 1,
   });
   assert.equal(tf.memory().numTensors, tensors, 'latency measurement leaked tensors');
-  assert.deepEqual(report.series.map((s) => `${s.model}/${s.inputs}`), ['mlp-fixture/clean', 'mlp-fixture+avg3/clean', 'mlp-fixture/adversarial', 'mlp-fixture+avg3/adversarial']);
+  assert.deepEqual(
+    report.series.map((s) => `${s.model}/${s.inputs}`),
+    ['mlp-fixture/clean', 'mlp-fixture+avg3/clean', 'mlp-fixture/adversarial', 'mlp-fixture+avg3/adversarial'],
+  );
   for (const s of report.series) {
-    assert.deepEqual(s.stats.map((t) => t.batchSize), [1, 16]);
+    assert.deepEqual(
+      s.stats.map((t) => t.batchSize),
+      [1, 16],
+    );
     for (const t of s.stats) {
       assert.equal(t.repeats, 5);
       assert.ok(Number.isFinite(t.p50Ms) && t.p50Ms > 0 && t.p99Ms >= t.p50Ms);
@@ -56,7 +63,10 @@ test('latency report: clean and adversarial series, bare and defended, as data',
 test('bad latency options are named', async () => {
   const model = await trainedMlp();
   const data = takeFirst(smallMnist().test, 8);
-  await assert.rejects(measureLatency({ model, data, batchSizes: [16] }), /Batch sizes must be whole numbers in \[1, 8\] \(the data size\); got \[16\]/);
+  await assert.rejects(
+    measureLatency({ model, data, batchSizes: [16] }),
+    /Batch sizes must be whole numbers in \[1, 8\] \(the data size\); got \[16\]/,
+  );
   await assert.rejects(measureLatency({ model, data, batchSizes: [1], repeats: 0 }), /repeats must be/);
   await assert.rejects(measureLatency({ model, data, batchSizes: [1], attack: createAttack('fgsm') }), /both an attack and a threat/);
 });

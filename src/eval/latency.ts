@@ -125,12 +125,20 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
   const repeats = options.repeats ?? 30;
   const warmup = options.warmup ?? 3;
   if (batchSizes.length === 0 || batchSizes.some((b) => !Number.isInteger(b) || b < 1 || b > data.count)) {
-    throw new UsageError('E_LATENCY_OPTION', `Batch sizes must be whole numbers in [1, ${data.count}] (the data size); got [${batchSizes.join(', ')}].`, { details: { batchSizes } });
+    throw new UsageError(
+      'E_LATENCY_OPTION',
+      `Batch sizes must be whole numbers in [1, ${data.count}] (the data size); got [${batchSizes.join(', ')}].`,
+      { details: { batchSizes } },
+    );
   }
   if (!Number.isInteger(repeats) || repeats < 1 || !Number.isInteger(warmup) || warmup < 0) {
-    throw new UsageError('E_LATENCY_OPTION', `repeats must be a whole number >= 1 and warmup >= 0; got repeats=${repeats}, warmup=${warmup}.`);
+    throw new UsageError(
+      'E_LATENCY_OPTION',
+      `repeats must be a whole number >= 1 and warmup >= 0; got repeats=${repeats}, warmup=${warmup}.`,
+    );
   }
-  if ((attack === undefined) !== (threat === undefined)) throw new UsageError('E_LATENCY_OPTION', 'Give both an attack and a threat to time adversarial inputs, or neither.');
+  if ((attack === undefined) !== (threat === undefined))
+    throw new UsageError('E_LATENCY_OPTION', 'Give both an attack and a threat to time adversarial inputs, or neither.');
   assertBatchShape(model, [data.count, ...data.shape], `dataset '${data.name}'`);
   if (defended) assertBatchShape(defended, [data.count, ...data.shape], `dataset '${data.name}'`);
 
@@ -156,7 +164,13 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
         series.push({ model: defended.id, inputs: kind, stats: wrapped });
         bare.forEach((s, i) => {
           const d = wrapped[i] as LatencyStats;
-          overhead.push({ inputs: kind, batchSize: s.batchSize, addedP50Ms: d.p50Ms - s.p50Ms, addedP99Ms: d.p99Ms - s.p99Ms, ratioP50: s.p50Ms > 0 ? d.p50Ms / s.p50Ms : 0 });
+          overhead.push({
+            inputs: kind,
+            batchSize: s.batchSize,
+            addedP50Ms: d.p50Ms - s.p50Ms,
+            addedP99Ms: d.p99Ms - s.p99Ms,
+            ratioP50: s.p50Ms > 0 ? d.p50Ms / s.p50Ms : 0,
+          });
         });
       }
     }

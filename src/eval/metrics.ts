@@ -45,7 +45,8 @@ export function attackStatsMetric(): Metric<AttackBatchOutcome, AttackStats> {
     compute() {
       const sorted = [...successful].sort((a, b) => a - b);
       const mid = sorted.length >> 1;
-      const median = sorted.length === 0 ? 0 : sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+      const median =
+        sorted.length === 0 ? 0 : sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
       return {
         attacked,
         succeeded: successful.length,

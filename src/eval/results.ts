@@ -71,12 +71,20 @@ export async function loadResults(path: string): Promise<EvaluationResults> {
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new DataError('E_RESULTS_MISSING', `Cannot read evaluation results ${path}: ${(error as Error).message}. Pass a results.json written by 'rampart run'.`, { cause: error, details: { path } });
+    throw new DataError(
+      'E_RESULTS_MISSING',
+      `Cannot read evaluation results ${path}: ${(error as Error).message}. Pass a results.json written by 'rampart run'.`,
+      { cause: error, details: { path } },
+    );
   }
   const parsed = evaluationResultsSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError('E_RESULTS_INVALID', `${path} is not a Rampart results file: '${issue?.path.join('.') ?? ''}' ${issue?.message ?? 'is invalid'}.`, { details: { path, issues: parsed.error.issues } });
+    throw new ConfigError(
+      'E_RESULTS_INVALID',
+      `${path} is not a Rampart results file: '${issue?.path.join('.') ?? ''}' ${issue?.message ?? 'is invalid'}.`,
+      { details: { path, issues: parsed.error.issues } },
+    );
   }
   return parsed.data;
 }

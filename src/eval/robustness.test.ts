@@ -12,7 +12,15 @@ before(engine);
 test('report: clean accuracy, per-attack results, worst case no better than any attack, reproducible', async () => {
   const model = await trainedMlp();
   const data = takeFirst(smallMnist().test, 120);
-  const run = () => evaluateRobustness({ model, data, threats: threatsAt('linf', [0.15, 0, 0.05]), attacks: [{ id: 'fgsm' }, { id: 'pgd', options: { steps: 10 } }], seed: 4, batchSize: 50 });
+  const run = () =>
+    evaluateRobustness({
+      model,
+      data,
+      threats: threatsAt('linf', [0.15, 0, 0.05]),
+      attacks: [{ id: 'fgsm' }, { id: 'pgd', options: { steps: 10 } }],
+      seed: 4,
+      batchSize: 50,
+    });
   const tensors = tf.memory().numTensors;
   const report = await run();
   assert.equal(tf.memory().numTensors, tensors, 'evaluation leaked tensors');
@@ -42,9 +50,18 @@ test('report: clean accuracy, per-attack results, worst case no better than any 
 test('bad specs fail before any work', async () => {
   const model = await trainedMlp();
   const data = takeFirst(smallMnist().test, 10);
-  await assert.rejects(evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'nope' }] }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK' && /'fgsm', 'pgd', .* or 'square'/.test(e.message));
-  await assert.rejects(evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'pgd', options: { stepz: 3 } }] }), /pgd has no option 'stepz'/);
-  await assert.rejects(async () => evaluateRobustness({ model, data, threats: threatsAt('linf', [2]), attacks: [{ id: 'pgd' }] }), /E_EPSILON_RANGE|exceeds/);
+  await assert.rejects(
+    evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'nope' }] }),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK' && /'fgsm', 'pgd', .* or 'square'/.test(e.message),
+  );
+  await assert.rejects(
+    evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'pgd', options: { stepz: 3 } }] }),
+    /pgd has no option 'stepz'/,
+  );
+  await assert.rejects(
+    async () => evaluateRobustness({ model, data, threats: threatsAt('linf', [2]), attacks: [{ id: 'pgd' }] }),
+    /E_EPSILON_RANGE|exceeds/,
+  );
   await assert.rejects(evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [] }), /at least one attack/);
 });
 
@@ -55,7 +72,15 @@ test('a worker pool gives the same numbers with 1 and 2 workers', async () => {
   const run = async (workers: number) => {
     const pool = await createWorkerPool({ workers });
     try {
-      return await evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'pgd', options: { steps: 5 } }], seed: 2, batchSize: 150, pool });
+      return await evaluateRobustness({
+        model,
+        data,
+        threats: threatsAt('linf', [0.1]),
+        attacks: [{ id: 'pgd', options: { steps: 5 } }],
+        seed: 2,
+        batchSize: 150,
+        pool,
+      });
     } finally {
       await pool.close();
     }

@@ -119,7 +119,8 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
   const { model, data, onProgress } = options;
   const seed = options.seed ?? 0;
   const batchSize = options.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${batchSize}.`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${batchSize}.`);
   if (options.attacks.length === 0) throw new UsageError('E_NO_ATTACKS', 'Give at least one attack to evaluate with, e.g. pgd.');
   const { norm, threats } = sameNormThreats(options.threats);
   const epsilons = threats.map((t) => t.epsilon);
@@ -133,8 +134,21 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
 
   const session = await (options.pool ?? localExecutor()).open(model);
   /** Attacks the given rows with attack `a` on the executor. */
-  const runBatch = (rows: number[], threat: ThreatModel, a: number, batchSeed: number, progress: (fraction: number) => void): Promise<AttackBatchOutcome> =>
-    session.runRows({ data, rows, threat, attack: options.attacks[a] as AttackSpec, seed: batchSeed, onProgress: (done, total) => progress(done / Math.max(1, total)) });
+  const runBatch = (
+    rows: number[],
+    threat: ThreatModel,
+    a: number,
+    batchSeed: number,
+    progress: (fraction: number) => void,
+  ): Promise<AttackBatchOutcome> =>
+    session.runRows({
+      data,
+      rows,
+      threat,
+      attack: options.attacks[a] as AttackSpec,
+      seed: batchSeed,
+      onProgress: (done, total) => progress(done / Math.max(1, total)),
+    });
 
   try {
     const attackedEpsilons = epsilons.filter((e) => e > 0).length;
@@ -151,7 +165,11 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
         const metric = attackStatsMetric();
         if (threat.epsilon === 0) {
           // Nothing to search: the clean prediction is the whole story.
-          metric.update({ success: new Uint8Array(candidates.length), perturbation: new Float32Array(candidates.length), queries: new Int32Array(candidates.length) });
+          metric.update({
+            success: new Uint8Array(candidates.length),
+            perturbation: new Float32Array(candidates.length),
+            queries: new Int32Array(candidates.length),
+          });
         } else {
           for (const [start, end] of ranges(candidates.length, batchSize)) {
             const rows = candidates.slice(start, end);
@@ -180,7 +198,14 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
       }
       const robustRows = candidates.filter((_, k) => robust[k] === 1);
       const robustCount = robustRows.length;
-      worstCase.push({ threat: threat.id, epsilon: threat.epsilon, robustAccuracy: data.count === 0 ? 0 : robustCount / data.count, robustCount, robustRows, brokenBy });
+      worstCase.push({
+        threat: threat.id,
+        epsilon: threat.epsilon,
+        robustAccuracy: data.count === 0 ? 0 : robustCount / data.count,
+        robustCount,
+        robustRows,
+        brokenBy,
+      });
     }
     return {
       kind: 'rampart.robustness-report',

@@ -58,7 +58,10 @@ test('CERTIFY on a linear classifier: radius within the Clopper-Pearson slack of
   const again = await certify(m, x, { sigma, n0: 100, n, alpha, seed: 11, batchSize: 1000 });
   assert.deepEqual(again, certs, 'same seed and noise batch, same certificates');
   const other = await certify(m, x, { sigma, n0: 100, n, alpha, seed: 12 });
-  assert.notDeepEqual(other.map((c) => c.candidateCount), certs.map((c) => c.candidateCount));
+  assert.notDeepEqual(
+    other.map((c) => c.candidateCount),
+    certs.map((c) => c.candidateCount),
+  );
   x.dispose();
   m.model.dispose();
 });
@@ -67,8 +70,15 @@ test('PREDICT returns the smoothed class or abstains at the boundary', async () 
   const m = model();
   const x = tf.tensor2d(points);
   const predictions = await predictSmoothed(m, x, { sigma, n: 2000, alpha: 0.001, seed: 3 });
-  assert.deepEqual(predictions.map((p) => p.prediction), [1, 0, null, 1]);
-  for (const p of predictions) assert.equal(p.counts.reduce((a, c) => a + c, 0), 2000);
+  assert.deepEqual(
+    predictions.map((p) => p.prediction),
+    [1, 0, null, 1],
+  );
+  for (const p of predictions)
+    assert.equal(
+      p.counts.reduce((a, c) => a + c, 0),
+      2000,
+    );
   assert.ok(predictions[2]!.pValue > 0.001);
   assert.equal(predictions[3]!.counts[1], 2000);
   x.dispose();
@@ -78,9 +88,20 @@ test('PREDICT returns the smoothed class or abstains at the boundary', async () 
 test('certified accuracy at radii counts right answers with large enough radii', async () => {
   const m = model();
   const labels = [1, 0, 1, 0]; // the last one is labelled wrong on purpose
-  const data: Dataset = { name: 'plane', shape: [2], x: Float32Array.from(points.flat()), y: Int32Array.from(labels), numClasses: 2, bounds: { min: -100, max: 100 }, count: 4 };
+  const data: Dataset = {
+    name: 'plane',
+    shape: [2],
+    x: Float32Array.from(points.flat()),
+    y: Int32Array.from(labels),
+    numClasses: 2,
+    bounds: { min: -100, max: 100 },
+    count: 4,
+  };
   const report = await certifiedAccuracy({ model: m, data, sigma, n0: 50, n: 2000, alpha: 0.001, radii: [0.5, 0, 0.3, 2], seed: 5 });
-  assert.deepEqual(report.curve.map((c) => c.radius), [0, 0.3, 0.5, 2]);
+  assert.deepEqual(
+    report.curve.map((c) => c.radius),
+    [0, 0.3, 0.5, 2],
+  );
   // Example 0 (distance 0.8) and 1 (0.32) are right; 2 abstains; 3 is certified but wrong.
   const expected = report.examples.map((e) => e.prediction);
   assert.deepEqual(expected, [1, 0, null, 1]);
@@ -99,7 +120,10 @@ test('certified accuracy at radii counts right answers with large enough radii',
 test('bad smoothing options fail with the option named', async () => {
   const m = model();
   const x = tf.tensor2d([[0, 0]]);
-  await assert.rejects(certify(m, x, { sigma: 0 }), (e: unknown) => e instanceof UsageError && e.code === 'E_SMOOTHING_OPTION' && /'sigma'/.test(e.message));
+  await assert.rejects(
+    certify(m, x, { sigma: 0 }),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_SMOOTHING_OPTION' && /'sigma'/.test(e.message),
+  );
   await assert.rejects(certify(m, x, { sigma: 0.5, alpha: 1 }), /'alpha' must be in \(0, 1\)/);
   await assert.rejects(certify(m, x, { sigma: 0.5, n: 2.5 }), /'n' must be a whole number/);
   await assert.rejects(certify(m, tf.tensor2d([[0, 0, 0]]), { sigma: 0.5 }), /E_INPUT_SHAPE|shape/);

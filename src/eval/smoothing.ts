@@ -82,29 +82,51 @@ interface Resolved {
 
 function wholeNumber(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) throw new UsageError('E_SMOOTHING_OPTION', `Smoothing option '${name}' must be a whole number >= 1; got ${String(value)}.`, { details: { option: name, value } });
+  if (!Number.isInteger(v) || v < 1)
+    throw new UsageError('E_SMOOTHING_OPTION', `Smoothing option '${name}' must be a whole number >= 1; got ${String(value)}.`, {
+      details: { option: name, value },
+    });
   return v;
 }
 
 function resolve(options: CertifyOptions): Resolved {
   const { sigma } = options;
   if (typeof sigma !== 'number' || !Number.isFinite(sigma) || sigma <= 0) {
-    throw new UsageError('E_SMOOTHING_OPTION', `Smoothing option 'sigma' must be a finite number > 0 (the noise level the model was trained with, e.g. 0.25); got ${String(sigma)}.`, {
-      details: { option: 'sigma', value: sigma },
-    });
+    throw new UsageError(
+      'E_SMOOTHING_OPTION',
+      `Smoothing option 'sigma' must be a finite number > 0 (the noise level the model was trained with, e.g. 0.25); got ${String(sigma)}.`,
+      {
+        details: { option: 'sigma', value: sigma },
+      },
+    );
   }
   const alpha = options.alpha ?? 0.001;
   if (!(typeof alpha === 'number' && alpha > 0 && alpha < 1)) {
-    throw new UsageError('E_SMOOTHING_OPTION', `Smoothing option 'alpha' must be in (0, 1), e.g. 0.001; got ${String(alpha)}.`, { details: { option: 'alpha', value: alpha } });
+    throw new UsageError('E_SMOOTHING_OPTION', `Smoothing option 'alpha' must be in (0, 1), e.g. 0.001; got ${String(alpha)}.`, {
+      details: { option: 'alpha', value: alpha },
+    });
   }
-  return { sigma, alpha, batchSize: wholeNumber('batchSize', options.batchSize, 1000), n0: wholeNumber('n0', options.n0, 100), n: wholeNumber('n', options.n, 10_000) };
+  return {
+    sigma,
+    alpha,
+    batchSize: wholeNumber('batchSize', options.batchSize, 1000),
+    n0: wholeNumber('n0', options.n0, 100),
+    n: wholeNumber('n', options.n, 10_000),
+  };
 }
 
 /**
  * Votes of the base classifier on `count` noisy copies of one example. The example is
  * broadcast against the noise rather than tiled: Tile is very slow on wasm.
  */
-async function noiseVotes(model: Classifier, example: tf.Tensor, count: number, sigma: number, batchSize: number, rng: Rng): Promise<Int32Array> {
+async function noiseVotes(
+  model: Classifier,
+  example: tf.Tensor,
+  count: number,
+  sigma: number,
+  batchSize: number,
+  rng: Rng,
+): Promise<Int32Array> {
   const votes = new Int32Array(model.numClasses);
   for (const [start, end] of ranges(count, batchSize)) {
     const predicted = tf.tidy(() => {
@@ -128,7 +150,12 @@ function argmaxCount(votes: Int32Array): number {
 }
 
 /** Runs `fn` on each example of the batch as a `[1, ...inputShape]` tensor with its own RNG. */
-async function perExample<T>(model: Classifier, x: tf.Tensor, seed: number, fn: (example: tf.Tensor, rng: Rng) => Promise<T>): Promise<T[]> {
+async function perExample<T>(
+  model: Classifier,
+  x: tf.Tensor,
+  seed: number,
+  fn: (example: tf.Tensor, rng: Rng) => Promise<T>,
+): Promise<T[]> {
   assertBatchShape(model, x.shape);
   const batch = x.shape[0] as number;
   const root = createRng(seed);
@@ -187,7 +214,8 @@ export async function predictSmoothed(model: Classifier, x: tf.Tensor, options: 
     const votes = await noiseVotes(model, example, o.n, o.sigma, o.batchSize, rng);
     const top = argmaxCount(votes);
     let runnerUp = -1;
-    for (let c = 0; c < votes.length; c++) if (c !== top && (runnerUp < 0 || (votes[c] as number) > (votes[runnerUp] as number))) runnerUp = c;
+    for (let c = 0; c < votes.length; c++)
+      if (c !== top && (runnerUp < 0 || (votes[c] as number) > (votes[runnerUp] as number))) runnerUp = c;
     const nA = votes[top] as number;
     const nB = runnerUp < 0 ? 0 : (votes[runnerUp] as number);
     const pValue = binomialTestHalf(nA, nA + nB);
@@ -245,7 +273,8 @@ export async function certifiedAccuracy(options: CertifiedAccuracyOptions): Prom
   const seed = options.seed ?? 0;
   const radii = [...(options.radii ?? [0, 0.25, 0.5, 0.75, 1])].sort((a, b) => a - b);
   for (const r of radii) {
-    if (!Number.isFinite(r) || r < 0) throw new UsageError('E_RADIUS', `Certification radii must be finite numbers >= 0; got ${r}.`, { details: { value: r } });
+    if (!Number.isFinite(r) || r < 0)
+      throw new UsageError('E_RADIUS', `Certification radii must be finite numbers >= 0; got ${r}.`, { details: { value: r } });
   }
   assertBatchShape(model, [data.count, ...data.shape], `dataset '${data.name}'`);
   const count = Math.min(data.count, options.limit ?? data.count);
@@ -266,7 +295,12 @@ export async function certifiedAccuracy(options: CertifiedAccuracyOptions): Prom
   const correct = examples.filter((e) => e.prediction === e.label);
   const radiiCorrect = correct.map((e) => e.radius).sort((a, b) => a - b);
   const mid = radiiCorrect.length >> 1;
-  const median = radiiCorrect.length === 0 ? 0 : radiiCorrect.length % 2 ? (radiiCorrect[mid] as number) : ((radiiCorrect[mid - 1] as number) + (radiiCorrect[mid] as number)) / 2;
+  const median =
+    radiiCorrect.length === 0
+      ? 0
+      : radiiCorrect.length % 2
+        ? (radiiCorrect[mid] as number)
+        : ((radiiCorrect[mid - 1] as number) + (radiiCorrect[mid] as number)) / 2;
   const denominator = Math.max(1, count);
   return {
     kind: 'rampart.certified-accuracy',
@@ -285,4 +319,3 @@ export async function certifiedAccuracy(options: CertifiedAccuracyOptions): Prom
     durationMs: Date.now() - started,
   };
 }
-

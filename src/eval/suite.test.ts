@@ -46,7 +46,10 @@ describe('the standard suite', () => {
   test('names and versions its cascade, and rejects unknown ids and variants', () => {
     const quick = parseSuiteSpec('standard:quick');
     assert.equal(quick.version, 1);
-    assert.deepEqual(quick.stages.map((s) => s.id), ['apgd-ce', 'apgd-t', 'fab-t', 'square']);
+    assert.deepEqual(
+      quick.stages.map((s) => s.id),
+      ['apgd-ce', 'apgd-t', 'fab-t', 'square'],
+    );
     assert.equal(parseSuiteSpec('standard').variant, 'full');
     assert.throws(() => parseSuiteSpec('autoattack'), /E_UNKNOWN_SUITE|Unknown suite/);
     assert.throws(() => parseSuiteSpec('standard:huge'), /variant/);
@@ -55,7 +58,13 @@ describe('the standard suite', () => {
   test('is at least as strong as PGD with the same steps, with consistent per-stage and per-example accounts', async () => {
     const data = takeFirst(smallMnist().test, 100);
     const suite = await runSuite({ model, data, threats: threatsAt('linf', [0.08]), suite: suiteDefinition('standard', 'quick'), seed: 1 });
-    const pgd = await evaluateRobustness({ model, data, threats: threatsAt('linf', [0.08]), attacks: [{ id: 'pgd', options: { steps: 25 } }], seed: 1 });
+    const pgd = await evaluateRobustness({
+      model,
+      data,
+      threats: threatsAt('linf', [0.08]),
+      attacks: [{ id: 'pgd', options: { steps: 25 } }],
+      seed: 1,
+    });
     const suiteAcc = suite.results[0]?.robustAccuracy as number;
     const pgdAcc = pgd.worstCase[0]?.robustAccuracy as number;
     assert.ok(suiteAcc <= pgdAcc, `suite ${suiteAcc} > PGD ${pgdAcc}`);

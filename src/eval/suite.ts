@@ -55,10 +55,14 @@ export interface SuiteDefinition {
  */
 export function suiteDefinition(id: string, variant: string = 'full'): SuiteDefinition {
   if (!(SUITE_IDS as readonly string[]).includes(id)) {
-    throw new UsageError('E_UNKNOWN_SUITE', `Unknown suite '${id}'; use ${listChoices(SUITE_IDS)}.`, { details: { value: id, valid: SUITE_IDS } });
+    throw new UsageError('E_UNKNOWN_SUITE', `Unknown suite '${id}'; use ${listChoices(SUITE_IDS)}.`, {
+      details: { value: id, valid: SUITE_IDS },
+    });
   }
   if (!(SUITE_VARIANTS as readonly string[]).includes(variant)) {
-    throw new UsageError('E_SUITE_VARIANT', `Unknown suite variant '${variant}'; use ${listChoices(SUITE_VARIANTS)}.`, { details: { value: variant, valid: SUITE_VARIANTS } });
+    throw new UsageError('E_SUITE_VARIANT', `Unknown suite variant '${variant}'; use ${listChoices(SUITE_VARIANTS)}.`, {
+      details: { value: variant, valid: SUITE_VARIANTS },
+    });
   }
   const full = variant === 'full';
   return {
@@ -81,7 +85,8 @@ export function suiteDefinition(id: string, variant: string = 'full'): SuiteDefi
  */
 export function parseSuiteSpec(text: string): SuiteDefinition {
   const [id = '', variant = 'full', ...rest] = text.split(':');
-  if (rest.length > 0) throw new UsageError('E_UNKNOWN_SUITE', `Suite '${text}' has too many parts; write ID or ID:VARIANT, e.g. standard:quick.`);
+  if (rest.length > 0)
+    throw new UsageError('E_UNKNOWN_SUITE', `Suite '${text}' has too many parts; write ID or ID:VARIANT, e.g. standard:quick.`);
   return suiteDefinition(id, variant);
 }
 
@@ -175,7 +180,8 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
   const suite = options.suite ?? suiteDefinition('standard');
   const seed = options.seed ?? 0;
   const batchSize = options.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${batchSize}.`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${batchSize}.`);
   const { norm, threats } = sameNormThreats(options.threats);
   const epsilons = threats.map((t) => t.epsilon);
   suite.stages.forEach((s) => createAttack(s.attack, s.options));
@@ -185,8 +191,21 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
   for (let i = 0; i < data.count; i++) if (predicted[i] === data.y[i]) candidates.push(i);
   const session = await (options.pool ?? localExecutor()).open(model);
 
-  const runBatch = (rows: number[], stage: SuiteStage, threat: ThreatModel, batchSeed: number, progress: (fraction: number) => void): Promise<BatchOutcome> =>
-    session.runRows({ data, rows, threat, attack: { id: stage.attack, options: stage.options }, seed: batchSeed, onProgress: (done, total) => progress(done / Math.max(1, total)) });
+  const runBatch = (
+    rows: number[],
+    stage: SuiteStage,
+    threat: ThreatModel,
+    batchSeed: number,
+    progress: (fraction: number) => void,
+  ): Promise<BatchOutcome> =>
+    session.runRows({
+      data,
+      rows,
+      threat,
+      attack: { id: stage.attack, options: stage.options },
+      seed: batchSeed,
+      onProgress: (done, total) => progress(done / Math.max(1, total)),
+    });
 
   /** A fresh prediction at the returned points: a break counts only if it is confirmed. */
   const confirm = async (rows: number[], outcome: BatchOutcome): Promise<Int32Array> => {
@@ -199,7 +218,10 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
   try {
     const results: SuiteEpsilonResult[] = [];
     for (const [e, threat] of threats.entries()) {
-      const examples = Array.from({ length: data.count }, (_, i) => ({ outcome: predicted[i] === data.y[i] ? 'robust' : 'misclassified', perturbation: 0 }));
+      const examples = Array.from({ length: data.count }, (_, i) => ({
+        outcome: predicted[i] === data.y[i] ? 'robust' : 'misclassified',
+        perturbation: 0,
+      }));
       let standing = [...candidates];
       const stages: SuiteStageOutcome[] = [];
       for (const [s, stage] of suite.stages.entries()) {
@@ -241,7 +263,14 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
           durationMs: Date.now() - stageStarted,
         });
       }
-      results.push({ threat: threat.id, epsilon: threat.epsilon, stages, robustAccuracy: data.count === 0 ? 0 : standing.length / data.count, robustCount: standing.length, examples });
+      results.push({
+        threat: threat.id,
+        epsilon: threat.epsilon,
+        stages,
+        robustAccuracy: data.count === 0 ? 0 : standing.length / data.count,
+        robustCount: standing.length,
+        examples,
+      });
     }
     return {
       kind: 'rampart.suite-report',

@@ -43,7 +43,8 @@ test('recovers the temperature of over- and under-confident logits', () => {
     assert.ok(fit.nllAfter < fit.nllBefore, 'NLL falls');
     assert.equal(fit.atBoundary, false);
     // Golden section found the minimum: no point of a fine grid does better.
-    for (let u = Math.log(0.05); u <= Math.log(20); u += 0.01) assert.ok(fit.nllAfter <= temperatureNll(logits, labels, 5, Math.exp(u)) + 1e-9);
+    for (let u = Math.log(0.05); u <= Math.log(20); u += 0.01)
+      assert.ok(fit.nllAfter <= temperatureNll(logits, labels, 5, Math.exp(u)) + 1e-9);
     assert.ok(fit.evaluations < 60);
   }
 });
@@ -53,7 +54,10 @@ test('perfectly separated validation data push T to the edge, and say so', () =>
   const fit = fitTemperature(logits, Int32Array.from([0, 1, 0]), 2, { minTemperature: 0.1, maxTemperature: 10 });
   assert.equal(fit.atBoundary, true);
   assert.ok(fit.temperature < 0.11);
-  assert.throws(() => fitTemperature(logits, Int32Array.from([0, 1, 0]), 2, { minTemperature: 2, maxTemperature: 1 }), (e: unknown) => e instanceof UsageError && e.code === 'E_TEMPERATURE_OPTION');
+  assert.throws(
+    () => fitTemperature(logits, Int32Array.from([0, 1, 0]), 2, { minTemperature: 2, maxTemperature: 1 }),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_TEMPERATURE_OPTION',
+  );
 });
 
 test('temperature scaling a trained model: validation NLL falls, predictions unchanged, T saved and loaded with the model', async () => {
@@ -81,7 +85,12 @@ test('temperature scaling a trained model: validation NLL falls, predictions unc
     const loaded = await loadCalibratedClassifier(dir);
     assert.equal(loaded.info.temperature, report.fit.temperature);
     assert.ok(loaded.calibrated instanceof CalibratedClassifier);
-    const x = tf.tensor3d([[[0.1, 0.9], [0.3, 0.5]]]);
+    const x = tf.tensor3d([
+      [
+        [0.1, 0.9],
+        [0.3, 0.5],
+      ],
+    ]);
     const [base, scaled] = tf.tidy(() => [loaded.classifier.logits(x).arraySync(), loaded.calibrated.logits(x).arraySync()]);
     base![0]!.forEach((v, c) => assert.ok(Math.abs(v / report.fit.temperature - scaled![0]![c]!) < 1e-5));
     x.dispose();
@@ -90,7 +99,10 @@ test('temperature scaling a trained model: validation NLL falls, predictions unc
     const bad = await loadClassifierModel(dir);
     await saveModel(bad.model, dir, { rampart: { ...bad.info, temperature: -2 } });
     bad.model.dispose();
-    await assert.rejects(loadClassifierModel(dir), (e: unknown) => e instanceof DataError && e.code === 'E_MODEL_METADATA' && /temperature/.test(e.message));
+    await assert.rejects(
+      loadClassifierModel(dir),
+      (e: unknown) => e instanceof DataError && e.code === 'E_MODEL_METADATA' && /temperature/.test(e.message),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -60,12 +60,21 @@ const INV_PHI = (Math.sqrt(5) - 1) / 2;
  * @throws InputError `E_CALIBRATION_INPUT` when logits and labels disagree in size.
  * @example const { temperature } = fitTemperature(validationLogits, validation.y, 10);
  */
-export function fitTemperature(logits: ArrayLike<number>, labels: Int32Array, numClasses: number, options: FitTemperatureOptions = {}): TemperatureFit {
+export function fitTemperature(
+  logits: ArrayLike<number>,
+  labels: Int32Array,
+  numClasses: number,
+  options: FitTemperatureOptions = {},
+): TemperatureFit {
   const lo = options.minTemperature ?? 0.01;
   const hi = options.maxTemperature ?? 100;
   const tolerance = options.tolerance ?? 1e-6;
   if (!(lo > 0 && hi > lo && Number.isFinite(hi))) {
-    throw new UsageError('E_TEMPERATURE_OPTION', `The temperature range must satisfy 0 < minTemperature < maxTemperature < Infinity; got [${lo}, ${hi}].`, { details: { minTemperature: lo, maxTemperature: hi } });
+    throw new UsageError(
+      'E_TEMPERATURE_OPTION',
+      `The temperature range must satisfy 0 < minTemperature < maxTemperature < Infinity; got [${lo}, ${hi}].`,
+      { details: { minTemperature: lo, maxTemperature: hi } },
+    );
   }
   if (!(tolerance > 0)) throw new UsageError('E_TEMPERATURE_OPTION', `tolerance must be > 0; got ${tolerance}.`);
   if (labels.length === 0) throw new UsageError('E_TEMPERATURE_OPTION', 'Fitting a temperature needs at least one validation example.');

@@ -27,9 +27,22 @@ test('named threats keep their ids; the worst case per example is no higher than
     threatModel({ id: 'heavy-noise', norm: 'linf', epsilon: 0.2 }),
   ];
   const tensors = tf.memory().numTensors;
-  const r = await evaluateThreats({ model, data, threats, attacks: [{ id: 'fgsm' }], suite: TINY, curve: { linf: [0.05] }, seed: 3, batchSize: 20 });
+  const r = await evaluateThreats({
+    model,
+    data,
+    threats,
+    attacks: [{ id: 'fgsm' }],
+    suite: TINY,
+    curve: { linf: [0.05] },
+    seed: 3,
+    batchSize: 20,
+  });
   assert.equal(tf.memory().numTensors, tensors);
-  assert.deepEqual(r.threats.map((t) => t.threat), ['scan-noise', 'strokes', 'heavy-noise'], 'in the order given, by id');
+  assert.deepEqual(
+    r.threats.map((t) => t.threat),
+    ['scan-noise', 'strokes', 'heavy-noise'],
+    'in the order given, by id',
+  );
   assert.equal(r.reports.length, 2, 'one report per norm');
   assert.deepEqual(r.reports[0]?.config.threats, ['curve:linf-0', 'curve:linf-0.05', 'scan-noise', 'heavy-noise']);
   assert.deepEqual(r.suites[0]?.config.threats, ['scan-noise', 'heavy-noise'], 'the suite runs on the named threats only');
@@ -42,7 +55,10 @@ test('named threats keep their ids; the worst case per example is no higher than
   }
   assert.equal(r.clean.n, 40);
   const linf = r.curves.find((c) => c.norm === 'linf');
-  assert.deepEqual(linf?.points.map((p) => p.epsilon), [0, 0.05, 0.1, 0.2]);
+  assert.deepEqual(
+    linf?.points.map((p) => p.epsilon),
+    [0, 0.05, 0.1, 0.2],
+  );
   assert.equal(linf?.points[0]?.robustAccuracy, r.clean.value);
   assert.equal(linf?.points[2]?.robustAccuracy, r.threats[0]?.robust.value);
 });
@@ -50,5 +66,8 @@ test('named threats keep their ids; the worst case per example is no higher than
 test('needs a suite or an attack', async () => {
   const model = await trainedMlp();
   const data = takeFirst(smallMnist().test, 5);
-  await assert.rejects(evaluateThreats({ model, data, threats: [threatModel({ norm: 'linf', epsilon: 0.1 })], attacks: [] }), (e: unknown) => e instanceof UsageError && e.code === 'E_NO_ATTACKS');
+  await assert.rejects(
+    evaluateThreats({ model, data, threats: [threatModel({ norm: 'linf', epsilon: 0.1 })], attacks: [] }),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_NO_ATTACKS',
+  );
 });

@@ -69,7 +69,8 @@ const curveThreat = (norm: NormId, epsilon: number, model: Classifier): ThreatMo
  */
 export async function evaluateThreats(options: ThreatEvaluationOptions): Promise<ThreatEvaluation> {
   const { model, data, suite } = options;
-  if (!suite && options.attacks.length === 0) throw new UsageError('E_NO_ATTACKS', 'Give a suite or at least one attack to evaluate with, e.g. the standard suite or pgd.');
+  if (!suite && options.attacks.length === 0)
+    throw new UsageError('E_NO_ATTACKS', 'Give a suite or at least one attack to evaluate with, e.g. the standard suite or pgd.');
   const norms = [...new Set(options.threats.map((t) => t.norm))];
   const plan = norms.map((norm) => {
     const named = options.threats.filter((t) => t.norm === norm);
@@ -78,12 +79,23 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
     return { norm, named, curve };
   });
   const withAttacks = options.attacks.length > 0;
-  const work = plan.map((p) => (withAttacks ? p.named.length + p.curve.length : 0) + (suite ? p.named.length + (withAttacks ? 0 : p.curve.length) : 0));
-  const total = Math.max(1, work.reduce((a, b) => a + b, 0));
+  const work = plan.map(
+    (p) => (withAttacks ? p.named.length + p.curve.length : 0) + (suite ? p.named.length + (withAttacks ? 0 : p.curve.length) : 0),
+  );
+  const total = Math.max(
+    1,
+    work.reduce((a, b) => a + b, 0),
+  );
   let before = 0;
   const reports: RobustnessReport[] = [];
   const suites: SuiteReport[] = [];
-  const common = { model, data, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }), seed: options.seed ?? 0, ...(options.pool ? { pool: options.pool } : {}) };
+  const common = {
+    model,
+    data,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    seed: options.seed ?? 0,
+    ...(options.pool ? { pool: options.pool } : {}),
+  };
   const results = new Map<string, ThreatResult>();
   const curves: ThreatEvaluation['curves'] = [];
   for (const { norm, named, curve } of plan) {
@@ -97,7 +109,12 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
         ...common,
         threats: byAttacks,
         attacks: options.attacks,
-        onProgress: (p) => options.onProgress?.(offset + (byAttacks.length * p.done) / Math.max(1, p.total), total, p.attack ? `${p.attack} ${norm} ε=${p.epsilon}` : `${norm} clean`),
+        onProgress: (p) =>
+          options.onProgress?.(
+            offset + (byAttacks.length * p.done) / Math.max(1, p.total),
+            total,
+            p.attack ? `${p.attack} ${norm} ε=${p.epsilon}` : `${norm} clean`,
+          ),
       });
       reports.push(report);
       before += byAttacks.length;
@@ -112,8 +129,14 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
         suite,
         onProgress: (p) => {
           // Threats run in epsilon order and stages in suite order: progress counts both, so it never runs backwards.
-          const e = Math.max(0, sorted.findIndex((t) => t.epsilon === p.epsilon));
-          const stage = Math.max(0, suite.stages.findIndex((st) => st.id === p.stage));
+          const e = Math.max(
+            0,
+            sorted.findIndex((t) => t.epsilon === p.epsilon),
+          );
+          const stage = Math.max(
+            0,
+            suite.stages.findIndex((st) => st.id === p.stage),
+          );
           const fraction = (e * suite.stages.length + stage + Math.min(1, p.done / Math.max(1, p.total))) / (share * suite.stages.length);
           options.onProgress?.(offset + share * fraction, total, `suite ${p.stage} ${norm} ε=${p.epsilon}`);
         },
@@ -130,7 +153,9 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
     curves.push({ norm, points });
   }
   const first = reports[0]?.clean ?? suites[0]?.clean;
-  const clean = first ? rateOf(first.correct, first.count) : rateOf(accuracyCount(await predictClasses(model, data, options.batchSize ?? 256), data.y), data.count);
+  const clean = first
+    ? rateOf(first.correct, first.count)
+    : rateOf(accuracyCount(await predictClasses(model, data, options.batchSize ?? 256), data.y), data.count);
   options.onProgress?.(total, total, 'done');
   return { clean, threats: options.threats.map((t) => results.get(t.id) as ThreatResult), curves, reports, suites };
 }

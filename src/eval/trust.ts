@@ -46,7 +46,11 @@ export interface CalibrationSection {
   };
   clean: CalibrationPair & { data: { name: string; count: number } };
   /** On adversarial inputs crafted against the uncalibrated model (calibration never changes the class). */
-  adversarial?: CalibrationPair & { data: { name: string; count: number }; attack: { id: string; config: Readonly<object> }; threat: { id: string; norm: string; epsilon: number } };
+  adversarial?: CalibrationPair & {
+    data: { name: string; count: number };
+    attack: { id: string; config: Readonly<object> };
+    threat: { id: string; norm: string; epsilon: number };
+  };
 }
 
 /** Everything `eval --suite` adds to the suite report; each part is absent when turned off. */
@@ -56,13 +60,20 @@ export interface EvalExtras {
   /** Why the masking checks did not run (e.g. no epsilon > 0). */
   maskingSkipped?: string;
   calibration?: CalibrationSection;
-  /** With the largest radius `n` samples can certify at `alpha` (σ·Φ⁻¹(α^(1/n))): rows above it are 0 by construction, not by measurement. */
+  /**
+   * With the largest radius `n` samples can certify at `alpha` (σ·Φ⁻¹(α^(1/n))): rows above it are 0
+   * by construction, not by measurement.
+   */
   certification?: CertifiedAccuracyReport;
   latency?: LatencyReport;
 }
 
 /** Runs one part of the evidence, reporting its progress under a title (a progress bar per part in the CLI). */
-export type PhaseRunner = <T>(title: string, label: string, work: (progress: (done: number, total: number, label: string) => void) => Promise<T>) => Promise<T>;
+export type PhaseRunner = <T>(
+  title: string,
+  label: string,
+  work: (progress: (done: number, total: number, label: string) => void) => Promise<T>,
+) => Promise<T>;
 
 const silentPhase: PhaseRunner = (_title, _label, work) => work(() => undefined);
 
@@ -91,7 +102,8 @@ export async function compareWithPgd(o: CompareWithPgdOptions): Promise<SuiteVsP
   const fromTable = o.attacksReport?.results.filter((r) => r.attack === 'pgd') ?? [];
   const covered = attacked.every((r) => fromTable.some((p) => p.threat === r.threat));
   let pgdRows: { threat: string; robustAccuracy: number }[] = fromTable;
-  let config: Readonly<object> = o.attacksReport?.config.attacks.find((a) => a.id === 'pgd')?.config ?? createAttack('pgd', o.pgdOptions).config;
+  let config: Readonly<object> =
+    o.attacksReport?.config.attacks.find((a) => a.id === 'pgd')?.config ?? createAttack('pgd', o.pgdOptions).config;
   if (!covered && attacked.length > 0) {
     const bounds = o.suiteReport.model.bounds;
     const own = await evaluateRobustness({
@@ -109,9 +121,21 @@ export async function compareWithPgd(o: CompareWithPgdOptions): Promise<SuiteVsP
   }
   const results = attacked.map((r) => {
     const pgdRobustAccuracy = pgdRows.find((p) => p.threat === r.threat)?.robustAccuracy ?? Number.NaN;
-    return { threat: r.threat, epsilon: r.epsilon, pgdRobustAccuracy, suiteRobustAccuracy: r.robustAccuracy, suiteNoHigher: r.robustAccuracy <= pgdRobustAccuracy };
+    return {
+      threat: r.threat,
+      epsilon: r.epsilon,
+      pgdRobustAccuracy,
+      suiteRobustAccuracy: r.robustAccuracy,
+      suiteNoHigher: r.robustAccuracy <= pgdRobustAccuracy,
+    };
   });
-  return { norm: o.suiteReport.config.norm, pgd: { attack: 'pgd', config }, source: covered ? 'attacks-table' : 'separate-run', results, suiteNoHigher: results.every((r) => r.suiteNoHigher) };
+  return {
+    norm: o.suiteReport.config.norm,
+    pgd: { attack: 'pgd', config },
+    source: covered ? 'attacks-table' : 'separate-run',
+    results,
+    suiteNoHigher: results.every((r) => r.suiteNoHigher),
+  };
 }
 
 export interface MaskingAtOptions {
@@ -171,7 +195,9 @@ export interface TrustEvidenceOptions {
  * The masking checks, calibration, certification and latency, each when its options are given.
  *
  * @throws whatever the parts throw (UsageError for bad options, InputError for data that does not fit).
- * @example const extras = await trustEvidence({ model, data, threat, seed: 0, batchSize: 256, pgdOptions: {}, latency: { batchSizes: [1], repeats: 30 } });
+ * @example
+ * const latency = { batchSizes: [1], repeats: 30 };
+ * const extras = await trustEvidence({ model, data, threat, seed: 0, batchSize: 256, pgdOptions: {}, latency });
  */
 export async function trustEvidence(o: TrustEvidenceOptions): Promise<Omit<EvalExtras, 'suiteVsPgd'>> {
   const { model, data, threat } = o;
@@ -183,49 +209,74 @@ export async function trustEvidence(o: TrustEvidenceOptions): Promise<Omit<EvalE
   const masking = o.masking;
   if (masking) {
     if (!threat) out.maskingSkipped = 'no epsilon > 0 to check at: give --epsilons or --masking-epsilon';
-    else out.masking = await phase('masking', `gradient-masking checks at eps ${claim}`, () => maskingAt(model, data, threat, { ...masking, seed: o.seed, batchSize: o.batchSize }));
+    else
+      out.masking = await phase('masking', `gradient-masking checks at eps ${claim}`, () =>
+        maskingAt(model, data, threat, { ...masking, seed: o.seed, batchSize: o.batchSize }),
+      );
   }
 
   const calibration = o.calibration;
-  if (calibration) out.calibration = await phase('calibration', 'fitting T on the validation split', async (progress) => {
-    const { validation, bins } = calibration;
-    const fit = await temperatureScaling({ model, validation, bins, batchSize: o.batchSize });
-    const T = fit.fit.temperature;
-    const pair = (logits: Float32Array, ds: Dataset): CalibrationPair => ({
-      before: calibrationFromLogits(logits, ds.y, model.numClasses, { bins }),
-      after: calibrationFromLogits(logits, ds.y, model.numClasses, { bins, temperature: T }),
+  if (calibration)
+    out.calibration = await phase('calibration', 'fitting T on the validation split', async (progress) => {
+      const { validation, bins } = calibration;
+      const fit = await temperatureScaling({ model, validation, bins, batchSize: o.batchSize });
+      const T = fit.fit.temperature;
+      const pair = (logits: Float32Array, ds: Dataset): CalibrationPair => ({
+        before: calibrationFromLogits(logits, ds.y, model.numClasses, { bins }),
+        after: calibrationFromLogits(logits, ds.y, model.numClasses, { bins, temperature: T }),
+      });
+      const section: CalibrationSection = {
+        bins,
+        temperature: {
+          ...fit.fit,
+          fittedOn: { split: 'validation', name: validation.name, count: validation.count },
+          overlapsEvaluatedData: calibration.overlapsEvaluatedData,
+          ...(calibration.savedWithModel === undefined ? {} : { savedWithModel: calibration.savedWithModel }),
+        },
+        clean: { data: { name: data.name, count: data.count }, ...pair(await datasetLogits(model, data, o.batchSize), data) },
+      };
+      const advCount = Math.min(calibration.adversarialLimit, data.count);
+      if (threat && advCount > 0) {
+        progress(0, 1, `pgd adversarials of ${advCount} examples at eps ${claim}`);
+        const adv = takeFirst(data, advCount);
+        const logits = await adversarialLogits(model, adv, pgd, threat, { batchSize: o.batchSize, seed: o.seed });
+        section.adversarial = {
+          data: { name: adv.name, count: adv.count },
+          attack: { id: pgd.id, config: pgd.config },
+          threat: { id: threat.id, norm: threat.norm, epsilon: threat.epsilon },
+          ...pair(logits, adv),
+        };
+      }
+      return section;
     });
-    const section: CalibrationSection = {
-      bins,
-      temperature: {
-        ...fit.fit,
-        fittedOn: { split: 'validation', name: validation.name, count: validation.count },
-        overlapsEvaluatedData: calibration.overlapsEvaluatedData,
-        ...(calibration.savedWithModel === undefined ? {} : { savedWithModel: calibration.savedWithModel }),
-      },
-      clean: { data: { name: data.name, count: data.count }, ...pair(await datasetLogits(model, data, o.batchSize), data) },
-    };
-    const advCount = Math.min(calibration.adversarialLimit, data.count);
-    if (threat && advCount > 0) {
-      progress(0, 1, `pgd adversarials of ${advCount} examples at eps ${claim}`);
-      const adv = takeFirst(data, advCount);
-      const logits = await adversarialLogits(model, adv, pgd, threat, { batchSize: o.batchSize, seed: o.seed });
-      section.adversarial = { data: { name: adv.name, count: adv.count }, attack: { id: pgd.id, config: pgd.config }, threat: { id: threat.id, norm: threat.norm, epsilon: threat.epsilon }, ...pair(logits, adv) };
-    }
-    return section;
-  });
 
   const cert = o.certification;
   if (cert) {
     out.certification = await phase('certify', `randomized smoothing, sigma ${cert.sigma}`, (progress) =>
-      certifiedAccuracy({ model, data, ...cert, seed: o.seed, onProgress: (p) => progress(p.done, p.total, `randomized smoothing, sigma ${cert.sigma}`) }),
+      certifiedAccuracy({
+        model,
+        data,
+        ...cert,
+        seed: o.seed,
+        onProgress: (p) => progress(p.done, p.total, `randomized smoothing, sigma ${cert.sigma}`),
+      }),
     );
   }
 
   const latency = o.latency;
   if (latency) {
-    out.latency = await phase('latency', `batch sizes ${latency.batchSizes.join(', ')}${threat ? ', clean and pgd adversarial inputs' : ''}`, () =>
-      measureLatency({ model, data, batchSizes: latency.batchSizes, repeats: latency.repeats, seed: o.seed, ...(threat ? { attack: pgd, threat } : {}) }),
+    out.latency = await phase(
+      'latency',
+      `batch sizes ${latency.batchSizes.join(', ')}${threat ? ', clean and pgd adversarial inputs' : ''}`,
+      () =>
+        measureLatency({
+          model,
+          data,
+          batchSizes: latency.batchSizes,
+          repeats: latency.repeats,
+          seed: o.seed,
+          ...(threat ? { attack: pgd, threat } : {}),
+        }),
     );
   }
   return out;

@@ -62,7 +62,14 @@ export interface DatasetAttackResult {
   threat: ThreatModel;
   goal: { kind: 'untargeted' } | { kind: 'targeted'; targetClass: number };
   examples: ExampleOutcome[];
-  summary: { attacked: number; succeeded: number; successRate: number; cleanAccuracy: number; adversarialAccuracy: number; meanPerturbation: number };
+  summary: {
+    attacked: number;
+    succeeded: number;
+    successRate: number;
+    cleanAccuracy: number;
+    adversarialAccuracy: number;
+    meanPerturbation: number;
+  };
   /** Row-major adversarial inputs of `examples`, when asked for. */
   adversarial?: Float32Array;
   /** How the attack ran: the executor's workers and shard size (the unit of seeding). */
@@ -77,7 +84,10 @@ export async function attackDataset(options: DatasetAttackOptions): Promise<Data
   const { model, data, attack, threat, targetClass } = options;
   const batchSize = options.batchSize ?? 256;
   if (targetClass !== undefined && !(Number.isInteger(targetClass) && targetClass >= 0 && targetClass < model.numClasses)) {
-    throw new UsageError('E_TARGET_CLASS', `Target class ${targetClass} does not exist; model '${model.id}' has classes 0..${model.numClasses - 1}.`);
+    throw new UsageError(
+      'E_TARGET_CLASS',
+      `Target class ${targetClass} does not exist; model '${model.id}' has classes 0..${model.numClasses - 1}.`,
+    );
   }
   const clean = await predictClasses(model, data, batchSize);
   const rows: number[] = [];
@@ -87,7 +97,10 @@ export async function attackDataset(options: DatasetAttackOptions): Promise<Data
   const examples: ExampleOutcome[] = [];
   const totalSteps = rows.length;
   if (options.pool && options.attackOptions === undefined) {
-    throw new UsageError('E_POOL_ATTACK', `attackDataset on a worker pool needs attackOptions, the options '${attack.id}' was created with, so the workers can rebuild it.`);
+    throw new UsageError(
+      'E_POOL_ATTACK',
+      `attackDataset on a worker pool needs attackOptions, the options '${attack.id}' was created with, so the workers can rebuild it.`,
+    );
   }
   // A pool rebuilds the attack in its workers from its id and options; this thread runs the object itself.
   const spec = options.pool ? { id: attack.id, options: options.attackOptions ?? {} } : attack;

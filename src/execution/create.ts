@@ -27,10 +27,15 @@ export async function createWorkerPool(options: WorkerPoolOptions = {}): Promise
   const info = engineInfo() ?? (await initEngine());
   const backend = options.backend ?? info.backend;
   if (!(BACKEND_NAMES as readonly string[]).includes(backend)) {
-    throw new UsageError('E_UNKNOWN_BACKEND', `Unknown backend '${backend}' for the worker pool; use ${listChoices(BACKEND_NAMES)}.`, { details: { value: backend, valid: BACKEND_NAMES } });
+    throw new UsageError('E_UNKNOWN_BACKEND', `Unknown backend '${backend}' for the worker pool; use ${listChoices(BACKEND_NAMES)}.`, {
+      details: { value: backend, valid: BACKEND_NAMES },
+    });
   }
   if (workers === 1 && backend !== info.backend) {
-    throw new UsageError('E_POOL_BACKEND', `An in-process pool (workers: 1) runs on the main thread's backend '${info.backend}', not '${backend}'; use workers >= 2 or initEngine({ backend: '${backend}' }).`);
+    throw new UsageError(
+      'E_POOL_BACKEND',
+      `An in-process pool (workers: 1) runs on the main thread's backend '${info.backend}', not '${backend}'; use workers >= 2 or initEngine({ backend: '${backend}' }).`,
+    );
   }
   const pool = new WorkerPool(workers, backend, shardRows, defaultHandlers(), options.onWorkerExit);
   await pool.start();

@@ -45,7 +45,13 @@ describe('executors', () => {
     const data = takeFirst(smallMnist().test, 150);
     // Rows out of order and more than two shards of 64: the shards are cut from `rows`, not from the data.
     const rows = Array.from({ length: 140 }, (_, i) => (i * 37) % 150);
-    work = { data, rows, threat: threatModel({ norm: 'linf', epsilon: 0.1 }), attack: { id: 'pgd', options: { steps: 4, restarts: 1 } }, seed: 9 };
+    work = {
+      data,
+      rows,
+      threat: threatModel({ norm: 'linf', epsilon: 0.1 }),
+      attack: { id: 'pgd', options: { steps: 4, restarts: 1 } },
+      seed: 9,
+    };
     pool = await createWorkerPool({ workers: 2, backend: 'wasm' });
   });
   after(async () => {
@@ -67,7 +73,9 @@ describe('executors', () => {
 
   it('reports progress in rows, ending at all of them', async () => {
     const seen: number[] = [];
-    await withSession(localExecutor({ shardRows: 32 }), model, (s) => s.runRows({ ...work, onProgress: (done, total) => seen.push(done / total) }));
+    await withSession(localExecutor({ shardRows: 32 }), model, (s) =>
+      s.runRows({ ...work, onProgress: (done, total) => seen.push(done / total) }),
+    );
     assert.equal(seen[seen.length - 1], 1);
     assert.ok(seen.every((v, i) => i === 0 || v >= (seen[i - 1] as number) - 1e-12));
   });
@@ -110,8 +118,14 @@ describe('handler registry', () => {
   it('refuses a kind twice and names the registered kinds for an unknown one', () => {
     const registry = defaultHandlers();
     assert.deepEqual(registry.kinds(), ['attack', 'gradients']);
-    assert.throws(() => registry.register({ kind: 'attack', run: async () => null }), (e: unknown) => e instanceof UsageError && e.code === 'E_HANDLER_KIND');
-    assert.throws(() => registry.get('certify'), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_HANDLER' && /'attack' or 'gradients'/.test(e.message));
+    assert.throws(
+      () => registry.register({ kind: 'attack', run: async () => null }),
+      (e: unknown) => e instanceof UsageError && e.code === 'E_HANDLER_KIND',
+    );
+    assert.throws(
+      () => registry.get('certify'),
+      (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_HANDLER' && /'attack' or 'gradients'/.test(e.message),
+    );
   });
 
   it('the pool runtime runs any registered kind against its model copy, and knows none itself', async () => {
@@ -129,10 +143,24 @@ describe('handler registry', () => {
       offset += w.size;
     }
     const weightSpecs = source.weights.map((w) => ({ name: w.originalName, shape: [...w.shape] as number[], dtype: 'float32' as const }));
-    await runtime.handle({ op: 'load', handle: 1, topology: source.toJSON(null, false) as object, weightSpecs, weightData: weights.buffer, modelId: 'm', bounds: { min: 0, max: 1 } });
+    await runtime.handle({
+      op: 'load',
+      handle: 1,
+      topology: source.toJSON(null, false) as object,
+      weightSpecs,
+      weightData: weights.buffer,
+      modelId: 'm',
+      bounds: { min: 0, max: 1 },
+    });
     try {
-      assert.deepEqual(await runtime.handle({ op: 'run', kind: 'count-classes', handle: 1, payload: { rows: 3 } }), { classes: 10, rows: 3 });
-      await assert.rejects(runtime.handle({ op: 'run', kind: 'attack', handle: 1, payload: {} }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_HANDLER');
+      assert.deepEqual(await runtime.handle({ op: 'run', kind: 'count-classes', handle: 1, payload: { rows: 3 } }), {
+        classes: 10,
+        rows: 3,
+      });
+      await assert.rejects(
+        runtime.handle({ op: 'run', kind: 'attack', handle: 1, payload: {} }),
+        (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_HANDLER',
+      );
     } finally {
       runtime.dispose();
     }

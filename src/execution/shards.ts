@@ -106,7 +106,12 @@ export function shardSeed(seed: number, offset: number): number {
 
 /** Zeroed per-row results for `rows` rows of `rowSize` values each. */
 export function emptyShardResult(rows: number, rowSize: number): AttackShardResult {
-  return { adversarial: new Float32Array(rows * rowSize), success: new Uint8Array(rows), perturbation: new Float32Array(rows), queries: new Int32Array(rows) };
+  return {
+    adversarial: new Float32Array(rows * rowSize),
+    success: new Uint8Array(rows),
+    perturbation: new Float32Array(rows),
+    queries: new Int32Array(rows),
+  };
 }
 
 /** Copies a shard's results into `out` at row `start`: shards merge back in row order. */

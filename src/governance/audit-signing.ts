@@ -24,13 +24,19 @@ function headMessage(seq: number, hash: string): Buffer {
 
 /** sha256 of the public key's SPKI DER, first 16 hex characters. */
 export function auditKeyId(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function requireEd25519(key: KeyObject, what: string): KeyObject {
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new RegistryError('E_AUDIT_KEY', `${what} is a ${key.asymmetricKeyType ?? key.type} key; ` +
-        "the audit head is signed with Ed25519 (create one with 'rampart audit keygen').");
+    throw new RegistryError(
+      'E_AUDIT_KEY',
+      `${what} is a ${key.asymmetricKeyType ?? key.type} key; ` +
+        "the audit head is signed with Ed25519 (create one with 'rampart audit keygen').",
+    );
   }
   return key;
 }
@@ -84,21 +90,32 @@ export function loadAuditPrivateKey(path: string): KeyObject {
   try {
     const mode = statSync(path).mode & 0o777;
     if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new RegistryError('E_AUDIT_KEY_PERMISSIONS', `The audit signing key ${path} has mode ${mode.toString(8)}; others can read it. ` +
-          `Run 'chmod 600 ${path}'.`, {
-        details: { path, mode: mode.toString(8) },
-      });
+      throw new RegistryError(
+        'E_AUDIT_KEY_PERMISSIONS',
+        `The audit signing key ${path} has mode ${mode.toString(8)}; others can read it. ` + `Run 'chmod 600 ${path}'.`,
+        {
+          details: { path, mode: mode.toString(8) },
+        },
+      );
     }
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof RegistryError) throw error;
-    throw new RegistryError('E_AUDIT_KEY', `Cannot read the audit signing key ${path}; create one with 'rampart audit keygen --key ${path}'.`, { cause: error, details: { path } });
+    throw new RegistryError(
+      'E_AUDIT_KEY',
+      `Cannot read the audit signing key ${path}; create one with 'rampart audit keygen --key ${path}'.`,
+      { cause: error, details: { path } },
+    );
   }
   try {
     return requireEd25519(createPrivateKey(text), `The key in ${path}`);
   } catch (error) {
     if (error instanceof RegistryError) throw error;
-    throw new RegistryError('E_AUDIT_KEY', `${path} does not hold a PEM private key; create one with 'rampart audit keygen --key ${path}'.`, { cause: error, details: { path } });
+    throw new RegistryError(
+      'E_AUDIT_KEY',
+      `${path} does not hold a PEM private key; create one with 'rampart audit keygen --key ${path}'.`,
+      { cause: error, details: { path } },
+    );
   }
 }
 
@@ -112,7 +129,10 @@ export function loadAuditPublicKey(path: string): KeyObject {
     return requireEd25519(createPublicKey(readFileSync(path, 'utf8')), `The key in ${path}`);
   } catch (error) {
     if (error instanceof RegistryError) throw error;
-    throw new RegistryError('E_AUDIT_KEY', `Cannot read an Ed25519 public key from ${path} (the .pub file 'rampart audit keygen' wrote).`, { cause: error, details: { path } });
+    throw new RegistryError('E_AUDIT_KEY', `Cannot read an Ed25519 public key from ${path} (the .pub file 'rampart audit keygen' wrote).`, {
+      cause: error,
+      details: { path },
+    });
   }
 }
 
@@ -129,8 +149,11 @@ export function createAuditKeyPair(
   options: { force?: boolean } = {},
 ): { keyId: string; privateKeyPath: string; publicKeyPath: string } {
   if (existsSync(path) && !options.force) {
-    throw new RegistryError('E_AUDIT_KEY_EXISTS', `${path} already exists; keep it (earlier signatures need its public key) ` +
-        'or pass --force to replace it.', { details: { path } });
+    throw new RegistryError(
+      'E_AUDIT_KEY_EXISTS',
+      `${path} already exists; keep it (earlier signatures need its public key) ` + 'or pass --force to replace it.',
+      { details: { path } },
+    );
   }
   if (!existsSync(dirname(path))) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');

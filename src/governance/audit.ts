@@ -32,7 +32,14 @@ interface AuditRow {
 
 /** The hash of one entry given the previous entry's hash. */
 export function auditHash(entry: Omit<AuditEntry, 'hash' | 'prevHash'>, prevHash: string): string {
-  const body = canonicalJson({ seq: entry.seq, at: entry.at, actor: entry.actor, action: entry.action, subject: entry.subject, details: entry.details });
+  const body = canonicalJson({
+    seq: entry.seq,
+    at: entry.at,
+    actor: entry.actor,
+    action: entry.action,
+    subject: entry.subject,
+    details: entry.details,
+  });
   return sha256Hex(`${prevHash}\n${body}`);
 }
 
@@ -45,7 +52,9 @@ export function auditHash(entry: Omit<AuditEntry, 'hash' | 'prevHash'>, prevHash
 export function createAuditLog(ctx: GovernanceContext, options: { signingKey?: KeyObject } = {}): AuditLog {
   const { db } = ctx;
   const last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-  const insert = db.prepare('INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   const setHead = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   const getHead = db.prepare('SELECT value FROM meta WHERE key = ?');
 
@@ -63,9 +72,16 @@ export function createAuditLog(ctx: GovernanceContext, options: { signingKey?: K
   const log: AuditLog = {
     append(input: AuditInput): AuditEntry {
       if (typeof input.action !== 'string' || input.action.trim() === '') {
-        throw new RegistryError('E_AUDIT_INPUT', `An audit entry needs a non-empty action such as 'train' or 'promote'; got ${JSON.stringify(input.action)}.`);
+        throw new RegistryError(
+          'E_AUDIT_INPUT',
+          `An audit entry needs a non-empty action such as 'train' or 'promote'; got ${JSON.stringify(input.action)}.`,
+        );
       }
-      if (typeof input.subject !== 'string') throw new RegistryError('E_AUDIT_INPUT', `An audit entry needs a subject (digest, tag or id); got ${JSON.stringify(input.subject)}.`);
+      if (typeof input.subject !== 'string')
+        throw new RegistryError(
+          'E_AUDIT_INPUT',
+          `An audit entry needs a subject (digest, tag or id); got ${JSON.stringify(input.subject)}.`,
+        );
       const detailsText = canonicalJson(input.details ?? {});
       const details = JSON.parse(detailsText) as Record<string, Json>;
       if (details === null || typeof details !== 'object' || Array.isArray(details)) {
@@ -96,9 +112,10 @@ export function createAuditLog(ctx: GovernanceContext, options: { signingKey?: K
         args.push(options.action);
       }
       const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-      const sql = options.limit === undefined
-        ? `SELECT * FROM audit_log ${filter} ORDER BY seq`
-        : `SELECT * FROM (SELECT * FROM audit_log ${filter} ORDER BY seq DESC LIMIT ${Math.max(0, Math.floor(options.limit))}) ORDER BY seq`;
+      const sql =
+        options.limit === undefined
+          ? `SELECT * FROM audit_log ${filter} ORDER BY seq`
+          : `SELECT * FROM (SELECT * FROM audit_log ${filter} ORDER BY seq DESC LIMIT ${Math.max(0, Math.floor(options.limit))}) ORDER BY seq`;
       return (db.prepare(sql).all(...args) as AuditRow[]).map(toEntry);
     },
 
@@ -110,13 +127,26 @@ export function createAuditLog(ctx: GovernanceContext, options: { signingKey?: K
       let prevHash = GENESIS_HASH;
       let expected = 1;
       let entries = 0;
-      const fail = (seq: number, reason: string): AuditVerifyResult => ({ ok: false, entries, head: prevHash === GENESIS_HASH ? null : prevHash, firstBad: { seq, reason } });
+      const fail = (seq: number, reason: string): AuditVerifyResult => ({
+        ok: false,
+        entries,
+        head: prevHash === GENESIS_HASH ? null : prevHash,
+        firstBad: { seq, reason },
+      });
       for (const r of db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
         if (r.seq !== expected) {
-          return fail(expected, r.seq > expected ? `entry ${expected} is missing (entries ${expected}–${r.seq - 1} were removed)` : `entry ${r.seq} is out of order`);
+          return fail(
+            expected,
+            r.seq > expected
+              ? `entry ${expected} is missing (entries ${expected}–${r.seq - 1} were removed)`
+              : `entry ${r.seq} is out of order`,
+          );
         }
         if (r.prev_hash !== prevHash) {
-          return fail(r.seq, `entry ${r.seq} does not chain to entry ${r.seq - 1} (prevHash differs): entries were removed, inserted or reordered`);
+          return fail(
+            r.seq,
+            `entry ${r.seq} does not chain to entry ${r.seq - 1} (prevHash differs): entries were removed, inserted or reordered`,
+          );
         }
         let details: unknown;
         try {
@@ -124,7 +154,10 @@ export function createAuditLog(ctx: GovernanceContext, options: { signingKey?: K
         } catch {
           return fail(r.seq, `entry ${r.seq} has unreadable details: it was edited`);
         }
-        const actual = auditHash({ seq: r.seq, at: r.at, actor: r.actor, action: r.action, subject: r.subject, details: details as Record<string, Json> }, r.prev_hash);
+        const actual = auditHash(
+          { seq: r.seq, at: r.at, actor: r.actor, action: r.action, subject: r.subject, details: details as Record<string, Json> },
+          r.prev_hash,
+        );
         if (actual !== r.hash) return fail(r.seq, `entry ${r.seq} (${r.action} ${r.subject}) does not match its hash: it was edited`);
         if (r.hash === expectHead) anchored = true;
         if (r.seq === signed?.seq) hashAtSigned = r.hash;
@@ -136,12 +169,18 @@ export function createAuditLog(ctx: GovernanceContext, options: { signingKey?: K
       const actualHead = entries === 0 ? undefined : `${entries}:${prevHash}`;
       if (head !== actualHead) {
         const recorded = head ? Number(head.split(':')[0]) : 0;
-        return fail(Math.min(recorded, entries) + 1, recorded > entries
-          ? `the log ends at entry ${entries} but entry ${recorded} was written: entries were removed from the end`
-          : `the recorded head (${head ?? 'none'}) does not match the last entry: the log or its head was edited`);
+        return fail(
+          Math.min(recorded, entries) + 1,
+          recorded > entries
+            ? `the log ends at entry ${entries} but entry ${recorded} was written: entries were removed from the end`
+            : `the recorded head (${head ?? 'none'}) does not match the last entry: the log or its head was edited`,
+        );
       }
       if (!anchored) {
-        return fail(entries + 1, `the chain does not contain the expected head ${expectHead}: the log was rewritten (or the head belongs to another registry)`);
+        return fail(
+          entries + 1,
+          `the chain does not contain the expected head ${expectHead}: the log was rewritten (or the head belongs to another registry)`,
+        );
       }
       const head_ = entries === 0 ? null : prevHash;
       const signature = checkSignature(signed, hashAtSigned, entries, options.publicKey);
@@ -153,7 +192,9 @@ export function createAuditLog(ctx: GovernanceContext, options: { signingKey?: K
       return ctx.tx(() => {
         const result = log.verify();
         if (!result.ok) {
-          throw new RegistryError('E_AUDIT_CHAIN_BROKEN', `Refusing to sign a broken audit chain: ${result.firstBad?.reason}.`, { details: { ...result } });
+          throw new RegistryError('E_AUDIT_CHAIN_BROKEN', `Refusing to sign a broken audit chain: ${result.firstBad?.reason}.`, {
+            details: { ...result },
+          });
         }
         if (result.head === null) return null;
         const signedHead = signHead(privateKey, result.entries, result.head);
@@ -180,22 +221,25 @@ function checkSignature(
 ): SignatureCheck {
   if (signed === undefined) {
     if (trusted === undefined || entries === 0) return {};
-    const reason = `the audit head is not signed, but a public key (${auditKeyId(trusted)}) was given to check it` +
+    const reason =
+      `the audit head is not signed, but a public key (${auditKeyId(trusted)}) was given to check it` +
       ': the signature was removed or never made';
     return { seq: entries, reason };
   }
   if (trusted !== undefined && signed.keyId !== auditKeyId(trusted)) {
-    const reason = `the audit head is signed by key ${signed.keyId}, not by the given key ${auditKeyId(trusted)}` +
-      ': it was re-signed by someone else';
+    const reason =
+      `the audit head is signed by key ${signed.keyId}, not by the given key ${auditKeyId(trusted)}` + ': it was re-signed by someone else';
     return { seq: signed.seq, reason };
   }
   if (!verifySignedHead(signed, trusted)) {
-    const reason = `the signature of the audit head (entry ${signed.seq}, key ${signed.keyId})` +
+    const reason =
+      `the signature of the audit head (entry ${signed.seq}, key ${signed.keyId})` +
       ' does not verify: the signature or its head was edited';
     return { seq: signed.seq, reason };
   }
   if (hashAtSigned !== signed.hash) {
-    const why = hashAtSigned === undefined ? `the log has only ${entries} entries` : `entry ${signed.seq} now hashes to ${hashAtSigned.slice(0, 16)}`;
+    const why =
+      hashAtSigned === undefined ? `the log has only ${entries} entries` : `entry ${signed.seq} now hashes to ${hashAtSigned.slice(0, 16)}`;
     const reason = `the signed head names entry ${signed.seq} with hash ${signed.hash.slice(0, 16)}, but ${why}: the chain was rewritten`;
     return { seq: signed.seq, reason };
   }

@@ -18,10 +18,16 @@ export function canonicalJson(value: unknown): string {
       case 'boolean':
         return JSON.stringify(v);
       case 'number':
-        if (!Number.isFinite(v)) throw new RegistryError('E_REGISTRY_INPUT', `Cannot store ${String(v)} at '${path || '$'}' as JSON; use a finite number or null.`, { details: { path } });
+        if (!Number.isFinite(v))
+          throw new RegistryError(
+            'E_REGISTRY_INPUT',
+            `Cannot store ${String(v)} at '${path || '$'}' as JSON; use a finite number or null.`,
+            { details: { path } },
+          );
         return JSON.stringify(v);
       case 'object': {
-        if (seen.has(v)) throw new RegistryError('E_REGISTRY_INPUT', `Cannot store a cyclic value at '${path || '$'}' as JSON.`, { details: { path } });
+        if (seen.has(v))
+          throw new RegistryError('E_REGISTRY_INPUT', `Cannot store a cyclic value at '${path || '$'}' as JSON.`, { details: { path } });
         const toJson = (v as { toJSON?: () => unknown }).toJSON;
         if (typeof toJson === 'function') return walk(toJson.call(v), path);
         seen.add(v);

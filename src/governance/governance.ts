@@ -42,7 +42,11 @@ export function openGovernance(dir: string = DEFAULT_GOVERNANCE_DIR, options: Go
   const root = resolve(dir);
   const file = join(root, DATABASE_FILE);
   if (options.mustExist && !existsSync(file)) {
-    throw new RegistryError('E_REGISTRY_MISSING', `No Rampart registry in ${root} (no ${DATABASE_FILE}); point --dir at the .rampart folder a pipeline run created.`, { details: { dir: root } });
+    throw new RegistryError(
+      'E_REGISTRY_MISSING',
+      `No Rampart registry in ${root} (no ${DATABASE_FILE}); point --dir at the .rampart folder a pipeline run created.`,
+      { details: { dir: root } },
+    );
   }
   const signingKey = resolveSigningKey(options.signingKey);
   mkdirSync(root, { recursive: true });

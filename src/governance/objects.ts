@@ -46,10 +46,14 @@ export class ObjectStore {
       writeFileAtomicSync(final, bytes, { tmpDir: join(this.root, '..', 'tmp') });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-      throw new RegistryStorageError('E_REGISTRY_WRITE', `Cannot store blob ${digest} in the registry: ${code} (is the disk full or read-only?).`, {
-        cause: error,
-        details: { digest, errno: code },
-      });
+      throw new RegistryStorageError(
+        'E_REGISTRY_WRITE',
+        `Cannot store blob ${digest} in the registry: ${code} (is the disk full or read-only?).`,
+        {
+          cause: error,
+          details: { digest, errno: code },
+        },
+      );
     }
     return digest;
   }
@@ -66,16 +70,24 @@ export class ObjectStore {
     try {
       bytes = readFileSync(path);
     } catch (error) {
-      throw new RegistryStorageError('E_REGISTRY_CORRUPT', `Blob ${digest} (${where}) is missing from the registry; it lost data (restore its objects/ folder from a backup).`, {
-        cause: error,
-        details: { digest, path: where },
-      });
+      throw new RegistryStorageError(
+        'E_REGISTRY_CORRUPT',
+        `Blob ${digest} (${where}) is missing from the registry; it lost data (restore its objects/ folder from a backup).`,
+        {
+          cause: error,
+          details: { digest, path: where },
+        },
+      );
     }
     const actual = sha256Hex(bytes);
     if (actual !== digest) {
-      throw new RegistryStorageError('E_REGISTRY_CORRUPT', `Blob ${digest} (${where}) now hashes to ${actual}: it was modified on disk; restore it from a backup.`, {
-        details: { digest, actual, path: where },
-      });
+      throw new RegistryStorageError(
+        'E_REGISTRY_CORRUPT',
+        `Blob ${digest} (${where}) now hashes to ${actual}: it was modified on disk; restore it from a backup.`,
+        {
+          details: { digest, actual, path: where },
+        },
+      );
     }
     return bytes;
   }

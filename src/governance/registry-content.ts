@@ -44,9 +44,13 @@ function walkFiles(root: string): string[] {
       if (entry.isDirectory()) visit(full);
       else if (entry.isFile()) out.push(full);
       else {
-        throw new RegistryError('E_REGISTRY_INPUT', `Cannot store ${full}: only regular files and folders go into a directory artifact (no symlinks or devices).`, {
-          details: { path: full },
-        });
+        throw new RegistryError(
+          'E_REGISTRY_INPUT',
+          `Cannot store ${full}: only regular files and folders go into a directory artifact (no symlinks or devices).`,
+          {
+            details: { path: full },
+          },
+        );
       }
     }
   };
@@ -63,29 +67,47 @@ export function prepareContent(input: PutInput): PreparedContent {
   const given = (['path', 'json', 'bytes'] as const).filter((k) => input[k] !== undefined);
   if (given.length !== 1) {
     const got = given.length === 0 ? 'none' : given.map((g) => `'${g}'`).join(' and ');
-    throw new RegistryError('E_REGISTRY_INPUT', `registry.put needs exactly one of 'path', 'json' or 'bytes' for '${input.name}'; got ${got}.`, {
-      details: { name: input.name, given },
-    });
+    throw new RegistryError(
+      'E_REGISTRY_INPUT',
+      `registry.put needs exactly one of 'path', 'json' or 'bytes' for '${input.name}'; got ${got}.`,
+      {
+        details: { name: input.name, given },
+      },
+    );
   }
-  if (input.json !== undefined) return { bytes: Buffer.from(canonicalJson(input.json)), storage: 'blob', mediaType: input.mediaType ?? 'application/json' };
+  if (input.json !== undefined)
+    return { bytes: Buffer.from(canonicalJson(input.json)), storage: 'blob', mediaType: input.mediaType ?? 'application/json' };
   if (input.bytes !== undefined) {
     const text = typeof input.bytes === 'string';
-    return { bytes: Buffer.from(input.bytes as string | Uint8Array), storage: 'blob', mediaType: input.mediaType ?? (text ? 'text/plain' : 'application/octet-stream') };
+    return {
+      bytes: Buffer.from(input.bytes as string | Uint8Array),
+      storage: 'blob',
+      mediaType: input.mediaType ?? (text ? 'text/plain' : 'application/octet-stream'),
+    };
   }
   const path = input.path as string;
   let stat;
   try {
     stat = lstatSync(path);
   } catch (error) {
-    throw new RegistryError('E_REGISTRY_INPUT', `Cannot store '${path}' as ${input.kind} '${input.name}': no such file or directory.`, { cause: error, details: { path } });
+    throw new RegistryError('E_REGISTRY_INPUT', `Cannot store '${path}' as ${input.kind} '${input.name}': no such file or directory.`, {
+      cause: error,
+      details: { path },
+    });
   }
   if (stat.isFile()) return { bytes: readFileSync(path), storage: 'blob', mediaType: input.mediaType ?? mediaTypeFor(path) };
-  if (!stat.isDirectory()) throw new RegistryError('E_REGISTRY_INPUT', `Cannot store '${path}': it is neither a regular file nor a directory.`, { details: { path } });
+  if (!stat.isDirectory())
+    throw new RegistryError('E_REGISTRY_INPUT', `Cannot store '${path}': it is neither a regular file nor a directory.`, {
+      details: { path },
+    });
   const files = walkFiles(path).map((full) => {
     const bytes = readFileSync(full);
     return { path: relative(path, full).split(sep).join('/'), digest: sha256Hex(bytes), size: bytes.byteLength, bytes };
   });
-  if (files.length === 0) throw new RegistryError('E_REGISTRY_INPUT', `Cannot store the empty directory '${path}' as ${input.kind} '${input.name}'.`, { details: { path } });
+  if (files.length === 0)
+    throw new RegistryError('E_REGISTRY_INPUT', `Cannot store the empty directory '${path}' as ${input.kind} '${input.name}'.`, {
+      details: { path },
+    });
   return { files, storage: 'manifest', mediaType: input.mediaType ?? 'inode/directory' };
 }
 
@@ -109,7 +131,10 @@ export function storeContent(objects: ObjectStore, content: PreparedContent): { 
 export function jsonObject(value: unknown, what: string): Record<string, Json> {
   const parsed = JSON.parse(canonicalJson(value ?? {})) as unknown;
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new RegistryError('E_REGISTRY_INPUT', `${what} must be a JSON object; got ${Array.isArray(parsed) ? 'an array' : typeof parsed}.`);
+    throw new RegistryError(
+      'E_REGISTRY_INPUT',
+      `${what} must be a JSON object; got ${Array.isArray(parsed) ? 'an array' : typeof parsed}.`,
+    );
   }
   return parsed as Record<string, Json>;
 }
@@ -130,10 +155,14 @@ export function materializeArtifact(objects: ObjectStore, artifact: Artifact, ma
     if (error instanceof RampartError) throw error;
     // The reason without its path: the caller knows `out`, and this message can reach HTTP clients.
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new RegistryStorageError('E_REGISTRY_WRITE', `Cannot write ${artifact.kind} '${artifact.name}' (${artifact.digest.slice(0, 12)}) out of the registry: ${code}.`, {
-      cause: error,
-      details: { digest: artifact.digest, errno: code },
-    });
+    throw new RegistryStorageError(
+      'E_REGISTRY_WRITE',
+      `Cannot write ${artifact.kind} '${artifact.name}' (${artifact.digest.slice(0, 12)}) out of the registry: ${code}.`,
+      {
+        cause: error,
+        details: { digest: artifact.digest, errno: code },
+      },
+    );
   }
 }
 
@@ -144,16 +173,24 @@ function writeOut(objects: ObjectStore, artifact: Artifact, manifest: readonly M
   }
   const files = manifest.map((f) => {
     if (isAbsolute(f.path) || f.path.split('/').some((part) => part === '..' || part === '')) {
-      throw new RegistryError('E_REGISTRY_CORRUPT', `Manifest of ${artifact.digest.slice(0, 12)} has an unsafe path '${f.path}'; the database was edited.`, {
-        details: { digest: artifact.digest, path: f.path },
-      });
+      throw new RegistryError(
+        'E_REGISTRY_CORRUPT',
+        `Manifest of ${artifact.digest.slice(0, 12)} has an unsafe path '${f.path}'; the database was edited.`,
+        {
+          details: { digest: artifact.digest, path: f.path },
+        },
+      );
     }
     return { path: f.path, bytes: objects.read(f.digest) };
   });
   if (sha256Hex(manifestBytes(manifest)) !== artifact.digest) {
-    throw new RegistryError('E_REGISTRY_CORRUPT', `The file list of ${artifact.digest.slice(0, 12)} no longer matches its digest; the database was edited.`, {
-      details: { digest: artifact.digest },
-    });
+    throw new RegistryError(
+      'E_REGISTRY_CORRUPT',
+      `The file list of ${artifact.digest.slice(0, 12)} no longer matches its digest; the database was edited.`,
+      {
+        details: { digest: artifact.digest },
+      },
+    );
   }
   const fresh = !existsSync(out);
   const target = fresh ? tempPathFor(out) : out;

@@ -56,7 +56,9 @@ export function createRegistryStore(ctx: GovernanceContext): RegistryStore {
   const q = {
     byDigest: db.prepare('SELECT * FROM artifacts WHERE digest = ?'),
     byPrefix: db.prepare("SELECT * FROM artifacts WHERE digest GLOB ? || '*' ORDER BY digest LIMIT 5"),
-    insert: db.prepare('INSERT INTO artifacts (digest, kind, name, storage, size, media_type, meta, created_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+    insert: db.prepare(
+      'INSERT INTO artifacts (digest, kind, name, storage, size, media_type, meta, created_at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
     insertFile: db.prepare('INSERT INTO manifest_files (digest, path, file_digest, size) VALUES (?, ?, ?, ?)'),
     files: db.prepare('SELECT path, file_digest AS digest, size FROM manifest_files WHERE digest = ? ORDER BY path'),
     insertEdge: db.prepare('INSERT OR IGNORE INTO lineage (child, parent) VALUES (?, ?)'),
@@ -66,7 +68,9 @@ export function createRegistryStore(ctx: GovernanceContext): RegistryStore {
     upsertTag: db.prepare(
       'INSERT INTO tags (tag, digest, updated_at) VALUES (?, ?, ?) ON CONFLICT (tag) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at',
     ),
-    insertEvent: db.prepare('INSERT INTO tag_events (tag, digest, previous_digest, action, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertEvent: db.prepare(
+      'INSERT INTO tag_events (tag, digest, previous_digest, action, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
     eventsOf: db.prepare('SELECT * FROM tag_events WHERE tag = ? ORDER BY id'),
     allEvents: db.prepare('SELECT * FROM tag_events ORDER BY id'),
     eventById: db.prepare('SELECT * FROM tag_events WHERE id = ?'),

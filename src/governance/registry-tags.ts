@@ -28,8 +28,10 @@ export function checkTagName(tag: string): void {
 /** @throws RegistryError `E_REGISTRY_REASON` when a promotion or rollback comes without a reason. */
 export function requireReason(reason: unknown, what: string): string {
   if (typeof reason !== 'string' || reason.trim() === '') {
-    throw new RegistryError('E_REGISTRY_REASON', `A ${what} needs a reason (it goes into the audit log), ` +
-        "e.g. { reason: 'gate passed on plan v3' } or --reason.");
+    throw new RegistryError(
+      'E_REGISTRY_REASON',
+      `A ${what} needs a reason (it goes into the audit log), ` + "e.g. { reason: 'gate passed on plan v3' } or --reason.",
+    );
   }
   return reason.trim();
 }
@@ -79,16 +81,35 @@ export function compareAndSetTag(ctx: GovernanceContext, store: RegistryStore, a
     });
   }
   const target = store.row(move.to);
-  if (target === undefined) throw new RegistryError('E_REGISTRY_NOT_FOUND', `No artifact ${move.to.slice(0, 12)} to point '${move.tag}' at.`, { details: { digest: move.to } });
+  if (target === undefined)
+    throw new RegistryError('E_REGISTRY_NOT_FOUND', `No artifact ${move.to.slice(0, 12)} to point '${move.tag}' at.`, {
+      details: { digest: move.to },
+    });
   const actor = move.actor?.trim() || ctx.actor;
   const at = ctx.now();
-  const event = store.insertEvent({ tag: move.tag, digest: move.to, previous_digest: current, action: move.action, reason: move.reason, actor, at });
+  const event = store.insertEvent({
+    tag: move.tag,
+    digest: move.to,
+    previous_digest: current,
+    action: move.action,
+    reason: move.reason,
+    actor,
+    at,
+  });
   store.upsertTag(move.tag, move.to, at);
   audit.append({
     action: move.action,
     subject: move.tag,
     actor,
-    details: { tag: move.tag, digest: move.to, previous: current, kind: target.kind, name: target.name, reason: move.reason, event: event.id },
+    details: {
+      tag: move.tag,
+      digest: move.to,
+      previous: current,
+      kind: target.kind,
+      name: target.name,
+      reason: move.reason,
+      event: event.id,
+    },
   });
   return event;
 }
@@ -119,8 +140,12 @@ export function checkTags(store: RegistryStore, audit: AuditLog): TagCheck {
     const last = audited[audited.length - 1];
     const pointsAt = current[tag];
     if (last === undefined) {
-      problems.push({ tag, reason: `tag '${tag}' points at ${pointsAt?.slice(0, 12) ?? 'nothing'} but no audited move ever set it: ` +
-          'it was written outside Rampart' });
+      problems.push({
+        tag,
+        reason:
+          `tag '${tag}' points at ${pointsAt?.slice(0, 12) ?? 'nothing'} but no audited move ever set it: ` +
+          'it was written outside Rampart',
+      });
       continue;
     }
     if (pointsAt !== last.details.digest) {
@@ -132,15 +157,22 @@ export function checkTags(store: RegistryStore, audit: AuditLog): TagCheck {
       });
     }
     if (events.length !== audited.length) {
-      problems.push({ tag, reason: `tag '${tag}' has ${events.length} history rows but the audit log records ${audited.length} moves: ` +
-          'its history was edited' });
+      problems.push({
+        tag,
+        reason:
+          `tag '${tag}' has ${events.length} history rows but the audit log records ${audited.length} moves: ` + 'its history was edited',
+      });
       continue;
     }
     events.forEach((e, i) => {
       const a = audited[i] as AuditEntry;
       if (e.digest !== a.details.digest || e.action !== a.action || e.previousDigest !== (a.details.previous ?? null)) {
-        problems.push({ tag, reason: `history row ${e.id} of tag '${tag}' (${e.action} -> ${e.digest.slice(0, 12)}) ` +
-            `differs from audit entry ${a.seq}: its history was edited` });
+        problems.push({
+          tag,
+          reason:
+            `history row ${e.id} of tag '${tag}' (${e.action} -> ${e.digest.slice(0, 12)}) ` +
+            `differs from audit entry ${a.seq}: its history was edited`,
+        });
       }
     });
   }

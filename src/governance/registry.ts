@@ -13,7 +13,18 @@ import { jsonObject, manifestBytes, materializeArtifact, prepareContent, storeCo
 import { MAX_DIFF_BYTES, diffArtifacts } from './registry-diff.js';
 import { createRegistryStore, type ArtifactRow, type RegistryStore } from './registry-store.js';
 import { checkTagName, checkTags, compareAndSetTag, requireReason, stackOf } from './registry-tags.js';
-import { ARTIFACT_KINDS, type Artifact, type ArtifactCheck, type AuditLog, type Json, type ListFilter, type PutInput, type PutResult, type Registry, type TagEvent } from './types.js';
+import {
+  ARTIFACT_KINDS,
+  type Artifact,
+  type ArtifactCheck,
+  type AuditLog,
+  type Json,
+  type ListFilter,
+  type PutInput,
+  type PutResult,
+  type Registry,
+  type TagEvent,
+} from './types.js';
 
 /**
  * Builds the registry on an open governance context.
@@ -27,7 +38,10 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
 
   function find(ref: string): Artifact | undefined {
     if (typeof ref !== 'string' || ref.trim() === '') {
-      throw new RegistryError('E_REGISTRY_BAD_REF', `An artifact reference must be a digest, a digest prefix (at least 4 hex characters) or 'tag:NAME'; got ${JSON.stringify(ref)}.`);
+      throw new RegistryError(
+        'E_REGISTRY_BAD_REF',
+        `An artifact reference must be a digest, a digest prefix (at least 4 hex characters) or 'tag:NAME'; got ${JSON.stringify(ref)}.`,
+      );
     }
     const trimmed = ref.trim();
     if (trimmed.startsWith('tag:')) {
@@ -39,9 +53,13 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
       // A bare word that names a tag is the friendliest reading of e.g. `show production`.
       const digest = store.tagOf(trimmed);
       if (digest !== undefined) return artifact(digest);
-      throw new RegistryError('E_REGISTRY_BAD_REF', `'${ref}' is neither a digest prefix (4–64 hex characters) nor a tag; tags: ${listChoices(Object.keys(store.tags())) || 'none yet'}.`, {
-        details: { ref },
-      });
+      throw new RegistryError(
+        'E_REGISTRY_BAD_REF',
+        `'${ref}' is neither a digest prefix (4–64 hex characters) nor a tag; tags: ${listChoices(Object.keys(store.tags())) || 'none yet'}.`,
+        {
+          details: { ref },
+        },
+      );
     }
     if (hex.length === 64) {
       const row = store.row(hex);
@@ -50,9 +68,13 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
     const rows = store.byPrefix(hex);
     if (rows.length > 1) {
       const listed = rows.map((r) => `${r.digest.slice(0, 12)} ${r.kind} ${r.name}`).join('; ');
-      throw new RegistryError('E_REGISTRY_AMBIGUOUS', `Digest prefix '${hex}' matches ${rows.length >= 5 ? '5 or more' : rows.length} artifacts (${listed}); give more characters.`, {
-        details: { ref, matches: rows.map((r) => r.digest) },
-      });
+      throw new RegistryError(
+        'E_REGISTRY_AMBIGUOUS',
+        `Digest prefix '${hex}' matches ${rows.length >= 5 ? '5 or more' : rows.length} artifacts (${listed}); give more characters.`,
+        {
+          details: { ref, matches: rows.map((r) => r.digest) },
+        },
+      );
     }
     return rows[0] ? store.toArtifact(rows[0]) : undefined;
   }
@@ -63,15 +85,23 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
     // This message can reach HTTP clients: name the directory only relative to the working one, never absolute.
     const rel = relative(process.cwd(), ctx.dir);
     const dir = rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? undefined : rel;
-    const hint = dir === undefined ? "list them with 'rampart registry ls --dir <registry>'" : `list them with 'rampart registry ls --dir ${dir}'`;
-    throw new RegistryError('E_REGISTRY_NOT_FOUND', `No artifact matches '${ref}' in the registry${dir === undefined ? '' : ` ${dir}`}; ${hint}.`, { details: { ref } });
+    const hint =
+      dir === undefined ? "list them with 'rampart registry ls --dir <registry>'" : `list them with 'rampart registry ls --dir ${dir}'`;
+    throw new RegistryError(
+      'E_REGISTRY_NOT_FOUND',
+      `No artifact matches '${ref}' in the registry${dir === undefined ? '' : ` ${dir}`}; ${hint}.`,
+      { details: { ref } },
+    );
   }
 
   /** A compare-and-set `from`: null, or a digest/prefix (never a tag, which would read the value being compared). */
   function expected(from: string | null): string | null {
     if (from === null) return null;
     if (typeof from !== 'string' || !/^(sha256:)?[0-9a-f]{4,64}$/i.test(from.trim())) {
-      throw new RegistryError('E_REGISTRY_BAD_REF', `A tag move's 'from' must be the digest the tag was read at (or null when unset); got ${JSON.stringify(from)}.`);
+      throw new RegistryError(
+        'E_REGISTRY_BAD_REF',
+        `A tag move's 'from' must be the digest the tag was read at (or null when unset); got ${JSON.stringify(from)}.`,
+      );
     }
     return get(from).digest;
   }
@@ -79,9 +109,13 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
   function blobOf(ref: string): { artifact: Artifact; bytes: Buffer } {
     const a = get(ref);
     if (a.storage !== 'blob') {
-      throw new RegistryError('E_REGISTRY_NOT_BLOB', `${a.kind} '${a.name}' (${a.digest.slice(0, 12)}) is a directory; use manifest() or materialize() instead of read().`, {
-        details: { digest: a.digest },
-      });
+      throw new RegistryError(
+        'E_REGISTRY_NOT_BLOB',
+        `${a.kind} '${a.name}' (${a.digest.slice(0, 12)}) is a directory; use manifest() or materialize() instead of read().`,
+        {
+          details: { digest: a.digest },
+        },
+      );
     }
     return { artifact: a, bytes: objects.read(a.digest) };
   }
@@ -94,7 +128,11 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
   const registry: Registry = {
     put(input: PutInput): PutResult {
       if (!input || !ARTIFACT_KINDS.includes(input.kind)) {
-        throw new RegistryError('E_REGISTRY_INPUT', `Artifact kind must be ${listChoices(ARTIFACT_KINDS)}; got ${JSON.stringify(input?.kind)}.`, { details: { kind: input?.kind } });
+        throw new RegistryError(
+          'E_REGISTRY_INPUT',
+          `Artifact kind must be ${listChoices(ARTIFACT_KINDS)}; got ${JSON.stringify(input?.kind)}.`,
+          { details: { kind: input?.kind } },
+        );
       }
       if (typeof input.name !== 'string' || input.name.trim() === '') {
         throw new RegistryError('E_REGISTRY_INPUT', `A ${input.kind} artifact needs a non-empty name; got ${JSON.stringify(input.name)}.`);
@@ -106,17 +144,34 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
       return ctx.tx(() => {
         const existing = store.row(digest);
         if (existing && existing.kind !== input.kind) {
-          throw new RegistryError('E_REGISTRY_KIND_CONFLICT', `This content is already registered as ${existing.kind} '${existing.name}' (${digest.slice(0, 12)}); it cannot also be a ${input.kind}.`, {
-            details: { digest, kind: existing.kind, wanted: input.kind },
-          });
+          throw new RegistryError(
+            'E_REGISTRY_KIND_CONFLICT',
+            `This content is already registered as ${existing.kind} '${existing.name}' (${digest.slice(0, 12)}); it cannot also be a ${input.kind}.`,
+            {
+              details: { digest, kind: existing.kind, wanted: input.kind },
+            },
+          );
         }
-        if (parents.includes(digest)) throw new RegistryError('E_REGISTRY_CYCLE', `${input.kind} '${input.name}' (${digest.slice(0, 12)}) cannot be its own parent.`, { details: { digest } });
+        if (parents.includes(digest))
+          throw new RegistryError('E_REGISTRY_CYCLE', `${input.kind} '${input.name}' (${digest.slice(0, 12)}) cannot be its own parent.`, {
+            details: { digest },
+          });
         if (existing) {
           addParents(store, digest, existing, parents);
           return { ...store.toArtifact(existing), existed: true };
         }
         const name = input.name.trim();
-        store.insert({ digest, kind: input.kind, name, storage: content.storage, size, media_type: content.mediaType, meta: canonicalJson(meta), created_at: ctx.now(), actor: ctx.actor });
+        store.insert({
+          digest,
+          kind: input.kind,
+          name,
+          storage: content.storage,
+          size,
+          media_type: content.mediaType,
+          meta: canonicalJson(meta),
+          created_at: ctx.now(),
+          actor: ctx.actor,
+        });
         for (const f of content.files ?? []) store.insertFile(digest, f);
         for (const p of parents) store.insertEdge(digest, p);
         audit.append({ action: 'register', subject: digest, details: { kind: input.kind, name, size, storage: content.storage, parents } });
@@ -131,7 +186,8 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
       const where: string[] = [];
       const args: unknown[] = [];
       if (filter.kind !== undefined) {
-        if (!ARTIFACT_KINDS.includes(filter.kind)) throw new RegistryError('E_REGISTRY_INPUT', `Artifact kind must be ${listChoices(ARTIFACT_KINDS)}; got '${filter.kind}'.`);
+        if (!ARTIFACT_KINDS.includes(filter.kind))
+          throw new RegistryError('E_REGISTRY_INPUT', `Artifact kind must be ${listChoices(ARTIFACT_KINDS)}; got '${filter.kind}'.`);
         where.push('a.kind = ?');
         args.push(filter.kind);
       }
@@ -153,14 +209,21 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
       try {
         return JSON.parse(bytes.toString('utf8')) as T;
       } catch (error) {
-        throw new RegistryError('E_REGISTRY_NOT_JSON', `${a.kind} '${a.name}' (${a.digest.slice(0, 12)}) is not JSON (${a.mediaType}).`, { cause: error, details: { digest: a.digest } });
+        throw new RegistryError('E_REGISTRY_NOT_JSON', `${a.kind} '${a.name}' (${a.digest.slice(0, 12)}) is not JSON (${a.mediaType}).`, {
+          cause: error,
+          details: { digest: a.digest },
+        });
       }
     },
 
     manifest(ref) {
       const a = get(ref);
       if (a.storage !== 'manifest') {
-        throw new RegistryError('E_REGISTRY_NOT_DIRECTORY', `${a.kind} '${a.name}' (${a.digest.slice(0, 12)}) is a single blob, not a directory; use read().`, { details: { digest: a.digest } });
+        throw new RegistryError(
+          'E_REGISTRY_NOT_DIRECTORY',
+          `${a.kind} '${a.name}' (${a.digest.slice(0, 12)}) is a single blob, not a directory; use read().`,
+          { details: { digest: a.digest } },
+        );
       }
       return store.files(a.digest);
     },
@@ -207,13 +270,18 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
       const chosen = options.to === undefined ? undefined : get(options.to).digest;
       return ctx.tx(() => {
         const current = store.tagOf(tag);
-        if (current === undefined) throw new RegistryError('E_REGISTRY_NOT_FOUND', `Tag '${tag}' points nowhere yet; nothing to roll back.`, { details: { tag } });
+        if (current === undefined)
+          throw new RegistryError('E_REGISTRY_NOT_FOUND', `Tag '${tag}' points nowhere yet; nothing to roll back.`, { details: { tag } });
         const from = options.from === undefined ? current : expected(options.from);
         const target = chosen ?? stackOf(store.events(tag)).at(-2);
         if (target === undefined || target === current) {
-          throw new RegistryError('E_REGISTRY_NO_PREVIOUS', `Tag '${tag}' has no earlier target to roll back to (it only ever pointed at ${current.slice(0, 12)}); pass 'to' / --to DIGEST.`, {
-            details: { tag, current },
-          });
+          throw new RegistryError(
+            'E_REGISTRY_NO_PREVIOUS',
+            `Tag '${tag}' has no earlier target to roll back to (it only ever pointed at ${current.slice(0, 12)}); pass 'to' / --to DIGEST.`,
+            {
+              details: { tag, current },
+            },
+          );
         }
         return compareAndSetTag(ctx, store, audit, { tag, from, to: target, action: 'rollback', reason });
       });
@@ -222,9 +290,19 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
     moveTag(tag, move) {
       checkTagName(tag);
       const action = move.action ?? 'tag';
-      const reason = action === 'tag' ? (move.reason?.trim() || null) : requireReason(move.reason, action === 'promote' ? 'promotion' : 'rollback');
+      const reason =
+        action === 'tag' ? move.reason?.trim() || null : requireReason(move.reason, action === 'promote' ? 'promotion' : 'rollback');
       const to = get(move.to).digest;
-      return ctx.tx(() => compareAndSetTag(ctx, store, audit, { tag, from: expected(move.from), to, action, reason, ...(move.actor ? { actor: move.actor } : {}) }));
+      return ctx.tx(() =>
+        compareAndSetTag(ctx, store, audit, {
+          tag,
+          from: expected(move.from),
+          to,
+          action,
+          reason,
+          ...(move.actor ? { actor: move.actor } : {}),
+        }),
+      );
     },
 
     resolveTag: (tag) => store.tagOf(tag),
@@ -244,7 +322,8 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
         if (bad) problems.push({ digest: row.digest, reason: bad });
         if (row.storage !== 'manifest') continue;
         const files = store.files(row.digest);
-        if (sha256Hex(manifestBytes(files)) !== row.digest) problems.push({ digest: row.digest, reason: 'the file list in the database does not match the manifest digest' });
+        if (sha256Hex(manifestBytes(files)) !== row.digest)
+          problems.push({ digest: row.digest, reason: 'the file list in the database does not match the manifest digest' });
         for (const f of files) {
           const fileBad = objects.problem(f.digest);
           if (fileBad) problems.push({ digest: row.digest, path: f.path, reason: fileBad });
@@ -264,9 +343,13 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
     const below = new Set(s.descendants(digest, 1_000_000).map((n) => n.digest));
     const cyclic = added.find((p) => below.has(p));
     if (cyclic) {
-      throw new RegistryError('E_REGISTRY_CYCLE', `Adding ${cyclic.slice(0, 12)} as a parent of ${digest.slice(0, 12)} would make a lineage cycle: it already descends from it.`, {
-        details: { digest, parent: cyclic },
-      });
+      throw new RegistryError(
+        'E_REGISTRY_CYCLE',
+        `Adding ${cyclic.slice(0, 12)} as a parent of ${digest.slice(0, 12)} would make a lineage cycle: it already descends from it.`,
+        {
+          details: { digest, parent: cyclic },
+        },
+      );
     }
     for (const p of added) s.insertEdge(digest, p);
     audit.append({ action: 'lineage', subject: digest, details: { kind: existing.kind, name: existing.name, addedParents: added } });

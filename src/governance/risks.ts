@@ -7,7 +7,18 @@
 import { RegistryError, listChoices } from '../core/errors.js';
 import type { GovernanceContext } from './context.js';
 import { inherentScore, residualScore, riskBand } from './risk-score.js';
-import { RISK_STATUSES, type AuditLog, type Json, type Registry, type Risk, type RiskInput, type RiskPatch, type RiskRegister, type RiskStatus, type ThreatLike } from './types.js';
+import {
+  RISK_STATUSES,
+  type AuditLog,
+  type Json,
+  type Registry,
+  type Risk,
+  type RiskInput,
+  type RiskPatch,
+  type RiskRegister,
+  type RiskStatus,
+  type ThreatLike,
+} from './types.js';
 
 interface RiskRow {
   id: string;
@@ -54,18 +65,26 @@ function toRisk(r: RiskRow): Risk {
 
 function checkScore(name: 'likelihood' | 'impact', value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 5) {
-    throw new RegistryError('E_RISK_INPUT', `Risk ${name} must be a whole number from 1 to 5; got ${JSON.stringify(value)}.`, { details: { [name]: value } });
+    throw new RegistryError('E_RISK_INPUT', `Risk ${name} must be a whole number from 1 to 5; got ${JSON.stringify(value)}.`, {
+      details: { [name]: value },
+    });
   }
   return value;
 }
 
 function checkText(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new RegistryError('E_RISK_INPUT', `Risk ${name} must be a non-empty string; got ${JSON.stringify(value)}.`, { details: { [name]: value } });
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new RegistryError('E_RISK_INPUT', `Risk ${name} must be a non-empty string; got ${JSON.stringify(value)}.`, {
+      details: { [name]: value },
+    });
   return value.trim();
 }
 
 function checkStatus(value: unknown): RiskStatus {
-  if (!RISK_STATUSES.includes(value as RiskStatus)) throw new RegistryError('E_RISK_INPUT', `Risk status must be ${listChoices(RISK_STATUSES)}; got ${JSON.stringify(value)}.`, { details: { status: value } });
+  if (!RISK_STATUSES.includes(value as RiskStatus))
+    throw new RegistryError('E_RISK_INPUT', `Risk status must be ${listChoices(RISK_STATUSES)}; got ${JSON.stringify(value)}.`, {
+      details: { status: value },
+    });
   return value as RiskStatus;
 }
 
@@ -77,7 +96,9 @@ export function createRiskRegister(ctx: GovernanceContext, audit: AuditLog, regi
     nextSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM risks'),
     insert: db.prepare(`INSERT INTO risks (id, seq, threat_id, title, likelihood, impact, owner, status, notes, created_at, updated_at)
       VALUES (@id, @seq, @threat_id, @title, @likelihood, @impact, @owner, @status, @notes, @created_at, @updated_at)`),
-    update: db.prepare('UPDATE risks SET title = @title, likelihood = @likelihood, impact = @impact, owner = @owner, status = @status, notes = @notes, updated_at = @updated_at WHERE id = @id'),
+    update: db.prepare(
+      'UPDATE risks SET title = @title, likelihood = @likelihood, impact = @impact, owner = @owner, status = @status, notes = @notes, updated_at = @updated_at WHERE id = @id',
+    ),
     measure: db.prepare('UPDATE risks SET measured_success = ?, measured_at = ?, evaluation_digest = ?, updated_at = ? WHERE id = ?'),
   };
 
@@ -89,7 +110,11 @@ export function createRiskRegister(ctx: GovernanceContext, audit: AuditLog, regi
   function get(id: string): Risk {
     const risk = find(id);
     if (risk) return risk;
-    throw new RegistryError('E_RISK_NOT_FOUND', `No risk '${id}' (by risk id or threat id) in ${ctx.dir}; list them with 'rampart risk ls'.`, { details: { id } });
+    throw new RegistryError(
+      'E_RISK_NOT_FOUND',
+      `No risk '${id}' (by risk id or threat id) in ${ctx.dir}; list them with 'rampart risk ls'.`,
+      { details: { id } },
+    );
   }
 
   function add(input: RiskInput): Risk {
@@ -101,12 +126,28 @@ export function createRiskRegister(ctx: GovernanceContext, audit: AuditLog, regi
     const threatId = input.threatId === undefined ? null : checkText('threatId', input.threatId);
     return ctx.tx(() => {
       if (threatId !== null && q.byThreat.get(threatId)) {
-        throw new RegistryError('E_RISK_DUPLICATE_THREAT', `Threat '${threatId}' already has a risk (${(q.byThreat.get(threatId) as RiskRow).id}); update that one instead.`, { details: { threatId } });
+        throw new RegistryError(
+          'E_RISK_DUPLICATE_THREAT',
+          `Threat '${threatId}' already has a risk (${(q.byThreat.get(threatId) as RiskRow).id}); update that one instead.`,
+          { details: { threatId } },
+        );
       }
       const seq = (q.nextSeq.get() as { n: number }).n;
       const id = `RISK-${String(seq).padStart(4, '0')}`;
       const now = ctx.now();
-      q.insert.run({ id, seq, threat_id: threatId, title, likelihood, impact, owner, status, notes: input.notes ?? null, created_at: now, updated_at: now });
+      q.insert.run({
+        id,
+        seq,
+        threat_id: threatId,
+        title,
+        likelihood,
+        impact,
+        owner,
+        status,
+        notes: input.notes ?? null,
+        created_at: now,
+        updated_at: now,
+      });
       audit.append({ action: 'risk.add', subject: id, details: { threatId, title, likelihood, impact, owner, status } });
       return get(id);
     });
@@ -135,15 +176,21 @@ export function createRiskRegister(ctx: GovernanceContext, audit: AuditLog, regi
         if (Object.keys(changes).length === 0) return before;
         q.update.run({ ...next, id: before.id, updated_at: ctx.now() });
         const after = get(before.id);
-        audit.append({ action: 'risk.update', subject: before.id, details: { changes, reason: patch.reason ?? null, residualScore: after.residualScore, residualBand: after.residualBand } });
+        audit.append({
+          action: 'risk.update',
+          subject: before.id,
+          details: { changes, reason: patch.reason ?? null, residualScore: after.residualScore, residualBand: after.residualBand },
+        });
         return after;
       });
     },
 
     list(options = {}): Risk[] {
-      const rows = (options.status === undefined
-        ? db.prepare('SELECT * FROM risks ORDER BY seq').all()
-        : db.prepare('SELECT * FROM risks WHERE status = ? ORDER BY seq').all(checkStatus(options.status))) as RiskRow[];
+      const rows = (
+        options.status === undefined
+          ? db.prepare('SELECT * FROM risks ORDER BY seq').all()
+          : db.prepare('SELECT * FROM risks WHERE status = ? ORDER BY seq').all(checkStatus(options.status))
+      ) as RiskRow[];
       return rows.map(toRisk);
     },
 
@@ -158,14 +205,16 @@ export function createRiskRegister(ctx: GovernanceContext, audit: AuditLog, regi
             existing.push(toRisk(found));
             continue;
           }
-          created.push(add({
-            threatId: id,
-            title: t.title ?? t.description ?? `Adversarial threat ${id}`,
-            likelihood: t.likelihood ?? DEFAULT_SCORE,
-            impact: t.impact ?? DEFAULT_SCORE,
-            owner: t.owner ?? defaults.owner ?? 'unassigned',
-            status: 'open',
-          }));
+          created.push(
+            add({
+              threatId: id,
+              title: t.title ?? t.description ?? `Adversarial threat ${id}`,
+              likelihood: t.likelihood ?? DEFAULT_SCORE,
+              impact: t.impact ?? DEFAULT_SCORE,
+              owner: t.owner ?? defaults.owner ?? 'unassigned',
+              status: 'open',
+            }),
+          );
         }
         return { created, existing };
       });
@@ -173,14 +222,22 @@ export function createRiskRegister(ctx: GovernanceContext, audit: AuditLog, regi
 
     recordMeasurement(threatId: string, attackSuccessRate: number, options = {}): Risk {
       if (typeof attackSuccessRate !== 'number' || !(attackSuccessRate >= 0 && attackSuccessRate <= 1)) {
-        throw new RegistryError('E_RISK_INPUT', `A measured attack success rate must be a number in [0, 1]; got ${JSON.stringify(attackSuccessRate)} for threat '${threatId}'.`, {
-          details: { threatId, attackSuccessRate },
-        });
+        throw new RegistryError(
+          'E_RISK_INPUT',
+          `A measured attack success rate must be a number in [0, 1]; got ${JSON.stringify(attackSuccessRate)} for threat '${threatId}'.`,
+          {
+            details: { threatId, attackSuccessRate },
+          },
+        );
       }
       return ctx.tx(() => {
         const row = q.byThreat.get(threatId) as RiskRow | undefined;
         if (!row) {
-          throw new RegistryError('E_RISK_NOT_FOUND', `No risk stands for threat '${threatId}'; create it first with syncFromThreats(plan threats) or 'rampart risk add --threat ${threatId}'.`, { details: { threatId } });
+          throw new RegistryError(
+            'E_RISK_NOT_FOUND',
+            `No risk stands for threat '${threatId}'; create it first with syncFromThreats(plan threats) or 'rampart risk add --threat ${threatId}'.`,
+            { details: { threatId } },
+          );
         }
         const evaluationDigest = options.evaluationDigest === undefined ? null : registry.get(options.evaluationDigest).digest;
         const before = toRisk(row);
@@ -189,7 +246,14 @@ export function createRiskRegister(ctx: GovernanceContext, audit: AuditLog, regi
         audit.append({
           action: 'risk.measure',
           subject: row.id,
-          details: { threatId, attackSuccessRate, evaluationDigest, residualScore: after.residualScore, residualBand: after.residualBand, previousResidual: before.residualScore },
+          details: {
+            threatId,
+            attackSuccessRate,
+            evaluationDigest,
+            residualScore: after.residualScore,
+            residualBand: after.residualBand,
+            previousResidual: before.residualScore,
+          },
         });
         return after;
       });

@@ -160,7 +160,10 @@ function storageFault(error: unknown, file: string): unknown {
       { cause: error, details: { sqlite: code } },
     );
   }
-  return new RegistryStorageError('E_REGISTRY_DB', `SQLite cannot use the registry database ${file} (${reason}).`, { cause: error, details: { sqlite: code } });
+  return new RegistryStorageError('E_REGISTRY_DB', `SQLite cannot use the registry database ${file} (${reason}).`, {
+    cause: error,
+    details: { sqlite: code },
+  });
 }
 
 function migrate(db: Database.Database, file: string): void {
@@ -168,13 +171,21 @@ function migrate(db: Database.Database, file: string): void {
   const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
   const current = row.v ?? 0;
   if (current > SCHEMA_VERSION) {
-    throw new RegistryError('E_REGISTRY_SCHEMA_NEWER', `The registry ${file} has schema version ${current}, newer than this Rampart understands (${SCHEMA_VERSION}); upgrade Rampart to open it.`, {
-      details: { file, version: current, supported: SCHEMA_VERSION },
-    });
+    throw new RegistryError(
+      'E_REGISTRY_SCHEMA_NEWER',
+      `The registry ${file} has schema version ${current}, newer than this Rampart understands (${SCHEMA_VERSION}); upgrade Rampart to open it.`,
+      {
+        details: { file, version: current, supported: SCHEMA_VERSION },
+      },
+    );
   }
   const apply = db.transaction((m: Migration) => {
     db.exec(m.sql);
-    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+      m.version,
+      m.name,
+      new Date().toISOString(),
+    );
   });
   // IMMEDIATE so two processes opening a fresh directory do not both migrate.
   for (const m of MIGRATIONS) if (m.version > current) apply.immediate(m);

@@ -9,9 +9,20 @@ import type { RiskRegister, VulnerabilityRegister } from './record-types.js';
 export * from './record-types.js';
 
 /** What an artifact is. Digests are content hashes, so the kind is descriptive only. */
-export type ArtifactKind = 'dataset' | 'model' | 'checkpoint' | 'perturbation-library' | 'plan' | 'evaluation' | 'report' | 'vulnerability' | 'probe-set';
+export type ArtifactKind =
+  'dataset' | 'model' | 'checkpoint' | 'perturbation-library' | 'plan' | 'evaluation' | 'report' | 'vulnerability' | 'probe-set';
 
-export const ARTIFACT_KINDS: readonly ArtifactKind[] = ['dataset', 'model', 'checkpoint', 'perturbation-library', 'plan', 'evaluation', 'report', 'vulnerability', 'probe-set'];
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = [
+  'dataset',
+  'model',
+  'checkpoint',
+  'perturbation-library',
+  'plan',
+  'evaluation',
+  'report',
+  'vulnerability',
+  'probe-set',
+];
 
 /** JSON-serialisable value (what meta, details and JSON artifacts may hold). */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -251,7 +262,8 @@ export interface Registry {
   /**
    * Stores an artifact (idempotent: the same content returns the stored record with
    * `existed: true`; new parents are added as lineage edges, nothing else changes).
-   * @throws RegistryError `E_REGISTRY_INPUT` (not exactly one of path/json/bytes, bad kind), `E_REGISTRY_KIND_CONFLICT`, `E_REGISTRY_NOT_FOUND` (parent).
+   * @throws RegistryError `E_REGISTRY_INPUT` (not exactly one of path/json/bytes, bad kind),
+   *   `E_REGISTRY_KIND_CONFLICT`, `E_REGISTRY_NOT_FOUND` (parent).
    */
   put(input: PutInput): PutResult;
   /**
@@ -340,7 +352,13 @@ export interface Governance {
    */
   transaction<T>(fn: () => T): T;
   /** SQLite integrity_check, every artifact's bytes, each tag against the audit chain, and the chain. */
-  check(options?: { publicKey?: KeyObject }): { integrity: string; artifacts: ArtifactCheck; tags: TagCheck; audit: AuditVerifyResult; ok: boolean };
+  check(options?: { publicKey?: KeyObject }): {
+    integrity: string;
+    artifacts: ArtifactCheck;
+    tags: TagCheck;
+    audit: AuditVerifyResult;
+    ok: boolean;
+  };
   close(): void;
 }
 

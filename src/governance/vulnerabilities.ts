@@ -59,19 +59,33 @@ const TRANSITIONS: Record<VulnStatus, readonly VulnStatus[]> = {
 
 function text(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new RegistryError('E_VULN_INPUT', `A vulnerability needs a non-empty ${name}; got ${JSON.stringify(value)}.`, { details: { [name]: value } });
+    throw new RegistryError('E_VULN_INPUT', `A vulnerability needs a non-empty ${name}; got ${JSON.stringify(value)}.`, {
+      details: { [name]: value },
+    });
   }
   return value.trim();
 }
 
 function checkEvidence(e: unknown): Evidence {
   const ev = e as Evidence | undefined;
-  if (!ev || typeof ev !== 'object' || typeof ev.metric !== 'string' || typeof ev.measured !== 'number' || !Number.isFinite(ev.measured) || (typeof ev.required !== 'number' && typeof ev.required !== 'string')) {
-    throw new RegistryError('E_VULN_INPUT', "Vulnerability evidence must be { metric: string, measured: finite number, required: number | string, examples?: [...] }, e.g. { metric: 'robustAccuracy', measured: 0.41, required: '>= 0.8' }.", {
-      details: { evidence: e as never },
-    });
+  if (
+    !ev ||
+    typeof ev !== 'object' ||
+    typeof ev.metric !== 'string' ||
+    typeof ev.measured !== 'number' ||
+    !Number.isFinite(ev.measured) ||
+    (typeof ev.required !== 'number' && typeof ev.required !== 'string')
+  ) {
+    throw new RegistryError(
+      'E_VULN_INPUT',
+      "Vulnerability evidence must be { metric: string, measured: finite number, required: number | string, examples?: [...] }, e.g. { metric: 'robustAccuracy', measured: 0.41, required: '>= 0.8' }.",
+      {
+        details: { evidence: e as never },
+      },
+    );
   }
-  if (ev.examples !== undefined && !Array.isArray(ev.examples)) throw new RegistryError('E_VULN_INPUT', 'Vulnerability evidence.examples must be an array of flat records.');
+  if (ev.examples !== undefined && !Array.isArray(ev.examples))
+    throw new RegistryError('E_VULN_INPUT', 'Vulnerability evidence.examples must be an array of flat records.');
   return { metric: ev.metric, measured: ev.measured, required: ev.required, ...(ev.examples ? { examples: ev.examples } : {}) };
 }
 
@@ -80,7 +94,12 @@ function whyNotPassing(meta: Partial<EvaluationMeta>, threatId: string): string 
   const perThreat = meta.threats;
   if (perThreat && typeof perThreat === 'object') {
     const result = perThreat[threatId];
-    if (!result) return `it did not evaluate threat '${threatId}' (it covers ${Object.keys(perThreat).map((t) => `'${t}'`).join(', ') || 'no threats'})`;
+    if (!result)
+      return `it did not evaluate threat '${threatId}' (it covers ${
+        Object.keys(perThreat)
+          .map((t) => `'${t}'`)
+          .join(', ') || 'no threats'
+      })`;
     return result.passed === true ? undefined : `threat '${threatId}' failed in it`;
   }
   return meta.passed === true ? undefined : 'its meta does not say passed: true';
@@ -91,10 +110,13 @@ export function createVulnerabilityRegister(ctx: GovernanceContext, audit: Audit
   const q = {
     byId: db.prepare('SELECT * FROM vulnerabilities WHERE id = ?'),
     nextSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM vulnerabilities'),
-    insert: db.prepare(`INSERT INTO vulnerabilities (id, seq, threat_id, title, attack, severity, owner, remediation, status, evidence, evaluation_digest, report_digest, verified_by, created_at, updated_at)
+    insert:
+      db.prepare(`INSERT INTO vulnerabilities (id, seq, threat_id, title, attack, severity, owner, remediation, status, evidence, evaluation_digest, report_digest, verified_by, created_at, updated_at)
       VALUES (@id, @seq, @threat_id, @title, @attack, @severity, @owner, @remediation, 'open', @evidence, @evaluation_digest, @report_digest, NULL, @created_at, @created_at)`),
     setStatus: db.prepare('UPDATE vulnerabilities SET status = ?, verified_by = ?, updated_at = ? WHERE id = ?'),
-    insertTransition: db.prepare('INSERT INTO vuln_transitions (vuln_id, from_status, to_status, at, actor, evaluation_digest, note) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertTransition: db.prepare(
+      'INSERT INTO vuln_transitions (vuln_id, from_status, to_status, at, actor, evaluation_digest, note) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
     transitions: db.prepare('SELECT * FROM vuln_transitions WHERE vuln_id = ? ORDER BY id'),
   };
 
@@ -113,14 +135,22 @@ export function createVulnerabilityRegister(ctx: GovernanceContext, audit: Audit
     verifiedBy: r.verified_by,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-    history: (q.transitions.all(r.id) as TransitionRow[]).map(
-      (t): VulnTransition => ({ from: t.from_status, to: t.to_status, at: t.at, actor: t.actor, evaluationDigest: t.evaluation_digest, note: t.note }),
-    ),
+    history: (q.transitions.all(r.id) as TransitionRow[]).map((t): VulnTransition => ({
+      from: t.from_status,
+      to: t.to_status,
+      at: t.at,
+      actor: t.actor,
+      evaluationDigest: t.evaluation_digest,
+      note: t.note,
+    })),
   });
 
   function get(id: string): Vulnerability {
     const row = q.byId.get(typeof id === 'string' ? id.toUpperCase() : id) as VulnRow | undefined;
-    if (!row) throw new RegistryError('E_VULN_NOT_FOUND', `No vulnerability '${id}' in ${ctx.dir}; list them with 'rampart vuln ls'.`, { details: { id } });
+    if (!row)
+      throw new RegistryError('E_VULN_NOT_FOUND', `No vulnerability '${id}' in ${ctx.dir}; list them with 'rampart vuln ls'.`, {
+        details: { id },
+      });
     return toVuln(row);
   }
 
@@ -131,7 +161,11 @@ export function createVulnerabilityRegister(ctx: GovernanceContext, audit: Audit
       const owner = text('owner', input.owner);
       const remediation = text('remediation', input.remediation);
       if (!SEVERITIES.includes(input.severity)) {
-        throw new RegistryError('E_VULN_INPUT', `Vulnerability severity must be ${listChoices(SEVERITIES)}; got ${JSON.stringify(input.severity)}.`, { details: { severity: input.severity } });
+        throw new RegistryError(
+          'E_VULN_INPUT',
+          `Vulnerability severity must be ${listChoices(SEVERITIES)}; got ${JSON.stringify(input.severity)}.`,
+          { details: { severity: input.severity } },
+        );
       }
       const evidence = checkEvidence(input.evidence);
       const template = loadVulnerabilityTemplate(ctx.dir);
@@ -177,38 +211,68 @@ export function createVulnerabilityRegister(ctx: GovernanceContext, audit: Audit
           report_digest: report.digest,
           created_at: createdAt,
         });
-        audit.append({ action: 'vuln.file', subject: id, details: { threatId, attack, severity: input.severity, owner, report: report.digest, evaluation: evaluation?.digest ?? null, metric: evidence.metric, measured: evidence.measured } });
+        audit.append({
+          action: 'vuln.file',
+          subject: id,
+          details: {
+            threatId,
+            attack,
+            severity: input.severity,
+            owner,
+            report: report.digest,
+            evaluation: evaluation?.digest ?? null,
+            metric: evidence.metric,
+            measured: evidence.measured,
+          },
+        });
         return get(id);
       });
     },
 
     transition(id: string, to: VulnStatus, options = {}): Vulnerability {
       if (!VULN_STATUSES.includes(to)) {
-        throw new RegistryError('E_VULN_TRANSITION', `A vulnerability can move to ${listChoices(VULN_STATUSES)}; got ${JSON.stringify(to)}.`, { details: { to } });
+        throw new RegistryError(
+          'E_VULN_TRANSITION',
+          `A vulnerability can move to ${listChoices(VULN_STATUSES)}; got ${JSON.stringify(to)}.`,
+          { details: { to } },
+        );
       }
       return ctx.tx(() => {
         const vuln = get(id);
         if (!TRANSITIONS[vuln.status].includes(to)) {
-          throw new RegistryError('E_VULN_TRANSITION', `${vuln.id} is ${vuln.status}; from there it can move to ${listChoices(TRANSITIONS[vuln.status])}, not '${to}'.`, {
-            details: { id: vuln.id, from: vuln.status, to },
-          });
+          throw new RegistryError(
+            'E_VULN_TRANSITION',
+            `${vuln.id} is ${vuln.status}; from there it can move to ${listChoices(TRANSITIONS[vuln.status])}, not '${to}'.`,
+            {
+              details: { id: vuln.id, from: vuln.status, to },
+            },
+          );
         }
         let evaluationDigest: string | null = null;
         if (options.evaluationDigest !== undefined) evaluationDigest = registry.get(options.evaluationDigest).digest;
         if (to === 'verified') {
           if (evaluationDigest === null) {
-            throw new RegistryError('E_VULN_NOT_VERIFIED', `${vuln.id} can only be verified by a passing re-evaluation: give its registry digest (evaluationDigest / --evaluation DIGEST).`, { details: { id: vuln.id } });
+            throw new RegistryError(
+              'E_VULN_NOT_VERIFIED',
+              `${vuln.id} can only be verified by a passing re-evaluation: give its registry digest (evaluationDigest / --evaluation DIGEST).`,
+              { details: { id: vuln.id } },
+            );
           }
           const evaluation = registry.get(evaluationDigest);
           const refuse = (why: string): never => {
-            throw new RegistryError('E_VULN_NOT_VERIFIED', `Evaluation ${evaluation.digest.slice(0, 12)} cannot verify ${vuln.id}: ${why}. Run the evaluation again on the fixed model and pass that digest.`, {
-              details: { id: vuln.id, evaluation: evaluation.digest },
-            });
+            throw new RegistryError(
+              'E_VULN_NOT_VERIFIED',
+              `Evaluation ${evaluation.digest.slice(0, 12)} cannot verify ${vuln.id}: ${why}. Run the evaluation again on the fixed model and pass that digest.`,
+              {
+                details: { id: vuln.id, evaluation: evaluation.digest },
+              },
+            );
           };
           if (evaluation.kind !== 'evaluation') refuse(`it is a ${evaluation.kind}, not an evaluation`);
           if (evaluation.digest === vuln.evaluationDigest) refuse('it is the failing evaluation the vulnerability was filed from');
           const reportOrder = registrationOrder(ctx, vuln.reportDigest) ?? 0;
-          if ((registrationOrder(ctx, evaluation.digest) ?? 0) < reportOrder) refuse('it was registered before the vulnerability was filed, so it is not a re-evaluation');
+          if ((registrationOrder(ctx, evaluation.digest) ?? 0) < reportOrder)
+            refuse('it was registered before the vulnerability was filed, so it is not a re-evaluation');
           const why = whyNotPassing(evaluation.meta as Partial<EvaluationMeta>, vuln.threatId);
           if (why) refuse(why);
         }
@@ -216,7 +280,11 @@ export function createVulnerabilityRegister(ctx: GovernanceContext, audit: Audit
         const note = options.note?.trim() || null;
         q.setStatus.run(to, to === 'verified' ? evaluationDigest : null, at, vuln.id);
         q.insertTransition.run(vuln.id, vuln.status, to, at, ctx.actor, evaluationDigest, note);
-        audit.append({ action: 'vuln.transition', subject: vuln.id, details: { from: vuln.status, to, evaluation: evaluationDigest, note } });
+        audit.append({
+          action: 'vuln.transition',
+          subject: vuln.id,
+          details: { from: vuln.status, to, evaluation: evaluationDigest, note },
+        });
         return get(vuln.id);
       });
     },
@@ -227,7 +295,8 @@ export function createVulnerabilityRegister(ctx: GovernanceContext, audit: Audit
       const where: string[] = [];
       const args: unknown[] = [];
       if (options.status !== undefined) {
-        if (!VULN_STATUSES.includes(options.status)) throw new RegistryError('E_VULN_INPUT', `Vulnerability status must be ${listChoices(VULN_STATUSES)}; got '${options.status}'.`);
+        if (!VULN_STATUSES.includes(options.status))
+          throw new RegistryError('E_VULN_INPUT', `Vulnerability status must be ${listChoices(VULN_STATUSES)}; got '${options.status}'.`);
         where.push('status = ?');
         args.push(options.status);
       }
@@ -235,7 +304,9 @@ export function createVulnerabilityRegister(ctx: GovernanceContext, audit: Audit
         where.push('threat_id = ?');
         args.push(options.threatId);
       }
-      const rows = db.prepare(`SELECT * FROM vulnerabilities ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`).all(...args) as VulnRow[];
+      const rows = db
+        .prepare(`SELECT * FROM vulnerabilities ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq`)
+        .all(...args) as VulnRow[];
       return rows.map(toVuln);
     },
 

@@ -1,7 +1,13 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { CalibratedClassifier, abstentionReport, chooseAbstentionThreshold, predictWithAbstention, selectiveMetrics } from './calibrated-classifier.js';
+import {
+  CalibratedClassifier,
+  abstentionReport,
+  chooseAbstentionThreshold,
+  predictWithAbstention,
+  selectiveMetrics,
+} from './calibrated-classifier.js';
 import { engine, linearModel, smallMnist, trainedMlp } from '../../test/fixtures.js';
 import { loadBundledMnist, splitDataset, takeFirst } from '../data/index.js';
 import { UsageError } from '../core/errors.js';
@@ -9,17 +15,44 @@ import { UsageError } from '../core/errors.js';
 before(engine);
 
 test('the wrapper divides logits and their input gradient by T and keeps the class', () => {
-  const base = linearModel([[1, 0], [0, 2], [-1, 1]], [0, 0.5, 0]);
+  const base = linearModel(
+    [
+      [1, 0],
+      [0, 2],
+      [-1, 1],
+    ],
+    [0, 0.5, 0],
+  );
   const calibrated = new CalibratedClassifier(base, 2.5);
-  const x = tf.tensor2d([[0.3, -0.2], [1, 1]]);
+  const x = tf.tensor2d([
+    [0.3, -0.2],
+    [1, 1],
+  ]);
   const [zb, zc, gb, gc] = tf.tidy(() => {
-    const pick = (m: CalibratedClassifier | typeof base) => (input: tf.Tensor) => tf.sum(tf.mul(m.logits(input), tf.tensor2d([[1, 0, 0], [0, 1, 0]])));
-    return [base.logits(x).arraySync(), calibrated.logits(x).arraySync(), tf.grad(pick(base))(x).arraySync(), tf.grad(pick(calibrated))(x).arraySync()] as number[][][];
+    const pick = (m: CalibratedClassifier | typeof base) => (input: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          m.logits(input),
+          tf.tensor2d([
+            [1, 0, 0],
+            [0, 1, 0],
+          ]),
+        ),
+      );
+    return [
+      base.logits(x).arraySync(),
+      calibrated.logits(x).arraySync(),
+      tf.grad(pick(base))(x).arraySync(),
+      tf.grad(pick(calibrated))(x).arraySync(),
+    ] as number[][][];
   });
   zb!.flat().forEach((v, i) => assert.ok(Math.abs(v / 2.5 - zc!.flat()[i]!) < 1e-6));
   gb!.flat().forEach((v, i) => assert.ok(Math.abs(v / 2.5 - gc!.flat()[i]!) < 1e-6));
   assert.equal(calibrated.differentiable, true);
-  assert.throws(() => new CalibratedClassifier(base, 0), (e: unknown) => e instanceof UsageError && e.code === 'E_TEMPERATURE_OPTION');
+  assert.throws(
+    () => new CalibratedClassifier(base, 0),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_TEMPERATURE_OPTION',
+  );
   x.dispose();
   base.model.dispose();
 });
@@ -69,7 +102,10 @@ test('abstention on a trained model: higher threshold, lower coverage, better se
   assert.ok(Math.abs(loose.validation.coverage - 0.95) < 0.01);
   assert.ok(strict.choice.threshold > loose.choice.threshold);
   assert.ok(strict.test.coverage < loose.test.coverage);
-  assert.ok(strict.test.selectiveAccuracy >= loose.test.selectiveAccuracy, `${strict.test.selectiveAccuracy} vs ${loose.test.selectiveAccuracy}`);
+  assert.ok(
+    strict.test.selectiveAccuracy >= loose.test.selectiveAccuracy,
+    `${strict.test.selectiveAccuracy} vs ${loose.test.selectiveAccuracy}`,
+  );
   assert.ok(strict.test.selectiveAccuracy > strict.test.fullAccuracy);
   const risk = await abstentionReport({ model, validation, test, target: { risk: 0.02 } });
   assert.ok(risk.validation.selectiveRisk <= 0.02);

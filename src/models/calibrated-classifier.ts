@@ -17,7 +17,11 @@ import { loadClassifierModel, saveClassifierModel, type StoredClassifier } from 
 
 function checkTemperature(temperature: number): number {
   if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature <= 0) {
-    throw new UsageError('E_TEMPERATURE_OPTION', `Temperature must be a finite number > 0 (fit one with fitTemperature); got ${String(temperature)}.`, { details: { value: temperature } });
+    throw new UsageError(
+      'E_TEMPERATURE_OPTION',
+      `Temperature must be a finite number > 0 (fit one with fitTemperature); got ${String(temperature)}.`,
+      { details: { value: temperature } },
+    );
   }
   return temperature;
 }
@@ -93,7 +97,11 @@ export interface AbstentionResult {
 function checkThreshold(threshold: number): void {
   // Above 1 is allowed and means "always abstain": that is what an infeasible risk target yields.
   if (typeof threshold !== 'number' || !(threshold >= 0 && Number.isFinite(threshold))) {
-    throw new UsageError('E_ABSTENTION_OPTION', `Abstention threshold must be a finite number >= 0 (a probability; above 1 abstains on everything); got ${String(threshold)}.`, { details: { value: threshold } });
+    throw new UsageError(
+      'E_ABSTENTION_OPTION',
+      `Abstention threshold must be a finite number >= 0 (a probability; above 1 abstains on everything); got ${String(threshold)}.`,
+      { details: { value: threshold } },
+    );
   }
 }
 
@@ -152,7 +160,10 @@ export interface SelectiveMetrics {
 export function selectiveMetrics(confidences: ArrayLike<number>, correct: ArrayLike<number>, threshold: number): SelectiveMetrics {
   checkThreshold(threshold);
   if (confidences.length !== correct.length) {
-    throw new UsageError('E_ABSTENTION_OPTION', `Got ${confidences.length} confidences but ${correct.length} correctness flags; give one of each per example.`);
+    throw new UsageError(
+      'E_ABSTENTION_OPTION',
+      `Got ${confidences.length} confidences but ${correct.length} correctness flags; give one of each per example.`,
+    );
   }
   const count = confidences.length;
   let answered = 0;
@@ -205,14 +216,23 @@ function nextUp(x: number): number {
  * @throws UsageError `E_ABSTENTION_OPTION` for a target outside [0, 1] or empty data.
  * @example const { threshold } = chooseAbstentionThreshold(conf, correct, { coverage: 0.9 });
  */
-export function chooseAbstentionThreshold(confidences: ArrayLike<number>, correct: ArrayLike<number>, target: AbstentionTarget): ThresholdChoice {
+export function chooseAbstentionThreshold(
+  confidences: ArrayLike<number>,
+  correct: ArrayLike<number>,
+  target: AbstentionTarget,
+): ThresholdChoice {
   const value = 'coverage' in target ? target.coverage : target.risk;
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    throw new UsageError('E_ABSTENTION_OPTION', `An abstention target (coverage or risk) must be in [0, 1]; got ${String(value)}.`, { details: { target } });
+    throw new UsageError('E_ABSTENTION_OPTION', `An abstention target (coverage or risk) must be in [0, 1]; got ${String(value)}.`, {
+      details: { target },
+    });
   }
   const count = confidences.length;
   if (count === 0 || count !== correct.length) {
-    throw new UsageError('E_ABSTENTION_OPTION', `Choosing a threshold needs one confidence and one correctness flag per validation example; got ${count} and ${correct.length}.`);
+    throw new UsageError(
+      'E_ABSTENTION_OPTION',
+      `Choosing a threshold needs one confidence and one correctness flag per validation example; got ${count} and ${correct.length}.`,
+    );
   }
   const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => (confidences[b] as number) - (confidences[a] as number));
   const conf = (k: number) => confidences[order[k] as number] as number;
@@ -251,7 +271,11 @@ export interface AbstentionReport {
   test: SelectiveMetrics;
 }
 
-async function confidencesOn(model: Classifier, data: Dataset, batchSize: number): Promise<{ confidences: Float32Array; correct: Uint8Array }> {
+async function confidencesOn(
+  model: Classifier,
+  data: Dataset,
+  batchSize: number,
+): Promise<{ confidences: Float32Array; correct: Uint8Array }> {
   assertBatchShape(model, [data.count, ...data.shape], `dataset '${data.name}'`);
   const confidences = new Float32Array(data.count);
   const correct = new Uint8Array(data.count);

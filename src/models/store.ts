@@ -20,7 +20,9 @@ const modelInfoSchema = z.object({
       spec: z.unknown(),
       name: z.string(),
       sha256: z.string(),
-      split: z.object({ seed: z.number(), fractions: z.object({ train: z.number(), validation: z.number(), test: z.number() }) }).optional(),
+      split: z
+        .object({ seed: z.number(), fractions: z.object({ train: z.number(), validation: z.number(), test: z.number() }) })
+        .optional(),
     })
     .optional(),
   training: z.record(z.string(), z.unknown()).optional(),
@@ -63,9 +65,13 @@ export async function loadClassifierModel(dir: string): Promise<StoredClassifier
     if (!parsed.success) {
       model.dispose();
       const issue = parsed.error.issues[0];
-      throw new DataError('E_MODEL_METADATA', `Model at ${dir} has invalid Rampart metadata at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}.`, {
-        details: { dir, issues: parsed.error.issues },
-      });
+      throw new DataError(
+        'E_MODEL_METADATA',
+        `Model at ${dir} has invalid Rampart metadata at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}.`,
+        {
+          details: { dir, issues: parsed.error.issues },
+        },
+      );
     }
     info = parsed.data;
   }

@@ -19,15 +19,22 @@ export class TfjsClassifier implements Classifier {
   /** Models that end in softmax give probabilities; their log is a valid logit vector. */
   private readonly outputsProbabilities: boolean;
 
-  constructor(readonly model: tf.LayersModel, options: TfjsClassifierOptions = {}) {
+  constructor(
+    readonly model: tf.LayersModel,
+    options: TfjsClassifierOptions = {},
+  ) {
     const input = model.inputs[0]?.shape;
     const output = model.outputs[0]?.shape;
     if (!input || !output || output.length !== 2 || typeof output[1] !== 'number') {
-      throw new InputError('E_MODEL_SHAPE', `Model '${model.name}' must take one input and output [batch, classes]; got output shape ${JSON.stringify(output)}.`);
+      throw new InputError(
+        'E_MODEL_SHAPE',
+        `Model '${model.name}' must take one input and output [batch, classes]; got output shape ${JSON.stringify(output)}.`,
+      );
     }
     this.id = options.id ?? model.name;
     this.inputShape = input.slice(1).map((d) => {
-      if (typeof d !== 'number') throw new InputError('E_MODEL_SHAPE', `Model '${model.name}' has an unknown input dimension; build it with a fixed inputShape.`);
+      if (typeof d !== 'number')
+        throw new InputError('E_MODEL_SHAPE', `Model '${model.name}' has an unknown input dimension; build it with a fixed inputShape.`);
       return d;
     });
     this.numClasses = output[1];

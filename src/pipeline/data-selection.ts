@@ -42,7 +42,12 @@ export function selectData(selection: DataSelection): SelectedData {
   const splits = splitDataset(full, { seed: selection.splitSeed, fractions });
   const chosen = selection.subset === 'all' ? full : splits[selection.subset];
   const selected = selection.limit !== undefined && selection.limit < chosen.count ? takeFirst(chosen, selection.limit) : chosen;
-  return { full, splits, selected, provenance: { spec: selection.spec, name: full.name, sha256: hashDataset(full), split: { seed: selection.splitSeed, fractions } } };
+  return {
+    full,
+    splits,
+    selected,
+    provenance: { spec: selection.spec, name: full.name, sha256: hashDataset(full), split: { seed: selection.splitSeed, fractions } },
+  };
 }
 
 /**
@@ -56,5 +61,7 @@ export function parseDataSpec(text: string): DatasetSpec {
     const [images, labels, ...rest] = text.slice(4).split(',');
     if (images && labels && rest.length === 0) return { kind: 'idx', images, labels };
   }
-  throw new UsageError('E_UNKNOWN_DATASET', `Unknown data '${text}'; use 'mnist' (bundled) or 'idx:IMAGES_FILE,LABELS_FILE'.`, { details: { value: text } });
+  throw new UsageError('E_UNKNOWN_DATASET', `Unknown data '${text}'; use 'mnist' (bundled) or 'idx:IMAGES_FILE,LABELS_FILE'.`, {
+    details: { value: text },
+  });
 }

@@ -57,7 +57,12 @@ export async function runMnistExample(options: MnistExampleOptions): Promise<Mni
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
   });
-  const test = selectData({ spec: 'mnist', splitSeed: seed, subset: 'test', ...(options.evalLimit === undefined ? {} : { limit: options.evalLimit }) }).selected;
+  const test = selectData({
+    spec: 'mnist',
+    splitSeed: seed,
+    subset: 'test',
+    ...(options.evalLimit === undefined ? {} : { limit: options.evalLimit }),
+  }).selected;
   const evaluation = await evaluateRobustness({
     model: classifier,
     data: test,

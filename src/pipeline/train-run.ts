@@ -78,8 +78,13 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const objective = createObjective(method, methodOptions);
   const check = options.robustValidation === false ? undefined : options.robustValidation;
   const threatSpec = options.robustValidation === false ? undefined : (check?.threat ?? methodOptions.threat);
-  const robustValidation = threatSpec ? { threat: threatModel({ bounds: train.bounds, ...threatSpec }), steps: check?.steps ?? 10, limit: check?.limit ?? 500 } : undefined;
-  const guard = (options.overfitGuard ?? method === 'fgsm-rs') && robustValidation ? { ...robustValidation, data: takeFirst(train, 500), drop: 0.2 } : undefined;
+  const robustValidation = threatSpec
+    ? { threat: threatModel({ bounds: train.bounds, ...threatSpec }), steps: check?.steps ?? 10, limit: check?.limit ?? 500 }
+    : undefined;
+  const guard =
+    (options.overfitGuard ?? method === 'fgsm-rs') && robustValidation
+      ? { ...robustValidation, data: takeFirst(train, 500), drop: 0.2 }
+      : undefined;
   const model = buildModel(options.architecture, { inputShape: train.shape, numClasses: train.numClasses, seed: options.seed });
   const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum, augment } = options;
   const config: TrainConfig = {

@@ -32,14 +32,21 @@ const num = (v: number): string => v.toFixed(4);
 const temp = (t: number): string => String(Number(t.toPrecision(4)));
 
 function suiteVsPgdSection(c: SuiteVsPgd): Section {
-  const rows: Cell[][] = c.results.map((r) => [String(r.epsilon), percent(r.pgdRobustAccuracy), percent(r.suiteRobustAccuracy), r.suiteNoHigher ? 'yes' : 'NO']);
+  const rows: Cell[][] = c.results.map((r) => [
+    String(r.epsilon),
+    percent(r.pgdRobustAccuracy),
+    percent(r.suiteRobustAccuracy),
+    r.suiteNoHigher ? 'yes' : 'NO',
+  ]);
   const verdict = c.suiteNoHigher
     ? 'the suite is no higher than PGD alone at every epsilon, as a stronger evaluation must be.'
     : 'WARNING: the suite reports a HIGHER robust accuracy than PGD alone where marked NO: it missed breaks PGD found, so its number is not an upper bound here. Trust the lower of the two, and report this.';
   return {
     heading: 'suite vs PGD alone',
     detail: `${c.norm}, same examples`,
-    notes: [`PGD: ${JSON.stringify(c.pgd.config)} (${c.source === 'attacks-table' ? 'from the per-attack table' : 'run for this comparison'})`],
+    notes: [
+      `PGD: ${JSON.stringify(c.pgd.config)} (${c.source === 'attacks-table' ? 'from the per-attack table' : 'run for this comparison'})`,
+    ],
     table: { headers: ['epsilon', 'PGD robust acc', 'suite robust acc', 'suite ≤ PGD'], rows },
     after: [verdict],
   };
@@ -60,7 +67,16 @@ function maskingSection(m: MaskingReport): Section {
 
 function calibrationRows(c: CalibrationSection): Cell[][] {
   const t = `T=${temp(c.temperature.temperature)}`;
-  const row = (inputs: string, m: CalibrationMetrics): Cell[] => [inputs, String(m.count), percent(m.accuracy), num(m.ece), num(m.eceEqualMass), num(m.mce), num(m.brier), num(m.nll)];
+  const row = (inputs: string, m: CalibrationMetrics): Cell[] => [
+    inputs,
+    String(m.count),
+    percent(m.accuracy),
+    num(m.ece),
+    num(m.eceEqualMass),
+    num(m.mce),
+    num(m.brier),
+    num(m.nll),
+  ];
   const rows = [row('clean, T=1', c.clean.before), row(`clean, ${t}`, c.clean.after)];
   if (c.adversarial) {
     const a = `${c.adversarial.attack.id} ε=${c.adversarial.threat.epsilon}`;
@@ -75,15 +91,29 @@ function calibrationSection(c: CalibrationSection): Section {
     `temperature T = ${temp(f.temperature)} fitted by NLL on the ${f.fittedOn.split} split '${f.fittedOn.name}' (${f.fittedOn.count} examples): NLL ${num(f.nllBefore)} → ${num(f.nllAfter)}${f.atBoundary ? ' (at the edge of the search range)' : ''}`,
     `evaluated on '${c.clean.data.name}' (${c.clean.data.count} examples), ${c.bins} bins${f.savedWithModel === undefined ? '' : `; the model was saved with T = ${temp(f.savedWithModel)}, ignored in the T=1 rows`}`,
   ];
-  if (f.overlapsEvaluatedData) notes.push('WARNING: the evaluated data overlaps the data T was fitted on, so the after-scaling numbers are optimistic.');
-  if (c.adversarial) notes.push(`adversarial rows: ${c.adversarial.attack.id} at ${c.adversarial.threat.id} on the first ${c.adversarial.data.count} examples, crafted against the uncalibrated model`);
-  return { heading: 'calibration', detail: 'before/after temperature scaling', notes, table: { headers: ['inputs', 'examples', 'accuracy', 'ECE width', 'ECE mass', 'MCE', 'Brier', 'NLL'], rows: calibrationRows(c) } };
+  if (f.overlapsEvaluatedData)
+    notes.push('WARNING: the evaluated data overlaps the data T was fitted on, so the after-scaling numbers are optimistic.');
+  if (c.adversarial)
+    notes.push(
+      `adversarial rows: ${c.adversarial.attack.id} at ${c.adversarial.threat.id} on the first ${c.adversarial.data.count} examples, crafted against the uncalibrated model`,
+    );
+  return {
+    heading: 'calibration',
+    detail: 'before/after temperature scaling',
+    notes,
+    table: { headers: ['inputs', 'examples', 'accuracy', 'ECE width', 'ECE mass', 'MCE', 'Brier', 'NLL'], rows: calibrationRows(c) },
+  };
 }
 
 function certificationSection(r: CertifiedAccuracyReport): Section {
   const c = r.config;
   const beyond = r.curve.some((p) => p.radius > r.maxCertifiableRadius);
-  const rows: Cell[][] = r.curve.map((p) => [String(p.radius), percent(p.certifiedAccuracy), String(p.count), p.radius > r.maxCertifiableRadius ? 'beyond what n can certify' : '']);
+  const rows: Cell[][] = r.curve.map((p) => [
+    String(p.radius),
+    percent(p.certifiedAccuracy),
+    String(p.count),
+    p.radius > r.maxCertifiableRadius ? 'beyond what n can certify' : '',
+  ]);
   return {
     heading: 'certified accuracy',
     detail: `randomized smoothing, L2 certificates, σ=${c.sigma}, n0=${c.n0}, n=${c.n}, α=${c.alpha}`,
@@ -98,7 +128,16 @@ function certificationSection(r: CertifiedAccuracyReport): Section {
 }
 
 function latencySection(l: LatencyReport): Section {
-  const rows: Cell[][] = l.series.flatMap((s) => s.stats.map((st): Cell[] => [s.inputs, String(st.batchSize), ms(st.p50Ms), ms(st.p99Ms), ms(st.perExampleP50Ms), st.throughputPerSecond.toFixed(0)]));
+  const rows: Cell[][] = l.series.flatMap((s) =>
+    s.stats.map((st): Cell[] => [
+      s.inputs,
+      String(st.batchSize),
+      ms(st.p50Ms),
+      ms(st.p99Ms),
+      ms(st.perExampleP50Ms),
+      st.throughputPerSecond.toFixed(0),
+    ]),
+  );
   const what = l.config.attack ? `; adversarial inputs from ${l.config.attack} at ${l.config.threat ?? ''}` : '';
   return {
     heading: 'latency',
@@ -136,9 +175,20 @@ const escapeCell = (c: Cell): Cell => (typeof c === 'string' ? c.replace(/\|/g, 
 export function evalExtrasMarkdown(extras: EvalExtras): string {
   return sections(extras)
     .map((s) => {
-      const table = s.table ? markdownTable(s.table.headers, s.table.rows.map((r) => r.map(escapeCell))) : '';
+      const table = s.table
+        ? markdownTable(
+            s.table.headers,
+            s.table.rows.map((r) => r.map(escapeCell)),
+          )
+        : '';
       // Two trailing spaces keep each note on its own line.
-      return [`## ${s.heading.charAt(0).toUpperCase()}${s.heading.slice(1)}`, '', ...[`${s.detail}`, ...s.notes].map((l) => `${l}  `), ...(table ? ['', table] : []), ...(s.after && s.after.length > 0 ? ['', ...s.after.map((l) => `${l}  `)] : [])].join('\n');
+      return [
+        `## ${s.heading.charAt(0).toUpperCase()}${s.heading.slice(1)}`,
+        '',
+        ...[`${s.detail}`, ...s.notes].map((l) => `${l}  `),
+        ...(table ? ['', table] : []),
+        ...(s.after && s.after.length > 0 ? ['', ...s.after.map((l) => `${l}  `)] : []),
+      ].join('\n');
     })
     .join('\n\n');
 }

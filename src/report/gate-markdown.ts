@@ -24,7 +24,13 @@ function value(check: GateCheck): string {
  */
 export function gateMarkdown(gate: GateResult, context: { name: string; candidate?: string }): string {
   const icon = (c: GateCheck): string =>
-    c.status === 'passed' ? (c.warnings && c.warnings.length > 0 ? '⚠️ pass, warned' : '✅ pass') : c.status === 'skipped' ? '⏭️ skipped' : '❌ FAIL';
+    c.status === 'passed'
+      ? c.warnings && c.warnings.length > 0
+        ? '⚠️ pass, warned'
+        : '✅ pass'
+      : c.status === 'skipped'
+        ? '⏭️ skipped'
+        : '❌ FAIL';
   const failed = gate.checks.filter((c) => c.status === 'failed');
   const lines = [
     `## Rampart gate: ${escapeMarkdownCell(context.name)} — ${gate.passed ? '✅ PASSED' : '❌ FAILED'}`,
@@ -33,13 +39,25 @@ export function gateMarkdown(gate: GateResult, context: { name: string; candidat
     '',
     '| check | criterion | measured | result |',
     '|---|---|---|---|',
-    ...gate.checks.map((c) => `| \`${escapeMarkdownCell(c.id)}\` | ${escapeMarkdownCell(c.criterion)} | ${escapeMarkdownCell(value(c))} | ${icon(c)} |`),
+    ...gate.checks.map(
+      (c) => `| \`${escapeMarkdownCell(c.id)}\` | ${escapeMarkdownCell(c.criterion)} | ${escapeMarkdownCell(value(c))} | ${icon(c)} |`,
+    ),
   ];
-  if (failed.length > 0) lines.push('', '### Failed', '', ...failed.map((c) => `- **${escapeMarkdownCell(c.id)}**: ${escapeMarkdownCell(c.message)}`));
+  if (failed.length > 0)
+    lines.push('', '### Failed', '', ...failed.map((c) => `- **${escapeMarkdownCell(c.id)}**: ${escapeMarkdownCell(c.message)}`));
   const warned = gate.checks.filter((c) => c.warnings && c.warnings.length > 0);
-  if (warned.length > 0) lines.push('', '### Warnings', '', ...warned.flatMap((c) => (c.warnings ?? []).map((w) => `- **${escapeMarkdownCell(c.id)}**: ${escapeMarkdownCell(w)}`)));
+  if (warned.length > 0)
+    lines.push(
+      '',
+      '### Warnings',
+      '',
+      ...warned.flatMap((c) => (c.warnings ?? []).map((w) => `- **${escapeMarkdownCell(c.id)}**: ${escapeMarkdownCell(w)}`)),
+    );
   if (gate.checks.some((c) => c.message.includes('weaker evaluation: upper bound'))) {
-    lines.push('', '_Weaker evaluation: upper bound. The suite was switched off, so every robust accuracy above is an upper bound from weaker attacks._');
+    lines.push(
+      '',
+      '_Weaker evaluation: upper bound. The suite was switched off, so every robust accuracy above is an upper bound from weaker attacks._',
+    );
   }
   return `${lines.join('\n')}\n`;
 }

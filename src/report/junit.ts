@@ -6,14 +6,16 @@ import type { GateResult } from '../eval/gate.js';
 
 /** Escapes text for XML content and attribute values; drops characters XML 1.0 forbids. */
 export function escapeXml(text: string): string {
-  return text
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
 }
 
 export interface JunitOptions {
@@ -46,7 +48,11 @@ export function gateJunit(gate: GateResult, options: JunitOptions): string {
       const i = check.interval;
       const interval = i ? `95% interval: [${i.lower.toFixed(4)}, ${i.upper.toFixed(4)}] (Clopper-Pearson), n: ${i.n}\n` : '';
       const body = `measured: ${measured}\n${interval}required: ${check.required}\n${check.message}`;
-      lines.push(`${open}>`, `      <failure message="${escapeXml(check.message)}" type="criterion">${escapeXml(body)}</failure>`, '    </testcase>');
+      lines.push(
+        `${open}>`,
+        `      <failure message="${escapeXml(check.message)}" type="criterion">${escapeXml(body)}</failure>`,
+        '    </testcase>',
+      );
     }
   }
   lines.push('  </testsuite>', '</testsuites>', '');

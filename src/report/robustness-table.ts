@@ -22,7 +22,8 @@ function rows(report: RobustnessReport): { headers: string[]; rows: Cell[][] } {
     r.meanQueries.toFixed(1),
     `${(r.durationMs / 1000).toFixed(1)}s`,
   ]);
-  for (const w of report.worstCase) out.push(['worst case', String(w.epsilon), percent(w.robustAccuracy), intervalCell(w.robustCount, n), '', '', '', '']);
+  for (const w of report.worstCase)
+    out.push(['worst case', String(w.epsilon), percent(w.robustAccuracy), intervalCell(w.robustCount, n), '', '', '', '']);
   return { headers, rows: out };
 }
 

@@ -11,9 +11,27 @@ function rows(report: SuiteReport): { headers: string[]; rows: Cell[][] } {
     for (const s of r.stages) {
       // Robust after the stage: what it attacked minus what it broke (at ε = 0 nothing is attacked).
       const standing = s.attacked - s.broken;
-      out.push([String(r.epsilon), s.stage, String(s.attacked), String(s.broken), percent(s.robustAccuracy), intervalCell(standing, n), s.meanQueries.toFixed(1), `${(s.durationMs / 1000).toFixed(1)}s`]);
+      out.push([
+        String(r.epsilon),
+        s.stage,
+        String(s.attacked),
+        String(s.broken),
+        percent(s.robustAccuracy),
+        intervalCell(standing, n),
+        s.meanQueries.toFixed(1),
+        `${(s.durationMs / 1000).toFixed(1)}s`,
+      ]);
     }
-    out.push([String(r.epsilon), `${report.suite.id} v${report.suite.version}`, '', '', percent(r.robustAccuracy), intervalCell(r.robustCount, n), '', '']);
+    out.push([
+      String(r.epsilon),
+      `${report.suite.id} v${report.suite.version}`,
+      '',
+      '',
+      percent(r.robustAccuracy),
+      intervalCell(r.robustCount, n),
+      '',
+      '',
+    ]);
   }
   return { headers, rows: out };
 }

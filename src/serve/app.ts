@@ -37,7 +37,12 @@ export type { BuildServerOptions, RequestState, ServerState } from './state.js';
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const config = parseServeConfig(options.config ?? {});
   if (!engineInfo()) await initEngine();
-  const loggerOptions = options.logger === undefined ? { logger: false } : typeof options.logger === 'object' && options.logger !== null && 'child' in options.logger ? { loggerInstance: options.logger } : { logger: options.logger };
+  const loggerOptions =
+    options.logger === undefined
+      ? { logger: false }
+      : typeof options.logger === 'object' && options.logger !== null && 'child' in options.logger
+        ? { loggerInstance: options.logger }
+        : { logger: options.logger };
   const t = config.timeouts;
   const app = Fastify({
     ...(loggerOptions as FastifyServerOptions),
@@ -53,7 +58,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     connectionTimeout: t.idleMs,
     keepAliveTimeout: t.keepAliveMs,
     // Node checks request and header deadlines on this interval (30 s by default, longer than short deadlines).
-    http: { headersTimeout: Math.min(t.headersMs, t.requestMs), connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(t.requestMs / 4))) },
+    http: {
+      headersTimeout: Math.min(t.headersMs, t.requestMs),
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(t.requestMs / 4))),
+    },
   } as FastifyServerOptions);
   const log: Logger = app.log;
   const metrics = createMetrics();
@@ -82,7 +90,11 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     metrics,
     log,
     prepare,
-    alert: createAlerter({ ...(config.alerts.webhook ? { webhook: config.alerts.webhook } : {}), log, onAlert: (kind) => metrics.alerts.inc({ kind }) }),
+    alert: createAlerter({
+      ...(config.alerts.webhook ? { webhook: config.alerts.webhook } : {}),
+      log,
+      onAlert: (kind) => metrics.alerts.inc({ kind }),
+    }),
     onLive(listener) {
       listeners.push(listener);
       listener(holder.current);

@@ -93,7 +93,11 @@ export async function readKeysFile(path: string): Promise<KeysFile> {
   try {
     text = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new ConfigError('E_KEYS_FILE', `Cannot read the keys file ${path}; create one with 'rampart keys add --file ${path} --role predict'.`, { cause });
+    throw new ConfigError(
+      'E_KEYS_FILE',
+      `Cannot read the keys file ${path}; create one with 'rampart keys add --file ${path} --role predict'.`,
+      { cause },
+    );
   }
   let raw: unknown;
   try {
@@ -104,7 +108,10 @@ export async function readKeysFile(path: string): Promise<KeysFile> {
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError('E_KEYS_FILE', `The keys file ${path} is malformed at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}.`);
+    throw new ConfigError(
+      'E_KEYS_FILE',
+      `The keys file ${path} is malformed at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}.`,
+    );
   }
   return parsed.data;
 }
@@ -116,7 +123,10 @@ export async function readKeysFile(path: string): Promise<KeysFile> {
  * @throws ConfigError `E_KEYS_FILE` when an existing file is malformed.
  * @example const { key } = await addApiKey('keys.json', { role: 'admin', name: 'ops' });
  */
-export async function addApiKey(path: string, options: { role: Role; name?: string; hash?: 'sha256' | 'scrypt' }): Promise<{ key: string; record: ApiKeyRecord }> {
+export async function addApiKey(
+  path: string,
+  options: { role: Role; name?: string; hash?: 'sha256' | 'scrypt' },
+): Promise<{ key: string; record: ApiKeyRecord }> {
   let file: KeysFile = { kind: 'rampart.api-keys', schemaVersion: 1, keys: [] };
   try {
     await readFile(path);
@@ -125,7 +135,13 @@ export async function addApiKey(path: string, options: { role: Role; name?: stri
     if (!(error instanceof Error && 'code' in error && error.code === 'ENOENT')) throw error;
   }
   const { id, key } = generateApiKey();
-  const record: ApiKeyRecord = { id, role: options.role, hash: await hashApiKey(key, options.hash), createdAt: new Date().toISOString(), ...(options.name ? { name: options.name } : {}) };
+  const record: ApiKeyRecord = {
+    id,
+    role: options.role,
+    hash: await hashApiKey(key, options.hash),
+    createdAt: new Date().toISOString(),
+    ...(options.name ? { name: options.name } : {}),
+  };
   file.keys.push(record);
   // Created 0600 before the first byte is written, not chmod-ed afterwards.
   await writeJsonFile(path, file, { mode: 0o600 });
@@ -184,7 +200,11 @@ export class KeyStore {
    */
   async authenticate(key: string | undefined): Promise<Principal> {
     if (key === undefined || key === '') {
-      throw new ServeError('E_AUTH_REQUIRED', 'auth', 'This route needs an API key; send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".');
+      throw new ServeError(
+        'E_AUTH_REQUIRED',
+        'auth',
+        'This route needs an API key; send it as "Authorization: Bearer <key>" or "X-API-Key: <key>".',
+      );
     }
     const match = KEY_PATTERN.exec(key);
     const record = match ? this.byId.get(match[1] as string) : undefined;
@@ -266,10 +286,17 @@ export class AuthFailures {
  * @throws ServeError `E_AUTH_THROTTLED` (429, `retryAfterSeconds`) over the budget; what `KeyStore.authenticate` throws.
  * @example const principal = await authenticateFrom(keys, presentedKey(req.headers), req.ip, failures);
  */
-export async function authenticateFrom(keys: KeyStore, key: string | undefined, address: string, failures?: AuthFailures): Promise<Principal> {
+export async function authenticateFrom(
+  keys: KeyStore,
+  key: string | undefined,
+  address: string,
+  failures?: AuthFailures,
+): Promise<Principal> {
   const wait = failures?.blocked(address);
   if (wait !== undefined) {
-    throw new ServeError('E_AUTH_THROTTLED', 'rate-limit', `Too many failed authentications from this address; retry in ${wait} s.`, { details: { retryAfterSeconds: wait } });
+    throw new ServeError('E_AUTH_THROTTLED', 'rate-limit', `Too many failed authentications from this address; retry in ${wait} s.`, {
+      details: { retryAfterSeconds: wait },
+    });
   }
   try {
     return await keys.authenticate(key);
@@ -284,8 +311,13 @@ export async function authenticateFrom(keys: KeyStore, key: string | undefined, 
  */
 export function authorize(principal: Principal, needed: Role): void {
   if (RANK[principal.role] < RANK[needed]) {
-    throw new ServeError('E_FORBIDDEN', 'forbidden', `This route needs the '${needed}' role; the key '${principal.keyId}' has '${principal.role}'.`, {
-      details: { needed, role: principal.role },
-    });
+    throw new ServeError(
+      'E_FORBIDDEN',
+      'forbidden',
+      `This route needs the '${needed}' role; the key '${principal.keyId}' has '${principal.role}'.`,
+      {
+        details: { needed, role: principal.role },
+      },
+    );
   }
 }

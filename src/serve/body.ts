@@ -39,7 +39,9 @@ export function parseJsonBody(bytes: Buffer, maxDepth: number): unknown {
     throw new InputError('E_BODY_UTF8', 'The request body is not valid UTF-8; send JSON encoded as UTF-8.');
   }
   if (nestingExceeds(text, maxDepth)) {
-    throw new InputError('E_BODY_DEPTH', `The request body nests arrays/objects more than ${maxDepth} levels deep; flatten the input.`, { details: { maxDepth } });
+    throw new InputError('E_BODY_DEPTH', `The request body nests arrays/objects more than ${maxDepth} levels deep; flatten the input.`, {
+      details: { maxDepth },
+    });
   }
   if (text.trim() === '') throw new InputError('E_BODY_JSON', 'The request body is empty; send a JSON object.');
   try {

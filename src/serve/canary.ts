@@ -41,7 +41,13 @@ export async function generateProbeSet(classifier: Classifier, data: Dataset, op
     const result = await attack.run(classifier, x, data.y, threat, { seed: options.seed ?? 0 });
     const adversarial = (await result.adversarial.data()) as Float32Array;
     result.adversarial.dispose();
-    return { kind: 'image', x: Float32Array.from(adversarial), shape: data.shape, labels: Int32Array.from(data.y), source: `${attack.id} ${threat.id} on ${data.name} (${data.count})` };
+    return {
+      kind: 'image',
+      x: Float32Array.from(adversarial),
+      shape: data.shape,
+      labels: Int32Array.from(data.y),
+      source: `${attack.id} ${threat.id} on ${data.name} (${data.count})`,
+    };
   } finally {
     x.dispose();
   }
@@ -58,7 +64,11 @@ export async function readProbeFile(path: string): Promise<ProbeSet> {
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (cause) {
-    throw new DataError('E_PROBE_FILE', `Cannot read the probe set ${path}; write one with 'rampart attack --save-examples --out ${path}'.`, { cause });
+    throw new DataError(
+      'E_PROBE_FILE',
+      `Cannot read the probe set ${path}; write one with 'rampart attack --save-examples --out ${path}'.`,
+      { cause },
+    );
   }
   return parseProbeSet(raw, path);
 }
@@ -70,13 +80,23 @@ export async function readProbeFile(path: string): Promise<ProbeSet> {
  * @throws DataError `E_PROBE_FILE` when the value holds neither form.
  */
 export function parseProbeSet(value: unknown, where: string): ProbeSet {
-  const bad = (what: string): DataError => new DataError('E_PROBE_FILE', `The probe set ${where} ${what}; use the output of 'rampart attack --save-examples' or {"texts": [...], "labels": [...]}.`);
+  const bad = (what: string): DataError =>
+    new DataError(
+      'E_PROBE_FILE',
+      `The probe set ${where} ${what}; use the output of 'rampart attack --save-examples' or {"texts": [...], "labels": [...]}.`,
+    );
   if (typeof value !== 'object' || value === null) throw bad('is not a JSON object');
   const raw = value as Record<string, unknown>;
   if (Array.isArray(raw.texts)) {
     const texts = raw.texts;
     const labels = raw.labels;
-    if (!texts.every((t) => typeof t === 'string') || !Array.isArray(labels) || labels.length !== texts.length || !labels.every((l) => Number.isInteger(l))) throw bad('has texts without one integer label each');
+    if (
+      !texts.every((t) => typeof t === 'string') ||
+      !Array.isArray(labels) ||
+      labels.length !== texts.length ||
+      !labels.every((l) => Number.isInteger(l))
+    )
+      throw bad('has texts without one integer label each');
     return { kind: 'text', texts: texts as string[], labels: Int32Array.from(labels as number[]), source: where };
   }
   const shape = raw.adversarialShape;
@@ -84,7 +104,11 @@ export function parseProbeSet(value: unknown, where: string): ProbeSet {
   const examples = raw.examples;
   if (!Array.isArray(shape) || !Array.isArray(values) || !Array.isArray(examples)) throw bad('has no adversarial examples');
   const [count, ...per] = shape as number[];
-  if (count !== examples.length || values.length !== (count ?? 0) * sizeOf(per) || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+  if (
+    count !== examples.length ||
+    values.length !== (count ?? 0) * sizeOf(per) ||
+    !values.every((v) => typeof v === 'number' && Number.isFinite(v))
+  ) {
     throw bad(`has ${values.length} values for shape [${shape.join(', ')}] and ${examples.length} examples`);
   }
   const labels = Int32Array.from(examples as Array<{ label?: unknown }>, (e) => (typeof e.label === 'number' ? e.label : -1));
@@ -94,7 +118,8 @@ export function parseProbeSet(value: unknown, where: string): ProbeSet {
 
 /** A probe set as JSON in the form {@link parseProbeSet} reads (the `rampart attack --save-examples` layout for images). */
 export function probeSetJson(probes: ProbeSet): Record<string, unknown> {
-  if (probes.kind === 'text') return { kind: 'rampart.probe-set', source: probes.source, texts: probes.texts, labels: Array.from(probes.labels) };
+  if (probes.kind === 'text')
+    return { kind: 'rampart.probe-set', source: probes.source, texts: probes.texts, labels: Array.from(probes.labels) };
   return {
     kind: 'rampart.probe-set',
     source: probes.source,
@@ -118,7 +143,8 @@ export async function probeAccuracy(model: ServedModel, probes: ProbeSet, batchS
     let labels: Int32Array;
     if (probes.kind === 'image') {
       const size = sizeOf(probes.shape);
-      labels = (await model.infer({ batch: { x: probes.x.subarray(start * size, end * size), count: end - start, shape: probes.shape } })).labels;
+      labels = (await model.infer({ batch: { x: probes.x.subarray(start * size, end * size), count: end - start, shape: probes.shape } }))
+        .labels;
     } else {
       labels = (await model.infer({ texts: probes.texts.slice(start, end) })).labels;
     }
@@ -143,7 +169,12 @@ export class Canary {
 
   constructor(
     readonly probes: ProbeSet,
-    private readonly options: { intervalMs: number; evaluate: (probes: ProbeSet) => Promise<{ accuracy: number; modelId: string }>; onResult?: (r: CanaryResult) => void | Promise<void>; onError?: (e: unknown) => void },
+    private readonly options: {
+      intervalMs: number;
+      evaluate: (probes: ProbeSet) => Promise<{ accuracy: number; modelId: string }>;
+      onResult?: (r: CanaryResult) => void | Promise<void>;
+      onError?: (e: unknown) => void;
+    },
   ) {}
 
   start(): void {
@@ -167,7 +198,13 @@ export class Canary {
       const start = performance.now();
       try {
         const { accuracy, modelId } = await this.options.evaluate(this.probes);
-        const result: CanaryResult = { at: new Date().toISOString(), modelId, accuracy, probes: this.probes.labels.length, ms: Math.round(performance.now() - start) };
+        const result: CanaryResult = {
+          at: new Date().toISOString(),
+          modelId,
+          accuracy,
+          probes: this.probes.labels.length,
+          ms: Math.round(performance.now() - start),
+        };
         this.last = result;
         await this.options.onResult?.(result);
         return result;

@@ -14,7 +14,12 @@ import type { ServedModel } from './served-model.js';
  * The client-weighted anomaly rate of `model` behind `layers` on `sample`; examples that do
  * not fit the model's input are skipped.
  */
-export async function anomalyRateOn(model: ServedModel, layers: readonly DefenseLayer[], sample: readonly SampledExample[], batchSize = 64): Promise<{ rate: number; examples: number }> {
+export async function anomalyRateOn(
+  model: ServedModel,
+  layers: readonly DefenseLayer[],
+  sample: readonly SampledExample[],
+  batchSize = 64,
+): Promise<{ rate: number; examples: number }> {
   const size = sizeOf(model.view.inputShape);
   const usable = sample.filter((e) => (model.view.kind === 'text' ? e.text !== undefined : e.x?.length === size));
   const observations: Array<{ client: string; anomalous: boolean }> = [];

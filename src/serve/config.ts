@@ -15,7 +15,11 @@ const off = z.literal(false);
 const layersSchema = z
   .object({
     validate: z
-      .object({ maxBatch: z.number().int().positive().default(64), maxTextLength: z.number().int().positive().default(10_000), outOfRange: z.enum(['deny', 'clip']).default('deny') })
+      .object({
+        maxBatch: z.number().int().positive().default(64),
+        maxTextLength: z.number().int().positive().default(10_000),
+        outOfRange: z.enum(['deny', 'clip']).default('deny'),
+      })
       .strict()
       .default({ maxBatch: 64, maxTextLength: 10_000, outOfRange: 'deny' }),
     normalizeText: z.union([off, z.object({ stages: z.array(z.string()).optional(), flag: z.boolean().optional() }).strict()]).default({}),
@@ -40,12 +44,32 @@ const layersSchema = z
       ])
       .default({}),
     ood: z
-      .union([off, z.object({ flagAt: z.number().positive().optional(), denyAt: z.number().positive().optional(), fitLimit: z.number().int().min(10).default(2000) }).strict()])
+      .union([
+        off,
+        z
+          .object({
+            flagAt: z.number().positive().optional(),
+            denyAt: z.number().positive().optional(),
+            fitLimit: z.number().int().min(10).default(2000),
+          })
+          .strict(),
+      ])
       .default({ fitLimit: 2000 }),
     ensemble: z
-      .union([off, z.object({ models: z.array(z.string()).min(1), flagAt: z.number().gt(0).max(1).optional(), denyAt: z.number().gt(0).max(1).optional() }).strict()])
+      .union([
+        off,
+        z
+          .object({
+            models: z.array(z.string()).min(1),
+            flagAt: z.number().gt(0).max(1).optional(),
+            denyAt: z.number().gt(0).max(1).optional(),
+          })
+          .strict(),
+      ])
       .default(false),
-    abstain: z.union([off, z.object({ threshold: z.number().gt(0).lt(1).optional(), action: z.enum(['flag', 'deny']).optional() }).strict()]).default({}),
+    abstain: z
+      .union([off, z.object({ threshold: z.number().gt(0).lt(1).optional(), action: z.enum(['flag', 'deny']).optional() }).strict()])
+      .default({}),
   })
   .strict();
 
@@ -54,7 +78,11 @@ const configSchema = z
     // workMs: the time a request's defence layers may spend before it is refused (E_REQUEST_BUDGET).
     limits: z
       .object({
-        bodyBytes: z.number().int().positive().default(2 * 1024 * 1024),
+        bodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(2 * 1024 * 1024),
         maxDepth: z.number().int().min(2).default(16),
         workMs: z.number().int().positive().default(2_000),
       })
@@ -97,7 +125,18 @@ const configSchema = z
         off,
         z
           .object({
-            canary: z.union([off, z.object({ below: z.number().min(0).max(1).optional(), rearmAbove: z.number().min(0).max(1).optional(), maxDrop: z.number().gt(0).max(1).optional() }).strict()]).optional(),
+            canary: z
+              .union([
+                off,
+                z
+                  .object({
+                    below: z.number().min(0).max(1).optional(),
+                    rearmAbove: z.number().min(0).max(1).optional(),
+                    maxDrop: z.number().gt(0).max(1).optional(),
+                  })
+                  .strict(),
+              ])
+              .optional(),
             anomaly: z
               .union([
                 off,
@@ -135,7 +174,10 @@ const configSchema = z
       .strict()
       .default({ requestMs: 30_000, headersMs: 10_000, idleMs: 60_000, keepAliveMs: 5_000, drainMs: 10_000 }),
     // How often a server on a registry tag checks where the tag points (0: never), so replicas converge.
-    watch: z.object({ pollMs: z.number().int().min(0).default(5_000) }).strict().default({ pollMs: 5_000 }),
+    watch: z
+      .object({ pollMs: z.number().int().min(0).default(5_000) })
+      .strict()
+      .default({ pollMs: 5_000 }),
     alerts: z.object({ webhook: z.string().url().optional() }).strict().default({}),
     // /metrics needs an operator key unless made public; failed keys are budgeted per address (IPv6 by /64).
     auth: z
@@ -159,7 +201,9 @@ export function parseServeConfig(raw: unknown, where = 'the serve configuration'
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigError('E_SERVE_CONFIG', `${where} is invalid at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}.`, { details: { issues: parsed.error.issues } });
+    throw new ConfigError('E_SERVE_CONFIG', `${where} is invalid at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}.`, {
+      details: { issues: parsed.error.issues },
+    });
   }
   return parsed.data;
 }
@@ -174,7 +218,11 @@ export async function readServeConfig(path: string): Promise<ServeConfig> {
   try {
     raw = parseYaml(await readFile(path, 'utf8'));
   } catch (cause) {
-    throw new ConfigError('E_SERVE_CONFIG', `Cannot read the serve configuration ${path}: ${cause instanceof Error ? cause.message : String(cause)}.`, { cause });
+    throw new ConfigError(
+      'E_SERVE_CONFIG',
+      `Cannot read the serve configuration ${path}: ${cause instanceof Error ? cause.message : String(cause)}.`,
+      { cause },
+    );
   }
   return parseServeConfig(raw, path);
 }

@@ -4,7 +4,15 @@
  * the query-pattern layer, whose denial is about request volume; 422 otherwise).
  */
 import { ServeError } from '../core/errors.js';
-import { runLayer, spendBudget, type DefenseLayer, type GuardContext, type LayerVerdict, type ModelOutput, type TraceEntry } from '../defenses/layer.js';
+import {
+  runLayer,
+  spendBudget,
+  type DefenseLayer,
+  type GuardContext,
+  type LayerVerdict,
+  type ModelOutput,
+  type TraceEntry,
+} from '../defenses/layer.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ServedModel } from './served-model.js';
 
@@ -19,7 +27,12 @@ export interface GuardResult {
 
 function deny(layer: string, verdict: LayerVerdict): ServeError {
   const kind = layer === 'query-pattern' ? 'rate-limit' : 'rejected';
-  return new ServeError(verdict.code ?? 'E_REJECTED', kind, `The '${layer}' defence refused the request: ${verdict.reason ?? 'no reason given'}.`, { details: { layer } });
+  return new ServeError(
+    verdict.code ?? 'E_REJECTED',
+    kind,
+    `The '${layer}' defence refused the request: ${verdict.reason ?? 'no reason given'}.`,
+    { details: { layer } },
+  );
 }
 
 /**
@@ -28,7 +41,13 @@ function deny(layer: string, verdict: LayerVerdict): ServeError {
  *
  * @throws ServeError when a layer denies; InputError from validation.
  */
-export async function guardedPredict(model: ServedModel, layers: readonly DefenseLayer[], ctx: GuardContext, trace: TraceEntry[], metrics?: ServeMetrics): Promise<GuardResult> {
+export async function guardedPredict(
+  model: ServedModel,
+  layers: readonly DefenseLayer[],
+  ctx: GuardContext,
+  trace: TraceEntry[],
+  metrics?: ServeMetrics,
+): Promise<GuardResult> {
   let anomalous = false;
   const flaggedExamples = new Map<string, number[]>();
   const perExample = new Map<string, number[]>();
@@ -41,7 +60,8 @@ export async function guardedPredict(model: ServedModel, layers: readonly Defens
     if (verdict.decision !== 'pass') anomalous = true;
     if (verdict.decision === 'deny') throw deny(layer.id, verdict);
     // A flag that names no examples is about all of them.
-    if (verdict.decision === 'flag') flaggedExamples.set(layer.id, verdict.examples ?? Array.from({ length: ctx.batch?.count ?? ctx.texts?.length ?? 0 }, (_, i) => i));
+    if (verdict.decision === 'flag')
+      flaggedExamples.set(layer.id, verdict.examples ?? Array.from({ length: ctx.batch?.count ?? ctx.texts?.length ?? 0 }, (_, i) => i));
     if (verdict.perExample) perExample.set(layer.id, verdict.perExample);
   };
   for (const layer of layers) if (layer.stage === 'input') await run(layer);

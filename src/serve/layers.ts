@@ -88,7 +88,11 @@ export async function buildLayers(options: {
   return {
     layers,
     ensembleIds,
-    judging: (model) => judgingFor(() => model.ood, () => model.textNormalization),
+    judging: (model) =>
+      judgingFor(
+        () => model.ood,
+        () => model.textNormalization,
+      ),
     dispose,
   };
 }

@@ -47,7 +47,12 @@ export function createMetrics(options: { defaults?: boolean } = {}): ServeMetric
   }
   const m: ServeMetrics = {
     registry,
-    requests: new Counter({ name: 'rampart_http_requests_total', help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] }),
+    requests: new Counter({
+      name: 'rampart_http_requests_total',
+      help: 'HTTP requests by route, method and status.',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    }),
     latency: new Histogram({
       name: 'rampart_http_request_duration_seconds',
       help: 'Request latency by route.',
@@ -55,7 +60,12 @@ export function createMetrics(options: { defaults?: boolean } = {}): ServeMetric
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    decisions: new Counter({ name: 'rampart_layer_decisions_total', help: 'Defence layer decisions.', labelNames: ['layer', 'decision'], registers: [registry] }),
+    decisions: new Counter({
+      name: 'rampart_layer_decisions_total',
+      help: 'Defence layer decisions.',
+      labelNames: ['layer', 'decision'],
+      registers: [registry],
+    }),
     layerSeconds: new Histogram({
       name: 'rampart_layer_duration_seconds',
       help: 'Time spent in each defence layer.',
@@ -63,13 +73,41 @@ export function createMetrics(options: { defaults?: boolean } = {}): ServeMetric
       buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
       registers: [registry],
     }),
-    anomalyRate: new Gauge({ name: 'rampart_anomaly_rate', help: 'Fraction of recent predict requests that a layer flagged or denied.', registers: [registry] }),
-    canaryAccuracy: new Gauge({ name: 'rampart_canary_robust_accuracy', help: 'Accuracy of the live model on the adversarial probe set at the last canary run.', registers: [registry] }),
-    canaryRuns: new Counter({ name: 'rampart_canary_runs_total', help: 'Canary probe runs.', labelNames: ['outcome'], registers: [registry] }),
-    drift: new Gauge({ name: 'rampart_drift_psi', help: 'Population stability index of a monitored signal against its reference.', labelNames: ['signal'], registers: [registry] }),
-    rollbacks: new Counter({ name: 'rampart_rollbacks_total', help: 'Automatic and manual rollbacks.', labelNames: ['trigger'], registers: [registry] }),
+    anomalyRate: new Gauge({
+      name: 'rampart_anomaly_rate',
+      help: 'Fraction of recent predict requests that a layer flagged or denied.',
+      registers: [registry],
+    }),
+    canaryAccuracy: new Gauge({
+      name: 'rampart_canary_robust_accuracy',
+      help: 'Accuracy of the live model on the adversarial probe set at the last canary run.',
+      registers: [registry],
+    }),
+    canaryRuns: new Counter({
+      name: 'rampart_canary_runs_total',
+      help: 'Canary probe runs.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    drift: new Gauge({
+      name: 'rampart_drift_psi',
+      help: 'Population stability index of a monitored signal against its reference.',
+      labelNames: ['signal'],
+      registers: [registry],
+    }),
+    rollbacks: new Counter({
+      name: 'rampart_rollbacks_total',
+      help: 'Automatic and manual rollbacks.',
+      labelNames: ['trigger'],
+      registers: [registry],
+    }),
     alerts: new Counter({ name: 'rampart_alerts_total', help: 'Alerts raised.', labelNames: ['kind'], registers: [registry] }),
-    modelInfo: new Gauge({ name: 'rampart_model_info', help: 'The live model (value 1).', labelNames: ['model', 'source'], registers: [registry] }),
+    modelInfo: new Gauge({
+      name: 'rampart_model_info',
+      help: 'The live model (value 1).',
+      labelNames: ['model', 'source'],
+      registers: [registry],
+    }),
     swaps: new Counter({ name: 'rampart_model_swaps_total', help: 'Hot swaps of the live model.', registers: [registry] }),
   };
   return m;

@@ -29,7 +29,11 @@ export interface LoadOptions {
  * A source over models built in this process (library use, tests): `load` gives the live
  * model, `fallbacks` are what rollbacks restore, in order. Audit events go to `onAudit`.
  */
-export function memorySource(options: { load: () => Promise<ServedModel>; fallbacks?: ReadonlyArray<() => Promise<ServedModel>>; onAudit?: (event: AuditEvent) => void }): ModelSource {
+export function memorySource(options: {
+  load: () => Promise<ServedModel>;
+  fallbacks?: ReadonlyArray<() => Promise<ServedModel>>;
+  onAudit?: (event: AuditEvent) => void;
+}): ModelSource {
   const stack = [...(options.fallbacks ?? [])].reverse();
   let label = 'memory model';
   const source: ModelSource = {
@@ -48,7 +52,12 @@ export function memorySource(options: { load: () => Promise<ServedModel>; fallba
       });
     },
     promote(ref) {
-      return Promise.reject(new UsageError('E_PROMOTE_TARGET', `Cannot promote '${ref}': an in-memory source has no other models; serve a directory or a registry tag.`));
+      return Promise.reject(
+        new UsageError(
+          'E_PROMOTE_TARGET',
+          `Cannot promote '${ref}': an in-memory source has no other models; serve a directory or a registry tag.`,
+        ),
+      );
     },
     audit(event) {
       options.onAudit?.(event);
@@ -77,9 +86,14 @@ function staged(model: ServedModel, commit: () => Promise<void>): StagedMove {
         await commit();
       } catch (cause) {
         if (cause instanceof RampartError) throw cause;
-        throw new RampartError('E_AUDIT_FAILED', 'internal', 'Recording the model move (its audit entry) failed, so the move was not made and the current model is still live; check the audit log or registry storage.', {
-          cause,
-        });
+        throw new RampartError(
+          'E_AUDIT_FAILED',
+          'internal',
+          'Recording the model move (its audit entry) failed, so the move was not made and the current model is still live; check the audit log or registry storage.',
+          {
+            cause,
+          },
+        );
       }
     },
   };
@@ -104,7 +118,10 @@ export async function readTemperature(dir: string): Promise<number | undefined> 
     throw new DataError('E_CALIBRATION_FILE', `${join(dir, CALIBRATION_FILE)} is not valid JSON.`, { cause });
   }
   if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) {
-    throw new DataError('E_CALIBRATION_FILE', `${join(dir, CALIBRATION_FILE)} must hold {"temperature": T} with T > 0; got ${JSON.stringify(t)}.`);
+    throw new DataError(
+      'E_CALIBRATION_FILE',
+      `${join(dir, CALIBRATION_FILE)} must hold {"temperature": T} with T > 0; got ${JSON.stringify(t)}.`,
+    );
   }
   return t;
 }
@@ -172,7 +189,12 @@ export interface ModelSource {
  * what a rollback restores first); promotions push. Audit events go to a JSONL file when
  * `auditLog` is given.
  */
-export function directorySource(options: { dir: string; fallbacks?: readonly string[]; auditLog?: string; load?: LoadOptions }): ModelSource {
+export function directorySource(options: {
+  dir: string;
+  fallbacks?: readonly string[];
+  auditLog?: string;
+  load?: LoadOptions;
+}): ModelSource {
   const stack = [...(options.fallbacks ?? [])].reverse().map((d) => resolve(d));
   let current = resolve(options.dir);
   const load = (dir: string): Promise<ServedModel> => loadServedModel(dir, { source: 'dir', dir }, options.load);
@@ -196,7 +218,10 @@ export function directorySource(options: { dir: string; fallbacks?: readonly str
     async promote(ref, reason) {
       const dir = resolve(ref);
       if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
-        throw new UsageError('E_PROMOTE_TARGET', `Cannot promote '${ref}': not a model directory on the server; give a directory holding model.json.`);
+        throw new UsageError(
+          'E_PROMOTE_TARGET',
+          `Cannot promote '${ref}': not a model directory on the server; give a directory holding model.json.`,
+        );
       }
       const model = await load(dir);
       const from = current;
@@ -226,7 +251,10 @@ export function registrySource(options: { governance: Governance; tag: string; c
   const loadDigest = async (digest: string): Promise<ServedModel> => {
     const artifact = registry.get(digest);
     if (artifact.kind !== 'model') {
-      throw new UsageError('E_NOT_A_MODEL', `Registry artifact ${digest.slice(0, 12)} ('${artifact.name}') is a ${artifact.kind}, not a model; promote a model artifact.`);
+      throw new UsageError(
+        'E_NOT_A_MODEL',
+        `Registry artifact ${digest.slice(0, 12)} ('${artifact.name}') is a ${artifact.kind}, not a model; promote a model artifact.`,
+      );
     }
     const dir = join(cacheDir, artifact.digest);
     if (!(await stat(join(dir, 'model.json')).catch(() => undefined))) registry.materialize(artifact.digest, dir);
@@ -238,9 +266,13 @@ export function registrySource(options: { governance: Governance; tag: string; c
     async loadCurrent() {
       const digest = registry.resolveTag(tag);
       if (!digest) {
-        throw new DataError('E_TAG_UNSET', `Tag '${tag}' points at no model in the registry at ${governance.dir}; promote one first (rampart registry promote <digest> ${tag}).`, {
-          details: { tag },
-        });
+        throw new DataError(
+          'E_TAG_UNSET',
+          `Tag '${tag}' points at no model in the registry at ${governance.dir}; promote one first (rampart registry promote <digest> ${tag}).`,
+          {
+            details: { tag },
+          },
+        );
       }
       return loadDigest(digest);
     },
@@ -257,7 +289,11 @@ export function registrySource(options: { governance: Governance; tag: string; c
         // CLI moved the tag while this move was prepared.
         governance.transaction(() => {
           const event = registry.rollback(tag, { reason, to: target, from });
-          governance.audit.append({ action: 'serve.rollback', subject: tag, details: { from: event.previousDigest, to: event.digest, reason, ...details } });
+          governance.audit.append({
+            action: 'serve.rollback',
+            subject: tag,
+            details: { from: event.previousDigest, to: event.digest, reason, ...details },
+          });
         });
       });
     },
@@ -282,7 +318,13 @@ export function registrySource(options: { governance: Governance; tag: string; c
       const made = await make();
       if (!made) return undefined;
       const count = made.labels.length;
-      const put = registry.put({ kind: 'probe-set', name: `${registry.get(digest).name} canary probes`, json: probeSetJson(made), parents: [digest], meta: { source: made.source, count } });
+      const put = registry.put({
+        kind: 'probe-set',
+        name: `${registry.get(digest).name} canary probes`,
+        json: probeSetJson(made),
+        parents: [digest],
+        meta: { source: made.source, count },
+      });
       return { ...made, source: `registry probe-set ${put.digest.slice(0, 12)} (${made.source})` };
     },
     close: () => governance.close(),

@@ -116,8 +116,20 @@ export class DriftMonitor {
   private readonly anomalies: AnomalyWindow;
   private requests = 0;
 
-  constructor(options: MonitorOptions = {}, private readonly events: MonitorEvents = {}) {
-    this.o = { window: 500, referenceSize: 500, minSamples: 100, psiAlert: 0.25, anomalyWindow: 1000, anomalySample: 256, bins: 10, ...options };
+  constructor(
+    options: MonitorOptions = {},
+    private readonly events: MonitorEvents = {},
+  ) {
+    this.o = {
+      window: 500,
+      referenceSize: 500,
+      minSamples: 100,
+      psiAlert: 0.25,
+      anomalyWindow: 1000,
+      anomalySample: 256,
+      bins: 10,
+      ...options,
+    };
     this.anomalies = new AnomalyWindow(this.o.anomalyWindow, this.o.anomalySample);
   }
 

@@ -48,7 +48,10 @@ export function modelPreparer(inputs: PreparationInputs): Preparer {
     if (config.layers.ood === false || model.ood || model.view.kind !== 'image') return;
     const data = inputs.oodData ?? modelData(model, 'train', config.layers.ood.fitLimit);
     if (!data) {
-      log.warn({ event: 'ood-unavailable', model: model.view.id }, 'no ood.json and no training data in the model metadata; the OOD layer will pass everything');
+      log.warn(
+        { event: 'ood-unavailable', model: model.view.id },
+        'no ood.json and no training data in the model metadata; the OOD layer will pass everything',
+      );
       return;
     }
     let detector = await fitOodForModel(model, data);
@@ -61,14 +64,24 @@ export function modelPreparer(inputs: PreparationInputs): Preparer {
     const startup = first === undefined;
     try {
       if (!Number.isFinite(model.temperature) || model.temperature <= 0) {
-        throw new DataError('E_CALIBRATION_FILE', `The model's calibration temperature is ${model.temperature}; it must be a number above 0.`);
+        throw new DataError(
+          'E_CALIBRATION_FILE',
+          `The model's calibration temperature is ${model.temperature}; it must be a number above 0.`,
+        );
       }
       const shape = model.view.inputShape.join('x');
       if (first && (first.kind !== model.view.kind || first.shape !== shape)) {
-        throw new DataError('E_SWAP_SHAPE', `it is a ${model.view.kind} model taking [${shape}], the server's layers were built for a ${first.kind} model taking [${first.shape}]`);
+        throw new DataError(
+          'E_SWAP_SHAPE',
+          `it is a ${model.view.kind} model taking [${shape}], the server's layers were built for a ${first.kind} model taking [${first.shape}]`,
+        );
       }
       await fitOod(model);
-      if (first?.ood && !model.ood) throw new DataError('E_OOD_MISSING', 'it has no OOD detector (no ood.json and no training data in its metadata) and the live model has one');
+      if (first?.ood && !model.ood)
+        throw new DataError(
+          'E_OOD_MISSING',
+          'it has no OOD detector (no ood.json and no training data in its metadata) and the live model has one',
+        );
       const probes = inputs.probes();
       const canaryAccuracy = probes ? await probeAccuracy(model, probes) : undefined;
       first ??= { kind: model.view.kind, shape, ood: model.ood !== undefined };
@@ -76,7 +89,12 @@ export function modelPreparer(inputs: PreparationInputs): Preparer {
     } catch (error) {
       if (startup) throw error;
       const why = error instanceof Error ? error.message : String(error);
-      throw new ServeError('E_SWAP_REFUSED', 'rejected', `Model ${model.view.id} was not made live because preparing it failed (${why}); the current model keeps serving.`, { cause: error });
+      throw new ServeError(
+        'E_SWAP_REFUSED',
+        'rejected',
+        `Model ${model.view.id} was not made live because preparing it failed (${why}); the current model keeps serving.`,
+        { cause: error },
+      );
     }
   };
 }

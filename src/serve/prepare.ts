@@ -21,7 +21,8 @@ import type { ServedModel } from './served-model.js';
  * without it.
  */
 export function modelData(model: ServedModel, subset: SubsetName, limit: number): Dataset | undefined {
-  const data = model.info.data as { spec?: unknown; split?: { seed: number; fractions: { train: number; validation: number; test: number } } } | undefined;
+  const data = model.info.data as
+    { spec?: unknown; split?: { seed: number; fractions: { train: number; validation: number; test: number } } } | undefined;
   if (!data?.spec) return undefined;
   return selectData({
     spec: data.spec as DatasetSpec,
@@ -53,7 +54,12 @@ export async function withHeldOutReference(model: ServedModel, detector: OodDete
   return new OodDetector({ ...detector.json, referenceScores: features.map((f) => detector.score(f)).sort((a, b) => a - b) });
 }
 
-async function featuresOf(model: ServedModel, data: Dataset, batchSize: number, want?: 'penultimate' | 'logits'): Promise<{ features: Float32Array[]; source: 'penultimate' | 'logits' }> {
+async function featuresOf(
+  model: ServedModel,
+  data: Dataset,
+  batchSize: number,
+  want?: 'penultimate' | 'logits',
+): Promise<{ features: Float32Array[]; source: 'penultimate' | 'logits' }> {
   const size = sizeOf(data.shape);
   const features: Float32Array[] = [];
   let source: 'penultimate' | 'logits' = 'penultimate';
@@ -75,7 +81,10 @@ async function featuresOf(model: ServedModel, data: Dataset, batchSize: number, 
  *
  * @throws DataError from the model loader; InputError `E_INPUT_SHAPE` when a member's input shape differs from `inputShape`.
  */
-export async function loadEnsembleMembers(dirs: readonly string[], inputShape: readonly number[]): Promise<{ members: EnsembleMember[]; dispose: () => void }> {
+export async function loadEnsembleMembers(
+  dirs: readonly string[],
+  inputShape: readonly number[],
+): Promise<{ members: EnsembleMember[]; dispose: () => void }> {
   const loaded: StoredClassifier[] = [];
   try {
     for (const dir of dirs) {
@@ -83,7 +92,10 @@ export async function loadEnsembleMembers(dirs: readonly string[], inputShape: r
       loaded.push(stored);
       const shape = stored.classifier.inputShape;
       if (shape.length !== inputShape.length || shape.some((d, i) => d !== inputShape[i])) {
-        throw new InputError('E_INPUT_SHAPE', `Ensemble member ${dir} takes [${shape.join(', ')}] but the served model takes [${inputShape.join(', ')}]; use members trained on the same inputs.`);
+        throw new InputError(
+          'E_INPUT_SHAPE',
+          `Ensemble member ${dir} takes [${shape.join(', ')}] but the served model takes [${inputShape.join(', ')}]; use members trained on the same inputs.`,
+        );
       }
     }
   } catch (error) {

@@ -108,7 +108,12 @@ export class RollbackController {
     const levels = this.canaryLevels();
     if (!levels) return undefined;
     if (!this.step(this.canary, accuracy < levels.below, accuracy >= levels.rearmAbove)) return undefined;
-    return { signal: 'canary', value: accuracy, threshold: levels.below, reason: `canary robust accuracy ${accuracy.toFixed(3)} below ${levels.below.toFixed(3)} for ${this.consecutive} runs` };
+    return {
+      signal: 'canary',
+      value: accuracy,
+      threshold: levels.below,
+      reason: `canary robust accuracy ${accuracy.toFixed(3)} below ${levels.below.toFixed(3)} for ${this.consecutive} runs`,
+    };
   }
 
   /**
@@ -123,7 +128,12 @@ export class RollbackController {
     const above = p?.above ?? 0.5;
     const rearmBelow = p?.rearmBelow ?? above / 2;
     if (!this.step(this.anomaly, rate > above, rate <= rearmBelow)) return undefined;
-    return { signal: 'anomaly', value: rate, threshold: above, reason: `anomaly rate ${rate.toFixed(3)} above ${above} for ${this.consecutive} observations` };
+    return {
+      signal: 'anomaly',
+      value: rate,
+      threshold: above,
+      reason: `anomaly rate ${rate.toFixed(3)} above ${above} for ${this.consecutive} observations`,
+    };
   }
 
   /** Call after a rollback happened (starts the cooldown; an automatic one also the operator window). */
@@ -143,8 +153,18 @@ export class RollbackController {
     this.lastAutomatic = -Infinity;
   }
 
-  state(): { canary: SignalState & { levels: ReturnType<RollbackController['canaryLevels']> }; anomaly: SignalState; coolingDown: boolean; needsOperator: boolean } {
-    return { canary: { ...this.canary, levels: this.canaryLevels() }, anomaly: { ...this.anomaly }, coolingDown: this.coolingDown(), needsOperator: this.needsOperator() };
+  state(): {
+    canary: SignalState & { levels: ReturnType<RollbackController['canaryLevels']> };
+    anomaly: SignalState;
+    coolingDown: boolean;
+    needsOperator: boolean;
+  } {
+    return {
+      canary: { ...this.canary, levels: this.canaryLevels() },
+      anomaly: { ...this.anomaly },
+      coolingDown: this.coolingDown(),
+      needsOperator: this.needsOperator(),
+    };
   }
 }
 
@@ -155,7 +175,12 @@ export interface Logger {
 }
 
 /** Sends alerts to the log and, when configured, as a JSON POST to a webhook. */
-export function createAlerter(options: { webhook?: string; log: Logger; timeoutMs?: number; onAlert?: (kind: string) => void }): (kind: string, details: Record<string, unknown>) => Promise<void> {
+export function createAlerter(options: {
+  webhook?: string;
+  log: Logger;
+  timeoutMs?: number;
+  onAlert?: (kind: string) => void;
+}): (kind: string, details: Record<string, unknown>) => Promise<void> {
   return async (kind, details) => {
     options.onAlert?.(kind);
     const payload = { source: 'rampart-serve', kind, at: new Date().toISOString(), ...details };
@@ -168,9 +193,13 @@ export function createAlerter(options: { webhook?: string; log: Logger; timeoutM
         body: JSON.stringify(payload),
         signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
       });
-      if (!response.ok) options.log.error({ event: 'alert-webhook-failed', status: response.status, kind }, 'alert webhook answered with an error');
+      if (!response.ok)
+        options.log.error({ event: 'alert-webhook-failed', status: response.status, kind }, 'alert webhook answered with an error');
     } catch (error) {
-      options.log.error({ event: 'alert-webhook-failed', kind, error: error instanceof Error ? error.message : String(error) }, 'alert webhook unreachable');
+      options.log.error(
+        { event: 'alert-webhook-failed', kind, error: error instanceof Error ? error.message : String(error) },
+        'alert webhook unreachable',
+      );
     }
   };
 }

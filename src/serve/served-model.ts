@@ -137,7 +137,10 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
  * features: a hashed text model's feature vector is tens of thousands of sparse columns,
  * so an OOD detector for text works on the logits.
  */
-export function textServedModel(text: TextClassifier, options: ServedModelOptions & { dispose?: () => void; normalization?: NormalizeTextOptions; info?: Record<string, unknown> }): ServedModel {
+export function textServedModel(
+  text: TextClassifier,
+  options: ServedModelOptions & { dispose?: () => void; normalization?: NormalizeTextOptions; info?: Record<string, unknown> },
+): ServedModel {
   const temperature = options.temperature ?? 1;
   return {
     view: { id: options.id, kind: 'text', inputShape: [], bounds: { min: 0, max: 0 }, numClasses: text.classes.length },
@@ -153,7 +156,10 @@ export function textServedModel(text: TextClassifier, options: ServedModelOption
     async infer({ texts }) {
       if (!texts) throw new TypeError('text model called without texts');
       const proba = await text.predictProba(texts);
-      return outputFromLogits(proba.map((p) => Float32Array.from(p, (v) => Math.log(Math.max(v, 1e-12)))), temperature);
+      return outputFromLogits(
+        proba.map((p) => Float32Array.from(p, (v) => Math.log(Math.max(v, 1e-12)))),
+        temperature,
+      );
     },
     dispose() {
       options.dispose?.();

@@ -15,7 +15,10 @@ import { spendBudget, type DefenseLayer, type GuardContext, type LayerVerdict } 
 
 const BENIGN: ReadonlySet<NormalizeStage> = new Set(['whitespace', 'nfkc']);
 
-export function normalizeTextLayer(options: NormalizeTextOptions & { flag?: boolean } = {}, modelNormalization: () => NormalizeTextOptions | undefined = () => undefined): DefenseLayer {
+export function normalizeTextLayer(
+  options: NormalizeTextOptions & { flag?: boolean } = {},
+  modelNormalization: () => NormalizeTextOptions | undefined = () => undefined,
+): DefenseLayer {
   const flag = options.flag ?? true;
   return {
     id: 'normalize-text',
@@ -40,7 +43,10 @@ export function normalizeTextLayer(options: NormalizeTextOptions & { flag?: bool
       });
       if (!own) ctx.texts = reports;
       if (!flag || (fired.size === 0 && !longWords)) return { decision: 'pass', score: changes };
-      const reasons = [...(fired.size > 0 ? [`obfuscation undone: ${[...fired].join(', ')}`] : []), ...(longWords ? ['over-long words cut'] : [])];
+      const reasons = [
+        ...(fired.size > 0 ? [`obfuscation undone: ${[...fired].join(', ')}`] : []),
+        ...(longWords ? ['over-long words cut'] : []),
+      ];
       return { decision: 'flag', score: changes, examples: flagged, reason: reasons.join('; ') };
     },
   };

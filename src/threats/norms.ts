@@ -75,7 +75,9 @@ const NORMS: Record<NormId, Norm> = { linf, l2 };
  */
 export function getNorm(id: string): Norm {
   if (!(NORM_IDS as readonly string[]).includes(id)) {
-    throw new UsageError('E_UNKNOWN_NORM', `Unknown norm '${id}'; use ${listChoices(NORM_IDS)}.`, { details: { value: id, valid: NORM_IDS } });
+    throw new UsageError('E_UNKNOWN_NORM', `Unknown norm '${id}'; use ${listChoices(NORM_IDS)}.`, {
+      details: { value: id, valid: NORM_IDS },
+    });
   }
   return NORMS[id as NormId];
 }

@@ -27,7 +27,16 @@ export interface TextThreatModel {
 }
 
 /** Every family, in canonical order (ids list families in this order). */
-export const TEXT_FAMILIES: readonly TextFamily[] = Object.freeze(['char-edit', 'typo', 'homoglyph', 'invisible', 'leet', 'split', 'case', 'synonym']);
+export const TEXT_FAMILIES: readonly TextFamily[] = Object.freeze([
+  'char-edit',
+  'typo',
+  'homoglyph',
+  'invisible',
+  'leet',
+  'split',
+  'case',
+  'synonym',
+]);
 
 /** Upper limit on character edits per word: past this a "word" is rewritten, not perturbed. */
 export const MAX_CHAR_EDITS_PER_WORD = 10;
@@ -64,14 +73,27 @@ function isFamily(value: string): value is TextFamily {
 export function textThreatModel(spec: TextThreatSpec): TextThreatModel {
   const { maxWordFraction, maxCharEditsPerWord } = spec;
   if (typeof maxWordFraction !== 'number' || !Number.isFinite(maxWordFraction) || maxWordFraction <= 0 || maxWordFraction > 1) {
-    throw new ThreatError('E_TEXT_WORD_FRACTION', `maxWordFraction must be a number in (0, 1] (the largest share of words an attack may change); got ${String(maxWordFraction)}.`, {
-      details: { field: 'maxWordFraction', value: maxWordFraction, range: '(0, 1]' },
-    });
+    throw new ThreatError(
+      'E_TEXT_WORD_FRACTION',
+      `maxWordFraction must be a number in (0, 1] (the largest share of words an attack may change); got ${String(maxWordFraction)}.`,
+      {
+        details: { field: 'maxWordFraction', value: maxWordFraction, range: '(0, 1]' },
+      },
+    );
   }
-  if (typeof maxCharEditsPerWord !== 'number' || !Number.isInteger(maxCharEditsPerWord) || maxCharEditsPerWord < 1 || maxCharEditsPerWord > MAX_CHAR_EDITS_PER_WORD) {
-    throw new ThreatError('E_TEXT_CHAR_EDITS', `maxCharEditsPerWord must be an integer in [1, ${MAX_CHAR_EDITS_PER_WORD}]; got ${String(maxCharEditsPerWord)}.`, {
-      details: { field: 'maxCharEditsPerWord', value: maxCharEditsPerWord, range: `[1, ${MAX_CHAR_EDITS_PER_WORD}]` },
-    });
+  if (
+    typeof maxCharEditsPerWord !== 'number' ||
+    !Number.isInteger(maxCharEditsPerWord) ||
+    maxCharEditsPerWord < 1 ||
+    maxCharEditsPerWord > MAX_CHAR_EDITS_PER_WORD
+  ) {
+    throw new ThreatError(
+      'E_TEXT_CHAR_EDITS',
+      `maxCharEditsPerWord must be an integer in [1, ${MAX_CHAR_EDITS_PER_WORD}]; got ${String(maxCharEditsPerWord)}.`,
+      {
+        details: { field: 'maxCharEditsPerWord', value: maxCharEditsPerWord, range: `[1, ${MAX_CHAR_EDITS_PER_WORD}]` },
+      },
+    );
   }
   if (!Array.isArray(spec.families) || spec.families.length === 0) {
     throw new ThreatError('E_TEXT_FAMILY', `families must list at least one of ${listChoices(TEXT_FAMILIES)}.`, {
@@ -87,7 +109,9 @@ export function textThreatModel(spec: TextThreatSpec): TextThreatModel {
   }
   const protectedTokens = spec.protectedTokens ?? [];
   if (!Array.isArray(protectedTokens)) {
-    throw new ThreatError('E_TEXT_PROTECTED', 'protectedTokens must be an array of non-empty strings.', { details: { field: 'protectedTokens', value: protectedTokens } });
+    throw new ThreatError('E_TEXT_PROTECTED', 'protectedTokens must be an array of non-empty strings.', {
+      details: { field: 'protectedTokens', value: protectedTokens },
+    });
   }
   for (const token of protectedTokens) {
     if (typeof token !== 'string' || token.trim().length === 0) {
@@ -102,7 +126,11 @@ export function textThreatModel(spec: TextThreatSpec): TextThreatModel {
   if (spec.id === undefined && tokens.length > 0) id += `-p${createHash('sha256').update(tokens.join('\n')).digest('hex').slice(0, 8)}`;
   return Object.freeze({
     id,
-    budget: Object.freeze({ maxWordFraction, maxCharEditsPerWord, ...(tokens.length > 0 ? { protectedTokens: Object.freeze(tokens) } : {}) }),
+    budget: Object.freeze({
+      maxWordFraction,
+      maxCharEditsPerWord,
+      ...(tokens.length > 0 ? { protectedTokens: Object.freeze(tokens) } : {}),
+    }),
     families: Object.freeze(families),
   });
 }

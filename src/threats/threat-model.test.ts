@@ -10,11 +10,20 @@ before(engine);
 
 test('threat ids and validation', () => {
   assert.equal(threatModel({ norm: 'linf', epsilon: 0.3 }).id, 'linf-0.3');
-  assert.throws(() => threatModel({ norm: 'linf', epsilon: -0.1 }), (e: unknown) => e instanceof ThreatError && e.code === 'E_EPSILON_RANGE');
-  assert.throws(() => threatModel({ norm: 'linf', epsilon: NaN }), (e: unknown) => e instanceof ThreatError && e.code === 'E_EPSILON_RANGE');
+  assert.throws(
+    () => threatModel({ norm: 'linf', epsilon: -0.1 }),
+    (e: unknown) => e instanceof ThreatError && e.code === 'E_EPSILON_RANGE',
+  );
+  assert.throws(
+    () => threatModel({ norm: 'linf', epsilon: NaN }),
+    (e: unknown) => e instanceof ThreatError && e.code === 'E_EPSILON_RANGE',
+  );
   assert.throws(() => threatModel({ norm: 'linf', epsilon: 1.5 }), /exceeds the input range/);
   assert.doesNotThrow(() => threatModel({ norm: 'l2', epsilon: 3 }));
-  assert.throws(() => threatModel({ norm: 'l3', epsilon: 1 }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_NORM' && /'linf' or 'l2'/.test(e.message));
+  assert.throws(
+    () => threatModel({ norm: 'l3', epsilon: 1 }),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_NORM' && /'linf' or 'l2'/.test(e.message),
+  );
   assert.throws(() => threatModel({ norm: 'linf', epsilon: 0.1, bounds: { min: 1, max: 0 } }), /min < max/);
   assert.deepEqual(parseEpsilons('0.1, 0.2,0.3'), [0.1, 0.2, 0.3]);
   assert.throws(() => parseEpsilons('0.1,abc'), /'abc' is not a number/);

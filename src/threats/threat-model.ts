@@ -43,9 +43,13 @@ export function threatModel(spec: ThreatModelSpec): ThreatModel {
     throw new ThreatError('E_EPSILON_RANGE', `Epsilon must be a finite number >= 0; got ${String(epsilon)}.`, { details: { epsilon } });
   }
   if (norm === 'linf' && epsilon > range) {
-    throw new ThreatError('E_EPSILON_RANGE', `L∞ epsilon ${epsilon} exceeds the input range ${range} [${bounds.min}, ${bounds.max}]; every input would be reachable. Use an epsilon in [0, ${range}].`, {
-      details: { epsilon, bounds },
-    });
+    throw new ThreatError(
+      'E_EPSILON_RANGE',
+      `L∞ epsilon ${epsilon} exceeds the input range ${range} [${bounds.min}, ${bounds.max}]; every input would be reachable. Use an epsilon in [0, ${range}].`,
+      {
+        details: { epsilon, bounds },
+      },
+    );
   }
   return { id: spec.id ?? `${norm}-${epsilon}`, norm, epsilon, bounds };
 }
@@ -69,10 +73,14 @@ export function threatsAt(norm: string, epsilons: readonly number[], bounds?: Bo
  */
 export function sameNormThreats(threats: readonly ThreatModel[]): { norm: NormId; threats: ThreatModel[] } {
   const first = threats[0];
-  if (!first) throw new UsageError('E_THREAT_NORMS', 'Give at least one threat model to evaluate under, e.g. threatsAt(\'linf\', [0.1]).');
+  if (!first) throw new UsageError('E_THREAT_NORMS', "Give at least one threat model to evaluate under, e.g. threatsAt('linf', [0.1]).");
   const norms = [...new Set(threats.map((t) => t.norm))];
   if (norms.length > 1) {
-    throw new UsageError('E_THREAT_NORMS', `Threat models of one evaluation must share a norm; got ${norms.join(', ')}. Evaluate each norm separately.`, { details: { norms } });
+    throw new UsageError(
+      'E_THREAT_NORMS',
+      `Threat models of one evaluation must share a norm; got ${norms.join(', ')}. Evaluate each norm separately.`,
+      { details: { norms } },
+    );
   }
   const byId = new Map(threats.map((t) => [t.id, t]));
   return { norm: first.norm, threats: [...byId.values()].sort((a, b) => a.epsilon - b.epsilon || a.id.localeCompare(b.id)) };
@@ -84,7 +92,10 @@ export function sameNormThreats(threats: readonly ThreatModel[]): { norm: NormId
  * @throws ThreatError `E_EPSILON_RANGE` for an entry that is not a number >= 0.
  */
 export function parseEpsilons(text: string): number[] {
-  const parts = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const parts = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (parts.length === 0) throw new ThreatError('E_EPSILON_RANGE', `No epsilon given in '${text}'; write e.g. 0.1,0.2,0.3.`);
   return parts.map((p) => {
     const value = Number(p);

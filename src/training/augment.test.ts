@@ -16,17 +16,19 @@ test('shifts every image by a whole offset within the bound, filling from outsid
     const src = x.subarray(n * 16, n * 16 + 16);
     const out = shifted.subarray(n * 16, n * 16 + 16);
     // Find the offset that explains the image: every kept pixel equals its source, the rest are fill.
-    const explained = [-1, 0, 1].flatMap((dy) => [-1, 0, 1].map((dx) => ({ dy, dx }))).filter(({ dy, dx }) => {
-      for (let r = 0; r < 4; r++) {
-        for (let c = 0; c < 4; c++) {
-          const sr = r - dy;
-          const sc = c - dx;
-          const want = sr >= 0 && sr < 4 && sc >= 0 && sc < 4 ? src[sr * 4 + sc] : -1;
-          if (out[r * 4 + c] !== want) return false;
+    const explained = [-1, 0, 1]
+      .flatMap((dy) => [-1, 0, 1].map((dx) => ({ dy, dx })))
+      .filter(({ dy, dx }) => {
+        for (let r = 0; r < 4; r++) {
+          for (let c = 0; c < 4; c++) {
+            const sr = r - dy;
+            const sc = c - dx;
+            const want = sr >= 0 && sr < 4 && sc >= 0 && sc < 4 ? src[sr * 4 + sc] : -1;
+            if (out[r * 4 + c] !== want) return false;
+          }
         }
-      }
-      return true;
-    });
+        return true;
+      });
     assert.equal(explained.length, 1, `image ${n}: ${Array.from(out)}`);
   }
 });
@@ -48,7 +50,10 @@ test('no shift, or non-image inputs, pass through untouched', () => {
 
 test('bad settings are usage errors', () => {
   for (const bad of [{ shift: -1 }, { shift: 1.5 }, { shift: 9 }, { shift: 1, fill: Number.NaN }]) {
-    assert.throws(() => validateAugment(bad), (e: unknown) => e instanceof UsageError && e.code === 'E_AUGMENT');
+    assert.throws(
+      () => validateAugment(bad),
+      (e: unknown) => e instanceof UsageError && e.code === 'E_AUGMENT',
+    );
   }
   validateAugment({ shift: 2 });
 });

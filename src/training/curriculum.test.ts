@@ -13,9 +13,17 @@ before(engine);
 
 test('phases parse, validate and cover every epoch', () => {
   const phases = parseCurriculum('2:0.25,1:0.5:3,2:1');
-  assert.deepEqual([0, 1, 2, 3, 4, 9].map((e) => exposureAt(phases, e)), [
-    { epsilonScale: 0.25 }, { epsilonScale: 0.25 }, { epsilonScale: 0.5, steps: 3 }, { epsilonScale: 1 }, { epsilonScale: 1 }, { epsilonScale: 1 },
-  ]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 9].map((e) => exposureAt(phases, e)),
+    [
+      { epsilonScale: 0.25 },
+      { epsilonScale: 0.25 },
+      { epsilonScale: 0.5, steps: 3 },
+      { epsilonScale: 1 },
+      { epsilonScale: 1 },
+      { epsilonScale: 1 },
+    ],
+  );
   assert.throws(() => parseCurriculum('2:1.5'), /epsilon scale must be in \(0, 1\]/);
   assert.throws(() => parseCurriculum('two:0.5'), /whole number/);
   assert.throws(() => parseCurriculum('2'), /EPOCHS:SCALE/);
@@ -48,11 +56,26 @@ for (const id of ['pgd-at', 'trades', 'fgsm-rs']) {
 test('the curriculum is part of the run: recorded per epoch and in the resume identity', async () => {
   const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
   const report = await trainModel({
-    model, train: takeFirst(smallMnist().train, 128), epochs: 2, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, seed: 2,
+    model,
+    train: takeFirst(smallMnist().train, 128),
+    epochs: 2,
+    batchSize: 64,
+    optimizer: 'adam',
+    learningRate: 1e-3,
+    seed: 2,
     objective: createObjective('fgsm-rs', { threat: { norm: 'linf', epsilon: 0.1 } }),
-    curriculum: [{ epochs: 1, epsilonScale: 0.5 }, { epochs: 1, epsilonScale: 1 }],
+    curriculum: [
+      { epochs: 1, epsilonScale: 0.5 },
+      { epochs: 1, epsilonScale: 1 },
+    ],
   });
-  assert.deepEqual(report.epochs.map((e) => e.exposure?.epsilonScale), [0.5, 1]);
-  assert.deepEqual(report.config.curriculum, [{ epochs: 1, epsilonScale: 0.5 }, { epochs: 1, epsilonScale: 1 }]);
+  assert.deepEqual(
+    report.epochs.map((e) => e.exposure?.epsilonScale),
+    [0.5, 1],
+  );
+  assert.deepEqual(report.config.curriculum, [
+    { epochs: 1, epsilonScale: 0.5 },
+    { epochs: 1, epsilonScale: 1 },
+  ]);
   model.dispose();
 });

@@ -24,9 +24,12 @@ export interface Exposure {
 export function validateCurriculum(phases: readonly CurriculumPhase[]): void {
   if (phases.length === 0) throw new UsageError('E_CURRICULUM', 'A curriculum needs at least one phase, e.g. 2:0.25,2:0.5,2:1.');
   phases.forEach((p, i) => {
-    if (!Number.isInteger(p.epochs) || p.epochs < 1) throw new UsageError('E_CURRICULUM', `Curriculum phase ${i + 1}: epochs must be a whole number >= 1; got ${p.epochs}.`);
-    if (!(p.epsilonScale > 0 && p.epsilonScale <= 1)) throw new UsageError('E_CURRICULUM', `Curriculum phase ${i + 1}: the epsilon scale must be in (0, 1]; got ${p.epsilonScale}.`);
-    if (p.steps !== undefined && !(Number.isInteger(p.steps) && p.steps >= 1)) throw new UsageError('E_CURRICULUM', `Curriculum phase ${i + 1}: steps must be a whole number >= 1; got ${p.steps}.`);
+    if (!Number.isInteger(p.epochs) || p.epochs < 1)
+      throw new UsageError('E_CURRICULUM', `Curriculum phase ${i + 1}: epochs must be a whole number >= 1; got ${p.epochs}.`);
+    if (!(p.epsilonScale > 0 && p.epsilonScale <= 1))
+      throw new UsageError('E_CURRICULUM', `Curriculum phase ${i + 1}: the epsilon scale must be in (0, 1]; got ${p.epsilonScale}.`);
+    if (p.steps !== undefined && !(Number.isInteger(p.steps) && p.steps >= 1))
+      throw new UsageError('E_CURRICULUM', `Curriculum phase ${i + 1}: steps must be a whole number >= 1; got ${p.steps}.`);
   });
 }
 
@@ -35,7 +38,8 @@ export function exposureAt(phases: readonly CurriculumPhase[], epoch: number): E
   let end = 0;
   for (const phase of phases) {
     end += phase.epochs;
-    if (epoch < end) return phase.steps === undefined ? { epsilonScale: phase.epsilonScale } : { epsilonScale: phase.epsilonScale, steps: phase.steps };
+    if (epoch < end)
+      return phase.steps === undefined ? { epsilonScale: phase.epsilonScale } : { epsilonScale: phase.epsilonScale, steps: phase.steps };
   }
   const last = phases[phases.length - 1] as CurriculumPhase;
   return last.steps === undefined ? { epsilonScale: last.epsilonScale } : { epsilonScale: last.epsilonScale, steps: last.steps };

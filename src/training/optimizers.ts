@@ -15,7 +15,9 @@ export function createOptimizer(id: string, learningRate: number, momentum = 0.9
     case 'sgd':
       return momentum > 0 ? tf.train.momentum(learningRate, momentum) : tf.train.sgd(learningRate);
     default:
-      throw new UsageError('E_UNKNOWN_OPTIMIZER', `Unknown optimizer '${id}'; use ${listChoices(OPTIMIZERS)}.`, { details: { value: id, valid: OPTIMIZERS } });
+      throw new UsageError('E_UNKNOWN_OPTIMIZER', `Unknown optimizer '${id}'; use ${listChoices(OPTIMIZERS)}.`, {
+        details: { value: id, valid: OPTIMIZERS },
+      });
   }
 }
 

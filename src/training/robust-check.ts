@@ -19,7 +19,13 @@ export interface RobustCheckConfig {
 }
 
 /** Fraction of the first `limit` examples that PGD does not break (misclassified clean counts as broken). */
-export async function pgdAccuracy(model: Classifier, data: Dataset, config: RobustCheckConfig, seed: number, batchSize = 256): Promise<number> {
+export async function pgdAccuracy(
+  model: Classifier,
+  data: Dataset,
+  config: RobustCheckConfig,
+  seed: number,
+  batchSize = 256,
+): Promise<number> {
   const count = Math.min(data.count, config.limit ?? 500);
   if (count === 0) return 0;
   const attack = pgd({ steps: config.steps ?? 10 });

@@ -23,7 +23,8 @@ export type Schedule = (epoch: number, fraction: number) => number;
  * @example const rate = makeSchedule({ kind: 'cosine' }, 1e-3, 10)(4, 0.5);
  */
 export function makeSchedule(spec: ScheduleSpec, baseRate: number, epochs: number): Schedule {
-  if (!(Number.isFinite(baseRate) && baseRate > 0)) throw new UsageError('E_LEARNING_RATE', `Learning rate must be a number > 0; got ${baseRate}.`);
+  if (!(Number.isFinite(baseRate) && baseRate > 0))
+    throw new UsageError('E_LEARNING_RATE', `Learning rate must be a number > 0; got ${baseRate}.`);
   switch (spec.kind) {
     case 'constant':
       return () => baseRate;
@@ -65,9 +66,16 @@ export function parseSchedule(text: string): ScheduleSpec {
     return spec;
   }
   if (kind === 'step' && milestones) {
-    const spec: ScheduleSpec = { kind: 'step', milestones: milestones.split(',').map(Number), gamma: gamma === undefined ? 0.1 : Number(gamma) };
+    const spec: ScheduleSpec = {
+      kind: 'step',
+      milestones: milestones.split(',').map(Number),
+      gamma: gamma === undefined ? 0.1 : Number(gamma),
+    };
     makeSchedule(spec, 1, 1);
     return spec;
   }
-  throw new UsageError('E_SCHEDULE', `Schedule '${text}' is not valid; use 'constant', 'cosine', 'one-cycle[:PEAK]' or 'step:EPOCH[,EPOCH...][:GAMMA]'.`);
+  throw new UsageError(
+    'E_SCHEDULE',
+    `Schedule '${text}' is not valid; use 'constant', 'cosine', 'one-cycle[:PEAK]' or 'step:EPOCH[,EPOCH...][:GAMMA]'.`,
+  );
 }

@@ -14,9 +14,16 @@ import { loadTrainerState, saveTrainerState } from './state.js';
 
 function step(model: tf.LayersModel, optimizer: tf.Optimizer, k: number): void {
   const x = tf.randomUniform([8, 3, 1], 0, 1, 'float32', 100 + k);
-  const y = tf.tensor1d(Array.from({ length: 8 }, (_, i) => (i + k) % 2), 'int32');
+  const y = tf.tensor1d(
+    Array.from({ length: 8 }, (_, i) => (i + k) % 2),
+    'int32',
+  );
   tf.tidy(() => {
-    optimizer.minimize(() => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 2), model.predict(x) as tf.Tensor) as tf.Scalar, false, model.trainableWeights.map((w) => w.read() as tf.Variable));
+    optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 2), model.predict(x) as tf.Tensor) as tf.Scalar,
+      false,
+      model.trainableWeights.map((w) => w.read() as tf.Variable),
+    );
   });
   tf.dispose([x, y]);
 }
@@ -33,7 +40,10 @@ test('Adam resumed from a saved state after 5 steps matches the uninterrupted op
   await saveTrainerState(dir, straight, a, { version: 1, configHash: 'h', epochsDone: 1, summaries: [] });
   const progress = await loadTrainerState(dir, resumed, b, 'h');
   assert.equal(progress?.epochsDone, 1);
-  const powers = (o: tf.Optimizer) => [(o as unknown as { accBeta1: tf.Variable }).accBeta1, (o as unknown as { accBeta2: tf.Variable }).accBeta2].map((v) => v.dataSync()[0]);
+  const powers = (o: tf.Optimizer) =>
+    [(o as unknown as { accBeta1: tf.Variable }).accBeta1, (o as unknown as { accBeta2: tf.Variable }).accBeta2].map(
+      (v) => v.dataSync()[0],
+    );
   assert.deepEqual(powers(b), powers(a));
   for (let k = 5; k < 8; k++) {
     step(straight, a, k);

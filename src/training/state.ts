@@ -50,7 +50,12 @@ async function encode(tensors: { name: string; tensor: tf.Tensor }[]): Promise<{
   return { data: new Uint8Array(data), specs };
 }
 
-export async function saveTrainerState<Summary>(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, progress: TrainerProgress<Summary>): Promise<void> {
+export async function saveTrainerState<Summary>(
+  dir: string,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  progress: TrainerProgress<Summary>,
+): Promise<void> {
   const modelWeights = await encode(model.getWeights().map((tensor, i) => ({ name: `w${i}`, tensor })));
   const slots = await optimizer.getWeights();
   const exact = exactScalars(optimizer).map(({ name, variable }) => ({ name, tensor: variable as tf.Tensor }));
@@ -74,7 +79,12 @@ export async function saveTrainerState<Summary>(dir: string, model: tf.LayersMod
  * @throws DataError `E_RESUME_MISMATCH` when the state belongs to a different configuration
  *   or architecture; `E_STATE_CORRUPT` when its files are unreadable.
  */
-export async function loadTrainerState<Summary>(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer, configHash: string): Promise<TrainerProgress<Summary> | undefined> {
+export async function loadTrainerState<Summary>(
+  dir: string,
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  configHash: string,
+): Promise<TrainerProgress<Summary> | undefined> {
   let text: string;
   try {
     text = await readFile(join(dir, 'state.json'), 'utf8');
@@ -93,9 +103,13 @@ export async function loadTrainerState<Summary>(dir: string, model: tf.LayersMod
     throw new DataError('E_STATE_CORRUPT', `Training state in ${dir} is unreadable; delete the folder to start over.`, { cause: error });
   }
   if (state.configHash !== configHash) {
-    throw new DataError('E_RESUME_MISMATCH', `The checkpoints in ${dir} come from a run with a different configuration; use another output directory, or delete ${dir} to start over.`, {
-      details: { stored: state.configHash, current: configHash },
-    });
+    throw new DataError(
+      'E_RESUME_MISMATCH',
+      `The checkpoints in ${dir} come from a run with a different configuration; use another output directory, or delete ${dir} to start over.`,
+      {
+        details: { stored: state.configHash, current: configHash },
+      },
+    );
   }
   const toBuffer = (b: Buffer) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
   const weights = tf.io.decodeWeights(toBuffer(modelBytes), state.modelSpecs);
@@ -104,7 +118,10 @@ export async function loadTrainerState<Summary>(dir: string, model: tf.LayersMod
     const saved = weights[`w${i}`];
     if (!saved || saved.shape.join() !== w.shape.join()) {
       Object.values(weights).forEach((t) => t.dispose());
-      throw new DataError('E_RESUME_MISMATCH', `Saved weight ${i} in ${dir} does not fit the model; it was trained with another architecture.`);
+      throw new DataError(
+        'E_RESUME_MISMATCH',
+        `Saved weight ${i} in ${dir} does not fit the model; it was trained with another architecture.`,
+      );
     }
     return saved;
   });

@@ -36,7 +36,10 @@ test('a CNN trains on wasm: loss falls, checkpoints are written each epoch, no t
     },
   });
   assert.equal(report.epochs.length, 3);
-  assert.ok((report.epochs[2]?.loss ?? Infinity) < (report.epochs[0]?.loss ?? 0) * 0.8, `loss should fall: ${report.epochs.map((e) => e.loss)}`);
+  assert.ok(
+    (report.epochs[2]?.loss ?? Infinity) < (report.epochs[0]?.loss ?? 0) * 0.8,
+    `loss should fall: ${report.epochs.map((e) => e.loss)}`,
+  );
   assert.ok((report.epochs[2]?.validationAccuracy ?? 0) > 0.5);
   assert.deepEqual((await readdir(dir)).sort(), ['epoch-001', 'epoch-002', 'epoch-003', 'state']);
   const { model: restored, metadata } = await loadModel(join(dir, 'epoch-003'));
@@ -63,7 +66,16 @@ test('shift augmentation: same seed, same weights; the shifts change what is lea
   const train = takeFirst(smallMnist().train, 128);
   const run = async (augment?: { shift: number }) => {
     const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 9 });
-    await trainModel({ model, train, epochs: 1, batchSize: 32, optimizer: 'sgd', learningRate: 0.05, seed: 9, ...(augment ? { augment } : {}) });
+    await trainModel({
+      model,
+      train,
+      epochs: 1,
+      batchSize: 32,
+      optimizer: 'sgd',
+      learningRate: 0.05,
+      seed: 9,
+      ...(augment ? { augment } : {}),
+    });
     const w = Array.from(model.getWeights()[0]?.dataSync() ?? []);
     model.dispose();
     return w;
@@ -72,28 +84,46 @@ test('shift augmentation: same seed, same weights; the shifts change what is lea
   assert.deepEqual(await run({ shift: 2 }), shifted);
   assert.notDeepEqual(await run(), shifted);
   const model = buildModel('linear', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
-  await assert.rejects(trainModel({ model, train, epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 1e-3, seed: 1, augment: { shift: 20 } }), (e: unknown) => e instanceof UsageError && e.code === 'E_AUGMENT');
+  await assert.rejects(
+    trainModel({ model, train, epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: 1e-3, seed: 1, augment: { shift: 20 } }),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_AUGMENT',
+  );
   model.dispose();
 });
 
 test('bad config fails with usage errors', async () => {
   const train = takeFirst(smallMnist().train, 32);
   const model = buildModel('linear', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
-  await assert.rejects(trainModel({ model, train, epochs: 0, batchSize: 8, optimizer: 'adam', learningRate: 1e-3, seed: 1 }), (e: unknown) => e instanceof UsageError && e.code === 'E_EPOCHS');
-  await assert.rejects(trainModel({ model, train, epochs: 1, batchSize: 8, optimizer: 'rmsprop' as 'adam', learningRate: 1e-3, seed: 1 }), /Unknown optimizer 'rmsprop'; use 'adam' or 'sgd'/);
-  await assert.rejects(trainModel({ model, train, epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: -1, seed: 1 }), /Learning rate/);
+  await assert.rejects(
+    trainModel({ model, train, epochs: 0, batchSize: 8, optimizer: 'adam', learningRate: 1e-3, seed: 1 }),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_EPOCHS',
+  );
+  await assert.rejects(
+    trainModel({ model, train, epochs: 1, batchSize: 8, optimizer: 'rmsprop' as 'adam', learningRate: 1e-3, seed: 1 }),
+    /Unknown optimizer 'rmsprop'; use 'adam' or 'sgd'/,
+  );
+  await assert.rejects(
+    trainModel({ model, train, epochs: 1, batchSize: 8, optimizer: 'adam', learningRate: -1, seed: 1 }),
+    /Learning rate/,
+  );
   model.dispose();
 });
 
 test('schedules', () => {
   const step = makeSchedule(parseSchedule('step:2,3:0.5'), 1, 4);
-  assert.deepEqual([0, 1, 2, 3].map((e) => step(e, 0)), [1, 1, 0.5, 0.25]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((e) => step(e, 0)),
+    [1, 1, 0.5, 0.25],
+  );
   const cosine = makeSchedule({ kind: 'cosine' }, 1, 2);
   assert.equal(cosine(0, 0), 1);
   assert.ok(Math.abs(cosine(1, 0) - 0.5) < 1e-12);
   assert.throws(() => parseSchedule('linear'), /'constant', 'cosine', 'one-cycle\[:PEAK\]' or 'step/);
   const cycle = makeSchedule(parseSchedule('one-cycle:0.5'), 0.2, 4);
-  assert.deepEqual([cycle(0, 0), cycle(1, 0), cycle(2, 0), cycle(3, 0)].map((v) => +v.toFixed(10)), [0, 0.1, 0.2, 0.1]);
+  assert.deepEqual(
+    [cycle(0, 0), cycle(1, 0), cycle(2, 0), cycle(3, 0)].map((v) => +v.toFixed(10)),
+    [0, 0.1, 0.2, 0.1],
+  );
   assert.throws(() => parseSchedule('one-cycle:2'), /peakAt/);
 });
 
@@ -127,7 +157,10 @@ test('a different configuration refuses to resume from foreign checkpoints', asy
   const dir = await mkdtemp(join(tmpdir(), 'rampart-mismatch-'));
   const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
   await trainModel({ model, train, epochs: 1, batchSize: 32, optimizer: 'adam', learningRate: 1e-3, seed: 2, checkpointDir: dir });
-  await assert.rejects(trainModel({ model, train, epochs: 1, batchSize: 32, optimizer: 'adam', learningRate: 5e-3, seed: 2, checkpointDir: dir }), /different configuration/);
+  await assert.rejects(
+    trainModel({ model, train, epochs: 1, batchSize: 32, optimizer: 'adam', learningRate: 5e-3, seed: 2, checkpointDir: dir }),
+    /different configuration/,
+  );
   model.dispose();
 });
 
@@ -139,11 +172,25 @@ test('robust validation keeps the best-robust weights; the guard rolls back a co
   const threat = threatModel({ norm: 'linf', epsilon: 0.05 });
   // Trains normally in epoch 1, then climbs the loss (gradient ascent) to wreck the model.
   const standard = standardObjective();
-  const sabotage = { id: 'sabotage', config: {}, loss: (m: tf.LayersModel, batch: Parameters<typeof standard.loss>[1], x: tf.Tensor) => (batch.epoch === 0 ? standard.loss(m, batch, x) : tf.neg(standard.loss(m, batch, x))) as tf.Scalar };
+  const sabotage = {
+    id: 'sabotage',
+    config: {},
+    loss: (m: tf.LayersModel, batch: Parameters<typeof standard.loss>[1], x: tf.Tensor) =>
+      (batch.epoch === 0 ? standard.loss(m, batch, x) : tf.neg(standard.loss(m, batch, x))) as tf.Scalar,
+  };
   const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 4 });
   const dir = await mkdtemp(join(tmpdir(), 'rampart-guard-'));
   const report = await trainModel({
-    model, train, validation, objective: sabotage, epochs: 3, batchSize: 50, optimizer: 'adam', learningRate: 3e-3, seed: 4, checkpointDir: dir,
+    model,
+    train,
+    validation,
+    objective: sabotage,
+    epochs: 3,
+    batchSize: 50,
+    optimizer: 'adam',
+    learningRate: 3e-3,
+    seed: 4,
+    checkpointDir: dir,
     overfitGuard: { data: takeFirst(train, 100), threat, steps: 3, drop: 0.2 },
     robustValidation: { threat, steps: 3 },
   });
@@ -153,7 +200,11 @@ test('robust validation keeps the best-robust weights; the guard rolls back a co
   assert.equal(report.selection, 'best-robust');
   assert.equal(report.selectedEpoch, 1);
   const { model: epoch1 } = await loadModel(join(dir, 'epoch-001'));
-  assert.deepEqual(Array.from(model.getWeights()[0]!.dataSync()), Array.from(epoch1.getWeights()[0]!.dataSync()), 'weights are those of epoch 1');
+  assert.deepEqual(
+    Array.from(model.getWeights()[0]!.dataSync()),
+    Array.from(epoch1.getWeights()[0]!.dataSync()),
+    'weights are those of epoch 1',
+  );
   epoch1.dispose();
   model.dispose();
 });
@@ -165,7 +216,16 @@ test('data-parallel training on a 2-worker pool follows single-thread training',
     const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 6 });
     const pool = workers ? await createWorkerPool({ workers }) : undefined;
     try {
-      const report = await trainModel({ model, train, epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, seed: 6, ...(pool ? { pool } : {}) });
+      const report = await trainModel({
+        model,
+        train,
+        epochs: 1,
+        batchSize: 64,
+        optimizer: 'adam',
+        learningRate: 1e-3,
+        seed: 6,
+        ...(pool ? { pool } : {}),
+      });
       return { weights: model.getWeights().map((w) => Array.from(w.dataSync())), loss: report.epochs[0]!.loss };
     } finally {
       await pool?.close();
@@ -192,7 +252,17 @@ test('PGD-AT on a 2-worker pool runs the inner attack in the workers and follows
     const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 8 });
     const pool = workers ? await createWorkerPool({ workers }) : undefined;
     try {
-      const report = await trainModel({ model, train, objective: objective(), epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, seed: 8, ...(pool ? { pool } : {}) });
+      const report = await trainModel({
+        model,
+        train,
+        objective: objective(),
+        epochs: 1,
+        batchSize: 64,
+        optimizer: 'adam',
+        learningRate: 1e-3,
+        seed: 8,
+        ...(pool ? { pool } : {}),
+      });
       return { weights: model.getWeights().map((w) => Array.from(w.dataSync())), loss: report.epochs[0]!.loss };
     } finally {
       await pool?.close();

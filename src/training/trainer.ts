@@ -118,8 +118,10 @@ export interface TrainReport {
 
 function validateConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.epochs) || c.epochs < 1) throw new UsageError('E_EPOCHS', `Epochs must be a whole number >= 1; got ${c.epochs}.`);
-  if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${c.batchSize}.`);
-  if (!(Number.isFinite(c.learningRate) && c.learningRate > 0)) throw new UsageError('E_LEARNING_RATE', `Learning rate must be a number > 0; got ${c.learningRate}.`);
+  if (!Number.isInteger(c.batchSize) || c.batchSize < 1)
+    throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${c.batchSize}.`);
+  if (!(Number.isFinite(c.learningRate) && c.learningRate > 0))
+    throw new UsageError('E_LEARNING_RATE', `Learning rate must be a number > 0; got ${c.learningRate}.`);
   if (c.curriculum) validateCurriculum(c.curriculum);
   if (c.augment) validateAugment(c.augment);
 }
@@ -132,7 +134,14 @@ function epochSeed(seed: number, epoch: number): number {
 function configHash(config: TrainConfig, objective: Objective, options: TrainOptions): string {
   const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum, augment } = config;
   const identity = {
-    epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum,
+    epochs,
+    batchSize,
+    optimizer,
+    learningRate,
+    momentum,
+    schedule,
+    seed,
+    curriculum,
     // Absent, not null, without augmentation: runs checkpointed before the option existed still resume.
     ...(augment ? { augment } : {}),
     objective: { id: objective.id, config: objective.config },
@@ -173,7 +182,21 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
   const optimizer = createOptimizer(options.optimizer, options.learningRate, options.momentum);
   const batches = Math.ceil(train.count / batchSize);
   const weights = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const { model: _m, train: _t, validation: _v, objective: _o, onBatch: _b, onEpoch: _e, checkpointDir: _c, metadata: _md, robustValidation: _r, overfitGuard: _g, resume: _re, pool: _p, ...config } = options;
+  const {
+    model: _m,
+    train: _t,
+    validation: _v,
+    objective: _o,
+    onBatch: _b,
+    onEpoch: _e,
+    checkpointDir: _c,
+    metadata: _md,
+    robustValidation: _r,
+    overfitGuard: _g,
+    resume: _re,
+    pool: _p,
+    ...config
+  } = options;
   const hash = configHash(config, objective, options);
   const stateDir = options.checkpointDir ? join(options.checkpointDir, 'state') : undefined;
 
@@ -215,7 +238,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
         rate = schedule(epoch, b / batches);
         setLearningRate(optimizer, rate);
         // The shift's seed comes from (seed, epoch, batch), not from `rng`: runs without augmentation keep their seeds.
-        const data = options.augment ? { ...batchData, x: randomShift(batchData.x, batchData.count, train.shape, options.augment, epochSeed(options.seed, epoch) ^ (b * 0x9e3779b1)) } : batchData;
+        const data = options.augment
+          ? {
+              ...batchData,
+              x: randomShift(batchData.x, batchData.count, train.shape, options.augment, epochSeed(options.seed, epoch) ^ (b * 0x9e3779b1)),
+            }
+          : batchData;
         const x = tf.tensor(data.x, [data.count, ...train.shape], 'float32');
         const y = tf.tensor1d(data.y, 'int32');
         const batch = { x, y, epoch, step: epoch * batches + b, seed: rng.seed(), ...(exposure ? { exposure } : {}) };
@@ -254,7 +282,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
             cost.dispose();
           }
           if (!Number.isFinite(value)) {
-            throw new GradientError('E_LOSS_NONFINITE', `Training loss became ${value} at epoch ${epoch + 1}, batch ${b + 1}; lower the learning rate (now ${rate}).`);
+            throw new GradientError(
+              'E_LOSS_NONFINITE',
+              `Training loss became ${value} at epoch ${epoch + 1}, batch ${b + 1}; lower the learning rate (now ${rate}).`,
+            );
           }
           lossSum += value * data.count;
           b++;
@@ -265,7 +296,13 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
           y.dispose();
         }
       }
-      const summary: EpochSummary = { epoch: epoch + 1, loss: lossSum / train.count, learningRate: rate, durationMs: 0, ...(exposure ? { exposure } : {}) };
+      const summary: EpochSummary = {
+        epoch: epoch + 1,
+        loss: lossSum / train.count,
+        learningRate: rate,
+        durationMs: 0,
+        ...(exposure ? { exposure } : {}),
+      };
       if (validation) summary.validationAccuracy = accuracyOf(await predictClasses(classifier, validation), validation.y);
       if (validation && options.robustValidation) {
         summary.robustAccuracy = await pgdAccuracy(classifier, validation, options.robustValidation, epochSeed(options.seed, epoch) + 17);
@@ -273,7 +310,12 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
           progress.best = { epoch: epoch + 1, robustAccuracy: summary.robustAccuracy };
           disposeAll(bestWeights);
           bestWeights = snapshotWeights(model);
-          if (options.checkpointDir) await saveModel(model, join(options.checkpointDir, 'best'), { ...options.metadata, epoch: epoch + 1, robustAccuracy: summary.robustAccuracy });
+          if (options.checkpointDir)
+            await saveModel(model, join(options.checkpointDir, 'best'), {
+              ...options.metadata,
+              epoch: epoch + 1,
+              robustAccuracy: summary.robustAccuracy,
+            });
         }
       }
       if (options.overfitGuard) {
@@ -283,7 +325,10 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
           // Catastrophic overfitting: PGD accuracy collapsed in one epoch. Undo the epoch and stop.
           model.setWeights(lastGoodWeights ?? model.getWeights());
           if (shards) await shards.setWeights(model);
-          progress.stopped = { epoch: epoch + 1, reason: `PGD accuracy on the training subset fell from ${guardBest.toFixed(3)} to ${summary.guardAccuracy.toFixed(3)} (catastrophic overfitting); restored the weights of epoch ${epoch}` };
+          progress.stopped = {
+            epoch: epoch + 1,
+            reason: `PGD accuracy on the training subset fell from ${guardBest.toFixed(3)} to ${summary.guardAccuracy.toFixed(3)} (catastrophic overfitting); restored the weights of epoch ${epoch}`,
+          };
         } else {
           guardBest = Math.max(guardBest, summary.guardAccuracy);
           disposeAll(lastGoodWeights);
@@ -292,7 +337,17 @@ export async function trainModel(options: TrainOptions): Promise<TrainReport> {
       }
       if (options.checkpointDir) {
         const dir = join(options.checkpointDir, `epoch-${String(epoch + 1).padStart(3, '0')}`);
-        await saveModel(model, dir, definedOnly({ ...options.metadata, epoch: epoch + 1, loss: summary.loss, validationAccuracy: summary.validationAccuracy, robustAccuracy: summary.robustAccuracy }));
+        await saveModel(
+          model,
+          dir,
+          definedOnly({
+            ...options.metadata,
+            epoch: epoch + 1,
+            loss: summary.loss,
+            validationAccuracy: summary.validationAccuracy,
+            robustAccuracy: summary.robustAccuracy,
+          }),
+        );
         summary.checkpoint = dir;
       }
       summary.durationMs = Date.now() - epochStarted;

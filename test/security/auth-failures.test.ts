@@ -27,7 +27,10 @@ describe('failed authentication (rampart serve, scrypt keys, default auth settin
     await server?.stop();
   });
 
-  const models = async (presented: string, headers: Record<string, string> = {}): Promise<{ status: number; code?: string; ms: number; retryAfter: string | null }> => {
+  const models = async (
+    presented: string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; code?: string; ms: number; retryAfter: string | null }> => {
     const start = performance.now();
     const res = await fetch(`${server?.url}/v1/models`, { headers: { authorization: `Bearer ${presented}`, ...headers } });
     const ms = performance.now() - start;
@@ -58,7 +61,9 @@ describe('failed authentication (rampart serve, scrypt keys, default auth settin
   test('past the failure budget an address gets 429 for every key, and X-Forwarded-For does not reset it', async () => {
     const statuses: Array<{ status: number; code?: string; retryAfter: string | null }> = [];
     for (let i = 0; i < 60; i++) {
-      const r = await models(`rk_${'1'.repeat(14)}${String(i).padStart(2, '0')}_${'B'.repeat(43)}`, { 'x-forwarded-for': `203.0.113.${i}` });
+      const r = await models(`rk_${'1'.repeat(14)}${String(i).padStart(2, '0')}_${'B'.repeat(43)}`, {
+        'x-forwarded-for': `203.0.113.${i}`,
+      });
       statuses.push(r);
       if (r.status === 429) break;
     }

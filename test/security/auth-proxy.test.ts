@@ -27,7 +27,11 @@ describe('per-address limits behind a trusted proxy (rampart serve)', () => {
 
   const body = JSON.stringify({ inputs: [new Array<number>(784).fill(0)] });
   const predictFrom = async (client: string): Promise<{ status: number; code?: string }> => {
-    const res = await fetch(`${server?.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': client }, body });
+    const res = await fetch(`${server?.url}/v1/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+      body,
+    });
     const json = (await res.json()) as { error?: { code: string } };
     return { status: res.status, ...(json.error ? { code: json.error.code } : {}) };
   };
@@ -35,7 +39,10 @@ describe('per-address limits behind a trusted proxy (rampart serve)', () => {
   test('an IPv6 client rotating addresses inside its /64 meets one budget', async () => {
     const answers: Array<{ status: number; code?: string }> = [];
     for (let i = 1; i <= 8; i++) answers.push(await predictFrom(`2001:db8:1:2:${i.toString(16)}::${i}`));
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 429, 429, 429]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200, 200, 200, 429, 429, 429],
+    );
     assert.equal(answers[5]?.code, 'E_RATE_LIMITED');
     // The neighbouring /64 and an IPv4 client are other clients.
     assert.equal((await predictFrom('2001:db8:1:3::1')).status, 200);

@@ -17,7 +17,11 @@ const main = join(root, 'src/cli/main.ts');
 
 /** Runs the CLI to completion. */
 export function rampart(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, RAMPART_BACKEND: '' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, RAMPART_BACKEND: '' },
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -55,7 +59,10 @@ export interface Served {
 
 /** Starts `rampart serve` with `args` on an ephemeral loopback port; resolves once it prints its address. */
 export async function startServe(args: string[]): Promise<Served> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', '--log-level', 'warn', ...args], { cwd: root, env: { ...process.env, RAMPART_BACKEND: '' } });
+  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
+    cwd: root,
+    env: { ...process.env, RAMPART_BACKEND: '' },
+  });
   let stdout = '';
   let stderr = '';
   proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -47,7 +47,11 @@ describe('atomic, exclusive file writes', () => {
     const last = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim());
     const start = await nextPid();
     for (let pid = start; pid < Math.min(start + 3000, last); pid++) symlinkSync(victim, `${keys}.tmp-${pid}`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'keys', 'add', '--file', keys, '--role', 'predict'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'keys', 'add', '--file', keys, '--role', 'predict'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(readFileSync(victim, 'utf8'), VICTIM_TEXT);
     assert.equal(statSync(keys).mode & 0o777, 0o600);

@@ -16,7 +16,10 @@ describe('IDX gunzip output cap', () => {
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   function expectTooLarge(fn: () => unknown): void {
-    assert.throws(fn, (e: unknown) => e instanceof RampartError && e.code === 'E_IDX_TOO_LARGE' && /more than \d+ bytes once inflated/.test(e.message));
+    assert.throws(
+      fn,
+      (e: unknown) => e instanceof RampartError && e.code === 'E_IDX_TOO_LARGE' && /more than \d+ bytes once inflated/.test(e.message),
+    );
   }
 
   test('a gzip that inflates past maxBytes stops at the cap with E_IDX_TOO_LARGE', () => {

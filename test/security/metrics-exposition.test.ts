@@ -26,7 +26,8 @@ function namingProblems(text: string): string[] {
     if (/[A-Z]/.test(name)) problems.push(`${name}: not snake_case`);
     if (type === 'counter' && !name.endsWith('_total')) problems.push(`${name}: counter without _total`);
     if (type !== 'counter' && name.endsWith('_total')) problems.push(`${name}: ${type} named _total`);
-    if (type !== 'histogram' && type !== 'summary' && /_(count|sum|bucket)$/.test(name)) problems.push(`${name}: ${type} with a reserved suffix`);
+    if (type !== 'histogram' && type !== 'summary' && /_(count|sum|bucket)$/.test(name))
+      problems.push(`${name}: ${type} with a reserved suffix`);
     if (/_(milliseconds|millis|microseconds|kilobytes|megabytes)(_|$)/.test(name)) problems.push(`${name}: not a base unit`);
     if (!helped.has(name)) problems.push(`${name}: no HELP`);
   }
@@ -68,7 +69,11 @@ describe('/metrics (rampart serve with keys, default settings)', () => {
 
   test('passes promtool check metrics (or its naming rules without promtool)', async () => {
     const body = JSON.stringify({ inputs: [new Array<number>(784).fill(0)] });
-    const res = await fetch(`${server?.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.predict}` }, body });
+    const res = await fetch(`${server?.url}/v1/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.predict}` },
+      body,
+    });
     assert.equal(res.status, 200);
     const { status, text } = await get(keys.operator);
     assert.equal(status, 200);

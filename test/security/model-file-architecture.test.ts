@@ -21,7 +21,12 @@ function denseModelJson(inputs: number, units: number): object {
       class_name: 'Sequential',
       config: {
         name: 'bomb',
-        layers: [{ class_name: 'Dense', config: { name: 'huge', units, use_bias: false, activation: 'linear', batch_input_shape: [null, inputs], dtype: 'float32' } }],
+        layers: [
+          {
+            class_name: 'Dense',
+            config: { name: 'huge', units, use_bias: false, activation: 'linear', batch_input_shape: [null, inputs], dtype: 'float32' },
+          },
+        ],
       },
       keras_version: 'tfjs-layers 4.22.0',
       backend: 'tensor_flow.js',
@@ -61,7 +66,10 @@ describe('model files checked against the declared architecture', () => {
     const before = tf.memory();
     await assert.rejects(loadModel(dir), (e: unknown) => {
       hasCode('E_MODEL_ARCHITECTURE')(e);
-      assert.match((e as Error).message, /layer 'huge' \(Dense\) declares weight huge\/kernel as \[2048,2048\] but the weights manifest holds \[1,1\]/);
+      assert.match(
+        (e as Error).message,
+        /layer 'huge' \(Dense\) declares weight huge\/kernel as \[2048,2048\] but the weights manifest holds \[1,1\]/,
+      );
       return true;
     });
     const now = tf.memory();
@@ -97,7 +105,10 @@ describe('model files checked against the declared architecture', () => {
     const input = tf.input({ shape: [5] });
     const hidden = tf.layers.dense({ units: 4, activation: 'relu' }).apply(input) as tf.SymbolicTensor;
     const fn = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(hidden) as tf.SymbolicTensor });
-    for (const [name, model] of [['seq', seq], ['fn', fn]] as const) {
+    for (const [name, model] of [
+      ['seq', seq],
+      ['fn', fn],
+    ] as const) {
       const dir = join(tmp, `honest-${name}`);
       await saveModel(model, dir);
       const loaded = await loadModel(dir);

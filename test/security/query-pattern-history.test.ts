@@ -14,7 +14,8 @@ const mnist = loadBundledMnist();
 const digit = (i: number): number[] => Array.from(mnist.x.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 1000) / 1000);
 const rng = createRng(20);
 /** The attacker's probe: one digit plus a little uniform noise, different every time. */
-const probe = (base: number[]): number[] => base.map((v) => Math.round(Math.min(1, Math.max(0, v + 0.1 * (rng.next() - 0.5))) * 1000) / 1000);
+const probe = (base: number[]): number[] =>
+  base.map((v) => Math.round(Math.min(1, Math.max(0, v + 0.1 * (rng.next() - 0.5))) * 1000) / 1000);
 
 interface Answer {
   status: number;
@@ -32,7 +33,11 @@ describe('query-pattern history (rampart serve, default thresholds)', () => {
     const { dir, model } = await modelDir('rampart-qp-');
     // Only the layers under test: OOD and abstain would flag an untrained model's answers.
     // `disclosure: full`: these tests read the flags and reasons; least disclosure is tested in serve-disclosure.
-    const config = await writeConfig(dir, 'serve.json', { ...QUIET, disclosure: 'full', layers: { rateLimit: false, ood: false, abstain: false } });
+    const config = await writeConfig(dir, 'serve.json', {
+      ...QUIET,
+      disclosure: 'full',
+      layers: { rateLimit: false, ood: false, abstain: false },
+    });
     const file = join(dir, 'keys.json');
     keys.push(addKey(file, 'predict'), addKey(file, 'predict'));
     server = await startServe(['--model', model, '--config', config, '--keys', file]);
@@ -46,7 +51,11 @@ describe('query-pattern history (rampart serve, default thresholds)', () => {
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
     const res = await fetch(`${server?.url}/v1/predict`, { method: 'POST', headers, body: JSON.stringify({ inputs }) });
     const json = (await res.json()) as { predictions?: Array<{ flags?: string[] }>; error?: { code: string; message: string } };
-    return { status: res.status, ...(json.error ? { code: json.error.code, reason: json.error.message } : {}), flags: (json.predictions ?? []).map((p) => p.flags) };
+    return {
+      status: res.status,
+      ...(json.error ? { code: json.error.code, reason: json.error.message } : {}),
+      flags: (json.predictions ?? []).map((p) => p.flags),
+    };
   };
 
   test('30 probes each padded with 63 ordinary digits in 64-example requests are flagged, then denied', async () => {
@@ -77,7 +86,10 @@ describe('query-pattern history (rampart serve, default thresholds)', () => {
     // The k-th copy has k − 1 near-duplicates before it: copies 9 and 10 reach the flag threshold of 8.
     const flagged = first.flags.flatMap((f, i) => (f?.includes('query-pattern') ? [i] : []));
     assert.deepEqual(flagged, [8, 9]);
-    const second = await predict(Array.from({ length: 20 }, () => probe(base)), keys[1] as string);
+    const second = await predict(
+      Array.from({ length: 20 }, () => probe(base)),
+      keys[1] as string,
+    );
     assert.equal(second.status, 429);
     assert.equal(second.code, 'E_QUERY_PATTERN');
   });

@@ -30,7 +30,17 @@ function rewriteChain(file: string, edit: (db: Database.Database) => void): void
   let prev = GENESIS_HASH;
   const rows = db.prepare('SELECT * FROM audit_log ORDER BY seq').all() as Array<Record<string, string | number>>;
   for (const r of rows) {
-    const hash = auditHash({ seq: r.seq as number, at: r.at as string, actor: r.actor as string, action: r.action as string, subject: r.subject as string, details: JSON.parse(r.details as string) }, prev);
+    const hash = auditHash(
+      {
+        seq: r.seq as number,
+        at: r.at as string,
+        actor: r.actor as string,
+        action: r.action as string,
+        subject: r.subject as string,
+        details: JSON.parse(r.details as string),
+      },
+      prev,
+    );
     db.prepare('UPDATE audit_log SET prev_hash = ?, hash = ? WHERE seq = ?').run(prev, hash, r.seq);
     prev = hash;
   }
@@ -49,7 +59,12 @@ describe('signed audit head', () => {
     return { ...e, ...extra };
   };
   const rampart = (args: string[], extra: Record<string, string> = {}): Run => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { cwd: root, encoding: 'utf8', env: env(extra), timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: env(extra),
+      timeout: 60_000,
+    });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
 

@@ -37,9 +37,16 @@ describe('registry storage faults', () => {
     const dir = join(tmp, 'corrupt', '.rampart');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'rampart.db'), Buffer.alloc(8192, 0x5a));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'registry', 'ls', '--dir', dir], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'registry', 'ls', '--dir', dir], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /^rampart: error E_REGISTRY_DB_CORRUPT: The registry database .*rampart\.db is damaged .*restore it from a backup/);
+    assert.match(
+      r.stderr,
+      /^rampart: error E_REGISTRY_DB_CORRUPT: The registry database .*rampart\.db is damaged .*restore it from a backup/,
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.doesNotMatch(r.stderr, /unexpected error|SqliteError/);
   });

@@ -77,17 +77,19 @@ describe('registry tags against the audit chain', () => {
   test('a forged history row (tags and tag_events edited together) is caught too', () => {
     const dir = seeded('forged-history');
     const db = new Database(join(dir, 'rampart.db'));
-    db.prepare("INSERT INTO tag_events (tag, digest, previous_digest, action, reason, actor, at) VALUES ('production', ?, ?, 'rollback', 'x', 'mallory', 'now')").run(
-      d.baseline,
-      d.hardened,
-    );
+    db.prepare(
+      "INSERT INTO tag_events (tag, digest, previous_digest, action, reason, actor, at) VALUES ('production', ?, ?, 'rollback', 'x', 'mallory', 'now')",
+    ).run(d.baseline, d.hardened);
     db.prepare("UPDATE tags SET digest = ? WHERE tag = 'production'").run(d.baseline);
     db.close();
     const gov = openGovernance(dir, { mustExist: true });
     try {
       const check = gov.check();
       assert.equal(check.ok, false);
-      assert.ok(check.tags.problems.some((p) => /3 history rows but the audit log records 2 moves/.test(p.reason)), JSON.stringify(check.tags));
+      assert.ok(
+        check.tags.problems.some((p) => /3 history rows but the audit log records 2 moves/.test(p.reason)),
+        JSON.stringify(check.tags),
+      );
       // The audit chain itself is intact: the tag check is what catches this.
       assert.equal(check.audit.ok, true);
     } finally {
@@ -104,13 +106,22 @@ describe('registry tags against the audit chain', () => {
       const seen = a.registry.resolveTag('production') as string;
       assert.equal(seen, d.hardened);
       b.registry.rollback('production', { reason: 'operator rollback' });
-      const err = expectCode(() => a.registry.moveTag('production', { from: seen, to: d.baseline, reason: 'auto', action: 'rollback' }), 'E_REGISTRY_TAG_MOVED');
+      const err = expectCode(
+        () => a.registry.moveTag('production', { from: seen, to: d.baseline, reason: 'auto', action: 'rollback' }),
+        'E_REGISTRY_TAG_MOVED',
+      );
       assert.deepEqual(err.details, { tag: 'production', expected: d.hardened, actual: d.baseline });
       // rollback and promote take the same guard.
       expectCode(() => a.registry.rollback('production', { reason: 'auto', from: seen, to: d.hardened }), 'E_REGISTRY_TAG_MOVED');
       expectCode(() => a.registry.promote(d.hardened, 'production', { reason: 'again', from: seen }), 'E_REGISTRY_TAG_MOVED');
       // A move from what the tag really points at goes through, with the given actor on the audit entry.
-      const event = a.registry.moveTag('production', { from: d.baseline, to: d.hardened, reason: 'canary ok', action: 'promote', actor: 'serve:key-7' });
+      const event = a.registry.moveTag('production', {
+        from: d.baseline,
+        to: d.hardened,
+        reason: 'canary ok',
+        action: 'promote',
+        actor: 'serve:key-7',
+      });
       assert.equal(event.actor, 'serve:key-7');
       assert.equal(a.audit.list({ subject: 'production' }).at(-1)?.actor, 'serve:key-7');
       // `from: null` means "the tag must be unset".

@@ -38,12 +38,16 @@ describe('least disclosure (rampart serve, default configuration)', () => {
     assert.equal(res.body.model.id, undefined, 'no model id (architecture and path) for a predict key');
     for (const p of res.body.predictions) {
       assert.equal(p.flags, undefined);
-      for (const v of p.probabilities) assert.ok(Math.abs(v * 1e4 - Math.round(v * 1e4)) < 1e-6, `probability ${v} has more than 4 decimals`);
+      for (const v of p.probabilities)
+        assert.ok(Math.abs(v * 1e4 - Math.round(v * 1e4)) < 1e-6, `probability ${v} has more than 4 decimals`);
       assert.ok(Math.abs(p.probabilities.reduce((s: number, v: number) => s + v, 0) - 1) < 1e-6);
     }
     const op = await call(`${url}/v1/predict`, { key: keys.operator, body: { inputs: [digit(0), noise] } });
     assert.equal(op.status, 200);
-    assert.deepEqual(op.body.trace.map((t: { layer: string }) => t.layer), ['auth', 'rate-limit', 'validate', 'query-pattern', 'model', 'ood', 'abstain']);
+    assert.deepEqual(
+      op.body.trace.map((t: { layer: string }) => t.layer),
+      ['auth', 'rate-limit', 'validate', 'query-pattern', 'model', 'ood', 'abstain'],
+    );
   });
 
   test('GET /v1/models: no paths, thresholds or temperature below the operator role', async () => {
@@ -52,7 +56,8 @@ describe('least disclosure (rampart serve, default configuration)', () => {
     assert.equal(low.status, 200);
     const text = JSON.stringify(low.body);
     assert.ok(!text.includes(dir), `paths disclosed: ${text}`);
-    for (const field of ['source', 'temperature', 'ood', 'id', 'info']) assert.equal(low.body.models[0][field], undefined, `${field} disclosed`);
+    for (const field of ['source', 'temperature', 'ood', 'id', 'info'])
+      assert.equal(low.body.models[0][field], undefined, `${field} disclosed`);
     assert.equal(low.body.previous, undefined);
     assert.deepEqual(low.body.models[0].inputShape, [28, 28, 1]);
     const ready = await call(`${url}/readyz`);
@@ -67,7 +72,8 @@ describe('least disclosure (rampart serve, default configuration)', () => {
     const url = (server as ServeProcess).url;
     // The same image over and over: the query-pattern layer refuses it (bounded: at most 40 tries).
     let res = await call(`${url}/v1/predict`, { key: keys.predict, body: { inputs: [digit(5)] } });
-    for (let i = 0; i < 40 && res.status === 200; i++) res = await call(`${url}/v1/predict`, { key: keys.predict, body: { inputs: [digit(5)] } });
+    for (let i = 0; i < 40 && res.status === 200; i++)
+      res = await call(`${url}/v1/predict`, { key: keys.predict, body: { inputs: [digit(5)] } });
     assert.equal(res.status, 429);
     assert.equal(res.body.error.code, 'E_QUERY_PATTERN');
     assert.equal(res.body.trace, undefined);

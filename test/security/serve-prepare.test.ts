@@ -26,8 +26,22 @@ describe('every model that goes live is prepared like the first (rampart serve)'
     await saveUntrained(join(dir, 'unpreparable'), 5, false);
     const file = join(dir, 'keys.json');
     admin = await key(file, 'admin');
-    await writeFile(join(dir, 'serve.yaml'), 'layers:\n  ood: { fitLimit: 300 }\ncanary:\n  count: 8\n  attackOptions: { steps: 2 }\nrollback: false\n');
-    server = await startServe(['--model', join(dir, 'bad'), '--fallback', join(dir, 'good'), '--keys', file, '--config', join(dir, 'serve.yaml'), '--log-level', 'warn']);
+    await writeFile(
+      join(dir, 'serve.yaml'),
+      'layers:\n  ood: { fitLimit: 300 }\ncanary:\n  count: 8\n  attackOptions: { steps: 2 }\nrollback: false\n',
+    );
+    server = await startServe([
+      '--model',
+      join(dir, 'bad'),
+      '--fallback',
+      join(dir, 'good'),
+      '--keys',
+      file,
+      '--config',
+      join(dir, 'serve.yaml'),
+      '--log-level',
+      'warn',
+    ]);
   });
 
   after(() => server?.kill());

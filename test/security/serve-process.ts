@@ -26,7 +26,10 @@ export interface ServeProcess {
 
 /** Starts `rampart serve` with `args`; resolves once it prints its address (at most 60 s, for a loaded machine). */
 export async function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', ...args], { cwd: root, env: { ...process.env, RAMPART_BACKEND: '', ...env } });
+  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', ...args], {
+    cwd: root,
+    env: { ...process.env, RAMPART_BACKEND: '', ...env },
+  });
   let stdout = '';
   let stderr = '';
   proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -49,10 +52,22 @@ export async function startServe(args: string[], env: Record<string, string> = {
       reject(new Error(`server exited early: ${stderr}`));
     });
   });
-  return { proc, url, stdout: () => stdout, stderr: () => stderr, exited, kill: () => void (proc.exitCode === null && proc.kill('SIGKILL')) };
+  return {
+    proc,
+    url,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    kill: () => void (proc.exitCode === null && proc.kill('SIGKILL')),
+  };
 }
 
-const DATA = { spec: 'mnist', name: 'mnist-bundled', sha256: 'fixture', split: { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } } };
+const DATA = {
+  spec: 'mnist',
+  name: 'mnist-bundled',
+  sha256: 'fixture',
+  split: { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } },
+};
 const INFO = { architecture: 'mlp', inputShape: [28, 28, 1], numClasses: 10, bounds: { min: 0, max: 1 } };
 
 /** Saves the trained fixture MLP (about 90% accurate) with its data metadata, so the server can fit its OOD detector. */
@@ -80,12 +95,19 @@ export function digit(i: number): number[] {
 }
 
 /** A JSON request; returns the status and the parsed body (loosely typed, as `inject().json()` is). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function call(url: string, options: { method?: string; key?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
+export async function call(
+  url: string,
+  options: { method?: string; key?: string; body?: unknown } = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = {};
   if (options.key) headers.authorization = `Bearer ${options.key}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, { method: options.method ?? (options.body === undefined ? 'GET' : 'POST'), headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+  const res = await fetch(url, {
+    method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
+    headers,
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
   const text = await res.text();
   let body: unknown = text;
   try {

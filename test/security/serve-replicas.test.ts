@@ -40,7 +40,18 @@ describe('replicas, compare-and-set and audit failures (rampart serve)', () => {
     const file = join(dir, 'keys.json');
     const admin = await key(file, 'admin');
     await writeFile(join(dir, 'replica.yaml'), 'layers: { ood: false }\ncanary: false\nrollback: false\nwatch: { pollMs: 300 }\n');
-    const args = ['--registry', join(dir, 'registry'), '--tag', 'production', '--keys', file, '--config', join(dir, 'replica.yaml'), '--log-level', 'warn'];
+    const args = [
+      '--registry',
+      join(dir, 'registry'),
+      '--tag',
+      'production',
+      '--keys',
+      file,
+      '--config',
+      join(dir, 'replica.yaml'),
+      '--log-level',
+      'warn',
+    ];
     const a = await startServe(args);
     servers.push(a);
     const b = await startServe(args);
@@ -50,7 +61,10 @@ describe('replicas, compare-and-set and audit failures (rampart serve)', () => {
     const rolled = await call(`${a.url}/v1/admin/rollback`, { key: admin, body: { reason: 'replica drill' } });
     assert.equal(rolled.status, 200, JSON.stringify(rolled.body));
     const start = Date.now();
-    assert.ok(await eventually(async () => (await model(b)) === `mlp@${good.digest.slice(0, 12)}`, 5000), `replica still on ${await model(b)}: ${b.stderr().slice(-1500)}`);
+    assert.ok(
+      await eventually(async () => (await model(b)) === `mlp@${good.digest.slice(0, 12)}`, 5000),
+      `replica still on ${await model(b)}: ${b.stderr().slice(-1500)}`,
+    );
     assert.ok(Date.now() - start < 5000);
   });
 
@@ -65,7 +79,10 @@ describe('replicas, compare-and-set and audit failures (rampart serve)', () => {
     assert.ok(staged);
     // Another server (or the CLI) moves the tag before this one records its move.
     gov.registry.rollback('production', { reason: 'someone else' });
-    await assert.rejects(() => staged.commit(), (e: unknown) => e instanceof RampartError && e.code === 'E_REGISTRY_TAG_MOVED');
+    await assert.rejects(
+      () => staged.commit(),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_REGISTRY_TAG_MOVED',
+    );
     staged.model.dispose();
     assert.equal(gov.registry.resolveTag('production'), good.digest);
     assert.equal(gov.registry.tagHistory('production').length, 3);
@@ -79,7 +96,20 @@ describe('replicas, compare-and-set and audit failures (rampart serve)', () => {
     const auditLog = join(dir, 'audit-is-a-directory');
     await mkdir(auditLog);
     await writeFile(join(dir, 'audit.yaml'), 'layers: { ood: false }\ncanary: false\nrollback: false\n');
-    const server = await startServe(['--model', join(dir, 'good'), '--fallback', join(dir, 'bad'), '--audit-log', auditLog, '--keys', file, '--config', join(dir, 'audit.yaml'), '--log-level', 'warn']);
+    const server = await startServe([
+      '--model',
+      join(dir, 'good'),
+      '--fallback',
+      join(dir, 'bad'),
+      '--audit-log',
+      auditLog,
+      '--keys',
+      file,
+      '--config',
+      join(dir, 'audit.yaml'),
+      '--log-level',
+      'warn',
+    ]);
     servers.push(server);
     const res = await call(`${server.url}/v1/admin/rollback`, { key: admin, body: { reason: 'audit down' } });
     assert.equal(res.status, 500);
@@ -92,10 +122,17 @@ describe('replicas, compare-and-set and audit failures (rampart serve)', () => {
 
   test('a rollback whose audit write fails leaks no tensors (in process)', async () => {
     const auditLog = join(dir, 'audit-is-a-directory');
-    const app = await buildServer({ source: directorySource({ dir: join(dir, 'good'), fallbacks: [join(dir, 'bad')], auditLog }), config: { layers: { ood: false }, canary: false }, timers: false });
+    const app = await buildServer({
+      source: directorySource({ dir: join(dir, 'good'), fallbacks: [join(dir, 'bad')], auditLog }),
+      config: { layers: { ood: false }, canary: false },
+      timers: false,
+    });
     try {
       const before = tf.memory().numTensors;
-      await assert.rejects(() => app.rampart.rollback('audit down', 'manual'), (e: unknown) => e instanceof RampartError && e.code === 'E_AUDIT_FAILED');
+      await assert.rejects(
+        () => app.rampart.rollback('audit down', 'manual'),
+        (e: unknown) => e instanceof RampartError && e.code === 'E_AUDIT_FAILED',
+      );
       assert.equal(tf.memory().numTensors, before);
       assert.match(app.rampart.holder.current.view.id, /good$/);
     } finally {

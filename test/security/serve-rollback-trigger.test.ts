@@ -35,17 +35,32 @@ describe('automated rollback cannot be triggered by clients (rampart serve)', ()
     const clients = [];
     for (let i = 0; i < 7; i++) clients.push(await key(file, 'predict'));
     await writeFile(join(dir, 'flood.yaml'), 'layers:\n  ood: { fitLimit: 300 }\ncanary: false\nrollback: { checkIntervalMs: 200 }\n');
-    const server = await startServe(['--model', join(dir, 'good'), '--fallback', join(dir, 'bad'), '--keys', file, '--config', join(dir, 'flood.yaml'), '--log-level', 'warn']);
+    const server = await startServe([
+      '--model',
+      join(dir, 'good'),
+      '--fallback',
+      join(dir, 'bad'),
+      '--keys',
+      file,
+      '--config',
+      join(dir, 'flood.yaml'),
+      '--log-level',
+      'warn',
+    ]);
     servers.push(server);
     const rng = createRng(20);
     const noise = (): number[] => Array.from({ length: 784 }, () => rng.next());
     // One client, 80 noise images one per request (the issue's probe).
     for (let i = 0; i < 80; i++) await call(`${server.url}/v1/predict`, { key: clients[0], body: { inputs: [noise()] } });
     // Six more clients flooding noise: enough distinct clients for the rate to count.
-    for (const k of clients.slice(1)) await call(`${server.url}/v1/predict`, { key: k, body: { inputs: Array.from({ length: 10 }, noise) } });
+    for (const k of clients.slice(1))
+      await call(`${server.url}/v1/predict`, { key: k, body: { inputs: Array.from({ length: 10 }, noise) } });
     // A batch client: real digits, 64 per request.
     for (let r = 0; r < 3; r++) {
-      const res = await call(`${server.url}/v1/predict`, { key: operator, body: { inputs: Array.from({ length: 64 }, (_, i) => digit((r * 64 + i) % 200)) } });
+      const res = await call(`${server.url}/v1/predict`, {
+        key: operator,
+        body: { inputs: Array.from({ length: 64 }, (_, i) => digit((r * 64 + i) % 200)) },
+      });
       assert.equal(res.status, 200);
     }
     // The rate breached with many clients, so the rollback was considered, and refused: the baseline flags the same noise.
@@ -64,7 +79,11 @@ describe('automated rollback cannot be triggered by clients (rampart serve)', ()
     // Four probes carry a wrong label, so no model scores above 28/32 and the good one breaches 0.95 too.
     await writeFile(
       join(dir, 'probes.json'),
-      JSON.stringify({ adversarialShape: [n, 28, 28, 1], adversarial: Array.from(testSet.x.subarray(0, n * 784)), examples: Array.from(testSet.y.subarray(0, n), (y, i) => ({ label: i < 4 ? (y + 1) % 10 : y })) }),
+      JSON.stringify({
+        adversarialShape: [n, 28, 28, 1],
+        adversarial: Array.from(testSet.x.subarray(0, n * 784)),
+        examples: Array.from(testSet.y.subarray(0, n), (y, i) => ({ label: i < 4 ? (y + 1) % 10 : y })),
+      }),
     );
     const file = join(dir, 'keys-window.json');
     const operator = await key(file, 'operator');
@@ -74,7 +93,18 @@ describe('automated rollback cannot be triggered by clients (rampart serve)', ()
       join(dir, 'window.yaml'),
       'layers: { ood: false }\ncanary: { intervalMs: 0 }\nrollback: { canary: { below: 0.95, rearmAbove: 0.5 }, anomaly: false, consecutive: 1, cooldownMs: 0, checkIntervalMs: 0 }\n',
     );
-    const args = ['--model', join(dir, 'bad'), '--fallback', join(dir, 'good'), '--fallback', join(dir, 'bad2'), '--probes', join(dir, 'probes.json'), '--keys', file];
+    const args = [
+      '--model',
+      join(dir, 'bad'),
+      '--fallback',
+      join(dir, 'good'),
+      '--fallback',
+      join(dir, 'bad2'),
+      '--probes',
+      join(dir, 'probes.json'),
+      '--keys',
+      file,
+    ];
     const server = await startServe([...args, '--config', join(dir, 'window.yaml'), '--log-level', 'warn']);
     servers.push(server);
     const model = async (): Promise<string> => (await call(`${server.url}/v1/admin/status`, { key: operator })).body.model as string;

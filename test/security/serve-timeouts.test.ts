@@ -18,7 +18,9 @@ function trickle(url: string): { socket: Socket; ended: Promise<{ ms: number; re
   const socket = connect(Number(port), hostname);
   const start = Date.now();
   let response = '';
-  socket.write(`POST /v1/predict HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"inputs":[[`);
+  socket.write(
+    `POST /v1/predict HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"inputs":[[`,
+  );
   const timer = setInterval(() => socket.writable && socket.write('0'), 200);
   socket.on('data', (c: Buffer) => (response += c.toString()));
   socket.on('error', () => undefined);

@@ -34,8 +34,15 @@ test('the worst-case texts go through the normaliser in bounded time and memory 
   const run = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(run.status, 0, `probe failed (signal ${run.signal}): ${run.stderr.slice(-2000)}`);
   type Case = { name: string; ms: number; longest: number; marked: string };
-  const cases = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Case);
-  assert.deepEqual(cases.map((c) => c.name), worstCaseTexts().map((c) => c.name), 'every case answered');
+  const cases = run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Case);
+  assert.deepEqual(
+    cases.map((c) => c.name),
+    worstCaseTexts().map((c) => c.name),
+    'every case answered',
+  );
   for (const c of cases) {
     t.diagnostic(`${c.name}: ${c.ms} ms for three normalisations`);
     assert.ok(c.ms < CASE_MS, `${c.name}: ${c.ms} ms`);
@@ -73,7 +80,10 @@ test('a text over MAX_NORMALIZE_TEXT_LENGTH is refused with E_TEXT_TOO_LONG nami
 });
 
 test('the spelling corrector skips words longer than any vocabulary word can reach, without building their deletions', () => {
-  const spelling = createSpellingCorrector([['mortgage', 3], ['nature', 2]]);
+  const spelling = createSpellingCorrector([
+    ['mortgage', 3],
+    ['nature', 2],
+  ]);
   assert.equal(spelling.correct('mortgaeg'), 'mortgage');
   const started = performance.now();
   assert.equal(spelling.correct('q'.repeat(20_000)), undefined);
@@ -81,7 +91,10 @@ test('the spelling corrector skips words longer than any vocabulary word can rea
   assert.ok(performance.now() - started < 1_000, `${performance.now() - started} ms`);
   // A vocabulary (e.g. a saved vocabulary file) holding a huge word does not build its n² keys.
   const built = performance.now();
-  const padded = createSpellingCorrector([['mortgage', 3], ['q'.repeat(20_000), 5]]);
+  const padded = createSpellingCorrector([
+    ['mortgage', 3],
+    ['q'.repeat(20_000), 5],
+  ]);
   assert.equal(padded.size, 1);
   assert.equal(padded.correct('mortgaeg'), 'mortgage');
   assert.ok(performance.now() - built < 1_000, `${performance.now() - built} ms`);
@@ -100,7 +113,10 @@ describe('rampart serve with a text model (child process, 512 MB heap)', () => {
     classifier.dispose();
     // Raises the request cap past the normaliser's, to see the normaliser's own refusal.
     // Query patterns off: the work-budget case sends 64 copies of one text, which that layer rightly denies first.
-    await writeFile(join(dir, 'serve.yaml'), `layers:\n  validate: { maxTextLength: ${2 * MAX_NORMALIZE_TEXT_LENGTH} }\n  queryPattern: false\n`);
+    await writeFile(
+      join(dir, 'serve.yaml'),
+      `layers:\n  validate: { maxTextLength: ${2 * MAX_NORMALIZE_TEXT_LENGTH} }\n  queryPattern: false\n`,
+    );
   });
 
   after(async () => {
@@ -153,7 +169,9 @@ describe('rampart serve with a text model (child process, 512 MB heap)', () => {
       t.diagnostic(`${name}: ${Math.round(ms)} ms`);
     }
     // A batch of the long-word texts at the cap, all at once.
-    const batch = worstCaseTexts().slice(0, 4).map((c) => c.text);
+    const batch = worstCaseTexts()
+      .slice(0, 4)
+      .map((c) => c.text);
     assert.equal((await predict(batch)).status, 200);
 
     // A full batch of the slowest text: each is bounded, 64 of them are not, so the request's

@@ -24,7 +24,10 @@ describe('APGD', () => {
   });
 
   test('DLR is invariant to shifting and scaling the logits, and its targeted form compares label and target', () => {
-    const z = tf.tensor2d([[3, 1, 0.5, -2], [0, 2, 1, 1.5]]);
+    const z = tf.tensor2d([
+      [3, 1, 0.5, -2],
+      [0, 2, 1, 1.5],
+    ]);
     const y = tf.tensor1d([0, 1], 'int32');
     const t = tf.tensor1d([2, 3], 'int32');
     const plain = dlrLoss(z, y).arraySync();
@@ -60,7 +63,10 @@ describe('APGD', () => {
     const x = batchTensor(data, 0, 50);
     const labels = data.y.slice(0, 50);
     const targets = labels.map((l) => (l + 3) % 10);
-    const r = await createAttack('apgd-dlr', { steps: 20 }).run(model, x, labels, threatModel({ norm: 'linf', epsilon: 0.2 }), { seed: 1, goal: { kind: 'targeted', targets } });
+    const r = await createAttack('apgd-dlr', { steps: 20 }).run(model, x, labels, threatModel({ norm: 'linf', epsilon: 0.2 }), {
+      seed: 1,
+      goal: { kind: 'targeted', targets },
+    });
     assert.ok(count(r.success) >= 25, `only ${count(r.success)} of 50 reached their target`);
     r.adversarial.dispose();
     x.dispose();
@@ -68,8 +74,19 @@ describe('APGD', () => {
 
   test('refuses a model without gradients', async () => {
     const x = tf.zeros([1, 28, 28, 1]);
-    const blackBox = { ...model, id: 'bb', inputShape: model.inputShape, numClasses: 10, bounds: model.bounds, differentiable: false, logits: (t: tf.Tensor) => model.logits(t) };
-    await assert.rejects(createAttack('apgd-ce').run(blackBox, x, Int32Array.from([0]), threatModel({ norm: 'linf', epsilon: 0.1 })), /E_NOT_DIFFERENTIABLE|no gradients/);
+    const blackBox = {
+      ...model,
+      id: 'bb',
+      inputShape: model.inputShape,
+      numClasses: 10,
+      bounds: model.bounds,
+      differentiable: false,
+      logits: (t: tf.Tensor) => model.logits(t),
+    };
+    await assert.rejects(
+      createAttack('apgd-ce').run(blackBox, x, Int32Array.from([0]), threatModel({ norm: 'linf', epsilon: 0.1 })),
+      /E_NOT_DIFFERENTIABLE|no gradients/,
+    );
     x.dispose();
   });
 });

@@ -113,7 +113,8 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
     if (config.loss === 'dlr') return targetT ? targetedDlrLoss(z, labelT, targetT) : dlrLoss(z, labelT);
     return targetT ? attackLoss('ce', z, targetT, true) : attackLoss('ce', z, labelT, false);
   };
-  const project = (point: tf.Tensor): tf.Tensor => tf.clipByValue(tf.add(x, norm.project(tf.sub(point, x), epsilon)), bounds.min, bounds.max);
+  const project = (point: tf.Tensor): tf.Tensor =>
+    tf.clipByValue(tf.add(x, norm.project(tf.sub(point, x), epsilon)), bounds.min, bounds.max);
 
   const stepSize = new Float32Array(n).fill(2 * epsilon);
   const current = { t: startingPoint(x, norm, threat, true, run.seed) };
@@ -184,7 +185,8 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
         let anyHalve = false;
         for (let i = 0; i < n; i++) {
           let increases = 0;
-          for (let k = step - span + 1; k <= step; k++) if (((history[k] as Float32Array)[i] as number) > ((history[k - 1] as Float32Array)[i] as number)) increases++;
+          for (let k = step - span + 1; k <= step; k++)
+            if (((history[k] as Float32Array)[i] as number) > ((history[k - 1] as Float32Array)[i] as number)) increases++;
           const oscillating = increases <= span * RHO;
           const stalled = !reducedLastCheck[i] && (bestLossLastCheck[i] as number) >= (bestLoss[i] as number);
           if (oscillating || stalled) {

@@ -18,7 +18,14 @@ export function startingPoint(x: tf.Tensor, norm: Norm, threat: ThreatModel, ran
 }
 
 /** One step of size `alpha` along the norm's steepest direction, projected to the ball and the bounds. */
-export function ascentStep(x: tf.Tensor, current: tf.Tensor, gradient: tf.Tensor, norm: Norm, threat: ThreatModel, alpha: number): tf.Tensor {
+export function ascentStep(
+  x: tf.Tensor,
+  current: tf.Tensor,
+  gradient: tf.Tensor,
+  norm: Norm,
+  threat: ThreatModel,
+  alpha: number,
+): tf.Tensor {
   const { epsilon, bounds } = threat;
   return tf.tidy(() => {
     const delta = tf.add(tf.sub(current, x), tf.mul(alpha, norm.normalizeStep(gradient)));

@@ -31,11 +31,19 @@ describe('Carlini-Wagner L2', () => {
     const labels = Int32Array.from(X.map((row) => (row.reduce((s, v, i) => s + v * W[i]!, 0) + B > 0 ? 0 : 1)));
     const wNorm = Math.sqrt(W.reduce((s, v) => s + v * v, 0));
     const optimum = X.map((row) => Math.abs(row.reduce((s, v, i) => s + v * W[i]!, 0) + B) / wNorm);
-    const r = await createAttack('cw', { steps: 150, binarySearchSteps: 6, learningRate: 0.005, initialConst: 0.1 }).run(model, x, labels, threatModel({ norm: 'l2', epsilon: 5, bounds: model.bounds }));
+    const r = await createAttack('cw', { steps: 150, binarySearchSteps: 6, learningRate: 0.005, initialConst: 0.1 }).run(
+      model,
+      x,
+      labels,
+      threatModel({ norm: 'l2', epsilon: 5, bounds: model.bounds }),
+    );
     for (let i = 0; i < X.length; i++) {
       assert.equal(r.success[i], 1);
       const found = r.minNorm?.[i] as number;
-      assert.ok(found >= (optimum[i] as number) * 0.999 && found <= (optimum[i] as number) * 1.05, `example ${i}: ${found} vs optimum ${optimum[i]}`);
+      assert.ok(
+        found >= (optimum[i] as number) * 0.999 && found <= (optimum[i] as number) * 1.05,
+        `example ${i}: ${found} vs optimum ${optimum[i]}`,
+      );
     }
     r.adversarial.dispose();
     x.dispose();
@@ -49,7 +57,12 @@ describe('Carlini-Wagner L2', () => {
     const labels = data.y.slice(0, 30);
     const before = tf.memory().numTensors;
     const threat = threatModel({ norm: 'l2', epsilon: 0.5 });
-    const r = await createAttack('cw', { steps: 60, binarySearchSteps: 4, initialConst: 1, learningRate: 0.05 }).run(mlp, x, labels, threat);
+    const r = await createAttack('cw', { steps: 60, binarySearchSteps: 4, initialConst: 1, learningRate: 0.05 }).run(
+      mlp,
+      x,
+      labels,
+      threat,
+    );
     const minNorm = r.minNorm as Float32Array;
     assert.ok(minNorm.filter((v) => Number.isFinite(v)).length >= 25, `fooled ${minNorm.filter((v) => Number.isFinite(v)).length} of 30`);
     for (let i = 0; i < 30; i++) {

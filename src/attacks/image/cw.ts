@@ -103,7 +103,10 @@ async function cwSearch(context: AttackContext, config: CwConfig): Promise<Attac
           const lossValue = values[3 * n] as number;
           if (!Number.isFinite(lossValue)) {
             gradient.dispose();
-            throw new GradientError('E_GRADIENT_NONFINITE', `Model '${model.id}' gave a non-finite CW loss at step ${step}; check the model for log(0) or division by zero.`);
+            throw new GradientError(
+              'E_GRADIENT_NONFINITE',
+              `Model '${model.id}' gave a non-finite CW loss at step ${step}; check the model for log(0) or division by zero.`,
+            );
           }
           const [nw, nm, nv] = tf.tidy(() => {
             const m2 = tf.add(tf.mul(BETA1, m), tf.mul(1 - BETA1, gradient));

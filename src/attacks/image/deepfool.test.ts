@@ -36,7 +36,10 @@ describe('DeepFool', () => {
     test(`${normId}: reaches the analytic minimum distance of a linear model`, async () => {
       const model = linearModel(W, B);
       const x = tf.tensor2d(X);
-      const labels = await tf.tidy(() => tf.argMax(model.logits(x), 1)).data().then((v) => Int32Array.from(v));
+      const labels = await tf
+        .tidy(() => tf.argMax(model.logits(x), 1))
+        .data()
+        .then((v) => Int32Array.from(v));
       const optimum = analytic(normId);
       const wide = threatModel({ norm: normId, epsilon: 10, bounds: model.bounds });
       const r = await createAttack('deepfool').run(model, x, labels, wide);
@@ -44,7 +47,10 @@ describe('DeepFool', () => {
         assert.equal(r.success[i], 1);
         const found = r.minNorm?.[i] as number;
         // The default overshoot (2%) lands just past the boundary.
-        assert.ok(found >= (optimum[i] as number) * 0.999 && found <= (optimum[i] as number) * 1.03, `example ${i}: ${found} vs optimum ${optimum[i]}`);
+        assert.ok(
+          found >= (optimum[i] as number) * 0.999 && found <= (optimum[i] as number) * 1.03,
+          `example ${i}: ${found} vs optimum ${optimum[i]}`,
+        );
       }
       r.adversarial.dispose();
       // Below the minimum the attack cannot succeed and returns the projection onto the ball.
@@ -68,7 +74,8 @@ describe('DeepFool', () => {
     const minNorm = r.minNorm as Float32Array;
     const finite = minNorm.filter((v) => Number.isFinite(v)).length;
     assert.ok(finite >= 95, `only ${finite} of 100 fooled without a budget`);
-    for (let i = 0; i < 100; i++) if ((minNorm[i] as number) <= threat.epsilon) assert.equal(r.success[i], 1, `example ${i} at ${minNorm[i]} should count`);
+    for (let i = 0; i < 100; i++)
+      if ((minNorm[i] as number) <= threat.epsilon) assert.equal(r.success[i], 1, `example ${i} at ${minNorm[i]} should count`);
     r.adversarial.dispose();
     assert.equal(tf.memory().numTensors, before);
     x.dispose();

@@ -57,7 +57,10 @@ function batch(n: number): tf.Tensor2D {
   for (let i = 0; i < n; i++) {
     const row = Float32Array.from({ length: D }, () => 0.3 + 0.4 * rng.next());
     const m = row.reduce((s, v, j) => s + (v - 0.5) * (w[j] as number), 0);
-    values.set(row.map((v, j) => v + ((MARGIN - m) / D) * (w[j] as number)), i * D);
+    values.set(
+      row.map((v, j) => v + ((MARGIN - m) / D) * (w[j] as number)),
+      i * D,
+    );
   }
   return tf.tensor2d(values, [n, D]);
 }
@@ -88,7 +91,10 @@ for (const c of CASES) {
     const eotBroken = await brokenOnAverage(eot.adversarial);
     assert.ok(eotBroken >= c.eotAtLeast, `EOT-${c.id} broke ${eotBroken} of 20 on average`);
     assert.ok(plainBroken <= c.plainAtMost, `plain ${c.id} broke ${plainBroken} of 20 on average`);
-    assert.ok(eot.queries.every((q) => q % 32 === 0 && q > 32), 'EOT counts every forward pass');
+    assert.ok(
+      eot.queries.every((q) => q % 32 === 0 && q > 32),
+      'EOT counts every forward pass',
+    );
     plain.adversarial.dispose();
     eot.adversarial.dispose();
     assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensors leak');

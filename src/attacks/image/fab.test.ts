@@ -45,11 +45,19 @@ describe('FAB', () => {
       const w = (W[0] as number[]).map((v, i) => v - (W[1] as number[])[i]!);
       const dual = normId === 'l2' ? Math.sqrt(w.reduce((s, v) => s + v * v, 0)) : w.reduce((s, v) => s + Math.abs(v), 0);
       const optimum = X.map((row) => Math.abs(row.reduce((s, v, i) => s + v * w[i]!, 0) + (B[0] as number) - (B[1] as number)) / dual);
-      const r = await createAttack('fab', { steps: 20 }).run(model, x, labels, threatModel({ norm: normId, epsilon: 10, bounds: model.bounds }));
+      const r = await createAttack('fab', { steps: 20 }).run(
+        model,
+        x,
+        labels,
+        threatModel({ norm: normId, epsilon: 10, bounds: model.bounds }),
+      );
       for (let i = 0; i < X.length; i++) {
         const found = r.minNorm?.[i] as number;
         assert.equal(r.success[i], 1);
-        assert.ok(found >= (optimum[i] as number) * 0.999 && found <= (optimum[i] as number) * 1.06, `example ${i}: ${found} vs optimum ${optimum[i]}`);
+        assert.ok(
+          found >= (optimum[i] as number) * 0.999 && found <= (optimum[i] as number) * 1.06,
+          `example ${i}: ${found} vs optimum ${optimum[i]}`,
+        );
       }
       r.adversarial.dispose();
       x.dispose();

@@ -62,7 +62,14 @@ function pNorm(v: ArrayLike<number>, linf: boolean): number {
  * hyperplane out of reach, returns the closest reachable point (every coordinate at its
  * bound).
  */
-export function projectOntoHyperplane(x: ArrayLike<number>, w: ArrayLike<number>, b: number, lo: number, hi: number, linf: boolean): Float64Array {
+export function projectOntoHyperplane(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: number,
+  lo: number,
+  hi: number,
+  linf: boolean,
+): Float64Array {
   const d = x.length;
   let wx = 0;
   for (let k = 0; k < d; k++) wx += (w[k] as number) * (x[k] as number);
@@ -144,7 +151,8 @@ async function fabSearch(context: AttackContext, config: FabConfig): Promise<Att
           if (!Number.isFinite(radius)) return;
           const dir = Float64Array.from({ length: d }, () => (linf ? 2 * rng.next() - 1 : rng.normal()));
           const size = pNorm(dir, linf) || 1;
-          for (let j = 0; j < d; j++) x1[k * d + j] = Math.min(bounds.max, Math.max(bounds.min, (x0[k * d + j] as number) + (radius * (dir[j] as number)) / size));
+          for (let j = 0; j < d; j++)
+            x1[k * d + j] = Math.min(bounds.max, Math.max(bounds.min, (x0[k * d + j] as number) + (radius * (dir[j] as number)) / size));
         });
       }
       const candidates = new Int32Array(K * m);
@@ -152,7 +160,11 @@ async function fabSearch(context: AttackContext, config: FabConfig): Promise<Att
       active.forEach((i, k) => {
         for (let c = 0; c < K; c++) {
           origins[c * m + k] = labels[i] as number;
-          candidates[c * m + k] = targetedGoal ? (goalClasses[i] as number) : perRound ? ((ranked[i] as Int32Array)[round] as number) : ((ranked[i] as Int32Array)[c] as number);
+          candidates[c * m + k] = targetedGoal
+            ? (goalClasses[i] as number)
+            : perRound
+              ? ((ranked[i] as Int32Array)[round] as number)
+              : ((ranked[i] as Int32Array)[c] as number);
         }
       });
       for (let step = 0; step < config.steps; step++) {
@@ -184,7 +196,9 @@ async function fabSearch(context: AttackContext, config: FabConfig): Promise<Att
           const a0 = pNorm(d0, linf);
           const alpha = a1 + a0 === 0 ? 0 : Math.min(Math.max(a1 / (a1 + a0), 0), config.alphaMax);
           for (let j = 0; j < d; j++) {
-            const v = (1 - alpha) * ((cur[j] as number) + config.eta * (d1[j] as number)) + alpha * ((orig[j] as number) + config.eta * (d0[j] as number));
+            const v =
+              (1 - alpha) * ((cur[j] as number) + config.eta * (d1[j] as number)) +
+              alpha * ((orig[j] as number) + config.eta * (d0[j] as number));
             cur[j] = Math.min(bounds.max, Math.max(bounds.min, v));
           }
         }
@@ -195,7 +209,10 @@ async function fabSearch(context: AttackContext, config: FabConfig): Promise<Att
           if (!hit) return;
           const cur = x1.subarray(k * d, (k + 1) * d);
           const orig = x0.subarray(k * d, (k + 1) * d);
-          const size = pNorm(cur.map((v, j) => v - (orig[j] as number)), linf);
+          const size = pNorm(
+            cur.map((v, j) => v - (orig[j] as number)),
+            linf,
+          );
           if (size < (bestNorm[i] as number)) {
             bestNorm[i] = size;
             best.set(cur, i * d);

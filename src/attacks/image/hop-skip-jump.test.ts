@@ -26,7 +26,10 @@ describe('HopSkipJump', () => {
     model = labelsOnly(await trainedMlp());
   });
 
-  for (const [norm, epsilon] of [['l2', 2], ['linf', 0.15]] as const) {
+  for (const [norm, epsilon] of [
+    ['l2', 2],
+    ['linf', 0.15],
+  ] as const) {
     test(`${norm}: seeing labels only, it succeeds unbounded, shrinks the perturbation and keeps to the budget`, async () => {
       const { test: data } = smallMnist();
       const before = tf.memory().numTensors;

@@ -104,7 +104,9 @@ async function searchOne(s: ExampleSearch): Promise<{ point: Float32Array; found
     // Start: uniform noise that meets the goal, pulled towards x0 by a coarse binary search.
     let noise: Float32Array | undefined;
     for (let tries = 0; tries < 100 && !noise; tries += 10) {
-      const draws = Array.from({ length: 10 }, () => Float32Array.from({ length: d }, () => bounds.min + rng.next() * (bounds.max - bounds.min)));
+      const draws = Array.from({ length: 10 }, () =>
+        Float32Array.from({ length: d }, () => bounds.min + rng.next() * (bounds.max - bounds.min)),
+      );
       const hits = await decide(draws);
       noise = draws[hits.indexOf(true)];
     }
@@ -183,7 +185,16 @@ async function hopSkipJumpSearch(context: AttackContext, config: HopSkipJumpConf
     if (goalMet(cleanClasses[i] as number, goalClasses[i] as number, targeted)) {
       minNorm[i] = 0;
     } else {
-      const outcome = await searchOne({ model, x0, goalClass: goalClasses[i] as number, targeted, linf: norm.id === 'linf', bounds: threat.bounds, config: { ...config, queries: config.queries - 2 }, rng: rng.fork() });
+      const outcome = await searchOne({
+        model,
+        x0,
+        goalClass: goalClasses[i] as number,
+        targeted,
+        linf: norm.id === 'linf',
+        bounds: threat.bounds,
+        config: { ...config, queries: config.queries - 2 },
+        rng: rng.fork(),
+      });
       queries[i] = (queries[i] as number) + outcome.queries;
       points.set(outcome.point, i * d);
       if (outcome.found) minNorm[i] = rowDistances(norm, outcome.point, x0, 1)[0] as number;

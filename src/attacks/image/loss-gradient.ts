@@ -100,7 +100,13 @@ export async function observe(
   const n = point.shape[0] as number;
   const summary = tf.tidy(() => {
     const parts = [tf.argMax(pass.logits, 1).toFloat(), pass.loss];
-    if (pass.gradient) parts.push(tf.isFinite(tf.sum(tf.abs(pass.gradient))).toFloat().reshape([1]));
+    if (pass.gradient)
+      parts.push(
+        tf
+          .isFinite(tf.sum(tf.abs(pass.gradient)))
+          .toFloat()
+          .reshape([1]),
+      );
     return tf.concat(parts);
   });
   const values = (await summary.data()) as Float32Array;

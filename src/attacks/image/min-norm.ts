@@ -66,7 +66,14 @@ export interface BoundaryNormals {
  *
  * @throws GradientError `E_GRADIENT_NONFINITE` for NaN or infinite gradients.
  */
-export async function boundaryNormals(model: Classifier, rows: Float32Array, count: number, candidates: Int32Array, origins: Int32Array, K: number): Promise<BoundaryNormals> {
+export async function boundaryNormals(
+  model: Classifier,
+  rows: Float32Array,
+  count: number,
+  candidates: Int32Array,
+  origins: Int32Array,
+  K: number,
+): Promise<BoundaryNormals> {
   const C = model.numClasses;
   const [g, f, finite] = tf.tidy(() => {
     const xa = tf.tensor(rows, [count, ...model.inputShape], 'float32');
@@ -79,6 +86,10 @@ export async function boundaryNormals(model: Classifier, rows: Float32Array, cou
   const ok = (await finite.data())[0] === 1;
   const out = { f: (await f.data()) as Float32Array, gradient: (await g.data()) as Float32Array };
   for (const t of [g, f, finite]) t.dispose();
-  if (!ok) throw new GradientError('E_GRADIENT_NONFINITE', `Model '${model.id}' produced NaN or infinite input gradients; check the model for log(0) or division by zero.`);
+  if (!ok)
+    throw new GradientError(
+      'E_GRADIENT_NONFINITE',
+      `Model '${model.id}' produced NaN or infinite input gradients; check the model for log(0) or division by zero.`,
+    );
   return out;
 }

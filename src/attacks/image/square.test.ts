@@ -10,7 +10,14 @@ import { engine, smallMnist, trainedMlp } from '../../../test/fixtures.js';
 
 /** The trained MLP seen as a black box: logits only, no gradients. */
 function blackBox(model: Classifier): Classifier {
-  return { id: 'black-box', inputShape: model.inputShape, numClasses: model.numClasses, bounds: model.bounds, differentiable: false, logits: (x) => model.logits(x) };
+  return {
+    id: 'black-box',
+    inputShape: model.inputShape,
+    numClasses: model.numClasses,
+    bounds: model.bounds,
+    differentiable: false,
+    logits: (x) => model.logits(x),
+  };
 }
 
 describe('square attack', () => {
@@ -26,7 +33,10 @@ describe('square attack', () => {
     assert.equal(squareFraction(0.8, 999, 1000), 0.8 / 512);
   });
 
-  for (const [norm, epsilon] of [['linf', 0.15], ['l2', 2.5]] as const) {
+  for (const [norm, epsilon] of [
+    ['linf', 0.15],
+    ['l2', 2.5],
+  ] as const) {
     test(`${norm}: breaks a non-differentiable model, counts queries exactly and stays within the budget`, async () => {
       const { test: data } = smallMnist();
       const before = tf.memory().numTensors;

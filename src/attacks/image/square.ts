@@ -115,14 +115,16 @@ async function squareSearch(context: AttackContext, config: SquareConfig): Promi
         for (let bw = 0; bw < Math.floor(w / s); bw++) {
           for (let ch = 0; ch < c; ch++) {
             const sign = rng.next() < 0.5 ? -1 : 1;
-            for (let a = 0; a < s; a++) for (let b = 0; b < s; b++) delta[at(offH + bh * s + a, offW + bw * s + b, ch)] = sign * (bump[a * s + b] as number);
+            for (let a = 0; a < s; a++)
+              for (let b = 0; b < s; b++) delta[at(offH + bh * s + a, offW + bw * s + b, ch)] = sign * (bump[a * s + b] as number);
           }
         }
       }
       const size = Math.sqrt(delta.reduce((t, v) => t + v * v, 0)) || 1;
       for (let k = 0; k < d; k++) delta[k] = ((delta[k] as number) / size) * epsilon;
     }
-    for (let k = 0; k < d; k++) best[base + k] = epsilon === 0 ? (clean[base + k] as number) : clip((clean[base + k] as number) + (delta[k] as number));
+    for (let k = 0; k < d; k++)
+      best[base + k] = epsilon === 0 ? (clean[base + k] as number) : clip((clean[base + k] as number) + (delta[k] as number));
   }
 
   const queries = new Int32Array(n);

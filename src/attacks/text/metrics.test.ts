@@ -37,5 +37,8 @@ test('metrics follow the TextAttack definitions', () => {
   const empty = textAttackMetrics(result([]));
   assert.deepEqual([empty.attackSuccessRate, empty.accuracyUnderAttack, empty.meanQueries, empty.medianQueries], [0, 0, 0, 0]);
   const broken = { ...result([{ correct: 1, success: 0, queries: 1, fraction: 0 }]), queries: new Int32Array(0) };
-  assert.throws(() => textAttackMetrics(broken), (e: unknown) => e instanceof InputError && e.code === 'E_TEXT_RESULT' && /queries/.test(e.message));
+  assert.throws(
+    () => textAttackMetrics(broken),
+    (e: unknown) => e instanceof InputError && e.code === 'E_TEXT_RESULT' && /queries/.test(e.message),
+  );
 });

@@ -47,8 +47,19 @@ function mean(values: number[]): number {
  */
 export function textAttackMetrics(result: TextAttackResult, timeMs = 0): TextAttackMetrics {
   const n = result.adversarial.length;
-  for (const [name, length] of Object.entries({ success: result.success.length, queries: result.queries.length, changedWordFraction: result.changedWordFraction.length, changes: result.changes.length, originalCorrect: result.originalCorrect.length })) {
-    if (length !== n) throw new InputError('E_TEXT_RESULT', `Text attack result: ${name} has ${length} entries for ${n} texts; pass an unmodified TextAttackResult.`, { details: { field: name, length, expected: n } });
+  for (const [name, length] of Object.entries({
+    success: result.success.length,
+    queries: result.queries.length,
+    changedWordFraction: result.changedWordFraction.length,
+    changes: result.changes.length,
+    originalCorrect: result.originalCorrect.length,
+  })) {
+    if (length !== n)
+      throw new InputError(
+        'E_TEXT_RESULT',
+        `Text attack result: ${name} has ${length} entries for ${n} texts; pass an unmodified TextAttackResult.`,
+        { details: { field: name, length, expected: n } },
+      );
   }
   const attacked: number[] = [];
   for (let i = 0; i < n; i++) if (result.originalCorrect[i]) attacked.push(i);

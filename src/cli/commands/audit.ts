@@ -18,16 +18,23 @@ export function registerAudit(program: Command): void {
   ).action((flags: GovernanceFlags & { expectHead?: string; publicKey?: string }) =>
     withGovernance(flags, true, (gov) => {
       const publicKey = trustedPublicKey(flags.publicKey);
-      const result = gov.audit.verify({ ...(flags.expectHead ? { expectHead: flags.expectHead } : {}), ...(publicKey ? { publicKey } : {}) });
+      const result = gov.audit.verify({
+        ...(flags.expectHead ? { expectHead: flags.expectHead } : {}),
+        ...(publicKey ? { publicKey } : {}),
+      });
       if (flags.json) printJson(result);
       else if (result.ok) {
         say(`audit chain ok: ${result.entries} entries, head ${result.head ?? '(empty)'}`);
         say(signedHeadLine(result));
       }
       if (!result.ok) {
-        throw new RegistryError('E_AUDIT_CHAIN_BROKEN', `The audit log in ${gov.dir} was tampered with: ${result.firstBad?.reason} (first bad entry: ${result.firstBad?.seq}; ${result.entries} entries before it verify).`, {
-          details: { ...result },
-        });
+        throw new RegistryError(
+          'E_AUDIT_CHAIN_BROKEN',
+          `The audit log in ${gov.dir} was tampered with: ${result.firstBad?.reason} (first bad entry: ${result.firstBad?.seq}; ${result.entries} entries before it verify).`,
+          {
+            details: { ...result },
+          },
+        );
       }
     }),
   );
@@ -37,7 +44,10 @@ export function registerAudit(program: Command): void {
       .command('ls')
       .description('Print audit entries, oldest first.')
       .option('--subject <subject>', 'only entries about this digest, tag or id')
-      .option('--action <action>', 'only this action (register, promote, rollback, train, evaluate, gate, risk.update, vuln.transition, ...)')
+      .option(
+        '--action <action>',
+        'only this action (register, promote, rollback, train, evaluate, gate, risk.update, vuln.transition, ...)',
+      )
       .option('--limit <n>', 'only the newest N', wholeNumber('--limit', 1)),
   ).action((flags: GovernanceFlags & { subject?: string; action?: string; limit?: number }) =>
     withGovernance(flags, true, (gov) => {
@@ -58,7 +68,10 @@ export function registerAudit(program: Command): void {
   audit
     .command('keygen')
     .description('Create an Ed25519 key pair for signing the audit head: the private key (mode 0600) and KEY.pub beside it.')
-    .option('--key <path>', 'where to write the private key (default: $RAMPART_AUDIT_KEY or ~/.rampart/audit-ed25519.pem); keep it outside .rampart')
+    .option(
+      '--key <path>',
+      'where to write the private key (default: $RAMPART_AUDIT_KEY or ~/.rampart/audit-ed25519.pem); keep it outside .rampart',
+    )
     .option('--force', 'replace an existing key (signatures made with it can then only be checked with its saved .pub)')
     .option('--json', 'print JSON instead of text')
     .action((flags: { key?: string; force?: boolean; json?: boolean }) => {
@@ -70,14 +83,24 @@ export function registerAudit(program: Command): void {
     });
 
   addGovernanceFlags(
-    audit.command('sign').description('Verify the chain, then sign its current head with --signing-key (or $RAMPART_AUDIT_KEY), e.g. after unsigned writes.'),
+    audit
+      .command('sign')
+      .description('Verify the chain, then sign its current head with --signing-key (or $RAMPART_AUDIT_KEY), e.g. after unsigned writes.'),
   ).action((flags: GovernanceFlags) =>
     withGovernance(flags, true, (gov) => {
       const keyPath = flags.signingKey ?? process.env.RAMPART_AUDIT_KEY?.trim();
-      if (!keyPath) throw new RegistryError('E_AUDIT_KEY', "No signing key: pass --signing-key PATH or set $RAMPART_AUDIT_KEY (create one with 'rampart audit keygen').");
+      if (!keyPath)
+        throw new RegistryError(
+          'E_AUDIT_KEY',
+          "No signing key: pass --signing-key PATH or set $RAMPART_AUDIT_KEY (create one with 'rampart audit keygen').",
+        );
       const signed = gov.audit.sign(loadAuditPrivateKey(keyPath));
       if (flags.json) return printJson(signed);
-      say(signed ? `signed head: entry ${signed.seq} ${signed.hash.slice(0, 16)} with key ${signed.keyId}` : 'the audit log is empty; nothing to sign');
+      say(
+        signed
+          ? `signed head: entry ${signed.seq} ${signed.hash.slice(0, 16)} with key ${signed.keyId}`
+          : 'the audit log is empty; nothing to sign',
+      );
     }),
   );
 }

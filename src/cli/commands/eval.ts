@@ -25,7 +25,18 @@ import type { SelectedData } from '../../pipeline/data-selection.js';
 import { createProgress } from '../progress.js';
 import { commaList, numberList, positiveNumber, probability, wholeNumber } from '../parse.js';
 import { say } from '../output.js';
-import { addAttackFlags, addDataFlags, addEngineFlags, attackList, attackOptionsFromFlags, loadModelAndData, withPool, addWorkersFlag, type AttackFlags, type DataFlags } from './shared.js';
+import {
+  addAttackFlags,
+  addDataFlags,
+  addEngineFlags,
+  attackList,
+  attackOptionsFromFlags,
+  loadModelAndData,
+  withPool,
+  addWorkersFlag,
+  type AttackFlags,
+  type DataFlags,
+} from './shared.js';
 
 interface EvalFlags extends DataFlags, AttackFlags {
   model?: string;
@@ -63,12 +74,30 @@ interface EvalFlags extends DataFlags, AttackFlags {
 function addSuiteExtraFlags(command: Command): Command {
   return command
     .option('--no-masking', 'with --suite: skip the gradient-masking checks')
-    .option('--masking-epsilon <value>', 'with --suite: epsilon of the masking checks, adversarial calibration and latency (default: the largest --epsilons)', positiveNumber('--masking-epsilon'))
-    .option('--masking-limit <n>', 'with --suite: clean-correct examples the masking checks attack (default 100; 50 with standard:quick)', wholeNumber('--masking-limit', 1))
+    .option(
+      '--masking-epsilon <value>',
+      'with --suite: epsilon of the masking checks, adversarial calibration and latency (default: the largest --epsilons)',
+      positiveNumber('--masking-epsilon'),
+    )
+    .option(
+      '--masking-limit <n>',
+      'with --suite: clean-correct examples the masking checks attack (default 100; 50 with standard:quick)',
+      wholeNumber('--masking-limit', 1),
+    )
     .option('--surrogate <dir>', 'with --suite: a second model to craft transfer attacks on (enables the transfer masking check)')
     .option('--no-calibration', 'with --suite: skip calibration and temperature scaling')
-    .option('--calibration-bins <n>', 'with --suite: bins for ECE, MCE and the reliability diagrams', wholeNumber('--calibration-bins', 1), 15)
-    .option('--adv-calibration-limit <n>', 'with --suite: calibration on PGD adversarials of the first N examples (0: clean only)', wholeNumber('--adv-calibration-limit', 0), 200)
+    .option(
+      '--calibration-bins <n>',
+      'with --suite: bins for ECE, MCE and the reliability diagrams',
+      wholeNumber('--calibration-bins', 1),
+      15,
+    )
+    .option(
+      '--adv-calibration-limit <n>',
+      'with --suite: calibration on PGD adversarials of the first N examples (0: clean only)',
+      wholeNumber('--adv-calibration-limit', 0),
+      200,
+    )
     .option('--no-certify', 'with --suite: skip certified accuracy (randomized smoothing)')
     .option('--sigma <value>', 'with --suite: Gaussian noise of randomized smoothing, in input units', positiveNumber('--sigma'), 0.25)
     .option('--n0 <n>', 'with --suite: smoothing samples that pick the class', wholeNumber('--n0', 1), 100)
@@ -93,11 +122,15 @@ export function registerEval(program: Command): void {
     .option('--seed <n>', 'seed for random starts', wholeNumber('--seed'), 0)
     .option('--out <file>', 'write the JSON report here')
     .option('--markdown <file>', 'write a Markdown summary here')
-    .option('--suite <id>', "run an evaluation suite: 'standard' (APGD-CE, APGD-T, FAB-T, Square; AutoAttack budgets) or 'standard:quick'; with --suite, --attacks runs only when given, and PGD alone, the gradient-masking checks, calibration, certified accuracy and latency are reported too");
+    .option(
+      '--suite <id>',
+      "run an evaluation suite: 'standard' (APGD-CE, APGD-T, FAB-T, Square; AutoAttack budgets) or 'standard:quick'; with --suite, --attacks runs only when given, and PGD alone, the gradient-masking checks, calibration, certified accuracy and latency are reported too",
+    );
   addSuiteExtraFlags(addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(command))))).action(async (flags: EvalFlags) => {
     const suite = flags.suite === undefined ? undefined : parseSuiteSpec(flags.suite);
     const radii = numberList('--radii', flags.radii);
-    const latencyBatchSizes = flags.latencyBatchSizes === undefined ? undefined : numberList('--latency-batch-sizes', flags.latencyBatchSizes, true);
+    const latencyBatchSizes =
+      flags.latencyBatchSizes === undefined ? undefined : numberList('--latency-batch-sizes', flags.latencyBatchSizes, true);
     // With a suite, the per-attack table is opt-in: only when --attacks is on the command line.
     const runAttacks = suite === undefined || command.getOptionValueSource('attacks') === 'cli';
     const ids = runAttacks ? commaList(flags.attacks) : [];
@@ -126,25 +159,55 @@ export function registerEval(program: Command): void {
       const robustness = measured.reports[0];
       const suiteResult = measured.suites[0];
       const comparison = suiteResult
-        ? await compareWithPgd({ ...common, pool, suiteReport: suiteResult, attacksReport: robustness, pgdOptions, onProgress: (done, total, label) => bar.update(done, total, label) })
+        ? await compareWithPgd({
+            ...common,
+            pool,
+            suiteReport: suiteResult,
+            attacksReport: robustness,
+            pgdOptions,
+            onProgress: (done, total, label) => bar.update(done, total, label),
+          })
         : undefined;
       return { report: robustness, suiteReport: suiteResult, suiteVsPgd: comparison, threats: measured.threats };
     });
     bar.stop();
     // The rest runs on this thread: the pool is closed first so its engines free their memory.
     const extras: EvalExtras | undefined =
-      suiteReport && suiteVsPgd ? { suiteVsPgd, ...(await trustEvidence(evidenceOptions({ flags, stored, data, threat: claim, surrogate, quick: suiteReport.suite.variant === 'quick', pgdOptions, radii, latencyBatchSizes }))) } : undefined;
+      suiteReport && suiteVsPgd
+        ? {
+            suiteVsPgd,
+            ...(await trustEvidence(
+              evidenceOptions({
+                flags,
+                stored,
+                data,
+                threat: claim,
+                surrogate,
+                quick: suiteReport.suite.variant === 'quick',
+                pgdOptions,
+                radii,
+                latencyBatchSizes,
+              }),
+            )),
+          }
+        : undefined;
     surrogate?.model.dispose();
     if (report) say(robustnessText(report));
     if (suiteReport) say(`${report ? '\n' : ''}${suiteText(suiteReport)}`);
     if (extras) say(`\n${evalExtrasText(extras)}`);
     // Per threat: the per-example worst case over everything that ran, with its interval and n.
     const worst = threats.filter((t) => t.epsilon > 0).map((t) => `  ${t.threat}: ${formatRate(t.robust)}`);
-    if (worst.length > 0) say(`\nrobust accuracy (worst case per example over ${[...(suite ? [`${suite.id}:${suite.variant}`] : []), ...ids].join(', ')}):\n${worst.join('\n')}`);
+    if (worst.length > 0)
+      say(
+        `\nrobust accuracy (worst case per example over ${[...(suite ? [`${suite.id}:${suite.variant}`] : []), ...ids].join(', ')}):\n${worst.join('\n')}`,
+      );
     if (flags.out) {
       // One JSON file: the robustness report carrying the suite under `suite`, or the suite report alone; the extras under their own keys.
       // `threats`: each threat's worst case with its count, n and 95% interval.
-      await writeJsonFile(flags.out, report ? { ...report, ...(suiteReport ? { suite: suiteReport } : {}), ...extras, threats } : { ...suiteReport, ...extras, threats });
+      await writeJsonFile(
+        flags.out,
+        report ? { ...report, ...(suiteReport ? { suite: suiteReport } : {}), ...extras, threats } : { ...suiteReport, ...extras, threats },
+      );
       say(`\nreport: ${flags.out}`);
     }
     if (flags.markdown) {
@@ -166,10 +229,21 @@ export function registerEval(program: Command): void {
  *
  * @throws ThreatError `E_EPSILON_RANGE`; UsageError `E_FLAG_VALUE` for latency batch sizes above the data size.
  */
-function claimThreat(flags: EvalFlags, norm: NormId, epsilons: number[], model: Classifier, data: Dataset, latencyBatchSizes: number[] | undefined): ThreatModel | undefined {
+function claimThreat(
+  flags: EvalFlags,
+  norm: NormId,
+  epsilons: number[],
+  model: Classifier,
+  data: Dataset,
+  latencyBatchSizes: number[] | undefined,
+): ThreatModel | undefined {
   const over = latencyBatchSizes?.filter((b) => b > data.count) ?? [];
   if (flags.latency && over.length > 0) {
-    throw new UsageError('E_FLAG_VALUE', `--latency-batch-sizes ${over.join(', ')} exceed the ${data.count} examples evaluated; use sizes up to ${data.count} or raise --limit.`, { details: { flag: '--latency-batch-sizes', value: over } });
+    throw new UsageError(
+      'E_FLAG_VALUE',
+      `--latency-batch-sizes ${over.join(', ')} exceed the ${data.count} examples evaluated; use sizes up to ${data.count} or raise --limit.`,
+      { details: { flag: '--latency-batch-sizes', value: over } },
+    );
   }
   const epsilon = flags.maskingEpsilon ?? Math.max(0, ...epsilons);
   return epsilon > 0 ? threatModel({ norm, epsilon, bounds: model.bounds }) : undefined;
@@ -211,7 +285,15 @@ function evidenceOptions(o: ExtrasOptions): TrustEvidenceOptions {
     batchSize: flags.batchSize,
     pgdOptions: o.pgdOptions,
     phase,
-    ...(flags.masking ? { masking: { quick: o.quick, surrogate: o.surrogate?.classifier, ...(flags.maskingLimit === undefined ? {} : { limit: flags.maskingLimit }) } } : {}),
+    ...(flags.masking
+      ? {
+          masking: {
+            quick: o.quick,
+            surrogate: o.surrogate?.classifier,
+            ...(flags.maskingLimit === undefined ? {} : { limit: flags.maskingLimit }),
+          },
+        }
+      : {}),
     ...(flags.calibration
       ? {
           calibration: {
@@ -223,7 +305,11 @@ function evidenceOptions(o: ExtrasOptions): TrustEvidenceOptions {
           },
         }
       : {}),
-    ...(flags.certify ? { certification: { sigma: flags.sigma, n0: flags.n0, n: flags.n, alpha: flags.alpha, radii: o.radii, limit: flags.certifyLimit } } : {}),
-    ...(flags.latency ? { latency: { batchSizes: o.latencyBatchSizes ?? [...new Set([1, Math.min(32, test.count)])], repeats: flags.latencyRepeats } } : {}),
+    ...(flags.certify
+      ? { certification: { sigma: flags.sigma, n0: flags.n0, n: flags.n, alpha: flags.alpha, radii: o.radii, limit: flags.certifyLimit } }
+      : {}),
+    ...(flags.latency
+      ? { latency: { batchSizes: o.latencyBatchSizes ?? [...new Set([1, Math.min(32, test.count)])], repeats: flags.latencyRepeats } }
+      : {}),
   };
 }

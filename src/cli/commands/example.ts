@@ -25,7 +25,9 @@ interface ExampleFlags {
 export function registerExample(program: Command): void {
   const command = program
     .command('example')
-    .description('Train the CNN on the bundled MNIST digits, evaluate it clean and under FGSM and PGD-40, print a table and write runs/example/report.json.')
+    .description(
+      'Train the CNN on the bundled MNIST digits, evaluate it clean and under FGSM and PGD-40, print a table and write runs/example/report.json.',
+    )
     .option('--out <dir>', 'run directory', 'runs/example')
     .option('--seed <n>', 'seed for the split, the weights and the attacks', wholeNumber('--seed'), 1)
     .option('--epochs <n>', 'training epochs', wholeNumber('--epochs', 1), 8)
@@ -39,27 +41,41 @@ export function registerExample(program: Command): void {
     const evalBar = createProgress('eval', { quiet });
     const started = Date.now();
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
-    const result = await withPool(flags.workers, engine.backend, (pool) => runMnistExample({
-      pool,
-      outDir: flags.out,
-      seed: flags.seed,
-      epochs: flags.epochs,
-      epsilons,
-      pgdSteps: flags.steps,
-      ...(flags.evalLimit === undefined ? {} : { evalLimit: flags.evalLimit }),
-      ...(flags.backend === undefined ? {} : { backend: flags.backend }),
-      onBatch: (p) => trainBar.update((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
-      onEpoch: (e) => {
-        if (!quiet) process.stderr.write(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation accuracy ${percent(e.validationAccuracy ?? 0)}, ${(e.durationMs / 1000).toFixed(1)}s\n`);
-      },
-      onEvalProgress: (p) => {
-        trainBar.stop();
-        evalBar.update(p.done, p.total, p.attack ? `${p.attack} eps ${p.epsilon}` : p.stage);
-      },
-    }));
+    const result = await withPool(flags.workers, engine.backend, (pool) =>
+      runMnistExample({
+        pool,
+        outDir: flags.out,
+        seed: flags.seed,
+        epochs: flags.epochs,
+        epsilons,
+        pgdSteps: flags.steps,
+        ...(flags.evalLimit === undefined ? {} : { evalLimit: flags.evalLimit }),
+        ...(flags.backend === undefined ? {} : { backend: flags.backend }),
+        onBatch: (p) =>
+          trainBar.update(
+            (p.epoch - 1) * p.batches + p.batch,
+            p.epochs * p.batches,
+            `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`,
+          ),
+        onEpoch: (e) => {
+          if (!quiet)
+            process.stderr.write(
+              `epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation accuracy ${percent(e.validationAccuracy ?? 0)}, ${(e.durationMs / 1000).toFixed(1)}s\n`,
+            );
+        },
+        onEvalProgress: (p) => {
+          trainBar.stop();
+          evalBar.update(p.done, p.total, p.attack ? `${p.attack} eps ${p.epsilon}` : p.stage);
+        },
+      }),
+    );
     evalBar.stop();
-    say(`\nCNN test accuracy ${percent(result.training.testAccuracy)} after ${result.training.training.epochs.length} epochs (${(result.training.training.durationMs / 1000).toFixed(0)} s)\n`);
+    say(
+      `\nCNN test accuracy ${percent(result.training.testAccuracy)} after ${result.training.training.epochs.length} epochs (${(result.training.training.durationMs / 1000).toFixed(0)} s)\n`,
+    );
     say(robustnessText(result.evaluation));
-    say(`\nreport: ${result.reportPath}\nmarkdown: ${result.markdownPath}\nmodel: ${result.training.modelDir}\ntotal time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    say(
+      `\nreport: ${result.reportPath}\nmarkdown: ${result.markdownPath}\nmodel: ${result.training.modelDir}\ntotal time ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
   });
 }

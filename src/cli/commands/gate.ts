@@ -38,7 +38,9 @@ function productionFromRegistry(dir: string): EvaluationResults | undefined {
 export function registerGate(program: Command): void {
   program
     .command('gate')
-    .description("Check a candidate's results against the plan's criteria and the production model's results. Exit 0 when every check passes, 1 otherwise.")
+    .description(
+      "Check a candidate's results against the plan's criteria and the production model's results. Exit 0 when every check passes, 1 otherwise.",
+    )
     .option('--plan <file>', 'the plan whose criteria apply (rampart.yaml)')
     .option('--candidate <results.json>', "the candidate's results, e.g. .rampart/runs/<plan>/results.json")
     .option('--baseline <results.json>', "production's results (default: the registry model tagged 'production', if any)")
@@ -47,7 +49,11 @@ export function registerGate(program: Command): void {
     .option('--dir <dir>', 'the registry to read production results from', '.rampart')
     .action(async (flags: GateFlags) => {
       if (!flags.plan) throw new UsageError('E_MISSING_FLAG', 'Give the plan with --plan FILE (its criteria are what the gate checks).');
-      if (!flags.candidate) throw new UsageError('E_MISSING_FLAG', "Give the candidate's results with --candidate FILE (results.json written by 'rampart run').");
+      if (!flags.candidate)
+        throw new UsageError(
+          'E_MISSING_FLAG',
+          "Give the candidate's results with --candidate FILE (results.json written by 'rampart run').",
+        );
       const plan = await loadPlan(flags.plan);
       const candidate = await loadResults(flags.candidate);
       const production = flags.baseline !== undefined ? await loadResults(flags.baseline) : productionFromRegistry(flags.dir);
@@ -55,8 +61,11 @@ export function registerGate(program: Command): void {
       if (flags.junit) await writeTextFile(flags.junit, gateJunit(gate, { name: plan.name, timestamp: new Date().toISOString() }));
       const markdown = gateMarkdown(gate, { name: plan.name, candidate: candidate.model.name });
       if (flags.markdown) await writeTextFile(flags.markdown, markdown);
-      for (const c of gate.checks) say(`${c.status === 'passed' ? 'pass   ' : c.status === 'skipped' ? 'skipped' : 'FAIL   '} ${c.id}: ${c.message}`);
-      say(`gate ${gate.passed ? 'PASSED' : 'FAILED'}: ${gate.checks.filter((c) => c.passed).length}/${gate.checks.length} checks${production ? ` (compared with production ${production.model.name})` : ''}`);
+      for (const c of gate.checks)
+        say(`${c.status === 'passed' ? 'pass   ' : c.status === 'skipped' ? 'skipped' : 'FAIL   '} ${c.id}: ${c.message}`);
+      say(
+        `gate ${gate.passed ? 'PASSED' : 'FAILED'}: ${gate.checks.filter((c) => c.passed).length}/${gate.checks.length} checks${production ? ` (compared with production ${production.model.name})` : ''}`,
+      );
       if (!gate.passed) process.exitCode = 1;
     });
 }

@@ -15,7 +15,8 @@ export function registerKeys(program: Command): void {
     .option('--hash <method>', 'sha256 (default) or scrypt', 'sha256')
     .action(async (flags: { file: string; role: string; name?: string; hash: string }) => {
       const role = parseRole(flags.role);
-      if (flags.hash !== 'sha256' && flags.hash !== 'scrypt') throw new UsageError('E_FLAG_VALUE', `--hash must be 'sha256' or 'scrypt'; got '${flags.hash}'.`);
+      if (flags.hash !== 'sha256' && flags.hash !== 'scrypt')
+        throw new UsageError('E_FLAG_VALUE', `--hash must be 'sha256' or 'scrypt'; got '${flags.hash}'.`);
       const { key, record } = await addApiKey(flags.file, { role, hash: flags.hash, ...(flags.name ? { name: flags.name } : {}) });
       say(key);
       process.stderr.write(`rampart keys: added key ${record.id} with role '${role}' to ${flags.file}; the key above is shown only now.\n`);

@@ -17,7 +17,20 @@ interface ReportFlags {
 }
 
 const NEEDED = ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate'];
-const ORDER = ['data', 'baseline', 'attack', 'harden', 'calibrate', 'certify', 'text-train', 'text-attack', 'evaluate', 'gate', 'report', 'register'];
+const ORDER = [
+  'data',
+  'baseline',
+  'attack',
+  'harden',
+  'calibrate',
+  'certify',
+  'text-train',
+  'text-attack',
+  'evaluate',
+  'gate',
+  'report',
+  'register',
+];
 
 export function registerReport(program: Command): void {
   program
@@ -35,7 +48,10 @@ export function registerReport(program: Command): void {
           records[id] = JSON.parse(await readFile(stageRecordPath(runDir, id), 'utf8')) as StageRecord;
         } catch (error) {
           if (NEEDED.includes(id)) {
-            throw new DataError('E_RUN_INCOMPLETE', `No finished '${id}' stage in ${runDir}; run 'rampart run ${planPath}' first.`, { cause: error, details: { runDir, stage: id } });
+            throw new DataError('E_RUN_INCOMPLETE', `No finished '${id}' stage in ${runDir}; run 'rampart run ${planPath}' first.`, {
+              cause: error,
+              details: { runDir, stage: id },
+            });
           }
         }
       }
@@ -49,7 +65,12 @@ export function registerReport(program: Command): void {
         },
       } as unknown as StageContext;
       const data = await reportData(ctx);
-      data.stages = ORDER.filter((id) => records[id]).map((id) => ({ id, title: id, status: `finished ${records[id]?.finishedAt ?? ''}`, ranForMs: records[id]?.durationMs ?? 0 }));
+      data.stages = ORDER.filter((id) => records[id]).map((id) => ({
+        id,
+        title: id,
+        status: `finished ${records[id]?.finishedAt ?? ''}`,
+        ranForMs: records[id]?.durationMs ?? 0,
+      }));
       const out = flags.out ?? join(runDir, 'report.html');
       await writeTextFile(out, renderHtmlReport(data));
       say(`report: ${out}`);

@@ -10,7 +10,9 @@ function score(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || n < 1 || n > 5) {
-      throw new UsageError('E_FLAG_VALUE', `${flag} must be a whole number from 1 (lowest) to 5 (highest); got '${value}'.`, { details: { flag, value } });
+      throw new UsageError('E_FLAG_VALUE', `${flag} must be a whole number from 1 (lowest) to 5 (highest); got '${value}'.`, {
+        details: { flag, value },
+      });
     }
     return n;
   };
@@ -53,15 +55,18 @@ type UpdateFlags = GovernanceFlags & Partial<Omit<AddFlags, 'threat'>> & { reaso
 export function registerRisk(program: Command): void {
   const risk = program
     .command('risk')
-    .description('The risk register. Score = likelihood × impact (1–25); residual = score × latest measured attack success. Bands: low <5, medium <10, high <20, critical ≥20.');
+    .description(
+      'The risk register. Score = likelihood × impact (1–25); residual = score × latest measured attack success. Bands: low <5, medium <10, high <20, critical ≥20.',
+    );
 
-  addGovernanceFlags(risk.command('ls').description('List risks.').addOption(statusOption())).action((flags: GovernanceFlags & { status?: RiskStatus }) =>
-    withGovernance(flags, true, (gov) => {
-      const risks = gov.risks.list(flags.status ? { status: flags.status } : {});
-      if (flags.json) return printJson(risks);
-      if (risks.length === 0) return say('no risks recorded');
-      say(riskRows(risks));
-    }),
+  addGovernanceFlags(risk.command('ls').description('List risks.').addOption(statusOption())).action(
+    (flags: GovernanceFlags & { status?: RiskStatus }) =>
+      withGovernance(flags, true, (gov) => {
+        const risks = gov.risks.list(flags.status ? { status: flags.status } : {});
+        if (flags.json) return printJson(risks);
+        if (risks.length === 0) return say('no risks recorded');
+        say(riskRows(risks));
+      }),
   );
 
   addGovernanceFlags(
@@ -114,7 +119,10 @@ export function registerRisk(program: Command): void {
       if (flags.notes !== undefined) patch.notes = flags.notes;
       if (flags.reason !== undefined) patch.reason = flags.reason;
       if (Object.keys(patch).filter((k) => k !== 'reason').length === 0) {
-        throw new UsageError('E_MISSING_FLAG', 'Nothing to update: give at least one of --title, --likelihood, --impact, --owner, --status or --notes.');
+        throw new UsageError(
+          'E_MISSING_FLAG',
+          'Nothing to update: give at least one of --title, --likelihood, --impact, --owner, --status or --notes.',
+        );
       }
       const target = gov.risks.get(id);
       const r = gov.risks.update(target.id, patch);

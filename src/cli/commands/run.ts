@@ -49,22 +49,32 @@ export function printRunSummary(result: RunPlanResult): void {
   say('');
   say(`${'metric'.padEnd(width)}${'baseline'.padStart(10)}${'hardened'.padStart(10)}`);
   say(`${'clean'.padEnd(width)}${percent(b.cleanAccuracy).padStart(10)}${percent(h.cleanAccuracy).padStart(10)}`);
-  for (const t of threats) say(`${t.padEnd(width)}${percent(b.robustAccuracy[t] ?? 0).padStart(10)}${percent(h.robustAccuracy[t] ?? 0).padStart(10)}`);
+  for (const t of threats)
+    say(`${t.padEnd(width)}${percent(b.robustAccuracy[t] ?? 0).padStart(10)}${percent(h.robustAccuracy[t] ?? 0).padStart(10)}`);
   if (h.ece !== undefined) say(`${'ECE'.padEnd(width)}${(b.ece?.toFixed(4) ?? '–').padStart(10)}${h.ece.toFixed(4).padStart(10)}`);
-  if (h.latencyP99Ms !== undefined) say(`${'p99 ms'.padEnd(width)}${(b.latencyP99Ms?.toFixed(2) ?? '–').padStart(10)}${h.latencyP99Ms.toFixed(2).padStart(10)}`);
+  if (h.latencyP99Ms !== undefined)
+    say(`${'p99 ms'.padEnd(width)}${(b.latencyP99Ms?.toFixed(2) ?? '–').padStart(10)}${h.latencyP99Ms.toFixed(2).padStart(10)}`);
   say('');
-  say(`gate: ${result.gate.passed ? 'PASSED' : 'FAILED'} (${result.gate.checks.filter((c) => c.passed).length}/${result.gate.checks.length} checks)`);
-  for (const c of result.gate.checks.filter((x) => x.status !== 'passed')) say(`  ${c.status === 'skipped' ? 'skipped' : 'FAILED '} ${c.id}: ${c.message}`);
+  say(
+    `gate: ${result.gate.passed ? 'PASSED' : 'FAILED'} (${result.gate.checks.filter((c) => c.passed).length}/${result.gate.checks.length} checks)`,
+  );
+  for (const c of result.gate.checks.filter((x) => x.status !== 'passed'))
+    say(`  ${c.status === 'skipped' ? 'skipped' : 'FAILED '} ${c.id}: ${c.message}`);
   const ran = result.stages.filter((s) => s.status === 'ran').length;
   say(`stages: ${ran} ran, ${result.stages.length - ran} cached`);
   say(`report: ${result.files.report}\nresults: ${result.files.results}\njunit: ${result.files.junit}\nmarkdown: ${result.files.markdown}`);
-  if (result.governance) say(`registry: ${result.governance.governanceDir} (hardened model ${result.governance.models.hardened.slice(0, 12)}${result.governance.vulnerabilities.length > 0 ? `, filed ${result.governance.vulnerabilities.join(', ')}` : ''})`);
+  if (result.governance)
+    say(
+      `registry: ${result.governance.governanceDir} (hardened model ${result.governance.models.hardened.slice(0, 12)}${result.governance.vulnerabilities.length > 0 ? `, filed ${result.governance.vulnerabilities.join(', ')}` : ''})`,
+    );
 }
 
 export function registerRun(program: Command): void {
   const command = program
     .command('run')
-    .description('Run a robustness plan (rampart.yaml): data, baseline, attack evaluation, adversarial training, evaluation, gate, report. Unchanged stages are cached; a killed run resumes. Exit 1 when the gate fails.')
+    .description(
+      'Run a robustness plan (rampart.yaml): data, baseline, attack evaluation, adversarial training, evaluation, gate, report. Unchanged stages are cached; a killed run resumes. Exit 1 when the gate fails.',
+    )
     .argument('<plan>', 'the plan file, e.g. examples/rampart.yaml')
     .option('--dir <dir>', 'where runs and the registry live', '.rampart')
     .option('--force', 'rerun every stage, ignoring the cache')

@@ -39,7 +39,9 @@ function collect(value: string, previous: string[] = []): string[] {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Serve a model over HTTP behind layered runtime defences, with metrics, drift monitoring, canary probes and automated rollback.')
+    .description(
+      'Serve a model over HTTP behind layered runtime defences, with metrics, drift monitoring, canary probes and automated rollback.',
+    )
     .option('--model <dir>', 'serve this saved model directory')
     .option('--fallback <dir>', 'a model directory to roll back to (repeatable; the first is restored first)', collect)
     .option('--registry <dir>', 'serve the model a registry tag points to, from this governance directory (e.g. .rampart)')
@@ -54,11 +56,15 @@ export function registerServe(program: Command): void {
     .option('--backend <name>', 'TF.js backend: wasm, cpu or tensorflow')
     .action(async (flags: ServeFlags) => {
       if ((flags.model === undefined) === (flags.registry === undefined)) {
-        throw new UsageError('E_MISSING_FLAG', 'Give exactly one model source: --model DIR (a saved model) or --registry DIR --tag NAME (a registry tag).');
+        throw new UsageError(
+          'E_MISSING_FLAG',
+          'Give exactly one model source: --model DIR (a saved model) or --registry DIR --tag NAME (a registry tag).',
+        );
       }
       const config = flags.config ? await readServeConfig(flags.config) : parseServeConfig({});
       if (flags.probes) {
-        if (config.canary === false) throw new UsageError('E_FLAG_CONFLICT', '--probes needs the canary on; remove canary: false from the configuration.');
+        if (config.canary === false)
+          throw new UsageError('E_FLAG_CONFLICT', '--probes needs the canary on; remove canary: false from the configuration.');
         config.canary.probes = flags.probes;
       }
       const keys = flags.keys ? await KeyStore.fromFile(flags.keys) : undefined;
@@ -66,19 +72,35 @@ export function registerServe(program: Command): void {
       // Logs are JSON lines on stderr; stdout keeps the command's own lines.
       const logger = pino({ level: flags.logLevel, base: { service: 'rampart-serve' } }, pino.destination(2));
       const source: ModelSource = flags.model
-        ? directorySource({ dir: flags.model, ...(flags.fallback ? { fallbacks: flags.fallback } : {}), ...(flags.auditLog ? { auditLog: flags.auditLog } : {}) })
-        : registrySource({ governance: openGovernance(flags.registry as string, { mustExist: true, actor: process.env.RAMPART_ACTOR ?? 'rampart-serve' }), tag: flags.tag });
+        ? directorySource({
+            dir: flags.model,
+            ...(flags.fallback ? { fallbacks: flags.fallback } : {}),
+            ...(flags.auditLog ? { auditLog: flags.auditLog } : {}),
+          })
+        : registrySource({
+            governance: openGovernance(flags.registry as string, { mustExist: true, actor: process.env.RAMPART_ACTOR ?? 'rampart-serve' }),
+            tag: flags.tag,
+          });
       const app = await buildServer({ source, config, ...(keys ? { keys } : {}), logger });
-      if (!keys) logger.warn({ event: 'auth-off' }, 'no --keys: predict is open to anyone who can reach the port; operator and admin routes are disabled');
+      if (!keys)
+        logger.warn(
+          { event: 'auth-off' },
+          'no --keys: predict is open to anyone who can reach the port; operator and admin routes are disabled',
+        );
       const address = await app.listen({ port: flags.port, host: flags.host });
-      say(`rampart serve: listening on ${address} (model ${app.rampart.holder.current.view.id}; layers ${app.rampart.layers.map((l) => l.id).join(', ')})`);
+      say(
+        `rampart serve: listening on ${address} (model ${app.rampart.holder.current.view.id}; layers ${app.rampart.layers.map((l) => l.id).join(', ')})`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.info({ event: 'shutdown', signal, inFlight: app.rampart.holder.inFlight() }, 'draining requests');
           let forced = false;
           const deadline = setTimeout(() => {
             forced = true;
-            logger.warn({ event: 'drain-deadline', drainMs: config.timeouts.drainMs, inFlight: app.rampart.holder.inFlight() }, 'drain deadline passed; closing the remaining connections');
+            logger.warn(
+              { event: 'drain-deadline', drainMs: config.timeouts.drainMs, inFlight: app.rampart.holder.inFlight() },
+              'drain deadline passed; closing the remaining connections',
+            );
             app.server.closeAllConnections();
           }, config.timeouts.drainMs);
           deadline.unref();

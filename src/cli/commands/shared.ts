@@ -25,12 +25,21 @@ export function addDataFlags(command: Command): Command {
 }
 
 export function addEngineFlags(command: Command): Command {
-  return command.option('--backend <name>', 'TF.js backend: wasm, cpu or tensorflow (default: tfjs-node if installed, else wasm; or $RAMPART_BACKEND)').option('--quiet', 'no progress output');
+  return command
+    .option('--backend <name>', 'TF.js backend: wasm, cpu or tensorflow (default: tfjs-node if installed, else wasm; or $RAMPART_BACKEND)')
+    .option('--quiet', 'no progress output');
 }
 
 /** Loads the model and the data it should be evaluated on (its own held-out split by default). */
-export async function loadModelAndData(modelDir: string | undefined, flags: DataFlags): Promise<{ stored: StoredClassifier; data: SelectedData }> {
-  if (!modelDir) throw new UsageError('E_MISSING_FLAG', 'Give the model directory with --model DIR (a folder holding model.json and weights.bin, e.g. runs/example/model).');
+export async function loadModelAndData(
+  modelDir: string | undefined,
+  flags: DataFlags,
+): Promise<{ stored: StoredClassifier; data: SelectedData }> {
+  if (!modelDir)
+    throw new UsageError(
+      'E_MISSING_FLAG',
+      'Give the model directory with --model DIR (a folder holding model.json and weights.bin, e.g. runs/example/model).',
+    );
   const stored = await loadClassifierModel(modelDir);
   const trained = stored.info.data;
   const spec: DatasetSpec = flags.data !== undefined ? parseDataSpec(flags.data) : ((trained?.spec as DatasetSpec | undefined) ?? 'mnist');
@@ -79,7 +88,11 @@ export function attackOptionsFromFlags(id: string, flags: AttackFlags): Record<s
 }
 
 export function addWorkersFlag(command: Command): Command {
-  return command.option('--workers <n>', `worker threads that share the attack work (default: all ${availableParallelism()} cores)`, wholeNumber('--workers', 1));
+  return command.option(
+    '--workers <n>',
+    `worker threads that share the attack work (default: all ${availableParallelism()} cores)`,
+    wholeNumber('--workers', 1),
+  );
 }
 
 /**

@@ -69,7 +69,11 @@ export function registerTrain(program: Command): void {
     .option('--sigma <value>', 'noise: standard deviation of the Gaussian noise (default 0.25)', Number)
     .option('--awp', 'add adversarial weight perturbation (Wu et al. 2020) to the method')
     .option('--curriculum <phases>', "phased exposure EPOCHS:SCALE[:STEPS],... of the threat, e.g. '2:0.25,2:0.5,4:1'")
-    .option('--augment-shift <px>', 'shift each training image by up to N pixels per axis, drawn per image (0-8; default 0 = off)', wholeNumber('--augment-shift'))
+    .option(
+      '--augment-shift <px>',
+      'shift each training image by up to N pixels per axis, drawn per image (0-8; default 0 = off)',
+      wholeNumber('--augment-shift'),
+    )
     .option('--no-robust-val', 'skip the per-epoch PGD-10 validation (and best-robust selection) of adversarial methods');
   addWorkersFlag(addEngineFlags(command)).action(async (flags: TrainFlags) => {
     const spec = parseDataSpec(flags.data);
@@ -87,33 +91,44 @@ export function registerTrain(program: Command): void {
     createObjective(flags.method, methodOptions);
     const bar = createProgress('train', { quiet: flags.quiet === true });
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
-    const { report } = await withPool(flags.workers, engine.backend, (pool) => runTraining({
-      pool,
-      data: { spec, splitSeed: flags.splitSeed, ...(flags.limit === undefined ? {} : { limit: flags.limit }) },
-      architecture: flags.arch,
-      epochs: flags.epochs,
-      batchSize: flags.batchSize,
-      optimizer: flags.optimizer as OptimizerId,
-      learningRate: flags.lr,
-      schedule,
-      seed: flags.seed,
-      outDir: flags.out,
-      resume: flags.resume,
-      ...(flags.curriculum === undefined ? {} : { curriculum: parseCurriculum(flags.curriculum) }),
-      ...(flags.augmentShift ? { augment: { shift: flags.augmentShift } } : {}),
-      method: flags.method,
-      methodOptions,
-      ...(flags.robustVal ? {} : { robustValidation: false as const }),
-      ...(flags.backend === undefined ? {} : { backend: flags.backend }),
-      onBatch: (p) => bar.update((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
-      onEpoch: (e) => {
-        if (!flags.quiet) process.stderr.write(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy === undefined ? '-' : percent(e.validationAccuracy)}${e.robustAccuracy === undefined ? '' : `, PGD-10 accuracy ${percent(e.robustAccuracy)}`}, ${(e.durationMs / 1000).toFixed(1)}s\n`);
-      },
-    }));
+    const { report } = await withPool(flags.workers, engine.backend, (pool) =>
+      runTraining({
+        pool,
+        data: { spec, splitSeed: flags.splitSeed, ...(flags.limit === undefined ? {} : { limit: flags.limit }) },
+        architecture: flags.arch,
+        epochs: flags.epochs,
+        batchSize: flags.batchSize,
+        optimizer: flags.optimizer as OptimizerId,
+        learningRate: flags.lr,
+        schedule,
+        seed: flags.seed,
+        outDir: flags.out,
+        resume: flags.resume,
+        ...(flags.curriculum === undefined ? {} : { curriculum: parseCurriculum(flags.curriculum) }),
+        ...(flags.augmentShift ? { augment: { shift: flags.augmentShift } } : {}),
+        method: flags.method,
+        methodOptions,
+        ...(flags.robustVal ? {} : { robustValidation: false as const }),
+        ...(flags.backend === undefined ? {} : { backend: flags.backend }),
+        onBatch: (p) =>
+          bar.update((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
+        onEpoch: (e) => {
+          if (!flags.quiet)
+            process.stderr.write(
+              `epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation accuracy ${e.validationAccuracy === undefined ? '-' : percent(e.validationAccuracy)}${e.robustAccuracy === undefined ? '' : `, PGD-10 accuracy ${percent(e.robustAccuracy)}`}, ${(e.durationMs / 1000).toFixed(1)}s\n`,
+            );
+        },
+      }),
+    );
     bar.stop();
     if (report.training.resumedFrom !== undefined) say(`resumed the run in ${flags.out} after epoch ${report.training.resumedFrom}`);
-    say(`trained ${report.architecture} on ${report.data?.name ?? ''} with backend ${report.engine.backend}: test accuracy ${percent(report.testAccuracy)}`);
-    if (report.training.selection === 'best-robust') say(`kept the best-robust weights of epoch ${report.training.selectedEpoch} (PGD-10 validation accuracy ${percent(report.training.best?.robustAccuracy ?? 0)})`);
+    say(
+      `trained ${report.architecture} on ${report.data?.name ?? ''} with backend ${report.engine.backend}: test accuracy ${percent(report.testAccuracy)}`,
+    );
+    if (report.training.selection === 'best-robust')
+      say(
+        `kept the best-robust weights of epoch ${report.training.selectedEpoch} (PGD-10 validation accuracy ${percent(report.training.best?.robustAccuracy ?? 0)})`,
+      );
     if (report.training.stopped) say(`stopped early: ${report.training.stopped.reason}`);
     say(`model: ${report.modelDir}`);
     say(`report: ${flags.out}/train-report.json`);

@@ -16,14 +16,33 @@ export function registerVuln(program: Command): void {
       .option('--threat <id>', 'only this threat'),
   ).action((flags: GovernanceFlags & { status?: VulnStatus; threat?: string }) =>
     withGovernance(flags, true, (gov) => {
-      const items = gov.vulnerabilities.list({ ...(flags.status ? { status: flags.status } : {}), ...(flags.threat ? { threatId: flags.threat } : {}) });
+      const items = gov.vulnerabilities.list({
+        ...(flags.status ? { status: flags.status } : {}),
+        ...(flags.threat ? { threatId: flags.threat } : {}),
+      });
       if (flags.json) return printJson(items);
       if (items.length === 0) return say('no vulnerabilities recorded');
-      say(formatTable(['id', 'threat', 'severity', 'status', 'owner', 'measured', 'filed', 'report'], items.map((v) => [v.id, v.threatId, v.severity, v.status, v.owner, `${v.evidence.metric} ${v.evidence.measured} (need ${v.evidence.required})`, v.createdAt, short(v.reportDigest)])));
+      say(
+        formatTable(
+          ['id', 'threat', 'severity', 'status', 'owner', 'measured', 'filed', 'report'],
+          items.map((v) => [
+            v.id,
+            v.threatId,
+            v.severity,
+            v.status,
+            v.owner,
+            `${v.evidence.metric} ${v.evidence.measured} (need ${v.evidence.required})`,
+            v.createdAt,
+            short(v.reportDigest),
+          ]),
+        ),
+      );
     }),
   );
 
-  addGovernanceFlags(vuln.command('show').description('Print the filed Markdown report and the remediation history.').argument('<id>', 'VULN-0001')).action((id: string, flags: GovernanceFlags) =>
+  addGovernanceFlags(
+    vuln.command('show').description('Print the filed Markdown report and the remediation history.').argument('<id>', 'VULN-0001'),
+  ).action((id: string, flags: GovernanceFlags) =>
     withGovernance(flags, true, (gov) => {
       const v = gov.vulnerabilities.get(id);
       const report = gov.vulnerabilities.report(v.id);
@@ -31,7 +50,10 @@ export function registerVuln(program: Command): void {
       say(report.trimEnd());
       say('');
       say(`Current status: ${v.status}${v.verifiedBy ? ` (verified by evaluation ${v.verifiedBy})` : ''}`);
-      for (const h of v.history) say(`- ${h.at} ${h.from} → ${h.to} by ${h.actor}${h.evaluationDigest ? ` (evaluation ${short(h.evaluationDigest)})` : ''}${h.note ? `: ${h.note}` : ''}`);
+      for (const h of v.history)
+        say(
+          `- ${h.at} ${h.from} → ${h.to} by ${h.actor}${h.evaluationDigest ? ` (evaluation ${short(h.evaluationDigest)})` : ''}${h.note ? `: ${h.note}` : ''}`,
+        );
     }),
   );
 
@@ -45,7 +67,10 @@ export function registerVuln(program: Command): void {
       .option('--note <text>', 'what was done (kept in the history and the audit log)'),
   ).action((id: string, status: VulnStatus, flags: GovernanceFlags & { evaluation?: string; note?: string }) =>
     withGovernance(flags, true, (gov) => {
-      const v = gov.vulnerabilities.transition(id, status, { ...(flags.evaluation ? { evaluationDigest: flags.evaluation } : {}), ...(flags.note ? { note: flags.note } : {}) });
+      const v = gov.vulnerabilities.transition(id, status, {
+        ...(flags.evaluation ? { evaluationDigest: flags.evaluation } : {}),
+        ...(flags.note ? { note: flags.note } : {}),
+      });
       if (flags.json) return printJson(v);
       say(`${v.id} is now ${v.status}${v.verifiedBy ? ` (verified by evaluation ${short(v.verifiedBy)})` : ''}`);
     }),

@@ -33,21 +33,31 @@ export function loadCsvTexts(path: string, options: CsvTextOptions = {}): TextDa
   const labelCol = columns.indexOf(labelField);
   if (textCol < 0 || labelCol < 0) {
     const missing = textCol < 0 ? textField : labelField;
-    throw new InputError('E_CSV_HEADER', `${WHAT}: ${path} line 1: the header has no column '${missing}' (columns: ${columns.join(', ') || 'none'}); pass textField/labelField to name yours.`, {
-      details: { path, columns, missing },
-    });
+    throw new InputError(
+      'E_CSV_HEADER',
+      `${WHAT}: ${path} line 1: the header has no column '${missing}' (columns: ${columns.join(', ') || 'none'}); pass textField/labelField to name yours.`,
+      {
+        details: { path, columns, missing },
+      },
+    );
   }
   const records: LabelledRecord[] = [];
   for (const row of rows) {
     if (row.fields.length === 1 && row.fields[0] === '') continue;
     if (row.fields.length !== columns.length) {
-      throw new InputError('E_DATA_LINE', `${WHAT}: ${path} line ${row.line} has ${row.fields.length} fields; the header has ${columns.length}.`, {
-        details: { path, line: row.line, fields: row.fields.length, expected: columns.length },
-      });
+      throw new InputError(
+        'E_DATA_LINE',
+        `${WHAT}: ${path} line ${row.line} has ${row.fields.length} fields; the header has ${columns.length}.`,
+        {
+          details: { path, line: row.line, fields: row.fields.length, expected: columns.length },
+        },
+      );
     }
     const label = labelName(row.fields[labelCol]);
     if (label === undefined) {
-      throw new InputError('E_DATA_LINE', `${WHAT}: ${path} line ${row.line} has an empty '${labelField}'.`, { details: { path, line: row.line } });
+      throw new InputError('E_DATA_LINE', `${WHAT}: ${path} line ${row.line} has an empty '${labelField}'.`, {
+        details: { path, line: row.line },
+      });
     }
     records.push({ text: row.fields[textCol] as string, label, line: row.line });
   }
@@ -98,7 +108,9 @@ function parseCsv(text: string, delimiter: string, path: string): CsvRow[] {
     } else field += ch;
   }
   if (inQuotes) {
-    throw new InputError('E_DATA_LINE', `${WHAT}: ${path} line ${quoteLine}: a quoted field is never closed; end it with '"'.`, { details: { path, line: quoteLine } });
+    throw new InputError('E_DATA_LINE', `${WHAT}: ${path} line ${quoteLine}: a quoted field is never closed; end it with '"'.`, {
+      details: { path, line: quoteLine },
+    });
   }
   if (field !== '' || fields.length > 0) {
     fields.push(field);

@@ -35,20 +35,30 @@ export function loadJsonlTexts(path: string, options: LabelledTextOptions = {}):
         });
       }
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new InputError('E_DATA_LINE', `${WHAT}: ${path} line ${line} must be a JSON object like {"${textField}": "...", "${labelField}": "..."}.`, {
-          details: { path, line },
-        });
+        throw new InputError(
+          'E_DATA_LINE',
+          `${WHAT}: ${path} line ${line} must be a JSON object like {"${textField}": "...", "${labelField}": "..."}.`,
+          {
+            details: { path, line },
+          },
+        );
       }
       const object = value as Record<string, unknown>;
       const text = object[textField];
       if (typeof text !== 'string') {
-        throw new InputError('E_DATA_LINE', `${WHAT}: ${path} line ${line} has no string field '${textField}'.`, { details: { path, line, field: textField } });
+        throw new InputError('E_DATA_LINE', `${WHAT}: ${path} line ${line} has no string field '${textField}'.`, {
+          details: { path, line, field: textField },
+        });
       }
       const label = labelName(object[labelField]);
       if (label === undefined) {
-        throw new InputError('E_DATA_LINE', `${WHAT}: ${path} line ${line} has no label in field '${labelField}' (a non-empty string, number or boolean).`, {
-          details: { path, line, field: labelField },
-        });
+        throw new InputError(
+          'E_DATA_LINE',
+          `${WHAT}: ${path} line ${line} has no label in field '${labelField}' (a non-empty string, number or boolean).`,
+          {
+            details: { path, line, field: labelField },
+          },
+        );
       }
       records.push({ text, label, line });
     });

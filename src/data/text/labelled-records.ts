@@ -50,25 +50,40 @@ export function labelName(value: unknown): string | undefined {
 }
 
 /** Builds the data set; unknown labels and too few classes are input errors naming the line. */
-export function recordsToDataset(records: readonly LabelledRecord[], path: string, options: LabelledTextOptions, what: string): TextDataset {
+export function recordsToDataset(
+  records: readonly LabelledRecord[],
+  path: string,
+  options: LabelledTextOptions,
+  what: string,
+): TextDataset {
   const classes = options.classes ?? [...new Set(records.map((r) => r.label))].sort();
   const index = new Map(classes.map((c, i) => [c, i]));
   const labels = records.map((r) => {
     const k = index.get(r.label);
     if (k === undefined) {
-      throw new InputError('E_UNKNOWN_LABEL', `${what}: ${path} line ${r.line}: unknown label '${r.label}'; expected ${listChoices(classes)}.`, {
-        details: { path, line: r.line, label: r.label, classes },
-      });
+      throw new InputError(
+        'E_UNKNOWN_LABEL',
+        `${what}: ${path} line ${r.line}: unknown label '${r.label}'; expected ${listChoices(classes)}.`,
+        {
+          details: { path, line: r.line, label: r.label, classes },
+        },
+      );
     }
     return k;
   });
   if (records.length === 0) {
-    throw new InputError('E_TEXT_DATASET', `${what}: ${path} holds no records; expected one { text, label } record per line.`, { details: { path } });
+    throw new InputError('E_TEXT_DATASET', `${what}: ${path} holds no records; expected one { text, label } record per line.`, {
+      details: { path },
+    });
   }
   if (classes.length < 2) {
-    throw new InputError('E_TEXT_DATASET', `${what}: ${path} has only the label ${listChoices(classes)}; a classifier needs at least 2 classes.`, {
-      details: { path, classes },
-    });
+    throw new InputError(
+      'E_TEXT_DATASET',
+      `${what}: ${path} has only the label ${listChoices(classes)}; a classifier needs at least 2 classes.`,
+      {
+        details: { path, classes },
+      },
+    );
   }
   return { name: options.name ?? basename(path), texts: records.map((r) => r.text), labels, classes };
 }

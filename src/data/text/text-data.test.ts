@@ -56,7 +56,8 @@ test('parseEmail keeps the subject and body, drops routing headers, decodes MIME
   assert.equal(parsed.subject, 'Café deals for you');
   assert.equal(parsed.body, 'Plain version: café');
   assert.ok(!emailToText(raw).includes('X-Spam'));
-  const htmlOnly = 'Subject: Hi\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<p>Cheap <b>pills</b> =E0 now &amp; =\nhere</p><script>x()</script>';
+  const htmlOnly =
+    'Subject: Hi\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<p>Cheap <b>pills</b> =E0 now &amp; =\nhere</p><script>x()</script>';
   assert.equal(parseEmail(htmlOnly).body, 'Cheap pills à now & here');
 });
 
@@ -92,7 +93,10 @@ test('splitTextDataset is stratified, disjoint and seeded', () => {
   assert.equal(new Set([...a.train.texts, ...a.validation.texts, ...a.test.texts]).size, 100);
   assert.equal(a.test.labels.filter((l) => l === 1).length, 6);
   assert.notDeepEqual(splitTextDataset(ds, { seed: 4 }).test.texts, a.test.texts);
-  assert.equal(errorCode(() => splitTextDataset(ds, { seed: 1, fractions: { train: 0.5, validation: 0.1, test: 0.1 } })).code, 'E_SPLIT_FRACTIONS');
+  assert.equal(
+    errorCode(() => splitTextDataset(ds, { seed: 1, fractions: { train: 0.5, validation: 0.1, test: 0.1 } })).code,
+    'E_SPLIT_FRACTIONS',
+  );
   const sample = sampleTexts(ds, 20, 1);
   assert.equal(sample.texts.length, 20);
   assert.equal(sample.labels.filter((l) => l === 1).length, 6);

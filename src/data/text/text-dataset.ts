@@ -46,20 +46,32 @@ export interface DedupeReport {
  */
 export function checkTextDataset(ds: TextDataset): TextDataset {
   if (ds.texts.length !== ds.labels.length) {
-    throw new InputError('E_TEXT_DATASET', `Text data set '${ds.name}' has ${ds.texts.length} texts but ${ds.labels.length} labels; they must match.`, {
-      details: { texts: ds.texts.length, labels: ds.labels.length },
-    });
+    throw new InputError(
+      'E_TEXT_DATASET',
+      `Text data set '${ds.name}' has ${ds.texts.length} texts but ${ds.labels.length} labels; they must match.`,
+      {
+        details: { texts: ds.texts.length, labels: ds.labels.length },
+      },
+    );
   }
   if (ds.classes.length < 2) {
-    throw new InputError('E_TEXT_DATASET', `Text data set '${ds.name}' has ${ds.classes.length} class(es); a classifier needs at least 2.`, {
-      details: { classes: ds.classes },
-    });
+    throw new InputError(
+      'E_TEXT_DATASET',
+      `Text data set '${ds.name}' has ${ds.classes.length} class(es); a classifier needs at least 2.`,
+      {
+        details: { classes: ds.classes },
+      },
+    );
   }
   ds.labels.forEach((label, i) => {
     if (!Number.isInteger(label) || label < 0 || label >= ds.classes.length) {
-      throw new InputError('E_TEXT_DATASET', `Text data set '${ds.name}': label ${label} at index ${i} is not a class index in [0, ${ds.classes.length}).`, {
-        details: { index: i, label },
-      });
+      throw new InputError(
+        'E_TEXT_DATASET',
+        `Text data set '${ds.name}': label ${label} at index ${i} is not a class index in [0, ${ds.classes.length}).`,
+        {
+          details: { index: i, label },
+        },
+      );
     }
   });
   return ds;
@@ -71,7 +83,11 @@ export function checkTextDataset(ds: TextDataset): TextDataset {
  * collapsed to one space. Re-sent spam differs in exactly those ways.
  */
 export function contentKey(text: string): string {
-  const normalised = text.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  const normalised = text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
   return createHash('sha1').update(normalised).digest('hex');
 }
 
@@ -126,7 +142,9 @@ export function splitTextDataset(ds: TextDataset, options: TextSplitOptions): Te
     throw new UsageError('E_SPLIT_FRACTIONS', `splitTextDataset: fractions must sum to 1, got ${sum}.`, { details: { fractions } });
   }
   if (!Number.isFinite(options.seed)) {
-    throw new UsageError('E_SPLIT_SEED', `splitTextDataset: seed must be a finite number, got ${options.seed}.`, { details: { seed: options.seed } });
+    throw new UsageError('E_SPLIT_SEED', `splitTextDataset: seed must be a finite number, got ${options.seed}.`, {
+      details: { seed: options.seed },
+    });
   }
   const rng = createRng(options.seed);
   const byClass = ds.classes.map(() => [] as number[]);

@@ -40,7 +40,13 @@ export function abstainLayer(options: AbstainOptions = {}): DefenseLayer {
       });
       const score = Math.round(lowest * 10000) / 10000;
       if (abstained.length === 0) return { decision: 'pass', score };
-      return { decision: action, score, examples: abstained, code: 'E_ABSTAIN', reason: `${abstained.length} example(s) below calibrated confidence ${threshold}` };
+      return {
+        decision: action,
+        score,
+        examples: abstained,
+        code: 'E_ABSTAIN',
+        reason: `${abstained.length} example(s) below calibrated confidence ${threshold}`,
+      };
     },
   };
 }

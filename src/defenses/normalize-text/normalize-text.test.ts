@@ -111,7 +111,9 @@ test('each stage is named in the report and fires on its own obfuscation', () =>
 });
 
 test('spelling repair fixes typos from a corpus vocabulary, leaving names and known words', () => {
-  const spelling = createSpellingCorrector(corpusWordCounts(['refinance your mortgage today', 'mortgage rates refinance now', 'the lowest rates'], 1));
+  const spelling = createSpellingCorrector(
+    corpusWordCounts(['refinance your mortgage today', 'mortgage rates refinance now', 'the lowest rates'], 1),
+  );
   assert.equal(spelling.correct('mortgaeg'), 'mortgage');
   assert.equal(spelling.correct('refniance'), 'refinance');
   assert.equal(spelling.correct('rtase'), undefined, 'two edits in a five-letter word are too many');
@@ -123,7 +125,10 @@ test('spelling repair fixes typos from a corpus vocabulary, leaving names and kn
 });
 
 test('two-edit repair of short words, Capitalised repair, and unknown words masked or dropped', () => {
-  const counts = corpusWordCounts(['refinance your mortgage today', 'mortgage rates refinance now', 'the lowest rates', 'guaranteed results', 'runs on win98'], 1);
+  const counts = corpusWordCounts(
+    ['refinance your mortgage today', 'mortgage rates refinance now', 'the lowest rates', 'guaranteed results', 'runs on win98'],
+    1,
+  );
   const wide = createSpellingCorrector(counts, { twoEditsFrom: 4 });
   assert.equal(wide.correct('rtase'), 'rates', 'two swaps in a five-letter word, within reach from 4 letters');
   assert.equal(wide.correct('mortgaeg'), 'mortgage');
@@ -136,21 +141,45 @@ test('two-edit repair of short words, Capitalised repair, and unknown words mask
   const text = 'Refinance with Selp8ng zqxwv today at www.qzxv-loans.com, version x86 2.4 or win98';
   // Known words, numbers, one-letter codes, the corpus's own codes ("win98") and addresses
   // stay; unknown letters (and letters around a typed digit) go.
-  assert.equal(normalizeText(text, { lexicon, spelling, unknownWords: 'mask' }), 'Refinance with zzunknown zzunknown today at www.qzxv-loans.com, version x86 2.4 or win98');
-  assert.equal(normalizeText('the transfw5 of u5te5ly 10am 2nd x86', { lexicon, spelling, unknownWords: 'mask' }), 'the zzunknown of zzunknown 10am 2nd x86', 'number-row typos anywhere in a word');
-  assert.equal(normalizeText(text, { lexicon, spelling, unknownWords: 'drop' }), 'Refinance with today at www.qzxv-loans.com, version x86 2.4 or win98');
+  assert.equal(
+    normalizeText(text, { lexicon, spelling, unknownWords: 'mask' }),
+    'Refinance with zzunknown zzunknown today at www.qzxv-loans.com, version x86 2.4 or win98',
+  );
+  assert.equal(
+    normalizeText('the transfw5 of u5te5ly 10am 2nd x86', { lexicon, spelling, unknownWords: 'mask' }),
+    'the zzunknown of zzunknown 10am 2nd x86',
+    'number-row typos anywhere in a word',
+  );
+  assert.equal(
+    normalizeText(text, { lexicon, spelling, unknownWords: 'drop' }),
+    'Refinance with today at www.qzxv-loans.com, version x86 2.4 or win98',
+  );
   assert.equal(normalizeText(text, { lexicon, spelling }), text, "'keep' is the default");
   // With markers, each masked or dropped word is marked: taking a word away costs the attacker a marker.
-  assert.equal(normalizeText(text, { lexicon, spelling, unknownWords: 'drop', markObfuscation: true }), 'Refinance with today at www.qzxv-loans.com, version x86 2.4 or win98 zzobfunknown zzobfunknown');
-  assert.equal(normalizeText('SOHTR rates', { lexicon, spelling, unknownWords: 'drop', markObfuscation: true }), 'rates zzobfunknown', 'any case');
+  assert.equal(
+    normalizeText(text, { lexicon, spelling, unknownWords: 'drop', markObfuscation: true }),
+    'Refinance with today at www.qzxv-loans.com, version x86 2.4 or win98 zzobfunknown zzobfunknown',
+  );
+  assert.equal(
+    normalizeText('SOHTR rates', { lexicon, spelling, unknownWords: 'drop', markObfuscation: true }),
+    'rates zzobfunknown',
+    'any case',
+  );
   // Every edit the repairs cannot undo reads the same: the attacker's choice of letters no longer matters.
   const a = normalizeText('lowest ratse qxzvb', { lexicon, spelling, unknownWords: 'mask' });
   const b = normalizeText('lowest ratse vbnmq', { lexicon, spelling, unknownWords: 'mask' });
   assert.equal(a, b);
   // Fragments an edit cut a word down to are judged from unknownWordMinLength on; short words stay.
   const fragments = 'Re: yu get et on my mortgage';
-  assert.equal(normalizeText(fragments, { lexicon, spelling, unknownWords: 'drop' }), fragments, 'words under 3 characters are not judged by default');
-  assert.equal(normalizeText(fragments, { lexicon, spelling, unknownWords: 'drop', unknownWordMinLength: 1, markObfuscation: true }), 'Re: get on my mortgage zzobfunknown zzobfunknown');
+  assert.equal(
+    normalizeText(fragments, { lexicon, spelling, unknownWords: 'drop' }),
+    fragments,
+    'words under 3 characters are not judged by default',
+  );
+  assert.equal(
+    normalizeText(fragments, { lexicon, spelling, unknownWords: 'drop', unknownWordMinLength: 1, markObfuscation: true }),
+    'Re: get on my mortgage zzobfunknown zzobfunknown',
+  );
   assert.throws(
     () => normalizeText(fragments, { unknownWords: 'drop', unknownWordMinLength: 0 }),
     (e: unknown) => e instanceof RampartError && e.code === 'E_NORMALIZE_OPTION' && /unknownWordMinLength/.test(e.message),
@@ -166,13 +195,16 @@ test('unambiguous spelling repair: only when every word in reach is a form of on
   assert.equal(spelling.correct('frre'), undefined, "'free', 'tree' and 'fire' are all in reach: the attacker could pick one");
   assert.equal(spelling.correct('yoou'), undefined, "'you' (3 letters) and 'your' both in reach");
   // Whatever two edits the attacker makes to 'interest', the repair is 'interest' or nothing.
-  for (const edited of ['intrest', 'innterest', 'interset', 'imterest', 'intereest']) assert.ok([undefined, 'interest'].includes(spelling.correct(edited)), edited);
+  for (const edited of ['intrest', 'innterest', 'interset', 'imterest', 'intereest'])
+    assert.ok([undefined, 'interest'].includes(spelling.correct(edited)), edited);
   // The nearest-word corrector over the same words is steerable: 'frre' becomes the most frequent near word.
   assert.notEqual(createSpellingCorrector(counts, { twoEditsFrom: 4 }).correct('frre'), undefined);
 });
 
 test('unscramble repairs swapped letters by the letters alone, in any case', () => {
-  const spelling = createSpellingCorrector(corpusWordCounts(['the nature of nature', 'a secret transaction', 'finance', 'times times items'], 1));
+  const spelling = createSpellingCorrector(
+    corpusWordCounts(['the nature of nature', 'a secret transaction', 'finance', 'times times items'], 1),
+  );
   assert.equal(spelling.unscramble('natrue'), 'nature');
   assert.equal(spelling.unscramble('rtnasaction'), 'transaction', 'two swaps');
   assert.equal(spelling.unscramble('tmies'), 'times', 'the most frequent of an anagram class');
@@ -198,7 +230,21 @@ test('extra lexicon words and the cached normaliser', () => {
   // inflectByPartOfSpeech: a suffix counts only on a base of the part of speech it inflects.
   const loose = createLexicon(['zyloprax']);
   const strict = createLexicon(['zyloprax'], { inflectByPartOfSpeech: true });
-  for (const word of ['offers', 'emailed', 'running', 'faster', 'greatest', 'quickly', 'boxes', "doesn't", "company's", 'zyloprax', 'zylopraxs', 'doing', 'goes']) {
+  for (const word of [
+    'offers',
+    'emailed',
+    'running',
+    'faster',
+    'greatest',
+    'quickly',
+    'boxes',
+    "doesn't",
+    "company's",
+    'zyloprax',
+    'zylopraxs',
+    'doing',
+    'goes',
+  ]) {
     assert.equal(strict.has(word), true, `${word} is a word either way`);
   }
   for (const word of ['thesed', 'databased', 'tablely', 'chairest', 'zylopraxed', 'withing']) {
@@ -250,7 +296,7 @@ test('markObfuscation appends a marker per repair and per unknown word, and none
   assert.equal(cached(lines), `${normalizeText('fr33 offer', mark)}\nplain line here`);
 });
 
-test('synonym encoding reads a WordNet synonym as its cluster\'s code word, keeping case', () => {
+test("synonym encoding reads a WordNet synonym as its cluster's code word, keeping case", () => {
   const synonyms = createSynonymEncoder([
     ['urgent', 50],
     ['business', 40],

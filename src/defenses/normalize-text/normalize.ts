@@ -58,7 +58,17 @@ import { unscrambleStage } from './stages/unscramble.js';
 import { spellingStage } from './stages/spelling.js';
 import { whitespaceStage } from './stages/whitespace.js';
 
-export const NORMALIZE_STAGES = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'unscramble', 'spelling', 'whitespace'] as const;
+export const NORMALIZE_STAGES = [
+  'invisible',
+  'nfkc',
+  'marks',
+  'confusables',
+  'leet',
+  'split',
+  'unscramble',
+  'spelling',
+  'whitespace',
+] as const;
 export type NormalizeStage = (typeof NORMALIZE_STAGES)[number];
 
 export interface NormalizeTextOptions {
@@ -113,7 +123,16 @@ export const OBFUSCATION_MARKER_PREFIX = 'zzobf';
 export const UNKNOWN_WORD_TOKEN = 'zzunknown';
 
 /** Stages whose changes undo an obfuscation (and are marked with `markObfuscation`). */
-const OBFUSCATION_STAGES: readonly NormalizeStage[] = ['invisible', 'nfkc', 'marks', 'confusables', 'leet', 'split', 'unscramble', 'spelling'];
+const OBFUSCATION_STAGES: readonly NormalizeStage[] = [
+  'invisible',
+  'nfkc',
+  'marks',
+  'confusables',
+  'leet',
+  'split',
+  'unscramble',
+  'spelling',
+];
 /** Markers per stage and line at most: the features count them sublinearly anyway. */
 const MAX_MARKERS = 50;
 
@@ -165,9 +184,13 @@ export function normalizeTextWithReport(text: string, options: NormalizeTextOpti
   }
   const minLength = options.unknownWordMinLength ?? 3;
   if (!Number.isInteger(minLength) || minLength < 1) {
-    throw new UsageError('E_NORMALIZE_OPTION', `normalizeText: unknownWordMinLength must be a whole number of characters >= 1, got ${String(minLength)}.`, {
-      details: { unknownWordMinLength: minLength },
-    });
+    throw new UsageError(
+      'E_NORMALIZE_OPTION',
+      `normalizeText: unknownWordMinLength must be a whole number of characters >= 1, got ${String(minLength)}.`,
+      {
+        details: { unknownWordMinLength: minLength },
+      },
+    );
   }
   const lexicon = options.lexicon ?? defaultTextLexicon();
   const context: StageContext = {
@@ -228,7 +251,6 @@ function encodeSynonyms(text: string, encoder: SynonymEncoder): string {
   }).text;
 }
 
-
 /**
  * `masked`: the words `unknownWords` masked or dropped, each marked as unknown (a dropped
  * word is gone from the text, and an attacker must not get a word's evidence removed for
@@ -244,7 +266,8 @@ function withMarkers(
 ): string {
   const markers: string[] = [];
   for (const { stage, changes } of stages) {
-    if (OBFUSCATION_STAGES.includes(stage)) for (let k = 0; k < Math.min(changes, MAX_MARKERS); k++) markers.push(`${OBFUSCATION_MARKER_PREFIX}${stage}`);
+    if (OBFUSCATION_STAGES.includes(stage))
+      for (let k = 0; k < Math.min(changes, MAX_MARKERS); k++) markers.push(`${OBFUSCATION_MARKER_PREFIX}${stage}`);
   }
   for (let k = 0; k < Math.min(longWords, MAX_MARKERS); k++) markers.push(`${OBFUSCATION_MARKER_PREFIX}long`);
   let unknown = masked === undefined ? 0 : Math.min(masked, MAX_MARKERS);
@@ -273,7 +296,7 @@ export function createTextNormalizer(options: NormalizeTextOptions = {}): (text:
   const cache = new Map<string, string>();
   // The cache is bounded in entries and in characters, so distinct long lines cannot grow it without limit.
   let cachedChars = 0;
-  const lineOptions: NormalizeTextOptions = { ...options, stages: (options.stages ?? NORMALIZE_STAGES) };
+  const lineOptions: NormalizeTextOptions = { ...options, stages: options.stages ?? NORMALIZE_STAGES };
   return (text) => {
     checkTextLength(text);
     const lines = text.split('\n').map((line) => {

@@ -41,12 +41,21 @@ export async function loadSavedTextFilter(dir: string): Promise<SavedTextFilter>
     const threshold = readDecisionThreshold(dir) ?? { positiveClass: model.classes[model.classes.length - 1] as string, threshold: 0.5 };
     const positiveClass = model.classes.indexOf(threshold.positiveClass);
     if (positiveClass < 0) {
-      throw new DataError('E_THRESHOLD_FILE', `The decision threshold beside the text model in ${dir} is for class '${threshold.positiveClass}', which the model does not have (classes: ${model.classes.join(', ')}); rerun the plan's text-train stage or delete the file.`, {
-        details: { path: dir, positiveClass: threshold.positiveClass },
-      });
+      throw new DataError(
+        'E_THRESHOLD_FILE',
+        `The decision threshold beside the text model in ${dir} is for class '${threshold.positiveClass}', which the model does not have (classes: ${model.classes.join(', ')}); rerun the plan's text-train stage or delete the file.`,
+        {
+          details: { path: dir, positiveClass: threshold.positiveClass },
+        },
+      );
     }
     const normalized = normalization ? normalizedClassifier(model, normalization.options) : model;
-    return { model, filter: withDecisionThreshold(normalized, { positiveClass, threshold: threshold.threshold }), normalization, threshold };
+    return {
+      model,
+      filter: withDecisionThreshold(normalized, { positiveClass, threshold: threshold.threshold }),
+      normalization,
+      threshold,
+    };
   } catch (error) {
     model.dispose();
     throw error;

@@ -86,7 +86,8 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
     put(word, word);
     const once = deletions(word);
     for (const d of once) put(d, word);
-    if (onlyUnambiguous || word.length >= Math.min(TWO_EDITS_FROM, twoEditsFrom)) for (const d of new Set(once.flatMap(deletions))) put(d, word);
+    if (onlyUnambiguous || word.length >= Math.min(TWO_EDITS_FROM, twoEditsFrom))
+      for (const d of new Set(once.flatMap(deletions))) put(d, word);
   }
   // Anagram classes: sorted letters -> vocabulary words, most frequent first.
   const anagrams = new Map<string, string[]>();
@@ -173,7 +174,11 @@ function osaDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min((d[(i - 1) * cols + j] as number) + 1, (d[i * cols + j - 1] as number) + 1, (d[(i - 1) * cols + j - 1] as number) + cost);
+      let v = Math.min(
+        (d[(i - 1) * cols + j] as number) + 1,
+        (d[i * cols + j - 1] as number) + 1,
+        (d[(i - 1) * cols + j - 1] as number) + cost,
+      );
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, (d[(i - 2) * cols + j - 2] as number) + 1);
       d[i * cols + j] = v;
     }

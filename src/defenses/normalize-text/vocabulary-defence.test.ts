@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RampartError } from '../../core/errors.js';
 import { normalizeText, OBFUSCATION_MARKER_PREFIX } from './normalize.js';
-import { loadVocabulary, saveVocabulary, savedTextNormalization, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from './vocabulary-defence.js';
+import {
+  loadVocabulary,
+  saveVocabulary,
+  savedTextNormalization,
+  trainingVocabulary,
+  VOCABULARY_FILE,
+  vocabularyDefence,
+} from './vocabulary-defence.js';
 
 const CORPUS = Array.from({ length: 3 }, () => 'Order the Zyloprax refill today and claim your refund at the pharmacy counter');
 
@@ -36,13 +43,23 @@ test('a saved vocabulary loads back as it was; a model without one has none; a d
     assert.deepEqual([...(loaded?.vocabulary ?? [])].sort(), [...vocabulary].sort());
     assert.equal(loaded?.synonyms, false);
 
-    writeFileSync(join(dir, VOCABULARY_FILE), '{"format":"rampart-text-vocabulary/1","minCount":3,"synonyms":true,"words":[["refill",-2]]}');
+    writeFileSync(
+      join(dir, VOCABULARY_FILE),
+      '{"format":"rampart-text-vocabulary/1","minCount":3,"synonyms":true,"words":[["refill",-2]]}',
+    );
     assert.throws(
       () => loadVocabulary(dir),
-      (e: unknown) => e instanceof RampartError && e.code === 'E_VOCABULARY_CORRUPT' && e.message.includes(VOCABULARY_FILE) && /Retrain the model/.test(e.message),
+      (e: unknown) =>
+        e instanceof RampartError &&
+        e.code === 'E_VOCABULARY_CORRUPT' &&
+        e.message.includes(VOCABULARY_FILE) &&
+        /Retrain the model/.test(e.message),
     );
     writeFileSync(join(dir, VOCABULARY_FILE), '{"format":');
-    assert.throws(() => loadVocabulary(dir), (e: unknown) => e instanceof RampartError && e.code === 'E_VOCABULARY_CORRUPT');
+    assert.throws(
+      () => loadVocabulary(dir),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_VOCABULARY_CORRUPT',
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -55,7 +72,11 @@ test('a saved model is deployed behind the normalisation it was trained behind, 
     const normalised = { trainedOnNormalizedText: true, featurizer: { markerPrefix: '' } };
     const defended = { trainedOnNormalizedText: true, featurizer: { markerPrefix: OBFUSCATION_MARKER_PREFIX } };
     assert.equal(savedTextNormalization(dir, raw), undefined, 'a model trained on raw text reads raw text');
-    assert.deepEqual(savedTextNormalization(dir, normalised), { source: 'default', options: {} }, 'normalised text without a vocabulary: the default normaliser');
+    assert.deepEqual(
+      savedTextNormalization(dir, normalised),
+      { source: 'default', options: {} },
+      'normalised text without a vocabulary: the default normaliser',
+    );
     assert.throws(
       () => savedTextNormalization(dir, defended),
       (e: unknown) => e instanceof RampartError && e.code === 'E_VOCABULARY_MISSING' && e.message.includes(VOCABULARY_FILE),

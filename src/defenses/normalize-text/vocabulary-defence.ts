@@ -90,9 +90,13 @@ export function loadVocabulary(dir: string): SavedVocabulary | undefined {
   try {
     parsed = fileSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
   } catch (error) {
-    throw new DataError('E_VOCABULARY_CORRUPT', `Cannot read the text vocabulary ${path}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}. Retrain the model (the vocabulary is written with it) or restore the file.`, {
-      details: { path },
-    });
+    throw new DataError(
+      'E_VOCABULARY_CORRUPT',
+      `Cannot read the text vocabulary ${path}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}. Retrain the model (the vocabulary is written with it) or restore the file.`,
+      {
+        details: { path },
+      },
+    );
   }
   return { vocabulary: new Map(parsed.words), synonyms: parsed.synonyms };
 }
@@ -128,9 +132,13 @@ export function savedTextNormalization(dir: string, info: SavedTextModelInfo): S
   const saved = loadVocabulary(dir);
   if (saved) return { source: 'vocabulary', options: vocabularyDefence(saved.vocabulary, { synonyms: saved.synonyms }) };
   if (info.featurizer.markerPrefix === OBFUSCATION_MARKER_PREFIX) {
-    throw new DataError('E_VOCABULARY_MISSING', `The text model in ${dir} was trained behind the vocabulary defence (it reads the normaliser's marker words), but its ${VOCABULARY_FILE} is gone; without it the filter would normalise differently from training. Rerun the plan (text-train retrains when the file is missing) or restore the file.`, {
-      details: { path: join(dir, VOCABULARY_FILE) },
-    });
+    throw new DataError(
+      'E_VOCABULARY_MISSING',
+      `The text model in ${dir} was trained behind the vocabulary defence (it reads the normaliser's marker words), but its ${VOCABULARY_FILE} is gone; without it the filter would normalise differently from training. Rerun the plan (text-train retrains when the file is missing) or restore the file.`,
+      {
+        details: { path: join(dir, VOCABULARY_FILE) },
+      },
+    );
   }
   return { source: 'default', options: {} };
 }

@@ -7,10 +7,12 @@ import type { Lexicon } from './lexicon.js';
 import type { StageResult } from './stages/types.js';
 
 // Numbers with units or ordinals, years, times: never decode ("100k", "10am", "2nd", "1990s").
-export const NUMBER_LIKE = /^(?:[0-9]+|[0-9]+(?:am|pm|k|m|b|x|s|d|g|bit|px|kb|mb|gb|tb|ms|hz|khz|mhz|ghz|mm|cm|km|kg|lb|lbs|oz|ft|in|yr|yrs|hr|hrs|min|mins|sec|secs))$/i;
+export const NUMBER_LIKE =
+  /^(?:[0-9]+|[0-9]+(?:am|pm|k|m|b|x|s|d|g|bit|px|kb|mb|gb|tb|ms|hz|khz|mhz|ghz|mm|cm|km|kg|lb|lbs|oz|ft|in|yr|yrs|hr|hrs|min|mins|sec|secs))$/i;
 
 // URLs, e-mail addresses and paths are identifiers, not words: "pop3.example.com/x1" must survive.
-const ADDRESS = /(?:[a-z][a-z0-9+.-]*:\/\/|www\.)\S+|[^\s@]+@[^\s@]+\.[^\s@]+|\S*[/\\]\S*|\S+\.(?:com|net|org|edu|gov|html?|php|asp|txt|rpm|exe|zip|gz|tar|pdf|doc|jpg|gif|png)\b/gi;
+const ADDRESS =
+  /(?:[a-z][a-z0-9+.-]*:\/\/|www\.)\S+|[^\s@]+@[^\s@]+\.[^\s@]+|\S*[/\\]\S*|\S+\.(?:com|net|org|edu|gov|html?|php|asp|txt|rpm|exe|zip|gz|tar|pdf|doc|jpg|gif|png)\b/gi;
 // Every address holds one of these (the "://" of a URL, "www.", "@", a slash, a ".com").
 const ADDRESS_CHAR = /[/\\@.:]/;
 

@@ -61,7 +61,11 @@ function cholesky(a: Float64Array, d: number): Float64Array {
       let sum = a[i * d + j] as number;
       for (let k = 0; k < j; k++) sum -= (l[i * d + k] as number) * (l[j * d + k] as number);
       if (i === j) {
-        if (!(sum > 0)) throw new InputError('E_OOD_FIT', 'The feature covariance is not positive definite even after shrinkage; raise shrinkage or fit on more examples.');
+        if (!(sum > 0))
+          throw new InputError(
+            'E_OOD_FIT',
+            'The feature covariance is not positive definite even after shrinkage; raise shrinkage or fit on more examples.',
+          );
         l[i * d + i] = Math.sqrt(sum);
       } else l[i * d + j] = sum / (l[j * d + j] as number);
     }
@@ -103,7 +107,10 @@ export class OodDetector {
     this.threshold = json.threshold;
     this.source = json.source;
     if (json.whitening.length !== json.dims * json.dims || json.means.some((m) => m.length !== json.dims)) {
-      throw new DataError('E_OOD_FILE', `OOD detector has a ${json.whitening.length}-value whitening matrix and means of lengths ${json.means.map((m) => m.length).join(', ')}; both must match dims ${json.dims}. Refit it.`);
+      throw new DataError(
+        'E_OOD_FILE',
+        `OOD detector has a ${json.whitening.length}-value whitening matrix and means of lengths ${json.means.map((m) => m.length).join(', ')}; both must match dims ${json.dims}. Refit it.`,
+      );
     }
     this.whitening = Float32Array.from(json.whitening);
     this.means = json.means.map((m) => Float32Array.from(m));
@@ -117,7 +124,11 @@ export class OodDetector {
    */
   score(features: Float32Array): number {
     const d = this.dims;
-    if (features.length !== d) throw new InputError('E_OOD_DIMS', `The OOD detector was fitted on ${d} features but got ${features.length}; refit it for this model.`);
+    if (features.length !== d)
+      throw new InputError(
+        'E_OOD_DIMS',
+        `The OOD detector was fitted on ${d} features but got ${features.length}; refit it for this model.`,
+      );
     const w = this.whitening;
     const z = this.z;
     for (let i = 0; i < d; i++) {
@@ -151,7 +162,10 @@ export function fitOodDetector(options: FitOodOptions): OodDetector {
   const n = features.length;
   const d = features[0]?.length ?? 0;
   if (n < 2 || d === 0 || labels.length !== n || features.some((f) => f.length !== d)) {
-    throw new InputError('E_OOD_FIT', `Fitting the OOD detector needs at least 2 feature rows of one length with one label each; got ${n} rows and ${labels.length} labels.`);
+    throw new InputError(
+      'E_OOD_FIT',
+      `Fitting the OOD detector needs at least 2 feature rows of one length with one label each; got ${n} rows and ${labels.length} labels.`,
+    );
   }
   const quantile = options.quantile ?? 0.99;
   const shrinkage = options.shrinkage ?? 0.05;
@@ -247,7 +261,10 @@ export async function loadOodDetector(dir: string): Promise<OodDetector | undefi
   const result = detectorSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new DataError('E_OOD_FILE', `${join(dir, OOD_FILE)} is not an OOD detector ('${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}); delete it to refit.`);
+    throw new DataError(
+      'E_OOD_FILE',
+      `${join(dir, OOD_FILE)} is not an OOD detector ('${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'invalid'}); delete it to refit.`,
+    );
   }
   return new OodDetector(result.data);
 }
@@ -284,7 +301,14 @@ export function oodLayer(detectorOf: (modelId: string) => OodDetector | undefine
       const decision = thresholdDecision(worst, flagAt, options.denyAt);
       const score = Math.round(worst * 1000) / 1000;
       if (decision === 'pass') return { decision, score, perExample };
-      return { decision, score, perExample, examples: flagged, code: 'E_OUT_OF_DISTRIBUTION', reason: `feature distance ${score}x the training ${detector.json.quantile} quantile` };
+      return {
+        decision,
+        score,
+        perExample,
+        examples: flagged,
+        code: 'E_OUT_OF_DISTRIBUTION',
+        reason: `feature distance ${score}x the training ${detector.json.quantile} quantile`,
+      };
     },
   };
 }

@@ -47,7 +47,16 @@ export interface QueryPatternOptions {
  * reach 8, none 24), while the same digit with ±0.15 uniform noise per pixel lands
  * within it of its other noisy copies. 100,000 image sketches hold about 25 MB.
  */
-const DEFAULTS = { window: 4096, windowMs: 10 * 60_000, distance: 0.02, textSimilarity: 0.7, flagAt: 8, denyAt: 24, maxClients: 10_000, maxExamples: 100_000 };
+const DEFAULTS = {
+  window: 4096,
+  windowMs: 10 * 60_000,
+  distance: 0.02,
+  textSimilarity: 0.7,
+  flagAt: 8,
+  denyAt: 24,
+  maxClients: 10_000,
+  maxExamples: 100_000,
+};
 
 /** The query-pattern layer with its memory readings, for tests and the status route. */
 export interface QueryPatternLayer extends DefenseLayer {
@@ -133,7 +142,8 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
       });
       const decision = thresholdDecision(worst, o.flagAt, o.denyAt);
       if (decision === 'pass') return { decision, score: worst, perExample };
-      const where = sketches.length > 1 ? ` (example ${worstAt}; ${flagged.length} of ${sketches.length} examples at or above ${o.flagAt})` : '';
+      const where =
+        sketches.length > 1 ? ` (example ${worstAt}; ${flagged.length} of ${sketches.length} examples at or above ${o.flagAt})` : '';
       return {
         decision,
         score: worst,

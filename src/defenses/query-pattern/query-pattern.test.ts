@@ -6,7 +6,13 @@ import { queryPatternLayer } from './index.js';
 import { sketchText, textSimilarity } from './sketch.js';
 
 const view = { id: 'm', kind: 'image' as const, inputShape: [28, 28, 1], bounds: { min: 0, max: 1 }, numClasses: 10 };
-const ctx = (clientId: string, x: Float32Array, count: number): GuardContext => ({ clientId, address: '127.0.0.1', model: view, body: null, batch: { x, count, shape: [28, 28, 1] } });
+const ctx = (clientId: string, x: Float32Array, count: number): GuardContext => ({
+  clientId,
+  address: '127.0.0.1',
+  model: view,
+  body: null,
+  batch: { x, count, shape: [28, 28, 1] },
+});
 
 describe('query-pattern history', () => {
   test('ordinary traffic: 3,000 distinct digits in batches of 64 from one client are never denied', () => {

@@ -96,7 +96,13 @@ export function sketchImage(x: Float32Array, offset: number, shape: readonly num
 
 /** Lowercase word set of a text, the sketch near-duplicate texts share. */
 export function textSketch(text: string): Set<string> {
-  return new Set(text.toLowerCase().normalize('NFKC').split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 0));
+  return new Set(
+    text
+      .toLowerCase()
+      .normalize('NFKC')
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter((w) => w.length > 0),
+  );
 }
 
 /** FNV-1a over the UTF-16 code units: fast, stable across runs, and good enough to spread words. */

@@ -41,10 +41,18 @@ export async function registerRateLimits(app: FastifyInstance, options: RateLimi
   await app.register(rateLimit, { global: false });
   const keyIds = new WeakMap<FastifyRequest, string>();
   const perKey = options.perKey
-    ? app.createRateLimit({ max: options.perKey.max, timeWindow: options.perKey.timeWindowMs, keyGenerator: (req) => `key:${keyIds.get(req) ?? ''}` })
+    ? app.createRateLimit({
+        max: options.perKey.max,
+        timeWindow: options.perKey.timeWindowMs,
+        keyGenerator: (req) => `key:${keyIds.get(req) ?? ''}`,
+      })
     : undefined;
   const perAddress = options.perAddress
-    ? app.createRateLimit({ max: options.perAddress.max, timeWindow: options.perAddress.timeWindowMs, keyGenerator: (req) => `ip:${addressGroup(req.ip)}` })
+    ? app.createRateLimit({
+        max: options.perAddress.max,
+        timeWindow: options.perAddress.timeWindowMs,
+        keyGenerator: (req) => `ip:${addressGroup(req.ip)}`,
+      })
     : undefined;
 
   return async (request, keyId) => {

@@ -25,7 +25,9 @@ const DEFAULTS: Required<ValidateOptions> = { maxBatch: 64, maxTextLength: 10_00
 
 function bodyObject(body: unknown, field: string, example: string): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new InputError('E_BODY_SHAPE', `The request body must be a JSON object with '${field}'; e.g. ${example}.`, { details: { field } });
+    throw new InputError('E_BODY_SHAPE', `The request body must be a JSON object with '${field}'; e.g. ${example}.`, {
+      details: { field },
+    });
   }
   return body as Record<string, unknown>;
 }
@@ -37,9 +39,13 @@ function bodyObject(body: unknown, field: string, example: string): Record<strin
 function copyExample(value: unknown, shape: readonly number[], out: Float32Array, offset: number, index: number): void {
   const size = sizeOf(shape);
   if (!Array.isArray(value)) {
-    throw new InputError('E_INPUT_SHAPE', `inputs[${index}] must be an array of ${size} numbers (or nested [${shape.join(', ')}]); got ${value === null ? 'null' : typeof value}.`, {
-      details: { index, expected: shape },
-    });
+    throw new InputError(
+      'E_INPUT_SHAPE',
+      `inputs[${index}] must be an array of ${size} numbers (or nested [${shape.join(', ')}]); got ${value === null ? 'null' : typeof value}.`,
+      {
+        details: { index, expected: shape },
+      },
+    );
   }
   if (value.length === size && (size !== shape[0] || shape.length === 1 || !Array.isArray(value[0]))) {
     for (let i = 0; i < size; i++) out[offset + i] = numberAt(value[i], index, i);
@@ -49,9 +55,13 @@ function copyExample(value: unknown, shape: readonly number[], out: Float32Array
   const fill = (node: unknown, depth: number): void => {
     const dim = shape[depth] as number;
     if (!Array.isArray(node) || node.length !== dim) {
-      throw new InputError('E_INPUT_SHAPE', `inputs[${index}] must have shape [${shape.join(', ')}] (or be flat with ${size} values); a level ${depth} has ${Array.isArray(node) ? `length ${node.length}` : typeof node}.`, {
-        details: { index, expected: shape, depth },
-      });
+      throw new InputError(
+        'E_INPUT_SHAPE',
+        `inputs[${index}] must have shape [${shape.join(', ')}] (or be flat with ${size} values); a level ${depth} has ${Array.isArray(node) ? `length ${node.length}` : typeof node}.`,
+        {
+          details: { index, expected: shape, depth },
+        },
+      );
     }
     if (depth === shape.length - 1) {
       for (let i = 0; i < dim; i++) out[offset + written + i] = numberAt(node[i], index, written + i);
@@ -65,11 +75,15 @@ function copyExample(value: unknown, shape: readonly number[], out: Float32Array
 
 function numberAt(v: unknown, index: number, position: number): number {
   if (typeof v !== 'number') {
-    throw new InputError('E_INPUT_TYPE', `inputs[${index}] value ${position} must be a number; got ${v === null ? 'null' : typeof v}.`, { details: { index, position } });
+    throw new InputError('E_INPUT_TYPE', `inputs[${index}] value ${position} must be a number; got ${v === null ? 'null' : typeof v}.`, {
+      details: { index, position },
+    });
   }
   // JSON has no NaN or Infinity, but an overflowing literal (1e999) parses to Infinity.
   if (!Number.isFinite(v)) {
-    throw new InputError('E_INPUT_NONFINITE', `inputs[${index}] value ${position} is ${v}; every value must be finite.`, { details: { index, position } });
+    throw new InputError('E_INPUT_NONFINITE', `inputs[${index}] value ${position} is ${v}; every value must be finite.`, {
+      details: { index, position },
+    });
   }
   return v;
 }
@@ -85,10 +99,15 @@ export function parseImageBody(body: unknown, model: ModelView, options: Validat
   const record = bodyObject(body, 'inputs', `{"inputs": [[${sizeOf(model.inputShape)} numbers]]}`);
   const inputs = record.inputs;
   if (!Array.isArray(inputs) || inputs.length === 0) {
-    throw new InputError('E_BODY_SHAPE', `'inputs' must be a non-empty array of examples shaped [${model.inputShape.join(', ')}]; got ${inputs === undefined ? 'nothing' : Array.isArray(inputs) ? 'an empty array' : typeof inputs}.`);
+    throw new InputError(
+      'E_BODY_SHAPE',
+      `'inputs' must be a non-empty array of examples shaped [${model.inputShape.join(', ')}]; got ${inputs === undefined ? 'nothing' : Array.isArray(inputs) ? 'an empty array' : typeof inputs}.`,
+    );
   }
   if (inputs.length > o.maxBatch) {
-    throw new InputError('E_BATCH_SIZE', `'inputs' holds ${inputs.length} examples; send at most ${o.maxBatch} per request.`, { details: { count: inputs.length, max: o.maxBatch } });
+    throw new InputError('E_BATCH_SIZE', `'inputs' holds ${inputs.length} examples; send at most ${o.maxBatch} per request.`, {
+      details: { count: inputs.length, max: o.maxBatch },
+    });
   }
   const size = sizeOf(model.inputShape);
   const x = new Float32Array(inputs.length * size);
@@ -99,9 +118,13 @@ export function parseImageBody(body: unknown, model: ModelView, options: Validat
     if (v < min || v > max) {
       if (o.outOfRange === 'clip') x[i] = v < min ? min : max;
       else {
-        throw new InputError('E_INPUT_RANGE', `inputs[${Math.floor(i / size)}] value ${i % size} is ${v}, outside the model's range [${min}, ${max}]; scale the input to that range.`, {
-          details: { index: Math.floor(i / size), position: i % size, bounds: model.bounds },
-        });
+        throw new InputError(
+          'E_INPUT_RANGE',
+          `inputs[${Math.floor(i / size)}] value ${i % size} is ${v}, outside the model's range [${min}, ${max}]; scale the input to that range.`,
+          {
+            details: { index: Math.floor(i / size), position: i % size, bounds: model.bounds },
+          },
+        );
       }
     }
   }
@@ -118,18 +141,31 @@ export function parseTextBody(body: unknown, options: ValidateOptions = {}): str
   const record = bodyObject(body, 'texts', '{"texts": ["some message"]}');
   const texts = record.texts;
   if (!Array.isArray(texts) || texts.length === 0) {
-    throw new InputError('E_BODY_SHAPE', `'texts' must be a non-empty array of strings; got ${texts === undefined ? 'nothing' : Array.isArray(texts) ? 'an empty array' : typeof texts}.`);
+    throw new InputError(
+      'E_BODY_SHAPE',
+      `'texts' must be a non-empty array of strings; got ${texts === undefined ? 'nothing' : Array.isArray(texts) ? 'an empty array' : typeof texts}.`,
+    );
   }
   if (texts.length > o.maxBatch) {
-    throw new InputError('E_BATCH_SIZE', `'texts' holds ${texts.length} entries; send at most ${o.maxBatch} per request.`, { details: { count: texts.length, max: o.maxBatch } });
+    throw new InputError('E_BATCH_SIZE', `'texts' holds ${texts.length} entries; send at most ${o.maxBatch} per request.`, {
+      details: { count: texts.length, max: o.maxBatch },
+    });
   }
   return texts.map((t, i) => {
-    if (typeof t !== 'string') throw new InputError('E_TEXT_TYPE', `texts[${i}] must be a string; got ${t === null ? 'null' : typeof t}.`, { details: { index: i } });
+    if (typeof t !== 'string')
+      throw new InputError('E_TEXT_TYPE', `texts[${i}] must be a string; got ${t === null ? 'null' : typeof t}.`, {
+        details: { index: i },
+      });
     if (t.length > o.maxTextLength) {
-      throw new InputError('E_TEXT_LENGTH', `texts[${i}] has ${t.length} characters; the limit is ${o.maxTextLength}.`, { details: { index: i, max: o.maxTextLength } });
+      throw new InputError('E_TEXT_LENGTH', `texts[${i}] has ${t.length} characters; the limit is ${o.maxTextLength}.`, {
+        details: { index: i, max: o.maxTextLength },
+      });
     }
     // A JSON escape can encode a lone surrogate, which is not valid Unicode text.
-    if (LONE_SURROGATE.test(t)) throw new InputError('E_TEXT_ENCODING', `texts[${i}] holds a lone UTF-16 surrogate; send well-formed Unicode.`, { details: { index: i } });
+    if (LONE_SURROGATE.test(t))
+      throw new InputError('E_TEXT_ENCODING', `texts[${i}] holds a lone UTF-16 surrogate; send well-formed Unicode.`, {
+        details: { index: i },
+      });
     return t;
   });
 }

@@ -63,7 +63,15 @@ interface MatMulCase {
 }
 
 /** [outer..., m, k] x [outer..., k, n] stored as the transposes ask. */
-function matMulCase(outerA: number[], outerB: number[], m: number, k: number, n: number, transposeA: boolean, transposeB: boolean): MatMulCase {
+function matMulCase(
+  outerA: number[],
+  outerB: number[],
+  m: number,
+  k: number,
+  n: number,
+  transposeA: boolean,
+  transposeB: boolean,
+): MatMulCase {
   return {
     a: [...outerA, ...(transposeA ? [k, m] : [m, k])],
     b: [...outerB, ...(transposeB ? [n, k] : [k, n])],
@@ -338,20 +346,21 @@ describe('memory', () => {
     await tf.setBackend('wasm');
     const runs = [
       ...matMulCases().map((c, i) => matMulRun(c, 2000 + i)),
-      ...fusedCases().map((c, i) => () =>
-        scoped(() => {
-          const n = c.transposeB ? c.b[c.b.length - 2]! : c.b[c.b.length - 1]!;
-          const out = tf.fused.matMul({
-            a: tensor(c.a, 3000 + i),
-            b: tensor(c.b, 3100 + i),
-            transposeA: c.transposeA,
-            transposeB: c.transposeB,
-            bias: c.bias === undefined ? undefined : tensor(c.bias, 3200 + i),
-            activation: c.activation,
-            preluActivationWeights: c.activation === 'prelu' ? tensor([n], 3300 + i) : undefined,
-          });
-          return [result(out)];
-        }),
+      ...fusedCases().map(
+        (c, i) => () =>
+          scoped(() => {
+            const n = c.transposeB ? c.b[c.b.length - 2]! : c.b[c.b.length - 1]!;
+            const out = tf.fused.matMul({
+              a: tensor(c.a, 3000 + i),
+              b: tensor(c.b, 3100 + i),
+              transposeA: c.transposeA,
+              transposeB: c.transposeB,
+              bias: c.bias === undefined ? undefined : tensor(c.bias, 3200 + i),
+              activation: c.activation,
+              preluActivationWeights: c.activation === 'prelu' ? tensor([n], 3300 + i) : undefined,
+            });
+            return [result(out)];
+          }),
       ),
     ];
     const runAll = () => {

@@ -110,7 +110,12 @@ interface Operand {
  */
 function operand(backend: BackendWasm, t: tf.TensorInfo, batch: number, rows: number, cols: number, holdsTranspose: boolean): Operand {
   if (!holdsTranspose) return { info: view(t, [batch, rows, cols]), owned: false };
-  const info = transposed(backend, view(t, batch === 1 ? [cols, rows] : [batch, cols, rows]), batch === 1 ? [1, 0] : [0, 2, 1], tf.BatchMatMul);
+  const info = transposed(
+    backend,
+    view(t, batch === 1 ? [cols, rows] : [batch, cols, rows]),
+    batch === 1 ? [1, 0] : [0, 2, 1],
+    tf.BatchMatMul,
+  );
   return { info: view(info, [batch, rows, cols]), owned: true };
 }
 
@@ -308,7 +313,8 @@ export function fusedMatMulWasm(args: KernelArgs, stock: tf.KernelFunc): tf.Tens
   // Plain product, then bias and activation as separate kernels.
   const matMul = wasmKernel(tf.BatchMatMul, tf._FusedMatMul).kernelFunc;
   let out =
-    product(backend, matMul, a, b, transposeA, transposeB) ?? single(matMul({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }));
+    product(backend, matMul, a, b, transposeA, transposeB) ??
+    single(matMul({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }));
   if (bias !== undefined) {
     const added = single(wasmKernel(tf.Add, tf._FusedMatMul).kernelFunc({ inputs: { a: out, b: bias }, backend, attrs: {} }));
     backend.disposeData(out.dataId);
@@ -319,7 +325,11 @@ export function fusedMatMulWasm(args: KernelArgs, stock: tf.KernelFunc): tf.Tens
   return activated;
 }
 
-function withStock(kernelName: string, stock: tf.KernelConfig | undefined, fast: (args: KernelArgs, stock: tf.KernelFunc) => tf.TensorInfo | undefined): tf.KernelConfig {
+function withStock(
+  kernelName: string,
+  stock: tf.KernelConfig | undefined,
+  fast: (args: KernelArgs, stock: tf.KernelFunc) => tf.TensorInfo | undefined,
+): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = (args) => {
     if (stock === undefined) {
       throw new EngineError('E_KERNEL_MISSING', `${kernelName} on the wasm backend builds on the stock kernel, which is not registered.`, {

@@ -140,7 +140,11 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
       // Views only after the last allocation: a malloc may grow and detach the heap.
       heap(backend, dyChunk).set(heap(backend, dy).subarray(dyOffset, dyOffset + rows * outChannels));
       im2colColumns(heap(backend, x), heap(backend, patches), g, u0, u1, rows);
-      part = batchMatMul.kernelFunc({ inputs: { a: patches, b: dyChunk }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
+      part = batchMatMul.kernelFunc({
+        inputs: { a: patches, b: dyChunk },
+        backend,
+        attrs: { transposeA: false, transposeB: false },
+      }) as tf.TensorInfo;
       backend.disposeData(patches.dataId);
       backend.disposeData(dyChunk.dataId);
       if (singleChunk) {
@@ -158,7 +162,11 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
       if (!singleChunk) backend.disposeData(dyRows.dataId);
       const patches = backend.makeOutput([rows, kSize], 'float32');
       im2colRows(heap(backend, x), heap(backend, patches), g, u0, u1);
-      part = batchMatMul.kernelFunc({ inputs: { a: dyT, b: patches }, backend, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
+      part = batchMatMul.kernelFunc({
+        inputs: { a: dyT, b: patches },
+        backend,
+        attrs: { transposeA: false, transposeB: false },
+      }) as tf.TensorInfo;
       backend.disposeData(patches.dataId);
       backend.disposeData(dyT.dataId);
     }

@@ -45,8 +45,14 @@ describe('Identity', () => {
   });
 
   it('gives right products with a shared weight after the original is disposed', async () => {
-    const w = tf.tensor(Float32Array.from({ length: 12 }, (_, i) => i - 5), [4, 3]);
-    const x = tf.tensor(Float32Array.from({ length: 8 }, (_, i) => i * 0.5), [2, 4]);
+    const w = tf.tensor(
+      Float32Array.from({ length: 12 }, (_, i) => i - 5),
+      [4, 3],
+    );
+    const x = tf.tensor(
+      Float32Array.from({ length: 8 }, (_, i) => i * 0.5),
+      [2, 4],
+    );
     const first = tf.matMul(x, w).arraySync() as number[][];
     const shared = tf.clone(w);
     w.dispose();
@@ -70,7 +76,12 @@ describe('Identity', () => {
   it('keeps tensors and wasm data ids stable across repeated gradients', () => {
     const w = tf.variable(tf.randomNormal([8, 4], 0, 1, 'float32', 1));
     const x = tf.randomNormal([5, 8], 0, 1, 'float32', 2);
-    const step = () => tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.relu(tf.matMul(a, b)).square().sum())([x, w]).forEach((g) => g.dataSync()));
+    const step = () =>
+      tf.tidy(() =>
+        tf
+          .grads((a: tf.Tensor, b: tf.Tensor) => tf.relu(tf.matMul(a, b)).square().sum())([x, w])
+          .forEach((g) => g.dataSync()),
+      );
     step();
     const tensors = tf.memory().numTensors;
     const ids = backend().numDataIds();

@@ -67,9 +67,13 @@ function create(kernelName: string, fast: (args: KernelArgs) => tf.TensorInfo | 
     const out = fast(args);
     if (out !== undefined) return out;
     if (stock !== undefined) return stock.kernelFunc(args);
-    throw new EngineError('E_KERNEL_UNSUPPORTED', `${kernelName} on the wasm backend: this case needs the stock kernel, which is not registered.`, {
-      details: { kernel: kernelName, attrs: args.attrs },
-    });
+    throw new EngineError(
+      'E_KERNEL_UNSUPPORTED',
+      `${kernelName} on the wasm backend: this case needs the stock kernel, which is not registered.`,
+      {
+        details: { kernel: kernelName, attrs: args.attrs },
+      },
+    );
   };
   const config: tf.KernelConfig = { kernelName, backendName: 'wasm', kernelFunc };
   if (stock?.setupFunc !== undefined) config.setupFunc = stock.setupFunc;

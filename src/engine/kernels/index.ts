@@ -100,5 +100,7 @@ export function restoreStockWasmKernels(): void {
 
 /** Names of the kernels currently replaced by this module (empty after a restore). */
 export function activeWasmGradientKernels(): string[] {
-  return [...overrides.entries()].filter(([name, { ours }]) => tf.getKernel(name, 'wasm')?.kernelFunc === ours.kernelFunc).map(([name]) => name);
+  return [...overrides.entries()]
+    .filter(([name, { ours }]) => tf.getKernel(name, 'wasm')?.kernelFunc === ours.kernelFunc)
+    .map(([name]) => name);
 }

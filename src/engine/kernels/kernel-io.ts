@@ -61,8 +61,34 @@ export interface ConvGeometry {
 
 /** The geometry of `tf.backend_util.computeConv2DInfo`'s result. */
 export function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  return { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, padTop: info.padInfo.top, padLeft: info.padInfo.left };
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+  } = info;
+  return {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
 }
 
 /**

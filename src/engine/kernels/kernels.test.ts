@@ -72,7 +72,11 @@ function convGrads(c: ConvCase, seed: number, zeroShare = 0): () => Float32Array
       const keep = seededValues(gv.length, seed + 3);
       if (zeroShare > 0) gv.forEach((_, k) => (gv[k] = (keep[k]! + 1) / 2 < zeroShare ? 0 : gv[k]!));
       const g = tf.tensor(gv, y.shape);
-      const f = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad).mul(g).sum();
+      const f = (a: tf.Tensor, b: tf.Tensor) =>
+        tf
+          .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad)
+          .mul(g)
+          .sum();
       const [gx, gw] = tf.grads(f)([x, w]);
       return [gx!.dataSync() as Float32Array, gw!.dataSync() as Float32Array];
     });
@@ -299,7 +303,10 @@ describe('Conv2DBackpropInput and Conv2DBackpropFilter match cpu', () => {
     const x = tf.zeros([1, 2, 5, 5]);
     const dy = tf.zeros([1, 4, 3, 3]);
     assert.throws(
-      () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NCHW', filterShape: [3, 3, 2, 4] }),
+      () =>
+        tf
+          .engine()
+          .runKernel(tf.Conv2DBackpropFilter, { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NCHW', filterShape: [3, 3, 2, 4] }),
       (e: unknown) => e instanceof EngineError && e.code === 'E_KERNEL_DATA_FORMAT',
     );
     tf.dispose([x, dy]);
@@ -311,7 +318,17 @@ describe('Conv2D gradients: SIMD routes match cpu', () => {
   // zero; one input channel: the one-channel filter gradient and, at stride 1, the
   // gathered one-channel input gradient.
   const cases: ConvCase[] = [];
-  const pads: Pad[] = ['same', 'valid', 2, [[0, 0], [2, 0], [1, 2], [0, 0]]];
+  const pads: Pad[] = [
+    'same',
+    'valid',
+    2,
+    [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+  ];
   pads.forEach((pad, i) => {
     cases.push({ batch: 3, size: [7, 9], cin: 8, cout: 5, kernel: 3, stride: 1, pad });
     cases.push({ batch: 2, size: [6, 6], cin: 4, cout: 12, kernel: i % 2 === 0 ? 5 : 1, stride: 1, pad });
@@ -439,7 +456,14 @@ describe('end to end', () => {
           tf.layers.dense({ units: 10 }),
         ],
       });
-      model.setWeights(model.getWeights().map((w, i) => tf.tensor(seededValues(w.size, 40 + i).map((v) => v * 0.4), w.shape)));
+      model.setWeights(
+        model.getWeights().map((w, i) =>
+          tf.tensor(
+            seededValues(w.size, 40 + i).map((v) => v * 0.4),
+            w.shape,
+          ),
+        ),
+      );
       const x = tf.tensor4d(xv, [batch, 12, 12, 1]);
       const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
       const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);

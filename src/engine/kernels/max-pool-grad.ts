@@ -117,7 +117,20 @@ interface PoolGeometry extends SimdPoolGeometry {
  * Kept out of the kernel body so V8 optimises the hot loop alone.
  */
 function scatterToFirstMax(xv: Float32Array, yv: Float32Array | undefined, dyv: Float32Array, dxv: Float32Array, g: PoolGeometry): void {
-  const { batchSize, inHeight, inWidth, channels, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth, padTop, padLeft } = g;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    channels,
+    outHeight,
+    outWidth,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+    padTop,
+    padLeft,
+  } = g;
   const offsets = new Int32Array(filterHeight * filterWidth);
   const twoByTwo = filterHeight === 2 && filterWidth === 2;
   const rowStride = inWidth * channels;

@@ -55,7 +55,14 @@ function run(c: SumCase, seed: number, dtype: 'float32' | 'int32' = 'float32'): 
   return tf.tidy(() => {
     const n = c.shape.reduce((p, d) => p * d, 1);
     const v = values(n, seed);
-    const x = dtype === 'float32' ? tf.tensor(v, c.shape) : tf.tensor(Int32Array.from(v, (a) => Math.round(a * 10)), c.shape, 'int32');
+    const x =
+      dtype === 'float32'
+        ? tf.tensor(v, c.shape)
+        : tf.tensor(
+            Int32Array.from(v, (a) => Math.round(a * 10)),
+            c.shape,
+            'int32',
+          );
     const y = tf.sum(x, c.axis ?? undefined, c.keepDims);
     return { shape: y.shape, data: y.dataSync() as Float32Array | Int32Array };
   }) as unknown as { shape: number[]; data: Float32Array | Int32Array };
@@ -75,7 +82,11 @@ describe('Sum matches cpu', () => {
       await tf.setBackend('wasm');
       const backend = tf.backend() as BackendWasm;
       const x = tf.zeros(c.shape);
-      const handled = sumWasm({ inputs: { x }, backend, attrs: { axis: c.axis ?? undefined, keepDims: c.keepDims } as unknown as tf.NamedAttrMap });
+      const handled = sumWasm({
+        inputs: { x },
+        backend,
+        attrs: { axis: c.axis ?? undefined, keepDims: c.keepDims } as unknown as tf.NamedAttrMap,
+      });
       assert.equal(handled !== undefined, c.ours, 'route');
       if (handled !== undefined) backend.disposeData(handled.dataId);
       x.dispose();

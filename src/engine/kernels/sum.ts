@@ -96,9 +96,13 @@ export function createSumKernel(stock?: tf.KernelConfig): tf.KernelConfig {
     const out = sumWasm(args);
     if (out !== undefined) return out;
     if (stock !== undefined) return stock.kernelFunc(args);
-    throw new EngineError('E_KERNEL_UNSUPPORTED', `${tf.Sum} on the wasm backend: this case needs the stock kernel, which is not registered.`, {
-      details: { kernel: tf.Sum, attrs: args.attrs },
-    });
+    throw new EngineError(
+      'E_KERNEL_UNSUPPORTED',
+      `${tf.Sum} on the wasm backend: this case needs the stock kernel, which is not registered.`,
+      {
+        details: { kernel: tf.Sum, attrs: args.attrs },
+      },
+    );
   };
   const config: tf.KernelConfig = { kernelName: tf.Sum, backendName: 'wasm', kernelFunc };
   if (stock?.setupFunc !== undefined) config.setupFunc = stock.setupFunc;

@@ -57,14 +57,60 @@ export interface SimdKernels {
 function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
   const at = (t: tf.TensorInfo) => heapOffset(backend, t);
   const conv = (g: ConvGeometry) =>
-    [g.batchSize, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft] as const;
+    [
+      g.batchSize,
+      g.inHeight,
+      g.inWidth,
+      g.inChannels,
+      g.outHeight,
+      g.outWidth,
+      g.outChannels,
+      g.filterHeight,
+      g.filterWidth,
+      g.strideHeight,
+      g.strideWidth,
+      g.padTop,
+      g.padLeft,
+    ] as const;
   return {
-    maxPoolGrad2x2: (x, dy, dx, g) => raw.maxPoolGrad2x2(at(x), at(dy), at(dx), g.batchSize, g.inHeight, g.inWidth, g.channels, g.outHeight, g.outWidth),
+    maxPoolGrad2x2: (x, dy, dx, g) =>
+      raw.maxPoolGrad2x2(at(x), at(dy), at(dx), g.batchSize, g.inHeight, g.inWidth, g.channels, g.outHeight, g.outWidth),
     convInputGradientC1: (dy, filter, dx, g) =>
-      raw.conv2dBackpropInputC1(at(dy), at(filter), at(dx), g.batchSize, g.inHeight, g.inWidth, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth, g.padTop, g.padLeft),
+      raw.conv2dBackpropInputC1(
+        at(dy),
+        at(filter),
+        at(dx),
+        g.batchSize,
+        g.inHeight,
+        g.inWidth,
+        g.outHeight,
+        g.outWidth,
+        g.outChannels,
+        g.filterHeight,
+        g.filterWidth,
+        g.padTop,
+        g.padLeft,
+      ),
     convFilterGradientC1: (x, dy, dw, g) =>
-      raw.conv2dBackpropFilterC1(at(x), at(dy), at(dw), g.batchSize, g.inHeight, g.inWidth, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft),
-    convSparseScatter: (target, dy, window, taps, g) => raw.conv2dSparseScatter(target === 'filter' ? 1 : 0, at(dy), at(window), at(taps), ...conv(g)),
+      raw.conv2dBackpropFilterC1(
+        at(x),
+        at(dy),
+        at(dw),
+        g.batchSize,
+        g.inHeight,
+        g.inWidth,
+        g.outHeight,
+        g.outWidth,
+        g.outChannels,
+        g.filterHeight,
+        g.filterWidth,
+        g.strideHeight,
+        g.strideWidth,
+        g.padTop,
+        g.padLeft,
+      ),
+    convSparseScatter: (target, dy, window, taps, g) =>
+      raw.conv2dSparseScatter(target === 'filter' ? 1 : 0, at(dy), at(window), at(taps), ...conv(g)),
     sparse: (t, maxDensity) => {
       const n = t.shape.reduce((p, d) => p * d, 1);
       return raw.countNonZero(at(t), n) <= maxDensity * n;

@@ -43,10 +43,17 @@ export const gradientHealth: MaskingCheck = {
     const ce = await gradientFlags(ctx, 'ce');
     const margin = await gradientFlags(ctx, 'margin');
     const bad = Math.max(margin.zero, ce.nonFinite, margin.nonFinite);
-    const status = bad > 0.5 || ce.nonFinite > 0 || margin.nonFinite > 0 ? 'fail' : bad > ctx.margin || ce.zero > ctx.margin ? 'warn' : 'pass';
-    const measured = { zeroFractionCe: round(ce.zero), zeroFractionMargin: round(margin.zero), nonFiniteFractionCe: round(ce.nonFinite), nonFiniteFractionMargin: round(margin.nonFinite) };
+    const status =
+      bad > 0.5 || ce.nonFinite > 0 || margin.nonFinite > 0 ? 'fail' : bad > ctx.margin || ce.zero > ctx.margin ? 'warn' : 'pass';
+    const measured = {
+      zeroFractionCe: round(ce.zero),
+      zeroFractionMargin: round(margin.zero),
+      nonFiniteFractionCe: round(ce.nonFinite),
+      nonFiniteFractionMargin: round(margin.nonFinite),
+    };
     let explanation: string;
-    if (status === 'pass') explanation = 'Every attacked example has a non-zero, finite input gradient under both cross-entropy and margin losses.';
+    if (status === 'pass')
+      explanation = 'Every attacked example has a non-zero, finite input gradient under both cross-entropy and margin losses.';
     else if (ce.nonFinite > 0 || margin.nonFinite > 0)
       explanation = `Input gradients are NaN or infinite for ${round(Math.max(ce.nonFinite, margin.nonFinite))} of examples (exploding gradients). Gradient attacks fail there for numerical reasons, not because the model is robust. Look for log(0), division by a small number or an unstable custom layer; evaluate with black-box attacks meanwhile.`;
     else if (margin.zero > ctx.margin)

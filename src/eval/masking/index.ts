@@ -61,7 +61,10 @@ export interface MaskingCheckOptions {
   batchSize?: number;
   /** Run only these checks (ids from MASKING_CHECK_IDS); default all. */
   checks?: readonly string[];
-  /** Score-based attack for the black-box comparison; default the registry's `square` (1000 queries) when registered, else random sampling. */
+  /**
+   * Score-based attack for the black-box comparison; default the registry's `square` (1000 queries)
+   * when registered, else random sampling.
+   */
   blackBox?: Attack;
   /** A different model to craft transfer attacks on; the transfer check is skipped without one. */
   surrogate?: Classifier;
@@ -84,7 +87,17 @@ export interface MaskingReport {
   threat: { id: string; norm: NormId; epsilon: number };
   /** Clean-correct examples the checks attacked. */
   examples: number;
-  config: { seed: number; pgdSteps: number; shortSteps: number; longSteps: number; epsilonFactors: number[]; randomSamples: number; margin: number; blackBox: string; blackBoxConfig: Readonly<object> };
+  config: {
+    seed: number;
+    pgdSteps: number;
+    shortSteps: number;
+    longSteps: number;
+    epsilonFactors: number[];
+    randomSamples: number;
+    margin: number;
+    blackBox: string;
+    blackBoxConfig: Readonly<object>;
+  };
   /** Worst status over the checks that ran. */
   status: CheckStatus;
   summary: Record<CheckStatus, number>;
@@ -108,7 +121,10 @@ function defaultBlackBox(): { attack: Attack; source: string } {
 
 function wholeAtLeast(name: string, value: number | undefined, fallback: number, min: number): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min) throw new UsageError('E_MASKING_OPTION', `Masking-check option '${name}' must be a whole number >= ${min}; got ${String(value)}.`, { details: { option: name, value } });
+  if (!Number.isInteger(v) || v < min)
+    throw new UsageError('E_MASKING_OPTION', `Masking-check option '${name}' must be a whole number >= ${min}; got ${String(value)}.`, {
+      details: { option: name, value },
+    });
   return v;
 }
 
@@ -129,7 +145,8 @@ export async function runMaskingChecks(options: MaskingCheckOptions): Promise<Ma
     throw new UsageError('E_MASKING_OPTION', 'Masking checks need a threat: pass `threat`, or `norm` and `epsilon`.');
   }
   const threat = options.threat ?? threatModel({ norm: options.norm as string, epsilon: options.epsilon as number, bounds: model.bounds });
-  if (threat.epsilon === 0) throw new UsageError('E_MASKING_OPTION', 'Masking checks need an epsilon > 0: with no budget there is nothing to attack.');
+  if (threat.epsilon === 0)
+    throw new UsageError('E_MASKING_OPTION', 'Masking checks need an epsilon > 0: with no budget there is nothing to attack.');
   const seed = options.seed ?? 0;
   const limit = wholeAtLeast('limit', options.limit, 100, 1);
   const batchSize = wholeAtLeast('batchSize', options.batchSize, 256, 1);
@@ -139,26 +156,38 @@ export async function runMaskingChecks(options: MaskingCheckOptions): Promise<Ma
   const randomSamples = wholeAtLeast('randomSamples', options.randomSamples, 64, 1);
   const epsilonFactors = [...(options.epsilonFactors ?? [0.25, 0.5, 1, 2])];
   if (epsilonFactors.length < 2 || epsilonFactors.some((f) => !(f > 0 && Number.isFinite(f)))) {
-    throw new UsageError('E_MASKING_OPTION', `Masking-check option 'epsilonFactors' needs at least two finite numbers > 0; got [${epsilonFactors.join(', ')}].`);
+    throw new UsageError(
+      'E_MASKING_OPTION',
+      `Masking-check option 'epsilonFactors' needs at least two finite numbers > 0; got [${epsilonFactors.join(', ')}].`,
+    );
   }
   const tolerance = options.tolerance ?? 0.03;
-  if (!(tolerance >= 0 && tolerance < 1)) throw new UsageError('E_MASKING_OPTION', `Masking-check option 'tolerance' must be in [0, 1); got ${tolerance}.`);
+  if (!(tolerance >= 0 && tolerance < 1))
+    throw new UsageError('E_MASKING_OPTION', `Masking-check option 'tolerance' must be in [0, 1); got ${tolerance}.`);
   const wanted = options.checks ?? MASKING_CHECK_IDS;
   for (const id of wanted) {
-    if (!MASKING_CHECK_IDS.includes(id)) throw new UsageError('E_MASKING_OPTION', `Unknown masking check '${id}'; use ${listChoices(MASKING_CHECK_IDS)}.`, { details: { value: id, valid: MASKING_CHECK_IDS } });
+    if (!MASKING_CHECK_IDS.includes(id))
+      throw new UsageError('E_MASKING_OPTION', `Unknown masking check '${id}'; use ${listChoices(MASKING_CHECK_IDS)}.`, {
+        details: { value: id, valid: MASKING_CHECK_IDS },
+      });
   }
   const blackBox = options.blackBox ? { attack: options.blackBox, source: options.blackBox.id } : defaultBlackBox();
 
   const predicted = await predictClasses(model, data, batchSize);
   const rows: number[] = [];
   for (let i = 0; i < data.count && rows.length < limit; i++) if (predicted[i] === data.y[i]) rows.push(i);
-  if (rows.length === 0) throw new InputError('E_NO_CORRECT_EXAMPLES', `Model '${model.id}' classifies none of the ${data.count} examples of '${data.name}' correctly; masking checks attack correct examples only.`);
+  if (rows.length === 0)
+    throw new InputError(
+      'E_NO_CORRECT_EXAMPLES',
+      `Model '${model.id}' classifies none of the ${data.count} examples of '${data.name}' correctly; masking checks attack correct examples only.`,
+    );
   const x = gatherRows(data, rows);
   const labels = Int32Array.from(rows, (r) => data.y[r] as number);
   const count = rows.length;
   const memo = new Map<string, Promise<Uint8Array>>();
   const range = threat.bounds.max - threat.bounds.min;
-  const threatAt = (epsilon: number): ThreatModel => threatModel({ norm: threat.norm, epsilon: threat.norm === 'linf' ? Math.min(epsilon, range) : epsilon, bounds: threat.bounds });
+  const threatAt = (epsilon: number): ThreatModel =>
+    threatModel({ norm: threat.norm, epsilon: threat.norm === 'linf' ? Math.min(epsilon, range) : epsilon, bounds: threat.bounds });
 
   const attackSuccess = async (attack: Attack, t: ThreatModel, craftOn: Classifier, key: string): Promise<Uint8Array> => {
     const success = new Uint8Array(count);
@@ -168,7 +197,9 @@ export async function runMaskingChecks(options: MaskingCheckOptions): Promise<Ma
       try {
         const result = await attack.run(craftOn, xb, labels.slice(start, end), t, { seed: seed + 7_919 * k++ + keySeed(key) });
         // Judged by a fresh prediction of the model under test: transfer points were crafted on another model.
-        const wrong = tf.tidy(() => tf.notEqual(tf.argMax(model.logits(result.adversarial), 1), tf.tensor1d(labels.subarray(start, end), 'int32')));
+        const wrong = tf.tidy(() =>
+          tf.notEqual(tf.argMax(model.logits(result.adversarial), 1), tf.tensor1d(labels.subarray(start, end), 'int32')),
+        );
         result.adversarial.dispose();
         success.set(await wrong.data(), start);
         wrong.dispose();
@@ -211,7 +242,9 @@ export async function runMaskingChecks(options: MaskingCheckOptions): Promise<Ma
   try {
     for (const check of MASKING_CHECKS) {
       if (!wanted.includes(check.id)) continue;
-      const reason = !model.differentiable ? `model '${model.id}' exposes no gradients, so there is no white-box attack to check` : check.skipReason?.(ctx);
+      const reason = !model.differentiable
+        ? `model '${model.id}' exposes no gradients, so there is no white-box attack to check`
+        : check.skipReason?.(ctx);
       if (reason) {
         skipped.push({ id: check.id, reason });
         continue;
@@ -228,7 +261,17 @@ export async function runMaskingChecks(options: MaskingCheckOptions): Promise<Ma
     model: { id: model.id },
     threat: { id: threat.id, norm: threat.norm, epsilon: threat.epsilon },
     examples: count,
-    config: { seed, pgdSteps, shortSteps, longSteps, epsilonFactors, randomSamples, margin: ctx.margin, blackBox: blackBox.source, blackBoxConfig: blackBox.attack.config },
+    config: {
+      seed,
+      pgdSteps,
+      shortSteps,
+      longSteps,
+      epsilonFactors,
+      randomSamples,
+      margin: ctx.margin,
+      blackBox: blackBox.source,
+      blackBoxConfig: blackBox.attack.config,
+    },
     status: summary.fail > 0 ? 'fail' : summary.warn > 0 ? 'warn' : 'pass',
     summary,
     checks,

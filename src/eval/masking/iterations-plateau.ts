@@ -19,7 +19,14 @@ export const iterationsPlateau: MaskingCheck = {
       id: this.id,
       title: this.title,
       status,
-      measured: { shortSteps: ctx.shortSteps, longSteps: ctx.longSteps, shortSuccess: round(short), longSuccess: round(long), gain: round(gain), margin: round(ctx.margin) },
+      measured: {
+        shortSteps: ctx.shortSteps,
+        longSteps: ctx.longSteps,
+        shortSuccess: round(short),
+        longSuccess: round(long),
+        gain: round(gain),
+        margin: round(ctx.margin),
+      },
       explanation:
         status === 'pass'
           ? `PGD with ${ctx.shortSteps} steps broke ${round(short)} of examples and with ${ctx.longSteps} steps ${round(long)}: the attack has converged.`

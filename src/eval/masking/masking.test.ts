@@ -35,7 +35,15 @@ let linear: TfjsClassifier | undefined;
 async function linearSurrogate(): Promise<TfjsClassifier> {
   if (!linear) {
     const model = buildModel('linear', { inputShape: [28, 28, 1], numClasses: 10, seed: 5 });
-    await trainModel({ model, train: takeFirst(smallMnist().train, 1000), epochs: 2, batchSize: 64, optimizer: 'adam', learningRate: 5e-3, seed: 5 });
+    await trainModel({
+      model,
+      train: takeFirst(smallMnist().train, 1000),
+      epochs: 2,
+      batchSize: 64,
+      optimizer: 'adam',
+      learningRate: 5e-3,
+      seed: 5,
+    });
     linear = new TfjsClassifier(model, { id: 'linear-surrogate' });
   }
   return linear;
@@ -52,7 +60,10 @@ test('a plain trained model passes every check', async () => {
   const tensors = tf.memory().numTensors;
   const report = await runMaskingChecks({ model, data, surrogate, blackBox: blackBox(), ...common });
   assert.equal(tf.memory().numTensors, tensors, 'masking checks leaked tensors');
-  assert.deepEqual(report.checks.map((c) => c.id), MASKING_CHECK_IDS);
+  assert.deepEqual(
+    report.checks.map((c) => c.id),
+    MASKING_CHECK_IDS,
+  );
   assert.deepEqual(report.skipped, []);
   for (const c of report.checks) assert.equal(c.status, 'pass', `${c.id}: ${c.explanation} ${JSON.stringify(c.measured)}`);
   assert.equal(report.status, 'pass');
@@ -72,7 +83,11 @@ test('a quantised (masked) model fails the gradient-masking checks that target i
   assert.equal(byId('gradients-nonzero-finite').measured.zeroFractionMargin, 1);
   assert.equal(status['white-box-beats-black-box'], 'fail', JSON.stringify(byId('white-box-beats-black-box').measured));
   assert.equal(status['white-box-beats-transfer'], 'fail', JSON.stringify(byId('white-box-beats-transfer').measured));
-  assert.equal(status['random-search-finds-nothing-pgd-missed'], 'fail', JSON.stringify(byId('random-search-finds-nothing-pgd-missed').measured));
+  assert.equal(
+    status['random-search-finds-nothing-pgd-missed'],
+    'fail',
+    JSON.stringify(byId('random-search-finds-nothing-pgd-missed').measured),
+  );
   assert.notEqual(status['unbounded-attack'], 'pass', JSON.stringify(byId('unbounded-attack').measured));
   assert.equal(report.status, 'fail');
   assert.ok(report.summary.fail >= 5);
@@ -83,16 +98,41 @@ test('a quantised (masked) model fails the gradient-masking checks that target i
 test('options: skipped transfer without a surrogate, a subset of checks, named errors', async () => {
   const model = await trainedMlp();
   const data = takeFirst(smallMnist().test, 30);
-  const report = await runMaskingChecks({ model, data, norm: 'linf', epsilon: 0.1, limit: 10, checks: ['white-box-beats-transfer', 'gradients-nonzero-finite'], blackBox: randomSampling({ samples: 4 }) });
-  assert.deepEqual(report.checks.map((c) => c.id), ['gradients-nonzero-finite']);
+  const report = await runMaskingChecks({
+    model,
+    data,
+    norm: 'linf',
+    epsilon: 0.1,
+    limit: 10,
+    checks: ['white-box-beats-transfer', 'gradients-nonzero-finite'],
+    blackBox: randomSampling({ samples: 4 }),
+  });
+  assert.deepEqual(
+    report.checks.map((c) => c.id),
+    ['gradients-nonzero-finite'],
+  );
   assert.equal(report.skipped[0]?.id, 'white-box-beats-transfer');
   assert.match(report.skipped[0]!.reason, /surrogate/);
   assert.equal(report.config.blackBox, 'random-sampling');
-  await assert.rejects(runMaskingChecks({ model, data, norm: 'linf', epsilon: 0.1, checks: ['psychic'] }), (e: unknown) => e instanceof UsageError && e.code === 'E_MASKING_OPTION' && /'psychic'.*'iterative-beats-single-step'/.test(e.message));
+  await assert.rejects(
+    runMaskingChecks({ model, data, norm: 'linf', epsilon: 0.1, checks: ['psychic'] }),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_MASKING_OPTION' && /'psychic'.*'iterative-beats-single-step'/.test(e.message),
+  );
   await assert.rejects(runMaskingChecks({ model, data, norm: 'linf', epsilon: 0 }), /epsilon > 0/);
   await assert.rejects(runMaskingChecks({ model, data, norm: 'linf', epsilon: 0.1, epsilonFactors: [1] }), /'epsilonFactors'/);
-  const l2 = await runMaskingChecks({ model, data, norm: 'l2', epsilon: 1.5, limit: 15, checks: ['unbounded-attack', 'random-search-finds-nothing-pgd-missed'] });
-  assert.deepEqual(l2.checks.map((c) => c.status), ['pass', 'pass'], JSON.stringify(l2.checks.map((c) => c.measured)));
+  const l2 = await runMaskingChecks({
+    model,
+    data,
+    norm: 'l2',
+    epsilon: 1.5,
+    limit: 15,
+    checks: ['unbounded-attack', 'random-search-finds-nothing-pgd-missed'],
+  });
+  assert.deepEqual(
+    l2.checks.map((c) => c.status),
+    ['pass', 'pass'],
+    JSON.stringify(l2.checks.map((c) => c.measured)),
+  );
   assert.equal(l2.checks[0]!.measured.epsilon, 28, 'L2 unbounded: the diagonal of the 28x28 unit box');
   const blind: Classifier = { ...quantised(model), id: 'black-box', differentiable: false };
   const none = await runMaskingChecks({ model: blind, data, norm: 'linf', epsilon: 0.1, limit: 5 });
@@ -106,7 +146,12 @@ test('random sampling stays in the ball and reports success honestly', async () 
   const x = tf.tensor(data.x, [20, 28, 28, 1]);
   const threat = threatModel({ norm: 'linf', epsilon: 0.3 });
   const result = await randomSampling({ samples: 16 }).run(model, x, data.y, threat, { seed: 4 });
-  const [pred, dist, min, max] = tf.tidy(() => [tf.argMax(model.logits(result.adversarial), 1), tf.max(tf.abs(tf.sub(result.adversarial, x)).reshape([20, -1]), 1), tf.min(result.adversarial), tf.max(result.adversarial)]);
+  const [pred, dist, min, max] = tf.tidy(() => [
+    tf.argMax(model.logits(result.adversarial), 1),
+    tf.max(tf.abs(tf.sub(result.adversarial, x)).reshape([20, -1]), 1),
+    tf.min(result.adversarial),
+    tf.max(result.adversarial),
+  ]);
   const p = await pred!.data();
   const d = await dist!.data();
   for (let i = 0; i < 20; i++) {
@@ -115,7 +160,10 @@ test('random sampling stays in the ball and reports success honestly', async () 
     assert.ok(result.queries[i]! >= 1 && result.queries[i]! <= 16);
   }
   assert.ok((await min!.data())[0]! >= 0 && (await max!.data())[0]! <= 1);
-  assert.ok(result.success.some((s) => s === 1), 'random vertices at 0.3 break some digits');
+  assert.ok(
+    result.success.some((s) => s === 1),
+    'random vertices at 0.3 break some digits',
+  );
   tf.dispose([pred!, dist!, min!, max!, x, result.adversarial]);
   assert.throws(() => randomSampling({ samples: 0 }), /'samples' must be a whole number/);
 });

@@ -22,7 +22,13 @@ export const randomSearchFindsNothingNew: MaskingCheck = {
       id: this.id,
       title: this.title,
       status,
-      measured: { pgdSuccess: round(rate(white)), randomSuccess: round(rate(random)), missedByPgd: missed, missedFraction: round(fraction), samples: ctx.randomSamples },
+      measured: {
+        pgdSuccess: round(rate(white)),
+        randomSuccess: round(rate(random)),
+        missedByPgd: missed,
+        missedFraction: round(fraction),
+        samples: ctx.randomSamples,
+      },
       explanation:
         status === 'pass'
           ? `${ctx.randomSamples} random points per example found no adversarial example that PGD missed.`

@@ -21,7 +21,13 @@ export const whiteBoxBeatsBlackBox: MaskingCheck = {
       id: this.id,
       title: this.title,
       status: ok ? 'pass' : 'fail',
-      measured: { pgdSuccess: round(whiteRate), blackBoxSuccess: round(blackRate), blackBoxOnly: blackOnly, blackBoxAttack: ctx.blackBox.source, margin: round(ctx.margin) },
+      measured: {
+        pgdSuccess: round(whiteRate),
+        blackBoxSuccess: round(blackRate),
+        blackBoxOnly: blackOnly,
+        blackBoxAttack: ctx.blackBox.source,
+        margin: round(ctx.margin),
+      },
       explanation: ok
         ? `PGD broke ${round(whiteRate)} of examples, the black-box ${ctx.blackBox.source} attack ${round(blackRate)}: gradients carry the information an attacker needs.`
         : `The black-box ${ctx.blackBox.source} attack, which never sees a gradient, broke ${round(blackRate)} of examples but PGD only ${round(whiteRate)} (${blackOnly} examples only the black box broke). The model's gradients are masked: white-box numbers overstate its robustness. Report the black-box result as the upper bound on robust accuracy and find the layer that blocks gradients (quantisation, thresholding, randomness, saturated softmax).`,

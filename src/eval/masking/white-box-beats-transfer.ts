@@ -11,10 +11,15 @@ import { rate, round, type MaskingCheck } from './types.js';
 export const whiteBoxBeatsTransfer: MaskingCheck = {
   id: 'white-box-beats-transfer',
   title: 'White-box PGD is at least as strong as a transfer attack from a surrogate',
-  skipReason: (ctx) => (ctx.surrogate ? undefined : 'no surrogate model given (pass `surrogate`, e.g. the same architecture trained without the defence)'),
+  skipReason: (ctx) =>
+    ctx.surrogate ? undefined : 'no surrogate model given (pass `surrogate`, e.g. the same architecture trained without the defence)',
   async run(ctx) {
     const surrogate = ctx.surrogate;
-    if (!surrogate) throw new UsageError('E_MASKING_OPTION', "The transfer check needs a surrogate model to craft on; pass 'surrogate' (e.g. the same architecture trained without the defence).");
+    if (!surrogate)
+      throw new UsageError(
+        'E_MASKING_OPTION',
+        "The transfer check needs a surrogate model to craft on; pass 'surrogate' (e.g. the same architecture trained without the defence).",
+      );
     const white = rate(await ctx.success('pgd', pgd({ steps: ctx.pgdSteps }), ctx.threat));
     const transfer = rate(await ctx.success('transfer', pgd({ steps: ctx.pgdSteps }), ctx.threat, surrogate));
     const ok = white >= transfer - ctx.margin;

@@ -18,9 +18,13 @@ async function checkAttack(shard: AttackShard, model: ModelInfo): Promise<void> 
   createAttack(shard.attackId, shard.attackOptions); // throws UsageError for a bad id or option
   assertBatchShape(model, shard.shape);
   if (shard.x.length !== sizeOf(shard.shape)) {
-    throw new InputError('E_INPUT_LENGTH', `x holds ${shard.x.length} values but shape [${shard.shape.join(', ')}] needs ${sizeOf(shard.shape)}.`, {
-      details: { length: shard.x.length, shape: shard.shape },
-    });
+    throw new InputError(
+      'E_INPUT_LENGTH',
+      `x holds ${shard.x.length} values but shape [${shard.shape.join(', ')}] needs ${sizeOf(shard.shape)}.`,
+      {
+        details: { length: shard.x.length, shape: shard.shape },
+      },
+    );
   }
   if (shard.labels.length === 0 && shard.shape[0] === 0) return;
   const tensor = tf.tensor(shard.x, shard.shape, 'float32');

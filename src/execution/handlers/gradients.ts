@@ -17,16 +17,24 @@ function checkGradients(shard: GradientsShard, model: ModelInfo): void {
   const { objective } = shard;
   // Built here too, so a bad id or option fails with the registry's own error before any work.
   if (createObjective(objective.id, objective.options ?? {}).spec === undefined) {
-    throw new UsageError('E_POOL_OBJECTIVE', `Objective '${objective.id}' uses adversarial weight perturbation, which needs the whole batch; train it without a worker pool (--workers 1).`, {
-      details: { objective },
-    });
+    throw new UsageError(
+      'E_POOL_OBJECTIVE',
+      `Objective '${objective.id}' uses adversarial weight perturbation, which needs the whole batch; train it without a worker pool (--workers 1).`,
+      {
+        details: { objective },
+      },
+    );
   }
   const n = shard.labels.length;
   assertBatchShape(model, shard.shape, 'training batch');
   if (shard.x.length !== sizeOf(shard.shape) || shard.shape[0] !== n || n === 0) {
-    throw new InputError('E_INPUT_LENGTH', `x holds ${shard.x.length} values and ${n} labels; shape [${shard.shape.join(', ')}] needs ${sizeOf(shard.shape)} values, one label per row and at least one row.`, {
-      details: { length: shard.x.length, labels: n, shape: shard.shape },
-    });
+    throw new InputError(
+      'E_INPUT_LENGTH',
+      `x holds ${shard.x.length} values and ${n} labels; shape [${shard.shape.join(', ')}] needs ${sizeOf(shard.shape)} values, one label per row and at least one row.`,
+      {
+        details: { length: shard.x.length, labels: n, shape: shard.shape },
+      },
+    );
   }
   assertLabels(shard.labels, n, model.numClasses);
 }

@@ -45,7 +45,9 @@ export class HandlerRegistry {
    */
   register<P, R>(handler: ShardHandler<P, R>): this {
     if (this.handlers.has(handler.kind)) {
-      throw new UsageError('E_HANDLER_KIND', `A handler for '${handler.kind}' is already registered; register each kind once.`, { details: { kind: handler.kind } });
+      throw new UsageError('E_HANDLER_KIND', `A handler for '${handler.kind}' is already registered; register each kind once.`, {
+        details: { kind: handler.kind },
+      });
     }
     this.handlers.set(handler.kind, handler as ShardHandler);
     return this;

@@ -38,7 +38,10 @@ export class ModelCopies {
   /** Records a master copy of `model` and returns its handle. */
   async add(model: tf.LayersModel, bounds: Bounds | undefined, id: string | undefined): Promise<PoolModelHandle> {
     const classifier = new TfjsClassifier(model, { ...(bounds ? { bounds } : {}), ...(id ? { id } : {}) });
-    const weights = await readWeights(model.weights.map((w) => w.read()), model.weights.map((w) => w.originalName));
+    const weights = await readWeights(
+      model.weights.map((w) => w.read()),
+      model.weights.map((w) => w.originalName),
+    );
     const handle: PoolModelHandle = Object.freeze({
       id: this.nextHandle++,
       modelId: classifier.id,
@@ -80,19 +83,32 @@ export class ModelCopies {
    */
   async replaceWeights(handle: PoolModelHandle, weights: tf.LayersModel | readonly (tf.Tensor | Float32Array)[]): Promise<Float32Array[]> {
     const master = this.master(handle);
-    const list = Array.isArray(weights) ? (weights as readonly (tf.Tensor | Float32Array)[]) : (weights as tf.LayersModel).weights.map((w) => w.read());
-    const next = await readWeights(list, master.weightSpecs.map((s) => s.name));
+    const list = Array.isArray(weights)
+      ? (weights as readonly (tf.Tensor | Float32Array)[])
+      : (weights as tf.LayersModel).weights.map((w) => w.read());
+    const next = await readWeights(
+      list,
+      master.weightSpecs.map((s) => s.name),
+    );
     if (next.length !== master.weights.length) {
-      throw new UsageError('E_POOL_WEIGHTS', `Got ${next.length} weights for model '${handle.modelId}', which has ${master.weights.length}; pass them in model.weights order.`, {
-        details: { expected: master.weights.length, actual: next.length },
-      });
+      throw new UsageError(
+        'E_POOL_WEIGHTS',
+        `Got ${next.length} weights for model '${handle.modelId}', which has ${master.weights.length}; pass them in model.weights order.`,
+        {
+          details: { expected: master.weights.length, actual: next.length },
+        },
+      );
     }
     next.forEach((values, i) => {
       const spec = master.weightSpecs[i];
       if (spec && values.length !== sizeOf(spec.shape)) {
-        throw new UsageError('E_POOL_WEIGHTS', `Weight ${i} ('${spec.name}') needs ${sizeOf(spec.shape)} values for shape [${spec.shape.join(', ')}]; got ${values.length}.`, {
-          details: { index: i, expected: sizeOf(spec.shape), actual: values.length },
-        });
+        throw new UsageError(
+          'E_POOL_WEIGHTS',
+          `Weight ${i} ('${spec.name}') needs ${sizeOf(spec.shape)} values for shape [${spec.shape.join(', ')}]; got ${values.length}.`,
+          {
+            details: { index: i, expected: sizeOf(spec.shape), actual: values.length },
+          },
+        );
       }
     });
     master.weights = next;
@@ -122,9 +138,13 @@ export class ModelCopies {
   private master(handle: PoolModelHandle): MasterModel {
     const master = this.models.get(handle.id);
     if (!master || master.handle !== handle) {
-      throw new UsageError('E_POOL_MODEL', `Model handle ${handle.id} ('${handle.modelId}') is not loaded in this pool; use the handle pool.loadModel returned.`, {
-        details: { handle: handle.id },
-      });
+      throw new UsageError(
+        'E_POOL_MODEL',
+        `Model handle ${handle.id} ('${handle.modelId}') is not loaded in this pool; use the handle pool.loadModel returned.`,
+        {
+          details: { handle: handle.id },
+        },
+      );
     }
     return master;
   }
@@ -141,7 +161,15 @@ function loadRequest(master: MasterModel): [LoadRequest, ArrayBuffer[]] {
   }
   const { handle } = master;
   return [
-    { op: 'load', handle: handle.id, topology: master.topology, weightSpecs: master.weightSpecs, weightData: data.buffer, modelId: handle.modelId, bounds: handle.bounds },
+    {
+      op: 'load',
+      handle: handle.id,
+      topology: master.topology,
+      weightSpecs: master.weightSpecs,
+      weightData: data.buffer,
+      modelId: handle.modelId,
+      bounds: handle.bounds,
+    },
     [data.buffer],
   ];
 }
@@ -152,7 +180,9 @@ async function readWeights(list: readonly (tf.Tensor | Float32Array)[], names: r
     list.map(async (w, i) => {
       if (w instanceof Float32Array) return w.slice();
       if (w.dtype !== 'float32') {
-        throw new UsageError('E_POOL_WEIGHTS', `Weight ${i} ('${names[i] ?? '?'}') is ${w.dtype}; the pool moves float32 weights only.`, { details: { index: i, dtype: w.dtype } });
+        throw new UsageError('E_POOL_WEIGHTS', `Weight ${i} ('${names[i] ?? '?'}') is ${w.dtype}; the pool moves float32 weights only.`, {
+          details: { index: i, dtype: w.dtype },
+        });
       }
       return Float32Array.from((await w.data()) as Float32Array);
     }),

@@ -56,11 +56,22 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** The single-process reference: `attack.run` on the whole batch in this thread. */
-async function reference(model: tf.LayersModel, attackId: string, options: Record<string, unknown>, x: Float32Array, labels: Int32Array, seed: number, targets?: Int32Array) {
+async function reference(
+  model: tf.LayersModel,
+  attackId: string,
+  options: Record<string, unknown>,
+  x: Float32Array,
+  labels: Int32Array,
+  seed: number,
+  targets?: Int32Array,
+) {
   const clf = new TfjsClassifier(model);
   const input = tf.tensor(x, [labels.length, ...SHAPE]);
   const threat = threatModel({ norm: 'linf', epsilon: 0.1 });
-  const result = await createAttack(attackId, options).run(clf, input, labels, threat, { seed, ...(targets ? { goal: { kind: 'targeted' as const, targets } } : {}) });
+  const result = await createAttack(attackId, options).run(clf, input, labels, threat, {
+    seed,
+    ...(targets ? { goal: { kind: 'targeted' as const, targets } } : {}),
+  });
   const adversarial = Float32Array.from(await result.adversarial.data());
   result.adversarial.dispose();
   input.dispose();
@@ -155,7 +166,14 @@ describe('WorkerPool', () => {
 
   it('reports progress up to the whole batch', async () => {
     const seen: number[] = [];
-    await two.attack(mlpTwo, { attackId: 'pgd', attackOptions: { steps: 2 }, threat, x, labels, onProgress: (p) => seen.push(p.done / p.total) });
+    await two.attack(mlpTwo, {
+      attackId: 'pgd',
+      attackOptions: { steps: 2 },
+      threat,
+      x,
+      labels,
+      onProgress: (p) => seen.push(p.done / p.total),
+    });
     assert.ok(seen.length >= 4);
     assert.equal(seen[seen.length - 1], 1);
     assert.ok(seen.every((v, i) => i === 0 || v >= (seen[i - 1] as number) - 1e-12));
@@ -170,7 +188,10 @@ describe('WorkerPool', () => {
     const xt = tf.tensor(bx, [m, ...SHAPE]);
     const yt = tf.tensor1d(by, 'int32');
     const variables = cnn.trainableWeights.map((w) => w.read() as tf.Variable);
-    const { value, grads } = tf.variableGrads(() => standardObjective().loss(cnn, { x: xt, y: yt, epoch: 0, step: 0, seed: 0 }, xt), variables);
+    const { value, grads } = tf.variableGrads(
+      () => standardObjective().loss(cnn, { x: xt, y: yt, epoch: 0, step: 0, seed: 0 }, xt),
+      variables,
+    );
     assert.ok(Math.abs(pooled.loss - ((await value.data())[0] as number)) <= 1e-5);
     assert.equal(pooled.gradients.length, variables.length);
     for (const [i, v] of variables.entries()) {
@@ -215,7 +236,10 @@ describe('WorkerPool', () => {
     const pooled = await two.gradients(handle, { x: bx, labels: by });
     const xt = tf.tensor(bx, [8, ...SHAPE]);
     const yt = tf.tensor1d(by, 'int32');
-    const { value } = tf.variableGrads(() => objective.loss(mine, { x: xt, y: yt, epoch: 0, step: 0, seed: 0 }, xt), mine.trainableWeights.map((w) => w.read() as tf.Variable));
+    const { value } = tf.variableGrads(
+      () => objective.loss(mine, { x: xt, y: yt, epoch: 0, step: 0, seed: 0 }, xt),
+      mine.trainableWeights.map((w) => w.read() as tf.Variable),
+    );
     assert.ok(Math.abs(pooled.loss - ((await value.data())[0] as number)) <= 1e-5);
     tf.dispose([value, xt, yt]);
     await two.unloadModel(handle);
@@ -233,9 +257,14 @@ describe('WorkerPool', () => {
       const yt = tf.tensor1d(labels.subarray(0, m), 'int32');
       const batch = { x: xt, y: yt, epoch: 0, step: 0, seed };
       const prepared = objective.prepare ? await objective.prepare(mlp, batch) : xt;
-      const { value, grads } = tf.variableGrads(() => objective.loss(mlp, batch, prepared), mlp.trainableWeights.map((w) => w.read() as tf.Variable));
+      const { value, grads } = tf.variableGrads(
+        () => objective.loss(mlp, batch, prepared),
+        mlp.trainableWeights.map((w) => w.read() as tf.Variable),
+      );
       const loss = (await value.data())[0] as number;
-      const gradients = await Promise.all(mlp.trainableWeights.map(async (w) => Float32Array.from(await (grads[(w.read() as tf.Variable).name] as tf.Tensor).data())));
+      const gradients = await Promise.all(
+        mlp.trainableWeights.map(async (w) => Float32Array.from(await (grads[(w.read() as tf.Variable).name] as tf.Tensor).data())),
+      );
       tf.dispose([xt, yt, prepared, value, ...Object.values(grads)]);
       return { loss, gradients };
     };
@@ -274,16 +303,37 @@ describe('WorkerPool', () => {
   });
 
   it('validates at the edge: bad ids, options and inputs throw the same typed errors as attack.run', async () => {
-    await assert.rejects(two.attack(mlpTwo, { attackId: 'nope', threat, x, labels }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK');
-    await assert.rejects(two.attack(mlpTwo, { attackId: 'pgd', attackOptions: { stepz: 1 }, threat, x, labels }), (e: unknown) => e instanceof UsageError && e.code === 'E_ATTACK_OPTION');
+    await assert.rejects(
+      two.attack(mlpTwo, { attackId: 'nope', threat, x, labels }),
+      (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK',
+    );
+    await assert.rejects(
+      two.attack(mlpTwo, { attackId: 'pgd', attackOptions: { stepz: 1 }, threat, x, labels }),
+      (e: unknown) => e instanceof UsageError && e.code === 'E_ATTACK_OPTION',
+    );
     const bad = labels.slice();
     bad[3] = 12;
-    await assert.rejects(two.attack(mlpTwo, { attackId: 'fgsm', threat, x, labels: bad }), (e: unknown) => e instanceof InputError && e.code === 'E_LABEL_RANGE');
-    await assert.rejects(two.attack(mlpTwo, { attackId: 'fgsm', threat, x: x.subarray(1), labels }), (e: unknown) => e instanceof InputError);
-    await assert.rejects(two.gradients(mlpTwo, { x, labels, objective: { id: 'nope' } }), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_OBJECTIVE');
-    await assert.rejects(two.gradients(mlpTwo, { x, labels, objective: { id: 'pgd-at', options: { steps: 3 } } }), (e: unknown) => e instanceof UsageError && e.code === 'E_OBJECTIVE_OPTION');
+    await assert.rejects(
+      two.attack(mlpTwo, { attackId: 'fgsm', threat, x, labels: bad }),
+      (e: unknown) => e instanceof InputError && e.code === 'E_LABEL_RANGE',
+    );
+    await assert.rejects(
+      two.attack(mlpTwo, { attackId: 'fgsm', threat, x: x.subarray(1), labels }),
+      (e: unknown) => e instanceof InputError,
+    );
+    await assert.rejects(
+      two.gradients(mlpTwo, { x, labels, objective: { id: 'nope' } }),
+      (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_OBJECTIVE',
+    );
+    await assert.rejects(
+      two.gradients(mlpTwo, { x, labels, objective: { id: 'pgd-at', options: { steps: 3 } } }),
+      (e: unknown) => e instanceof UsageError && e.code === 'E_OBJECTIVE_OPTION',
+    );
     const awp = { id: 'pgd-at', options: { threat: { norm: 'linf' as const, epsilon: 0.1 }, awp: true } };
-    await assert.rejects(two.gradients(mlpTwo, { x, labels, objective: awp }), (e: unknown) => e instanceof UsageError && e.code === 'E_POOL_OBJECTIVE');
+    await assert.rejects(
+      two.gradients(mlpTwo, { x, labels, objective: awp }),
+      (e: unknown) => e instanceof UsageError && e.code === 'E_POOL_OBJECTIVE',
+    );
   });
 
   it('a worker that throws returns a typed EngineError with the original code, and the pool keeps working', async () => {
@@ -293,7 +343,10 @@ describe('WorkerPool', () => {
     ] as const) {
       const good = mlp.getWeights();
       // NaN weights make every logit and gradient NaN: the attack loop throws GradientError inside the worker.
-      await pool.setWeights(handle, good.map((w) => new Float32Array(w.size).fill(NaN)));
+      await pool.setWeights(
+        handle,
+        good.map((w) => new Float32Array(w.size).fill(NaN)),
+      );
       await assert.rejects(pool.attack(handle, { attackId: 'fgsm', threat, x, labels }), (e: unknown) => {
         assert.ok(e instanceof EngineError, String(e));
         assert.equal(e.code, 'E_WORKER_FAILED');
@@ -359,9 +412,19 @@ describe('WorkerPool', () => {
   });
 
   it('close() during a running attack rejects it with E_POOL_CLOSED', async () => {
-    const running = two.attack(mlpTwo, { attackId: 'pgd', attackOptions: { steps: 40 }, threat, x, labels, onProgress: () => void two.close() });
+    const running = two.attack(mlpTwo, {
+      attackId: 'pgd',
+      attackOptions: { steps: 40 },
+      threat,
+      x,
+      labels,
+      onProgress: () => void two.close(),
+    });
     await assert.rejects(running, (e: unknown) => e instanceof EngineError && e.code === 'E_POOL_CLOSED');
-    await assert.rejects(two.attack(mlpTwo, { attackId: 'fgsm', threat, x, labels }), (e: unknown) => e instanceof EngineError && e.code === 'E_POOL_CLOSED');
+    await assert.rejects(
+      two.attack(mlpTwo, { attackId: 'fgsm', threat, x, labels }),
+      (e: unknown) => e instanceof EngineError && e.code === 'E_POOL_CLOSED',
+    );
   });
 
   it('close() rejects later calls', async () => {

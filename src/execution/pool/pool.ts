@@ -43,7 +43,10 @@ export interface WorkerPoolOptions {
 /** @throws UsageError `E_POOL_OPTION` unless `value` (or `fallback`) is a whole number >= 1. */
 export function wholeNumber(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) throw new UsageError('E_POOL_OPTION', `Pool option '${name}' must be a whole number >= 1; got ${String(value)}.`, { details: { option: name, value } });
+  if (!Number.isInteger(v) || v < 1)
+    throw new UsageError('E_POOL_OPTION', `Pool option '${name}' must be a whole number >= 1; got ${String(value)}.`, {
+      details: { option: name, value },
+    });
   return v;
 }
 
@@ -96,10 +99,14 @@ export class WorkerPool implements Executor, GradientSharder {
     const dead = this.scheduler.slots.find((s) => s.state === 'dead');
     if (dead) {
       await this.close();
-      throw new EngineError('E_WORKER_START', `Pool worker ${dead.index} could not start TF.js on backend '${this.backend}': ${dead.deadCause?.message ?? 'unknown error'}.`, {
-        cause: dead.deadCause,
-        details: { worker: dead.index, backend: this.backend },
-      });
+      throw new EngineError(
+        'E_WORKER_START',
+        `Pool worker ${dead.index} could not start TF.js on backend '${this.backend}': ${dead.deadCause?.message ?? 'unknown error'}.`,
+        {
+          cause: dead.deadCause,
+          details: { worker: dead.index, backend: this.backend },
+        },
+      );
     }
   }
 

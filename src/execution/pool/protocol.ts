@@ -5,7 +5,17 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Bounds } from '../../core/types.js';
-import { ConfigError, DataError, EngineError, GradientError, InputError, RampartError, ThreatError, UsageError, type ErrorKind } from '../../core/errors.js';
+import {
+  ConfigError,
+  DataError,
+  EngineError,
+  GradientError,
+  InputError,
+  RampartError,
+  ThreatError,
+  UsageError,
+  type ErrorKind,
+} from '../../core/errors.js';
 
 export interface LoadRequest {
   op: 'load';
@@ -100,11 +110,23 @@ export interface WorkerBootData {
 /** Plain-data form of any thrown value. */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof RampartError) {
-    return { name: error.name, message: error.message, code: error.code, kind: error.kind, details: safeDetails(error.details), ...(error.stack ? { stack: error.stack } : {}) };
+    return {
+      name: error.name,
+      message: error.message,
+      code: error.code,
+      kind: error.kind,
+      details: safeDetails(error.details),
+      ...(error.stack ? { stack: error.stack } : {}),
+    };
   }
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}), ...(error.stack ? { stack: error.stack } : {}) };
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(error.stack ? { stack: error.stack } : {}),
+    };
   }
   return { name: 'Error', message: String(error) };
 }
@@ -137,7 +159,8 @@ export function deserializeError(error: SerializedError): Error {
   const rebuild = REBUILDERS[error.name];
   let out: Error;
   if (rebuild && error.code !== undefined) out = rebuild(error.code, error.message, error.details ?? {});
-  else if (error.code !== undefined && error.kind !== undefined) out = new RampartError(error.code, error.kind as ErrorKind, error.message, { details: error.details ?? {} });
+  else if (error.code !== undefined && error.kind !== undefined)
+    out = new RampartError(error.code, error.kind as ErrorKind, error.message, { details: error.details ?? {} });
   else {
     out = new Error(error.message);
     out.name = error.name;

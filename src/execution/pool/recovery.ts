@@ -55,7 +55,11 @@ export class Supervisor {
     if (this.options.inProcess) throw new UsageError('E_POOL_IN_PROCESS', 'An in-process pool (workers: 1) has no worker thread to crash.');
     const slot = this.scheduler.slots[index];
     if (!slot?.transport || slot.state !== 'ready') {
-      throw new UsageError('E_POOL_WORKER', `Worker ${index} is not running; this pool has workers 0..${this.scheduler.slots.length - 1}.`, { details: { worker: index, state: slot?.state } });
+      throw new UsageError(
+        'E_POOL_WORKER',
+        `Worker ${index} is not running; this pool has workers 0..${this.scheduler.slots.length - 1}.`,
+        { details: { worker: index, state: slot?.state } },
+      );
     }
     await slot.transport.run({ op: 'exit', code }, []).catch((error: unknown) => {
       if (!(error instanceof WorkerExit)) throw error;
@@ -69,7 +73,9 @@ export class Supervisor {
     while (!scheduler.closed) {
       let transport: Transport | undefined;
       try {
-        transport = options.inProcess ? new LocalTransport(options.handlers) : await ThreadTransport.start({ backend: options.backend }, (t, exit) => this.onExit(slot, t, exit));
+        transport = options.inProcess
+          ? new LocalTransport(options.handlers)
+          : await ThreadTransport.start({ backend: options.backend }, (t, exit) => this.onExit(slot, t, exit));
         // Replay the pool's model state, so a replacement is indistinguishable from the original.
         for (const load of options.replay()) await transport.run(...load);
         if (scheduler.closed) {
@@ -87,10 +93,14 @@ export class Supervisor {
         if (slot.failures >= MAX_START_FAILURES) {
           const cause = error instanceof WorkerFailure ? error.toCause() : error;
           slot.deadCause = cause instanceof Error ? cause : new Error(String(cause));
-          slot.deadError = new EngineError('E_WORKER_FAILED', `Pool worker ${slot.index} could not be restarted after ${MAX_START_FAILURES} attempts: ${slot.deadCause.message}.`, {
-            cause: slot.deadCause,
-            details: { worker: slot.index },
-          });
+          slot.deadError = new EngineError(
+            'E_WORKER_FAILED',
+            `Pool worker ${slot.index} could not be restarted after ${MAX_START_FAILURES} attempts: ${slot.deadCause.message}.`,
+            {
+              cause: slot.deadCause,
+              details: { worker: slot.index },
+            },
+          );
           scheduler.markDead(slot);
           return;
         }

@@ -57,7 +57,10 @@ export class PoolRuntime {
 
   private get(handle: number): ShardTarget & { model: tf.LayersModel } {
     const entry = this.models.get(handle);
-    if (!entry) throw new UsageError('E_POOL_MODEL', `Model handle ${handle} is not loaded in this worker; load it with pool.loadModel first.`, { details: { handle } });
+    if (!entry)
+      throw new UsageError('E_POOL_MODEL', `Model handle ${handle} is not loaded in this worker; load it with pool.loadModel first.`, {
+        details: { handle },
+      });
     return entry;
   }
 
@@ -74,17 +77,25 @@ export class PoolRuntime {
     const { model } = this.get(request.handle);
     const current = model.weights;
     if (request.weights.length !== current.length) {
-      throw new UsageError('E_POOL_WEIGHTS', `Got ${request.weights.length} weight arrays for a model with ${current.length} weights; pass them in model.weights order.`, {
-        details: { expected: current.length, actual: request.weights.length },
-      });
+      throw new UsageError(
+        'E_POOL_WEIGHTS',
+        `Got ${request.weights.length} weight arrays for a model with ${current.length} weights; pass them in model.weights order.`,
+        {
+          details: { expected: current.length, actual: request.weights.length },
+        },
+      );
     }
     const tensors = current.map((w, i) => {
       const values = request.weights[i] as Float32Array;
       const size = w.shape.reduce((a: number, b) => a * (b ?? 1), 1);
       if (values.length !== size) {
-        throw new UsageError('E_POOL_WEIGHTS', `Weight ${i} ('${w.originalName}') needs ${size} values for shape [${w.shape.join(', ')}]; got ${values.length}.`, {
-          details: { index: i, expected: size, actual: values.length },
-        });
+        throw new UsageError(
+          'E_POOL_WEIGHTS',
+          `Weight ${i} ('${w.originalName}') needs ${size} values for shape [${w.shape.join(', ')}]; got ${values.length}.`,
+          {
+            details: { index: i, expected: size, actual: values.length },
+          },
+        );
       }
       return values;
     });

@@ -93,7 +93,8 @@ export class Scheduler {
   pump(): void {
     for (const slot of this.slots) {
       if (slot.state !== 'ready' || slot.current) continue;
-      while (this.shared[0]?.group?.failed) this.shared.shift()?.reject(new EngineError('E_POOL_CANCELLED', 'Cancelled: another shard of the same call failed.'));
+      while (this.shared[0]?.group?.failed)
+        this.shared.shift()?.reject(new EngineError('E_POOL_CANCELLED', 'Cancelled: another shard of the same call failed.'));
       const own = slot.queue[0];
       const shared = this.shared[0];
       const job = own && (!shared || own.seq < shared.seq) ? slot.queue.shift() : this.shared.shift();
@@ -147,10 +148,14 @@ export class Scheduler {
       if (STATE_OPS.has(job.request.op)) job.resolve(null);
       else {
         job.reject(
-          new EngineError('E_WORKER_EXITED', `Pool worker ${slot.index} exited with code ${error.exitCode} during '${operation}'${error.error ? ` (${error.error.message})` : ''}; it is being replaced, so the call can be retried.`, {
-            ...(error.error ? { cause: error.error } : {}),
-            details: { worker: slot.index, operation, exitCode: error.exitCode },
-          }),
+          new EngineError(
+            'E_WORKER_EXITED',
+            `Pool worker ${slot.index} exited with code ${error.exitCode} during '${operation}'${error.error ? ` (${error.error.message})` : ''}; it is being replaced, so the call can be retried.`,
+            {
+              ...(error.error ? { cause: error.error } : {}),
+              details: { worker: slot.index, operation, exitCode: error.exitCode },
+            },
+          ),
         );
       }
       return;
@@ -160,12 +165,24 @@ export class Scheduler {
       job.reject(
         new EngineError('E_WORKER_FAILED', `Pool worker ${slot.index} failed during '${operation}': ${original.message}`, {
           cause: error.toCause(),
-          details: { worker: slot.index, operation, originalName: original.name, originalCode: original.code, originalKind: original.kind, originalMessage: original.message },
+          details: {
+            worker: slot.index,
+            operation,
+            originalName: original.name,
+            originalCode: original.code,
+            originalKind: original.kind,
+            originalMessage: original.message,
+          },
         }),
       );
       return;
     }
     const message = error instanceof Error ? error.message : String(error);
-    job.reject(new EngineError('E_WORKER_FAILED', `Pool worker ${slot.index} failed during '${operation}': ${message}`, { cause: error, details: { worker: slot.index, operation } }));
+    job.reject(
+      new EngineError('E_WORKER_FAILED', `Pool worker ${slot.index} failed during '${operation}': ${message}`, {
+        cause: error,
+        details: { worker: slot.index, operation },
+      }),
+    );
   }
 }

@@ -5,7 +5,16 @@
  * those into typed `EngineError`s.
  */
 import type { Worker } from 'node:worker_threads';
-import { deserializeError, serializeError, type PoolRequest, type PoolResponse, type RequestEnvelope, type SerializedError, type WorkerBootData, type WorkerMessage } from './protocol.js';
+import {
+  deserializeError,
+  serializeError,
+  type PoolRequest,
+  type PoolResponse,
+  type RequestEnvelope,
+  type SerializedError,
+  type WorkerBootData,
+  type WorkerMessage,
+} from './protocol.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import { PoolRuntime, type ProgressSink } from './runtime.js';
 import { spawnPoolWorker } from './spawn.js';

@@ -90,7 +90,10 @@ function infer(layer: LayerSpec, inputs: Shape[]): Inferred {
       const filters = num(c.filters);
       const kernel = pair(c.kernel_size, 1);
       const inCh = known(s, c.data_format === 'channels_first' ? 1 : -1, 'channel count');
-      return { weights: [['kernel', [...kernel, inCh, filters]], ...bias(filters)], output: window2d(s, c, kernel, pair(c.strides, 1), filters) };
+      return {
+        weights: [['kernel', [...kernel, inCh, filters]], ...bias(filters)],
+        output: window2d(s, c, kernel, pair(c.strides, 1), filters),
+      };
     }
     case 'MaxPooling2D':
     case 'AveragePooling2D': {
@@ -122,13 +125,16 @@ function infer(layer: LayerSpec, inputs: Shape[]): Inferred {
     }
     default:
       if (IDENTITY_LAYERS.has(layer.className)) return { weights: [], output: s };
-      throw new Refusal('its class is not one whose weights can be checked before loading (checked: InputLayer, Dense, Conv2D, pooling, ' +
-          `Flatten, Reshape, BatchNormalization, Embedding, ${[...IDENTITY_LAYERS].join(', ')})`);
+      throw new Refusal(
+        'its class is not one whose weights can be checked before loading (checked: InputLayer, Dense, Conv2D, pooling, ' +
+          `Flatten, Reshape, BatchNormalization, Embedding, ${[...IDENTITY_LAYERS].join(', ')})`,
+      );
   }
 }
 
 function inputShapeOf(c: Config): Shape | undefined {
-  const shape = c.batch_input_shape ?? c.batchInputShape ?? (Array.isArray(c.input_shape) ? [null, ...(c.input_shape as unknown[])] : undefined);
+  const shape =
+    c.batch_input_shape ?? c.batchInputShape ?? (Array.isArray(c.input_shape) ? [null, ...(c.input_shape as unknown[])] : undefined);
   if (!Array.isArray(shape)) return undefined;
   return shape.map((d, i) => (d === null && i === 0 ? null : d === null ? null : num(d)));
 }
@@ -161,14 +167,21 @@ function layersOf(topology: Config): { layers: LayerSpec[]; sequential: boolean 
  *   `E_MODEL_TOO_LARGE` when the declared parameters exceed `maxParameters`.
  * @example checkArchitecture(json.modelTopology, json.weightsManifest.flatMap((g) => g.weights ?? []), { path: dir });
  */
-export function checkArchitecture(topology: unknown, specs: readonly tf.io.WeightsManifestEntry[], options: { path: string; maxParameters?: number }): void {
+export function checkArchitecture(
+  topology: unknown,
+  specs: readonly tf.io.WeightsManifestEntry[],
+  options: { path: string; maxParameters?: number },
+): void {
   const maxParameters = options.maxParameters ?? DEFAULT_MAX_PARAMETERS;
   const byName = new Map(specs.filter((w) => w.group !== 'optimizer').map((w) => [w.name, w.shape]));
   const refuse = (what: string, why: string): never => {
-    throw new DataError('E_MODEL_ARCHITECTURE', `Cannot load model: ${options.path}/model.json: ${what} ${why}; ` +
-        'the file is damaged or was not written by TF.js.', {
-      details: { path: options.path },
-    });
+    throw new DataError(
+      'E_MODEL_ARCHITECTURE',
+      `Cannot load model: ${options.path}/model.json: ${what} ${why}; ` + 'the file is damaged or was not written by TF.js.',
+      {
+        details: { path: options.path },
+      },
+    );
   };
   let parsed: ReturnType<typeof layersOf>;
   try {
@@ -187,7 +200,8 @@ export function checkArchitecture(topology: unknown, specs: readonly tf.io.Weigh
     try {
       const declared = inputShapeOf(layer.config);
       const inputs = parsed.sequential ? [previous ?? declared ?? []] : layer.inbound.map((n) => outputs.get(n) ?? []);
-      if (parsed.sequential && previous === undefined && declared === undefined) throw new Refusal('the first layer declares no input shape');
+      if (parsed.sequential && previous === undefined && declared === undefined)
+        throw new Refusal('the first layer declares no input shape');
       inferred = infer(layer, inputs);
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
@@ -207,10 +221,16 @@ export function checkArchitecture(topology: unknown, specs: readonly tf.io.Weigh
       }
       const name = `${layer.name}/${suffix}`;
       const saved = byName.get(name) ?? [...byName].find(([n]) => n.endsWith(`/${name}`))?.[1];
-      if (saved === undefined) refuse(`layer '${layer.name}' (${layer.className})`, `needs weight ${name} ${JSON.stringify(shape)} but the weights manifest has none`);
+      if (saved === undefined)
+        refuse(
+          `layer '${layer.name}' (${layer.className})`,
+          `needs weight ${name} ${JSON.stringify(shape)} but the weights manifest has none`,
+        );
       else if (saved.length !== shape.length || saved.some((d, i) => d !== shape[i])) {
-        refuse(`layer '${layer.name}' (${layer.className})`, `declares weight ${name} as ${JSON.stringify(shape)} ` +
-            `but the weights manifest holds ${JSON.stringify(saved)}`);
+        refuse(
+          `layer '${layer.name}' (${layer.className})`,
+          `declares weight ${name} as ${JSON.stringify(shape)} ` + `but the weights manifest holds ${JSON.stringify(saved)}`,
+        );
       }
     }
     outputs.set(layer.name, inferred.output);

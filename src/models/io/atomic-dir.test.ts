@@ -7,7 +7,11 @@ import { replaceDirAtomically } from './atomic-dir.js';
 import { RampartError } from '../../core/errors.js';
 
 const enc = (s: string) => Buffer.from(s, 'utf8');
-const files = (a: string, b: string) => new Map([['model.json', enc(a)], ['weights.bin', enc(b)]]);
+const files = (a: string, b: string) =>
+  new Map([
+    ['model.json', enc(a)],
+    ['weights.bin', enc(b)],
+  ]);
 
 async function contents(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

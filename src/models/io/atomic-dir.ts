@@ -36,7 +36,11 @@ const MAX_SWAP_ATTEMPTS = 8;
  * @example
  * await replaceDirAtomically('out/model', new Map([['model.json', json], ['weights.bin', bin]]));
  */
-export async function replaceDirAtomically(dir: string, files: ReadonlyMap<string, Uint8Array>, options: ReplaceDirOptions = {}): Promise<void> {
+export async function replaceDirAtomically(
+  dir: string,
+  files: ReadonlyMap<string, Uint8Array>,
+  options: ReplaceDirOptions = {},
+): Promise<void> {
   // Follow a symlinked target so the link keeps pointing at the (new) model.
   const target = await realpath(dir).catch(() => resolve(dir));
   await assertReplaceable(dir, target, files);
@@ -72,9 +76,13 @@ async function assertReplaceable(dir: string, target: string, files: ReadonlyMap
   const info = await lstat(target).catch(() => undefined);
   if (info === undefined) return;
   if (!info.isDirectory()) {
-    throw new UsageError('E_MODEL_PATH_NOT_DIR', `Cannot save model: ${dir} exists and is not a directory; pass a new or model directory.`, {
-      details: { path: dir },
-    });
+    throw new UsageError(
+      'E_MODEL_PATH_NOT_DIR',
+      `Cannot save model: ${dir} exists and is not a directory; pass a new or model directory.`,
+      {
+        details: { path: dir },
+      },
+    );
   }
   const foreign = (await readdir(target)).filter((name) => !files.has(name));
   if (foreign.length > 0) {
@@ -107,7 +115,9 @@ async function swapIn(tmp: string, target: string, retired: string[]): Promise<v
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
-  throw new Error(`replaceDirAtomically: ${target} kept being replaced by concurrent writers; gave up after ${MAX_SWAP_ATTEMPTS} attempts.`);
+  throw new Error(
+    `replaceDirAtomically: ${target} kept being replaced by concurrent writers; gave up after ${MAX_SWAP_ATTEMPTS} attempts.`,
+  );
 }
 
 /** Deletes only the files we own, never recursively, so anything added meanwhile survives. */

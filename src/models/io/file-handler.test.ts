@@ -52,7 +52,8 @@ function assertCode(code: string, ...messageParts: Array<string | RegExp>) {
   return (e: unknown) => {
     assert.ok(e instanceof RampartError, `expected a RampartError, got ${String(e)}`);
     assert.equal(e.code, code, e.message);
-    for (const part of messageParts) assert.match(e.message, typeof part === 'string' ? new RegExp(part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : part);
+    for (const part of messageParts)
+      assert.match(e.message, typeof part === 'string' ? new RegExp(part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : part);
     return true;
   };
 }
@@ -107,7 +108,12 @@ describe('fileSystemHandler', () => {
       assert.deepEqual(manifest[0]?.paths, ['weights.bin']);
       assert.deepEqual(
         manifest[0]?.weights.map((w) => [w.shape, w.dtype]),
-        [[[6, 8], 'float32'], [[8], 'float32'], [[8, 3], 'float32'], [[3], 'float32']],
+        [
+          [[6, 8], 'float32'],
+          [[8], 'float32'],
+          [[8, 3], 'float32'],
+          [[3], 'float32'],
+        ],
       );
     });
 
@@ -197,7 +203,12 @@ describe('fileSystemHandler', () => {
     });
 
     it('E_MODEL_CORRUPT for JSON that is not a model', async () => {
-      for (const body of ['[]', '{}', '{"modelTopology": {}}', '{"modelTopology": {}, "weightsManifest": [{"paths": ["weights.bin"], "weights": [{"name": "w", "shape": [-1], "dtype": "float32"}]}]}']) {
+      for (const body of [
+        '[]',
+        '{}',
+        '{"modelTopology": {}}',
+        '{"modelTopology": {}, "weightsManifest": [{"paths": ["weights.bin"], "weights": [{"name": "w", "shape": [-1], "dtype": "float32"}]}]}',
+      ]) {
         const dir = await saved();
         await writeFile(join(dir, 'model.json'), body);
         await assert.rejects(fileSystemHandler(dir).load(), assertCode('E_MODEL_CORRUPT', 'not a TF.js model.json'), body);
@@ -284,7 +295,12 @@ describe('fileSystemHandler', () => {
     });
 
     it('counts quantized weights in their stored dtype', () => {
-      const spec: tf.io.WeightsManifestEntry = { name: 'q', shape: [10], dtype: 'float32', quantization: { dtype: 'uint8', min: 0, scale: 1 } };
+      const spec: tf.io.WeightsManifestEntry = {
+        name: 'q',
+        shape: [10],
+        dtype: 'float32',
+        quantization: { dtype: 'uint8', min: 0, scale: 1 },
+      };
       assert.deepEqual(weightByteCount([spec], new Uint8Array(10)), { expected: 10, exact: true });
     });
   });

@@ -49,20 +49,34 @@ export interface FileSystemHandlerOptions extends ReplaceDirOptions {
 
 async function saveArtifacts(dir: string, artifacts: tf.io.ModelArtifacts, options: ReplaceDirOptions): Promise<tf.io.SaveResult> {
   if (artifacts.modelTopology == null || artifacts.modelTopology instanceof ArrayBuffer) {
-    throw new InputError('E_MODEL_ARTIFACTS', `Cannot save model to ${dir}: only JSON model topologies (LayersModel) can be saved; got ${artifacts.modelTopology == null ? 'none' : 'a binary one'}.`);
+    throw new InputError(
+      'E_MODEL_ARTIFACTS',
+      `Cannot save model to ${dir}: only JSON model topologies (LayersModel) can be saved; got ${artifacts.modelTopology == null ? 'none' : 'a binary one'}.`,
+    );
   }
   const specs = artifacts.weightSpecs ?? [];
   const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? []));
   const { expected, exact } = weightByteCount(specs, weights);
   if (!exact || expected !== weights.byteLength) {
     // Writing these would produce a model that can never load; fail while the caller can still act.
-    throw new InputError('E_MODEL_ARTIFACTS', `Cannot save model to ${dir}: weight data holds ${weights.byteLength} bytes but its specs describe ${expected}.`, {
-      details: { path: dir, expectedBytes: expected, actualBytes: weights.byteLength },
-    });
+    throw new InputError(
+      'E_MODEL_ARTIFACTS',
+      `Cannot save model to ${dir}: weight data holds ${weights.byteLength} bytes but its specs describe ${expected}.`,
+      {
+        details: { path: dir, expectedBytes: expected, actualBytes: weights.byteLength },
+      },
+    );
   }
   const json = Buffer.from(serializeModelJson(artifacts, specs), 'utf8');
   try {
-    await replaceDirAtomically(dir, new Map([[MODEL_JSON, json], [WEIGHTS_BIN, weights]]), options);
+    await replaceDirAtomically(
+      dir,
+      new Map([
+        [MODEL_JSON, json],
+        [WEIGHTS_BIN, weights],
+      ]),
+      options,
+    );
   } catch (error) {
     if (error instanceof RampartError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
@@ -75,6 +89,9 @@ async function loadArtifacts(dir: string, options: FileSystemHandlerOptions): Pr
   const json = await readModelJson(dir);
   // Before TF.js builds the layers: it allocates every declared weight first and compares later.
   const specs = json.weightsManifest.flatMap((group) => group.weights ?? []);
-  checkArchitecture(json.modelTopology, specs, { path: dir, ...(options.maxParameters === undefined ? {} : { maxParameters: options.maxParameters }) });
+  checkArchitecture(json.modelTopology, specs, {
+    path: dir,
+    ...(options.maxParameters === undefined ? {} : { maxParameters: options.maxParameters }),
+  });
   return tf.io.getModelArtifactsForJSON(json, (manifest) => readWeights(dir, manifest));
 }

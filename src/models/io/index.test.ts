@@ -80,7 +80,10 @@ describe('saveModel / loadModel', () => {
       try {
         assert.deepEqual(metadata, {});
         assert.deepEqual(loaded.inputs[0]?.shape, model.inputs[0]?.shape);
-        assert.deepEqual(loaded.layers.map((l) => l.getClassName()), model.layers.map((l) => l.getClassName()));
+        assert.deepEqual(
+          loaded.layers.map((l) => l.getClassName()),
+          model.layers.map((l) => l.getClassName()),
+        );
         assertSameWeights(model, loaded);
         assertSamePredictions(model, loaded, x);
       } finally {
@@ -186,7 +189,10 @@ describe('saveModel / loadModel', () => {
 
   it('E_MODEL_MISSING names the directory', async () => {
     const dir = join(root, 'never-saved');
-    await assert.rejects(loadModel(dir), (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_MISSING' && e.message.includes(dir));
+    await assert.rejects(
+      loadModel(dir),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_MISSING' && e.message.includes(dir),
+    );
     await assert.rejects(readModelMetadata(dir), { code: 'E_MODEL_MISSING' });
   });
 
@@ -205,10 +211,15 @@ describe('saveModel / loadModel', () => {
     const dir = fresh();
     await saveModel(model, dir);
     model.dispose();
-    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as { modelTopology: { config: { layers: Array<{ class_name: string }> } } };
+    const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
+      modelTopology: { config: { layers: Array<{ class_name: string }> } };
+    };
     json.modelTopology.config.layers[0]!.class_name = 'NoSuchLayer';
     await writeFile(join(dir, 'model.json'), JSON.stringify(json));
-    await assert.rejects(loadModel(dir), (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_CORRUPT' && e.cause instanceof Error);
+    await assert.rejects(
+      loadModel(dir),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_CORRUPT' && e.cause instanceof Error,
+    );
   });
 
   it('does not grow tf.memory() across repeated save/load cycles', async () => {

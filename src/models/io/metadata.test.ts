@@ -26,12 +26,15 @@ describe('assertJsonMetadata', () => {
   ];
   for (const [what, value, message] of bad) {
     it(`rejects ${what}`, () => {
-      assert.throws(() => assertJsonMetadata(value), (e: unknown) => {
-        assert.ok(e instanceof InputError);
-        assert.equal(e.code, 'E_MODEL_METADATA');
-        assert.match(e.message, message);
-        return true;
-      });
+      assert.throws(
+        () => assertJsonMetadata(value),
+        (e: unknown) => {
+          assert.ok(e instanceof InputError);
+          assert.equal(e.code, 'E_MODEL_METADATA');
+          assert.match(e.message, message);
+          return true;
+        },
+      );
     });
   }
 

@@ -64,7 +64,11 @@ function describe(value: unknown): string {
 }
 
 function fail(path: string, got: string, want: string): never {
-  throw new InputError('E_MODEL_METADATA', `Cannot save model: ${path} is ${got}; it must be ${want} so it survives model.json unchanged.`, {
-    details: { path, expected: want },
-  });
+  throw new InputError(
+    'E_MODEL_METADATA',
+    `Cannot save model: ${path} is ${got}; it must be ${want} so it survives model.json unchanged.`,
+    {
+      details: { path, expected: want },
+    },
+  );
 }

@@ -90,10 +90,14 @@ export async function readModelJson(dir: string): Promise<tf.io.ModelJSON> {
     parsed = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new DataError('E_MODEL_CORRUPT', `Cannot load model: ${path} is not valid JSON (${reason}); the model was not saved completely or was edited by hand.`, {
-      cause: error,
-      details: { path, bytes: Buffer.byteLength(text) },
-    });
+    throw new DataError(
+      'E_MODEL_CORRUPT',
+      `Cannot load model: ${path} is not valid JSON (${reason}); the model was not saved completely or was edited by hand.`,
+      {
+        cause: error,
+        details: { path, bytes: Buffer.byteLength(text) },
+      },
+    );
   }
   const checked = modelJsonSchema.safeParse(parsed);
   if (!checked.success) {
@@ -119,7 +123,10 @@ async function readError(dir: string, path: string, error: unknown): Promise<Dat
     return new DataError('E_MODEL_MISSING', `Cannot load model: ${why}.`, { cause: error, details: { path: dir } });
   }
   if (code === 'EISDIR') {
-    return new DataError('E_MODEL_CORRUPT', `Cannot load model: ${path} is a directory, expected a file.`, { cause: error, details: { path } });
+    return new DataError('E_MODEL_CORRUPT', `Cannot load model: ${path} is a directory, expected a file.`, {
+      cause: error,
+      details: { path },
+    });
   }
   return new DataError('E_MODEL_UNREADABLE', `Cannot load model: reading ${path} failed (${code ?? String(error)}).`, {
     cause: error,

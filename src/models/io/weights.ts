@@ -53,7 +53,10 @@ export function weightByteCount(specs: readonly tf.io.WeightsManifestEntry[], da
  * @example
  * const [specs, data] = await readWeights('runs/cnn/model', modelJson.weightsManifest);
  */
-export async function readWeights(dir: string, manifest: tf.io.WeightsManifestConfig): Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]> {
+export async function readWeights(
+  dir: string,
+  manifest: tf.io.WeightsManifestConfig,
+): Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]> {
   const specs: tf.io.WeightsManifestEntry[] = [];
   const chunks: Uint8Array[] = [];
   for (const group of manifest) {
@@ -86,9 +89,13 @@ export async function readWeights(dir: string, manifest: tf.io.WeightsManifestCo
 function weightsPath(dir: string, manifestPath: string): string {
   const rel = normalize(manifestPath);
   if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) {
-    throw new DataError('E_MODEL_CORRUPT', `Cannot load model: model.json in ${dir} names weights file '${manifestPath}' outside its directory.`, {
-      details: { path: dir, weightsPath: manifestPath },
-    });
+    throw new DataError(
+      'E_MODEL_CORRUPT',
+      `Cannot load model: model.json in ${dir} names weights file '${manifestPath}' outside its directory.`,
+      {
+        details: { path: dir, weightsPath: manifestPath },
+      },
+    );
   }
   return join(dir, rel);
 }

@@ -20,7 +20,10 @@ const scored: TextClassifier = {
 test('a threshold flags the positive class from that probability on, and keeps rows summing to 1', async () => {
   const filter = withDecisionThreshold(scored, { positiveClass: 1, threshold: 0.1 });
   const rows = await filter.predictProba(['0.2', '0.11', '0.09', '0.01', '0.9']);
-  assert.deepEqual(rows.map((p) => (p[1]! > p[0]! ? 'spam' : 'ham')), ['spam', 'spam', 'ham', 'ham', 'spam']);
+  assert.deepEqual(
+    rows.map((p) => (p[1]! > p[0]! ? 'spam' : 'ham')),
+    ['spam', 'spam', 'ham', 'ham', 'spam'],
+  );
   for (const p of rows) assert.ok(Math.abs(p[0]! + p[1]! - 1) < 1e-6);
   // Ranking is kept: a higher score stays higher.
   assert.ok(rows[0]![1]! > rows[1]![1]! && rows[1]![1]! > rows[2]![1]!);
@@ -32,12 +35,15 @@ test('a threshold flags the positive class from that probability on, and keeps r
 test('the white-box logits of a thresholded model give its probabilities', async () => {
   await initEngine();
   const splits = spamAssassinSplits({ seed: 5, maxChars: 600 });
-  const model = (await trainTextClassifier(sampleTexts(splits.train, 200, 1), { epochs: 2, featurizer: { buckets: 1024 }, seed: 3 })).classifier;
+  const model = (await trainTextClassifier(sampleTexts(splits.train, 200, 1), { epochs: 2, featurizer: { buckets: 1024 }, seed: 3 }))
+    .classifier;
   try {
     const filter = withDecisionThreshold(model, { positiveClass: 1, threshold: 0.05 });
     const texts = splits.test.texts.slice(0, 6);
     const viaProba = await filter.predictProba(texts);
-    const viaLogits = tf.tidy(() => tf.softmax(filter.whiteBox!.logitsFromFeatures(filter.whiteBox!.features(texts))).arraySync() as number[][]);
+    const viaLogits = tf.tidy(
+      () => tf.softmax(filter.whiteBox!.logitsFromFeatures(filter.whiteBox!.features(texts))).arraySync() as number[][],
+    );
     viaProba.forEach((p, i) => assert.ok(Math.abs(p[1]! - viaLogits[i]![1]!) < 1e-4, `text ${i}: ${p[1]} vs ${viaLogits[i]![1]}`));
   } finally {
     model.dispose();
@@ -47,7 +53,12 @@ test('the white-box logits of a thresholded model give its probabilities', async
 test('the chosen threshold is the lowest whose validation F1 stays within the allowed loss', async () => {
   // 10 spam scored 0.95 (x8) and 0.04 (x2); 10 ham scored 0.015 (x7) and 0.12 (x3).
   const scores = [...Array(8).fill(0.95), 0.04, 0.04, ...Array(7).fill(0.015), 0.12, 0.12, 0.12];
-  const validation: TextDataset = { name: 'v', classes: ['ham', 'spam'], texts: scores.map(String), labels: [...Array(10).fill(1), ...Array(10).fill(0)] };
+  const validation: TextDataset = {
+    name: 'v',
+    classes: ['ham', 'spam'],
+    texts: scores.map(String),
+    labels: [...Array(10).fill(1), ...Array(10).fill(0)],
+  };
   // 0.5 to 0.15: P 1, R 0.8, F1 0.889. 0.1 to 0.05: 3 false positives, F1 0.762.
   // 0.03 and 0.02: R 1, P 10/13, F1 0.870. 0.01: every ham flagged, F1 0.667.
   const strict = await chooseDecisionThreshold(scored, validation, { maxF1Loss: 0 });
@@ -61,12 +72,21 @@ test('the chosen threshold is the lowest whose validation F1 stays within the al
 
 test('bad thresholds, classes and validation sets are refused with E_DECISION_THRESHOLD', async () => {
   for (const threshold of [0, 1, -0.2, Number.NaN]) {
-    assert.throws(() => withDecisionThreshold(scored, { positiveClass: 1, threshold }), (e: unknown) => e instanceof UsageError && e.code === 'E_DECISION_THRESHOLD');
+    assert.throws(
+      () => withDecisionThreshold(scored, { positiveClass: 1, threshold }),
+      (e: unknown) => e instanceof UsageError && e.code === 'E_DECISION_THRESHOLD',
+    );
   }
-  assert.throws(() => withDecisionThreshold(scored, { positiveClass: 2, threshold: 0.2 }), /class 2 is not one of the model's; use 0\.\.1 \(ham, spam\)/);
+  assert.throws(
+    () => withDecisionThreshold(scored, { positiveClass: 2, threshold: 0.2 }),
+    /class 2 is not one of the model's; use 0\.\.1 \(ham, spam\)/,
+  );
   const empty: TextDataset = { name: 'none', classes: ['ham', 'spam'], texts: [], labels: [] };
   await assert.rejects(chooseDecisionThreshold(scored, empty), /validation set 'none' is empty/);
   const one: TextDataset = { name: 'one', classes: ['ham', 'spam'], texts: ['0.5'], labels: [1] };
-  await assert.rejects(chooseDecisionThreshold(scored, one, { candidates: [0.2, 1.5] }), (e: unknown) => e instanceof UsageError && e.code === 'E_DECISION_THRESHOLD');
+  await assert.rejects(
+    chooseDecisionThreshold(scored, one, { candidates: [0.2, 1.5] }),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_DECISION_THRESHOLD',
+  );
   await assert.rejects(chooseDecisionThreshold(scored, one, { maxF1Loss: -1 }), /maxF1Loss must be >= 0/);
 });

@@ -42,9 +42,13 @@ export function withDecisionThreshold(model: TextClassifier, options: DecisionTh
   const { positiveClass: c, threshold } = options;
   checkClass(model.classes, c);
   if (!(threshold > 0 && threshold < 1)) {
-    throw new UsageError('E_DECISION_THRESHOLD', `Decision threshold: threshold must be a probability strictly between 0 and 1, got ${threshold}; 0.5 is the plain argmax.`, {
-      details: { threshold },
-    });
+    throw new UsageError(
+      'E_DECISION_THRESHOLD',
+      `Decision threshold: threshold must be a probability strictly between 0 and 1, got ${threshold}; 0.5 is the plain argmax.`,
+      {
+        details: { threshold },
+      },
+    );
   }
   // At 0.5 the shift is the identity: the filter is returned as it is (no wrapper to pay for per query).
   if (threshold === 0.5 && options.id === undefined) return model;
@@ -104,18 +108,32 @@ const DEFAULT_CANDIDATES = [0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03, 0.0
  * @throws UsageError `E_DECISION_THRESHOLD` for an empty validation set, a class the model
  *   does not have, a negative `maxF1Loss` or a candidate outside (0, 1).
  */
-export async function chooseDecisionThreshold(model: TextClassifier, validation: TextDataset, options: ChooseThresholdOptions = {}): Promise<ThresholdChoice> {
+export async function chooseDecisionThreshold(
+  model: TextClassifier,
+  validation: TextDataset,
+  options: ChooseThresholdOptions = {},
+): Promise<ThresholdChoice> {
   const c = options.positiveClass ?? model.classes.length - 1;
   checkClass(model.classes, c);
   const maxF1Loss = options.maxF1Loss ?? 0.005;
   const candidates = options.candidates ?? DEFAULT_CANDIDATES;
   if (validation.texts.length === 0) {
-    throw new UsageError('E_DECISION_THRESHOLD', `Decision threshold: the validation set '${validation.name}' is empty; pass labelled texts to choose a threshold on.`);
+    throw new UsageError(
+      'E_DECISION_THRESHOLD',
+      `Decision threshold: the validation set '${validation.name}' is empty; pass labelled texts to choose a threshold on.`,
+    );
   }
-  if (!(maxF1Loss >= 0)) throw new UsageError('E_DECISION_THRESHOLD', `Decision threshold: maxF1Loss must be >= 0, got ${maxF1Loss}.`, { details: { maxF1Loss } });
+  if (!(maxF1Loss >= 0))
+    throw new UsageError('E_DECISION_THRESHOLD', `Decision threshold: maxF1Loss must be >= 0, got ${maxF1Loss}.`, {
+      details: { maxF1Loss },
+    });
   const bad = candidates.find((t) => !(t > 0 && t < 1));
   if (bad !== undefined || candidates.length === 0) {
-    throw new UsageError('E_DECISION_THRESHOLD', `Decision threshold: candidates must be probabilities strictly between 0 and 1, got ${bad ?? 'none'}.`, { details: { candidates } });
+    throw new UsageError(
+      'E_DECISION_THRESHOLD',
+      `Decision threshold: candidates must be probabilities strictly between 0 and 1, got ${bad ?? 'none'}.`,
+      { details: { candidates } },
+    );
   }
   const scores = (await predictInBatches(model, validation.texts, options.batchSize)).map((p) => p[c] as number);
   const at = (threshold: number): { f1: number; precision: number; recall: number } =>
@@ -126,7 +144,9 @@ export async function chooseDecisionThreshold(model: TextClassifier, validation:
     );
   const half = at(0.5);
   const scanned = candidates.map((threshold) => ({ threshold, ...at(threshold) }));
-  const best = scanned.filter((s) => s.f1 >= half.f1 - maxF1Loss).reduce((low, s) => (s.threshold < low.threshold ? s : low), { threshold: 0.5, ...half });
+  const best = scanned
+    .filter((s) => s.f1 >= half.f1 - maxF1Loss)
+    .reduce((low, s) => (s.threshold < low.threshold ? s : low), { threshold: 0.5, ...half });
   return {
     threshold: best.threshold,
     f1: best.f1,
@@ -139,8 +159,12 @@ export async function chooseDecisionThreshold(model: TextClassifier, validation:
 
 function checkClass(classes: readonly string[], c: number): void {
   if (!Number.isInteger(c) || c < 0 || c >= classes.length) {
-    throw new UsageError('E_DECISION_THRESHOLD', `Decision threshold: class ${c} is not one of the model's; use 0..${classes.length - 1} (${classes.join(', ')}).`, {
-      details: { class: c, classes },
-    });
+    throw new UsageError(
+      'E_DECISION_THRESHOLD',
+      `Decision threshold: class ${c} is not one of the model's; use 0..${classes.length - 1} (${classes.join(', ')}).`,
+      {
+        details: { class: c, classes },
+      },
+    );
   }
 }

@@ -37,7 +37,13 @@ export interface FeaturizerConfig {
   readonly markerWeight: number;
 }
 
-export const DEFAULT_FEATURIZER: FeaturizerConfig = Object.freeze({ buckets: 1 << 16, maxWordNgram: 2, charNgrams: [3, 5] as const, markerPrefix: '', markerWeight: 0 });
+export const DEFAULT_FEATURIZER: FeaturizerConfig = Object.freeze({
+  buckets: 1 << 16,
+  maxWordNgram: 2,
+  charNgrams: [3, 5] as const,
+  markerPrefix: '',
+  markerWeight: 0,
+});
 
 // Thermometer steps of the marker features: a text with 9 markers among 60 words (15%) has
 // the count codes 1, 2, 4, 8 and the share codes up to 0.15.
@@ -81,26 +87,42 @@ export class HashedNgramFeaturizer {
     const full: FeaturizerConfig = { ...DEFAULT_FEATURIZER, ...config };
     const { buckets, maxWordNgram, charNgrams, markerPrefix, markerWeight } = full;
     if (!Number.isInteger(buckets) || buckets < 256 || buckets > 1 << 20 || (buckets & (buckets - 1)) !== 0) {
-      throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: buckets must be a power of two in [256, 1048576], got ${buckets}.`, { details: { buckets } });
+      throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: buckets must be a power of two in [256, 1048576], got ${buckets}.`, {
+        details: { buckets },
+      });
     }
     if (!Number.isInteger(maxWordNgram) || maxWordNgram < 1 || maxWordNgram > 3) {
-      throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: maxWordNgram must be 1, 2 or 3, got ${maxWordNgram}.`, { details: { maxWordNgram } });
+      throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: maxWordNgram must be 1, 2 or 3, got ${maxWordNgram}.`, {
+        details: { maxWordNgram },
+      });
     }
     const [lo, hi] = charNgrams;
     if (!(lo === 0 && hi === 0) && !(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi >= lo && hi <= 8)) {
-      throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: charNgrams must be [0, 0] or [min, max] with 1 <= min <= max <= 8, got [${lo}, ${hi}].`, {
-        details: { charNgrams },
-      });
+      throw new UsageError(
+        'E_FEATURIZER_CONFIG',
+        `Featurizer: charNgrams must be [0, 0] or [min, max] with 1 <= min <= max <= 8, got [${lo}, ${hi}].`,
+        {
+          details: { charNgrams },
+        },
+      );
     }
     if (typeof markerPrefix !== 'string' || /[^\p{Ll}\p{N}]/u.test(markerPrefix)) {
-      throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: markerPrefix must be '' or lower-case letters and digits (a word's start), got ${JSON.stringify(markerPrefix)}.`, {
-        details: { markerPrefix },
-      });
+      throw new UsageError(
+        'E_FEATURIZER_CONFIG',
+        `Featurizer: markerPrefix must be '' or lower-case letters and digits (a word's start), got ${JSON.stringify(markerPrefix)}.`,
+        {
+          details: { markerPrefix },
+        },
+      );
     }
     if (!(Number.isFinite(markerWeight) && markerWeight >= 0 && markerWeight <= 1)) {
-      throw new UsageError('E_FEATURIZER_CONFIG', `Featurizer: markerWeight must be a number in [0, 1] (0: codes normalised with the n-grams), got ${markerWeight}.`, {
-        details: { markerWeight },
-      });
+      throw new UsageError(
+        'E_FEATURIZER_CONFIG',
+        `Featurizer: markerWeight must be a number in [0, 1] (0: codes normalised with the n-grams), got ${markerWeight}.`,
+        {
+          details: { markerWeight },
+        },
+      );
     }
     this.config = Object.freeze({ buckets, maxWordNgram, charNgrams: [lo, hi] as const, markerPrefix, markerWeight });
     this.counts = new Float32Array(buckets);
@@ -150,7 +172,8 @@ export class HashedNgramFeaturizer {
       if (prefix !== '' && word.startsWith(prefix)) markers++;
       for (const index of this.wordIndices(word)) add(index);
       if (this.config.maxWordNgram >= 2 && w > 0) add(hashParts(SEED_BIGRAM, words[w - 1] as string, word) & mask);
-      if (this.config.maxWordNgram >= 3 && w > 1) add(hashParts(SEED_BIGRAM ^ 0x3, `${words[w - 2] as string}\u0001${words[w - 1] as string}`, word) & mask);
+      if (this.config.maxWordNgram >= 3 && w > 1)
+        add(hashParts(SEED_BIGRAM ^ 0x3, `${words[w - 2] as string}\u0001${words[w - 1] as string}`, word) & mask);
     }
     const codes: number[] = [];
     if (markers > 0) {

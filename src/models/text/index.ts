@@ -2,6 +2,20 @@
 export type { TextClassifier, TextWhiteBox } from './text-classifier.js';
 export { HashedNgramFeaturizer, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseVector } from './featurizer.js';
 export { HashedTextClassifier, buildHashedTextModel, type HashedTextModelInfo } from './hashed-classifier.js';
-export { saveTextClassifier, loadTextClassifier, saveDecisionThreshold, readDecisionThreshold, TEXT_CLASSIFIER_FORMAT, DECISION_THRESHOLD_FILE, type SavedDecisionThreshold } from './store.js';
+export {
+  saveTextClassifier,
+  loadTextClassifier,
+  saveDecisionThreshold,
+  readDecisionThreshold,
+  TEXT_CLASSIFIER_FORMAT,
+  DECISION_THRESHOLD_FILE,
+  type SavedDecisionThreshold,
+} from './store.js';
 export { evaluateTextClassifier, type TextClassifierMetrics } from './metrics.js';
-export { withDecisionThreshold, chooseDecisionThreshold, type DecisionThresholdOptions, type ChooseThresholdOptions, type ThresholdChoice } from './decision-threshold.js';
+export {
+  withDecisionThreshold,
+  chooseDecisionThreshold,
+  type DecisionThresholdOptions,
+  type ChooseThresholdOptions,
+  type ThresholdChoice,
+} from './decision-threshold.js';

@@ -21,7 +21,11 @@ export interface TextClassifierMetrics {
  * @example
  * const { accuracy, f1 } = await evaluateTextClassifier(classifier, test);
  */
-export async function evaluateTextClassifier(model: TextClassifier, data: TextDataset, options: { positiveClass?: number; batchSize?: number } = {}): Promise<TextClassifierMetrics> {
+export async function evaluateTextClassifier(
+  model: TextClassifier,
+  data: TextDataset,
+  options: { positiveClass?: number; batchSize?: number } = {},
+): Promise<TextClassifierMetrics> {
   const positive = options.positiveClass ?? data.classes.length - 1;
   const rows = await predictInBatches(model, data.texts, options.batchSize);
   const predictions = Int32Array.from(rows, (p) => {
@@ -44,12 +48,17 @@ export async function evaluateTextClassifier(model: TextClassifier, data: TextDa
 /** Class probabilities of `texts`, asked `batchSize` (default 256) texts at a time. */
 export async function predictInBatches(model: TextClassifier, texts: readonly string[], batchSize = 256): Promise<Float32Array[]> {
   const rows: Float32Array[] = [];
-  for (let start = 0; start < texts.length; start += batchSize) rows.push(...(await model.predictProba(texts.slice(start, start + batchSize))));
+  for (let start = 0; start < texts.length; start += batchSize)
+    rows.push(...(await model.predictProba(texts.slice(start, start + batchSize))));
   return rows;
 }
 
 /** Precision, recall and F1 of `positive` for predicted against true labels (0 where undefined). */
-export function precisionRecallF1(predictions: ArrayLike<number>, labels: ArrayLike<number>, positive: number): { precision: number; recall: number; f1: number } {
+export function precisionRecallF1(
+  predictions: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  positive: number,
+): { precision: number; recall: number; f1: number } {
   let tp = 0;
   let fp = 0;
   let fn = 0;

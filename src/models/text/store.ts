@@ -68,20 +68,32 @@ export async function loadTextClassifier(dir: string): Promise<HashedTextClassif
   const parsed = metadataSchema.safeParse(metadata);
   if (!parsed.success) {
     model.dispose();
-    throw new DataError('E_MODEL_FORMAT', `Cannot load text classifier: ${dir} holds a model without Rampart text-classifier metadata (${parsed.error.issues[0]?.path.join('.') ?? 'format'}); save it with saveTextClassifier.`, {
-      details: { path: dir },
-    });
+    throw new DataError(
+      'E_MODEL_FORMAT',
+      `Cannot load text classifier: ${dir} holds a model without Rampart text-classifier metadata (${parsed.error.issues[0]?.path.join('.') ?? 'format'}); save it with saveTextClassifier.`,
+      {
+        details: { path: dir },
+      },
+    );
   }
   const { id, classes, info } = parsed.data;
   try {
-    return new HashedTextClassifier(model, { id, classes, info: { ...info, featurizer: { ...info.featurizer, charNgrams: info.featurizer.charNgrams } } });
+    return new HashedTextClassifier(model, {
+      id,
+      classes,
+      info: { ...info, featurizer: { ...info.featurizer, charNgrams: info.featurizer.charNgrams } },
+    });
   } catch (error) {
     model.dispose();
     throw error;
   }
 }
 
-const thresholdSchema = z.object({ format: z.literal(THRESHOLD_FORMAT), positiveClass: z.string().min(1), threshold: z.number().gt(0).lt(1) });
+const thresholdSchema = z.object({
+  format: z.literal(THRESHOLD_FORMAT),
+  positiveClass: z.string().min(1),
+  threshold: z.number().gt(0).lt(1),
+});
 
 /** The operating point a filter was evaluated at: the class it flags and the probability from which it does. */
 export interface SavedDecisionThreshold {
@@ -111,8 +123,12 @@ export function readDecisionThreshold(dir: string): SavedDecisionThreshold | und
     const { positiveClass, threshold } = thresholdSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
     return { positiveClass, threshold };
   } catch (error) {
-    throw new DataError('E_THRESHOLD_FILE', `Cannot read the decision threshold ${path}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}. It must hold {"format": "${THRESHOLD_FORMAT}", "positiveClass": "<class>", "threshold": <0..1>}; rerun the plan's text-train stage or delete the file (the filter then flags at 0.5).`, {
-      details: { path },
-    });
+    throw new DataError(
+      'E_THRESHOLD_FILE',
+      `Cannot read the decision threshold ${path}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}. It must hold {"format": "${THRESHOLD_FORMAT}", "positiveClass": "<class>", "threshold": <0..1>}; rerun the plan's text-train stage or delete the file (the filter then flags at 0.5).`,
+      {
+        details: { path },
+      },
+    );
   }
 }

@@ -22,7 +22,8 @@ const FEATURES = { buckets: 4096 };
 let trained: HashedTextClassifier | undefined;
 async function model(): Promise<HashedTextClassifier> {
   await initEngine();
-  trained ??= (await trainTextClassifier(train, { epochs: 4, learningRate: 0.01, featurizer: FEATURES, seed: 2, id: 'test-spam' })).classifier;
+  trained ??= (await trainTextClassifier(train, { epochs: 4, learningRate: 0.01, featurizer: FEATURES, seed: 2, id: 'test-spam' }))
+    .classifier;
   return trained;
 }
 
@@ -40,7 +41,10 @@ test('featurizer: deterministic, L2-normalised, word features inside the text fe
   const shared = f.indicesOfWord('viagra').filter((i) => f.indicesOfWord('v1agra').includes(i)).length;
   assert.ok(shared >= 4, `shared n-grams ${shared}`);
   assert.equal(f.sparse('').indices.length, 0);
-  assert.throws(() => new HashedNgramFeaturizer({ buckets: 1000 }), (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG');
+  assert.throws(
+    () => new HashedNgramFeaturizer({ buckets: 1000 }),
+    (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG',
+  );
 });
 
 test('featurizer: marker words add codes of their count and share of the text', () => {
@@ -56,10 +60,16 @@ test('featurizer: marker words add codes of their count and share of the text', 
   const one = codes(`${words} zzobfunknown`);
   const four = codes(`${words} ${'zzobfunknown '.repeat(4)}`);
   assert.ok(one.length >= 2, `one marker among 8 words: count >= 1 and share >= 10% (${one.length} codes)`);
-  assert.ok(four.length > one.length && one.every((i) => four.includes(i)), `four markers have one marker's codes and more (${four.length} vs ${one.length})`);
+  assert.ok(
+    four.length > one.length && one.every((i) => four.includes(i)),
+    `four markers have one marker's codes and more (${four.length} vs ${one.length})`,
+  );
   // The codes depend on the markers' number, not on which stage left them.
   assert.deepEqual(codes(`${words} zzobfleet zzobfsplit`), codes(`${words} zzobfunknown zzobfunknown`));
-  assert.throws(() => new HashedNgramFeaturizer({ markerPrefix: 'ZZ obf' }), (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG');
+  assert.throws(
+    () => new HashedNgramFeaturizer({ markerPrefix: 'ZZ obf' }),
+    (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG',
+  );
 });
 
 test('featurizer: with markerWeight the codes weigh the same in a long message as in a short one', () => {
@@ -87,11 +97,17 @@ test('featurizer: with markerWeight the codes weigh the same in a long message a
     const codes = new Set(v.indices.filter((i) => !base.has(i)));
     const ngramNorm = Math.hypot(...[...v.values].filter((_, k) => !codes.has(v.indices[k] as number)));
     assert.ok(Math.abs(ngramNorm - 1) < 1e-4, `n-gram norm ${ngramNorm}`);
-    assert.ok([...v.indices].every((i, k) => k === 0 || i > (v.indices[k - 1] as number)), 'indices sorted and distinct');
+    assert.ok(
+      [...v.indices].every((i, k) => k === 0 || i > (v.indices[k - 1] as number)),
+      'indices sorted and distinct',
+    );
   }
   assert.deepEqual(fixed.sparse('no markers here'), plain.sparse('no markers here'));
   for (const markerWeight of [-0.1, 2, Number.NaN]) {
-    assert.throws(() => new HashedNgramFeaturizer({ markerPrefix: 'zzobf', markerWeight }), (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG' && /markerWeight/.test(e.message));
+    assert.throws(
+      () => new HashedNgramFeaturizer({ markerPrefix: 'zzobf', markerWeight }),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_FEATURIZER_CONFIG' && /markerWeight/.test(e.message),
+    );
   }
 });
 
@@ -109,7 +125,9 @@ test('trained on 400 SpamAssassin messages: accurate, and the sparse path equals
     return tf.softmax(clf.whiteBox.logitsFromFeatures(x)).arraySync() as number[][];
   });
   assert.equal(tf.memory().numTensors, before, 'white-box calls inside tidy leave no tensors');
-  sparse.forEach((row, i) => row.forEach((p, c) => assert.ok(Math.abs(p - (dense[i]?.[c] as number)) < 1e-4, `row ${i} class ${c}: ${p} vs ${dense[i]?.[c]}`)));
+  sparse.forEach((row, i) =>
+    row.forEach((p, c) => assert.ok(Math.abs(p - (dense[i]?.[c] as number)) < 1e-4, `row ${i} class ${c}: ${p} vs ${dense[i]?.[c]}`)),
+  );
   sparse.forEach((row) => assert.ok(Math.abs(row.reduce((s, p) => s + p, 0) - 1) < 1e-5));
 });
 
@@ -134,13 +152,26 @@ test('save and load give the same classifier', async () => {
     assert.equal(older.featurizer.config.markerPrefix, '');
     assert.equal(older.featurizer.config.markerWeight, 0);
     older.dispose();
-    await assert.rejects(() => loadTextClassifier(join(dir, 'missing')), (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_MISSING');
+    await assert.rejects(
+      () => loadTextClassifier(join(dir, 'missing')),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_MISSING',
+    );
     // The decision threshold beside the model: none means 0.5; a damaged file is a typed error naming the fix.
     assert.equal(readDecisionThreshold(join(dir, 'model')), undefined);
     await saveDecisionThreshold(join(dir, 'model'), { positiveClass: 'spam', threshold: 0.35 });
     assert.deepEqual(readDecisionThreshold(join(dir, 'model')), { positiveClass: 'spam', threshold: 0.35 });
-    writeFileSync(join(dir, 'model', DECISION_THRESHOLD_FILE), JSON.stringify({ format: 'rampart-text-threshold/1', positiveClass: 'spam', threshold: 1.5 }));
-    assert.throws(() => readDecisionThreshold(join(dir, 'model')), (e: unknown) => e instanceof RampartError && e.code === 'E_THRESHOLD_FILE' && e.message.includes(DECISION_THRESHOLD_FILE) && /delete the file/.test(e.message));
+    writeFileSync(
+      join(dir, 'model', DECISION_THRESHOLD_FILE),
+      JSON.stringify({ format: 'rampart-text-threshold/1', positiveClass: 'spam', threshold: 1.5 }),
+    );
+    assert.throws(
+      () => readDecisionThreshold(join(dir, 'model')),
+      (e: unknown) =>
+        e instanceof RampartError &&
+        e.code === 'E_THRESHOLD_FILE' &&
+        e.message.includes(DECISION_THRESHOLD_FILE) &&
+        /delete the file/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -155,11 +186,16 @@ test('labelGradientAt equals the TF.js gradient of log p(label) at the features'
     const reference = tf.tidy(() => {
       const x = clf.whiteBox.features([text]);
       const onehot = tf.oneHot([label], 2);
-      const f = (input: tf.Tensor): tf.Scalar => tf.sum(tf.mul(onehot, tf.logSoftmax(clf.whiteBox.logitsFromFeatures(input as tf.Tensor2D))));
+      const f = (input: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.mul(onehot, tf.logSoftmax(clf.whiteBox.logitsFromFeatures(input as tf.Tensor2D))));
       return tf.grad(f)(x).dataSync() as Float32Array;
     });
     const indices = [...vector.indices.slice(0, 20), 0, 7, 4095];
-    for (const i of indices) assert.ok(Math.abs(gradient(i) - (reference[i] as number)) < 1e-4, `label ${label} feature ${i}: ${gradient(i)} vs ${reference[i]}`);
-    assert.ok(indices.some((i) => Math.abs(gradient(i)) > 1e-3), 'a gradient that is all zero proves nothing');
+    for (const i of indices)
+      assert.ok(Math.abs(gradient(i) - (reference[i] as number)) < 1e-4, `label ${label} feature ${i}: ${gradient(i)} vs ${reference[i]}`);
+    assert.ok(
+      indices.some((i) => Math.abs(gradient(i)) > 1e-3),
+      'a gradient that is all zero proves nothing',
+    );
   }
 });

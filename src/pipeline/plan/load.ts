@@ -37,7 +37,12 @@ export function parsePlan(raw: unknown, source = 'plan'): Plan {
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => describeIssue(issue, raw));
   const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
-  throw new PlanError('E_PLAN_INVALID', `${source} is not a valid plan (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines}`, issues, source);
+  throw new PlanError(
+    'E_PLAN_INVALID',
+    `${source} is not a valid plan (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines}`,
+    issues,
+    source,
+  );
 }
 
 /**
@@ -54,7 +59,12 @@ export function parsePlanText(text: string, source = 'plan'): Plan {
       const message = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
       return { path: pos ? `line ${pos.line}, column ${pos.col}` : '(document)', message };
     });
-    throw new PlanError('E_PLAN_YAML', `${source} is not valid YAML:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`, issues, source);
+    throw new PlanError(
+      'E_PLAN_YAML',
+      `${source} is not valid YAML:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+      issues,
+      source,
+    );
   }
   return parsePlan(doc.toJS(), source);
 }
@@ -71,7 +81,11 @@ export async function loadPlan(path: string): Promise<Plan> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new DataError('E_PLAN_MISSING', `Cannot read plan file ${path}: ${(error as Error).message}. Pass the path of a rampart.yaml, e.g. examples/rampart.yaml.`, { cause: error, details: { path } });
+    throw new DataError(
+      'E_PLAN_MISSING',
+      `Cannot read plan file ${path}: ${(error as Error).message}. Pass the path of a rampart.yaml, e.g. examples/rampart.yaml.`,
+      { cause: error, details: { path } },
+    );
   }
   return parsePlanText(text, basename(path));
 }
@@ -116,12 +130,13 @@ function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[], input: unk
       const options = node.options as unknown[];
       const objects = options.map(unwrap).filter((o): o is z.ZodObject => o instanceof z.ZodObject);
       const key = node instanceof z.ZodDiscriminatedUnion ? (node.def as { discriminator: string }).discriminator : undefined;
-      const match = key !== undefined && value !== null && typeof value === 'object'
-        ? objects.find((o) => {
-            const literal = o.shape[key];
-            return literal instanceof z.ZodLiteral && literal.values.has((value as Record<string, never>)[key]);
-          })
-        : objects[0];
+      const match =
+        key !== undefined && value !== null && typeof value === 'object'
+          ? objects.find((o) => {
+              const literal = o.shape[key];
+              return literal instanceof z.ZodLiteral && literal.values.has((value as Record<string, never>)[key]);
+            })
+          : objects[0];
       return match ?? objects[0];
     }
     return node;
@@ -144,19 +159,34 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): PlanIssue {
   switch (issue.code) {
     case 'too_big': {
       const op = issue.inclusive ? '≤' : '<';
-      if (issue.origin === 'array') return { path, message: `must have at most ${String(issue.maximum)} entries (got ${Array.isArray(got) ? got.length : show(got)})` };
+      if (issue.origin === 'array')
+        return { path, message: `must have at most ${String(issue.maximum)} entries (got ${Array.isArray(got) ? got.length : show(got)})` };
       return { path, message: `must be ${op} ${String(issue.maximum)} (got ${show(got)})` };
     }
     case 'too_small': {
       const op = issue.inclusive ? '≥' : '>';
-      if (issue.origin === 'array') return { path, message: `must have at least ${String(issue.minimum)} entr${issue.minimum === 1 ? 'y' : 'ies'} (got ${Array.isArray(got) ? got.length : show(got)})` };
+      if (issue.origin === 'array')
+        return {
+          path,
+          message: `must have at least ${String(issue.minimum)} entr${issue.minimum === 1 ? 'y' : 'ies'} (got ${Array.isArray(got) ? got.length : show(got)})`,
+        };
       if (issue.origin === 'string') return { path, message: `must not be empty (got ${show(got)})` };
       return { path, message: `must be ${op} ${String(issue.minimum)} (got ${show(got)})` };
     }
     case 'invalid_value':
-      return { path, message: `must be ${issue.values.length === 1 ? quoted(issue.values) : `one of ${quoted(issue.values)}`} (got ${show(got)})` };
+      return {
+        path,
+        message: `must be ${issue.values.length === 1 ? quoted(issue.values) : `one of ${quoted(issue.values)}`} (got ${show(got)})`,
+      };
     case 'invalid_type': {
-      const expected = issue.expected === 'int' ? 'a whole number' : issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
+      const expected =
+        issue.expected === 'int'
+          ? 'a whole number'
+          : issue.expected === 'object'
+            ? 'a mapping'
+            : issue.expected === 'array'
+              ? 'a list'
+              : `a ${issue.expected}`;
       if (got === undefined) return { path, message: `is required (${expected})` };
       return { path, message: `must be ${expected} (got ${show(got)})` };
     }
@@ -169,7 +199,10 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): PlanIssue {
     case 'invalid_union': {
       const options = (issue as { options?: unknown[] }).options;
       if (options) return { path, message: `must be one of ${quoted(options)} (got ${show(got)})` };
-      return { path, message: `does not match any allowed form (got ${show(got)}); ${issue.errors.map((e) => e.map((x) => x.message).join(', ')).join(' | ')}` };
+      return {
+        path,
+        message: `does not match any allowed form (got ${show(got)}); ${issue.errors.map((e) => e.map((x) => x.message).join(', ')).join(' | ')}`,
+      };
     }
     case 'invalid_format':
       return { path, message: `${issue.message} (got ${show(got)})` };

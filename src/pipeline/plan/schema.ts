@@ -45,7 +45,8 @@ function checkThreat(t: { goal: string; target?: number | undefined; norm?: stri
   if (t.norm === 'linf' && t.epsilon !== undefined && t.epsilon > 1) {
     ctx.addIssue({ code: 'custom', path: ['epsilon'], message: `must be ≤ 1 for an L∞ threat on inputs in [0, 1] (got ${t.epsilon})` });
   }
-  if (t.goal === 'targeted' && t.target === undefined) ctx.addIssue({ code: 'custom', path: ['target'], message: 'is required when goal is targeted (the class the adversary wants)' });
+  if (t.goal === 'targeted' && t.target === undefined)
+    ctx.addIssue({ code: 'custom', path: ['target'], message: 'is required when goal is targeted (the class the adversary wants)' });
 }
 
 const imageThreat = z
@@ -75,7 +76,13 @@ const textThreat = z
   .superRefine(checkThreat);
 
 const tabularThreat = z
-  .object({ ...threatBase, channel: z.literal('tabular'), norm: z.enum(NORM_IDS), epsilon: z.number().positive(), features: z.array(z.string()).optional() })
+  .object({
+    ...threatBase,
+    channel: z.literal('tabular'),
+    norm: z.enum(NORM_IDS),
+    epsilon: z.number().positive(),
+    features: z.array(z.string()).optional(),
+  })
   .strict()
   .superRefine(checkThreat);
 
@@ -122,7 +129,9 @@ export const trainingSchema = z
     /** Phased exposure: the threat's epsilon ramps over these phases. */
     phases: z.array(phaseSchema).min(1).optional(),
     /** PGD steps of the per-epoch robust validation (best-robust selection); false turns it off. */
-    robustValidation: z.union([z.literal(false), z.object({ steps: wholePositive.default(10), limit: wholePositive.default(500) }).strict()]).optional(),
+    robustValidation: z
+      .union([z.literal(false), z.object({ steps: wholePositive.default(10), limit: wholePositive.default(500) }).strict()])
+      .optional(),
   })
   .strict();
 
@@ -158,7 +167,10 @@ export const planSchema = z
         limit: wholePositive.optional(),
         batchSize: wholePositive.default(256),
         /** Attacks run against every image threat (the per-example worst case counts). */
-        attacks: z.array(attackSpec).min(1).default([{ id: 'pgd', options: { steps: 20 } }]),
+        attacks: z
+          .array(attackSpec)
+          .min(1)
+          .default([{ id: 'pgd', options: { steps: 20 } }]),
         /**
          * The suite every image threat is evaluated with, on top of `attacks` (the worst case
          * per example over both counts). `none` opts out: the report then marks every robust
@@ -171,7 +183,10 @@ export const planSchema = z
          */
         masking: z.union([z.literal(false), z.object({ limit: wholePositive.default(50) }).strict()]).default({ limit: 50 }),
         /** Extra budgets per norm for the accuracy-vs-epsilon curve. */
-        curve: z.object({ linf: z.array(z.number().positive().max(1)).optional(), l2: z.array(z.number().positive()).optional() }).strict().optional(),
+        curve: z
+          .object({ linf: z.array(z.number().positive().max(1)).optional(), l2: z.array(z.number().positive()).optional() })
+          .strict()
+          .optional(),
         /** Reliability bins for ECE. */
         calibrationBins: z.number().int().min(2).max(100).default(15),
         /** Fit a temperature on the validation split and ship it with the hardened model (its ECE is then measured with it). */
@@ -196,7 +211,16 @@ export const planSchema = z
         examples: z.number().int().min(0).max(32).default(8),
       })
       .strict()
-      .default({ batchSize: 256, attacks: [{ id: 'pgd', options: { steps: 20 } }], suite: 'standard', masking: { limit: 50 }, calibrationBins: 15, temperatureScaling: true, latencySamples: 200, examples: 8 }),
+      .default({
+        batchSize: 256,
+        attacks: [{ id: 'pgd', options: { steps: 20 } }],
+        suite: 'standard',
+        masking: { limit: 50 },
+        calibrationBins: 15,
+        temperatureScaling: true,
+        latencySamples: 200,
+        examples: 8,
+      }),
     /** The text channel: a text classifier, trained (with phased augmentation) and attacked for every text threat. */
     text: z
       .object({
@@ -231,7 +255,10 @@ export const planSchema = z
         augment: z
           .object({
             threat: id,
-            phases: z.array(z.object({ epochs: wholePositive, rate: fraction }).strict()).min(1).optional(),
+            phases: z
+              .array(z.object({ epochs: wholePositive, rate: fraction }).strict())
+              .min(1)
+              .optional(),
             /**
              * Adversarial rounds after the augmented training: each round the greedy search
              * (`queries` per text; not the plan's `attack`, which evaluates) rewrites
@@ -240,14 +267,22 @@ export const planSchema = z
              * their label, and the model is trained again.
              */
             adversarial: z
-              .object({ rounds: wholePositive, perRound: wholePositive.default(300), queries: wholePositive.default(1000), threshold: z.number().gt(0).lt(1).default(0.05) })
+              .object({
+                rounds: wholePositive,
+                perRound: wholePositive.default(300),
+                queries: wholePositive.default(1000),
+                threshold: z.number().gt(0).lt(1).default(0.05),
+              })
               .strict()
               .optional(),
           })
           .strict()
           .optional(),
         /** The search run for every text threat: `greedy`, `beam` or `gradient`. */
-        attack: z.object({ id: z.string().min(1).default('greedy'), options: z.record(z.string(), z.unknown()).optional() }).strict().default({ id: 'greedy' }),
+        attack: z
+          .object({ id: z.string().min(1).default('greedy'), options: z.record(z.string(), z.unknown()).optional() })
+          .strict()
+          .default({ id: 'greedy' }),
         /** Attack the first N test texts. */
         limit: wholePositive.default(100),
         examples: z.number().int().min(0).max(32).default(4),
@@ -265,7 +300,10 @@ export const planSchema = z
                 /** Share of traffic, 0 for shadow mode. */
                 traffic: fraction,
                 /** Minimum time in this phase, e.g. `30m`, `24h`, `7d`. */
-                duration: z.string().regex(/^\d+(m|h|d)$/, 'must be a duration such as 30m, 24h or 7d').optional(),
+                duration: z
+                  .string()
+                  .regex(/^\d+(m|h|d)$/, 'must be a duration such as 30m, 24h or 7d')
+                  .optional(),
               })
               .strict(),
           )
@@ -279,7 +317,8 @@ export const planSchema = z
     const ids = new Map<string, number>();
     plan.threats.forEach((t, i) => {
       const first = ids.get(t.id);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['threats', i, 'id'], message: `duplicate threat id '${t.id}' (also threats[${first}])` });
+      if (first !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['threats', i, 'id'], message: `duplicate threat id '${t.id}' (also threats[${first}])` });
       else ids.set(t.id, i);
     });
     const known = [...ids.keys()];
@@ -288,32 +327,69 @@ export const planSchema = z
     for (const option of METHOD_OPTIONS) {
       if (training[option] !== undefined && !accepted.includes(option)) {
         const others = accepted.filter((o) => o !== 'threat');
-        ctx.addIssue({ code: 'custom', path: ['training', option], message: `method '${training.method}' does not take this option; its options are ${others.length > 0 ? quoteList(others) : '(none)'}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['training', option],
+          message: `method '${training.method}' does not take this option; its options are ${others.length > 0 ? quoteList(others) : '(none)'}`,
+        });
       }
     }
     const adversarial = training.method !== 'standard' && training.method !== 'noise';
     if (adversarial && training.threat === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['training', 'threat'], message: `is required for method '${training.method}'; one of ${quoteList(imageIds(plan))}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'threat'],
+        message: `is required for method '${training.method}'; one of ${quoteList(imageIds(plan))}`,
+      });
     }
     if (training.threat !== undefined) {
       const threat = plan.threats.find((t) => t.id === training.threat);
-      if (!threat) ctx.addIssue({ code: 'custom', path: ['training', 'threat'], message: `must name an image threat: one of ${quoteList(imageIds(plan))} (got '${training.threat}')` });
-      else if (threat.channel !== 'image') ctx.addIssue({ code: 'custom', path: ['training', 'threat'], message: `must name an image threat: one of ${quoteList(imageIds(plan))} (got the ${threat.channel} threat '${training.threat}')` });
+      if (!threat)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['training', 'threat'],
+          message: `must name an image threat: one of ${quoteList(imageIds(plan))} (got '${training.threat}')`,
+        });
+      else if (threat.channel !== 'image')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['training', 'threat'],
+          message: `must name an image threat: one of ${quoteList(imageIds(plan))} (got the ${threat.channel} threat '${training.threat}')`,
+        });
     }
     for (const key of Object.keys(plan.criteria.robustAccuracy ?? {})) {
-      if (!ids.has(key)) ctx.addIssue({ code: 'custom', path: ['criteria', 'robustAccuracy', key], message: `names no threat; use one of ${quoteList(known)}` });
+      if (!ids.has(key))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['criteria', 'robustAccuracy', key],
+          message: `names no threat; use one of ${quoteList(known)}`,
+        });
     }
     const augment = plan.text?.augment;
     if (augment) {
       const textIds = plan.threats.filter((t) => t.channel === 'text').map((t) => t.id);
-      if (!textIds.includes(augment.threat)) ctx.addIssue({ code: 'custom', path: ['text', 'augment', 'threat'], message: `must name a text threat: one of ${quoteList(textIds)} (got '${augment.threat}')` });
+      if (!textIds.includes(augment.threat))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['text', 'augment', 'threat'],
+          message: `must name a text threat: one of ${quoteList(textIds)} (got '${augment.threat}')`,
+        });
     }
     const l2 = plan.threats.filter((t) => t.channel === 'image' && t.norm === 'l2').map((t) => t.id);
     for (const key of Object.keys(plan.criteria.certifiedAccuracy ?? {})) {
-      if (!l2.includes(key)) ctx.addIssue({ code: 'custom', path: ['criteria', 'certifiedAccuracy', key], message: `must name an L2 image threat (certificates are L2 radii); use one of ${quoteList(l2)}` });
+      if (!l2.includes(key))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['criteria', 'certifiedAccuracy', key],
+          message: `must name an L2 image threat (certificates are L2 radii); use one of ${quoteList(l2)}`,
+        });
     }
     if (plan.criteria.certifiedAccuracy && !plan.evaluation.certification) {
-      ctx.addIssue({ code: 'custom', path: ['evaluation', 'certification'], message: 'is required when criteria.certifiedAccuracy is set, e.g. { sigma: 0.25 }' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluation', 'certification'],
+        message: 'is required when criteria.certifiedAccuracy is set, e.g. { sigma: 0.25 }',
+      });
     }
   });
 

@@ -70,7 +70,11 @@ export function planImageThreats(plan: Plan, model: Classifier): ThreatModel[] {
 }
 
 function maskingSummary(report: MaskingReport): MaskingSummary {
-  return { status: report.status, examples: report.examples, checks: report.checks.map((c) => ({ id: c.id, title: c.title, status: c.status, explanation: c.explanation })) };
+  return {
+    status: report.status,
+    examples: report.examples,
+    checks: report.checks.map((c) => ({ id: c.id, title: c.title, status: c.status, explanation: c.explanation })),
+  };
 }
 
 /**
@@ -100,7 +104,14 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   if (options.masking && maskingPlan !== false) {
     for (const threat of threats) {
       options.onProgress?.(1, 1, `gradient-masking checks at ${threat.id}`);
-      masking.push(await maskingAt(model, data, threat, { limit: maskingPlan.limit, quick: suite?.variant !== 'full', seed: plan.seed, batchSize: plan.evaluation.batchSize }));
+      masking.push(
+        await maskingAt(model, data, threat, {
+          limit: maskingPlan.limit,
+          quick: suite?.variant !== 'full',
+          seed: plan.seed,
+          batchSize: plan.evaluation.batchSize,
+        }),
+      );
     }
   }
   const robust: Record<string, Rate> = { ...options.text };
@@ -108,10 +119,16 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   const unmeasured: Record<string, string> = {};
   for (const t of plan.threats) {
     if (robust[t.id]) continue;
-    unmeasured[t.id] = t.channel === 'text' ? 'text threats need a text model: add a text section to the plan' : 'tabular threats are not evaluated by the pipeline yet';
+    unmeasured[t.id] =
+      t.channel === 'text'
+        ? 'text threats need a text model: add a text section to the plan'
+        : 'tabular threats are not evaluated by the pipeline yet';
   }
   const temperature = options.temperature ?? 1;
-  const calibration = calibrationFromLogits(await datasetLogits(model, data, plan.evaluation.batchSize), data.y, model.numClasses, { bins: plan.evaluation.calibrationBins, temperature });
+  const calibration = calibrationFromLogits(await datasetLogits(model, data, plan.evaluation.batchSize), data.y, model.numClasses, {
+    bins: plan.evaluation.calibrationBins,
+    temperature,
+  });
   const latencyReport = await measureLatency({ model, data, batchSizes: [1], repeats: plan.evaluation.latencySamples, warmup: 10 });
   const latency = latencyReport.series[0]?.stats[0]?.p99Ms ?? 0;
   const examples = await examplesFor(options, threats);
@@ -126,13 +143,23 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     robustAccuracy: Object.fromEntries(Object.entries(robust).map(([id, r]) => [id, r.value])),
     ece: calibration.ece,
     temperature,
-    reliability: calibration.reliability.map((b) => ({ lower: b.lower, upper: b.upper, count: b.count, confidence: b.meanConfidence, accuracy: b.accuracy })),
+    reliability: calibration.reliability.map((b) => ({
+      lower: b.lower,
+      upper: b.upper,
+      count: b.count,
+      confidence: b.meanConfidence,
+      accuracy: b.accuracy,
+    })),
     latencyP99Ms: latency,
     ...(certified ? { certifiedAccuracy: Object.fromEntries(Object.entries(certified).map(([id, r]) => [id, r.value])) } : {}),
     curves: measured.curves,
     unmeasured,
     rates: { clean: measured.clean, robust, ...(certified ? { certified } : {}) },
-    method: { suite: suite ? `${suite.id}:${suite.variant}` : null, attacks: plan.evaluation.attacks.map((a) => a.id), upperBound: suite === undefined },
+    method: {
+      suite: suite ? `${suite.id}:${suite.variant}` : null,
+      attacks: plan.evaluation.attacks.map((a) => a.id),
+      upperBound: suite === undefined,
+    },
     ...(masking.length > 0 ? { masking: Object.fromEntries(masking.map((m) => [m.threat.id, maskingSummary(m)])) } : {}),
   };
   return { results, reports: measured.reports, suites: measured.suites, masking, ...(examples ? { examples } : {}) };
@@ -149,8 +176,14 @@ async function examplesFor(options: EvaluateModelOptions, threats: ThreatModel[]
   return adversarialExamples({ model: options.model, name: options.name, data: options.data, threat, attack, count, seed: plan.seed });
 }
 
-/** Writes an evaluation's files into `dir`: results.json, robustness-<norm>.json, suite-<norm>.json, masking-<threat>.json, examples.json. */
-export async function writeModelEvaluation(dir: string, evaluation: ModelEvaluation): Promise<{ results: string; reports: string[]; examples?: string }> {
+/**
+ * Writes an evaluation's files into `dir`: results.json, robustness-<norm>.json, suite-<norm>.json,
+ * masking-<threat>.json, examples.json.
+ */
+export async function writeModelEvaluation(
+  dir: string,
+  evaluation: ModelEvaluation,
+): Promise<{ results: string; reports: string[]; examples?: string }> {
   const results = join(dir, 'results.json');
   await writeJsonFile(results, evaluation.results);
   const reports: string[] = [];

@@ -35,7 +35,10 @@ export async function fileDigest(path: string): Promise<string> {
 
 /** sha256 over every file of a directory (names and bytes, sorted), e.g. a saved model. */
 export async function directoryDigest(dir: string): Promise<string> {
-  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+  const names = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
   const parts: string[] = [];
   for (const name of names) parts.push(`${name}:${await fileDigest(join(dir, name))}`);
   return sha256(parts.join('\n'));

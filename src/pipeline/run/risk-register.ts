@@ -40,7 +40,13 @@ export function riskRows(plan: Plan, results: EvaluationResults | undefined, ris
     const measured = results?.robustAccuracy[t.id];
     const required = plan.criteria.robustAccuracy?.[t.id];
     const status: RiskRow['status'] =
-      required === undefined ? 'no criterion' : measured === undefined ? 'not measured' : measured + 1e-9 >= required ? 'meets criterion' : 'below criterion';
+      required === undefined
+        ? 'no criterion'
+        : measured === undefined
+          ? 'not measured'
+          : measured + 1e-9 >= required
+            ? 'meets criterion'
+            : 'below criterion';
     return {
       threat: t.id,
       channel: t.channel,

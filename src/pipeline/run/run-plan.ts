@@ -71,7 +71,12 @@ export function planStages(plan: Plan, options: { governance: boolean }): Stage[
   if (calibrate) stages.push(calibrateStage as Stage);
   if (certify) stages.push(certifyStage as Stage);
   if (text) stages.push(textTrainStage as Stage, textAttackStage as Stage);
-  const evaluate = evaluationStage(evaluateRef.id, 'evaluation (hardened)', hardenStage, 'hardened', { calibrate, certify, text, masking: true });
+  const evaluate = evaluationStage(evaluateRef.id, 'evaluation (hardened)', hardenStage, 'hardened', {
+    calibrate,
+    certify,
+    text,
+    masking: true,
+  });
   stages.push(evaluate as Stage, gateStage as Stage, reportStage(text ? [textAttackStage.id] : []) as Stage);
   if (options.governance) stages.push(registerStage as Stage);
   return stages;
@@ -157,7 +162,9 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
       ...(outputs.calibrate ? { calibration: outputs.calibrate as CalibrateOutputs } : {}),
       ...(outputs.certify ? { certification: outputs.certify as CertifyOutputs } : {}),
     },
-    ...(outputs['text-attack'] ? { text: { training: outputs['text-train'] as TextTrainOutputs, attack: outputs['text-attack'] as TextAttackOutputs } } : {}),
+    ...(outputs['text-attack']
+      ? { text: { training: outputs['text-train'] as TextTrainOutputs, attack: outputs['text-attack'] as TextAttackOutputs } }
+      : {}),
     gate: gate.gate,
     ...(production ? { production } : {}),
     files,

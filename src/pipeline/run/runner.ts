@@ -52,7 +52,11 @@ function checkOrder(stages: readonly Stage[]): void {
   for (const stage of stages) {
     if (seen.has(stage.id)) throw new ConfigError('E_STAGE_ORDER', `Stage '${stage.id}' appears twice.`);
     for (const dep of stage.dependsOn) {
-      if (!seen.has(dep)) throw new ConfigError('E_STAGE_ORDER', `Stage '${stage.id}' depends on '${dep}', which does not run before it; order the stages so dependencies come first.`);
+      if (!seen.has(dep))
+        throw new ConfigError(
+          'E_STAGE_ORDER',
+          `Stage '${stage.id}' depends on '${dep}', which does not run before it; order the stages so dependencies come first.`,
+        );
     }
     seen.add(stage.id);
   }
@@ -89,11 +93,16 @@ export async function runStages(stages: readonly Stage[], env: RunEnvironment, o
       relative: (path) => (isAbsolute(path) ? relative(runDir, path) : path),
       resolve: (path) => (isAbsolute(path) ? path : join(runDir, path)),
       output: <O>(ref: StageRef<O>): O => {
-        if (!(ref.id in visible)) throw new ConfigError('E_STAGE_ORDER', `Stage '${stage.id}' read the outputs of '${ref.id}', which is not among its dependencies.`);
+        if (!(ref.id in visible))
+          throw new ConfigError(
+            'E_STAGE_ORDER',
+            `Stage '${stage.id}' read the outputs of '${ref.id}', which is not among its dependencies.`,
+          );
         // The one place outputs meet their type: a stage's outputs are what its run returned (or its record holds).
         return visible[ref.id] as O;
       },
-      progress: (done, total, label) => emit({ type: 'stage-progress', stage: stage.id, done, total, ...(label === undefined ? {} : { label }) }),
+      progress: (done, total, label) =>
+        emit({ type: 'stage-progress', stage: stage.id, done, total, ...(label === undefined ? {} : { label }) }),
       log: (line) => emit({ type: 'stage-log', stage: stage.id, line }),
     };
 
@@ -130,7 +139,15 @@ export async function runStages(stages: readonly Stage[], env: RunEnvironment, o
     outputs[stage.id] = result;
     records[stage.id] = record;
     summaries.push({ id: stage.id, title: stage.title, status: 'ran', key, durationMs: Date.now() - began, ranForMs: record.durationMs });
-    emit({ type: 'stage-end', stage: stage.id, title: stage.title, index, count: stages.length, status: 'ran', durationMs: Date.now() - began });
+    emit({
+      type: 'stage-end',
+      stage: stage.id,
+      title: stage.title,
+      index,
+      count: stages.length,
+      status: 'ran',
+      durationMs: Date.now() - began,
+    });
   }
   return { outputs, records, summaries };
 }

@@ -23,7 +23,9 @@ export function rateCell(value: number | undefined, rate: Rate | undefined, uppe
 export function methodLine(name: string, results: EvaluationResults): string {
   const m = results.method;
   if (!m) return '';
-  const how = m.suite ? `the <code>${esc(m.suite)}</code> suite plus ${esc(m.attacks.join(', ') || 'no other attacks')}, worst case per example` : `${esc(m.attacks.join(', '))} only (no suite)`;
+  const how = m.suite
+    ? `the <code>${esc(m.suite)}</code> suite plus ${esc(m.attacks.join(', ') || 'no other attacks')}, worst case per example`
+    : `${esc(m.attacks.join(', '))} only (no suite)`;
   return `<li><strong>${esc(name)}</strong>: robust accuracy from ${how}${m.upperBound ? ` — <span class="skip">${UPPER_BOUND_LABEL}</span>` : ''}.</li>`;
 }
 

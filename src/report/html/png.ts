@@ -36,7 +36,8 @@ function chunk(type: string, data: Uint8Array): Buffer {
  * @example const png = encodePng(Uint8Array.from(pixels), 28, 28, 1);
  */
 export function encodePng(pixels: Uint8Array, width: number, height: number, channels: 1 | 3): Buffer {
-  if (pixels.length !== width * height * channels) throw new RangeError(`encodePng: expected ${width * height * channels} values, got ${pixels.length}.`);
+  if (pixels.length !== width * height * channels)
+    throw new RangeError(`encodePng: expected ${width * height * channels} values, got ${pixels.length}.`);
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
@@ -45,14 +46,22 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   const stride = width * channels;
   const raw = Buffer.alloc((stride + 1) * height);
   for (let y = 0; y < height; y++) Buffer.from(pixels.subarray(y * stride, (y + 1) * stride)).copy(raw, y * (stride + 1) + 1);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** Image values in [min, max] as a gray (1 channel) or RGB (3 channel) PNG data URI. */
 export function imageDataUri(values: readonly number[], shape: readonly number[], bounds: { min: number; max: number }): string {
   const [height = 1, width = values.length, channels = 1] = shape;
   const bytes = Uint8Array.from(values, (v) => Math.round((255 * (v - bounds.min)) / (bounds.max - bounds.min)));
-  const png = channels === 3 ? encodePng(bytes, width, height, 3) : encodePng(channels === 1 ? bytes : bytes.filter((_, i) => i % channels === 0), width, height, 1);
+  const png =
+    channels === 3
+      ? encodePng(bytes, width, height, 3)
+      : encodePng(channels === 1 ? bytes : bytes.filter((_, i) => i % channels === 0), width, height, 1);
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 

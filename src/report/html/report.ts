@@ -93,9 +93,23 @@ function gateSection(gate: GateResult | undefined): string {
   const rows = gate.checks
     .map((c) => {
       const cls = c.status === 'passed' ? 'ok' : c.status === 'skipped' ? 'skip' : 'bad';
-      const measured = c.measured === null ? '–' : c.id === 'latency-p99' ? `${c.measured.toFixed(2)} ms` : c.id === 'ece' ? c.measured.toFixed(4) : c.id.startsWith('masking') ? `${c.measured} failed` : pct(c.measured);
-      const interval = c.interval ? `<br><span class="muted">95% CI ${pct(c.interval.lower)}–${pct(c.interval.upper)}, n=${c.interval.n}</span>` : '';
-      const status = c.warnings && c.warnings.length > 0 ? `${esc(c.status)}, <span class="skip">${c.warnings.length} warning${c.warnings.length > 1 ? 's' : ''}</span>` : esc(c.status);
+      const measured =
+        c.measured === null
+          ? '–'
+          : c.id === 'latency-p99'
+            ? `${c.measured.toFixed(2)} ms`
+            : c.id === 'ece'
+              ? c.measured.toFixed(4)
+              : c.id.startsWith('masking')
+                ? `${c.measured} failed`
+                : pct(c.measured);
+      const interval = c.interval
+        ? `<br><span class="muted">95% CI ${pct(c.interval.lower)}–${pct(c.interval.upper)}, n=${c.interval.n}</span>`
+        : '';
+      const status =
+        c.warnings && c.warnings.length > 0
+          ? `${esc(c.status)}, <span class="skip">${c.warnings.length} warning${c.warnings.length > 1 ? 's' : ''}</span>`
+          : esc(c.status);
       return `<tr><td><code>${esc(c.id)}</code></td><td>${esc(c.criterion)}</td><td class="num">${esc(measured)}${interval}</td><td class="${cls}">${status}</td><td>${esc(c.message)}</td></tr>`;
     })
     .join('');
@@ -107,7 +121,12 @@ function gateSection(gate: GateResult | undefined): string {
 
 function rolloutLine(data: HtmlReportData): string {
   if (!data.rollout || data.rollout.length === 0) return '';
-  const phases = data.rollout.map((p) => `${esc(p.name)} (${(p.traffic * 100).toFixed(p.traffic < 0.01 && p.traffic > 0 ? 1 : 0)}% of traffic${p.duration ? `, ${esc(p.duration)}` : ''})`).join(' → ');
+  const phases = data.rollout
+    .map(
+      (p) =>
+        `${esc(p.name)} (${(p.traffic * 100).toFixed(p.traffic < 0.01 && p.traffic > 0 ? 1 : 0)}% of traffic${p.duration ? `, ${esc(p.duration)}` : ''})`,
+    )
+    .join(' → ');
   return `<p>${data.gate?.passed ? 'Rollout plan' : 'Rollout plan (blocked until the gate passes)'}: ${phases}</p>`;
 }
 
@@ -118,10 +137,16 @@ function summaryTable(models: ModelSummary[], threats: { id: string }[]): string
   const rows = models
     .map((m) => {
       const t = m.training;
-      const training = t ? `${esc(t.method)}, ${t.epochs} epochs, ${(t.trainingMs / 1000).toFixed(0)} s${t.selection === 'best-robust' ? ' (best-robust epoch)' : ''}` : '';
+      const training = t
+        ? `${esc(t.method)}, ${t.epochs} epochs, ${(t.trainingMs / 1000).toFixed(0)} s${t.selection === 'best-robust' ? ' (best-robust epoch)' : ''}`
+        : '';
       const r = m.results;
       const upper = r.method?.upperBound === true;
-      const robust = ids.map((id) => rateCell(r.robustAccuracy[id], r.rates?.robust[id], upper && r.unmeasured[id] === undefined && r.rates?.robust[id] !== undefined)).join('');
+      const robust = ids
+        .map((id) =>
+          rateCell(r.robustAccuracy[id], r.rates?.robust[id], upper && r.unmeasured[id] === undefined && r.rates?.robust[id] !== undefined),
+        )
+        .join('');
       const cert = certified.map((id) => rateCell(r.certifiedAccuracy?.[id], r.rates?.certified?.[id])).join('');
       return `<tr><td><strong>${esc(m.name)}</strong><br><span class="muted"><code>${esc((m.results.model.sha256 ?? '').slice(0, 12))}</code></span></td><td>${training}</td>${rateCell(r.cleanAccuracy, r.rates?.clean)}${robust}${cert}<td class="num">${m.results.ece === undefined ? '–' : `${m.results.ece.toFixed(4)}${m.results.temperature !== undefined && m.results.temperature !== 1 ? ` (T=${m.results.temperature.toFixed(2)})` : ''}`}</td><td class="num">${m.results.latencyP99Ms === undefined ? '–' : `${m.results.latencyP99Ms.toFixed(2)} ms`}</td></tr>`;
     })
@@ -141,11 +166,18 @@ function curvePlots(data: HtmlReportData): string {
         color: data.models.length === 2 ? (i === 0 ? '#c0392b' : '#1f6fb2') : colors[i % colors.length],
         points: (m.results.curves.find((c) => c.norm === norm)?.points ?? []).map((p) => ({ x: p.epsilon, y: p.robustAccuracy })),
       }));
-      const required = (data.threatEpsilons ?? []).filter((t) => t.norm === norm && data.robustCriteria?.[t.id] !== undefined).map((t) => ({ x: t.epsilon, y: data.robustCriteria?.[t.id] as number }));
+      const required = (data.threatEpsilons ?? [])
+        .filter((t) => t.norm === norm && data.robustCriteria?.[t.id] !== undefined)
+        .map((t) => ({ x: t.epsilon, y: data.robustCriteria?.[t.id] as number }));
       if (required.length > 0) series.push({ name: 'gate minimum', color: '#888888', dashed: true, points: required });
       const label = norm === 'linf' ? 'L∞' : norm === 'l2' ? 'L2' : norm;
       const upper = data.models.some((m) => m.results.method?.upperBound === true) ? ` — ${UPPER_BOUND_LABEL}` : '';
-      return linePlot({ title: `Robust accuracy vs ${label} ε (worst case over attacks)${upper}`, xLabel: `ε (${label})`, yLabel: 'accuracy', series });
+      return linePlot({
+        title: `Robust accuracy vs ${label} ε (worst case over attacks)${upper}`,
+        xLabel: `ε (${label})`,
+        yLabel: 'accuracy',
+        series,
+      });
     })
     .join('')}</div>`;
 }
@@ -187,7 +219,12 @@ function riskSection(risks: RiskRow[], upperBound: boolean): string {
 
 function stagesSection(stages: HtmlReportData['stages']): string {
   if (!stages || stages.length === 0) return '';
-  const rows = stages.map((s) => `<tr><td><code>${esc(s.id)}</code></td><td>${esc(s.title)}</td><td>${esc(s.status)}</td><td class="num">${(s.ranForMs / 1000).toFixed(1)} s</td></tr>`).join('');
+  const rows = stages
+    .map(
+      (s) =>
+        `<tr><td><code>${esc(s.id)}</code></td><td>${esc(s.title)}</td><td>${esc(s.status)}</td><td class="num">${(s.ranForMs / 1000).toFixed(1)} s</td></tr>`,
+    )
+    .join('');
   return `<section><h2>Stages</h2><table><thead><tr><th>stage</th><th>what</th><th>this run</th><th class="num">time when run</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 

@@ -37,7 +37,10 @@ export function diffWords(a: string, b: string): Op[] {
   const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      (lcs[i] as Uint32Array)[j] = x[i] === y[j] ? ((lcs[i + 1] as Uint32Array)[j + 1] as number) + 1 : Math.max((lcs[i + 1] as Uint32Array)[j] as number, (lcs[i] as Uint32Array)[j + 1] as number);
+      (lcs[i] as Uint32Array)[j] =
+        x[i] === y[j]
+          ? ((lcs[i + 1] as Uint32Array)[j + 1] as number) + 1
+          : Math.max((lcs[i + 1] as Uint32Array)[j] as number, (lcs[i] as Uint32Array)[j + 1] as number);
     }
   }
   const ops: Op[] = [];
@@ -61,13 +64,18 @@ export function diffWords(a: string, b: string): Op[] {
 
 /** Makes invisible and look-alike characters visible: zero-width ones as ⟨U+200B⟩. */
 function reveal(text: string): string {
-  return esc(text).replace(/[\u200B-\u200F\u2060-\u2064\uFEFF]/gu, (c) => `<span class="zw">⟨U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}⟩</span>`);
+  return esc(text).replace(
+    /[\u200B-\u200F\u2060-\u2064\uFEFF]/gu,
+    (c) => `<span class="zw">⟨U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}⟩</span>`,
+  );
 }
 
 /** The diff as HTML: deleted words struck through, inserted words highlighted. */
 export function textDiffHtml(example: TextAttackExample): string {
   return diffWords(example.original, example.adversarial)
-    .map((op) => (op.kind === 'same' ? reveal(op.token) : op.kind === 'del' ? `<del>${reveal(op.token)}</del>` : `<ins>${reveal(op.token)}</ins>`))
+    .map((op) =>
+      op.kind === 'same' ? reveal(op.token) : op.kind === 'del' ? `<del>${reveal(op.token)}</del>` : `<ins>${reveal(op.token)}</ins>`,
+    )
     .join('');
 }
 
@@ -77,8 +85,16 @@ export function textAttackSection(sets: readonly TextAttackSet[]): string {
     .map((set) => {
       const rows = set.items
         .map((item) => {
-          const changes = item.changes.map((c) => `<li><code>${reveal(c.before)}</code> → <code>${reveal(c.after)}</code>${c.family ? ` <span class="muted">(${esc(c.family)})</span>` : ''}</li>`).join('');
-          const verdict = item.originalPrediction !== undefined && item.adversarialPrediction !== undefined ? `${esc(item.originalPrediction)} → <strong>${esc(item.adversarialPrediction)}</strong>` : '';
+          const changes = item.changes
+            .map(
+              (c) =>
+                `<li><code>${reveal(c.before)}</code> → <code>${reveal(c.after)}</code>${c.family ? ` <span class="muted">(${esc(c.family)})</span>` : ''}</li>`,
+            )
+            .join('');
+          const verdict =
+            item.originalPrediction !== undefined && item.adversarialPrediction !== undefined
+              ? `${esc(item.originalPrediction)} → <strong>${esc(item.adversarialPrediction)}</strong>`
+              : '';
           return `<tr><td class="diff">${textDiffHtml(item)}</td><td>${item.label === undefined ? '' : esc(item.label)}</td><td>${verdict}</td><td><ul class="changes">${changes}</ul></td></tr>`;
         })
         .join('');

@@ -68,30 +68,43 @@ export function linePlot(options: LinePlotOptions): string {
   }
   for (const t of niceTicks(xMin, xMax)) {
     parts.push(`<line x1="${fixed(sx(t))}" x2="${fixed(sx(t))}" y1="${m.top + plotH}" y2="${m.top + plotH + 4}" stroke="#444"/>`);
-    parts.push(`<text x="${fixed(sx(t))}" y="${m.top + plotH + 16}" text-anchor="middle" fill="#444">${esc(String(Math.round(t * 1000) / 1000))}</text>`);
+    parts.push(
+      `<text x="${fixed(sx(t))}" y="${m.top + plotH + 16}" text-anchor="middle" fill="#444">${esc(String(Math.round(t * 1000) / 1000))}</text>`,
+    );
   }
   parts.push(`<rect x="${m.left}" y="${m.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`);
   parts.push(`<text x="${m.left + plotW / 2}" y="${m.top + plotH + 32}" text-anchor="middle">${esc(options.xLabel)}</text>`);
   parts.push(`<text transform="translate(14 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(options.yLabel)}</text>`);
   for (const ref of options.references ?? []) {
     const color = ref.color ?? '#999';
-    parts.push(`<line x1="${m.left}" x2="${m.left + plotW}" y1="${fixed(sy(ref.y))}" y2="${fixed(sy(ref.y))}" stroke="${color}" stroke-dasharray="2 3"/>`);
-    parts.push(`<text x="${m.left + plotW - 4}" y="${fixed(sy(ref.y) - 3)}" text-anchor="end" fill="${color}" font-size="10">${esc(ref.label)}</text>`);
+    parts.push(
+      `<line x1="${m.left}" x2="${m.left + plotW}" y1="${fixed(sy(ref.y))}" y2="${fixed(sy(ref.y))}" stroke="${color}" stroke-dasharray="2 3"/>`,
+    );
+    parts.push(
+      `<text x="${m.left + plotW - 4}" y="${fixed(sy(ref.y) - 3)}" text-anchor="end" fill="${color}" font-size="10">${esc(ref.label)}</text>`,
+    );
   }
   options.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
     const points = [...s.points].sort((a, b) => a.x - b.x);
     if (points.length > 1) {
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${points.map((p) => `${fixed(sx(p.x))},${fixed(sy(p.y))}`).join(' ')}"/>`);
+      parts.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${points.map((p) => `${fixed(sx(p.x))},${fixed(sy(p.y))}`).join(' ')}"/>`,
+      );
     }
-    for (const p of points) parts.push(`<circle cx="${fixed(sx(p.x))}" cy="${fixed(sy(p.y))}" r="3" fill="${color}"><title>${esc(`${s.name}: x=${p.x}, ${yFormat(p.y)}`)}</title></circle>`);
+    for (const p of points)
+      parts.push(
+        `<circle cx="${fixed(sx(p.x))}" cy="${fixed(sy(p.y))}" r="3" fill="${color}"><title>${esc(`${s.name}: x=${p.x}, ${yFormat(p.y)}`)}</title></circle>`,
+      );
   });
   // Legend below the axis label, one entry per series.
   let lx = m.left;
   const ly = height - 12;
   options.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
-    parts.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    parts.push(
+      `<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     parts.push(`<text x="${lx + 22}" y="${ly}">${esc(s.name)}</text>`);
     lx += 30 + 7 * s.name.length;
   });

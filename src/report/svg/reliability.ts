@@ -50,10 +50,17 @@ export function reliabilityDiagram(options: ReliabilityOptions): string {
     if (bin.count === 0) continue;
     const x = sx(bin.lower);
     const w = Math.max(1, sx(bin.upper) - sx(bin.lower) - 1);
-    parts.push(`<rect x="${fixed(x)}" y="${fixed(sy(bin.accuracy))}" width="${fixed(w)}" height="${fixed(size * bin.accuracy)}" fill="#1f6fb2" fill-opacity="0.8"><title>${esc(`confidence ${bin.lower.toFixed(2)}–${bin.upper.toFixed(2)}: accuracy ${(bin.accuracy * 100).toFixed(1)}%, mean confidence ${(bin.confidence * 100).toFixed(1)}%, ${bin.count} examples`)}</title></rect>`);
+    parts.push(
+      `<rect x="${fixed(x)}" y="${fixed(sy(bin.accuracy))}" width="${fixed(w)}" height="${fixed(size * bin.accuracy)}" fill="#1f6fb2" fill-opacity="0.8"><title>${esc(`confidence ${bin.lower.toFixed(2)}–${bin.upper.toFixed(2)}: accuracy ${(bin.accuracy * 100).toFixed(1)}%, mean confidence ${(bin.confidence * 100).toFixed(1)}%, ${bin.count} examples`)}</title></rect>`,
+    );
     // Over-confidence (confidence above accuracy) is shaded above the bar; the bin's mean confidence is a red tick.
-    if (bin.confidence > bin.accuracy) parts.push(`<rect x="${fixed(x)}" y="${fixed(sy(bin.confidence))}" width="${fixed(w)}" height="${fixed(size * (bin.confidence - bin.accuracy))}" fill="#c0392b" fill-opacity="0.3"/>`);
-    parts.push(`<line x1="${fixed(x)}" x2="${fixed(x + w)}" y1="${fixed(sy(bin.confidence))}" y2="${fixed(sy(bin.confidence))}" stroke="#c0392b" stroke-width="2"/>`);
+    if (bin.confidence > bin.accuracy)
+      parts.push(
+        `<rect x="${fixed(x)}" y="${fixed(sy(bin.confidence))}" width="${fixed(w)}" height="${fixed(size * (bin.confidence - bin.accuracy))}" fill="#c0392b" fill-opacity="0.3"/>`,
+      );
+    parts.push(
+      `<line x1="${fixed(x)}" x2="${fixed(x + w)}" y1="${fixed(sy(bin.confidence))}" y2="${fixed(sy(bin.confidence))}" stroke="#c0392b" stroke-width="2"/>`,
+    );
     const h = (histH - 6) * (bin.count / Math.max(1, total) / maxShare);
     parts.push(`<rect x="${fixed(x)}" y="${fixed(m.top + size + histH - h)}" width="${fixed(w)}" height="${fixed(h)}" fill="#777"/>`);
   }

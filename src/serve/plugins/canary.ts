@@ -24,7 +24,13 @@ export const canaryPlugin = servePlugin('rampart-canary', { decorators: ['serveC
     const make = async (): Promise<ProbeSet | undefined> => {
       const held = options.probeData ?? modelData(live, 'test', c.count);
       if (!held) return undefined;
-      return generateProbeSet(classifier, held, { attack: c.attack, attackOptions: c.attackOptions, norm: c.norm, epsilon: c.epsilon, seed: c.seed });
+      return generateProbeSet(classifier, held, {
+        attack: c.attack,
+        attackOptions: c.attackOptions,
+        norm: c.norm,
+        epsilon: c.epsilon,
+        seed: c.seed,
+      });
     };
     // A registry keeps the probe set beside the model, so restarts and replicas probe alike.
     probes = source.probeSet ? await source.probeSet(live, make) : await make();

@@ -10,8 +10,16 @@ import { seesDetails } from '../disclosure.js';
 import { servePlugin } from './plugin.js';
 
 const FASTIFY_CODES: Record<string, { code: string; status: number; message: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'E_BODY_TOO_LARGE', status: 413, message: 'The request body is larger than the server accepts (limits.bodyBytes); send fewer examples per request.' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'E_MEDIA_TYPE', status: 415, message: "Unsupported content type; send the body as 'application/json'." },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'E_BODY_TOO_LARGE',
+    status: 413,
+    message: 'The request body is larger than the server accepts (limits.bodyBytes); send fewer examples per request.',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'E_MEDIA_TYPE',
+    status: 415,
+    message: "Unsupported content type; send the body as 'application/json'.",
+  },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'E_BODY_JSON', status: 400, message: 'The request body is empty; send a JSON object.' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'E_BODY_LENGTH', status: 400, message: 'The Content-Length header does not match the body.' },
   FST_ERR_CTP_EMPTY_TYPE: { code: 'E_MEDIA_TYPE', status: 415, message: "Empty content type; send the body as 'application/json'." },
@@ -22,12 +30,18 @@ const FASTIFY_CODES: Record<string, { code: string; status: number; message: str
 export function errorResponse(error: unknown): { status: number; code: string; message: string; details?: Record<string, unknown> } {
   if (error instanceof RampartError) {
     const status = httpStatusFor(error);
-    return { status, code: error.code, message: error.message, ...(Object.keys(error.details).length > 0 && status < 500 ? { details: error.details } : {}) };
+    return {
+      status,
+      code: error.code,
+      message: error.message,
+      ...(Object.keys(error.details).length > 0 && status < 500 ? { details: error.details } : {}),
+    };
   }
   const e = error as { code?: unknown; statusCode?: unknown; message?: unknown };
   const known = typeof e.code === 'string' ? FASTIFY_CODES[e.code] : undefined;
   if (known) return { status: known.status, code: known.code, message: known.message };
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, code: 'E_BAD_REQUEST', message: String(e.message) };
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)
+    return { status: e.statusCode, code: 'E_BAD_REQUEST', message: String(e.message) };
   return { status: 500, code: 'E_INTERNAL', message: 'The server failed on this request; the error is in its log.' };
 }
 
@@ -60,9 +74,16 @@ export const httpPlugin = servePlugin('rampart-http', { decorators: ['serveCore'
     const fromDefence = r.details !== undefined && 'layer' in r.details;
     const message = fromDefence && !full ? `A runtime defence refused the request (${r.code}).` : r.message;
     const details = fromDefence && !full ? (typeof retry === 'number' ? { retryAfterSeconds: retry } : undefined) : r.details;
-    return reply.status(r.status).send({ error: { code: r.code, message, ...(details ? { details } : {}) }, ...(trace && trace.length > 0 ? { trace } : {}) });
+    return reply
+      .status(r.status)
+      .send({ error: { code: r.code, message, ...(details ? { details } : {}) }, ...(trace && trace.length > 0 ? { trace } : {}) });
   });
   app.setNotFoundHandler((req, reply) => {
-    return reply.status(404).send({ error: { code: 'E_NOT_FOUND', message: `No route ${req.method} ${req.url.slice(0, 200)}; see GET /v1/models, POST /v1/predict, /healthz, /readyz, /metrics.` } });
+    return reply.status(404).send({
+      error: {
+        code: 'E_NOT_FOUND',
+        message: `No route ${req.method} ${req.url.slice(0, 200)}; see GET /v1/models, POST /v1/predict, /healthz, /readyz, /metrics.`,
+      },
+    });
   });
 });

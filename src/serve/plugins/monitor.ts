@@ -30,7 +30,11 @@ export const monitorPlugin = servePlugin('rampart-monitor', { decorators: ['serv
   app.serveCore.onLive((model) => {
     if (!monitor) return;
     monitor.resetForNewModel();
-    if (model.ood?.json.referenceScores) monitor.setReference('ood', model.ood.json.referenceScores.map((s) => s / (model.ood?.threshold ?? 1)));
+    if (model.ood?.json.referenceScores)
+      monitor.setReference(
+        'ood',
+        model.ood.json.referenceScores.map((s) => s / (model.ood?.threshold ?? 1)),
+      );
   });
 });
 
@@ -50,7 +54,13 @@ export function recordDenied(monitor: DriftMonitor | undefined, ctx: GuardContex
 }
 
 /** Records an answered request: drift signals and, per example, whether a judging layer flagged it. */
-export function recordAnswered(monitor: DriftMonitor | undefined, ctx: GuardContext, output: ModelOutput, flagged: ReadonlyMap<string, readonly number[]>, perExample: ReadonlyMap<string, number[]>): void {
+export function recordAnswered(
+  monitor: DriftMonitor | undefined,
+  ctx: GuardContext,
+  output: ModelOutput,
+  flagged: ReadonlyMap<string, readonly number[]>,
+  perExample: ReadonlyMap<string, number[]>,
+): void {
   if (!monitor) return;
   const ood = perExample.get('ood');
   const size = ctx.batch ? ctx.batch.x.length / ctx.batch.count : 0;

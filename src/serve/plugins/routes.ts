@@ -6,9 +6,13 @@ import { registerModelRoutes } from '../routes/models.js';
 import { registerPredictRoutes } from '../routes/predict.js';
 import { servePlugin } from './plugin.js';
 
-export const routesPlugin = servePlugin('rampart-routes', { decorators: ['rampart'], dependencies: ['rampart-auth'] }, async (app: FastifyInstance) => {
-  registerHealthRoutes(app);
-  registerModelRoutes(app);
-  registerPredictRoutes(app);
-  registerAdminRoutes(app);
-});
+export const routesPlugin = servePlugin(
+  'rampart-routes',
+  { decorators: ['rampart'], dependencies: ['rampart-auth'] },
+  async (app: FastifyInstance) => {
+    registerHealthRoutes(app);
+    registerModelRoutes(app);
+    registerPredictRoutes(app);
+    registerAdminRoutes(app);
+  },
+);

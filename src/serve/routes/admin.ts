@@ -24,23 +24,34 @@ export function registerAdminRoutes(app: FastifyInstance): void {
       source: state.source.describe(),
       previous: state.source.previous() ?? null,
       monitor: state.monitor?.snapshot() ?? null,
-      canary: state.canary ? { last: state.canary.last ?? null, probes: state.canary.probes.labels.length, source: state.canary.probes.source } : null,
+      canary: state.canary
+        ? { last: state.canary.last ?? null, probes: state.canary.probes.labels.length, source: state.canary.probes.source }
+        : null,
       rollback: state.controller?.state() ?? null,
-      anomaly: state.monitor ? { rate: state.monitor.anomalyRate(), examples: state.monitor.anomalySamples(), clients: state.monitor.anomalyClients() } : null,
+      anomaly: state.monitor
+        ? { rate: state.monitor.anomalyRate(), examples: state.monitor.anomalySamples(), clients: state.monitor.anomalyClients() }
+        : null,
     };
   });
 
   app.post('/v1/admin/canary', { config: { role: 'operator' } }, async () => {
     const canary = app.rampart.canary;
-    if (!canary) throw new ServeError('E_CANARY_DISABLED', 'rejected', 'The canary is off (no probe set); configure canary.probes or serve a model whose metadata names its data.');
+    if (!canary)
+      throw new ServeError(
+        'E_CANARY_DISABLED',
+        'rejected',
+        'The canary is off (no probe set); configure canary.probes or serve a model whose metadata names its data.',
+      );
     return canary.run();
   });
 
   app.post('/v1/admin/rollback', { config: { role: 'admin' } }, async (req) => {
     const reason = stringField(req.body, 'reason', true) as string;
     const outcome = await app.rampart.rollback(reason, 'manual', { by: req.principal?.keyId ?? 'unknown' });
-    if (!outcome.rolledBack && outcome.refused !== undefined) throw new ServeError('E_ROLLBACK_REFUSED', 'rejected', `The rollback was not made: ${outcome.refused}.`);
-    if (!outcome.rolledBack) throw new ServeError('E_NO_PREVIOUS', 'rejected', `There is no previous model to roll back to from ${outcome.from}.`);
+    if (!outcome.rolledBack && outcome.refused !== undefined)
+      throw new ServeError('E_ROLLBACK_REFUSED', 'rejected', `The rollback was not made: ${outcome.refused}.`);
+    if (!outcome.rolledBack)
+      throw new ServeError('E_NO_PREVIOUS', 'rejected', `There is no previous model to roll back to from ${outcome.from}.`);
     return outcome;
   });
 

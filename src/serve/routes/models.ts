@@ -11,7 +11,15 @@ export function registerModelRoutes(app: FastifyInstance): void {
   app.get('/v1/models', { config: { role: 'predict' } }, async (req) => {
     const state = app.rampart;
     const m = state.holder.current;
-    const basic = { kind: m.view.kind, role: 'live', inputShape: m.view.inputShape, bounds: m.view.bounds, classes: m.classes, loadedAt: m.loadedAt, generation: state.holder.generation };
+    const basic = {
+      kind: m.view.kind,
+      role: 'live',
+      inputShape: m.view.inputShape,
+      bounds: m.view.bounds,
+      classes: m.classes,
+      loadedAt: m.loadedAt,
+      generation: state.holder.generation,
+    };
     if (!seesDetails(state.config, req.principal)) return { models: [basic] };
     return {
       models: [
@@ -27,7 +35,9 @@ export function registerModelRoutes(app: FastifyInstance): void {
       ],
       previous: state.source.previous() ?? null,
       ensemble: state.ensembleIds,
-      layers: ['auth', 'rate-limit', ...state.layers.map((l) => l.id)].filter((id) => (id === 'auth' ? state.keys !== undefined : id === 'rate-limit' ? state.config.layers.rateLimit !== false : true)),
+      layers: ['auth', 'rate-limit', ...state.layers.map((l) => l.id)].filter((id) =>
+        id === 'auth' ? state.keys !== undefined : id === 'rate-limit' ? state.config.layers.rateLimit !== false : true,
+      ),
     };
   });
 }

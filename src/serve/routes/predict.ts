@@ -20,7 +20,14 @@ export function registerPredictRoutes(app: FastifyInstance): void {
       const model = lease.model;
       const clientId = req.principal ? `key:${req.principal.keyId}` : `ip:${addressGroup(req.ip)}`;
       const budgetMs = state.config.limits.workMs;
-      const ctx: GuardContext = { clientId, address: req.ip, model: model.view, body: req.body, deadline: performance.now() + budgetMs, budgetMs };
+      const ctx: GuardContext = {
+        clientId,
+        address: req.ip,
+        model: model.view,
+        body: req.body,
+        deadline: performance.now() + budgetMs,
+        budgetMs,
+      };
       let result;
       try {
         result = await guardedPredict(model, state.layers, ctx, req.trace, state.metrics);
@@ -29,14 +36,18 @@ export function registerPredictRoutes(app: FastifyInstance): void {
         // towards the anomaly rate when the layer speaks about the model's inputs or answers.
         if (error instanceof ServeError && typeof error.details.layer === 'string') {
           recordDenied(state.monitor, ctx, error.details.layer);
-          state.log.warn({ event: 'denied', client: ctx.clientId, code: error.code, layer: error.details.layer, model: model.view.id }, error.message);
+          state.log.warn(
+            { event: 'denied', client: ctx.clientId, code: error.code, layer: error.details.layer, model: model.view.id },
+            error.message,
+          );
         }
         throw error;
       }
       const { output, flaggedExamples, perExample } = result;
       const full = seesDetails(state.config, req.principal);
       const abstained = new Set(flaggedExamples.get('abstain') ?? []);
-      const flagsOf = (i: number): string[] => [...flaggedExamples].filter(([layer, ex]) => layer !== 'abstain' && ex.includes(i)).map(([layer]) => layer);
+      const flagsOf = (i: number): string[] =>
+        [...flaggedExamples].filter(([layer, ex]) => layer !== 'abstain' && ex.includes(i)).map(([layer]) => layer);
       const flaggedLayers = req.trace.filter((t) => t.decision === 'flag').map((t) => t.layer);
       const predictions = output.probabilities.map((p, i) => {
         const label = output.labels[i] as number;
@@ -53,7 +64,8 @@ export function registerPredictRoutes(app: FastifyInstance): void {
         return out;
       });
       recordAnswered(state.monitor, ctx, output, flaggedExamples, perExample);
-      if (flaggedLayers.length > 0) state.log.info({ event: 'flagged', client: ctx.clientId, layers: flaggedLayers, model: model.view.id }, 'request flagged');
+      if (flaggedLayers.length > 0)
+        state.log.info({ event: 'flagged', client: ctx.clientId, layers: flaggedLayers, model: model.view.id }, 'request flagged');
       if (!full) return { model: { generation }, predictions, flagged: flaggedLayers.length > 0 };
       return { model: { id: model.view.id, generation }, predictions, flagged: flaggedLayers.length > 0, trace: req.trace };
     } finally {

@@ -18,8 +18,23 @@ test('PGD adversarial training makes an MLP measurably more robust than standard
   const heldOut = smallMnist().test;
   const robustAccuracy = async (objective?: Objective): Promise<{ clean: number; robust: number }> => {
     const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 11 });
-    await trainModel({ model, train, epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 2e-3, seed: 11, ...(objective ? { objective } : {}) });
-    const report = await evaluateRobustness({ model: new TfjsClassifier(model), data: heldOut, threats: threatsAt('linf', [epsilon]), attacks: [{ id: 'pgd', options: { steps: 20 } }], seed: 1 });
+    await trainModel({
+      model,
+      train,
+      epochs: 3,
+      batchSize: 64,
+      optimizer: 'adam',
+      learningRate: 2e-3,
+      seed: 11,
+      ...(objective ? { objective } : {}),
+    });
+    const report = await evaluateRobustness({
+      model: new TfjsClassifier(model),
+      data: heldOut,
+      threats: threatsAt('linf', [epsilon]),
+      attacks: [{ id: 'pgd', options: { steps: 20 } }],
+      seed: 1,
+    });
     model.dispose();
     return { clean: report.clean.accuracy, robust: report.worstCase[0]?.robustAccuracy ?? NaN };
   };

@@ -27,7 +27,9 @@ export interface DiversifiedOptions {
 }
 
 function invalid(message: string, value: unknown): never {
-  throw new UsageError('E_OBJECTIVE_OPTION', `diversified option 'members' ${message}`, { details: { objective: 'diversified', option: 'members', value } });
+  throw new UsageError('E_OBJECTIVE_OPTION', `diversified option 'members' ${message}`, {
+    details: { objective: 'diversified', option: 'members', value },
+  });
 }
 
 /**
@@ -52,7 +54,11 @@ export function diversified(options: DiversifiedOptions): Objective {
     }
   });
   const total = members.reduce((s, m) => s + m.weight, 0);
-  if (!(total > 0)) invalid('weights sum to 0; give at least one member a weight > 0.', members.map((m) => m.weight));
+  if (!(total > 0))
+    invalid(
+      'weights sum to 0; give at least one member a weight > 0.',
+      members.map((m) => m.weight),
+    );
   const cumulative: number[] = [];
   members.reduce((s, m) => {
     cumulative.push(s + m.weight / total);
@@ -86,4 +92,3 @@ export function diversified(options: DiversifiedOptions): Objective {
     },
   };
 }
-

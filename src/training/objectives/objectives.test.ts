@@ -91,14 +91,32 @@ describe('every objective', () => {
     ['trades', () => trades({ threat: LINF, steps: 3 })],
     ['fgsm-rs', () => fgsmRs({ threat: LINF })],
     ['noise', () => noise({ sigma: 0.3 })],
-    ['diversified', () => diversified({ members: [{ objective: pgdAt({ threat: LINF, steps: 3 }), weight: 1 }, { objective: noise({ sigma: 0.3 }), weight: 1 }] })],
+    [
+      'diversified',
+      () =>
+        diversified({
+          members: [
+            { objective: pgdAt({ threat: LINF, steps: 3 }), weight: 1 },
+            { objective: noise({ sigma: 0.3 }), weight: 1 },
+          ],
+        }),
+    ],
     ['awp(pgd-at)', () => awp(pgdAt({ threat: LINF, steps: 3 }))],
   ];
 
   for (const [name, make] of objectives) {
     test(`${name}: the loss falls over three epochs of the trainer`, async () => {
       const model = mlp(5);
-      const report = await trainModel({ model, train: takeFirst(smallMnist().train, 256), epochs: 3, batchSize: 64, optimizer: 'adam', learningRate: 2e-3, seed: 5, objective: make() });
+      const report = await trainModel({
+        model,
+        train: takeFirst(smallMnist().train, 256),
+        epochs: 3,
+        batchSize: 64,
+        optimizer: 'adam',
+        learningRate: 2e-3,
+        seed: 5,
+        objective: make(),
+      });
       const losses = report.epochs.map((e) => e.loss);
       assert.ok((losses[2] as number) < (losses[0] as number) * 0.85, `loss should fall: ${losses.map((l) => l.toFixed(3))}`);
       assert.equal(report.config.objective.id, make().id);
@@ -131,7 +149,15 @@ describe('adversarial examples of the inner maximisation', () => {
   let model: tf.Sequential;
   before(async () => {
     model = mlp();
-    await trainModel({ model, train: takeFirst(smallMnist().train, 256), epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 2e-3, seed: 3 });
+    await trainModel({
+      model,
+      train: takeFirst(smallMnist().train, 256),
+      epochs: 1,
+      batchSize: 64,
+      optimizer: 'adam',
+      learningRate: 2e-3,
+      seed: 3,
+    });
   });
   after(() => model.dispose());
 
@@ -196,7 +222,16 @@ describe('adversarial examples of the inner maximisation', () => {
 describe('no adversary reproduces standard training exactly', () => {
   const run = async (objective: Objective): Promise<Float32Array[]> => {
     const model = mlp(9);
-    await trainModel({ model, train: takeFirst(smallMnist().train, 128), epochs: 1, batchSize: 32, optimizer: 'sgd', learningRate: 0.05, seed: 9, objective });
+    await trainModel({
+      model,
+      train: takeFirst(smallMnist().train, 128),
+      epochs: 1,
+      batchSize: 32,
+      optimizer: 'sgd',
+      learningRate: 0.05,
+      seed: 9,
+      objective,
+    });
     const w = weightsOf(model);
     model.dispose();
     return w;
@@ -267,7 +302,13 @@ describe('diversified', () => {
   test('draws one member per batch in proportion to the weights, from the batch seed alone', async () => {
     const model = buildModel('linear', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
     const log: string[] = [];
-    const objective = diversified({ members: [{ objective: spy('a', log), weight: 3 }, { objective: spy('b', log), weight: 1 }, { objective: spy('never', log), weight: 0 }] });
+    const objective = diversified({
+      members: [
+        { objective: spy('a', log), weight: 3 },
+        { objective: spy('b', log), weight: 1 },
+        { objective: spy('never', log), weight: 0 },
+      ],
+    });
     const counts: Record<string, number> = { a: 0, b: 0, never: 0 };
     const batch = digits(2);
     for (let seed = 0; seed < 400; seed++) {
@@ -279,7 +320,11 @@ describe('diversified', () => {
       input.dispose();
       const [first, ...rest] = log;
       const [id, , memberSeed] = (first as string).split(':');
-      assert.deepEqual(rest, [`${id}:loss:${memberSeed}`, `${id}:after:${memberSeed}`], 'prepare, loss and afterUpdate agree on the member');
+      assert.deepEqual(
+        rest,
+        [`${id}:loss:${memberSeed}`, `${id}:after:${memberSeed}`],
+        'prepare, loss and afterUpdate agree on the member',
+      );
       counts[id as string]! += 1;
     }
     assert.equal(counts.never, 0);
@@ -288,7 +333,13 @@ describe('diversified', () => {
     (await prepared(objective, model, { ...batch, seed: 7 })).dispose();
     (await prepared(objective, model, { ...batch, seed: 7 })).dispose();
     assert.equal(log[0], log[1], 'same seed, same member and member seed');
-    assert.deepEqual(objective.config, { members: [{ id: 'a', weight: 3, config: {} }, { id: 'b', weight: 1, config: {} }, { id: 'never', weight: 0, config: {} }] });
+    assert.deepEqual(objective.config, {
+      members: [
+        { id: 'a', weight: 3, config: {} },
+        { id: 'b', weight: 1, config: {} },
+        { id: 'never', weight: 0, config: {} },
+      ],
+    });
     dispose(batch);
     model.dispose();
   });
@@ -305,7 +356,8 @@ describe('diversified', () => {
 
 describe('awp', () => {
   /** Kernels (rank >= 2) as AWP sees them. */
-  const kernels = (model: tf.LayersModel): tf.Variable[] => model.trainableWeights.map((w) => w.read() as tf.Variable).filter((v) => v.rank >= 2);
+  const kernels = (model: tf.LayersModel): tf.Variable[] =>
+    model.trainableWeights.map((w) => w.read() as tf.Variable).filter((v) => v.rank >= 2);
 
   test('perturbs each kernel by γ‖w‖ g/‖g‖ and removes it exactly: a step at learning rate 0 changes nothing', async () => {
     const model = mlp();
@@ -327,9 +379,12 @@ describe('awp', () => {
     });
 
     const input = await prepared(objective, model, batch);
-    assert.ok(sameValues(input, adv), 'AWP trains on the inner objective\'s batch');
+    assert.ok(sameValues(input, adv), "AWP trains on the inner objective's batch");
     const perturbed = weightsOf(model);
-    const kernelIndex = model.trainableWeights.map((w, i) => [w.shape.length, i] as const).filter(([rank]) => rank >= 2).map(([, i]) => i);
+    const kernelIndex = model.trainableWeights
+      .map((w, i) => [w.shape.length, i] as const)
+      .filter(([rank]) => rank >= 2)
+      .map(([, i]) => i);
     kernelIndex.forEach((index, k) => {
       const moved = Float32Array.from(perturbed[index] as Float32Array, (v, j) => v - (before[index]?.[j] ?? NaN));
       const want = expected[k]?.dataSync() as Float32Array;
@@ -338,12 +393,19 @@ describe('awp', () => {
       const weightNorm = euclidean(before[index] as Float32Array);
       assert.ok(Math.abs(norm - gamma * weightNorm) < 1e-3 * weightNorm, `‖v‖ = ${norm}, γ‖w‖ = ${gamma * weightNorm}`);
     });
-    const biases = model.trainableWeights.map((w, i) => [w.shape.length, i] as const).filter(([rank]) => rank < 2).map(([, i]) => i);
+    const biases = model.trainableWeights
+      .map((w, i) => [w.shape.length, i] as const)
+      .filter(([rank]) => rank < 2)
+      .map(([, i]) => i);
     for (const index of biases) assert.deepEqual(perturbed[index], before[index], 'biases are not perturbed');
 
     const optimizer = tf.train.sgd(0);
     tf.tidy(() => {
-      optimizer.minimize(() => objective.loss(model, batch, input), false, model.trainableWeights.map((w) => w.read() as tf.Variable));
+      optimizer.minimize(
+        () => objective.loss(model, batch, input),
+        false,
+        model.trainableWeights.map((w) => w.read() as tf.Variable),
+      );
     });
     objective.afterUpdate?.(model, batch);
     assert.ok(maxDifference(weightsOf(model), before) < 1e-6, `perturbation left over: ${maxDifference(weightsOf(model), before)}`);
@@ -353,7 +415,7 @@ describe('awp', () => {
     model.dispose();
   });
 
-  test('the step is the optimizer\'s update taken at the perturbed weights, applied to the unperturbed ones', async () => {
+  test("the step is the optimizer's update taken at the perturbed weights, applied to the unperturbed ones", async () => {
     const model = mlp();
     const batch = digits(32, 6);
     const objective = awp(standardObjective(), { gamma: 0.1 });
@@ -387,7 +449,17 @@ describe('awp', () => {
   test('the trainer removes the perturbation after every step (near-zero learning rate leaves the weights)', async () => {
     const model = mlp();
     const before = weightsOf(model);
-    await trainModel({ model, train: takeFirst(smallMnist().train, 128), epochs: 1, batchSize: 32, optimizer: 'sgd', momentum: 0, learningRate: 1e-9, seed: 2, objective: awp(standardObjective(), { gamma: 0.5 }) });
+    await trainModel({
+      model,
+      train: takeFirst(smallMnist().train, 128),
+      epochs: 1,
+      batchSize: 32,
+      optimizer: 'sgd',
+      momentum: 0,
+      learningRate: 1e-9,
+      seed: 2,
+      objective: awp(standardObjective(), { gamma: 0.5 }),
+    });
     assert.ok(maxDifference(weightsOf(model), before) < 1e-6, `weights drifted by ${maxDifference(weightsOf(model), before)}`);
     model.dispose();
   });
@@ -419,7 +491,13 @@ describe('registry', () => {
     assert.deepEqual(objectiveIds(), ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified']);
     const pgd = createObjective('pgd-at', { threat: { norm: 'linf', epsilon: 0.3 }, steps: 10 });
     assert.equal(pgd.id, 'pgd-at');
-    assert.deepEqual(pgd.config, { threat: { id: 'linf-0.3', norm: 'linf', epsilon: 0.3, bounds: { min: 0, max: 1 } }, steps: 10, stepSize: 0.075, randomStart: true, mixRatio: 1 });
+    assert.deepEqual(pgd.config, {
+      threat: { id: 'linf-0.3', norm: 'linf', epsilon: 0.3, bounds: { min: 0, max: 1 } },
+      steps: 10,
+      stepSize: 0.075,
+      randomStart: true,
+      mixRatio: 1,
+    });
     assert.equal(createObjective('trades', { threat: LINF }).config.beta, 6);
     assert.equal(createObjective('fgsm-rs', { threat: { norm: 'linf', epsilon: 0.2 } }).config.stepSize, 0.25);
     assert.deepEqual(createObjective('noise').config, { sigma: 0.25 });
@@ -428,15 +506,32 @@ describe('registry', () => {
     assert.equal(wrapped.id, 'trades+awp');
     assert.equal(wrapped.config.gamma, 0.01);
     assert.equal(createObjective('pgd-at', { threat: LINF, awp: true }).config.gamma, 5e-3);
-    const mix = createObjective('diversified', { members: [{ id: 'pgd-at', weight: 2, options: { threat: LINF } }, { id: 'noise', weight: 1 }] });
-    assert.deepEqual((mix.config.members as { id: string }[]).map((m) => m.id), ['pgd-at', 'noise']);
+    const mix = createObjective('diversified', {
+      members: [
+        { id: 'pgd-at', weight: 2, options: { threat: LINF } },
+        { id: 'noise', weight: 1 },
+      ],
+    });
+    assert.deepEqual(
+      (mix.config.members as { id: string }[]).map((m) => m.id),
+      ['pgd-at', 'noise'],
+    );
     // Configs are plain JSON: the trainer hashes them to recognise a run when resuming.
     assert.deepEqual(JSON.parse(JSON.stringify(mix.config)), mix.config);
   });
 
   test('unknown ids and bad options fail with codes and the valid choices', () => {
-    assert.throws(() => createObjective('mart'), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_OBJECTIVE' && /'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise' or 'diversified'/.test(e.message));
-    assert.throws(() => createObjective('pgd-at', { threat: LINF, mixRatio: 1.5 }), /pgd-at option 'mixRatio' must be a number in \[0, 1\]; got 1.5/);
+    assert.throws(
+      () => createObjective('mart'),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.code === 'E_UNKNOWN_OBJECTIVE' &&
+        /'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise' or 'diversified'/.test(e.message),
+    );
+    assert.throws(
+      () => createObjective('pgd-at', { threat: LINF, mixRatio: 1.5 }),
+      /pgd-at option 'mixRatio' must be a number in \[0, 1\]; got 1.5/,
+    );
     assert.throws(() => createObjective('trades', { threat: LINF, beta: -1 }), /trades option 'beta' must be a number >= 0; got -1/);
     assert.throws(() => createObjective('pgd-at', { threat: LINF, steps: 0 }), code('E_OBJECTIVE_OPTION'));
     assert.throws(() => createObjective('pgd-at', { threat: LINF, stepSize: -0.1 }), code('E_OBJECTIVE_OPTION'));
@@ -445,12 +540,26 @@ describe('registry', () => {
     assert.throws(() => createObjective('pgd-at'), /pgd-at option 'threat' must be a threat such as \{ norm: 'linf', epsilon: 0.3 \}/);
     assert.throws(
       () => createObjective('fgsm-rs', { threat: { norm: 'linf', epsilon: 2 } }),
-      (e: unknown) => e instanceof UsageError && e.code === 'E_OBJECTIVE_OPTION' && e.cause instanceof ThreatError && e.cause.code === 'E_EPSILON_RANGE' && /fgsm-rs option 'threat' is invalid: L∞ epsilon 2 exceeds/.test(e.message),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        e.code === 'E_OBJECTIVE_OPTION' &&
+        e.cause instanceof ThreatError &&
+        e.cause.code === 'E_EPSILON_RANGE' &&
+        /fgsm-rs option 'threat' is invalid: L∞ epsilon 2 exceeds/.test(e.message),
     );
-    assert.throws(() => createObjective('trades', { threat: { norm: 'l7', epsilon: 1 } }), (e: unknown) => e instanceof UsageError && (e.cause as RampartError).code === 'E_UNKNOWN_NORM');
-    assert.throws(() => createObjective('pgd-at', { threat: LINF, beta: 6 }), /pgd-at has no option 'beta'; its options are 'threat', 'steps', 'stepSize', 'randomStart', 'mixRatio' or 'awp'/);
+    assert.throws(
+      () => createObjective('trades', { threat: { norm: 'l7', epsilon: 1 } }),
+      (e: unknown) => e instanceof UsageError && (e.cause as RampartError).code === 'E_UNKNOWN_NORM',
+    );
+    assert.throws(
+      () => createObjective('pgd-at', { threat: LINF, beta: 6 }),
+      /pgd-at has no option 'beta'; its options are 'threat', 'steps', 'stepSize', 'randomStart', 'mixRatio' or 'awp'/,
+    );
     assert.throws(() => createObjective('standard', { sigma: 1 } as never), /standard has no option 'sigma'; its options are 'awp'/);
-    assert.throws(() => createObjective('standard', { awp: 'yes' } as never), /standard option 'awp' must be true, false or \{ gamma, warmupEpochs \}/);
+    assert.throws(
+      () => createObjective('standard', { awp: 'yes' } as never),
+      /standard option 'awp' must be true, false or \{ gamma, warmupEpochs \}/,
+    );
     assert.throws(() => createObjective('standard', { awp: { gamma: -1 } }), /awp option 'gamma' must be a number >= 0/);
     assert.throws(() => createObjective('standard', { awp: { gama: 1 } as never }), /awp has no option 'gama'/);
     assert.throws(() => createObjective('diversified', { members: [{ id: 'noise', weight: -1 }] }), /weights must be finite numbers >= 0/);

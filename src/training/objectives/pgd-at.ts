@@ -33,7 +33,12 @@ export function exposed<T extends { threat: ThreatModel; steps: number; stepSize
   const exposure = batch.exposure;
   if (!exposure || (exposure.epsilonScale === 1 && exposure.steps === undefined)) return inner;
   const scale = exposure.epsilonScale;
-  return { ...inner, threat: { ...inner.threat, epsilon: inner.threat.epsilon * scale }, stepSize: inner.stepSize * scale, steps: exposure.steps ?? inner.steps };
+  return {
+    ...inner,
+    threat: { ...inner.threat, epsilon: inner.threat.epsilon * scale },
+    stepSize: inner.stepSize * scale,
+    steps: exposure.steps ?? inner.steps,
+  };
 }
 
 /** The last iterate of `steps` ascent steps on the per-example cross-entropy, seeded by the batch. */

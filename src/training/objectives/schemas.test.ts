@@ -6,7 +6,14 @@ import { createObjective, objectiveIds, objectiveOptionNames } from './registry.
 test('every objective names its valid options (and awp) for an unknown one', () => {
   for (const id of objectiveIds()) {
     const valid = [...objectiveOptionNames(id), 'awp'];
-    const expected = `its options are ${valid.length === 1 ? `'awp'` : valid.slice(0, -1).map((v) => `'${v}'`).join(', ') + " or 'awp'"}.`;
+    const expected = `its options are ${
+      valid.length === 1
+        ? `'awp'`
+        : valid
+            .slice(0, -1)
+            .map((v) => `'${v}'`)
+            .join(', ') + " or 'awp'"
+    }.`;
     const listed = (e: unknown) => e instanceof UsageError && e.code === 'E_OBJECTIVE_OPTION' && e.message.endsWith(expected);
     assert.throws(() => createObjective(id, { nonsense: 1 } as never), listed, id);
   }

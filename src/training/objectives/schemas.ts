@@ -130,4 +130,3 @@ export function parseObjectiveOptions<S extends z.ZodObject>(
 ): z.output<S> {
   return parseOptions({ owner: objective, code: 'E_OBJECTIVE_OPTION', details: { objective }, alsoValid }, schema, options);
 }
-

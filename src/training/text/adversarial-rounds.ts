@@ -85,17 +85,25 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
   const rounds = options.rounds ?? 2;
   const perRound = options.perRound ?? 300;
   if (!Number.isInteger(rounds) || rounds < 0) {
-    throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextAdversarially: rounds must be a whole number >= 0, got ${rounds}.`, { details: { rounds } });
+    throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextAdversarially: rounds must be a whole number >= 0, got ${rounds}.`, {
+      details: { rounds },
+    });
   }
   if (!Number.isInteger(perRound) || perRound < 1) {
-    throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextAdversarially: perRound must be a whole number >= 1, got ${perRound}.`, { details: { perRound } });
+    throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextAdversarially: perRound must be a whole number >= 1, got ${perRound}.`, {
+      details: { perRound },
+    });
   }
   const classes = options.attackClasses ?? dataset.classes.map((_, c) => c);
   for (const c of classes) {
     if (!Number.isInteger(c) || c < 0 || c >= dataset.classes.length) {
-      throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextAdversarially: attack class ${c} is not a class of '${dataset.name}'; use 0..${dataset.classes.length - 1} (${dataset.classes.join(', ')}).`, {
-        details: { class: c, classes: dataset.classes },
-      });
+      throw new UsageError(
+        'E_TEXT_TRAIN_OPTION',
+        `trainTextAdversarially: attack class ${c} is not a class of '${dataset.name}'; use 0..${dataset.classes.length - 1} (${dataset.classes.join(', ')}).`,
+        {
+          details: { class: c, classes: dataset.classes },
+        },
+      );
     }
   }
   const seed = options.seed ?? 1;
@@ -118,7 +126,10 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
   let result: TextTrainResult | undefined = holdOut ? undefined : await trainTextClassifier(dataset, options);
   for (let round = 1; round <= rounds; round++) {
     if (candidates.length === 0) break;
-    const picked = Array.from({ length: Math.min(perRound, candidates.length) }, (_, k) => candidates[((round - 1) * perRound + k) % candidates.length] as number);
+    const picked = Array.from(
+      { length: Math.min(perRound, candidates.length) },
+      (_, k) => candidates[((round - 1) * perRound + k) % candidates.length] as number,
+    );
     const started = performance.now();
     const texts = picked.map((i) => dataset.texts[i] as string);
     const labels = Int32Array.from(picked.map((i) => dataset.labels[i] as number));
@@ -139,11 +150,22 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
         added++;
       }
     });
-    const report: AdversarialRound = { round, attacked: texts.length, correctBefore: correct, evaded, added, seconds: (performance.now() - started) / 1000 };
+    const report: AdversarialRound = {
+      round,
+      attacked: texts.length,
+      correctBefore: correct,
+      evaded,
+      added,
+      seconds: (performance.now() - started) / 1000,
+    };
     history.push(report);
     options.onRound?.(report);
     result = holdOut ? undefined : await trainTextClassifier(withRewrites(new Set()), options);
   }
   result ??= await trainTextClassifier(withRewrites(new Set()), options);
-  return { ...result, rounds: history, added: { name: `${dataset.name}-adversarial`, classes: dataset.classes, texts: addedTexts, labels: addedLabels } };
+  return {
+    ...result,
+    rounds: history,
+    added: { name: `${dataset.name}-adversarial`, classes: dataset.classes, texts: addedTexts, labels: addedLabels },
+  };
 }

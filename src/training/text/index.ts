@@ -8,5 +8,10 @@ export {
   type TextAugmentOptions,
   type AugmentPhase,
 } from './train.js';
-export { trainTextAdversarially, type AdversarialRoundsOptions, type AdversarialRound, type AdversarialRoundsResult } from './adversarial-rounds.js';
+export {
+  trainTextAdversarially,
+  type AdversarialRoundsOptions,
+  type AdversarialRound,
+  type AdversarialRoundsResult,
+} from './adversarial-rounds.js';
 export { salientPerturbation } from './salient-perturbation.js';

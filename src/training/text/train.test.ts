@@ -47,7 +47,10 @@ test('training is seeded; augmentation follows its phased schedule', async () =>
   assert.deepEqual(await a.classifier.predictProba(small.texts.slice(0, 5)), await b.classifier.predictProba(small.texts.slice(0, 5)));
   a.classifier.dispose();
   b.classifier.dispose();
-  await assert.rejects(() => trainTextClassifier(small, { epochs: 0 }), (e: unknown) => e instanceof RampartError && e.code === 'E_TEXT_TRAIN_OPTION');
+  await assert.rejects(
+    () => trainTextClassifier(small, { epochs: 0 }),
+    (e: unknown) => e instanceof RampartError && e.code === 'E_TEXT_TRAIN_OPTION',
+  );
 });
 
 test('salient perturbation changes the most important words, within budget, deterministic by seed', () => {
@@ -64,11 +67,17 @@ test('salient perturbation changes the most important words, within budget, dete
   assert.deepEqual(changed, ['free', 'prize']);
   for (const i of [2, 3]) assert.ok(charEditDistance(before[i] as string, after[i] as string) <= 1);
   // No word supports the label: nothing to take away.
-  assert.equal(salientPerturbation(text, threat, 4, () => -1), text);
-  assert.equal(salientPerturbation('too short', threat, 4, () => 1), 'too short');
+  assert.equal(
+    salientPerturbation(text, threat, 4, () => -1),
+    text,
+  );
+  assert.equal(
+    salientPerturbation('too short', threat, 4, () => 1),
+    'too short',
+  );
 });
 
-test('salient augmentation hands the perturbation each word\'s support for the label under the model being trained', async () => {
+test("salient augmentation hands the perturbation each word's support for the label under the model being trained", async () => {
   await initEngine();
   const small = sampleTexts(train, 120, 3);
   const threat = textThreatModel({ maxWordFraction: 0.2, maxCharEditsPerWord: 2, families: ['typo'] });
@@ -81,7 +90,10 @@ test('salient augmentation hands the perturbation each word\'s support for the l
     augment: {
       threat,
       select: 'salient',
-      schedule: [{ epochs: 2, rate: 0 }, { epochs: 1, rate: 1 }],
+      schedule: [
+        { epochs: 2, rate: 0 },
+        { epochs: 1, rate: 1 },
+      ],
       perturb: (text, t, seed, importance) => {
         assert.ok(importance, 'salient mode passes importance');
         assert.equal(t, threat);

@@ -119,17 +119,22 @@ export async function trainTextClassifier(dataset: TextDataset, options: TrainTe
   positive('batchSize', batchSize, true);
   positive('learningRate', learningRate, false);
   if (!Number.isInteger(hidden) || hidden < 0) {
-    throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextClassifier: hidden must be a whole number >= 0 (0 = logistic), got ${hidden}.`, { details: { hidden } });
+    throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextClassifier: hidden must be a whole number >= 0 (0 = logistic), got ${hidden}.`, {
+      details: { hidden },
+    });
   }
   const schedule = options.augment ? (options.augment.schedule ?? DEFAULT_SCHEDULE) : undefined;
   if (schedule) checkSchedule(schedule);
   const select = options.augment?.select ?? 'random';
   if (select !== 'random' && select !== 'salient') {
-    throw new UsageError('E_AUGMENT_SCHEDULE', `Augmentation select must be 'random' or 'salient', got '${String(select)}'.`, { details: { select } });
+    throw new UsageError('E_AUGMENT_SCHEDULE', `Augmentation select must be 'random' or 'salient', got '${String(select)}'.`, {
+      details: { select },
+    });
   }
 
   const featurizer = new HashedNgramFeaturizer({ ...DEFAULT_FEATURIZER, ...options.featurizer });
-  const normalizeOptions = options.normalize === undefined || options.normalize === false ? undefined : options.normalize === true ? {} : options.normalize;
+  const normalizeOptions =
+    options.normalize === undefined || options.normalize === false ? undefined : options.normalize === true ? {} : options.normalize;
   // The deployed pipeline's normaliser (normalizedClassifier uses the same): it caches lines,
   // and a perturbed copy of a message shares most of its lines with the clean one.
   const normalizer = normalizeOptions ? createTextNormalizer(normalizeOptions) : undefined;
@@ -141,9 +146,17 @@ export async function trainTextClassifier(dataset: TextDataset, options: TrainTe
   const clean: SparseVector[] = dataset.texts.map((t) => featurizer.sparse(prepare(t)));
   const augmentClasses = new Set(options.augment?.classes ?? dataset.classes.map((_, i) => i));
   const perturb: NonNullable<TextAugmentOptions['perturb']> =
-    options.augment?.perturb ?? (select === 'salient' ? (text, threat, seed, importance) => salientPerturbation(text, threat, seed, importance ?? (() => 0)) : randomPerturbation);
+    options.augment?.perturb ??
+    (select === 'salient'
+      ? (text, threat, seed, importance) => salientPerturbation(text, threat, seed, importance ?? (() => 0))
+      : randomPerturbation);
   const history: TextTrainProgress[] = [];
-  const info = { architecture: 'hashed-mlp' as const, hidden, featurizer: featurizer.config, trainedOnNormalizedText: normalizeOptions !== undefined };
+  const info = {
+    architecture: 'hashed-mlp' as const,
+    hidden,
+    featurizer: featurizer.config,
+    trainedOnNormalizedText: normalizeOptions !== undefined,
+  };
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       const started = performance.now();
@@ -155,9 +168,19 @@ export async function trainTextClassifier(dataset: TextDataset, options: TrainTe
       for (let start = 0; start < order.length; start += batchSize) {
         const batch = order.slice(start, start + batchSize);
         // Draws in text order, so a run is the same whichever words end up perturbed.
-        const seeds = batch.map((i) => (options.augment && rate > 0 && augmentClasses.has(dataset.labels[i] as number) && epochRng.next() < rate ? epochRng.seed() : undefined));
-        const salient = select === 'salient' ? batch.filter((_, k) => seeds[k] !== undefined).map((i) => ({ vector: clean[i] as SparseVector, label: dataset.labels[i] as number })) : [];
-        const importance = salient.length > 0 ? salience(new HashedTextClassifier(model, { id: 'snapshot', classes: dataset.classes, info }), salient) : [];
+        const seeds = batch.map((i) =>
+          options.augment && rate > 0 && augmentClasses.has(dataset.labels[i] as number) && epochRng.next() < rate
+            ? epochRng.seed()
+            : undefined,
+        );
+        const salient =
+          select === 'salient'
+            ? batch
+                .filter((_, k) => seeds[k] !== undefined)
+                .map((i) => ({ vector: clean[i] as SparseVector, label: dataset.labels[i] as number }))
+            : [];
+        const importance =
+          salient.length > 0 ? salience(new HashedTextClassifier(model, { id: 'snapshot', classes: dataset.classes, info }), salient) : [];
         let augmented = 0;
         const rows = batch.map((i, k) => {
           const label = dataset.labels[i] as number;
@@ -226,7 +249,13 @@ function salience(snapshot: HashedTextClassifier, rows: { vector: SparseVector; 
   });
 }
 
-function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, rows: { vector: SparseVector; label: number }[], buckets: number, numClasses: number): number {
+function trainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  rows: { vector: SparseVector; label: number }[],
+  buckets: number,
+  numClasses: number,
+): number {
   const x = new Float32Array(rows.length * buckets);
   const y = new Float32Array(rows.length * numClasses);
   rows.forEach(({ vector, label }, r) => {
@@ -236,7 +265,10 @@ function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, rows: { vecto
   return tf.tidy(() => {
     const xs = tf.tensor2d(x, [rows.length, buckets]);
     const ys = tf.tensor2d(y, [rows.length, numClasses]);
-    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor2D) as tf.Scalar, true);
+    const loss = optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor2D) as tf.Scalar,
+      true,
+    );
     return (loss as tf.Scalar).dataSync()[0] as number;
   });
 }
@@ -254,16 +286,26 @@ function accuracy(classifier: HashedTextClassifier, data: TextDataset, prepare: 
 
 function positive(name: string, value: number, integer: boolean): void {
   if (!(typeof value === 'number' && value > 0 && Number.isFinite(value)) || (integer && !Number.isInteger(value))) {
-    throw new UsageError('E_TEXT_TRAIN_OPTION', `trainTextClassifier: ${name} must be a ${integer ? 'whole number' : 'number'} > 0, got ${String(value)}.`, {
-      details: { [name]: value },
-    });
+    throw new UsageError(
+      'E_TEXT_TRAIN_OPTION',
+      `trainTextClassifier: ${name} must be a ${integer ? 'whole number' : 'number'} > 0, got ${String(value)}.`,
+      {
+        details: { [name]: value },
+      },
+    );
   }
 }
 
 function checkSchedule(schedule: readonly AugmentPhase[]): void {
-  if (schedule.length === 0) throw new UsageError('E_AUGMENT_SCHEDULE', 'Augmentation schedule needs at least one phase, e.g. [{ epochs: 1, rate: 0 }, { epochs: 3, rate: 0.5 }].');
+  if (schedule.length === 0)
+    throw new UsageError(
+      'E_AUGMENT_SCHEDULE',
+      'Augmentation schedule needs at least one phase, e.g. [{ epochs: 1, rate: 0 }, { epochs: 3, rate: 0.5 }].',
+    );
   schedule.forEach((p, i) => {
-    if (!Number.isInteger(p.epochs) || p.epochs < 1) throw new UsageError('E_AUGMENT_SCHEDULE', `Augmentation phase ${i + 1}: epochs must be a whole number >= 1, got ${p.epochs}.`);
-    if (!(p.rate >= 0 && p.rate <= 1)) throw new UsageError('E_AUGMENT_SCHEDULE', `Augmentation phase ${i + 1}: rate must be in [0, 1], got ${p.rate}.`);
+    if (!Number.isInteger(p.epochs) || p.epochs < 1)
+      throw new UsageError('E_AUGMENT_SCHEDULE', `Augmentation phase ${i + 1}: epochs must be a whole number >= 1, got ${p.epochs}.`);
+    if (!(p.rate >= 0 && p.rate <= 1))
+      throw new UsageError('E_AUGMENT_SCHEDULE', `Augmentation phase ${i + 1}: rate must be in [0, 1], got ${p.rate}.`);
   });
 }

@@ -25,7 +25,13 @@ export interface BeamSearchOptions {
   refinePasses?: number;
 }
 
-export const BEAM_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 4, maxQueries: 0, batchSize: 128, refinePasses: 8 });
+export const BEAM_DEFAULTS: SearchConfig = Object.freeze({
+  candidatesPerTransformation: 4,
+  beamWidth: 4,
+  maxQueries: 0,
+  batchSize: 128,
+  refinePasses: 8,
+});
 
 /**
  * Creates the beam search.

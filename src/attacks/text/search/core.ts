@@ -27,9 +27,13 @@ export function resolveSearchConfig(attackId: string, options: Partial<SearchCon
   for (const [key, min] of rules) {
     const value = config[key];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-      throw new UsageError('E_TEXT_ATTACK_OPTION', `Text attack '${attackId}': option ${key} must be an integer >= ${min}; got ${String(value)}.`, {
-        details: { attack: attackId, option: key, value, min },
-      });
+      throw new UsageError(
+        'E_TEXT_ATTACK_OPTION',
+        `Text attack '${attackId}': option ${key} must be an integer >= ${min}; got ${String(value)}.`,
+        {
+          details: { attack: attackId, option: key, value, min },
+        },
+      );
     }
   }
   return config;
@@ -47,9 +51,13 @@ function validateBatch(model: TextClassifier, texts: readonly string[], labels: 
   const classes = model.classes.length;
   labels.forEach((label, i) => {
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
-      throw new InputError('E_LABEL_RANGE', `Text attack: label ${label} at index ${i} is not a class of model '${model.id}'; use 0..${classes - 1} (${model.classes.join(', ')}).`, {
-        details: { index: i, label, classes: model.classes },
-      });
+      throw new InputError(
+        'E_LABEL_RANGE',
+        `Text attack: label ${label} at index ${i} is not a class of model '${model.id}'; use 0..${classes - 1} (${model.classes.join(', ')}).`,
+        {
+          details: { index: i, label, classes: model.classes },
+        },
+      );
     }
   });
 }
@@ -58,11 +66,22 @@ function validateBatch(model: TextClassifier, texts: readonly string[], labels: 
  * Builds a TextAttack from a ranker: validation, the clean query, the search, and the
  * result bookkeeping are shared by every search method.
  */
-export function rankedSearchAttack(id: string, config: SearchConfig, ranker: WordRanker, check?: (model: TextClassifier) => void): TextAttack {
+export function rankedSearchAttack(
+  id: string,
+  config: SearchConfig,
+  ranker: WordRanker,
+  check?: (model: TextClassifier) => void,
+): TextAttack {
   return Object.freeze({
     id,
     config: Object.freeze({ ...config }),
-    async run(model: TextClassifier, texts: string[], labels: Int32Array, threat: TextThreatModel, options: TextAttackRunOptions = {}): Promise<TextAttackResult> {
+    async run(
+      model: TextClassifier,
+      texts: string[],
+      labels: Int32Array,
+      threat: TextThreatModel,
+      options: TextAttackRunOptions = {},
+    ): Promise<TextAttackResult> {
       validateBatch(model, texts, labels);
       check?.(model);
       const n = texts.length;

@@ -44,7 +44,6 @@ export interface SearchState {
   readonly probs: Float32Array;
 }
 
-
 function argmax(row: Float32Array): number {
   let best = 0;
   for (let k = 1; k < row.length; k++) if ((row[k] as number) > (row[best] as number)) best = k;
@@ -110,7 +109,10 @@ export class ExampleSearch {
       this.spent += batch.length;
       const rows = await this.model.predictProba(batch);
       if (rows.length !== batch.length) {
-        throw new InputError('E_TEXT_MODEL_OUTPUT', `Model '${this.model.id}' returned ${rows.length} rows for ${batch.length} texts; predictProba must return one row per text.`);
+        throw new InputError(
+          'E_TEXT_MODEL_OUTPUT',
+          `Model '${this.model.id}' returned ${rows.length} rows for ${batch.length} texts; predictProba must return one row per text.`,
+        );
       }
       out.push(...rows);
     }

@@ -28,7 +28,13 @@ export interface GradientGuidedOptions {
   refinePasses?: number;
 }
 
-export const GRADIENT_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 8 });
+export const GRADIENT_DEFAULTS: SearchConfig = Object.freeze({
+  candidatesPerTransformation: 4,
+  beamWidth: 1,
+  maxQueries: 0,
+  batchSize: 128,
+  refinePasses: 8,
+});
 
 function requireWhiteBox(model: TextClassifier): NonNullable<TextClassifier['whiteBox']> {
   if (!model.whiteBox) {
@@ -56,9 +62,13 @@ async function saliency(model: TextClassifier, text: string, label: number): Pro
   try {
     const values = (await product.data()) as Float32Array;
     if (values.some((v) => !Number.isFinite(v))) {
-      throw new GradientError('E_TEXT_GRADIENT', `Text attack 'gradient': the gradient of model '${model.id}' is not finite for this text; check the model's logitsFromFeatures.`, {
-        details: { model: model.id },
-      });
+      throw new GradientError(
+        'E_TEXT_GRADIENT',
+        `Text attack 'gradient': the gradient of model '${model.id}' is not finite for this text; check the model's logitsFromFeatures.`,
+        {
+          details: { model: model.id },
+        },
+      );
     }
     return values;
   } finally {

@@ -29,7 +29,13 @@ export interface GreedyWirOptions {
   refinePasses?: number;
 }
 
-export const GREEDY_DEFAULTS: SearchConfig = Object.freeze({ candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 8 });
+export const GREEDY_DEFAULTS: SearchConfig = Object.freeze({
+  candidatesPerTransformation: 4,
+  beamWidth: 1,
+  maxQueries: 0,
+  batchSize: 128,
+  refinePasses: 8,
+});
 
 /**
  * Creates the greedy word-importance search.

@@ -20,7 +20,7 @@ function lowerCasingModel(): TextClassifier & { seen: string[] } {
     if (spamWords.has(word)) return 2;
     let h = 2166136261;
     for (const ch of word) h = Math.imul(h ^ (ch.codePointAt(0) as number), 16777619);
-    return ((h >>> 0) / 2 ** 32 - 0.5);
+    return (h >>> 0) / 2 ** 32 - 0.5;
   };
   const model = {
     id: 'lower-casing',
@@ -59,7 +59,9 @@ test('refinement spends leftover queries on better edits of the same words, with
   const plainModel = lowerCasingModel();
   const plain = await createTextAttack('greedy', { refinePasses: 0, maxQueries: 600 }).run(plainModel, [SPAM], labels, threat, { seed: 1 });
   const refinedModel = lowerCasingModel();
-  const refined = await createTextAttack('greedy', { refinePasses: 3, maxQueries: 600 }).run(refinedModel, [SPAM], labels, threat, { seed: 1 });
+  const refined = await createTextAttack('greedy', { refinePasses: 3, maxQueries: 600 }).run(refinedModel, [SPAM], labels, threat, {
+    seed: 1,
+  });
   const words = wordTokenIndices(tokenize(SPAM)).length;
   assert.ok(refined.changes[0]!.length <= Math.floor(0.2 * words));
   assert.ok(refined.queries[0]! > plain.queries[0]!, 'refinement queries more');
@@ -68,7 +70,10 @@ test('refinement spends leftover queries on better edits of the same words, with
   const [p1] = await refinedModel.predictProba([refined.adversarial[0]!]);
   assert.ok(p1![1]! < p0![1]!, `refined spam probability ${p1![1]} should be below ${p0![1]}`);
   // The same words are changed: refinement swaps edits, it does not add words.
-  assert.deepEqual(refined.changes[0]!.map((c) => c.index), plain.changes[0]!.map((c) => c.index));
+  assert.deepEqual(
+    refined.changes[0]!.map((c) => c.index),
+    plain.changes[0]!.map((c) => c.index),
+  );
 });
 
 test('under a tight query cap a long text still spends its word budget (fewer candidates per word)', async () => {
@@ -79,7 +84,13 @@ test('under a tight query cap a long text still spends its word budget (fewer ca
   assert.ok(p![1]! > 0.5 && p![1]! < 0.999999, 'the fixture is spam, not saturated');
   const words = wordTokenIndices(tokenize(long)).length;
   const budget = Math.floor(0.2 * words);
-  const result = await createTextAttack('greedy', { refinePasses: 0, maxQueries: words + 2 * budget + 1 }).run(model, [long], Int32Array.from([1]), threat, { seed: 2 });
+  const result = await createTextAttack('greedy', { refinePasses: 0, maxQueries: words + 2 * budget + 1 }).run(
+    model,
+    [long],
+    Int32Array.from([1]),
+    threat,
+    { seed: 2 },
+  );
   assert.ok(result.queries[0]! <= words + 2 * budget + 1);
   // After the ranking (one query per word) 2·budget queries are left: at the full 4 candidates
   // × 5 transformations per word they would reach under 3 words; the evasion needs more.
@@ -92,7 +103,15 @@ function charEditAndHomoglyphSearch(seed: number): ExampleSearch {
   const threat = textThreatModel({ maxWordFraction: 0.5, maxCharEditsPerWord: 2, families: ['char-edit', 'homoglyph'] });
   const transformations = ALL_TRANSFORMATIONS.filter((t) => threat.families.includes(t.family));
   const config = { candidatesPerTransformation: 4, beamWidth: 1, maxQueries: 0, batchSize: 128, refinePasses: 0 };
-  return new ExampleSearch(lowerCasingModel(), 'Claim your generous reward today, dear customer', 1, threat, transformations, config, createRng(seed));
+  return new ExampleSearch(
+    lowerCasingModel(),
+    'Claim your generous reward today, dear customer',
+    1,
+    threat,
+    transformations,
+    config,
+    createRng(seed),
+  );
 }
 
 /** How many of the drawn candidates come from transformation `id`. */

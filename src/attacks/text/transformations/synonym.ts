@@ -19,7 +19,8 @@ export const wordnetSynonym: TextTransformation = defineTransformation({
   description: 'Replaces the word with a single-word WordNet synonym of its most-used part of speech ("free" -> "gratis").',
   // Deterministic without the rng: candidates come in sense-frequency order, best first, so a
   // search meets the most meaning-preserving synonyms first and random use picks among them.
-  candidates: (word, _rng, options) => (options.limit > 0 ? synonymsOf(word, { maxSenses: SYNONYM_MAX_SENSES }).synonyms.slice(0, options.limit) : []),
+  candidates: (word, _rng, options) =>
+    options.limit > 0 ? synonymsOf(word, { maxSenses: SYNONYM_MAX_SENSES }).synonyms.slice(0, options.limit) : [],
 });
 
 export const SYNONYM_TRANSFORMATIONS: readonly TextTransformation[] = [wordnetSynonym];

@@ -31,7 +31,10 @@ test('ids and versions are stable and unique', () => {
     assert.ok(t.description.length > 10, t.id);
     assert.ok(Object.isFrozen(t), t.id);
   }
-  assert.throws(() => getTextTransformation('nope'), (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_TRANSFORMATION' && e.message.includes("'homoglyph'"));
+  assert.throws(
+    () => getTextTransformation('nope'),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_TRANSFORMATION' && e.message.includes("'homoglyph'"),
+  );
   assert.equal(new Set(textTransformationIds()).size, textTransformationIds().length);
 });
 
@@ -48,7 +51,8 @@ for (const t of textTransformations()) {
         assert.equal(new Set(a).size, a.length, 'distinct');
         for (const c of a) {
           assert.notEqual(c, word);
-          if (t.family !== 'synonym') assert.ok(charEditDistance(word, c) <= maxCharEdits, `${t.id}: ${word} -> ${c} exceeds ${maxCharEdits} edits`);
+          if (t.family !== 'synonym')
+            assert.ok(charEditDistance(word, c) <= maxCharEdits, `${t.id}: ${word} -> ${c} exceeds ${maxCharEdits} edits`);
         }
         produced += a.length;
       }
@@ -76,7 +80,8 @@ test('each family does what it says', () => {
     assert.equal(c.replace(/ /g, ''), 'free');
     assert.ok(!c.startsWith(' ') && !c.endsWith(' '));
   }
-  for (const c of getTextTransformation('split-punct').candidates('free', createRng(3), opts)) assert.match(c, /^f[^a-z]*r[^a-z]*e[^a-z]*e$/);
+  for (const c of getTextTransformation('split-punct').candidates('free', createRng(3), opts))
+    assert.match(c, /^f[^a-z]*r[^a-z]*e[^a-z]*e$/);
   for (const c of getTextTransformation('case-flip').candidates('free', createRng(3), opts)) assert.equal(c.toLowerCase(), 'free');
   for (const c of getTextTransformation('leet').candidates('spam', createRng(3), opts)) {
     [...c].forEach((ch, i) => assert.ok(ch === 'spam'[i] || LEET_MAP['spam'[i] as string]?.includes(ch), c));

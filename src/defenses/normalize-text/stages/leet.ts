@@ -9,8 +9,21 @@ import { NUMBER_LIKE, isOrdinal, outsideAddresses, standsAlone } from '../words.
 import type { StageFn } from './types.js';
 
 const LEET: Readonly<Record<string, readonly string[]>> = {
-  '4': ['a'], '@': ['a'], '8': ['b'], '3': ['e'], '6': ['g', 'b'], '9': ['g'], '1': ['i', 'l'], '!': ['i', 'l'],
-  '|': ['l', 'i'], '0': ['o'], '5': ['s'], '$': ['s'], '7': ['t'], '+': ['t'], '2': ['z'],
+  '4': ['a'],
+  '@': ['a'],
+  '8': ['b'],
+  '3': ['e'],
+  '6': ['g', 'b'],
+  '9': ['g'],
+  '1': ['i', 'l'],
+  '!': ['i', 'l'],
+  '|': ['l', 'i'],
+  '0': ['o'],
+  '5': ['s'],
+  $: ['s'],
+  '7': ['t'],
+  '+': ['t'],
+  '2': ['z'],
 };
 const LEET_CHAR = /[0-9@$!|+]/;
 // Letters, digits and the symbols leet uses; a token that mixes them may be a leet word.

@@ -11,7 +11,37 @@ import type { StageFn, StageResult } from './types.js';
 const SPLIT_TOKEN = /([\p{L}\p{N}@$!|+][\p{L}\p{N}@$!|+']*)|([ .\-_*·,])|([^\p{L}\p{N}@$!|+ .\-_*·,]+)/gu;
 // Prefixes written with a hyphen in ordinary English ("e-mail", "co-operation", "pre-war"):
 // before a hyphen they stand as words, so hyphenated compounds are left as written.
-const HYPHEN_PREFIXES = new Set(['e', 'x', 't', 'co', 'trans', 'pre', 're', 'non', 'anti', 'multi', 'self', 'ex', 'post', 'semi', 'sub', 'inter', 'mid', 'pro', 'de', 'un', 'bi', 'tri', 'mini', 'micro', 'auto', 'cyber', 'ultra', 'mega', 'super']);
+const HYPHEN_PREFIXES = new Set([
+  'e',
+  'x',
+  't',
+  'co',
+  'trans',
+  'pre',
+  're',
+  'non',
+  'anti',
+  'multi',
+  'self',
+  'ex',
+  'post',
+  'semi',
+  'sub',
+  'inter',
+  'mid',
+  'pro',
+  'de',
+  'un',
+  'bi',
+  'tri',
+  'mini',
+  'micro',
+  'auto',
+  'cyber',
+  'ultra',
+  'mega',
+  'super',
+]);
 const MAX_SPLIT_PIECES = 5;
 // Letter-spaced words ("O R D E R") may be longer.
 const MAX_LETTER_PIECES = 16;
@@ -64,11 +94,7 @@ function longestJoin(pieces: readonly Piece[], i: number, lexicon: Lexicon): { e
   if (pieces[i]?.kind !== 'fragment') return undefined;
   // Fragments at i, i+2, i+4...; separators between them must be single marks.
   let maxEnd = i;
-  while (
-    (maxEnd - i) / 2 + 1 < MAX_LETTER_PIECES &&
-    pieces[maxEnd + 1]?.kind === 'separator' &&
-    pieces[maxEnd + 2]?.kind === 'fragment'
-  ) {
+  while ((maxEnd - i) / 2 + 1 < MAX_LETTER_PIECES && pieces[maxEnd + 1]?.kind === 'separator' && pieces[maxEnd + 2]?.kind === 'fragment') {
     maxEnd += 2;
   }
   const single = (k: number): boolean => pieces[k]?.single === true;
@@ -109,7 +135,11 @@ function longestJoin(pieces: readonly Piece[], i: number, lexicon: Lexicon): { e
     // Most runs in ordinary text are all words; skip them before building joins.
     if (fragments.every((f, k) => standsAlone(f, lexicon) || (separators[k] === '-' && HYPHEN_PREFIXES.has(f.toLowerCase())))) continue;
     // Runs of single letters split by dots are abbreviations ("U.S.", "e.g.") unless long ("c.l.i.c.k").
-    if (fragments.every((f) => Array.from(f).length === 1) && (fragments.length < 3 || (fragments.length === 3 && separators.includes('.')))) continue;
+    if (
+      fragments.every((f) => Array.from(f).length === 1) &&
+      (fragments.length < 3 || (fragments.length === 3 && separators.includes('.')))
+    )
+      continue;
     const word = joinedWordOf(fragments, lexicon, spaced);
     if (word !== undefined) return { end, word };
   }

@@ -33,19 +33,29 @@ export const calibrateStage: Stage<CalibrateOutputs> = {
     let report;
     try {
       ctx.progress(0, 1, 'fitting T');
-      report = await temperatureScaling({ model: stored.classifier, validation, bins: plan.evaluation.calibrationBins, batchSize: plan.evaluation.batchSize });
+      report = await temperatureScaling({
+        model: stored.classifier,
+        validation,
+        bins: plan.evaluation.calibrationBins,
+        batchSize: plan.evaluation.batchSize,
+      });
     } finally {
       stored.model.dispose();
     }
     await saveTemperature(modelDir, report.fit.temperature);
     ctx.progress(1, 1, `T = ${report.fit.temperature.toFixed(3)}`);
     const { before, after } = report.validation;
-    return { temperature: report.fit.temperature, validation: { count: validation.count, eceBefore: before.ece, eceAfter: after.ece, nllBefore: before.nll, nllAfter: after.nll } };
+    return {
+      temperature: report.fit.temperature,
+      validation: { count: validation.count, eceBefore: before.ece, eceAfter: after.ece, nllBefore: before.nll, nllAfter: after.nll },
+    };
   },
   // A rerun of training (after a crash) rewrites the model without its temperature: refit then.
   async stillValid(outputs, ctx) {
     try {
-      const json = JSON.parse(await readFile(join(ctx.resolve(ctx.output(hardenStage).modelDir), 'model.json'), 'utf8')) as { userDefinedMetadata?: { rampart?: { temperature?: number } } };
+      const json = JSON.parse(await readFile(join(ctx.resolve(ctx.output(hardenStage).modelDir), 'model.json'), 'utf8')) as {
+        userDefinedMetadata?: { rampart?: { temperature?: number } };
+      };
       return json.userDefinedMetadata?.rampart?.temperature === outputs.temperature;
     } catch {
       return false;

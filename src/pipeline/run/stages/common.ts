@@ -11,7 +11,12 @@ export function dataSpecOf(plan: Plan): DatasetSpec {
 
 /** The evaluation set: the first `evaluation.limit` examples of the held-out test split. */
 export function evaluationData(plan: Plan): SelectedData {
-  return selectData({ spec: dataSpecOf(plan), splitSeed: plan.data.splitSeed, subset: 'test', ...(plan.evaluation.limit === undefined ? {} : { limit: plan.evaluation.limit }) });
+  return selectData({
+    spec: dataSpecOf(plan),
+    splitSeed: plan.data.splitSeed,
+    subset: 'test',
+    ...(plan.evaluation.limit === undefined ? {} : { limit: plan.evaluation.limit }),
+  });
 }
 
 /** True when every path (relative to the run directory) still exists. */

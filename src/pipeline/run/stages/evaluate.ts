@@ -40,8 +40,18 @@ export const evaluateRef: StageRef<EvaluateOutputs> = stageRef('evaluate');
  * the fitted temperature; with `certify`, certified accuracy joins the results; with
  * `text`, the text model's robust accuracy per text threat.
  */
-export function evaluationStage(id: string, title: string, modelStage: StageRef<TrainOutputs>, name: string, inputs: EvaluationInputs = {}): Stage<EvaluateOutputs> {
-  const extra = [...(inputs.calibrate ? [calibrateStage.id] : []), ...(inputs.certify ? [certifyStage.id] : []), ...(inputs.text ? [textAttackStage.id] : [])];
+export function evaluationStage(
+  id: string,
+  title: string,
+  modelStage: StageRef<TrainOutputs>,
+  name: string,
+  inputs: EvaluationInputs = {},
+): Stage<EvaluateOutputs> {
+  const extra = [
+    ...(inputs.calibrate ? [calibrateStage.id] : []),
+    ...(inputs.certify ? [certifyStage.id] : []),
+    ...(inputs.text ? [textAttackStage.id] : []),
+  ];
   return {
     id,
     title,
@@ -49,7 +59,9 @@ export function evaluationStage(id: string, title: string, modelStage: StageRef<
     dependsOn: [dataStage.id, modelStage.id, ...extra],
     // Only what changes the numbers: owners, likelihoods and criteria do not.
     inputs: ({ plan, backend }) => ({
-      threats: plan.threats.map((t) => (t.channel === 'text' ? { id: t.id, channel: t.channel } : { id: t.id, channel: t.channel, norm: t.norm, epsilon: t.epsilon })),
+      threats: plan.threats.map((t) =>
+        t.channel === 'text' ? { id: t.id, channel: t.channel } : { id: t.id, channel: t.channel, norm: t.norm, epsilon: t.epsilon },
+      ),
       evaluation: plan.evaluation,
       masking: inputs.masking === true,
       seed: plan.seed,

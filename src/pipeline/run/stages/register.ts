@@ -46,8 +46,19 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
     hardened: { train: ctx.output(hardenStage), evaluation: ctx.output(evaluateRef) },
   };
   return gov.transaction(() => {
-    const planArtifact = gov.registry.put({ kind: 'plan', name: plan.name, json: plan as unknown as Json, meta: { version: plan.version } });
-    const dataset = gov.registry.put({ kind: 'dataset', name: data.name, json: data as unknown as Json, meta: { sha256: data.sha256 }, parents: [planArtifact.digest] });
+    const planArtifact = gov.registry.put({
+      kind: 'plan',
+      name: plan.name,
+      json: plan as unknown as Json,
+      meta: { version: plan.version },
+    });
+    const dataset = gov.registry.put({
+      kind: 'dataset',
+      name: data.name,
+      json: data as unknown as Json,
+      meta: { sha256: data.sha256 },
+      parents: [planArtifact.digest],
+    });
     const models: Record<string, string> = {};
     const evaluations: Record<string, string> = {};
     for (const [name, { train, evaluation }] of Object.entries(outputs)) {
@@ -55,16 +66,29 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
         kind: 'model',
         name: `${plan.name}/${name}`,
         path: ctx.resolve(train.modelDir),
-        meta: { method: train.method, epochs: train.epochs, testAccuracy: train.testAccuracy, selection: train.selection, filesSha256: train.sha256 },
+        meta: {
+          method: train.method,
+          epochs: train.epochs,
+          testAccuracy: train.testAccuracy,
+          selection: train.selection,
+          filesSha256: train.sha256,
+        },
         parents: [planArtifact.digest, dataset.digest],
       });
-      gov.audit.append({ action: 'train', subject: model.digest, details: { plan: plan.name, model: name, method: train.method, epochs: train.epochs } });
+      gov.audit.append({
+        action: 'train',
+        subject: model.digest,
+        details: { plan: plan.name, model: name, method: train.method, epochs: train.epochs },
+      });
       const isCandidate = name === 'hardened';
       const threats: Record<string, { passed: boolean; attackSuccessRate?: number }> = {};
       for (const [threat, required] of Object.entries(plan.criteria.robustAccuracy ?? {})) {
         const measured = evaluation.results.robustAccuracy[threat];
         const success = attackSuccessRate(evaluation.results, threat);
-        threats[threat] = { passed: measured !== undefined && measured + 1e-9 >= required, ...(success === undefined ? {} : { attackSuccessRate: success }) };
+        threats[threat] = {
+          passed: measured !== undefined && measured + 1e-9 >= required,
+          ...(success === undefined ? {} : { attackSuccessRate: success }),
+        };
       }
       const stored = gov.registry.put({
         kind: 'evaluation',
@@ -73,22 +97,47 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
         meta: {
           passed: isCandidate ? gate.passed : Object.values(threats).every((t) => t.passed),
           threats,
-          metrics: { cleanAccuracy: evaluation.results.cleanAccuracy, ...(evaluation.results.ece === undefined ? {} : { ece: evaluation.results.ece }), ...(evaluation.results.latencyP99Ms === undefined ? {} : { latencyP99Ms: evaluation.results.latencyP99Ms }) },
+          metrics: {
+            cleanAccuracy: evaluation.results.cleanAccuracy,
+            ...(evaluation.results.ece === undefined ? {} : { ece: evaluation.results.ece }),
+            ...(evaluation.results.latencyP99Ms === undefined ? {} : { latencyP99Ms: evaluation.results.latencyP99Ms }),
+          },
           model: model.digest,
           candidate: isCandidate,
         },
         parents: [model.digest, dataset.digest, planArtifact.digest],
       });
-      gov.audit.append({ action: 'evaluate', subject: stored.digest, details: { plan: plan.name, model: model.digest, cleanAccuracy: evaluation.results.cleanAccuracy } });
+      gov.audit.append({
+        action: 'evaluate',
+        subject: stored.digest,
+        details: { plan: plan.name, model: model.digest, cleanAccuracy: evaluation.results.cleanAccuracy },
+      });
       models[name] = model.digest;
       evaluations[name] = stored.digest;
     }
     const hardenedEval = evaluations.hardened as string;
-    gov.audit.append({ action: 'gate', subject: hardenedEval, details: { plan: plan.name, passed: gate.passed, failed: gate.checks.filter((c) => c.status === 'failed').map((c) => c.id) } });
-    const report = gov.registry.put({ kind: 'report', name: `${plan.name}/report`, path: ctx.resolve(ctx.output(reportRef).html), mediaType: 'text/html', meta: { passed: gate.passed }, parents: [hardenedEval, evaluations.baseline as string] });
+    gov.audit.append({
+      action: 'gate',
+      subject: hardenedEval,
+      details: { plan: plan.name, passed: gate.passed, failed: gate.checks.filter((c) => c.status === 'failed').map((c) => c.id) },
+    });
+    const report = gov.registry.put({
+      kind: 'report',
+      name: `${plan.name}/report`,
+      path: ctx.resolve(ctx.output(reportRef).html),
+      mediaType: 'text/html',
+      meta: { passed: gate.passed },
+      parents: [hardenedEval, evaluations.baseline as string],
+    });
 
     const synced = gov.risks.syncFromThreats(
-      plan.threats.map((t) => ({ id: t.id, title: t.description ?? `${t.channel} ${t.technique} threat ${t.id}`, likelihood: likelihoodScore(t), impact: impactScore(t), owner: t.owner })),
+      plan.threats.map((t) => ({
+        id: t.id,
+        title: t.description ?? `${t.channel} ${t.technique} threat ${t.id}`,
+        likelihood: likelihoodScore(t),
+        impact: impactScore(t),
+        owner: t.owner,
+      })),
     );
     const risks: Record<string, string> = {};
     for (const risk of [...synced.created, ...synced.existing]) if (risk.threatId) risks[risk.threatId] = risk.id;
@@ -102,7 +151,9 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
     for (const check of gate.checks.filter((c) => c.status === 'failed')) {
       const threatId = check.threat ?? check.id;
       // One open record per failing criterion and evaluation, even if this stage reruns.
-      const open = gov.vulnerabilities.list({ status: 'open', threatId }).find((v) => v.evaluationDigest === gov.registry.get(hardenedEval).digest);
+      const open = gov.vulnerabilities
+        .list({ status: 'open', threatId })
+        .find((v) => v.evaluationDigest === gov.registry.get(hardenedEval).digest);
       if (open) continue;
       const scenario = plan.threats.find((t) => t.id === check.threat);
       const risk = scenario ? gov.risks.find(scenario.id) : undefined;

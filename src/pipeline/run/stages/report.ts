@@ -40,7 +40,13 @@ function summary(name: string, train: TrainOutputs, evaluation: EvaluateOutputs)
   return {
     name,
     results: evaluation.results,
-    training: { method: train.method, epochs: train.epochs, testAccuracy: train.testAccuracy, trainingMs: train.trainingMs, selection: train.selection },
+    training: {
+      method: train.method,
+      epochs: train.epochs,
+      testAccuracy: train.testAccuracy,
+      trainingMs: train.trainingMs,
+      selection: train.selection,
+    },
   };
 }
 
@@ -51,18 +57,31 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
   const baseline = ctx.output(attackStage);
   const hardened = ctx.output(evaluateRef);
   const gate = ctx.output(gateStage);
-  const reliability = [baseline, hardened].filter((e) => e.results.reliability).map((e) => ({ model: e.model, bins: e.results.reliability ?? [], ...(e.results.ece === undefined ? {} : { ece: e.results.ece }) }));
+  const reliability = [baseline, hardened]
+    .filter((e) => e.results.reliability)
+    .map((e) => ({ model: e.model, bins: e.results.reliability ?? [], ...(e.results.ece === undefined ? {} : { ece: e.results.ece }) }));
   const notes = Object.entries(hardened.results.unmeasured).map(([id, why]) => `Threat ${id} was not measured: ${why}.`);
   const temperature = hardened.results.temperature;
-  if (temperature !== undefined && temperature !== 1) notes.push(`The hardened model ships with temperature T = ${temperature.toFixed(3)} (fitted on the validation split); its ECE is measured with it.`);
+  if (temperature !== undefined && temperature !== 1)
+    notes.push(
+      `The hardened model ships with temperature T = ${temperature.toFixed(3)} (fitted on the validation split); its ECE is measured with it.`,
+    );
   const suite = plan.evaluation.suite;
   if (suite === 'none') {
-    notes.push("Weaker evaluation: upper bound. The plan switched the standard suite off (evaluation.suite: none), so every robust accuracy is from the plan's attacks alone and may overstate what the model holds.");
+    notes.push(
+      "Weaker evaluation: upper bound. The plan switched the standard suite off (evaluation.suite: none), so every robust accuracy is from the plan's attacks alone and may overstate what the model holds.",
+    );
   } else {
     const variant = suite === 'standard' ? 'standard' : 'standard:quick';
-    notes.push(`Robust accuracy per threat is the worst case per example over the ${variant} suite and the plan's attacks; each rate shows its 95% Clopper-Pearson interval and n.`);
+    notes.push(
+      `Robust accuracy per threat is the worst case per example over the ${variant} suite and the plan's attacks; each rate shows its 95% Clopper-Pearson interval and n.`,
+    );
   }
-  for (const t of plan.threats) if (t.channel === 'image' && t.goal === 'targeted') notes.push(`Threat ${t.id} is targeted; it was evaluated with untargeted attacks, which succeed at least as often, so its robust accuracy is a lower bound.`);
+  for (const t of plan.threats)
+    if (t.channel === 'image' && t.goal === 'targeted')
+      notes.push(
+        `Threat ${t.id} is targeted; it was evaluated with untargeted attacks, which succeed at least as often, so its robust accuracy is a lower bound.`,
+      );
   return {
     title: `Robustness report: ${plan.name}`,
     planName: plan.name,

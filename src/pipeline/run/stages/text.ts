@@ -9,10 +9,23 @@ import { join } from 'node:path';
 import { writeJsonFile } from '../../../core/files.js';
 import { createTextAttack } from '../../../attacks/text/registry.js';
 import { textAttackMetrics } from '../../../attacks/text/metrics.js';
-import { loadCsvTexts, loadJsonlTexts, spamAssassinSplits, splitTextDataset, takeTexts, type TextDataset, type TextSplits } from '../../../data/text/index.js';
+import {
+  loadCsvTexts,
+  loadJsonlTexts,
+  spamAssassinSplits,
+  splitTextDataset,
+  takeTexts,
+  type TextDataset,
+  type TextSplits,
+} from '../../../data/text/index.js';
 import { normalizedClassifier } from '../../../defenses/normalize-text/normalized-classifier.js';
 import { OBFUSCATION_MARKER_PREFIX, type NormalizeTextOptions } from '../../../defenses/normalize-text/normalize.js';
-import { saveVocabulary, trainingVocabulary, VOCABULARY_FILE, vocabularyDefence } from '../../../defenses/normalize-text/vocabulary-defence.js';
+import {
+  saveVocabulary,
+  trainingVocabulary,
+  VOCABULARY_FILE,
+  vocabularyDefence,
+} from '../../../defenses/normalize-text/vocabulary-defence.js';
 import { loadSavedTextFilter } from '../../../defenses/normalize-text/saved-filter.js';
 import { trainTextAdversarially } from '../../../training/text/adversarial-rounds.js';
 import {
@@ -64,7 +77,7 @@ export interface TextAttackOutputs {
 }
 
 function textSection(plan: Plan): NonNullable<Plan['text']> {
-  if (!plan.text) throw new Error('text stages need the plan\'s text section');
+  if (!plan.text) throw new Error("text stages need the plan's text section");
   return plan.text;
 }
 
@@ -107,7 +120,13 @@ function atThreshold(filter: TextClassifier, threshold: number): TextClassifier 
   return withDecisionThreshold(filter, { positiveClass: filter.classes.length - 1, threshold });
 }
 
-const first = (ds: TextDataset, n: number): TextDataset => (n >= ds.texts.length ? ds : takeTexts(ds, Array.from({ length: n }, (_, i) => i)));
+const first = (ds: TextDataset, n: number): TextDataset =>
+  n >= ds.texts.length
+    ? ds
+    : takeTexts(
+        ds,
+        Array.from({ length: n }, (_, i) => i),
+      );
 
 export const textTrainStage: Stage<TextTrainOutputs> = {
   id: 'text-train',
@@ -117,7 +136,16 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
   inputs: ({ plan }) => {
     const text = textSection(plan);
     const augment = text.augment ? textThreats(plan).find((t) => t.id === text.augment?.threat) : undefined;
-    return { dataset: text.dataset, splitSeed: text.splitSeed, maxChars: text.maxChars, trainLimit: text.trainLimit ?? null, model: text.model, augment: text.augment ?? null, augmentThreat: augment ?? null, seed: plan.seed };
+    return {
+      dataset: text.dataset,
+      splitSeed: text.splitSeed,
+      maxChars: text.maxChars,
+      trainLimit: text.trainLimit ?? null,
+      model: text.model,
+      augment: text.augment ?? null,
+      augmentThreat: augment ?? null,
+      seed: plan.seed,
+    };
   },
   async run(ctx) {
     const { plan } = ctx;
@@ -138,10 +166,14 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
       ...(vocabulary ? { featurizer: { markerPrefix: OBFUSCATION_MARKER_PREFIX } } : {}),
       validation: splits.validation,
       id: `${plan.name}/text`,
-      ...(augmentThreat ? { augment: { threat: toTextThreat(augmentThreat), ...(text.augment?.phases ? { schedule: text.augment.phases } : {}) } } : {}),
+      ...(augmentThreat
+        ? { augment: { threat: toTextThreat(augmentThreat), ...(text.augment?.phases ? { schedule: text.augment.phases } : {}) } }
+        : {}),
       onEpoch: (p: TextTrainProgress) => {
         ctx.progress(p.epoch, p.epochs, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`);
-        ctx.log(`epoch ${p.epoch}: loss ${p.loss.toFixed(4)}, augmented ${(p.augmentRate * 100).toFixed(0)}%, validation ${((p.validationAccuracy ?? 0) * 100).toFixed(1)}%`);
+        ctx.log(
+          `epoch ${p.epoch}: loss ${p.loss.toFixed(4)}, augmented ${(p.augmentRate * 100).toFixed(0)}%, validation ${((p.validationAccuracy ?? 0) * 100).toFixed(1)}%`,
+        );
       },
     };
     const adversarial = text.augment?.adversarial;
@@ -156,7 +188,10 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
             attackClasses: [spam],
             attack: createTextAttack('greedy', { maxQueries: adversarial.queries }),
             deploy: (m) => deployed(m, normalize, adversarial.threshold),
-            onRound: (r) => ctx.log(`adversarial round ${r.round}: the attack got ${r.evaded} of ${r.correctBefore} training texts past the filter; ${r.added} rewrites added (${r.seconds.toFixed(0)} s)`),
+            onRound: (r) =>
+              ctx.log(
+                `adversarial round ${r.round}: the attack got ${r.evaded} of ${r.correctBefore} training texts past the filter; ${r.added} rewrites added (${r.seconds.toFixed(0)} s)`,
+              ),
           })
         : await trainTextClassifier(train, options);
     try {
@@ -191,7 +226,13 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
       classifier.model.dispose();
     }
   },
-  stillValid: (o, ctx) => filesExist(ctx, [join(o.modelDir, 'model.json'), join(o.modelDir, 'weights.bin'), join(o.modelDir, DECISION_THRESHOLD_FILE), ...(o.vocabulary ? [join(o.modelDir, VOCABULARY_FILE)] : [])]),
+  stillValid: (o, ctx) =>
+    filesExist(ctx, [
+      join(o.modelDir, 'model.json'),
+      join(o.modelDir, 'weights.bin'),
+      join(o.modelDir, DECISION_THRESHOLD_FILE),
+      ...(o.vocabulary ? [join(o.modelDir, VOCABULARY_FILE)] : []),
+    ]),
 };
 
 export const textAttackStage: Stage<TextAttackOutputs> = {
@@ -230,7 +271,8 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
       for (const [i, scenario] of threats.entries()) {
         const result = await attack.run(model, [...test.texts], labels, toTextThreat(scenario), {
           seed: plan.seed,
-          onProgress: (p) => ctx.progress(i * test.texts.length + p.done, threats.length * test.texts.length, `${attack.id} on ${scenario.id}`),
+          onProgress: (p) =>
+            ctx.progress(i * test.texts.length + p.done, threats.length * test.texts.length, `${attack.id} on ${scenario.id}`),
         });
         const n = test.texts.length;
         const metrics = textAttackMetrics(result);

@@ -33,11 +33,26 @@ export interface TrainOutputs {
 type Optimisation = Plan['model']['baseline'];
 
 function dataOf(plan: Plan): TrainRunOptions['data'] {
-  return { spec: dataSpecOf(plan), splitSeed: plan.data.splitSeed, ...(plan.data.trainLimit === undefined ? {} : { limit: plan.data.trainLimit }) };
+  return {
+    spec: dataSpecOf(plan),
+    splitSeed: plan.data.splitSeed,
+    ...(plan.data.trainLimit === undefined ? {} : { limit: plan.data.trainLimit }),
+  };
 }
 
-function optimisation(o: Optimisation, seed: number): Pick<TrainRunOptions, 'epochs' | 'batchSize' | 'optimizer' | 'learningRate' | 'momentum' | 'schedule' | 'seed'> {
-  return { epochs: o.epochs, batchSize: o.batchSize, optimizer: o.optimizer, learningRate: o.learningRate, schedule: o.schedule, seed, ...(o.momentum === undefined ? {} : { momentum: o.momentum }) };
+function optimisation(
+  o: Optimisation,
+  seed: number,
+): Pick<TrainRunOptions, 'epochs' | 'batchSize' | 'optimizer' | 'learningRate' | 'momentum' | 'schedule' | 'seed'> {
+  return {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    optimizer: o.optimizer,
+    learningRate: o.learningRate,
+    schedule: o.schedule,
+    seed,
+    ...(o.momentum === undefined ? {} : { momentum: o.momentum }),
+  };
 }
 
 /** The image threat the plan trains against. */
@@ -53,9 +68,12 @@ async function train(ctx: StageContext, options: Omit<TrainRunOptions, 'outDir' 
     resume: true,
     ...(ctx.backend === undefined ? {} : { backend: ctx.backend }),
     ...(ctx.pool ? { pool: ctx.pool } : {}),
-    onBatch: (p) => ctx.progress((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
+    onBatch: (p) =>
+      ctx.progress((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
     onEpoch: (e) =>
-      ctx.log(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation ${((e.validationAccuracy ?? 0) * 100).toFixed(1)}%${e.robustAccuracy === undefined ? '' : `, robust ${(e.robustAccuracy * 100).toFixed(1)}%`}, ${(e.durationMs / 1000).toFixed(1)} s`),
+      ctx.log(
+        `epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation ${((e.validationAccuracy ?? 0) * 100).toFixed(1)}%${e.robustAccuracy === undefined ? '' : `, robust ${(e.robustAccuracy * 100).toFixed(1)}%`}, ${(e.durationMs / 1000).toFixed(1)} s`,
+      ),
   });
   model.dispose();
   const t = report.training;
@@ -73,15 +91,28 @@ async function train(ctx: StageContext, options: Omit<TrainRunOptions, 'outDir' 
   };
 }
 
-const stillValid = (outputs: TrainOutputs, ctx: StageContext): Promise<boolean> => filesExist(ctx, [join(outputs.modelDir, 'model.json'), join(outputs.modelDir, 'weights.bin')]);
+const stillValid = (outputs: TrainOutputs, ctx: StageContext): Promise<boolean> =>
+  filesExist(ctx, [join(outputs.modelDir, 'model.json'), join(outputs.modelDir, 'weights.bin')]);
 
 export const baselineStage: Stage<TrainOutputs> = {
   id: 'baseline',
   title: 'baseline training',
   version: 1,
   dependsOn: [dataStage.id],
-  inputs: ({ plan, backend }) => ({ data: dataOf(plan), architecture: plan.model.architecture, training: plan.model.baseline, seed: plan.seed, backend: backend ?? 'default' }),
-  run: (ctx) => train(ctx, { data: dataOf(ctx.plan), architecture: ctx.plan.model.architecture, method: 'standard', ...optimisation(ctx.plan.model.baseline, ctx.plan.seed) }),
+  inputs: ({ plan, backend }) => ({
+    data: dataOf(plan),
+    architecture: plan.model.architecture,
+    training: plan.model.baseline,
+    seed: plan.seed,
+    backend: backend ?? 'default',
+  }),
+  run: (ctx) =>
+    train(ctx, {
+      data: dataOf(ctx.plan),
+      architecture: ctx.plan.model.architecture,
+      method: 'standard',
+      ...optimisation(ctx.plan.model.baseline, ctx.plan.seed),
+    }),
   stillValid,
   volatile: ['trainingMs'],
 };
@@ -108,7 +139,14 @@ export const hardenStage: Stage<TrainOutputs> = {
   title: 'adversarial training',
   version: 1,
   dependsOn: [dataStage.id],
-  inputs: ({ plan, backend }) => ({ data: dataOf(plan), architecture: plan.model.architecture, training: plan.training, threat: trainingThreat(plan) ?? null, seed: plan.seed, backend: backend ?? 'default' }),
+  inputs: ({ plan, backend }) => ({
+    data: dataOf(plan),
+    architecture: plan.model.architecture,
+    training: plan.training,
+    threat: trainingThreat(plan) ?? null,
+    seed: plan.seed,
+    backend: backend ?? 'default',
+  }),
   run: (ctx) => {
     const { plan } = ctx;
     const threat = trainingThreat(plan);
@@ -119,8 +157,22 @@ export const hardenStage: Stage<TrainOutputs> = {
       method: plan.training.method,
       methodOptions: methodOptions(plan),
       ...optimisation(plan.training, plan.seed),
-      ...(plan.training.phases ? { curriculum: plan.training.phases.map((p) => ({ epochs: p.epochs, epsilonScale: p.epsilonScale, ...(p.steps === undefined ? {} : { steps: p.steps }) })) } : {}),
-      ...(rv === false ? { robustValidation: false as const } : threat ? { robustValidation: { threat: { norm: threat.norm, epsilon: threat.epsilon }, steps: rv?.steps ?? 10, limit: rv?.limit ?? 500 } } : {}),
+      ...(plan.training.phases
+        ? {
+            curriculum: plan.training.phases.map((p) => ({
+              epochs: p.epochs,
+              epsilonScale: p.epsilonScale,
+              ...(p.steps === undefined ? {} : { steps: p.steps }),
+            })),
+          }
+        : {}),
+      ...(rv === false
+        ? { robustValidation: false as const }
+        : threat
+          ? {
+              robustValidation: { threat: { norm: threat.norm, epsilon: threat.epsilon }, steps: rv?.steps ?? 10, limit: rv?.limit ?? 500 },
+            }
+          : {}),
     });
   },
   stillValid,
