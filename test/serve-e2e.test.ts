@@ -6,12 +6,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { smallMnist, trainedMlp } from './fixtures.js';
+import { startServe } from './serve-process.js';
 import { saveClassifierModel } from '../src/models/store.js';
 import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
 import { sampleTexts } from '../src/data/text/text-dataset.js';
@@ -30,36 +31,6 @@ function rampart(...args: string[]): { code: number; stdout: string; stderr: str
     env: { ...process.env, RAMPART_BACKEND: '' },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Starts `rampart serve` with `args` in a child process; resolves once it prints its address. */
-async function startServe(
-  args: string[],
-): Promise<{ proc: ChildProcess; url: string; out: () => { stdout: string; stderr: string }; exited: Promise<number | null> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', ...args], {
-    cwd: root,
-    env: { ...process.env, RAMPART_BACKEND: '' },
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`server did not start: ${stderr}`));
-    }, 90_000);
-    proc.stdout?.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    proc.on('exit', () => reject(new Error(`server exited early: ${stderr}`)));
-  });
-  return { proc, url, out: () => ({ stdout, stderr }), exited };
 }
 
 describe('rampart serve (child process)', () => {
@@ -106,8 +77,6 @@ describe('rampart serve (child process)', () => {
     const { proc, url, out, exited } = await startServe([
       '--model',
       join(dir, 'model'),
-      '--port',
-      '0',
       '--keys',
       keysFile,
       '--config',
@@ -168,16 +137,7 @@ describe('rampart serve (child process)', () => {
     await saveVocabulary(textDir, { vocabulary, synonyms: false });
     await saveDecisionThreshold(textDir, { positiveClass: 'spam', threshold: 0.4 });
 
-    const { proc, url, out, exited } = await startServe([
-      '--model',
-      textDir,
-      '--port',
-      '0',
-      '--config',
-      join(dir, 'full.yaml'),
-      '--log-level',
-      'warn',
-    ]);
+    const { proc, url, out, exited } = await startServe(['--model', textDir, '--config', join(dir, 'full.yaml'), '--log-level', 'warn']);
     child = proc;
     const models = (await (await fetch(`${url}/v1/models`)).json()) as {
       models: Array<{ kind: string; info: { normalization: string; decisionThreshold: { threshold: number } } }>;

@@ -57,6 +57,27 @@ export interface ResolvedMove {
 }
 
 /**
+ * The compare of compare-and-set: returns where `tag` points, which must be `from`. A caller that
+ * derives the move from the current state (a rollback's target) checks this first, so a stale
+ * decision is reported as a moved tag rather than as whatever the new state makes of it.
+ *
+ * @throws RegistryError `E_REGISTRY_TAG_MOVED` when the tag no longer points at `from`.
+ */
+export function expectTagAt(store: RegistryStore, tag: string, from: string | null): string | null {
+  const current = store.tagOf(tag) ?? null;
+  if (current !== from) {
+    throw new RegistryError(
+      'E_REGISTRY_TAG_MOVED',
+      `Tag '${tag}' no longer points at ${from?.slice(0, 12) ?? 'nothing'}: ` +
+        `it points at ${current?.slice(0, 12) ?? 'nothing'}, ` +
+        'so another writer moved it since it was read; read the tag again and retry.',
+      { details: { tag, expected: from, actual: current } },
+    );
+  }
+  return current;
+}
+
+/**
  * Moves a tag if it still points at `from`. Must run inside the caller's transaction, so
  * the read, the history row, the tag row and the audit entry are one step.
  *
@@ -64,16 +85,7 @@ export interface ResolvedMove {
  *   `E_REGISTRY_ALREADY_TAGGED` when it already points at `to`.
  */
 export function compareAndSetTag(ctx: GovernanceContext, store: RegistryStore, audit: AuditLog, move: ResolvedMove): TagEvent {
-  const current = store.tagOf(move.tag) ?? null;
-  if (current !== move.from) {
-    throw new RegistryError(
-      'E_REGISTRY_TAG_MOVED',
-      `Tag '${move.tag}' no longer points at ${move.from?.slice(0, 12) ?? 'nothing'}: ` +
-        `it points at ${current?.slice(0, 12) ?? 'nothing'}, ` +
-        'so another writer moved it since it was read; read the tag again and retry.',
-      { details: { tag: move.tag, expected: move.from, actual: current } },
-    );
-  }
+  const current = expectTagAt(store, move.tag, move.from);
   if (current === move.to) {
     const verb = move.action === 'tag' ? 'move' : move.action;
     throw new RegistryError('E_REGISTRY_ALREADY_TAGGED', `${move.to.slice(0, 12)} is already '${move.tag}'; nothing to ${verb}.`, {

@@ -12,7 +12,7 @@ import type { GovernanceContext } from './context.js';
 import { jsonObject, manifestBytes, materializeArtifact, prepareContent, storeContent } from './registry-content.js';
 import { MAX_DIFF_BYTES, diffArtifacts } from './registry-diff.js';
 import { createRegistryStore, type ArtifactRow, type RegistryStore } from './registry-store.js';
-import { checkTagName, checkTags, compareAndSetTag, requireReason, stackOf } from './registry-tags.js';
+import { checkTagName, checkTags, compareAndSetTag, expectTagAt, requireReason, stackOf } from './registry-tags.js';
 import {
   ARTIFACT_KINDS,
   type Artifact,
@@ -273,6 +273,7 @@ export function createRegistry(ctx: GovernanceContext, audit: AuditLog): Registr
         if (current === undefined)
           throw new RegistryError('E_REGISTRY_NOT_FOUND', `Tag '${tag}' points nowhere yet; nothing to roll back.`, { details: { tag } });
         const from = options.from === undefined ? current : expected(options.from);
+        expectTagAt(store, tag, from);
         const target = chosen ?? stackOf(store.events(tag)).at(-2);
         if (target === undefined || target === current) {
           throw new RegistryError(

@@ -3,7 +3,8 @@
  * and `rampart serve` in child processes on loopback, and a saved untrained MLP to serve
  * (these tests are about the server, not the model's accuracy).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { startServe as startShared, type ServeProcess } from '../serve-process.js';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,53 +51,11 @@ export async function writeConfig(dir: string, name: string, config: unknown): P
   return path;
 }
 
-export interface Served {
-  proc: ChildProcess;
-  url: string;
-  stop(): Promise<number | null>;
-  out(): { stdout: string; stderr: string };
-}
+export type Served = ServeProcess;
 
-/** Starts `rampart serve` with `args` on an ephemeral loopback port; resolves once it prints its address. */
-export async function startServe(args: string[]): Promise<Served> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
-    cwd: root,
-    env: { ...process.env, RAMPART_BACKEND: '' },
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`server did not start: ${stderr}`));
-    }, 60_000);
-    proc.stdout?.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    proc.on('exit', () => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early: ${stderr}`));
-    });
-  });
-  return {
-    proc,
-    url,
-    out: () => ({ stdout, stderr }),
-    stop: async () => {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
+/** Starts `rampart serve` quietly (`--log-level warn`) with `args` on an ephemeral loopback port. */
+export function startServe(args: string[]): Promise<Served> {
+  return startShared(['--log-level', 'warn', ...args]);
 }
 
 /** The quiet configuration the security tests start from: no canary, monitor or rollback timers. */

@@ -3,64 +3,12 @@
  * tiny models saved to a temporary directory, API keys, JSON requests and bounded waits.
  * Not a test file itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { smallMnist, trainedMlp } from '../fixtures.js';
 import { buildModel } from '../../src/models/architectures.js';
 import { saveClassifierModel } from '../../src/models/store.js';
 import { addApiKey, type Role } from '../../src/serve/auth.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const main = join(root, 'src/cli/main.ts');
-
-export interface ServeProcess {
-  proc: ChildProcess;
-  url: string;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<number | null>;
-  /** SIGKILL if still running (test cleanup). */
-  kill(): void;
-}
-
-/** Starts `rampart serve` with `args`; resolves once it prints its address (at most 60 s, for a loaded machine). */
-export async function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--port', '0', ...args], {
-    cwd: root,
-    env: { ...process.env, RAMPART_BACKEND: '', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`server did not start: ${stderr}`));
-    }, 60_000);
-    proc.stdout?.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    proc.on('exit', () => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early: ${stderr}`));
-    });
-  });
-  return {
-    proc,
-    url,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    exited,
-    kill: () => void (proc.exitCode === null && proc.kill('SIGKILL')),
-  };
-}
+export { startServe, type ServeProcess } from '../serve-process.js';
 
 const DATA = {
   spec: 'mnist',
