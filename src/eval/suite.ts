@@ -7,10 +7,12 @@
  * stages, and a stage's row says what it added. Every break is confirmed by a fresh
  * prediction at the returned point before it counts.
  *
- * Budgets come in two variants: `full` (AutoAttack's: 100 steps, 9 target classes, 5000
- * Square queries) and `quick` (25 APGD and 20 FAB steps, 3 target classes, 300 Square
- * queries; for CI and examples). The suite id, version and variant are recorded so that a
- * number can always be traced to the exact cascade that made it.
+ * Budgets come in three variants: `full` (AutoAttack's: 100 steps, 9 target classes, 5000
+ * Square queries), `quick` (25 APGD and 20 FAB steps, 3 target classes, 300 Square
+ * queries; for CI and examples), and `rand` for randomised defences (AutoAttack's `rand`
+ * version: APGD-CE and APGD-DLR with EOT over 20 passes, predictions on the mean of 20).
+ * The suite id, version and variant are recorded so that a number can always be traced to
+ * the exact cascade that made it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, listChoices } from '../core/errors.js';
@@ -21,14 +23,14 @@ import { hashDataset } from '../data/hash.js';
 import { engineInfo, initEngine, type EngineInfo } from '../engine/backend.js';
 import { localExecutor, type Executor } from '../execution/index.js';
 import type { Classifier } from '../models/classifier.js';
-import { accuracyOf, predictClasses } from '../models/predict.js';
+import { accuracyOf, meanPassClasses, predictClasses } from '../models/predict.js';
 import { createAttack } from '../attacks/registry.js';
 import type { NormId } from '../threats/norms.js';
 import { sameNormThreats, type ThreatModel } from '../threats/threat-model.js';
 
 export const SUITE_IDS = ['standard'] as const;
 export type SuiteId = (typeof SUITE_IDS)[number];
-export const SUITE_VARIANTS = ['full', 'quick'] as const;
+export const SUITE_VARIANTS = ['full', 'quick', 'rand'] as const;
 export type SuiteVariant = (typeof SUITE_VARIANTS)[number];
 
 export interface SuiteStage {
@@ -44,6 +46,8 @@ export interface SuiteDefinition {
   version: number;
   variant: SuiteVariant;
   stages: SuiteStage[];
+  /** Forward passes averaged to judge a prediction: more than 1 for randomised models (`rand`). */
+  passes: number;
 }
 
 /**
@@ -64,11 +68,26 @@ export function suiteDefinition(id: string, variant: string = 'full'): SuiteDefi
       details: { value: variant, valid: SUITE_VARIANTS },
     });
   }
+  if (variant === 'rand') {
+    // AutoAttack's `rand` version: APGD-CE and APGD-DLR with expectation over transformation
+    // (gradients averaged over 20 passes), every prediction judged on the mean of 20 passes.
+    return {
+      id: 'standard',
+      version: 1,
+      variant: 'rand',
+      passes: 20,
+      stages: [
+        { id: 'apgd-ce', attack: 'apgd-ce', options: { steps: 100, restarts: 1, eot: 20 } },
+        { id: 'apgd-dlr', attack: 'apgd-dlr', options: { steps: 100, restarts: 1, eot: 20 } },
+      ],
+    };
+  }
   const full = variant === 'full';
   return {
     id: 'standard',
     version: 1,
     variant: variant as SuiteVariant,
+    passes: 1,
     stages: [
       { id: 'apgd-ce', attack: 'apgd-ce', options: { steps: full ? 100 : 25, restarts: 1 } },
       { id: 'apgd-t', attack: 'apgd-t', options: { steps: full ? 100 : 25, restarts: 1, targetClasses: full ? 9 : 3 } },
@@ -186,7 +205,7 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
   const epsilons = threats.map((t) => t.epsilon);
   suite.stages.forEach((s) => createAttack(s.attack, s.options));
 
-  const predicted = await predictClasses(model, data, batchSize);
+  const predicted = await predictClasses(model, data, batchSize, suite.passes);
   const candidates: number[] = [];
   for (let i = 0; i < data.count; i++) if (predicted[i] === data.y[i]) candidates.push(i);
   const session = await (options.pool ?? localExecutor()).open(model);
@@ -209,7 +228,9 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
 
   /** A fresh prediction at the returned points: a break counts only if it is confirmed. */
   const confirm = async (rows: number[], outcome: BatchOutcome): Promise<Int32Array> => {
-    const p = tf.tidy(() => tf.argMax(model.logits(tf.tensor(outcome.adversarial, [rows.length, ...data.shape], 'float32')), 1));
+    const x = tf.tensor(outcome.adversarial, [rows.length, ...data.shape], 'float32');
+    const p = meanPassClasses(model, x, suite.passes);
+    x.dispose();
     const classes = Int32Array.from(await p.data());
     p.dispose();
     return classes;

@@ -13,6 +13,7 @@ import { accuracyOf, predictClasses } from '../models/predict.js';
 import type { NormId } from '../threats/norms.js';
 import { threatModel, type ThreatModel } from '../threats/threat-model.js';
 import { rateOf, type Rate } from './rate.js';
+import { isStochastic } from './stochastic.js';
 import { evaluateRobustness, type AttackSpec, type RobustnessReport } from './robustness.js';
 import { runSuite, type SuiteDefinition, type SuiteReport } from './suite.js';
 
@@ -71,6 +72,16 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
   const { model, data, suite } = options;
   if (!suite && options.attacks.length === 0)
     throw new UsageError('E_NO_ATTACKS', 'Give a suite or at least one attack to evaluate with, e.g. the standard suite or pgd.');
+  // A randomised model scored by single-pass attacks and predictions looks more robust than it is.
+  if (suite?.variant !== 'rand' && (await isStochastic(model, data))) {
+    throw new UsageError(
+      'E_STOCHASTIC_MODEL',
+      `Model '${model.id}' answers differently for the same input (a randomised defence), so a deterministic ` +
+        `evaluation (${suite ? `suite ${suite.id}:${suite.variant}` : 'no suite'}) would overstate its robustness; ` +
+        'evaluate it with the suite standard:rand (expectation over transformation).',
+      { details: { model: model.id, suite: suite ? `${suite.id}:${suite.variant}` : 'none' } },
+    );
+  }
   const norms = [...new Set(options.threats.map((t) => t.norm))];
   const plan = norms.map((norm) => {
     const named = options.threats.filter((t) => t.norm === norm);

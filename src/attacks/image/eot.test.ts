@@ -12,66 +12,12 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '../../core/rng.js';
-import type { Classifier } from '../../models/classifier.js';
 import { threatModel } from '../../threats/threat-model.js';
 import { engine } from '../../../test/fixtures.js';
+import { batch, brokenOnAverage, EPSILON, randomised } from '../../../test/randomised-toy.js';
 import { createAttack } from '../registry.js';
 
 before(engine);
-
-const D = 64;
-const K = 6;
-const OMEGA = 200;
-const EPSILON = 0.05;
-/** Clean margin: 60% of the largest drop an L∞ attack can make (ε · ‖w‖₁ = 3.2). */
-const MARGIN = 0.6 * EPSILON * D;
-
-const rng = createRng(11);
-const w = Float32Array.from({ length: D }, () => (rng.next() < 0.5 ? -1 : 1));
-
-/** The randomised defence: each call draws new noise (seeded by a call counter, so the test is deterministic). */
-function randomised(): Classifier {
-  let calls = 0;
-  const wT = tf.tensor2d(w, [D, 1]);
-  return {
-    id: 'randomised-toy',
-    inputShape: [D],
-    numClasses: 2,
-    bounds: { min: 0, max: 1 },
-    differentiable: true,
-    logits: (x) =>
-      tf.tidy(() => {
-        const r = tf.randomNormal([1, D], 0, 1, 'float32', 1000 + calls++);
-        const margin = tf.matMul(tf.sub(x, 0.5), wT);
-        const noise = tf.mul(K / OMEGA, tf.sum(tf.mul(r, tf.sin(tf.mul(OMEGA, x))), 1, true));
-        const m = tf.add(margin, noise);
-        return tf.concat([tf.div(m, 2), tf.div(m, -2)], 1) as tf.Tensor2D;
-      }),
-  };
-}
-
-/** Points with the same clean linear margin, all of class 0. */
-function batch(n: number): tf.Tensor2D {
-  const values = new Float32Array(n * D);
-  for (let i = 0; i < n; i++) {
-    const row = Float32Array.from({ length: D }, () => 0.3 + 0.4 * rng.next());
-    const m = row.reduce((s, v, j) => s + (v - 0.5) * (w[j] as number), 0);
-    values.set(
-      row.map((v, j) => v + ((MARGIN - m) / D) * (w[j] as number)),
-      i * D,
-    );
-  }
-  return tf.tensor2d(values, [n, D]);
-}
-
-/** Broken for the defence's mean prediction (the noise has mean zero): the linear margin is negative. */
-async function brokenOnAverage(adversarial: tf.Tensor): Promise<number> {
-  const margins = tf.tidy(() => tf.matMul(tf.sub(adversarial, 0.5), tf.tensor2d(w, [D, 1])));
-  const values = await margins.data();
-  margins.dispose();
-  return Array.from(values).filter((m) => m < 0).length;
-}
 
 const CASES = [
   { id: 'pgd', eotAtLeast: 15, plainAtMost: 3 },

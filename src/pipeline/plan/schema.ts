@@ -19,7 +19,7 @@ export const LIKELIHOODS = ['rare', 'unlikely', 'possible', 'likely', 'almost-ce
 export const IMPACTS = ['negligible', 'minor', 'moderate', 'major', 'severe'] as const;
 export const TEXT_FAMILIES = ['char-edit', 'typo', 'homoglyph', 'invisible', 'leet', 'split', 'case', 'synonym'] as const;
 /** `standard` (full budgets), `standard:quick` (`quick` is the same), or `none`: attacks only, every number an upper bound. */
-export const SUITES = ['standard', 'standard:quick', 'quick', 'none'] as const;
+export const SUITES = ['standard', 'standard:quick', 'quick', 'standard:rand', 'none'] as const;
 /** Training methods a plan can name (`diversified` needs members, which only the library takes). */
 export const PLAN_METHODS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise'] as const;
 const METHOD_OPTIONS = ['steps', 'stepSize', 'mixRatio', 'beta', 'sigma'] as const;

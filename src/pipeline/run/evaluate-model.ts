@@ -59,7 +59,7 @@ export interface EvaluateModelOptions {
 export function planSuite(plan: Plan): SuiteDefinition | undefined {
   const choice = plan.evaluation.suite;
   if (choice === 'none') return undefined;
-  return suiteDefinition('standard', choice === 'standard' ? 'full' : 'quick');
+  return suiteDefinition('standard', choice === 'standard' ? 'full' : choice === 'standard:rand' ? 'rand' : 'quick');
 }
 
 /** The plan's image threats as named threat models. */

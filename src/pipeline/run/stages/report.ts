@@ -72,7 +72,7 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
       "Weaker evaluation: upper bound. The plan switched the standard suite off (evaluation.suite: none), so every robust accuracy is from the plan's attacks alone and may overstate what the model holds.",
     );
   } else {
-    const variant = suite === 'standard' ? 'standard' : 'standard:quick';
+    const variant = suite === 'standard' || suite === 'standard:rand' ? suite : 'standard:quick';
     notes.push(
       `Robust accuracy per threat is the worst case per example over the ${variant} suite and the plan's attacks; each rate shows its 95% Clopper-Pearson interval and n.`,
     );

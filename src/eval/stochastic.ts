@@ -1,0 +1,33 @@
+/**
+ * Randomised models: a defence that draws noise on every forward pass (random resizing,
+ * noise injection, dropout at test time) answers differently for the same input. Attacked
+ * with one pass per gradient, such a model looks robust because its gradients are noisy,
+ * not because it is: it must be evaluated with expectation over transformation (EOT) and its
+ * predictions judged on the average of several passes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Dataset } from '../core/types.js';
+import type { Classifier } from '../models/classifier.js';
+
+/**
+ * Whether `model` gives different logits for the same inputs on two passes (the first
+ * `rows` examples of `data`).
+ *
+ * @example if (await isStochastic(model, test)) suite = suiteDefinition('standard', 'rand');
+ */
+export async function isStochastic(model: Classifier, data: Dataset, rows = 16): Promise<boolean> {
+  const n = Math.min(rows, data.count);
+  if (n === 0) return false;
+  const size = data.x.length / data.count;
+  const x = tf.tensor(data.x.subarray(0, n * size), [n, ...data.shape], 'float32');
+  try {
+    const a = tf.tidy(() => model.logits(x));
+    const b = tf.tidy(() => model.logits(x));
+    const [va, vb] = await Promise.all([a.data(), b.data()]);
+    a.dispose();
+    b.dispose();
+    return va.some((v, i) => v !== vb[i]);
+  } finally {
+    x.dispose();
+  }
+}
