@@ -11,15 +11,13 @@ import { RAMPART_VERSION } from '../core/version.js';
 import { hashDataset } from '../data/hash.js';
 import { engineInfo, initEngine, type EngineInfo } from '../engine/backend.js';
 import type { Classifier } from '../models/classifier.js';
-import { localExecutor, type Executor } from '../execution/index.js';
+import type { Executor } from '../execution/index.js';
 import type { ThreatModel } from '../threats/threat-model.js';
-import type { AttackBatchOutcome } from './metrics.js';
-import { accuracyOf, predictClasses } from '../models/predict.js';
 import { createAttack } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
 import type { NormId } from '../threats/norms.js';
-import { sameNormThreats } from '../threats/threat-model.js';
 import { attackStatsMetric, type AttackStats } from './metrics.js';
+import { openAttackRun } from './attack-run.js';
 
 export interface AttackSpec {
   id: string;
@@ -118,37 +116,15 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
   const engine = engineInfo() ?? (await initEngine());
   const { model, data, onProgress } = options;
   const seed = options.seed ?? 0;
-  const batchSize = options.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${batchSize}.`);
   if (options.attacks.length === 0) throw new UsageError('E_NO_ATTACKS', 'Give at least one attack to evaluate with, e.g. pgd.');
-  const { norm, threats } = sameNormThreats(options.threats);
-  const epsilons = threats.map((t) => t.epsilon);
   const attacks: Attack[] = options.attacks.map((spec) => createAttack(spec.id, spec.options ?? {}));
 
   onProgress?.({ stage: 'clean', done: 0, total: data.count });
-  const predicted = await predictClasses(model, data, batchSize);
-  const cleanAccuracy = accuracyOf(predicted, data.y);
-  const candidates: number[] = [];
-  for (let i = 0; i < data.count; i++) if (predicted[i] === data.y[i]) candidates.push(i);
-
-  const session = await (options.pool ?? localExecutor()).open(model);
+  const run = await openAttackRun(options);
+  const { norm, threats, epsilons, batchSize, cleanAccuracy, candidates, session } = run;
   /** Attacks the given rows with attack `a` on the executor. */
-  const runBatch = (
-    rows: number[],
-    threat: ThreatModel,
-    a: number,
-    batchSeed: number,
-    progress: (fraction: number) => void,
-  ): Promise<AttackBatchOutcome> =>
-    session.runRows({
-      data,
-      rows,
-      threat,
-      attack: options.attacks[a] as AttackSpec,
-      seed: batchSeed,
-      onProgress: (done, total) => progress(done / Math.max(1, total)),
-    });
+  const runBatch = (rows: number[], threat: ThreatModel, a: number, batchSeed: number, progress: (fraction: number) => void) =>
+    run.attackRows(rows, threat, options.attacks[a] as AttackSpec, batchSeed, progress);
 
   try {
     const attackedEpsilons = epsilons.filter((e) => e > 0).length;

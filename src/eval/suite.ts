@@ -21,12 +21,13 @@ import type { Dataset } from '../core/types.js';
 import { RAMPART_VERSION } from '../core/version.js';
 import { hashDataset } from '../data/hash.js';
 import { engineInfo, initEngine, type EngineInfo } from '../engine/backend.js';
-import { localExecutor, type Executor } from '../execution/index.js';
+import type { Executor } from '../execution/index.js';
 import type { Classifier } from '../models/classifier.js';
-import { accuracyOf, meanPassClasses, predictClasses } from '../models/predict.js';
+import { accuracyOf, meanPassClasses } from '../models/predict.js';
+import { openAttackRun } from './attack-run.js';
 import { createAttack } from '../attacks/registry.js';
 import type { NormId } from '../threats/norms.js';
-import { sameNormThreats, type ThreatModel } from '../threats/threat-model.js';
+import type { ThreatModel } from '../threats/threat-model.js';
 
 export const SUITE_IDS = ['standard'] as const;
 export type SuiteId = (typeof SUITE_IDS)[number];
@@ -198,33 +199,12 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
   const { model, data, onProgress } = options;
   const suite = options.suite ?? suiteDefinition('standard');
   const seed = options.seed ?? 0;
-  const batchSize = options.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new UsageError('E_BATCH_SIZE', `Batch size must be a whole number >= 1; got ${batchSize}.`);
-  const { norm, threats } = sameNormThreats(options.threats);
-  const epsilons = threats.map((t) => t.epsilon);
   suite.stages.forEach((s) => createAttack(s.attack, s.options));
 
-  const predicted = await predictClasses(model, data, batchSize, suite.passes);
-  const candidates: number[] = [];
-  for (let i = 0; i < data.count; i++) if (predicted[i] === data.y[i]) candidates.push(i);
-  const session = await (options.pool ?? localExecutor()).open(model);
-
-  const runBatch = (
-    rows: number[],
-    stage: SuiteStage,
-    threat: ThreatModel,
-    batchSeed: number,
-    progress: (fraction: number) => void,
-  ): Promise<BatchOutcome> =>
-    session.runRows({
-      data,
-      rows,
-      threat,
-      attack: { id: stage.attack, options: stage.options },
-      seed: batchSeed,
-      onProgress: (done, total) => progress(done / Math.max(1, total)),
-    });
+  const run = await openAttackRun({ ...options, passes: suite.passes });
+  const { norm, threats, epsilons, batchSize, predicted, candidates, session } = run;
+  const runBatch = (rows: number[], stage: SuiteStage, threat: ThreatModel, batchSeed: number, progress: (fraction: number) => void) =>
+    run.attackRows(rows, threat, { id: stage.attack, options: stage.options }, batchSeed, progress);
 
   /** A fresh prediction at the returned points: a break counts only if it is confirmed. */
   const confirm = async (rows: number[], outcome: BatchOutcome): Promise<Int32Array> => {
