@@ -60,7 +60,7 @@ describe('plan loading', () => {
     );
     assert.match(
       issuesOf(text.replace('evaluation:\n', 'evaluation:\n  suite: autoattack\n')).lines.join('\n'),
-      /^evaluation\.suite: must be one of 'standard', 'standard:quick', 'quick', 'none'/m,
+      /^evaluation\.suite: must be one of 'standard', 'standard:quick', 'quick', 'standard:rand', 'none'/m,
     );
   });
 

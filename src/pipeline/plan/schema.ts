@@ -8,85 +8,23 @@
 import { z } from 'zod';
 import { gateCriteriaSchema } from '../../eval/gate-criteria.js';
 import { ARCHITECTURES } from '../../models/architectures.js';
-import { NORM_IDS } from '../../threats/norms.js';
 import { objectiveOptionNames } from '../../training/objectives/registry.js';
 import { OPTIMIZERS } from '../../training/optimizers.js';
+import { planId, threatSchema } from './threat-schema.js';
 
-export const CHANNELS = ['image', 'text', 'tabular'] as const;
-export const TECHNIQUES = ['gradient', 'score-based', 'decision-based', 'transfer', 'character', 'word', 'sentence', 'feature'] as const;
-export const GOALS = ['untargeted', 'targeted'] as const;
-export const LIKELIHOODS = ['rare', 'unlikely', 'possible', 'likely', 'almost-certain'] as const;
-export const IMPACTS = ['negligible', 'minor', 'moderate', 'major', 'severe'] as const;
-export const TEXT_FAMILIES = ['char-edit', 'typo', 'homoglyph', 'invisible', 'leet', 'split', 'case', 'synonym'] as const;
-/** `standard` (full budgets), `standard:quick` (`quick` is the same), or `none`: attacks only, every number an upper bound. */
+export { CHANNELS, GOALS, IMPACTS, LIKELIHOODS, TECHNIQUES, TEXT_FAMILIES, threatSchema } from './threat-schema.js';
+
+/**
+ * `standard` (full budgets), `standard:quick` (`quick` is the same), `standard:rand` (randomised
+ * models: EOT), or `none`: attacks only, every number an upper bound.
+ */
 export const SUITES = ['standard', 'standard:quick', 'quick', 'standard:rand', 'none'] as const;
 /** Training methods a plan can name (`diversified` needs members, which only the library takes). */
 export const PLAN_METHODS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise'] as const;
 const METHOD_OPTIONS = ['steps', 'stepSize', 'mixRatio', 'beta', 'sigma'] as const;
-
-const id = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lower-case letters, digits, dots, dashes or underscores, e.g. linf-0.3');
+const id = planId;
 const fraction = z.number().min(0).max(1);
 const wholePositive = z.number().int().min(1);
-
-const threatBase = {
-  id,
-  technique: z.enum(TECHNIQUES),
-  goal: z.enum(GOALS).default('untargeted'),
-  /** For targeted threats: the class the adversary wants. */
-  target: z.number().int().min(0).optional(),
-  likelihood: z.enum(LIKELIHOODS),
-  impact: z.enum(IMPACTS),
-  owner: z.string().min(1),
-  description: z.string().optional(),
-};
-
-/** Checks within one threat, so they are reported even when other parts of the plan are broken. */
-function checkThreat(t: { goal: string; target?: number | undefined; norm?: string; epsilon?: number }, ctx: z.RefinementCtx): void {
-  if (t.norm === 'linf' && t.epsilon !== undefined && t.epsilon > 1) {
-    ctx.addIssue({ code: 'custom', path: ['epsilon'], message: `must be ≤ 1 for an L∞ threat on inputs in [0, 1] (got ${t.epsilon})` });
-  }
-  if (t.goal === 'targeted' && t.target === undefined)
-    ctx.addIssue({ code: 'custom', path: ['target'], message: 'is required when goal is targeted (the class the adversary wants)' });
-}
-
-const imageThreat = z
-  .object({ ...threatBase, channel: z.literal('image'), norm: z.enum(NORM_IDS), epsilon: z.number().positive() })
-  .strict()
-  .superRefine(checkThreat);
-
-const textThreat = z
-  .object({
-    ...threatBase,
-    channel: z.literal('text'),
-    /** The adversary's edit budget, as the text attacks take it. */
-    budget: z
-      .object({
-        /** Largest fraction of the words in a text that may change. */
-        maxWordFraction: z.number().gt(0).max(1),
-        /** Largest number of character edits within one word. */
-        maxCharEditsPerWord: wholePositive.default(2),
-        /** Tokens never changed (brand names, URLs the attack must keep). */
-        protectedTokens: z.array(z.string()).optional(),
-      })
-      .strict(),
-    /** Perturbation families the adversary may combine. */
-    families: z.array(z.enum(TEXT_FAMILIES)).min(1).optional(),
-  })
-  .strict()
-  .superRefine(checkThreat);
-
-const tabularThreat = z
-  .object({
-    ...threatBase,
-    channel: z.literal('tabular'),
-    norm: z.enum(NORM_IDS),
-    epsilon: z.number().positive(),
-    features: z.array(z.string()).optional(),
-  })
-  .strict()
-  .superRefine(checkThreat);
-
-export const threatSchema = z.discriminatedUnion('channel', [imageThreat, textThreat, tabularThreat]);
 
 const scheduleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('constant') }).strict(),
