@@ -113,6 +113,11 @@ describe('runPlan', () => {
     assert.equal(results.rates?.clean?.n, 40);
     assert.equal(results.rates?.robust['linf-0.1']?.value, results.robustAccuracy['linf-0.1']);
     assert.equal(results.rates?.certified?.['l2-1']?.n, 10);
+    // Attack success: of the examples classified correctly, the share the attacks broke, with its interval.
+    const success = results.rates?.attackSuccess?.['linf-0.1'];
+    assert.equal(success?.n, results.rates?.clean?.count);
+    assert.equal(success?.count, (results.rates?.clean?.count ?? 0) - (results.rates?.robust['linf-0.1']?.count ?? 0));
+    assert.ok(success !== undefined && success.lower <= success.value && success.value <= success.upper);
     assert.deepEqual(results.method, { suite: 'standard:quick', attacks: ['fgsm', 'pgd'], upperBound: false });
     assert.match(first.gate.checks.find((c) => c.id === 'robust-accuracy:linf-0.1')?.message ?? '', /\(95% CI [\d.]+%–[\d.]+%, n=40\)/);
     assert.equal(first.gate.passed, true, JSON.stringify(first.gate.checks));

@@ -34,6 +34,16 @@ export function rateOf(count: number, n: number): Rate {
   return { count, n, value: count / n, lower, upper };
 }
 
+/**
+ * The attack success rate behind a robust accuracy: of the `clean` examples the model gets
+ * right, the share an attack broke (both rates over the same examples), with its interval.
+ *
+ * @example attackSuccessOf(rateOf(482, 500), rateOf(353, 500)) // 129 of 482
+ */
+export function attackSuccessOf(clean: Rate, robust: Rate): Rate {
+  return rateOf(Math.max(0, clean.count - robust.count), clean.count);
+}
+
 /** A rate given as a fraction of `n` (rounded to the nearest whole count). */
 export function rateFromFraction(value: number, n: number): Rate {
   return rateOf(Math.round(value * n), n);

@@ -43,6 +43,8 @@ export const evaluationResultsSchema = z.object({
       clean: rateSchema.optional(),
       robust: z.record(z.string(), rateSchema).default({}),
       certified: z.record(z.string(), rateSchema).optional(),
+      /** Per threat: of the examples classified correctly, the share an attack broke. */
+      attackSuccess: z.record(z.string(), rateSchema).optional(),
     })
     .optional(),
   /**

@@ -7,17 +7,21 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../core/types.js';
-import type { Classifier } from '../models/classifier.js';
+import { assertBatchShape, type Classifier } from '../models/classifier.js';
 
 /**
  * Whether `model` gives different logits for the same inputs on two passes (the first
  * `rows` examples of `data`).
+ *
+ * @throws InputError `E_INPUT_SHAPE` when the data does not fit the model.
  *
  * @example if (await isStochastic(model, test)) suite = suiteDefinition('standard', 'rand');
  */
 export async function isStochastic(model: Classifier, data: Dataset, rows = 16): Promise<boolean> {
   const n = Math.min(rows, data.count);
   if (n === 0) return false;
+  // Data that does not fit the model is the caller's error, named as every evaluation names it.
+  assertBatchShape(model, [data.count, ...data.shape], `dataset '${data.name}'`);
   const size = data.x.length / data.count;
   const x = tf.tensor(data.x.subarray(0, n * size), [n, ...data.shape], 'float32');
   try {

@@ -16,7 +16,7 @@ import { adversarialExamples, type AdversarialExampleSet } from '../../eval/adve
 import { calibrationFromLogits, datasetLogits } from '../../eval/calibration.js';
 import { measureLatency } from '../../eval/latency.js';
 import type { MaskingReport } from '../../eval/masking/index.js';
-import type { Rate } from '../../eval/rate.js';
+import { attackSuccessOf, type Rate } from '../../eval/rate.js';
 import type { EvaluationResults, MaskingSummary } from '../../eval/results.js';
 import type { RobustnessReport } from '../../eval/robustness.js';
 import { suiteDefinition, type SuiteDefinition, type SuiteReport } from '../../eval/suite.js';
@@ -48,8 +48,8 @@ export interface EvaluateModelOptions {
   temperature?: number;
   /** Certified accuracy per threat id, from the certification stage. */
   certified?: Record<string, Rate>;
-  /** Robust accuracy per text threat id, from the text-attack stage. */
-  text?: Record<string, Rate>;
+  /** Robust accuracy per text threat id, from the text-attack stage, and its clean accuracy over the same texts. */
+  text?: { robust: Record<string, Rate>; clean: Rate };
   /** Run the plan's gradient-masking checks (the candidate's evaluation); default false. */
   masking?: boolean;
   onProgress?: (done: number, total: number, label: string) => void;
@@ -114,8 +114,14 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
       );
     }
   }
-  const robust: Record<string, Rate> = { ...options.text };
-  for (const t of measured.threats) robust[t.threat] = t.robust;
+  const robust: Record<string, Rate> = { ...options.text?.robust };
+  const attackSuccess: Record<string, Rate> = {};
+  for (const [id, r] of Object.entries(options.text?.robust ?? {}))
+    if (options.text) attackSuccess[id] = attackSuccessOf(options.text.clean, r);
+  for (const t of measured.threats) {
+    robust[t.threat] = t.robust;
+    attackSuccess[t.threat] = attackSuccessOf(measured.clean, t.robust);
+  }
   const unmeasured: Record<string, string> = {};
   for (const t of plan.threats) {
     if (robust[t.id]) continue;
@@ -154,7 +160,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     ...(certified ? { certifiedAccuracy: Object.fromEntries(Object.entries(certified).map(([id, r]) => [id, r.value])) } : {}),
     curves: measured.curves,
     unmeasured,
-    rates: { clean: measured.clean, robust, ...(certified ? { certified } : {}) },
+    rates: { clean: measured.clean, robust, attackSuccess, ...(certified ? { certified } : {}) },
     method: {
       suite: suite ? `${suite.id}:${suite.variant}` : null,
       attacks: plan.evaluation.attacks.map((a) => a.id),

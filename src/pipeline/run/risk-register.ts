@@ -37,6 +37,7 @@ export function riskRows(plan: Plan, results: EvaluationResults | undefined, ris
     const i = impactScore(t);
     const success = results ? attackSuccessRate(results, t.id) : undefined;
     const residual = success === undefined ? null : residualScore(l, i, success);
+    const successRate = results?.rates?.attackSuccess?.[t.id];
     const measured = results?.robustAccuracy[t.id];
     const required = plan.criteria.robustAccuracy?.[t.id];
     const status: RiskRow['status'] =
@@ -58,6 +59,7 @@ export function riskRows(plan: Plan, results: EvaluationResults | undefined, ris
       residual,
       band: riskBand(residual ?? inherentScore(l, i)),
       owner: t.owner,
+      ...(successRate ? { attackSuccess: successRate } : {}),
       ...(measured === undefined ? {} : { measured }),
       ...(required === undefined ? {} : { required }),
       status,

@@ -7,6 +7,7 @@
 import type { GateResult } from '../../eval/gate.js';
 import type { AdversarialExampleSet } from '../../eval/adversarial-examples.js';
 import type { EvaluationResults } from '../../eval/results.js';
+import { formatRate, type Rate } from '../../eval/rate.js';
 import { linePlot, type LineSeries } from '../svg/line-plot.js';
 import { reliabilityDiagram, type ReliabilityBinData } from '../svg/reliability.js';
 import { escapeHtml as esc } from '../svg/escape.js';
@@ -25,6 +26,8 @@ export interface RiskRow {
   inherent: number;
   /** inherent × measured attack success, or null when unmeasured. */
   residual: number | null;
+  /** The measured attack success rate with its 95% interval, when measured. */
+  attackSuccess?: Rate;
   band: string;
   owner: string;
   measured?: number;
@@ -210,7 +213,7 @@ function riskSection(risks: RiskRow[], upperBound: boolean): string {
   const rows = risks
     .map(
       (r) =>
-        `<tr><td>${r.riskId ? `<code>${esc(r.riskId)}</code><br>` : ''}<strong>${esc(r.threat)}</strong>${r.description ? `<br><span class="muted">${esc(r.description)}</span>` : ''}</td><td>${esc(r.channel)} / ${esc(r.technique)}</td><td>${esc(r.likelihood)}</td><td>${esc(r.impact)}</td><td class="num">${r.inherent}</td><td class="num band-${esc(r.band)}">${r.residual === null ? '–' : r.residual.toFixed(1)} (${esc(r.band)})</td><td class="num">${pct(r.measured)}${upperBound && r.channel === 'image' && r.measured !== undefined ? `<br><span class="skip">${UPPER_BOUND_LABEL}</span>` : ''}</td><td class="num">${pct(r.required)}</td><td class="${r.status === 'meets criterion' ? 'ok' : r.status === 'below criterion' || r.status === 'not measured' ? 'bad' : 'muted'}">${esc(r.status)}</td><td>${esc(r.owner)}</td></tr>`,
+        `<tr><td>${r.riskId ? `<code>${esc(r.riskId)}</code><br>` : ''}<strong>${esc(r.threat)}</strong>${r.description ? `<br><span class="muted">${esc(r.description)}</span>` : ''}</td><td>${esc(r.channel)} / ${esc(r.technique)}</td><td>${esc(r.likelihood)}</td><td>${esc(r.impact)}</td><td class="num">${r.inherent}</td><td class="num band-${esc(r.band)}">${r.residual === null ? '–' : r.residual.toFixed(1)} (${esc(r.band)})${r.attackSuccess ? `<br><span class="muted">attack success ${esc(formatRate(r.attackSuccess))}</span>` : ''}</td><td class="num">${pct(r.measured)}${upperBound && r.channel === 'image' && r.measured !== undefined ? `<br><span class="skip">${UPPER_BOUND_LABEL}</span>` : ''}</td><td class="num">${pct(r.required)}</td><td class="${r.status === 'meets criterion' ? 'ok' : r.status === 'below criterion' || r.status === 'not measured' ? 'bad' : 'muted'}">${esc(r.status)}</td><td>${esc(r.owner)}</td></tr>`,
     )
     .join('');
   return `<table><thead><tr><th>threat</th><th>channel / technique</th><th>likelihood</th><th>impact</th><th class="num">inherent</th><th class="num">residual</th><th class="num">robust acc.</th><th class="num">required</th><th>status</th><th>owner</th></tr></thead><tbody>${rows}</tbody></table>

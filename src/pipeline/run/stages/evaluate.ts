@@ -85,7 +85,9 @@ export function evaluationStage(
           ...(inputs.calibrate ? { temperature: ctx.output(calibrateStage).temperature } : {}),
           ...(certify ? { certified: rates(certify.certifiedAccuracy, certify.count) } : {}),
           // The text channel's model was attacked in its own stage; its numbers join the candidate's.
-          ...(text ? { text: rates(text.robustAccuracy, text.count) } : {}),
+          ...(text
+            ? { text: { robust: rates(text.robustAccuracy, text.count), clean: rateFromFraction(text.cleanAccuracy, text.count) } }
+            : {}),
           masking: inputs.masking === true,
           onProgress: (done, total, label) => ctx.progress(done, total, label),
         });
