@@ -8,19 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { engine } from './fixtures.js';
 import { buildModel } from '../src/models/architectures.js';
 import { loadClassifierModel, saveClassifierModel } from '../src/models/store.js';
-import { RegistryError } from '../src/core/errors.js';
+import { expectCode } from './registry-errors.js';
 import { canonicalJson, openGovernance, residualScore, riskBand, sha256Hex, type Governance } from '../src/governance/index.js';
-
-function expectCode(fn: () => unknown, code: string): RegistryError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof RegistryError, `expected a RegistryError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 describe('governance', () => {
   let root: string;

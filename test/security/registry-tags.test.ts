@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { RegistryError } from '../../src/core/errors.js';
 import { openGovernance } from '../../src/governance/index.js';
+import { expectCode } from '../registry-errors.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const main = join(root, 'src/cli/main.ts');
@@ -24,17 +24,6 @@ function rampart(dir: string, ...args: string[]): { code: number; stdout: string
     timeout: 60_000,
   });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-function expectCode(fn: () => unknown, code: string): RegistryError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof RegistryError, `expected a RegistryError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 describe('registry tags against the audit chain', () => {

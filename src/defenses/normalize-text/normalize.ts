@@ -123,16 +123,7 @@ export const OBFUSCATION_MARKER_PREFIX = 'zzobf';
 export const UNKNOWN_WORD_TOKEN = 'zzunknown';
 
 /** Stages whose changes undo an obfuscation (and are marked with `markObfuscation`). */
-const OBFUSCATION_STAGES: readonly NormalizeStage[] = [
-  'invisible',
-  'nfkc',
-  'marks',
-  'confusables',
-  'leet',
-  'split',
-  'unscramble',
-  'spelling',
-];
+const OBFUSCATION_STAGES: readonly NormalizeStage[] = NORMALIZE_STAGES.filter((stage) => stage !== 'whitespace');
 /** Markers per stage and line at most: the features count them sublinearly anyway. */
 const MAX_MARKERS = 50;
 
