@@ -23,6 +23,28 @@ export interface Classifier {
    * Must not dispose or keep its input; call inside `tf.tidy`.
    */
   logits(x: tf.Tensor): tf.Tensor2D;
+  /**
+   * What the target answers: input gradients (white box), scores, or labels only. Absent
+   * means `gradients` when `differentiable`, else `scores`. Attacks declare the access they
+   * need and the wrapper refuses a target that offers less.
+   */
+  readonly access?: TargetAccess;
+  /**
+   * Black-box targets (onnxruntime, HTTP endpoints) answer asynchronously and hold no TF.js
+   * graph: they implement this, and their `logits` throws `E_NOT_WHITE_BOX`. Scores of
+   * `count` row-major inputs, `[count * numClasses]` values (label-only targets return
+   * one-hot rows). Every row is one counted query.
+   */
+  queryScores?(rows: Float32Array, count: number): Promise<Float32Array>;
+}
+
+/** Access levels, strongest first: each offers the ones after it. */
+export const TARGET_ACCESS = ['gradients', 'scores', 'labels'] as const;
+export type TargetAccess = (typeof TARGET_ACCESS)[number];
+
+/** The access a target offers (see {@link Classifier.access}). */
+export function accessOf(model: Pick<Classifier, 'access' | 'differentiable'>): TargetAccess {
+  return model.access ?? (model.differentiable ? 'gradients' : 'scores');
 }
 
 /**

@@ -17,6 +17,7 @@ const CHUNK_ROWS = 512;
  * so it works on non-differentiable (black-box) models.
  */
 export async function logitsOf(model: Classifier, rows: Float32Array, count: number): Promise<Float32Array> {
+  if (model.queryScores) return model.queryScores(rows, count);
   const rowSize = sizeOf(model.inputShape);
   const out = new Float32Array(count * model.numClasses);
   for (let start = 0; start < count; start += CHUNK_ROWS) {
