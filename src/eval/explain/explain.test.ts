@@ -52,10 +52,15 @@ test('tabular: on a linear model IG from zeros, gradient × input and occlusion 
   ]) {
     const attr = await explainInput(model, x, { ...options, target: 1 });
     assert.equal(attr.target, 1);
-    [...attr.values].forEach((v, j) => assert.ok(Math.abs(v - (expected[j] as number)) < 1e-4, `${options.method} feature ${j}: ${v} vs ${expected[j]}`));
+    [...attr.values].forEach((v, j) =>
+      assert.ok(Math.abs(v - (expected[j] as number)) < 1e-4, `${options.method} feature ${j}: ${v} vs ${expected[j]}`),
+    );
   }
   const grad = await explainInput(model, x, { method: 'gradient', target: 0 });
-  assert.deepEqual([...grad.values].map((v) => Math.round(v * 1e4) / 1e4), w[0]);
+  assert.deepEqual(
+    [...grad.values].map((v) => Math.round(v * 1e4) / 1e4),
+    w[0],
+  );
 });
 
 test('IG completeness: Σ attribution is within 1% of the logit difference on the trained MNIST fixture, for every baseline', async () => {
@@ -63,7 +68,10 @@ test('IG completeness: Σ attribution is within 1% of the logit difference on th
   for (const baseline of ['zeros', 'blur', 'uniform'] as const) {
     for (const i of [0, 1, 2]) {
       const attr = await explainInput(model, digit(i).x, { method: 'ig', steps: 64, baseline, seed: 4 });
-      assert.ok(attr.completenessError !== undefined && attr.completenessError < 0.01, `${baseline} #${i}: completeness error ${attr.completenessError}`);
+      assert.ok(
+        attr.completenessError !== undefined && attr.completenessError < 0.01,
+        `${baseline} #${i}: completeness error ${attr.completenessError}`,
+      );
       const sum = [...attr.values].reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(sum - (attr.scoreDifference as number)) <= 0.01 * Math.abs(attr.scoreDifference as number));
       assert.equal(attr.evaluations, 66);
@@ -97,7 +105,10 @@ test('black-box targets: occlusion runs on queryScores; gradient methods are ref
   assert.ok(attr.values.some((v) => v !== 0));
   const onLogits = await explainInput(white, x, options);
   assert.equal(onLogits.target, attr.target, 'both explain the predicted class');
-  await assert.rejects(explainInput(black, x, { method: 'ig' }), (e: unknown) => isCode('E_EXPLAIN_ACCESS')(e) && /occlusion/.test((e as Error).message));
+  await assert.rejects(
+    explainInput(black, x, { method: 'ig' }),
+    (e: unknown) => isCode('E_EXPLAIN_ACCESS')(e) && /occlusion/.test((e as Error).message),
+  );
 });
 
 test('bad inputs and options are typed errors naming the fix', async () => {
@@ -136,7 +147,13 @@ test('clean vs adversarial: PGD moves the attribution and the summary names wher
   const clean = data.x.slice(0, n * 784);
   const labels = data.y.slice(0, n);
   const x = tf.tensor(clean, [n, 28, 28, 1]);
-  const result = await createAttack('pgd', { steps: 10 }).run(model, x, labels, threatModel({ id: 'linf-0.2', norm: 'linf', epsilon: 0.2 }), { seed: 1 });
+  const result = await createAttack('pgd', { steps: 10 }).run(
+    model,
+    x,
+    labels,
+    threatModel({ id: 'linf-0.2', norm: 'linf', epsilon: 0.2 }),
+    { seed: 1 },
+  );
   const adversarial = (await result.adversarial.data()) as Float32Array;
   tf.dispose([x, result.adversarial]);
   const { shifts, summary } = await explainAttacked(model, 'linf-0.2', clean, adversarial, labels, { method: 'gradient-x-input' });
