@@ -12,7 +12,7 @@ import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import { trainModel } from '../../training/trainer.js';
 import { engine, smallMnist } from '../../../test/fixtures.js';
 import { explainInput } from './explain.js';
-import { absolute, spearman } from './stats.js';
+import { spearman } from './stats.js';
 import type { AttributionMethod } from './types.js';
 
 const THRESHOLD = 0.5;
