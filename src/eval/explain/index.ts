@@ -19,3 +19,4 @@ export {
 export { summarizeImageShifts, summarizeTextShifts, type ImageShiftSummary, type TextShiftSummary } from './summary.js';
 export { explainAttacked, explainTextAttacked, type AttackedExplanations, type TextAttackedExplanations } from './attacked.js';
 export { spearman, pearson, ranks, topIndices } from './stats.js';
+export { imageExplanationEvidence, textExplanationEvidence, type ExplanationEvidence } from './evidence.js';
