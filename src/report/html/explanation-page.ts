@@ -45,9 +45,11 @@ export function explanationImage(view: ImageExplanationView, zoom = 8): { width:
       const p = Math.floor(y / zoom) * w + Math.floor(px / zoom);
       const g = Math.min(255, Math.max(0, gray(p)));
       const [r, gg, b] = [heat[p * 3] as number, heat[p * 3 + 1] as number, heat[p * 3 + 2] as number];
-      // The overlay darkens the heatmap by the input, so strokes show through.
-      const rgb =
-        panel === 0 ? [g, g, g] : panel === 1 ? [r, gg, b] : [r, gg, b].map((v) => Math.round(v * (0.35 + (0.65 * (255 - g)) / 255)));
+      // The overlay: the input dimmed, with red or blue blended in by the attribution's strength.
+      const t = 1 - Math.min(r, gg, b) / 255;
+      const hue = r >= b ? [255, 0, 0] : [0, 0, 255];
+      const overlay = hue.map((v) => Math.round((1 - t) * 0.6 * g + t * v));
+      const rgb = panel === 0 ? [g, g, g] : panel === 1 ? [r, gg, b] : overlay;
       rgba.set([...rgb, 255], (y * width + x) * 4);
     }
   return { width, height, rgba };
