@@ -73,3 +73,4 @@ export { evaluateGate, gateCriteriaSchema, type GateCriteria, type GateResult, t
 export { evaluateThreats, type ThreatEvaluation, type ThreatEvaluationOptions, type ThreatResult } from './eval/threat-evaluation.js';
 export { compareWithPgd, maskingAt, trustEvidence, type EvalExtras, type SuiteVsPgd, type TrustEvidenceOptions } from './eval/trust.js';
 export { rateOf, formatRate, type Rate } from './eval/rate.js';
+export * from './eval/explain/index.js';

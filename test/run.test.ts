@@ -126,7 +126,9 @@ describe('runPlan', () => {
     assert.match(await readFile(first.files.markdown, 'utf8'), /✅ PASSED/);
     const html = await readFile(first.files.report, 'utf8');
     assert.match(html, /Robust accuracy vs L∞ ε/);
-    assert.equal((html.match(/<img /g) ?? []).length, 2 * 3 * 3);
+    // Per model, 3 examples of clean, adversarial and perturbation plus their attributions before and after, and the set's |Δ| heatmap.
+    assert.equal((html.match(/<img /g) ?? []).length, 2 * (3 * 3 + 3 * 2 + 1));
+    assert.match(html, /Where the attack moved the model/);
     assert.equal((html.match(/<svg /g) ?? []).length, 2 + 2);
     const run = JSON.parse(await readFile(first.files.run, 'utf8')) as { passed: boolean; stages: unknown[] };
     assert.equal(run.passed, true);

@@ -7,6 +7,11 @@ import { createAttack } from '../attacks/registry.js';
 import type { Classifier } from '../models/classifier.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import type { AttackSpec } from './robustness.js';
+import { explainAttacked } from './explain/attacked.js';
+import type { ExplainOptions } from './explain/options.js';
+import type { ImageShiftSummary } from './explain/summary.js';
+import type { MovedElement } from './explain/compare.js';
+import { accessOf } from '../models/classifier.js';
 
 export interface AdversarialExample {
   label: number;
@@ -15,6 +20,17 @@ export interface AdversarialExample {
   /** Row-major pixels in the data's bounds, rounded to 4 decimals. */
   clean: number[];
   adversarial: number[];
+  /** Attributions for the true label on the clean and the adversarial input (see `explanation` on the set). */
+  explanation?: ExampleExplanation;
+}
+
+/** One example's attributions: before, after, and the elements the attack moved most. */
+export interface ExampleExplanation {
+  clean: number[];
+  adversarial: number[];
+  moved: MovedElement[];
+  /** Spearman correlation of |clean| and |adversarial| attributions. */
+  rankCorrelation: number;
 }
 
 export interface AdversarialExampleSet {
@@ -24,6 +40,8 @@ export interface AdversarialExampleSet {
   shape: number[];
   bounds: { min: number; max: number };
   items: AdversarialExample[];
+  /** How the items were explained, and where attacks moved the attribution across them. */
+  explanation?: { method: string; settings: ExplainOptions; summary: ImageShiftSummary };
 }
 
 export interface AdversarialExamplesOptions {
@@ -36,6 +54,16 @@ export interface AdversarialExamplesOptions {
   /** The first `count` examples of the data. */
   count: number;
   seed: number;
+  /**
+   * Explain each pair for its label: default integrated gradients (32 steps, zeros baseline)
+   * on white-box models and occlusion on score-only ones; `false` for none.
+   */
+  explain?: ExplainOptions | false;
+}
+
+/** The default explanation of adversarial examples for a model of this access. */
+export function defaultExampleExplanation(model: Classifier): ExplainOptions {
+  return accessOf(model) === 'gradients' ? { method: 'ig', steps: 32, baseline: 'zeros' } : { method: 'occlusion', window: 4, stride: 2 };
 }
 
 function round4(values: ArrayLike<number>): number[] {
@@ -71,7 +99,26 @@ export async function adversarialExamples(options: AdversarialExamplesOptions): 
         adversarial: round4(advPixels.subarray(i * size, (i + 1) * size)),
       });
     }
-    return { model: options.name, threat: threat.id, attack: attack.id, shape: [...data.shape], bounds: model.bounds, items };
+    const set: AdversarialExampleSet = {
+      model: options.name,
+      threat: threat.id,
+      attack: attack.id,
+      shape: [...data.shape],
+      bounds: model.bounds,
+      items,
+    };
+    if (options.explain === false || data.count === 0) return set;
+    const settings = options.explain ?? defaultExampleExplanation(model);
+    const { shifts, summary } = await explainAttacked(model, threat.id, data.x, advPixels, data.y, settings);
+    shifts.forEach((s, i) => {
+      (items[i] as AdversarialExample).explanation = {
+        clean: s.clean,
+        adversarial: s.adversarial,
+        moved: s.moved,
+        rankCorrelation: s.rankCorrelation,
+      };
+    });
+    return { ...set, explanation: { method: summary.method, settings, summary } };
   } finally {
     result.adversarial.dispose();
     x.dispose();

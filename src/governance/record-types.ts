@@ -2,6 +2,8 @@
  * The record types of the risk register and the vulnerability records, and their APIs.
  * Split from `types.ts` so each file stays small; `types.ts` re-exports everything here.
  */
+import type { ExplanationEvidence } from '../eval/explain/evidence.js';
+
 // ---------------------------------------------------------------------------------------
 // Risks
 
@@ -78,6 +80,8 @@ export interface Evidence {
   /** The criterion that failed, e.g. '>= 0.8' or 0.8. */
   required: number | string;
   examples?: EvidenceExample[];
+  /** What the attack leaned on: where it moved the model's attribution (see eval/explain). */
+  explanation?: ExplanationEvidence;
 }
 
 export interface VulnerabilityInput {

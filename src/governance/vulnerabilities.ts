@@ -86,7 +86,37 @@ function checkEvidence(e: unknown): Evidence {
   }
   if (ev.examples !== undefined && !Array.isArray(ev.examples))
     throw new RegistryError('E_VULN_INPUT', 'Vulnerability evidence.examples must be an array of flat records.');
-  return { metric: ev.metric, measured: ev.measured, required: ev.required, ...(ev.examples ? { examples: ev.examples } : {}) };
+  const x = ev.explanation as unknown;
+  if (x !== undefined && !isExplanation(x))
+    throw new RegistryError(
+      'E_VULN_INPUT',
+      'Vulnerability evidence.explanation must be { method: string, summary: string, top: [{ feature: string, weight: number }] }, as imageExplanationEvidence / textExplanationEvidence build it.',
+    );
+  return {
+    metric: ev.metric,
+    measured: ev.measured,
+    required: ev.required,
+    ...(ev.examples ? { examples: ev.examples } : {}),
+    ...(x === undefined ? {} : { explanation: x }),
+  };
+}
+
+function isExplanation(x: unknown): x is Evidence['explanation'] {
+  const e = x as Record<string, unknown> | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.method === 'string' &&
+    typeof e.summary === 'string' &&
+    Array.isArray(e.top) &&
+    e.top.length <= 50 &&
+    e.top.every((t: unknown) => {
+      const r = t as Record<string, unknown> | null;
+      return (
+        typeof r === 'object' && r !== null && typeof r.feature === 'string' && typeof r.weight === 'number' && Number.isFinite(r.weight)
+      );
+    })
+  );
 }
 
 /** Why an evaluation cannot verify a fix for `threatId`, or undefined when it can. */

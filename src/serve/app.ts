@@ -17,6 +17,7 @@ import { layersPlugin } from './plugins/layers.js';
 import { monitorPlugin } from './plugins/monitor.js';
 import { rollbackPlugin } from './plugins/rollback.js';
 import { routesPlugin } from './plugins/routes.js';
+import { explainPlugin } from './plugins/explain.js';
 import { modelPreparer } from './preparation.js';
 import { createAlerter, type Logger } from './rollback.js';
 import type { ServedModel } from './served-model.js';
@@ -137,6 +138,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   };
   app.decorate('rampart', state);
   await app.register(routesPlugin);
+  await app.register(explainPlugin);
   // Registered last, so it runs after the plugins' own close hooks: requests are drained, timers stopped.
   app.addHook('onClose', async () => {
     holder.dispose();

@@ -13,6 +13,7 @@ import { reliabilityDiagram, type ReliabilityBinData } from '../svg/reliability.
 import { escapeHtml as esc } from '../svg/escape.js';
 import { imageDataUri, perturbationDataUri } from './png.js';
 import { textAttackSection, type TextAttackSet } from './text-diff.js';
+import { exampleAttributionRow, explanationSummary } from './explanation.js';
 import { maskingSection, methodLine, rateCell, UPPER_BOUND_LABEL } from './evidence.js';
 
 export interface RiskRow {
@@ -85,6 +86,7 @@ figure.ex img{width:56px;height:56px;image-rendering:pixelated;border:1px solid 
 figure.ex .row{white-space:nowrap}figure.ex .row>div{display:inline-block;margin:0 3px}figure.ex .cap{font-size:10px;color:#777}
 .band-low{background:#e3f4e8}.band-medium{background:#fff5cc}.band-high{background:#ffe0c2}.band-critical{background:#fbd0ca}
 td.diff{max-width:520px;line-height:1.5}del{background:#fbd0ca;text-decoration:line-through}ins{background:#d2f1da;text-decoration:none}
+.explain{display:flex;gap:12px;align-items:flex-start;font-size:13px}.explain img{width:112px;height:112px;image-rendering:pixelated;border:1px solid #ddd}
 .zw{font-size:10px;color:#b02a1a}ul.changes{margin:0;padding-left:16px}
 code{font-family:ui-monospace,Menlo,monospace;font-size:12px}
 `;
@@ -199,11 +201,11 @@ function examplesSection(sets: AdversarialExampleSet[]): string {
         .map((it) => {
           const delta = it.adversarial.map((v, k) => v - (it.clean[k] ?? 0));
           const fooled = it.adversarialPrediction !== it.label;
-          return `<figure class="ex"><div class="row"><div><img alt="clean" src="${imageDataUri(it.clean, set.shape, set.bounds)}"><div class="cap">clean</div></div><div><img alt="adversarial" src="${imageDataUri(it.adversarial, set.shape, set.bounds)}"><div class="cap">adversarial</div></div><div><img alt="perturbation" src="${perturbationDataUri(delta, set.shape, scale)}"><div class="cap">perturbation</div></div></div><figcaption>label ${it.label} · clean → ${it.cleanPrediction} · adv → <strong class="${fooled ? 'bad' : 'ok'}">${it.adversarialPrediction}</strong></figcaption></figure>`;
+          return `<figure class="ex"><div class="row"><div><img alt="clean" src="${imageDataUri(it.clean, set.shape, set.bounds)}"><div class="cap">clean</div></div><div><img alt="adversarial" src="${imageDataUri(it.adversarial, set.shape, set.bounds)}"><div class="cap">adversarial</div></div><div><img alt="perturbation" src="${perturbationDataUri(delta, set.shape, scale)}"><div class="cap">perturbation</div></div></div>${exampleAttributionRow(it, set.shape)}<figcaption>label ${it.label} · clean → ${it.cleanPrediction} · adv → <strong class="${fooled ? 'bad' : 'ok'}">${it.adversarialPrediction}</strong></figcaption></figure>`;
         })
         .join('');
       const broken = set.items.filter((it) => it.adversarialPrediction !== it.label).length;
-      return `<h3>${esc(set.model)} <span class="muted">under ${esc(set.attack)} at ${esc(set.threat)}: ${broken} of ${set.items.length} misclassified; perturbation colour scale ±${scale.toFixed(3)} (red up, blue down)</span></h3><div class="grid">${figures}</div>`;
+      return `<h3>${esc(set.model)} <span class="muted">under ${esc(set.attack)} at ${esc(set.threat)}: ${broken} of ${set.items.length} misclassified; perturbation colour scale ±${scale.toFixed(3)} (red up, blue down)</span></h3><div class="grid">${figures}</div>${explanationSummary(set)}`;
     })
     .join('');
 }

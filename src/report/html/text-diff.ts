@@ -4,6 +4,8 @@
  * two strings, so it is right whatever a text attack recorded about its own changes.
  */
 import { escapeHtml as esc } from '../svg/escape.js';
+import type { TextShift } from '../../eval/explain/compare.js';
+import type { TextShiftSummary } from '../../eval/explain/summary.js';
 
 export interface TextAttackExample {
   original: string;
@@ -13,12 +15,16 @@ export interface TextAttackExample {
   label?: string;
   originalPrediction?: string;
   adversarialPrediction?: string;
+  /** Word importance for the label before and after the attack (leave-one-out), when explained. */
+  explanation?: TextShift;
 }
 
 export interface TextAttackSet {
   threat: string;
   model: string;
   items: TextAttackExample[];
+  /** Which words attacks changed most often across the attacked examples, when explained. */
+  explanation?: TextShiftSummary;
 }
 
 type Op = { kind: 'same' | 'del' | 'ins'; token: string };
@@ -79,10 +85,34 @@ export function textDiffHtml(example: TextAttackExample): string {
     .join('');
 }
 
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
+
+/** What mattered: the clean text's top words for the label, then each changed word's importance before → after. */
+function importanceCell(shift: TextShift | undefined): string {
+  if (!shift) return '';
+  const top = shift.topBefore.map((w) => `<code>${reveal(w.word)}</code> ${signed(w.importance)}`).join(', ');
+  const moved = shift.moved
+    .slice(0, 8)
+    .map(
+      (m) =>
+        `<li><code>${reveal(m.before || '∅')}</code> ${signed(m.importanceBefore)} → <code>${reveal(m.after || '∅')}</code> ${signed(m.importanceAfter)}</li>`,
+    )
+    .join('');
+  return `<span class="muted">p(label) ${shift.probabilityBefore.toFixed(3)} → ${shift.probabilityAfter.toFixed(3)}; top words:</span> ${top}<ul class="changes">${moved}</ul>`;
+}
+
+/** The set's summary: the words attacks changed most often, with their importance before. */
+function wordSummary(summary: TextShiftSummary | undefined): string {
+  if (!summary || summary.words.length === 0) return '';
+  const words = summary.words.map((w) => `<code>${reveal(w.word)}</code> ×${w.count} (${signed(w.meanImportance)})`).join(', ');
+  return `<p><strong>Words attacks exploit most often</strong> (over ${summary.examples} attacked examples; count, mean ${esc(summary.method)} importance for the label before the attack): ${words}</p>`;
+}
+
 export function textAttackSection(sets: readonly TextAttackSet[]): string {
   if (sets.length === 0) return '<p class="muted">No text threats were evaluated in this run.</p>';
   return sets
     .map((set) => {
+      const explained = set.items.some((item) => item.explanation !== undefined);
       const rows = set.items
         .map((item) => {
           const changes = item.changes
@@ -95,10 +125,10 @@ export function textAttackSection(sets: readonly TextAttackSet[]): string {
             item.originalPrediction !== undefined && item.adversarialPrediction !== undefined
               ? `${esc(item.originalPrediction)} → <strong>${esc(item.adversarialPrediction)}</strong>`
               : '';
-          return `<tr><td class="diff">${textDiffHtml(item)}</td><td>${item.label === undefined ? '' : esc(item.label)}</td><td>${verdict}</td><td><ul class="changes">${changes}</ul></td></tr>`;
+          return `<tr><td class="diff">${textDiffHtml(item)}</td><td>${item.label === undefined ? '' : esc(item.label)}</td><td>${verdict}</td><td><ul class="changes">${changes}</ul></td>${explained ? `<td>${importanceCell(item.explanation)}</td>` : ''}</tr>`;
         })
         .join('');
-      return `<h3>${esc(set.threat)} <span class="muted">on ${esc(set.model)}</span></h3><table><thead><tr><th>text (changes marked)</th><th>label</th><th>prediction</th><th>edits</th></tr></thead><tbody>${rows}</tbody></table>`;
+      return `<h3>${esc(set.threat)} <span class="muted">on ${esc(set.model)}</span></h3><table><thead><tr><th>text (changes marked)</th><th>label</th><th>prediction</th><th>edits</th>${explained ? '<th>word importance (before → after)</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>${wordSummary(set.explanation)}`;
     })
     .join('');
 }

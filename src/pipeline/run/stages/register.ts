@@ -4,7 +4,11 @@
  * hardened model's measured attack success, an audit entry per step, and one
  * vulnerability per failed criterion. Content addressing makes re-registration a no-op.
  */
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { AdversarialExampleSet } from '../../../eval/adversarial-examples.js';
+import { imageExplanationEvidence, textExplanationEvidence, type ExplanationEvidence } from '../../../eval/explain/evidence.js';
+import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { openGovernance } from '../../../governance/index.js';
 import type { Governance, Json, Severity } from '../../../governance/index.js';
 import { attackSuccessRate, impactScore, likelihoodScore } from '../risk-register.js';
@@ -14,6 +18,7 @@ import { attackStage, evaluateRef } from './evaluate.js';
 import { gateStage } from './gate.js';
 import { reportRef } from './report.js';
 import { baselineStage, hardenStage } from './train.js';
+import { textAttackStage } from './text.js';
 
 export interface RegisterOutputs {
   governanceDir: string;
@@ -35,6 +40,28 @@ export function governanceDirOf(runDir: string): string {
 
 function severityOf(band: string): Severity {
   return band === 'critical' || band === 'high' || band === 'medium' ? band : 'low';
+}
+
+/** Where attacks moved the hardened model's attribution for `threatId`, from the explained examples, if any. */
+function explanationFor(ctx: StageContext, examplesPath: string | undefined, threatId: string): ExplanationEvidence | undefined {
+  const read = <T>(path: string | undefined): T | undefined => {
+    try {
+      return path === undefined ? undefined : (JSON.parse(readFileSync(ctx.resolve(path), 'utf8')) as T);
+    } catch {
+      return undefined;
+    }
+  };
+  const images = read<AdversarialExampleSet>(examplesPath);
+  if (images?.threat === threatId && images.explanation)
+    return imageExplanationEvidence(images.explanation.summary, images.explanation.settings as Record<string, unknown>);
+  let textPath: string | undefined;
+  try {
+    textPath = ctx.output(textAttackStage).examples;
+  } catch {
+    return undefined;
+  }
+  const text = read<TextAttackSet[]>(textPath)?.find((set) => set.threat === threatId)?.explanation;
+  return text ? textExplanationEvidence(text) : undefined;
 }
 
 function register(ctx: StageContext, gov: Governance): RegisterOutputs {
@@ -162,7 +189,12 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
         threatId,
         title: `${plan.name}: ${check.criterion} not met`,
         attack: scenario && scenario.channel === 'image' ? `${attacks} at ${scenario.norm} ε=${scenario.epsilon}` : `criterion ${check.id}`,
-        evidence: { metric: check.id, measured: check.measured ?? -1, required: check.criterion },
+        evidence: ((explanation) => ({
+          metric: check.id,
+          measured: check.measured ?? -1,
+          required: check.criterion,
+          ...(explanation ? { explanation } : {}),
+        }))(explanationFor(ctx, outputs.hardened.evaluation.examples, threatId)),
         severity: severityOf(risk?.residualBand ?? (check.id.startsWith('regression') ? 'high' : 'medium')),
         owner: scenario?.owner ?? 'unassigned',
         remediation: scenario

@@ -41,6 +41,7 @@ import {
 import { trainTextClassifier, type TextTrainProgress } from '../../../training/text/train.js';
 import { textThreatModel, type TextThreatModel } from '../../../threats/text-threat.js';
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
+import { explainTextAttacked } from '../../../eval/explain/attacked.js';
 import { TEXT_FAMILIES, type Plan, type TextThreatScenario } from '../../plan/schema.js';
 import type { Stage } from '../types.js';
 import { fileDigest } from '../hash.js';
@@ -238,7 +239,7 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
 export const textAttackStage: Stage<TextAttackOutputs> = {
   id: 'text-attack',
   title: 'text attack evaluation',
-  version: 2,
+  version: 3,
   dependsOn: [textTrainStage.id],
   inputs: ({ plan }) => {
     const text = textSection(plan);
@@ -293,7 +294,28 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
             adversarialPrediction: others.length === 1 ? (others[0] as string) : 'another class',
           });
         }
-        sets.push({ threat: scenario.id, model: `${plan.name}/text`, items: shown });
+        // Word importance before and after (leave-one-out on the deployed filter), for the shown
+        // examples and, for the per-threat summary, up to 20 successful ones.
+        const attacked = [...Array(n).keys()]
+          .filter((k) => result.originalCorrect[k] && result.success[k])
+          .slice(0, Math.max(20, shown.length));
+        const explained = await explainTextAttacked(
+          model,
+          scenario.id,
+          attacked.map((k) => ({
+            original: test.texts[k] as string,
+            adversarial: result.adversarial[k] as string,
+            label: test.labels[k] as number,
+          })),
+          { maxWords: 150 },
+        );
+        shown.forEach((item, j) => (item.explanation = explained.shifts[j]));
+        sets.push({
+          threat: scenario.id,
+          model: `${plan.name}/text`,
+          items: shown,
+          ...(attacked.length > 0 ? { explanation: explained.summary } : {}),
+        });
       }
       const examples = join(ctx.workDir, 'text-examples.json');
       await writeJsonFile(examples, sets);
