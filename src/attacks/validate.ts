@@ -89,16 +89,24 @@ export async function validateAttackInputs(
  * @throws UsageError `E_LABELS_ONLY` when a score attack meets a label-only target.
  * @example assertTargetAccess(model, 'square', 'scores');
  */
-export function assertTargetAccess(model: Pick<Classifier, 'id' | 'access' | 'differentiable'>, attack: string, needed: AttackAccess): void {
+export function assertTargetAccess(
+  model: Pick<Classifier, 'id' | 'access' | 'differentiable'>,
+  attack: string,
+  needed: AttackAccess,
+): void {
   const offered = accessOf(model);
   if (accessSuffices(offered, needed)) return;
   const runnable = attacksRunnableWith(offered);
   const details = { attack, model: model.id, offered, needed, runnable };
-  const use = `use ${listChoices(runnable)} against it`;
+  const use = `use a ${offered === 'labels' ? 'decision-based' : 'black-box'} attack (${listChoices(runnable)}) against it`;
   if (needed === 'gradients') {
-    throw new GradientError('E_NOT_DIFFERENTIABLE', `Model '${model.id}' exposes no gradients (only ${offered}), which ${attack} needs; ${use}.`, {
-      details,
-    });
+    throw new GradientError(
+      'E_NOT_DIFFERENTIABLE',
+      `Model '${model.id}' exposes no gradients (only ${offered}), which ${attack} needs; ${use}.`,
+      {
+        details,
+      },
+    );
   }
   throw new UsageError('E_LABELS_ONLY', `Model '${model.id}' answers labels only, but ${attack} reads scores; ${use}.`, { details });
 }

@@ -81,8 +81,7 @@ export class HttpClassifier implements Classifier, QueryBudgeted {
    * @throws DataError `E_TARGET_RESPONSE` for an answer without the rows' scores or labels; whatever the transport throws.
    */
   async queryScores(rows: Float32Array, count: number): Promise<Float32Array> {
-    if (this.disposed)
-      throw new InputError('E_TARGET_DISPOSED', `Model '${this.id}' was disposed; load it again to send more queries.`);
+    if (this.disposed) throw new InputError('E_TARGET_DISPOSED', `Model '${this.id}' was disposed; load it again to send more queries.`);
     const d = sizeOf(this.inputShape);
     if (!Number.isInteger(count) || count < 0 || rows.length !== count * d) {
       throw new InputError(

@@ -9,16 +9,12 @@ import { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
 import { parseJsonPath } from './json-path.js';
 
-const inputPath = z
-  .string()
-  .refine((p) => parseJsonPath(p)?.every((s) => s.kind !== 'each') === true, {
-    message: "must be a JSON path without [*], such as '$.inputs'",
-  });
-const outputPath = z
-  .string()
-  .refine((p) => (parseJsonPath(p)?.filter((s) => s.kind === 'each').length ?? 2) <= 1, {
-    message: "must be a JSON path with at most one [*], such as '$.predictions[*].probabilities'",
-  });
+const inputPath = z.string().refine((p) => parseJsonPath(p)?.every((s) => s.kind !== 'each') === true, {
+  message: "must be a JSON path without [*], such as '$.inputs'",
+});
+const outputPath = z.string().refine((p) => (parseJsonPath(p)?.filter((s) => s.kind === 'each').length ?? 2) <= 1, {
+  message: "must be a JSON path with at most one [*], such as '$.predictions[*].probabilities'",
+});
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'must be an HTTP header name');
 
 /** The largest input a row may have: 16M values (64 MB of float32). */

@@ -94,9 +94,13 @@ export class HttpTransport {
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     const timedOut = (): Retryable =>
       new Retryable(
-        new DataError('E_TARGET_TIMEOUT', `The endpoint ${url} did not answer within ${timeoutMs} ms; raise timeoutMs or lower batchSize.`, {
-          details: { url, timeoutMs },
-        }),
+        new DataError(
+          'E_TARGET_TIMEOUT',
+          `The endpoint ${url} did not answer within ${timeoutMs} ms; raise timeoutMs or lower batchSize.`,
+          {
+            details: { url, timeoutMs },
+          },
+        ),
       );
     try {
       let response: Response;
