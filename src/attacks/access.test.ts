@@ -92,7 +92,10 @@ for (const access of ['scores', 'labels'] as const) {
         target.sent,
         `${id}: the reported queries are the rows the target answered`,
       );
-      assert.ok(result.success.some((s) => s === 1), `${id} breaks the linear model at epsilon 1`);
+      assert.ok(
+        result.success.some((s) => s === 1),
+        `${id} breaks the linear model at epsilon 1`,
+      );
       result.adversarial.dispose();
     }
     x.dispose();

@@ -44,7 +44,10 @@ before(async () => {
         res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(JSON.stringify(value));
       };
-      const rows = body.payload.rows.map((r) => ({ scores: scoresOf(r.flat(3) as number[]), label: (r.flat(3)[0] as number) > 0.5 ? 1 : 0 }));
+      const rows = body.payload.rows.map((r) => ({
+        scores: scoresOf(r.flat(3) as number[]),
+        label: (r.flat(3)[0] as number) > 0.5 ? 1 : 0,
+      }));
       switch (fault) {
         case '500':
         case '503':
@@ -112,7 +115,10 @@ test('rows go nested into the template, scores come back in order, every row is 
   );
   assert.equal(seen.rows - before.rows, 3);
   assert.equal(seen.requests - before.requests, 2, 'batchSize 2: two requests for three rows');
-  assert.deepEqual(seen.bodies.at(-1), { model: 'm1', payload: { rows: [[Array.from(rows.subarray(8, 10)), Array.from(rows.subarray(10, 12))]] } });
+  assert.deepEqual(seen.bodies.at(-1), {
+    model: 'm1',
+    payload: { rows: [[Array.from(rows.subarray(8, 10)), Array.from(rows.subarray(10, 12))]] },
+  });
   assert.equal(seen.auth.at(-1), SECRET, 'the credential comes from the environment');
   assert.deepEqual(classifier.stats(), { queries: 5, requests: 3, retries: 0, failures: 0 });
   assert.equal(identity.kind, 'endpoint');
@@ -158,7 +164,10 @@ test('a slow answer times out (and is retried), a malformed one is a coded error
   faults.push('bad-json');
   await assert.rejects(classifier.queryScores(rows.subarray(0, 4), 1), codeIs('E_TARGET_RESPONSE', /not JSON/));
   faults.push('wrong-length');
-  await assert.rejects(classifier.queryScores(rows.subarray(0, 8), 2), codeIs('E_TARGET_RESPONSE', /answered 1 rows at \$\.out\[\*\]\.scores for 2/));
+  await assert.rejects(
+    classifier.queryScores(rows.subarray(0, 8), 2),
+    codeIs('E_TARGET_RESPONSE', /answered 1 rows at \$\.out\[\*\]\.scores for 2/),
+  );
   faults.push('wrong-type');
   await assert.rejects(classifier.queryScores(rows.subarray(0, 8), 2), codeIs('E_TARGET_RESPONSE', /\$\.out\[1\]\.scores\[1\]/));
   faults.push('missing');
