@@ -11,7 +11,8 @@ const SEGMENT = /^(?:\.([A-Za-z_$][\w$-]*)|\['((?:[^'\\]|\\.)*)'\]|\[(\d{1,9})\]
 /**
  * Parses a path such as `$.predictions[*].probabilities`; returns undefined when it is not one.
  *
- * @example parseJsonPath('$.data[0].scores'); // [{ kind: 'key', key: 'data' }, { kind: 'index', index: 0 }, { kind: 'key', key: 'scores' }]
+ * @example parseJsonPath('$.data[0].scores');
+ * // [{ kind: 'key', key: 'data' }, { kind: 'index', index: 0 }, { kind: 'key', key: 'scores' }]
  */
 export function parseJsonPath(path: string): PathSegment[] | undefined {
   if (!path.startsWith('$') || path.length > 500) return undefined;

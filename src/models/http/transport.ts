@@ -5,7 +5,7 @@
  * with exponential backoff and seeded jitter. Non-retryable statuses and bad bodies fail at
  * once with a coded error. The credential header is sent, never put in an error or a log.
  */
-import { DataError, RampartError } from '../../core/errors.js';
+import { DataError, type RampartError } from '../../core/errors.js';
 import { createRng, type Rng } from '../../core/rng.js';
 import type { HttpTargetSpec } from './spec.js';
 
