@@ -21,6 +21,8 @@ import { predictClasses, predictBatch } from '../src/models/predict.js';
 import { createAttack } from '../src/attacks/registry.js';
 import { threatModel } from '../src/threats/threat-model.js';
 import { evaluateRobustness } from '../src/eval/robustness.js';
+import { evaluateThreats } from '../src/eval/threat-evaluation.js';
+import { adversarialExamples } from '../src/eval/adversarial-examples.js';
 import { takeFirst } from '../src/data/index.js';
 import { RampartError } from '../src/core/errors.js';
 import type { Dataset } from '../src/core/types.js';
@@ -155,6 +157,29 @@ describe('HTTP target against rampart serve', () => {
     assert.ok(report.clean.accuracy > 0.5);
     const worst = report.worstCase[0];
     assert.ok(worst && worst.robustAccuracy < report.clean.accuracy, `robust ${worst?.robustAccuracy} < clean ${report.clean.accuracy}`);
+    // The plan's path: the stochasticity probe and the adversarial examples query the endpoint too.
+    const named = threatModel({ id: 'linf-0.3', norm: 'linf', epsilon: 0.3 });
+    const measured = await evaluateThreats({
+      model: classifier,
+      data,
+      threats: [named],
+      attacks: [{ id: 'square', options: { queries: 50 } }],
+    });
+    assert.equal(measured.threats[0]?.threat, 'linf-0.3');
+    assert.ok((measured.threats[0]?.robust.value ?? 1) <= measured.clean.value);
+    const shown = await adversarialExamples({
+      model: classifier,
+      name: 'served',
+      data,
+      threat: named,
+      attack: { id: 'square' },
+      count: 2,
+      seed: 1,
+    });
+    assert.deepEqual(
+      shown.items.map((e) => e.cleanPrediction),
+      Array.from(await predictClasses(classifier, takeFirst(data, 2))),
+    );
     await assert.rejects(
       evaluateRobustness({ model: classifier, data, threats: [threat], attacks: [{ id: 'pgd' }] }),
       (e: unknown) => e instanceof RampartError && e.code === 'E_NOT_DIFFERENTIABLE' && /'square'/.test(e.message),

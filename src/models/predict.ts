@@ -48,6 +48,24 @@ export async function predictBatch(model: Classifier, x: tf.Tensor, passes = 1):
   return classes;
 }
 
+/**
+ * Scores of a batch `[batch, ...inputShape]` for any target, `[batch * numClasses]`: the
+ * logits of one TF.js forward pass, or one score query per row of a black-box target.
+ * Does not dispose `x`.
+ *
+ * @throws whatever a black-box target's `queryScores` throws.
+ * @example const scores = await scoresOf(model, x);
+ */
+export async function scoresOf(model: Classifier, x: tf.Tensor): Promise<Float32Array> {
+  if (model.queryScores) return model.queryScores((await x.data()) as Float32Array, x.shape[0] as number);
+  const z = tf.tidy(() => model.logits(x));
+  try {
+    return (await z.data()) as Float32Array;
+  } finally {
+    z.dispose();
+  }
+}
+
 /** Classes by the summed scores of `passes` queries of the rows (ties to the first index, as tf.argMax). */
 async function queriedClasses(model: Classifier, rows: Float32Array, count: number, passes: number): Promise<Int32Array> {
   const query = model.queryScores as NonNullable<Classifier['queryScores']>;

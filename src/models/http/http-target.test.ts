@@ -11,12 +11,12 @@ import type { AddressInfo } from 'node:net';
 import { RampartError } from '../../core/errors.js';
 import { loadHttpModel, parseHttpTargetSpec, type HttpTargetSpecInput } from './index.js';
 
-type Fault = '500' | '503' | '429' | 'slow' | 'bad-json' | 'wrong-length' | 'wrong-type' | 'missing' | 'huge' | 'nested';
+type Fault = '500' | '503' | '429' | 'slow' | 'bad-json' | 'wrong-length' | 'wrong-type' | 'missing' | 'huge' | 'delay';
 
 let server: Server;
 let base = '';
 const faults: Fault[] = [];
-const seen = { requests: 0, rows: 0, auth: [] as string[], bodies: [] as unknown[] };
+const seen = { requests: 0, rows: 0, auth: [] as string[], bodies: [] as unknown[], inFlight: 0, maxInFlight: 0 };
 const SECRET = 'rk_test_secret_value_123';
 
 /** Row scores: [sum, -sum, first] so the answer depends on every value. */
@@ -65,6 +65,14 @@ before(async () => {
           return json(200, { out: rows.map((r, i) => (i === 1 ? { ...r, scores: [r.scores[0], 'x', 0] } : r)) });
         case 'missing':
           return json(200, { result: rows });
+        case 'delay':
+          // Only these requests are tracked: slow answers of earlier tests may still be pending.
+          seen.inFlight++;
+          seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
+          return void setTimeout(() => {
+            seen.inFlight--;
+            json(200, { out: rows });
+          }, 20);
         case 'huge':
           return json(200, { out: rows, padding: 'x'.repeat(10_000) });
         default:
@@ -177,6 +185,16 @@ test('a slow answer times out (and is retried), a malformed one is a coded error
   await assert.rejects(capped.queryScores(rows.subarray(0, 4), 1), codeIs('E_TARGET_RESPONSE_TOO_LARGE'));
   const wrongClasses = (await loadHttpModel(spec({ numClasses: 3 }))).classifier;
   await assert.rejects(wrongClasses.queryScores(rows, 2), codeIs('E_INPUT_SHAPE'));
+});
+
+test('no more than `concurrency` requests are in flight at once', async () => {
+  const { classifier } = await loadHttpModel(spec({ batchSize: 1, concurrency: 2 }));
+  seen.maxInFlight = 0;
+  faults.push(...Array.from({ length: 8 }, () => 'delay' as const));
+  const many = Float32Array.from({ length: 8 * 4 }, (_, i) => (i % 7) / 10);
+  await classifier.queryScores(many, 8);
+  assert.equal(seen.maxInFlight, 2, 'eight delayed requests, two at a time');
+  assert.equal(classifier.stats().requests, 2 + 8);
 });
 
 test('spec and credential errors say what to fix, and never show the credential', async () => {
