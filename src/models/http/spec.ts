@@ -67,9 +67,10 @@ export const httpTargetSpecSchema = z
       .max(256 * 1024 * 1024)
       .default(8 * 1024 * 1024),
     /**
-     * Queries one attacked example may spend. A query attack stops an example once it is
-     * spent (reported not broken, with its queries); the attack wrapper refuses a run that
-     * would exceed examples x budget in total (`E_QUERY_BUDGET`). Default: the attack's own.
+     * Queries one attacked example may spend in one attack run. A query attack (square, hsj)
+     * stops an example once it is spent (reported not broken, with its queries); the attack
+     * wrapper refuses a run that would exceed examples x budget in total (`E_QUERY_BUDGET`).
+     * Clean predictions and an evaluation's own confirmation are outside it. Default: the attack's own.
      */
     maxQueriesPerExample: z.int().min(1).max(100_000_000).optional(),
     /** Rows per request (default 32). */
