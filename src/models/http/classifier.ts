@@ -15,7 +15,7 @@ import type { Classifier, TargetAccess } from '../classifier.js';
 import type { QueryBudgeted } from './budget.js';
 import { formatJsonPath, jsonTypeOf, parseJsonPath, rowsAt, withValueAt, type PathSegment } from './json-path.js';
 import { outputPathOf, type HttpTargetSpec } from './spec.js';
-import type { HttpTransport, TransportStats } from './transport.js';
+import { Skipped, type HttpTransport, type TransportStats } from './transport.js';
 
 /** Queries sent and the transport's request counts. */
 export interface HttpTargetStats extends TransportStats {
@@ -93,21 +93,31 @@ export class HttpClassifier implements Classifier, QueryBudgeted {
     const C = this.numClasses;
     const out = new Float32Array(count * C);
     const requests: Promise<void>[] = [];
+    // Once one request fails for good, the ones still waiting for a slot are dropped unsent
+    // (and uncounted) rather than sent to an endpoint that is failing.
+    let failed = false;
     for (let start = 0; start < count; start += this.spec.batchSize) {
       const end = Math.min(count, start + this.spec.batchSize);
       requests.push(
         (async () => {
           const body = this.encode(rows.subarray(start * d, end * d), end - start);
-          this.queries += end - start;
-          const answer = await this.transport.send(body);
-          this.decode(answer, end - start, out.subarray(start * C, end * C));
+          try {
+            const answer = await this.transport.send(body, {
+              proceed: () => !failed,
+              onFirstSend: () => (this.queries += end - start),
+            });
+            this.decode(answer, end - start, out.subarray(start * C, end * C));
+          } catch (error) {
+            failed = true;
+            throw error;
+          }
         })(),
       );
     }
-    // Wait for every request (so none is left running unobserved), then report the first failure.
+    // Wait for every request (so none is left running unobserved), then report the first real failure.
     const settled = await Promise.allSettled(requests);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof Skipped));
+    if (failure) throw failure.reason;
     return out;
   }
 

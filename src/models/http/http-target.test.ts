@@ -55,7 +55,7 @@ before(async () => {
         case '429':
           return json(429, { error: 'slow down' }, { 'retry-after': '0' });
         case 'slow':
-          return void setTimeout(() => json(200, { out: rows }), 400);
+          return void setTimeout(() => json(200, { out: rows }), 3000);
         case 'bad-json':
           res.writeHead(200, { 'content-type': 'application/json' });
           return res.end('{"out": [1, 2');
@@ -72,7 +72,7 @@ before(async () => {
           return void setTimeout(() => {
             seen.inFlight--;
             json(200, { out: rows });
-          }, 20);
+          }, 200);
         case 'huge':
           return json(200, { out: rows, padding: 'x'.repeat(10_000) });
         default:
@@ -86,6 +86,7 @@ before(async () => {
 });
 
 after(() => {
+  server.closeAllConnections();
   server.close();
   delete process.env.RAMPART_HTTP_TEST_KEY;
 });
@@ -162,13 +163,15 @@ test('5xx and 429 are retried with backoff; retries are counted apart from queri
 });
 
 test('a slow answer times out (and is retried), a malformed one is a coded error naming the field', async () => {
-  const { classifier } = await loadHttpModel(spec({ timeoutMs: 100, retries: 0 }));
+  // Timeouts well apart from the slow answer (3 s) and from a quick one on a loaded machine.
+  const hasty = (await loadHttpModel(spec({ timeoutMs: 1000, retries: 0 }))).classifier;
   faults.push('slow');
-  await assert.rejects(classifier.queryScores(rows.subarray(0, 4), 1), codeIs('E_TARGET_TIMEOUT', /100 ms/));
-  const patient = (await loadHttpModel(spec({ timeoutMs: 100, retries: 1 }))).classifier;
+  await assert.rejects(hasty.queryScores(rows.subarray(0, 4), 1), codeIs('E_TARGET_TIMEOUT', /1000 ms/));
+  const patient = (await loadHttpModel(spec({ timeoutMs: 1000, retries: 1 }))).classifier;
   faults.push('slow');
   assert.equal((await patient.queryScores(rows.subarray(0, 4), 1))[0], 1);
   assert.equal(patient.stats().retries, 1);
+  const { classifier } = await loadHttpModel(spec({ retries: 0 }));
   faults.push('bad-json');
   await assert.rejects(classifier.queryScores(rows.subarray(0, 4), 1), codeIs('E_TARGET_RESPONSE', /not JSON/));
   faults.push('wrong-length');
@@ -193,8 +196,17 @@ test('no more than `concurrency` requests are in flight at once', async () => {
   faults.push(...Array.from({ length: 8 }, () => 'delay' as const));
   const many = Float32Array.from({ length: 8 * 4 }, (_, i) => (i % 7) / 10);
   await classifier.queryScores(many, 8);
-  assert.equal(seen.maxInFlight, 2, 'eight delayed requests, two at a time');
+  assert.equal(seen.maxInFlight, 2, 'eight requests held 200 ms each, two at a time');
   assert.equal(classifier.stats().requests, 2 + 8);
+});
+
+test('once a request fails for good, the requests still waiting are dropped unsent and uncounted', async () => {
+  const { classifier } = await loadHttpModel(spec({ batchSize: 1, concurrency: 1, retries: 0 }));
+  const before = { queries: classifier.stats().queries, requests: seen.requests };
+  faults.push('bad-json');
+  await assert.rejects(classifier.queryScores(rows, 3), codeIs('E_TARGET_RESPONSE', /not JSON/));
+  assert.equal(classifier.stats().queries - before.queries, 1);
+  assert.equal(seen.requests - before.requests, 1, 'the server saw only the failed request');
 });
 
 test('spec and credential errors say what to fix, and never show the credential', async () => {

@@ -22,6 +22,17 @@ export interface TransportStats {
 /** Statuses worth another try: the server is busy or briefly broken. */
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
+/** Hooks of one {@link HttpTransport.send}: a last check once a slot is free, and the moment the request first goes out. */
+export interface SendHooks {
+  /** Called once the request holds a concurrency slot; false drops it unsent (throws {@link Skipped}). */
+  proceed?: () => boolean;
+  /** Called just before the first attempt is sent (not for retries). */
+  onFirstSend?: () => void;
+}
+
+/** A request dropped before it was sent because `proceed` said no (a sibling request already failed). */
+export class Skipped extends Error {}
+
 class Retryable extends Error {
   constructor(
     readonly error: RampartError,
@@ -52,12 +63,16 @@ export class HttpTransport {
   /**
    * Sends `body` and returns the parsed JSON answer, retrying what may pass.
    *
+   * @throws Skipped when `hooks.proceed` returns false once a slot is free (nothing was sent).
+   *
    * @throws DataError `E_TARGET_STATUS`, `E_TARGET_TIMEOUT`, `E_TARGET_UNREACHABLE`, `E_TARGET_RESPONSE_TOO_LARGE` or
    *   `E_TARGET_RESPONSE` (not JSON), each naming the endpoint and the fix.
    */
-  async send(body: string): Promise<unknown> {
+  async send(body: string, hooks: SendHooks = {}): Promise<unknown> {
     await this.acquire();
     try {
+      if (hooks.proceed && !hooks.proceed()) throw new Skipped();
+      hooks.onFirstSend?.();
       this.stats.requests++;
       for (let attempt = 0; ; attempt++) {
         await this.paced();
