@@ -47,7 +47,7 @@ export class HttpTransport {
   readonly stats: TransportStats = { requests: 0, retries: 0, failures: 0 };
   private inFlight = 0;
   private readonly waiting: Array<() => void> = [];
-  private nextStart = 0;
+  private readonly pacer?: Pacer;
   private readonly rng: Rng;
   private readonly headers: Record<string, string>;
 
@@ -56,6 +56,7 @@ export class HttpTransport {
     credential?: string,
   ) {
     this.rng = createRng(spec.seed);
+    if (spec.ratePerSecond !== undefined) this.pacer = new Pacer(spec.ratePerSecond);
     this.headers = { 'content-type': 'application/json', accept: 'application/json', ...spec.headers };
     if (spec.authHeader && credential !== undefined) this.headers[spec.authHeader.toLowerCase()] = `${spec.authPrefix}${credential}`;
   }
@@ -96,11 +97,8 @@ export class HttpTransport {
     }
   }
 
-  /** Exponential backoff with jitter in [0.5, 1) of the step; a server's Retry-After wins when longer. */
   private backoff(attempt: number, retryAfterMs?: number): number {
-    const step = Math.min(this.spec.maxBackoffMs, this.spec.backoffMs * 2 ** attempt);
-    const jittered = step * (0.5 + 0.5 * this.rng.next());
-    return Math.min(this.spec.maxBackoffMs, Math.max(jittered, retryAfterMs ?? 0));
+    return backoffDelay(this.spec, attempt, this.rng, retryAfterMs);
   }
 
   private async once(body: string): Promise<unknown> {
@@ -197,11 +195,9 @@ export class HttpTransport {
 
   /** Waits until the request rate allows another start. */
   private async paced(): Promise<void> {
-    const rate = this.spec.ratePerSecond;
-    if (rate === undefined) return;
+    if (!this.pacer) return;
     const now = performance.now();
-    const start = Math.max(now, this.nextStart);
-    this.nextStart = start + 1000 / rate;
+    const start = this.pacer.reserve(now);
     if (start > now) await sleep(start - now);
   }
 
@@ -218,6 +214,38 @@ export class HttpTransport {
     // The slot passes straight to the next waiter, so inFlight never overshoots.
     if (next) next();
     else this.inFlight--;
+  }
+}
+
+/**
+ * The wait before retry `attempt` (0-based): `backoffMs * 2^attempt` capped at `maxBackoffMs`,
+ * times a seeded jitter in [0.5, 1) so clients that failed together do not retry together; a
+ * server's Retry-After wins when longer, still capped.
+ *
+ * @example backoffDelay({ backoffMs: 100, maxBackoffMs: 5000 }, 2, createRng(0)); // in [200, 400)
+ */
+export function backoffDelay(
+  spec: Pick<HttpTargetSpec, 'backoffMs' | 'maxBackoffMs'>,
+  attempt: number,
+  rng: Rng,
+  retryAfterMs?: number,
+): number {
+  const step = Math.min(spec.maxBackoffMs, spec.backoffMs * 2 ** attempt);
+  const jittered = step * (0.5 + 0.5 * rng.next());
+  return Math.min(spec.maxBackoffMs, Math.max(jittered, retryAfterMs ?? 0));
+}
+
+/** Start times for requests at most `ratePerSecond` apart: each reservation takes the next free slot. */
+export class Pacer {
+  private next = -Infinity;
+
+  constructor(private readonly ratePerSecond: number) {}
+
+  /** The time (same clock as `now`, ms) the next request may start, reserving that slot. */
+  reserve(now: number): number {
+    const start = Math.max(now, this.next);
+    this.next = start + 1000 / this.ratePerSecond;
+    return start;
   }
 }
 
