@@ -198,6 +198,19 @@ test('a graph TF.js cannot differentiate (TopK) is a score target', async () => 
   loaded.dispose();
 });
 
+test('a graph with an op TF.js cannot run is a coded error naming the way out', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rampart-tfjs-'));
+  const node = [
+    { name: 'x', op: 'Placeholder', attr: { dtype: float, shape: { shape: dims(-1, 4) } } },
+    { name: 'out', op: 'NoSuchOp', input: ['x'], attr: { T: float } },
+  ];
+  const json = { modelTopology: { node, versions: { producer: 1 } }, format: 'graph-model', weightsManifest: [] };
+  await writeFile(join(dir, 'model.json'), JSON.stringify(json));
+  const before = tf.memory().numTensors;
+  await assert.rejects(loadTfjsModel({ path: dir }), codeIs('E_MODEL_GRAPH', /onnx/));
+  assert.equal(tf.memory().numTensors, before, 'the refused model was disposed');
+});
+
 test('missing, malformed, oversized and escaping model files are coded errors that say what to fix', async () => {
   const root = await mkdtemp(join(tmpdir(), 'rampart-tfjs-'));
   await assert.rejects(loadTfjsModel({ path: join(root, 'none') }), codeIs('E_MODEL_MISSING', /does not exist/));

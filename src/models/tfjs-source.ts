@@ -46,7 +46,8 @@ const DEFAULT_MAX_WEIGHT_BYTES = 1024 * 1024 * 1024;
  *
  * @throws DataError `E_MODEL_MISSING` (no directory or model.json), `E_MODEL_CORRUPT` (malformed model.json, missing or
  *   wrong-length weights), `E_MODEL_TOO_LARGE` (files over the caps, or a layers model over the parameter cap).
- * @throws InputError `E_MODEL_SHAPE` for a model without one float input of fixed per-example shape and a `[batch, classes]` output.
+ * @throws InputError `E_MODEL_SHAPE` for a model without one float input of fixed per-example shape and a `[batch, classes]` output;
+ *   `E_MODEL_GRAPH` for a graph model TF.js cannot execute synchronously (control flow, missing ops).
  * @throws UsageError `E_MODEL_PATH` for a path that is neither a directory nor a model.json; `E_PREPROCESS_UNSUPPORTED`.
  * @example const { classifier, identity } = await loadTfjsModel({ path: 'models/cifar/model.json' });
  */
@@ -127,9 +128,21 @@ class GraphClassifier implements Classifier {
     const outputNode = (json.modelTopology as { node?: Array<{ name?: string; op?: string }> }).node?.find(
       (n) => n.name === model.outputs[0]?.name.split(':')[0],
     );
-    const probe = tf.tidy(() => model.execute(tf.zeros([1, ...perExample])) as tf.Tensor);
-    const outShape = probe.shape;
-    probe.dispose();
+    let outShape: number[];
+    try {
+      const probe = tf.tidy(() => model.execute(tf.zeros([1, ...perExample])) as tf.Tensor);
+      outShape = probe.shape;
+      probe.dispose();
+    } catch (error) {
+      // Control flow (executeAsync only), ops this TF.js build lacks, or a graph that fails on its own input shape.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new InputError(
+        'E_MODEL_GRAPH',
+        `Graph model '${id}' cannot run one example of shape [${perExample.join(', ')}] (${reason}); ` +
+          're-export it without control flow or unsupported ops, or load it as onnx/onnxruntime.',
+        { cause: error, details: { inputShape: perExample } },
+      );
+    }
     if (outShape.length !== 2 || outShape[0] !== 1 || !((outShape[1] as number) >= 2)) {
       throw new InputError(
         'E_MODEL_SHAPE',
