@@ -28,6 +28,8 @@ export {
   httpTargetSpecSchema,
   parseHttpTargetSpec,
   queryBudgetOf,
+  describeServeTarget,
+  type ServeTargetInput,
   type HttpTargetSpec,
   type HttpTargetSpecInput,
   type HttpTargetStats,

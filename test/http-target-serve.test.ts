@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { smallMnist, trainedMlp } from './fixtures.js';
 import { startServe, type ServeProcess } from './serve-process.js';
 import { saveClassifierModel } from '../src/models/store.js';
-import { loadHttpModel, type HttpTargetSpecInput } from '../src/models/http/index.js';
+import { describeServeTarget, loadHttpModel, type HttpTargetSpecInput } from '../src/models/http/index.js';
 import { predictClasses, predictBatch } from '../src/models/predict.js';
 import { createAttack } from '../src/attacks/registry.js';
 import { threatModel } from '../src/threats/threat-model.js';
@@ -116,7 +116,20 @@ describe('HTTP target against rampart serve', () => {
   test('Square finds adversarial examples through the API, with the query count the server saw', async () => {
     const servedBefore = await servedPredictions(server.url);
     const { classifier, identity } = await loadHttpModel(spec());
-    const again = await loadHttpModel(spec());
+    // The same target from the server's own description: its address and key are enough.
+    const described = await describeServeTarget({
+      url: server.url,
+      output: 'scores',
+      authHeader: 'authorization',
+      authEnv: KEY_ENV,
+      authPrefix: 'Bearer ',
+      batchSize: 1,
+    });
+    assert.deepEqual(
+      [described.url, described.inputShape, described.numClasses, described.bounds],
+      [`${server.url}/v1/predict`, [28, 28, 1], 10, { min: 0, max: 1 }],
+    );
+    const again = await loadHttpModel(described);
     assert.deepEqual(again.identity, identity, 'the fingerprint is stable');
     assert.match(identity.kind === 'endpoint' ? identity.fingerprint : '', /^[0-9a-f]{64}$/);
     const data = await correct(classifier, 6);

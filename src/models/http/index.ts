@@ -15,6 +15,7 @@ import { HttpTransport } from './transport.js';
 export { HttpClassifier, type HttpTargetStats } from './classifier.js';
 export { httpTargetSpecSchema, parseHttpTargetSpec, outputPathOf, type HttpTargetSpec, type HttpTargetSpecInput } from './spec.js';
 export { queryBudgetOf, budgetedTarget, type QueryBudgeted } from './budget.js';
+export { describeServeTarget, type ServeTargetInput } from './discover.js';
 
 /** Fixed, so every load of the same endpoint sends the same probes. */
 const PROBE_SEED = 0x5eed;

@@ -131,7 +131,7 @@ export class HttpTransport {
       }
       let bytes: Uint8Array;
       try {
-        bytes = await this.readCapped(response);
+        bytes = await readCapped(response, this.spec.maxResponseBytes, url);
       } catch (error) {
         if (controller.signal.aborted) throw timedOut();
         throw error;
@@ -162,37 +162,6 @@ export class HttpTransport {
     }
   }
 
-  /** Reads the body, refusing more than `maxResponseBytes` (checked against Content-Length first, then while reading). */
-  private async readCapped(response: Response): Promise<Uint8Array> {
-    const max = this.spec.maxResponseBytes;
-    const tooLarge = (bytes: number): DataError =>
-      new DataError(
-        'E_TARGET_RESPONSE_TOO_LARGE',
-        `The endpoint ${this.spec.url} answered with more than ${max} bytes (${bytes}); lower batchSize or raise maxResponseBytes.`,
-        { details: { url: this.spec.url, maxResponseBytes: max, bytes } },
-      );
-    const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-    if (declared > max) {
-      await response.body?.cancel();
-      throw tooLarge(declared);
-    }
-    if (!response.body) return new Uint8Array(0);
-    const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > max) {
-        await reader.cancel();
-        throw tooLarge(total);
-      }
-      chunks.push(value);
-    }
-    return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
-  }
-
   /** Waits until the request rate allows another start. */
   private async paced(): Promise<void> {
     if (!this.pacer) return;
@@ -215,6 +184,41 @@ export class HttpTransport {
     if (next) next();
     else this.inFlight--;
   }
+}
+
+/**
+ * Reads a response body, refusing more than `max` bytes (checked against Content-Length
+ * first, then while reading, so an endless body costs at most `max`).
+ *
+ * @throws DataError `E_TARGET_RESPONSE_TOO_LARGE` naming the endpoint and the option to raise.
+ */
+export async function readCapped(response: Response, max: number, url: string): Promise<Uint8Array> {
+  const tooLarge = (bytes: number): DataError =>
+    new DataError(
+      'E_TARGET_RESPONSE_TOO_LARGE',
+      `The endpoint ${url} answered with more than ${max} bytes (${bytes}); lower batchSize or raise maxResponseBytes.`,
+      { details: { url, maxResponseBytes: max, bytes } },
+    );
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > max) {
+    await response.body?.cancel();
+    throw tooLarge(declared);
+  }
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      throw tooLarge(total);
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
 }
 
 /**
