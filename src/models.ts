@@ -19,3 +19,20 @@ export {
   type AbstentionTarget,
   type SelectiveMetrics,
 } from './models/calibrated-classifier.js';
+export { predictBatch } from './models/predict.js';
+export { accessOf, TARGET_ACCESS, type TargetAccess } from './models/classifier.js';
+export { loadTfjsModel, type TfjsSourceSpec } from './models/tfjs-source.js';
+export {
+  loadHttpModel,
+  HttpClassifier,
+  httpTargetSpecSchema,
+  parseHttpTargetSpec,
+  queryBudgetOf,
+  describeServeTarget,
+  type ServeTargetInput,
+  type HttpTargetSpec,
+  type HttpTargetSpecInput,
+  type HttpTargetStats,
+  type LoadedHttpModel,
+  type QueryBudgeted,
+} from './models/http/index.js';

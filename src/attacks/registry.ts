@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { UsageError, listChoices } from '../core/errors.js';
 import type { Attack } from './types.js';
+import { ATTACK_ACCESS, type AttackAccess, type RegisteredAttackId } from './access.js';
 import { parseAttackOptions } from './option-schema.js';
 import { fgsm, fgsmOptions } from './image/fgsm.js';
 import { pgd, pgdOptions } from './image/pgd.js';
@@ -29,7 +30,8 @@ function entry<S extends z.ZodObject>(id: string, schema: S, factory: (options: 
   return { create: (options) => factory(parseAttackOptions(id, schema, options)), options: Object.keys(schema.shape), description };
 }
 
-const ATTACKS: Record<string, Entry> = {
+// Keyed by the access table's ids, so an attack cannot be registered without declaring what it reads.
+const ATTACKS: Record<RegisteredAttackId, Entry> = {
   fgsm: entry('fgsm', fgsmOptions, fgsm, 'Fast gradient sign method: one step of size epsilon (Goodfellow et al. 2015).'),
   pgd: entry('pgd', pgdOptions, pgd, 'Projected gradient descent with random start and restarts (Madry et al. 2018).'),
   'apgd-ce': entry(
@@ -68,18 +70,39 @@ const ATTACKS: Record<string, Entry> = {
   ),
 };
 
+function lookup(id: string): Entry | undefined {
+  return Object.hasOwn(ATTACKS, id) ? ATTACKS[id as RegisteredAttackId] : undefined;
+}
+
 /** The registered attack ids, in catalog order. */
 export function attackIds(): string[] {
   return Object.keys(ATTACKS);
 }
 
 export function describeAttack(id: string): string {
-  return ATTACKS[id]?.description ?? '';
+  return lookup(id)?.description ?? '';
 }
 
 /** The options an attack id accepts (empty for an unknown id). */
 export function attackOptionNames(id: string): readonly string[] {
-  return ATTACKS[id]?.options ?? [];
+  return lookup(id)?.options ?? [];
+}
+
+/**
+ * What a registered attack reads from the model: `gradients` (white box), `scores` or `labels`.
+ *
+ * @throws UsageError `E_UNKNOWN_ATTACK` listing the valid ids.
+ * @example attackAccess('square'); // 'scores'
+ */
+export function attackAccess(id: string): AttackAccess {
+  if (!lookup(id)) unknownAttack(id);
+  return ATTACK_ACCESS[id as RegisteredAttackId];
+}
+
+function unknownAttack(id: string): never {
+  throw new UsageError('E_UNKNOWN_ATTACK', `Unknown attack '${id}'; use ${listChoices(attackIds())}.`, {
+    details: { value: id, valid: attackIds() },
+  });
 }
 
 /**
@@ -91,11 +114,7 @@ export function attackOptionNames(id: string): readonly string[] {
  * @example const attack = createAttack('pgd', { steps: 40 });
  */
 export function createAttack(id: string, options: Record<string, unknown> = {}): Attack {
-  const known = ATTACKS[id];
-  if (!known) {
-    throw new UsageError('E_UNKNOWN_ATTACK', `Unknown attack '${id}'; use ${listChoices(attackIds())}.`, {
-      details: { value: id, valid: attackIds() },
-    });
-  }
+  const known = lookup(id);
+  if (!known) unknownAttack(id);
   return known.create(options);
 }

@@ -1,8 +1,12 @@
-/** Edge checks shared by every attack: the batch, the labels and the goal must fit the model. */
+/**
+ * Edge checks shared by every attack: the batch, the labels and the goal must fit the model,
+ * and the model must answer what the attack reads (gradients, scores or labels).
+ */
 import * as tf from '@tensorflow/tfjs';
-import { InputError } from '../core/errors.js';
+import { GradientError, InputError, UsageError, listChoices } from '../core/errors.js';
 import type { Classifier } from '../models/classifier.js';
-import { assertBatchShape } from '../models/classifier.js';
+import { accessOf, assertBatchShape } from '../models/classifier.js';
+import { accessSuffices, attacksRunnableWith, type AttackAccess } from './access.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import type { AttackGoal } from './types.js';
 
@@ -75,4 +79,34 @@ export async function validateAttackInputs(
     }
   }
   return goal.targets;
+}
+
+/**
+ * Checks that `model` offers the access an attack needs; the error names the registered
+ * attacks that can run against it.
+ *
+ * @throws GradientError `E_NOT_DIFFERENTIABLE` when a gradient attack meets a score or label target.
+ * @throws UsageError `E_LABELS_ONLY` when a score attack meets a label-only target.
+ * @example assertTargetAccess(model, 'square', 'scores');
+ */
+export function assertTargetAccess(
+  model: Pick<Classifier, 'id' | 'access' | 'differentiable'>,
+  attack: string,
+  needed: AttackAccess,
+): void {
+  const offered = accessOf(model);
+  if (accessSuffices(offered, needed)) return;
+  const runnable = attacksRunnableWith(offered);
+  const details = { attack, model: model.id, offered, needed, runnable };
+  const use = `use a ${offered === 'labels' ? 'decision-based' : 'black-box'} attack (${listChoices(runnable)}) against it`;
+  if (needed === 'gradients') {
+    throw new GradientError(
+      'E_NOT_DIFFERENTIABLE',
+      `Model '${model.id}' exposes no gradients (only ${offered}), which ${attack} needs; ${use}.`,
+      {
+        details,
+      },
+    );
+  }
+  throw new UsageError('E_LABELS_ONLY', `Model '${model.id}' answers labels only, but ${attack} reads scores; ${use}.`, { details });
 }

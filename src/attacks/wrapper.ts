@@ -7,16 +7,17 @@
  * search, as a function of an {@link AttackContext}.
  */
 import * as tf from '@tensorflow/tfjs';
-import { GradientError, RampartError } from '../core/errors.js';
+import { RampartError } from '../core/errors.js';
 import { sizeOf } from '../core/types.js';
 import type { Classifier } from '../models/classifier.js';
+import { budgetedTarget, queryBudgetOf } from '../models/http/budget.js';
 import { getNorm, type Norm } from '../threats/norms.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import type { Attack, AttackProgress, AttackResult, AttackRunOptions } from './types.js';
-import { validateAttackInputs } from './validate.js';
+import type { AttackAccess } from './access.js';
+import { assertTargetAccess, validateAttackInputs } from './validate.js';
 
-/** What an attack reads from the model: input gradients, scores (logits) or labels only. */
-export type AttackAccess = 'gradients' | 'scores' | 'labels';
+export type { AttackAccess } from './access.js';
 
 /** Everything the start-up block resolves, handed to the attack's search. */
 export interface AttackContext {
@@ -35,6 +36,11 @@ export interface AttackContext {
   /** The clean batch, row-major, read once; never write to it (copy with `Float32Array.from`). */
   readonly clean: Float32Array;
   readonly seed: number;
+  /**
+   * The target's per-example query budget (HTTP endpoints may declare one): query attacks
+   * stop an example once it is spent. `model` then refuses more than `n` times it in total.
+   */
+  readonly queryBudget?: number;
   readonly onProgress: (progress: AttackProgress) => void;
 }
 
@@ -96,7 +102,8 @@ async function measure(name: string, context: AttackContext, adversarial: tf.Ten
  * Wraps a search into a runner that does the start-up and final checks.
  *
  * @throws InputError for a batch, labels or targets that do not fit the model (see validateAttackInputs).
- * @throws GradientError `E_NOT_DIFFERENTIABLE` when a gradient attack meets a model without gradients.
+ * @throws GradientError `E_NOT_DIFFERENTIABLE` when a gradient attack meets a model without gradients;
+ *   UsageError `E_LABELS_ONLY` when a score attack meets a label-only target (both name the attacks that can run).
  * @throws RampartError `E_ATTACK_CONTRACT` when the search broke the threat (a bug).
  * @example export const pgdRunner = wrapAttack('pgd', 'gradients', gradientDescentSearch);
  */
@@ -104,12 +111,7 @@ export function wrapAttack<C>(name: string, access: AttackAccess, search: Attack
   return async (model, x, labels, threat, config, options = {}) => {
     const goal = options.goal ?? { kind: 'untargeted' };
     const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
-    if (access === 'gradients' && !model.differentiable) {
-      const message = `Model '${model.id}' exposes no gradients, which ${name} needs; use a black-box attack (square, hsj) against it.`;
-      throw new GradientError('E_NOT_DIFFERENTIABLE', message, {
-        details: { attack: name, model: model.id },
-      });
-    }
+    assertTargetAccess(model, name, access);
     const onProgress = options.onProgress ?? (() => undefined);
     const norm = getNorm(threat.norm);
     const clean = (await x.data()) as Float32Array;
@@ -117,7 +119,23 @@ export function wrapAttack<C>(name: string, access: AttackAccess, search: Attack
     const targeted = goal.kind === 'targeted';
     const rowSize = sizeOf(model.inputShape);
     const seed = options.seed ?? 0;
-    const context: AttackContext = { model, x, labels, threat, norm, targeted, goalClasses, n, rowSize, clean, seed, onProgress };
+    const queryBudget = queryBudgetOf(model);
+    const target = queryBudget === undefined ? model : budgetedTarget(model, n * queryBudget, queryBudget);
+    const context: AttackContext = {
+      model: target,
+      x,
+      labels,
+      threat,
+      norm,
+      targeted,
+      goalClasses,
+      n,
+      rowSize,
+      clean,
+      seed,
+      onProgress,
+      ...(queryBudget === undefined ? {} : { queryBudget }),
+    };
     const outcome = await search(context, config);
     try {
       const perturbation = await measure(name, context, outcome.adversarial);

@@ -1,10 +1,10 @@
 /** A few adversarial examples of one attack at one named threat, as plain numbers for the report's images. */
-import * as tf from '@tensorflow/tfjs';
 import { batchTensor } from '../core/tensors.js';
 import { sizeOf, type Dataset } from '../core/types.js';
 import { takeFirst } from '../data/index.js';
 import { createAttack } from '../attacks/registry.js';
 import type { Classifier } from '../models/classifier.js';
+import { predictBatch } from '../models/predict.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import type { AttackSpec } from './robustness.js';
 import { explainAttacked } from './explain/attacked.js';
@@ -83,11 +83,10 @@ export async function adversarialExamples(options: AdversarialExamplesOptions): 
   const attack = createAttack(options.attack.id, options.attack.options ?? {});
   const result = await attack.run(model, x, data.y, threat, { seed: options.seed });
   try {
-    const [clean, adv] = tf.tidy(() => [tf.argMax(model.logits(x), 1), tf.argMax(model.logits(result.adversarial), 1)]);
-    const cleanPred = (await (clean as tf.Tensor).data()) as Int32Array;
-    const advPred = (await (adv as tf.Tensor).data()) as Int32Array;
+    // predictBatch: a fresh prediction through logits, or through queries for a black-box target.
+    const cleanPred = await predictBatch(model, x);
+    const advPred = await predictBatch(model, result.adversarial);
     const advPixels = (await result.adversarial.data()) as Float32Array;
-    tf.dispose([clean as tf.Tensor, adv as tf.Tensor]);
     const size = sizeOf(data.shape);
     const items: AdversarialExample[] = [];
     for (let i = 0; i < data.count; i++) {

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../core/types.js';
 import { assertBatchShape, type Classifier } from '../models/classifier.js';
+import { scoresOf } from '../models/predict.js';
 
 /**
  * Whether `model` gives different logits for the same inputs on two passes (the first
@@ -25,11 +26,9 @@ export async function isStochastic(model: Classifier, data: Dataset, rows = 16):
   const size = data.x.length / data.count;
   const x = tf.tensor(data.x.subarray(0, n * size), [n, ...data.shape], 'float32');
   try {
-    const a = tf.tidy(() => model.logits(x));
-    const b = tf.tidy(() => model.logits(x));
-    const [va, vb] = await Promise.all([a.data(), b.data()]);
-    a.dispose();
-    b.dispose();
+    // Through scoresOf, so a black-box target (queried twice) is probed like a TF.js model.
+    const va = await scoresOf(model, x);
+    const vb = await scoresOf(model, x);
     return va.some((v, i) => v !== vb[i]);
   } finally {
     x.dispose();

@@ -23,7 +23,7 @@ import { hashDataset } from '../data/hash.js';
 import { engineInfo, initEngine, type EngineInfo } from '../engine/backend.js';
 import type { Executor } from '../execution/index.js';
 import type { Classifier } from '../models/classifier.js';
-import { accuracyOf, meanPassClasses } from '../models/predict.js';
+import { accuracyOf, predictBatch } from '../models/predict.js';
 import { openAttackRun } from './attack-run.js';
 import { createAttack } from '../attacks/registry.js';
 import type { NormId } from '../threats/norms.js';
@@ -209,11 +209,11 @@ export async function runSuite(options: SuiteEvalOptions): Promise<SuiteReport> 
   /** A fresh prediction at the returned points: a break counts only if it is confirmed. */
   const confirm = async (rows: number[], outcome: BatchOutcome): Promise<Int32Array> => {
     const x = tf.tensor(outcome.adversarial, [rows.length, ...data.shape], 'float32');
-    const p = meanPassClasses(model, x, suite.passes);
-    x.dispose();
-    const classes = Int32Array.from(await p.data());
-    p.dispose();
-    return classes;
+    try {
+      return await predictBatch(model, x, suite.passes);
+    } finally {
+      x.dispose();
+    }
   };
 
   try {

@@ -12,7 +12,7 @@ import type { Dataset } from '../core/types.js';
 import { sizeOf } from '../core/types.js';
 import type { Attack, AttackProgress } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';
-import { predictClasses } from '../models/predict.js';
+import { predictBatch, predictClasses } from '../models/predict.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import { localExecutor } from './create.js';
 import { withSession, type ExecutionInfo, type Executor } from './executor.js';
@@ -40,11 +40,11 @@ export interface DatasetAttackOptions {
 
 /** Predicted classes of a batch; disposes `x`. */
 async function predictRows(model: Classifier, x: tf.Tensor): Promise<Int32Array> {
-  const predicted = tf.tidy(() => tf.argMax(model.logits(x), 1));
-  x.dispose();
-  const values = (await predicted.data()) as Int32Array;
-  predicted.dispose();
-  return values;
+  try {
+    return await predictBatch(model, x);
+  } finally {
+    x.dispose();
+  }
 }
 
 export interface ExampleOutcome {

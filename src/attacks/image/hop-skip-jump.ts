@@ -192,7 +192,7 @@ async function hopSkipJumpSearch(context: AttackContext, config: HopSkipJumpConf
         targeted,
         linf: norm.id === 'linf',
         bounds: threat.bounds,
-        config: { ...config, queries: config.queries - 2 },
+        config: { ...config, queries: Math.min(config.queries, context.queryBudget ?? Infinity) - 2 },
         rng: rng.fork(),
       });
       queries[i] = (queries[i] as number) + outcome.queries;

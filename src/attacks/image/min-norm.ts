@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GradientError } from '../../core/errors.js';
 import type { Classifier } from '../../models/classifier.js';
 import type { AttackContext, AttackOutcome } from '../wrapper.js';
-import { goalMet, rowDistances } from './rows.js';
+import { goalMet, predictRows, rowDistances } from './rows.js';
 
 export interface MinNormOutcome {
   /** Row-major best points found (the clean input where nothing was found). */
@@ -43,9 +43,20 @@ export async function finishMinNorm(context: AttackContext, outcome: MinNormOutc
     if ((inside[i] as number) <= epsilon) rows.set(outcome.points.subarray(i * rowSize, (i + 1) * rowSize), i * rowSize);
   }
   const adversarial = tf.tensor(rows, x.shape, 'float32');
-  const predicted = tf.tidy(() => tf.argMax(model.logits(adversarial), 1));
-  const p = await predicted.data();
-  predicted.dispose();
+  // A black-box target answers through queryScores only; a TF.js model keeps its one forward pass.
+  let p: ArrayLike<number>;
+  if (model.queryScores) {
+    try {
+      p = await predictRows(model, rows, n);
+    } catch (error) {
+      adversarial.dispose();
+      throw error;
+    }
+  } else {
+    const predicted = tf.tidy(() => tf.argMax(model.logits(adversarial), 1));
+    p = await predicted.data();
+    predicted.dispose();
+  }
   const success = new Uint8Array(n);
   const queries = Int32Array.from(outcome.queries, (q) => q + 1);
   for (let i = 0; i < n; i++) success[i] = goalMet(p[i] as number, goalClasses[i] as number, targeted) ? 1 : 0;

@@ -138,7 +138,8 @@ async function squareSearch(context: AttackContext, config: SquareConfig): Promi
     success[i] = goalMet(p0[i] as number, goalClasses[i] as number, targeted) ? 1 : 0;
   }
 
-  const budget = config.queries;
+  // A target's own per-example budget (an HTTP endpoint's) caps the attack's.
+  const budget = Math.min(config.queries, context.queryBudget ?? Infinity);
   for (let it = 1; it < budget && epsilon > 0; it++) {
     const active: number[] = [];
     for (let i = 0; i < n; i++) if (!success[i] && (queries[i] as number) < budget) active.push(i);
