@@ -128,12 +128,17 @@ function pool(kind: 'max' | 'avg'): OpDef {
       if (dil[0] !== 1 || dil[1] !== 1) throw unsupported(ctx, 'dilated pooling');
       if (ctx.node.output && ctx.node.output.length > 1 && ctx.node.output[1]) throw unsupported(ctx, 'the Indices output');
       const ceil = ctx.attrs.int('ceil_mode', 0) === 1;
-      let xs = channelsLast(x, ctx.consts) as tf.Tensor4D;
-      let pad = padding(ctx, inH!, inW!, k, strides, ceil);
-      if (kind === 'avg' && pad !== 'valid' && ctx.attrs.int('count_include_pad', 0) === 1) {
-        // Padded zeros count in the average: pad first, then pool without padding.
-        xs = tf.pad(xs, pad);
-        pad = 'valid';
+      const xs = channelsLast(x, ctx.consts) as tf.Tensor4D;
+      const pad = padding(ctx, inH!, inW!, k, strides, ceil);
+      if (kind === 'avg' && pad !== 'valid') {
+        // Pad with zeros and pool without padding: TF.js's AvgPoolGrad ignores how a padded
+        // forward pass excluded the padding, so its gradient would be wrong.
+        const padded = tf.pad(xs, pad);
+        const sums = tf.avgPool(padded, k, strides, 'valid');
+        if (ctx.attrs.int('count_include_pad', 0) === 1) return [tensorValue(sums, true)];
+        // Exclude the padding from each window's count, as ONNX does by default.
+        const ones = tf.pad(tf.ones([1, inH!, inW!, 1]), pad);
+        return [tensorValue(tf.div(sums, tf.avgPool(ones as tf.Tensor4D, k, strides, 'valid')), true)];
       }
       const op = kind === 'max' ? tf.maxPool : tf.avgPool;
       return [tensorValue(op(xs, k, strides, pad as unknown as 'valid'), true)];
