@@ -99,7 +99,7 @@ export async function runOrt(bytes: Uint8Array, x: Float32Array, shape: number[]
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   try {
-    const result = await session.run({ x: new ort.Tensor('float32', x, shape) });
+    const result = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x, shape) });
     const out = result[session.outputNames[0]!]!;
     return { data: Float32Array.from(out.data as Float32Array), dims: [...out.dims] };
   } finally {

@@ -5,7 +5,7 @@
  * `logits`, so gradients flow through it and a threat's epsilon stays in the data's units.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InputError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
 import type { Bounds } from '../core/types.js';
 import type { Classifier } from './classifier.js';
 import type { Preprocessing } from './sources/types.js';
@@ -53,6 +53,7 @@ export class PreprocessedClassifier implements Classifier {
   private readonly scale: number;
   private readonly mean: tf.Tensor | undefined;
   private readonly invStd: tf.Tensor | undefined;
+  private disposed = false;
 
   /**
    * @throws InputError `E_PREPROCESS` when `preprocess` does not fit the model's input.
@@ -83,6 +84,7 @@ export class PreprocessedClassifier implements Classifier {
     return this.nchw ? tf.transpose(y, [0, 3, 1, 2]) : y;
   }
 
+  /** @throws UsageError `E_MODEL_DISPOSED` after `dispose()`. */
   logits(x: tf.Tensor): tf.Tensor2D {
     const y = this.normalise(x);
     if (!this.nchw) return this.inner.logits(y);
@@ -92,11 +94,13 @@ export class PreprocessedClassifier implements Classifier {
 
   /** Frees the preprocessing constants (not the inner model). */
   dispose(): void {
+    this.disposed = true;
     this.mean?.dispose();
     this.invStd?.dispose();
   }
 
   private normalise(x: tf.Tensor): tf.Tensor {
+    if (this.disposed) throw new UsageError('E_MODEL_DISPOSED', `Model '${this.id}' was disposed; load it again.`);
     let y = this.scale === 1 ? x : tf.mul(x, this.scale);
     if (this.mean) y = tf.sub(y, this.mean);
     if (this.invStd) y = tf.mul(y, this.invStd);
