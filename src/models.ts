@@ -19,3 +19,19 @@ export {
   type AbstentionTarget,
   type SelectiveMetrics,
 } from './models/calibrated-classifier.js';
+export {
+  loadOnnxModel,
+  importOnnx,
+  onnxSourceOf,
+  OnnxClassifier,
+  OnnxGraph,
+  SUPPORTED_OPS as ONNX_SUPPORTED_OPS,
+  DEFAULT_ONNX_LIMITS,
+  type OnnxModelSpec,
+  type OnnxSource,
+  type OnnxLimits,
+  type OnnxGraphInfo,
+} from './models/onnx/index.js';
+export { loadOnnxRuntimeModel, OnnxRuntimeClassifier, DEFAULT_ORT_CHUNK_ROWS } from './models/onnxruntime/index.js';
+export { checkOnnxFile, type ModelCheckReport, type ModelCheckOptions, type TensorSignature } from './models/onnxruntime/check.js';
+export { PreprocessedClassifier, withPreprocessing, checkPreprocessing } from './models/preprocess.js';

@@ -3,7 +3,7 @@
  * they are checked against. Shared by the ONNX tests; not a test file.
  */
 import onnxProto from 'onnx-proto';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { createRng } from '../src/core/rng.js';
 
 const { onnx } = onnxProto;
@@ -86,7 +86,16 @@ export function randomValues(n: number, seed: number, lo = -1, hi = 1): number[]
 
 /** A float initializer of `dims` with seeded values. */
 export function init(name: string, dims: number[], seed: number, lo = -1, hi = 1): Init {
-  return { name, dims, values: randomValues(dims.reduce((p, d) => p * d, 1), seed, lo, hi) };
+  return {
+    name,
+    dims,
+    values: randomValues(
+      dims.reduce((p, d) => p * d, 1),
+      seed,
+      lo,
+      hi,
+    ),
+  };
 }
 
 /** An int64 initializer. */

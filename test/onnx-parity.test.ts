@@ -32,7 +32,10 @@ test('PGD on the imported MNIST CNN equals PGD on the native TF.js model, exampl
     const ours = await pgd({ steps: 10 }).run(loaded.classifier, x, labels, threat, { seed: 3 });
     const theirs = await pgd({ steps: 10 }).run(reference, x, labels, threat, { seed: 3 });
     assert.deepEqual([...ours.success], [...theirs.success]);
-    assert.ok(ours.success.some((s) => s === 1) && ours.success.some((s) => s === 0), 'the attack should both win and lose on some examples');
+    assert.ok(
+      ours.success.some((s) => s === 1) && ours.success.some((s) => s === 0),
+      'the attack should both win and lose on some examples',
+    );
     const diff = maxAbsDiff(await values(ours.adversarial), await values(theirs.adversarial));
     // Sign steps amplify float noise only where a gradient component is ~0; the examples must agree.
     assert.ok(diff < 1e-3, `adversarial examples differ by ${diff}`);

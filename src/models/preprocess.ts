@@ -30,11 +30,17 @@ export function isIdentityPreprocessing(p: Preprocessing | undefined): boolean {
  * @throws InputError `E_PREPROCESS` naming the bad field and what it must be.
  */
 export function checkPreprocessing(p: Preprocessing, modelShape: readonly number[], id: string): void {
-  const bad = (message: string): InputError => new InputError('E_PREPROCESS', `Preprocessing for model '${id}': ${message}`, { details: { preprocess: p, inputShape: modelShape } });
-  if (p.layout === 'nchw' && modelShape.length !== 3) throw bad(`layout 'nchw' needs a [c, h, w] model input; it takes [${modelShape.join(', ')}].`);
+  const bad = (message: string): InputError =>
+    new InputError('E_PREPROCESS', `Preprocessing for model '${id}': ${message}`, { details: { preprocess: p, inputShape: modelShape } });
+  if (p.layout === 'nchw' && modelShape.length !== 3)
+    throw bad(`layout 'nchw' needs a [c, h, w] model input; it takes [${modelShape.join(', ')}].`);
   const channels = p.layout === 'nchw' ? modelShape[0]! : modelShape[modelShape.length - 1]!;
-  if (p.scale !== undefined && !(Number.isFinite(p.scale) && p.scale !== 0)) throw bad(`scale must be a finite non-zero number; got ${p.scale}.`);
-  for (const [name, v] of [['mean', p.mean], ['std', p.std]] as const) {
+  if (p.scale !== undefined && !(Number.isFinite(p.scale) && p.scale !== 0))
+    throw bad(`scale must be a finite non-zero number; got ${p.scale}.`);
+  for (const [name, v] of [
+    ['mean', p.mean],
+    ['std', p.std],
+  ] as const) {
     if (v === undefined) continue;
     if (v.length !== 1 && v.length !== channels) throw bad(`${name} has ${v.length} values; give 1 or one per channel (${channels}).`);
     if (v.some((x) => !Number.isFinite(x))) throw bad(`${name} must hold finite numbers.`);

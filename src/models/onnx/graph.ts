@@ -71,9 +71,13 @@ function inputShapeOf(info: ValueInfoProto, path: string): number[] {
   const type = info.type?.tensorType;
   const dims = type?.shape?.dim;
   const bad = (why: string): DataError =>
-    new DataError('E_ONNX_INPUT_SHAPE', `${path}: input '${info.name ?? '?'}' ${why}; export the model with a fixed example shape (only the batch may vary).`, {
-      details: { path, input: info.name },
-    });
+    new DataError(
+      'E_ONNX_INPUT_SHAPE',
+      `${path}: input '${info.name ?? '?'}' ${why}; export the model with a fixed example shape (only the batch may vary).`,
+      {
+        details: { path, input: info.name },
+      },
+    );
   if (type?.elemType !== 1) throw bad(`is ${dtypeName(type?.elemType)}, not float32`);
   if (!dims || dims.length < 2) throw bad('has no [batch, ...] shape');
   return dims.slice(1).map((d) => {
@@ -109,9 +113,13 @@ export class OnnxGraph {
     }
     const inputs = (graph.input ?? []).filter((i) => !this.constants.has(i.name ?? ''));
     if (inputs.length !== 1) {
-      throw new DataError('E_ONNX_INPUTS', `${path}: the graph takes ${inputs.length} inputs; a classifier takes exactly one (the batch).`, {
-        details: { path, inputs: inputs.map((i) => i.name) },
-      });
+      throw new DataError(
+        'E_ONNX_INPUTS',
+        `${path}: the graph takes ${inputs.length} inputs; a classifier takes exactly one (the batch).`,
+        {
+          details: { path, inputs: inputs.map((i) => i.name) },
+        },
+      );
     }
     const input = inputs[0]!;
     const outputNames = (graph.output ?? []).map((o) => o.name ?? '');
@@ -133,9 +141,13 @@ export class OnnxGraph {
       };
       for (const name of step.inputs) {
         if (name && !known.has(name)) {
-          throw new DataError('E_ONNX_MALFORMED', `${path}: node '${step.name}' reads '${name}', which no earlier node, input or initializer defines.`, {
-            details: { path, node: step.name, value: name },
-          });
+          throw new DataError(
+            'E_ONNX_MALFORMED',
+            `${path}: node '${step.name}' reads '${name}', which no earlier node, input or initializer defines.`,
+            {
+              details: { path, node: step.name, value: name },
+            },
+          );
         }
       }
       for (const name of step.outputs) if (name) known.add(name);
@@ -143,7 +155,8 @@ export class OnnxGraph {
       else this.steps.push(step);
     });
     const outputName = outputNames[0]!;
-    if (!known.has(outputName)) throw new DataError('E_ONNX_MALFORMED', `${path}: no node computes the output '${outputName}'.`, { details: { path } });
+    if (!known.has(outputName))
+      throw new DataError('E_ONNX_MALFORMED', `${path}: no node computes the output '${outputName}'.`, { details: { path } });
     const last = this.steps.findIndex((s) => s.op === 'Softmax' && s.outputs[0] === outputName);
     this.finalSoftmax = last;
     this.opset = opset;
@@ -200,9 +213,13 @@ export class OnnxGraph {
       if (!name) return;
       const v = out[k];
       if (!v) {
-        throw new UsageError('E_ONNX_UNSUPPORTED_ATTRIBUTE', `Node '${step.name}' (${step.op}): output ${k} ('${name}') is not supported; use 'onnxruntime:PATH'.`, {
-          details: { node: step.name, op: step.op, output: k },
-        });
+        throw new UsageError(
+          'E_ONNX_UNSUPPORTED_ATTRIBUTE',
+          `Node '${step.name}' (${step.op}): output ${k} ('${name}') is not supported; use 'onnxruntime:PATH'.`,
+          {
+            details: { node: step.name, op: step.op, output: k },
+          },
+        );
       }
       env.set(name, v);
     });

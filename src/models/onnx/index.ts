@@ -50,7 +50,10 @@ export async function readModelFile(path: string, limits: OnnxLimits = DEFAULT_O
     return new Uint8Array(await readFile(path));
   } catch (cause) {
     if (cause instanceof DataError) throw cause;
-    throw new DataError('E_MODEL_MISSING', `Cannot read ONNX model ${path}: ${(cause as Error).message}; check the path.`, { cause, details: { path } });
+    throw new DataError('E_MODEL_MISSING', `Cannot read ONNX model ${path}: ${(cause as Error).message}; check the path.`, {
+      cause,
+      details: { path },
+    });
   }
 }
 
@@ -100,7 +103,10 @@ export async function loadOnnxModel(spec: OnnxModelSpec, limits: OnnxLimits = DE
   const bytes = await readModelFile(spec.path, limits);
   const digest = sha256(bytes);
   const id = spec.id ?? `onnx:${digest.slice(0, 12)}`;
-  const { classifier, dispose } = importOnnx({ bytes, path: spec.path, id, ...(spec.preprocess ? { preprocess: spec.preprocess } : {}) }, limits);
+  const { classifier, dispose } = importOnnx(
+    { bytes, path: spec.path, id, ...(spec.preprocess ? { preprocess: spec.preprocess } : {}) },
+    limits,
+  );
   let disposed = false;
   return {
     classifier,

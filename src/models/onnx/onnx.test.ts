@@ -12,8 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { engine } from '../../../test/fixtures.js';
 import { buildModel, init, maxAbsDiff, randomValues, runOrt, values } from '../../../test/onnx-builder.js';
 import { RampartError } from '../../core/errors.js';
-import { PreprocessedClassifier } from '../preprocess.js';
-import { OnnxClassifier } from './classifier.js';
+import type { PreprocessedClassifier } from '../preprocess.js';
+import type { OnnxClassifier } from './classifier.js';
 import { importOnnx, loadOnnxModel, sha256, SUPPORTED_OPS } from './index.js';
 
 before(engine);
@@ -39,7 +39,14 @@ for (const name of ['mnist-cnn', 'cifar-resnet', 'tabular-mlp']) {
     try {
       const model = loaded.classifier as OnnxClassifier;
       const shape = [5, ...model.inputShape];
-      const x = Float32Array.from(randomValues(shape.reduce((p, d) => p * d, 1), 3, 0, 1));
+      const x = Float32Array.from(
+        randomValues(
+          shape.reduce((p, d) => p * d, 1),
+          3,
+          0,
+          1,
+        ),
+      );
       const expected = await runOrt(readFileSync(fixture(name)), x, shape);
       const ours = await values(tf.tidy(() => model.forward(tf.tensor(x, shape))));
       const diff = maxAbsDiff(ours, expected.data);
@@ -69,7 +76,14 @@ test('a graph ending in Softmax gives log-probabilities as logits', async () => 
 
 test('an unsupported op names the op, its node, the supported list and the onnxruntime target', async () => {
   const bytes = buildModel({ input: [-1, 3], nodes: [{ op: 'Hardmax', inputs: ['x'], outputs: ['y'], name: 'head' }] });
-  const error = await rejectsWith(() => importOnnx({ bytes, path: 'm.onnx', id: 'm' }), 'E_ONNX_UNSUPPORTED_OP', 'Hardmax', "'head'", 'onnxruntime:m.onnx', 'Conv');
+  const error = await rejectsWith(
+    () => importOnnx({ bytes, path: 'm.onnx', id: 'm' }),
+    'E_ONNX_UNSUPPORTED_OP',
+    'Hardmax',
+    "'head'",
+    'onnxruntime:m.onnx',
+    'Conv',
+  );
   assert.deepEqual(error.details.supported, SUPPORTED_OPS);
 });
 
@@ -93,20 +107,38 @@ test('malformed, truncated, empty and missing files fail with coded errors', asy
 test('size caps are checked before allocation: file bytes and declared parameters', async () => {
   const path = fixture('mnist-cnn');
   await rejectsWith(() => loadOnnxModel({ path }, { maxFileBytes: 1000, maxParameters: 1e9, maxNodes: 100 }), 'E_ONNX_TOO_LARGE', '1000');
-  await rejectsWith(() => loadOnnxModel({ path }, { maxFileBytes: 1e9, maxParameters: 1000, maxNodes: 100 }), 'E_ONNX_TOO_LARGE', 'parameters');
+  await rejectsWith(
+    () => loadOnnxModel({ path }, { maxFileBytes: 1e9, maxParameters: 1000, maxNodes: 100 }),
+    'E_ONNX_TOO_LARGE',
+    'parameters',
+  );
   // A tensor that declares a billion elements but holds four: refused by the cap, nothing allocated for it.
-  const huge = buildModel({ input: [-1, 4], inits: [{ name: 'w', dims: [1000, 1000, 1000], values: [1, 2, 3, 4] }], nodes: [{ op: 'Add', inputs: ['x', 'w'], outputs: ['y'] }] });
+  const huge = buildModel({
+    input: [-1, 4],
+    inits: [{ name: 'w', dims: [1000, 1000, 1000], values: [1, 2, 3, 4] }],
+    nodes: [{ op: 'Add', inputs: ['x', 'w'], outputs: ['y'] }],
+  });
   await rejectsWith(() => importOnnx({ bytes: huge, path: 'h.onnx', id: 'h' }), 'E_ONNX_TOO_LARGE');
 });
 
 test('a batch fixed at 1 and a non-classifier output are refused at import', async () => {
-  const fixed = buildModel({ input: [1, 3], inits: [init('w', [3, 2], 1)], nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['h'] }, { op: 'Flatten', inputs: ['h'], outputs: ['y'], attrs: { axis: 0 } }] });
+  const fixed = buildModel({
+    input: [1, 3],
+    inits: [init('w', [3, 2], 1)],
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'w'], outputs: ['h'] },
+      { op: 'Flatten', inputs: ['h'], outputs: ['y'], attrs: { axis: 0 } },
+    ],
+  });
   await rejectsWith(() => importOnnx({ bytes: fixed, path: 'f.onnx', id: 'f' }), 'E_ONNX_OUTPUT_SHAPE', 'dynamic_axes');
 });
 
 test('repeated logits and input gradients leave the tensor count unchanged; dispose frees the model', async () => {
   const start = tf.memory().numTensors;
-  const loaded = await loadOnnxModel({ path: fixture('cifar-resnet'), preprocess: { layout: 'nchw', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } });
+  const loaded = await loadOnnxModel({
+    path: fixture('cifar-resnet'),
+    preprocess: { layout: 'nchw', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+  });
   const model = loaded.classifier;
   const x = tf.randomUniform([3, 32, 32, 3]);
   const step = (): void => {
@@ -135,7 +167,9 @@ test('nchw preprocessing takes NHWC data in [0,1]: same logits as normalising an
     assert.deepEqual(model.inputShape, [32, 32, 3]);
     const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 9);
     const byHand = (t: tf.Tensor): tf.Tensor =>
-      raw.classifier.logits(tf.transpose(tf.div(tf.sub(tf.mul(t, 2), tf.tensor1d([0.2, 0.4, 0.6])), tf.tensor1d([0.5, 1, 2])), [0, 3, 1, 2]));
+      raw.classifier.logits(
+        tf.transpose(tf.div(tf.sub(tf.mul(t, 2), tf.tensor1d([0.2, 0.4, 0.6])), tf.tensor1d([0.5, 1, 2])), [0, 3, 1, 2]),
+      );
     const a = await values(tf.tidy(() => model.logits(x)));
     const b = await values(tf.tidy(() => byHand(x)));
     assert.ok(maxAbsDiff(a, b) < 1e-4);
@@ -150,6 +184,10 @@ test('nchw preprocessing takes NHWC data in [0,1]: same logits as normalising an
 });
 
 test('preprocessing that does not fit the model is E_PREPROCESS', async () => {
-  await rejectsWith(() => loadOnnxModel({ path: fixture('cifar-resnet'), preprocess: { layout: 'nchw', mean: [0.1, 0.2] } }), 'E_PREPROCESS', 'mean');
+  await rejectsWith(
+    () => loadOnnxModel({ path: fixture('cifar-resnet'), preprocess: { layout: 'nchw', mean: [0.1, 0.2] } }),
+    'E_PREPROCESS',
+    'mean',
+  );
   await rejectsWith(() => loadOnnxModel({ path: fixture('tabular-mlp'), preprocess: { layout: 'nchw' } }), 'E_PREPROCESS', 'nchw');
 });

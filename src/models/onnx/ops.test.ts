@@ -24,8 +24,16 @@ interface Case {
   grad?: boolean;
 }
 
-const conv = (attrs: Node['attrs'], w = 'w', b?: string): Node => ({ op: 'Conv', inputs: ['x', w, ...(b ? [b] : [])], outputs: ['y'], attrs });
-const unary = (op: string, attrs?: Node['attrs']): GraphSpec => ({ input: [-1, 3, 5], nodes: [{ op, inputs: ['x'], outputs: ['y'], ...(attrs ? { attrs } : {}) }] });
+const conv = (attrs: Node['attrs'], w = 'w', b?: string): Node => ({
+  op: 'Conv',
+  inputs: ['x', w, ...(b ? [b] : [])],
+  outputs: ['y'],
+  attrs,
+});
+const unary = (op: string, attrs?: Node['attrs']): GraphSpec => ({
+  input: [-1, 3, 5],
+  nodes: [{ op, inputs: ['x'], outputs: ['y'], ...(attrs ? { attrs } : {}) }],
+});
 const binary = (op: string, dims: number[]): GraphSpec => ({
   input: [-1, 4, 3, 3],
   inits: [init('w', [6, 4, 1, 1], 1), init('c', dims, 2, 0.5, 1.5)],
@@ -36,18 +44,67 @@ const binary = (op: string, dims: number[]): GraphSpec => ({
 });
 
 const CASES: Case[] = [
-  { name: 'Conv pads+strides+bias', grad: true, spec: { input: IMG, inits: [init('w', [5, 4, 3, 2], 1), init('b', [5], 2)], nodes: [conv({ pads: [1, 0, 2, 1], strides: [2, 1] }, 'w', 'b')] } },
-  { name: 'Conv groups+dilations', grad: true, spec: { input: IMG, inits: [init('w', [6, 2, 2, 2], 3)], nodes: [conv({ group: 2, dilations: [2, 2], pads: [1, 1, 1, 1] })] } },
-  { name: 'Conv depthwise', grad: true, spec: { input: IMG, inits: [init('w', [8, 1, 3, 3], 4)], nodes: [conv({ group: 4, pads: [1, 1, 1, 1] })] } },
-  { name: 'Conv SAME_UPPER stride 2', spec: { input: IMG, inits: [init('w', [3, 4, 3, 3], 5)], nodes: [conv({ auto_pad: 'SAME_UPPER', strides: [2, 2] })] } },
+  {
+    name: 'Conv pads+strides+bias',
+    grad: true,
+    spec: {
+      input: IMG,
+      inits: [init('w', [5, 4, 3, 2], 1), init('b', [5], 2)],
+      nodes: [conv({ pads: [1, 0, 2, 1], strides: [2, 1] }, 'w', 'b')],
+    },
+  },
+  {
+    name: 'Conv groups+dilations',
+    grad: true,
+    spec: { input: IMG, inits: [init('w', [6, 2, 2, 2], 3)], nodes: [conv({ group: 2, dilations: [2, 2], pads: [1, 1, 1, 1] })] },
+  },
+  {
+    name: 'Conv depthwise',
+    grad: true,
+    spec: { input: IMG, inits: [init('w', [8, 1, 3, 3], 4)], nodes: [conv({ group: 4, pads: [1, 1, 1, 1] })] },
+  },
+  {
+    name: 'Conv SAME_UPPER stride 2',
+    spec: { input: IMG, inits: [init('w', [3, 4, 3, 3], 5)], nodes: [conv({ auto_pad: 'SAME_UPPER', strides: [2, 2] })] },
+  },
   { name: 'Conv SAME_LOWER', spec: { input: IMG, inits: [init('w', [3, 4, 2, 2], 6)], nodes: [conv({ auto_pad: 'SAME_LOWER' })] } },
   { name: 'Conv VALID', spec: { input: IMG, inits: [init('w', [3, 4, 3, 3], 6)], nodes: [conv({ auto_pad: 'VALID' })] } },
-  { name: 'MaxPool pads', grad: true, spec: { input: IMG, nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } }] } },
-  { name: 'MaxPool ceil_mode', spec: { input: IMG, nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 } }] } },
-  { name: 'AveragePool pads', grad: true, spec: { input: IMG, nodes: [{ op: 'AveragePool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }] } },
+  {
+    name: 'MaxPool pads',
+    grad: true,
+    spec: {
+      input: IMG,
+      nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } }],
+    },
+  },
+  {
+    name: 'MaxPool ceil_mode',
+    spec: {
+      input: IMG,
+      nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 } }],
+    },
+  },
+  {
+    name: 'AveragePool pads',
+    grad: true,
+    spec: {
+      input: IMG,
+      nodes: [{ op: 'AveragePool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }],
+    },
+  },
   {
     name: 'AveragePool count_include_pad',
-    spec: { input: IMG, nodes: [{ op: 'AveragePool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 1, 1, 0], count_include_pad: 1 } }] },
+    spec: {
+      input: IMG,
+      nodes: [
+        {
+          op: 'AveragePool',
+          inputs: ['x'],
+          outputs: ['y'],
+          attrs: { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 1, 1, 0], count_include_pad: 1 },
+        },
+      ],
+    },
   },
   { name: 'GlobalAveragePool', spec: { input: IMG, nodes: [{ op: 'GlobalAveragePool', inputs: ['x'], outputs: ['y'] }] } },
   { name: 'GlobalMaxPool', spec: { input: IMG, nodes: [{ op: 'GlobalMaxPool', inputs: ['x'], outputs: ['y'] }] } },
@@ -70,16 +127,33 @@ const CASES: Case[] = [
   },
   {
     name: 'BatchNormalization 2-D',
-    spec: { input: [-1, 3], inits: [init('s', [3], 1), init('b', [3], 2), init('m', [3], 3), init('v', [3], 4, 0.5, 2)], nodes: [{ op: 'BatchNormalization', inputs: ['x', 's', 'b', 'm', 'v'], outputs: ['y'] }] },
+    spec: {
+      input: [-1, 3],
+      inits: [init('s', [3], 1), init('b', [3], 2), init('m', [3], 3), init('v', [3], 4, 0.5, 2)],
+      nodes: [{ op: 'BatchNormalization', inputs: ['x', 's', 'b', 'm', 'v'], outputs: ['y'] }],
+    },
   },
   {
     name: 'Gemm alpha beta transB',
     grad: true,
-    spec: { input: [-1, 5], inits: [init('w', [3, 5], 1), init('c', [3], 2)], nodes: [{ op: 'Gemm', inputs: ['x', 'w', 'c'], outputs: ['y'], attrs: { transB: 1, alpha: { float: 0.5 }, beta: { float: 2 } } }] },
+    spec: {
+      input: [-1, 5],
+      inits: [init('w', [3, 5], 1), init('c', [3], 2)],
+      nodes: [{ op: 'Gemm', inputs: ['x', 'w', 'c'], outputs: ['y'], attrs: { transB: 1, alpha: { float: 0.5 }, beta: { float: 2 } } }],
+    },
   },
-  { name: 'Gemm no C', spec: { input: [-1, 5], inits: [init('w', [5, 3], 1)], nodes: [{ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'] }] } },
-  { name: 'MatMul 2-D', spec: { input: [-1, 5], inits: [init('w', [5, 3], 1)], nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }] } },
-  { name: 'MatMul 3-D by 2-D', spec: { input: [-1, 4, 5], inits: [init('w', [5, 3], 1)], nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }] } },
+  {
+    name: 'Gemm no C',
+    spec: { input: [-1, 5], inits: [init('w', [5, 3], 1)], nodes: [{ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'] }] },
+  },
+  {
+    name: 'MatMul 2-D',
+    spec: { input: [-1, 5], inits: [init('w', [5, 3], 1)], nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }] },
+  },
+  {
+    name: 'MatMul 3-D by 2-D',
+    spec: { input: [-1, 4, 5], inits: [init('w', [5, 3], 1)], nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }] },
+  },
   { name: 'Add per-channel after Conv', grad: true, spec: binary('Add', [6, 1, 1]) },
   { name: 'Sub row vector after Conv', spec: binary('Sub', [3]) },
   { name: 'Mul scalar after Conv', spec: binary('Mul', [1]) },
@@ -97,20 +171,48 @@ const CASES: Case[] = [
   { name: 'Log', range: [0.1, 2], spec: unary('Log') },
   { name: 'Gelu (opset 20)', grad: true, spec: { ...unary('Gelu'), opset: 20 } },
   { name: 'Gelu tanh (opset 20)', spec: { ...unary('Gelu', { approximate: 'tanh' }), opset: 20 } },
-  { name: 'Clip inputs', spec: { input: [-1, 3, 5], inits: [init('lo', [], 1, -0.5, -0.4), init('hi', [], 2, 0.3, 0.4)], nodes: [{ op: 'Clip', inputs: ['x', 'lo', 'hi'], outputs: ['y'] }] } },
-  { name: 'Clip max only', spec: { input: [-1, 3, 5], inits: [init('hi', [], 2, 0.3, 0.4)], nodes: [{ op: 'Clip', inputs: ['x', '', 'hi'], outputs: ['y'] }] } },
+  {
+    name: 'Clip inputs',
+    spec: {
+      input: [-1, 3, 5],
+      inits: [init('lo', [], 1, -0.5, -0.4), init('hi', [], 2, 0.3, 0.4)],
+      nodes: [{ op: 'Clip', inputs: ['x', 'lo', 'hi'], outputs: ['y'] }],
+    },
+  },
+  {
+    name: 'Clip max only',
+    spec: { input: [-1, 3, 5], inits: [init('hi', [], 2, 0.3, 0.4)], nodes: [{ op: 'Clip', inputs: ['x', '', 'hi'], outputs: ['y'] }] },
+  },
   { name: 'Clip opset 6', spec: { ...unary('Clip', { min: { float: -0.2 }, max: { float: 0.5 } }), opset: 6 } },
   { name: 'Softmax opset 13 axis 1', spec: unary('Softmax', { axis: 1 }) },
   { name: 'Softmax opset 11 axis 1 (flattened)', spec: { ...unary('Softmax', { axis: 1 }), opset: 11 } },
   { name: 'LogSoftmax', grad: true, spec: unary('LogSoftmax') },
-  { name: 'Identity + Dropout', spec: { input: [-1, 3], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['h'] }, { op: 'Dropout', inputs: ['h'], outputs: ['y'] }] } },
+  {
+    name: 'Identity + Dropout',
+    spec: {
+      input: [-1, 3],
+      nodes: [
+        { op: 'Identity', inputs: ['x'], outputs: ['h'] },
+        { op: 'Dropout', inputs: ['h'], outputs: ['y'] },
+      ],
+    },
+  },
   {
     name: 'Cast',
-    spec: { input: [-1, 3], nodes: [{ op: 'Cast', inputs: ['x'], outputs: ['h'], attrs: { to: 6 } }, { op: 'Cast', inputs: ['h'], outputs: ['y'], attrs: { to: 1 } }] },
+    spec: {
+      input: [-1, 3],
+      nodes: [
+        { op: 'Cast', inputs: ['x'], outputs: ['h'], attrs: { to: 6 } },
+        { op: 'Cast', inputs: ['h'], outputs: ['y'], attrs: { to: 1 } },
+      ],
+    },
     range: [-3, 3],
   },
   { name: 'Flatten axis 2', spec: { input: IMG, nodes: [{ op: 'Flatten', inputs: ['x'], outputs: ['y'], attrs: { axis: 2 } }] } },
-  { name: 'Reshape 0 and -1', spec: { input: IMG, inits: [ints('s', [0, -1, 3])], nodes: [{ op: 'Reshape', inputs: ['x', 's'], outputs: ['y'] }] } },
+  {
+    name: 'Reshape 0 and -1',
+    spec: { input: IMG, inits: [ints('s', [0, -1, 3])], nodes: [{ op: 'Reshape', inputs: ['x', 's'], outputs: ['y'] }] },
+  },
   { name: 'Transpose', spec: { input: IMG, nodes: [{ op: 'Transpose', inputs: ['x'], outputs: ['y'], attrs: { perm: [0, 2, 3, 1] } }] } },
   {
     name: 'Transpose NHWC input into Conv (relabel)',
@@ -118,7 +220,10 @@ const CASES: Case[] = [
     spec: {
       input: [-1, 5, 6, 3],
       inits: [init('w', [4, 3, 3, 3], 2)],
-      nodes: [{ op: 'Transpose', inputs: ['x'], outputs: ['t'], attrs: { perm: [0, 3, 1, 2] } }, { op: 'Conv', inputs: ['t', 'w'], outputs: ['y'] }],
+      nodes: [
+        { op: 'Transpose', inputs: ['x'], outputs: ['t'], attrs: { perm: [0, 3, 1, 2] } },
+        { op: 'Conv', inputs: ['t', 'w'], outputs: ['y'] },
+      ],
     },
   },
   {
@@ -126,30 +231,69 @@ const CASES: Case[] = [
     spec: {
       input: IMG,
       inits: [init('w1', [2, 4, 1, 1], 1), init('w2', [3, 4, 1, 1], 2)],
-      nodes: [conv({}, 'w1'), { op: 'Conv', inputs: ['x', 'w2'], outputs: ['y2'] }, { op: 'Concat', inputs: ['y', 'y2'], outputs: ['z'], attrs: { axis: 1 } }],
+      nodes: [
+        conv({}, 'w1'),
+        { op: 'Conv', inputs: ['x', 'w2'], outputs: ['y2'] },
+        { op: 'Concat', inputs: ['y', 'y2'], outputs: ['z'], attrs: { axis: 1 } },
+      ],
     },
   },
-  { name: 'Concat plain', spec: { input: [-1, 3], inits: [init('c', [2, 2], 1)], nodes: [{ op: 'Concat', inputs: ['x', 'x'], outputs: ['y'], attrs: { axis: 1 } }] } },
+  {
+    name: 'Concat plain',
+    spec: {
+      input: [-1, 3],
+      inits: [init('c', [2, 2], 1)],
+      nodes: [{ op: 'Concat', inputs: ['x', 'x'], outputs: ['y'], attrs: { axis: 1 } }],
+    },
+  },
   {
     name: 'Pad constant (opset 13)',
     grad: true,
-    spec: { input: IMG, inits: [ints('p', [0, 0, 1, 2, 0, 1, 0, 1]), init('v', [], 1, 0.5, 0.6)], nodes: [{ op: 'Pad', inputs: ['x', 'p', 'v'], outputs: ['y'] }] },
+    spec: {
+      input: IMG,
+      inits: [ints('p', [0, 0, 1, 2, 0, 1, 0, 1]), init('v', [], 1, 0.5, 0.6)],
+      nodes: [{ op: 'Pad', inputs: ['x', 'p', 'v'], outputs: ['y'] }],
+    },
   },
-  { name: 'Pad reflect', spec: { input: IMG, inits: [ints('p', [0, 0, 1, 2, 0, 0, 2, 1])], nodes: [{ op: 'Pad', inputs: ['x', 'p'], outputs: ['y'], attrs: { mode: 'reflect' } }] } },
+  {
+    name: 'Pad reflect',
+    spec: {
+      input: IMG,
+      inits: [ints('p', [0, 0, 1, 2, 0, 0, 2, 1])],
+      nodes: [{ op: 'Pad', inputs: ['x', 'p'], outputs: ['y'], attrs: { mode: 'reflect' } }],
+    },
+  },
   {
     name: 'Pad after Conv (channels-last)',
-    spec: { input: IMG, inits: [init('w', [3, 4, 1, 1], 1), ints('p', [0, 0, 1, 0, 0, 0, 0, 2])], nodes: [conv({}), { op: 'Pad', inputs: ['y', 'p'], outputs: ['z'] }] },
+    spec: {
+      input: IMG,
+      inits: [init('w', [3, 4, 1, 1], 1), ints('p', [0, 0, 1, 0, 0, 0, 0, 2])],
+      nodes: [conv({}), { op: 'Pad', inputs: ['y', 'p'], outputs: ['z'] }],
+    },
   },
-  { name: 'Pad opset 2', spec: { input: [-1, 3], opset: 2, nodes: [{ op: 'Pad', inputs: ['x'], outputs: ['y'], attrs: { pads: [0, 1, 0, 2], value: { float: 0.25 } } }] } },
+  {
+    name: 'Pad opset 2',
+    spec: {
+      input: [-1, 3],
+      opset: 2,
+      nodes: [{ op: 'Pad', inputs: ['x'], outputs: ['y'], attrs: { pads: [0, 1, 0, 2], value: { float: 0.25 } } }],
+    },
+  },
   {
     name: 'Unsqueeze + Squeeze (opset 13)',
     spec: {
       input: [-1, 3],
       inits: [ints('a', [1, 3]), ints('b', [3])],
-      nodes: [{ op: 'Unsqueeze', inputs: ['x', 'a'], outputs: ['h'] }, { op: 'Squeeze', inputs: ['h', 'b'], outputs: ['y'] }],
+      nodes: [
+        { op: 'Unsqueeze', inputs: ['x', 'a'], outputs: ['h'] },
+        { op: 'Squeeze', inputs: ['h', 'b'], outputs: ['y'] },
+      ],
     },
   },
-  { name: 'Squeeze opset 11 attribute', spec: { input: [-1, 1, 3], opset: 11, nodes: [{ op: 'Squeeze', inputs: ['x'], outputs: ['y'], attrs: { axes: [1] } }] } },
+  {
+    name: 'Squeeze opset 11 attribute',
+    spec: { input: [-1, 1, 3], opset: 11, nodes: [{ op: 'Squeeze', inputs: ['x'], outputs: ['y'], attrs: { axes: [1] } }] },
+  },
   {
     name: 'Shape/Gather/Unsqueeze/Concat/Reshape chain',
     spec: {
@@ -171,17 +315,38 @@ const CASES: Case[] = [
       nodes: [
         { op: 'Shape', inputs: ['x'], outputs: ['s'] },
         { op: 'Slice', inputs: ['s', 'st', 'en'], outputs: ['head'] },
-        { op: 'Constant', inputs: [], outputs: ['tail'], attrs: { value: { tensor: { name: 'tail', dims: [1], values: [-1], int64: true } } } },
+        {
+          op: 'Constant',
+          inputs: [],
+          outputs: ['tail'],
+          attrs: { value: { tensor: { name: 'tail', dims: [1], values: [-1], int64: true } } },
+        },
         { op: 'Concat', inputs: ['head', 'tail'], outputs: ['t'], attrs: { axis: 0 } },
         { op: 'Reshape', inputs: ['x', 't'], outputs: ['y'] },
       ],
     },
   },
-  { name: 'Slice tensor with steps', spec: { input: IMG, inits: [ints('st', [1, -5]), ints('en', [100, 7]), ints('ax', [2, 3]), ints('sp', [2, 1])], nodes: [{ op: 'Slice', inputs: ['x', 'st', 'en', 'ax', 'sp'], outputs: ['y'] }] } },
-  { name: 'Gather tensor axis 1', spec: { input: IMG, inits: [ints('i', [0, 2, -1])], nodes: [{ op: 'Gather', inputs: ['x', 'i'], outputs: ['y'], attrs: { axis: 1 } }] } },
+  {
+    name: 'Slice tensor with steps',
+    spec: {
+      input: IMG,
+      inits: [ints('st', [1, -5]), ints('en', [100, 7]), ints('ax', [2, 3]), ints('sp', [2, 1])],
+      nodes: [{ op: 'Slice', inputs: ['x', 'st', 'en', 'ax', 'sp'], outputs: ['y'] }],
+    },
+  },
+  {
+    name: 'Gather tensor axis 1',
+    spec: { input: IMG, inits: [ints('i', [0, 2, -1])], nodes: [{ op: 'Gather', inputs: ['x', 'i'], outputs: ['y'], attrs: { axis: 1 } }] },
+  },
   {
     name: 'Constant folded into Mul',
-    spec: { input: [-1, 3], nodes: [{ op: 'Constant', inputs: [], outputs: ['c'], attrs: { value_floats: { floats: [1, 2, 3] } } }, { op: 'Mul', inputs: ['x', 'c'], outputs: ['y'] }] },
+    spec: {
+      input: [-1, 3],
+      nodes: [
+        { op: 'Constant', inputs: [], outputs: ['c'], attrs: { value_floats: { floats: [1, 2, 3] } } },
+        { op: 'Mul', inputs: ['x', 'c'], outputs: ['y'] },
+      ],
+    },
   },
 ];
 
@@ -196,7 +361,13 @@ function importGraph(spec: GraphSpec): OnnxGraph {
 for (const c of CASES) {
   test(`${c.name}: matches onnxruntime`, async () => {
     const shape = exampleShape(c.spec);
-    const data = Float32Array.from(randomValues(shape.reduce((p, d) => p * d, 1), 11, ...(c.range ?? [-1, 1])));
+    const data = Float32Array.from(
+      randomValues(
+        shape.reduce((p, d) => p * d, 1),
+        11,
+        ...(c.range ?? [-1, 1]),
+      ),
+    );
     const expected = await runOrt(buildModel(c.spec), data, shape);
     const graph = importGraph(c.spec);
     try {

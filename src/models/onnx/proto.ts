@@ -79,16 +79,24 @@ export function decodeModel(bytes: Uint8Array, path: string, limits: OnnxLimits 
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (cause) {
-    throw malformed(path, `not an ONNX model (protobuf decode failed: ${(cause as Error).message}); check the file is a complete .onnx export.`, cause);
+    throw malformed(
+      path,
+      `not an ONNX model (protobuf decode failed: ${(cause as Error).message}); check the file is a complete .onnx export.`,
+      cause,
+    );
   }
   const graph = model.graph;
   if (!graph || !graph.node || graph.node.length === 0) {
     throw malformed(path, 'the file decodes but holds no graph nodes; it is not an ONNX model (or it is empty).');
   }
   if (graph.node.length > limits.maxNodes) {
-    throw new DataError('E_ONNX_TOO_LARGE', `${path}: ${graph.node.length} nodes exceed the limit of ${limits.maxNodes}; raise maxNodes if this model is expected.`, {
-      details: { path, nodes: graph.node.length, limit: limits.maxNodes },
-    });
+    throw new DataError(
+      'E_ONNX_TOO_LARGE',
+      `${path}: ${graph.node.length} nodes exceed the limit of ${limits.maxNodes}; raise maxNodes if this model is expected.`,
+      {
+        details: { path, nodes: graph.node.length, limit: limits.maxNodes },
+      },
+    );
   }
   let params = 0;
   for (const t of graph.initializer ?? []) params += declaredSize(t, path);
@@ -106,9 +114,13 @@ export function decodeModel(bytes: Uint8Array, path: string, limits: OnnxLimits 
 /** @throws DataError `E_ONNX_TOO_LARGE` when `size` is over the file budget. */
 export function checkFileSize(size: number, path: string, limits: OnnxLimits): void {
   if (size > limits.maxFileBytes) {
-    throw new DataError('E_ONNX_TOO_LARGE', `${path} is ${size} bytes, over the limit of ${limits.maxFileBytes}; raise maxFileBytes if this model is expected.`, {
-      details: { path, bytes: size, limit: limits.maxFileBytes },
-    });
+    throw new DataError(
+      'E_ONNX_TOO_LARGE',
+      `${path} is ${size} bytes, over the limit of ${limits.maxFileBytes}; raise maxFileBytes if this model is expected.`,
+      {
+        details: { path, bytes: size, limit: limits.maxFileBytes },
+      },
+    );
   }
 }
 

@@ -4,6 +4,7 @@
  * query attacks (square, hsj) run on it. The declared preprocessing runs here on the host
  * before the session, so rows stay in the data's units.
  */
+import type * as OrtModule from 'onnxruntime-node';
 import type * as tf from '@tensorflow/tfjs';
 import type { InferenceSession } from 'onnxruntime-node';
 import { InputError, UsageError } from '../../core/errors.js';
@@ -14,7 +15,7 @@ import type { Preprocessing } from '../sources/types.js';
 /** Rows sent to the session per run: bounds the memory of one call whatever `count` is. */
 export const DEFAULT_ORT_CHUNK_ROWS = 256;
 
-type Ort = typeof import('onnxruntime-node');
+type Ort = typeof OrtModule;
 
 export interface OnnxRuntimeClassifierOptions {
   id: string;
@@ -78,9 +79,13 @@ export class OnnxRuntimeClassifier implements Classifier {
     if (this.closed) throw new UsageError('E_MODEL_DISPOSED', `Model '${this.id}' was disposed; load it again.`);
     const rowSize = this.inputShape.reduce((p, d) => p * d, 1);
     if (!Number.isInteger(count) || count < 0 || rows.length !== count * rowSize) {
-      throw new InputError('E_INPUT_LENGTH', `queryScores got ${rows.length} values for ${count} rows of ${rowSize}; pass count * ${rowSize} values.`, {
-        details: { length: rows.length, count, rowSize },
-      });
+      throw new InputError(
+        'E_INPUT_LENGTH',
+        `queryScores got ${rows.length} values for ${count} rows of ${rowSize}; pass count * ${rowSize} values.`,
+        {
+          details: { length: rows.length, count, rowSize },
+        },
+      );
     }
     const out = new Float32Array(count * this.numClasses);
     const chunk = this.options.chunkRows ?? DEFAULT_ORT_CHUNK_ROWS;
@@ -91,7 +96,10 @@ export class OnnxRuntimeClassifier implements Classifier {
       const result = await this.session.run({ [this.options.inputName]: tensor });
       const scores = result[this.options.outputName]?.data as Float32Array | undefined;
       if (!scores || scores.length !== n * this.numClasses) {
-        throw new InputError('E_ONNX_OUTPUT_SHAPE', `Model '${this.id}' answered ${scores?.length ?? 0} scores for ${n} rows; expected ${n * this.numClasses}.`);
+        throw new InputError(
+          'E_ONNX_OUTPUT_SHAPE',
+          `Model '${this.id}' answered ${scores?.length ?? 0} scores for ${n} rows; expected ${n * this.numClasses}.`,
+        );
       }
       out.set(this.options.outputsProbabilities ? scores : softmaxRows(scores, this.numClasses), start * this.numClasses);
       this.count += n;

@@ -2,6 +2,7 @@
  * `onnxruntime:PATH`: any ONNX model through onnxruntime-node as a score target. The
  * runtime is imported on first use, so nothing else pays for its native binary.
  */
+import type * as OrtModule from 'onnxruntime-node';
 import { EngineError, InputError } from '../../core/errors.js';
 import { readModelFile, sha256, type OnnxModelSpec } from '../onnx/index.js';
 import { checkPreprocessing } from '../preprocess.js';
@@ -14,7 +15,7 @@ export { OnnxRuntimeClassifier, DEFAULT_ORT_CHUNK_ROWS } from './classifier.js';
 /** Budgets of an onnxruntime target: a file cap only (the runtime holds the weights natively). */
 const ORT_LIMITS = { maxFileBytes: 2 * 1024 * 1024 * 1024 - 1, maxParameters: Number.MAX_SAFE_INTEGER, maxNodes: 1_000_000 };
 
-type Ort = typeof import('onnxruntime-node');
+type Ort = typeof OrtModule;
 let ortModule: Promise<Ort> | undefined;
 
 /**
@@ -25,27 +26,40 @@ let ortModule: Promise<Ort> | undefined;
 export async function loadOrt(): Promise<Ort> {
   ortModule ??= import('onnxruntime-node').catch((cause: unknown) => {
     ortModule = undefined;
-    throw new EngineError('E_ORT_UNAVAILABLE', `onnxruntime-node could not load (${(cause as Error).message}); reinstall it, or import the model as 'onnx:PATH'.`, {
-      cause,
-    });
+    throw new EngineError(
+      'E_ORT_UNAVAILABLE',
+      `onnxruntime-node could not load (${(cause as Error).message}); reinstall it, or import the model as 'onnx:PATH'.`,
+      {
+        cause,
+      },
+    );
   });
   return ortModule;
 }
 
-function ioOf(proto: ModelProto, path: string): { inputName: string; modelShape: number[]; outputName: string; outputsProbabilities: boolean } {
+function ioOf(
+  proto: ModelProto,
+  path: string,
+): { inputName: string; modelShape: number[]; outputName: string; outputsProbabilities: boolean } {
   const graph = proto.graph!;
   const inits = new Set((graph.initializer ?? []).map((t) => t.name));
   const inputs = (graph.input ?? []).filter((i) => !inits.has(i.name));
   const input = inputs[0];
   if (inputs.length !== 1 || !input) {
-    throw new InputError('E_ONNX_INPUTS', `${path}: the graph takes ${inputs.length} inputs; a classifier takes exactly one (the batch).`, { details: { path } });
+    throw new InputError('E_ONNX_INPUTS', `${path}: the graph takes ${inputs.length} inputs; a classifier takes exactly one (the batch).`, {
+      details: { path },
+    });
   }
   const dims = input.type?.tensorType?.shape?.dim ?? [];
   const modelShape = dims.slice(1).map((d) => toNumber(d.dimValue));
   if (dims.length < 2 || modelShape.some((d) => !(d > 0))) {
-    throw new InputError('E_ONNX_INPUT_SHAPE', `${path}: input '${input.name ?? '?'}' needs a fixed shape after the batch; got ${dims.length} dims.`, {
-      details: { path },
-    });
+    throw new InputError(
+      'E_ONNX_INPUT_SHAPE',
+      `${path}: input '${input.name ?? '?'}' needs a fixed shape after the batch; got ${dims.length} dims.`,
+      {
+        details: { path },
+      },
+    );
   }
   const outputName = graph.output?.[0]?.name ?? '';
   const producer = (graph.node ?? []).find((n) => (n.output ?? []).includes(outputName));
@@ -74,7 +88,10 @@ export async function loadOnnxRuntimeModel(spec: OnnxModelSpec, options: { chunk
     // One intra-op thread: the pool and attacks parallelise across rows, not inside one run.
     session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   } catch (cause) {
-    throw new EngineError('E_ORT_SESSION', `onnxruntime cannot open ${spec.path}: ${(cause as Error).message}.`, { cause, details: { path: spec.path } });
+    throw new EngineError('E_ORT_SESSION', `onnxruntime cannot open ${spec.path}: ${(cause as Error).message}.`, {
+      cause,
+      details: { path: spec.path },
+    });
   }
   const nchw = spec.preprocess?.layout === 'nchw';
   const s = io.modelShape;

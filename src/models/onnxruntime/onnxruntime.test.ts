@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../../../test/fixtures.js';
 import { maxAbsDiff, randomValues, values } from '../../../test/onnx-builder.js';
-import { RampartError } from '../../core/errors.js';
+import type { RampartError } from '../../core/errors.js';
 import { accessOf } from '../classifier.js';
 import { loadOnnxModel } from '../onnx/index.js';
 import { square } from '../../attacks/image/square.js';
@@ -54,7 +54,10 @@ test('logits refuses with E_NOT_WHITE_BOX naming the black-box attacks; gradient
       (e: RampartError) => e.code === 'E_NOT_WHITE_BOX' && e.message.includes('square') && e.message.includes('hsj'),
     );
     const x = tf.zeros([1, 10]);
-    await assert.rejects(pgd({ steps: 2 }).run(ort.classifier, x, Int32Array.from([0]), threatModel({ norm: 'linf', epsilon: 0.1 })), /black-box/);
+    await assert.rejects(
+      pgd({ steps: 2 }).run(ort.classifier, x, Int32Array.from([0]), threatModel({ norm: 'linf', epsilon: 0.1 })),
+      /black-box/,
+    );
     x.dispose();
   } finally {
     ort.dispose();

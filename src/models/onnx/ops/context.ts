@@ -41,7 +41,10 @@ export function unsupported(ctx: OpContext, what: string): UsageError {
 /** Input `i`, required. */
 export function input(ctx: OpContext, i: number): Value {
   const v = ctx.inputs[i];
-  if (!v) throw new UsageError('E_ONNX_MALFORMED_NODE', `Node '${ctx.name}' (${ctx.op}) lacks its required input ${i}.`, { details: { node: ctx.name } });
+  if (!v)
+    throw new UsageError('E_ONNX_MALFORMED_NODE', `Node '${ctx.name}' (${ctx.op}) lacks its required input ${i}.`, {
+      details: { node: ctx.name },
+    });
   return v;
 }
 

@@ -106,7 +106,11 @@ function conv(ctx: OpContext): Value[] {
     const parts = tf.split(xs, groups, 3);
     const mg = m / groups;
     const outs = parts.map((part, g) => {
-      const slice = { ...wv, shape: [mg, cg, kh, kw], data: wv.data.slice(g * mg * cg * kh * kw, (g + 1) * mg * cg * kh * kw) } as HostValue;
+      const slice = {
+        ...wv,
+        shape: [mg, cg, kh, kw],
+        data: wv.data.slice(g * mg * cg * kh * kw, (g + 1) * mg * cg * kh * kw),
+      } as HostValue;
       const kernel = ctx.consts.derive(wv, `hwio-group:${g}:${dil.join('x')}`, () => hwioKernel(slice, 1, dil)) as tf.Tensor4D;
       return tf.conv2d(part as tf.Tensor4D, kernel, strides, pad);
     });

@@ -28,7 +28,9 @@ function binary(fn: Binary, host: (a: number, b: number, int: boolean) => number
       if (a.data.length !== n && a.data.length !== 1) return undefined;
       if (b.data.length !== n && b.data.length !== 1) return undefined;
       const int = a.dtype === 'int' && b.dtype === 'int';
-      const out = Array.from({ length: n }, (_, i) => host(a.data[a.data.length === 1 ? 0 : i]!, b.data[b.data.length === 1 ? 0 : i]!, int));
+      const out = Array.from({ length: n }, (_, i) =>
+        host(a.data[a.data.length === 1 ? 0 : i]!, b.data[b.data.length === 1 ? 0 : i]!, int),
+      );
       const shape = a.data.length >= b.data.length ? a.shape : b.shape;
       return [hostValue({ dtype: int ? 'int' : 'float', shape, data: int ? out : Float32Array.from(out) })];
     },
@@ -71,7 +73,8 @@ function clip(x: tf.Tensor, ctx: OpContext): tf.Tensor {
 }
 
 function castHost(v: HostValue, to: number): HostValue {
-  if (to === DTYPE.FLOAT || to === DTYPE.DOUBLE) return hostValue({ dtype: 'float', shape: v.shape, data: Float32Array.from(v.data) }, v.constant);
+  if (to === DTYPE.FLOAT || to === DTYPE.DOUBLE)
+    return hostValue({ dtype: 'float', shape: v.shape, data: Float32Array.from(v.data) }, v.constant);
   const data = Array.from(v.data, (x) => (to === DTYPE.BOOL ? Number(x !== 0) : Math.trunc(x)));
   return hostValue({ dtype: 'int', shape: v.shape, data }, v.constant);
 }

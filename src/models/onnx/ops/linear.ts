@@ -97,4 +97,3 @@ export const LINEAR_OPS: Record<string, OpDef> = {
   Softmax: softmax(false),
   LogSoftmax: softmax(true),
 };
-

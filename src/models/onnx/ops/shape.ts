@@ -65,9 +65,24 @@ const concat: OpDef = {
     const rank = logicalShape(values[0]!).length;
     const axis = axisOf(ctx.attrs.int('axis', 0), rank);
     if (rank === 4 && values.every((v) => v.kind === 'tensor' && v.nhwc)) {
-      return [tensorValue(tf.concat(values.map((v) => (v as { t: tf.Tensor }).t), nhwcAxis(axis)), true)];
+      return [
+        tensorValue(
+          tf.concat(
+            values.map((v) => (v as { t: tf.Tensor }).t),
+            nhwcAxis(axis),
+          ),
+          true,
+        ),
+      ];
     }
-    return [tensorValue(tf.concat(values.map((v) => plain(v, ctx.consts)), axis))];
+    return [
+      tensorValue(
+        tf.concat(
+          values.map((v) => plain(v, ctx.consts)),
+          axis,
+        ),
+      ),
+    ];
   },
   host(ctx, inputs) {
     const values = inputs.filter((v): v is HostValue => v !== undefined);
@@ -128,7 +143,10 @@ function gatherHost(x: HostValue, idx: HostValue, axis: number): HostValue | und
   if (x.shape.length !== 1 || axis !== 0) return undefined;
   const n = x.data.length;
   const data = Array.from(idx.data, (i) => x.data[i < 0 ? i + n : i]!);
-  return hostValue({ dtype: x.dtype, shape: idx.shape, data: x.dtype === 'float' ? Float32Array.from(data) : data }, x.constant && idx.constant);
+  return hostValue(
+    { dtype: x.dtype, shape: idx.shape, data: x.dtype === 'float' ? Float32Array.from(data) : data },
+    x.constant && idx.constant,
+  );
 }
 
 const gather: OpDef = {
@@ -139,7 +157,11 @@ const gather: OpDef = {
     const idx = input(ctx, 1);
     const indices =
       idx.kind === 'host'
-        ? tf.tensor(Array.from(idx.data, (i) => (i < 0 ? i + shape[axis]! : i)), idx.shape, 'int32')
+        ? tf.tensor(
+            Array.from(idx.data, (i) => (i < 0 ? i + shape[axis]! : i)),
+            idx.shape,
+            'int32',
+          )
         : tf.cast(plain(idx, ctx.consts), 'int32');
     return [tensorValue(tf.gather(plain(x, ctx.consts), indices, axis))];
   },
