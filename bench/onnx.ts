@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { createRng } from '../src/core/rng.js';
 import { initEngine } from '../src/engine/backend.js';
-import { OnnxClassifier } from '../src/models/onnx/classifier.js';
+import type { OnnxClassifier } from '../src/models/onnx/classifier.js';
 import { loadOnnxModel } from '../src/models/onnx/index.js';
 import { loadOrt } from '../src/models/onnxruntime/index.js';
 import { TfjsClassifier } from '../src/models/tfjs-classifier.js';
