@@ -2,9 +2,12 @@
  * Tiny ONNX graphs built in TypeScript with onnx-proto, and onnxruntime as the reference
  * they are checked against. Shared by the ONNX tests; not a test file.
  */
+import assert from 'node:assert/strict';
 import onnxProto from 'onnx-proto';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../src/core/rng.js';
+import { OnnxGraph } from '../src/models/onnx/graph.js';
+import { decodeModel } from '../src/models/onnx/proto.js';
 
 const { onnx } = onnxProto;
 
@@ -129,4 +132,58 @@ export async function values(t: tf.Tensor): Promise<Float32Array> {
   const v = Float32Array.from((await t.data()) as Float32Array);
   t.dispose();
   return v;
+}
+
+/** One op test: a graph, its input range, and whether to check gradients too. */
+export interface OpCase {
+  name: string;
+  spec: GraphSpec;
+  /** Input value range (default [-1, 1)). */
+  range?: [number, number];
+  /** Also check the input gradient against a finite difference. */
+  grad?: boolean;
+}
+
+/** Builds `spec` and imports it as a graph (no classifier checks: any output shape). */
+export function importGraph(spec: GraphSpec): OnnxGraph {
+  return new OnnxGraph(decodeModel(buildModel(spec), 'test.onnx'), 'test.onnx');
+}
+
+/** Runs `c` through the importer and onnxruntime on seeded inputs: outputs within 1e-4, gradients by finite difference. */
+export async function checkCase(c: OpCase): Promise<void> {
+  const shape = [2, ...c.spec.input.slice(1)];
+  const data = Float32Array.from(
+    randomValues(
+      shape.reduce((p, d) => p * d, 1),
+      11,
+      ...(c.range ?? [-1, 1]),
+    ),
+  );
+  const expected = await runOrt(buildModel(c.spec), data, shape);
+  const graph = importGraph(c.spec);
+  try {
+    const out = tf.tidy(() => graph.run(tf.tensor(data, shape)));
+    assert.deepEqual(out.shape, expected.dims);
+    const diff = maxAbsDiff(await values(out), expected.data);
+    assert.ok(diff <= 1e-4, `max abs diff ${diff}`);
+    if (c.grad) checkGradient(graph, data, shape);
+  } finally {
+    graph.dispose();
+  }
+}
+
+/** The directional derivative of sum(y · r) along v, by the tape and by a central difference. */
+function checkGradient(graph: OnnxGraph, data: Float32Array, shape: number[]): void {
+  const [analytic, numeric] = tf.tidy(() => {
+    const x = tf.tensor(data, shape);
+    const y0 = graph.run(x);
+    const r = tf.tensor(randomValues(y0.size, 5), y0.shape);
+    const v = tf.tensor(randomValues(x.size, 6), shape);
+    const f = (t: tf.Tensor): tf.Scalar => tf.sum(tf.mul(graph.run(t), r));
+    const g = tf.grad(f)(x);
+    const h = 1e-3;
+    const fd = tf.div(tf.sub(f(tf.add(x, tf.mul(v, h))), f(tf.sub(x, tf.mul(v, h)))), 2 * h);
+    return [tf.sum(tf.mul(g, v)).dataSync()[0]!, fd.dataSync()[0]!];
+  });
+  assert.ok(Math.abs(analytic - numeric) <= 2e-2 * Math.max(1, Math.abs(numeric)), `gradient ${analytic} vs finite difference ${numeric}`);
 }
