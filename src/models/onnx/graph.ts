@@ -10,6 +10,9 @@ import { OPS, SUPPORTED_OPS, type OpContext, type OpDef } from './ops/index.js';
 import { Attributes, dtypeName, readTensor, toNumber, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.js';
 import { ConstCache, hostValue, plain, tensorValue, type HostValue, type Value } from './values.js';
 
+/** Largest per-example input accepted (elements, 64 MB as float32): the import runs the graph once on two of them. */
+export const MAX_INPUT_ELEMENTS = 16_000_000;
+
 /** Largest folded constant kept (elements); bigger results are computed per call instead. */
 const FOLD_LIMIT = 16_000_000;
 
@@ -80,11 +83,22 @@ function inputShapeOf(info: ValueInfoProto, path: string): number[] {
     );
   if (type?.elemType !== 1) throw bad(`is ${dtypeName(type?.elemType)}, not float32`);
   if (!dims || dims.length < 2) throw bad('has no [batch, ...] shape');
-  return dims.slice(1).map((d) => {
+  const shape = dims.slice(1).map((d) => {
     const n = toNumber(d.dimValue);
     if (!(n > 0)) throw bad(`has a symbolic dimension '${d.dimParam ?? '?'}' after the batch`);
     return n;
   });
+  const size = shape.reduce((p, d) => p * d, 1);
+  if (size > MAX_INPUT_ELEMENTS) {
+    throw new DataError(
+      'E_ONNX_TOO_LARGE',
+      `${path}: one example of input '${info.name ?? '?'}' has ${size} values, over the limit of ${MAX_INPUT_ELEMENTS}.`,
+      {
+        details: { path, elements: size, limit: MAX_INPUT_ELEMENTS },
+      },
+    );
+  }
+  return shape;
 }
 
 export class OnnxGraph {

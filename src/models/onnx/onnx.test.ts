@@ -119,6 +119,15 @@ test('size caps are checked before allocation: file bytes and declared parameter
     nodes: [{ op: 'Add', inputs: ['x', 'w'], outputs: ['y'] }],
   });
   await rejectsWith(() => importOnnx({ bytes: huge, path: 'h.onnx', id: 'h' }), 'E_ONNX_TOO_LARGE');
+  // Sizes that would allocate at run time: an enormous example, an enormous pad.
+  const wide = buildModel({ input: [-1, 5000, 5000], nodes: [{ op: 'Flatten', inputs: ['x'], outputs: ['y'] }] });
+  await rejectsWith(() => importOnnx({ bytes: wide, path: 'w.onnx', id: 'w' }), 'E_ONNX_TOO_LARGE', 'over the limit');
+  const padded = buildModel({
+    input: [-1, 3],
+    inits: [{ name: 'p', dims: [4], values: [0, 0, 0, 1e7], int64: true }],
+    nodes: [{ op: 'Pad', inputs: ['x', 'p'], outputs: ['y'] }],
+  });
+  await rejectsWith(() => importOnnx({ bytes: padded, path: 'p.onnx', id: 'p' }), 'E_ONNX_UNSUPPORTED_ATTRIBUTE', 'pads above');
 });
 
 test('a batch fixed at 1 and a non-classifier output are refused at import', async () => {

@@ -81,3 +81,12 @@ export function scalarFrom(ctx: OpContext, i: number, what: string, fallback: nu
 export function isTensor(v: Value | undefined): v is TensorValue {
   return v?.kind === 'tensor';
 }
+
+/** Largest pad accepted on one side of one axis: padding allocates, so it is bounded like every other size. */
+export const MAX_PAD = 4096;
+
+/** @throws UsageError `E_ONNX_UNSUPPORTED_ATTRIBUTE` for negative pads or pads above {@link MAX_PAD}. */
+export function checkPads(ctx: OpContext, pads: readonly number[]): void {
+  if (pads.some((p) => p < 0)) throw unsupported(ctx, 'negative pads');
+  if (pads.some((p) => p > MAX_PAD)) throw unsupported(ctx, `pads above ${MAX_PAD}`);
+}

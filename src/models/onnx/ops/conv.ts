@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { channelsLast, logicalShape, plain, tensorValue, type HostValue, type Value } from '../values.js';
-import { input, unsupported, type OpContext, type OpDef } from './context.js';
+import { checkPads, input, MAX_PAD, unsupported, type OpContext, type OpDef } from './context.js';
 
 /** Largest block-diagonal kernel (elements) built for a grouped conv; above it, one conv per group. */
 const BLOCK_DIAGONAL_LIMIT = 4_000_000;
@@ -30,8 +30,8 @@ function padding(ctx: OpContext, inH: number, inW: number, k: [number, number], 
   } else if (auto === 'NOTSET') {
     const pads = ctx.attrs.ints('pads') ?? [0, 0, 0, 0];
     if (pads.length !== 4) throw unsupported(ctx, `pads of length ${pads.length} (only 2-D windows are supported)`);
+    checkPads(ctx, pads);
     [t, l, b, r] = pads as [number, number, number, number];
-    if (pads.some((p) => p < 0)) throw unsupported(ctx, 'negative pads');
   } else if (auto !== 'VALID') {
     throw unsupported(ctx, `auto_pad='${auto}'`);
   }
@@ -56,6 +56,9 @@ function padding(ctx: OpContext, inH: number, inW: number, k: [number, number], 
 function pair(ctx: OpContext, name: string, fallback: number): [number, number] {
   const v = ctx.attrs.ints(name) ?? [fallback, fallback];
   if (v.length !== 2) throw unsupported(ctx, `${name} of length ${v.length} (only 2-D windows are supported)`);
+  // Windows, strides and dilations size what is allocated (a dilated kernel is spread out), so they are bounded.
+  if (v.some((d) => !Number.isInteger(d) || d < 1 || d > (name === 'dilations' ? 64 : MAX_PAD)))
+    throw unsupported(ctx, `${name} [${v.join(', ')}]`);
   return [v[0]!, v[1]!];
 }
 

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readTensor } from '../proto.js';
 import { axisOf, hostValue, logicalShape, nhwcAxis, plain, tensorValue, TO_NHWC, type HostValue, type Value } from '../values.js';
-import { hostInput, input, intsFrom, unsupported, type OpContext, type OpDef } from './context.js';
+import { checkPads, hostInput, input, intsFrom, unsupported, type OpContext, type OpDef } from './context.js';
 
 function prod(xs: readonly number[]): number {
   return xs.reduce((p, d) => p * d, 1);
@@ -226,7 +226,7 @@ const pad: OpDef = {
     const pads = (ctx.opset < 11 ? ctx.attrs.ints('pads') : intsFrom(ctx, 1, 'pads')) ?? [];
     if (pads.length !== 2 * rank) throw unsupported(ctx, `pads of length ${pads.length} for a rank-${rank} input`);
     if (ctx.opset >= 18 && ctx.inputs[3]) throw unsupported(ctx, 'the axes input');
-    if (pads.some((p) => p < 0)) throw unsupported(ctx, 'negative pads');
+    checkPads(ctx, pads);
     const value = ctx.opset < 11 ? ctx.attrs.float('value', 0) : ctx.inputs[2] ? (hostInput(ctx, 2, 'constant_value').data[0] ?? 0) : 0;
     const mode = ctx.attrs.string('mode', 'constant');
     let pairs = Array.from({ length: rank }, (_, i) => [pads[i]!, pads[i + rank]!] as [number, number]);
