@@ -35,3 +35,4 @@ export {
 export { loadOnnxRuntimeModel, OnnxRuntimeClassifier, DEFAULT_ORT_CHUNK_ROWS } from './models/onnxruntime/index.js';
 export { checkOnnxFile, type ModelCheckReport, type ModelCheckOptions, type TensorSignature } from './models/onnxruntime/check.js';
 export { PreprocessedClassifier, withPreprocessing, checkPreprocessing } from './models/preprocess.js';
+export { inferLayout, isIdentityPreprocessing } from './models/preprocess.js';

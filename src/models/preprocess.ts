@@ -19,6 +19,20 @@ function takesChannelsLast(model: Classifier): model is Classifier & ChannelsLas
   return typeof (model as Partial<ChannelsLastInput>).logitsChannelsLast === 'function';
 }
 
+/**
+ * The layout a model input needs for data of `dataShape` (per example, NHWC): `nhwc` when
+ * the shapes are equal, `nchw` when the model takes the same image channels-first, else
+ * undefined. What a caller suggests (or applies) when the user declared no layout.
+ *
+ * @example inferLayout([1, 28, 28], [28, 28, 1]) // 'nchw'
+ */
+export function inferLayout(modelShape: readonly number[], dataShape: readonly number[]): 'nhwc' | 'nchw' | undefined {
+  const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+  if (same(modelShape, dataShape)) return 'nhwc';
+  if (modelShape.length === 3 && dataShape.length === 3 && same(modelShape, [dataShape[2]!, dataShape[0]!, dataShape[1]!])) return 'nchw';
+  return undefined;
+}
+
 /** True when `p` changes nothing. */
 export function isIdentityPreprocessing(p: Preprocessing | undefined): boolean {
   return !p || ((p.layout ?? 'nhwc') === 'nhwc' && (p.scale ?? 1) === 1 && !p.mean && !p.std);

@@ -18,6 +18,11 @@ function print(r: ModelCheckReport): void {
   say(`parameters ${r.parameters}`);
   const ops = Object.entries(r.ops).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   say(`ops        ${ops.map(([op, n]) => `${op} ${n}`).join(', ')}`);
+  const input = r.inputs[0]?.shape;
+  // A [batch, c, h, w] input with few channels is an NCHW image model; Rampart's data is NHWC.
+  if (input?.length === 4 && typeof input[1] === 'number' && input[1] <= 4 && input[3] !== input[1]) {
+    say(`layout     the input looks channels-first (NCHW): declare preprocess { layout: 'nchw' } to feed it NHWC data in [0,1]`);
+  }
   if (r.importer.ok) {
     say(
       `importer   ok: white box 'onnx:${r.path}', ${r.importer.numClasses} classes${r.importer.outputsProbabilities ? ' (ends in Softmax: logits are log-probabilities)' : ''}`,
