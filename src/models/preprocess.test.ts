@@ -2,7 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { engine, linearModel } from '../../test/fixtures.js';
-import { InputError } from '../core/errors.js';
+import type { InputError } from '../core/errors.js';
 import { inferLayout, isIdentityPreprocessing, PreprocessedClassifier, withPreprocessing } from './preprocess.js';
 
 before(engine);
