@@ -36,3 +36,4 @@ export { loadOnnxRuntimeModel, OnnxRuntimeClassifier, DEFAULT_ORT_CHUNK_ROWS } f
 export { checkOnnxFile, type ModelCheckReport, type ModelCheckOptions, type TensorSignature } from './models/onnxruntime/check.js';
 export { PreprocessedClassifier, withPreprocessing, checkPreprocessing } from './models/preprocess.js';
 export { inferLayout, isIdentityPreprocessing } from './models/preprocess.js';
+export { trainableOnnx, exportOnnxWeights, type TrainableOnnx } from './models/onnx/trainable.js';

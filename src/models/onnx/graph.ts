@@ -101,6 +101,26 @@ function inputShapeOf(info: ValueInfoProto, path: string): number[] {
   return shape;
 }
 
+/** A float initializer as a weight: its name, values, and whether training updates it. */
+export interface GraphWeight {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly values: Float32Array;
+  /** False for BatchNormalization's running mean and variance (statistics, not parameters). */
+  readonly trainable: boolean;
+}
+
+function weightsOf(nodes: readonly NodeProto[], constants: ReadonlyMap<string, HostValue>): GraphWeight[] {
+  const statistics = new Set<string>();
+  for (const n of nodes) if (n.opType === 'BatchNormalization') for (const i of [3, 4]) statistics.add(n.input?.[i] ?? '');
+  const out: GraphWeight[] = [];
+  for (const [name, c] of constants) {
+    if (c.dtype !== 'float' || c.shape.length === 0) continue;
+    out.push({ name, shape: c.shape, values: c.data as Float32Array, trainable: !statistics.has(name) });
+  }
+  return out;
+}
+
 export class OnnxGraph {
   readonly info: OnnxGraphInfo;
   private readonly consts = new ConstCache();
@@ -109,13 +129,18 @@ export class OnnxGraph {
   /** Index of the step whose Softmax is the graph output, if any (logits take its log form). */
   readonly finalSoftmax: number;
   private readonly opset: number;
+  /** With `weights: true`: the float initializers a caller may replace per run (trainable copies), never folded. */
+  readonly weights: readonly GraphWeight[];
   private disposed = false;
 
   /**
+   * With `weights: true` the float initializers are left unfolded so that `run` can take
+   * them as tensors (a trainable copy's variables); otherwise they are constants.
+   *
    * @throws UsageError `E_ONNX_UNSUPPORTED_OP`, `E_ONNX_UNSUPPORTED_ATTRIBUTE`.
    * @throws DataError `E_ONNX_MALFORMED`, `E_ONNX_INPUT_SHAPE`, `E_ONNX_DTYPE`.
    */
-  constructor(model: ModelProto, path: string) {
+  constructor(model: ModelProto, path: string, options: { weights?: boolean } = {}) {
     const graph = model.graph!;
     checkOps(model, path);
     const opset = toNumber((model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version) || 1;
@@ -125,6 +150,8 @@ export class OnnxGraph {
       parameters += c.data.length;
       this.constants.set(t.name ?? '', c);
     }
+    this.weights = options.weights ? weightsOf(graph.node!, this.constants) : [];
+    const weightNames = new Set(this.weights.map((w) => w.name));
     const inputs = (graph.input ?? []).filter((i) => !this.constants.has(i.name ?? ''));
     if (inputs.length !== 1) {
       throw new DataError(
@@ -165,7 +192,7 @@ export class OnnxGraph {
         }
       }
       for (const name of step.outputs) if (name) known.add(name);
-      if (this.fold(step, opset)) folded++;
+      if (!step.inputs.some((name) => weightNames.has(name)) && this.fold(step, opset)) folded++;
       else this.steps.push(step);
     });
     const outputName = outputNames[0]!;
@@ -194,9 +221,10 @@ export class OnnxGraph {
    *
    * @throws UsageError `E_MODEL_DISPOSED` after `dispose()`.
    */
-  run(x: tf.Tensor, options: { nhwc?: boolean; logSoftmax?: boolean } = {}): tf.Tensor {
+  run(x: tf.Tensor, options: { nhwc?: boolean; logSoftmax?: boolean; weights?: ReadonlyMap<string, tf.Tensor> } = {}): tf.Tensor {
     if (this.disposed) throw new UsageError('E_MODEL_DISPOSED', 'This imported ONNX model was disposed; load it again.');
     const env = new Map<string, Value>(this.constants);
+    for (const [name, t] of options.weights ?? []) env.set(name, tensorValue(t));
     env.set(this.info.inputName, tensorValue(x, options.nhwc === true && x.rank === 4));
     this.steps.forEach((step, i) => {
       const def = options.logSoftmax && i === this.finalSoftmax ? OPS.LogSoftmax! : step.def;

@@ -88,21 +88,52 @@ function hwioKernel(w: HostValue, groups: number, dil: [number, number]): tf.Ten
   return tf.tensor4d(out, [eh, ew, c, m]);
 }
 
+/** Inserts `d - 1` zeros between the rows (axis 0) of `k`: the dilated kernel as a plain one, differentiably. */
+function spreadRows(k: tf.Tensor4D, d: number): tf.Tensor4D {
+  if (d === 1) return k;
+  const [kh, ...rest] = k.shape;
+  const zeros = tf.zerosLike(k);
+  const stacked = tf.stack([k, ...Array<tf.Tensor>(d - 1).fill(zeros)], 1);
+  return tf.slice(tf.reshape(stacked, [kh * d, ...rest]), 0, (kh - 1) * d + 1) as tf.Tensor4D;
+}
+
+/** A convolution whose kernel is a tensor (a trainable copy's variable): HWIO and groups per call. */
+function tensorKernelConv(
+  xs: tf.Tensor4D,
+  w: tf.Tensor,
+  groups: number,
+  dil: [number, number],
+  strides: [number, number],
+  pad: Pad,
+): tf.Tensor4D {
+  let k = tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D;
+  k = tf.transpose(spreadRows(tf.transpose(spreadRows(k, dil[0]), [1, 0, 2, 3]) as tf.Tensor4D, dil[1]), [1, 0, 2, 3]) as tf.Tensor4D;
+  if (groups === 1) return tf.conv2d(xs, k, strides, pad);
+  const xsParts = tf.split(xs, groups, 3);
+  const kParts = tf.split(k, groups, 3);
+  return tf.concat(
+    xsParts.map((part, g) => tf.conv2d(part as tf.Tensor4D, kParts[g] as tf.Tensor4D, strides, pad)),
+    3,
+  );
+}
+
 function conv(ctx: OpContext): Value[] {
   const x = input(ctx, 0);
   const [, , inH, inW] = rank4(ctx, x);
   const wv = input(ctx, 1);
-  if (wv.kind !== 'host') throw unsupported(ctx, 'a kernel computed from the data');
-  if (wv.shape.length !== 4) throw unsupported(ctx, `a rank-${wv.shape.length} kernel (only 2-D convolutions are supported)`);
+  const wShape = logicalShape(wv);
+  if (wShape.length !== 4) throw unsupported(ctx, `a rank-${wShape.length} kernel (only 2-D convolutions are supported)`);
   const groups = ctx.attrs.int('group', 1);
-  const [m, cg, kh, kw] = wv.shape as [number, number, number, number];
+  const [m, cg, kh, kw] = wShape as [number, number, number, number];
   const strides = pair(ctx, 'strides', 1);
   const dil = pair(ctx, 'dilations', 1);
   const eff: [number, number] = [(kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1];
   const pad = padding(ctx, inH!, inW!, eff, strides);
   const xs = channelsLast(x, ctx.consts) as tf.Tensor4D;
   let y: tf.Tensor4D;
-  if (groups === 1 || cg * groups * m * eff[0] * eff[1] <= BLOCK_DIAGONAL_LIMIT) {
+  if (wv.kind !== 'host') {
+    y = tensorKernelConv(xs, plain(wv, ctx.consts), groups, dil, strides, pad);
+  } else if (groups === 1 || cg * groups * m * eff[0] * eff[1] <= BLOCK_DIAGONAL_LIMIT) {
     const kernel = ctx.consts.derive(wv, `hwio:${groups}:${dil.join('x')}`, () => hwioKernel(wv, groups, dil)) as tf.Tensor4D;
     y = tf.conv2d(xs, kernel, strides, pad);
   } else {

@@ -47,7 +47,18 @@ function batchNorm(ctx: OpContext): Value[] {
   const x = input(ctx, 0);
   const eps = ctx.attrs.float('epsilon', 1e-5);
   const params = [1, 2, 3, 4].map((i) => input(ctx, i));
-  if (params.some((p) => p.kind !== 'host')) throw unsupported(ctx, 'statistics computed from the data');
+  const shape = logicalShape(x);
+  const nhwc = x.kind === 'tensor' && x.nhwc;
+  const t = x.kind === 'tensor' ? x.t : plain(x, ctx.consts);
+  if (params.some((p) => p.kind !== 'host')) {
+    // Parameters given as tensors (a trainable copy): fold them per call, inside the gradient.
+    const [s, b, m, v] = params.map((p) => plain(p, ctx.consts));
+    const c = logicalShape(params[0]!)[0]!;
+    const vecShape = nhwc ? [c] : [c, ...Array<number>(Math.max(shape.length - 2, 0)).fill(1)];
+    const a = tf.div(s!, tf.sqrt(tf.add(v!, eps)));
+    const shift = tf.sub(b!, tf.mul(m!, a));
+    return [tensorValue(tf.add(tf.mul(t, tf.reshape(a, vecShape)), tf.reshape(shift, vecShape)), nhwc)];
+  }
   const [scale, bias, mean, variance] = params as HostValue[];
   const c = scale!.data.length;
   const a = new Float32Array(c);
@@ -56,15 +67,12 @@ function batchNorm(ctx: OpContext): Value[] {
     a[i] = scale!.data[i]! / Math.sqrt(variance!.data[i]! + eps);
     b[i] = bias!.data[i]! - mean!.data[i]! * a[i]!;
   }
-  const shape = logicalShape(x);
-  const nhwc = x.kind === 'tensor' && x.nhwc;
   // Channels are axis 1 of the logical tensor: last in channels-last storage, else [C, 1, ...].
   const vecShape = nhwc ? [c] : [c, ...Array<number>(Math.max(shape.length - 2, 0)).fill(1)];
   // Keyed by node: two BatchNormalizations may share one of their four constants.
   const key = `bn:${ctx.name}:${nhwc}:${vecShape.length}`;
   const va = ctx.consts.derive(scale!, `${key}:a`, () => tf.tensor(a, vecShape));
   const vb = ctx.consts.derive(scale!, `${key}:b`, () => tf.tensor(b, vecShape));
-  const t = x.kind === 'tensor' ? x.t : plain(x, ctx.consts);
   return [tensorValue(tf.add(tf.mul(t, va), vb), nhwc)];
 }
 
