@@ -9,7 +9,7 @@
  * elsewhere (checkpoints, worker pools), so train it in-process and export the ONNX file.
  */
 import * as tf from '@tensorflow/tfjs';
-import { InputError } from '../../core/errors.js';
+import { DataError } from '../../core/errors.js';
 import { checkPreprocessing } from '../preprocess.js';
 import { OnnxGraph } from './graph.js';
 import type { OnnxSource } from './index.js';
@@ -91,7 +91,7 @@ export function trainableOnnx(source: OnnxSource, limits: OnnxLimits = DEFAULT_O
     const dataShape = nchw ? [s[1]!, s[2]!, s[0]!] : [...s];
     const out = tf.tidy(() => graph.run(tf.zeros([2, ...s])).shape);
     if (out.length !== 2 || out[0] !== 2) {
-      throw new InputError(
+      throw new DataError(
         'E_ONNX_OUTPUT_SHAPE',
         `${source.path}: the output has shape [${out.join(', ')}] for a batch of 2; a classifier outputs [batch, classes].`,
       );

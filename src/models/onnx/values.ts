@@ -103,7 +103,11 @@ export function plain(v: Value, consts: ConstCache): tf.Tensor {
 export function channelsLast(v: Value, consts: ConstCache): tf.Tensor {
   if (v.kind === 'tensor' && v.nhwc) return v.t;
   const shape = logicalShape(v);
-  if (shape.length > 4) throw new UsageError('E_ONNX_LAYOUT', `Cannot broadcast a rank-${shape.length} value against an image tensor.`);
+  if (shape.length > 4)
+    throw new UsageError(
+      'E_ONNX_LAYOUT',
+      `Cannot broadcast a rank-${shape.length} value against an image tensor in this graph; run the model as 'onnxruntime:PATH' instead.`,
+    );
   const to4 = (t: tf.Tensor): tf.Tensor => {
     const padded = [...Array<number>(4 - shape.length).fill(1), ...shape];
     return tf.transpose(shape.length === 4 ? t : tf.reshape(t, padded), TO_NHWC);

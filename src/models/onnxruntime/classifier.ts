@@ -7,7 +7,7 @@
 import type * as OrtModule from 'onnxruntime-node';
 import type * as tf from '@tensorflow/tfjs';
 import type { InferenceSession } from 'onnxruntime-node';
-import { InputError, UsageError } from '../../core/errors.js';
+import { DataError, InputError, UsageError } from '../../core/errors.js';
 import type { Bounds } from '../../core/types.js';
 import type { Classifier } from '../classifier.js';
 import type { Preprocessing } from '../sources/types.js';

@@ -3,7 +3,7 @@
  * runtime is imported on first use, so nothing else pays for its native binary.
  */
 import type * as OrtModule from 'onnxruntime-node';
-import { EngineError, InputError } from '../../core/errors.js';
+import { DataError, EngineError } from '../../core/errors.js';
 import { readModelFile, sha256, type OnnxModelSpec } from '../onnx/index.js';
 import { checkPreprocessing } from '../preprocess.js';
 import { decodeModel, toNumber, type ModelProto } from '../onnx/proto.js';
@@ -46,14 +46,14 @@ function ioOf(
   const inputs = (graph.input ?? []).filter((i) => !inits.has(i.name));
   const input = inputs[0];
   if (inputs.length !== 1 || !input) {
-    throw new InputError('E_ONNX_INPUTS', `${path}: the graph takes ${inputs.length} inputs; a classifier takes exactly one (the batch).`, {
+    throw new DataError('E_ONNX_INPUTS', `${path}: the graph takes ${inputs.length} inputs; a classifier takes exactly one (the batch).`, {
       details: { path },
     });
   }
   const dims = input.type?.tensorType?.shape?.dim ?? [];
   const modelShape = dims.slice(1).map((d) => toNumber(d.dimValue));
   if (dims.length < 2 || modelShape.some((d) => !(d > 0))) {
-    throw new InputError(
+    throw new DataError(
       'E_ONNX_INPUT_SHAPE',
       `${path}: input '${input.name ?? '?'}' needs a fixed shape after the batch; got ${dims.length} dims.`,
       {
@@ -70,7 +70,7 @@ function ioOf(
  * Loads `onnxruntime:PATH` as a score target (`access: 'scores'`, `queryScores` counts
  * every row). Preprocessing is applied on the host, so rows are in the data's units.
  *
- * @throws DataError `E_MODEL_MISSING`, `E_ONNX_MALFORMED`; InputError `E_ONNX_INPUT_SHAPE`, `E_PREPROCESS`;
+ * @throws DataError `E_MODEL_MISSING`, `E_ONNX_MALFORMED`, `E_ONNX_INPUTS`, `E_ONNX_INPUT_SHAPE`; InputError `E_PREPROCESS`;
  *   EngineError `E_ORT_UNAVAILABLE`, `E_ORT_SESSION` when onnxruntime cannot open the model.
  * @example
  * const target = await loadOnnxRuntimeModel({ path: 'model.onnx', preprocess: { layout: 'nchw' } });

@@ -2,7 +2,7 @@
  * What an op implementation sees: its node, attributes, opset, input values and the
  * model's constant cache; and the typed errors ops raise.
  */
-import { UsageError } from '../../../core/errors.js';
+import { DataError, UsageError } from '../../../core/errors.js';
 import type { Attributes, NodeProto } from '../proto.js';
 import type { ConstCache, HostValue, TensorValue, Value } from '../values.js';
 
@@ -42,9 +42,13 @@ export function unsupported(ctx: OpContext, what: string): UsageError {
 export function input(ctx: OpContext, i: number): Value {
   const v = ctx.inputs[i];
   if (!v)
-    throw new UsageError('E_ONNX_MALFORMED_NODE', `Node '${ctx.name}' (${ctx.op}) lacks its required input ${i}.`, {
-      details: { node: ctx.name },
-    });
+    throw new DataError(
+      'E_ONNX_MALFORMED',
+      `Node '${ctx.name}' (${ctx.op}) lacks its required input ${i}; the file is not a valid ONNX graph.`,
+      {
+        details: { node: ctx.name },
+      },
+    );
   return v;
 }
 
