@@ -96,7 +96,7 @@ export class OnnxRuntimeClassifier implements Classifier {
       const result = await this.session.run({ [this.options.inputName]: tensor });
       const scores = result[this.options.outputName]?.data as Float32Array | undefined;
       if (!scores || scores.length !== n * this.numClasses) {
-        throw new InputError(
+        throw new DataError(
           'E_ONNX_OUTPUT_SHAPE',
           `Model '${this.id}' answered ${scores?.length ?? 0} scores for ${n} rows; expected ${n * this.numClasses}.`,
         );
