@@ -105,6 +105,13 @@ class TabularMlp(nn.Module):
         return torch.softmax(self.fc3(h), dim=1)
 
 
+def manifest_json(manifest):
+    """The weights manifest, laid out as the repository's formatter (prettier) lays out JSON."""
+    entries = ',\n'.join(
+        f'    {{\n      "name": {json.dumps(m["name"])},\n      "shape": {json.dumps(m["shape"])}\n    }}' for m in manifest)
+    return f'{{\n  "layout": "pytorch",\n  "dtype": "float32",\n  "weights": [\n{entries}\n  ]\n}}\n'
+
+
 def export(model, shape, name):
     model.eval()
     path = os.path.join(OUT, name)
@@ -150,8 +157,7 @@ def main():
     with open(os.path.join(OUT, 'mnist-cnn.weights.bin'), 'wb') as f:
         f.write(b''.join(blobs))
     with open(os.path.join(OUT, 'mnist-cnn.weights.json'), 'w') as f:
-        json.dump({'layout': 'pytorch', 'dtype': 'float32', 'weights': manifest}, f, indent=1)
-        f.write('\n')
+        f.write(manifest_json(manifest))
 
     resnet = CifarResNet()
     randomize_bn(resnet)
