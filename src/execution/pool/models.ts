@@ -187,7 +187,8 @@ export class ModelCopies {
 function loadRequest(master: Master): [LoadRequest, ArrayBuffer[]] {
   if (master.kind === 'onnx') {
     const { source, handle } = master;
-    const bytes = source.bytes.slice().buffer;
+    // A copy into its own buffer (a Node Buffer's slice would share, and the transfer would detach, the original).
+    const bytes = new Uint8Array(source.bytes).buffer;
     const request: LoadRequest = {
       op: 'load',
       format: 'onnx',

@@ -7,15 +7,25 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initEngine } from '../../engine/backend.js';
+import type { UsageError } from '../../core/errors.js';
 import { smallMnist } from '../../../test/fixtures.js';
 import { takeFirst } from '../../data/index.js';
 import type { LoadedModel } from '../../models/sources/types.js';
 import { loadOnnxModel } from '../../models/onnx/index.js';
 import { loadOnnxRuntimeModel } from '../../models/onnxruntime/index.js';
+import { trainableOnnx } from '../../models/onnx/trainable.js';
+import { TfjsClassifier } from '../../models/tfjs-classifier.js';
+import { readFileSync } from 'node:fs';
 import { threatModel } from '../../threats/threat-model.js';
 import { localExecutor } from '../create.js';
 import type { RowsWork } from '../executor.js';
 import { createWorkerPool, type WorkerPool } from './index.js';
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d;
+}
 
 const PATH = join(import.meta.dirname, '..', '..', '..', 'fixtures', 'onnx', 'mnist-cnn.onnx');
 
@@ -61,6 +71,30 @@ describe('WorkerPool with an imported ONNX model', () => {
     } finally {
       await session.close();
       await local.close();
+    }
+  });
+
+  it('a trainable ONNX copy is shipped as an ONNX file of its current weights; its gradient sharding is refused', async () => {
+    const trainable = trainableOnnx({ bytes: readFileSync(PATH), path: PATH, id: 'copy', preprocess: { layout: 'nchw' } });
+    try {
+      const model = new TfjsClassifier(trainable.model, { id: 'copy' });
+      // Change the weights first: the workers must see these, not the file's.
+      trainable.variables[0]!.write(trainable.variables[0]!.read().mul(0.5));
+      const local = await localExecutor({ shardRows: 16 }).open(model);
+      const session = await pool.open(model);
+      try {
+        assert.equal(session.execution.workers, 2);
+        const here = await local.runRows(work(5));
+        const there = await session.runRows(work(5));
+        assert.deepEqual([...there.success], [...here.success]);
+        assert.ok(maxDiff(there.adversarial, here.adversarial) < 1e-5);
+      } finally {
+        await session.close();
+        await local.close();
+      }
+      await assert.rejects(pool.openGradients(trainable.model, model.bounds), (e: UsageError) => e.code === 'E_POOL_MODEL');
+    } finally {
+      trainable.dispose();
     }
   });
 

@@ -18,7 +18,8 @@ import type { Bounds } from '../../core/types.js';
 import { gatherRowValues } from '../../core/tensors.js';
 import type { Classifier } from '../../models/classifier.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
-import { onnxSourceOf } from '../../models/onnx/index.js';
+import { onnxSourceOf, type OnnxSource } from '../../models/onnx/index.js';
+import { exportOnnxWeights, trainableOnnxOf } from '../../models/onnx/trainable.js';
 import { applyPoolGradients, type GradientSharder, type GradientShards } from '../../training/gradient-sharder.js';
 import { isAttack, rowLabels, type ExecutionInfo, type Executor, type ExecutorSession, type RowsWork } from '../executor.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
@@ -116,12 +117,18 @@ export class WorkerPool implements Executor, GradientSharder {
    * ArrayBuffers). The pool keeps the weights to reload a replaced worker.
    *
    * @throws InputError `E_MODEL_SHAPE` for a model that is not a single-input classifier.
-   * @throws UsageError `E_POOL_WEIGHTS` for non-float32 weights.
+   * @throws UsageError `E_POOL_WEIGHTS` for non-float32 weights; `E_POOL_MODEL` for a trainable ONNX copy (`trainableOnnx`).
    * @throws EngineError `E_WORKER_FAILED` when a worker cannot rebuild the model.
    * @example const handle = await pool.loadModel(model, { min: 0, max: 1 });
    */
   async loadModel(model: tf.LayersModel, bounds?: Bounds, options: { id?: string } = {}): Promise<PoolModelHandle> {
     this.scheduler.assertOpen();
+    if (trainableOnnxOf(model)) {
+      throw new UsageError(
+        'E_POOL_MODEL',
+        'A trainable copy of an ONNX model cannot be rebuilt in pool workers; train it without a worker pool (--workers 1), or open it for attacks with pool.open.',
+      );
+    }
     const handle = await this.copies.add(model, bounds, options.id);
     try {
       await Promise.all(this.scheduler.slots.map((slot) => this.scheduler.submitTo(slot, ...this.copies.load(handle))));
@@ -206,9 +213,9 @@ export class WorkerPool implements Executor, GradientSharder {
    *
    * @throws EngineError `E_WORKER_FAILED` when a worker cannot import the model.
    */
-  async loadOnnx(model: Classifier): Promise<PoolModelHandle> {
+  async loadOnnx(model: Classifier, from?: OnnxSource): Promise<PoolModelHandle> {
     this.scheduler.assertOpen();
-    const source = onnxSourceOf(model);
+    const source = from ?? onnxSourceOf(model);
     if (!source) throw new UsageError('E_POOL_MODEL', `Model '${model.id}' was not imported from ONNX bytes (importOnnx / loadOnnxModel).`);
     const handle = this.copies.addOnnx(model, source);
     try {
@@ -233,8 +240,13 @@ export class WorkerPool implements Executor, GradientSharder {
     this.scheduler.assertOpen();
     const onnx = onnxSourceOf(model) !== undefined;
     if (!(model instanceof TfjsClassifier) && !onnx) return new LocalSession(model, this.shardRows, this.handlers);
-    const handle =
-      model instanceof TfjsClassifier ? await this.loadModel(model.model, model.bounds, { id: model.id }) : await this.loadOnnx(model);
+    // A trainable ONNX copy cannot be rebuilt from its topology: ship its current weights as an ONNX file.
+    const copy = model instanceof TfjsClassifier ? trainableOnnxOf(model.model) : undefined;
+    const handle = copy
+      ? await this.loadOnnx(model, { ...copy.source, id: model.id, bytes: exportOnnxWeights(copy.source, copy.trainable) })
+      : model instanceof TfjsClassifier
+        ? await this.loadModel(model.model, model.bounds, { id: model.id })
+        : await this.loadOnnx(model);
     return {
       execution: this.execution,
       runRows: async (work: RowsWork) => {

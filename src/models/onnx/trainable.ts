@@ -61,6 +61,17 @@ class OnnxGraphLayer extends tf.layers.Layer {
   }
 }
 
+const copies = new WeakMap<tf.LayersModel, { source: OnnxSource; trainable: TrainableOnnx }>();
+
+/**
+ * The ONNX source and trainable copy behind `model`, when `trainableOnnx` built it. Its
+ * topology cannot be rebuilt elsewhere, so a worker pool ships it as an ONNX file instead
+ * (`exportOnnxWeights`).
+ */
+export function trainableOnnxOf(model: tf.LayersModel): { source: OnnxSource; trainable: TrainableOnnx } | undefined {
+  return copies.get(model);
+}
+
 /** A trainable copy of an ONNX model and what to free when done. */
 export interface TrainableOnnx {
   /** Takes data-unit NHWC batches, outputs logits (log-probabilities when the graph ends in Softmax). */
@@ -107,7 +118,7 @@ export function trainableOnnx(source: OnnxSource, limits: OnnxLimits = DEFAULT_O
       layer.variables[i]!.write(t);
       t.dispose();
     });
-    return {
+    const trainable: TrainableOnnx = {
       model,
       variables: layer.variables,
       dispose: () => {
@@ -116,6 +127,8 @@ export function trainableOnnx(source: OnnxSource, limits: OnnxLimits = DEFAULT_O
         tf.dispose(owned);
       },
     };
+    copies.set(model, { source, trainable });
+    return trainable;
   } catch (error) {
     graph.dispose();
     tf.dispose(owned);
@@ -145,5 +158,5 @@ export function exportOnnxWeights(source: OnnxSource, trainable: TrainableOnnx):
     t.doubleData = [];
     t.rawData = bytes;
   }
-  return onnx.ModelProto.encode(proto).finish();
+  return new Uint8Array(onnx.ModelProto.encode(proto).finish());
 }
