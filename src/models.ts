@@ -36,3 +36,21 @@ export {
   type LoadedHttpModel,
   type QueryBudgeted,
 } from './models/http/index.js';
+export {
+  loadOnnxModel,
+  importOnnx,
+  onnxSourceOf,
+  OnnxClassifier,
+  OnnxGraph,
+  SUPPORTED_OPS as ONNX_SUPPORTED_OPS,
+  DEFAULT_ONNX_LIMITS,
+  type OnnxModelSpec,
+  type OnnxSource,
+  type OnnxLimits,
+  type OnnxGraphInfo,
+} from './models/onnx/index.js';
+export { loadOnnxRuntimeModel, OnnxRuntimeClassifier, DEFAULT_ORT_CHUNK_ROWS } from './models/onnxruntime/index.js';
+export { checkOnnxFile, type ModelCheckReport, type ModelCheckOptions, type TensorSignature } from './models/onnxruntime/check.js';
+export { PreprocessedClassifier, withPreprocessing, checkPreprocessing } from './models/preprocess.js';
+export { inferLayout, isIdentityPreprocessing } from './models/preprocess.js';
+export { trainableOnnx, exportOnnxWeights, type TrainableOnnx } from './models/onnx/trainable.js';

@@ -2,6 +2,7 @@
  * The pool's master copies of its models: topology, weight specs and the latest weights
  * of every loaded model, kept on the main thread so that a replaced worker can be
  * reloaded (`replay`) and so that weight updates are checked before they are broadcast.
+ * An imported ONNX model is kept as its file's bytes: each worker imports it again.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../core/errors.js';
@@ -9,7 +10,9 @@ import type { Bounds } from '../../core/types.js';
 import { sizeOf } from '../../core/types.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import type { ModelInfo } from '../handlers/registry.js';
-import type { LoadRequest } from './protocol.js';
+import type { Classifier } from '../../models/classifier.js';
+import type { OnnxSource } from '../../models/onnx/index.js';
+import type { LoadLayersRequest, LoadRequest } from './protocol.js';
 
 /** A model loaded into every worker. Plain data; keep it to address the model. */
 export interface PoolModelHandle {
@@ -23,7 +26,16 @@ export interface PoolModelHandle {
   readonly trainableShapes: readonly (readonly number[])[];
 }
 
+interface OnnxMaster {
+  kind: 'onnx';
+  handle: PoolModelHandle;
+  source: OnnxSource;
+}
+
+type Master = MasterModel | OnnxMaster;
+
 interface MasterModel {
+  kind: 'layers';
   handle: PoolModelHandle;
   topology: object;
   weightSpecs: tf.io.WeightsManifestEntry[];
@@ -32,7 +44,7 @@ interface MasterModel {
 }
 
 export class ModelCopies {
-  private readonly models = new Map<number, MasterModel>();
+  private readonly models = new Map<number, Master>();
   private nextHandle = 1;
 
   /** Records a master copy of `model` and returns its handle. */
@@ -52,12 +64,28 @@ export class ModelCopies {
       trainableShapes: model.trainableWeights.map((w) => [...w.shape] as number[]),
     });
     const master: MasterModel = {
+      kind: 'layers',
       handle,
       topology: model.toJSON(null, false) as object,
       weightSpecs: model.weights.map((w) => ({ name: w.originalName, shape: [...w.shape] as number[], dtype: 'float32' as const })),
       weights,
     };
     this.models.set(handle.id, master);
+    return handle;
+  }
+
+  /** Records an imported ONNX model (its file's bytes) and returns its handle; it has no trainable weights here. */
+  addOnnx(model: Classifier, source: OnnxSource): PoolModelHandle {
+    const handle: PoolModelHandle = Object.freeze({
+      id: this.nextHandle++,
+      modelId: model.id,
+      inputShape: model.inputShape,
+      numClasses: model.numClasses,
+      bounds: model.bounds,
+      trainableNames: [],
+      trainableShapes: [],
+    });
+    this.models.set(handle.id, { kind: 'onnx', handle, source });
     return handle;
   }
 
@@ -83,6 +111,11 @@ export class ModelCopies {
    */
   async replaceWeights(handle: PoolModelHandle, weights: tf.LayersModel | readonly (tf.Tensor | Float32Array)[]): Promise<Float32Array[]> {
     const master = this.master(handle);
+    if (master.kind === 'onnx') {
+      throw new UsageError('E_POOL_WEIGHTS', `Model '${handle.modelId}' is an imported ONNX model; the pool cannot replace its weights.`, {
+        details: { handle: handle.id },
+      });
+    }
     const list = Array.isArray(weights)
       ? (weights as readonly (tf.Tensor | Float32Array)[])
       : (weights as tf.LayersModel).weights.map((w) => w.read());
@@ -135,7 +168,7 @@ export class ModelCopies {
     this.models.clear();
   }
 
-  private master(handle: PoolModelHandle): MasterModel {
+  private master(handle: PoolModelHandle): Master {
     const master = this.models.get(handle.id);
     if (!master || master.handle !== handle) {
       throw new UsageError(
@@ -150,8 +183,27 @@ export class ModelCopies {
   }
 }
 
-/** The request that loads `master` into a worker; its weight buffer is fresh, so it can be transferred. */
-function loadRequest(master: MasterModel): [LoadRequest, ArrayBuffer[]] {
+/** The request that loads `master` into a worker; its buffer is fresh, so it can be transferred. */
+function loadRequest(master: Master): [LoadRequest, ArrayBuffer[]] {
+  if (master.kind === 'onnx') {
+    const { source, handle } = master;
+    // A copy into its own buffer (a Node Buffer's slice would share, and the transfer would detach, the original).
+    const bytes = new Uint8Array(source.bytes).buffer;
+    const request: LoadRequest = {
+      op: 'load',
+      format: 'onnx',
+      handle: handle.id,
+      bytes,
+      path: source.path,
+      modelId: handle.modelId,
+      ...(source.preprocess ? { preprocess: source.preprocess } : {}),
+    };
+    return [request, [bytes]];
+  }
+  return layersRequest(master);
+}
+
+function layersRequest(master: MasterModel): [LoadLayersRequest, ArrayBuffer[]] {
   const total = master.weights.reduce((s, w) => s + w.length, 0);
   const data = new Float32Array(total);
   let offset = 0;

@@ -18,6 +18,8 @@ import type { Bounds } from '../../core/types.js';
 import { gatherRowValues } from '../../core/tensors.js';
 import type { Classifier } from '../../models/classifier.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
+import { onnxSourceOf, type OnnxSource } from '../../models/onnx/index.js';
+import { exportOnnxWeights, trainableOnnxOf } from '../../models/onnx/trainable.js';
 import { applyPoolGradients, type GradientSharder, type GradientShards } from '../../training/gradient-sharder.js';
 import { isAttack, rowLabels, type ExecutionInfo, type Executor, type ExecutorSession, type RowsWork } from '../executor.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
@@ -115,12 +117,18 @@ export class WorkerPool implements Executor, GradientSharder {
    * ArrayBuffers). The pool keeps the weights to reload a replaced worker.
    *
    * @throws InputError `E_MODEL_SHAPE` for a model that is not a single-input classifier.
-   * @throws UsageError `E_POOL_WEIGHTS` for non-float32 weights.
+   * @throws UsageError `E_POOL_WEIGHTS` for non-float32 weights; `E_POOL_MODEL` for a trainable ONNX copy (`trainableOnnx`).
    * @throws EngineError `E_WORKER_FAILED` when a worker cannot rebuild the model.
    * @example const handle = await pool.loadModel(model, { min: 0, max: 1 });
    */
   async loadModel(model: tf.LayersModel, bounds?: Bounds, options: { id?: string } = {}): Promise<PoolModelHandle> {
     this.scheduler.assertOpen();
+    if (trainableOnnxOf(model)) {
+      throw new UsageError(
+        'E_POOL_MODEL',
+        'A trainable copy of an ONNX model cannot be rebuilt in pool workers; train it without a worker pool (--workers 1), or open it for attacks with pool.open.',
+      );
+    }
     const handle = await this.copies.add(model, bounds, options.id);
     try {
       await Promise.all(this.scheduler.slots.map((slot) => this.scheduler.submitTo(slot, ...this.copies.load(handle))));
@@ -200,16 +208,45 @@ export class WorkerPool implements Executor, GradientSharder {
   }
 
   /**
-   * Executor: binds `model` for rows of work. A TF.js model is copied into every worker; any
-   * other classifier (a defence wrapper) cannot be shipped, so its rows run in this thread,
-   * in the same shards with the same seeds.
+   * Loads an imported ONNX model into every worker: each imports the file's bytes again
+   * behind the same preprocessing, so shards see the same graph as this thread.
+   *
+   * @throws EngineError `E_WORKER_FAILED` when a worker cannot import the model.
+   */
+  async loadOnnx(model: Classifier, from?: OnnxSource): Promise<PoolModelHandle> {
+    this.scheduler.assertOpen();
+    const source = from ?? onnxSourceOf(model);
+    if (!source) throw new UsageError('E_POOL_MODEL', `Model '${model.id}' was not imported from ONNX bytes (importOnnx / loadOnnxModel).`);
+    const handle = this.copies.addOnnx(model, source);
+    try {
+      await Promise.all(this.scheduler.slots.map((slot) => this.scheduler.submitTo(slot, ...this.copies.load(handle))));
+    } catch (error) {
+      this.copies.forget(handle.id);
+      await Promise.allSettled(this.scheduler.slots.map((slot) => this.scheduler.submitTo(slot, { op: 'unload', handle: handle.id }, [])));
+      throw error;
+    }
+    return handle;
+  }
+
+  /**
+   * Executor: binds `model` for rows of work. A TF.js model is copied into every worker, an
+   * imported ONNX model is imported again in every worker from its bytes; any other
+   * classifier (a defence wrapper, a score target) cannot be shipped, so its rows run in
+   * this thread, in the same shards with the same seeds.
    *
    * @example const session = await pool.open(model); try { await session.runRows(work); } finally { await session.close(); }
    */
   async open(model: Classifier): Promise<ExecutorSession> {
     this.scheduler.assertOpen();
-    if (!(model instanceof TfjsClassifier)) return new LocalSession(model, this.shardRows, this.handlers);
-    const handle = await this.loadModel(model.model, model.bounds, { id: model.id });
+    const onnx = onnxSourceOf(model) !== undefined;
+    if (!(model instanceof TfjsClassifier) && !onnx) return new LocalSession(model, this.shardRows, this.handlers);
+    // A trainable ONNX copy cannot be rebuilt from its topology: ship its current weights as an ONNX file.
+    const copy = model instanceof TfjsClassifier ? trainableOnnxOf(model.model) : undefined;
+    const handle = copy
+      ? await this.loadOnnx(model, { ...copy.source, id: model.id, bytes: exportOnnxWeights(copy.source, copy.trainable) })
+      : model instanceof TfjsClassifier
+        ? await this.loadModel(model.model, model.bounds, { id: model.id })
+        : await this.loadOnnx(model);
     return {
       execution: this.execution,
       runRows: async (work: RowsWork) => {

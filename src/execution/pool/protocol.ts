@@ -5,6 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Bounds } from '../../core/types.js';
+import type { Preprocessing } from '../../models/sources/types.js';
 import {
   ConfigError,
   DataError,
@@ -17,8 +18,10 @@ import {
   type ErrorKind,
 } from '../../core/errors.js';
 
-export interface LoadRequest {
+/** Loads a TF.js LayersModel from its topology and weights. */
+export interface LoadLayersRequest {
   op: 'load';
+  format?: 'layers';
   handle: number;
   /** `model.toJSON(null, false)`: the LayersModel topology. */
   topology: object;
@@ -28,6 +31,20 @@ export interface LoadRequest {
   modelId: string;
   bounds: Bounds;
 }
+
+/** Loads an ONNX model by importing its file's bytes again, behind the same preprocessing. */
+export interface LoadOnnxRequest {
+  op: 'load';
+  format: 'onnx';
+  handle: number;
+  /** The .onnx file's bytes (transferred). */
+  bytes: ArrayBuffer;
+  path: string;
+  preprocess?: Preprocessing;
+  modelId: string;
+}
+
+export type LoadRequest = LoadLayersRequest | LoadOnnxRequest;
 
 export interface SetWeightsRequest {
   op: 'set-weights';

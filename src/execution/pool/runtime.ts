@@ -7,13 +7,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../core/errors.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
+import { importOnnx } from '../../models/onnx/index.js';
 import type { HandlerRegistry, ProgressSink, ShardTarget } from '../handlers/registry.js';
-import type { LoadRequest, PoolRequest, PoolResponse, SetWeightsRequest } from './protocol.js';
+import type { LoadLayersRequest, LoadOnnxRequest, PoolRequest, PoolResponse, SetWeightsRequest } from './protocol.js';
 
 export type { ProgressSink } from '../handlers/registry.js';
 
+/** A loaded model: what shards run against, and how to free it. */
+type Entry = ShardTarget & { release(): void };
+
 export class PoolRuntime {
-  private readonly models = new Map<number, ShardTarget & { model: tf.LayersModel }>();
+  private readonly models = new Map<number, Entry>();
 
   constructor(private readonly handlers: HandlerRegistry) {}
 
@@ -24,7 +28,8 @@ export class PoolRuntime {
   async handle(request: PoolRequest, onProgress?: ProgressSink): Promise<PoolResponse> {
     switch (request.op) {
       case 'load':
-        await this.load(request);
+        if (request.format === 'onnx') this.loadOnnx(request);
+        else await this.load(request);
         return null;
       case 'set-weights':
         this.setWeights(request);
@@ -55,7 +60,7 @@ export class PoolRuntime {
     for (const handle of [...this.models.keys()]) this.unload(handle);
   }
 
-  private get(handle: number): ShardTarget & { model: tf.LayersModel } {
+  private get(handle: number): Entry {
     const entry = this.models.get(handle);
     if (!entry)
       throw new UsageError('E_POOL_MODEL', `Model handle ${handle} is not loaded in this worker; load it with pool.loadModel first.`, {
@@ -64,17 +69,35 @@ export class PoolRuntime {
     return entry;
   }
 
-  private async load(request: LoadRequest): Promise<void> {
+  private async load(request: LoadLayersRequest): Promise<void> {
     // Replacing is what a restarted worker's replay and a repeated load both want.
     this.unload(request.handle);
     const model = await tf.loadLayersModel(
       tf.io.fromMemory({ modelTopology: request.topology, weightSpecs: request.weightSpecs, weightData: request.weightData }),
     );
-    this.models.set(request.handle, { model, classifier: new TfjsClassifier(model, { id: request.modelId, bounds: request.bounds }) });
+    this.models.set(request.handle, {
+      model,
+      classifier: new TfjsClassifier(model, { id: request.modelId, bounds: request.bounds }),
+      release: () => model.dispose(),
+    });
+  }
+
+  /** Imports the ONNX file's bytes again in this thread: the same graph, constants and preprocessing. */
+  private loadOnnx(request: LoadOnnxRequest): void {
+    this.unload(request.handle);
+    const source = {
+      bytes: new Uint8Array(request.bytes),
+      path: request.path,
+      id: request.modelId,
+      ...(request.preprocess ? { preprocess: request.preprocess } : {}),
+    };
+    const { classifier, dispose } = importOnnx(source);
+    this.models.set(request.handle, { classifier, release: dispose });
   }
 
   private setWeights(request: SetWeightsRequest): void {
     const { model } = this.get(request.handle);
+    if (!model) throw new UsageError('E_POOL_WEIGHTS', `Model handle ${request.handle} is an imported ONNX model; its weights are fixed.`);
     const current = model.weights;
     if (request.weights.length !== current.length) {
       throw new UsageError(
@@ -111,6 +134,6 @@ export class PoolRuntime {
     const entry = this.models.get(handle);
     if (!entry) return;
     this.models.delete(handle);
-    entry.model.dispose();
+    entry.release();
   }
 }
