@@ -73,8 +73,8 @@ export async function startRedis(port?: number): Promise<RedisProcess> {
 export interface WorkerProcess {
   proc: ChildProcess;
   stdout(): string;
-  /** Resolves when stdout matches `pattern`. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Resolves when stdout (from character `from` on) matches `pattern`. */
+  waitFor(pattern: RegExp, options?: { timeoutMs?: number; from?: number }): Promise<RegExpExecArray>;
   kill(signal?: NodeJS.Signals): void;
   exited: Promise<number | null>;
 }
@@ -90,11 +90,11 @@ export async function startWorker(url: string, args: string[] = []): Promise<Wor
   proc.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
   proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const waitFor = (pattern: RegExp, timeoutMs = 60_000): Promise<RegExpExecArray> =>
+  const waitFor = (pattern: RegExp, { timeoutMs = 60_000, from = 0 } = {}): Promise<RegExpExecArray> =>
     new Promise((resolve, reject) => {
       const started = Date.now();
       const check = (): void => {
-        const m = pattern.exec(stdout);
+        const m = pattern.exec(stdout.slice(from));
         if (m) resolve(m);
         else if (proc.exitCode !== null) reject(new Error(`worker exited (${proc.exitCode}): ${stderr}`));
         else if (Date.now() - started > timeoutMs) reject(new Error(`worker: no ${String(pattern)} in ${timeoutMs} ms: ${stdout}${stderr}`));

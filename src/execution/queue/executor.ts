@@ -55,6 +55,11 @@ export class QueueExecutor implements Executor {
     await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
   }
 
+  /** Shards enqueued again because Redis lost them (a restart without persistence), since this executor started. */
+  get resubmitted(): number {
+    return this.tracker.resubmitted;
+  }
+
   /** Workers connected to this backend's queue now (BullMQ's worker registry). */
   workers(): Promise<number> {
     return this.queue.getWorkersCount();

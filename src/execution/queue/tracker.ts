@@ -43,6 +43,8 @@ export class ShardTracker {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private lastContact = Date.now();
+  /** Shards enqueued again after Redis lost them (what a restart cost), for reports and tests. */
+  resubmitted = 0;
 
   constructor(
     private readonly queue: Queue,
@@ -157,6 +159,7 @@ export class ShardTracker {
       });
       return;
     }
+    this.resubmitted++;
     await p.resubmit();
   }
 
