@@ -15,7 +15,9 @@ const main = join(root, 'src/cli/main.ts');
 /** Why the queue tests skip, or undefined when redis-server is installed. */
 export function redisMissing(): string | undefined {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  return probe.error || probe.status !== 0 ? 'redis-server is not installed (apt-get install redis-server); the queue tests need it' : undefined;
+  return probe.error || probe.status !== 0
+    ? 'redis-server is not installed (apt-get install redis-server); the queue tests need it'
+    : undefined;
 }
 
 export async function freePort(): Promise<number> {
@@ -97,7 +99,8 @@ export async function startWorker(url: string, args: string[] = []): Promise<Wor
         const m = pattern.exec(stdout.slice(from));
         if (m) resolve(m);
         else if (proc.exitCode !== null) reject(new Error(`worker exited (${proc.exitCode}): ${stderr}`));
-        else if (Date.now() - started > timeoutMs) reject(new Error(`worker: no ${String(pattern)} in ${timeoutMs} ms: ${stdout}${stderr}`));
+        else if (Date.now() - started > timeoutMs)
+          reject(new Error(`worker: no ${String(pattern)} in ${timeoutMs} ms: ${stdout}${stderr}`));
         else setTimeout(check, 20);
       };
       check();

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { takeFirst } from '../src/data/index.js';
 import { localExecutor, withSession, type RowsResult, type RowsWork } from '../src/execution/index.js';
-import { createQueueExecutor, queueName, type QueueExecutor } from '../src/execution/queue/index.js';
+import { createQueueExecutor, queueName } from '../src/execution/queue/index.js';
 import { redisOf } from '../src/execution/queue/artifacts.js';
 import { buildModel } from '../src/models/architectures.js';
 import { TfjsClassifier } from '../src/models/tfjs-classifier.js';
@@ -26,7 +26,11 @@ function assertIdentical(a: RowsResult, b: RowsResult): void {
   for (const k of ['adversarial', 'success', 'perturbation', 'queries'] as const) {
     const x = a[k];
     const y = b[k];
-    assert.equal(Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength)), 0, k);
+    assert.equal(
+      Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength)),
+      0,
+      k,
+    );
   }
 }
 
@@ -46,7 +50,13 @@ describe('queue executor', { skip }, () => {
     const data = takeFirst(smallMnist().test, 150);
     // Rows out of order, shards of 16: nine jobs, enough to spread over workers and to kill one mid-run.
     const rows = Array.from({ length: 136 }, (_, i) => (i * 37) % 150);
-    work = { data, rows, threat: threatModel({ norm: 'linf', epsilon: 0.1 }), attack: { id: 'pgd', options: { steps: 60, restarts: 2 } }, seed: 9 };
+    work = {
+      data,
+      rows,
+      threat: threatModel({ norm: 'linf', epsilon: 0.1 }),
+      attack: { id: 'pgd', options: { steps: 60, restarts: 2 } },
+      seed: 9,
+    };
     local = await withSession(localExecutor({ shardRows: 16 }), model, (s) => s.runRows(work));
     assert.ok(local.success.some((v) => v === 1) && local.success.some((v) => v === 0), 'both outcomes');
     redis = await startRedis();
@@ -91,11 +101,14 @@ describe('queue executor', { skip }, () => {
         // The model's artifact expires (or is evicted) under the session: every attempt of every shard fails.
         const client = await redisOf(inspect.client);
         for (const key of await client.keys('rampart:artifact:*')) await client.del(key);
-        await assert.rejects(session.runRows({ ...work, rows: work.rows.slice(0, 40) }), (error: Error & { code?: string; details?: Record<string, unknown> }) => {
-          assert.equal(error.code, 'E_QUEUE_ARTIFACT_MISSING');
-          assert.equal(error.details?.attempts, 2);
-          return true;
-        });
+        await assert.rejects(
+          session.runRows({ ...work, rows: work.rows.slice(0, 40) }),
+          (error: Error & { code?: string; details?: Record<string, unknown> }) => {
+            assert.equal(error.code, 'E_QUEUE_ARTIFACT_MISSING');
+            assert.equal(error.details?.attempts, 2);
+            return true;
+          },
+        );
       });
       assert.deepEqual(await inspect.getJobCounts('wait', 'delayed', 'active'), { wait: 0, delayed: 0, active: 0 });
     } finally {

@@ -43,7 +43,12 @@ function describe(event: WorkerEvent, slot: number): string {
 }
 
 /** Runs `concurrency` worker threads until `stopped`; rejects if one cannot start. */
-async function runThreads(options: QueueWorkerOptions, concurrency: number, log: (line: string) => void, stopped: Promise<string>): Promise<void> {
+async function runThreads(
+  options: QueueWorkerOptions,
+  concurrency: number,
+  log: (line: string) => void,
+  stopped: Promise<string>,
+): Promise<void> {
   const threads = Array.from({ length: concurrency }, (_, slot) => spawnQueueThread({ options, slot }));
   await Promise.all(
     threads.map(
@@ -64,10 +69,15 @@ async function runThreads(options: QueueWorkerOptions, concurrency: number, log:
   });
   say(`rampart worker: ready (${concurrency} threads)`);
   await stopped;
-  await Promise.all(threads.map((t) => new Promise((resolve) => {
-    t.once('exit', resolve);
-    t.postMessage({ type: 'close' });
-  })));
+  await Promise.all(
+    threads.map(
+      (t) =>
+        new Promise((resolve) => {
+          t.once('exit', resolve);
+          t.postMessage({ type: 'close' });
+        }),
+    ),
+  );
 }
 
 export function registerWorker(program: Command): void {
@@ -78,7 +88,7 @@ export function registerWorker(program: Command): void {
     .option('--prefix <name>', 'key prefix shared with the coordinator', 'rampart')
     .option('--concurrency <n>', 'jobs at a time, one worker thread each', wholeNumber('--concurrency', 1), 1)
     .option('--backend <name>', 'TF.js backend; takes the jobs of coordinators on the same backend (default: as rampart eval)')
-    .option('--lock-duration <ms>', 'a killed worker\'s job runs elsewhere after this', wholeNumber('--lock-duration', 1), 30_000)
+    .option('--lock-duration <ms>', "a killed worker's job runs elsewhere after this", wholeNumber('--lock-duration', 1), 30_000)
     .option('--stalled-interval <ms>', 'how often to look for jobs of killed workers', wholeNumber('--stalled-interval', 1), 30_000)
     .option('--cache-mb <n>', 'models and data kept per worker thread, by digest', wholeNumber('--cache-mb', 1), 512)
     .option('--max-artifact-mb <n>', 'largest model or data slice fetched', wholeNumber('--max-artifact-mb', 1), 256)

@@ -50,7 +50,12 @@ export class ArtifactPublisher {
     const now = Date.now();
     if (!force && set !== undefined && now - set < (this.ttlSeconds * 1000) / 4) return digest;
     const client = await redisOf(this.client());
-    await client.set(keys.artifact(this.prefix, digest), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'EX', this.ttlSeconds);
+    await client.set(
+      keys.artifact(this.prefix, digest),
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      'EX',
+      this.ttlSeconds,
+    );
     this.published.set(digest, now);
     return digest;
   }
@@ -101,9 +106,13 @@ export class ArtifactCache {
     const redisKey = keys.artifact(this.prefix, digest);
     const size = await client.strlen(redisKey);
     if (size > this.maxArtifactBytes) {
-      throw new DataError('E_QUEUE_ARTIFACT_SIZE', `Artifact ${digest.slice(0, 12)} is ${size} bytes, above this worker's limit of ${this.maxArtifactBytes}; raise --max-artifact-mb.`, {
-        details: { digest, bytes: size, limit: this.maxArtifactBytes },
-      });
+      throw new DataError(
+        'E_QUEUE_ARTIFACT_SIZE',
+        `Artifact ${digest.slice(0, 12)} is ${size} bytes, above this worker's limit of ${this.maxArtifactBytes}; raise --max-artifact-mb.`,
+        {
+          details: { digest, bytes: size, limit: this.maxArtifactBytes },
+        },
+      );
     }
     const bytes = await client.getBuffer(redisKey);
     if (!bytes) {
@@ -114,9 +123,13 @@ export class ArtifactCache {
       );
     }
     if (digestOf(bytes) !== digest) {
-      throw new DataError('E_QUEUE_ARTIFACT_DIGEST', `Artifact ${digest.slice(0, 12)} (${tag}) does not hash to its name; something else wrote that key. Use a prefix of your own.`, {
-        details: { digest, tag },
-      });
+      throw new DataError(
+        'E_QUEUE_ARTIFACT_DIGEST',
+        `Artifact ${digest.slice(0, 12)} (${tag}) does not hash to its name; something else wrote that key. Use a prefix of your own.`,
+        {
+          details: { digest, tag },
+        },
+      );
     }
     const entry = await build(bytes);
     this.entries.set(key, entry);

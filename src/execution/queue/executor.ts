@@ -13,7 +13,16 @@ import { gatherRowValues } from '../../core/tensors.js';
 import { sizeOf } from '../../core/types.js';
 import { engineInfo, initEngine } from '../../engine/backend.js';
 import type { Classifier } from '../../models/classifier.js';
-import { DEFAULT_SHARD_ROWS, isAttack, rowLabels, type ExecutionInfo, type Executor, type ExecutorSession, type RowsResult, type RowsWork } from '../executor.js';
+import {
+  DEFAULT_SHARD_ROWS,
+  isAttack,
+  rowLabels,
+  type ExecutionInfo,
+  type Executor,
+  type ExecutorSession,
+  type RowsResult,
+  type RowsWork,
+} from '../executor.js';
 import { defaultHandlers } from '../handlers/index.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import { LocalSession } from '../local.js';
@@ -21,7 +30,15 @@ import { ATTACK_KIND, emptyShardResult, placeShard, shardRanges, shardSeed, type
 import { ArtifactPublisher, redisOf } from './artifacts.js';
 import { JOB_VERSION, jobId, MAX_SKELETON_CHARS, type ShardJob } from './job.js';
 import { encodeModel, type ModelRef } from './models.js';
-import { keys, parseQueueOptions, queueExecutorSchema, queueName, redisConnection, type QueueExecutorConfig, type QueueExecutorOptions } from './options.js';
+import {
+  keys,
+  parseQueueOptions,
+  queueExecutorSchema,
+  queueName,
+  redisConnection,
+  type QueueExecutorConfig,
+  type QueueExecutorOptions,
+} from './options.js';
 import { packBlob, splitArrays } from './pack.js';
 import { ShardTracker, type RunState } from './tracker.js';
 
@@ -94,7 +111,9 @@ export class QueueExecutor implements Executor {
    * stop (a cancel key their workers check), and each run rejects with `E_QUEUE_CANCELLED`.
    */
   async cancel(reason = 'the run was cancelled'): Promise<void> {
-    await Promise.all([...this.runs].map((run) => this.cancelRun(run, new EngineError('E_QUEUE_CANCELLED', `Queue run ${run.id} stopped: ${reason}.`))));
+    await Promise.all(
+      [...this.runs].map((run) => this.cancelRun(run, new EngineError('E_QUEUE_CANCELLED', `Queue run ${run.id} stopped: ${reason}.`))),
+    );
   }
 
   /** Cancels what is in flight and disconnects. Idempotent. */
@@ -114,7 +133,10 @@ export class QueueExecutor implements Executor {
     this.assertOpen();
     const { attack, data, rows } = work;
     if (isAttack(attack)) {
-      throw new UsageError('E_QUEUE_ATTACK', `Attack '${attack.id}' was given as an object; queue workers rebuild attacks from their id and options, so pass { id, options }.`);
+      throw new UsageError(
+        'E_QUEUE_ATTACK',
+        `Attack '${attack.id}' was given as an object; queue workers rebuild attacks from their id and options, so pass { id, options }.`,
+      );
     }
     const n = rows.length;
     const rowSize = sizeOf(data.shape);
@@ -139,11 +161,17 @@ export class QueueExecutor implements Executor {
       id: randomUUID().replace(/-/g, ''),
       settled: false,
       progress: new Float64Array(ranges.length),
-      report: () => work.onProgress?.(run.progress.reduce((s, v) => s + v, 0), n),
+      report: () =>
+        work.onProgress?.(
+          run.progress.reduce((s, v) => s + v, 0),
+          n,
+        ),
     };
     this.runs.add(run);
     try {
-      const results = await Promise.all(ranges.map(([start, end], k) => this.submitShard(run, ref, publishModel, whole, rowSize, start, end, k)));
+      const results = await Promise.all(
+        ranges.map(([start, end], k) => this.submitShard(run, ref, publishModel, whole, rowSize, start, end, k)),
+      );
       ranges.forEach(([start], k) => placeShard(out, results[k] as AttackShardResult, start, rowSize));
       return out;
     } catch (error) {
@@ -174,10 +202,14 @@ export class QueueExecutor implements Executor {
     };
     const { skeleton, arrays } = splitArrays(shard);
     if (JSON.stringify(skeleton).length > MAX_SKELETON_CHARS) {
-      throw new UsageError('E_QUEUE_PAYLOAD_SIZE', `The options of attack '${whole.attackId}' are above 64 KiB as JSON; pass smaller options.`);
+      throw new UsageError(
+        'E_QUEUE_PAYLOAD_SIZE',
+        `The options of attack '${whole.attackId}' are above 64 KiB as JSON; pass smaller options.`,
+      );
     }
     const blob = packBlob(arrays);
-    const publishData = (force: boolean): Promise<string> => this.publisher.publish(blob, this.config.maxPayloadBytes, `The data of shard ${k}`, force);
+    const publishData = (force: boolean): Promise<string> =>
+      this.publisher.publish(blob, this.config.maxPayloadBytes, `The data of shard ${k}`, force);
     const job: ShardJob = {
       v: JOB_VERSION,
       kind: ATTACK_KIND,
@@ -246,7 +278,10 @@ export class QueueExecutor implements Executor {
  * const queue = await createQueueExecutor({ url: 'redis://127.0.0.1:6379' });
  * try { await evaluateRobustness({ ..., pool: queue }); } finally { await queue.close(); }
  */
-export async function createQueueExecutor(options: QueueExecutorOptions, handlers: HandlerRegistry = defaultHandlers()): Promise<QueueExecutor> {
+export async function createQueueExecutor(
+  options: QueueExecutorOptions,
+  handlers: HandlerRegistry = defaultHandlers(),
+): Promise<QueueExecutor> {
   const config = parseQueueOptions(queueExecutorSchema, options, 'Queue executor');
   redisConnection(config.url);
   const backend = (engineInfo() ?? (await initEngine())).backend;

@@ -78,7 +78,10 @@ export function decodeJobError(failedReason: string | undefined, id: string, att
         details: { ...original.details, jobId: id, attempts },
       });
     }
-    return new EngineError('E_QUEUE_JOB_FAILED', `A worker failed: ${original.message} (${where}).`, { cause: original, details: { jobId: id, attempts } });
+    return new EngineError('E_QUEUE_JOB_FAILED', `A worker failed: ${original.message} (${where}).`, {
+      cause: original,
+      details: { jobId: id, attempts },
+    });
   } catch {
     return new EngineError('E_QUEUE_JOB_FAILED', `A worker failed: ${failedReason ?? 'no reason given'} (${where}).`, {
       details: { jobId: id, attempts },

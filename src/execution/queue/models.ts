@@ -72,7 +72,10 @@ export const tfjsLayersCodec: ModelCodec = {
     const a = unpackValue(bytes) as TfjsLayersArtifact;
     const weightData = a.weights.buffer.slice(a.weights.byteOffset, a.weights.byteOffset + a.weights.byteLength) as ArrayBuffer;
     const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: a.topology, weightSpecs: a.weightSpecs, weightData }));
-    return { target: { model, classifier: new TfjsClassifier(model, { id: a.modelId, bounds: a.bounds }) }, dispose: () => model.dispose() };
+    return {
+      target: { model, classifier: new TfjsClassifier(model, { id: a.modelId, bounds: a.bounds }) },
+      dispose: () => model.dispose(),
+    };
   },
 };
 
@@ -101,9 +104,13 @@ export function registerModelCodec(codec: ModelCodec): void {
 export function modelCodec(kind: string): ModelCodec {
   const codec = codecs.get(kind);
   if (!codec) {
-    throw new UsageError('E_QUEUE_MODEL_KIND', `This worker cannot load '${kind}' models; it knows ${listChoices([...codecs.keys()])}. Update the worker.`, {
-      details: { value: kind, valid: [...codecs.keys()] },
-    });
+    throw new UsageError(
+      'E_QUEUE_MODEL_KIND',
+      `This worker cannot load '${kind}' models; it knows ${listChoices([...codecs.keys()])}. Update the worker.`,
+      {
+        details: { value: kind, valid: [...codecs.keys()] },
+      },
+    );
   }
   return codec;
 }

@@ -84,11 +84,26 @@ export const queueExecutorSchema = z
     /** Redis unreachable this long fails the run with `E_QUEUE_CONNECTION`. */
     connectionTimeoutMs: ms(3600_000).default(60_000),
     /** Lifetime of published models, data slices and results; refreshed while a session uses them. */
-    artifactTtlSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(6 * 3600),
+    artifactTtlSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 24 * 3600)
+      .default(6 * 3600),
     /** Largest model artifact published. */
-    maxModelBytes: z.number().int().min(1024).max(512 * MiB).default(256 * MiB),
+    maxModelBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(512 * MiB)
+      .default(256 * MiB),
     /** Largest data slice of one shard (its inputs, labels, targets). */
-    maxPayloadBytes: z.number().int().min(1024).max(256 * MiB).default(16 * MiB),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * MiB)
+      .default(16 * MiB),
   })
   .strict();
 
@@ -108,12 +123,32 @@ export const queueWorkerSchema = z
     /** Times a job may stall (its worker died) before it fails. */
     maxStalledCount: z.number().int().min(0).max(20).default(3),
     /** Decoded models and fetched data slices kept per worker, by digest. */
-    cacheBytes: z.number().int().min(MiB).max(4096 * MiB).default(512 * MiB),
+    cacheBytes: z
+      .number()
+      .int()
+      .min(MiB)
+      .max(4096 * MiB)
+      .default(512 * MiB),
     /** Largest artifact fetched (models and data slices alike). */
-    maxArtifactBytes: z.number().int().min(1024).max(512 * MiB).default(256 * MiB),
+    maxArtifactBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(512 * MiB)
+      .default(256 * MiB),
     /** Largest result written back. */
-    maxResultBytes: z.number().int().min(1024).max(256 * MiB).default(64 * MiB),
-    resultTtlSeconds: z.number().int().min(10).max(7 * 24 * 3600).default(6 * 3600),
+    maxResultBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * MiB)
+      .default(64 * MiB),
+    resultTtlSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 24 * 3600)
+      .default(6 * 3600),
   })
   .strict();
 

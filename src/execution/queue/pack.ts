@@ -92,7 +92,10 @@ export function joinArrays(skeleton: unknown, arrays: readonly AnyTypedArray[]):
 
 /** Packs typed arrays (and optionally a skeleton) into one blob. */
 export function packBlob(arrays: readonly AnyTypedArray[], skeleton?: unknown): Buffer {
-  const header: BlobHeader = { ...(skeleton === undefined ? {} : { skeleton }), arrays: arrays.map((a) => ({ t: typeName(a) as ArrayTypeName, n: a.length })) };
+  const header: BlobHeader = {
+    ...(skeleton === undefined ? {} : { skeleton }),
+    arrays: arrays.map((a) => ({ t: typeName(a) as ArrayTypeName, n: a.length })),
+  };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const align = (n: number): number => Math.ceil(n / 8) * 8;
   let size = align(8 + head.length);

@@ -22,7 +22,11 @@ async function main(): Promise<void> {
     });
     post({ type: 'ready' });
   } catch (error) {
-    post({ type: 'fatal', message: error instanceof Error ? error.message : String(error), ...(error instanceof RampartError ? { code: error.code } : {}) });
+    post({
+      type: 'fatal',
+      message: error instanceof Error ? error.message : String(error),
+      ...(error instanceof RampartError ? { code: error.code } : {}),
+    });
   }
 }
 

@@ -15,7 +15,8 @@ export interface QueueThreadBoot {
 }
 
 /** Messages from a queue worker thread. */
-export type QueueThreadMessage = { type: 'ready' } | { type: 'event'; event: WorkerEvent } | { type: 'fatal'; message: string; code?: string };
+export type QueueThreadMessage =
+  { type: 'ready' } | { type: 'event'; event: WorkerEvent } | { type: 'fatal'; message: string; code?: string };
 
 export function spawnQueueThread(boot: QueueThreadBoot): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./thread-entry.js', import.meta.url), { workerData: boot });

@@ -47,7 +47,7 @@ export async function startQueueWorker(
 ): Promise<QueueWorkerHandle> {
   const config = parseQueueOptions(queueWorkerSchema, options, 'Queue worker');
   const connection = redisConnection(config.url);
-  let worker: Worker | undefined;
+  let worker: Worker | undefined = undefined;
   const client = async () => (worker as Worker).client;
   const cache = new ArtifactCache(client, config.prefix, config.cacheBytes, config.maxArtifactBytes);
   let done = 0;
@@ -98,7 +98,8 @@ export async function startQueueWorker(
       onEvent({ type: 'failed', jobId: id, code, message: error instanceof Error ? error.message : String(error) });
       const reason = encodeJobError(error);
       // A usage or input error is the same on every attempt: fail the job now instead of retrying it.
-      if (error instanceof RampartError && (FINAL_KINDS.has(error.kind) || error.code === 'E_QUEUE_CANCELLED')) throw new UnrecoverableError(reason);
+      if (error instanceof RampartError && (FINAL_KINDS.has(error.kind) || error.code === 'E_QUEUE_CANCELLED'))
+        throw new UnrecoverableError(reason);
       throw new Error(reason);
     }
   };
@@ -126,4 +127,3 @@ export async function startQueueWorker(
     },
   };
 }
-
