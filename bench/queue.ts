@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Queue } from 'bullmq';
 import { loadBundledMnist, splitDataset, takeFirst } from '../src/data/index.js';
 import { initEngine } from '../src/engine/backend.js';
-import { createWorkerPool, withSession, type RowsResult, type RowsWork } from '../src/execution/index.js';
+import { createWorkerPool, type RowsResult, type RowsWork } from '../src/execution/index.js';
 import { redisOf } from '../src/execution/queue/artifacts.js';
 import { createQueueExecutor, encodeModel, queueName } from '../src/execution/queue/index.js';
 import { packBlob, packValue, splitArrays } from '../src/execution/queue/pack.js';
@@ -39,7 +39,11 @@ const SHARD = 64;
 
 function identical(a: RowsResult, b: RowsResult): boolean {
   return (['adversarial', 'success', 'perturbation', 'queries'] as const).every(
-    (k) => Buffer.compare(Buffer.from(a[k].buffer, a[k].byteOffset, a[k].byteLength), Buffer.from(b[k].buffer, b[k].byteOffset, b[k].byteLength)) === 0,
+    (k) =>
+      Buffer.compare(
+        Buffer.from(a[k].buffer, a[k].byteOffset, a[k].byteLength),
+        Buffer.from(b[k].buffer, b[k].byteOffset, b[k].byteLength),
+      ) === 0,
   );
 }
 
@@ -63,7 +67,15 @@ async function main(): Promise<void> {
   await initEngine({ backend: 'wasm' });
   const splits = splitDataset(loadBundledMnist(), { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } });
   const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
-  await trainModel({ model, train: takeFirst(splits.train, 2000), epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 2e-3, seed: 3 });
+  await trainModel({
+    model,
+    train: takeFirst(splits.train, 2000),
+    epochs: 1,
+    batchSize: 64,
+    optimizer: 'adam',
+    learningRate: 2e-3,
+    seed: 3,
+  });
   const classifier = new TfjsClassifier(model, { id: 'bench-cnn' });
   const data = takeFirst(splits.test, ROWS);
   const work: RowsWork = {
@@ -121,14 +133,36 @@ async function main(): Promise<void> {
     const shards = Math.ceil(ROWS / SHARD) * ROUNDS;
     const rowSize = 784;
     const x = gatherRowValues(data, work.rows.slice(0, SHARD));
-    const shard = { attackId: 'pgd', attackOptions: { steps: STEPS, restarts: 1 }, threat: work.threat, x, shape: [SHARD, 28, 28, 1], labels: new Int32Array(SHARD), seed: 1 };
+    const shard = {
+      attackId: 'pgd',
+      attackOptions: { steps: STEPS, restarts: 1 },
+      threat: work.threat,
+      x,
+      shape: [SHARD, 28, 28, 1],
+      labels: new Int32Array(SHARD),
+      seed: 1,
+    };
     const { skeleton, arrays } = splitArrays(shard);
-    const result = { adversarial: reference.adversarial.slice(0, SHARD * rowSize), success: reference.success.slice(0, SHARD), perturbation: reference.perturbation.slice(0, SHARD), queries: reference.queries.slice(0, SHARD) };
+    const result = {
+      adversarial: reference.adversarial.slice(0, SHARD * rowSize),
+      success: reference.success.slice(0, SHARD),
+      perturbation: reference.perturbation.slice(0, SHARD),
+      queries: reference.queries.slice(0, SHARD),
+    };
     const modelBytes = (await encodeModel(classifier))?.bytes.byteLength ?? 0;
-    const jobJson = JSON.stringify({ v: 1, kind: 'attack', model: { kind: 'tfjs-layers', digest: 'x'.repeat(64) }, payload: skeleton, data: { digest: 'x'.repeat(64), bytes: 0 }, run: 'x'.repeat(32), shard: 0, rows: [0, SHARD] }).length;
+    const jobJson = JSON.stringify({
+      v: 1,
+      kind: 'attack',
+      model: { kind: 'tfjs-layers', digest: 'x'.repeat(64) },
+      payload: skeleton,
+      data: { digest: 'x'.repeat(64), bytes: 0 },
+      run: 'x'.repeat(32),
+      shard: 0,
+      rows: [0, SHARD],
+    }).length;
     const poolMs = median(times.pool);
     const queueMs = median(times.queue);
-    const workerSecondsPerShard = (queueMs / 1000) * WORKERS / Math.ceil(ROWS / SHARD);
+    const workerSecondsPerShard = ((queueMs / 1000) * WORKERS) / Math.ceil(ROWS / SHARD);
     const perShard = { redisCommands: redisCalls / shards, redisCpuMs: (redisCpu * 1000) / shards };
     const summary = {
       machine: 'shared 2-core VM, other jobs running (see RESULTS.md)',
