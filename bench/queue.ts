@@ -160,19 +160,20 @@ async function main(): Promise<void> {
       shard: 0,
       rows: [0, SHARD],
     }).length;
+    const dataBytes = packBlob(arrays).length;
+    const resultBytes = packValue(result).length;
     const poolMs = median(times.pool);
     const queueMs = median(times.queue);
     const workerSecondsPerShard = ((queueMs / 1000) * WORKERS) / Math.ceil(ROWS / SHARD);
     const perShard = { redisCommands: redisCalls / shards, redisCpuMs: (redisCpu * 1000) / shards };
     const summary = {
-      machine: 'shared 2-core VM, other jobs running (see RESULTS.md)',
       workers: WORKERS,
       rows: ROWS,
       rounds: ROUNDS,
       pgdSteps: STEPS,
       medianMs: { pool: Math.round(poolMs), queue: Math.round(queueMs) },
       overhead: { medianOfRatios: median(ratios), ratioOfMedians: queueMs / poolMs },
-      bytesPerShard: { jobJson, dataSlice: packBlob(arrays).length, result: packValue(result).length },
+      bytesPerShard: { jobJson, dataSlice: dataBytes, result: resultBytes },
       modelBytes,
       perShard: { ...perShard, workerSeconds: workerSecondsPerShard },
       commandsPerShard: Object.fromEntries([...commandCalls].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +(v / shards).toFixed(2)])),
@@ -184,7 +185,8 @@ async function main(): Promise<void> {
           rowsPerSecond: Math.round(shardsPerSecond * SHARD),
           redisOpsPerSecond: Math.round(shardsPerSecond * perShard.redisCommands),
           redisCpuShare: +((shardsPerSecond * perShard.redisCpuMs) / 1000).toFixed(3),
-          redisMBPerSecond: +((shardsPerSecond * (packBlob(arrays).length + packValue(result).length * 2 + jobJson)) / 1e6).toFixed(1),
+          // Each slice and each result crosses Redis twice (written once, read once).
+          redisMBPerSecond: +((shardsPerSecond * (2 * (dataBytes + resultBytes) + jobJson)) / 1e6).toFixed(1),
         };
       }),
     };
