@@ -89,6 +89,8 @@ describe('queue codecs', () => {
     assert.throws(() => redisConnection('http://h:1'), code('E_QUEUE_URL'));
     await assert.rejects(createQueueExecutor({ url: 'localhost:6379' }), code('E_QUEUE_URL'));
     await assert.rejects(createQueueExecutor({ url: 'redis://127.0.0.1:1', attempts: 0 }), code('E_QUEUE_OPTION'));
+    // Nothing listens on port 1: a coded error after the connection timeout, not a hang.
+    await assert.rejects(createQueueExecutor({ url: 'redis://127.0.0.1:1', connectionTimeoutMs: 300 }), code('E_QUEUE_CONNECTION'));
   });
 
   it("brings a worker's error back with its code and kind", () => {
@@ -103,6 +105,7 @@ describe('queue codecs', () => {
     assert.deepEqual([back.details.jobId, back.details.attempts], ['run-s3', 2]);
     assert.match(back.message, /rows do not fit the model.*run-s3/);
     assert.equal((decodeJobError('garbage', 'j', 1) as Error & { code: string }).code, 'E_QUEUE_JOB_FAILED');
+    assert.equal((decodeJobError('job stalled more than allowable limit', 'j', 1) as Error & { code: string }).code, 'E_QUEUE_STALLED');
   });
 
   it('ships a TF.js model by digest: same logits after decoding, no tensors left', async () => {

@@ -35,7 +35,8 @@ function assertIdentical(a: RowsResult, b: RowsResult): void {
 }
 
 const FAST = { sweepMs: 300, backoffMs: 100 };
-const WORKER_FLAGS = ['--lock-duration', '1500', '--stalled-interval', '500'];
+// A lock longer than any attack step on a loaded machine (a busy worker cannot renew it mid-step), short enough to keep the test quick.
+const WORKER_FLAGS = ['--lock-duration', '4000', '--stalled-interval', '1000'];
 
 describe('queue executor', { skip }, () => {
   let redis: RedisProcess;
@@ -48,8 +49,8 @@ describe('queue executor', { skip }, () => {
     await engine();
     model = await trainedMlp();
     const data = takeFirst(smallMnist().test, 150);
-    // Rows out of order, shards of 16: nine jobs, enough to spread over workers and to kill one mid-run.
-    const rows = Array.from({ length: 136 }, (_, i) => (i * 37) % 150);
+    // Rows out of order, shards of 16: six jobs, enough to spread over three workers and to kill one mid-run.
+    const rows = Array.from({ length: 96 }, (_, i) => (i * 37) % 150);
     work = {
       data,
       rows,

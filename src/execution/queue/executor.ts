@@ -35,6 +35,7 @@ import {
   parseQueueOptions,
   queueExecutorSchema,
   queueName,
+  redactUrl,
   redisConnection,
   type QueueExecutorConfig,
   type QueueExecutorOptions,
@@ -44,8 +45,8 @@ import { ShardTracker, type RunState } from './tracker.js';
 
 export class QueueExecutor implements Executor {
   private readonly queue: Queue;
-  private readonly events: QueueEvents;
-  private readonly tracker: ShardTracker;
+  private events: QueueEvents | undefined;
+  private tracker!: ShardTracker;
   private readonly publisher: ArtifactPublisher;
   private readonly runs = new Set<RunState>();
   private closed = false;
@@ -59,17 +60,51 @@ export class QueueExecutor implements Executor {
   ) {
     const connection = redisConnection(config.url);
     this.queue = new Queue(queueName(backend), { connection, prefix: config.prefix });
-    this.events = new QueueEvents(queueName(backend), { connection, prefix: config.prefix });
     // Connection errors are the tracker's watchdog's business; an unhandled 'error' would end the process.
     this.queue.on('error', () => {});
-    this.events.on('error', () => {});
-    this.tracker = new ShardTracker(this.queue, this.events, config);
     this.publisher = new ArtifactPublisher(() => this.queue.client, config.prefix, config.artifactTtlSeconds);
   }
 
-  /** @internal Waits for both connections (QueueEvents must listen before the first job is added). */
+  /**
+   * @internal Connects, then starts listening to the job events (before the first job is
+   * added). The event reader is made only once Redis answers: one that never connected cannot be closed.
+   */
   async start(): Promise<void> {
-    await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
+    await this.deadline(this.queue.waitUntilReady(), 'connecting');
+    const events = new QueueEvents(queueName(this.backend), { connection: redisConnection(this.config.url), prefix: this.config.prefix });
+    events.on('error', () => {});
+    this.events = events;
+    this.tracker = new ShardTracker(this.queue, events, this.config);
+    await this.deadline(events.waitUntilReady(), 'connecting');
+  }
+
+  /**
+   * `work`, or `E_QUEUE_CONNECTION` after `connectionTimeoutMs`: commands wait for Redis to
+   * come back (so a restart is survived), and this is where waiting ends.
+   */
+  private async deadline<T>(work: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const ms = this.config.connectionTimeoutMs;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new EngineError(
+              'E_QUEUE_CONNECTION',
+              `Redis at ${redactUrl(this.config.url)} did not answer within ${ms} ms while ${what}; check that it runs and is reachable.`,
+              {
+                details: { timeoutMs: ms, url: redactUrl(this.config.url) },
+              },
+            ),
+          ),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([work, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Shards enqueued again because Redis lost them (a restart without persistence), since this executor started. */
@@ -94,7 +129,10 @@ export class QueueExecutor implements Executor {
     if (!encoded) return new LocalSession(model, this.shardRows, this.handlers);
     const publishModel = async (force: boolean): Promise<ModelRef> => ({
       kind: encoded.kind,
-      digest: await this.publisher.publish(encoded.bytes, this.config.maxModelBytes, `Model '${model.id}'`, force),
+      digest: await this.deadline(
+        this.publisher.publish(encoded.bytes, this.config.maxModelBytes, `Model '${model.id}'`, force),
+        'publishing the model',
+      ),
     });
     await publishModel(false);
     const workers = await this.workers().catch(() => 0);
@@ -122,7 +160,13 @@ export class QueueExecutor implements Executor {
     await this.cancel('the queue executor was closed').catch(() => {});
     this.closed = true;
     this.tracker.dropAll(new EngineError('E_QUEUE_CLOSED', 'The queue executor was closed.'));
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    await Promise.allSettled([this.events?.close(), this.queue.close()]);
+  }
+
+  /** @internal Closes what a start that could not connect opened. */
+  async abandon(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([this.events?.close(), this.queue.close()]);
   }
 
   private assertOpen(): void {
@@ -209,7 +253,7 @@ export class QueueExecutor implements Executor {
     }
     const blob = packBlob(arrays);
     const publishData = (force: boolean): Promise<string> =>
-      this.publisher.publish(blob, this.config.maxPayloadBytes, `The data of shard ${k}`, force);
+      this.deadline(this.publisher.publish(blob, this.config.maxPayloadBytes, `The data of shard ${k}`, force), 'publishing data');
     const job: ShardJob = {
       v: JOB_VERSION,
       kind: ATTACK_KIND,
@@ -222,13 +266,16 @@ export class QueueExecutor implements Executor {
     };
     const id = jobId(run.id, k);
     const add = (): Promise<unknown> =>
-      this.queue.add(ATTACK_KIND, job, {
-        jobId: id,
-        attempts: this.config.attempts,
-        backoff: { type: 'fixed', delay: this.config.backoffMs },
-        removeOnComplete: true,
-        removeOnFail: { age: this.config.artifactTtlSeconds },
-      });
+      this.deadline(
+        this.queue.add(ATTACK_KIND, job, {
+          jobId: id,
+          attempts: this.config.attempts,
+          backoff: { type: 'fixed', delay: this.config.backoffMs },
+          removeOnComplete: true,
+          removeOnFail: { age: this.config.artifactTtlSeconds },
+        }),
+        'enqueueing',
+      );
     const result = new Promise<unknown>((resolve, reject) => {
       this.tracker.track({
         id,
@@ -246,6 +293,8 @@ export class QueueExecutor implements Executor {
         },
       });
     });
+    // The tracker may reject (cancel, watchdog) while the job is still being added.
+    result.catch(() => {});
     await add();
     const value = (await result) as AttackShardResult;
     run.progress[k] = end - start;
@@ -286,6 +335,12 @@ export async function createQueueExecutor(
   redisConnection(config.url);
   const backend = (engineInfo() ?? (await initEngine())).backend;
   const executor = new QueueExecutor(config, backend, config.shardRows ?? DEFAULT_SHARD_ROWS, handlers);
-  await executor.start();
+  try {
+    await executor.start();
+  } catch (error) {
+    // Closing waits for a connection that never opened; drop it instead.
+    await executor.abandon();
+    throw error;
+  }
   return executor;
 }

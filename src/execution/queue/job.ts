@@ -83,6 +83,13 @@ export function decodeJobError(failedReason: string | undefined, id: string, att
       details: { jobId: id, attempts },
     });
   } catch {
+    if (/stalled more than allowable limit/.test(failedReason ?? '')) {
+      return new EngineError(
+        'E_QUEUE_STALLED',
+        `Queue job ${id} lost its workers too often (killed, or too busy to renew the job's lock); raise 'rampart worker --lock-duration' above the longest attack step.`,
+        { details: { jobId: id, attempts } },
+      );
+    }
     return new EngineError('E_QUEUE_JOB_FAILED', `A worker failed: ${failedReason ?? 'no reason given'} (${where}).`, {
       details: { jobId: id, attempts },
     });
