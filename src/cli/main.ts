@@ -21,6 +21,7 @@ import { registerServe } from './commands/serve.js';
 import { registerKeys } from './commands/keys.js';
 import { registerExplain } from './commands/explain.js';
 import { registerModel } from './commands/model.js';
+import { registerWorker } from './commands/worker.js';
 
 export function buildProgram(): Command {
   const program = new Command('rampart')
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerExplain(program);
   registerModel(program);
+  registerWorker(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

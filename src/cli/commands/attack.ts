@@ -15,7 +15,8 @@ import {
   addDataFlags,
   addEngineFlags,
   addWorkersFlag,
-  withPool,
+  withExecution,
+  addQueueFlag,
   attackList,
   attackOptionsFromFlags,
   loadModelAndData,
@@ -61,6 +62,7 @@ export function registerAttack(program: Command): void {
     .option('--seed <n>', 'seed for random starts', wholeNumber('--seed'), 0)
     .option('--out <file>', 'write the JSON result here')
     .option('--save-examples', 'include the adversarial inputs in the JSON result');
+  addQueueFlag(command);
   addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(command)))).action(async (flags: AttackCommandFlags) => {
     const attackOptions = attackOptionsFromFlags(flags.attack, flags);
     const attack = createAttack(flags.attack, attackOptions);
@@ -69,7 +71,7 @@ export function registerAttack(program: Command): void {
     const { stored, data } = await loadModelAndData(flags.model, flags);
     const threat = threatModel({ norm: flags.norm, epsilon, bounds: stored.info.bounds });
     const bar = createProgress(`${attack.id} ${threat.id}`, { quiet: flags.quiet === true });
-    const result = await withPool(flags.workers, engine.backend, (pool) =>
+    const result = await withExecution(flags, engine.backend, (pool) =>
       attackDataset({
         pool,
         attackOptions,

@@ -32,7 +32,8 @@ import {
   attackList,
   attackOptionsFromFlags,
   loadModelAndData,
-  withPool,
+  withExecution,
+  addQueueFlag,
   addWorkersFlag,
   type AttackFlags,
   type DataFlags,
@@ -126,6 +127,7 @@ export function registerEval(program: Command): void {
       '--suite <id>',
       "run an evaluation suite: 'standard' (APGD-CE, APGD-T, FAB-T, Square; AutoAttack budgets) or 'standard:quick'; with --suite, --attacks runs only when given, and PGD alone, the gradient-masking checks, calibration, certified accuracy and latency are reported too",
     );
+  addQueueFlag(command);
   addSuiteExtraFlags(addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(command))))).action(async (flags: EvalFlags) => {
     const suite = flags.suite === undefined ? undefined : parseSuiteSpec(flags.suite);
     const radii = numberList('--radii', flags.radii);
@@ -147,7 +149,7 @@ export function registerEval(program: Command): void {
     const pgdOptions = attackOptionsFromFlags('pgd', flags);
     const model = stored.classifier;
     const common = { model, data: data.selected, batchSize: flags.batchSize, seed: flags.seed };
-    const { report, suiteReport, suiteVsPgd, threats } = await withPool(flags.workers, engine.backend, async (pool) => {
+    const { report, suiteReport, suiteVsPgd, threats } = await withExecution(flags, engine.backend, async (pool) => {
       const measured = await evaluateThreats({
         ...common,
         pool,

@@ -8,7 +8,7 @@ import type { RunEvent } from '../../pipeline/run/types.js';
 import { percent } from '../../report/table.js';
 import { say } from '../output.js';
 import { createProgress, type ProgressBar } from '../progress.js';
-import { addEngineFlags, addWorkersFlag, withPool } from './shared.js';
+import { addEngineFlags, addQueueFlag, addWorkersFlag, withExecution } from './shared.js';
 
 interface RunFlags {
   dir: string;
@@ -17,6 +17,7 @@ interface RunFlags {
   baseline?: string;
   backend?: string;
   workers?: number;
+  queue?: string;
   quiet?: boolean;
 }
 
@@ -80,12 +81,13 @@ export function registerRun(program: Command): void {
     .option('--force', 'rerun every stage, ignoring the cache')
     .option('--no-governance', 'do not record artifacts, risks and vulnerabilities in the registry')
     .option('--baseline <results.json>', 'production results for the regression check (default: the registry model tagged production)');
+  addQueueFlag(command);
   addWorkersFlag(addEngineFlags(command)).action(async (planPath: string, flags: RunFlags) => {
     const plan = await loadPlan(planPath);
     const production = flags.baseline === undefined ? undefined : await loadResults(flags.baseline);
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
     const started = Date.now();
-    const result = await withPool(flags.workers, engine.backend, (pool) =>
+    const result = await withExecution({ ...flags, queue: flags.queue ?? plan.execution?.queue }, engine.backend, (pool) =>
       runPlan(plan, {
         dir: flags.dir,
         pool,

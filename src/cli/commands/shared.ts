@@ -9,6 +9,8 @@ import { parseDataSpec, selectData, SUBSETS, type SelectedData, type SubsetName 
 import type { DatasetSpec } from '../../data/index.js';
 import { positiveNumber, wholeNumber } from '../parse.js';
 
+export { addQueueFlag, withExecution, type ExecutionFlags } from './execution-flags.js';
+
 export interface DataFlags {
   data?: string;
   subset: string;

@@ -249,6 +249,16 @@ export const planSchema = z
       })
       .strict()
       .optional(),
+    /** Where attack shards run: `queue: redis://host:port` sends them to `rampart worker` processes. */
+    execution: z
+      .object({
+        queue: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((plan, ctx) => {
