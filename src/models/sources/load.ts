@@ -32,7 +32,7 @@ export const preprocessingSchema = z
     if ((p.mean === undefined) !== (p.std === undefined))
       ctx.addIssue({ code: 'custom', path: [p.mean ? 'std' : 'mean'], message: 'mean and std go together (one value per channel each)' });
     else if (p.mean && p.std && p.mean.length !== p.std.length)
-      ctx.addIssue({ code: 'custom', path: ['std'], message: `must have as many values as mean (${p.mean.length}); got ${p.std.length}` });
+      ctx.addIssue({ code: 'custom', path: ['std'], message: `must have as many values as mean (${p.mean.length})` });
   });
 
 const location = z.string().min(1).max(MAX_LOCATION);
