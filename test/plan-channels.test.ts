@@ -130,11 +130,14 @@ describe('plans for any channel', () => {
   });
 
   it('names every threat whose channel has no section, and criteria that name no threat', () => {
-    expectIssues(TEXT_ONLY.replace(TEXT_THREAT, TEXT_THREAT + TABULAR_THREAT + IMAGE_THREAT).replace('spam-typo: 0.5', 'spam-typo: 0.5, nope: 0.1'), [
-      /^threats\[1\]\.channel: is 'tabular' but the plan has no tabular section; add a tabular section/,
-      /^threats\[2\]\.channel: is 'image' but the plan has no image section; add the image section/,
-      /^criteria\.robustAccuracy\.nope: names no threat/,
-    ]);
+    expectIssues(
+      TEXT_ONLY.replace(TEXT_THREAT, TEXT_THREAT + TABULAR_THREAT + IMAGE_THREAT).replace('spam-typo: 0.5', 'spam-typo: 0.5, nope: 0.1'),
+      [
+        /^threats\[1\]\.channel: is 'tabular' but the plan has no tabular section; add a tabular section/,
+        /^threats\[2\]\.channel: is 'image' but the plan has no image section; add the image section/,
+        /^criteria\.robustAccuracy\.nope: names no threat/,
+      ],
+    );
   });
 
   it('refuses an external model with training, a baseline, or an architecture beside it', () => {
@@ -168,7 +171,10 @@ describe('plans for any channel', () => {
       /^model\.source: .*scheme Rampart does not load/,
     ]);
     expectIssues(
-      IMAGE_EXTERNAL.replace("'onnx:fixtures/onnx/mnist-cnn.onnx'", '{ kind: onnx, path: m.onnx, preprocess: { mean: [0.5, 0.5], std: [0.2] } }'),
+      IMAGE_EXTERNAL.replace(
+        "'onnx:fixtures/onnx/mnist-cnn.onnx'",
+        '{ kind: onnx, path: m.onnx, preprocess: { mean: [0.5, 0.5], std: [0.2] } }',
+      ),
       [/model\.source/],
     );
     expectIssues(TABULAR_ONLY.replace('dataset: csv:data/credit.csv', 'dataset: data/credit.csv'), [

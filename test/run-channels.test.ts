@@ -91,7 +91,10 @@ criteria:
     const gov = openGovernance(join(dir, 'text'));
     try {
       const lineage = gov.registry.lineage(registered.evaluations.candidate);
-      const parents = lineage.ancestors.filter((a) => a.depth === 1).map((a) => a.kind).sort();
+      const parents = lineage.ancestors
+        .filter((a) => a.depth === 1)
+        .map((a) => a.kind)
+        .sort();
       assert.deepEqual(parents, ['dataset', 'model', 'plan']);
       assert.ok(gov.risks.find('spam-typo'), 'the text threat is in the risk register');
     } finally {
@@ -116,7 +119,13 @@ describe('a tabular-only plan', () => {
     }
     writeFileSync(csv, `${rows.join('\n')}\n`);
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 2 })] });
-    model.layers[0]?.setWeights([tf.tensor2d([[-1, 1], [-1, 1]]), tf.tensor1d([10.5, -10.5])]);
+    model.layers[0]?.setWeights([
+      tf.tensor2d([
+        [-1, 1],
+        [-1, 1],
+      ]),
+      tf.tensor1d([10.5, -10.5]),
+    ]);
     await saveClassifierModel(model, modelDir, { architecture: 'linear', inputShape: [2], numClasses: 2, bounds: { min: 0, max: 10 } });
     model.dispose();
   });
@@ -186,8 +195,21 @@ describe('an image plan with an external saved model', () => {
   before(async () => {
     await engine();
     const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
-    await trainModel({ model, train: takeFirst(smallMnist().train, 300), epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 2e-3, seed: 3 });
-    await saveClassifierModel(model, modelDir, { architecture: 'mlp', inputShape: [28, 28, 1], numClasses: 10, bounds: { min: 0, max: 1 } });
+    await trainModel({
+      model,
+      train: takeFirst(smallMnist().train, 300),
+      epochs: 1,
+      batchSize: 64,
+      optimizer: 'adam',
+      learningRate: 2e-3,
+      seed: 3,
+    });
+    await saveClassifierModel(model, modelDir, {
+      architecture: 'mlp',
+      inputShape: [28, 28, 1],
+      numClasses: 10,
+      bounds: { min: 0, max: 1 },
+    });
     model.dispose();
   });
 
@@ -226,6 +248,9 @@ criteria:
     assert.match(html, /evaluated as is: no baseline, no adversarial training/);
 
     const again = await runPlan(plan, { dir: join(dir, 'image') });
-    assert.ok(again.stages.every((s) => s.status === 'cached'), again.stages.map((s) => `${s.id}:${s.status}`).join(' '));
+    assert.ok(
+      again.stages.every((s) => s.status === 'cached'),
+      again.stages.map((s) => `${s.id}:${s.status}`).join(' '),
+    );
   });
 });

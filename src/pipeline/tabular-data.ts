@@ -30,7 +30,8 @@ export function loadTabularCsv(path: string, labelColumn = 'label'): TabularData
   let text: string;
   try {
     const size = statSync(path).size;
-    if (size > MAX_BYTES) throw new DataError('E_DATA_FORMAT', `${path} is ${size} bytes, over the ${MAX_BYTES}-byte limit of a CSV data set.`);
+    if (size > MAX_BYTES)
+      throw new DataError('E_DATA_FORMAT', `${path} is ${size} bytes, over the ${MAX_BYTES}-byte limit of a CSV data set.`);
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof DataError) throw error;

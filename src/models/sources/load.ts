@@ -75,11 +75,13 @@ function fromShorthand(text: string): ModelSourceSpec | string {
   if (prefixed) {
     const kind = prefixed[1] as 'onnx' | 'onnxruntime' | 'tfjs' | 'built' | 'http';
     const rest = prefixed[2] ?? '';
-    if (kind === 'http') return /^https?:\/\//i.test(rest) ? { kind: 'http', url: rest } : `'http:' must be followed by a URL (http:https://host/predict)`;
+    if (kind === 'http')
+      return /^https?:\/\//i.test(rest) ? { kind: 'http', url: rest } : `'http:' must be followed by a URL (http:https://host/predict)`;
     if (rest === '') return `'${kind}:' names no path; write ${kind}:PATH`;
     return { kind, path: rest };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) return `uses a scheme Rampart does not load ('${trimmed.split(':')[0]}'); use ${SHORTHAND_HELP}`;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed))
+    return `uses a scheme Rampart does not load ('${trimmed.split(':')[0]}'); use ${SHORTHAND_HELP}`;
   if (/\.onnx$/i.test(trimmed)) return { kind: 'onnx', path: trimmed };
   return { kind: 'built', path: trimmed };
 }
@@ -112,7 +114,12 @@ export type ModelSourceInput = z.input<typeof modelSourceSchema>;
 export function parseModelSource(value: ModelSourceInput | ModelSourceSpec): ModelSourceSpec {
   const parsed = modelSourceSchema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  let issue = parsed.error.issues[0];
+  // A union's issue holds each form's: show the one that fits the value (a string's, or an object's).
+  if (issue?.code === 'invalid_union') {
+    const fits = issue.errors.find((e) => !(e.length === 1 && e[0]?.code === 'invalid_type' && e[0].path.length === 0));
+    issue = fits?.[0] ?? issue;
+  }
   const where = issue && issue.path.length > 0 ? `${issue.path.join('.')} ` : '';
   throw new UsageError(
     'E_MODEL_SOURCE',
@@ -215,10 +222,14 @@ export async function directoryDigest(dir: string): Promise<string> {
     }
     return hash.digest('hex');
   } catch (error) {
-    throw new DataError('E_MODEL_DIGEST', `Cannot hash the model directory ${dir}: ${(error as Error).message}. Point at a model directory.`, {
-      cause: error,
-      details: { path: dir },
-    });
+    throw new DataError(
+      'E_MODEL_DIGEST',
+      `Cannot hash the model directory ${dir}: ${(error as Error).message}. Point at a model directory.`,
+      {
+        cause: error,
+        details: { path: dir },
+      },
+    );
   }
 }
 

@@ -43,7 +43,10 @@ export function imageSectionOf(plan: Plan): ImageSection | undefined {
 export function builtImageSection(plan: Plan): BuiltImageSection {
   const section = imageSectionOf(plan);
   if (section?.kind !== 'built')
-    throw new ConfigError('E_PLAN_INVALID', `Plan '${plan.name}' has no image model for Rampart to train (data, model.architecture, training).`);
+    throw new ConfigError(
+      'E_PLAN_INVALID',
+      `Plan '${plan.name}' has no image model for Rampart to train (data, model.architecture, training).`,
+    );
   return section;
 }
 

@@ -60,7 +60,7 @@ export function checkChannels(plan: PlanParts, ctx: z.RefinementCtx): void {
   });
   if (!image) return;
   if (plan.data === undefined)
-    ctx.addIssue({ code: 'custom', path: ['data'], message: "is required with an image model (e.g. { dataset: mnist })" });
+    ctx.addIssue({ code: 'custom', path: ['data'], message: 'is required with an image model (e.g. { dataset: mnist })' });
   const model = plan.model;
   if (model === undefined) {
     ctx.addIssue({ code: 'custom', path: ['model'], message: 'is required for the image channel: architecture + baseline, or source' });
@@ -79,7 +79,11 @@ export function checkChannels(plan: PlanParts, ctx: z.RefinementCtx): void {
       message: 'needs architecture + baseline (a model Rampart builds and trains) or source (your model, e.g. onnx:model.onnx)',
     });
   if (model.architecture !== undefined && model.baseline === undefined)
-    ctx.addIssue({ code: 'custom', path: ['model', 'baseline'], message: 'is required with model.architecture (e.g. { epochs: 4, learningRate: 0.002 })' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['model', 'baseline'],
+      message: 'is required with model.architecture (e.g. { epochs: 4, learningRate: 0.002 })',
+    });
   if (model.source !== undefined && model.baseline !== undefined)
     ctx.addIssue({ code: 'custom', path: ['model', 'baseline'], message: 'trains a model Rampart builds; remove it for model.source' });
   if (model.architecture !== undefined && plan.training === undefined)

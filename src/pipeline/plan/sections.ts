@@ -62,7 +62,6 @@ export const trainingSchema = z
   })
   .strict();
 
-
 /** The image channel's data: `mnist` (bundled) or `idx:IMAGES,LABELS`. */
 export const imageDataSchema = z
   .object({

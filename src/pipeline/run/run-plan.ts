@@ -20,14 +20,7 @@ import { dataStage, type DataOutputs } from './stages/data.js';
 import { calibrateStage, type CalibrateOutputs } from './stages/calibrate.js';
 import { certifyStage, type CertifyOutputs } from './stages/certify.js';
 import { imageSectionOf } from '../plan/channels.js';
-import {
-  attackStage,
-  evaluateRef,
-  evaluationStage,
-  externalImageModel,
-  trainedModel,
-  type EvaluateOutputs,
-} from './stages/evaluate.js';
+import { attackStage, evaluateRef, evaluationStage, externalImageModel, trainedModel, type EvaluateOutputs } from './stages/evaluate.js';
 import { imageModelStage, type SourceModelOutputs } from './stages/model-source.js';
 import { tabularStage, type TabularOutputs } from './stages/tabular.js';
 import { gateStage, PRODUCTION_RESULTS, type GateOutputs } from './stages/gate.js';
@@ -100,13 +93,19 @@ export function planStages(plan: Plan, options: { governance: boolean }): Stage[
   if (text) stages.push(textTrainStage as Stage, textAttackStage as Stage);
   if (tabular) stages.push(tabularStage as Stage);
   const candidate = built ? trainedModel(hardenStage) : image ? externalImageModel : undefined;
-  const evaluate = evaluationStage(evaluateRef.id, built ? 'evaluation (hardened)' : 'evaluation', candidate, built ? 'hardened' : 'candidate', {
-    calibrate,
-    certify,
-    text,
-    tabular,
-    masking: image !== undefined,
-  });
+  const evaluate = evaluationStage(
+    evaluateRef.id,
+    built ? 'evaluation (hardened)' : 'evaluation',
+    candidate,
+    built ? 'hardened' : 'candidate',
+    {
+      calibrate,
+      certify,
+      text,
+      tabular,
+      masking: image !== undefined,
+    },
+  );
   // The report shows every stage's outputs but calibration's and certification's, which reach it through the evaluation.
   const shown = stages.map((s) => s.id).filter((id) => id !== calibrateStage.id && id !== certifyStage.id);
   stages.push(evaluate as Stage, gateStage as Stage, reportStage(shown) as Stage);

@@ -29,7 +29,11 @@ export const calibrateStage: Stage<CalibrateOutputs> = {
   async run(ctx) {
     const { plan } = ctx;
     const modelDir = ctx.resolve(ctx.output(hardenStage).modelDir);
-    const validation = selectData({ spec: dataSpecOf(plan), splitSeed: requireImageSection(plan).data.splitSeed, subset: 'validation' }).selected;
+    const validation = selectData({
+      spec: dataSpecOf(plan),
+      splitSeed: requireImageSection(plan).data.splitSeed,
+      subset: 'validation',
+    }).selected;
     const stored = await loadClassifierModel(modelDir);
     let report;
     try {

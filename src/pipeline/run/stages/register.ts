@@ -107,9 +107,19 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
         role,
         'image',
         { path: ctx.resolve(train.modelDir) },
-        { method: train.method, epochs: train.epochs, testAccuracy: train.testAccuracy, selection: train.selection, filesSha256: train.sha256 },
+        {
+          method: train.method,
+          epochs: train.epochs,
+          testAccuracy: train.testAccuracy,
+          selection: train.selection,
+          filesSha256: train.sha256,
+        },
       );
-      gov.audit.append({ action: 'train', subject: digest, details: { plan: plan.name, model: role, method: train.method, epochs: train.epochs } });
+      gov.audit.append({
+        action: 'train',
+        subject: digest,
+        details: { plan: plan.name, model: role, method: train.method, epochs: train.epochs },
+      });
       return digest;
     };
     // An external model is named by its content (its file's digest) or, behind an endpoint, by URL and probe fingerprint.
@@ -123,10 +133,21 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
     if (has(baselineStage.id)) trained('baseline', ctx.output(baselineStage));
     if (has(hardenStage.id)) trained('hardened', ctx.output(hardenStage));
     if (has(imageModelStage.id)) external('image', 'image', ctx.output(imageModelStage));
-    if (text) putModel('text', 'text', { path: ctx.resolve(text.modelDir) }, { testAccuracy: text.testAccuracy, testF1: text.testF1, filesSha256: text.sha256 });
+    if (text)
+      putModel(
+        'text',
+        'text',
+        { path: ctx.resolve(text.modelDir) },
+        { testAccuracy: text.testAccuracy, testF1: text.testF1, filesSha256: text.sha256 },
+      );
     if (tabular) external('tabular', 'tabular', tabular.model);
 
-    const evaluationMeta = (results: EvaluationResults, passed: boolean | undefined, model: string[], isCandidate: boolean): Record<string, Json> => {
+    const evaluationMeta = (
+      results: EvaluationResults,
+      passed: boolean | undefined,
+      model: string[],
+      isCandidate: boolean,
+    ): Record<string, Json> => {
       const threats: Record<string, { passed: boolean; attackSuccessRate?: number }> = {};
       for (const [threat, required] of Object.entries(plan.criteria.robustAccuracy ?? {})) {
         const measured = results.robustAccuracy[threat];
@@ -212,7 +233,9 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
       if (open) continue;
       const scenario = plan.threats.find((t) => t.id === check.threat);
       const risk = scenario ? gov.risks.find(scenario.id) : undefined;
-      const attacks = (scenario?.channel === 'tabular' && plan.tabular ? plan.tabular.attacks : plan.evaluation.attacks).map((a) => `${a.id}${a.options ? ` ${JSON.stringify(a.options)}` : ''}`).join(', ');
+      const attacks = (scenario?.channel === 'tabular' && plan.tabular ? plan.tabular.attacks : plan.evaluation.attacks)
+        .map((a) => `${a.id}${a.options ? ` ${JSON.stringify(a.options)}` : ''}`)
+        .join(', ');
       const vuln = gov.vulnerabilities.file({
         threatId,
         title: `${plan.name}: ${check.criterion} not met`,

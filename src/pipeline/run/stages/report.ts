@@ -108,7 +108,9 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
   const count = candidate.results.data?.count ?? 0;
   const models = [
     ...(baseline ? [summary('baseline', ctx.output(baselineStage), baseline)] : []),
-    optional(ctx, hardenStage) ? summary('hardened', ctx.output(hardenStage), candidate) : { name: candidate.model, results: candidate.results },
+    optional(ctx, hardenStage)
+      ? summary('hardened', ctx.output(hardenStage), candidate)
+      : { name: candidate.model, results: candidate.results },
   ];
   return {
     title: `Robustness report: ${plan.name}`,
