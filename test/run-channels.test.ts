@@ -7,10 +7,12 @@
  * is registered by the digest of its files.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { openGovernance } from '../src/governance/index.js';
@@ -24,6 +26,7 @@ import { trainModel } from '../src/training/trainer.js';
 import { engine, smallMnist } from './fixtures.js';
 import { takeFirst } from '../src/data/index.js';
 
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rampart-run-channels-'));
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -47,8 +50,7 @@ describe('a text-only plan', () => {
     await engine();
     const data = join(dir, 'spam.jsonl');
     spamJsonl(data);
-    const plan = parsePlanText(
-      `name: spam-only
+    const planText = `name: spam-only
 seed: 2
 threats:
   - { id: spam-typo, channel: text, technique: character, budget: { maxWordFraction: 0.3 }, families: [char-edit, typo], likelihood: likely, impact: minor, owner: t }
@@ -61,9 +63,8 @@ text:
 criteria:
   cleanAccuracy: 0.6
   robustAccuracy: { spam-typo: 0 }
-`,
-      'spam.yaml',
-    );
+`;
+    const plan = parsePlanText(planText, 'spam.yaml');
     const result = await runPlan(plan, { dir: join(dir, 'text') });
     assert.deepEqual(
       result.stages.map((s) => `${s.id}:${s.status}`),
@@ -100,6 +101,16 @@ criteria:
     } finally {
       gov.close();
     }
+
+    // `rampart report` rebuilds the report from this plan's own stages.
+    const planFile = join(dir, 'spam.yaml');
+    writeFileSync(planFile, planText);
+    const rebuilt = join(dir, 'rebuilt.html');
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'report', planFile, '--dir', join(dir, 'text'), '--out', rebuilt], {
+      encoding: 'utf8',
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(await readFile(rebuilt, 'utf8'), /<h2>Text attacks<\/h2>[^]*<code>text-attack<\/code>/);
   });
 });
 
