@@ -122,6 +122,18 @@ describe('plans for any channel', () => {
     );
   });
 
+  it('the examples of your own model validate: ONNX image plan and text-only plan', async () => {
+    const onnx = await loadPlan('examples/onnx/rampart.yaml');
+    assert.deepEqual(imageSectionOf(onnx), {
+      kind: 'external',
+      data: onnx.data,
+      source: { kind: 'onnx', path: 'fixtures/onnx/mnist-cnn.onnx', preprocess: { layout: 'nchw', mean: [0.1307], std: [0.3081] } },
+    });
+    assert.equal(onnx.evaluation.suite, 'standard:quick');
+    const text = await loadPlan('examples/text/rampart.yaml');
+    assert.deepEqual(planChannels(text), ['text']);
+  });
+
   it('refuses a plan without any channel', () => {
     expectIssues(`name: nothing\nthreats:\n${IMAGE_THREAT}criteria: {}\n`, [
       /^\(plan\): needs at least one channel/,
