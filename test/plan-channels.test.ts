@@ -97,6 +97,29 @@ describe('plans for any channel', () => {
     );
   });
 
+  it('a plan with all three channels runs the stages of each before the one evaluation that joins them', () => {
+    const plan = parsePlanText(
+      IMAGE_EXTERNAL.replace(IMAGE_THREAT, IMAGE_THREAT + TEXT_THREAT + TABULAR_THREAT).replace(
+        'evaluation:',
+        'text: { dataset: spam-assassin }\ntabular: { dataset: csv:x.csv, model: { source: tab/model } }\nevaluation:',
+      ),
+      'all.yaml',
+    );
+    assert.deepEqual(planChannels(plan), ['image', 'tabular', 'text']);
+    const stages = planStages(plan, { governance: true });
+    assert.deepEqual(
+      stages.map((s) => s.id),
+      ['data', 'image-model', 'text-train', 'text-attack', 'tabular', 'evaluate', 'gate', 'report', 'register'],
+    );
+    assert.deepEqual([...(stages.find((s) => s.id === 'evaluate')?.dependsOn ?? [])].sort(), [
+      'data',
+      'image-model',
+      'tabular',
+      'text-attack',
+      'text-train',
+    ]);
+  });
+
   it('takes the model source in its object form, with preprocessing', () => {
     const plan = parsePlanText(
       IMAGE_EXTERNAL.replace(

@@ -45,6 +45,31 @@ function spamJsonl(path: string): void {
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
+/**
+ * Two features in [0, 10], class 1 when a + b > 10, every row at least 1 from the line in
+ * a + b; and a saved linear model that separates them exactly.
+ */
+async function creditFixture(csv: string, modelDir: string): Promise<void> {
+  const rows = ['a,b,label'];
+  for (let i = 0; i < 100; i++) {
+    const a = (i * 37) % 11;
+    const b = (i * 53 + 3) % 11;
+    if (Math.abs(a + b - 10.5) < 1) continue;
+    rows.push(`${a},${b},${a + b > 10 ? 1 : 0}`);
+  }
+  writeFileSync(csv, `${rows.join('\n')}\n`);
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 2 })] });
+  model.layers[0]?.setWeights([
+    tf.tensor2d([
+      [-1, 1],
+      [-1, 1],
+    ]),
+    tf.tensor1d([10.5, -10.5]),
+  ]);
+  await saveClassifierModel(model, modelDir, { architecture: 'linear', inputShape: [2], numClasses: 2, bounds: { min: 0, max: 10 } });
+  model.dispose();
+}
+
 describe('a text-only plan', () => {
   it('trains and attacks the text filter, gates on its numbers and registers it', async () => {
     await engine();
@@ -120,25 +145,7 @@ describe('a tabular-only plan', () => {
 
   before(async () => {
     await engine();
-    // Two features in [0, 10]; class 1 when a + b > 10, with a margin of at least 1 around the line.
-    const rows = ['a,b,label'];
-    for (let i = 0; i < 100; i++) {
-      const a = (i * 37) % 11;
-      const b = (i * 53 + 3) % 11;
-      if (Math.abs(a + b - 10.5) < 1) continue;
-      rows.push(`${a},${b},${a + b > 10 ? 1 : 0}`);
-    }
-    writeFileSync(csv, `${rows.join('\n')}\n`);
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 2 })] });
-    model.layers[0]?.setWeights([
-      tf.tensor2d([
-        [-1, 1],
-        [-1, 1],
-      ]),
-      tf.tensor1d([10.5, -10.5]),
-    ]);
-    await saveClassifierModel(model, modelDir, { architecture: 'linear', inputShape: [2], numClasses: 2, bounds: { min: 0, max: 10 } });
-    model.dispose();
+    await creditFixture(csv, modelDir);
   });
 
   it('attacks the model in feature units: a budget beyond the margin breaks it, one below does not', async () => {
@@ -202,9 +209,12 @@ criteria:
 
 describe('an image plan with an external saved model', () => {
   const modelDir = join(dir, 'digits-model');
+  const csv = join(dir, 'credit-2.csv');
+  const tabularModel = join(dir, 'credit-model-2');
 
   before(async () => {
     await engine();
+    await creditFixture(csv, tabularModel);
     const model = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
     await trainModel({
       model,
@@ -224,12 +234,14 @@ describe('an image plan with an external saved model', () => {
     model.dispose();
   });
 
-  it('evaluates it as is: no training stages, the model named by its files, a rerun cached', async () => {
+  it('evaluates it as is beside a tabular model: no training stages, each model named by its files, a rerun cached', async () => {
     const text = `name: digits-external
 threats:
   - { id: linf-0.1, channel: image, technique: gradient, norm: linf, epsilon: 0.1, likelihood: likely, impact: moderate, owner: t }
+  - { id: tab, channel: tabular, technique: feature, norm: l2, epsilon: 0.2, likelihood: possible, impact: minor, owner: t }
 data: { dataset: mnist, splitSeed: 1 }
 model: { source: ${modelDir} }
+tabular: { dataset: 'csv:${csv}', model: { source: ${tabularModel} }, limit: 20 }
 evaluation:
   limit: 20
   attacks: [{ id: fgsm }]
@@ -244,7 +256,7 @@ criteria:
     const result = await runPlan(plan, { dir: join(dir, 'image') });
     assert.deepEqual(
       result.stages.map((s) => `${s.id}:${s.status}`),
-      ['data:ran', 'image-model:ran', 'evaluate:ran', 'gate:ran', 'report:ran', 'register:ran'],
+      ['data:ran', 'image-model:ran', 'tabular:ran', 'evaluate:ran', 'gate:ran', 'report:ran', 'register:ran'],
     );
     assert.equal(result.hardened, undefined);
     const digest = await directoryDigest(modelDir);
@@ -254,7 +266,20 @@ criteria:
     assert.equal(results.temperature, 1, 'an external model is not recalibrated');
     assert.ok(results.cleanAccuracy > 0.2, `clean ${results.cleanAccuracy}`);
     assert.ok((results.robustAccuracy['linf-0.1'] as number) <= results.cleanAccuracy);
-    assert.deepEqual(Object.keys(result.governance?.models ?? {}), ['image']);
+    // The tabular model's numbers join the image model's; an L2 step of 0.2 cannot cross a margin of 1 in a + b.
+    assert.equal(results.robustAccuracy.tab, 1);
+    assert.equal(results.rates?.attackSuccess?.tab?.value, 0);
+    assert.equal(results.data?.count, 20, 'the results name the image evaluation set');
+    assert.deepEqual(Object.keys(result.governance?.models ?? {}).sort(), ['image', 'tabular']);
+    const gov = openGovernance(join(dir, 'image'));
+    try {
+      const parents = gov.registry.get(result.governance?.evaluations.candidate as string).parents;
+      assert.ok(
+        parents.includes(result.governance?.models.image as string) && parents.includes(result.governance?.models.tabular as string),
+      );
+    } finally {
+      gov.close();
+    }
     const html = await readFile(result.files.report, 'utf8');
     assert.match(html, /evaluated as is: no baseline, no adversarial training/);
 

@@ -22,7 +22,7 @@ import type { RobustnessReport } from '../../eval/robustness.js';
 import { suiteDefinition, type SuiteDefinition, type SuiteReport } from '../../eval/suite.js';
 import { evaluateThreats } from '../../eval/threat-evaluation.js';
 import { maskingAt } from '../../eval/trust.js';
-import type { Classifier } from '../../models/classifier.js';
+import { accessOf, type Classifier } from '../../models/classifier.js';
 import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
 import type { ImageThreatScenario, Plan } from '../plan/schema.js';
 
@@ -178,7 +178,8 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   });
   const masking: MaskingReport[] = [];
   const maskingPlan = plan.evaluation.masking;
-  if (options.masking && maskingPlan !== false) {
+  // The masking checks compare gradient attacks with others: a model without gradients has none to mask.
+  if (options.masking && maskingPlan !== false && accessOf(model) === 'gradients') {
     for (const threat of threats) {
       options.onProgress?.(1, 1, `gradient-masking checks at ${threat.id}`);
       masking.push(
