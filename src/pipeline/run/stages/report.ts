@@ -77,6 +77,11 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
       `The hardened model ships with temperature T = ${temperature.toFixed(3)} (fitted on the validation split); its ECE is measured with it.`,
     );
   const suite = plan.evaluation.suite;
+  for (const t of plan.threats)
+    if (t.channel === 'tabular' && t.features !== undefined)
+      notes.push(
+        `Threat ${t.id} lists the features an adversary may change; every feature was allowed to move (feature constraints come later), so its robust accuracy is a lower bound.`,
+      );
   if (!channels.includes('image')) {
     // Nothing below applies to the image suite.
   } else if (suite === 'none') {
