@@ -217,6 +217,17 @@ describe('plans for any channel', () => {
     ]);
   });
 
+  it('takes your own text filter (text.source) as is, without the text-train stage; augmenting it is refused', () => {
+    const plan = parsePlanText(TEXT_ONLY.replace('text:\n', 'text:\n  source: filters/spam\n'), 'own.yaml');
+    assert.deepEqual(
+      planStages(plan, { governance: false }).map((s) => s.id),
+      ['text-attack', 'evaluate', 'gate', 'report'],
+    );
+    expectIssues(TEXT_ONLY.replace('text:\n', 'text:\n  source: filters/spam\n  augment: { threat: spam-typo }\n'), [
+      /^text\.augment: hardens a filter Rampart trains; remove it for text\.source/,
+    ]);
+  });
+
   it('keeps the L∞ ≤ 1 rule for image threats only', () => {
     expectIssues(IMAGE_EXTERNAL.replace('epsilon: 0.1', 'epsilon: 2'), [/^threats\[0\]\.epsilon: must be ≤ 1/]);
   });

@@ -127,6 +127,27 @@ criteria:
       gov.close();
     }
 
+    // The same filter as the plan's own (text.source): attacked as is, no training, the same numbers.
+    const own = join(result.runDir, result.text?.training.modelDir as string);
+    const ownPlan = parsePlanText(
+      planText.replace('name: spam-only', 'name: spam-own').replace('  model: { hidden: 4', `  source: ${own}\n  model: { hidden: 4`),
+      'own.yaml',
+    );
+    const ownRun = await runPlan(ownPlan, { dir: join(dir, 'text') });
+    assert.deepEqual(
+      ownRun.stages.map((s) => s.id),
+      ['text-attack', 'evaluate', 'gate', 'report', 'register'],
+    );
+    assert.equal(ownRun.text, undefined);
+    const ownResults = await loadResults(ownRun.files.results);
+    assert.deepEqual(ownResults.robustAccuracy, results.robustAccuracy);
+    assert.equal(ownResults.cleanAccuracy, results.cleanAccuracy);
+    assert.equal(ownRun.textAttack?.model?.sha256, await directoryDigest(own));
+    assert.equal(ownResults.model.sha256, ownRun.textAttack?.model?.sha256);
+    // Content addressing: the same files are the same registry artifact, whoever trained them.
+    assert.equal(ownRun.governance?.models.text, registered.models.text);
+    assert.notEqual(ownRun.governance?.evaluations.candidate, registered.evaluations.candidate);
+
     // `rampart report` rebuilds the report from this plan's own stages.
     const planFile = join(dir, 'spam.yaml');
     writeFileSync(planFile, planText);

@@ -17,7 +17,7 @@ interface PlanParts {
   data?: unknown;
   model?: { architecture?: string | undefined; baseline?: unknown; source?: ModelSourceSpec | undefined } | undefined;
   training?: z.infer<typeof trainingSchema> | undefined;
-  text?: unknown;
+  text?: { source?: string | undefined; augment?: unknown } | undefined;
   tabular?: unknown;
 }
 
@@ -58,6 +58,12 @@ export function checkChannels(plan: PlanParts, ctx: z.RefinementCtx): void {
         message: `is '${t.channel}' but the plan has no ${t.channel} section; ${SECTION_HINT[t.channel] ?? ''}`,
       });
   });
+  if (plan.text?.source !== undefined && plan.text.augment !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['text', 'augment'],
+      message: 'hardens a filter Rampart trains; remove it for text.source, which is evaluated as is',
+    });
   if (!image) return;
   if (plan.data === undefined)
     ctx.addIssue({ code: 'custom', path: ['data'], message: 'is required with an image model (e.g. { dataset: mnist })' });

@@ -121,6 +121,11 @@ export const textSectionSchema = z
     /** Cut texts to this many characters (attack cost grows with length). */
     maxChars: wholePositive.default(2000),
     trainLimit: wholePositive.optional(),
+    /**
+     * Your text filter, evaluated as is instead of one Rampart trains: the directory of a text
+     * model Rampart saved (with its normaliser and decision threshold). `model` and `augment` are then unused.
+     */
+    source: z.string().min(1).max(4096).optional(),
     model: z
       .object({
         hidden: z.number().int().min(0).default(16),

@@ -129,7 +129,12 @@ export function channelResults(options: {
     curves: [],
     unmeasured: unmeasuredOf(plan, robust),
     rates: { clean, robust, attackSuccess },
-    method: { suite: null, attacks: plan.tabular?.attacks.map((a) => a.id) ?? [], upperBound: true },
+    // Only the tabular channel has attacks weaker than a suite would be; the text searches are the text channel's evaluation.
+    method: {
+      suite: null,
+      attacks: [...(plan.tabular?.attacks.map((a) => a.id) ?? []), ...(options.text && plan.text ? [plan.text.attack.id] : [])],
+      upperBound: tabular !== undefined,
+    },
   };
 }
 /** The plan's suite choice as a definition; undefined when the plan opts out. */

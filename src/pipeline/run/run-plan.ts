@@ -23,6 +23,7 @@ import { imageSectionOf } from '../plan/channels.js';
 import { attackStage, evaluateRef, evaluationStage, externalImageModel, trainedModel, type EvaluateOutputs } from './stages/evaluate.js';
 import { imageModelStage, type SourceModelOutputs } from './stages/model-source.js';
 import { tabularStage, type TabularOutputs } from './stages/tabular.js';
+import { externalTextAttackStage } from './stages/text-source.js';
 import { gateStage, PRODUCTION_RESULTS, type GateOutputs } from './stages/gate.js';
 import { productionResultsFrom, registerStage, type RegisterOutputs } from './stages/register.js';
 import { reportStage, type ReportOutputs } from './stages/report.js';
@@ -64,7 +65,10 @@ export interface RunPlanResult {
   imageModel?: SourceModelOutputs;
   /** The candidate's evaluation: every channel's numbers, which the gate read. */
   candidate: EvaluateOutputs;
+  /** The text filter Rampart trained, and its attack. */
   text?: { training: TextTrainOutputs; attack: TextAttackOutputs };
+  /** The text channel's attack, whether on a filter Rampart trained or on the plan's own (`text.source`). */
+  textAttack?: TextAttackOutputs;
   tabular?: TabularOutputs;
   gate: GateResult;
   production?: EvaluationResults;
@@ -90,7 +94,8 @@ export function planStages(plan: Plan, options: { governance: boolean }): Stage[
   if (image?.kind === 'external') stages.push(imageModelStage as Stage);
   if (calibrate) stages.push(calibrateStage as Stage);
   if (certify) stages.push(certifyStage as Stage);
-  if (text) stages.push(textTrainStage as Stage, textAttackStage as Stage);
+  if (text && plan.text?.source !== undefined) stages.push(externalTextAttackStage as Stage);
+  else if (text) stages.push(textTrainStage as Stage, textAttackStage as Stage);
   if (tabular) stages.push(tabularStage as Stage);
   const candidate = built ? trainedModel(hardenStage) : image ? externalImageModel : undefined;
   const evaluate = evaluationStage(
@@ -102,6 +107,7 @@ export function planStages(plan: Plan, options: { governance: boolean }): Stage[
       calibrate,
       certify,
       text,
+      textTrained: text && plan.text?.source === undefined,
       tabular,
       masking: image !== undefined,
     },
@@ -200,9 +206,10 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
       : {}),
     ...(outputs['image-model'] ? { imageModel: outputs['image-model'] as SourceModelOutputs } : {}),
     candidate: evaluate,
-    ...(outputs['text-attack']
+    ...(outputs['text-train']
       ? { text: { training: outputs['text-train'] as TextTrainOutputs, attack: outputs['text-attack'] as TextAttackOutputs } }
       : {}),
+    ...(outputs['text-attack'] ? { textAttack: outputs['text-attack'] as TextAttackOutputs } : {}),
     ...(outputs.tabular ? { tabular: outputs.tabular as TabularOutputs } : {}),
     gate: gate.gate,
     ...(production ? { production } : {}),

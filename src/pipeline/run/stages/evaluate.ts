@@ -34,6 +34,8 @@ export interface EvaluationInputs {
   calibrate?: boolean;
   certify?: boolean;
   text?: boolean;
+  /** The text filter is one Rampart trained (stage `text-train`), not the plan's own. */
+  textTrained?: boolean;
   tabular?: boolean;
   /** Run the gradient-masking checks (the candidate, not the baseline). */
   masking?: boolean;
@@ -97,7 +99,7 @@ export function evaluationStage(
   const extra = [
     ...(inputs.calibrate ? [calibrateStage.id] : []),
     ...(inputs.certify ? [certifyStage.id] : []),
-    ...(inputs.text ? [textTrainStage.id, textAttackStage.id] : []),
+    ...(inputs.text ? [...(inputs.textTrained ? [textTrainStage.id] : []), textAttackStage.id] : []),
     ...(inputs.tabular ? [tabularStage.id] : []),
   ];
   return {
@@ -120,7 +122,12 @@ export function evaluationStage(
       const text = inputs.text ? textRates(ctx) : undefined;
       const tabular = inputs.tabular ? ctx.output(tabularStage) : undefined;
       if (!image) {
-        const sha256 = tabular?.model.sha256 ?? (inputs.text ? ctx.output(textTrainStage).sha256 : '');
+        const textModel = inputs.text
+          ? inputs.textTrained
+            ? ctx.output(textTrainStage).sha256
+            : ctx.output(textAttackStage).model?.sha256
+          : undefined;
+        const sha256 = tabular?.model.sha256 ?? textModel ?? '';
         const results = channelResults({
           plan: ctx.plan,
           name: `${ctx.plan.name}/${name}`,

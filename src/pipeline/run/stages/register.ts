@@ -17,7 +17,7 @@ import { gateStage } from './gate.js';
 import { imageModelStage, type SourceModelOutputs } from './model-source.js';
 import { reportRef } from './report.js';
 import { tabularStage } from './tabular.js';
-import { textTrainStage } from './text.js';
+import { textAttackStage, textTrainStage } from './text.js';
 import { baselineStage, hardenStage, type TrainOutputs } from './train.js';
 
 export interface RegisterOutputs {
@@ -85,6 +85,8 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
     }
     const text = has(textTrainStage.id) ? ctx.output(textTrainStage) : undefined;
     if (text) putDataset('text', text.dataset, { name: text.dataset, counts: text.counts, dataset: plan.text?.dataset ?? null });
+    else if (has(textAttackStage.id) && plan.text)
+      putDataset('text', plan.text.dataset, { dataset: plan.text.dataset, splitSeed: plan.text.splitSeed });
     const tabular = has(tabularStage.id) ? ctx.output(tabularStage) : undefined;
     if (tabular) putDataset('tabular', tabular.data.name, tabular.data, tabular.data.sha256);
 
@@ -139,6 +141,15 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
         'text',
         { path: ctx.resolve(text.modelDir) },
         { testAccuracy: text.testAccuracy, testF1: text.testF1, filesSha256: text.sha256 },
+      );
+    // The plan's own text filter (text.source): named by the digest of its files, as any external model.
+    const ownFilter = has(textAttackStage.id) && !text ? ctx.output(textAttackStage).model : undefined;
+    if (ownFilter)
+      putModel(
+        'text',
+        'text',
+        { path: ownFilter.source },
+        { source: ownFilter.source, kind: 'built', identity: { kind: 'file', digest: ownFilter.sha256, path: ownFilter.source } },
       );
     if (tabular) external('tabular', 'tabular', tabular.model);
 
