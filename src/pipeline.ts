@@ -8,3 +8,4 @@ export { runPlan, planStages, type RunPlanOptions, type RunPlanResult } from './
 export { runStages, type RunStagesOptions } from './pipeline/run/runner.js';
 export type { Stage, StageContext, StageRecord, StageSummary, RunEvent, RunEnvironment } from './pipeline/run/types.js';
 export { evaluateModel, type ModelEvaluation } from './pipeline/run/evaluate-model.js';
+export { planChannels, imageSectionOf, type PlanChannel, type ImageSection } from './pipeline/plan/channels.js';

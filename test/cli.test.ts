@@ -187,7 +187,7 @@ describe('rampart CLI', () => {
     assert.match(badNumber.stderr, /--epochs must be a whole number/);
     const noModel = rampart('eval');
     assert.equal(noModel.code, 2);
-    assert.match(noModel.stderr, /--model DIR/);
+    assert.match(noModel.stderr, /Give the model with --model: a directory Rampart saved/);
   });
 
   test('failures exit with 1: missing model, data that does not fit the model', async () => {

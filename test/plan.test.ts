@@ -32,9 +32,9 @@ describe('plan loading', () => {
     const plan = await loadPlan('examples/rampart.yaml');
     assert.equal(plan.name, 'mnist-example');
     assert.equal(plan.threats.length, 4);
-    assert.equal(plan.training.method, 'pgd-at');
+    assert.equal(plan.training?.method, 'pgd-at');
     assert.deepEqual(
-      plan.training.phases?.map((p) => p.epsilonScale),
+      plan.training?.phases?.map((p) => p.epsilonScale),
       [0.33, 0.67, 1],
     );
     assert.equal(plan.threats[0]?.goal, 'untargeted');

@@ -25,7 +25,6 @@ seed: 3
 threats:
   - { id: linf-0.1, channel: image, technique: gradient, norm: linf, epsilon: 0.1, likelihood: likely, impact: moderate, owner: team-a }
   - { id: l2-1, channel: image, technique: gradient, norm: l2, epsilon: 1, likelihood: possible, impact: minor, owner: team-a }
-  - { id: spam-typo, channel: text, technique: character, budget: { maxWordFraction: 0.2 }, likelihood: likely, impact: minor, owner: team-b }
 data: { dataset: mnist, splitSeed: 1, trainLimit: 300 }
 model:
   architecture: mlp
@@ -54,6 +53,12 @@ criteria:
   latencyP99Ms: 1000
   maxRegression: 0.05
 `;
+
+/** The baseline and hardened model of a plan that builds its image model. */
+function built(result: RunPlanResult): Required<Pick<RunPlanResult, 'baseline' | 'hardened'>> {
+  assert.ok(result.baseline && result.hardened, 'the plan builds its image model');
+  return { baseline: result.baseline, hardened: result.hardened };
+}
 
 function statuses(result: RunPlanResult): string[] {
   return result.stages.map((s) => `${s.id}:${s.status}`);
@@ -92,22 +97,23 @@ describe('runPlan', () => {
     const results = await loadResults(first.files.results);
     assert.equal(results.model.name, 'tiny/hardened');
     assert.deepEqual(Object.keys(results.robustAccuracy).sort(), ['l2-1', 'linf-0.1']);
-    assert.match(results.unmeasured['spam-typo'] ?? '', /text/);
+    // Every threat has its channel's section (the schema refuses one that does not), so every threat is measured.
+    assert.deepEqual(results.unmeasured, {});
     assert.ok(results.cleanAccuracy > 0.3, `clean accuracy ${results.cleanAccuracy}`);
     // The hardened model resists the threat it trained against better than the baseline.
-    const baseline = first.baseline.evaluation.results;
+    const baseline = built(first).baseline.evaluation.results;
     assert.ok((results.robustAccuracy['linf-0.1'] as number) > (baseline.robustAccuracy['linf-0.1'] as number));
     assert.equal(results.curves.find((c) => c.norm === 'linf')?.points.length, 2);
     // Calibration at the temperature shipped in the model's metadata, certification at the L2 radius.
-    assert.equal(results.temperature, first.hardened.calibration?.temperature);
+    assert.equal(results.temperature, built(first).hardened.calibration?.temperature);
     assert.ok(results.ece !== undefined && results.ece >= 0 && results.ece <= 1);
     assert.equal(results.reliability?.length, 15);
     assert.equal(baseline.temperature, 1);
-    const stored = JSON.parse(await readFile(join(first.runDir, first.hardened.training.modelDir, 'model.json'), 'utf8')) as {
+    const stored = JSON.parse(await readFile(join(first.runDir, built(first).hardened.training.modelDir, 'model.json'), 'utf8')) as {
       userDefinedMetadata: { rampart: { temperature?: number } };
     };
     assert.equal(stored.userDefinedMetadata.rampart.temperature, results.temperature);
-    assert.equal(first.hardened.certification?.count, 10);
+    assert.equal(built(first).hardened.certification?.count, 10);
     assert.ok(results.certifiedAccuracy?.['l2-1'] !== undefined);
     // Every rate with its n and interval; robust accuracy from the quick suite and the plan's attacks.
     assert.equal(results.rates?.clean?.n, 40);
@@ -140,7 +146,7 @@ describe('runPlan', () => {
     try {
       const registered = first.governance;
       assert.ok(registered);
-      const lineage = gov.registry.lineage(registered.evaluations.hardened);
+      const lineage = gov.registry.lineage(registered.evaluations.hardened as string);
       const ancestors = lineage.ancestors.map((a) => a.kind).sort();
       assert.deepEqual([...new Set(ancestors)], ['dataset', 'model', 'plan']);
       assert.ok(lineage.descendants.some((d) => d.kind === 'report'));
@@ -148,7 +154,7 @@ describe('runPlan', () => {
       assert.equal(risk?.likelihood, 4);
       assert.equal(risk?.impact, 3);
       assert.ok(risk?.measuredSuccess !== null && risk?.measuredSuccess !== undefined);
-      assert.equal(gov.risks.find('spam-typo')?.measuredSuccess, null);
+      assert.ok(typeof gov.risks.find('l2-1')?.measuredSuccess === 'number');
       const actions = new Set(gov.audit.list().map((e) => e.action));
       for (const a of ['register', 'train', 'evaluate', 'gate', 'risk.measure']) assert.ok(actions.has(a), a);
       assert.equal(gov.audit.verify().ok, true);
@@ -159,7 +165,7 @@ describe('runPlan', () => {
   });
 
   it('an unchanged rerun does no work', async () => {
-    const modelFile = join(first.runDir, first.hardened.training.modelDir, 'weights.bin');
+    const modelFile = join(first.runDir, built(first).hardened.training.modelDir, 'weights.bin');
     const modelTime = statSync(modelFile).mtimeMs;
     const recordTime = statSync(stageRecordPath(first.runDir, 'evaluate')).mtimeMs;
     const events: RunEvent[] = [];
@@ -181,7 +187,7 @@ describe('runPlan', () => {
     assert.equal(statSync(modelFile).mtimeMs, modelTime);
     assert.equal(statSync(stageRecordPath(first.runDir, 'evaluate')).mtimeMs, recordTime);
     assert.equal(tf.memory().numTensors, tensors);
-    assert.deepEqual(again.hardened.evaluation.results, first.hardened.evaluation.results);
+    assert.deepEqual(built(again).hardened.evaluation.results, built(first).hardened.evaluation.results);
   });
 
   it('after a crash in adversarial training, reruns that stage (resuming from its checkpoints) and nothing whose inputs did not change', async () => {
@@ -203,20 +209,20 @@ describe('runPlan', () => {
     ]);
     // Every epoch was checkpointed, so no training step ran again; the weights are the same.
     assert.equal(events.filter((e) => e.type === 'stage-progress' && e.stage === 'harden').length, 0);
-    assert.equal(resumed.hardened.training.sha256, first.hardened.training.sha256);
+    assert.equal(built(resumed).hardened.training.sha256, built(first).hardened.training.sha256);
     // Training rewrote the model without its temperature, so calibration ran again: same fit, stored again.
-    assert.equal(resumed.hardened.calibration?.temperature, first.hardened.calibration?.temperature);
-    const stored = JSON.parse(await readFile(join(first.runDir, first.hardened.training.modelDir, 'model.json'), 'utf8')) as {
+    assert.equal(built(resumed).hardened.calibration?.temperature, built(first).hardened.calibration?.temperature);
+    const stored = JSON.parse(await readFile(join(first.runDir, built(first).hardened.training.modelDir, 'model.json'), 'utf8')) as {
       userDefinedMetadata: { rampart: { temperature?: number } };
     };
-    assert.equal(stored.userDefinedMetadata.rampart.temperature, first.hardened.calibration?.temperature);
+    assert.equal(stored.userDefinedMetadata.rampart.temperature, built(first).hardened.calibration?.temperature);
   });
 
   it('a criteria change reruns only the gate and what follows it; a regressed candidate fails and files a vulnerability', async () => {
     const production = {
-      ...first.hardened.evaluation.results,
+      ...built(first).hardened.evaluation.results,
       model: { name: 'tiny/production' },
-      cleanAccuracy: Math.min(1, first.hardened.evaluation.results.cleanAccuracy + 0.2),
+      cleanAccuracy: Math.min(1, built(first).hardened.evaluation.results.cleanAccuracy + 0.2),
     };
     const stricter = parsePlanText(PLAN.replace('maxRegression: 0.05', 'maxRegression: 0.01'), 'tiny.yaml');
     const gated = await runPlan(stricter, { dir, production });
@@ -259,7 +265,7 @@ describe('runPlan', () => {
     const compared = await runPlan(plan, { dir });
     assert.deepEqual(statuses(compared).slice(-4), ['evaluate:cached', 'gate:ran', 'report:ran', 'register:ran']);
     assert.equal(compared.gate.comparedWith, 'tiny/hardened');
-    assert.equal(compared.production?.cleanAccuracy, first.hardened.evaluation.results.cleanAccuracy);
+    assert.equal(compared.production?.cleanAccuracy, built(first).hardened.evaluation.results.cleanAccuracy);
     const regression = compared.gate.checks.filter((c) => c.id.startsWith('regression:'));
     assert.deepEqual(
       regression.map((c) => c.id),

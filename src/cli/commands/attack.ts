@@ -19,13 +19,14 @@ import {
   addQueueFlag,
   attackList,
   attackOptionsFromFlags,
-  loadModelAndData,
   type AttackFlags,
   type DataFlags,
 } from './shared.js';
 import { ThreatError } from '../../core/errors.js';
+import { isTextModel, loadModelInput, modelFlag } from './model-input.js';
+import { addTextAttackFlags, runTextAttackCommand, type TextAttackFlags } from './text-attack.js';
 
-interface AttackCommandFlags extends DataFlags, AttackFlags {
+interface AttackCommandFlags extends DataFlags, AttackFlags, TextAttackFlags {
   model?: string;
   attack: string;
   norm: string;
@@ -51,9 +52,14 @@ export function parseEpsilon(text: string): number {
 export function registerAttack(program: Command): void {
   const command = program
     .command('attack')
-    .description('Attack a saved model on a data subset; print the success rate and write per-example results as JSON.')
-    .option('--model <dir>', 'model directory (model.json + weights.bin)')
-    .option('--attack <id>', `attack id: ${attackList()}`, 'pgd')
+    .description(
+      'Attack a model on a data subset; print the success rate and write per-example results as JSON. A saved text filter is attacked with a text search (--data jsonl:…).',
+    )
+    .option(
+      '--model <source>',
+      'the model: a directory Rampart saved (image or text), model.onnx, onnx:PATH, onnxruntime:PATH, tfjs:PATH or http://…',
+    )
+    .option('--attack <id>', `attack id: ${attackList()}; for a text filter greedy, beam or gradient (default greedy)`, 'pgd')
     .option('--norm <id>', `threat norm: ${NORM_IDS.join(', ')}`, 'linf')
     .option('--epsilon <value>', 'perturbation budget in the norm', '0.3')
     .option('--no-random-start', 'PGD starts at the clean input')
@@ -63,19 +69,26 @@ export function registerAttack(program: Command): void {
     .option('--out <file>', 'write the JSON result here')
     .option('--save-examples', 'include the adversarial inputs in the JSON result');
   addQueueFlag(command);
-  addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(command)))).action(async (flags: AttackCommandFlags) => {
+  addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(addTextAttackFlags(command))))).action(async (flags: AttackCommandFlags) => {
+    if (await isTextModel(modelFlag(flags.model))) {
+      const attack = command.getOptionValueSource('attack') === 'cli' ? flags.attack : 'greedy';
+      await runTextAttackCommand(modelFlag(flags.model), { ...flags, attack });
+      return;
+    }
     const attackOptions = attackOptionsFromFlags(flags.attack, flags);
     const attack = createAttack(flags.attack, attackOptions);
     const epsilon = parseEpsilon(flags.epsilon);
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
-    const { stored, data } = await loadModelAndData(flags.model, flags);
-    const threat = threatModel({ norm: flags.norm, epsilon, bounds: stored.info.bounds });
+    const input = await loadModelInput(flags.model, flags);
+    const { data } = input;
+    const model = input.loaded.classifier;
+    const threat = threatModel({ norm: flags.norm, epsilon, bounds: model.bounds });
     const bar = createProgress(`${attack.id} ${threat.id}`, { quiet: flags.quiet === true });
     const result = await withExecution(flags, engine.backend, (pool) =>
       attackDataset({
         pool,
         attackOptions,
-        model: stored.classifier,
+        model,
         data: data.selected,
         attack,
         threat,
@@ -87,6 +100,7 @@ export function registerAttack(program: Command): void {
       }),
     );
     bar.stop();
+    input.loaded.dispose();
     const s = result.summary;
     say(`${attack.id} ${threat.id} on ${data.selected.name} (${s.attacked} examples, backend ${engine.backend})`);
     say(
@@ -98,7 +112,8 @@ export function registerAttack(program: Command): void {
         kind: 'rampart.attack-result',
         schemaVersion: 1,
         engine,
-        model: stored.dir,
+        model: input.name,
+        modelIdentity: input.loaded.identity,
         data: { name: data.selected.name, count: data.selected.count, sha256: data.provenance.sha256, split: data.provenance.split },
         ...rest,
         ...(adversarial

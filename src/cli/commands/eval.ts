@@ -20,6 +20,7 @@ import { compareWithPgd, trustEvidence, type EvalExtras, type PhaseRunner, type 
 import { suiteMarkdown, suiteText } from '../../report/suite-table.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
+import { isTextModel, loadModelInput, modelFlag } from './model-input.js';
 import { evalExtrasMarkdown, evalExtrasText } from '../../report/eval-extras-table.js';
 import type { SelectedData } from '../../pipeline/data-selection.js';
 import { createProgress } from '../progress.js';
@@ -31,7 +32,6 @@ import {
   addEngineFlags,
   attackList,
   attackOptionsFromFlags,
-  loadModelAndData,
   withExecution,
   addQueueFlag,
   addWorkersFlag,
@@ -115,7 +115,7 @@ export function registerEval(program: Command): void {
   const command = program
     .command('eval')
     .description('Evaluate a saved model: clean accuracy, then each attack at each epsilon and the per-example worst case over attacks.')
-    .option('--model <dir>', 'model directory (model.json + weights.bin)')
+    .option('--model <source>', 'the model: a directory Rampart saved, model.onnx, onnx:PATH, onnxruntime:PATH, tfjs:PATH or http://…')
     .option('--attacks <ids>', `comma-separated attack ids: ${attackList()}`, 'fgsm,pgd')
     .option('--norm <id>', `threat norm: ${NORM_IDS.join(', ')}`, 'linf')
     .option('--epsilons <list>', 'comma-separated budgets', '0,0.1,0.2,0.3')
@@ -141,13 +141,19 @@ export function registerEval(program: Command): void {
     const norm = getNorm(flags.norm).id;
     const epsilons = parseEpsilons(flags.epsilons);
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
-    const { stored, data } = await loadModelAndData(flags.model, flags);
+    if (await isTextModel(modelFlag(flags.model)))
+      throw new UsageError(
+        'E_TEXT_MODEL',
+        `${flags.model} is a text filter; attack it with 'rampart attack --model ${flags.model} --data jsonl:TEXTS.jsonl' (eval measures image and tabular models).`,
+      );
+    const input = await loadModelInput(flags.model, flags);
+    const { data } = input;
+    const model = input.loaded.classifier;
     // Whatever the suite's extras would reject, rejected before the long work starts.
-    const claim = suite ? claimThreat(flags, norm, epsilons, stored.classifier, data.selected, latencyBatchSizes) : undefined;
+    const claim = suite ? claimThreat(flags, norm, epsilons, model, data.selected, latencyBatchSizes) : undefined;
     const surrogate = suite && flags.masking && flags.surrogate !== undefined ? await loadClassifierModel(flags.surrogate) : undefined;
     const bar = createProgress('eval', { quiet: flags.quiet === true });
     const pgdOptions = attackOptionsFromFlags('pgd', flags);
-    const model = stored.classifier;
     const common = { model, data: data.selected, batchSize: flags.batchSize, seed: flags.seed };
     const { report, suiteReport, suiteVsPgd, threats } = await withExecution(flags, engine.backend, async (pool) => {
       const measured = await evaluateThreats({
@@ -181,7 +187,8 @@ export function registerEval(program: Command): void {
             ...(await trustEvidence(
               evidenceOptions({
                 flags,
-                stored,
+                model,
+                ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
                 data,
                 threat: claim,
                 surrogate,
@@ -194,6 +201,7 @@ export function registerEval(program: Command): void {
           }
         : undefined;
     surrogate?.model.dispose();
+    input.loaded.dispose();
     if (report) say(robustnessText(report));
     if (suiteReport) say(`${report ? '\n' : ''}${suiteText(suiteReport)}`);
     if (extras) say(`\n${evalExtrasText(extras)}`);
@@ -253,7 +261,9 @@ function claimThreat(
 
 interface ExtrasOptions {
   flags: EvalFlags;
-  stored: StoredClassifier;
+  model: Classifier;
+  /** The temperature saved with the model, when Rampart calibrated it. */
+  temperature?: number;
   data: SelectedData;
   threat: ThreatModel | undefined;
   surrogate: StoredClassifier | undefined;
@@ -280,7 +290,7 @@ function evidenceOptions(o: ExtrasOptions): TrustEvidenceOptions {
     }
   };
   return {
-    model: o.stored.classifier,
+    model: o.model,
     data: test,
     threat: o.threat,
     seed: flags.seed,
@@ -302,7 +312,7 @@ function evidenceOptions(o: ExtrasOptions): TrustEvidenceOptions {
             bins: flags.calibrationBins,
             validation: data.splits.validation,
             overlapsEvaluatedData: flags.subset === 'validation' || flags.subset === 'all',
-            savedWithModel: o.stored.info.temperature,
+            savedWithModel: o.temperature,
             adversarialLimit: flags.advCalibrationLimit,
           },
         }

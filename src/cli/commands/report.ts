@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { DataError } from '../../core/errors.js';
 import { writeTextFile } from '../../core/files.js';
 import { loadPlan } from '../../pipeline/plan/load.js';
+import { planStages } from '../../pipeline/run/run-plan.js';
 import { stageRecordPath } from '../../pipeline/run/runner.js';
 import { reportData } from '../../pipeline/run/stages/report.js';
 import type { StageContext, StageRecord } from '../../pipeline/run/types.js';
@@ -15,22 +16,6 @@ interface ReportFlags {
   dir: string;
   out?: string;
 }
-
-const NEEDED = ['data', 'baseline', 'harden', 'attack', 'evaluate', 'gate'];
-const ORDER = [
-  'data',
-  'baseline',
-  'attack',
-  'harden',
-  'calibrate',
-  'certify',
-  'text-train',
-  'text-attack',
-  'evaluate',
-  'gate',
-  'report',
-  'register',
-];
 
 export function registerReport(program: Command): void {
   program
@@ -43,11 +28,14 @@ export function registerReport(program: Command): void {
       const plan = await loadPlan(planPath);
       const runDir = resolve(flags.dir, 'runs', plan.name);
       const records: Record<string, StageRecord> = {};
-      for (const id of ORDER) {
+      // The plan's own stages (only its channels'); the report and registry stages are not needed to rebuild the report.
+      const order = planStages(plan, { governance: true }).map((s) => s.id);
+      const optional = new Set(['report', 'register']);
+      for (const id of order) {
         try {
           records[id] = JSON.parse(await readFile(stageRecordPath(runDir, id), 'utf8')) as StageRecord;
         } catch (error) {
-          if (NEEDED.includes(id)) {
+          if (!optional.has(id)) {
             throw new DataError('E_RUN_INCOMPLETE', `No finished '${id}' stage in ${runDir}; run 'rampart run ${planPath}' first.`, {
               cause: error,
               details: { runDir, stage: id },
@@ -59,18 +47,21 @@ export function registerReport(program: Command): void {
         plan,
         runDir,
         resolve: (p: string) => (p.startsWith('/') ? p : join(runDir, p)),
-        output: <T>(id: string): T => {
-          if (!records[id]) throw new DataError('E_RUN_INCOMPLETE', `No finished '${id}' stage in ${runDir}.`);
-          return records[id].outputs as T;
+        output: <T>(ref: { id: string }): T => {
+          const record = records[ref.id];
+          if (!record) throw new DataError('E_RUN_INCOMPLETE', `No finished '${ref.id}' stage in ${runDir}.`);
+          return record.outputs as T;
         },
       } as unknown as StageContext;
       const data = await reportData(ctx);
-      data.stages = ORDER.filter((id) => records[id]).map((id) => ({
-        id,
-        title: id,
-        status: `finished ${records[id]?.finishedAt ?? ''}`,
-        ranForMs: records[id]?.durationMs ?? 0,
-      }));
+      data.stages = order
+        .filter((id) => records[id])
+        .map((id) => ({
+          id,
+          title: id,
+          status: `finished ${records[id]?.finishedAt ?? ''}`,
+          ranForMs: records[id]?.durationMs ?? 0,
+        }));
       const out = flags.out ?? join(runDir, 'report.html');
       await writeTextFile(out, renderHtmlReport(data));
       say(`report: ${out}`);

@@ -41,20 +41,21 @@ export function stageProgress(quiet: boolean): (event: RunEvent) => void {
   };
 }
 
-/** The run's summary on stdout. */
+/** The run's summary on stdout: the baseline beside the candidate when Rampart trained one, else the candidate alone. */
 export function printRunSummary(result: RunPlanResult): void {
-  const b = result.baseline.evaluation.results;
-  const h = result.hardened.evaluation.results;
+  const b = result.baseline?.evaluation.results;
+  const h = result.candidate.results;
   const threats = Object.keys(h.robustAccuracy);
   const width = Math.max(12, ...threats.map((t) => t.length + 2));
+  const name = result.hardened ? 'hardened' : 'candidate';
+  const row = (label: string, baseline: string | undefined, candidate: string): void =>
+    say(`${label.padEnd(width)}${b ? (baseline ?? '–').padStart(10) : ''}${candidate.padStart(11)}`);
   say('');
-  say(`${'metric'.padEnd(width)}${'baseline'.padStart(10)}${'hardened'.padStart(10)}`);
-  say(`${'clean'.padEnd(width)}${percent(b.cleanAccuracy).padStart(10)}${percent(h.cleanAccuracy).padStart(10)}`);
-  for (const t of threats)
-    say(`${t.padEnd(width)}${percent(b.robustAccuracy[t] ?? 0).padStart(10)}${percent(h.robustAccuracy[t] ?? 0).padStart(10)}`);
-  if (h.ece !== undefined) say(`${'ECE'.padEnd(width)}${(b.ece?.toFixed(4) ?? '–').padStart(10)}${h.ece.toFixed(4).padStart(10)}`);
-  if (h.latencyP99Ms !== undefined)
-    say(`${'p99 ms'.padEnd(width)}${(b.latencyP99Ms?.toFixed(2) ?? '–').padStart(10)}${h.latencyP99Ms.toFixed(2).padStart(10)}`);
+  row('metric', 'baseline', name);
+  row('clean', b ? percent(b.cleanAccuracy) : undefined, percent(h.cleanAccuracy));
+  for (const t of threats) row(t, b ? percent(b.robustAccuracy[t] ?? 0) : undefined, percent(h.robustAccuracy[t] ?? 0));
+  if (h.ece !== undefined) row('ECE', b?.ece?.toFixed(4), h.ece.toFixed(4));
+  if (h.latencyP99Ms !== undefined) row('p99 ms', b?.latencyP99Ms?.toFixed(2), h.latencyP99Ms.toFixed(2));
   say('');
   say(
     `gate: ${result.gate.passed ? 'PASSED' : 'FAILED'} (${result.gate.checks.filter((c) => c.passed).length}/${result.gate.checks.length} checks)`,
@@ -64,17 +65,21 @@ export function printRunSummary(result: RunPlanResult): void {
   const ran = result.stages.filter((s) => s.status === 'ran').length;
   say(`stages: ${ran} ran, ${result.stages.length - ran} cached`);
   say(`report: ${result.files.report}\nresults: ${result.files.results}\njunit: ${result.files.junit}\nmarkdown: ${result.files.markdown}`);
-  if (result.governance)
-    say(
-      `registry: ${result.governance.governanceDir} (hardened model ${result.governance.models.hardened.slice(0, 12)}${result.governance.vulnerabilities.length > 0 ? `, filed ${result.governance.vulnerabilities.join(', ')}` : ''})`,
-    );
+  const gov = result.governance;
+  if (gov) {
+    const models = Object.entries(gov.models)
+      .filter(([role]) => role !== 'baseline')
+      .map(([role, digest]) => `${role} model ${digest.slice(0, 12)}`)
+      .join(', ');
+    say(`registry: ${gov.governanceDir} (${models}${gov.vulnerabilities.length > 0 ? `, filed ${gov.vulnerabilities.join(', ')}` : ''})`);
+  }
 }
 
 export function registerRun(program: Command): void {
   const command = program
     .command('run')
     .description(
-      'Run a robustness plan (rampart.yaml): data, baseline, attack evaluation, adversarial training, evaluation, gate, report. Unchanged stages are cached; a killed run resumes. Exit 1 when the gate fails.',
+      'Run a robustness plan (rampart.yaml) for the channels it has: data, baseline, attack evaluation, adversarial training (or your model as is), text and tabular stages, evaluation, gate, report. Unchanged stages are cached; a killed run resumes. Exit 1 when the gate fails.',
     )
     .argument('<plan>', 'the plan file, e.g. examples/rampart.yaml')
     .option('--dir <dir>', 'where runs and the registry live', '.rampart')

@@ -199,10 +199,13 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): PlanIssue {
     case 'invalid_union': {
       const options = (issue as { options?: unknown[] }).options;
       if (options) return { path, message: `must be one of ${quoted(options)} (got ${show(got)})` };
-      return {
-        path,
-        message: `does not match any allowed form (got ${show(got)}); ${issue.errors.map((e) => e.map((x) => x.message).join(', ')).join(' | ')}`,
-      };
+      // Branches that failed only on the value's type (a string where an object goes) say nothing the others do not.
+      const relevant = issue.errors.filter((e) => !(e.length === 1 && e[0]?.code === 'invalid_type' && e[0].path.length === 0));
+      const branches = relevant.length > 0 ? relevant : issue.errors;
+      const why = branches
+        .map((e) => e.map((x) => `${x.path.length > 0 ? `${formatPath(x.path)} ` : ''}${x.message}`).join(', '))
+        .join(' | ');
+      return { path, message: `${branches.length === 1 ? why : `does not match any allowed form; ${why}`} (got ${show(got)})` };
     }
     case 'invalid_format':
       return { path, message: `${issue.message} (got ${show(got)})` };

@@ -32,8 +32,12 @@ const threatBase = {
 };
 
 /** Checks within one threat, so they are reported even when other parts of the plan are broken. */
-function checkThreat(t: { goal: string; target?: number | undefined; norm?: string; epsilon?: number }, ctx: z.RefinementCtx): void {
-  if (t.norm === 'linf' && t.epsilon !== undefined && t.epsilon > 1) {
+function checkThreat(
+  t: { channel: string; goal: string; target?: number | undefined; norm?: string; epsilon?: number },
+  ctx: z.RefinementCtx,
+): void {
+  // Tabular budgets are in the features' own units; only images are in [0, 1].
+  if (t.channel === 'image' && t.norm === 'linf' && t.epsilon !== undefined && t.epsilon > 1) {
     ctx.addIssue({ code: 'custom', path: ['epsilon'], message: `must be ≤ 1 for an L∞ threat on inputs in [0, 1] (got ${t.epsilon})` });
   }
   if (t.goal === 'targeted' && t.target === undefined)

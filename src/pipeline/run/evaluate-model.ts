@@ -22,7 +22,7 @@ import type { RobustnessReport } from '../../eval/robustness.js';
 import { suiteDefinition, type SuiteDefinition, type SuiteReport } from '../../eval/suite.js';
 import { evaluateThreats } from '../../eval/threat-evaluation.js';
 import { maskingAt } from '../../eval/trust.js';
-import type { Classifier } from '../../models/classifier.js';
+import { accessOf, type Classifier } from '../../models/classifier.js';
 import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
 import type { ImageThreatScenario, Plan } from '../plan/schema.js';
 
@@ -49,12 +49,94 @@ export interface EvaluateModelOptions {
   /** Certified accuracy per threat id, from the certification stage. */
   certified?: Record<string, Rate>;
   /** Robust accuracy per text threat id, from the text-attack stage, and its clean accuracy over the same texts. */
-  text?: { robust: Record<string, Rate>; clean: Rate };
+  text?: ChannelRates;
+  /** Robust accuracy per tabular threat id, from the tabular stage, and its clean accuracy over the same rows. */
+  tabular?: ChannelRates;
   /** Run the plan's gradient-masking checks (the candidate's evaluation); default false. */
   masking?: boolean;
   onProgress?: (done: number, total: number, label: string) => void;
 }
 
+/** A channel measured by its own stage: robust accuracy per threat id and clean accuracy over the same examples. */
+export interface ChannelRates {
+  robust: Record<string, Rate>;
+  clean: Rate;
+}
+
+/** Robust accuracy and attack success per threat id of the channels measured by their own stages. */
+function otherChannels(options: { text?: ChannelRates; tabular?: ChannelRates }): {
+  robust: Record<string, Rate>;
+  attackSuccess: Record<string, Rate>;
+} {
+  const robust: Record<string, Rate> = {};
+  const attackSuccess: Record<string, Rate> = {};
+  for (const channel of [options.text, options.tabular]) {
+    if (!channel) continue;
+    for (const [id, r] of Object.entries(channel.robust)) {
+      robust[id] = r;
+      attackSuccess[id] = attackSuccessOf(channel.clean, r);
+    }
+  }
+  return { robust, attackSuccess };
+}
+
+/** Why the plan's threats without a number were not measured (the gate fails them visibly). */
+function unmeasuredOf(plan: Plan, robust: Record<string, Rate>): Record<string, string> {
+  const unmeasured: Record<string, string> = {};
+  for (const t of plan.threats) {
+    if (robust[t.id]) continue;
+    unmeasured[t.id] =
+      t.channel === 'text'
+        ? 'text threats need a text model: add a text section to the plan'
+        : t.channel === 'tabular'
+          ? 'tabular threats need a tabular section with a model'
+          : 'image threats need an image section (data and model)';
+  }
+  return unmeasured;
+}
+
+/**
+ * The results of a plan without an image channel: the numbers its text and tabular stages
+ * measured. Clean accuracy, calibration and latency are the tabular model's when there is
+ * one, else the text model's clean accuracy (the text channel measures neither calibration
+ * nor latency).
+ */
+export function channelResults(options: {
+  plan: Plan;
+  name: string;
+  sha256: string;
+  text?: ChannelRates;
+  tabular?: ChannelRates & {
+    ece: number;
+    reliability: EvaluationResults['reliability'];
+    latencyP99Ms: number;
+    evaluated: { name: string; sha256: string; count: number };
+  };
+}): EvaluationResults {
+  const { plan, tabular } = options;
+  const primary = tabular ?? options.text;
+  const clean = primary?.clean ?? { count: 0, n: 0, value: 0, lower: 0, upper: 1 };
+  const { robust, attackSuccess } = otherChannels(options);
+  return {
+    kind: 'rampart.evaluation-results',
+    schemaVersion: 1,
+    model: { name: options.name, sha256: options.sha256 },
+    ...(tabular ? { data: tabular.evaluated } : {}),
+    cleanAccuracy: clean.value,
+    robustAccuracy: Object.fromEntries(Object.entries(robust).map(([id, r]) => [id, r.value])),
+    ...(tabular ? { ece: tabular.ece, temperature: 1, latencyP99Ms: tabular.latencyP99Ms } : {}),
+    ...(tabular?.reliability ? { reliability: tabular.reliability } : {}),
+    curves: [],
+    unmeasured: unmeasuredOf(plan, robust),
+    rates: { clean, robust, attackSuccess },
+    // Only the tabular channel has attacks weaker than a suite would be; the text searches are the text channel's evaluation.
+    method: {
+      suite: null,
+      attacks: [...(plan.tabular?.attacks.map((a) => a.id) ?? []), ...(options.text && plan.text ? [plan.text.attack.id] : [])],
+      upperBound: tabular !== undefined,
+    },
+  };
+}
 /** The plan's suite choice as a definition; undefined when the plan opts out. */
 export function planSuite(plan: Plan): SuiteDefinition | undefined {
   const choice = plan.evaluation.suite;
@@ -101,7 +183,8 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   });
   const masking: MaskingReport[] = [];
   const maskingPlan = plan.evaluation.masking;
-  if (options.masking && maskingPlan !== false) {
+  // The masking checks compare gradient attacks with others: a model without gradients has none to mask.
+  if (options.masking && maskingPlan !== false && accessOf(model) === 'gradients') {
     for (const threat of threats) {
       options.onProgress?.(1, 1, `gradient-masking checks at ${threat.id}`);
       masking.push(
@@ -114,22 +197,14 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
       );
     }
   }
-  const robust: Record<string, Rate> = { ...options.text?.robust };
-  const attackSuccess: Record<string, Rate> = {};
-  for (const [id, r] of Object.entries(options.text?.robust ?? {}))
-    if (options.text) attackSuccess[id] = attackSuccessOf(options.text.clean, r);
+  const others = otherChannels(options);
+  const robust: Record<string, Rate> = others.robust;
+  const attackSuccess: Record<string, Rate> = others.attackSuccess;
   for (const t of measured.threats) {
     robust[t.threat] = t.robust;
     attackSuccess[t.threat] = attackSuccessOf(measured.clean, t.robust);
   }
-  const unmeasured: Record<string, string> = {};
-  for (const t of plan.threats) {
-    if (robust[t.id]) continue;
-    unmeasured[t.id] =
-      t.channel === 'text'
-        ? 'text threats need a text model: add a text section to the plan'
-        : 'tabular threats are not evaluated by the pipeline yet';
-  }
+  const unmeasured = unmeasuredOf(plan, robust);
   const temperature = options.temperature ?? 1;
   const calibration = calibrationFromLogits(await datasetLogits(model, data, plan.evaluation.batchSize), data.y, model.numClasses, {
     bins: plan.evaluation.calibrationBins,

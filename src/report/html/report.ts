@@ -61,6 +61,10 @@ export interface HtmlReportData {
   robustCriteria?: Record<string, number>;
   /** Threat ids per norm with their epsilon, to label curve points. */
   threatEpsilons?: { id: string; norm: string; epsilon: number }[];
+  /** Every threat id, in the plan's order: the model table's columns (default: the ids of `threatEpsilons`). */
+  threatIds?: string[];
+  /** The plan's channels: sections of a channel the plan lacks are left out (default: every section). */
+  channels?: readonly ('image' | 'text' | 'tabular')[];
   gate?: GateResult;
   /** The plan's rollout phases, shown with the verdict. */
   rollout?: { name: string; traffic: number; duration?: string }[];
@@ -239,7 +243,9 @@ function stagesSection(stages: HtmlReportData['stages']): string {
  * @example await writeTextFile('report.html', renderHtmlReport(data));
  */
 export function renderHtmlReport(data: HtmlReportData): string {
-  const threatIds = (data.threatEpsilons ?? []).map((t) => ({ id: t.id }));
+  const threatIds = (data.threatIds ?? (data.threatEpsilons ?? []).map((t) => t.id)).map((id) => ({ id }));
+  const has = (channel: 'image' | 'text' | 'tabular'): boolean => data.channels === undefined || data.channels.includes(channel);
+  const image = has('image');
   const notes = (data.notes ?? []).map((n) => `<li>${esc(n)}</li>`).join('');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -250,11 +256,11 @@ export function renderHtmlReport(data: HtmlReportData): string {
 ${data.description ? `<p>${esc(data.description)}</p>` : ''}
 <section><h2>Gate verdict</h2>${gateSection(data.gate)}${rolloutLine(data)}</section>
 <section><h2>Models</h2>${summaryTable(data.models, threatIds)}</section>
-<section><h2>Accuracy against ε</h2>${curvePlots(data)}</section>
-<section><h2>Gradient-masking checks</h2>${maskingSection(data.models)}</section>
-<section><h2>Calibration</h2>${reliabilitySection(data)}</section>
-<section><h2>Adversarial examples</h2>${examplesSection(data.examples)}</section>
-<section><h2>Text attacks</h2>${textAttackSection(data.textAttacks)}</section>
+${image ? `<section><h2>Accuracy against ε</h2>${curvePlots(data)}</section>` : ''}
+${image ? `<section><h2>Gradient-masking checks</h2>${maskingSection(data.models)}</section>` : ''}
+${image || has('tabular') ? `<section><h2>Calibration</h2>${reliabilitySection(data)}</section>` : ''}
+${image ? `<section><h2>Adversarial examples</h2>${examplesSection(data.examples)}</section>` : ''}
+${has('text') ? `<section><h2>Text attacks</h2>${textAttackSection(data.textAttacks)}</section>` : ''}
 <section><h2>Risk register</h2>${riskSection(data.risks, data.models.at(-1)?.results.method?.upperBound === true)}</section>
 ${stagesSection(data.stages)}
 ${notes ? `<section><h2>Notes</h2><ul>${notes}</ul></section>` : ''}

@@ -10,6 +10,7 @@ import { saveTemperature } from '../../../models/calibrated-classifier.js';
 import { loadClassifierModel } from '../../../models/store.js';
 import { selectData } from '../../data-selection.js';
 import type { Stage } from '../types.js';
+import { requireImageSection } from '../../plan/channels.js';
 import { dataSpecOf } from './common.js';
 import { dataStage } from './data.js';
 import { hardenStage } from './train.js';
@@ -28,7 +29,11 @@ export const calibrateStage: Stage<CalibrateOutputs> = {
   async run(ctx) {
     const { plan } = ctx;
     const modelDir = ctx.resolve(ctx.output(hardenStage).modelDir);
-    const validation = selectData({ spec: dataSpecOf(plan), splitSeed: plan.data.splitSeed, subset: 'validation' }).selected;
+    const validation = selectData({
+      spec: dataSpecOf(plan),
+      splitSeed: requireImageSection(plan).data.splitSeed,
+      subset: 'validation',
+    }).selected;
     const stored = await loadClassifierModel(modelDir);
     let report;
     try {

@@ -2,18 +2,20 @@
 import { access } from 'node:fs/promises';
 import type { DatasetSpec } from '../../../data/index.js';
 import { parseDataSpec, selectData, type SelectedData } from '../../data-selection.js';
+import { requireImageSection } from '../../plan/channels.js';
 import type { Plan } from '../../plan/schema.js';
 import type { StageContext } from '../types.js';
 
+/** The image channel's data set. */
 export function dataSpecOf(plan: Plan): DatasetSpec {
-  return parseDataSpec(plan.data.dataset);
+  return parseDataSpec(requireImageSection(plan).data.dataset);
 }
 
 /** The evaluation set: the first `evaluation.limit` examples of the held-out test split. */
 export function evaluationData(plan: Plan): SelectedData {
   return selectData({
     spec: dataSpecOf(plan),
-    splitSeed: plan.data.splitSeed,
+    splitSeed: requireImageSection(plan).data.splitSeed,
     subset: 'test',
     ...(plan.evaluation.limit === undefined ? {} : { limit: plan.evaluation.limit }),
   });

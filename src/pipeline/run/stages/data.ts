@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { fileDigest } from '../hash.js';
 import { selectData } from '../../data-selection.js';
 import type { Stage } from '../types.js';
+import { requireImageSection } from '../../plan/channels.js';
 import { dataSpecOf } from './common.js';
 
 export interface DataOutputs {
@@ -29,11 +30,12 @@ export const dataStage: Stage<DataOutputs> = {
       spec === 'mnist'
         ? { bundled: `mnist@${(createRequire(import.meta.url)('mnist/package.json') as { version: string }).version}` }
         : { images: await fileDigest(spec.images), labels: await fileDigest(spec.labels) };
-    return { data: plan.data, files };
+    return { data: requireImageSection(plan).data, files };
   },
   async run({ plan, progress }) {
     progress(0, 1, 'loading');
-    const selected = selectData({ spec: dataSpecOf(plan), splitSeed: plan.data.splitSeed, subset: 'train' });
+    const data = requireImageSection(plan).data;
+    const selected = selectData({ spec: dataSpecOf(plan), splitSeed: data.splitSeed, subset: 'train' });
     progress(1, 1, 'hashed');
     return {
       spec: selected.provenance.spec,
@@ -41,7 +43,7 @@ export const dataStage: Stage<DataOutputs> = {
       sha256: selected.provenance.sha256,
       split: selected.provenance.split,
       counts: { train: selected.splits.train.count, validation: selected.splits.validation.count, test: selected.splits.test.count },
-      ...(plan.data.trainLimit === undefined ? {} : { trainLimit: plan.data.trainLimit }),
+      ...(data.trainLimit === undefined ? {} : { trainLimit: data.trainLimit }),
     };
   },
 };

@@ -14,18 +14,30 @@ import type { Governance, Json, Severity } from '../../../governance/index.js';
 import { attackSuccessRate, impactScore, likelihoodScore } from '../risk-register.js';
 import type { Stage, StageContext } from '../types.js';
 import { dataStage } from './data.js';
+import type { EvaluationResults } from '../../../eval/results.js';
+import type { ModelIdentity } from '../../../models/sources/types.js';
 import { attackStage, evaluateRef } from './evaluate.js';
 import { gateStage } from './gate.js';
+import { imageModelStage, type SourceModelOutputs } from './model-source.js';
 import { reportRef } from './report.js';
-import { baselineStage, hardenStage } from './train.js';
-import { textAttackStage } from './text.js';
+import { tabularStage } from './tabular.js';
+import { textAttackStage, textTrainStage } from './text.js';
+import { baselineStage, hardenStage, type TrainOutputs } from './train.js';
 
 export interface RegisterOutputs {
   governanceDir: string;
   plan: string;
-  dataset: string;
-  models: { baseline: string; hardened: string };
-  evaluations: { baseline: string; hardened: string };
+  /** The image channel's data set (absent without one); every channel's data sets are in `datasets`. */
+  dataset?: string;
+  /** Data set digests per channel: image, text, tabular. */
+  datasets: Record<string, string>;
+  /**
+   * Model digests by role: `baseline` and `hardened` (an image model Rampart trained), `image`
+   * (an external image model), `text`, `tabular`. The candidate is every one but the baseline.
+   */
+  models: Record<string, string>;
+  /** The candidate's evaluation (`hardened` too when Rampart trained it) and the baseline's, when there is one. */
+  evaluations: { candidate: string; hardened?: string; baseline?: string };
   report: string;
   /** Risk ids per threat id. */
   risks: Record<string, string>;
@@ -64,14 +76,16 @@ function explanationFor(ctx: StageContext, examplesPath: string | undefined, thr
   return text ? textExplanationEvidence(text) : undefined;
 }
 
-function register(ctx: StageContext, gov: Governance): RegisterOutputs {
+/** What a model is registered from: its files, or (an endpoint) its identity as JSON. */
+function modelContent(identity: ModelIdentity): { path: string } | { json: Json } {
+  return identity.kind === 'file' ? { path: identity.path } : { json: { url: identity.url, fingerprint: identity.fingerprint } };
+}
+
+function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string>): RegisterOutputs {
   const { plan } = ctx;
-  const data = ctx.output(dataStage);
+  const has = (id: string): boolean => stages.has(id);
   const gate = ctx.output(gateStage).gate;
-  const outputs = {
-    baseline: { train: ctx.output(baselineStage), evaluation: ctx.output(attackStage) },
-    hardened: { train: ctx.output(hardenStage), evaluation: ctx.output(evaluateRef) },
-  };
+  const candidate = ctx.output(evaluateRef);
   return gov.transaction(() => {
     const planArtifact = gov.registry.put({
       kind: 'plan',
@@ -79,70 +93,143 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
       json: plan as unknown as Json,
       meta: { version: plan.version },
     });
-    const dataset = gov.registry.put({
-      kind: 'dataset',
-      name: data.name,
-      json: data as unknown as Json,
-      meta: { sha256: data.sha256 },
-      parents: [planArtifact.digest],
-    });
+    const datasets: Record<string, string> = {};
+    const putDataset = (channel: string, name: string, json: object, sha256?: string): string => {
+      const stored = gov.registry.put({
+        kind: 'dataset',
+        name,
+        json,
+        meta: { channel, ...(sha256 === undefined ? {} : { sha256 }) },
+        parents: [planArtifact.digest],
+      });
+      datasets[channel] = stored.digest;
+      return stored.digest;
+    };
+    if (has(dataStage.id)) {
+      const data = ctx.output(dataStage);
+      putDataset('image', data.name, data, data.sha256);
+    }
+    const text = has(textTrainStage.id) ? ctx.output(textTrainStage) : undefined;
+    if (text) putDataset('text', text.dataset, { name: text.dataset, counts: text.counts, dataset: plan.text?.dataset ?? null });
+    else if (has(textAttackStage.id) && plan.text)
+      putDataset('text', plan.text.dataset, { dataset: plan.text.dataset, splitSeed: plan.text.splitSeed });
+    const tabular = has(tabularStage.id) ? ctx.output(tabularStage) : undefined;
+    if (tabular) putDataset('tabular', tabular.data.name, tabular.data, tabular.data.sha256);
+
     const models: Record<string, string> = {};
     const evaluations: Record<string, string> = {};
-    for (const [name, { train, evaluation }] of Object.entries(outputs)) {
+    const putModel = (role: string, channel: string, content: { path: string } | { json: Json }, meta: Record<string, Json>): string => {
+      const dataset = datasets[channel];
       const model = gov.registry.put({
         kind: 'model',
-        name: `${plan.name}/${name}`,
-        path: ctx.resolve(train.modelDir),
-        meta: {
+        name: `${plan.name}/${role}`,
+        ...content,
+        meta,
+        parents: [planArtifact.digest, ...(dataset ? [dataset] : [])],
+      });
+      models[role] = model.digest;
+      return model.digest;
+    };
+    const trained = (role: 'baseline' | 'hardened', train: TrainOutputs): string => {
+      const digest = putModel(
+        role,
+        'image',
+        { path: ctx.resolve(train.modelDir) },
+        {
           method: train.method,
           epochs: train.epochs,
           testAccuracy: train.testAccuracy,
           selection: train.selection,
           filesSha256: train.sha256,
         },
-        parents: [planArtifact.digest, dataset.digest],
-      });
+      );
       gov.audit.append({
         action: 'train',
-        subject: model.digest,
-        details: { plan: plan.name, model: name, method: train.method, epochs: train.epochs },
+        subject: digest,
+        details: { plan: plan.name, model: role, method: train.method, epochs: train.epochs },
       });
-      const isCandidate = name === 'hardened';
+      return digest;
+    };
+    // An external model is named by its content (its file's digest) or, behind an endpoint, by URL and probe fingerprint.
+    const external = (role: string, channel: string, source: SourceModelOutputs): string =>
+      putModel(role, channel, modelContent(source.identity), {
+        source: source.source,
+        kind: source.kind,
+        identity: source.identity as unknown as Json,
+        access: source.access,
+      });
+    if (has(baselineStage.id)) trained('baseline', ctx.output(baselineStage));
+    if (has(hardenStage.id)) trained('hardened', ctx.output(hardenStage));
+    if (has(imageModelStage.id)) external('image', 'image', ctx.output(imageModelStage));
+    if (text)
+      putModel(
+        'text',
+        'text',
+        { path: ctx.resolve(text.modelDir) },
+        { testAccuracy: text.testAccuracy, testF1: text.testF1, filesSha256: text.sha256 },
+      );
+    // The plan's own text filter (text.source): named by the digest of its files, as any external model.
+    const ownFilter = has(textAttackStage.id) && !text ? ctx.output(textAttackStage).model : undefined;
+    if (ownFilter)
+      putModel(
+        'text',
+        'text',
+        { path: ownFilter.source },
+        { source: ownFilter.source, kind: 'built', identity: { kind: 'file', digest: ownFilter.sha256, path: ownFilter.source } },
+      );
+    if (tabular) external('tabular', 'tabular', tabular.model);
+
+    const evaluationMeta = (
+      results: EvaluationResults,
+      passed: boolean | undefined,
+      model: string[],
+      isCandidate: boolean,
+    ): Record<string, Json> => {
       const threats: Record<string, { passed: boolean; attackSuccessRate?: number }> = {};
       for (const [threat, required] of Object.entries(plan.criteria.robustAccuracy ?? {})) {
-        const measured = evaluation.results.robustAccuracy[threat];
-        const success = attackSuccessRate(evaluation.results, threat);
+        const measured = results.robustAccuracy[threat];
+        const success = attackSuccessRate(results, threat);
         threats[threat] = {
           passed: measured !== undefined && measured + 1e-9 >= required,
           ...(success === undefined ? {} : { attackSuccessRate: success }),
         };
       }
+      return {
+        passed: passed ?? Object.values(threats).every((t) => t.passed),
+        threats,
+        metrics: {
+          cleanAccuracy: results.cleanAccuracy,
+          ...(results.ece === undefined ? {} : { ece: results.ece }),
+          ...(results.latencyP99Ms === undefined ? {} : { latencyP99Ms: results.latencyP99Ms }),
+        },
+        model: model[0] ?? null,
+        models: model,
+        candidate: isCandidate,
+      };
+    };
+    const putEvaluation = (role: string, results: EvaluationResults, model: string[], isCandidate: boolean): string => {
       const stored = gov.registry.put({
         kind: 'evaluation',
-        name: `${plan.name}/${name}`,
-        json: evaluation.results as unknown as Json,
-        meta: {
-          passed: isCandidate ? gate.passed : Object.values(threats).every((t) => t.passed),
-          threats,
-          metrics: {
-            cleanAccuracy: evaluation.results.cleanAccuracy,
-            ...(evaluation.results.ece === undefined ? {} : { ece: evaluation.results.ece }),
-            ...(evaluation.results.latencyP99Ms === undefined ? {} : { latencyP99Ms: evaluation.results.latencyP99Ms }),
-          },
-          model: model.digest,
-          candidate: isCandidate,
-        },
-        parents: [model.digest, dataset.digest, planArtifact.digest],
+        name: `${plan.name}/${role}`,
+        json: results as unknown as Json,
+        meta: evaluationMeta(results, isCandidate ? gate.passed : undefined, model, isCandidate),
+        parents: [...model, ...Object.values(datasets), planArtifact.digest],
       });
       gov.audit.append({
         action: 'evaluate',
         subject: stored.digest,
-        details: { plan: plan.name, model: model.digest, cleanAccuracy: evaluation.results.cleanAccuracy },
+        details: { plan: plan.name, model: model[0] ?? null, cleanAccuracy: results.cleanAccuracy },
       });
-      models[name] = model.digest;
-      evaluations[name] = stored.digest;
-    }
-    const hardenedEval = evaluations.hardened as string;
+      evaluations[role] = stored.digest;
+      return stored.digest;
+    };
+    if (has(attackStage.id) && models.baseline) putEvaluation('baseline', ctx.output(attackStage).results, [models.baseline], false);
+    const candidateModels = Object.entries(models)
+      .filter(([role]) => role !== 'baseline')
+      .map(([, digest]) => digest);
+    const candidateRole = models.hardened ? 'hardened' : 'candidate';
+    putEvaluation(candidateRole, candidate.results, candidateModels, true);
+    const hardenedEval = evaluations[candidateRole] as string;
     gov.audit.append({
       action: 'gate',
       subject: hardenedEval,
@@ -154,7 +241,7 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
       path: ctx.resolve(ctx.output(reportRef).html),
       mediaType: 'text/html',
       meta: { passed: gate.passed },
-      parents: [hardenedEval, evaluations.baseline as string],
+      parents: [hardenedEval, ...(evaluations.baseline ? [evaluations.baseline] : [])],
     });
 
     const synced = gov.risks.syncFromThreats(
@@ -168,9 +255,8 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
     );
     const risks: Record<string, string> = {};
     for (const risk of [...synced.created, ...synced.existing]) if (risk.threatId) risks[risk.threatId] = risk.id;
-    const candidate = outputs.hardened.evaluation.results;
     for (const t of plan.threats) {
-      const success = attackSuccessRate(candidate, t.id);
+      const success = attackSuccessRate(candidate.results, t.id);
       if (success !== undefined) gov.risks.recordMeasurement(t.id, success, { evaluationDigest: hardenedEval });
     }
 
@@ -184,17 +270,19 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
       if (open) continue;
       const scenario = plan.threats.find((t) => t.id === check.threat);
       const risk = scenario ? gov.risks.find(scenario.id) : undefined;
-      const attacks = plan.evaluation.attacks.map((a) => `${a.id}${a.options ? ` ${JSON.stringify(a.options)}` : ''}`).join(', ');
+      const attacks = (scenario?.channel === 'tabular' && plan.tabular ? plan.tabular.attacks : plan.evaluation.attacks)
+        .map((a) => `${a.id}${a.options ? ` ${JSON.stringify(a.options)}` : ''}`)
+        .join(', ');
       const vuln = gov.vulnerabilities.file({
         threatId,
         title: `${plan.name}: ${check.criterion} not met`,
-        attack: scenario && scenario.channel === 'image' ? `${attacks} at ${scenario.norm} ε=${scenario.epsilon}` : `criterion ${check.id}`,
+        attack: scenario && scenario.channel !== 'text' ? `${attacks} at ${scenario.norm} ε=${scenario.epsilon}` : `criterion ${check.id}`,
         evidence: ((explanation) => ({
           metric: check.id,
           measured: check.measured ?? -1,
           required: check.criterion,
           ...(explanation ? { explanation } : {}),
-        }))(explanationFor(ctx, outputs.hardened.evaluation.examples, threatId)),
+        }))(explanationFor(ctx, candidate.examples, threatId)),
         severity: severityOf(risk?.residualBand ?? (check.id.startsWith('regression') ? 'high' : 'medium')),
         owner: scenario?.owner ?? 'unassigned',
         remediation: scenario
@@ -207,9 +295,14 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
     return {
       governanceDir: gov.dir,
       plan: planArtifact.digest,
-      dataset: dataset.digest,
-      models: { baseline: models.baseline as string, hardened: models.hardened as string },
-      evaluations: { baseline: evaluations.baseline as string, hardened: hardenedEval },
+      ...(datasets.image ? { dataset: datasets.image } : {}),
+      datasets,
+      models,
+      evaluations: {
+        candidate: hardenedEval,
+        ...(models.hardened ? { hardened: hardenedEval } : {}),
+        ...(evaluations.baseline ? { baseline: evaluations.baseline } : {}),
+      },
       report: report.digest,
       risks,
       vulnerabilities,
@@ -217,29 +310,33 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
   });
 }
 
-export const registerStage: Stage<RegisterOutputs> = {
-  id: 'register',
-  title: 'registry, risks and audit',
-  version: 1,
-  dependsOn: [dataStage.id, baselineStage.id, hardenStage.id, attackStage.id, evaluateRef.id, gateStage.id, reportRef.id],
-  inputs: ({ runDir }) => ({ governanceDir: governanceDirOf(runDir) }),
-  async run(ctx) {
-    const gov = openGovernance(governanceDirOf(ctx.runDir));
-    try {
-      return register(ctx, gov);
-    } finally {
-      gov.close();
-    }
-  },
-  async stillValid(o, ctx) {
-    const gov = openGovernance(governanceDirOf(ctx.runDir));
-    try {
-      return gov.registry.find(o.evaluations.hardened) !== undefined && gov.registry.find(o.report) !== undefined;
-    } finally {
-      gov.close();
-    }
-  },
-};
+/** The register stage; `upstream` names the plan's stages before it (it registers what they made). */
+export function registerStage(upstream: readonly string[]): Stage<RegisterOutputs> {
+  const stages = new Set(upstream);
+  return {
+    id: 'register',
+    title: 'registry, risks and audit',
+    version: 2,
+    dependsOn: [...new Set([...upstream, evaluateRef.id, gateStage.id, reportRef.id])],
+    inputs: ({ runDir }) => ({ governanceDir: governanceDirOf(runDir) }),
+    async run(ctx) {
+      const gov = openGovernance(governanceDirOf(ctx.runDir));
+      try {
+        return register(ctx, gov, stages);
+      } finally {
+        gov.close();
+      }
+    },
+    async stillValid(o, ctx) {
+      const gov = openGovernance(governanceDirOf(ctx.runDir));
+      try {
+        return gov.registry.find(o.evaluations.candidate) !== undefined && gov.registry.find(o.report) !== undefined;
+      } finally {
+        gov.close();
+      }
+    },
+  };
+}
 
 /**
  * The stored results of the model tagged `production`: its newest evaluation artifact.

@@ -43,7 +43,7 @@ import { textThreatModel, type TextThreatModel } from '../../../threats/text-thr
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { explainTextAttacked } from '../../../eval/explain/attacked.js';
 import { TEXT_FAMILIES, type Plan, type TextThreatScenario } from '../../plan/schema.js';
-import type { Stage } from '../types.js';
+import type { Stage, StageContext } from '../types.js';
 import { fileDigest } from '../hash.js';
 import { filesExist } from './common.js';
 
@@ -75,14 +75,16 @@ export interface TextAttackOutputs {
   meanQueries: Record<string, number>;
   /** JSON file of the report's text diffs. */
   examples: string;
+  /** The filter attacked, when it is the plan's own (`text.source`): its directory and the digest of its files. */
+  model?: { source: string; sha256: string };
 }
 
-function textSection(plan: Plan): NonNullable<Plan['text']> {
+export function textSection(plan: Plan): NonNullable<Plan['text']> {
   if (!plan.text) throw new Error("text stages need the plan's text section");
   return plan.text;
 }
 
-function textThreats(plan: Plan): TextThreatScenario[] {
+export function textThreats(plan: Plan): TextThreatScenario[] {
   return plan.threats.filter((t): t is TextThreatScenario => t.channel === 'text');
 }
 
@@ -253,76 +255,73 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
       seed: plan.seed,
     };
   },
-  async run(ctx) {
-    const { plan } = ctx;
-    const text = textSection(plan);
-    const test = first(splitsOf(plan).test, text.limit);
-    const trained = ctx.output(textTrainStage);
-    const modelDir = ctx.resolve(trained.modelDir);
-    // The filter exactly as `rampart serve` deploys it: its normaliser and saved threshold.
-    const { model: stored, filter: model } = await loadSavedTextFilter(modelDir);
-    try {
-      const attack = createTextAttack(text.attack.id, text.attack.options ?? {});
-      const labels = Int32Array.from(test.labels);
-      const robustAccuracy: Record<string, number> = {};
-      const meanQueries: Record<string, number> = {};
-      const sets: TextAttackSet[] = [];
-      let cleanAccuracy = 0;
-      const threats = textThreats(plan);
-      for (const [i, scenario] of threats.entries()) {
-        const result = await attack.run(model, [...test.texts], labels, toTextThreat(scenario), {
-          seed: plan.seed,
-          onProgress: (p) =>
-            ctx.progress(i * test.texts.length + p.done, threats.length * test.texts.length, `${attack.id} on ${scenario.id}`),
-        });
-        const n = test.texts.length;
-        const metrics = textAttackMetrics(result);
-        cleanAccuracy = metrics.cleanAccuracy;
-        robustAccuracy[scenario.id] = metrics.accuracyUnderAttack;
-        meanQueries[scenario.id] = metrics.meanQueries;
-        const shown: TextAttackSet['items'] = [];
-        for (let k = 0; k < n && shown.length < text.examples; k++) {
-          if (!result.originalCorrect[k] || !result.success[k]) continue;
-          const label = test.classes[test.labels[k] as number] ?? String(test.labels[k]);
-          const others = test.classes.filter((c) => c !== label);
-          shown.push({
-            original: test.texts[k] as string,
-            adversarial: result.adversarial[k] as string,
-            changes: (result.changes[k] ?? []).map((c) => ({ before: c.from, after: c.to, family: c.transformation })),
-            label,
-            originalPrediction: label,
-            adversarialPrediction: others.length === 1 ? (others[0] as string) : 'another class',
-          });
-        }
-        // Word importance before and after (leave-one-out on the deployed filter), for the shown
-        // examples and, for the per-threat summary, up to 20 successful ones.
-        const attacked = [...Array(n).keys()]
-          .filter((k) => result.originalCorrect[k] && result.success[k])
-          .slice(0, Math.max(20, shown.length));
-        const explained = await explainTextAttacked(
-          model,
-          scenario.id,
-          attacked.map((k) => ({
-            original: test.texts[k] as string,
-            adversarial: result.adversarial[k] as string,
-            label: test.labels[k] as number,
-          })),
-          { maxWords: 150 },
-        );
-        shown.forEach((item, j) => (item.explanation = explained.shifts[j]));
-        sets.push({
-          threat: scenario.id,
-          model: `${plan.name}/text`,
-          items: shown,
-          ...(attacked.length > 0 ? { explanation: explained.summary } : {}),
-        });
-      }
-      const examples = join(ctx.workDir, 'text-examples.json');
-      await writeJsonFile(examples, sets);
-      return { attack: attack.id, count: test.texts.length, cleanAccuracy, robustAccuracy, meanQueries, examples: ctx.relative(examples) };
-    } finally {
-      stored.model.dispose();
-    }
-  },
+  run: (ctx) => attackSavedFilter(ctx, ctx.resolve(ctx.output(textTrainStage).modelDir)),
   stillValid: (o, ctx) => filesExist(ctx, [o.examples]),
 };
+
+/**
+ * Attacks the text filter saved in `modelDir` (as `rampart serve` deploys it: its normaliser
+ * and saved threshold) for every text threat of the plan, on the first `limit` test texts.
+ */
+export async function attackSavedFilter(ctx: StageContext, modelDir: string): Promise<TextAttackOutputs> {
+  const { plan } = ctx;
+  const text = textSection(plan);
+  const test = first(splitsOf(plan).test, text.limit);
+  const { model: stored, filter: model } = await loadSavedTextFilter(modelDir);
+  try {
+    const attack = createTextAttack(text.attack.id, text.attack.options ?? {});
+    const labels = Int32Array.from(test.labels);
+    const robustAccuracy: Record<string, number> = {};
+    const meanQueries: Record<string, number> = {};
+    const sets: TextAttackSet[] = [];
+    let cleanAccuracy = 0;
+    const threats = textThreats(plan);
+    for (const [i, scenario] of threats.entries()) {
+      const result = await attack.run(model, [...test.texts], labels, toTextThreat(scenario), {
+        seed: plan.seed,
+        onProgress: (p) =>
+          ctx.progress(i * test.texts.length + p.done, threats.length * test.texts.length, `${attack.id} on ${scenario.id}`),
+      });
+      const n = test.texts.length;
+      const metrics = textAttackMetrics(result);
+      cleanAccuracy = metrics.cleanAccuracy;
+      robustAccuracy[scenario.id] = metrics.accuracyUnderAttack;
+      meanQueries[scenario.id] = metrics.meanQueries;
+      const shown: TextAttackSet['items'] = [];
+      for (let k = 0; k < n && shown.length < text.examples; k++) {
+        if (!result.originalCorrect[k] || !result.success[k]) continue;
+        const label = test.classes[test.labels[k] as number] ?? String(test.labels[k]);
+        const others = test.classes.filter((c) => c !== label);
+        shown.push({
+          original: test.texts[k] as string,
+          adversarial: result.adversarial[k] as string,
+          changes: (result.changes[k] ?? []).map((c) => ({ before: c.from, after: c.to, family: c.transformation })),
+          label,
+          originalPrediction: label,
+          adversarialPrediction: others.length === 1 ? (others[0] as string) : 'another class',
+        });
+      }
+      // Word importance before and after (leave-one-out on the deployed filter), for the shown
+      // examples and, for the per-threat summary, up to 20 successful ones.
+      const attacked = [...Array(n).keys()].filter((k) => result.originalCorrect[k] && result.success[k]).slice(0, Math.max(20, shown.length));
+      const explained = await explainTextAttacked(
+        model,
+        scenario.id,
+        attacked.map((k) => ({ original: test.texts[k] as string, adversarial: result.adversarial[k] as string, label: test.labels[k] as number })),
+        { maxWords: 150 },
+      );
+      shown.forEach((item, j) => (item.explanation = explained.shifts[j]));
+      sets.push({
+        threat: scenario.id,
+        model: `${plan.name}/text`,
+        items: shown,
+        ...(attacked.length > 0 ? { explanation: explained.summary } : {}),
+      });
+    }
+    const examples = join(ctx.workDir, 'text-examples.json');
+    await writeJsonFile(examples, sets);
+    return { attack: attack.id, count: test.texts.length, cleanAccuracy, robustAccuracy, meanQueries, examples: ctx.relative(examples) };
+  } finally {
+    stored.model.dispose();
+  }
+}

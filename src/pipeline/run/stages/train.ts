@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { fileDigest } from '../hash.js';
 import { runTraining, type TrainRunOptions } from '../../train-run.js';
+import { builtImageSection, type BuiltImageSection } from '../../plan/channels.js';
 import type { ImageThreatScenario, Plan } from '../../plan/schema.js';
 import type { ObjectiveOptions } from '../../../training/objectives/registry.js';
 import type { Stage, StageContext } from '../types.js';
@@ -30,13 +31,14 @@ export interface TrainOutputs {
   trainingMs: number;
 }
 
-type Optimisation = Plan['model']['baseline'];
+type Optimisation = BuiltImageSection['baseline'];
 
 function dataOf(plan: Plan): TrainRunOptions['data'] {
+  const { data } = builtImageSection(plan);
   return {
     spec: dataSpecOf(plan),
-    splitSeed: plan.data.splitSeed,
-    ...(plan.data.trainLimit === undefined ? {} : { limit: plan.data.trainLimit }),
+    splitSeed: data.splitSeed,
+    ...(data.trainLimit === undefined ? {} : { limit: data.trainLimit }),
   };
 }
 
@@ -57,7 +59,7 @@ function optimisation(
 
 /** The image threat the plan trains against. */
 export function trainingThreat(plan: Plan): ImageThreatScenario | undefined {
-  const t = plan.threats.find((s) => s.id === plan.training.threat);
+  const t = plan.threats.find((s) => s.id === plan.training?.threat);
   return t && t.channel === 'image' ? t : undefined;
 }
 
@@ -101,24 +103,24 @@ export const baselineStage: Stage<TrainOutputs> = {
   dependsOn: [dataStage.id],
   inputs: ({ plan, backend }) => ({
     data: dataOf(plan),
-    architecture: plan.model.architecture,
-    training: plan.model.baseline,
+    architecture: builtImageSection(plan).architecture,
+    training: builtImageSection(plan).baseline,
     seed: plan.seed,
     backend: backend ?? 'default',
   }),
   run: (ctx) =>
     train(ctx, {
       data: dataOf(ctx.plan),
-      architecture: ctx.plan.model.architecture,
+      architecture: builtImageSection(ctx.plan).architecture,
       method: 'standard',
-      ...optimisation(ctx.plan.model.baseline, ctx.plan.seed),
+      ...optimisation(builtImageSection(ctx.plan).baseline, ctx.plan.seed),
     }),
   stillValid,
   volatile: ['trainingMs'],
 };
 
 function methodOptions(plan: Plan): ObjectiveOptions {
-  const t = plan.training;
+  const t = builtImageSection(plan).training;
   const threat = trainingThreat(plan);
   const options: ObjectiveOptions = {
     ...(threat ? { threat: { id: threat.id, norm: threat.norm, epsilon: threat.epsilon } } : {}),
@@ -141,25 +143,26 @@ export const hardenStage: Stage<TrainOutputs> = {
   dependsOn: [dataStage.id],
   inputs: ({ plan, backend }) => ({
     data: dataOf(plan),
-    architecture: plan.model.architecture,
-    training: plan.training,
+    architecture: builtImageSection(plan).architecture,
+    training: builtImageSection(plan).training,
     threat: trainingThreat(plan) ?? null,
     seed: plan.seed,
     backend: backend ?? 'default',
   }),
   run: (ctx) => {
     const { plan } = ctx;
+    const { architecture, training } = builtImageSection(plan);
     const threat = trainingThreat(plan);
-    const rv = plan.training.robustValidation;
+    const rv = training.robustValidation;
     return train(ctx, {
       data: dataOf(plan),
-      architecture: plan.model.architecture,
-      method: plan.training.method,
+      architecture,
+      method: training.method,
       methodOptions: methodOptions(plan),
-      ...optimisation(plan.training, plan.seed),
-      ...(plan.training.phases
+      ...optimisation(training, plan.seed),
+      ...(training.phases
         ? {
-            curriculum: plan.training.phases.map((p) => ({
+            curriculum: training.phases.map((p) => ({
               epochs: p.epochs,
               epsilonScale: p.epsilonScale,
               ...(p.steps === undefined ? {} : { steps: p.steps }),

@@ -1,0 +1,149 @@
+/**
+ * Plan rules that span sections, run in the plan schema's `superRefine` so every problem is
+ * reported in one pass with its path: which channel sections the threats need, what makes
+ * a complete image section (a model Rampart builds and hardens, or yours evaluated as is),
+ * and which options the training method takes.
+ */
+import type { z } from 'zod';
+import type { ModelSourceSpec } from '../../models/sources/load.js';
+import { objectiveOptionNames } from '../../training/objectives/registry.js';
+import type { trainingSchema } from './sections.js';
+
+const METHOD_OPTIONS = ['steps', 'stepSize', 'mixRatio', 'beta', 'sigma'] as const;
+
+/** The parts of a parsed plan the rules read. */
+interface PlanParts {
+  threats: readonly { id: string; channel: 'image' | 'text' | 'tabular' }[];
+  data?: unknown;
+  model?: { architecture?: string | undefined; baseline?: unknown; source?: ModelSourceSpec | undefined } | undefined;
+  training?: z.infer<typeof trainingSchema> | undefined;
+  text?: { source?: string | undefined; augment?: unknown } | undefined;
+  tabular?: unknown;
+}
+
+/** `'a', 'b'`, or `(none defined)`. */
+export function quoteList(values: readonly string[]): string {
+  return values.length === 0 ? '(none defined)' : values.map((v) => `'${v}'`).join(', ');
+}
+
+function idsOf(plan: PlanParts, channel: string): string[] {
+  return plan.threats.filter((t) => t.channel === channel).map((t) => t.id);
+}
+
+const SECTION_HINT: Record<string, string> = {
+  image: "add the image section (data and model), or change the threat's channel",
+  text: "add a text section (dataset, model), or change the threat's channel",
+  tabular: "add a tabular section (dataset: csv:PATH, model: { source }), or change the threat's channel",
+};
+
+/**
+ * At least one channel; every threat's channel has its section; the image section is whole
+ * (data and model; a built model with its baseline and training, an external one without).
+ */
+export function checkChannels(plan: PlanParts, ctx: z.RefinementCtx): void {
+  const image = plan.data !== undefined || plan.model !== undefined || plan.training !== undefined;
+  const present = { image, text: plan.text !== undefined, tabular: plan.tabular !== undefined };
+  if (!present.image && !present.text && !present.tabular) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [],
+      message: 'needs at least one channel: the image section (data, model), a text section or a tabular section',
+    });
+  }
+  plan.threats.forEach((t, i) => {
+    if (!present[t.channel])
+      ctx.addIssue({
+        code: 'custom',
+        path: ['threats', i, 'channel'],
+        message: `is '${t.channel}' but the plan has no ${t.channel} section; ${SECTION_HINT[t.channel] ?? ''}`,
+      });
+  });
+  if (plan.text?.source !== undefined && plan.text.augment !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['text', 'augment'],
+      message: 'hardens a filter Rampart trains; remove it for text.source, which is evaluated as is',
+    });
+  if (!image) return;
+  if (plan.data === undefined)
+    ctx.addIssue({ code: 'custom', path: ['data'], message: 'is required with an image model (e.g. { dataset: mnist })' });
+  const model = plan.model;
+  if (model === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['model'], message: 'is required for the image channel: architecture + baseline, or source' });
+    return;
+  }
+  if (model.source !== undefined && model.architecture !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['model', 'source'],
+      message: 'give either source (your model, evaluated as is) or architecture + baseline (a model Rampart trains), not both',
+    });
+  else if (model.source === undefined && model.architecture === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['model'],
+      message: 'needs architecture + baseline (a model Rampart builds and trains) or source (your model, e.g. onnx:model.onnx)',
+    });
+  if (model.architecture !== undefined && model.baseline === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['model', 'baseline'],
+      message: 'is required with model.architecture (e.g. { epochs: 4, learningRate: 0.002 })',
+    });
+  if (model.source !== undefined && model.baseline !== undefined)
+    ctx.addIssue({ code: 'custom', path: ['model', 'baseline'], message: 'trains a model Rampart builds; remove it for model.source' });
+  if (model.architecture !== undefined && plan.training === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['training'],
+      message: 'is required to harden the model Rampart builds (e.g. { method: pgd-at, threat: linf-0.3, epochs: 6, learningRate: 0.002 })',
+    });
+  if (model.source !== undefined && plan.training !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['training'],
+      message:
+        'must be absent for an external model (model.source): it is evaluated as is (adversarial fine-tuning of imported models is not supported yet)',
+    });
+}
+
+/** The training method's options and threat. */
+export function checkTraining(plan: PlanParts, ctx: z.RefinementCtx): void {
+  const training = plan.training;
+  if (!training) return;
+  const accepted = objectiveOptionNames(training.method);
+  for (const option of METHOD_OPTIONS) {
+    if (training[option] !== undefined && !accepted.includes(option)) {
+      const others = accepted.filter((o) => o !== 'threat');
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', option],
+        message: `method '${training.method}' does not take this option; its options are ${others.length > 0 ? quoteList(others) : '(none)'}`,
+      });
+    }
+  }
+  const images = idsOf(plan, 'image');
+  const adversarial = training.method !== 'standard' && training.method !== 'noise';
+  if (adversarial && training.threat === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['training', 'threat'],
+      message: `is required for method '${training.method}'; one of ${quoteList(images)}`,
+    });
+  }
+  if (training.threat !== undefined) {
+    const threat = plan.threats.find((t) => t.id === training.threat);
+    if (!threat)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'threat'],
+        message: `must name an image threat: one of ${quoteList(images)} (got '${training.threat}')`,
+      });
+    else if (threat.channel !== 'image')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'threat'],
+        message: `must name an image threat: one of ${quoteList(images)} (got the ${threat.channel} threat '${training.threat}')`,
+      });
+  }
+}

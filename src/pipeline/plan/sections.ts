@@ -1,0 +1,186 @@
+/**
+ * The plan's channel sections as schemas: the image channel (`data`, `model`, `training`),
+ * the text channel (`text`) and the tabular channel (`tabular`). Each is optional in the
+ * plan; `schema.ts` composes them and checks the rules that span sections.
+ */
+import { z } from 'zod';
+import { ARCHITECTURES } from '../../models/architectures.js';
+import { modelSourceSchema } from '../../models/sources/load.js';
+import { OPTIMIZERS } from '../../training/optimizers.js';
+import { planId } from './threat-schema.js';
+
+/** Training methods a plan can name (`diversified` needs members, which only the library takes). */
+export const PLAN_METHODS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise'] as const;
+const id = planId;
+const fraction = z.number().min(0).max(1);
+const wholePositive = z.number().int().min(1);
+
+const scheduleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('constant') }).strict(),
+  z.object({ kind: z.literal('cosine'), minFactor: fraction.optional() }).strict(),
+  z.object({ kind: z.literal('one-cycle'), peakAt: z.number().gt(0).lt(1).optional() }).strict(),
+  z.object({ kind: z.literal('step'), milestones: z.array(wholePositive).min(1), gamma: z.number().positive().default(0.1) }).strict(),
+]);
+
+export const optimisation = {
+  epochs: wholePositive,
+  batchSize: wholePositive.default(64),
+  optimizer: z.enum(OPTIMIZERS).default('adam'),
+  learningRate: z.number().positive().max(10),
+  momentum: fraction.optional(),
+  schedule: scheduleSchema.default({ kind: 'constant' }),
+};
+
+const phaseSchema = z
+  .object({
+    /** Epochs this phase lasts; the last phase also covers any later epochs. */
+    epochs: wholePositive,
+    /** Fraction of the training threat's epsilon in this phase. */
+    epsilonScale: z.number().gt(0).max(1),
+    steps: wholePositive.optional(),
+  })
+  .strict();
+
+export const trainingSchema = z
+  .object({
+    method: z.enum(PLAN_METHODS),
+    /** The id of the (image) threat scenario to train against. */
+    threat: id.optional(),
+    steps: wholePositive.optional(),
+    stepSize: z.number().positive().optional(),
+    mixRatio: fraction.optional(),
+    beta: z.number().min(0).optional(),
+    sigma: z.number().positive().optional(),
+    awp: z.boolean().optional(),
+    ...optimisation,
+    /** Phased exposure: the threat's epsilon ramps over these phases. */
+    phases: z.array(phaseSchema).min(1).optional(),
+    /** PGD steps of the per-epoch robust validation (best-robust selection); false turns it off. */
+    robustValidation: z
+      .union([z.literal(false), z.object({ steps: wholePositive.default(10), limit: wholePositive.default(500) }).strict()])
+      .optional(),
+  })
+  .strict();
+
+/** The image channel's data: `mnist` (bundled) or `idx:IMAGES,LABELS`. */
+export const imageDataSchema = z
+  .object({
+    /** `mnist` (bundled) or `idx:IMAGES,LABELS`. */
+    dataset: z.string().regex(/^(mnist|idx:[^,]+,[^,]+)$/, "must be 'mnist' or 'idx:IMAGES_FILE,LABELS_FILE'"),
+    splitSeed: z.number().int().min(0).default(1),
+    /** Train on the first N training examples only. */
+    trainLimit: wholePositive.optional(),
+  })
+  .strict();
+
+/**
+ * The image channel's model: either one Rampart builds and trains (`architecture` with its
+ * `baseline` training; `training` then hardens it), or yours (`source`), evaluated as is.
+ * Which of the two is checked with the plan, so every problem is reported with its path.
+ */
+export const imageModelSchema = z
+  .object({
+    architecture: z.enum(ARCHITECTURES).optional(),
+    /** Standard (non-adversarial) training of the baseline the hardened model is compared with. */
+    baseline: z.object(optimisation).strict().optional(),
+    /** Your model: `onnx:PATH`, `onnxruntime:PATH`, `tfjs:PATH`, `http://…`, a `.onnx` file, a saved-model directory, or `{ kind, … }`. */
+    source: modelSourceSchema.optional(),
+  })
+  .strict();
+
+/**
+ * The tabular channel: a CSV of numeric features with a label column, and your model. Every
+ * tabular threat is evaluated with the plan's L∞/L2 attacks in the features' own units,
+ * inside the data's bounds (feature constraints come later).
+ */
+export const tabularSectionSchema = z
+  .object({
+    /** `csv:PATH`: a header row, numeric feature columns and an integer label column. */
+    dataset: z.string().regex(/^csv:.+$/, "must be 'csv:PATH'"),
+    /** The label column's name. */
+    labelColumn: z.string().min(1).default('label'),
+    splitSeed: z.number().int().min(0).default(1),
+    model: z.object({ source: modelSourceSchema }).strict(),
+    /** Attacks run against every tabular threat (the per-example worst case counts). */
+    attacks: z
+      .array(z.object({ id: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }).strict())
+      .min(1)
+      .default([{ id: 'fgsm' }, { id: 'pgd', options: { steps: 20 } }]),
+    /** Evaluate on the first N test rows. */
+    limit: wholePositive.default(500),
+    batchSize: wholePositive.default(256),
+  })
+  .strict();
+
+/** The text channel: a text classifier, trained (with phased augmentation) and attacked for every text threat. */
+export const textSectionSchema = z
+  .object({
+    /** `spam-assassin` (bundled), `jsonl:PATH` or `csv:PATH` (fields `text` and `label`). */
+    dataset: z.string().regex(/^(spam-assassin|jsonl:.+|csv:.+)$/, "must be 'spam-assassin', 'jsonl:PATH' or 'csv:PATH'"),
+    splitSeed: z.number().int().min(0).default(1),
+    /** Cut texts to this many characters (attack cost grows with length). */
+    maxChars: wholePositive.default(2000),
+    trainLimit: wholePositive.optional(),
+    /**
+     * Your text filter, evaluated as is instead of one Rampart trains: the directory of a text
+     * model Rampart saved (with its normaliser and decision threshold). `model` and `augment` are then unused.
+     */
+    source: z.string().min(1).max(4096).optional(),
+    model: z
+      .object({
+        hidden: z.number().int().min(0).default(16),
+        epochs: wholePositive.default(4),
+        learningRate: z.number().positive().default(0.002),
+        /**
+         * `true`: the model reads normalised text and sits behind the normaliser (look-alikes,
+         * invisible characters, leet, split words undone). `vocabulary`: the full defence of
+         * defenses/normalize-text/vocabulary-defence.ts, built from the training split's words
+         * (saved with the model): unambiguous spelling repair, unknown words dropped and
+         * marked, synonym encoding, and a model that reads the marker counts.
+         */
+        normalize: z.union([z.boolean(), z.literal('vocabulary')]).default(false),
+        /**
+         * Flag the last class (spam) from this probability instead of 0.5; `auto` takes the
+         * lowest whose validation F1 stays within half a point of the F1 at 0.5.
+         */
+        decisionThreshold: z.union([z.literal('auto'), z.number().gt(0).lt(1)]).optional(),
+      })
+      .strict()
+      .default({ hidden: 16, epochs: 4, learningRate: 0.002, normalize: false }),
+    /** Hardening by augmentation: perturbations from a text threat, with a phased rate. */
+    augment: z
+      .object({
+        threat: id,
+        phases: z
+          .array(z.object({ epochs: wholePositive, rate: fraction }).strict())
+          .min(1)
+          .optional(),
+        /**
+         * Adversarial rounds after the augmented training: each round the greedy search
+         * (`queries` per text; not the plan's `attack`, which evaluates) rewrites
+         * `perRound` training texts of the last class (spam) against the deployed filter
+         * until its score drops below `threshold`, the rewrites join the training set with
+         * their label, and the model is trained again.
+         */
+        adversarial: z
+          .object({
+            rounds: wholePositive,
+            perRound: wholePositive.default(300),
+            queries: wholePositive.default(1000),
+            threshold: z.number().gt(0).lt(1).default(0.05),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /** The search run for every text threat: `greedy`, `beam` or `gradient`. */
+    attack: z
+      .object({ id: z.string().min(1).default('greedy'), options: z.record(z.string(), z.unknown()).optional() })
+      .strict()
+      .default({ id: 'greedy' }),
+    /** Attack the first N test texts. */
+    limit: wholePositive.default(100),
+    examples: z.number().int().min(0).max(32).default(4),
+  })
+  .strict();

@@ -1,0 +1,120 @@
+/**
+ * Stage `tabular`: the tabular channel end to end. Reads the section's CSV, splits it as
+ * every channel splits its data, loads the section's model source and evaluates the first
+ * `limit` test rows under every tabular threat (L∞/L2 in feature units, inside the data's
+ * bounds), with calibration and latency. Its inputs include the digests of the CSV and the
+ * model, so replacing either reruns it.
+ */
+import { join } from 'node:path';
+import { writeJsonFile } from '../../../core/files.js';
+import { splitDataset, takeFirst, hashDataset } from '../../../data/index.js';
+import type { Rate } from '../../../eval/rate.js';
+import type { ReliabilityBin } from '../../../eval/results.js';
+import { loadModelSource } from '../../../models/sources/load.js';
+import { requireTabularSection } from '../../plan/channels.js';
+import type { Plan } from '../../plan/schema.js';
+import { DEFAULT_SPLIT } from '../../data-selection.js';
+import { loadTabularCsv } from '../../tabular-data.js';
+import { evaluateTabular } from '../evaluate-tabular.js';
+import { fileDigest } from '../hash.js';
+import type { Stage } from '../types.js';
+import { filesExist } from './common.js';
+import { describeLoaded, sourceCacheKey, type SourceModelOutputs } from './model-source.js';
+
+export interface TabularOutputs {
+  data: {
+    name: string;
+    sha256: string;
+    features: string[];
+    classes: string[];
+    /** The box every feature stays in under attack: the smallest and largest value in the file. */
+    bounds: { min: number; max: number };
+    counts: { train: number; validation: number; test: number };
+  };
+  /** The evaluated rows: the test split's first `limit`. */
+  evaluated: { name: string; sha256: string; count: number };
+  model: SourceModelOutputs;
+  clean: Rate;
+  robust: Record<string, Rate>;
+  ece: number;
+  reliability: ReliabilityBin[];
+  latencyP99Ms: number;
+  /** robustness-<norm>.json files, relative to the run directory. */
+  reports: string[];
+}
+
+function csvPath(plan: Plan): string {
+  return requireTabularSection(plan).dataset.slice('csv:'.length);
+}
+
+/** The section's CSV split as every channel splits its data; the evaluated rows are the test split's first `limit`. */
+export function tabularSplits(plan: Plan): ReturnType<typeof loadTabularCsv> & { splits: ReturnType<typeof splitDataset> } {
+  const section = requireTabularSection(plan);
+  const loaded = loadTabularCsv(csvPath(plan), section.labelColumn);
+  return { ...loaded, splits: splitDataset(loaded.dataset, { seed: section.splitSeed, fractions: DEFAULT_SPLIT }) };
+}
+
+export const tabularStage: Stage<TabularOutputs> = {
+  id: 'tabular',
+  title: 'tabular evaluation',
+  version: 1,
+  dependsOn: [],
+  async inputs({ plan, backend }) {
+    const section = requireTabularSection(plan);
+    return {
+      section,
+      data: await fileDigest(csvPath(plan)).catch(() => null),
+      model: await sourceCacheKey(section.model.source),
+      threats: plan.threats.flatMap((t) => (t.channel === 'tabular' ? [{ id: t.id, norm: t.norm, epsilon: t.epsilon }] : [])),
+      calibrationBins: plan.evaluation.calibrationBins,
+      latencySamples: plan.evaluation.latencySamples,
+      seed: plan.seed,
+      backend: backend ?? 'default',
+    };
+  },
+  async run(ctx) {
+    const { plan } = ctx;
+    const section = requireTabularSection(plan);
+    ctx.progress(0, 1, 'loading');
+    const { dataset, features, classes, splits } = tabularSplits(plan);
+    const rows = section.limit < splits.test.count ? takeFirst(splits.test, section.limit) : splits.test;
+    const loaded = await loadModelSource(section.model.source);
+    try {
+      const model = describeLoaded(section.model.source, loaded);
+      const evaluation = await evaluateTabular({
+        plan,
+        model: loaded.classifier,
+        data: rows,
+        ...(ctx.pool ? { pool: ctx.pool } : {}),
+        onProgress: (done, total, label) => ctx.progress(done, total, label),
+      });
+      const reports: string[] = [];
+      for (const report of evaluation.reports) {
+        const path = join(ctx.workDir, `robustness-${report.config.norm}.json`);
+        await writeJsonFile(path, report);
+        reports.push(ctx.relative(path));
+      }
+      return {
+        data: {
+          name: dataset.name,
+          sha256: hashDataset(dataset),
+          features,
+          classes,
+          bounds: { min: dataset.bounds.min, max: dataset.bounds.max },
+          counts: { train: splits.train.count, validation: splits.validation.count, test: splits.test.count },
+        },
+        evaluated: { name: rows.name, sha256: hashDataset(rows), count: rows.count },
+        model,
+        clean: evaluation.clean,
+        robust: evaluation.robust,
+        ece: evaluation.ece,
+        reliability: evaluation.reliability,
+        latencyP99Ms: evaluation.latencyP99Ms,
+        reports,
+      };
+    } finally {
+      loaded.dispose();
+    }
+  },
+  stillValid: (o, ctx) => filesExist(ctx, o.reports),
+};
