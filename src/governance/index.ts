@@ -16,3 +16,6 @@ export { renderVulnerabilityReport } from './vulnerability-template.js';
 export { createAuditKeyPair, loadAuditPrivateKey, loadAuditPublicKey, auditKeyId, defaultAuditKeyPath } from './audit-signing.js';
 export { RegistryStorageError } from './storage-error.js';
 export * from './types.js';
+export { redactText } from './capture-redact.js';
+export { createCaptureQueue, type CaptureQueue, type CaptureQueueOptions } from './capture-queue.js';
+export * from './capture-types.js';

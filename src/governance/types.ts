@@ -4,6 +4,7 @@
  * These are the types the pipeline, the server and the CLI code against.
  */
 import type { KeyObject } from 'node:crypto';
+import type { CaptureStore } from './capture-types.js';
 import type { RiskRegister, VulnerabilityRegister } from './record-types.js';
 
 export * from './record-types.js';
@@ -346,6 +347,8 @@ export interface Governance {
   readonly audit: AuditLog;
   readonly risks: RiskRegister;
   readonly vulnerabilities: VulnerabilityRegister;
+  /** Examples the server captured and evaluation examples queued for review, with their review state. */
+  readonly captures: CaptureStore;
   /**
    * Runs `fn` in one SQLite transaction (nestable), so several changes and their audit
    * entries land together or not at all. `fn` must be synchronous.
@@ -369,6 +372,12 @@ export interface GovernanceOptions {
   now?: () => Date;
   /** Open without creating: fail when the database does not exist. */
   mustExist?: boolean;
+  /**
+   * `full` (default): every commit is fsynced. `normal`: commits survive a crash of the process
+   * but not a power loss (SQLite WAL with synchronous=NORMAL); the capture writer uses it so a
+   * batch costs no fsync on the event loop.
+   */
+  durability?: 'full' | 'normal';
   /**
    * Ed25519 private key (PEM file path or key) that signs the audit head on every append.
    * Default: the file named by $RAMPART_AUDIT_KEY, if set.

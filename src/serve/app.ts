@@ -12,6 +12,7 @@ import { createMetrics } from './metrics.js';
 import { ModelHolder } from './model-holder.js';
 import { authPlugin } from './plugins/auth.js';
 import { canaryPlugin } from './plugins/canary.js';
+import { capturePlugin } from './plugins/capture.js';
 import { httpPlugin } from './plugins/http.js';
 import { layersPlugin } from './plugins/layers.js';
 import { monitorPlugin } from './plugins/monitor.js';
@@ -20,7 +21,7 @@ import { routesPlugin } from './plugins/routes.js';
 import { modelPreparer } from './preparation.js';
 import { createAlerter, type Logger } from './rollback.js';
 import type { ServedModel } from './served-model.js';
-import type { BuildServerOptions, ServeCore, ServerState } from './state.js';
+import type { BuildServerOptions, CanaryMiss, ServeCore, ServerState } from './state.js';
 
 export { errorResponse } from './plugins/http.js';
 export type { BuildServerOptions, RequestState, ServerState } from './state.js';
@@ -66,6 +67,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const log: Logger = app.log;
   const metrics = createMetrics();
   const listeners: Array<(model: ServedModel) => void> = [];
+  const missListeners: Array<(miss: CanaryMiss) => void> = [];
   let canaryProbes: ServerState['canary'] = undefined;
   const prepare = modelPreparer({
     config,
@@ -102,6 +104,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     wentLive(model) {
       for (const l of listeners) l(model);
     },
+    onCanaryMiss: (listener) => void missListeners.push(listener),
+    canaryMissed(miss) {
+      for (const l of missListeners) l(miss);
+    },
   };
   core.onLive((model) => {
     metrics.modelInfo.reset();
@@ -115,6 +121,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await app.register(canaryPlugin);
   canaryProbes = app.canary;
   await app.register(rollbackPlugin);
+  await app.register(capturePlugin);
   const control = app.modelControl;
   const state: ServerState = {
     config,

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { captureConfigSchema } from '../governance/capture-types.js';
 
 const budget = z.object({ max: z.number().int().positive(), timeWindowMs: z.number().int().positive() }).strict();
 const off = z.literal(false);
@@ -179,6 +180,8 @@ const configSchema = z
       .strict()
       .default({ pollMs: 5_000 }),
     alerts: z.object({ webhook: z.string().url().optional() }).strict().default({}),
+    // Off by default: storing production inputs is a decision (privacy, retention) an operator makes.
+    capture: z.union([off, captureConfigSchema]).default(false),
     // /metrics needs an operator key unless made public; failed keys are budgeted per address (IPv6 by /64).
     auth: z
       .object({ metricsPublic: z.boolean().default(false), failures: z.union([off, budget]).default({ max: 30, timeWindowMs: 60_000 }) })

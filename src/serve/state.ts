@@ -38,6 +38,8 @@ export interface BuildServerOptions {
   ensemble?: EnsembleMember[];
   /** Extra layers (e.g. text normalisation from another module), run after validation. */
   extraInputLayers?: DefenseLayer[];
+  /** The registry directory captures go to when `config.capture.dir` is not set (the CLI passes --registry). */
+  captureDir?: string;
   /** Start the canary, rollback-watch and tag-watch timers (default true; tests drive them by hand). */
   timers?: boolean;
 }
@@ -62,6 +64,17 @@ export interface ServeCore {
   onLive(listener: (model: ServedModel) => void): void;
   /** Tells every listener that `model` is live now. */
   wentLive(model: ServedModel): void;
+  /** Adds a listener for probes the canary got wrong (the capture plugin). */
+  onCanaryMiss(listener: (miss: CanaryMiss) => void): void;
+  /** Tells the listeners which probes the canary got wrong on `modelId`. */
+  canaryMissed(miss: CanaryMiss): void;
+}
+
+/** Probes one canary run got wrong: their indices in the probe set and what the model said. */
+export interface CanaryMiss {
+  modelId: string;
+  probes: ProbeSet;
+  misses: Array<{ index: number; predicted: number }>;
 }
 
 /** The rollback plugin's decoration: every change of the live model goes through it. */
