@@ -19,6 +19,7 @@ import { registerGate } from './commands/gate.js';
 import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerKeys } from './commands/keys.js';
+import { registerReview } from './commands/review.js';
 
 export function buildProgram(): Command {
   const program = new Command('rampart')
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerServe(program);
   registerKeys(program);
+  registerReview(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

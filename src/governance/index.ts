@@ -18,4 +18,6 @@ export { RegistryStorageError } from './storage-error.js';
 export * from './types.js';
 export { redactText } from './capture-redact.js';
 export { createCaptureQueue, type CaptureQueue, type CaptureQueueOptions } from './capture-queue.js';
+export { importEvaluationExamples, type ImportExamplesOptions } from './review-import.js';
+export { decideReview, listReview, showReview, reviewDecisionSchema, type ReviewDecision, type ReviewItem } from './review.js';
 export * from './capture-types.js';

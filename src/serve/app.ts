@@ -13,6 +13,7 @@ import { ModelHolder } from './model-holder.js';
 import { authPlugin } from './plugins/auth.js';
 import { canaryPlugin } from './plugins/canary.js';
 import { capturePlugin } from './plugins/capture.js';
+import { reviewPlugin } from './plugins/review.js';
 import { httpPlugin } from './plugins/http.js';
 import { layersPlugin } from './plugins/layers.js';
 import { monitorPlugin } from './plugins/monitor.js';
@@ -122,6 +123,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   canaryProbes = app.canary;
   await app.register(rollbackPlugin);
   await app.register(capturePlugin);
+  await app.register(reviewPlugin);
   const control = app.modelControl;
   const state: ServerState = {
     config,
