@@ -11,7 +11,16 @@ export * from './record-types.js';
 
 /** What an artifact is. Digests are content hashes, so the kind is descriptive only. */
 export type ArtifactKind =
-  'dataset' | 'model' | 'checkpoint' | 'perturbation-library' | 'plan' | 'evaluation' | 'report' | 'vulnerability' | 'probe-set';
+  | 'dataset'
+  | 'model'
+  | 'checkpoint'
+  | 'perturbation-library'
+  | 'plan'
+  | 'evaluation'
+  | 'report'
+  | 'vulnerability'
+  | 'probe-set'
+  | 'adversarial-set';
 
 export const ARTIFACT_KINDS: readonly ArtifactKind[] = [
   'dataset',
@@ -23,6 +32,7 @@ export const ARTIFACT_KINDS: readonly ArtifactKind[] = [
   'report',
   'vulnerability',
   'probe-set',
+  'adversarial-set',
 ];
 
 /** JSON-serialisable value (what meta, details and JSON artifacts may hold). */

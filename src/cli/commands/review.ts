@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
+import { buildAdversarialSet } from '../../governance/adversarial-set.js';
 import {
   CAPTURE_SOURCES,
   REVIEW_STATUSES,
@@ -112,6 +113,33 @@ export function registerReview(program: Command): void {
       if (flags.json) return printJson(decided);
       say(
         `${decided.id}: ${decided.review.status}${decided.review.trueLabel === null ? '' : ` (label ${decided.review.trueLabel})`} by ${gov.actor}`,
+      );
+    }),
+  );
+
+  addGovernanceFlags(
+    review
+      .command('build-set')
+      .description('Register the confirmed attacks (attack or relabel verdicts) as a versioned adversarial-set artifact.')
+      .argument('<name>', 'the set name, e.g. mnist-confirmed')
+      .option('--since <iso>', 'only items decided after this time')
+      .option('--ids <ids>', 'comma-separated capture ids instead of every confirmed item'),
+  ).action((name: string, flags: GovernanceFlags & { since?: string; ids?: string }) =>
+    withGovernance(flags, true, (gov) => {
+      const built = buildAdversarialSet(gov, {
+        name,
+        ...(flags.since ? { decidedAfter: flags.since } : {}),
+        ...(flags.ids ? { ids: flags.ids.split(',').map((s) => s.trim()) } : {}),
+      });
+      if (flags.json)
+        return printJson({
+          digest: built.artifact.digest,
+          version: built.version,
+          count: built.set.items.length,
+          existed: built.artifact.existed,
+        });
+      say(
+        `${built.artifact.existed ? 'unchanged' : 'registered'} adversarial set ${name} v${built.version}: ${built.set.items.length} examples, ${built.artifact.digest}`,
       );
     }),
   );

@@ -89,6 +89,14 @@ export const planSchema = z
         splitSeed: z.number().int().min(0).default(1),
         /** Train on the first N training examples only. */
         trainLimit: wholePositive.optional(),
+        /**
+         * Registered adversarial sets (digest, prefix or `tag:NAME`) mixed into the image training
+         * data, each example repeated `weight` times (rounded, at least once) per epoch.
+         */
+        adversarial: z
+          .array(z.object({ ref: z.string().min(1), weight: z.number().positive().max(100).default(1) }).strict())
+          .max(16)
+          .optional(),
       })
       .strict(),
     model: z
