@@ -13,6 +13,8 @@ import { smallMnist, trainedMlp } from './fixtures.js';
 import { startServe, type ServeProcess } from './serve-process.js';
 import { saveClassifierModel } from '../src/models/store.js';
 import { openGovernance } from '../src/governance/index.js';
+import { buildServer } from '../src/serve/app.js';
+import { directorySource } from '../src/serve/model-source.js';
 
 let dir: string;
 let server: ServeProcess | undefined;
@@ -68,6 +70,39 @@ test('SIGTERM drains the capture queue: every flagged example answered before it
     const input = gov.captures.input(item!.id);
     assert.equal(input.kind === 'image' && input.x.length, size);
     assert.ok(gov.check().ok);
+  } finally {
+    gov.close();
+  }
+});
+
+test('probes the canary breaks are captured with their true labels and the run counts', async () => {
+  const { test: data } = smallMnist();
+  const count = 6;
+  const registry = join(dir, 'canary-registry');
+  // Labels shifted by one: every probe is a miss, so the test knows exactly what must be stored.
+  const labels = Int32Array.from(data.y.subarray(0, count), (y) => (y + 1) % 10);
+  const app = await buildServer({
+    source: directorySource({ dir: join(dir, 'model') }),
+    probes: { kind: 'image', x: data.x.slice(0, count * 784), shape: [28, 28, 1], labels, source: 'test' },
+    config: {
+      layers: { ood: false, queryPattern: false, rateLimit: false },
+      canary: { intervalMs: 0 },
+      rollback: false,
+      capture: { dir: registry, perRequest: 4, canaryThreat: 'linf-0.2' },
+    },
+  });
+  const result = await app.rampart.canary?.run();
+  assert.equal(result?.accuracy, 0);
+  await app.close();
+  const gov = openGovernance(registry, { mustExist: true });
+  try {
+    const items = gov.captures.list({ source: 'canary' });
+    assert.equal(items.length, 4);
+    for (const item of items) {
+      assert.equal(item.threat, 'linf-0.2');
+      assert.deepEqual(item.note, { misses: count, probes: count });
+      assert.ok(Array.from(labels).includes(item.label as number));
+    }
   } finally {
     gov.close();
   }

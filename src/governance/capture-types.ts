@@ -126,6 +126,8 @@ export const captureConfigSchema = z
     perRequest: z.number().int().positive().max(256).default(8),
     /** Also capture the canary's broken probes. */
     canary: z.boolean().default(true),
+    /** The plan threat id the canary's probes stand for (its norm and epsilon), so its misses count against that risk. */
+    canaryThreat: z.string().min(1).max(128).optional(),
   })
   .strict();
 export type CaptureConfig = z.infer<typeof captureConfigSchema>;

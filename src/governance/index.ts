@@ -21,3 +21,5 @@ export { createCaptureQueue, type CaptureQueue, type CaptureQueueOptions } from 
 export { importEvaluationExamples, type ImportExamplesOptions } from './review-import.js';
 export { decideReview, listReview, showReview, reviewDecisionSchema, type ReviewDecision, type ReviewItem } from './review.js';
 export * from './capture-types.js';
+export { applyProductionEvidence, productionEvidence, type ThreatEvidence } from './review-evidence.js';
+export { buildAdversarialSet, readAdversarialSet, adversarialSetSchema, type AdversarialSet } from './adversarial-set.js';

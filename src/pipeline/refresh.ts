@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { UsageError, RampartError } from '../core/errors.js';
 import { buildAdversarialSet } from '../governance/adversarial-set.js';
+import { applyProductionEvidence } from '../governance/review-evidence.js';
 import { openGovernance } from '../governance/index.js';
 import type { Artifact, Governance } from '../governance/types.js';
 import { parsePlan } from './plan/load.js';
@@ -88,6 +89,8 @@ export async function refresh(options: RefreshOptions = {}): Promise<RefreshResu
   let built: string | undefined;
   try {
     production = gov.registry.get(`tag:${tag}`);
+    // Production evidence first: the risk register reflects what was seen before the candidate is judged.
+    applyProductionEvidence(gov);
     const source = planOf(gov, production);
     const since = production.createdAt;
     try {

@@ -31,11 +31,22 @@ declare module 'fastify' {
 }
 
 /** The canary's broken probes as examples to store, with their true labels. */
-export function canaryCaptures(miss: CanaryMiss, at: string, max: number): CaptureInput[] {
+export function canaryCaptures(miss: CanaryMiss, at: string, max: number, threat?: string): CaptureInput[] {
   const { probes, misses, modelId } = miss;
   const decisions: CapturedDecision[] = [{ layer: 'canary', decision: 'deny', score: null, reason: 'probe misclassified' }];
+  // The run's counts ride along, so the risk register can take the canary's miss rate as production evidence.
+  const note = { probes: probes.labels.length, misses: misses.length };
   return misses.slice(0, max).map((m) => {
-    const base = { source: 'canary' as const, model: modelId, client: 'canary', at, decisions, predicted: m.predicted };
+    const base = {
+      source: 'canary' as const,
+      model: modelId,
+      client: 'canary',
+      at,
+      decisions,
+      predicted: m.predicted,
+      note,
+      ...(threat ? { threat } : {}),
+    };
     const label = probes.labels[m.index] as number;
     if (probes.kind === 'text') return { ...base, label, text: probes.texts[m.index] as string };
     const size = sizeOf(probes.shape);
@@ -120,7 +131,8 @@ export const capturePlugin = servePlugin(
     });
     if (c.canary) {
       app.serveCore.onCanaryMiss((miss) => {
-        for (const item of canaryCaptures(miss, new Date().toISOString(), c.perRequest)) queue.offer({ kind: 'input', item });
+        for (const item of canaryCaptures(miss, new Date().toISOString(), c.perRequest, c.canaryThreat))
+          queue.offer({ kind: 'input', item });
       });
     }
 
