@@ -27,7 +27,7 @@ export interface RawRequestCapture {
 export type RawCapture = RawRequestCapture | { kind: 'input'; item: CaptureInput };
 
 /** Flattens one nested-array example; undefined when it is not numbers all the way down or longer than `limit`. */
-function flatten(value: unknown, limit: number): number[] | undefined {
+export function flatten(value: unknown, limit: number): number[] | undefined {
   const out: number[] = [];
   const walk = (v: unknown, depth: number): boolean => {
     if (typeof v === 'number') return out.length < limit && out.push(v) > 0;

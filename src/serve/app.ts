@@ -14,6 +14,7 @@ import { authPlugin } from './plugins/auth.js';
 import { canaryPlugin } from './plugins/canary.js';
 import { capturePlugin } from './plugins/capture.js';
 import { reviewPlugin } from './plugins/review.js';
+import { rolloutPlugin } from './plugins/rollout.js';
 import { httpPlugin } from './plugins/http.js';
 import { layersPlugin } from './plugins/layers.js';
 import { monitorPlugin } from './plugins/monitor.js';
@@ -145,6 +146,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     follow: control.follow,
   };
   app.decorate('rampart', state);
+  await app.register(rolloutPlugin);
   await app.register(routesPlugin);
   // Registered last, so it runs after the plugins' own close hooks: requests are drained, timers stopped.
   app.addHook('onClose', async () => {
