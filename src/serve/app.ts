@@ -15,6 +15,7 @@ import { canaryPlugin } from './plugins/canary.js';
 import { capturePlugin } from './plugins/capture.js';
 import { reviewPlugin } from './plugins/review.js';
 import { rolloutPlugin } from './plugins/rollout.js';
+import { alertRules } from './plugins/rollout-alerts.js';
 import { httpPlugin } from './plugins/http.js';
 import { layersPlugin } from './plugins/layers.js';
 import { monitorPlugin } from './plugins/monitor.js';
@@ -99,6 +100,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
       log,
       onAlert: (kind) => metrics.alerts.inc({ kind }),
     }),
+    alertRules: alertRules(config.alerts.rules),
     onLive(listener) {
       listeners.push(listener);
       listener(holder.current);

@@ -11,6 +11,7 @@ import type { DefenseLayer, TraceEntry } from '../defenses/layer.js';
 import type { Json } from '../governance/types.js';
 import type { KeyStore, Principal, Role } from './auth.js';
 import type { Canary, ProbeSet } from './canary.js';
+import type { AlertRules } from './plugins/rollout-alerts.js';
 import type { ServeConfig, ServeConfigInput } from './config.js';
 import type { LayerSet } from './layers.js';
 import type { ServeMetrics } from './metrics.js';
@@ -60,6 +61,8 @@ export interface ServeCore {
   readonly log: Logger;
   readonly prepare: Preparer;
   alert(kind: string, details: Record<string, unknown>): Promise<void>;
+  /** Which production signals become alerts (drift windows, canary and anomaly thresholds). */
+  readonly alertRules: AlertRules;
   /** Adds a listener called whenever a model goes live (at startup too, for plugins registered after it). */
   onLive(listener: (model: ServedModel) => void): void;
   /** Tells every listener that `model` is live now. */

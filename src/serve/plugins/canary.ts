@@ -57,6 +57,8 @@ export const canaryPlugin = servePlugin('rampart-canary', { decorators: ['serveC
     },
     onResult: async (r) => {
       metrics.canaryAccuracy.set(r.accuracy);
+      const low = app.serveCore.alertRules.canary(r.accuracy, r.modelId);
+      if (low) await app.serveCore.alert(low.kind, low.details);
       metrics.canaryRuns.inc({ outcome: 'ok' });
       log.info({ event: 'canary', ...r }, `canary robust accuracy ${r.accuracy.toFixed(3)} on ${r.probes} probes`);
       await app.modelControl.canaryResult(r.accuracy, r.modelId);
