@@ -4,7 +4,8 @@
  * are captured (the flush timer is far beyond the test, so only the SIGTERM drain writes
  * them); a reviewer confirms them with their true labels; refresh trains a candidate with
  * the confirmed attacks mixed in, and the gate requires it to classify them; the
- * candidate descends from production and the set, and the audit chain verifies.
+ * candidate descends from production and the set; a staged rollout (shadow → canary →
+ * full, one second each) promotes it; and the audit chain verifies.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +22,8 @@ import { decideReview, listReview, showReview } from '../src/governance/review.j
 import { loadClassifierModel } from '../src/models/store.js';
 import { adversarialExamples } from '../src/eval/adversarial-examples.js';
 import { threatModel } from '../src/threats/threat-model.js';
+import { buildServer } from '../src/serve/app.js';
+import { registrySource } from '../src/serve/model-source.js';
 
 const PLAN = `
 name: loop
@@ -115,8 +118,45 @@ test('capture → review → adversarial set → refresh → gate on the confirm
   assert.ok(check?.passed, check?.message);
   assert.ok(r.passed, r.run.gate.checks.map((c) => c.message).join('; '));
 
+  // Staged rollout on a compressed schedule: shadow → canary → full, then the tag moves.
+  const app = await buildServer({
+    source: registrySource({ governance: openGovernance(registry, { mustExist: true, actor: 'rampart-serve' }), tag: 'production' }),
+    timers: false,
+    config: { layers: { ood: false, queryPattern: false, rateLimit: false }, canary: false, rollback: false, monitor: false },
+  });
+  try {
+    await app.rollout.start(
+      {
+        ref: r.candidate,
+        reason: 'refresh passed its gate',
+        phases: [
+          { name: 'shadow', traffic: 0, duration: '1s', criteria: { minSamples: 3, maxLatencyP99Ms: 10_000 } },
+          { name: 'canary', traffic: 0.5, duration: '1s', criteria: { maxAnomalyRate: 1 } },
+          { name: 'full', traffic: 1, duration: '1s' },
+        ],
+      },
+      'e2e',
+    );
+    const send = async (): Promise<void> => {
+      for (const e of attacks.slice(0, 4)) {
+        const res = await app.inject({ method: 'POST', url: '/v1/predict', payload: { inputs: [e.adversarial] } });
+        assert.equal(res.statusCode, 200);
+      }
+    };
+    const decisions: string[] = [];
+    for (let phase = 0; phase < 3; phase++) {
+      await send();
+      await new Promise((resolve) => setTimeout(resolve, 1050));
+      decisions.push((await app.rollout.tick())?.kind ?? 'none');
+    }
+    assert.deepEqual(decisions, ['advance', 'advance', 'promote']);
+  } finally {
+    await app.close();
+  }
+
   gov = openGovernance(registry, { mustExist: true });
   try {
+    assert.equal(gov.registry.resolveTag('production'), r.candidate);
     assert.equal(gov.registry.resolveTag('candidate'), r.candidate);
     const parents = gov.registry.get(r.candidate).parents;
     assert.ok(parents.includes(production), 'the candidate does not descend from production');
