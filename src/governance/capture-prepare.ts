@@ -17,6 +17,12 @@ export interface RawRequestCapture {
   channel: 'image' | 'text';
   shape: readonly number[];
   body: unknown;
+  /**
+   * The image inputs as one row-major buffer (at most `perRequest` examples), filled by
+   * `compactCapture` before the item crosses threads: a typed array is copied (or moved) in
+   * one step, where a nested-array body would be cloned value by value on the event loop.
+   */
+  x?: Float32Array;
   decisions: CapturedDecision[];
   /** The serialised answer (a JSON string) when the request was answered. */
   payload: unknown;
@@ -66,11 +72,35 @@ export function prepareCapture(raw: RawCapture): CaptureInput[] {
     });
     return items;
   }
-  const inputs = Array.isArray(body.inputs) ? body.inputs : [];
   const size = raw.shape.reduce((a, b) => a * b, 1);
+  if (raw.x) {
+    for (let i = 0; i * size < raw.x.length && i < raw.perRequest; i++) {
+      items.push({ ...base, x: raw.x.subarray(i * size, (i + 1) * size), shape: raw.shape, predicted: labels[i] ?? null });
+    }
+    return items;
+  }
+  const inputs = Array.isArray(body.inputs) ? body.inputs : [];
   inputs.slice(0, raw.perRequest).forEach((example, i) => {
     const x = flatten(example, size + 1);
     if (x && x.length === size) items.push({ ...base, x, shape: raw.shape, predicted: labels[i] ?? null });
   });
   return items;
+}
+
+/**
+ * Replaces an image request's nested-array body by one Float32Array of its first
+ * `perRequest` examples (examples that are not `size` numbers are dropped, as `prepareCapture`
+ * would); text bodies keep only their `texts`. Runs on the server's thread just before a
+ * batch is handed over.
+ */
+export function compactCapture(raw: RawCapture): RawCapture {
+  if (raw.kind !== 'request') return raw;
+  const body = (raw.body ?? {}) as { inputs?: unknown; texts?: unknown };
+  if (raw.channel === 'text') return { ...raw, body: { texts: Array.isArray(body.texts) ? body.texts.slice(0, raw.perRequest) : [] } };
+  const size = raw.shape.reduce((a, b) => a * b, 1);
+  const rows = (Array.isArray(body.inputs) ? body.inputs.slice(0, raw.perRequest) : []).map((e) => flatten(e, size + 1));
+  const kept = rows.filter((r): r is number[] => r !== undefined && r.length === size);
+  const x = new Float32Array(kept.length * size);
+  kept.forEach((r, i) => x.set(r, i * size));
+  return { ...raw, body: null, x };
 }

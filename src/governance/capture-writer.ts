@@ -51,7 +51,10 @@ export function startCaptureWriter(boot: CaptureWriterBoot, events: CaptureWrite
   worker.unref();
   return {
     send(batch) {
-      if (!exited) worker.postMessage({ type: 'write', batch } satisfies CaptureWriterMessage);
+      if (exited) return;
+      // The compacted image buffers are moved to the thread, not copied.
+      const transfer = batch.flatMap((r) => (r.kind === 'request' && r.x ? [r.x.buffer as ArrayBuffer] : []));
+      worker.postMessage({ type: 'write', batch } satisfies CaptureWriterMessage, transfer);
     },
     async drain() {
       worker.ref();

@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../../core/errors.js';
 import { sizeOf } from '../../core/types.js';
 import { addressGroup } from '../../defenses/rate-limit/index.js';
-import type { RawCapture } from '../../governance/capture-prepare.js';
+import { compactCapture, type RawCapture } from '../../governance/capture-prepare.js';
 import { createCaptureQueue, type CaptureQueue } from '../../governance/capture-queue.js';
 import type { CaptureInput, CapturedDecision } from '../../governance/capture-types.js';
 import { startCaptureWriter } from '../../governance/capture-writer.js';
@@ -87,7 +87,7 @@ export const capturePlugin = servePlugin(
       },
     );
     const queue = createCaptureQueue<RawCapture>({
-      write: (batch) => writer.send(batch),
+      write: (batch) => writer.send(batch.map(compactCapture)),
       settle: () => writer.drain(),
       sample: c.sample,
       queueSize: c.queueSize,
