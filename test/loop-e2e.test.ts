@@ -4,8 +4,9 @@
  * are captured (the flush timer is far beyond the test, so only the SIGTERM drain writes
  * them); a reviewer confirms them with their true labels; refresh trains a candidate with
  * the confirmed attacks mixed in, and the gate requires it to classify them; the
- * candidate descends from production and the set; a staged rollout (shadow → canary →
- * full, one second each) promotes it; and the audit chain verifies.
+ * candidate descends from production and the set; the staged rollout of the plan's
+ * `rollout.phases` (shadow → canary → full, one second each) promotes it; and the audit
+ * chain verifies.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +33,11 @@ threats:
   - { id: linf-0.3, channel: image, technique: gradient, norm: linf, epsilon: 0.3, likelihood: likely, impact: moderate, owner: team }
 ${TINY_IMAGE_PLAN_PART}criteria:
   cleanAccuracy: 0.1
+rollout:
+  phases:
+    - { name: shadow, traffic: 0, duration: 1s, criteria: { minSamples: 3, maxLatencyP99Ms: 10000 } }
+    - { name: canary, traffic: 0.5, duration: 1s, criteria: { maxAnomalyRate: 1 } }
+    - { name: full, traffic: 1, duration: 1s }
 `;
 
 let dir: string;
@@ -125,18 +131,8 @@ test('capture → review → adversarial set → refresh → gate on the confirm
     config: { layers: { ood: false, queryPattern: false, rateLimit: false }, canary: false, rollback: false, monitor: false },
   });
   try {
-    await app.rollout.start(
-      {
-        ref: r.candidate,
-        reason: 'refresh passed its gate',
-        phases: [
-          { name: 'shadow', traffic: 0, duration: '1s', criteria: { minSamples: 3, maxLatencyP99Ms: 10_000 } },
-          { name: 'canary', traffic: 0.5, duration: '1s', criteria: { maxAnomalyRate: 1 } },
-          { name: 'full', traffic: 1, duration: '1s' },
-        ],
-      },
-      'e2e',
-    );
+    // No phases in the request: the server carries out the plan's rollout section.
+    await app.rollout.start({ ref: r.candidate, reason: 'refresh passed its gate' }, 'e2e');
     const send = async (): Promise<void> => {
       for (const e of attacks.slice(0, 4)) {
         const res = await app.inject({ method: 'POST', url: '/v1/predict', payload: { inputs: [e.adversarial] } });
@@ -164,6 +160,8 @@ test('capture → review → adversarial set → refresh → gate on the confirm
     const evaluation = gov.registry.list({ kind: 'evaluation' }).find((a) => a.meta.model === r.candidate && a.meta.candidate === true);
     assert.ok(evaluation?.meta.adversarialSet, 'the candidate evaluation does not record the confirmed attacks');
     assert.equal(gov.audit.list({ action: 'refresh' }).length, 1);
+    assert.equal(gov.audit.list({ action: 'rollout.start' })[0]?.details.phasesFrom, 'plan');
+    assert.equal(gov.audit.list({ action: 'rollout.promote' }).length, 1);
     assert.equal(gov.audit.list({ action: 'review.decide' }).length, flaggedLabels.length);
     const check = gov.check();
     assert.ok(check.ok, JSON.stringify(check.audit));

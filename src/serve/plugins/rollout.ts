@@ -26,9 +26,11 @@ const startBody = z
   .object({
     ref: z.string().min(1).max(300),
     reason: z.string().trim().min(1).max(1000),
-    phases: z.array(rolloutPhaseSchema).min(1).max(16),
+    /** Default: the `rollout.phases` of the plan the candidate was built from (registry sources). */
+    phases: z.array(rolloutPhaseSchema).min(1).max(16).optional(),
   })
   .strict();
+const planRollout = z.object({ phases: z.array(rolloutPhaseSchema).min(1).max(16) }).passthrough();
 const reasonBody = z.object({ reason: z.string().trim().min(1).max(1000) }).strict();
 
 export interface RolloutApi {
@@ -110,18 +112,28 @@ export const rolloutPlugin = servePlugin(
         if (controller?.active()) {
           throw new ServeError('E_ROLLOUT_ACTIVE', 'rejected', `A rollout of ${controller.ref} is in progress; pause or abort it first.`);
         }
+        // The plan's rollout section is what gets carried out unless the request names phases.
+        const fromPlan = body.phases ? undefined : planRollout.safeParse(core.source.rolloutOf?.(body.ref));
+        const phases = body.phases ?? (fromPlan?.success ? fromPlan.data.phases : undefined);
+        if (!phases) {
+          throw new InputError(
+            'E_ROLLOUT_INPUT',
+            `No phases given and the plan of ${body.ref} has no rollout.phases; send phases: [{ name, traffic, duration, criteria }].`,
+          );
+        }
         // Loaded and prepared like a promotion, but not made live: production keeps answering.
         const staged = await core.source.promote(body.ref, body.reason);
         await core.prepare(staged.model);
         finish();
         candidate = new ModelHolder(staged.model);
-        controller = new RolloutController(body.ref, body.phases);
+        controller = new RolloutController(body.ref, phases);
         await audit('rollout.start', {
           by,
           reason: body.reason,
           candidate: staged.model.view.id,
           production: core.holder.current.view.id,
-          phases: body.phases.map((p) => ({ name: p.name, traffic: p.traffic, durationMs: p.duration })),
+          phases: phases.map((p) => ({ name: p.name, traffic: p.traffic, durationMs: p.duration })),
+          phasesFrom: body.phases ? 'request' : 'plan',
         });
         return controller.status();
       },
