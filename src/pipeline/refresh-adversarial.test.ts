@@ -65,3 +65,43 @@ test('the candidate is measured on the confirmed attacks per threat, and the gat
   assert.equal(missing.passed, false);
   assert.match(missing.checks[0]?.message ?? '', /data\.adversarial/);
 });
+
+test('a since:TAG ref resolves to every set registered since the tagged model, each once', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { openGovernance } = await import('../governance/index.js');
+  const { resolveAdversarialSets } = await import('./refresh-adversarial.js');
+  const gov = openGovernance(mkdtempSync(join(tmpdir(), 'rampart-since-')), { actor: 'ci' });
+  try {
+    const setJson = (v: number) => ({
+      ...resolved(1).set,
+      items: [{ digest: 'e'.repeat(64), label: 1, threat: 't', source: 'flag', x: [v, v] }],
+    });
+    const old = gov.registry.put({ kind: 'adversarial-set', name: 's', json: setJson(0.1), meta: { channel: 'image' } });
+    await new Promise((r) => setTimeout(r, 5));
+    const model = gov.registry.put({ kind: 'model', name: 'm', bytes: 'w' });
+    gov.registry.tag(model.digest, 'production');
+    await new Promise((r) => setTimeout(r, 5));
+    const fresh = gov.registry.put({ kind: 'adversarial-set', name: 's', json: setJson(0.2), meta: { channel: 'image' } });
+    const plan = {
+      data: {
+        adversarial: [
+          { ref: 'since:production', weight: 3 },
+          { ref: fresh.digest, weight: 1 },
+        ],
+      },
+    };
+    const sets = resolveAdversarialSets(gov, plan as never);
+    assert.deepEqual(
+      sets.map((s) => [s.digest, s.weight]),
+      [[fresh.digest, 3]],
+    );
+    assert.ok(!sets.some((s) => s.digest === old.digest));
+    assert.throws(() => resolveAdversarialSets(gov, { data: { adversarial: [{ ref: 'since:nope', weight: 1 }] } } as never), {
+      code: 'E_REGISTRY_NOT_FOUND',
+    });
+  } finally {
+    gov.close();
+  }
+});

@@ -24,12 +24,35 @@ export interface ResolvedAdversarialSet {
 }
 
 /**
- * Reads every set the plan names.
+ * Reads every set the plan names. A ref `since:TAG` (e.g. `since:production`) stands for
+ * every image set registered since the model on that tag, so `rampart run` on such a plan
+ * does what `rampart refresh` does, without building a new set: the sets are resolved at
+ * run time and their digests key the training stage's cache.
  *
- * @throws RegistryError for a ref that names nothing or not a set.
+ * @throws RegistryError for a ref that names nothing or not a set, or a tag that points nowhere.
  */
 export function resolveAdversarialSets(gov: Governance, plan: Plan): ResolvedAdversarialSet[] {
-  return (plan.data.adversarial ?? []).map(({ ref, weight }) => ({ ...readAdversarialSet(gov.registry, ref), weight }));
+  const out: ResolvedAdversarialSet[] = [];
+  const seen = new Set<string>();
+  for (const { ref, weight } of plan.data.adversarial ?? []) {
+    const refs = ref.startsWith('since:') ? setsSince(gov, ref.slice('since:'.length)) : [ref];
+    for (const r of refs) {
+      const read = readAdversarialSet(gov.registry, r);
+      if (seen.has(read.digest)) continue;
+      seen.add(read.digest);
+      out.push({ ...read, weight });
+    }
+  }
+  return out;
+}
+
+/** Image sets registered at or after the model `tag` points to, oldest first. */
+function setsSince(gov: Governance, tag: string): string[] {
+  const since = gov.registry.get(`tag:${tag}`).createdAt;
+  return gov.registry
+    .list({ kind: 'adversarial-set' })
+    .filter((a) => a.createdAt >= since && a.meta.channel === 'image')
+    .map((a) => a.digest);
 }
 
 /** What stages hash: digests and weights only, so a cached stage reruns when a set changes. */
