@@ -22,6 +22,8 @@ import { registerKeys } from './commands/keys.js';
 import { registerExplain } from './commands/explain.js';
 import { registerModel } from './commands/model.js';
 import { registerWorker } from './commands/worker.js';
+import { registerReview } from './commands/review.js';
+import { registerRefresh } from './commands/refresh.js';
 
 export function buildProgram(): Command {
   const program = new Command('rampart')
@@ -45,6 +47,8 @@ export function buildProgram(): Command {
   registerExplain(program);
   registerModel(program);
   registerWorker(program);
+  registerReview(program);
+  registerRefresh(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

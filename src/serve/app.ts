@@ -12,6 +12,10 @@ import { createMetrics } from './metrics.js';
 import { ModelHolder } from './model-holder.js';
 import { authPlugin } from './plugins/auth.js';
 import { canaryPlugin } from './plugins/canary.js';
+import { capturePlugin } from './plugins/capture.js';
+import { reviewPlugin } from './plugins/review.js';
+import { rolloutPlugin } from './plugins/rollout.js';
+import { alertRules } from './plugins/rollout-alerts.js';
 import { httpPlugin } from './plugins/http.js';
 import { layersPlugin } from './plugins/layers.js';
 import { monitorPlugin } from './plugins/monitor.js';
@@ -21,7 +25,7 @@ import { explainPlugin } from './plugins/explain.js';
 import { modelPreparer } from './preparation.js';
 import { createAlerter, type Logger } from './rollback.js';
 import type { ServedModel } from './served-model.js';
-import type { BuildServerOptions, ServeCore, ServerState } from './state.js';
+import type { BuildServerOptions, CanaryMiss, ServeCore, ServerState } from './state.js';
 
 export { errorResponse } from './plugins/http.js';
 export type { BuildServerOptions, RequestState, ServerState } from './state.js';
@@ -67,6 +71,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const log: Logger = app.log;
   const metrics = createMetrics();
   const listeners: Array<(model: ServedModel) => void> = [];
+  const missListeners: Array<(miss: CanaryMiss) => void> = [];
   let canaryProbes: ServerState['canary'] = undefined;
   const prepare = modelPreparer({
     config,
@@ -96,12 +101,17 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
       log,
       onAlert: (kind) => metrics.alerts.inc({ kind }),
     }),
+    alertRules: alertRules(config.alerts.rules),
     onLive(listener) {
       listeners.push(listener);
       listener(holder.current);
     },
     wentLive(model) {
       for (const l of listeners) l(model);
+    },
+    onCanaryMiss: (listener) => void missListeners.push(listener),
+    canaryMissed(miss) {
+      for (const l of missListeners) l(miss);
     },
   };
   core.onLive((model) => {
@@ -116,6 +126,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await app.register(canaryPlugin);
   canaryProbes = app.canary;
   await app.register(rollbackPlugin);
+  await app.register(capturePlugin);
+  await app.register(reviewPlugin);
   const control = app.modelControl;
   const state: ServerState = {
     config,
@@ -137,6 +149,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     follow: control.follow,
   };
   app.decorate('rampart', state);
+  await app.register(rolloutPlugin);
   await app.register(routesPlugin);
   await app.register(explainPlugin);
   // Registered last, so it runs after the plugins' own close hooks: requests are drained, timers stopped.

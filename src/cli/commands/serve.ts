@@ -81,7 +81,13 @@ export function registerServe(program: Command): void {
             governance: openGovernance(flags.registry as string, { mustExist: true, actor: process.env.RAMPART_ACTOR ?? 'rampart-serve' }),
             tag: flags.tag,
           });
-      const app = await buildServer({ source, config, ...(keys ? { keys } : {}), logger });
+      const app = await buildServer({
+        source,
+        config,
+        ...(keys ? { keys } : {}),
+        ...(flags.registry ? { captureDir: flags.registry } : {}),
+        logger,
+      });
       if (!keys)
         logger.warn(
           { event: 'auth-off' },

@@ -70,6 +70,15 @@ export const imageDataSchema = z
     splitSeed: z.number().int().min(0).default(1),
     /** Train on the first N training examples only. */
     trainLimit: wholePositive.optional(),
+    /**
+     * Registered adversarial sets (digest, prefix or `tag:NAME`; `since:TAG` for every set
+     * registered since the model on TAG) mixed into the image training data, each example
+     * repeated `weight` times (rounded, at least once) per epoch.
+     */
+    adversarial: z
+      .array(z.object({ ref: z.string().min(1), weight: z.number().positive().max(100).default(1) }).strict())
+      .max(16)
+      .optional(),
   })
   .strict();
 

@@ -5,6 +5,7 @@
  * vulnerability per failed criterion. Content addressing makes re-registration a no-op.
  */
 import { readFileSync } from 'node:fs';
+import { ADVERSARIAL_SETS, adversarialInputs, type ResolvedAdversarialSet } from '../../refresh-adversarial.js';
 import { dirname } from 'node:path';
 import type { AdversarialExampleSet } from '../../../eval/adversarial-examples.js';
 import { imageExplanationEvidence, textExplanationEvidence, type ExplanationEvidence } from '../../../eval/explain/evidence.js';
@@ -86,6 +87,7 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
   const has = (id: string): boolean => stages.has(id);
   const gate = ctx.output(gateStage).gate;
   const candidate = ctx.output(evaluateRef);
+  const sets = ctx.extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined;
   return gov.transaction(() => {
     const planArtifact = gov.registry.put({
       kind: 'plan',
@@ -125,7 +127,12 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
         name: `${plan.name}/${role}`,
         ...content,
         meta,
-        parents: [planArtifact.digest, ...(dataset ? [dataset] : [])],
+        // The hardened model was trained on the plan's adversarial sets too: they are its parents.
+        parents: [
+          planArtifact.digest,
+          ...(dataset ? [dataset] : []),
+          ...(role === 'hardened' ? adversarialInputs(sets).map((s) => s.digest) : []),
+        ],
       });
       models[role] = model.digest;
       return model.digest;
@@ -194,6 +201,13 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
           ...(success === undefined ? {} : { attackSuccessRate: success }),
         };
       }
+      // Confirmed attacks: a threat passes only if its adversarial-set check passed too (what a vulnerability verifies on).
+      const adversarial: Record<string, { passed: boolean; accuracy: number | null }> = {};
+      for (const check of isCandidate ? gate.checks : []) {
+        if (!check.id.startsWith('adversarial-set:') || check.threat === undefined) continue;
+        adversarial[check.threat] = { passed: check.passed, accuracy: check.measured };
+        threats[check.threat] = { ...threats[check.threat], passed: (threats[check.threat]?.passed ?? true) && check.passed };
+      }
       return {
         passed: passed ?? Object.values(threats).every((t) => t.passed),
         threats,
@@ -205,6 +219,7 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
         model: model[0] ?? null,
         models: model,
         candidate: isCandidate,
+        ...(Object.keys(adversarial).length > 0 ? { adversarialSet: { sets: results.adversarialSet?.sets ?? [], threats: adversarial } } : {}),
       };
     };
     const putEvaluation = (role: string, results: EvaluationResults, model: string[], isCandidate: boolean): string => {
