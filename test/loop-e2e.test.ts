@@ -57,7 +57,7 @@ test('capture → review → adversarial set → refresh → gate on the confirm
   gov.close();
 
   // The campaign: FGSM examples that fool the production model.
-  const stored = await loadClassifierModel(join(first.runDir, first.hardened.training.modelDir));
+  const stored = await loadClassifierModel(join(first.runDir, first.hardened!.training.modelDir));
   const campaign = await adversarialExamples({
     model: stored.classifier,
     name: 'campaign',
@@ -117,7 +117,7 @@ test('capture → review → adversarial set → refresh → gate on the confirm
 
   const r = await refresh({ dir: registry, weight: 40, minAccuracy: 0.6 });
   assert.ok(r.built, 'refresh built no set from the confirmed attacks');
-  const adv = r.run.hardened.evaluation.results.adversarialSet;
+  const adv = r.run.hardened?.evaluation.results.adversarialSet;
   // One item per distinct input: the set is deduplicated by content.
   assert.equal(adv?.n, flaggedInputs.size);
   const check = r.run.gate.checks.find((c) => c.id === 'adversarial-set');

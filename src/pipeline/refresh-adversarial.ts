@@ -34,7 +34,7 @@ export interface ResolvedAdversarialSet {
 export function resolveAdversarialSets(gov: Governance, plan: Plan): ResolvedAdversarialSet[] {
   const out: ResolvedAdversarialSet[] = [];
   const seen = new Set<string>();
-  for (const { ref, weight } of plan.data.adversarial ?? []) {
+  for (const { ref, weight } of plan.data?.adversarial ?? []) {
     const refs = ref.startsWith('since:') ? setsSince(gov, ref.slice('since:'.length)) : [ref];
     for (const r of refs) {
       const read = readAdversarialSet(gov.registry, r);

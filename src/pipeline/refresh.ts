@@ -60,8 +60,14 @@ function planOf(gov: Governance, model: Artifact): { digest: string; plan: Plan 
  * @throws ConfigError when the result is not a valid plan.
  */
 export function refreshedPlan(plan: Plan, sets: readonly string[], weight: number, minAccuracy: number): Plan {
-  const known = new Set((plan.data.adversarial ?? []).map((a) => a.ref));
-  const adversarial = [...(plan.data.adversarial ?? []), ...sets.filter((d) => !known.has(d)).map((ref) => ({ ref, weight }))];
+  if (!plan.data || !plan.training) {
+    throw new UsageError(
+      'E_REFRESH_CHANNEL',
+      `Plan '${plan.name}' trains no image model, and refresh mixes adversarial sets into image training; refresh needs a plan with data, model.architecture and training.`,
+    );
+  }
+  const known = new Set((plan.data?.adversarial ?? []).map((a) => a.ref));
+  const adversarial = [...(plan.data?.adversarial ?? []), ...sets.filter((d) => !known.has(d)).map((ref) => ({ ref, weight }))];
   return parsePlan(
     {
       ...plan,
@@ -122,6 +128,8 @@ export async function refresh(options: RefreshOptions = {}): Promise<RefreshResu
   const { tag: _t, setName: _s, weight: _w, minAccuracy: _m, candidateTag, ...runOptions } = options;
   const run = await runPlan(plan, { ...runOptions, dir, governance: true });
   const candidate = run.governance?.models.hardened as string;
+  const hardened = run.hardened;
+  if (!hardened) throw new UsageError('E_REFRESH_CHANNEL', `The refreshed plan '${plan.name}' trained no hardened image model.`);
   const after = openGovernance(dir, { mustExist: true });
   try {
     after.transaction(() => {
@@ -130,7 +138,7 @@ export async function refresh(options: RefreshOptions = {}): Promise<RefreshResu
       after.registry.put({
         kind: 'model',
         name: model.name,
-        path: join(run.runDir, run.hardened.training.modelDir),
+        path: join(run.runDir, hardened.training.modelDir),
         parents: [production.digest],
       });
       if (run.gate.passed) after.registry.tag(candidate, candidateTag ?? 'candidate', { reason: 'refresh: gate passed' });

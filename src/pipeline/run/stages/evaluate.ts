@@ -110,7 +110,7 @@ export function evaluationStage(
     dependsOn: [...(image ? [dataStage.id, image.stage.id] : []), ...extra],
     // Only what changes the numbers: owners, likelihoods and criteria do not.
     inputs: ({ plan, backend, extras }) => ({
-      ...(plan.data.adversarial
+      ...(plan.data?.adversarial
         ? { adversarial: adversarialInputs(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined) }
         : {}),
       threats: plan.threats.map((t) =>
@@ -163,7 +163,7 @@ export function evaluationStage(
         const sets = ctx.extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined;
         if (sets && sets.length > 0) {
           const data = evaluationData(ctx.plan).selected;
-          evaluation.results = { ...evaluation.results, adversarialSet: await measureAdversarialSets(stored.classifier, sets, data) };
+          evaluation.results = { ...evaluation.results, adversarialSet: await measureAdversarialSets(loaded.classifier, sets, data) };
         }
         const files = await writeModelEvaluation(ctx.workDir, evaluation);
         return {

@@ -149,7 +149,7 @@ export const hardenStage: Stage<TrainOutputs> = {
     threat: trainingThreat(plan) ?? null,
     seed: plan.seed,
     backend: backend ?? 'default',
-    ...(plan.data.adversarial ? { adversarial: adversarialInputs(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined) } : {}),
+    ...(plan.data?.adversarial ? { adversarial: adversarialInputs(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined) } : {}),
   }),
   run: (ctx) => {
     const { plan } = ctx;
