@@ -219,7 +219,9 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
         model: model[0] ?? null,
         models: model,
         candidate: isCandidate,
-        ...(Object.keys(adversarial).length > 0 ? { adversarialSet: { sets: results.adversarialSet?.sets ?? [], threats: adversarial } } : {}),
+        ...(Object.keys(adversarial).length > 0
+          ? { adversarialSet: { sets: results.adversarialSet?.sets ?? [], threats: adversarial } }
+          : {}),
       };
     };
     const putEvaluation = (role: string, results: EvaluationResults, model: string[], isCandidate: boolean): string => {

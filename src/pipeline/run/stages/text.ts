@@ -303,11 +303,17 @@ export async function attackSavedFilter(ctx: StageContext, modelDir: string): Pr
       }
       // Word importance before and after (leave-one-out on the deployed filter), for the shown
       // examples and, for the per-threat summary, up to 20 successful ones.
-      const attacked = [...Array(n).keys()].filter((k) => result.originalCorrect[k] && result.success[k]).slice(0, Math.max(20, shown.length));
+      const attacked = [...Array(n).keys()]
+        .filter((k) => result.originalCorrect[k] && result.success[k])
+        .slice(0, Math.max(20, shown.length));
       const explained = await explainTextAttacked(
         model,
         scenario.id,
-        attacked.map((k) => ({ original: test.texts[k] as string, adversarial: result.adversarial[k] as string, label: test.labels[k] as number })),
+        attacked.map((k) => ({
+          original: test.texts[k] as string,
+          adversarial: result.adversarial[k] as string,
+          label: test.labels[k] as number,
+        })),
         { maxWords: 150 },
       );
       shown.forEach((item, j) => (item.explanation = explained.shifts[j]));
