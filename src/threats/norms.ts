@@ -6,12 +6,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, listChoices } from '../core/errors.js';
+import { SPARSE_NORM_IDS, l0, occlusion, patch, type SparseNormId } from './sparse-norms.js';
 
+/** The dense Lp norms: what the gradient and query attacks of an L∞/L2 threat take. */
 export const NORM_IDS = ['linf', 'l2'] as const;
 export type NormId = (typeof NORM_IDS)[number];
 
+/** Every threat norm: the Lp norms and the sparse/local ones (see sparse-norms.ts). */
+export const THREAT_NORM_IDS = [...NORM_IDS, ...SPARSE_NORM_IDS] as const;
+export type ThreatNormId = NormId | SparseNormId;
+
+/** Whether a norm id is one of the sparse/local threats, whose budget is a whole number of pixels. */
+export function isSparseNorm(id: string): id is SparseNormId {
+  return (SPARSE_NORM_IDS as readonly string[]).includes(id);
+}
+
 export interface Norm {
-  readonly id: NormId;
+  readonly id: ThreatNormId;
   /** Per-example size of a perturbation, shape `[batch]`. */
   distance(delta: tf.Tensor): tf.Tensor1D;
   /** Nearest point of the epsilon-ball around zero (per example). */
@@ -64,7 +75,7 @@ export const l2: Norm = {
   },
 };
 
-const NORMS: Record<NormId, Norm> = { linf, l2 };
+const NORMS: Record<ThreatNormId, Norm> = { linf, l2, l0, patch, occlusion };
 
 /**
  * The norm hooks for an id.
@@ -74,10 +85,10 @@ const NORMS: Record<NormId, Norm> = { linf, l2 };
  * const norm = getNorm('linf');
  */
 export function getNorm(id: string): Norm {
-  if (!(NORM_IDS as readonly string[]).includes(id)) {
-    throw new UsageError('E_UNKNOWN_NORM', `Unknown norm '${id}'; use ${listChoices(NORM_IDS)}.`, {
-      details: { value: id, valid: NORM_IDS },
+  if (!(THREAT_NORM_IDS as readonly string[]).includes(id)) {
+    throw new UsageError('E_UNKNOWN_NORM', `Unknown norm '${id}'; use ${listChoices(THREAT_NORM_IDS)}.`, {
+      details: { value: id, valid: THREAT_NORM_IDS },
     });
   }
-  return NORMS[id as NormId];
+  return NORMS[id as ThreatNormId];
 }

@@ -4,12 +4,13 @@
  */
 import type { Bounds } from '../core/types.js';
 import { ThreatError, UsageError } from '../core/errors.js';
-import { getNorm, type NormId } from './norms.js';
+import { getNorm, isSparseNorm, type ThreatNormId } from './norms.js';
 
 export interface ThreatModel {
-  /** e.g. `linf-0.3`. */
+  /** e.g. `linf-0.3`, `patch-6`. */
   readonly id: string;
-  readonly norm: NormId;
+  /** An Lp norm, or a sparse/local threat (`l0` pixels, `patch` or `occlusion` box side). */
+  readonly norm: ThreatNormId;
   readonly epsilon: number;
   readonly bounds: Bounds;
 }
@@ -27,6 +28,8 @@ export interface ThreatModelSpec {
  * @throws UsageError `E_UNKNOWN_NORM` for a norm that does not exist.
  * @throws ThreatError `E_EPSILON_RANGE` when epsilon is negative, not finite, or (for L∞)
  *   larger than the input range, where every input is reachable and the threat is void.
+ * @throws ThreatError `E_EPSILON_RANGE` for a sparse threat (`l0`, `patch`, `occlusion`) whose budget is
+ *   not a whole number of pixels.
  * @throws ThreatError `E_BOUNDS` when bounds are not finite or min >= max.
  * @example
  * const threat = threatModel({ norm: 'linf', epsilon: 0.3 });
@@ -41,6 +44,12 @@ export function threatModel(spec: ThreatModelSpec): ThreatModel {
   const range = bounds.max - bounds.min;
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {
     throw new ThreatError('E_EPSILON_RANGE', `Epsilon must be a finite number >= 0; got ${String(epsilon)}.`, { details: { epsilon } });
+  }
+  if (isSparseNorm(norm) && !Number.isInteger(epsilon)) {
+    const what = norm === 'l0' ? 'a number of pixels' : 'a box side in pixels';
+    throw new ThreatError('E_EPSILON_RANGE', `A ${norm} budget is ${what} and must be a whole number; got ${epsilon}.`, {
+      details: { epsilon, norm },
+    });
   }
   if (norm === 'linf' && epsilon > range) {
     throw new ThreatError(
@@ -71,7 +80,7 @@ export function threatsAt(norm: string, epsilons: readonly number[], bounds?: Bo
  *
  * @throws UsageError `E_THREAT_NORMS` for none or for mixed norms.
  */
-export function sameNormThreats(threats: readonly ThreatModel[]): { norm: NormId; threats: ThreatModel[] } {
+export function sameNormThreats(threats: readonly ThreatModel[]): { norm: ThreatNormId; threats: ThreatModel[] } {
   const first = threats[0];
   if (!first) throw new UsageError('E_THREAT_NORMS', "Give at least one threat model to evaluate under, e.g. threatsAt('linf', [0.1]).");
   const norms = [...new Set(threats.map((t) => t.norm))];
