@@ -92,3 +92,18 @@ export function getNorm(id: string): Norm {
   }
   return NORMS[id as ThreatNormId];
 }
+
+/**
+ * The id of a dense Lp norm (L∞ or L2), for the callers that take only those (the suite's curves, the CLI's `--norm`).
+ *
+ * @throws UsageError `E_UNKNOWN_NORM` for any other id, listing `linf` and `l2`.
+ * @example const norm = lpNormId('linf');
+ */
+export function lpNormId(id: string): NormId {
+  if (!(NORM_IDS as readonly string[]).includes(id)) {
+    throw new UsageError('E_UNKNOWN_NORM', `Norm '${id}' is not one of ${listChoices(NORM_IDS)}, which this command takes.`, {
+      details: { value: id, valid: NORM_IDS },
+    });
+  }
+  return id as NormId;
+}

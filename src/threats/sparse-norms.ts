@@ -116,7 +116,7 @@ function projectBox(delta: tf.Tensor, side: number): tf.Tensor {
   const sh = Math.min(s, h);
   const sw = Math.min(s, w);
   if (sh === h && sw === w) return tf.clone(delta);
-  const windows = tf.avgPool(energy.reshape([batch, h, w, 1]), [sh, sw], 1, 'valid') as tf.Tensor4D;
+  const windows = tf.avgPool(energy.reshape([batch, h, w, 1]) as tf.Tensor4D, [sh, sw], 1, 'valid');
   const cols = w - sw + 1;
   const best = tf.argMax(windows.reshape([batch, -1]), 1).toFloat() as tf.Tensor1D;
   const top = tf.floor(tf.div(best, cols)) as tf.Tensor1D;

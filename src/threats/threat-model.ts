@@ -6,6 +6,15 @@ import type { Bounds } from '../core/types.js';
 import { ThreatError, UsageError } from '../core/errors.js';
 import { getNorm, isSparseNorm, type ThreatNormId } from './norms.js';
 
+/**
+ * How the adversary reaches the model (a plan threat's `technique`): its gradients, its
+ * scores, its labels only, or a surrogate whose examples transfer. Decides the attacks.
+ */
+export type ThreatTechnique = 'gradient' | 'score-based' | 'decision-based' | 'transfer';
+
+/** What the adversary wants: any wrong class, or one chosen class. */
+export type ThreatGoal = { kind: 'untargeted' } | { kind: 'targeted'; target: number };
+
 export interface ThreatModel {
   /** e.g. `linf-0.3`, `patch-6`. */
   readonly id: string;
@@ -13,6 +22,10 @@ export interface ThreatModel {
   readonly norm: ThreatNormId;
   readonly epsilon: number;
   readonly bounds: Bounds;
+  /** Absent means `gradient` (white-box), the strongest adversary. */
+  readonly technique?: ThreatTechnique;
+  /** Absent means untargeted. */
+  readonly goal?: ThreatGoal;
 }
 
 export interface ThreatModelSpec {
@@ -20,6 +33,8 @@ export interface ThreatModelSpec {
   epsilon: number;
   bounds?: Bounds;
   id?: string;
+  technique?: ThreatTechnique;
+  goal?: ThreatGoal;
 }
 
 /**
@@ -31,6 +46,7 @@ export interface ThreatModelSpec {
  * @throws ThreatError `E_EPSILON_RANGE` for a sparse threat (`l0`, `patch`, `occlusion`) whose budget is
  *   not a whole number of pixels.
  * @throws ThreatError `E_BOUNDS` when bounds are not finite or min >= max.
+ * @throws ThreatError `E_THREAT_TARGET` for a targeted goal without a class index.
  * @example
  * const threat = threatModel({ norm: 'linf', epsilon: 0.3 });
  */
@@ -60,7 +76,19 @@ export function threatModel(spec: ThreatModelSpec): ThreatModel {
       },
     );
   }
-  return { id: spec.id ?? `${norm}-${epsilon}`, norm, epsilon, bounds };
+  if (spec.goal?.kind === 'targeted' && !(Number.isInteger(spec.goal.target) && spec.goal.target >= 0)) {
+    throw new ThreatError('E_THREAT_TARGET', `A targeted threat needs a class index >= 0 as its target; got ${spec.goal.target}.`, {
+      details: { target: spec.goal.target },
+    });
+  }
+  return {
+    id: spec.id ?? `${norm}-${epsilon}`,
+    norm,
+    epsilon,
+    bounds,
+    ...(spec.technique ? { technique: spec.technique } : {}),
+    ...(spec.goal ? { goal: spec.goal } : {}),
+  };
 }
 
 /**

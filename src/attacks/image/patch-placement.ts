@@ -44,7 +44,7 @@ export function pastePatch(x: tf.Tensor, patch: tf.Tensor3D, locations: readonly
     const { h, w, c } = pixelGeometry(x.shape);
     const s = patch.shape[0];
     const images = x.reshape([x.shape[0] ?? 1, h, w, c]);
-    const ones = tf.ones([s, s, c]);
+    const ones = tf.ones([s, s, c]) as tf.Tensor3D;
     const placed: tf.Tensor3D[] = [];
     const masks: tf.Tensor3D[] = [];
     for (const { top, left } of locations) {
@@ -56,7 +56,7 @@ export function pastePatch(x: tf.Tensor, patch: tf.Tensor3D, locations: readonly
       placed.push(tf.pad(patch, pad));
       masks.push(tf.pad(ones, pad));
     }
-    const mask = tf.stack(masks);
+    const mask = tf.stack(masks) as tf.Tensor4D;
     return tf.add(tf.mul(images, tf.sub(1, mask)), tf.stack(placed)).reshape(x.shape);
   });
 }

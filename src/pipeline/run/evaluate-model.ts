@@ -23,7 +23,7 @@ import { suiteDefinition, type SuiteDefinition, type SuiteReport } from '../../e
 import { evaluateThreats } from '../../eval/threat-evaluation.js';
 import { maskingAt } from '../../eval/trust.js';
 import type { Classifier } from '../../models/classifier.js';
-import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
+import { threatModel, type ThreatTechnique, type ThreatModel } from '../../threats/threat-model.js';
 import type { ImageThreatScenario, Plan } from '../plan/schema.js';
 
 export type { AdversarialExample, AdversarialExampleSet } from '../../eval/adversarial-examples.js';
@@ -66,7 +66,22 @@ export function planSuite(plan: Plan): SuiteDefinition | undefined {
 export function planImageThreats(plan: Plan, model: Classifier): ThreatModel[] {
   return plan.threats
     .filter((t): t is ImageThreatScenario => t.channel === 'image')
-    .map((t) => threatModel({ id: t.id, norm: t.norm, epsilon: t.epsilon, bounds: model.bounds }));
+    .map((t) =>
+      threatModel({
+        id: t.id,
+        norm: t.norm,
+        epsilon: t.epsilon,
+        bounds: model.bounds,
+        // The technique and goal pick the attacks (attacksForThreat); text techniques do not apply to images.
+        ...(isImageTechnique(t.technique) ? { technique: t.technique } : {}),
+        ...(t.goal === 'targeted' && t.target !== undefined ? { goal: { kind: 'targeted' as const, target: t.target } } : {}),
+      }),
+    );
+}
+
+const IMAGE_TECHNIQUES: readonly string[] = ['gradient', 'score-based', 'decision-based', 'transfer'];
+function isImageTechnique(technique: string): technique is ThreatTechnique {
+  return IMAGE_TECHNIQUES.includes(technique);
 }
 
 function maskingSummary(report: MaskingReport): MaskingSummary {
