@@ -125,11 +125,12 @@ export function ensembleDetector(members: readonly Classifier[], options: { flag
  * @example const y = bpda((t) => tf.round(t), x); // forward rounds, backward passes dy through
  */
 export function bpda(layer: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor): tf.Tensor {
-  const f = tf.customGrad((input, save) => {
-    const value = tf.tidy(() => layer(input as tf.Tensor));
-    save([input as tf.Tensor]);
-    const same = value.shape.length === (input as tf.Tensor).shape.length && value.shape.every((s, i) => s === (input as tf.Tensor).shape[i]);
-    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => (same ? dy : tf.zerosLike(saved[0] as tf.Tensor)) };
-  });
-  return f(x);
+  const forward = (input: tf.Tensor, save: tf.GradSaveFunc): { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor } => {
+    const value = tf.tidy(() => layer(input));
+    save([input]);
+    const same = value.shape.length === input.shape.length && value.shape.every((s, i) => s === input.shape[i]);
+    return { value, gradFunc: (dy, saved) => (same ? dy : tf.zerosLike(saved[0] as tf.Tensor)) };
+  };
+  // customGrad's typing is variadic; this layer takes exactly one tensor.
+  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(x);
 }
