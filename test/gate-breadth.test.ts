@@ -55,7 +55,13 @@ describe('breadth gate criteria', () => {
   it('latencyUnderAttackP99Ms times inference on the attack’s outputs', async () => {
     const model = await trainedMlp();
     const data = takeFirst(smallMnist().test, 8);
-    const p99 = await latencyUnderAttackP99Ms({ model, data, attack: createAttack('fgsm'), threat: threatModel({ norm: 'linf', epsilon: 0.1 }), repeats: 5 });
+    const p99 = await latencyUnderAttackP99Ms({
+      model,
+      data,
+      attack: createAttack('fgsm'),
+      threat: threatModel({ norm: 'linf', epsilon: 0.1 }),
+      repeats: 5,
+    });
     assert.ok(p99 > 0);
   });
 

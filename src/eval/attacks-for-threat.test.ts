@@ -74,7 +74,15 @@ test('a targeted threat is evaluated with targeted attacks and reported as targe
 test('a transfer threat from a surrogate is never stronger than the same attack white-box', async () => {
   const target = await trainedMlp();
   const net = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 11 });
-  await trainModel({ model: net, train: takeFirst(smallMnist().train, 600), epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 2e-3, seed: 11 });
+  await trainModel({
+    model: net,
+    train: takeFirst(smallMnist().train, 600),
+    epochs: 1,
+    batchSize: 64,
+    optimizer: 'adam',
+    learningRate: 2e-3,
+    seed: 11,
+  });
   const surrogate = new TfjsClassifier(net, { id: 'surrogate' });
   const data = takeFirst(smallMnist().test, 40);
   const r = await evaluateThreats({

@@ -6,31 +6,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, listChoices } from '../core/errors.js';
-import { SPARSE_NORM_IDS, l0, occlusion, patch, type SparseNormId } from './sparse-norms.js';
+import { l0, occlusion, patch } from './sparse-norms.js';
+import { NORM_IDS, SPARSE_NORM_IDS, type Norm, type NormId, type SparseNormId, type ThreatNormId } from './norm-types.js';
 
-/** The dense Lp norms: what the gradient and query attacks of an L∞/L2 threat take. */
-export const NORM_IDS = ['linf', 'l2'] as const;
-export type NormId = (typeof NORM_IDS)[number];
+export { NORM_IDS, SPARSE_NORM_IDS, type Norm, type NormId, type SparseNormId, type ThreatNormId };
 
 /** Every threat norm: the Lp norms and the sparse/local ones (see sparse-norms.ts). */
 export const THREAT_NORM_IDS = [...NORM_IDS, ...SPARSE_NORM_IDS] as const;
-export type ThreatNormId = NormId | SparseNormId;
 
 /** Whether a norm id is one of the sparse/local threats, whose budget is a whole number of pixels. */
 export function isSparseNorm(id: string): id is SparseNormId {
   return (SPARSE_NORM_IDS as readonly string[]).includes(id);
-}
-
-export interface Norm {
-  readonly id: ThreatNormId;
-  /** Per-example size of a perturbation, shape `[batch]`. */
-  distance(delta: tf.Tensor): tf.Tensor1D;
-  /** Nearest point of the epsilon-ball around zero (per example). */
-  project(delta: tf.Tensor, epsilon: number): tf.Tensor;
-  /** The steepest-ascent direction of unit norm for a gradient. */
-  normalizeStep(gradient: tf.Tensor): tf.Tensor;
-  /** A uniformly random point of the epsilon-ball, seeded. */
-  randomStart(shape: readonly number[], epsilon: number, seed: number): tf.Tensor;
 }
 
 const TINY = 1e-12;

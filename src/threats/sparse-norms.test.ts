@@ -12,8 +12,7 @@ function deltaAt(pixels: [number, number][]): tf.Tensor {
   return tf.tensor(values, [1, 6, 6, 2]);
 }
 
-const measure = (norm: string, t: tf.Tensor): number =>
-  tf.tidy(() => getNorm(norm).distance(t).dataSync()[0] as number);
+const measure = (norm: string, t: tf.Tensor): number => tf.tidy(() => getNorm(norm).distance(t).dataSync()[0] as number);
 
 test('l0 counts changed pixels (all channels of a pixel count once); patch measures the bounding square', async () => {
   await engine();
@@ -43,7 +42,9 @@ test('projections land inside the budget and keep the largest changes', async ()
   }
   const kept = tf.tidy(() => {
     const big = deltaAt([[2, 2]]).mul(100);
-    return getNorm('l0').project(tf.add(big, deltaAt([[0, 0]])), 1).arraySync() as number[][][][];
+    return getNorm('l0')
+      .project(tf.add(big, deltaAt([[0, 0]])), 1)
+      .arraySync() as number[][][][];
   });
   assert.equal(kept[0]?.[2]?.[2]?.[1], 1, 'the largest pixel survives');
   assert.equal(kept[0]?.[0]?.[0]?.[1], 0);

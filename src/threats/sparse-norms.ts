@@ -13,10 +13,9 @@
  * Any change counts, however small: the wrapper's final check is exact, not thresholded.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Norm } from './norms.js';
+import type { Norm } from './norm-types.js';
 
-export const SPARSE_NORM_IDS = ['l0', 'patch', 'occlusion'] as const;
-export type SparseNormId = (typeof SPARSE_NORM_IDS)[number];
+export { SPARSE_NORM_IDS, type SparseNormId } from './norm-types.js';
 
 /** Height, width and channels of the rows of a batch shape. */
 export function pixelGeometry(shape: readonly number[]): { h: number; w: number; c: number } {

@@ -47,7 +47,15 @@ function gridLocations(h: number, w: number, s: number, stride: number): Locatio
 }
 
 /** Row `i` of `clean` with the box at `at` filled with `value`, written into `out` at row `row`. */
-function occlude(clean: Float32Array, i: number, out: Float32Array, row: number, geometry: { h: number; w: number; c: number; s: number }, at: Location, value: number): void {
+function occlude(
+  clean: Float32Array,
+  i: number,
+  out: Float32Array,
+  row: number,
+  geometry: { h: number; w: number; c: number; s: number },
+  at: Location,
+  value: number,
+): void {
   const { h, w, c, s } = geometry;
   const size = h * w * c;
   out.set(clean.subarray(i * size, (i + 1) * size), row * size);

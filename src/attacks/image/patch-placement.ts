@@ -21,11 +21,9 @@ export interface Location {
 export function boxSide(shape: readonly number[], side: number): { side: number; h: number; w: number; c: number } {
   const { h, w, c } = pixelGeometry(shape);
   if (side < 1 || side > Math.min(h, w)) {
-    throw new ThreatError(
-      'E_EPSILON_RANGE',
-      `A box of side ${side} does not fit ${h}x${w} images; use a side in 1..${Math.min(h, w)}.`,
-      { details: { side, h, w } },
-    );
+    throw new ThreatError('E_EPSILON_RANGE', `A box of side ${side} does not fit ${h}x${w} images; use a side in 1..${Math.min(h, w)}.`, {
+      details: { side, h, w },
+    });
   }
   return { side, h, w, c };
 }

@@ -44,9 +44,9 @@ function trainPatch(context: AttackContext, config: PatchConfig, s: number, h: n
   for (let step = 0; step < config.steps; step++) {
     const locations = randomLocations(rng, context.n, h, w, s);
     const next = tf.tidy(() => {
-      const gradient = tf.grad((p: tf.Tensor) => tf.sum(attackLoss(config.loss, model.logits(pastePatch(x, p as tf.Tensor3D, locations)), targets, targeted)))(
-        patch,
-      );
+      const gradient = tf.grad((p: tf.Tensor) =>
+        tf.sum(attackLoss(config.loss, model.logits(pastePatch(x, p as tf.Tensor3D, locations)), targets, targeted)),
+      )(patch);
       return tf.clipByValue(tf.add(patch, tf.mul(alpha, tf.sign(gradient))), min, max) as tf.Tensor3D;
     });
     patch.dispose();

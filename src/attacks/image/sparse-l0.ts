@@ -31,7 +31,14 @@ export type SparseL0Options = z.input<typeof sparseL0Options>;
 type SparseL0Config = z.infer<typeof sparseL0Options>;
 
 /** The `count` most salient untouched pixels of example `i`, in decreasing saliency. */
-function salientPixels(grad: Float32Array, point: Float32Array, touched: Uint8Array, i: number, geometry: Geometry, count: number): number[] {
+function salientPixels(
+  grad: Float32Array,
+  point: Float32Array,
+  touched: Uint8Array,
+  i: number,
+  geometry: Geometry,
+  count: number,
+): number[] {
   const { pixels, c, min, max } = geometry;
   const scored: { pixel: number; gain: number }[] = [];
   for (let p = 0; p < pixels; p++) {

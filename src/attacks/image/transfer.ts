@@ -27,7 +27,11 @@ interface TransferConfig {
 export function transferAttack(surrogate: Classifier, inner: Attack): Attack {
   const search = async (context: AttackContext): Promise<AttackOutcome> => {
     const goal = context.targeted ? { kind: 'targeted' as const, targets: context.goalClasses } : { kind: 'untargeted' as const };
-    const found = await inner.run(surrogate, context.x, context.labels, context.threat, { goal, seed: context.seed, onProgress: context.onProgress });
+    const found = await inner.run(surrogate, context.x, context.labels, context.threat, {
+      goal,
+      seed: context.seed,
+      onProgress: context.onProgress,
+    });
     const rows = (await found.adversarial.data()) as Float32Array;
     const predicted = await predictRows(context.model, rows, context.n);
     const success = Uint8Array.from(predicted, (p, i) => Number(goalMet(p, context.goalClasses[i] as number, context.targeted)));
@@ -37,4 +41,3 @@ export function transferAttack(surrogate: Classifier, inner: Attack): Attack {
   const config: TransferConfig = { surrogate: surrogate.id, inner: { id: inner.id, config: inner.config } };
   return attackOf(`transfer:${inner.id}`, config, wrapAttack(`transfer from ${surrogate.id}`, 'labels', search, THREAT_NORM_IDS));
 }
-

@@ -22,7 +22,15 @@ before(async () => {
   await engine();
   model = await trainedMlp();
   const net = buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 5 });
-  await trainModel({ model: net, train: takeFirst(smallMnist().train, 800), epochs: 1, batchSize: 64, optimizer: 'adam', learningRate: 2e-3, seed: 5 });
+  await trainModel({
+    model: net,
+    train: takeFirst(smallMnist().train, 800),
+    epochs: 1,
+    batchSize: 64,
+    optimizer: 'adam',
+    learningRate: 2e-3,
+    seed: 5,
+  });
   member = new TfjsClassifier(net, { id: 'member' });
   const fit = takeFirst(smallMnist().train, 500);
   const logits = tf.tidy(() => model.logits(batchTensor(fit, 0, fit.count)));
@@ -37,7 +45,14 @@ const count = (s: Uint8Array): number => s.reduce((a, b) => a + b, 0);
 
 test('BPDA: the forward pass of the layer, the gradient of the identity', async () => {
   const x = tf.tensor1d([0.2, 0.7, 1.4]);
-  const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(bpda((u) => tf.round(u), t), tf.tensor1d([1, 2, 3]))))(x);
+  const g = tf.grad((t: tf.Tensor) =>
+    tf.sum(
+      tf.mul(
+        bpda((u) => tf.round(u), t),
+        tf.tensor1d([1, 2, 3]),
+      ),
+    ),
+  )(x);
   assert.deepEqual(Array.from(await g.data()), [1, 2, 3], 'tf.round alone has a zero gradient');
   assert.deepEqual(Array.from(tf.tidy(() => bpda((u) => tf.round(u), x).dataSync())), [0, 1, 1]);
   x.dispose();

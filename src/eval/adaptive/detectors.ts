@@ -89,7 +89,8 @@ export function oodDetector(
  * @throws UsageError `E_ENSEMBLE_SIZE` without members.
  */
 export function ensembleDetector(members: readonly Classifier[], options: { flagAt?: number } = {}): StackDetector {
-  if (members.length === 0) throw new UsageError('E_ENSEMBLE_SIZE', 'The ensemble detector needs at least one member model besides the served one.');
+  if (members.length === 0)
+    throw new UsageError('E_ENSEMBLE_SIZE', 'The ensemble detector needs at least one member model besides the served one.');
   const flagAt = options.flagAt ?? 0.5;
   const m = members.length;
   const need = Math.min(m, Math.floor(m * (1 - flagAt) + 1e-9) + 1);
@@ -125,7 +126,10 @@ export function ensembleDetector(members: readonly Classifier[], options: { flag
  * @example const y = bpda((t) => tf.round(t), x); // forward rounds, backward passes dy through
  */
 export function bpda(layer: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor): tf.Tensor {
-  const forward = (input: tf.Tensor, save: tf.GradSaveFunc): { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor } => {
+  const forward = (
+    input: tf.Tensor,
+    save: tf.GradSaveFunc,
+  ): { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor } => {
     const value = tf.tidy(() => layer(input));
     save([input]);
     const same = value.shape.length === input.shape.length && value.shape.every((s, i) => s === input.shape[i]);

@@ -58,7 +58,6 @@ interface Verdicts {
 
 /** The stack's verdicts at `point`: exact, from one forward pass. */
 export async function stackVerdicts(stack: DefendedStack, point: tf.Tensor, labels: Int32Array): Promise<Verdicts> {
-  const n = labels.length;
   const parts = tf.tidy(() => {
     const logits = stack.model.logits(point);
     return [tf.argMax(logits, 1).toFloat(), ...stack.detectors.map((d) => d.margin(point, logits))];

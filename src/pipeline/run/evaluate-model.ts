@@ -200,7 +200,15 @@ async function attackLatency(options: EvaluateModelOptions, threats: ThreatModel
   const spec = plan.evaluation.attacks.find((a) => a.id === 'pgd') ?? plan.evaluation.attacks[0] ?? { id: 'pgd' };
   if (!threat) return undefined;
   const attack = createAttack(spec.id, spec.options ?? {});
-  return latencyUnderAttackP99Ms({ model: options.model, data: options.data, attack, threat, repeats: plan.evaluation.latencySamples, warmup: 10, seed: plan.seed });
+  return latencyUnderAttackP99Ms({
+    model: options.model,
+    data: options.data,
+    attack,
+    threat,
+    repeats: plan.evaluation.latencySamples,
+    warmup: 10,
+    seed: plan.seed,
+  });
 }
 
 /** The plan's PGD (or first attack) at the strongest L∞ threat (else the strongest threat) on the first examples. */

@@ -127,7 +127,9 @@ export const diversifiedOptions = z.strictObject({
 export type DiversifiedSpecOptions = z.infer<typeof diversifiedOptions>;
 
 /** Options of every objective; each id accepts its own schema's subset, and every id `awp`. */
-export type ObjectiveOptions = Partial<PgdAtOptions & TradesOptions & FgsmRsOptions & NoiseOptions & DiversifiedSpecOptions> &
+export type ObjectiveOptions = Partial<
+  PgdAtOptions & PatchAtOptions & TradesOptions & FgsmRsOptions & NoiseOptions & DiversifiedSpecOptions
+> &
   z.infer<typeof awpSwitch>;
 
 /**
