@@ -52,6 +52,11 @@ export { cw, cwAttack, type CwOptions, type CwConfig } from './attacks/image/cw.
 export { hopSkipJump, hopSkipJumpAttack, type HopSkipJumpOptions, type HopSkipJumpConfig } from './attacks/image/hop-skip-jump.js';
 export { dlrLoss, targetedDlrLoss } from './attacks/losses.js';
 export { gradientDescentAttack, type GradientDescentConfig } from './attacks/image/gradient-descent.js';
-export { attackIds, attackOptionNames, createAttack, describeAttack } from './attacks/registry.js';
+export { attackIds, attackNorms, attackOptionNames, attacksForNorm, createAttack, describeAttack } from './attacks/registry.js';
+export { adversarialPatch, patchAttack, type PatchOptions } from './attacks/image/patch.js';
+export { universal, universalAttack, type UniversalOptions } from './attacks/image/universal.js';
+export { sparseL0, sparseL0Attack, type SparseL0Options } from './attacks/image/sparse-l0.js';
+export { occlusionSweep, occlusionAttack, type OcclusionOptions } from './attacks/image/occlusion.js';
+export { transferAttack } from './attacks/image/transfer.js';
 export { wrapAttack, attackOf, type AttackAccess, type AttackContext, type AttackOutcome, type AttackSearch } from './attacks/wrapper.js';
 export { perturb, type PerturbOptions } from './attacks/image/ascent.js';

@@ -55,7 +55,9 @@ export {
   type CertifiedAccuracyOptions,
   type CertifiedAccuracyReport,
 } from './eval/smoothing.js';
-export { measureLatency, type LatencyOptions, type LatencyReport } from './eval/latency.js';
+export { measureLatency, latencyUnderAttackP99Ms, type LatencyOptions, type LatencyReport } from './eval/latency.js';
+export { attacksForThreat, suiteFitsThreat, type AttacksForThreatOptions, type ThreatAttacks } from './eval/attacks-for-threat.js';
+export * from './eval/adaptive/index.js';
 export {
   runMaskingChecks,
   MASKING_CHECKS,

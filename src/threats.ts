@@ -1,6 +1,26 @@
 /** `rampart/threats`: norms and threat models (image and text). */
-export { getNorm, linf, l2, NORM_IDS, type Norm, type NormId } from './threats/norms.js';
-export { threatModel, threatsAt, parseEpsilons, type ThreatModel, type ThreatModelSpec } from './threats/threat-model.js';
+export {
+  getNorm,
+  isSparseNorm,
+  linf,
+  l2,
+  lpNormId,
+  NORM_IDS,
+  THREAT_NORM_IDS,
+  type Norm,
+  type NormId,
+  type ThreatNormId,
+} from './threats/norms.js';
+export { l0, patch, occlusion, SPARSE_NORM_IDS, type SparseNormId } from './threats/sparse-norms.js';
+export {
+  threatModel,
+  threatsAt,
+  parseEpsilons,
+  type ThreatModel,
+  type ThreatModelSpec,
+  type ThreatGoal,
+  type ThreatTechnique,
+} from './threats/threat-model.js';
 export {
   textThreatModel,
   maxChangedWords,

@@ -5,14 +5,14 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { attackIds, createAttack } from './registry.js';
-import { NORM_IDS, getNorm } from '../threats/norms.js';
+import { attackIds, attackNorms, createAttack } from './registry.js';
+import { getNorm } from '../threats/norms.js';
 import { threatModel } from '../threats/threat-model.js';
 import { batchTensor } from '../core/tensors.js';
 import type { TfjsClassifier } from '../models/tfjs-classifier.js';
 import { engine, linearModel, smallMnist, trainedMlp } from '../../test/fixtures.js';
 
-const EPSILON: Record<string, number> = { linf: 0.1, l2: 1.5 };
+const EPSILON: Record<string, number> = { linf: 0.1, l2: 1.5, l0: 12, patch: 8, occlusion: 10 };
 /** Small budgets keep the table fast; the checks do not depend on attack strength. */
 const CHEAP: Record<string, Record<string, unknown>> = {
   pgd: { steps: 10 },
@@ -25,6 +25,10 @@ const CHEAP: Record<string, Record<string, unknown>> = {
   'fab-t': { steps: 2, targetClasses: 2 },
   cw: { steps: 5, binarySearchSteps: 2 },
   hsj: { steps: 2, queries: 60, initialEvals: 10 },
+  universal: { steps: 10 },
+  patch: { steps: 10, evalLocations: 4 },
+  'sparse-l0': { pixelsPerStep: 3 },
+  occlusion: { stride: 4 },
 };
 
 describe('attack conformance', () => {
@@ -35,7 +39,7 @@ describe('attack conformance', () => {
   });
 
   for (const id of attackIds()) {
-    for (const norm of NORM_IDS) {
+    for (const norm of attackNorms(id)) {
       for (const goal of ['untargeted', 'targeted'] as const) {
         test(`${id} ${norm} ${goal}: inside the ball and the bounds, honest success flags, no leaks`, async () => {
           const { test: data } = smallMnist();
@@ -55,6 +59,7 @@ describe('attack conformance', () => {
             assert.ok((d[i] as number) <= threat.epsilon * (1 + 1e-5) + 1e-6, `example ${i} at distance ${d[i]} > ${threat.epsilon}`);
           for (let i = 0; i < d.length; i++)
             assert.ok(Math.abs((d[i] as number) - (result.perturbation[i] as number)) < 1e-5, 'reported perturbation matches');
+          assert.ok(attackNorms(id).length > 0, `${id} declares the threat norms it searches under`);
           const [min, max] = tf
             .tidy(() => [tf.min(result.adversarial), tf.max(result.adversarial)])
             .map((t) => {

@@ -16,6 +16,11 @@ import { hopSkipJump, hopSkipJumpOptions } from './image/hop-skip-jump.js';
 import { fab, fabOptions, fabT, fabTOptions } from './image/fab.js';
 import { deepFool, deepFoolOptions } from './image/deepfool.js';
 import { apgdCe, apgdDlr, apgdOptions, apgdT, apgdTOptions } from './image/apgd.js';
+import { adversarialPatch, patchOptions } from './image/patch.js';
+import { universal, universalOptions } from './image/universal.js';
+import { sparseL0, sparseL0Options } from './image/sparse-l0.js';
+import { occlusionSweep, occlusionOptions } from './image/occlusion.js';
+import { NORM_IDS, type ThreatNormId } from '../threats/norms.js';
 
 interface Entry {
   /** Builds the attack from options its schema has parsed. */
@@ -23,11 +28,19 @@ interface Entry {
   /** The option names the schema accepts. */
   options: readonly string[];
   description: string;
+  /** The threat norms the attack searches under. */
+  norms: readonly ThreatNormId[];
 }
 
 /** Binds a schema to its factory, so the parsed options reach the factory with their type, no cast. */
-function entry<S extends z.ZodObject>(id: string, schema: S, factory: (options: z.output<S>) => Attack, description: string): Entry {
-  return { create: (options) => factory(parseAttackOptions(id, schema, options)), options: Object.keys(schema.shape), description };
+function entry<S extends z.ZodObject>(
+  id: string,
+  schema: S,
+  factory: (options: z.output<S>) => Attack,
+  description: string,
+  norms: readonly ThreatNormId[] = NORM_IDS,
+): Entry {
+  return { create: (options) => factory(parseAttackOptions(id, schema, options)), options: Object.keys(schema.shape), description, norms };
 }
 
 // Keyed by the access table's ids, so an attack cannot be registered without declaring what it reads.
@@ -68,6 +81,33 @@ const ATTACKS: Record<RegisteredAttackId, Entry> = {
     square,
     'Square attack: score-based black-box random search, L∞ and L2 (Andriushchenko et al. 2020).',
   ),
+  universal: entry(
+    'universal',
+    universalOptions,
+    universal,
+    'Universal adversarial perturbation: one δ for the whole batch, L∞ and L2 (Moosavi-Dezfooli et al. 2017, SGD variant).',
+  ),
+  patch: entry(
+    'patch',
+    patchOptions,
+    adversarialPatch,
+    'Adversarial patch: one location-randomised square patch for the whole batch, patch threats (Brown et al. 2017).',
+    ['patch'],
+  ),
+  'sparse-l0': entry(
+    'sparse-l0',
+    sparseL0Options,
+    sparseL0,
+    'Sparse L0: greedy saliency k-pixel attack setting pixels to their bounds, l0 threats (after Papernot et al. 2016).',
+    ['l0'],
+  ),
+  occlusion: entry(
+    'occlusion',
+    occlusionOptions,
+    occlusionSweep,
+    'Occlusion sweep: worst-case or random grey/black/white boxes, score-based, occlusion and patch threats (after Zeiler & Fergus 2014).',
+    ['occlusion', 'patch'],
+  ),
 };
 
 function lookup(id: string): Entry | undefined {
@@ -81,6 +121,16 @@ export function attackIds(): string[] {
 
 export function describeAttack(id: string): string {
   return lookup(id)?.description ?? '';
+}
+
+/** The threat norms an attack id searches under (empty for an unknown id). */
+export function attackNorms(id: string): readonly ThreatNormId[] {
+  return ATTACKS[id]?.norms ?? [];
+}
+
+/** The registered attack ids that search under a threat norm, in catalog order. */
+export function attacksForNorm(norm: ThreatNormId): string[] {
+  return attackIds().filter((id) => attackNorms(id).includes(norm));
 }
 
 /** The options an attack id accepts (empty for an unknown id). */

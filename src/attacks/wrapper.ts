@@ -7,11 +7,11 @@
  * search, as a function of an {@link AttackContext}.
  */
 import * as tf from '@tensorflow/tfjs';
-import { RampartError } from '../core/errors.js';
+import { RampartError, UsageError, listChoices } from '../core/errors.js';
 import { sizeOf } from '../core/types.js';
 import type { Classifier } from '../models/classifier.js';
 import { budgetedTarget, queryBudgetOf } from '../models/http/budget.js';
-import { getNorm, type Norm } from '../threats/norms.js';
+import { NORM_IDS, getNorm, type Norm, type ThreatNormId } from '../threats/norms.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import type { Attack, AttackProgress, AttackResult, AttackRunOptions } from './types.js';
 import type { AttackAccess } from './access.js';
@@ -104,11 +104,26 @@ async function measure(name: string, context: AttackContext, adversarial: tf.Ten
  * @throws InputError for a batch, labels or targets that do not fit the model (see validateAttackInputs).
  * @throws GradientError `E_NOT_DIFFERENTIABLE` when a gradient attack meets a model without gradients;
  *   UsageError `E_LABELS_ONLY` when a score attack meets a label-only target (both name the attacks that can run).
+ * @throws UsageError `E_THREAT_NORM` for a threat whose norm the attack does not search in (`norms`).
  * @throws RampartError `E_ATTACK_CONTRACT` when the search broke the threat (a bug).
  * @example export const pgdRunner = wrapAttack('pgd', 'gradients', gradientDescentSearch);
  */
-export function wrapAttack<C>(name: string, access: AttackAccess, search: AttackSearch<C>): AttackRunner<C> {
+export function wrapAttack<C>(
+  name: string,
+  access: AttackAccess,
+  search: AttackSearch<C>,
+  norms: readonly ThreatNormId[] = NORM_IDS,
+): AttackRunner<C> {
   return async (model, x, labels, threat, config, options = {}) => {
+    if (!norms.includes(threat.norm)) {
+      // Refused up front: an L∞ search under a patch budget would only be cut back by the final check.
+      throw new UsageError(
+        'E_THREAT_NORM',
+        `Attack '${name}' searches under ${listChoices(norms)} threats, not '${threat.id}' (${threat.norm}); ` +
+          'pick an attack for that threat (attacksForThreat lists them).',
+        { details: { attack: name, norm: threat.norm, valid: norms } },
+      );
+    }
     const goal = options.goal ?? { kind: 'untargeted' };
     const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
     assertTargetAccess(model, name, access);

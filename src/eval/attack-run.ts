@@ -8,9 +8,10 @@ import { UsageError } from '../core/errors.js';
 import type { Dataset } from '../core/types.js';
 import { localExecutor, type ExecutorSession, type Executor, type RowsResult } from '../execution/index.js';
 import type { AttackSpec } from '../execution/shards.js';
+import type { Attack } from '../attacks/types.js';
 import type { Classifier } from '../models/classifier.js';
 import { accuracyOf, predictClasses } from '../models/predict.js';
-import type { NormId } from '../threats/norms.js';
+import type { ThreatNormId } from '../threats/norms.js';
 import { sameNormThreats, type ThreatModel } from '../threats/threat-model.js';
 
 export interface AttackRunOptions {
@@ -24,7 +25,7 @@ export interface AttackRunOptions {
 }
 
 export interface AttackRun {
-  norm: NormId;
+  norm: ThreatNormId;
   threats: ThreatModel[];
   epsilons: number[];
   batchSize: number;
@@ -33,13 +34,17 @@ export interface AttackRun {
   /** Rows classified correctly: the only ones worth attacking. */
   candidates: number[];
   session: ExecutorSession;
-  /** Attacks `rows` under `threat` with `attack` on the session, reporting progress as a fraction. */
+  /**
+   * Attacks `rows` under `threat` with `attack` (a spec, or a live attack run in this thread) on the
+   * session, reporting progress as a fraction; with `targets`, one target class per row (a targeted goal).
+   */
   attackRows(
     rows: number[],
     threat: ThreatModel,
-    attack: AttackSpec,
+    attack: AttackSpec | Attack,
     seed: number,
     progress: (fraction: number) => void,
+    targets?: Int32Array,
   ): Promise<RowsResult>;
 }
 
@@ -68,7 +73,15 @@ export async function openAttackRun(options: AttackRunOptions): Promise<AttackRu
     cleanAccuracy: accuracyOf(predicted, data.y),
     candidates,
     session,
-    attackRows: (rows, threat, attack, seed, progress) =>
-      session.runRows({ data, rows, threat, attack, seed, onProgress: (done, total) => progress(done / Math.max(1, total)) }),
+    attackRows: (rows, threat, attack, seed, progress, targets) =>
+      session.runRows({
+        data,
+        rows,
+        threat,
+        attack,
+        seed,
+        ...(targets ? { targets } : {}),
+        onProgress: (done, total) => progress(done / Math.max(1, total)),
+      }),
   };
 }

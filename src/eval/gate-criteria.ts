@@ -20,6 +20,10 @@ export const gateCriteriaSchema = z
     ece: fraction.optional(),
     /** Maximum single-example latency p99, in milliseconds. */
     latencyP99Ms: z.number().positive().optional(),
+    /** Maximum single-example latency p99 on adversarial inputs (crafted by the plan's attack), in milliseconds. */
+    latencyUnderAttackP99Ms: z.number().positive().optional(),
+    /** The defended stack (model and detectors, attacked adaptively): minimum rate of inputs correct or caught. */
+    defendedStack: z.object({ minRobustAccuracy: fraction }).strict().optional(),
     /** Maximum absolute drop of any measured accuracy against the production model. */
     maxRegression: fraction.optional(),
     /**

@@ -208,6 +208,19 @@ export function evaluateGate(criteria: GateCriteria, candidate: EvaluationResult
     checks.push(atMost('ece', 'expected calibration error', candidate.ece, criteria.ece, (v) => v.toFixed(4)));
   if (criteria.latencyP99Ms !== undefined)
     checks.push(atMost('latency-p99', 'latency p99', candidate.latencyP99Ms, criteria.latencyP99Ms, (v) => `${v.toFixed(2)} ms`));
+  if (criteria.latencyUnderAttackP99Ms !== undefined) {
+    const measured = candidate.latencyUnderAttackP99Ms;
+    const required = criteria.latencyUnderAttackP99Ms;
+    checks.push(atMost('latency-under-attack-p99', 'latency p99 on adversarial inputs', measured, required, (v) => `${v.toFixed(2)} ms`));
+  }
+  if (criteria.defendedStack !== undefined) {
+    const required = criteria.defendedStack.minRobustAccuracy;
+    const check = atLeast('defended-stack', 'defended-stack robust accuracy', candidate.defendedStackRobustAccuracy, required, undefined, {
+      lowerBound: false,
+    });
+    const why = 'run evaluateDefendedStack (src/eval/adaptive) on the served stack';
+    checks.push(check.measured === null ? { ...check, message: `${check.message}: ${why}` } : check);
+  }
   const maxDrop = criteria.maxRegression;
   if (maxDrop !== undefined) {
     if (!production) {

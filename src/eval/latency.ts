@@ -185,3 +185,37 @@ export async function measureLatency(options: LatencyOptions): Promise<LatencyRe
     for (const { x } of inputs) x.dispose();
   }
 }
+
+export interface AttackLatencyOptions {
+  model: Classifier;
+  data: Dataset;
+  attack: Attack;
+  threat: ThreatModel;
+  /** Timed single-example runs; default 30. */
+  repeats?: number;
+  warmup?: number;
+  seed?: number;
+}
+
+/**
+ * The single-example p99 latency on adversarial inputs (crafted by `attack` under `threat`
+ * beforehand; only inference is timed): what the gate's `latencyUnderAttackP99Ms` reads.
+ * Adversarial inputs can cost more than clean ones where a model or defence branches on its
+ * input (early exits, detectors that do more work on suspicious inputs).
+ *
+ * @throws as {@link measureLatency}.
+ * @example const p99 = await latencyUnderAttackP99Ms({ model, data: test, attack: createAttack('pgd'), threat });
+ */
+export async function latencyUnderAttackP99Ms(options: AttackLatencyOptions): Promise<number> {
+  const report = await measureLatency({
+    model: options.model,
+    data: options.data,
+    attack: options.attack,
+    threat: options.threat,
+    batchSizes: [1],
+    repeats: options.repeats ?? 30,
+    ...(options.warmup === undefined ? {} : { warmup: options.warmup }),
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  });
+  return report.series.find((s) => s.inputs === 'adversarial')?.stats[0]?.p99Ms ?? 0;
+}

@@ -40,6 +40,10 @@ export const evaluationResultsSchema = z.object({
   /** The temperature the ECE was measured with (1: none). */
   temperature: z.number().positive().optional(),
   latencyP99Ms: z.number().min(0).optional(),
+  /** Single-example latency p99 on adversarial inputs, when measured. */
+  latencyUnderAttackP99Ms: z.number().min(0).optional(),
+  /** The defended stack's robust accuracy under the adaptive stack attack (src/eval/adaptive), when measured. */
+  defendedStackRobustAccuracy: z.number().min(0).max(1).optional(),
   /** Certified accuracy per threat id, when certification ran. */
   certifiedAccuracy: z.record(z.string(), z.number().min(0).max(1)).optional(),
   curves: z.array(z.object({ norm: z.string(), points: z.array(curvePoint) })).default([]),

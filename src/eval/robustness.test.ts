@@ -52,7 +52,8 @@ test('bad specs fail before any work', async () => {
   const data = takeFirst(smallMnist().test, 10);
   await assert.rejects(
     evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'nope' }] }),
-    (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK' && /'fgsm', 'pgd', .* or 'square'/.test(e.message),
+    (e: unknown) =>
+      e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK' && /'fgsm', 'pgd', .*'square', .* or 'occlusion'/.test(e.message),
   );
   await assert.rejects(
     evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'pgd', options: { stepz: 3 } }] }),

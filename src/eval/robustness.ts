@@ -15,7 +15,7 @@ import type { Executor } from '../execution/index.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import { createAttack } from '../attacks/registry.js';
 import type { Attack } from '../attacks/types.js';
-import type { NormId } from '../threats/norms.js';
+import type { ThreatNormId } from '../threats/norms.js';
 import { attackStatsMetric, type AttackStats } from './metrics.js';
 import { openAttackRun } from './attack-run.js';
 
@@ -23,6 +23,11 @@ export interface AttackSpec {
   id: string;
   options?: Record<string, unknown>;
 }
+
+/** An attack by spec (any executor), or a live one such as a transfer attack holding its surrogate (this thread only). */
+export type EvalAttack = AttackSpec | Attack;
+
+const isLive = (a: EvalAttack): a is Attack => typeof (a as Attack).run === 'function';
 
 export interface EvalProgress {
   stage: 'clean' | 'attack';
@@ -41,7 +46,7 @@ export interface RobustnessEvalOptions {
    * results carry each threat's id. Build unnamed ones with `threatsAt(norm, epsilons)`.
    */
   threats: readonly ThreatModel[];
-  attacks: readonly AttackSpec[];
+  attacks: readonly EvalAttack[];
   batchSize?: number;
   seed?: number;
   /**
@@ -74,6 +79,11 @@ export interface WorstCase {
   robustRows: number[];
   /** How many examples each attack broke (an example may be broken by several). */
   brokenBy: Record<string, number>;
+  /**
+   * For a targeted threat (`threat.goal`): the goal, the clean-correct examples attacked (those whose
+   * label is not the target) and how many of them the attacks moved to the target class.
+   */
+  targeted?: { target: number; attacked: number; succeeded: number };
 }
 
 export interface RobustnessReport {
@@ -87,7 +97,7 @@ export interface RobustnessReport {
   model: { id: string; inputShape: readonly number[]; numClasses: number; bounds: { min: number; max: number } };
   data: { name: string; count: number; sha256: string };
   config: {
-    norm: NormId;
+    norm: ThreatNormId;
     epsilons: number[];
     /** The threat ids, in the order of `epsilons`. */
     threats: string[];
@@ -117,14 +127,17 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
   const { model, data, onProgress } = options;
   const seed = options.seed ?? 0;
   if (options.attacks.length === 0) throw new UsageError('E_NO_ATTACKS', 'Give at least one attack to evaluate with, e.g. pgd.');
-  const attacks: Attack[] = options.attacks.map((spec) => createAttack(spec.id, spec.options ?? {}));
+  const attacks: Attack[] = options.attacks.map((spec) => (isLive(spec) ? spec : createAttack(spec.id, spec.options ?? {})));
 
   onProgress?.({ stage: 'clean', done: 0, total: data.count });
   const run = await openAttackRun(options);
   const { norm, threats, epsilons, batchSize, cleanAccuracy, candidates, session } = run;
   /** Attacks the given rows with attack `a` on the executor. */
-  const runBatch = (rows: number[], threat: ThreatModel, a: number, batchSeed: number, progress: (fraction: number) => void) =>
-    run.attackRows(rows, threat, options.attacks[a] as AttackSpec, batchSeed, progress);
+  const runBatch = (rows: number[], threat: ThreatModel, a: number, batchSeed: number, progress: (fraction: number) => void) => {
+    const goal = threat.goal;
+    const targets = goal?.kind === 'targeted' ? new Int32Array(rows.length).fill(goal.target) : undefined;
+    return run.attackRows(rows, threat, options.attacks[a] as EvalAttack, batchSeed, progress, targets);
+  };
 
   try {
     const attackedEpsilons = epsilons.filter((e) => e > 0).length;
@@ -135,6 +148,9 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
 
     for (const [e, threat] of threats.entries()) {
       const robust = new Uint8Array(candidates.length).fill(1);
+      // A targeted adversary has nothing to gain on an example already of the target class: it is not attacked.
+      const goal = threat.goal;
+      const aimed = goal?.kind === 'targeted' ? candidates.flatMap((row, k) => (data.y[row] === goal.target ? [] : [k])) : undefined;
       const brokenBy: Record<string, number> = {};
       for (const [a, attack] of attacks.entries()) {
         const attackStarted = Date.now();
@@ -147,15 +163,17 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
             queries: new Int32Array(candidates.length),
           });
         } else {
-          for (const [start, end] of ranges(candidates.length, batchSize)) {
-            const rows = candidates.slice(start, end);
+          const attackable = aimed ?? candidates.map((_, k) => k);
+          for (const [start, end] of ranges(attackable.length, batchSize)) {
+            const picked = attackable.slice(start, end);
+            const rows = picked.map((k) => candidates[k] as number);
             const base = done;
             const outcome = await runBatch(rows, threat, a, seed + 1_000_003 * e + 10_007 * a + start, (fraction) =>
               onProgress?.({ stage: 'attack', attack: attack.id, epsilon: threat.epsilon, done: base + rows.length * fraction, total }),
             );
             metric.update(outcome);
             outcome.success.forEach((s, k) => {
-              if (s) robust[start + k] = 0;
+              if (s) robust[picked[k] as number] = 0;
             });
             done = base + rows.length;
             onProgress?.({ stage: 'attack', attack: attack.id, epsilon: threat.epsilon, done, total });
@@ -181,6 +199,9 @@ export async function evaluateRobustness(options: RobustnessEvalOptions): Promis
         robustCount,
         robustRows,
         brokenBy,
+        ...(aimed && goal?.kind === 'targeted'
+          ? { targeted: { target: goal.target, attacked: aimed.length, succeeded: aimed.filter((k) => robust[k] === 0).length } }
+          : {}),
       });
     }
     return {

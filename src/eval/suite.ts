@@ -26,7 +26,7 @@ import type { Classifier } from '../models/classifier.js';
 import { accuracyOf, predictBatch } from '../models/predict.js';
 import { openAttackRun } from './attack-run.js';
 import { createAttack } from '../attacks/registry.js';
-import type { NormId } from '../threats/norms.js';
+import type { ThreatNormId } from '../threats/norms.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 
 export const SUITE_IDS = ['standard'] as const;
@@ -172,7 +172,13 @@ export interface SuiteReport {
   seed: number;
   model: { id: string; inputShape: readonly number[]; numClasses: number; bounds: { min: number; max: number } };
   data: { name: string; count: number; sha256: string };
-  config: { norm: NormId; epsilons: number[]; threats: string[]; batchSize: number; execution: { workers: number; shardRows?: number } };
+  config: {
+    norm: ThreatNormId;
+    epsilons: number[];
+    threats: string[];
+    batchSize: number;
+    execution: { workers: number; shardRows?: number };
+  };
   clean: { accuracy: number; correct: number; count: number };
   results: SuiteEpsilonResult[];
 }

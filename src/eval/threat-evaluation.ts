@@ -10,11 +10,12 @@ import type { Dataset } from '../core/types.js';
 import type { Executor } from '../execution/index.js';
 import type { Classifier } from '../models/classifier.js';
 import { accuracyOf, predictClasses } from '../models/predict.js';
-import type { NormId } from '../threats/norms.js';
+import type { NormId, ThreatNormId } from '../threats/norms.js';
 import { threatModel, type ThreatModel } from '../threats/threat-model.js';
 import { rateOf, type Rate } from './rate.js';
 import { isStochastic } from './stochastic.js';
-import { evaluateRobustness, type AttackSpec, type RobustnessReport } from './robustness.js';
+import { evaluateRobustness, type AttackSpec, type EvalAttack, type RobustnessReport } from './robustness.js';
+import { attacksForThreat, suiteFitsThreat } from './attacks-for-threat.js';
 import { runSuite, type SuiteDefinition, type SuiteReport } from './suite.js';
 
 export interface ThreatEvaluationOptions {
@@ -26,6 +27,11 @@ export interface ThreatEvaluationOptions {
   attacks: readonly AttackSpec[];
   /** The suite every threat is evaluated with; without one, each number is an upper bound from weaker attacks. */
   suite?: SuiteDefinition;
+  /**
+   * The adversary's own model, for `transfer` threats (see attacksForThreat). Threats that are not
+   * white-box, untargeted L∞/L2 ones are evaluated with the attacks their technique and norm select.
+   */
+  surrogate?: Classifier;
   /** Extra budgets per norm for the curves, measured with `attacks` (the suite when there are none). */
   curve?: Partial<Record<NormId, readonly number[]>>;
   batchSize?: number;
@@ -36,8 +42,15 @@ export interface ThreatEvaluationOptions {
 
 export interface ThreatResult {
   threat: string;
-  norm: NormId;
+  norm: ThreatNormId;
   epsilon: number;
+  /** How the threat was evaluated, when not by the plan's white-box attacks (technique, goal, surrogate). */
+  note?: string;
+  /**
+   * A targeted threat: the share of attacked examples (clean-correct, not already of the target class)
+   * that the attacks moved to the target class, with its 95% interval.
+   */
+  targetedSuccess?: Rate & { target: number };
   /** The per-example worst case over the suite and the attacks, with its 95% interval. */
   robust: Rate;
   /** Each source on its own, for the report: what the suite and the extra attacks measured. */
@@ -49,7 +62,7 @@ export interface ThreatEvaluation {
   /** In the order the threats were given. */
   threats: ThreatResult[];
   /** Per norm: robust accuracy at ε = 0, every threat's ε and every curve budget. */
-  curves: { norm: NormId; points: { epsilon: number; robustAccuracy: number }[] }[];
+  curves: { norm: ThreatNormId; points: { epsilon: number; robustAccuracy: number }[] }[];
   reports: RobustnessReport[];
   suites: SuiteReport[];
 }
@@ -82,17 +95,25 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
       { details: { model: model.id, suite: suite ? `${suite.id}:${suite.variant}` : 'none' } },
     );
   }
-  const norms = [...new Set(options.threats.map((t) => t.norm))];
-  const plan = norms.map((norm) => {
-    const named = options.threats.filter((t) => t.norm === norm);
-    const extra = [0, ...(options.curve?.[norm] ?? [])].filter((e) => !named.some((t) => t.epsilon === e));
-    const curve = [...new Set(extra)].map((e) => curveThreat(norm, e, model));
-    return { norm, named, curve };
+  const standard = options.threats.filter(suiteFitsThreat);
+  const norms = [...new Set(standard.map((t) => t.norm))];
+  const plan: Group[] = norms.map((norm) => {
+    const named = standard.filter((t) => t.norm === norm);
+    const extra = [0, ...(options.curve?.[norm as NormId] ?? [])].filter((e) => !named.some((t) => t.epsilon === e));
+    const curve = [...new Set(extra)].map((e) => curveThreat(norm as NormId, e, model));
+    return { norm, named, curve, attacks: options.attacks, ...(suite ? { suite } : {}) };
   });
-  const withAttacks = options.attacks.length > 0;
-  const work = plan.map(
-    (p) => (withAttacks ? p.named.length + p.curve.length : 0) + (suite ? p.named.length + (withAttacks ? 0 : p.curve.length) : 0),
-  );
+  // Every other threat (another technique, a targeted goal, a sparse norm) gets the attacks its adversary has.
+  const notes = new Map<string, string>();
+  for (const t of options.threats.filter((x) => !suiteFitsThreat(x))) {
+    const chosen = attacksForThreat(t, { gradient: options.attacks, ...(options.surrogate ? { surrogate: options.surrogate } : {}) });
+    notes.set(t.id, chosen.note);
+    plan.push({ norm: t.norm, named: [t], curve: [], attacks: chosen.attacks });
+  }
+  const work = plan.map((p) => {
+    const withAttacks = p.attacks.length > 0;
+    return (withAttacks ? p.named.length + p.curve.length : 0) + (p.suite ? p.named.length + (withAttacks ? 0 : p.curve.length) : 0);
+  });
   const total = Math.max(
     1,
     work.reduce((a, b) => a + b, 0),
@@ -109,7 +130,8 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
   };
   const results = new Map<string, ThreatResult>();
   const curves: ThreatEvaluation['curves'] = [];
-  for (const { norm, named, curve } of plan) {
+  for (const { norm, named, curve, attacks, suite } of plan) {
+    const withAttacks = attacks.length > 0;
     const byAttacks = withAttacks ? [...named, ...curve] : [];
     const bySuite = suite ? (withAttacks ? named : [...named, ...curve]) : [];
     let report: RobustnessReport | undefined;
@@ -119,7 +141,7 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
       report = await evaluateRobustness({
         ...common,
         threats: byAttacks,
-        attacks: options.attacks,
+        attacks,
         onProgress: (p) =>
           options.onProgress?.(
             offset + (byAttacks.length * p.done) / Math.max(1, p.total),
@@ -158,10 +180,12 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
     const points: { epsilon: number; robustAccuracy: number }[] = [];
     for (const t of [...named, ...curve].sort((a, b) => a.epsilon - b.epsilon)) {
       const result = worstCaseOf(t, data.count, report, suiteReport);
-      if (named.includes(t)) results.set(t.id, result);
+      const note = notes.get(t.id);
+      if (named.includes(t)) results.set(t.id, note ? { ...result, note } : result);
       if (!points.some((p) => p.epsilon === t.epsilon)) points.push({ epsilon: t.epsilon, robustAccuracy: result.robust.value });
     }
-    curves.push({ norm, points });
+    // A threat evaluated on its own (no curve budgets) adds no curve of its own.
+    if (!notes.has(named[0]?.id ?? '')) curves.push({ norm, points });
   }
   const first = reports[0]?.clean ?? suites[0]?.clean;
   const clean = first
@@ -169,6 +193,14 @@ export async function evaluateThreats(options: ThreatEvaluationOptions): Promise
     : rateOf(accuracyCount(await predictClasses(model, data, options.batchSize ?? 256), data.y), data.count);
   options.onProgress?.(total, total, 'done');
   return { clean, threats: options.threats.map((t) => results.get(t.id) as ThreatResult), curves, reports, suites };
+}
+
+interface Group {
+  norm: ThreatNormId;
+  named: ThreatModel[];
+  curve: ThreatModel[];
+  attacks: readonly EvalAttack[];
+  suite?: SuiteDefinition;
 }
 
 function accuracyCount(predicted: Int32Array, labels: Int32Array): number {
@@ -184,11 +216,13 @@ function worstCaseOf(threat: ThreatModel, n: number, report: RobustnessReport | 
   let robust: number;
   if (attackRows && suiteRows) robust = [...attackRows].filter((r) => suiteRows.has(r)).length;
   else robust = (attackRows ?? suiteRows ?? new Set()).size;
+  const targeted = fromAttacks?.targeted;
   return {
     threat: threat.id,
     norm: threat.norm,
     epsilon: threat.epsilon,
     robust: rateOf(robust, n),
+    ...(targeted ? { targetedSuccess: { ...rateOf(targeted.succeeded, targeted.attacked), target: targeted.target } } : {}),
     sources: { ...(suiteRows ? { suite: rateOf(suiteRows.size, n) } : {}), ...(attackRows ? { attacks: rateOf(attackRows.size, n) } : {}) },
   };
 }

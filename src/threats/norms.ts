@@ -6,20 +6,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, listChoices } from '../core/errors.js';
+import { l0, occlusion, patch } from './sparse-norms.js';
+import { NORM_IDS, SPARSE_NORM_IDS, type Norm, type NormId, type SparseNormId, type ThreatNormId } from './norm-types.js';
 
-export const NORM_IDS = ['linf', 'l2'] as const;
-export type NormId = (typeof NORM_IDS)[number];
+export { NORM_IDS, SPARSE_NORM_IDS, type Norm, type NormId, type SparseNormId, type ThreatNormId };
 
-export interface Norm {
-  readonly id: NormId;
-  /** Per-example size of a perturbation, shape `[batch]`. */
-  distance(delta: tf.Tensor): tf.Tensor1D;
-  /** Nearest point of the epsilon-ball around zero (per example). */
-  project(delta: tf.Tensor, epsilon: number): tf.Tensor;
-  /** The steepest-ascent direction of unit norm for a gradient. */
-  normalizeStep(gradient: tf.Tensor): tf.Tensor;
-  /** A uniformly random point of the epsilon-ball, seeded. */
-  randomStart(shape: readonly number[], epsilon: number, seed: number): tf.Tensor;
+/** Every threat norm: the Lp norms and the sparse/local ones (see sparse-norms.ts). */
+export const THREAT_NORM_IDS = [...NORM_IDS, ...SPARSE_NORM_IDS] as const;
+
+/** Whether a norm id is one of the sparse/local threats, whose budget is a whole number of pixels. */
+export function isSparseNorm(id: string): id is SparseNormId {
+  return (SPARSE_NORM_IDS as readonly string[]).includes(id);
 }
 
 const TINY = 1e-12;
@@ -64,7 +61,7 @@ export const l2: Norm = {
   },
 };
 
-const NORMS: Record<NormId, Norm> = { linf, l2 };
+const NORMS: Record<ThreatNormId, Norm> = { linf, l2, l0, patch, occlusion };
 
 /**
  * The norm hooks for an id.
@@ -74,10 +71,25 @@ const NORMS: Record<NormId, Norm> = { linf, l2 };
  * const norm = getNorm('linf');
  */
 export function getNorm(id: string): Norm {
+  if (!(THREAT_NORM_IDS as readonly string[]).includes(id)) {
+    throw new UsageError('E_UNKNOWN_NORM', `Unknown norm '${id}'; use ${listChoices(THREAT_NORM_IDS)}.`, {
+      details: { value: id, valid: THREAT_NORM_IDS },
+    });
+  }
+  return NORMS[id as ThreatNormId];
+}
+
+/**
+ * The id of a dense Lp norm (L∞ or L2), for the callers that take only those (the suite's curves, the CLI's `--norm`).
+ *
+ * @throws UsageError `E_UNKNOWN_NORM` for any other id, listing `linf` and `l2`.
+ * @example const norm = lpNormId('linf');
+ */
+export function lpNormId(id: string): NormId {
   if (!(NORM_IDS as readonly string[]).includes(id)) {
-    throw new UsageError('E_UNKNOWN_NORM', `Unknown norm '${id}'; use ${listChoices(NORM_IDS)}.`, {
+    throw new UsageError('E_UNKNOWN_NORM', `Norm '${id}' is not one of ${listChoices(NORM_IDS)}, which this command takes.`, {
       details: { value: id, valid: NORM_IDS },
     });
   }
-  return NORMS[id as NormId];
+  return id as NormId;
 }

@@ -22,7 +22,7 @@ test('threat ids and validation', () => {
   assert.doesNotThrow(() => threatModel({ norm: 'l2', epsilon: 3 }));
   assert.throws(
     () => threatModel({ norm: 'l3', epsilon: 1 }),
-    (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_NORM' && /'linf' or 'l2'/.test(e.message),
+    (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_NORM' && /'linf', 'l2', 'l0', 'patch' or 'occlusion'/.test(e.message),
   );
   assert.throws(() => threatModel({ norm: 'linf', epsilon: 0.1, bounds: { min: 1, max: 0 } }), /min < max/);
   assert.deepEqual(parseEpsilons('0.1, 0.2,0.3'), [0.1, 0.2, 0.3]);

@@ -4,14 +4,28 @@
  */
 import type { Bounds } from '../core/types.js';
 import { ThreatError, UsageError } from '../core/errors.js';
-import { getNorm, type NormId } from './norms.js';
+import { getNorm, isSparseNorm, type ThreatNormId } from './norms.js';
+
+/**
+ * How the adversary reaches the model (a plan threat's `technique`): its gradients, its
+ * scores, its labels only, or a surrogate whose examples transfer. Decides the attacks.
+ */
+export type ThreatTechnique = 'gradient' | 'score-based' | 'decision-based' | 'transfer';
+
+/** What the adversary wants: any wrong class, or one chosen class. */
+export type ThreatGoal = { kind: 'untargeted' } | { kind: 'targeted'; target: number };
 
 export interface ThreatModel {
-  /** e.g. `linf-0.3`. */
+  /** e.g. `linf-0.3`, `patch-6`. */
   readonly id: string;
-  readonly norm: NormId;
+  /** An Lp norm, or a sparse/local threat (`l0` pixels, `patch` or `occlusion` box side). */
+  readonly norm: ThreatNormId;
   readonly epsilon: number;
   readonly bounds: Bounds;
+  /** Absent means `gradient` (white-box), the strongest adversary. */
+  readonly technique?: ThreatTechnique;
+  /** Absent means untargeted. */
+  readonly goal?: ThreatGoal;
 }
 
 export interface ThreatModelSpec {
@@ -19,6 +33,8 @@ export interface ThreatModelSpec {
   epsilon: number;
   bounds?: Bounds;
   id?: string;
+  technique?: ThreatTechnique;
+  goal?: ThreatGoal;
 }
 
 /**
@@ -27,7 +43,10 @@ export interface ThreatModelSpec {
  * @throws UsageError `E_UNKNOWN_NORM` for a norm that does not exist.
  * @throws ThreatError `E_EPSILON_RANGE` when epsilon is negative, not finite, or (for L∞)
  *   larger than the input range, where every input is reachable and the threat is void.
+ * @throws ThreatError `E_EPSILON_RANGE` for a sparse threat (`l0`, `patch`, `occlusion`) whose budget is
+ *   not a whole number of pixels.
  * @throws ThreatError `E_BOUNDS` when bounds are not finite or min >= max.
+ * @throws ThreatError `E_THREAT_TARGET` for a targeted goal without a class index.
  * @example
  * const threat = threatModel({ norm: 'linf', epsilon: 0.3 });
  */
@@ -42,6 +61,12 @@ export function threatModel(spec: ThreatModelSpec): ThreatModel {
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon < 0) {
     throw new ThreatError('E_EPSILON_RANGE', `Epsilon must be a finite number >= 0; got ${String(epsilon)}.`, { details: { epsilon } });
   }
+  if (isSparseNorm(norm) && !Number.isInteger(epsilon)) {
+    const what = norm === 'l0' ? 'a number of pixels' : 'a box side in pixels';
+    throw new ThreatError('E_EPSILON_RANGE', `A ${norm} budget is ${what} and must be a whole number; got ${epsilon}.`, {
+      details: { epsilon, norm },
+    });
+  }
   if (norm === 'linf' && epsilon > range) {
     throw new ThreatError(
       'E_EPSILON_RANGE',
@@ -51,7 +76,19 @@ export function threatModel(spec: ThreatModelSpec): ThreatModel {
       },
     );
   }
-  return { id: spec.id ?? `${norm}-${epsilon}`, norm, epsilon, bounds };
+  if (spec.goal?.kind === 'targeted' && !(Number.isInteger(spec.goal.target) && spec.goal.target >= 0)) {
+    throw new ThreatError('E_THREAT_TARGET', `A targeted threat needs a class index >= 0 as its target; got ${spec.goal.target}.`, {
+      details: { target: spec.goal.target },
+    });
+  }
+  return {
+    id: spec.id ?? `${norm}-${epsilon}`,
+    norm,
+    epsilon,
+    bounds,
+    ...(spec.technique ? { technique: spec.technique } : {}),
+    ...(spec.goal ? { goal: spec.goal } : {}),
+  };
 }
 
 /**
@@ -71,7 +108,7 @@ export function threatsAt(norm: string, epsilons: readonly number[], bounds?: Bo
  *
  * @throws UsageError `E_THREAT_NORMS` for none or for mixed norms.
  */
-export function sameNormThreats(threats: readonly ThreatModel[]): { norm: NormId; threats: ThreatModel[] } {
+export function sameNormThreats(threats: readonly ThreatModel[]): { norm: ThreatNormId; threats: ThreatModel[] } {
   const first = threats[0];
   if (!first) throw new UsageError('E_THREAT_NORMS', "Give at least one threat model to evaluate under, e.g. threatsAt('linf', [0.1]).");
   const norms = [...new Set(threats.map((t) => t.norm))];

@@ -10,7 +10,7 @@ import { writeJsonFile, writeTextFile } from '../../core/files.js';
 import type { Dataset } from '../../core/types.js';
 import { initEngine } from '../../engine/backend.js';
 import { createAttack } from '../../attacks/registry.js';
-import { NORM_IDS, getNorm, type NormId } from '../../threats/norms.js';
+import { NORM_IDS, lpNormId, type NormId } from '../../threats/norms.js';
 import { parseEpsilons, threatModel, threatsAt, type ThreatModel } from '../../threats/threat-model.js';
 import { robustnessMarkdown, robustnessText } from '../../report/robustness-table.js';
 import { parseSuiteSpec } from '../../eval/suite.js';
@@ -138,7 +138,7 @@ export function registerEval(program: Command): void {
     const ids = runAttacks ? commaList(flags.attacks) : [];
     const attacks = ids.map((id) => ({ id, options: attackOptionsFromFlags(id, flags) }));
     attacks.forEach((a) => createAttack(a.id, a.options));
-    const norm = getNorm(flags.norm).id;
+    const norm = lpNormId(flags.norm);
     const epsilons = parseEpsilons(flags.epsilons);
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
     if (await isTextModel(modelFlag(flags.model)))

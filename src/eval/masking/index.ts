@@ -17,7 +17,7 @@ import type { Classifier } from '../../models/classifier.js';
 import { predictClasses } from '../../models/predict.js';
 import { attackIds, createAttack } from '../../attacks/registry.js';
 import type { Attack } from '../../attacks/types.js';
-import type { NormId } from '../../threats/norms.js';
+import type { NormId, ThreatNormId } from '../../threats/norms.js';
 import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
 import { gradientHealth } from './gradient-health.js';
 import { iterationsPlateau } from './iterations-plateau.js';
@@ -84,7 +84,7 @@ export interface MaskingCheckOptions {
 export interface MaskingReport {
   kind: 'rampart.masking-report';
   model: { id: string };
-  threat: { id: string; norm: NormId; epsilon: number };
+  threat: { id: string; norm: ThreatNormId; epsilon: number };
   /** Clean-correct examples the checks attacked. */
   examples: number;
   config: {

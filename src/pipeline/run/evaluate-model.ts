@@ -14,7 +14,8 @@ import { hashDataset } from '../../data/hash.js';
 import type { WorkerPool } from '../../execution/pool/index.js';
 import { adversarialExamples, type AdversarialExampleSet } from '../../eval/adversarial-examples.js';
 import { calibrationFromLogits, datasetLogits } from '../../eval/calibration.js';
-import { measureLatency } from '../../eval/latency.js';
+import { latencyUnderAttackP99Ms, measureLatency } from '../../eval/latency.js';
+import { createAttack } from '../../attacks/registry.js';
 import type { MaskingReport } from '../../eval/masking/index.js';
 import { attackSuccessOf, type Rate } from '../../eval/rate.js';
 import type { EvaluationResults, MaskingSummary } from '../../eval/results.js';
@@ -23,7 +24,7 @@ import { suiteDefinition, type SuiteDefinition, type SuiteReport } from '../../e
 import { evaluateThreats } from '../../eval/threat-evaluation.js';
 import { maskingAt } from '../../eval/trust.js';
 import { accessOf, type Classifier } from '../../models/classifier.js';
-import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
+import { threatModel, type ThreatTechnique, type ThreatModel } from '../../threats/threat-model.js';
 import type { ImageThreatScenario, Plan } from '../plan/schema.js';
 
 export type { AdversarialExample, AdversarialExampleSet } from '../../eval/adversarial-examples.js';
@@ -148,7 +149,22 @@ export function planSuite(plan: Plan): SuiteDefinition | undefined {
 export function planImageThreats(plan: Plan, model: Classifier): ThreatModel[] {
   return plan.threats
     .filter((t): t is ImageThreatScenario => t.channel === 'image')
-    .map((t) => threatModel({ id: t.id, norm: t.norm, epsilon: t.epsilon, bounds: model.bounds }));
+    .map((t) =>
+      threatModel({
+        id: t.id,
+        norm: t.norm,
+        epsilon: t.epsilon,
+        bounds: model.bounds,
+        // The technique and goal pick the attacks (attacksForThreat); text techniques do not apply to images.
+        ...(isImageTechnique(t.technique) ? { technique: t.technique } : {}),
+        ...(t.goal === 'targeted' && t.target !== undefined ? { goal: { kind: 'targeted' as const, target: t.target } } : {}),
+      }),
+    );
+}
+
+const IMAGE_TECHNIQUES: readonly string[] = ['gradient', 'score-based', 'decision-based', 'transfer'];
+function isImageTechnique(technique: string): technique is ThreatTechnique {
+  return IMAGE_TECHNIQUES.includes(technique);
 }
 
 function maskingSummary(report: MaskingReport): MaskingSummary {
@@ -212,6 +228,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   });
   const latencyReport = await measureLatency({ model, data, batchSizes: [1], repeats: plan.evaluation.latencySamples, warmup: 10 });
   const latency = latencyReport.series[0]?.stats[0]?.p99Ms ?? 0;
+  const underAttack = plan.criteria.latencyUnderAttackP99Ms === undefined ? undefined : await attackLatency(options, threats);
   const examples = await examplesFor(options, threats);
   options.onProgress?.(1, 1, 'done');
   const certified = options.certified;
@@ -232,6 +249,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
       accuracy: b.accuracy,
     })),
     latencyP99Ms: latency,
+    ...(underAttack === undefined ? {} : { latencyUnderAttackP99Ms: underAttack }),
     ...(certified ? { certifiedAccuracy: Object.fromEntries(Object.entries(certified).map(([id, r]) => [id, r.value])) } : {}),
     curves: measured.curves,
     unmeasured,
@@ -244,6 +262,28 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     ...(masking.length > 0 ? { masking: Object.fromEntries(masking.map((m) => [m.threat.id, maskingSummary(m)])) } : {}),
   };
   return { results, reports: measured.reports, suites: measured.suites, masking, ...(examples ? { examples } : {}) };
+}
+
+/**
+ * Single-example p99 latency on adversarial inputs, crafted with the plan's PGD (or first attack) at its
+ * strongest L∞ threat (else the strongest threat): measured only when the plan's criteria ask for it.
+ */
+async function attackLatency(options: EvaluateModelOptions, threats: ThreatModel[]): Promise<number | undefined> {
+  const { plan } = options;
+  const linf = threats.filter((t) => t.norm === 'linf');
+  const threat = [...(linf.length > 0 ? linf : threats)].sort((a, b) => b.epsilon - a.epsilon)[0];
+  const spec = plan.evaluation.attacks.find((a) => a.id === 'pgd') ?? plan.evaluation.attacks[0] ?? { id: 'pgd' };
+  if (!threat) return undefined;
+  const attack = createAttack(spec.id, spec.options ?? {});
+  return latencyUnderAttackP99Ms({
+    model: options.model,
+    data: options.data,
+    attack,
+    threat,
+    repeats: plan.evaluation.latencySamples,
+    warmup: 10,
+    seed: plan.seed,
+  });
 }
 
 /** The plan's PGD (or first attack) at the strongest L∞ threat (else the strongest threat) on the first examples. */

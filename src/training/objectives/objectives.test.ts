@@ -13,6 +13,7 @@ import { fgsmRs } from './fgsm-rs.js';
 import { klPerExample } from './losses.js';
 import { noise } from './noise.js';
 import { pgdAt } from './pgd-at.js';
+import { patchAt } from './patch-at.js';
 import { createObjective, objectiveIds } from './registry.js';
 import { standardObjective } from './standard.js';
 import { trades } from './trades.js';
@@ -102,6 +103,7 @@ describe('every objective', () => {
         }),
     ],
     ['awp(pgd-at)', () => awp(pgdAt({ threat: LINF, steps: 3 }))],
+    ['patch-at', () => patchAt({ size: 6, steps: 2 })],
   ];
 
   for (const [name, make] of objectives) {
@@ -488,7 +490,7 @@ describe('registry', () => {
   const code = (c: string) => (e: unknown) => e instanceof RampartError && e.code === c;
 
   test('builds every id with resolved configs', () => {
-    assert.deepEqual(objectiveIds(), ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified']);
+    assert.deepEqual(objectiveIds(), ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at']);
     const pgd = createObjective('pgd-at', { threat: { norm: 'linf', epsilon: 0.3 }, steps: 10 });
     assert.equal(pgd.id, 'pgd-at');
     assert.deepEqual(pgd.config, {
@@ -526,7 +528,7 @@ describe('registry', () => {
       (e: unknown) =>
         e instanceof UsageError &&
         e.code === 'E_UNKNOWN_OBJECTIVE' &&
-        /'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise' or 'diversified'/.test(e.message),
+        /'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified' or 'patch-at'/.test(e.message),
     );
     assert.throws(
       () => createObjective('pgd-at', { threat: LINF, mixRatio: 1.5 }),

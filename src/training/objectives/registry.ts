@@ -10,6 +10,7 @@ import { diversified } from './diversified.js';
 import { fgsmRs } from './fgsm-rs.js';
 import { noise } from './noise.js';
 import { pgdAt } from './pgd-at.js';
+import { patchAt } from './patch-at.js';
 import {
   awpOptions,
   awpSwitch,
@@ -17,6 +18,7 @@ import {
   fgsmRsOptions,
   noiseOptions,
   parseObjectiveOptions,
+  patchAtOptions,
   pgdAtOptions,
   standardOptions,
   tradesOptions,
@@ -28,7 +30,7 @@ import type { Objective } from './types.js';
 
 export type { ObjectiveMemberSpec, ObjectiveOptions } from './schemas.js';
 
-export const OBJECTIVE_IDS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified'] as const;
+export const OBJECTIVE_IDS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at'] as const;
 export type ObjectiveId = (typeof OBJECTIVE_IDS)[number];
 
 interface Entry {
@@ -46,6 +48,7 @@ function entry<S extends z.ZodObject>(id: ObjectiveId, schema: S, build: (option
 const OBJECTIVES: Record<ObjectiveId, Entry> = {
   standard: entry('standard', standardOptions, () => standardObjective()),
   'pgd-at': entry('pgd-at', pgdAtOptions, pgdAt),
+  'patch-at': entry('patch-at', patchAtOptions, patchAt),
   trades: entry('trades', tradesOptions, trades),
   'fgsm-rs': entry('fgsm-rs', fgsmRsOptions, fgsmRs),
   noise: entry('noise', noiseOptions, noise),

@@ -44,6 +44,20 @@ export const pgdAtOptions = z.strictObject({
 });
 export type PgdAtOptions = z.infer<typeof pgdAtOptions>;
 
+export const patchAtOptions = z.strictObject({
+  /** Side of the square patch in pixels (the `patch` threat's budget). */
+  size: wholeNumber(1),
+  /** Signed ascent steps on each patch's content; default 5. */
+  steps: wholeNumber(1).optional(),
+  /** Step as a fraction of the bounds' range; default 0.25. */
+  stepSize: numberIn(0, 1, true).optional(),
+  /** Weight r of the patched term in (1 − r) * CE(clean) + r * CE(patched); default 0.5. */
+  mixRatio: numberIn(0, 1).optional(),
+  /** Input bounds; default [0, 1]. */
+  bounds: boundsField.optional(),
+});
+export type PatchAtOptions = z.infer<typeof patchAtOptions>;
+
 export const tradesOptions = z.strictObject({
   /** The threat to train against, e.g. `{ norm: 'linf', epsilon: 0.3 }` (bounds default to [0, 1]). */
   threat: threatField,
@@ -113,7 +127,9 @@ export const diversifiedOptions = z.strictObject({
 export type DiversifiedSpecOptions = z.infer<typeof diversifiedOptions>;
 
 /** Options of every objective; each id accepts its own schema's subset, and every id `awp`. */
-export type ObjectiveOptions = Partial<PgdAtOptions & TradesOptions & FgsmRsOptions & NoiseOptions & DiversifiedSpecOptions> &
+export type ObjectiveOptions = Partial<
+  PgdAtOptions & PatchAtOptions & TradesOptions & FgsmRsOptions & NoiseOptions & DiversifiedSpecOptions
+> &
   z.infer<typeof awpSwitch>;
 
 /**
