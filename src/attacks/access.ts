@@ -22,6 +22,10 @@ export const ATTACK_ACCESS = {
   cw: 'gradients',
   hsj: 'labels',
   square: 'scores',
+  universal: 'gradients',
+  patch: 'gradients',
+  'sparse-l0': 'gradients',
+  occlusion: 'scores',
 } as const satisfies Record<string, AttackAccess>;
 
 export type RegisteredAttackId = keyof typeof ATTACK_ACCESS;

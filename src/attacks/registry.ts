@@ -125,7 +125,7 @@ export function describeAttack(id: string): string {
 
 /** The threat norms an attack id searches under (empty for an unknown id). */
 export function attackNorms(id: string): readonly ThreatNormId[] {
-  return ATTACKS[id]?.norms ?? [];
+  return lookup(id)?.norms ?? [];
 }
 
 /** The registered attack ids that search under a threat norm, in catalog order. */
