@@ -1,0 +1,94 @@
+/** Decoding PNG (pngjs) and JPEG (jpeg-js) to float pixels in [0, 1], HWC, 1 or 3 channels. */
+import { createRequire } from 'node:module';
+
+import { decode as decodeJpeg } from 'jpeg-js';
+
+import type { ImageHeader } from './header.js';
+
+// pngjs ships no type declarations; this is the one call used, typed here.
+interface PngSync {
+  read(buffer: Buffer, options?: { skipRescale?: boolean }): { width: number; height: number; data: Uint8Array };
+}
+const { PNG } = createRequire(import.meta.url)('pngjs') as { PNG: { sync: PngSync } };
+
+/** Decoded pixels of one image. */
+export interface Pixels {
+  readonly width: number;
+  readonly height: number;
+  /** `height * width * channels` values in [0, 1], row-major HWC. */
+  readonly data: Float32Array;
+}
+
+/**
+ * Decodes a PNG or JPEG whose header was read by `readImageHeader`. Alpha is dropped
+ * (not composited); a colour image becomes gray by ITU-R BT.601 luma when `channels` is
+ * 1, and a gray image is repeated over three channels when it is 3.
+ *
+ * @param maxPixels - Passed to the JPEG decoder as a second guard on memory.
+ * @throws {Error} Whatever the decoder throws for a corrupt file (the caller names the file).
+ * @example
+ * const pixels = decodeImage(bytes, header, 3, 4096 * 4096);
+ */
+export function decodeImage(bytes: Uint8Array, header: ImageHeader, channels: 1 | 3, maxPixels: number): Pixels {
+  const rgba =
+    header.format === 'png'
+      ? PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+      : decodeJpeg(bytes, {
+          useTArray: true,
+          formatAsRGBA: true,
+          // Without this jpeg-js fills a truncated scan with gray instead of failing.
+          tolerantDecoding: false,
+          maxResolutionInMP: Math.max(1, maxPixels / 1e6),
+          maxMemoryUsageInMB: Math.max(64, Math.ceil((maxPixels * 8) / 2 ** 20)),
+        });
+  const { width, height, data } = rgba;
+  const pixels = width * height;
+  const out = new Float32Array(pixels * channels);
+  for (let p = 0; p < pixels; p++) {
+    const r = data[4 * p] as number;
+    const g = data[4 * p + 1] as number;
+    const b = data[4 * p + 2] as number;
+    if (channels === 3) {
+      out[3 * p] = r / 255;
+      out[3 * p + 1] = g / 255;
+      out[3 * p + 2] = b / 255;
+    } else {
+      out[p] = header.gray ? r / 255 : (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+    }
+  }
+  return { width, height, data: out };
+}
+
+/**
+ * Bilinear resize with half-pixel centres (as TF.js `resizeBilinear` with
+ * `halfPixelCenters`), HWC.
+ *
+ * @throws Nothing.
+ * @example
+ * const small = resizeBilinear(pixels, 3, 28, 28);
+ */
+export function resizeBilinear(src: Pixels, channels: number, height: number, width: number): Pixels {
+  if (src.height === height && src.width === width) return src;
+  const out = new Float32Array(height * width * channels);
+  const sy = src.height / height;
+  const sx = src.width / width;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), src.height - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, src.height - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), src.width - 1);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, src.width - 1);
+      const wx = fx - x0;
+      for (let c = 0; c < channels; c++) {
+        const at = (yy: number, xx: number): number => src.data[(yy * src.width + xx) * channels + c] as number;
+        const top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx;
+        const bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx;
+        out[(y * width + x) * channels + c] = top * (1 - wy) + bottom * wy;
+      }
+    }
+  }
+  return { width, height, data: out };
+}
