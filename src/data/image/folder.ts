@@ -161,7 +161,7 @@ function readImages(dir: string, classNames: readonly string[], options: ImageFo
       if (isDirectory(path)) {
         throw new DataError(
           'E_IMAGE_FOLDER_LAYOUT',
-          `${path} is a folder inside the class folder ${classDir}; class folders hold image files only: move its images up or out.`,
+          `${path} is a folder inside the class folder ${classDir}; class folders hold image files only: move its images up, or remove it.`,
           { details: { path } },
         );
       }
