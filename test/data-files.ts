@@ -41,7 +41,12 @@ export function jpegBytes(width: number, height: number, pixel: PixelFn): Buffer
 export type Dtype = '<f4' | '<f8' | '|u1' | '<i4' | '<i8' | '>f4' | '<f2';
 
 /** NPY v1.0 bytes written by hand the way numpy.save does (header padded to 64 bytes, ending in a newline). */
-export function npyBytes(dtype: Dtype, shape: readonly number[], values: readonly number[], options: { fortran?: boolean } = {}): Uint8Array {
+export function npyBytes(
+  dtype: Dtype,
+  shape: readonly number[],
+  values: readonly number[],
+  options: { fortran?: boolean } = {},
+): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '${dtype}', 'fortran_order': ${options.fortran ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
   const total = 10 + header.length + 1;

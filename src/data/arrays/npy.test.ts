@@ -48,7 +48,10 @@ test('parseNpy reads version 2.0 headers (4-byte length)', () => {
 
 test('parseNpy refuses what it cannot read, naming the file and the fix', () => {
   const good = npyBytes('<f4', [2, 2], [1, 2, 3, 4]);
-  assert.throws(() => parseNpy(npyBytes('<f4', [2, 2], [1, 2, 3, 4], { fortran: true }), 'f.npy'), hasCode('E_NPY_ORDER', 'f.npy', 'C order'));
+  assert.throws(
+    () => parseNpy(npyBytes('<f4', [2, 2], [1, 2, 3, 4], { fortran: true }), 'f.npy'),
+    hasCode('E_NPY_ORDER', 'f.npy', 'C order'),
+  );
   assert.throws(() => parseNpy(npyBytes('>f4', [2], [1, 2]), 'b.npy'), hasCode('E_NPY_DTYPE', 'b.npy', '>f4', '<f4'));
   assert.throws(() => parseNpy(npyBytes('<f2', [2], [1, 2]), 'h.npy'), hasCode('E_NPY_DTYPE', '<f2'));
   assert.throws(() => parseNpy(good.subarray(0, good.length - 1), 't.npy'), hasCode('E_NPY_TRUNCATED', 't.npy', '16'));
@@ -129,7 +132,10 @@ test('bad NPZ: not a zip, a corrupt member, members larger than maxBytes once in
   const bad = npzBytes({ x: Buffer.from('garbage'), y: npyBytes('|u1', [1], [0]) });
   assert.throws(() => loadNpz(file(bad, 'npz')), hasCode('E_NPY_FORMAT', 'x.npy'));
   // 4 MB of zeros deflates to a few KB: refused from the sizes the archive declares, before inflating.
-  const bomb = npzBytes({ x: npyBytes('|u1', [1000, 4000], new Array(4_000_000).fill(0)), y: npyBytes('|u1', [1000], new Array(1000).fill(0)) });
+  const bomb = npzBytes({
+    x: npyBytes('|u1', [1000, 4000], new Array(4_000_000).fill(0)),
+    y: npyBytes('|u1', [1000], new Array(1000).fill(0)),
+  });
   const path = file(bomb, 'npz');
   assert.ok(bomb.length < 100_000);
   assert.throws(() => loadNpz(path, { maxBytes: 1_000_000 }), hasCode('E_DATA_TOO_LARGE', 'x.npy'));

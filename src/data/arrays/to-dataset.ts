@@ -103,4 +103,3 @@ function defaultBounds(x: NpyArray, options: ArrayDatasetOptions, min: number, m
   if (x.dtype === '|u1' && options.scale === undefined) return { min: 0, max: 255 };
   return Number.isFinite(min) ? { min, max } : { min: 0, max: 1 };
 }
-

@@ -75,7 +75,10 @@ test('channels: 1 turns colour into BT.601 luma; JPEGs decode close to their pix
   const blue = dataset.x.subarray(0, 64);
   assert.ok(blue.every((v) => Math.abs(v - 0.114) < 1e-6));
   const red = dataset.x.subarray(64);
-  assert.ok(red.every((v) => Math.abs(v - (0.299 * 200) / 255) < 0.03), `red luma ${red[0]}`);
+  assert.ok(
+    red.every((v) => Math.abs(v - (0.299 * 200) / 255) < 0.03),
+    `red luma ${red[0]}`,
+  );
 
   const colour = loadImageFolder(dir).dataset;
   assert.deepEqual(colour.shape, [8, 8, 3]);
@@ -143,7 +146,11 @@ test('empty folder, empty class folder, missing folder', () => {
 });
 
 test('bounds: max files, max pixels from the header, max total bytes', () => {
-  const dir = folder({ 'a/1.png': pngBytes(4, 4, gray(9), 0), 'a/2.png': pngBytes(4, 4, gray(9), 0), 'b/3.png': pngBytes(4, 4, gray(9), 0) });
+  const dir = folder({
+    'a/1.png': pngBytes(4, 4, gray(9), 0),
+    'a/2.png': pngBytes(4, 4, gray(9), 0),
+    'b/3.png': pngBytes(4, 4, gray(9), 0),
+  });
   assert.throws(() => loadImageFolder(dir, { maxFiles: 2 }), hasCode('E_DATA_TOO_LARGE', 'maxFiles'));
   assert.throws(() => loadImageFolder(dir, { maxPixels: 15 }), hasCode('E_IMAGE_TOO_LARGE', '1.png', 'maxPixels'));
   assert.throws(() => loadImageFolder(dir, { maxBytes: 100 }), hasCode('E_DATA_TOO_LARGE', 'maxBytes'));

@@ -98,7 +98,10 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions = {}): 
       throw decodeError(file.path, `the ${file.header.format.toUpperCase()} decoder failed: ${(cause as Error).message}`, cause);
     }
     if (pixels.height !== file.header.height || pixels.width !== file.header.width) {
-      throw decodeError(file.path, `it decoded to ${pixels.height}x${pixels.width}, not the ${file.header.height}x${file.header.width} its header gives`);
+      throw decodeError(
+        file.path,
+        `it decoded to ${pixels.height}x${pixels.width}, not the ${file.header.height}x${file.header.width} its header gives`,
+      );
     }
     x.set(resizeBilinear(pixels, channels, height, width).data, i * size);
     y[i] = file.label;
@@ -135,9 +138,13 @@ function listClasses(dir: string): string[] {
     }
   }
   if (names.length === 0) {
-    throw new DataError('E_IMAGE_FOLDER_EMPTY', `Image folder ${dir} has no class folders; put each class's images in a subfolder named after it.`, {
-      details: { path: dir },
-    });
+    throw new DataError(
+      'E_IMAGE_FOLDER_EMPTY',
+      `Image folder ${dir} has no class folders; put each class's images in a subfolder named after it.`,
+      {
+        details: { path: dir },
+      },
+    );
   }
   return names;
 }
@@ -201,7 +208,11 @@ function listDir(dir: string): string[] {
     return readdirSync(dir).sort();
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DataError('E_DATA_MISSING', `Image folder not found: ${dir}; check the path in the data spec.`, { cause, details: { path: dir } });
+    if (code === 'ENOENT')
+      throw new DataError('E_DATA_MISSING', `Image folder not found: ${dir}; check the path in the data spec.`, {
+        cause,
+        details: { path: dir },
+      });
     throw new DataError('E_DATA_READ', `Cannot list image folder ${dir}: ${(cause as Error).message}`, { cause, details: { path: dir } });
   }
 }

@@ -89,7 +89,9 @@ function fixFor(ds: Dataset, spec: DataSourceSpec | undefined, expect: readonly 
     const query = [h !== null && w !== null ? `resize=${h}x${w}` : '', c === 1 || c === 3 ? `channels=${c}` : ''].filter(Boolean);
     return `pass ${parts.join(' and ')} (CLI: folder:${(spec as { path: string }).path}?${query.join('&')})`;
   }
-  if (kind === 'csv') return `the model needs ${String(expect[0])} features and the CSV has ${ds.shape[0]} (${(ds.featureNames ?? []).join(', ')}); drop extra columns with ignoreColumns`;
-  if (kind === 'npy' || kind === 'npz') return `reshape the examples array to (count, ${expect.map((d) => (d === null ? '?' : d)).join(', ')}) before saving it`;
+  if (kind === 'csv')
+    return `the model needs ${String(expect[0])} features and the CSV has ${ds.shape[0]} (${(ds.featureNames ?? []).join(', ')}); drop extra columns with ignoreColumns`;
+  if (kind === 'npy' || kind === 'npz')
+    return `reshape the examples array to (count, ${expect.map((d) => (d === null ? '?' : d)).join(', ')}) before saving it`;
   return 'use data of the shape the model was built for, or a model built for this data';
 }

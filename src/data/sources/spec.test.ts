@@ -65,7 +65,11 @@ test('known kinds with wrong files or options: E_DATASET_SPEC naming the problem
 
 test('dataSourceSchema accepts the string and the object form alike', () => {
   assert.deepEqual(dataSourceSchema.parse('csv:t.csv?labelColumn=y'), { kind: 'csv', path: 't.csv', labelColumn: 'y' });
-  assert.deepEqual(dataSourceSchema.parse({ kind: 'csv', path: 't.csv', labelColumn: 'y' }), { kind: 'csv', path: 't.csv', labelColumn: 'y' });
+  assert.deepEqual(dataSourceSchema.parse({ kind: 'csv', path: 't.csv', labelColumn: 'y' }), {
+    kind: 'csv',
+    path: 't.csv',
+    labelColumn: 'y',
+  });
   assert.deepEqual(dataSourceSchema.parse({ kind: 'folder', path: 'i', resize: [8, 8], channels: 3 }), {
     kind: 'folder',
     path: 'i',
@@ -89,7 +93,13 @@ test('toDataSourceSpec checks objects from plans and model records', () => {
 });
 
 test('dataSpecString gives the string form back, options in a fixed order', () => {
-  const texts = ['mnist', 'idx:a,b', 'folder:imgs?channels=1&resize=28x28', 'npz:d.npz?scale=true&xKey=xs', 'csv:t.csv?ignoreColumns=id,ts&labelColumn=y'];
+  const texts = [
+    'mnist',
+    'idx:a,b',
+    'folder:imgs?channels=1&resize=28x28',
+    'npz:d.npz?scale=true&xKey=xs',
+    'csv:t.csv?ignoreColumns=id,ts&labelColumn=y',
+  ];
   for (const text of texts) assert.equal(dataSpecString(parseDataSpec(text)), text);
   assert.equal(dataSpecString({ kind: 'folder', path: 'p', resize: [4, 5], channels: 3 }), 'folder:p?channels=3&resize=4x5');
   assert.equal(dataSpecString({ kind: 'csv', path: 'p', bounds: { min: -1, max: 1 } }), 'csv:p?bounds=-1,1');

@@ -52,9 +52,7 @@ const arrayOptions = {
   maxBytes: positive.optional(),
 };
 
-const npyObject = z
-  .object({ kind: z.literal('npy'), x: path, y: path, ...arrayOptions })
-  .strict();
+const npyObject = z.object({ kind: z.literal('npy'), x: path, y: path, ...arrayOptions }).strict();
 
 const npzObject = z
   .object({ kind: z.literal('npz'), path, xKey: z.string().min(1).optional(), yKey: z.string().min(1).optional(), ...arrayOptions })

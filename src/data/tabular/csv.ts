@@ -101,7 +101,8 @@ export function loadCsvTable(path: string, options: CsvTableOptions = {}): { dat
   });
 
   const labels = toLabels(labelCells, rows, path, labelColumn, options);
-  const featureBounds = options.bounds !== undefined ? min.map(() => options.bounds as Bounds) : min.map((lo, f) => ({ min: lo, max: max[f] as number }));
+  const featureBounds =
+    options.bounds !== undefined ? min.map(() => options.bounds as Bounds) : min.map((lo, f) => ({ min: lo, max: max[f] as number }));
   const bounds = options.bounds ?? { min: Math.min(...min), max: Math.max(...max) };
   const dataset: Dataset = {
     name: options.name ?? path,
@@ -128,10 +129,14 @@ function parseRows(bytes: Uint8Array, path: string, delimiter: string): Row[] {
     }) as unknown as { record: string[]; info: { lines: number } }[];
     return parsed.map((p) => ({ record: p.record, line: p.info.lines }));
   } catch (cause) {
-    throw new DataError('E_CSV_PARSE', `CSV ${path} is malformed: ${(cause as Error).message}; fix that row (every row needs as many fields as the header).`, {
-      cause,
-      details: { path },
-    });
+    throw new DataError(
+      'E_CSV_PARSE',
+      `CSV ${path} is malformed: ${(cause as Error).message}; fix that row (every row needs as many fields as the header).`,
+      {
+        cause,
+        details: { path },
+      },
+    );
   }
 }
 
@@ -147,7 +152,8 @@ function checkHeader(columns: readonly string[], labelColumn: string, ignore: re
   if (labelIndex < 0) fail(`the header has no label column '${labelColumn}'`, 'name yours with labelColumn');
   const unknown = ignore.find((c) => !columns.includes(c));
   if (unknown !== undefined) fail(`ignoreColumns names '${unknown}', which the header lacks`, 'list only existing columns');
-  if (columns.length - 1 - ignore.filter((c) => c !== labelColumn).length <= 0) fail('no feature column is left', 'keep at least one numeric column');
+  if (columns.length - 1 - ignore.filter((c) => c !== labelColumn).length <= 0)
+    fail('no feature column is left', 'keep at least one numeric column');
   return labelIndex;
 }
 
