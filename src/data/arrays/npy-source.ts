@@ -80,7 +80,7 @@ export function loadNpz(path: string, options: NpzOptions = {}): { dataset: Data
       const keys = members.map((m) => m.replace(/\.npy$/, ''));
       throw new DataError(
         'E_NPZ_KEY',
-        `NPZ ${path} has no array '${name.replace(/\.npy$/, '')}' (it holds ${keys.join(', ') || 'nothing'}); name yours with ${option}.`,
+        `NPZ ${path} has no array '${name.replace(/\.npy$/, '')}' (it holds ${keys.join(', ') || 'nothing'}); name yours with ${option} (CLI: npz:${path}?${option}=NAME).`,
         { details: { path, missing: name, keys } },
       );
     }

@@ -39,7 +39,8 @@ export function decodeImage(bytes: Uint8Array, header: ImageHeader, channels: 1 
           // Without this jpeg-js fills a truncated scan with gray instead of failing.
           tolerantDecoding: false,
           maxResolutionInMP: Math.max(1, maxPixels / 1e6),
-          maxMemoryUsageInMB: Math.max(64, Math.ceil((maxPixels * 8) / 2 ** 20)),
+          // RGBA output plus per-component buffers: 16 bytes a pixel is above what jpeg-js allocates.
+          maxMemoryUsageInMB: Math.max(64, Math.ceil((maxPixels * 16) / 2 ** 20)),
         });
   const { width, height, data } = rgba;
   const pixels = width * height;
@@ -70,25 +71,40 @@ export function decodeImage(bytes: Uint8Array, header: ImageHeader, channels: 1 
 export function resizeBilinear(src: Pixels, channels: number, height: number, width: number): Pixels {
   if (src.height === height && src.width === width) return src;
   const out = new Float32Array(height * width * channels);
-  const sy = src.height / height;
-  const sx = src.width / width;
+  const xs = sourceSteps(src.width, width);
+  const ys = sourceSteps(src.height, height);
+  const row = src.width * channels;
+  const data = src.data;
   for (let y = 0; y < height; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), src.height - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, src.height - 1);
-    const wy = fy - y0;
+    const top = (ys.lo[y] as number) * row;
+    const bottom = (ys.hi[y] as number) * row;
+    const wy = ys.weight[y] as number;
     for (let x = 0; x < width; x++) {
-      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), src.width - 1);
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(x0 + 1, src.width - 1);
-      const wx = fx - x0;
+      const left = (xs.lo[x] as number) * channels;
+      const right = (xs.hi[x] as number) * channels;
+      const wx = xs.weight[x] as number;
+      const o = (y * width + x) * channels;
       for (let c = 0; c < channels; c++) {
-        const at = (yy: number, xx: number): number => src.data[(yy * src.width + xx) * channels + c] as number;
-        const top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx;
-        const bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx;
-        out[(y * width + x) * channels + c] = top * (1 - wy) + bottom * wy;
+        const t = (data[top + left + c] as number) * (1 - wx) + (data[top + right + c] as number) * wx;
+        const b = (data[bottom + left + c] as number) * (1 - wx) + (data[bottom + right + c] as number) * wx;
+        out[o + c] = t * (1 - wy) + b * wy;
       }
     }
   }
   return { width, height, data: out };
+}
+
+// For each output index along one axis: the two source indices around its centre and the weight of the second.
+function sourceSteps(from: number, to: number): { lo: Int32Array; hi: Int32Array; weight: Float64Array } {
+  const lo = new Int32Array(to);
+  const hi = new Int32Array(to);
+  const weight = new Float64Array(to);
+  const scale = from / to;
+  for (let i = 0; i < to; i++) {
+    const f = Math.min(Math.max((i + 0.5) * scale - 0.5, 0), from - 1);
+    lo[i] = Math.floor(f);
+    hi[i] = Math.min((lo[i] as number) + 1, from - 1);
+    weight[i] = f - (lo[i] as number);
+  }
+  return { lo, hi, weight };
 }

@@ -103,7 +103,7 @@ export function loadCsvTable(path: string, options: CsvTableOptions = {}): { dat
   const labels = toLabels(labelCells, rows, path, labelColumn, options);
   const featureBounds =
     options.bounds !== undefined ? min.map(() => options.bounds as Bounds) : min.map((lo, f) => ({ min: lo, max: max[f] as number }));
-  const bounds = options.bounds ?? { min: Math.min(...min), max: Math.max(...max) };
+  const bounds = options.bounds ?? { min: min.reduce((a, b) => Math.min(a, b)), max: max.reduce((a, b) => Math.max(a, b)) };
   const dataset: Dataset = {
     name: options.name ?? path,
     shape: [width],
@@ -149,7 +149,8 @@ function checkHeader(columns: readonly string[], labelColumn: string, ignore: re
   const duplicate = columns.find((c, i) => columns.indexOf(c) !== i);
   if (duplicate !== undefined) fail(`the header names column '${duplicate}' twice`, 'give every column its own name');
   const labelIndex = columns.indexOf(labelColumn);
-  if (labelIndex < 0) fail(`the header has no label column '${labelColumn}'`, 'name yours with labelColumn');
+  if (labelIndex < 0)
+    fail(`the header has no label column '${labelColumn}'`, `name yours with labelColumn (CLI: csv:${path}?labelColumn=NAME)`);
   const unknown = ignore.find((c) => !columns.includes(c));
   if (unknown !== undefined) fail(`ignoreColumns names '${unknown}', which the header lacks`, 'list only existing columns');
   if (columns.length - 1 - ignore.filter((c) => c !== labelColumn).length <= 0)
