@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -143,6 +143,9 @@ test('empty folder, empty class folder, missing folder', () => {
   mkdirSync(join(dir, 'b'));
   assert.throws(() => loadImageFolder(dir), hasCode('E_IMAGE_CLASS_EMPTY', join(dir, 'b')));
   assert.throws(() => loadImageFolder(join(root, 'nowhere')), hasCode('E_DATA_MISSING', 'nowhere'));
+  const dangling = folder({ 'a/1.png': pngBytes(2, 2, gray(9), 0) });
+  symlinkSync(join(root, 'gone.png'), join(dangling, 'a', '2.png'));
+  assert.throws(() => loadImageFolder(dangling), hasCode('E_DATA_READ', '2.png', 'remove'));
 });
 
 test('bounds: max files, max pixels from the header, max total bytes', () => {

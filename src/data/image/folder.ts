@@ -8,7 +8,7 @@ import { extname, join } from 'node:path';
 
 import { DataError } from '../../core/errors.js';
 import type { Dataset, SourceDigest } from '../../core/types.js';
-import { folderDigest, sha256Hex } from '../hash.js';
+import { folderDigest } from '../hash.js';
 import { readDataFile, tooLarge } from '../sources/read-file.js';
 import { decodeImage, resizeBilinear } from './decode.js';
 import { readImageHeader, type ImageHeader } from './header.js';
@@ -42,6 +42,7 @@ interface ImageFile {
   readonly relative: string;
   readonly label: number;
   readonly bytes: Uint8Array;
+  readonly sha256: string;
   readonly header: ImageHeader;
 }
 
@@ -106,7 +107,7 @@ export function loadImageFolder(dir: string, options: ImageFolderOptions = {}): 
     x.set(resizeBilinear(pixels, channels, height, width).data, i * size);
     y[i] = file.label;
   });
-  const entries = files.map((f) => ({ path: f.relative, sha256: sha256Hex(f.bytes) }));
+  const entries = files.map((f) => ({ path: f.relative, sha256: f.sha256 }));
   const digest: SourceDigest = {
     path: dir,
     sha256: folderDigest(entries),
@@ -184,7 +185,7 @@ function readImages(dir: string, classNames: readonly string[], options: ImageFo
           details: { path: dir, maxFiles },
         });
       }
-      const { bytes } = readDataFile(path, 'Image', maxBytes);
+      const { bytes, digest } = readDataFile(path, 'Image', maxBytes);
       total += bytes.length;
       if (total > maxBytes) throw tooLarge(dir, 'Image folder (so far)', total, maxBytes);
       const header = readImageHeader(bytes);
@@ -196,7 +197,7 @@ function readImages(dir: string, classNames: readonly string[], options: ImageFo
           { details: { path, size: [header.height, header.width], maxPixels } },
         );
       }
-      files.push({ path, relative: `${className}/${name}`, label, bytes, header });
+      files.push({ path, relative: `${className}/${name}`, label, bytes, sha256: digest.sha256, header });
     }
   });
   return files;
@@ -218,7 +219,12 @@ function listDir(dir: string): string[] {
 }
 
 function isDirectory(path: string): boolean {
-  return statSync(path).isDirectory();
+  try {
+    return statSync(path).isDirectory();
+  } catch (cause) {
+    // A dangling symbolic link is the usual case: listed, but nothing behind it.
+    throw new DataError('E_DATA_READ', `Cannot read ${path}: ${(cause as Error).message}; fix or remove it.`, { cause, details: { path } });
+  }
 }
 
 function decodeError(path: string, problem: string, cause?: unknown): DataError {

@@ -45,7 +45,7 @@ function loadParsed(spec: DataSourceSpec): { dataset: Dataset; digests: SourceDi
     case 'idx': {
       // The loader reads the files itself; read them again only for the digests, within the same cap.
       const dataset = loadIdxDataset(spec);
-      const digests = [spec.images, spec.labels].map((p) => readDataFile(p, 'IDX file', DEFAULT_IDX_MAX_BYTES).digest);
+      const digests = [spec.images, spec.labels].map((p) => readDataFile(p, 'IDX file', spec.maxBytes ?? DEFAULT_IDX_MAX_BYTES).digest);
       return { dataset, digests };
     }
     case 'folder':

@@ -24,7 +24,14 @@ const scaleSchema = z.union([z.boolean(), z.number().finite().positive()]);
 const mnistObject = z.object({ kind: z.literal('mnist') }).strict();
 
 const idxObject = z
-  .object({ kind: z.literal('idx'), images: path, labels: path, name: z.string().optional(), numClasses: positive.optional() })
+  .object({
+    kind: z.literal('idx'),
+    images: path,
+    labels: path,
+    name: z.string().optional(),
+    numClasses: positive.optional(),
+    maxBytes: positive.optional(),
+  })
   .strict();
 
 const folderObject = z
