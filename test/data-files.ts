@@ -5,11 +5,15 @@ import { createRequire } from 'node:module';
 import { zipSync } from 'fflate';
 import { encode as encodeJpeg } from 'jpeg-js';
 
+interface PngOptions {
+  bitDepth?: number;
+  colorType?: number;
+  inputColorType?: number;
+  inputHasAlpha?: boolean;
+}
 interface PngClass {
-  new (options: { width: number; height: number; colorType?: number; inputColorType?: number; inputHasAlpha?: boolean }): {
-    data: Buffer;
-  };
-  sync: { write(png: unknown, options?: { colorType?: number; inputColorType?: number; inputHasAlpha?: boolean }): Buffer };
+  new (options: PngOptions & { width: number; height: number }): { data: Buffer };
+  sync: { write(png: unknown, options?: PngOptions): Buffer };
 }
 const { PNG } = createRequire(import.meta.url)('pngjs') as { PNG: PngClass };
 
@@ -27,6 +31,14 @@ export function pngBytes(width: number, height: number, pixel: PixelFn, colorTyp
 
 export function writePng(path: string, width: number, height: number, pixel: PixelFn, colorType: 0 | 2 | 4 | 6 = 6): void {
   writeFileSync(path, pngBytes(width, height, pixel, colorType));
+}
+
+/** A 16-bit grayscale PNG of one row of values in [0, 65535]. */
+export function png16Bytes(values: readonly number[]): Buffer {
+  const options = { width: values.length, height: 1, bitDepth: 16, colorType: 0, inputColorType: 0, inputHasAlpha: false };
+  const png = new PNG(options) as { data: unknown };
+  png.data = Uint16Array.from(values);
+  return PNG.sync.write(png, options);
 }
 
 /** JPEG bytes at quality 100 (still lossy: compare with a tolerance). */

@@ -101,6 +101,7 @@ test('bad arrays: shapes, one-hot labels, fractional or out-of-range labels, NaN
   const cases: [string, string, string, ...string[]][] = [
     [file(npyBytes('<f4', [4], [0, 1, 0, 1])), file(npyBytes('<i4', [4], [0, 1, 0, 1])), 'E_NPY_SHAPE', 'reshape'],
     [x, file(npyBytes('<i4', [3], [0, 1, 0])), 'E_NPY_SHAPE', 'holds 2 examples'],
+    [file(npyBytes('<f4', [0, 4], [])), file(npyBytes('<i4', [0], [])), 'E_NPY_SHAPE', 'at least one example'],
     [x, file(npyBytes('<f4', [2, 2], [1, 0, 0, 1])), 'E_NPY_SHAPE', 'argmax'],
     [x, file(npyBytes('<f4', [2], [0.5, 1])), 'E_LABEL_VALUE', '0.5'],
     [x, file(npyBytes('<i4', [2], [-1, 1])), 'E_LABEL_VALUE', '-1'],

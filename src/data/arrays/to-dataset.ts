@@ -29,10 +29,10 @@ export interface ArrayDatasetOptions {
  */
 export function arraysToDataset(x: NpyArray, y: NpyArray, names: { x: string; y: string }, options: ArrayDatasetOptions): Dataset {
   const [count = 0, ...shape] = x.shape;
-  if (x.shape.length < 2 || shape.some((d) => d === 0)) {
+  if (x.shape.length < 2 || count === 0 || shape.some((d) => d === 0)) {
     throw new DataError(
       'E_NPY_SHAPE',
-      `Examples array ${names.x} has shape (${x.shape.join(', ')}); it must be (count, ...example shape) with non-zero sizes, e.g. (N, 28, 28, 1) or (N, features); reshape it with a.reshape(len(a), -1).`,
+      `Examples array ${names.x} has shape (${x.shape.join(', ')}); it must be (count, ...example shape) with non-zero sizes (at least one example), e.g. (N, 28, 28, 1) or (N, features); reshape it with a.reshape(len(a), -1).`,
       { details: { path: names.x, shape: x.shape } },
     );
   }

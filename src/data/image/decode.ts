@@ -20,7 +20,8 @@ export interface Pixels {
 }
 
 /**
- * Decodes a PNG or JPEG whose header was read by `readImageHeader`. Alpha is dropped
+ * Decodes a PNG or JPEG whose header was read by `readImageHeader`. 16-bit PNGs are read
+ * at 8-bit precision (pngjs rescales them), the precision of every other format. Alpha is dropped
  * (not composited); a colour image becomes gray by ITU-R BT.601 luma when `channels` is
  * 1, and a gray image is repeated over three channels when it is 3.
  *

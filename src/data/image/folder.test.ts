@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 
 import { RampartError } from '../../core/errors.js';
-import { jpegBytes, pngBytes, writePng, type PixelFn } from '../../../test/data-files.js';
+import { jpegBytes, png16Bytes, pngBytes, writePng, type PixelFn } from '../../../test/data-files.js';
 import { resizeBilinear } from './decode.js';
 import { loadImageFolder } from './folder.js';
 
@@ -84,6 +84,12 @@ test('channels: 1 turns colour into BT.601 luma; JPEGs decode close to their pix
   assert.deepEqual(colour.shape, [8, 8, 3]);
   const jpegPixel = [...colour.x.subarray(64 * 3 + 0, 64 * 3 + 3)].map((v) => v * 255);
   assert.ok(Math.abs((jpegPixel[0] ?? 0) - 200) < 8 && (jpegPixel[1] ?? 99) < 8 && (jpegPixel[2] ?? 99) < 8, String(jpegPixel));
+});
+
+test('16-bit PNGs load at 8-bit precision', () => {
+  const { dataset } = loadImageFolder(folder({ 'a/deep.png': png16Bytes([65535, 32768, 0]) }));
+  assert.deepEqual(dataset.shape, [1, 3, 1]);
+  assert.deepEqual([...dataset.x], [1, 128 / 255, 0].map(Math.fround));
 });
 
 test('resize: images of any size become [h, w] by bilinear interpolation', () => {
