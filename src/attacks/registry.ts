@@ -15,6 +15,9 @@ import { hopSkipJump, hopSkipJumpOptions } from './image/hop-skip-jump.js';
 import { fab, fabOptions, fabT, fabTOptions } from './image/fab.js';
 import { deepFool, deepFoolOptions } from './image/deepfool.js';
 import { apgdCe, apgdDlr, apgdOptions, apgdT, apgdTOptions } from './image/apgd.js';
+import { tabularApgd, tabularApgdOptions, tabularPgd, tabularPgdOptions } from './tabular/pgd.js';
+import { lowProFool, lowProFoolOptions } from './tabular/lowprofool.js';
+import { tabularRandomSearch, tabularRandomSearchOptions } from './tabular/random-search.js';
 
 interface Entry {
   /** Builds the attack from options its schema has parsed. */
@@ -65,6 +68,25 @@ const ATTACKS: Record<string, Entry> = {
     squareOptions,
     square,
     'Square attack: score-based black-box random search, L∞ and L2 (Andriushchenko et al. 2020).',
+  ),
+  'tabular-pgd': entry(
+    'tabular-pgd',
+    tabularPgdOptions,
+    tabularPgd,
+    'PGD projected onto tabular constraints (ranges, budgets, immutable, monotone, integer and one-hot repair).',
+  ),
+  'tabular-apgd': entry('tabular-apgd', tabularApgdOptions, tabularApgd, 'APGD projected onto tabular constraints (Croce & Hein 2020).'),
+  lowprofool: entry(
+    'lowprofool',
+    lowProFoolOptions,
+    lowProFool,
+    'LowProFool: importance-weighted L2 penalty, steps projected onto tabular constraints (Ballet et al. 2019).',
+  ),
+  'tabular-random-search': entry(
+    'tabular-random-search',
+    tabularRandomSearchOptions,
+    tabularRandomSearch,
+    'Score-based random search over the mutable features, projected onto tabular constraints (after Square).',
   ),
 };
 

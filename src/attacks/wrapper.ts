@@ -60,6 +60,13 @@ export type AttackRunner<C> = (
   options?: AttackRunOptions,
 ) => Promise<AttackResult>;
 
+/**
+ * The final check of a result and its measured perturbation per example; throws
+ * `E_ATTACK_CONTRACT` when a point breaks the threat. The default checks the ball and the
+ * bounds; tabular attacks check their constraints.
+ */
+export type AttackMeasure = (name: string, context: AttackContext, adversarial: tf.Tensor) => Promise<Float32Array>;
+
 /** Relative and absolute slack of the final budget check: float rounding of a projection. */
 const BUDGET_SLACK = { relative: 1e-5, absolute: 1e-6 };
 
@@ -100,7 +107,12 @@ async function measure(name: string, context: AttackContext, adversarial: tf.Ten
  * @throws RampartError `E_ATTACK_CONTRACT` when the search broke the threat (a bug).
  * @example export const pgdRunner = wrapAttack('pgd', 'gradients', gradientDescentSearch);
  */
-export function wrapAttack<C>(name: string, access: AttackAccess, search: AttackSearch<C>): AttackRunner<C> {
+export function wrapAttack<C>(
+  name: string,
+  access: AttackAccess,
+  search: AttackSearch<C>,
+  check: AttackMeasure = measure,
+): AttackRunner<C> {
   return async (model, x, labels, threat, config, options = {}) => {
     const goal = options.goal ?? { kind: 'untargeted' };
     const goalClasses = await validateAttackInputs(model, x, labels, threat, goal);
@@ -120,7 +132,7 @@ export function wrapAttack<C>(name: string, access: AttackAccess, search: Attack
     const context: AttackContext = { model, x, labels, threat, norm, targeted, goalClasses, n, rowSize, clean, seed, onProgress };
     const outcome = await search(context, config);
     try {
-      const perturbation = await measure(name, context, outcome.adversarial);
+      const perturbation = await check(name, context, outcome.adversarial);
       return { ...outcome, perturbation };
     } catch (error) {
       outcome.adversarial.dispose();
