@@ -1,4 +1,4 @@
-/** `rampart/attacks`: image and text attacks, their registry and the attack wrapper. */
+/** `rampart/attacks`: image, text and tabular attacks, their registry and the attack wrapper. */
 export type {
   TextTransformation,
   TextChange,
@@ -55,3 +55,15 @@ export { gradientDescentAttack, type GradientDescentConfig } from './attacks/ima
 export { attackIds, attackOptionNames, createAttack, describeAttack } from './attacks/registry.js';
 export { wrapAttack, attackOf, type AttackAccess, type AttackContext, type AttackOutcome, type AttackSearch } from './attacks/wrapper.js';
 export { perturb, type PerturbOptions } from './attacks/image/ascent.js';
+export {
+  tabularPgd,
+  tabularApgd,
+  lowProFool,
+  tabularRandomSearch,
+  wrapTabularAttack,
+  type TabularPgdOptions,
+  type TabularApgdOptions,
+  type LowProFoolOptions,
+  type TabularRandomSearchOptions,
+  type TabularContext,
+} from './attacks/tabular/index.js';
