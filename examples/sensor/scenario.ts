@@ -171,11 +171,11 @@ export async function runSensorScenario(options: ScenarioOptions = {}): Promise<
   const seed = options.seed ?? 1;
   let data = loadDataset(`csv:${sensorCsvPath()}?labelColumn=label&ignoreColumns=reading`);
   if (options.limit !== undefined && options.limit < data.count) {
-    const cut = splitDataset(data, {
-      seed,
-      fractions: { train: options.limit / data.count, validation: 0, test: 1 - options.limit / data.count },
-    });
-    data = cut.train;
+    const labels = data.y;
+    const anomalous = Array.from(labels.keys()).filter((i) => labels[i] === 1);
+    const normal = createRng(seed).shuffle(Array.from(labels.keys()).filter((i) => labels[i] === 0));
+    const keep = [...anomalous, ...normal.slice(0, Math.max(0, options.limit - anomalous.length))].sort((a, b) => a - b);
+    data = subset(data, keep, `${data.name}/limited`);
   }
   const { train, test } = splitDataset(data, { seed, fractions: { train: 0.7, validation: 0, test: 0.3 } });
   const threat = tabularThreat(
