@@ -17,7 +17,8 @@ export interface TabularThreat extends ThreatModel {
  *
  * @throws ThreatError `E_TABULAR_CONSTRAINTS` (see {@link compileConstraints}).
  * @example
- * const threat = tabularThreat({ id: 'sensor-obfuscation', constraints: { immutable: ['mote_id'], norm: { kind: 'linf', epsilon: 0.05 } } }, {
+ * const constraints = { immutable: ['mote_id'], norm: { kind: 'linf', epsilon: 0.05 } } as const;
+ * const threat = tabularThreat({ id: 'sensor-obfuscation', constraints }, {
  *   features: dataset.shape[0], featureNames: dataset.featureNames, featureBounds: dataset.featureBounds, bounds: dataset.bounds });
  */
 export function tabularThreat(spec: { id: string; constraints: TabularConstraintsSpec }, space: FeatureSpace): TabularThreat {
