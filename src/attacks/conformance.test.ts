@@ -25,6 +25,10 @@ const CHEAP: Record<string, Record<string, unknown>> = {
   'fab-t': { steps: 2, targetClasses: 2 },
   cw: { steps: 5, binarySearchSteps: 2 },
   hsj: { steps: 2, queries: 60, initialEvals: 10 },
+  'tabular-pgd': { steps: 10 },
+  'tabular-apgd': { steps: 5 },
+  lowprofool: { steps: 10 },
+  'tabular-random-search': { queries: 40 },
 };
 
 describe('attack conformance', () => {
