@@ -1,6 +1,6 @@
 /**
  * Runs the sensor signal-obfuscation scenario end to end and prints baseline vs hardened:
- *   npm run bench:sensor            (or: npx tsx examples/sensor/run.ts [epochs] [rareShare] [mixRatio])
+ *   npm run bench:sensor            (or: npx tsx examples/sensor/run.ts [epochs] [rareShare] [mixRatio] [seed])
  */
 import { initEngine } from '../../src/engine/backend.js';
 import { runSensorScenario, type ModelNumbers } from './scenario.js';
@@ -18,10 +18,11 @@ function row(name: string, m: ModelNumbers): string {
 }
 
 await initEngine();
-const epochs = Number(process.argv[2] ?? 8);
+const epochs = Number(process.argv[2] ?? 3);
 const rareShare = Number(process.argv[3] ?? 0.1);
 const mixRatio = Number(process.argv[4] ?? 1);
-const result = await runSensorScenario({ epochs, rareShare, mixRatio, onLine: (line) => console.log(line) });
+const seed = Number(process.argv[5] ?? 1);
+const result = await runSensorScenario({ epochs, rareShare, mixRatio, seed, onLine: (line) => console.log(line) });
 console.log(row('baseline', result.baseline));
 console.log(row('hardened', result.hardened));
 const cleanDrop = result.baseline.cleanAccuracy - result.hardened.cleanAccuracy;

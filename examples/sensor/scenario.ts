@@ -39,6 +39,7 @@ export const SENSOR_CONSTRAINTS: TabularConstraintsSpec = {
 export interface ScenarioOptions {
   /** Keep this many rows: every anomalous one and a random sample of normal ones; default all 18,914. */
   limit?: number;
+  /** Training epochs of each model; default 3. */
   epochs?: number;
   seed?: number;
   /** Attacks and their options; default the four tabular attacks. */
@@ -164,7 +165,7 @@ export const DEFAULT_ATTACKS: Record<string, Record<string, unknown>> = {
  * Trains the baseline (standard) and hardened (constrained PGD-AT on anomalous rows) MLPs
  * and measures both.
  *
- * @example const result = await runSensorScenario({ epochs: 8 });
+ * @example const result = await runSensorScenario({ epochs: 3 });
  */
 export async function runSensorScenario(options: ScenarioOptions = {}): Promise<ScenarioResult> {
   const say = options.onLine ?? (() => undefined);
@@ -184,7 +185,7 @@ export async function runSensorScenario(options: ScenarioOptions = {}): Promise<
   );
   const balanced = oversample(train, seed, options.rareShare ?? 0.1);
   const standardize = meanStd(train);
-  const epochs = options.epochs ?? 8;
+  const epochs = options.epochs ?? 3;
   const attacks = options.attacks ?? DEFAULT_ATTACKS;
   const testAnomalies = test.y.reduce((a, b) => a + b, 0);
   say(`rows: train ${train.count} (${balanced.count} balanced), test ${test.count} (${testAnomalies} anomalous)`);

@@ -61,7 +61,7 @@ async function randomSearch(context: TabularContext, config: TabularRandomSearch
   const lo = new Float64Array(n * d);
   const hi = new Float64Array(n * d);
   for (let i = 0; i < n; i++) changeBox(c, clean, i * d, lo.subarray(i * d, (i + 1) * d), hi.subarray(i * d, (i + 1) * d));
-  const mutable = Array.from({ length: d }, (_, f) => f).filter((f) => c.mutable[f] && (hi[f] as number) - (lo[f] as number) >= 0);
+  const mutable = Array.from({ length: d }, (_, f) => f).filter((f) => c.mutable[f] === 1);
   const draw = (i: number, f: number): number => {
     const a = lo[i * d + f] as number;
     const b = hi[i * d + f] as number;
