@@ -1,4 +1,4 @@
-/** `rampart/attacks`: image and text attacks, their registry and the attack wrapper. */
+/** `rampart/attacks`: image, text and tabular attacks, their registry and the attack wrapper. */
 export type {
   TextTransformation,
   TextChange,
@@ -60,3 +60,15 @@ export { occlusionSweep, occlusionAttack, type OcclusionOptions } from './attack
 export { transferAttack } from './attacks/image/transfer.js';
 export { wrapAttack, attackOf, type AttackAccess, type AttackContext, type AttackOutcome, type AttackSearch } from './attacks/wrapper.js';
 export { perturb, type PerturbOptions } from './attacks/image/ascent.js';
+export {
+  tabularPgd,
+  tabularApgd,
+  lowProFool,
+  tabularRandomSearch,
+  wrapTabularAttack,
+  type TabularPgdOptions,
+  type TabularApgdOptions,
+  type LowProFoolOptions,
+  type TabularRandomSearchOptions,
+  type TabularContext,
+} from './attacks/tabular/index.js';

@@ -1,4 +1,4 @@
-/** `rampart/threats`: norms and threat models (image and text). */
+/** `rampart/threats`: norms and threat models (image, text and tabular). */
 export {
   getNorm,
   isSparseNorm,
@@ -31,3 +31,22 @@ export {
   type TextBudget,
   type TextThreatModel,
 } from './threats/text-threat.js';
+export {
+  tabularConstraintsSchema,
+  compileConstraints,
+  projectRows,
+  projection,
+  scaledNorm,
+  checkRows,
+  describeViolations,
+  tabularThreat,
+  isTabularThreat,
+  constraintsOf,
+  type TabularConstraintsSpec,
+  type TabularConstraints,
+  type FeatureSpace,
+  type Projection,
+  type ConstraintViolation,
+  type ConstraintRule,
+  type TabularThreat,
+} from './threats/tabular/index.js';

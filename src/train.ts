@@ -7,6 +7,7 @@ export { standardObjective } from './training/objectives/standard.js';
 export { createObjective, objectiveIds, type ObjectiveOptions } from './training/objectives/registry.js';
 export { pgdAt } from './training/objectives/pgd-at.js';
 export { patchAt } from './training/objectives/patch-at.js';
+export { tabularPgdAt, type TabularPgdAtOptions } from './training/objectives/tabular-pgd-at.js';
 export { trades } from './training/objectives/trades.js';
 export { fgsmRs } from './training/objectives/fgsm-rs.js';
 export { noise } from './training/objectives/noise.js';

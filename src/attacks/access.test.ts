@@ -61,7 +61,7 @@ test('the registry declares every attack and the table names only registered one
   assert.equal(attackAccess('hsj'), 'labels');
   assert.equal(attackAccess('pgd'), 'gradients');
   assert.deepEqual(attacksRunnableWith('labels'), ['hsj']);
-  assert.deepEqual(attacksRunnableWith('scores'), ['hsj', 'square', 'occlusion']);
+  assert.deepEqual(attacksRunnableWith('scores'), ['hsj', 'square', 'occlusion', 'tabular-random-search']);
   assert.equal(attacksRunnableWith('gradients').length, attackIds().length);
   assert.throws(() => attackAccess('toString'), /Unknown attack 'toString'/);
 });

@@ -26,6 +26,10 @@ export const ATTACK_ACCESS = {
   patch: 'gradients',
   'sparse-l0': 'gradients',
   occlusion: 'scores',
+  'tabular-pgd': 'gradients',
+  'tabular-apgd': 'gradients',
+  lowprofool: 'gradients',
+  'tabular-random-search': 'scores',
 } as const satisfies Record<string, AttackAccess>;
 
 export type RegisteredAttackId = keyof typeof ATTACK_ACCESS;

@@ -29,6 +29,10 @@ const CHEAP: Record<string, Record<string, unknown>> = {
   patch: { steps: 10, evalLocations: 4 },
   'sparse-l0': { pixelsPerStep: 3 },
   occlusion: { stride: 4 },
+  'tabular-pgd': { steps: 10 },
+  'tabular-apgd': { steps: 5 },
+  lowprofool: { steps: 10 },
+  'tabular-random-search': { queries: 40 },
 };
 
 describe('attack conformance', () => {

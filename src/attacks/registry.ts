@@ -21,6 +21,9 @@ import { universal, universalOptions } from './image/universal.js';
 import { sparseL0, sparseL0Options } from './image/sparse-l0.js';
 import { occlusionSweep, occlusionOptions } from './image/occlusion.js';
 import { NORM_IDS, type ThreatNormId } from '../threats/norms.js';
+import { tabularApgd, tabularApgdOptions, tabularPgd, tabularPgdOptions } from './tabular/pgd.js';
+import { lowProFool, lowProFoolOptions } from './tabular/lowprofool.js';
+import { tabularRandomSearch, tabularRandomSearchOptions } from './tabular/random-search.js';
 
 interface Entry {
   /** Builds the attack from options its schema has parsed. */
@@ -107,6 +110,25 @@ const ATTACKS: Record<RegisteredAttackId, Entry> = {
     occlusionSweep,
     'Occlusion sweep: worst-case or random grey/black/white boxes, score-based, occlusion and patch threats (after Zeiler & Fergus 2014).',
     ['occlusion', 'patch'],
+  ),
+  'tabular-pgd': entry(
+    'tabular-pgd',
+    tabularPgdOptions,
+    tabularPgd,
+    'PGD projected onto tabular constraints (ranges, budgets, immutable, monotone, integer and one-hot repair).',
+  ),
+  'tabular-apgd': entry('tabular-apgd', tabularApgdOptions, tabularApgd, 'APGD projected onto tabular constraints (Croce & Hein 2020).'),
+  lowprofool: entry(
+    'lowprofool',
+    lowProFoolOptions,
+    lowProFool,
+    'LowProFool: importance-weighted L2 penalty, steps projected onto tabular constraints (Ballet et al. 2019).',
+  ),
+  'tabular-random-search': entry(
+    'tabular-random-search',
+    tabularRandomSearchOptions,
+    tabularRandomSearch,
+    'Score-based random search over the mutable features, projected onto tabular constraints (after Square).',
   ),
 };
 

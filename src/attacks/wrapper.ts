@@ -66,6 +66,13 @@ export type AttackRunner<C> = (
   options?: AttackRunOptions,
 ) => Promise<AttackResult>;
 
+/**
+ * The final check of a result and its measured perturbation per example; throws
+ * `E_ATTACK_CONTRACT` when a point breaks the threat. The default checks the ball and the
+ * bounds; tabular attacks check their constraints.
+ */
+export type AttackMeasure = (name: string, context: AttackContext, adversarial: tf.Tensor) => Promise<Float32Array>;
+
 /** Relative and absolute slack of the final budget check: float rounding of a projection. */
 const BUDGET_SLACK = { relative: 1e-5, absolute: 1e-6 };
 
@@ -113,6 +120,7 @@ export function wrapAttack<C>(
   access: AttackAccess,
   search: AttackSearch<C>,
   norms: readonly ThreatNormId[] = NORM_IDS,
+  check: AttackMeasure = measure,
 ): AttackRunner<C> {
   return async (model, x, labels, threat, config, options = {}) => {
     if (!norms.includes(threat.norm)) {
@@ -153,7 +161,7 @@ export function wrapAttack<C>(
     };
     const outcome = await search(context, config);
     try {
-      const perturbation = await measure(name, context, outcome.adversarial);
+      const perturbation = await check(name, context, outcome.adversarial);
       return { ...outcome, perturbation };
     } catch (error) {
       outcome.adversarial.dispose();

@@ -14,6 +14,11 @@ export interface ArchitectureOptions {
   inputShape: readonly number[];
   numClasses: number;
   seed: number;
+  /**
+   * `mlp` only: a frozen first layer mapping each flattened feature to (x - mean) / std,
+   * so tabular rows in raw units (°C, %RH) train well and attacks see the raw units.
+   */
+  standardize?: { readonly mean: readonly number[]; readonly std: readonly number[] };
 }
 
 function initializers(seed: number): () => { kernelInitializer: ReturnType<typeof tf.initializers.glorotUniform> } {
@@ -60,18 +65,43 @@ function cnnLarge({ inputShape, numClasses, seed }: ArchitectureOptions): tf.Seq
   });
 }
 
-/** Two hidden layers of 256; fast, and a useful contrast to the CNN. */
-function mlp({ inputShape, numClasses, seed }: ArchitectureOptions): tf.Sequential {
+/** Sets the frozen affine layer of `standardize`: a diagonal kernel 1/std and a bias -mean/std. */
+function setStandardizer(layer: tf.layers.Layer, features: number, standardize: NonNullable<ArchitectureOptions['standardize']>): void {
+  const { mean, std } = standardize;
+  if (mean.length !== features || std.length !== features || std.some((s) => !(s > 0) || !Number.isFinite(s))) {
+    throw new UsageError(
+      'E_ARCHITECTURE_OPTION',
+      `standardize needs ${features} means and ${features} finite standard deviations > 0 (one per input feature); got ${mean.length} and ${std.length}.`,
+      { details: { features, mean: mean.length, std: std.length } },
+    );
+  }
+  const kernel = new Float32Array(features * features);
+  for (let f = 0; f < features; f++) kernel[f * features + f] = 1 / (std[f] as number);
+  const weights = [tf.tensor2d(kernel, [features, features]), tf.tensor1d(Float32Array.from(mean, (m, f) => -m / (std[f] as number)))];
+  layer.setWeights(weights);
+  for (const w of weights) w.dispose();
+}
+
+/** Two hidden layers of 256; fast, and a useful contrast to the CNN. Takes images or 1-D rows (tabular data). */
+function mlp({ inputShape, numClasses, seed, standardize }: ArchitectureOptions): tf.Sequential {
   const init = initializers(seed);
-  return tf.sequential({
+  const features = inputShape.reduce((a, b) => a * b, 1);
+  const scaler = standardize ? tf.layers.dense({ units: features, trainable: false, name: 'standardize' }) : undefined;
+  // Flatten takes rank >= 3 batches; a 1-D row needs only an input layer.
+  const input =
+    inputShape.length === 1 ? tf.layers.inputLayer({ inputShape: [...inputShape] }) : tf.layers.flatten({ inputShape: [...inputShape] });
+  const model = tf.sequential({
     name: 'mlp',
     layers: [
-      tf.layers.flatten({ inputShape: [...inputShape] }),
+      input,
+      ...(scaler ? [scaler] : []),
       tf.layers.dense({ units: 256, activation: 'relu', ...init() }),
       tf.layers.dense({ units: 256, activation: 'relu', ...init() }),
       tf.layers.dense({ units: numClasses, ...init() }),
     ],
   });
+  if (scaler && standardize) setStandardizer(scaler, features, standardize);
+  return model;
 }
 
 /** A single affine map; attacks on it have analytic answers, which tests rely on. */
@@ -88,7 +118,8 @@ const BUILDERS: Record<ArchitectureId, (o: ArchitectureOptions) => tf.Sequential
 /**
  * Builds an untrained model.
  *
- * @throws UsageError `E_UNKNOWN_ARCHITECTURE` listing the valid ids.
+ * @throws UsageError `E_UNKNOWN_ARCHITECTURE` listing the valid ids; `E_ARCHITECTURE_OPTION`
+ *   for a `standardize` that does not match the input's features.
  * @example
  * const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
  */

@@ -28,6 +28,7 @@ import { attackOf, wrapAttack, type AttackContext, type AttackOutcome } from '..
 import { startingPoint } from './ascent.js';
 import { observe, type AttackObjective } from './loss-gradient.js';
 import { bestOfRuns, type RunOutcome } from './restarts.js';
+import type { Projection } from '../../threats/tabular/project.js';
 import { goalMet, logitsOf, predictRows, rankWrongClasses } from './rows.js';
 
 export type ApgdLoss = 'ce' | 'dlr';
@@ -40,6 +41,8 @@ export interface ApgdConfig {
   targetClasses: number;
   /** Forward passes averaged per gradient (expectation over transformation); default 1. */
   eotSamples?: number;
+  /** The feasible set's projection (tabular constraints); default the ball and the bounds. */
+  project?: Projection;
 }
 
 export const apgdOptions = z.strictObject({
@@ -114,10 +117,10 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
     return targetT ? attackLoss('ce', z, targetT, true) : attackLoss('ce', z, labelT, false);
   };
   const project = (point: tf.Tensor): tf.Tensor =>
-    tf.clipByValue(tf.add(x, norm.project(tf.sub(point, x), epsilon)), bounds.min, bounds.max);
+    config.project ? config.project(x, point) : tf.clipByValue(tf.add(x, norm.project(tf.sub(point, x), epsilon)), bounds.min, bounds.max);
 
   const stepSize = new Float32Array(n).fill(2 * epsilon);
-  const current = { t: startingPoint(x, norm, threat, true, run.seed) };
+  const current = { t: startingPoint(x, norm, threat, true, run.seed, config.project) };
   const previous = { t: tf.clone(current.t) };
   const gradient = { t: tf.zeros([1]) as tf.Tensor };
   const bestLossPoint = { t: tf.clone(current.t) };
@@ -216,7 +219,8 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
   }
 }
 
-async function apgdSearch(context: AttackContext, config: ApgdConfig): Promise<AttackOutcome> {
+/** APGD as a search, for wrappers that add their own checks (tabular attacks). */
+export async function apgdSearch(context: AttackContext, config: ApgdConfig): Promise<AttackOutcome> {
   const { model, x, labels, threat, goalClasses, targeted } = context;
   const { n } = context;
   // Each round attacks the examples still unbroken with one loss target: the goal's (or

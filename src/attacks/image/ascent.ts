@@ -6,14 +6,29 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Norm } from '../../threats/norms.js';
 import type { ThreatModel } from '../../threats/threat-model.js';
+import type { Projection } from '../../threats/tabular/project.js';
 
-/** The starting point: `x`, or a uniformly random point of the ball clipped to the bounds. */
-export function startingPoint(x: tf.Tensor, norm: Norm, threat: ThreatModel, randomStart: boolean, seed: number): tf.Tensor {
-  const { epsilon, bounds } = threat;
+/**
+ * Onto the ball and the bounds around `x`, or through `project` when the threat has its own
+ * feasible set (tabular constraints).
+ */
+function toFeasible(x: tf.Tensor, delta: tf.Tensor, norm: Norm, threat: ThreatModel, project?: Projection): tf.Tensor {
+  if (project) return project(x, tf.add(x, delta));
+  return tf.clipByValue(tf.add(x, norm.project(delta, threat.epsilon)), threat.bounds.min, threat.bounds.max);
+}
+
+/** The starting point: `x`, or a uniformly random point of the ball clipped to the bounds (or projected). */
+export function startingPoint(
+  x: tf.Tensor,
+  norm: Norm,
+  threat: ThreatModel,
+  randomStart: boolean,
+  seed: number,
+  project?: Projection,
+): tf.Tensor {
+  const { epsilon } = threat;
   return tf.tidy(() =>
-    randomStart && epsilon > 0
-      ? tf.clipByValue(tf.add(x, norm.project(norm.randomStart(x.shape, epsilon, seed), epsilon)), bounds.min, bounds.max)
-      : tf.clone(x),
+    randomStart && epsilon > 0 ? toFeasible(x, norm.randomStart(x.shape, epsilon, seed), norm, threat, project) : tf.clone(x),
   );
 }
 
@@ -25,11 +40,11 @@ export function ascentStep(
   norm: Norm,
   threat: ThreatModel,
   alpha: number,
+  project?: Projection,
 ): tf.Tensor {
-  const { epsilon, bounds } = threat;
   return tf.tidy(() => {
     const delta = tf.add(tf.sub(current, x), tf.mul(alpha, norm.normalizeStep(gradient)));
-    return tf.clipByValue(tf.add(x, norm.project(delta, epsilon)), bounds.min, bounds.max);
+    return toFeasible(x, delta, norm, threat, project);
   });
 }
 
@@ -43,6 +58,8 @@ export interface PerturbOptions {
   stepSize: number;
   randomStart: boolean;
   seed: number;
+  /** The feasible set's projection (tabular constraints); default the ball and the bounds. */
+  project?: Projection;
 }
 
 /**
@@ -51,11 +68,11 @@ export interface PerturbOptions {
  */
 export function perturb(x: tf.Tensor, options: PerturbOptions): tf.Tensor {
   const { norm, threat, steps, stepSize } = options;
-  let current = startingPoint(x, norm, threat, options.randomStart, options.seed);
+  let current = startingPoint(x, norm, threat, options.randomStart, options.seed, options.project);
   const gradientOf = tf.grad((input: tf.Tensor) => tf.sum(options.objective(options.logits(input))));
   for (let step = 0; step < steps; step++) {
     const gradient = tf.tidy(() => gradientOf(current));
-    const next = ascentStep(x, current, gradient, norm, threat, stepSize);
+    const next = ascentStep(x, current, gradient, norm, threat, stepSize, options.project);
     gradient.dispose();
     current.dispose();
     current = next;

@@ -11,6 +11,7 @@ import { wrapAttack, type AttackContext, type AttackOutcome } from '../wrapper.j
 import { ascentStep, startingPoint } from './ascent.js';
 import { observe } from './loss-gradient.js';
 import { bestOfRuns, type RunOutcome } from './restarts.js';
+import type { Projection } from '../../threats/tabular/project.js';
 
 export interface GradientDescentConfig {
   /** Gradient steps per restart. */
@@ -26,6 +27,8 @@ export interface GradientDescentConfig {
   loss: AttackLoss;
   /** Forward passes averaged per step (expectation over transformation); default 1. */
   eotSamples?: number;
+  /** The feasible set's projection (tabular constraints); default the ball and the bounds. */
+  project?: Projection;
 }
 
 interface SingleRun {
@@ -45,7 +48,7 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
   const n = targets.length;
   const targetTensor = tf.tensor1d(targets, 'int32');
   const objective = (logits: tf.Tensor2D): tf.Tensor1D => attackLoss(config.loss, logits, targetTensor, targeted);
-  let current = startingPoint(x, norm, threat, config.randomStart, run.seed);
+  let current = startingPoint(x, norm, threat, config.randomStart, run.seed, config.project);
   let best = tf.clone(current);
   const success = new Uint8Array(n);
   const bestLoss = new Float32Array(n).fill(-Infinity);
@@ -85,7 +88,7 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
         break;
       }
       const gradient = seen.gradient as tf.Tensor;
-      const next = ascentStep(x, current, gradient, norm, threat, alpha);
+      const next = ascentStep(x, current, gradient, norm, threat, alpha, config.project);
       gradient.dispose();
       current.dispose();
       current = next;
@@ -100,7 +103,8 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
   }
 }
 
-async function gradientDescentSearch(context: AttackContext, config: GradientDescentConfig): Promise<AttackOutcome> {
+/** The loop as a search, for wrappers that add their own checks (tabular attacks). */
+export async function gradientDescentSearch(context: AttackContext, config: GradientDescentConfig): Promise<AttackOutcome> {
   const best = await bestOfRuns(context, {
     runs: config.restarts,
     stepsPerRun: config.steps,
