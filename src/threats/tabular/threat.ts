@@ -3,6 +3,7 @@
  * the feature ranges) that also carries its compiled constraints. Attacks that take a
  * plain threat read it as constraints with the ball and the bounds only.
  */
+import { ThreatError } from '../../core/errors.js';
 import type { Bounds } from '../../core/types.js';
 import type { ThreatModel } from '../threat-model.js';
 import { compileConstraints, plainConstraints, type FeatureSpace, type TabularConstraints } from './compile.js';
@@ -50,6 +51,12 @@ export function constraintsOf(threat: ThreatModel, features: number): TabularCon
   if (isTabularThreat(threat)) return threat.constraints;
   const cached = plainCache.get(threat);
   if (cached && cached.features === features) return cached;
+  if (threat.norm !== 'linf' && threat.norm !== 'l2') {
+    throw new ThreatError(
+      'E_THREAT_NORM',
+      `Threat '${threat.id}' uses the ${threat.norm} norm; tabular attacks search under linf or l2 budgets over features.`,
+    );
+  }
   const c = plainConstraints(features, threat.norm, threat.epsilon, threat.bounds);
   plainCache.set(threat, c);
   return c;
