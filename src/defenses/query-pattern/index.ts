@@ -16,7 +16,8 @@
 import { sizeOf } from '../../core/types.js';
 import { thresholdDecision, type DefenseLayer, type GuardContext, type LayerVerdict } from '../layer.js';
 import { HistoryStore, type ClientHistory } from './history.js';
-import { COARSE_GROUPS, imageDistanceWithin, sketchImage, sketchText, textSimilarity, type Sketch } from './sketch.js';
+import type { IndexedEntry } from './near-index.js';
+import { imageDistanceWithin, sketchImage, sketchText, textSimilarity, type Sketch } from './sketch.js';
 
 export { imageSketch, textSketch, sketchImage, sketchText } from './sketch.js';
 
@@ -79,34 +80,28 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
   const now = options.now ?? (() => Date.now());
   const store = new HistoryStore(o);
 
-  const nearDuplicates = (history: ClientHistory, sketch: Sketch): number => {
-    let count = 0;
-    if (sketch.kind === 'image') {
-      // The coarse lower bound first, over the side-by-side summaries; the full distance only for what survives it.
-      const flat = history.coarse;
-      const q = sketch.coarse;
-      const budget = o.distance * o.distance * sketch.cells.length;
-      for (let i = 0; i < history.sketches.length; i++) {
-        let sum = 0;
-        let g = 0;
-        for (const base = i * COARSE_GROUPS; g < COARSE_GROUPS; g++) {
-          const d = (flat[base + g] as number) - (q[g] as number);
-          sum += d * d;
-          if (sum > budget) break;
-        }
-        if (g < COARSE_GROUPS) continue;
-        const other = history.sketches[i] as Sketch;
-        if (other.kind === 'image' && imageDistanceWithin(sketch, other, o.distance)) count++;
-      }
-    } else {
-      for (const other of history.sketches) {
-        if (other.kind !== 'text') continue;
-        // Jaccard can be no larger than the ratio of the set sizes.
-        if (Math.min(sketch.words, other.words) < o.textSimilarity * Math.max(sketch.words, other.words)) continue;
-        if (textSimilarity(sketch, other) >= o.textSimilarity) count++;
-      }
+  // Counts the near-duplicates of `sketch` among the candidates the client's index yields
+  // (a superset of them: see near-index.ts), with the exact tests a full scan would apply.
+  let query: Sketch | undefined;
+  let found = 0;
+  const confirm = (entry: IndexedEntry): void => {
+    const q = query as Sketch;
+    const other = entry.sketch;
+    if (q.kind === 'image') {
+      if (other.kind === 'image' && imageDistanceWithin(q, other, o.distance)) found++;
+      return;
     }
-    return count;
+    if (other.kind !== 'text') return;
+    // Jaccard can be no larger than the ratio of the set sizes.
+    if (Math.min(q.words, other.words) < o.textSimilarity * Math.max(q.words, other.words)) return;
+    if (textSimilarity(q, other) >= o.textSimilarity) found++;
+  };
+  const nearDuplicates = (history: ClientHistory, sketch: Sketch): number => {
+    query = sketch;
+    found = 0;
+    history.index.candidates(sketch, confirm);
+    query = undefined;
+    return found;
   };
 
   return {
@@ -148,7 +143,7 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
         decision,
         score: worst,
         code: 'E_QUERY_PATTERN',
-        reason: `${worst} near-duplicates of an input among the client's last ${history.sketches.length} examples${where} (flag at ${o.flagAt}, deny at ${o.denyAt})`,
+        reason: `${worst} near-duplicates of an input among the client's last ${history.length} examples${where} (flag at ${o.flagAt}, deny at ${o.denyAt})`,
         examples: flagged,
         perExample,
       };

@@ -40,6 +40,37 @@ export function sketchBytes(sketch: Sketch): number {
   return 64 + (sketch.kind === 'image' ? sketch.cells.byteLength + sketch.coarse.byteLength + 64 : sketch.hashes.byteLength);
 }
 
+/** Which cell each pixel of an h×w image pools into, and how many values each cell averages. */
+interface PoolPlan {
+  readonly cellOf: Int32Array;
+  readonly counts: Float64Array;
+}
+
+// One plan per image shape (shapes come from served models, not from clients: a handful).
+const plans = new Map<string, PoolPlan>();
+
+function poolPlan(h: number, w: number, c: number): PoolPlan {
+  const key = `${h}x${w}x${c}`;
+  let plan = plans.get(key);
+  if (plan) return plan;
+  const bh = Math.min(h, 7);
+  const bw = Math.min(w, 7);
+  const cellOf = new Int32Array(h * w);
+  const counts = new Float64Array(bh * bw);
+  for (let i = 0; i < h; i++) {
+    const row = Math.floor((i * bh) / h);
+    for (let j = 0; j < w; j++) {
+      const cell = row * bw + Math.floor((j * bw) / w);
+      cellOf[i * w + j] = cell;
+      counts[cell] = (counts[cell] as number) + c;
+    }
+  }
+  plan = { cellOf, counts };
+  if (plans.size >= 16) plans.clear();
+  plans.set(key, plan);
+  return plan;
+}
+
 /**
  * Average-pools an example to at most 7 cells per spatial axis (channels averaged), scaled
  * to [0, 1] by the bounds. Non-image shapes are cut into at most 64 equal segments.
@@ -49,20 +80,15 @@ export function imageSketch(x: Float32Array, offset: number, shape: readonly num
   if (shape.length === 3 || shape.length === 2) {
     const [h, w] = shape as [number, number];
     const c = shape.length === 3 ? (shape[2] as number) : 1;
-    const bh = Math.min(h, 7);
-    const bw = Math.min(w, 7);
-    const out = new Float32Array(bh * bw);
-    const counts = new Float32Array(bh * bw);
-    for (let i = 0; i < h; i++) {
-      const row = Math.floor((i * bh) / h);
-      for (let j = 0; j < w; j++) {
-        const cell = row * bw + Math.floor((j * bw) / w);
-        const base = offset + (i * w + j) * c;
-        for (let k = 0; k < c; k++) out[cell] = (out[cell] as number) + ((x[base + k] as number) - bounds.min) / range;
-        counts[cell] = (counts[cell] as number) + c;
-      }
+    const { cellOf, counts } = poolPlan(h, w, c);
+    const sums = new Float64Array(counts.length);
+    for (let p = 0, base = offset; p < cellOf.length; p++) {
+      const cell = cellOf[p] as number;
+      for (let k = 0; k < c; k++, base++) sums[cell] = (sums[cell] as number) + (x[base] as number);
     }
-    for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / (counts[i] as number);
+    // Pooling is linear: the mean of (v − min)/range is (mean v − min)/range.
+    const out = new Float32Array(counts.length);
+    for (let i = 0; i < out.length; i++) out[i] = ((sums[i] as number) / (counts[i] as number) - bounds.min) / range;
     return out;
   }
   const size = sizeOf(shape);
