@@ -70,6 +70,9 @@ export class AnomalyWindow {
   private readonly samples: Ring<SampledExample>;
   /** Per-client counts over the window, kept as observations enter and leave (the rate is read on every request). */
   private readonly perClient = new Map<string, { n: number; bad: number }>();
+  /** Σ over clients of bad/n, kept as counts change (O(1) per example), re-summed now and then against float drift. */
+  private sum = 0;
+  private sinceResum = 0;
 
   /** `window` examples feed the rate; the last `sample` of them are kept for the comparison. */
   constructor(window: number, sample: number) {
@@ -83,25 +86,37 @@ export class AnomalyWindow {
       const out = this.observations.push({ client, anomalous: a });
       if (out) {
         const c = this.perClient.get(out.client) as { n: number; bad: number };
+        this.sum -= c.bad / c.n;
         c.n--;
         if (out.anomalous) c.bad--;
         if (c.n === 0) this.perClient.delete(out.client);
+        else this.sum += c.bad / c.n;
       }
-      const c = this.perClient.get(client) ?? { n: 0, bad: 0 };
+      let c = this.perClient.get(client);
+      if (c) this.sum -= c.bad / c.n;
+      else {
+        c = { n: 0, bad: 0 };
+        this.perClient.set(client, c);
+      }
       c.n++;
       if (a) c.bad++;
-      this.perClient.set(client, c);
+      this.sum += c.bad / c.n;
+      if (++this.sinceResum >= 10_000) this.resum();
       const input = inputs?.[i];
       if (input) this.samples.push({ client, ...input });
     });
   }
 
+  private resum(): void {
+    this.sinceResum = 0;
+    this.sum = 0;
+    for (const c of this.perClient.values()) this.sum += c.bad / c.n;
+  }
+
   /** Mean over the window's clients of each client's anomalous fraction. */
   rate(): number {
     if (this.perClient.size === 0) return 0;
-    let sum = 0;
-    for (const c of this.perClient.values()) sum += c.bad / c.n;
-    return sum / this.perClient.size;
+    return Math.min(1, Math.max(0, this.sum / this.perClient.size));
   }
 
   /** Examples in the window (the rate is noise until it fills). */
@@ -123,5 +138,7 @@ export class AnomalyWindow {
     this.observations.clear();
     this.samples.clear();
     this.perClient.clear();
+    this.sum = 0;
+    this.sinceResum = 0;
   }
 }

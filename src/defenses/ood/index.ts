@@ -98,9 +98,10 @@ export class OodDetector {
   readonly dims: number;
   readonly threshold: number;
   readonly source: 'penultimate' | 'logits';
-  private readonly whitening: Float32Array;
+  /** L⁻¹ stored by columns (column k holds rows k..d−1), so a zero feature skips its column. */
+  private readonly columns: Float32Array;
   private readonly means: Float32Array[];
-  private readonly z: Float32Array;
+  private readonly z: Float64Array;
 
   constructor(readonly json: OodDetectorJson) {
     this.dims = json.dims;
@@ -112,9 +113,11 @@ export class OodDetector {
         `OOD detector has a ${json.whitening.length}-value whitening matrix and means of lengths ${json.means.map((m) => m.length).join(', ')}; both must match dims ${json.dims}. Refit it.`,
       );
     }
-    this.whitening = Float32Array.from(json.whitening);
+    const d = json.dims;
+    this.columns = new Float32Array(d * d);
+    for (let i = 0; i < d; i++) for (let k = 0; k <= i; k++) this.columns[k * d + i] = json.whitening[i * d + k] as number;
     this.means = json.means.map((m) => Float32Array.from(m));
-    this.z = new Float32Array(json.dims);
+    this.z = new Float64Array(d);
   }
 
   /**
@@ -129,14 +132,16 @@ export class OodDetector {
         'E_OOD_DIMS',
         `The OOD detector was fitted on ${d} features but got ${features.length}; refit it for this model.`,
       );
-    const w = this.whitening;
+    const w = this.columns;
     const z = this.z;
-    for (let i = 0; i < d; i++) {
-      let sum = 0;
-      const row = i * d;
-      // L⁻¹ is lower-triangular: columns past the diagonal are zero.
-      for (let k = 0; k <= i; k++) sum += (w[row + k] as number) * (features[k] as number);
-      z[i] = sum;
+    z.fill(0);
+    // z = L⁻¹ f, column by column: ReLU features are often zero, and a zero feature costs nothing.
+    // L⁻¹ is lower-triangular, so column k touches rows k.. only.
+    for (let k = 0; k < d; k++) {
+      const f = features[k] as number;
+      if (f === 0) continue;
+      const col = k * d;
+      for (let i = k; i < d; i++) z[i] = (z[i] as number) + (w[col + i] as number) * f;
     }
     let best = Infinity;
     for (const m of this.means) {
@@ -144,6 +149,7 @@ export class OodDetector {
       for (let i = 0; i < d; i++) {
         const diff = (z[i] as number) - (m[i] as number);
         dist += diff * diff;
+        if (dist >= best) break;
       }
       if (dist < best) best = dist;
     }

@@ -42,6 +42,8 @@ function inputsOf(ctx: GuardContext): Array<Omit<SampledExample, 'client'>> | un
   if (ctx.texts) return ctx.texts.map((text) => ({ text }));
   const batch = ctx.batch;
   if (!batch) return undefined;
+  // One example: its buffer is the request's own (nothing writes it after validation), so no copy.
+  if (batch.count === 1) return [{ x: batch.x, shape: batch.shape }];
   const size = batch.x.length / batch.count;
   return Array.from({ length: batch.count }, (_, i) => ({ x: batch.x.slice(i * size, (i + 1) * size), shape: batch.shape }));
 }
