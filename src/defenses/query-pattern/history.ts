@@ -9,7 +9,7 @@
  * O(1) however long the window, and in an exact index (near-index.ts), so counting a new
  * example's near-duplicates reads the few that can be near instead of the whole window.
  */
-import { INDEX_BYTES_PER_ENTRY, NearIndex, type IndexedEntry, type NearThresholds } from './near-index.js';
+import { INDEX_BYTES_PER_ENTRY, NearIndex, type IndexedPoint, type NearThresholds } from './near-index.js';
 import { sketchBytes, type Sketch } from './sketch.js';
 
 export interface HistoryLimits extends NearThresholds {
@@ -23,12 +23,19 @@ export interface HistoryLimits extends NearThresholds {
   maxExamples: number;
 }
 
-const entryBytes = (entry: IndexedEntry): number => sketchBytes(entry.sketch) + INDEX_BYTES_PER_ENTRY;
+/** One stored example: when it arrived, and the index point that holds its sketch. */
+export interface HistoryEntry {
+  readonly time: number;
+  readonly point: IndexedPoint;
+}
+
+// Counted per example even when identical examples share one point: the bound stays an upper bound.
+const entryBytes = (entry: HistoryEntry): number => sketchBytes(entry.point.sketch) + INDEX_BYTES_PER_ENTRY;
 
 /** One client's recent sketches, oldest first, with the time each arrived, and their index. */
 export class ClientHistory {
   /** Ring storage; grows by doubling up to the window, so a client with few examples holds little. */
-  private slots: Array<IndexedEntry | undefined> = new Array<IndexedEntry | undefined>(16);
+  private slots: Array<HistoryEntry | undefined> = new Array<HistoryEntry | undefined>(16);
   private head = 0;
   private count = 0;
   /** Approximate bytes the entries hold. */
@@ -45,32 +52,34 @@ export class ClientHistory {
   }
 
   /** The oldest entry, if any. */
-  oldest(): IndexedEntry | undefined {
+  oldest(): HistoryEntry | undefined {
     return this.count === 0 ? undefined : this.slots[this.head];
   }
 
-  push(entry: IndexedEntry): void {
+  /** Stores one example's sketch at time `now`; returns its entry. */
+  push(sketch: Sketch, now: number): HistoryEntry {
     if (this.count === this.slots.length) {
-      const grown = new Array<IndexedEntry | undefined>(this.slots.length * 2);
+      const grown = new Array<HistoryEntry | undefined>(this.slots.length * 2);
       for (let i = 0; i < this.count; i++) grown[i] = this.slots[(this.head + i) % this.slots.length];
       this.slots = grown;
       this.head = 0;
     }
+    const entry: HistoryEntry = { time: now, point: this.index.add(sketch) };
     this.slots[(this.head + this.count) % this.slots.length] = entry;
     this.count++;
     this.bytes += entryBytes(entry);
-    this.index.add(entry);
+    return entry;
   }
 
   /** Removes and returns the oldest entry. */
-  shift(): IndexedEntry | undefined {
+  shift(): HistoryEntry | undefined {
     if (this.count === 0) return undefined;
-    const entry = this.slots[this.head] as IndexedEntry;
+    const entry = this.slots[this.head] as HistoryEntry;
     this.slots[this.head] = undefined;
     this.head = (this.head + 1) % this.slots.length;
     this.count--;
     this.bytes -= entryBytes(entry);
-    this.index.remove(entry);
+    this.index.remove(entry.point);
     return entry;
   }
 }
@@ -118,8 +127,7 @@ export class HistoryStore {
 
   /** Appends one sketch to a touched client's history, keeping both bounds. */
   append(clientId: string, history: ClientHistory, sketch: Sketch, now: number): void {
-    const entry: IndexedEntry = { sketch, time: now, key: 0, pos: 0 };
-    history.push(entry);
+    const entry = history.push(sketch, now);
     this.examples++;
     this.bytes += entryBytes(entry);
     const window = Math.min(this.limits.window, this.limits.maxExamples);

@@ -16,8 +16,7 @@
 import { sizeOf } from '../../core/types.js';
 import { thresholdDecision, type DefenseLayer, type GuardContext, type LayerVerdict } from '../layer.js';
 import { HistoryStore, type ClientHistory } from './history.js';
-import type { IndexedEntry } from './near-index.js';
-import { imageDistanceWithin, sketchImage, sketchText, textSimilarity, type Sketch } from './sketch.js';
+import { sketchImage, sketchText, textSimilarity, type Sketch } from './sketch.js';
 
 export { imageSketch, textSketch, sketchImage, sketchText } from './sketch.js';
 
@@ -80,28 +79,18 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
   const now = options.now ?? (() => Date.now());
   const store = new HistoryStore(o);
 
-  // Counts the near-duplicates of `sketch` among the candidates the client's index yields
-  // (a superset of them: see near-index.ts), with the exact tests a full scan would apply.
-  let query: Sketch | undefined;
-  let found = 0;
-  const confirm = (entry: IndexedEntry): void => {
-    const q = query as Sketch;
-    const other = entry.sketch;
-    if (q.kind === 'image') {
-      if (other.kind === 'image' && imageDistanceWithin(q, other, o.distance)) found++;
-      return;
-    }
-    if (other.kind !== 'text') return;
-    // Jaccard can be no larger than the ratio of the set sizes.
-    if (Math.min(q.words, other.words) < o.textSimilarity * Math.max(q.words, other.words)) return;
-    if (textSimilarity(q, other) >= o.textSimilarity) found++;
-  };
+  // Counts the near-duplicates of `sketch` with the exact tests a full scan applies, over
+  // the candidates the client's index yields (see near-index.ts).
   const nearDuplicates = (history: ClientHistory, sketch: Sketch): number => {
-    query = sketch;
-    found = 0;
-    history.index.candidates(sketch, confirm);
-    query = undefined;
-    return found;
+    if (sketch.kind === 'image') return history.index.countImages(sketch);
+    let count = 0;
+    history.index.textCandidates(sketch, (other, times) => {
+      if (other.kind !== 'text') return;
+      // Jaccard can be no larger than the ratio of the set sizes.
+      if (Math.min(sketch.words, other.words) < o.textSimilarity * Math.max(sketch.words, other.words)) return;
+      if (textSimilarity(sketch, other) >= o.textSimilarity) count += times;
+    });
+    return count;
   };
 
   return {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createRng, type Rng } from '../../core/rng.js';
 import type { GuardContext } from '../layer.js';
 import { queryPatternLayer } from './index.js';
-import { NearIndex, type IndexedEntry } from './near-index.js';
+import { NearIndex } from './near-index.js';
 import { imageDistanceWithin, sketchImage, sketchText, textSimilarity, type ImageSketch, type Sketch } from './sketch.js';
 
 // A [7, 7] image's sketch is the image itself, so distances can be placed exactly.
@@ -28,31 +28,20 @@ function clustered(rng: Rng, distance: number, centres: number, perCentre: numbe
   return out;
 }
 
-const entry = (sketch: Sketch, time = 0): IndexedEntry => ({ sketch, time, key: 0, pos: 0 });
-
 describe('near-duplicate index', () => {
   for (const distance of [0.005, 0.02, 0.1, 0.4]) {
-    test(`images at distance ${distance}: every near-duplicate is a candidate`, () => {
+    test(`images at distance ${distance}: the count equals a full scan's`, () => {
       const rng = createRng(7);
       const sketches = clustered(rng, distance, 30, 20);
       const index = new NearIndex({ distance, textSimilarity: 0.7 });
-      const entries = sketches.map((s) => entry(s));
-      entries.forEach((e) => index.add(e));
+      sketches.forEach((s) => index.add(s));
       let near = 0;
-      let visited = 0;
       for (const q of sketches) {
-        const seen = new Set<IndexedEntry>();
-        index.candidates(q, (e) => seen.add(e));
-        visited += seen.size;
-        for (const e of entries) {
-          if (!imageDistanceWithin(q, e.sketch as ImageSketch, distance)) continue;
-          near++;
-          assert.ok(seen.has(e), 'a near-duplicate was not visited');
-        }
+        const expected = sketches.filter((s) => imageDistanceWithin(q, s, distance)).length;
+        near += expected;
+        assert.equal(index.countImages(q), expected);
       }
-      assert.ok(near > sketches.length, `${near} near pairs: the data must exercise the threshold`);
-      // At the default distance the index reads a small part of the history, not all of it.
-      if (distance === 0.02) assert.ok(visited < (sketches.length * sketches.length) / 4, `${visited} candidates`);
+      assert.ok(near > 2 * sketches.length, `${near} near pairs: the data must exercise the threshold`);
     });
   }
 
@@ -66,33 +55,39 @@ describe('near-duplicate index', () => {
     texts.push('', '');
     for (const t of [0.3, 0.7, 1]) {
       const index = new NearIndex({ distance: 0.02, textSimilarity: t });
-      const entries = texts.map((s) => entry(sketchText(s)));
-      entries.forEach((e) => index.add(e));
+      const entries = texts.map((s) => ({ sketch: sketchText(s) }));
+      entries.forEach((e) => index.add(e.sketch));
       let near = 0;
-      for (const qe of entries) {
-        const seen = new Set<IndexedEntry>();
-        index.candidates(qe.sketch, (e) => seen.add(e));
-        for (const e of entries) {
-          if (e.sketch.kind !== 'text' || qe.sketch.kind !== 'text' || textSimilarity(qe.sketch, e.sketch) < t) continue;
-          near++;
-          assert.ok(seen.has(e), `threshold ${t}: a near-duplicate was not visited`);
-        }
+      for (const { sketch: q } of entries) {
+        if (q.kind !== 'text') continue;
+        // Identical texts are one point with a count, so compare counts, not objects.
+        let visited = 0;
+        index.textCandidates(q, (e, count) => {
+          if (e.kind === 'text' && textSimilarity(q, e) >= t) visited += count;
+        });
+        const expected = entries.filter(({ sketch: e }) => e.kind === 'text' && textSimilarity(q, e) >= t).length;
+        near += expected;
+        assert.equal(visited, expected, `threshold ${t}: a near-duplicate was not visited`);
       }
       assert.ok(near > entries.length, `threshold ${t}: ${near} near pairs`);
     }
   });
 
-  test('removal: removed entries are never visited again, and empty buckets are dropped', () => {
+  test('removal: removed examples no longer count, identical ones count once each, empty buckets are dropped', () => {
     const rng = createRng(11);
-    const sketches = clustered(rng, 0.02, 10, 10);
+    // Every sketch twice (a second, equal object): stored as one point counted twice.
+    const once = clustered(rng, 0.02, 10, 10);
+    const sketches = [...once, ...once.map((s) => sketchOf(Float32Array.from(s.cells)))];
     const index = new NearIndex({ distance: 0.02, textSimilarity: 0.7 });
-    const entries = sketches.map((s) => entry(s));
-    entries.forEach((e) => index.add(e));
+    const entries = sketches.map((sketch) => ({ sketch, point: index.add(sketch) }));
+    assert.equal(index.distinct, once.length);
     const removed = new Set(entries.filter((_, i) => i % 3 === 0));
-    removed.forEach((e) => index.remove(e));
-    for (const q of sketches) index.candidates(q, (e) => assert.ok(!removed.has(e)));
-    entries.filter((e) => !removed.has(e)).forEach((e) => index.remove(e));
+    removed.forEach((e) => index.remove(e.point));
+    const kept = entries.filter((e) => !removed.has(e)).map((e) => e.sketch);
+    for (const q of sketches) assert.equal(index.countImages(q), kept.filter((s) => imageDistanceWithin(q, s, 0.02)).length);
+    entries.filter((e) => !removed.has(e)).forEach((e) => index.remove(e.point));
     assert.equal(index.size, 0);
+    assert.equal(index.distinct, 0);
   });
 });
 

@@ -21,18 +21,20 @@
  * (Jaccard ≤ min/max), so texts go into buckets of log word count one factor wide and a
  * query visits its own and the neighbouring ones (two each side, for rounding).
  *
- * Buckets are arrays with swap-removal (each entry knows its position), so adding and
- * forgetting an entry cost O(1); empty buckets are deleted, so memory follows the entries.
+ * Identical sketches (the same input sent again, the commonest repeat) are stored once
+ * with a count, so a query confirms each distinct input once. Buckets are arrays with
+ * swap-removal (each point knows its position), so adding and forgetting an example cost
+ * O(1); empty buckets are deleted, so memory follows the entries.
  */
-import { COARSE_GROUPS, type ImageSketch, type Sketch, type TextSketch } from './sketch.js';
+import { COARSE_GROUPS, imageDistanceWithin, type ImageSketch, type Sketch, type TextSketch } from './sketch.js';
 
-/** One stored sketch with its place in the index. */
-export interface IndexedEntry {
+/** One distinct stored sketch: how many stored examples it stands for, and its place in its bucket. */
+export interface IndexedPoint {
   readonly sketch: Sketch;
-  readonly time: number;
-  /** Bucket key (set by the index). */
-  key: number;
-  /** Position in the bucket's array (set by the index). */
+  /** Stored examples with exactly this sketch. */
+  count: number;
+  readonly key: number;
+  readonly content: number;
   pos: number;
 }
 
@@ -44,8 +46,8 @@ export interface NearThresholds {
   readonly textSimilarity: number;
 }
 
-/** Bytes the index adds per entry (bucket slot, key and position), for the memory bound. */
-export const INDEX_BYTES_PER_ENTRY = 48;
+/** Bytes the index adds per example (ring slot, point share, bucket slot), for the memory bound. */
+export const INDEX_BYTES_PER_ENTRY = 64;
 
 const mix = (h: number, v: number): number => Math.imul(h ^ v, 0x9e3779b1) ^ (h >>> 15);
 // A margin on each face distance, so float rounding in the cell arithmetic can only add candidates, never drop one.
@@ -58,15 +60,72 @@ const SLACK = 1e-6;
  */
 const SIDE_IN_RADII = 2.5;
 
+/** A hash of a sketch's exact content, to find an identical stored one. */
+function contentHash(sketch: Sketch): number {
+  let h = sketch.kind === 'image' ? 0x1a6e : mix(0x7e47, sketch.words);
+  const values = sketch.kind === 'image' ? sketch.cells : sketch.hashes;
+  const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < bits.length; i++) h = mix(h, bits[i] as number);
+  return h;
+}
+
+function identical(a: Sketch, b: Sketch): boolean {
+  if (a.kind === 'image') {
+    if (b.kind !== 'image' || a.cells.length !== b.cells.length) return false;
+    for (let i = 0; i < a.cells.length; i++) if (a.cells[i] !== b.cells[i]) return false;
+    return true;
+  }
+  if (b.kind !== 'text' || a.words !== b.words || a.hashes.length !== b.hashes.length) return false;
+  for (let i = 0; i < a.hashes.length; i++) if (a.hashes[i] !== b.hashes[i]) return false;
+  return true;
+}
+
+/**
+ * One bucket: its points, and beside them their coarse summaries in one typed array
+ * (Infinity for a text), so the first test over a bucket reads contiguous numbers instead
+ * of chasing an object per point.
+ */
+class Bucket {
+  readonly points: IndexedPoint[] = [];
+  coarse = new Float32Array(4 * COARSE_GROUPS);
+
+  push(point: IndexedPoint): void {
+    const at = this.points.length * COARSE_GROUPS;
+    if (at + COARSE_GROUPS > this.coarse.length) {
+      const grown = new Float32Array(this.coarse.length * 2);
+      grown.set(this.coarse);
+      this.coarse = grown;
+    }
+    const sketch = point.sketch;
+    if (sketch.kind === 'image') this.coarse.set(sketch.coarse, at);
+    else this.coarse.fill(Infinity, at, at + COARSE_GROUPS);
+    point.pos = this.points.length;
+    this.points.push(point);
+  }
+
+  /** Swap-removes `point`: the last point takes its place. */
+  remove(point: IndexedPoint): void {
+    const last = this.points.pop() as IndexedPoint;
+    if (last === point) return;
+    const from = this.points.length * COARSE_GROUPS;
+    this.coarse.copyWithin(point.pos * COARSE_GROUPS, from, from + COARSE_GROUPS);
+    this.points[point.pos] = last;
+    last.pos = point.pos;
+  }
+}
+
 export class NearIndex {
-  private readonly buckets = new Map<number, IndexedEntry[]>();
+  private readonly buckets = new Map<number, Bucket>();
+  /** Points by content hash (a short list on a collision). */
+  private readonly byContent = new Map<number, IndexedPoint[]>();
   private readonly textLog: number;
-  // Scratch for one query (the walk is synchronous): the query's cell and its distances to the faces.
+  // Scratch for one query (the walk is synchronous): the query, its cell and its distances to the faces.
   private readonly own = new Int32Array(COARSE_GROUPS);
   private readonly below = new Float64Array(COARSE_GROUPS);
   private readonly above = new Float64Array(COARSE_GROUPS);
   private budget = 0;
-  private visit: (entry: IndexedEntry) => void = () => {};
+  private query: ImageSketch | undefined;
+  private found = 0;
 
   constructor(private readonly t: NearThresholds) {
     // Bucket width in ln(word count); a threshold of 1 leaves one bucket per count.
@@ -78,78 +137,134 @@ export class NearIndex {
     return this.buckets.size;
   }
 
-  add(entry: IndexedEntry): void {
-    const key = this.keyOf(entry.sketch);
-    let bucket = this.buckets.get(key);
-    if (!bucket) {
-      bucket = [];
-      this.buckets.set(key, bucket);
-    }
-    entry.key = key;
-    entry.pos = bucket.length;
-    bucket.push(entry);
+  /** Distinct sketches held now. */
+  get distinct(): number {
+    let n = 0;
+    for (const b of this.buckets.values()) n += b.points.length;
+    return n;
   }
 
-  remove(entry: IndexedEntry): void {
-    const bucket = this.buckets.get(entry.key);
-    if (!bucket) return;
-    const last = bucket.pop() as IndexedEntry;
-    if (last !== entry) {
-      bucket[entry.pos] = last;
-      last.pos = entry.pos;
+  /** Stores one example's sketch; the returned point is what `remove` takes to forget it. */
+  add(sketch: Sketch): IndexedPoint {
+    const content = contentHash(sketch);
+    let same = this.byContent.get(content);
+    const found = same?.find((p) => identical(p.sketch, sketch));
+    if (found) {
+      found.count++;
+      return found;
     }
-    if (bucket.length === 0) this.buckets.delete(entry.key);
+    const key = this.keyOf(sketch);
+    const point: IndexedPoint = { sketch, count: 1, key, content, pos: 0 };
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = new Bucket();
+      this.buckets.set(key, bucket);
+    }
+    bucket.push(point);
+    if (!same) {
+      same = [];
+      this.byContent.set(content, same);
+    }
+    same.push(point);
+    return point;
+  }
+
+  /** Forgets one example stored as `point`. */
+  remove(point: IndexedPoint): void {
+    if (--point.count > 0) return;
+    const bucket = this.buckets.get(point.key);
+    if (bucket) {
+      bucket.remove(point);
+      if (bucket.points.length === 0) this.buckets.delete(point.key);
+    }
+    const same = this.byContent.get(point.content);
+    if (same) {
+      same.splice(same.indexOf(point), 1);
+      if (same.length === 0) this.byContent.delete(point.content);
+    }
   }
 
   clear(): void {
     this.buckets.clear();
+    this.byContent.clear();
   }
 
   /**
-   * Calls `visit` on every entry that could be a near-duplicate of `sketch`: a superset of
-   * them, which may include sketches of the other kind or size (bucket keys are hashes), so
-   * the caller confirms each with the exact test.
+   * Stored images within `distance` (RMS) of `sketch`: the count a full scan with
+   * `imageDistanceWithin` gives, read from the buckets the distance ball touches.
    */
-  candidates(sketch: Sketch, visit: (entry: IndexedEntry) => void): void {
-    if (sketch.kind === 'text') {
-      const b = this.textBucket(sketch);
-      for (let d = -2; d <= 2; d++) this.buckets.get(mix(0x7e47, b + d))?.forEach(visit);
-      return;
-    }
-    const { side, cells } = this.grid(sketch);
+  countImages(sketch: ImageSketch): number {
+    const side = this.side(sketch);
     const q = sketch.coarse;
     const { own, below, above } = this;
-    this.budget = this.t.distance * this.t.distance * cells.length * (1 + SLACK);
-    this.visit = visit;
+    this.budget = this.t.distance * this.t.distance * sketch.cells.length;
+    this.query = sketch;
+    this.found = 0;
     for (let g = 0; g < COARSE_GROUPS; g++) {
       const v = (q[g] as number) / side + 0.5;
       const c = Math.floor(v);
       own[g] = c;
-      // Distances to the cell's lower and upper faces, in units of the side, less the slack.
+      // Distances to the cell's lower and upper faces, less a margin for rounding.
       below[g] = Math.max(0, (v - c) * side - SLACK * side);
       above[g] = Math.max(0, (c + 1 - v) * side - SLACK * side);
     }
-    this.walk(0, mix(0x1a6e, cells.length), 0);
+    this.walk(0, mix(0x1a6e, sketch.cells.length), 0);
+    this.query = undefined;
+    return this.found;
+  }
+
+  /**
+   * Calls `visit` on every distinct stored text that could be within the similarity of
+   * `sketch`, with how many examples it stands for: a superset of them (bucket keys are
+   * hashes, so other points may come along), which the caller confirms.
+   */
+  textCandidates(sketch: TextSketch, visit: (other: Sketch, count: number) => void): void {
+    const b = this.textBucket(sketch);
+    for (let d = -2; d <= 2; d++) {
+      const bucket = this.buckets.get(mix(0x7e47, b + d));
+      if (bucket) for (const p of bucket.points) visit(p.sketch, p.count);
+    }
   }
 
   /** Visits the cells whose faces along axes g.. are within the remaining budget. */
   private walk(g: number, h: number, used: number): void {
     if (g === COARSE_GROUPS) {
       const bucket = this.buckets.get(h);
-      if (bucket) for (let i = 0; i < bucket.length; i++) this.visit(bucket[i] as IndexedEntry);
+      if (bucket) this.scan(bucket);
       return;
     }
     const c = this.own[g] as number;
     this.walk(g + 1, mix(h, c), used);
     const lo = (this.below[g] as number) ** 2;
-    if (used + lo <= this.budget) this.walk(g + 1, mix(h, c - 1), used + lo);
+    if (used + lo <= this.budget * (1 + SLACK)) this.walk(g + 1, mix(h, c - 1), used + lo);
     const hi = (this.above[g] as number) ** 2;
-    if (used + hi <= this.budget) this.walk(g + 1, mix(h, c + 1), used + hi);
+    if (used + hi <= this.budget * (1 + SLACK)) this.walk(g + 1, mix(h, c + 1), used + hi);
   }
 
-  private grid(sketch: ImageSketch): { side: number; cells: Float32Array } {
+  /** The coarse lower bound over the bucket's side-by-side summaries, the full distance for what survives it. */
+  private scan(bucket: Bucket): void {
+    const q = (this.query as ImageSketch).coarse;
+    const flat = bucket.coarse;
+    const budget = this.budget;
+    const n = bucket.points.length;
+    for (let i = 0; i < n; i++) {
+      let sum = 0;
+      let g = 0;
+      for (const base = i * COARSE_GROUPS; g < COARSE_GROUPS; g++) {
+        const d = (flat[base + g] as number) - (q[g] as number);
+        sum += d * d;
+        if (sum > budget) break;
+      }
+      if (g < COARSE_GROUPS) continue;
+      const point = bucket.points[i] as IndexedPoint;
+      const other = point.sketch;
+      if (other.kind === 'image' && imageDistanceWithin(this.query as ImageSketch, other, this.t.distance)) this.found += point.count;
+    }
+  }
+
+  private side(sketch: ImageSketch): number {
     const side = SIDE_IN_RADII * this.t.distance * Math.sqrt(sketch.cells.length);
-    return { side: side > 0 ? side : 1, cells: sketch.cells };
+    return side > 0 ? side : 1;
   }
 
   private textBucket(sketch: TextSketch): number {
@@ -159,8 +274,8 @@ export class NearIndex {
 
   private keyOf(sketch: Sketch): number {
     if (sketch.kind === 'text') return mix(0x7e47, this.textBucket(sketch));
-    const { side, cells } = this.grid(sketch);
-    let h = mix(0x1a6e, cells.length);
+    const side = this.side(sketch);
+    let h = mix(0x1a6e, sketch.cells.length);
     for (let g = 0; g < COARSE_GROUPS; g++) h = mix(h, Math.floor((sketch.coarse[g] as number) / side + 0.5));
     return h;
   }
