@@ -173,6 +173,8 @@ function scryptParams(hash: string): ScryptParams & { salt: Buffer; expected: Bu
 /** Verifies presented keys against the stored hashes. */
 export class KeyStore {
   private readonly byId = new Map<string, ApiKeyRecord>();
+  /** The sha256 records' hashes as bytes, decoded once rather than on every request. */
+  private readonly sha256Of = new Map<string, Buffer>();
   /** sha256 of presented keys that passed a scrypt check, to skip the slow hash next time. */
   private readonly scryptPassed = new Map<string, string>();
   private readonly dummy = sha256('rampart-no-such-key');
@@ -183,6 +185,7 @@ export class KeyStore {
     let dearest: ScryptParams | undefined;
     for (const r of records) {
       this.byId.set(r.id, r);
+      if (r.hash.startsWith('sha256:')) this.sha256Of.set(r.id, Buffer.from(r.hash.slice(7), 'hex'));
       if (r.hash.startsWith('scrypt:')) {
         const p = scryptParams(r.hash);
         if (!dearest || p.N * p.r * p.p > dearest.N * dearest.r * dearest.p) dearest = { N: p.N, r: p.r, p: p.p, keylen: p.keylen };
@@ -212,7 +215,7 @@ export class KeyStore {
     let ok = false;
     let paidScrypt = false;
     if (!record) timingSafeEqual(presented, this.dummy);
-    else if (record.hash.startsWith('sha256:')) ok = timingSafeEqual(presented, Buffer.from(record.hash.slice(7), 'hex'));
+    else if (record.hash.startsWith('sha256:')) ok = timingSafeEqual(presented, this.sha256Of.get(record.id) as Buffer);
     else {
       const memo = this.scryptPassed.get(presented.toString('hex'));
       if (memo !== undefined) ok = timingSafeEqual(Buffer.from(memo), Buffer.from(record.id));
