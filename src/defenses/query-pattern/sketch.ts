@@ -40,9 +40,13 @@ export function sketchBytes(sketch: Sketch): number {
   return 64 + (sketch.kind === 'image' ? sketch.cells.byteLength + sketch.coarse.byteLength + 64 : sketch.hashes.byteLength);
 }
 
-/** Which cell each pixel of an h×w image pools into, and how many values each cell averages. */
+/**
+ * How an h×w×c image pools into cells: the cell row of each image row, and where each cell
+ * column's run of pixels starts (a run's values, channels included, are contiguous).
+ */
 interface PoolPlan {
-  readonly cellOf: Int32Array;
+  readonly rowOf: Int32Array;
+  readonly colStart: Int32Array;
   readonly counts: Float64Array;
 }
 
@@ -55,17 +59,18 @@ function poolPlan(h: number, w: number, c: number): PoolPlan {
   if (plan) return plan;
   const bh = Math.min(h, 7);
   const bw = Math.min(w, 7);
-  const cellOf = new Int32Array(h * w);
+  const rowOf = Int32Array.from({ length: h }, (_, i) => Math.floor((i * bh) / h));
+  // The first column j with floor(j·bw/w) = cell, for each cell; then w.
+  const colStart = new Int32Array(bw + 1).fill(w);
+  for (let j = w - 1; j >= 0; j--) colStart[Math.floor((j * bw) / w)] = j;
   const counts = new Float64Array(bh * bw);
   for (let i = 0; i < h; i++) {
-    const row = Math.floor((i * bh) / h);
-    for (let j = 0; j < w; j++) {
-      const cell = row * bw + Math.floor((j * bw) / w);
-      cellOf[i * w + j] = cell;
-      counts[cell] = (counts[cell] as number) + c;
+    for (let cell = 0; cell < bw; cell++) {
+      const at = (rowOf[i] as number) * bw + cell;
+      counts[at] = (counts[at] as number) + ((colStart[cell + 1] as number) - (colStart[cell] as number)) * c;
     }
   }
-  plan = { cellOf, counts };
+  plan = { rowOf, colStart, counts };
   if (plans.size >= 16) plans.clear();
   plans.set(key, plan);
   return plan;
@@ -80,11 +85,18 @@ export function imageSketch(x: Float32Array, offset: number, shape: readonly num
   if (shape.length === 3 || shape.length === 2) {
     const [h, w] = shape as [number, number];
     const c = shape.length === 3 ? (shape[2] as number) : 1;
-    const { cellOf, counts } = poolPlan(h, w, c);
+    const { rowOf, colStart, counts } = poolPlan(h, w, c);
+    const bw = colStart.length - 1;
     const sums = new Float64Array(counts.length);
-    for (let p = 0, base = offset; p < cellOf.length; p++) {
-      const cell = cellOf[p] as number;
-      for (let k = 0; k < c; k++, base++) sums[cell] = (sums[cell] as number) + (x[base] as number);
+    for (let i = 0; i < h; i++) {
+      const rowBase = offset + i * w * c;
+      const cellBase = (rowOf[i] as number) * bw;
+      for (let cell = 0; cell < bw; cell++) {
+        let sum = 0;
+        const end = rowBase + (colStart[cell + 1] as number) * c;
+        for (let p = rowBase + (colStart[cell] as number) * c; p < end; p++) sum += x[p] as number;
+        sums[cellBase + cell] = (sums[cellBase + cell] as number) + sum;
+      }
     }
     // Pooling is linear: the mean of (v − min)/range is (mean v − min)/range.
     const out = new Float32Array(counts.length);
