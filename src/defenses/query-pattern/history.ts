@@ -88,6 +88,8 @@ export class HistoryStore {
   private readonly clients = new Map<string, ClientHistory>();
   private examples = 0;
   private bytes = 0;
+  /** The client last touched (the Map's last key). */
+  private mostRecent: string | undefined;
 
   constructor(private readonly limits: HistoryLimits) {}
 
@@ -108,6 +110,7 @@ export class HistoryStore {
 
   clear(): void {
     this.clients.clear();
+    this.mostRecent = undefined;
     this.examples = 0;
     this.bytes = 0;
   }
@@ -115,9 +118,15 @@ export class HistoryStore {
   /** The client's history with expired sketches dropped, marked as most recently seen. */
   touch(clientId: string, now: number): ClientHistory {
     let history = this.clients.get(clientId);
-    if (history) this.clients.delete(clientId);
-    else history = new ClientHistory(this.limits);
-    this.clients.set(clientId, history);
+    // Re-inserted to become the most recent, unless it already is (one busy client: no Map churn).
+    if (!history) {
+      history = new ClientHistory(this.limits);
+      this.clients.set(clientId, history);
+    } else if (clientId !== this.mostRecent) {
+      this.clients.delete(clientId);
+      this.clients.set(clientId, history);
+    }
+    this.mostRecent = clientId;
     for (let oldest = history.oldest(); oldest && now - oldest.time > this.limits.windowMs; oldest = history.oldest()) {
       this.dropOldest(history, 1);
     }

@@ -50,6 +50,8 @@ interface PoolPlan {
   readonly counts: Float64Array;
 }
 
+const SUMS = new Float64Array(49);
+
 // One plan per image shape (shapes come from served models, not from clients: a handful).
 const plans = new Map<string, PoolPlan>();
 
@@ -87,7 +89,8 @@ export function imageSketch(x: Float32Array, offset: number, shape: readonly num
     const c = shape.length === 3 ? (shape[2] as number) : 1;
     const { rowOf, colStart, counts } = poolPlan(h, w, c);
     const bw = colStart.length - 1;
-    const sums = new Float64Array(counts.length);
+    // A shared scratch (at most 7×7 cells; the sketch is synchronous), so a request allocates only its sketch.
+    const sums = SUMS.fill(0, 0, counts.length);
     for (let i = 0; i < h; i++) {
       const rowBase = offset + i * w * c;
       const cellBase = (rowOf[i] as number) * bw;

@@ -66,7 +66,7 @@ export function recordAnswered(
   if (!monitor) return;
   const ood = perExample.get('ood');
   const size = ctx.batch ? ctx.batch.x.length / ctx.batch.count : 0;
-  const anomalous = output.labels.length === 0 ? [] : Array.from(output.labels, () => false);
+  const anomalous = new Array<boolean>(output.labels.length).fill(false);
   for (const [layer, examples] of flagged) {
     if (TRAFFIC_LAYERS.has(layer)) continue;
     for (const i of examples) if (i < anomalous.length) anomalous[i] = true;
