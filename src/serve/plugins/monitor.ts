@@ -71,11 +71,12 @@ export function recordAnswered(
     if (TRAFFIC_LAYERS.has(layer)) continue;
     for (const i of examples) if (i < anomalous.length) anomalous[i] = true;
   }
+  const x = ctx.batch?.x;
   output.probabilities.forEach((p, i) => {
     let mean: number | undefined;
-    if (ctx.batch) {
+    if (x) {
       let sum = 0;
-      for (let k = i * size; k < (i + 1) * size; k++) sum += ctx.batch.x[k] as number;
+      for (let k = i * size, end = (i + 1) * size; k < end; k++) sum += x[k] as number;
       mean = sum / size;
     }
     let norm: number | undefined;
