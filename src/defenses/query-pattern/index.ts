@@ -45,7 +45,8 @@ export interface QueryPatternOptions {
  * Defaults. The distance is set on the bundled MNIST: 10,000 distinct digits sent by one
  * client against a 4,096-example history reach at most 19 near-duplicates (22 of them
  * reach 8, none 24), while the same digit with ±0.15 uniform noise per pixel lands
- * within it of its other noisy copies. 100,000 image sketches hold about 25 MB.
+ * within it of its other noisy copies. 100,000 distinct image sketches with their index entries hold
+ * roughly 45 MB (estimated: ~25 MB of sketches, ~20 MB of index; repeated inputs share one sketch).
  */
 const DEFAULTS = {
   window: 4096,
