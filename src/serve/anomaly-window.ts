@@ -18,9 +18,45 @@ export interface SampledExample {
   readonly text?: string;
 }
 
-interface Observation {
-  client: string;
-  anomalous: boolean;
+/**
+ * The window's observations as two parallel arrays (client, anomalous) rather than an
+ * object each: every example of every request enters it, and objects that live for a
+ * thousand examples are what the garbage collector pays most for.
+ */
+class ObservationRing {
+  private readonly clients: string[] = [];
+  private readonly flags: Uint8Array;
+  private next = 0;
+  /** What the last `push` pushed out, when it did. */
+  outClient = '';
+  outAnomalous = false;
+
+  constructor(readonly capacity: number) {
+    this.flags = new Uint8Array(capacity);
+  }
+
+  /** Adds one observation; true when the ring was full and the oldest went out (see `outClient`). */
+  push(client: string, anomalous: boolean): boolean {
+    const full = this.clients.length === this.capacity;
+    const at = full ? this.next : this.clients.length;
+    if (full) {
+      this.outClient = this.clients[at] as string;
+      this.outAnomalous = this.flags[at] === 1;
+      this.clients[at] = client;
+      this.next = (this.next + 1) % this.capacity;
+    } else this.clients.push(client);
+    this.flags[at] = anomalous ? 1 : 0;
+    return full;
+  }
+
+  get size(): number {
+    return this.clients.length;
+  }
+
+  clear(): void {
+    this.clients.length = 0;
+    this.next = 0;
+  }
 }
 
 class Ring<T> {
@@ -66,42 +102,57 @@ export function clientWeightedRate(observations: ReadonlyArray<{ client: string;
 }
 
 export class AnomalyWindow {
-  private readonly observations: Ring<Observation>;
+  private readonly observations: ObservationRing;
   private readonly samples: Ring<SampledExample>;
   /** Per-client counts over the window, kept as observations enter and leave (the rate is read on every request). */
   private readonly perClient = new Map<string, { n: number; bad: number }>();
+  /** Σ over clients of bad/n, kept as counts change (O(1) per example), re-summed now and then against float drift. */
+  private sum = 0;
+  private sinceResum = 0;
 
   /** `window` examples feed the rate; the last `sample` of them are kept for the comparison. */
   constructor(window: number, sample: number) {
-    this.observations = new Ring(window);
+    this.observations = new ObservationRing(window);
     this.samples = new Ring(Math.min(sample, window));
   }
 
   /** Records one request's examples: whether each was anomalous, and its input when given. */
   record(client: string, anomalous: readonly boolean[], inputs?: ReadonlyArray<Omit<SampledExample, 'client'>>): void {
     anomalous.forEach((a, i) => {
-      const out = this.observations.push({ client, anomalous: a });
-      if (out) {
-        const c = this.perClient.get(out.client) as { n: number; bad: number };
+      const ring = this.observations;
+      if (ring.push(client, a)) {
+        const c = this.perClient.get(ring.outClient) as { n: number; bad: number };
+        this.sum -= c.bad / c.n;
         c.n--;
-        if (out.anomalous) c.bad--;
-        if (c.n === 0) this.perClient.delete(out.client);
+        if (ring.outAnomalous) c.bad--;
+        if (c.n === 0) this.perClient.delete(ring.outClient);
+        else this.sum += c.bad / c.n;
       }
-      const c = this.perClient.get(client) ?? { n: 0, bad: 0 };
+      let c = this.perClient.get(client);
+      if (c) this.sum -= c.bad / c.n;
+      else {
+        c = { n: 0, bad: 0 };
+        this.perClient.set(client, c);
+      }
       c.n++;
       if (a) c.bad++;
-      this.perClient.set(client, c);
+      this.sum += c.bad / c.n;
+      if (++this.sinceResum >= 10_000) this.resum();
       const input = inputs?.[i];
       if (input) this.samples.push({ client, ...input });
     });
   }
 
+  private resum(): void {
+    this.sinceResum = 0;
+    this.sum = 0;
+    for (const c of this.perClient.values()) this.sum += c.bad / c.n;
+  }
+
   /** Mean over the window's clients of each client's anomalous fraction. */
   rate(): number {
     if (this.perClient.size === 0) return 0;
-    let sum = 0;
-    for (const c of this.perClient.values()) sum += c.bad / c.n;
-    return sum / this.perClient.size;
+    return Math.min(1, Math.max(0, this.sum / this.perClient.size));
   }
 
   /** Examples in the window (the rate is noise until it fills). */
@@ -123,5 +174,7 @@ export class AnomalyWindow {
     this.observations.clear();
     this.samples.clear();
     this.perClient.clear();
+    this.sum = 0;
+    this.sinceResum = 0;
   }
 }

@@ -55,8 +55,8 @@ export async function guardedPredict(
     spendBudget(ctx, `the '${layer.id}' layer`);
     const { verdict, entry } = await runLayer(layer, ctx);
     trace.push(entry);
-    metrics?.decisions.inc({ layer: layer.id, decision: verdict.decision });
-    metrics?.layerSeconds.observe({ layer: layer.id }, entry.ms / 1000);
+    metrics?.decisions.inc(layer.id, verdict.decision);
+    metrics?.layerSeconds.observe(layer.id, entry.ms / 1000);
     if (verdict.decision !== 'pass') anomalous = true;
     if (verdict.decision === 'deny') throw deny(layer.id, verdict);
     // A flag that names no examples is about all of them.

@@ -5,13 +5,15 @@
  * the anomaly rate and the canary's accuracy are a timer for an attacker.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LabelHistogram, PairCounter } from './tally.js';
 
 export interface ServeMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly latency: Histogram<'route'>;
-  readonly decisions: Counter<'layer' | 'decision'>;
-  readonly layerSeconds: Histogram<'layer'>;
+  /** By layer and decision; recorded per layer per request, so kept in plain numbers (tally.ts). */
+  readonly decisions: PairCounter;
+  readonly layerSeconds: LabelHistogram;
   readonly anomalyRate: Gauge;
   readonly canaryAccuracy: Gauge;
   readonly canaryRuns: Counter<'outcome'>;
@@ -60,18 +62,18 @@ export function createMetrics(options: { defaults?: boolean } = {}): ServeMetric
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    decisions: new Counter({
+    decisions: new PairCounter({
       name: 'rampart_layer_decisions_total',
       help: 'Defence layer decisions.',
       labelNames: ['layer', 'decision'],
-      registers: [registry],
+      registry,
     }),
-    layerSeconds: new Histogram({
+    layerSeconds: new LabelHistogram({
       name: 'rampart_layer_duration_seconds',
       help: 'Time spent in each defence layer.',
-      labelNames: ['layer'],
+      labelName: 'layer',
       buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
-      registers: [registry],
+      registry,
     }),
     anomalyRate: new Gauge({
       name: 'rampart_anomaly_rate',

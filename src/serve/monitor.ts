@@ -39,18 +39,26 @@ export interface MonitorEvents {
 }
 
 /**
- * Population stability index of `current` against `reference`, over bins cut at the
- * reference's quantiles. Empty bins are smoothed with a small floor so PSI stays finite.
+ * A reference distribution cut into bins at its quantiles, with its bin proportions, so a
+ * window is compared against it without sorting the reference again (the monitor checks
+ * every 25 examples, and a fit-time reference holds thousands of scores).
  */
-export function psi(reference: readonly number[], current: readonly number[], bins = 10): number {
-  if (reference.length === 0 || current.length === 0) return 0;
-  const sorted = [...reference].sort((a, b) => a - b);
-  const edges: number[] = [];
-  for (let b = 1; b < bins; b++) {
-    const e = sorted[Math.floor((b * sorted.length) / bins)] as number;
-    if (edges.length === 0 || e > (edges[edges.length - 1] as number)) edges.push(e);
+export class PsiReference {
+  private readonly edges: number[] = [];
+  private readonly expected: number[];
+
+  constructor(reference: readonly number[], bins = 10) {
+    const sorted = [...reference].sort((a, b) => a - b);
+    for (let b = 1; b < bins; b++) {
+      const e = sorted[Math.floor((b * sorted.length) / bins)] as number;
+      if (this.edges.length === 0 || e > (this.edges[this.edges.length - 1] as number)) this.edges.push(e);
+    }
+    this.expected = this.histogram(reference);
   }
-  const histogram = (values: readonly number[]): number[] => {
+
+  /** Bin proportions of `values`, empty bins floored so PSI stays finite. */
+  private histogram(values: readonly number[]): number[] {
+    const edges = this.edges;
     const counts: number[] = new Array(edges.length + 1).fill(0);
     for (const v of values) {
       let lo = 0;
@@ -63,12 +71,26 @@ export function psi(reference: readonly number[], current: readonly number[], bi
       counts[lo] = (counts[lo] as number) + 1;
     }
     return counts.map((c) => Math.max(c / values.length, 1e-4));
-  };
-  const e = histogram(reference);
-  const a = histogram(current);
-  let sum = 0;
-  for (let i = 0; i < e.length; i++) sum += ((a[i] as number) - (e[i] as number)) * Math.log((a[i] as number) / (e[i] as number));
-  return sum;
+  }
+
+  /** PSI of `current` against this reference. */
+  against(current: readonly number[]): number {
+    if (current.length === 0) return 0;
+    const e = this.expected;
+    const a = this.histogram(current);
+    let sum = 0;
+    for (let i = 0; i < e.length; i++) sum += ((a[i] as number) - (e[i] as number)) * Math.log((a[i] as number) / (e[i] as number));
+    return sum;
+  }
+}
+
+/**
+ * Population stability index of `current` against `reference`, over bins cut at the
+ * reference's quantiles. Empty bins are smoothed with a small floor so PSI stays finite.
+ */
+export function psi(reference: readonly number[], current: readonly number[], bins = 10): number {
+  if (reference.length === 0 || current.length === 0) return 0;
+  return new PsiReference(reference, bins).against(current);
 }
 
 class Ring {
@@ -100,6 +122,8 @@ interface SignalState {
   fixed: boolean;
   window: Ring;
   sinceCheck: number;
+  /** The reference's bins, cut once it is complete (cleared when it changes). */
+  bins: PsiReference | undefined;
   psi: number | undefined;
   alerting: boolean;
 }
@@ -136,7 +160,7 @@ export class DriftMonitor {
   private state(signal: string): SignalState {
     let s = this.signals.get(signal);
     if (!s) {
-      s = { reference: [], fixed: false, window: new Ring(this.o.window), sinceCheck: 0, psi: undefined, alerting: false };
+      s = { reference: [], fixed: false, window: new Ring(this.o.window), sinceCheck: 0, bins: undefined, psi: undefined, alerting: false };
       this.signals.set(signal, s);
     }
     return s;
@@ -146,6 +170,7 @@ export class DriftMonitor {
   setReference(signal: string, values: readonly number[]): void {
     const s = this.state(signal);
     s.reference = [...values];
+    s.bins = undefined;
     s.fixed = true;
     s.window.clear();
     s.psi = undefined;
@@ -166,11 +191,14 @@ export class DriftMonitor {
 
   /** Records one example's signals. */
   observe(values: Record<string, number | undefined>): void {
-    for (const [signal, v] of Object.entries(values)) {
+    // for-in rather than Object.entries: no arrays allocated per example.
+    for (const signal in values) {
+      const v = values[signal];
       if (v === undefined || !Number.isFinite(v)) continue;
       const s = this.state(signal);
       if (!s.fixed && s.reference.length < this.o.referenceSize) {
         s.reference.push(v);
+        s.bins = undefined;
         continue;
       }
       s.window.push(v);
@@ -183,7 +211,7 @@ export class DriftMonitor {
   }
 
   private check(signal: string, s: SignalState): void {
-    const value = psi(s.reference, s.window.all(), this.o.bins);
+    const value = s.reference.length === 0 ? 0 : (s.bins ??= new PsiReference(s.reference, this.o.bins)).against(s.window.all());
     s.psi = value;
     this.events.onPsi?.(signal, value);
     if (!s.alerting && value >= this.o.psiAlert) {

@@ -98,9 +98,14 @@ export class OodDetector {
   readonly dims: number;
   readonly threshold: number;
   readonly source: 'penultimate' | 'logits';
-  private readonly whitening: Float32Array;
-  private readonly means: Float32Array[];
-  private readonly z: Float32Array;
+  /** Σ⁻¹ = L⁻ᵀL⁻¹, full and symmetric, so a row of it serves any pair of features. */
+  private readonly precision: Float64Array;
+  /** L⁻ᵀ mᶜ for each whitened class mean mᶜ, and ‖mᶜ‖². */
+  private readonly meanDirs: Float64Array[];
+  private readonly meanNorms: Float64Array;
+  // Scratch for one score (synchronous): the non-zero features and where they are.
+  private readonly at: Int32Array;
+  private readonly values: Float64Array;
 
   constructor(readonly json: OodDetectorJson) {
     this.dims = json.dims;
@@ -112,13 +117,35 @@ export class OodDetector {
         `OOD detector has a ${json.whitening.length}-value whitening matrix and means of lengths ${json.means.map((m) => m.length).join(', ')}; both must match dims ${json.dims}. Refit it.`,
       );
     }
-    this.whitening = Float32Array.from(json.whitening);
-    this.means = json.means.map((m) => Float32Array.from(m));
-    this.z = new Float32Array(json.dims);
+    const d = json.dims;
+    // L⁻¹ is lower-triangular: (L⁻ᵀL⁻¹)ᵢⱼ = Σₖ L⁻¹ₖᵢ L⁻¹ₖⱼ over k ≥ max(i, j).
+    const w = Float64Array.from(json.whitening);
+    this.precision = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j <= i; j++) {
+        let sum = 0;
+        for (let k = i; k < d; k++) sum += (w[k * d + i] as number) * (w[k * d + j] as number);
+        this.precision[i * d + j] = sum;
+        this.precision[j * d + i] = sum;
+      }
+    }
+    this.meanDirs = json.means.map((m) => {
+      const out = new Float64Array(d);
+      for (let k = 0; k < d; k++) {
+        const mk = m[k] as number;
+        for (let i = 0; i <= k; i++) out[i] = (out[i] as number) + (w[k * d + i] as number) * mk;
+      }
+      return out;
+    });
+    this.meanNorms = Float64Array.from(json.means, (m) => m.reduce((s, v) => s + v * v, 0));
+    this.at = new Int32Array(d);
+    this.values = new Float64Array(d);
   }
 
   /**
-   * Squared Mahalanobis distance to the nearest class mean.
+   * Squared Mahalanobis distance to the nearest class mean: ‖L⁻¹f − mᶜ‖² =
+   * fᵀΣ⁻¹f − 2 f·(L⁻ᵀmᶜ) + ‖mᶜ‖², over the non-zero features only (ReLU features are about
+   * half zeros, so this is about a quarter of the work of whitening every feature).
    *
    * @throws InputError `E_OOD_DIMS` when the row's length is not the fitted dimension.
    */
@@ -129,25 +156,32 @@ export class OodDetector {
         'E_OOD_DIMS',
         `The OOD detector was fitted on ${d} features but got ${features.length}; refit it for this model.`,
       );
-    const w = this.whitening;
-    const z = this.z;
-    for (let i = 0; i < d; i++) {
-      let sum = 0;
-      const row = i * d;
-      // L⁻¹ is lower-triangular: columns past the diagonal are zero.
-      for (let k = 0; k <= i; k++) sum += (w[row + k] as number) * (features[k] as number);
-      z[i] = sum;
+    const { at, values, precision } = this;
+    let n = 0;
+    for (let k = 0; k < d; k++) {
+      const f = features[k] as number;
+      if (f === 0) continue;
+      at[n] = k;
+      values[n++] = f;
+    }
+    let quadratic = 0;
+    for (let a = 0; a < n; a++) {
+      const va = values[a] as number;
+      const row = (at[a] as number) * d;
+      let cross = 0;
+      for (let b = 0; b < a; b++) cross += (precision[row + (at[b] as number)] as number) * (values[b] as number);
+      quadratic += va * ((precision[row + (at[a] as number)] as number) * va + 2 * cross);
     }
     let best = Infinity;
-    for (const m of this.means) {
-      let dist = 0;
-      for (let i = 0; i < d; i++) {
-        const diff = (z[i] as number) - (m[i] as number);
-        dist += diff * diff;
-      }
+    for (let c = 0; c < this.meanDirs.length; c++) {
+      const dir = this.meanDirs[c] as Float64Array;
+      let dot = 0;
+      for (let a = 0; a < n; a++) dot += (dir[at[a] as number] as number) * (values[a] as number);
+      const dist = quadratic - 2 * dot + (this.meanNorms[c] as number);
       if (dist < best) best = dist;
     }
-    return best;
+    // A square: rounding in the expansion must not make it negative.
+    return Math.max(0, best);
   }
 }
 

@@ -16,7 +16,7 @@
 import { sizeOf } from '../../core/types.js';
 import { thresholdDecision, type DefenseLayer, type GuardContext, type LayerVerdict } from '../layer.js';
 import { HistoryStore, type ClientHistory } from './history.js';
-import { COARSE_GROUPS, imageDistanceWithin, sketchImage, sketchText, textSimilarity, type Sketch } from './sketch.js';
+import { sketchImage, sketchText, textSimilarity, type Sketch } from './sketch.js';
 
 export { imageSketch, textSketch, sketchImage, sketchText } from './sketch.js';
 
@@ -45,7 +45,8 @@ export interface QueryPatternOptions {
  * Defaults. The distance is set on the bundled MNIST: 10,000 distinct digits sent by one
  * client against a 4,096-example history reach at most 19 near-duplicates (22 of them
  * reach 8, none 24), while the same digit with ±0.15 uniform noise per pixel lands
- * within it of its other noisy copies. 100,000 image sketches hold about 25 MB.
+ * within it of its other noisy copies. 100,000 distinct image sketches with their index entries hold
+ * roughly 45 MB (estimated: ~25 MB of sketches, ~20 MB of index; repeated inputs share one sketch).
  */
 const DEFAULTS = {
   window: 4096,
@@ -79,33 +80,17 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
   const now = options.now ?? (() => Date.now());
   const store = new HistoryStore(o);
 
+  // Counts the near-duplicates of `sketch` with the exact tests a full scan applies, over
+  // the candidates the client's index yields (see near-index.ts).
   const nearDuplicates = (history: ClientHistory, sketch: Sketch): number => {
+    if (sketch.kind === 'image') return history.index.countImages(sketch);
     let count = 0;
-    if (sketch.kind === 'image') {
-      // The coarse lower bound first, over the side-by-side summaries; the full distance only for what survives it.
-      const flat = history.coarse;
-      const q = sketch.coarse;
-      const budget = o.distance * o.distance * sketch.cells.length;
-      for (let i = 0; i < history.sketches.length; i++) {
-        let sum = 0;
-        let g = 0;
-        for (const base = i * COARSE_GROUPS; g < COARSE_GROUPS; g++) {
-          const d = (flat[base + g] as number) - (q[g] as number);
-          sum += d * d;
-          if (sum > budget) break;
-        }
-        if (g < COARSE_GROUPS) continue;
-        const other = history.sketches[i] as Sketch;
-        if (other.kind === 'image' && imageDistanceWithin(sketch, other, o.distance)) count++;
-      }
-    } else {
-      for (const other of history.sketches) {
-        if (other.kind !== 'text') continue;
-        // Jaccard can be no larger than the ratio of the set sizes.
-        if (Math.min(sketch.words, other.words) < o.textSimilarity * Math.max(sketch.words, other.words)) continue;
-        if (textSimilarity(sketch, other) >= o.textSimilarity) count++;
-      }
-    }
+    history.index.textCandidates(sketch, (other, times) => {
+      if (other.kind !== 'text') return;
+      // Jaccard can be no larger than the ratio of the set sizes.
+      if (Math.min(sketch.words, other.words) < o.textSimilarity * Math.max(sketch.words, other.words)) return;
+      if (textSimilarity(sketch, other) >= o.textSimilarity) count += times;
+    });
     return count;
   };
 
@@ -148,7 +133,7 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
         decision,
         score: worst,
         code: 'E_QUERY_PATTERN',
-        reason: `${worst} near-duplicates of an input among the client's last ${history.sketches.length} examples${where} (flag at ${o.flagAt}, deny at ${o.denyAt})`,
+        reason: `${worst} near-duplicates of an input among the client's last ${history.length} examples${where} (flag at ${o.flagAt}, deny at ${o.denyAt})`,
         examples: flagged,
         perExample,
       };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { loadBundledMnist } from '../../data/index.js';
 import type { GuardContext } from '../layer.js';
 import { queryPatternLayer } from './index.js';
-import { sketchText, textSimilarity } from './sketch.js';
+import { imageSketch, sketchText, textSimilarity } from './sketch.js';
 
 const view = { id: 'm', kind: 'image' as const, inputShape: [28, 28, 1], bounds: { min: 0, max: 1 }, numClasses: 10 };
 const ctx = (clientId: string, x: Float32Array, count: number): GuardContext => ({
@@ -54,5 +54,34 @@ describe('query-pattern history', () => {
     assert.equal(s.words, 5000);
     assert.equal(textSimilarity(s, sketchText(long)), 1);
     assert.ok(textSimilarity(s, sketchText(long.replace('w1 ', 'x1 '))) > 0.9);
+  });
+});
+
+describe('image sketch', () => {
+  test('each cell is the mean of the pixels (and channels) that pool into it, for uneven shapes too', () => {
+    for (const shape of [
+      [28, 28, 1],
+      [32, 32, 3],
+      [5, 9],
+      [30, 17, 2],
+    ]) {
+      const [h, w] = shape as [number, number];
+      const c = shape[2] ?? 1;
+      const x = Float32Array.from({ length: h * w * c }, (_, i) => ((i * 7919) % 101) / 50 - 1);
+      const s = imageSketch(x, 0, shape, { min: -1, max: 1 });
+      const bh = Math.min(h, 7);
+      const bw = Math.min(w, 7);
+      const sums = new Float64Array(bh * bw);
+      const counts = new Float64Array(bh * bw);
+      for (let i = 0; i < h; i++)
+        for (let j = 0; j < w; j++)
+          for (let k = 0; k < c; k++) {
+            const cell = Math.floor((i * bh) / h) * bw + Math.floor((j * bw) / w);
+            sums[cell] = (sums[cell] as number) + ((x[(i * w + j) * c + k] as number) + 1) / 2;
+            counts[cell] = (counts[cell] as number) + 1;
+          }
+      assert.equal(s.length, bh * bw);
+      s.forEach((v, cell) => assert.ok(Math.abs(v - (sums[cell] as number) / (counts[cell] as number)) < 1e-6, `${shape} cell ${cell}`));
+    }
   });
 });

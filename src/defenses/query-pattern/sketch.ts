@@ -41,6 +41,44 @@ export function sketchBytes(sketch: Sketch): number {
 }
 
 /**
+ * How an h×w×c image pools into cells: the cell row of each image row, and where each cell
+ * column's run of pixels starts (a run's values, channels included, are contiguous).
+ */
+interface PoolPlan {
+  readonly rowOf: Int32Array;
+  readonly colStart: Int32Array;
+  readonly counts: Float64Array;
+}
+
+const SUMS = new Float64Array(49);
+
+// One plan per image shape (shapes come from served models, not from clients: a handful).
+const plans = new Map<string, PoolPlan>();
+
+function poolPlan(h: number, w: number, c: number): PoolPlan {
+  const key = `${h}x${w}x${c}`;
+  let plan = plans.get(key);
+  if (plan) return plan;
+  const bh = Math.min(h, 7);
+  const bw = Math.min(w, 7);
+  const rowOf = Int32Array.from({ length: h }, (_, i) => Math.floor((i * bh) / h));
+  // The first column j with floor(j·bw/w) = cell, for each cell; then w.
+  const colStart = new Int32Array(bw + 1).fill(w);
+  for (let j = w - 1; j >= 0; j--) colStart[Math.floor((j * bw) / w)] = j;
+  const counts = new Float64Array(bh * bw);
+  for (let i = 0; i < h; i++) {
+    for (let cell = 0; cell < bw; cell++) {
+      const at = (rowOf[i] as number) * bw + cell;
+      counts[at] = (counts[at] as number) + ((colStart[cell + 1] as number) - (colStart[cell] as number)) * c;
+    }
+  }
+  plan = { rowOf, colStart, counts };
+  if (plans.size >= 16) plans.clear();
+  plans.set(key, plan);
+  return plan;
+}
+
+/**
  * Average-pools an example to at most 7 cells per spatial axis (channels averaged), scaled
  * to [0, 1] by the bounds. Non-image shapes are cut into at most 64 equal segments.
  */
@@ -49,20 +87,23 @@ export function imageSketch(x: Float32Array, offset: number, shape: readonly num
   if (shape.length === 3 || shape.length === 2) {
     const [h, w] = shape as [number, number];
     const c = shape.length === 3 ? (shape[2] as number) : 1;
-    const bh = Math.min(h, 7);
-    const bw = Math.min(w, 7);
-    const out = new Float32Array(bh * bw);
-    const counts = new Float32Array(bh * bw);
+    const { rowOf, colStart, counts } = poolPlan(h, w, c);
+    const bw = colStart.length - 1;
+    // A shared scratch (at most 7×7 cells; the sketch is synchronous), so a request allocates only its sketch.
+    const sums = SUMS.fill(0, 0, counts.length);
     for (let i = 0; i < h; i++) {
-      const row = Math.floor((i * bh) / h);
-      for (let j = 0; j < w; j++) {
-        const cell = row * bw + Math.floor((j * bw) / w);
-        const base = offset + (i * w + j) * c;
-        for (let k = 0; k < c; k++) out[cell] = (out[cell] as number) + ((x[base + k] as number) - bounds.min) / range;
-        counts[cell] = (counts[cell] as number) + c;
+      const rowBase = offset + i * w * c;
+      const cellBase = (rowOf[i] as number) * bw;
+      for (let cell = 0; cell < bw; cell++) {
+        let sum = 0;
+        const end = rowBase + (colStart[cell + 1] as number) * c;
+        for (let p = rowBase + (colStart[cell] as number) * c; p < end; p++) sum += x[p] as number;
+        sums[cellBase + cell] = (sums[cellBase + cell] as number) + sum;
       }
     }
-    for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) / (counts[i] as number);
+    // Pooling is linear: the mean of (v − min)/range is (mean v − min)/range.
+    const out = new Float32Array(counts.length);
+    for (let i = 0; i < out.length; i++) out[i] = ((sums[i] as number) / (counts[i] as number) - bounds.min) / range;
     return out;
   }
   const size = sizeOf(shape);

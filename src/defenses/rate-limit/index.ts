@@ -55,21 +55,28 @@ export async function registerRateLimits(app: FastifyInstance, options: RateLimi
       })
     : undefined;
 
+  type Limiter = NonNullable<typeof perKey>;
+  interface Tally {
+    used: number;
+    denied: { what: string; max: number; ttl: number } | undefined;
+  }
+  // Declared once per server rather than as a closure per request: this runs on every metered request.
+  async function meter(limiter: Limiter | undefined, what: string, request: FastifyRequest, tally: Tally): Promise<void> {
+    if (!limiter) return;
+    const r = await limiter(request);
+    if (r.isAllowed) return;
+    tally.used = Math.max(tally.used, (r.max - r.remaining) / r.max);
+    if (r.isExceeded && !tally.denied) tally.denied = { what, max: r.max, ttl: r.ttlInSeconds };
+  }
+
   return async (request, keyId) => {
-    let used = 0;
-    let denied: { what: string; max: number; ttl: number } | undefined;
-    const meter = async (limiter: typeof perKey, what: string): Promise<void> => {
-      if (!limiter) return;
-      const r = await limiter(request);
-      if (r.isAllowed) return;
-      used = Math.max(used, (r.max - r.remaining) / r.max);
-      if (r.isExceeded && !denied) denied = { what, max: r.max, ttl: r.ttlInSeconds };
-    };
+    const tally: Tally = { used: 0, denied: undefined };
     if (keyId !== undefined) {
       keyIds.set(request, keyId);
-      await meter(perKey, 'API key');
+      await meter(perKey, 'API key', request, tally);
     }
-    await meter(perAddress, 'address');
+    await meter(perAddress, 'address', request, tally);
+    const { used, denied } = tally;
     const score = Math.round(used * 1000) / 1000;
     if (!denied) return { decision: 'pass', score };
     return {

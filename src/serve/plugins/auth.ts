@@ -54,7 +54,7 @@ export const authPlugin = servePlugin(
           ms: ms(t),
           ...(verdict.reason ? { reason: verdict.reason } : {}),
         });
-        metrics.decisions.inc({ layer: 'rate-limit', decision: verdict.decision });
+        metrics.decisions.inc('rate-limit', verdict.decision);
         if (verdict.decision === 'deny') {
           throw new ServeError('E_RATE_LIMITED', 'rate-limit', `Too many requests: ${verdict.reason ?? ''}.`, {
             details: { retryAfterSeconds: verdict.retryAfterSeconds ?? 1 },

@@ -49,6 +49,8 @@ function inputsOf(ctx: GuardContext): Array<Omit<SampledExample, 'client'>> | un
   if (ctx.texts) return ctx.texts.map((text) => ({ text }));
   const batch = ctx.batch;
   if (!batch) return undefined;
+  // One example: its buffer is the request's own (nothing writes it after validation), so no copy.
+  if (batch.count === 1) return [{ x: batch.x, shape: batch.shape }];
   const size = batch.x.length / batch.count;
   return Array.from({ length: batch.count }, (_, i) => ({ x: batch.x.slice(i * size, (i + 1) * size), shape: batch.shape }));
 }
@@ -71,16 +73,17 @@ export function recordAnswered(
   if (!monitor) return;
   const ood = perExample.get('ood');
   const size = ctx.batch ? ctx.batch.x.length / ctx.batch.count : 0;
-  const anomalous = output.labels.length === 0 ? [] : Array.from(output.labels, () => false);
+  const anomalous = new Array<boolean>(output.labels.length).fill(false);
   for (const [layer, examples] of flagged) {
     if (TRAFFIC_LAYERS.has(layer)) continue;
     for (const i of examples) if (i < anomalous.length) anomalous[i] = true;
   }
+  const x = ctx.batch?.x;
   output.probabilities.forEach((p, i) => {
     let mean: number | undefined;
-    if (ctx.batch) {
+    if (x) {
       let sum = 0;
-      for (let k = i * size; k < (i + 1) * size; k++) sum += ctx.batch.x[k] as number;
+      for (let k = i * size, end = (i + 1) * size; k < end; k++) sum += x[k] as number;
       mean = sum / size;
     }
     let norm: number | undefined;
