@@ -278,17 +278,18 @@ export async function certifiedAccuracy(options: CertifiedAccuracyOptions): Prom
     });
   }
   const ranges = shardRanges(count, size);
-  const shards = ranges.map(
-    ([start, end]): CertifyShard => ({
-      x: gatherRowValues(data, Array.from({ length: end - start }, (_, k) => start + k)),
-      shape: [end - start, ...data.shape],
-      seeds: seeds.slice(start, end),
-      sigma: o.sigma,
-      batchSize: o.batchSize,
-      n0: o.n0,
-      n: o.n,
-    }),
-  );
+  const shards = ranges.map(([start, end]): CertifyShard => ({
+    x: gatherRowValues(
+      data,
+      Array.from({ length: end - start }, (_, k) => start + k),
+    ),
+    shape: [end - start, ...data.shape],
+    seeds: seeds.slice(start, end),
+    sigma: o.sigma,
+    batchSize: o.batchSize,
+    n0: o.n0,
+    n: o.n,
+  }));
   const results = await withSession(options.executor ?? localExecutor(), model, (session) =>
     session.runShards<CertifyShard, CertifyShardResult>({
       kind: CERTIFY_KIND,

@@ -259,6 +259,8 @@ export async function trustEvidence(o: TrustEvidenceOptions): Promise<Omit<EvalE
         ...cert,
         seed: o.seed,
         onProgress: (p) => progress(p.done, p.total, `randomized smoothing, sigma ${cert.sigma}`),
+        // Shards of examples on the suite's executor (pool or queue); the numbers are the same on any.
+        ...(o.pool ? { executor: o.pool } : {}),
       }),
     );
   }

@@ -116,7 +116,11 @@ export function rowLabels(data: Dataset, rows: readonly number[]): Int32Array {
  * @example
  * const result = await withSession(pool, model, (session) => session.runRows({ data, rows, threat, attack: { id: 'pgd' }, seed: 0 }));
  */
-export async function withSession<T>(executor: Executor, model: ExecutionModel, work: (session: ExecutorSession) => Promise<T>): Promise<T> {
+export async function withSession<T>(
+  executor: Executor,
+  model: ExecutionModel,
+  work: (session: ExecutorSession) => Promise<T>,
+): Promise<T> {
   const session = await executor.open(model);
   try {
     return await work(session);

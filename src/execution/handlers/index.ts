@@ -13,7 +13,11 @@ import { textAttackHandler } from './text-attack.js';
 
 /** A fresh registry with the built-in handlers (`attack`, `gradients`, `certify`, `text-attack`). */
 export function defaultHandlers(): HandlerRegistry {
-  return new HandlerRegistry().register(attackHandler()).register(gradientsHandler()).register(certifyHandler()).register(textAttackHandler());
+  return new HandlerRegistry()
+    .register(attackHandler())
+    .register(gradientsHandler())
+    .register(certifyHandler())
+    .register(textAttackHandler());
 }
 
 export {

@@ -88,5 +88,8 @@ export class HandlerRegistry {
  */
 export function classifierTarget(target: AnyShardTarget, kind: string): ShardTarget {
   if ('classifier' in target) return target;
-  throw new UsageError('E_EXECUTOR_MODEL', `Shards of kind '${kind}' need a classifier; this session holds a text filter. Open the session with the classifier.`);
+  throw new UsageError(
+    'E_EXECUTOR_MODEL',
+    `Shards of kind '${kind}' need a classifier; this session holds a text filter. Open the session with the classifier.`,
+  );
 }

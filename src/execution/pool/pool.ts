@@ -292,7 +292,11 @@ export class WorkerPool implements Executor, GradientSharder {
     const rows = shardRowCounts(work);
     const total = rows.reduce((s, r) => s + r, 0);
     const progress = new Float64Array(rows.length);
-    const report = (): void => work.onProgress?.(progress.reduce((s, v) => s + v, 0), total);
+    const report = (): void =>
+      work.onProgress?.(
+        progress.reduce((s, v) => s + v, 0),
+        total,
+      );
     const group: Group = { failed: false };
     return Promise.all(
       work.shards.map(async (payload, k) => {

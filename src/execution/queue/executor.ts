@@ -134,10 +134,7 @@ export class QueueExecutor implements Executor {
     const name = isTextFilterModel(model) ? `Text filter ${model.dir}` : `Model '${model.id}'`;
     const publishModel = async (force: boolean): Promise<ModelRef> => ({
       kind: encoded.kind,
-      digest: await this.deadline(
-        this.publisher.publish(encoded.bytes, this.config.maxModelBytes, name, force),
-        'publishing the model',
-      ),
+      digest: await this.deadline(this.publisher.publish(encoded.bytes, this.config.maxModelBytes, name, force), 'publishing the model'),
     });
     await publishModel(false);
     const workers = await this.workers().catch(() => 0);
@@ -145,7 +142,8 @@ export class QueueExecutor implements Executor {
     return {
       execution,
       runRows: async (work) => this.runRows(isTextFilterModel(model) ? needsClassifier() : model, publishModel, work),
-      runShards: async <P, R>(work: ShardsWork<P>) => this.runShards<P, R>(isTextFilterModel(model) ? undefined : model, publishModel, work),
+      runShards: async <P, R>(work: ShardsWork<P>) =>
+        this.runShards<P, R>(isTextFilterModel(model) ? undefined : model, publishModel, work),
       close: async () => {},
     };
   }
@@ -205,16 +203,14 @@ export class QueueExecutor implements Executor {
     const out = emptyShardResult(n, rowSize);
     if (n === 0) return out;
     const ranges = shardRanges(n, this.shardRows);
-    const shards = ranges.map(
-      ([start, end]): AttackShard => ({
-        ...whole,
-        x: whole.x.slice(start * rowSize, end * rowSize),
-        shape: [end - start, ...whole.shape.slice(1)],
-        labels: whole.labels.slice(start, end),
-        ...(whole.targets ? { targets: whole.targets.slice(start, end) } : {}),
-        seed: shardSeed(whole.seed, start),
-      }),
-    );
+    const shards = ranges.map(([start, end]): AttackShard => ({
+      ...whole,
+      x: whole.x.slice(start * rowSize, end * rowSize),
+      shape: [end - start, ...whole.shape.slice(1)],
+      labels: whole.labels.slice(start, end),
+      ...(whole.targets ? { targets: whole.targets.slice(start, end) } : {}),
+      seed: shardSeed(whole.seed, start),
+    }));
     const results = await this.runJobs<AttackShard, AttackShardResult>(publishModel, {
       kind: ATTACK_KIND,
       shards,
@@ -259,7 +255,10 @@ export class QueueExecutor implements Executor {
     try {
       return await Promise.all(
         work.shards.map((payload, k) =>
-          this.submitShard<R>(run, ref, publishModel, work.kind, payload, k, [starts[k] as number, (starts[k] as number) + (rows[k] as number)]),
+          this.submitShard<R>(run, ref, publishModel, work.kind, payload, k, [
+            starts[k] as number,
+            (starts[k] as number) + (rows[k] as number),
+          ]),
         ),
       );
     } catch (error) {

@@ -101,9 +101,13 @@ export function rankedSearchAttack(
       // Skips the generators of the run's earlier texts (one draw each), so a shard's texts get the run's.
       const firstRow = options.firstRow ?? 0;
       if (!Number.isInteger(firstRow) || firstRow < 0 || firstRow > MAX_FIRST_ROW) {
-        throw new UsageError('E_TEXT_ATTACK_OPTION', `Text attack option 'firstRow' must be a whole number in [0, ${MAX_FIRST_ROW}]; got ${String(firstRow)}.`, {
-          details: { option: 'firstRow', value: firstRow },
-        });
+        throw new UsageError(
+          'E_TEXT_ATTACK_OPTION',
+          `Text attack option 'firstRow' must be a whole number in [0, ${MAX_FIRST_ROW}]; got ${String(firstRow)}.`,
+          {
+            details: { option: 'firstRow', value: firstRow },
+          },
+        );
       }
       for (let i = 0; i < firstRow; i++) seedRng.fork();
       for (let i = 0; i < n; i++) {

@@ -45,7 +45,10 @@ export const onnxCodec: ModelCodec = {
   async decode(bytes) {
     const a = unpackValue(bytes) as Partial<OnnxArtifact>;
     if (!(a.bytes instanceof Uint8Array) || typeof a.path !== 'string' || typeof a.id !== 'string') {
-      throw new DataError('E_QUEUE_MODEL', 'An ONNX model artifact is malformed; coordinator and workers must run the same Rampart version.');
+      throw new DataError(
+        'E_QUEUE_MODEL',
+        'An ONNX model artifact is malformed; coordinator and workers must run the same Rampart version.',
+      );
     }
     const { classifier, dispose } = importOnnx({
       bytes: a.bytes,

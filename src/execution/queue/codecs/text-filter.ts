@@ -38,9 +38,13 @@ async function readFilter(dir: string): Promise<TextFilterArtifact> {
   for (const name of names) {
     const info = await stat(join(dir, name));
     if (!info.isFile() || !FILE_NAME.test(name)) {
-      throw new UsageError('E_QUEUE_MODEL', `${join(dir, name)} is not a plain file of a saved text filter; remove it from the model directory.`, {
-        details: { path: join(dir, name) },
-      });
+      throw new UsageError(
+        'E_QUEUE_MODEL',
+        `${join(dir, name)} is not a plain file of a saved text filter; remove it from the model directory.`,
+        {
+          details: { path: join(dir, name) },
+        },
+      );
     }
     files.push(new Uint8Array(await readFile(join(dir, name))));
   }
@@ -63,7 +67,10 @@ export const textFilterCodec: ModelCodec = {
       a.names.every((n) => typeof n === 'string' && FILE_NAME.test(n)) &&
       a.files.every((f) => f instanceof Uint8Array);
     if (!ok) {
-      throw new DataError('E_QUEUE_MODEL', 'A text filter artifact is malformed; coordinator and workers must run the same Rampart version.');
+      throw new DataError(
+        'E_QUEUE_MODEL',
+        'A text filter artifact is malformed; coordinator and workers must run the same Rampart version.',
+      );
     }
     const { names, files } = a as TextFilterArtifact;
     const dir = await mkdtemp(join(tmpdir(), 'rampart-text-filter-'));
