@@ -35,7 +35,8 @@ export interface TextRowsWork {
  * @throws UsageError `E_UNKNOWN_TEXT_ATTACK` / `E_TEXT_ATTACK_OPTION` before any work is sent;
  *   InputError `E_INPUT_LENGTH` when texts and labels differ in length; the search's own errors.
  * @example
- * const r = await withSession(executor, { kind: 'text-filter', dir }, (s) => attackTexts(s, { attack: { id: 'greedy' }, texts, labels, threat, seed: 1 }));
+ * const filter = { kind: 'text-filter' as const, dir };
+ * const r = await withSession(executor, filter, (s) => attackTexts(s, { attack: { id: 'greedy' }, texts, labels, threat, seed: 1 }));
  */
 export async function attackTexts(session: ExecutorSession, work: TextRowsWork): Promise<TextAttackResult> {
   const options = work.attack.options ?? {};
