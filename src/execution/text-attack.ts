@@ -10,7 +10,7 @@ import { createTextAttack } from '../attacks/text/registry.js';
 import type { TextAttackResult } from '../attacks/text/types.js';
 import type { TextThreatModel } from '../threats/text-threat.js';
 import type { ExecutorSession } from './executor.js';
-import { TEXT_ATTACK_KIND, type TextAttackShard, type TextAttackShardResult } from './handlers/text-attack.js';
+import { packTexts, TEXT_ATTACK_KIND, type TextAttackShard, type TextAttackShardResult } from './handlers/text-attack.js';
 import { shardRanges } from './shards.js';
 
 /** Texts per shard unless told otherwise: a text costs up to the search's query budget. */
@@ -54,7 +54,7 @@ export async function attackTexts(session: ExecutorSession, work: TextRowsWork):
       attackId: work.attack.id,
       attackOptions: options,
       threat: work.threat,
-      texts: work.texts.slice(start, end),
+      texts: packTexts(work.texts.slice(start, end)),
       labels: work.labels.slice(start, end),
       seed: work.seed,
       firstRow: start,

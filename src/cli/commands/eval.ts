@@ -149,7 +149,7 @@ export function registerEval(program: Command): void {
     const pgdOptions = attackOptionsFromFlags('pgd', flags);
     const model = stored.classifier;
     const common = { model, data: data.selected, batchSize: flags.batchSize, seed: flags.seed };
-    const { report, suiteReport, suiteVsPgd, threats, evidence } = await withExecution(flags, engine.backend, async (pool) => {
+    const { report, suiteReport, threats, evidence } = await withExecution(flags, engine.backend, async (pool) => {
       const measured = await evaluateThreats({
         ...common,
         pool,
@@ -192,7 +192,7 @@ export function registerEval(program: Command): void {
               })),
             }
           : undefined;
-      return { report: robustness, suiteReport: suiteResult, suiteVsPgd: comparison, threats: measured.threats, evidence };
+      return { report: robustness, suiteReport: suiteResult, threats: measured.threats, evidence };
     });
     bar.stop();
     const extras: EvalExtras | undefined = evidence;

@@ -13,24 +13,17 @@ import type { Bounds } from '../../core/types.js';
 import { trainableOnnxOf } from '../../models/onnx/trainable.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import type { ExecutionModel } from '../executor.js';
-import type { AnyShardTarget } from '../handlers/registry.js';
+import type { ModelCodec } from './codecs/types.js';
 import { onnxCodec } from './codecs/onnx.js';
 import { textFilterCodec } from './codecs/text-filter.js';
+
+export type { ModelCodec } from './codecs/types.js';
 import { packValue, unpackValue } from './pack.js';
 
 /** A model by kind and content digest (sha256 of the bytes its codec made). */
 export interface ModelRef {
   kind: string;
   digest: string;
-}
-
-export interface ModelCodec {
-  /** Stable kind, e.g. 'tfjs-layers' or 'onnx'. */
-  readonly kind: string;
-  /** The bytes a worker rebuilds `classifier` from, or undefined when this codec cannot ship it. */
-  encode(model: ExecutionModel): Promise<Uint8Array | undefined>;
-  /** Rebuilds the target from `bytes`; `dispose` frees it when the worker's cache drops it. */
-  decode(bytes: Uint8Array): Promise<{ target: AnyShardTarget; dispose: () => void }>;
 }
 
 interface TfjsLayersArtifact {

@@ -11,7 +11,7 @@ import { exportOnnxWeights, trainableOnnxOf } from '../../../models/onnx/trainab
 import type { Preprocessing } from '../../../models/sources/types.js';
 import { TfjsClassifier } from '../../../models/tfjs-classifier.js';
 import { isTextFilterModel } from '../../executor.js';
-import type { ModelCodec } from '../models.js';
+import type { ModelCodec } from './types.js';
 import { packValue, unpackValue } from '../pack.js';
 
 interface OnnxArtifact {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DataError, UsageError } from '../../../core/errors.js';
 import { loadSavedTextFilter } from '../../../defenses/normalize-text/saved-filter.js';
 import { isTextFilterModel } from '../../executor.js';
-import type { ModelCodec } from '../models.js';
+import type { ModelCodec } from './types.js';
 import { packValue, unpackValue } from '../pack.js';
 
 /** A saved filter is a model, its weights and two small companions; anything beyond this is not one. */
