@@ -60,24 +60,35 @@ export async function runShardsHere<P, R>(
   return out;
 }
 
+/** A model loaded for this session (a saved text filter): what shards run against, and how to free it. */
+export interface LoadedTarget {
+  target: AnyShardTarget;
+  release(): void;
+}
+
+function isLoaded(model: Classifier | LoadedTarget): model is LoadedTarget {
+  return 'target' in model && 'release' in model && typeof model.release === 'function';
+}
+
 /** A session that runs every shard in this thread, one after another. */
 export class LocalSession implements ExecutorSession {
   readonly execution: ExecutionInfo;
   private readonly target: AnyShardTarget;
 
-  /** `model` is a classifier, or a loaded text target with its release. */
+  /** `model` is the caller's classifier (not copied), or a target loaded for this session (released on close). */
   constructor(
-    private readonly model: Classifier | { text: AnyShardTarget; release(): void },
+    private readonly model: Classifier | LoadedTarget,
     shardRows: number,
     private readonly handlers: HandlerRegistry,
   ) {
     this.execution = { workers: 1, shardRows };
-    this.target =
-      'release' in model ? model.text : { classifier: model, ...(model instanceof TfjsClassifier ? { model: model.model } : {}) };
+    this.target = isLoaded(model)
+      ? model.target
+      : { classifier: model, ...(model instanceof TfjsClassifier ? { model: model.model } : {}) };
   }
 
   private get classifier(): Classifier | undefined {
-    return 'release' in this.model ? undefined : this.model;
+    return isLoaded(this.model) ? undefined : this.model;
   }
 
   runShards<P, R>(work: ShardsWork<P>): Promise<R[]> {
@@ -114,7 +125,7 @@ export class LocalSession implements ExecutorSession {
 
   async close(): Promise<void> {
     // A classifier was not copied: the caller's model stays the caller's. A text filter was loaded here.
-    if ('release' in this.model) this.model.release();
+    if (isLoaded(this.model)) this.model.release();
   }
 }
 
@@ -126,7 +137,7 @@ export class LocalSession implements ExecutorSession {
 export async function openHere(model: ExecutionModel, shardRows: number, handlers: HandlerRegistry): Promise<LocalSession> {
   if (!isTextFilterModel(model)) return new LocalSession(model, shardRows, handlers);
   const saved = await loadSavedTextFilter(model.dir);
-  return new LocalSession({ text: { text: saved.filter }, release: () => saved.model.dispose() }, shardRows, handlers);
+  return new LocalSession({ target: { text: saved.filter }, release: () => saved.model.dispose() }, shardRows, handlers);
 }
 
 /** An executor that runs everything in this thread. Create it with `localExecutor()`. */
