@@ -1,12 +1,29 @@
-/** `rampart/execution`: executors: in-process and the worker pool. */
+/** `rampart/execution`: executors: in-process, the worker pool, and the Redis queue (BullMQ) with its workers. */
 export { attackDataset, type DatasetAttackOptions, type DatasetAttackResult } from './execution/attack-dataset.js';
 export {
   createWorkerPool,
   localExecutor,
+  withSession,
   WorkerPool,
   applyPoolGradients,
+  attackTexts,
+  createQueueExecutor,
+  QueueExecutor,
+  startQueueWorker,
+  registerModelCodec,
+  defaultHandlers,
   type WorkerPoolOptions,
+  type ExecutionModel,
   type Executor,
   type ExecutorSession,
+  type ModelCodec,
+  type ModelRef,
+  type QueueExecutorOptions,
+  type QueueWorkerHandle,
+  type QueueWorkerOptions,
   type RowsWork,
+  type ShardsWork,
+  type TextFilterModel,
+  type TextRowsWork,
+  type WorkerEvent,
 } from './execution/index.js';

@@ -20,8 +20,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../core/errors.js';
 import { createRng, type Rng } from '../core/rng.js';
-import { gatherRows, ranges } from '../core/tensors.js';
+import { gatherRowValues } from '../core/tensors.js';
 import type { Dataset } from '../core/types.js';
+import { withSession, type Executor } from '../execution/executor.js';
+import { localExecutor } from '../execution/create.js';
+import {
+  argmaxCount,
+  candidateCount,
+  CERTIFY_KIND,
+  noiseVotes,
+  type CertifyShard,
+  type CertifyShardResult,
+} from '../execution/handlers/certify.js';
+import { shardRanges } from '../execution/shards.js';
 import { assertBatchShape, type Classifier } from '../models/classifier.js';
 import { binomialTestHalf, clopperPearsonLower, normalInverseCdf } from './binomial.js';
 
@@ -115,40 +126,6 @@ function resolve(options: CertifyOptions): Resolved {
   };
 }
 
-/**
- * Votes of the base classifier on `count` noisy copies of one example. The example is
- * broadcast against the noise rather than tiled: Tile is very slow on wasm.
- */
-async function noiseVotes(
-  model: Classifier,
-  example: tf.Tensor,
-  count: number,
-  sigma: number,
-  batchSize: number,
-  rng: Rng,
-): Promise<Int32Array> {
-  const votes = new Int32Array(model.numClasses);
-  for (const [start, end] of ranges(count, batchSize)) {
-    const predicted = tf.tidy(() => {
-      const noisy = tf.add(example, tf.randomNormal([end - start, ...model.inputShape], 0, sigma, 'float32', rng.seed()));
-      return tf.argMax(model.logits(noisy), 1);
-    });
-    const classes = await predicted.data();
-    predicted.dispose();
-    for (let i = 0; i < classes.length; i++) {
-      const c = classes[i] as number;
-      votes[c] = (votes[c] as number) + 1;
-    }
-  }
-  return votes;
-}
-
-function argmaxCount(votes: Int32Array): number {
-  let best = 0;
-  for (let c = 1; c < votes.length; c++) if ((votes[c] as number) > (votes[best] as number)) best = c;
-  return best;
-}
-
 /** Runs `fn` on each example of the batch as a `[1, ...inputShape]` tensor with its own RNG. */
 async function perExample<T>(
   model: Classifier,
@@ -188,14 +165,16 @@ async function perExample<T>(
 export async function certify(model: Classifier, x: tf.Tensor, options: CertifyOptions): Promise<Certificate[]> {
   const o = resolve(options);
   return perExample(model, x, options.seed ?? 0, async (example, rng) => {
-    const selection = await noiseVotes(model, example, o.n0, o.sigma, o.batchSize, rng);
-    const candidate = argmaxCount(selection);
-    const estimation = await noiseVotes(model, example, o.n, o.sigma, o.batchSize, rng);
-    const candidateCount = estimation[candidate] as number;
-    const pALower = clopperPearsonLower(candidateCount, o.n, o.alpha);
-    if (pALower < 0.5) return { prediction: null, radius: 0, candidate, candidateCount, pALower };
-    return { prediction: candidate, radius: o.sigma * normalInverseCdf(pALower), candidate, candidateCount, pALower };
+    const c = await candidateCount(model, example, o, rng);
+    return certificateOf(c.candidate, c.candidateCount, o);
   });
+}
+
+/** CERTIFY's decision from the sampled counts: the candidate with its radius, or abstain. */
+function certificateOf(candidate: number, candidateCount: number, o: Resolved): Certificate {
+  const pALower = clopperPearsonLower(candidateCount, o.n, o.alpha);
+  if (pALower < 0.5) return { prediction: null, radius: 0, candidate, candidateCount, pALower };
+  return { prediction: candidate, radius: o.sigma * normalInverseCdf(pALower), candidate, candidateCount, pALower };
 }
 
 /**
@@ -230,9 +209,19 @@ export interface CertifiedAccuracyOptions extends CertifyOptions {
   radii?: readonly number[];
   /** Certify only the first `limit` examples (certification costs n0 + n passes each). */
   limit?: number;
-  /** Called after each certified example. */
+  /** Called as examples are certified (fractional while a shard runs). */
   onProgress?: (progress: { done: number; total: number }) => void;
+  /**
+   * Where the examples are certified: in this thread by default, or a worker pool or queue
+   * executor (shards of rows, each row with its own seed: the same numbers on any of them).
+   */
+  executor?: Executor;
+  /** Examples per shard of work; default 4 (each costs n0 + n forward passes). Does not change the numbers. */
+  shardRows?: number;
 }
+
+/** Examples per certification shard: each is thousands of forward passes, so small shards balance workers. */
+export const DEFAULT_CERTIFY_SHARD_ROWS = 4;
 
 export interface CertifiedAccuracyReport {
   kind: 'rampart.certified-accuracy';
@@ -278,20 +267,45 @@ export async function certifiedAccuracy(options: CertifiedAccuracyOptions): Prom
   }
   assertBatchShape(model, [data.count, ...data.shape], `dataset '${data.name}'`);
   const count = Math.min(data.count, options.limit ?? data.count);
-  const examples: CertifiedAccuracyReport['examples'] = [];
   const root = createRng(seed);
-  // Rows one at a time through gatherRows keeps memory at one example plus one noise batch.
-  for (let i = 0; i < count; i++) {
-    const x = gatherRows(data, [i]);
-    try {
-      const [cert] = await certify(model, x, { ...o, seed: root.seed() });
-      const c = cert as Certificate;
-      examples.push({ index: i, label: data.y[i] as number, prediction: c.prediction, radius: c.radius, pALower: c.pALower });
-    } finally {
-      x.dispose();
-    }
-    options.onProgress?.({ done: i + 1, total: count });
+  // Row i's noise seed is the i-th draw of the run's generator, whatever shard it lands in:
+  // the numbers do not depend on the executor, the shard size or the number of workers.
+  const seeds = Int32Array.from({ length: count }, () => root.seed());
+  const size = options.shardRows ?? DEFAULT_CERTIFY_SHARD_ROWS;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new UsageError('E_SMOOTHING_OPTION', `Smoothing option 'shardRows' must be a whole number >= 1; got ${String(size)}.`, {
+      details: { option: 'shardRows', value: size },
+    });
   }
+  const ranges = shardRanges(count, size);
+  const shards = ranges.map(([start, end]): CertifyShard => ({
+    x: gatherRowValues(
+      data,
+      Array.from({ length: end - start }, (_, k) => start + k),
+    ),
+    shape: [end - start, ...data.shape],
+    seeds: seeds.slice(start, end),
+    sigma: o.sigma,
+    batchSize: o.batchSize,
+    n0: o.n0,
+    n: o.n,
+  }));
+  const results = await withSession(options.executor ?? localExecutor(), model, (session) =>
+    session.runShards<CertifyShard, CertifyShardResult>({
+      kind: CERTIFY_KIND,
+      shards,
+      rows: ranges.map(([start, end]) => end - start),
+      ...(options.onProgress ? { onProgress: (done: number, total: number) => options.onProgress?.({ done, total }) } : {}),
+    }),
+  );
+  const examples: CertifiedAccuracyReport['examples'] = [];
+  ranges.forEach(([start, end], k) => {
+    const r = results[k] as CertifyShardResult;
+    for (let i = start; i < end; i++) {
+      const c = certificateOf(r.candidates[i - start] as number, r.counts[i - start] as number, o);
+      examples.push({ index: i, label: data.y[i] as number, prediction: c.prediction, radius: c.radius, pALower: c.pALower });
+    }
+  });
   const correct = examples.filter((e) => e.prediction === e.label);
   const radiiCorrect = correct.map((e) => e.radius).sort((a, b) => a - b);
   const mid = radiiCorrect.length >> 1;

@@ -189,6 +189,8 @@ export interface TrustEvidenceOptions {
   certification?: { sigma: number; n0: number; n: number; alpha: number; radii: number[]; limit: number };
   latency?: { batchSizes: number[]; repeats: number };
   phase?: PhaseRunner;
+  /** Where certification's shards of examples run (a pool or a queue); default this thread. Same numbers on any. */
+  executor?: Executor;
 }
 
 /**
@@ -259,6 +261,7 @@ export async function trustEvidence(o: TrustEvidenceOptions): Promise<Omit<EvalE
         ...cert,
         seed: o.seed,
         onProgress: (p) => progress(p.done, p.total, `randomized smoothing, sigma ${cert.sigma}`),
+        ...(o.executor ? { executor: o.executor } : {}),
       }),
     );
   }

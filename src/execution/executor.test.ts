@@ -117,14 +117,15 @@ describe('executors', () => {
 describe('handler registry', () => {
   it('refuses a kind twice and names the registered kinds for an unknown one', () => {
     const registry = defaultHandlers();
-    assert.deepEqual(registry.kinds(), ['attack', 'gradients']);
+    assert.deepEqual(registry.kinds(), ['attack', 'gradients', 'certify', 'text-attack']);
     assert.throws(
       () => registry.register({ kind: 'attack', run: async () => null }),
       (e: unknown) => e instanceof UsageError && e.code === 'E_HANDLER_KIND',
     );
     assert.throws(
-      () => registry.get('certify'),
-      (e: unknown) => e instanceof UsageError && e.code === 'E_UNKNOWN_HANDLER' && /'attack' or 'gradients'/.test(e.message),
+      () => registry.get('predict'),
+      (e: unknown) =>
+        e instanceof UsageError && e.code === 'E_UNKNOWN_HANDLER' && /'attack', 'gradients', 'certify' or 'text-attack'/.test(e.message),
     );
   });
 

@@ -38,10 +38,50 @@ export interface RowsWork {
 /** Per-row results in `rows` order; `adversarial` is row-major, `[rows.length, ...data.shape]`. */
 export type RowsResult = AttackShardResult;
 
+/**
+ * A saved text filter (a directory `saveTextClassifier` wrote, with its normaliser and
+ * decision threshold beside it) as an executor ships it: by its files, so a queue worker
+ * loads exactly the filter the coordinator would (`loadSavedTextFilter`).
+ */
+export interface TextFilterModel {
+  readonly kind: 'text-filter';
+  readonly dir: string;
+}
+
+/** What an executor binds: an image/tabular classifier, or a saved text filter. */
+export type ExecutionModel = Classifier | TextFilterModel;
+
+/** True for a saved text filter. */
+export function isTextFilterModel(model: ExecutionModel): model is TextFilterModel {
+  return (model as Partial<TextFilterModel>).kind === 'text-filter' && typeof (model as Partial<TextFilterModel>).dir === 'string';
+}
+
+/**
+ * Shards of a registered handler kind other than `attack` (e.g. `certify`, `text-attack`):
+ * the caller cuts the work and seeds each shard by its row offset; the executor runs each
+ * shard with the handler of `kind` against the session's model and returns the results in
+ * shard order. Payloads are plain data with typed arrays (they may cross threads and Redis).
+ */
+export interface ShardsWork<P> {
+  kind: string;
+  shards: readonly P[];
+  /** Rows in each shard, for progress; default 1 per shard. */
+  rows?: readonly number[];
+  /** Rows done so far (fractional while a shard runs), of the rows of all shards. */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /** An executor bound to one model, until `close()`. */
 export interface ExecutorSession {
   /** How this session runs work (a pool runs a model it cannot ship, e.g. a defence wrapper, here). */
   readonly execution: ExecutionInfo;
+  /**
+   * Runs shards of a registered kind; results in shard order, the same on every executor.
+   *
+   * @throws UsageError `E_UNKNOWN_HANDLER`, the handler's own errors (InputError for rows that do not fit);
+   *   EngineError for a worker that failed.
+   */
+  runShards<P, R>(work: ShardsWork<P>): Promise<R[]>;
   /**
    * @throws UsageError `E_UNKNOWN_ATTACK` / `E_ATTACK_OPTION`, `E_POOL_ATTACK` for a live attack on workers;
    *   InputError for rows that do not fit the model; EngineError for a worker that failed.
@@ -51,8 +91,13 @@ export interface ExecutorSession {
 }
 
 export interface Executor {
-  /** Binds `model` (a pool copies it into every worker). */
-  open(model: Classifier): Promise<ExecutorSession>;
+  /** Binds `model` (a pool copies it into every worker; a queue publishes it by digest). */
+  open(model: ExecutionModel): Promise<ExecutorSession>;
+}
+
+/** Total rows of `work` and each shard's rows. */
+export function shardRowCounts<P>(work: ShardsWork<P>): number[] {
+  return work.shards.map((_, k) => work.rows?.[k] ?? 1);
 }
 
 /** True for a live attack, false for an id and options. */
@@ -71,7 +116,11 @@ export function rowLabels(data: Dataset, rows: readonly number[]): Int32Array {
  * @example
  * const result = await withSession(pool, model, (session) => session.runRows({ data, rows, threat, attack: { id: 'pgd' }, seed: 0 }));
  */
-export async function withSession<T>(executor: Executor, model: Classifier, work: (session: ExecutorSession) => Promise<T>): Promise<T> {
+export async function withSession<T>(
+  executor: Executor,
+  model: ExecutionModel,
+  work: (session: ExecutorSession) => Promise<T>,
+): Promise<T> {
   const session = await executor.open(model);
   try {
     return await work(session);

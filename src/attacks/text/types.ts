@@ -42,6 +42,12 @@ export interface TextAttackProgress {
 export interface TextAttackRunOptions {
   /** Seed for candidate sampling; defaults to 0. */
   seed?: number;
+  /**
+   * Index of this batch's first text in a larger run, for shards: text `i` gets the
+   * generator the run's text `firstRow + i` gets, so a run cut into shards gives the same
+   * results as one call. Default 0.
+   */
+  firstRow?: number;
   onProgress?: (progress: TextAttackProgress) => void;
 }
 

@@ -155,7 +155,7 @@ export function registerEval(program: Command): void {
     const bar = createProgress('eval', { quiet: flags.quiet === true });
     const pgdOptions = attackOptionsFromFlags('pgd', flags);
     const common = { model, data: data.selected, batchSize: flags.batchSize, seed: flags.seed };
-    const { report, suiteReport, suiteVsPgd, threats } = await withExecution(flags, engine.backend, async (pool) => {
+    const { report, suiteReport, threats, evidence } = await withExecution(flags, engine.backend, async (pool) => {
       const measured = await evaluateThreats({
         ...common,
         pool,
@@ -176,30 +176,33 @@ export function registerEval(program: Command): void {
             onProgress: (done, total, label) => bar.update(done, total, label),
           })
         : undefined;
-      return { report: robustness, suiteReport: suiteResult, suiteVsPgd: comparison, threats: measured.threats };
+      bar.stop();
+      // Certification's shards run on the same executor (the queue with --queue); the other parts in this thread.
+      const evidence =
+        suiteResult && comparison
+          ? {
+              suiteVsPgd: comparison,
+              ...(await trustEvidence({
+                ...evidenceOptions({
+                  flags,
+                  model,
+                  ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
+                  data,
+                  threat: claim,
+                  surrogate,
+                  quick: suiteResult.suite.variant === 'quick',
+                  pgdOptions,
+                  radii,
+                  latencyBatchSizes,
+                }),
+                executor: pool,
+              })),
+            }
+          : undefined;
+      return { report: robustness, suiteReport: suiteResult, threats: measured.threats, evidence };
     });
     bar.stop();
-    // The rest runs on this thread: the pool is closed first so its engines free their memory.
-    const extras: EvalExtras | undefined =
-      suiteReport && suiteVsPgd
-        ? {
-            suiteVsPgd,
-            ...(await trustEvidence(
-              evidenceOptions({
-                flags,
-                model,
-                ...(input.temperature === undefined ? {} : { temperature: input.temperature }),
-                data,
-                threat: claim,
-                surrogate,
-                quick: suiteReport.suite.variant === 'quick',
-                pgdOptions,
-                radii,
-                latencyBatchSizes,
-              }),
-            )),
-          }
-        : undefined;
+    const extras: EvalExtras | undefined = evidence;
     surrogate?.model.dispose();
     input.loaded.dispose();
     if (report) say(robustnessText(report));

@@ -1,8 +1,9 @@
 /**
  * `--queue redis://...` for `eval`, `attack` and `run`: attack shards go to `rampart worker`
  * processes through Redis instead of this machine's worker threads. The commands keep
- * their worker pool (a plan's training still runs on it, data-parallel); only rows of
- * attack work (`open` → `runRows`) are routed to the queue, so the numbers are the same.
+ * their worker pool (a plan's training still runs on it, data-parallel); every session
+ * (`open` → `runRows` / `runShards`: attacks, certification, text attacks) is routed to the
+ * queue, so the numbers are the same.
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';

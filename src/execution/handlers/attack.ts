@@ -11,7 +11,7 @@ import { validateAttackInputs } from '../../attacks/validate.js';
 import { assertBatchShape } from '../../models/classifier.js';
 import { runAttackShard } from '../run-attack-shard.js';
 import { ATTACK_KIND, type AttackShard, type AttackShardResult } from '../shards.js';
-import type { ModelInfo, ShardHandler } from './registry.js';
+import { classifierTarget, type AnyShardTarget, type ModelInfo, type ShardHandler } from './registry.js';
 
 /** The checks `attack.run` makes, on the whole request, so a mistake throws its typed error before any work is sent. */
 async function checkAttack(shard: AttackShard, model: ModelInfo): Promise<void> {
@@ -37,13 +37,13 @@ async function checkAttack(shard: AttackShard, model: ModelInfo): Promise<void> 
 }
 
 /** A new `attack` handler. */
-export function attackHandler(): ShardHandler<AttackShard, AttackShardResult> {
+export function attackHandler(): ShardHandler<AttackShard, AttackShardResult, AnyShardTarget> {
   return {
     kind: ATTACK_KIND,
     check: checkAttack,
     run: (target, shard, onProgress) => {
       const attack = createAttack(shard.attackId, shard.attackOptions);
-      return runAttackShard(attack, target.classifier, shard, onProgress);
+      return runAttackShard(attack, classifierTarget(target, ATTACK_KIND).classifier, shard, onProgress);
     },
     transferables: (r) => [r.adversarial.buffer, r.success.buffer, r.perturbation.buffer, r.queries.buffer] as ArrayBuffer[],
   };

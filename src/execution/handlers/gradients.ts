@@ -11,7 +11,7 @@ import { assertBatchShape } from '../../models/classifier.js';
 import { createObjective } from '../../training/objectives/registry.js';
 import type { Objective, ObjectiveSpec } from '../../training/objectives/types.js';
 import { GRADIENTS_KIND, tight, type GradientsShard, type GradientsShardResult } from '../shards.js';
-import type { ModelInfo, ShardHandler, ShardTarget } from './registry.js';
+import { classifierTarget, type AnyShardTarget, type ModelInfo, type ShardHandler, type ShardTarget } from './registry.js';
 
 function checkGradients(shard: GradientsShard, model: ModelInfo): void {
   const { objective } = shard;
@@ -73,7 +73,7 @@ async function runGradients(objective: Objective, target: ShardTarget, shard: Gr
 }
 
 /** A new `gradients` handler, with its own cache of built objectives. */
-export function gradientsHandler(): ShardHandler<GradientsShard, GradientsShardResult> {
+export function gradientsHandler(): ShardHandler<GradientsShard, GradientsShardResult, AnyShardTarget> {
   const objectives = new Map<string, Objective>();
   /** Objectives are rebuilt once per distinct spec: a training run sends the same one every step. */
   const objectiveFor = (spec: ObjectiveSpec): Objective => {
@@ -89,7 +89,7 @@ export function gradientsHandler(): ShardHandler<GradientsShard, GradientsShardR
   return {
     kind: GRADIENTS_KIND,
     check: checkGradients,
-    run: (target, shard) => runGradients(objectiveFor(shard.objective), target, shard),
+    run: (target, shard) => runGradients(objectiveFor(shard.objective), classifierTarget(target, GRADIENTS_KIND), shard),
     transferables: (r) => r.gradients.map((g) => g.buffer as ArrayBuffer),
   };
 }

@@ -21,15 +21,26 @@ import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import { onnxSourceOf, type OnnxSource } from '../../models/onnx/index.js';
 import { exportOnnxWeights, trainableOnnxOf } from '../../models/onnx/trainable.js';
 import { applyPoolGradients, type GradientSharder, type GradientShards } from '../../training/gradient-sharder.js';
-import { isAttack, rowLabels, type ExecutionInfo, type Executor, type ExecutorSession, type RowsWork } from '../executor.js';
+import {
+  isAttack,
+  isTextFilterModel,
+  rowLabels,
+  shardRowCounts,
+  type ExecutionInfo,
+  type ExecutionModel,
+  type Executor,
+  type ExecutorSession,
+  type RowsWork,
+  type ShardsWork,
+} from '../executor.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
-import { LocalSession } from '../local.js';
+import { LocalSession, openHere } from '../local.js';
 import { runAttackShards, type PoolAttackRequest, type PoolAttackResult, type ShardContext } from './attack-shards.js';
 import { runGradientShards, type PoolGradients, type PoolGradientsRequest } from './gradient-shards.js';
 import { ModelCopies, type PoolModelHandle } from './models.js';
 import type { MemoryResult } from './protocol.js';
 import { Supervisor, type WorkerExitEvent } from './recovery.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type Group } from './scheduler.js';
 
 export interface WorkerPoolOptions {
   /** Worker threads; default `os.availableParallelism()`. `1` runs in-process, no threads. */
@@ -232,12 +243,14 @@ export class WorkerPool implements Executor, GradientSharder {
    * Executor: binds `model` for rows of work. A TF.js model is copied into every worker, an
    * imported ONNX model is imported again in every worker from its bytes; any other
    * classifier (a defence wrapper, a score target) cannot be shipped, so its rows run in
-   * this thread, in the same shards with the same seeds.
+   * this thread, in the same shards with the same seeds. A saved text filter runs its
+   * shards in this thread too (workers load only classifiers); the numbers do not change.
    *
    * @example const session = await pool.open(model); try { await session.runRows(work); } finally { await session.close(); }
    */
-  async open(model: Classifier): Promise<ExecutorSession> {
+  async open(model: ExecutionModel): Promise<ExecutorSession> {
     this.scheduler.assertOpen();
+    if (isTextFilterModel(model)) return openHere(model, this.shardRows, this.handlers);
     const onnx = onnxSourceOf(model) !== undefined;
     if (!(model instanceof TfjsClassifier) && !onnx) return new LocalSession(model, this.shardRows, this.handlers);
     // A trainable ONNX copy cannot be rebuilt from its topology: ship its current weights as an ONNX file.
@@ -266,8 +279,39 @@ export class WorkerPool implements Executor, GradientSharder {
           ...(work.onProgress ? { onProgress: (p: { done: number; total: number }) => work.onProgress?.(p.done, p.total) } : {}),
         });
       },
+      runShards: <P, R>(work: ShardsWork<P>) => this.runShards<P, R>(handle, work),
       close: () => this.unloadModel(handle),
     };
+  }
+
+  /** Shards of any registered kind on the workers, checked here first; results in shard order. */
+  private async runShards<P, R>(handle: PoolModelHandle, work: ShardsWork<P>): Promise<R[]> {
+    const ctx = this.context(handle);
+    const handler = this.handlers.get<P, R>(work.kind);
+    for (const shard of work.shards) await handler.check?.(shard, ctx.model);
+    const rows = shardRowCounts(work);
+    const total = rows.reduce((s, r) => s + r, 0);
+    const progress = new Float64Array(rows.length);
+    const report = (): void =>
+      work.onProgress?.(
+        progress.reduce((s, v) => s + v, 0),
+        total,
+      );
+    const group: Group = { failed: false };
+    return Promise.all(
+      work.shards.map(async (payload, k) => {
+        const size = rows[k] as number;
+        const onProgress = (done: number, of: number): void => {
+          progress[k] = (size * done) / Math.max(1, of);
+          report();
+        };
+        const request = { op: 'run' as const, kind: work.kind, handle: handle.id, payload };
+        const result = (await ctx.scheduler.submitShared(request, [], group, onProgress)) as R;
+        progress[k] = size;
+        report();
+        return result;
+      }),
+    );
   }
 
   /** GradientSharder: copies `model` into every worker for data-parallel training. */

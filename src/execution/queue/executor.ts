@@ -16,16 +16,20 @@ import type { Classifier } from '../../models/classifier.js';
 import {
   DEFAULT_SHARD_ROWS,
   isAttack,
+  isTextFilterModel,
   rowLabels,
+  shardRowCounts,
   type ExecutionInfo,
+  type ExecutionModel,
   type Executor,
   type ExecutorSession,
   type RowsResult,
   type RowsWork,
+  type ShardsWork,
 } from '../executor.js';
 import { defaultHandlers } from '../handlers/index.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
-import { LocalSession } from '../local.js';
+import { needsClassifier, openHere } from '../local.js';
 import { ATTACK_KIND, emptyShardResult, placeShard, shardRanges, shardSeed, type AttackShard, type AttackShardResult } from '../shards.js';
 import { ArtifactPublisher, redisOf } from './artifacts.js';
 import { JOB_VERSION, jobId, MAX_SKELETON_CHARS, type ShardJob } from './job.js';
@@ -123,23 +127,23 @@ export class QueueExecutor implements Executor {
    *
    * @throws EngineError `E_QUEUE_CLOSED`; UsageError `E_QUEUE_PAYLOAD_SIZE` for a model above `maxModelBytes`.
    */
-  async open(model: Classifier): Promise<ExecutorSession> {
+  async open(model: ExecutionModel): Promise<ExecutorSession> {
     this.assertOpen();
     const encoded = await encodeModel(model);
-    if (!encoded) return new LocalSession(model, this.shardRows, this.handlers);
+    if (!encoded) return openHere(model, this.shardRows, this.handlers);
+    const name = isTextFilterModel(model) ? `Text filter ${model.dir}` : `Model '${model.id}'`;
     const publishModel = async (force: boolean): Promise<ModelRef> => ({
       kind: encoded.kind,
-      digest: await this.deadline(
-        this.publisher.publish(encoded.bytes, this.config.maxModelBytes, `Model '${model.id}'`, force),
-        'publishing the model',
-      ),
+      digest: await this.deadline(this.publisher.publish(encoded.bytes, this.config.maxModelBytes, name, force), 'publishing the model'),
     });
     await publishModel(false);
     const workers = await this.workers().catch(() => 0);
     const execution: ExecutionInfo = { workers: Math.max(1, workers), shardRows: this.shardRows };
     return {
       execution,
-      runRows: async (work) => this.runRows(model, publishModel, work),
+      runRows: async (work) => this.runRows(isTextFilterModel(model) ? needsClassifier() : model, publishModel, work),
+      runShards: async <P, R>(work: ShardsWork<P>) =>
+        this.runShards<P, R>(isTextFilterModel(model) ? undefined : model, publishModel, work),
       close: async () => {},
     };
   }
@@ -198,26 +202,65 @@ export class QueueExecutor implements Executor {
     await this.handlers.get<AttackShard, AttackShardResult>(ATTACK_KIND).check?.(whole, model);
     const out = emptyShardResult(n, rowSize);
     if (n === 0) return out;
+    const ranges = shardRanges(n, this.shardRows);
+    const shards = ranges.map(([start, end]): AttackShard => ({
+      ...whole,
+      x: whole.x.slice(start * rowSize, end * rowSize),
+      shape: [end - start, ...whole.shape.slice(1)],
+      labels: whole.labels.slice(start, end),
+      ...(whole.targets ? { targets: whole.targets.slice(start, end) } : {}),
+      seed: shardSeed(whole.seed, start),
+    }));
+    const results = await this.runJobs<AttackShard, AttackShardResult>(publishModel, {
+      kind: ATTACK_KIND,
+      shards,
+      rows: ranges.map(([start, end]) => end - start),
+      ...(work.onProgress ? { onProgress: work.onProgress } : {}),
+    });
+    ranges.forEach(([start], k) => placeShard(out, results[k] as AttackShardResult, start, rowSize));
+    return out;
+  }
+
+  /** Shards of any registered kind, checked here (with the classifier, when the model is one), then enqueued. */
+  private async runShards<P, R>(
+    model: Classifier | undefined,
+    publishModel: (force: boolean) => Promise<ModelRef>,
+    work: ShardsWork<P>,
+  ): Promise<R[]> {
+    this.assertOpen();
+    const handler = this.handlers.get<P, R>(work.kind);
+    if (model) for (const shard of work.shards) await handler.check?.(shard, model);
+    if (work.shards.length === 0) return [];
+    return this.runJobs<P, R>(publishModel, work);
+  }
+
+  /** One job per shard, results in shard order; the first failure cancels the run's other jobs. */
+  private async runJobs<P, R>(publishModel: (force: boolean) => Promise<ModelRef>, work: ShardsWork<P>): Promise<R[]> {
     // Publishes again only when the last write is a quarter of the TTL old: a long session keeps its model alive.
     const ref = await publishModel(false);
-    const ranges = shardRanges(n, this.shardRows);
+    const rows = shardRowCounts(work);
+    const total = rows.reduce((sum, r) => sum + r, 0);
+    const starts = rows.map((_, k) => rows.slice(0, k).reduce((sum, r) => sum + r, 0));
     const run: RunState = {
       id: randomUUID().replace(/-/g, ''),
       settled: false,
-      progress: new Float64Array(ranges.length),
+      progress: new Float64Array(rows.length),
       report: () =>
         work.onProgress?.(
-          run.progress.reduce((s, v) => s + v, 0),
-          n,
+          run.progress.reduce((sum, v) => sum + v, 0),
+          total,
         ),
     };
     this.runs.add(run);
     try {
-      const results = await Promise.all(
-        ranges.map(([start, end], k) => this.submitShard(run, ref, publishModel, whole, rowSize, start, end, k)),
+      return await Promise.all(
+        work.shards.map((payload, k) =>
+          this.submitShard<R>(run, ref, publishModel, work.kind, payload, k, [
+            starts[k] as number,
+            (starts[k] as number) + (rows[k] as number),
+          ]),
+        ),
       );
-      ranges.forEach(([start], k) => placeShard(out, results[k] as AttackShardResult, start, rowSize));
-      return out;
     } catch (error) {
       await this.cancelRun(run, new EngineError('E_QUEUE_CANCELLED', `Cancelled: another shard of queue run ${run.id} failed.`));
       throw error;
@@ -226,29 +269,20 @@ export class QueueExecutor implements Executor {
     }
   }
 
-  private async submitShard(
+  private async submitShard<R>(
     run: RunState,
     ref: ModelRef,
     publishModel: (force: boolean) => Promise<ModelRef>,
-    whole: AttackShard,
-    rowSize: number,
-    start: number,
-    end: number,
+    kind: string,
+    payload: unknown,
     k: number,
-  ): Promise<AttackShardResult> {
-    const shard: AttackShard = {
-      ...whole,
-      x: whole.x.slice(start * rowSize, end * rowSize),
-      shape: [end - start, ...whole.shape.slice(1)],
-      labels: whole.labels.slice(start, end),
-      ...(whole.targets ? { targets: whole.targets.slice(start, end) } : {}),
-      seed: shardSeed(whole.seed, start),
-    };
-    const { skeleton, arrays } = splitArrays(shard);
-    if (JSON.stringify(skeleton).length > MAX_SKELETON_CHARS) {
+    [start, end]: [number, number],
+  ): Promise<R> {
+    const { skeleton, arrays } = splitArrays(payload);
+    if (JSON.stringify(skeleton ?? null).length > MAX_SKELETON_CHARS) {
       throw new UsageError(
         'E_QUEUE_PAYLOAD_SIZE',
-        `The options of attack '${whole.attackId}' are above 64 KiB as JSON; pass smaller options.`,
+        `The plain-data part of a '${kind}' shard (ids, options, texts) is above 64 KiB as JSON; pass smaller options or use smaller shards.`,
       );
     }
     const blob = packBlob(arrays);
@@ -256,7 +290,7 @@ export class QueueExecutor implements Executor {
       this.deadline(this.publisher.publish(blob, this.config.maxPayloadBytes, `The data of shard ${k}`, force), 'publishing data');
     const job: ShardJob = {
       v: JOB_VERSION,
-      kind: ATTACK_KIND,
+      kind,
       model: ref,
       payload: skeleton,
       data: { digest: await publishData(false), bytes: blob.length },
@@ -267,7 +301,7 @@ export class QueueExecutor implements Executor {
     const id = jobId(run.id, k);
     const add = (): Promise<unknown> =>
       this.deadline(
-        this.queue.add(ATTACK_KIND, job, {
+        this.queue.add(kind, job, {
           jobId: id,
           attempts: this.config.attempts,
           backoff: { type: 'fixed', delay: this.config.backoffMs },
@@ -296,7 +330,7 @@ export class QueueExecutor implements Executor {
     // The tracker may reject (cancel, watchdog) while the job is still being added.
     result.catch(() => {});
     await add();
-    const value = (await result) as AttackShardResult;
+    const value = (await result) as R;
     run.progress[k] = end - start;
     run.report();
     return value;

@@ -2,30 +2,28 @@
  * Models as artifacts: a `ModelRef` names a model by its kind and the digest of its bytes.
  * Each kind has a codec: `encode` turns a classifier into bytes on the coordinator (or
  * says it cannot), `decode` rebuilds the shard target on a worker. `tfjs-layers` is built
- * in (topology + weights, as the worker pool ships a LayersModel); another importer (e.g.
- * ONNX) adds its kind with `registerModelCodec` on both sides, and nothing else changes.
+ * in (topology + weights, as the worker pool ships a LayersModel), and so are `onnx` (the
+ * imported file's bytes and preprocessing, as the pool ships it) and `text-filter` (a saved
+ * text filter's files); another importer adds its kind with `registerModelCodec` on both
+ * sides, and nothing else changes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError, listChoices } from '../../core/errors.js';
 import type { Bounds } from '../../core/types.js';
-import type { Classifier } from '../../models/classifier.js';
+import { trainableOnnxOf } from '../../models/onnx/trainable.js';
 import { TfjsClassifier } from '../../models/tfjs-classifier.js';
-import type { ShardTarget } from '../handlers/registry.js';
+import type { ExecutionModel } from '../executor.js';
+import type { ModelCodec } from './codecs/types.js';
+import { onnxCodec } from './codecs/onnx.js';
+import { textFilterCodec } from './codecs/text-filter.js';
+
+export type { ModelCodec } from './codecs/types.js';
 import { packValue, unpackValue } from './pack.js';
 
 /** A model by kind and content digest (sha256 of the bytes its codec made). */
 export interface ModelRef {
   kind: string;
   digest: string;
-}
-
-export interface ModelCodec {
-  /** Stable kind, e.g. 'tfjs-layers' or 'onnx'. */
-  readonly kind: string;
-  /** The bytes a worker rebuilds `classifier` from, or undefined when this codec cannot ship it. */
-  encode(classifier: Classifier): Promise<Uint8Array | undefined>;
-  /** Rebuilds the target from `bytes`; `dispose` frees it when the worker's cache drops it. */
-  decode(bytes: Uint8Array): Promise<{ target: ShardTarget; dispose: () => void }>;
 }
 
 interface TfjsLayersArtifact {
@@ -40,7 +38,7 @@ interface TfjsLayersArtifact {
 export const tfjsLayersCodec: ModelCodec = {
   kind: 'tfjs-layers',
   async encode(classifier) {
-    if (!(classifier instanceof TfjsClassifier)) return undefined;
+    if (!(classifier instanceof TfjsClassifier) || trainableOnnxOf(classifier.model)) return undefined;
     const { model } = classifier;
     const parts = await Promise.all(
       model.weights.map(async (w, i) => {
@@ -79,7 +77,8 @@ export const tfjsLayersCodec: ModelCodec = {
   },
 };
 
-const codecs = new Map<string, ModelCodec>([[tfjsLayersCodec.kind, tfjsLayersCodec]]);
+/** Built in: TF.js layers, imported ONNX files (with their preprocessing) and saved text filters (by their files). */
+const codecs = new Map<string, ModelCodec>([onnxCodec, tfjsLayersCodec, textFilterCodec].map((c) => [c.kind, c]));
 
 /**
  * Adds a model kind to this process (coordinator and workers must both register it).
@@ -116,9 +115,9 @@ export function modelCodec(kind: string): ModelCodec {
 }
 
 /** The first registered codec that can ship `classifier`, with its bytes; undefined when none can (it runs locally). */
-export async function encodeModel(classifier: Classifier): Promise<{ kind: string; bytes: Uint8Array } | undefined> {
+export async function encodeModel(model: ExecutionModel): Promise<{ kind: string; bytes: Uint8Array } | undefined> {
   for (const codec of codecs.values()) {
-    const bytes = await codec.encode(classifier);
+    const bytes = await codec.encode(model);
     if (bytes) return { kind: codec.kind, bytes };
   }
   return undefined;

@@ -8,7 +8,7 @@
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { RampartError } from '../../core/errors.js';
-import type { HandlerRegistry, ShardTarget } from '../handlers/registry.js';
+import type { AnyShardTarget, HandlerRegistry } from '../handlers/registry.js';
 import { ArtifactCache, digestOf, redisOf } from './artifacts.js';
 import { encodeJobError, parseShardJob, type ShardJob, type ShardReturn } from './job.js';
 import { modelCodec } from './models.js';
@@ -52,7 +52,7 @@ export async function startQueueWorker(
   const cache = new ArtifactCache(client, config.prefix, config.cacheBytes, config.maxArtifactBytes);
   let done = 0;
 
-  const target = (job: ShardJob): Promise<ShardTarget> =>
+  const target = (job: ShardJob): Promise<AnyShardTarget> =>
     cache.get(`model-${job.model.kind}`, job.model.digest, async (bytes) => {
       const { target: t, dispose } = await modelCodec(job.model.kind).decode(bytes);
       return { value: t, bytes: bytes.length, dispose };

@@ -14,6 +14,9 @@ import type { TextAttack, TextAttackResult, TextAttackRunOptions } from '../type
 import { ExampleSearch, type SearchConfig, type SearchState } from './example.js';
 import { searchRanked, type WordRanker } from './walk.js';
 
+/** Largest `firstRow`: skipping is one draw per earlier text, so it stays cheap. */
+const MAX_FIRST_ROW = 100_000_000;
+
 /** Checks the options every search takes and fills their defaults. */
 export function resolveSearchConfig(attackId: string, options: Partial<SearchConfig>, defaults: SearchConfig): SearchConfig {
   const config = { ...defaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as SearchConfig;
@@ -95,6 +98,18 @@ export function rankedSearchAttack(
       };
       const transformations = ALL_TRANSFORMATIONS.filter((t) => threat.families.includes(t.family));
       const seedRng = createRng(options.seed ?? 0);
+      // Skips the generators of the run's earlier texts (one draw each), so a shard's texts get the run's.
+      const firstRow = options.firstRow ?? 0;
+      if (!Number.isInteger(firstRow) || firstRow < 0 || firstRow > MAX_FIRST_ROW) {
+        throw new UsageError(
+          'E_TEXT_ATTACK_OPTION',
+          `Text attack option 'firstRow' must be a whole number in [0, ${MAX_FIRST_ROW}]; got ${String(firstRow)}.`,
+          {
+            details: { option: 'firstRow', value: firstRow },
+          },
+        );
+      }
+      for (let i = 0; i < firstRow; i++) seedRng.fork();
       for (let i = 0; i < n; i++) {
         // One generator per example, drawn in order: an example's candidates do not depend on
         // how many queries the examples before it spent.

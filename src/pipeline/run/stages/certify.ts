@@ -49,6 +49,8 @@ export const certifyStage: Stage<CertifyOutputs> = {
         seed: plan.seed,
         radii: [0, ...l2.map((t) => t.epsilon)],
         onProgress: (p) => ctx.progress(p.done, p.total, `σ=${c.sigma}`),
+        // The run's executor (pool, or queue with `--queue`); the numbers are the same on any.
+        ...(ctx.pool ? { executor: ctx.pool } : {}),
       });
       const at = (r: number): number => report.curve.find((p) => p.radius === r)?.certifiedAccuracy ?? 0;
       return {

@@ -42,6 +42,7 @@ import { trainTextClassifier, type TextTrainProgress } from '../../../training/t
 import { textThreatModel, type TextThreatModel } from '../../../threats/text-threat.js';
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { explainTextAttacked } from '../../../eval/explain/attacked.js';
+import { attackTexts, localExecutor, type ExecutorSession } from '../../../execution/index.js';
 import { TEXT_FAMILIES, type Plan, type TextThreatScenario } from '../../plan/schema.js';
 import type { Stage, StageContext } from '../types.js';
 import { fileDigest } from '../hash.js';
@@ -268,19 +269,27 @@ export async function attackSavedFilter(ctx: StageContext, modelDir: string): Pr
   const text = textSection(plan);
   const test = first(splitsOf(plan).test, text.limit);
   const { model: stored, filter: model } = await loadSavedTextFilter(modelDir);
+  let session: ExecutorSession | undefined;
   try {
     const attack = createTextAttack(text.attack.id, text.attack.options ?? {});
     const labels = Int32Array.from(test.labels);
+    // The attack runs through the run's executor (pool, or queue with `--queue`), which ships the
+    // saved filter by its files; the loaded `model` above is for the explanations below.
+    session = await (ctx.pool ?? localExecutor()).open({ kind: 'text-filter', dir: modelDir });
     const robustAccuracy: Record<string, number> = {};
     const meanQueries: Record<string, number> = {};
     const sets: TextAttackSet[] = [];
     let cleanAccuracy = 0;
     const threats = textThreats(plan);
     for (const [i, scenario] of threats.entries()) {
-      const result = await attack.run(model, [...test.texts], labels, toTextThreat(scenario), {
+      const result = await attackTexts(session, {
+        attack: text.attack,
+        texts: test.texts,
+        labels,
+        threat: toTextThreat(scenario),
         seed: plan.seed,
-        onProgress: (p) =>
-          ctx.progress(i * test.texts.length + p.done, threats.length * test.texts.length, `${attack.id} on ${scenario.id}`),
+        onProgress: (done) =>
+          ctx.progress(i * test.texts.length + done, threats.length * test.texts.length, `${attack.id} on ${scenario.id}`),
       });
       const n = test.texts.length;
       const metrics = textAttackMetrics(result);
@@ -328,6 +337,7 @@ export async function attackSavedFilter(ctx: StageContext, modelDir: string): Pr
     await writeJsonFile(examples, sets);
     return { attack: attack.id, count: test.texts.length, cleanAccuracy, robustAccuracy, meanQueries, examples: ctx.relative(examples) };
   } finally {
+    await session?.close();
     stored.model.dispose();
   }
 }
