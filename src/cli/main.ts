@@ -20,6 +20,7 @@ import { registerReport } from './commands/report.js';
 import { registerServe } from './commands/serve.js';
 import { registerKeys } from './commands/keys.js';
 import { registerExplain } from './commands/explain.js';
+import { registerConsole } from './commands/console.js';
 
 export function buildProgram(): Command {
   const program = new Command('rampart')
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerKeys(program);
   registerExplain(program);
+  registerConsole(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
