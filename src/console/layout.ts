@@ -41,6 +41,7 @@ export function page(options: ShellOptions, body: HtmlValue): SafeHtml {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · Rampart console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/console.css">
 ${options.charts ? html`<link rel="stylesheet" href="/assets/uPlot.min.css">` : ''}
 </head>
