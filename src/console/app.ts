@@ -86,6 +86,7 @@ export async function buildConsole(options: BuildConsoleOptions): Promise<Fastif
   const view = (role: Role, url: string, render: (req: FastifyRequest) => SafeHtml): void => {
     app.get(url, { config: { consoleRole: role } }, async (req, reply) => send(reply, render(req)));
   };
+  app.get('/favicon.ico', async (_req, reply) => reply.status(204).send());
 
   view('operator', '/', (req) => overviewPage(deps, pageRequest(req)));
   view('operator', '/runs', (req) => runsPage(deps, pageRequest(req)));

@@ -8,7 +8,6 @@ const NAV: ReadonlyArray<[string, string]> = [
   ['/models', 'Models'],
   ['/risks', 'Risks'],
   ['/monitor', 'Monitor'],
-  ['/review', 'Review'],
   ['/audit', 'Audit'],
 ];
 
