@@ -30,7 +30,8 @@ export class ChainVerifier {
 
   /** Checks up to one batch of new entries; returns true when caught up. */
   step(): boolean {
-    if (this.firstBad) return true;
+    // The console closed its connection (shutdown) while a catch-up was pending.
+    if (this.firstBad || !this.read.db.open) return true;
     const rows = this.read.db
       .prepare('SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?')
       .all(this.verifiedSeq, BATCH) as Array<{
