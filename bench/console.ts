@@ -24,14 +24,25 @@ const THREATS = ['linf-0.1', 'linf-0.3', 'l2-1'];
 
 function results(i: number): object {
   const robust = Object.fromEntries(THREATS.map((t, k) => [t, Math.max(0, 0.9 - 0.2 * k - (i % 17) / 100)]));
-  const rate = (v: number): object => ({ count: Math.round(v * 500), n: 500, value: Math.round(v * 500) / 500, lower: Math.max(0, v - 0.04), upper: Math.min(1, v + 0.04) });
+  const rate = (v: number): object => ({
+    count: Math.round(v * 500),
+    n: 500,
+    value: Math.round(v * 500) / 500,
+    lower: Math.max(0, v - 0.04),
+    upper: Math.min(1, v + 0.04),
+  });
   return {
     kind: 'rampart.evaluation-results',
     schemaVersion: 1,
     model: { name: `model-${i}` },
     cleanAccuracy: 0.95 - (i % 13) / 200,
     robustAccuracy: robust,
-    curves: [{ norm: 'linf', points: [0, 0.05, 0.1, 0.2, 0.3].map((e) => ({ epsilon: e, robustAccuracy: Math.max(0, 0.95 - e * (2 + (i % 5))) })) }],
+    curves: [
+      {
+        norm: 'linf',
+        points: [0, 0.05, 0.1, 0.2, 0.3].map((e) => ({ epsilon: e, robustAccuracy: Math.max(0, 0.95 - e * (2 + (i % 5))) })),
+      },
+    ],
     unmeasured: {},
     rates: { robust: Object.fromEntries(Object.entries(robust).map(([t, v]) => [t, rate(v)])) },
   };
@@ -44,7 +55,12 @@ function seed(gov: Governance): void {
       for (let i = batch; i < Math.min(RUNS, batch + 100); i++) {
         const plan = gov.registry.put({ kind: 'plan', name: `plan-${i % 10}`, json: { name: `plan-${i % 10}`, i } });
         const data = gov.registry.put({ kind: 'dataset', name: 'mnist', json: { i }, parents: [plan.digest] });
-        const model = gov.registry.put({ kind: 'model', name: `plan-${i % 10}/hardened`, bytes: `weights ${i}`, parents: [plan.digest, data.digest] });
+        const model = gov.registry.put({
+          kind: 'model',
+          name: `plan-${i % 10}/hardened`,
+          bytes: `weights ${i}`,
+          parents: [plan.digest, data.digest],
+        });
         const threats = Object.fromEntries(THREATS.map((t, k) => [t, { passed: k < 2, attackSuccessRate: 0.1 + k * 0.2 }]));
         gov.registry.put({
           kind: 'evaluation',
@@ -63,7 +79,12 @@ function seed(gov: Governance): void {
     gov.vulnerabilities.file({
       threatId: THREATS[k % 3] as string,
       attack: 'pgd',
-      evidence: { metric: 'robustAccuracy', measured: 0.2, required: 0.5, examples: [{ original: 'win a free prize', adversarial: 'win a fr3e prize', label: 'spam' }] },
+      evidence: {
+        metric: 'robustAccuracy',
+        measured: 0.2,
+        required: 0.5,
+        examples: [{ original: 'win a free prize', adversarial: 'win a fr3e prize', label: 'spam' }],
+      },
       severity: 'high',
       owner: 'team',
       remediation: 'adversarial training',
@@ -74,7 +95,8 @@ function seed(gov: Governance): void {
   while (count < AUDIT) {
     const n = Math.min(10_000, AUDIT - count);
     gov.transaction(() => {
-      for (let j = 0; j < n; j++) gov.audit.append({ action: j % 50 === 0 ? 'gate' : 'predict.note', subject: `s-${count + j}`, details: { j } });
+      for (let j = 0; j < n; j++)
+        gov.audit.append({ action: j % 50 === 0 ? 'gate' : 'predict.note', subject: `s-${count + j}`, details: { j } });
     });
     count += n;
   }
@@ -143,7 +165,11 @@ let worst = 0;
 for (const [name, xs] of times) {
   const m = median(xs);
   if (name !== 'healthz') worst = Math.max(worst, m);
-  console.log(`${name.padEnd(17)} ${m.toFixed(1).padStart(9)} ${Math.max(...xs).toFixed(1).padStart(8)} ${(m / reference).toFixed(0).padStart(10)}`);
+  console.log(
+    `${name.padEnd(17)} ${m.toFixed(1).padStart(9)} ${Math.max(...xs)
+      .toFixed(1)
+      .padStart(8)} ${(m / reference).toFixed(0).padStart(10)}`,
+  );
 }
 console.log(`\nslowest page median: ${worst.toFixed(1)} ms (${worst < 300 ? 'within' : 'OVER'} the 300 ms target)`);
 await app.close();

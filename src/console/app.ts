@@ -121,7 +121,10 @@ export async function buildConsole(options: BuildConsoleOptions): Promise<Fastif
     const name = (req.params as { name: string }).name;
     const bytes = assets.get(name);
     if (!bytes) return reply.status(404).type('text/plain').send('no such asset');
-    return reply.header('cache-control', 'public, max-age=3600').type(ASSET_TYPES[name] as string).send(bytes);
+    return reply
+      .header('cache-control', 'public, max-age=3600')
+      .type(ASSET_TYPES[name] as string)
+      .send(bytes);
   });
   app.get('/healthz', async () => ({ ok: true }));
 
@@ -130,11 +133,22 @@ export async function buildConsole(options: BuildConsoleOptions): Promise<Fastif
     if (r.status >= 500) req.log.error({ err: error }, 'console request failed');
     const wantsHtml = req.method === 'GET' && !req.headers.authorization && !req.headers['x-api-key'];
     if (wantsHtml && r.status === 401) return reply.redirect(`/login?next=${encodeURIComponent(req.url.split('?')[0] ?? '/')}`, 303);
-    const body = html`<p class="error" role="alert">${r.message}</p><p class="muted">${r.code}</p><p><a href="/">Back to the overview</a></p>`;
+    const body = html`<p class="error" role="alert">${r.message}</p>
+      <p class="muted">${r.code}</p>
+      <p><a href="/">Back to the overview</a></p>`;
     return reply
       .status(r.status)
       .type('text/html; charset=utf-8')
-      .send(page({ title: r.status === 403 ? 'Not allowed' : 'Something went wrong', path: '', ...(req.consolePrincipal ? { principal: req.consolePrincipal } : {}) }, body).value);
+      .send(
+        page(
+          {
+            title: r.status === 403 ? 'Not allowed' : 'Something went wrong',
+            path: '',
+            ...(req.consolePrincipal ? { principal: req.consolePrincipal } : {}),
+          },
+          body,
+        ).value,
+      );
   });
   app.setNotFoundHandler((req, reply) => {
     return reply
@@ -148,4 +162,3 @@ export async function buildConsole(options: BuildConsoleOptions): Promise<Fastif
   });
   return app;
 }
-

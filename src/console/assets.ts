@@ -37,7 +37,9 @@ export function loadAssets(): Map<string, Buffer> {
     try {
       out.set(name, readFileSync(locate(name)));
     } catch (cause) {
-      throw new ConfigError('E_CONSOLE_ASSETS', `The console asset ${name} is missing; rebuild the package (npm run build copies it).`, { cause });
+      throw new ConfigError('E_CONSOLE_ASSETS', `The console asset ${name} is missing; rebuild the package (npm run build copies it).`, {
+        cause,
+      });
     }
   }
   return out;

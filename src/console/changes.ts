@@ -26,7 +26,10 @@ export function parseForm<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  throw new InputError('E_CONSOLE_INPUT', `The form field '${issue?.path.join('.') ?? ''}' is invalid: ${issue?.message ?? 'invalid'}; correct it and submit again.`);
+  throw new InputError(
+    'E_CONSOLE_INPUT',
+    `The form field '${issue?.path.join('.') ?? ''}' is invalid: ${issue?.message ?? 'invalid'}; correct it and submit again.`,
+  );
 }
 
 /** The actor recorded for a change: the key's name, else its id. */

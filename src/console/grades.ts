@@ -35,7 +35,10 @@ export function letterFor(score: number | null): Grade['letter'] {
 }
 
 /** Grades one evaluation's results; `gate` holds each threat's gate verdict when known. */
-export function gradeOf(results: Pick<EvaluationResults, 'robustAccuracy' | 'rates'>, gate: Record<string, { passed: boolean }> = {}): Grade {
+export function gradeOf(
+  results: Pick<EvaluationResults, 'robustAccuracy' | 'rates'>,
+  gate: Record<string, { passed: boolean }> = {},
+): Grade {
   const threats: ThreatScore[] = Object.entries(results.robustAccuracy).map(([threat, robustAccuracy]) => {
     const rate = results.rates?.robust[threat];
     const passed = gate[threat]?.passed;

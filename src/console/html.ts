@@ -46,7 +46,10 @@ export function raw(markup: string): SafeHtml {
  * never close the script element, whatever the data holds.
  */
 export function jsonScript(id: string, data: unknown): SafeHtml {
-  const text = JSON.stringify(data).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  const text = JSON.stringify(data)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
   return new SafeHtml(`<script type="application/json" id="${escapeHtml(id)}">${text}</script>`);
 }
 

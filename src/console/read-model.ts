@@ -80,7 +80,9 @@ export class ReadModel {
       args.push(filter.plan);
     }
     if (filter.tag) {
-      where.push("(a.digest IN (SELECT digest FROM tags WHERE tag = ?) OR json_extract(a.meta, '$.model') IN (SELECT digest FROM tags WHERE tag = ?))");
+      where.push(
+        "(a.digest IN (SELECT digest FROM tags WHERE tag = ?) OR json_extract(a.meta, '$.model') IN (SELECT digest FROM tags WHERE tag = ?))",
+      );
       args.push(filter.tag, filter.tag);
     }
     if (filter.from) {
@@ -111,9 +113,9 @@ export class ReadModel {
 
   /** Plan names for the filter menu. */
   planNames(): string[] {
-    return (this.db.prepare("SELECT DISTINCT name FROM artifacts WHERE kind = 'plan' ORDER BY name LIMIT 500").all() as Array<{ name: string }>).map(
-      (r) => r.name,
-    );
+    return (
+      this.db.prepare("SELECT DISTINCT name FROM artifacts WHERE kind = 'plan' ORDER BY name LIMIT 500").all() as Array<{ name: string }>
+    ).map((r) => r.name);
   }
 
   /** The newest evaluation of each of `models` (digest → evaluation row). */

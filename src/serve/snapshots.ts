@@ -43,7 +43,9 @@ export class SnapshotStore {
   }
 
   write(snapshot: MetricsSnapshot): void {
-    const { lastInsertRowid } = this.db.prepare('INSERT INTO serve_snapshots (at, data) VALUES (?, ?)').run(snapshot.at, JSON.stringify(snapshot));
+    const { lastInsertRowid } = this.db
+      .prepare('INSERT INTO serve_snapshots (at, data) VALUES (?, ?)')
+      .run(snapshot.at, JSON.stringify(snapshot));
     const id = Number(lastInsertRowid);
     if (id % 1000 === 0) this.db.prepare('DELETE FROM serve_snapshots WHERE id <= ?').run(id - this.maxRows);
   }

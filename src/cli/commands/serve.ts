@@ -55,7 +55,12 @@ export function registerServe(program: Command): void {
     .option('--audit-log <file>', 'with --model: append promotions and rollbacks to this JSONL file')
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug', 'info')
     .option('--backend <name>', 'TF.js backend: wasm, cpu or tensorflow')
-    .option('--snapshot-seconds <n>', 'with --registry: store a metrics snapshot for the console every N seconds', wholeNumber('--snapshot-seconds', 1), 30)
+    .option(
+      '--snapshot-seconds <n>',
+      'with --registry: store a metrics snapshot for the console every N seconds',
+      wholeNumber('--snapshot-seconds', 1),
+      30,
+    )
     .action(async (flags: ServeFlags) => {
       if ((flags.model === undefined) === (flags.registry === undefined)) {
         throw new UsageError(

@@ -1,3 +1,4 @@
+/* global document, window */
 // Rampart console: charts from the JSON the server embeds, and keyboard shortcuts on the review queue.
 (function () {
   'use strict';
@@ -20,7 +21,15 @@
           }),
         ),
       };
-      new window.uPlot(opts, [c.x].concat(c.series.map(function (s) { return s.y; })), el);
+      new window.uPlot(
+        opts,
+        [c.x].concat(
+          c.series.map(function (s) {
+            return s.y;
+          }),
+        ),
+        el,
+      );
     });
   }
 
@@ -30,7 +39,9 @@
   var at = 0;
   function select(i) {
     at = Math.max(0, Math.min(items.length - 1, i));
-    items.forEach(function (el, j) { el.classList.toggle('selected', j === at); });
+    items.forEach(function (el, j) {
+      el.classList.toggle('selected', j === at);
+    });
     items[at].scrollIntoView({ block: 'nearest' });
   }
   select(0);

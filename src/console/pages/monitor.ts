@@ -21,9 +21,24 @@ export function monitorPage(deps: ConsoleDeps, req: PageRequest): SafeHtml {
   const signals = [...new Set(snaps.flatMap((s) => Object.keys(s.drift)))];
   const layers = [...new Set(snaps.flatMap((s) => Object.keys(s.denials)))];
   const charts = [
-    { id: 'anomaly', title: 'Anomaly rate', yLabel: 'share flagged or denied', series: [{ label: 'anomaly rate', y: snaps.map((s) => s.anomalyRate) }] },
-    { id: 'canary', title: 'Canary robust accuracy', yLabel: 'accuracy on probes', series: [{ label: 'canary accuracy', y: snaps.map((s) => s.canaryAccuracy) }] },
-    { id: 'drift', title: 'Drift (PSI) per signal', yLabel: 'PSI', series: signals.map((g) => ({ label: g, y: snaps.map((s) => s.drift[g] ?? null) })) },
+    {
+      id: 'anomaly',
+      title: 'Anomaly rate',
+      yLabel: 'share flagged or denied',
+      series: [{ label: 'anomaly rate', y: snaps.map((s) => s.anomalyRate) }],
+    },
+    {
+      id: 'canary',
+      title: 'Canary robust accuracy',
+      yLabel: 'accuracy on probes',
+      series: [{ label: 'canary accuracy', y: snaps.map((s) => s.canaryAccuracy) }],
+    },
+    {
+      id: 'drift',
+      title: 'Drift (PSI) per signal',
+      yLabel: 'PSI',
+      series: signals.map((g) => ({ label: g, y: snaps.map((s) => s.drift[g] ?? null) })),
+    },
     {
       id: 'denials',
       title: 'Denials per interval',
@@ -37,29 +52,44 @@ export function monitorPage(deps: ConsoleDeps, req: PageRequest): SafeHtml {
     .filter((e) => e.tag === 'production' || e.tag === 'candidate' || e.action !== 'tag')
     .slice(-20)
     .reverse();
-  const body = html`
-<nav class="filters" aria-label="Time range">${Object.keys(RANGES).map((r) =>
-    r === range ? html`<strong aria-current="true">${r}</strong>` : html`<a href="/monitor${query({ range: r })}">${r}</a>`,
-  )}</nav>
-${
-  snaps.length === 0
-    ? html`<p class="empty">No snapshots in this range. <code>rampart serve --registry DIR</code> stores one every 30 s.</p>`
-    : html`<p class="muted">${snaps.length} snapshots; latest ${last?.at.slice(0, 19).replace('T', ' ')} from model ${last?.model ?? '—'}.</p>`
-}
-${table(
-  'Drift now, drifting first (PSI ≥ 0.25 is a real shift)',
-  ['Signal', 'PSI', 'Reading'],
-  drift.map(([signal, psi]) => [signal, psi.toFixed(3), psi >= PSI_ALERT ? html`<strong>drifting</strong>` : psi >= 0.1 ? 'moderate' : 'stable']),
-  'No drift signals yet.',
-)}
-${charts.map((c) => html`<div class="chart" data-chart="${c.id}" aria-label="${c.title}"></div>`)}
-${jsonScript('chart-data', snaps.length === 0 ? [] : charts)}
-${table(
-  'Rollouts and tag moves (newest first)',
-  ['When', 'Tag', 'Action', 'From', 'To', 'By', 'Reason'],
-  rollouts.map((e) => [e.at.slice(0, 19).replace('T', ' '), e.tag, e.action, short(e.previousDigest), short(e.digest), e.actor, e.reason ?? '—']),
-  'No rollouts yet.',
-)}
-<p class="muted">Rollbacks since the server started: ${last?.rollbacks ?? 0}; requests: ${last?.requests ?? 0}.</p>`;
+  const body = html` <nav class="filters" aria-label="Time range">
+      ${Object.keys(RANGES).map((r) =>
+        r === range ? html`<strong aria-current="true">${r}</strong>` : html`<a href="/monitor${query({ range: r })}">${r}</a>`,
+      )}
+    </nav>
+    ${
+      snaps.length === 0
+        ? html`<p class="empty">No snapshots in this range. <code>rampart serve --registry DIR</code> stores one every 30 s.</p>`
+        : html`<p class="muted">
+            ${snaps.length} snapshots; latest ${last?.at.slice(0, 19).replace('T', ' ')} from model ${last?.model ?? '—'}.
+          </p>`
+    }
+    ${table(
+      'Drift now, drifting first (PSI ≥ 0.25 is a real shift)',
+      ['Signal', 'PSI', 'Reading'],
+      drift.map(([signal, psi]) => [
+        signal,
+        psi.toFixed(3),
+        psi >= PSI_ALERT ? html`<strong>drifting</strong>` : psi >= 0.1 ? 'moderate' : 'stable',
+      ]),
+      'No drift signals yet.',
+    )}
+    ${charts.map((c) => html`<div class="chart" data-chart="${c.id}" aria-label="${c.title}"></div>`)}
+    ${jsonScript('chart-data', snaps.length === 0 ? [] : charts)}
+    ${table(
+      'Rollouts and tag moves (newest first)',
+      ['When', 'Tag', 'Action', 'From', 'To', 'By', 'Reason'],
+      rollouts.map((e) => [
+        e.at.slice(0, 19).replace('T', ' '),
+        e.tag,
+        e.action,
+        short(e.previousDigest),
+        short(e.digest),
+        e.actor,
+        e.reason ?? '—',
+      ]),
+      'No rollouts yet.',
+    )}
+    <p class="muted">Rollbacks since the server started: ${last?.rollbacks ?? 0}; requests: ${last?.requests ?? 0}.</p>`;
   return page({ title: 'Monitor', path: req.path, principal: req.principal, csrf: req.csrf, charts: true }, body);
 }

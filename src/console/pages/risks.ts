@@ -23,34 +23,65 @@ export function risksPage(deps: ConsoleDeps, req: PageRequest): SafeHtml {
     const current = key === sort;
     const next = current && desc ? 'asc' : 'desc';
     const aria = current ? (desc ? 'descending' : 'ascending') : 'none';
-    return html`<th scope="col" aria-sort="${aria}"><a href="/risks${query({ sort: key, dir: next })}">${label}${current ? (desc ? ' ▼' : ' ▲') : ''}</a></th>`;
+    return html`<th scope="col" aria-sort="${aria}">
+      <a href="/risks${query({ sort: key, dir: next })}">${label}${current ? (desc ? ' ▼' : ' ▲') : ''}</a>
+    </th>`;
   };
   const riskRows = risks.map(
-    (r) => html`<tr><td>${r.id}</td><td>${r.title}</td><td>${r.threatId ?? '—'}</td><td>${r.inherentScore} (${r.inherentBand})</td>
-<td>${r.residualScore.toFixed(1)} (${r.residualBand})</td><td>${r.measuredSuccess === null ? '—' : pct(r.measuredSuccess)}</td><td>${r.owner}</td>
-<td>${admin ? statusForm(`/risks/${r.id}/status`, req.csrf, RISK_STATUSES, r.status, `Status of ${r.id}`) : r.status}</td></tr>`,
+    (r) =>
+      html`<tr>
+        <td>${r.id}</td>
+        <td>${r.title}</td>
+        <td>${r.threatId ?? '—'}</td>
+        <td>${r.inherentScore} (${r.inherentBand})</td>
+        <td>${r.residualScore.toFixed(1)} (${r.residualBand})</td>
+        <td>${r.measuredSuccess === null ? '—' : pct(r.measuredSuccess)}</td>
+        <td>${r.owner}</td>
+        <td>${admin ? statusForm(`/risks/${r.id}/status`, req.csrf, RISK_STATUSES, r.status, `Status of ${r.id}`) : r.status}</td>
+      </tr>`,
   );
   const vulns = deps.gov.vulnerabilities.list();
   const body = html`${req.flash ? html`<p class="notice" role="status">${req.flash}</p>` : ''}
-<table><caption>Risk register (${risks.length})</caption><thead><tr><th scope="col">Id</th>${th('title', 'Title')}<th scope="col">Threat</th>
-${th('inherent', 'Inherent')}${th('residual', 'Residual')}<th scope="col">Measured attack success</th><th scope="col">Owner</th>${th('status', 'Status')}</tr></thead>
-<tbody>${riskRows}</tbody></table>
-<h2 id="vulnerabilities">Vulnerabilities (${vulns.length})</h2>
-${vulns.length === 0 ? html`<p class="empty">No vulnerabilities filed.</p>` : vulns.map((v) => vulnerabilitySection(v, req.csrf, admin))}`;
+    <table>
+      <caption>
+        Risk register (${risks.length})
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Id</th>
+          ${th('title', 'Title')}
+          <th scope="col">Threat</th>
+          ${th('inherent', 'Inherent')}${th('residual', 'Residual')}
+          <th scope="col">Measured attack success</th>
+          <th scope="col">Owner</th>
+          ${th('status', 'Status')}
+        </tr>
+      </thead>
+      <tbody>
+        ${riskRows}
+      </tbody>
+    </table>
+    <h2 id="vulnerabilities">Vulnerabilities (${vulns.length})</h2>
+    ${vulns.length === 0 ? html`<p class="empty">No vulnerabilities filed.</p>` : vulns.map((v) => vulnerabilitySection(v, req.csrf, admin))}`;
   return page({ title: 'Risks & vulnerabilities', path: req.path, principal: req.principal, csrf: req.csrf }, body);
 }
 
 function statusForm(action: string, csrf: string, statuses: readonly string[], current: string, label: string): SafeHtml {
-  return html`<form method="post" action="${action}" class="inline" aria-label="${label}">${csrfField(csrf)}
-<select name="status" aria-label="${label}">${statuses.map((s) => html`<option${s === current ? html` selected` : ''}>${s}</option>`)}</select>
-<input name="reason" required maxlength="500" placeholder="reason" aria-label="Reason"><button type="submit">Change</button></form>`;
+  return html`<form method="post" action="${action}" class="inline" aria-label="${label}">
+    ${csrfField(csrf)}
+    <select name="status" aria-label="${label}">
+      ${statuses.map((s) => html`<option${s === current ? html` selected` : ''}>${s}</option>`)}
+    </select>
+    <input name="reason" required maxlength="500" placeholder="reason" aria-label="Reason" /><button type="submit">Change</button>
+  </form>`;
 }
 
 const IMAGE = /^data:image\/(png|jpeg);base64,[A-Za-z0-9+/=]+$/;
 
 /** One evidence cell: an image data URL becomes an image, anything else text. */
 function evidenceCell(value: string | number | boolean | null): SafeHtml {
-  if (typeof value === 'string' && IMAGE.test(value) && value.length < 2_000_000) return html`<img class="pixelated" src="${value}" alt="evidence image">`;
+  if (typeof value === 'string' && IMAGE.test(value) && value.length < 2_000_000)
+    return html`<img class="pixelated" src="${value}" alt="evidence image" />`;
   return html`${value === null ? '—' : String(value)}`;
 }
 
@@ -60,20 +91,42 @@ function vulnerabilitySection(v: Vulnerability, csrf: string, admin: boolean): S
   const keys = [...new Set(examples.flatMap((x) => Object.keys(x)))].filter((k) => k !== 'original' && k !== 'adversarial');
   const diffs = examples.filter((x) => typeof x.original === 'string' && typeof x.adversarial === 'string');
   return html`<section class="card" aria-label="${v.id}">
-<h3>${v.id} · ${v.title}</h3>
-<p>Threat ${v.threatId} · severity <strong>${v.severity}</strong> · status <strong>${v.status}</strong> · owner ${v.owner} ·
-evaluation ${v.evaluationDigest ? html`<a href="/runs/${v.evaluationDigest}">${short(v.evaluationDigest)}</a>` : '—'}</p>
-<p>Attack: ${v.attack}. Measured ${e.metric} ${typeof e.measured === 'number' && e.measured <= 1 && e.measured >= 0 ? pct(e.measured) : String(e.measured)}, required ${String(e.required)}.</p>
-${e.explanation ? html`<p>${e.explanation.summary} <span class="muted">(${e.explanation.method})</span></p>` : ''}
-${
-  examples.length > 0 && keys.length > 0
-    ? html`<table><caption>Evidence examples</caption><thead><tr>${keys.map((k) => html`<th scope="col">${k}</th>`)}</tr></thead>
-<tbody>${examples.slice(0, 20).map((x) => html`<tr>${keys.map((k) => html`<td>${evidenceCell(x[k] ?? null)}</td>`)}</tr>`)}</tbody></table>`
-    : ''
-}
-${diffs.slice(0, 10).map((x) => html`<p class="diff">${raw(textDiffHtml({ original: String(x.original), adversarial: String(x.adversarial), changes: [] }))}</p>`)}
-<p>Remediation: ${v.remediation}</p>
-${admin ? statusForm(`/vulnerabilities/${v.id}/status`, csrf, VULN_STATUSES, v.status, `Status of ${v.id}`) : ''}
-${admin ? html`<p class="muted">Marking verified needs a passing evaluation: give its digest as <code>eval:DIGEST</code> at the start of the reason.</p>` : ''}
-</section>`;
+    <h3>${v.id} · ${v.title}</h3>
+    <p>
+      Threat ${v.threatId} · severity <strong>${v.severity}</strong> · status <strong>${v.status}</strong> · owner ${v.owner} · evaluation
+      ${v.evaluationDigest ? html`<a href="/runs/${v.evaluationDigest}">${short(v.evaluationDigest)}</a>` : '—'}
+    </p>
+    <p>
+      Attack: ${v.attack}. Measured ${e.metric}
+      ${typeof e.measured === 'number' && e.measured <= 1 && e.measured >= 0 ? pct(e.measured) : String(e.measured)}, required
+      ${String(e.required)}.
+    </p>
+    ${e.explanation ? html`<p>${e.explanation.summary} <span class="muted">(${e.explanation.method})</span></p>` : ''}
+    ${
+      examples.length > 0 && keys.length > 0
+        ? html`<table>
+            <caption>
+              Evidence examples
+            </caption>
+            <thead>
+              <tr>
+                ${keys.map((k) => html`<th scope="col">${k}</th>`)}
+              </tr>
+            </thead>
+            <tbody>
+              ${examples.slice(0, 20).map(
+                (x) =>
+                  html`<tr>
+                    ${keys.map((k) => html`<td>${evidenceCell(x[k] ?? null)}</td>`)}
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : ''
+    }
+    ${diffs.slice(0, 10).map((x) => html`<p class="diff">${raw(textDiffHtml({ original: String(x.original), adversarial: String(x.adversarial), changes: [] }))}</p>`)}
+    <p>Remediation: ${v.remediation}</p>
+    ${admin ? statusForm(`/vulnerabilities/${v.id}/status`, csrf, VULN_STATUSES, v.status, `Status of ${v.id}`) : ''}
+    ${admin ? html`<p class="muted">Marking verified needs a passing evaluation: give its digest as <code>eval:DIGEST</code> at the start of the reason.</p>` : ''}
+  </section>`;
 }

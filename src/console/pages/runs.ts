@@ -30,31 +30,68 @@ export function runsPage(deps: ConsoleDeps, req: PageRequest): SafeHtml {
   const plans = deps.read.planNames();
   const tags = Object.keys(deps.gov.registry.tags());
   const link = (p: number): string => `/runs${query({ ...filter, page: p })}`;
-  const body = html`
-<form class="filters" method="get" action="/runs" aria-label="Filter runs">
-<label>Plan <select name="plan"><option value="">any</option>${plans.map((p) => html`<option${p === filter.plan ? html` selected` : ''}>${p}</option>`)}</select></label>
-<label>Tag <select name="tag"><option value="">any</option>${tags.map((t) => html`<option${t === filter.tag ? html` selected` : ''}>${t}</option>`)}</select></label>
-<label>From <input type="date" name="from" value="${filter.from ?? ''}"></label>
-<label>To <input type="date" name="to" value="${filter.to ?? ''}"></label>
-<button type="submit">Filter</button>
-</form>
-<form method="get" action="/runs/compare" aria-label="Compare runs">
-<p class="muted">${total} runs. Tick two or more and compare them side by side. <button type="submit">Compare selected</button></p>
-<table><caption>Runs, newest first (page ${pageNo} of ${pages})</caption>
-<thead><tr><th scope="col">Compare</th><th scope="col">Run</th><th scope="col">Plan</th><th scope="col">Model</th><th scope="col">Data</th>
-<th scope="col">Clean accuracy</th><th scope="col">Worst attack success</th><th scope="col">Gate</th><th scope="col">When</th></tr></thead>
-<tbody>${rows.map((r) => {
-    const threats = (r.meta.threats ?? {}) as Record<string, { attackSuccessRate?: number }>;
-    const worst = Math.max(-1, ...Object.values(threats).map((t) => t.attackSuccessRate ?? -1));
-    const metrics = (r.meta.metrics ?? {}) as Record<string, Json>;
-    return html`<tr><td><input type="checkbox" name="d" value="${r.digest}" aria-label="Compare ${r.name}"></td>
-<td><a href="/runs/${r.digest}">${r.name}</a> <span class="muted">${short(r.digest)}</span></td><td>${r.plan ?? '—'}</td>
-<td>${r.model ? html`<a href="/models/${r.model}">${r.modelName}</a>` : '—'}</td><td>${r.dataset ?? '—'}</td>
-<td>${pct(num(metrics.cleanAccuracy))}</td><td>${worst < 0 ? '—' : pct(worst)}</td><td>${badge(r.meta.passed === true)}</td>
-<td>${r.createdAt.slice(0, 16).replace('T', ' ')}</td></tr>`;
-  })}</tbody></table></form>
-<nav class="pager" aria-label="Pages">${pageNo > 1 ? html`<a href="${link(pageNo - 1)}" rel="prev">← Newer</a>` : ''}
-${pageNo < pages ? html`<a href="${link(pageNo + 1)}" rel="next">Older →</a>` : ''}</nav>`;
+  const body = html` <form class="filters" method="get" action="/runs" aria-label="Filter runs">
+      <label
+        >Plan
+        <select name="plan">
+          <option value="">any</option>
+          ${plans.map((p) => html`<option${p === filter.plan ? html` selected` : ''}>${p}</option>`)}
+        </select></label
+      >
+      <label
+        >Tag
+        <select name="tag">
+          <option value="">any</option>
+          ${tags.map((t) => html`<option${t === filter.tag ? html` selected` : ''}>${t}</option>`)}
+        </select></label
+      >
+      <label>From <input type="date" name="from" value="${filter.from ?? ''}" /></label>
+      <label>To <input type="date" name="to" value="${filter.to ?? ''}" /></label>
+      <button type="submit">Filter</button>
+    </form>
+    <form method="get" action="/runs/compare" aria-label="Compare runs">
+      <p class="muted">${total} runs. Tick two or more and compare them side by side. <button type="submit">Compare selected</button></p>
+      <table>
+        <caption>
+          Runs, newest first (page ${pageNo} of ${pages})
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Compare</th>
+            <th scope="col">Run</th>
+            <th scope="col">Plan</th>
+            <th scope="col">Model</th>
+            <th scope="col">Data</th>
+            <th scope="col">Clean accuracy</th>
+            <th scope="col">Worst attack success</th>
+            <th scope="col">Gate</th>
+            <th scope="col">When</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${rows.map((r) => {
+            const threats = (r.meta.threats ?? {}) as Record<string, { attackSuccessRate?: number }>;
+            const worst = Math.max(-1, ...Object.values(threats).map((t) => t.attackSuccessRate ?? -1));
+            const metrics = (r.meta.metrics ?? {}) as Record<string, Json>;
+            return html`<tr>
+              <td><input type="checkbox" name="d" value="${r.digest}" aria-label="Compare ${r.name}" /></td>
+              <td><a href="/runs/${r.digest}">${r.name}</a> <span class="muted">${short(r.digest)}</span></td>
+              <td>${r.plan ?? '—'}</td>
+              <td>${r.model ? html`<a href="/models/${r.model}">${r.modelName}</a>` : '—'}</td>
+              <td>${r.dataset ?? '—'}</td>
+              <td>${pct(num(metrics.cleanAccuracy))}</td>
+              <td>${worst < 0 ? '—' : pct(worst)}</td>
+              <td>${badge(r.meta.passed === true)}</td>
+              <td>${r.createdAt.slice(0, 16).replace('T', ' ')}</td>
+            </tr>`;
+          })}
+        </tbody>
+      </table>
+    </form>
+    <nav class="pager" aria-label="Pages">
+      ${pageNo > 1 ? html`<a href="${link(pageNo - 1)}" rel="prev">← Newer</a>` : ''}
+      ${pageNo < pages ? html`<a href="${link(pageNo + 1)}" rel="next">Older →</a>` : ''}
+    </nav>`;
   return page({ title: 'Runs', path: req.path, principal: req.principal, csrf: req.csrf }, body);
 }
 
@@ -107,19 +144,71 @@ export function comparePage(deps: ConsoleDeps, req: PageRequest, digests: readon
   }
   for (const [norm, list] of norms) {
     const x = [...new Set(list.flatMap((s) => [...s.points.keys()]))].sort((a, b) => a - b);
-    charts.push({ title: `Robust accuracy vs ε (${norm})`, x, series: list.map((s) => ({ label: s.label, y: x.map((e) => s.points.get(e) ?? null) })) });
+    charts.push({
+      title: `Robust accuracy vs ε (${norm})`,
+      x,
+      series: list.map((s) => ({ label: s.label, y: x.map((e) => s.points.get(e) ?? null) })),
+    });
   }
-  const body = html`
-<p><a href="/runs">← All runs</a></p>
-<table><caption>Metrics (differences against the first run)</caption>
-<thead><tr><th scope="col">Metric</th>${columns.map((c) => html`<th scope="col"><a href="/runs/${c.digest}">${c.name}</a><br><span class="muted">${short(c.digest)}</span></th>`)}</tr></thead>
-<tbody>${metricNames.map((m) => html`<tr><th scope="row">${m}</th>${columns.map((c) => html`<td>${cell(m, c)}</td>`)}</tr>`)}</tbody></table>
-<table><caption>Gate checks</caption>
-<thead><tr><th scope="col">Check</th>${columns.map((c) => html`<th scope="col">${c.name}</th>`)}</tr></thead>
-<tbody><tr><th scope="row">overall</th>${columns.map((c) => html`<td>${badge(c.passed)}</td>`)}</tr>
-${threats.map((t) => html`<tr><th scope="row">${t}</th>${columns.map((c) => html`<td>${c.gate[t] ? badge(c.gate[t].passed) : '—'}</td>`)}</tr>`)}</tbody></table>
-<h2>Accuracy against perturbation size</h2>
-${charts.length === 0 ? html`<p class="empty">These runs stored no accuracy-vs-ε curves.</p>` : charts.map((_c, i) => html`<div class="chart" data-chart="curves-${i}"></div>`)}
-${jsonScript('chart-data', charts.map((c, i) => ({ id: `curves-${i}`, title: c.title, x: c.x, series: c.series, yLabel: 'robust accuracy', xLabel: 'ε' })))}`;
-  return page({ title: columns.length === 1 ? `Run ${columns[0]?.name ?? ''}` : 'Compare runs', path: '/runs', principal: req.principal, csrf: req.csrf, charts: true }, body);
+  const body = html` <p><a href="/runs">← All runs</a></p>
+    <table>
+      <caption>
+        Metrics (differences against the first run)
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Metric</th>
+          ${columns.map((c) => html`<th scope="col"><a href="/runs/${c.digest}">${c.name}</a><br /><span class="muted">${short(c.digest)}</span></th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        ${metricNames.map(
+          (m) =>
+            html`<tr>
+              <th scope="row">${m}</th>
+              ${columns.map((c) => html`<td>${cell(m, c)}</td>`)}
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    <table>
+      <caption>
+        Gate checks
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Check</th>
+          ${columns.map((c) => html`<th scope="col">${c.name}</th>`)}
+        </tr>
+      </thead>
+      <tbody>
+        <tr>
+          <th scope="row">overall</th>
+          ${columns.map((c) => html`<td>${badge(c.passed)}</td>`)}
+        </tr>
+        ${threats.map(
+          (t) =>
+            html`<tr>
+              <th scope="row">${t}</th>
+              ${columns.map((c) => html`<td>${c.gate[t] ? badge(c.gate[t].passed) : '—'}</td>`)}
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    <h2>Accuracy against perturbation size</h2>
+    ${charts.length === 0 ? html`<p class="empty">These runs stored no accuracy-vs-ε curves.</p>` : charts.map((_c, i) => html`<div class="chart" data-chart="curves-${i}"></div>`)}
+    ${jsonScript(
+      'chart-data',
+      charts.map((c, i) => ({ id: `curves-${i}`, title: c.title, x: c.x, series: c.series, yLabel: 'robust accuracy', xLabel: 'ε' })),
+    )}`;
+  return page(
+    {
+      title: columns.length === 1 ? `Run ${columns[0]?.name ?? ''}` : 'Compare runs',
+      path: '/runs',
+      principal: req.principal,
+      csrf: req.csrf,
+      charts: true,
+    },
+    body,
+  );
 }
