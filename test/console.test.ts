@@ -52,7 +52,7 @@ describe('rampart console in a browser', { skip }, () => {
     }
     await page.goto(`${server.url}/runs`);
     assert.ok((await page.locator('main').innerText()).includes(HOSTILE_NAME));
-    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss), undefined);
     // A comparison of two runs draws its curves with uPlot.
     const boxes = page.locator('input[name=d]');
     await boxes.nth(1).check();

@@ -62,16 +62,19 @@ export class ChainVerifier {
 
   /** Walks the rest of the chain in the background, one batch per event-loop turn. */
   catchUp(): Promise<void> {
-    this.running ??= new Promise<void>((resolve) => {
+    if (this.running) return this.running;
+    // Assigned before the first step runs, so a chain already caught up clears it again.
+    const running = new Promise<void>((resolve) => {
       const tick = (): void => {
         if (this.step()) {
           this.running = undefined;
           resolve();
         } else setImmediate(tick);
       };
-      tick();
+      setImmediate(tick);
     });
-    return this.running;
+    this.running = running;
+    return running;
   }
 
   /** The cached verdict; starts a catch-up when entries were appended since. */
