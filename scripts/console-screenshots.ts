@@ -17,7 +17,9 @@ mkdirSync(out, { recursive: true });
 const seed = await seedConsoleRegistry();
 const gov = openGovernance(seed.dir, { mustExist: true });
 const production = gov.registry.resolveTag('production');
-const evals = gov.registry.list({ kind: 'evaluation' }).slice(0, 2);
+// The baseline of the first run against the hardened model of the second (different seeds).
+const evals = gov.registry.list({ kind: 'evaluation' }).filter((e) => e.name.startsWith('digits/'));
+const pair = [evals[0], evals.at(-1)];
 gov.close();
 const server = await startConsole(seed);
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -29,7 +31,7 @@ try {
   const shots: Record<string, string> = {
     overview: '/',
     runs: '/runs',
-    compare: `/runs/compare?d=${evals[0]?.digest}&d=${evals[1]?.digest}`,
+    compare: `/runs/compare?d=${pair[0]?.digest}&d=${pair[1]?.digest}`,
     model: `/models/${production}`,
     risks: '/risks',
     monitor: '/monitor',
@@ -37,7 +39,8 @@ try {
   };
   for (const [name, path] of Object.entries(shots)) {
     await page.goto(`${server.url}${path}`);
-    await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+    // The audit log is long: its first screen says enough.
+    await page.screenshot({ path: join(out, `${name}.png`), fullPage: name !== 'audit' });
     console.log(`docs/console/${name}.png`);
   }
 } finally {

@@ -93,6 +93,19 @@ describe('console app', () => {
     assert.equal(gov.vulnerabilities.get(vuln.id).status, 'fixed');
   });
 
+  it("serves a run's stored report sandboxed, and only a report", async () => {
+    const report = gov.registry.list({ kind: 'report' })[0];
+    assert.ok(report);
+    const res = await app.inject({ url: `/reports/${report.digest}`, headers: as(seed.operatorKey) });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-security-policy']), /^sandbox;/);
+    assert.match(res.body, /data:image\/png;base64,/, 'the adversarial examples are inlined images');
+    const risks = await app.inject({ url: '/risks', headers: as(seed.operatorKey) });
+    assert.ok(risks.body.includes(`/reports/${report.digest}`) || gov.vulnerabilities.list().length === 0);
+    const model = gov.registry.list({ kind: 'model' })[0] as { digest: string };
+    assert.equal((await app.inject({ url: `/reports/${model.digest}`, headers: as(seed.operatorKey) })).statusCode, 400);
+  });
+
   it('pages and searches the audit log', async () => {
     for (let i = 0; i < 60; i++) gov.audit.append({ action: 'bench.note', subject: `needle-${i}`, details: { i } });
     const first = await app.inject({ url: '/audit', headers: as(seed.operatorKey) });

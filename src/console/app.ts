@@ -66,7 +66,7 @@ export async function buildConsole(options: BuildConsoleOptions): Promise<Fastif
   });
   const auth = registerConsoleAuth(app, options.keys);
   app.addHook('onSend', async (_req, reply) => {
-    reply.header('content-security-policy', CSP);
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', CSP);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -103,6 +103,14 @@ export async function buildConsole(options: BuildConsoleOptions): Promise<Fastif
   view('operator', '/monitor', (req) => monitorPage(deps, pageRequest(req)));
   view('operator', '/audit', (req) => auditPage(deps, pageRequest(req)));
   registerChanges(app, deps);
+  // A run's stored HTML report (its adversarial examples inlined as images), sandboxed: no script runs, nothing loads.
+  app.get('/reports/:digest', { config: { consoleRole: 'operator' } }, async (req, reply) => {
+    const a = gov.registry.get((req.params as { digest: string }).digest);
+    if (a.kind !== 'report' || a.mediaType !== 'text/html')
+      throw new InputError('E_CONSOLE_INPUT', `${a.kind} '${a.name}' is not an HTML report.`);
+    reply.header('content-security-policy', "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'");
+    return reply.type('text/html; charset=utf-8').send(gov.registry.read(a.digest));
+  });
 
   app.get('/login', async (req, reply) => send(reply, loginPage((req.query as { next?: string }).next)));
   app.post('/login', async (req, reply) => {

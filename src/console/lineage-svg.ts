@@ -17,17 +17,22 @@ export function lineageSvg(lineage: Lineage, options: { depth?: number; perColum
   const perColumn = options.perColumn ?? 12;
   const columns = new Map<number, Array<{ digest: string; kind: string; name: string }>>();
   const hidden = new Map<number, number>();
+  const seen = new Set<string>();
   const add = (col: number, node: { digest: string; kind: string; name: string }): void => {
+    // A node reached by two paths (a plan is the parent of the data and of the model) is drawn once, nearest.
+    if (seen.has(node.digest)) return;
+    seen.add(node.digest);
     const list = columns.get(col) ?? [];
     if (list.length >= perColumn) hidden.set(col, (hidden.get(col) ?? 0) + 1);
     else list.push(node);
     columns.set(col, list);
   };
   add(0, { digest: lineage.artifact.digest, kind: lineage.artifact.kind, name: lineage.artifact.name });
-  for (const n of lineage.ancestors) if (n.depth <= depth) add(-n.depth, n);
-  for (const n of lineage.descendants) if (n.depth <= depth) add(n.depth, n);
+  const byDepth = (a: { depth: number }, b: { depth: number }): number => a.depth - b.depth;
+  for (const n of [...lineage.ancestors].sort(byDepth)) if (n.depth <= depth) add(-n.depth, n);
+  for (const n of [...lineage.descendants].sort(byDepth)) if (n.depth <= depth) add(n.depth, n);
   const cols = [...columns.keys()].sort((a, b) => a - b);
-  const rows = Math.max(...[...columns.values()].map((l) => l.length + 1));
+  const rows = Math.max(...[...columns.values()].map((l) => l.length)) + (hidden.size > 0 ? 1 : 0);
   const pos = new Map<string, { x: number; y: number }>();
   cols.forEach((c, i) => (columns.get(c) ?? []).forEach((n, j) => pos.set(n.digest, { x: 10 + i * (W + GAP_X), y: 10 + j * (H + GAP_Y) })));
   const width = 20 + cols.length * (W + GAP_X) - GAP_X;

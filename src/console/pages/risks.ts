@@ -62,7 +62,7 @@ export function risksPage(deps: ConsoleDeps, req: PageRequest): SafeHtml {
       </tbody>
     </table>
     <h2 id="vulnerabilities">Vulnerabilities (${vulns.length})</h2>
-    ${vulns.length === 0 ? html`<p class="empty">No vulnerabilities filed.</p>` : vulns.map((v) => vulnerabilitySection(v, req.csrf, admin))}`;
+    ${vulns.length === 0 ? html`<p class="empty">No vulnerabilities filed.</p>` : vulns.map((v) => vulnerabilitySection(v, req.csrf, admin, reportOf(deps, v.evaluationDigest)))}`;
   return page({ title: 'Risks & vulnerabilities', path: req.path, principal: req.principal, csrf: req.csrf }, body);
 }
 
@@ -85,7 +85,14 @@ function evidenceCell(value: string | number | boolean | null): SafeHtml {
   return html`${value === null ? '—' : String(value)}`;
 }
 
-function vulnerabilitySection(v: Vulnerability, csrf: string, admin: boolean): SafeHtml {
+/** The HTML report registered from an evaluation (it shows the adversarial examples), if any. */
+function reportOf(deps: ConsoleDeps, evaluation: string | null): string | undefined {
+  if (!evaluation) return undefined;
+  const found = deps.gov.registry.find(evaluation);
+  return found ? deps.gov.registry.lineage(found.digest, { depth: 1 }).descendants.find((n) => n.kind === 'report')?.digest : undefined;
+}
+
+function vulnerabilitySection(v: Vulnerability, csrf: string, admin: boolean, report: string | undefined): SafeHtml {
   const e = v.evidence;
   const examples = e.examples ?? [];
   const keys = [...new Set(examples.flatMap((x) => Object.keys(x)))].filter((k) => k !== 'original' && k !== 'adversarial');
@@ -125,6 +132,7 @@ function vulnerabilitySection(v: Vulnerability, csrf: string, admin: boolean): S
         : ''
     }
     ${diffs.slice(0, 10).map((x) => html`<p class="diff">${raw(textDiffHtml({ original: String(x.original), adversarial: String(x.adversarial), changes: [] }))}</p>`)}
+    ${report ? html`<p><a href="/reports/${report}">Adversarial examples and full results: the run's report</a></p>` : ''}
     <p>Remediation: ${v.remediation}</p>
     ${admin ? statusForm(`/vulnerabilities/${v.id}/status`, csrf, VULN_STATUSES, v.status, `Status of ${v.id}`) : ''}
     ${admin ? html`<p class="muted">Marking verified needs a passing evaluation: give its digest as <code>eval:DIGEST</code> at the start of the reason.</p>` : ''}
