@@ -21,6 +21,8 @@ import { registerServe } from './commands/serve.js';
 import { registerKeys } from './commands/keys.js';
 import { registerExplain } from './commands/explain.js';
 import { registerConsole } from './commands/console.js';
+import { registerReview } from './commands/review.js';
+import { registerRefresh } from './commands/refresh.js';
 
 export function buildProgram(): Command {
   const program = new Command('rampart')
@@ -43,6 +45,8 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerExplain(program);
   registerConsole(program);
+  registerReview(program);
+  registerRefresh(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -30,6 +30,11 @@ export const gateCriteriaSchema = z
     confidence: z.enum(CONFIDENCE_MODES).optional(),
     /** Gradient-masking checks as a criterion (default true when they ran): a `fail` fails the gate. */
     masking: z.boolean().optional(),
+    /**
+     * Minimum accuracy on the confirmed attacks of the plan's adversarial sets (`data.adversarial`),
+     * overall and for every threat they belong to.
+     */
+    adversarialSet: z.object({ minAccuracy: fraction }).strict().optional(),
   })
   .strict();
 

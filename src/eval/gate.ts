@@ -110,6 +110,21 @@ function maskingCheck(threat: string, summary: MaskingSummary): GateCheck {
   };
 }
 
+/** The confirmed-attacks criterion: one check overall and one per threat, so a vulnerability's threat has its own verdict. */
+function adversarialSetChecks(required: number, candidate: EvaluationResults): GateCheck[] {
+  const measured = candidate.adversarialSet;
+  const ctx = { lowerBound: false };
+  if (!measured || measured.n === 0) {
+    const check = atLeast('adversarial-set', 'accuracy on confirmed attacks', undefined, required, undefined, ctx);
+    return [{ ...check, message: `${check.message}: name reviewed sets in the plan's data.adversarial` }];
+  }
+  const overall = atLeast('adversarial-set', `accuracy on ${measured.n} confirmed attacks`, measured.accuracy, required, undefined, ctx);
+  const perThreat = Object.entries(measured.byThreat).map(([threat, r]) =>
+    atLeast(`adversarial-set:${threat}`, `accuracy on confirmed attacks (${threat}, n=${r.n})`, r.accuracy, required, threat, ctx),
+  );
+  return [overall, ...perThreat];
+}
+
 function atMost(id: string, label: string, measured: number | undefined, required: number, format: (v: number) => string): GateCheck {
   const criterion = `${label} ≤ ${format(required)}`;
   if (measured === undefined)
@@ -188,6 +203,7 @@ export function evaluateGate(criteria: GateCriteria, candidate: EvaluationResult
       message,
     });
   }
+  if (criteria.adversarialSet !== undefined) checks.push(...adversarialSetChecks(criteria.adversarialSet.minAccuracy, candidate));
   if (criteria.ece !== undefined)
     checks.push(atMost('ece', 'expected calibration error', candidate.ece, criteria.ece, (v) => v.toFixed(4)));
   if (criteria.latencyP99Ms !== undefined)

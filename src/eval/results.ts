@@ -17,6 +17,15 @@ const maskingSummary = z.object({
   checks: z.array(z.object({ id: z.string(), title: z.string(), status: z.enum(['pass', 'warn', 'fail']), explanation: z.string() })),
 });
 
+const adversarialSetResult = z.object({
+  /** Digests of the sets measured. */
+  sets: z.array(z.string()),
+  accuracy: z.number().min(0).max(1),
+  n: z.number().int().min(0),
+  /** Per threat id the confirmed attacks belong to (`unknown` when a capture had none). */
+  byThreat: z.record(z.string(), z.object({ accuracy: z.number().min(0).max(1), n: z.number().int().min(0) })),
+});
+
 const reliabilityBin = z.object({ lower: z.number(), upper: z.number(), count: z.number(), confidence: z.number(), accuracy: z.number() });
 
 export const evaluationResultsSchema = z.object({
@@ -55,12 +64,15 @@ export const evaluationResultsSchema = z.object({
   method: z.object({ suite: z.string().nullable(), attacks: z.array(z.string()), upperBound: z.boolean() }).optional(),
   /** Gradient-masking checks per image threat id, at the threat's epsilon. */
   masking: z.record(z.string(), maskingSummary).optional(),
+  /** Accuracy on the confirmed attacks of the plan's adversarial sets (reviewed production and evaluation examples). */
+  adversarialSet: adversarialSetResult.optional(),
 });
 
 export type EvaluationResults = z.infer<typeof evaluationResultsSchema>;
 export type ReliabilityBin = z.infer<typeof reliabilityBin>;
 export type CurvePoint = z.infer<typeof curvePoint>;
 export type MaskingSummary = z.infer<typeof maskingSummary>;
+export type AdversarialSetResult = z.infer<typeof adversarialSetResult>;
 
 /**
  * Reads a results file written by `rampart run` (`results.json`).

@@ -5,6 +5,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RegistryError } from '../core/errors.js';
 import { createAuditLog } from './audit.js';
+import { createCaptureStore } from './capture-store.js';
 import { loadAuditPrivateKey } from './audit-signing.js';
 import type { GovernanceContext } from './context.js';
 import { ObjectStore } from './objects.js';
@@ -51,7 +52,7 @@ export function openGovernance(dir: string = DEFAULT_GOVERNANCE_DIR, options: Go
   const signingKey = resolveSigningKey(options.signingKey);
   mkdirSync(root, { recursive: true });
   const objects = new ObjectStore(root);
-  const db = openDatabase(file);
+  const db = openDatabase(file, options.durability ? { durability: options.durability } : {});
   const clock = options.now ?? (() => new Date());
   const ctx: GovernanceContext = {
     dir: root,
@@ -66,6 +67,7 @@ export function openGovernance(dir: string = DEFAULT_GOVERNANCE_DIR, options: Go
   const registry = createRegistry(ctx, audit);
   const risks = createRiskRegister(ctx, audit, registry);
   const vulnerabilities = createVulnerabilityRegister(ctx, audit, registry);
+  const captures = createCaptureStore(ctx, audit);
   let closed = false;
   return {
     dir: root,
@@ -74,6 +76,7 @@ export function openGovernance(dir: string = DEFAULT_GOVERNANCE_DIR, options: Go
     audit,
     risks,
     vulnerabilities,
+    captures,
     transaction: ctx.tx,
     check(checkOptions = {}) {
       const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');

@@ -116,6 +116,43 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Version 2 only adds tables, so a version-1 registry upgrades in place and keeps every row.
+    version: 2,
+    name: 'capture store and review decisions',
+    sql: `
+      CREATE TABLE capture_blobs (
+        digest TEXT PRIMARY KEY CHECK (length(digest) = 64),
+        bytes BLOB NOT NULL
+      );
+      CREATE TABLE captures (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('flag', 'deny', 'canary', 'evaluation')),
+        channel TEXT NOT NULL CHECK (channel IN ('image', 'text')),
+        model TEXT NOT NULL,
+        client TEXT NOT NULL,
+        input_digest TEXT NOT NULL REFERENCES capture_blobs (digest),
+        input_bytes INTEGER NOT NULL,
+        shape TEXT,
+        predicted INTEGER,
+        label INTEGER,
+        threat TEXT,
+        decisions TEXT NOT NULL,
+        redacted INTEGER NOT NULL CHECK (redacted IN (0, 1)),
+        note TEXT NOT NULL,
+        review_status TEXT NOT NULL DEFAULT 'pending' CHECK (review_status IN ('pending', 'attack', 'benign', 'relabel')),
+        true_label INTEGER,
+        reviewer TEXT,
+        review_reason TEXT,
+        decided_at TEXT
+      );
+      CREATE INDEX captures_at ON captures (at);
+      CREATE INDEX captures_status ON captures (review_status, seq);
+      CREATE INDEX captures_input ON captures (input_digest);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -127,7 +164,7 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
  * @throws RegistryStorageError `E_REGISTRY_DB_CORRUPT` when the file is not a readable SQLite
  *   database; `E_REGISTRY_DB` when SQLite cannot open it (permissions, a full disk, a lock).
  */
-export function openDatabase(file: string): Database.Database {
+export function openDatabase(file: string, options: { durability?: 'full' | 'normal' } = {}): Database.Database {
   let db: Database.Database;
   try {
     db = new Database(file);
@@ -137,7 +174,7 @@ export function openDatabase(file: string): Database.Database {
   try {
     db.pragma('journal_mode = WAL');
     // FULL: a committed promotion or audit entry survives power loss, not only a crash.
-    db.pragma('synchronous = FULL');
+    db.pragma(options.durability === 'normal' ? 'synchronous = NORMAL' : 'synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db, file);

@@ -4,13 +4,23 @@
  * These are the types the pipeline, the server and the CLI code against.
  */
 import type { KeyObject } from 'node:crypto';
+import type { CaptureStore } from './capture-types.js';
 import type { RiskRegister, VulnerabilityRegister } from './record-types.js';
 
 export * from './record-types.js';
 
 /** What an artifact is. Digests are content hashes, so the kind is descriptive only. */
 export type ArtifactKind =
-  'dataset' | 'model' | 'checkpoint' | 'perturbation-library' | 'plan' | 'evaluation' | 'report' | 'vulnerability' | 'probe-set';
+  | 'dataset'
+  | 'model'
+  | 'checkpoint'
+  | 'perturbation-library'
+  | 'plan'
+  | 'evaluation'
+  | 'report'
+  | 'vulnerability'
+  | 'probe-set'
+  | 'adversarial-set';
 
 export const ARTIFACT_KINDS: readonly ArtifactKind[] = [
   'dataset',
@@ -22,6 +32,7 @@ export const ARTIFACT_KINDS: readonly ArtifactKind[] = [
   'report',
   'vulnerability',
   'probe-set',
+  'adversarial-set',
 ];
 
 /** JSON-serialisable value (what meta, details and JSON artifacts may hold). */
@@ -346,6 +357,8 @@ export interface Governance {
   readonly audit: AuditLog;
   readonly risks: RiskRegister;
   readonly vulnerabilities: VulnerabilityRegister;
+  /** Examples the server captured and evaluation examples queued for review, with their review state. */
+  readonly captures: CaptureStore;
   /**
    * Runs `fn` in one SQLite transaction (nestable), so several changes and their audit
    * entries land together or not at all. `fn` must be synchronous.
@@ -369,6 +382,12 @@ export interface GovernanceOptions {
   now?: () => Date;
   /** Open without creating: fail when the database does not exist. */
   mustExist?: boolean;
+  /**
+   * `full` (default): every commit is fsynced. `normal`: commits survive a crash of the process
+   * but not a power loss (SQLite WAL with synchronous=NORMAL); the capture writer uses it so a
+   * batch costs no fsync on the event loop.
+   */
+  durability?: 'full' | 'normal';
   /**
    * Ed25519 private key (PEM file path or key) that signs the audit head on every append.
    * Default: the file named by $RAMPART_AUDIT_KEY, if set.

@@ -119,8 +119,19 @@ function isExplanation(x: unknown): x is Evidence['explanation'] {
   );
 }
 
-/** Why an evaluation cannot verify a fix for `threatId`, or undefined when it can. */
-function whyNotPassing(meta: Partial<EvaluationMeta>, threatId: string): string | undefined {
+/**
+ * Why an evaluation cannot verify a fix for `threatId`, or undefined when it can. When
+ * reviewers confirmed attacks for the threat (an adversarial set counts it), only an
+ * evaluation that measured them and passed can verify: the fix must hold on the attacks
+ * actually seen, not only on the evaluation's own.
+ */
+function whyNotPassing(meta: Partial<EvaluationMeta>, threatId: string, confirmedAttacks = false): string | undefined {
+  if (confirmedAttacks) {
+    const adv = (meta.adversarialSet as { threats?: Record<string, { passed?: boolean }> } | undefined)?.threats?.[threatId];
+    if (!adv)
+      return `it did not measure the confirmed attacks for '${threatId}' (add the adversarial sets to data.adversarial and criteria.adversarialSet)`;
+    if (adv.passed !== true) return `the confirmed attacks for '${threatId}' still succeed on it (criteria.adversarialSet not met)`;
+  }
   const perThreat = meta.threats;
   if (perThreat && typeof perThreat === 'object') {
     const result = perThreat[threatId];
@@ -303,7 +314,10 @@ export function createVulnerabilityRegister(ctx: GovernanceContext, audit: Audit
           const reportOrder = registrationOrder(ctx, vuln.reportDigest) ?? 0;
           if ((registrationOrder(ctx, evaluation.digest) ?? 0) < reportOrder)
             refuse('it was registered before the vulnerability was filed, so it is not a re-evaluation');
-          const why = whyNotPassing(evaluation.meta as Partial<EvaluationMeta>, vuln.threatId);
+          const confirmed = registry
+            .list({ kind: 'adversarial-set' })
+            .some((a) => typeof a.meta.threats === 'object' && a.meta.threats !== null && vuln.threatId in (a.meta.threats as object));
+          const why = whyNotPassing(evaluation.meta as Partial<EvaluationMeta>, vuln.threatId, confirmed);
           if (why) refuse(why);
         }
         const at = ctx.now();

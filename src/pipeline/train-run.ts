@@ -18,6 +18,7 @@ import { createObjective, type ObjectiveOptions } from '../training/objectives/r
 import { threatModel, type ThreatModelSpec } from '../threats/threat-model.js';
 import { takeFirst } from '../data/index.js';
 import type { WorkerPool } from '../execution/pool/index.js';
+import type { Dataset } from '../core/types.js';
 
 export interface TrainRunOptions extends TrainConfig {
   data: Omit<DataSelection, 'subset'>;
@@ -37,6 +38,8 @@ export interface TrainRunOptions extends TrainConfig {
   robustValidation?: { threat: ThreatModelSpec; steps?: number; limit?: number } | false;
   /** Catastrophic-overfitting guard on a training subset; default: on for `fgsm-rs`. */
   overfitGuard?: boolean;
+  /** Extends the training split before training (adversarial sets mixed in; see refresh-adversarial.ts). */
+  mixTrain?: (train: Dataset) => Dataset;
   /** Data-parallel gradient steps over worker threads (for cross-entropy objectives). */
   pool?: WorkerPool;
   onBatch?: (progress: BatchProgress) => void;
@@ -71,7 +74,8 @@ export interface TrainRunResult {
 export async function runTraining(options: TrainRunOptions): Promise<TrainRunResult> {
   const engine = await initEngine(options.backend === undefined ? {} : { backend: options.backend });
   const createdAt = new Date().toISOString();
-  const { splits, selected: train, provenance } = selectData({ ...options.data, subset: 'train' });
+  const { splits, selected, provenance } = selectData({ ...options.data, subset: 'train' });
+  const train = options.mixTrain ? options.mixTrain(selected) : selected;
   const method = options.method ?? 'standard';
   const methodOptions: ObjectiveOptions = { ...options.methodOptions };
   if (methodOptions.threat && !methodOptions.threat.bounds) methodOptions.threat = { ...methodOptions.threat, bounds: train.bounds };

@@ -12,6 +12,10 @@ import { createMetrics } from './metrics.js';
 import { ModelHolder } from './model-holder.js';
 import { authPlugin } from './plugins/auth.js';
 import { canaryPlugin } from './plugins/canary.js';
+import { capturePlugin } from './plugins/capture.js';
+import { reviewPlugin } from './plugins/review.js';
+import { rolloutPlugin } from './plugins/rollout.js';
+import { alertRules } from './plugins/rollout-alerts.js';
 import { httpPlugin } from './plugins/http.js';
 import { layersPlugin } from './plugins/layers.js';
 import { monitorPlugin } from './plugins/monitor.js';
@@ -22,7 +26,7 @@ import { snapshotsPlugin } from './plugins/snapshots.js';
 import { modelPreparer } from './preparation.js';
 import { createAlerter, type Logger } from './rollback.js';
 import type { ServedModel } from './served-model.js';
-import type { BuildServerOptions, ServeCore, ServerState } from './state.js';
+import type { BuildServerOptions, CanaryMiss, ServeCore, ServerState } from './state.js';
 
 export { errorResponse } from './plugins/http.js';
 export type { BuildServerOptions, RequestState, ServerState } from './state.js';
@@ -68,6 +72,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const log: Logger = app.log;
   const metrics = createMetrics();
   const listeners: Array<(model: ServedModel) => void> = [];
+  const missListeners: Array<(miss: CanaryMiss) => void> = [];
   let canaryProbes: ServerState['canary'] = undefined;
   const prepare = modelPreparer({
     config,
@@ -97,12 +102,17 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
       log,
       onAlert: (kind) => metrics.alerts.inc({ kind }),
     }),
+    alertRules: alertRules(config.alerts.rules),
     onLive(listener) {
       listeners.push(listener);
       listener(holder.current);
     },
     wentLive(model) {
       for (const l of listeners) l(model);
+    },
+    onCanaryMiss: (listener) => void missListeners.push(listener),
+    canaryMissed(miss) {
+      for (const l of missListeners) l(miss);
     },
   };
   core.onLive((model) => {
@@ -117,6 +127,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await app.register(canaryPlugin);
   canaryProbes = app.canary;
   await app.register(rollbackPlugin);
+  await app.register(capturePlugin);
+  await app.register(reviewPlugin);
   const control = app.modelControl;
   const state: ServerState = {
     config,
@@ -138,6 +150,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     follow: control.follow,
   };
   app.decorate('rampart', state);
+  await app.register(rolloutPlugin);
   await app.register(routesPlugin);
   await app.register(explainPlugin);
   await app.register(snapshotsPlugin);

@@ -134,7 +134,12 @@ export function probeSetJson(probes: ProbeSet): Record<string, unknown> {
  *
  * @throws InputError when the probes do not fit the model's input shape.
  */
-export async function probeAccuracy(model: ServedModel, probes: ProbeSet, batchSize = 64): Promise<number> {
+export async function probeAccuracy(
+  model: ServedModel,
+  probes: ProbeSet,
+  batchSize = 64,
+  onMiss?: (index: number, predicted: number) => void,
+): Promise<number> {
   const n = probes.labels.length;
   if (n === 0) return 0;
   let correct = 0;
@@ -148,7 +153,10 @@ export async function probeAccuracy(model: ServedModel, probes: ProbeSet, batchS
     } else {
       labels = (await model.infer({ texts: probes.texts.slice(start, end) })).labels;
     }
-    for (let i = 0; i < labels.length; i++) if (labels[i] === probes.labels[start + i]) correct++;
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] === probes.labels[start + i]) correct++;
+      else onMiss?.(start + i, labels[i] as number);
+    }
   }
   return correct / n;
 }

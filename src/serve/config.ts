@@ -8,6 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { captureConfigSchema } from '../governance/capture-types.js';
+import { alertRulesSchema } from './plugins/rollout-alerts.js';
 
 const budget = z.object({ max: z.number().int().positive(), timeWindowMs: z.number().int().positive() }).strict();
 const off = z.literal(false);
@@ -178,7 +180,13 @@ const configSchema = z
       .object({ pollMs: z.number().int().min(0).default(5_000) })
       .strict()
       .default({ pollMs: 5_000 }),
-    alerts: z.object({ webhook: z.string().url().optional() }).strict().default({}),
+    // Rules (drift windows, canary and anomaly thresholds) sit beside the webhook; see plugins/rollout-alerts.ts.
+    alerts: z
+      .object({ webhook: z.string().url().optional(), rules: alertRulesSchema.default(() => alertRulesSchema.parse({})) })
+      .strict()
+      .default(() => ({ rules: alertRulesSchema.parse({}) })),
+    // Off by default: storing production inputs is a decision (privacy, retention) an operator makes.
+    capture: z.union([off, captureConfigSchema]).default(false),
     // /metrics needs an operator key unless made public; failed keys are budgeted per address (IPv6 by /64).
     auth: z
       .object({ metricsPublic: z.boolean().default(false), failures: z.union([off, budget]).default({ max: 30, timeWindowMs: 60_000 }) })

@@ -181,6 +181,8 @@ export interface ModelSource {
    * same examples. Undefined when the source keeps no probe sets or `make` has none.
    */
   probeSet?(model: ServedModel, make: () => Promise<ProbeSet | undefined>): Promise<ProbeSet | undefined>;
+  /** The `rollout` section of the plan `ref` was built from (registry lineage), when there is one. */
+  rolloutOf?(ref: string): unknown;
   close(): void;
 }
 
@@ -326,6 +328,10 @@ export function registrySource(options: { governance: Governance; tag: string; c
         meta: { source: made.source, count },
       });
       return { ...made, source: `registry probe-set ${put.digest.slice(0, 12)} (${made.source})` };
+    },
+    rolloutOf(ref) {
+      const plan = registry.lineage(registry.get(ref).digest).ancestors.find((n) => n.kind === 'plan');
+      return plan ? (registry.readJson<{ rollout?: unknown }>(plan.digest).rollout ?? undefined) : undefined;
     },
     close: () => governance.close(),
   };

@@ -11,6 +11,7 @@ import type { DefenseLayer, TraceEntry } from '../defenses/layer.js';
 import type { Json } from '../governance/types.js';
 import type { KeyStore, Principal, Role } from './auth.js';
 import type { Canary, ProbeSet } from './canary.js';
+import type { AlertRules } from './plugins/rollout-alerts.js';
 import type { ServeConfig, ServeConfigInput } from './config.js';
 import type { LayerSet } from './layers.js';
 import type { ServeMetrics } from './metrics.js';
@@ -38,6 +39,8 @@ export interface BuildServerOptions {
   ensemble?: EnsembleMember[];
   /** Extra layers (e.g. text normalisation from another module), run after validation. */
   extraInputLayers?: DefenseLayer[];
+  /** The registry directory captures go to when `config.capture.dir` is not set (the CLI passes --registry). */
+  captureDir?: string;
   /** Start the canary, rollback-watch and tag-watch timers (default true; tests drive them by hand). */
   timers?: boolean;
   /** Write a metrics snapshot to this registry directory every `everyMs` (default 30 s), for the console. */
@@ -60,10 +63,23 @@ export interface ServeCore {
   readonly log: Logger;
   readonly prepare: Preparer;
   alert(kind: string, details: Record<string, unknown>): Promise<void>;
+  /** Which production signals become alerts (drift windows, canary and anomaly thresholds). */
+  readonly alertRules: AlertRules;
   /** Adds a listener called whenever a model goes live (at startup too, for plugins registered after it). */
   onLive(listener: (model: ServedModel) => void): void;
   /** Tells every listener that `model` is live now. */
   wentLive(model: ServedModel): void;
+  /** Adds a listener for probes the canary got wrong (the capture plugin). */
+  onCanaryMiss(listener: (miss: CanaryMiss) => void): void;
+  /** Tells the listeners which probes the canary got wrong on `modelId`. */
+  canaryMissed(miss: CanaryMiss): void;
+}
+
+/** Probes one canary run got wrong: their indices in the probe set and what the model said. */
+export interface CanaryMiss {
+  modelId: string;
+  probes: ProbeSet;
+  misses: Array<{ index: number; predicted: number }>;
 }
 
 /** The rollback plugin's decoration: every change of the live model goes through it. */

@@ -89,7 +89,14 @@ export function registerServe(program: Command): void {
             tag: flags.tag,
           });
       const snapshots = flags.registry ? { dir: flags.registry, everyMs: flags.snapshotSeconds * 1000 } : undefined;
-      const app = await buildServer({ source, config, ...(keys ? { keys } : {}), ...(snapshots ? { snapshots } : {}), logger });
+      const app = await buildServer({
+        source,
+        config,
+        ...(keys ? { keys } : {}),
+        ...(flags.registry ? { captureDir: flags.registry } : {}),
+        ...(snapshots ? { snapshots } : {}),
+        logger,
+      });
       if (!keys)
         logger.warn(
           { event: 'auth-off' },

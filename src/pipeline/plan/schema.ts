@@ -89,6 +89,15 @@ export const planSchema = z
         splitSeed: z.number().int().min(0).default(1),
         /** Train on the first N training examples only. */
         trainLimit: wholePositive.optional(),
+        /**
+         * Registered adversarial sets (digest, prefix or `tag:NAME`; `since:TAG` for every set
+         * registered since the model on TAG) mixed into the image training data, each example
+         * repeated `weight` times (rounded, at least once) per epoch.
+         */
+        adversarial: z
+          .array(z.object({ ref: z.string().min(1), weight: z.number().positive().max(100).default(1) }).strict())
+          .max(16)
+          .optional(),
       })
       .strict(),
     model: z
@@ -237,10 +246,21 @@ export const planSchema = z
                 name: z.string().min(1),
                 /** Share of traffic, 0 for shadow mode. */
                 traffic: fraction,
-                /** Minimum time in this phase, e.g. `30m`, `24h`, `7d`. */
+                /** Minimum time in this phase, e.g. `30m`, `24h`, `7d` (`5s` for compressed schedules in tests). */
                 duration: z
                   .string()
-                  .regex(/^\d+(m|h|d)$/, 'must be a duration such as 30m, 24h or 7d')
+                  .regex(/^\d+(s|m|h|d)$/, 'must be a duration such as 5s, 30m, 24h or 7d')
+                  .optional(),
+                /** What must hold when the phase ends for the rollout to go on (see `rampart serve`'s rollout). */
+                criteria: z
+                  .object({
+                    minAgreement: fraction.optional(),
+                    minCanaryAccuracy: fraction.optional(),
+                    maxAnomalyRate: fraction.optional(),
+                    maxLatencyP99Ms: z.number().positive().optional(),
+                    minSamples: z.number().int().min(0).optional(),
+                  })
+                  .strict()
                   .optional(),
               })
               .strict(),

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { writeJsonFile } from '../../core/files.js';
 import type { WorkerPool } from '../../execution/pool/index.js';
 import { openGovernance } from '../../governance/index.js';
+import { ADVERSARIAL_SETS, resolveAdversarialSets, type ResolvedAdversarialSet } from '../refresh-adversarial.js';
 import type { GateResult } from '../../eval/gate.js';
 import type { Plan } from '../plan/schema.js';
 import { evaluationResultsSchema, type EvaluationResults } from '../../eval/results.js';
@@ -82,6 +83,16 @@ export function planStages(plan: Plan, options: { governance: boolean }): Stage[
   return stages;
 }
 
+/** The plan's adversarial sets, read from the registry in `dir`. */
+function adversarialSetsFrom(dir: string, plan: Plan): ResolvedAdversarialSet[] {
+  const gov = openGovernance(dir, { mustExist: true });
+  try {
+    return resolveAdversarialSets(gov, plan);
+  } finally {
+    gov.close();
+  }
+}
+
 function productionFromGovernance(dir: string): EvaluationResults | undefined {
   const gov = openGovernance(dir);
   try {
@@ -116,7 +127,10 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
       runDir,
       ...(options.backend === undefined ? {} : { backend: options.backend }),
       ...(options.pool ? { pool: options.pool } : {}),
-      extras: production ? { [PRODUCTION_RESULTS]: production } : {},
+      extras: {
+        ...(production ? { [PRODUCTION_RESULTS]: production } : {}),
+        ...(plan.data.adversarial ? { [ADVERSARIAL_SETS]: adversarialSetsFrom(dir, plan) } : {}),
+      },
     },
     { ...(options.force ? { force: true } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) },
   );

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Canary, generateProbeSet, probeAccuracy, readProbeFile, type ProbeSet } from '../canary.js';
 import { modelData } from '../prepare.js';
+import type { CanaryMiss } from '../state.js';
 import { servePlugin } from './plugin.js';
 
 export const canaryPlugin = servePlugin('rampart-canary', { decorators: ['serveCore'] }, async (app: FastifyInstance) => {
@@ -45,13 +46,19 @@ export const canaryPlugin = servePlugin('rampart-canary', { decorators: ['serveC
     evaluate: async (p) => {
       const lease = holder.acquire();
       try {
-        return { accuracy: await probeAccuracy(lease.model, p), modelId: lease.model.view.id };
+        const misses: CanaryMiss['misses'] = [];
+        const accuracy = await probeAccuracy(lease.model, p, 64, (index, predicted) => misses.push({ index, predicted }));
+        // Broken probes go to whoever listens (the capture plugin stores them for review).
+        if (misses.length > 0) app.serveCore.canaryMissed({ modelId: lease.model.view.id, probes: p, misses });
+        return { accuracy, modelId: lease.model.view.id };
       } finally {
         lease.release();
       }
     },
     onResult: async (r) => {
       metrics.canaryAccuracy.set(r.accuracy);
+      const low = app.serveCore.alertRules.canary(r.accuracy, r.modelId);
+      if (low) await app.serveCore.alert(low.kind, low.details);
       metrics.canaryRuns.inc({ outcome: 'ok' });
       log.info({ event: 'canary', ...r }, `canary robust accuracy ${r.accuracy.toFixed(3)} on ${r.probes} probes`);
       await app.modelControl.canaryResult(r.accuracy, r.modelId);

@@ -13,7 +13,8 @@ import { DriftMonitor } from '../monitor.js';
 import { servePlugin } from './plugin.js';
 
 export const monitorPlugin = servePlugin('rampart-monitor', { decorators: ['serveCore'] }, async (app: FastifyInstance) => {
-  const { config, metrics, log } = app.serveCore;
+  const { config, metrics, log, alertRules, alert } = app.serveCore;
+  const raise = (a: ReturnType<typeof alertRules.psi>): void => void (a && alert(a.kind, a.details));
   const anomaly = config.rollback === false ? undefined : config.rollback.anomaly;
   const monitor =
     config.monitor === false
@@ -21,9 +22,15 @@ export const monitorPlugin = servePlugin('rampart-monitor', { decorators: ['serv
       : new DriftMonitor(
           { ...config.monitor, ...(anomaly && anomaly.sample !== undefined ? { anomalySample: anomaly.sample } : {}) },
           {
-            onPsi: (signal, value) => metrics.drift.set({ signal }, value),
+            onPsi: (signal, value) => {
+              metrics.drift.set({ signal }, value);
+              raise(alertRules.psi(signal, value));
+            },
             onDrift: (signal, value) => log.warn({ event: 'drift', signal, psi: value }, `drift on ${signal}: PSI ${value.toFixed(3)}`),
-            onAnomalyRate: (rate) => metrics.anomalyRate.set(rate),
+            onAnomalyRate: (rate) => {
+              metrics.anomalyRate.set(rate);
+              raise(alertRules.anomaly(rate));
+            },
           },
         );
   app.decorate('driftMonitor', monitor);

@@ -14,7 +14,8 @@ import { recordAnswered, recordDenied } from '../plugins/monitor.js';
 export function registerPredictRoutes(app: FastifyInstance): void {
   app.post('/v1/predict', { config: { role: 'predict', metered: true } }, async (req) => {
     const state = app.rampart;
-    const lease = state.holder.acquire();
+    // A staged rollout's canary share is answered by the candidate (see plugins/rollout.ts).
+    const lease = app.rollout.route(req) ?? state.holder.acquire();
     const generation = state.holder.generation;
     try {
       const model = lease.model;

@@ -2,6 +2,7 @@
  * Stages `attack` (the baseline under the plan's threats: what an adversary gets today)
  * and `evaluate` (the hardened candidate, whose results the gate reads).
  */
+import { ADVERSARIAL_SETS, adversarialInputs, measureAdversarialSets, type ResolvedAdversarialSet } from '../../refresh-adversarial.js';
 import { rateFromFraction, type Rate } from '../../../eval/rate.js';
 import type { EvaluationResults } from '../../../eval/results.js';
 import { loadClassifierModel } from '../../../models/store.js';
@@ -58,7 +59,10 @@ export function evaluationStage(
     version: 2,
     dependsOn: [dataStage.id, modelStage.id, ...extra],
     // Only what changes the numbers: owners, likelihoods and criteria do not.
-    inputs: ({ plan, backend }) => ({
+    inputs: ({ plan, backend, extras }) => ({
+      ...(plan.data.adversarial
+        ? { adversarial: adversarialInputs(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined) }
+        : {}),
       threats: plan.threats.map((t) =>
         t.channel === 'text' ? { id: t.id, channel: t.channel } : { id: t.id, channel: t.channel, norm: t.norm, epsilon: t.epsilon },
       ),
@@ -91,6 +95,12 @@ export function evaluationStage(
           masking: inputs.masking === true,
           onProgress: (done, total, label) => ctx.progress(done, total, label),
         });
+        // The confirmed attacks of the plan's adversarial sets, for the gate's adversarialSet criterion.
+        const sets = ctx.extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined;
+        if (sets && sets.length > 0) {
+          const data = evaluationData(ctx.plan).selected;
+          evaluation.results = { ...evaluation.results, adversarialSet: await measureAdversarialSets(stored.classifier, sets, data) };
+        }
         const files = await writeModelEvaluation(ctx.workDir, evaluation);
         return {
           model: name,

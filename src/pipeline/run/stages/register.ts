@@ -5,6 +5,7 @@
  * vulnerability per failed criterion. Content addressing makes re-registration a no-op.
  */
 import { readFileSync } from 'node:fs';
+import { ADVERSARIAL_SETS, adversarialInputs, type ResolvedAdversarialSet } from '../../refresh-adversarial.js';
 import { dirname } from 'node:path';
 import type { AdversarialExampleSet } from '../../../eval/adversarial-examples.js';
 import { imageExplanationEvidence, textExplanationEvidence, type ExplanationEvidence } from '../../../eval/explain/evidence.js';
@@ -72,6 +73,7 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
     baseline: { train: ctx.output(baselineStage), evaluation: ctx.output(attackStage) },
     hardened: { train: ctx.output(hardenStage), evaluation: ctx.output(evaluateRef) },
   };
+  const sets = ctx.extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined;
   return gov.transaction(() => {
     const planArtifact = gov.registry.put({
       kind: 'plan',
@@ -100,7 +102,8 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
           selection: train.selection,
           filesSha256: train.sha256,
         },
-        parents: [planArtifact.digest, dataset.digest],
+        // The hardened model was trained on the plan's adversarial sets too: they are its parents.
+        parents: [planArtifact.digest, dataset.digest, ...(name === 'hardened' ? adversarialInputs(sets).map((s) => s.digest) : [])],
       });
       gov.audit.append({
         action: 'train',
@@ -117,6 +120,13 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
           ...(success === undefined ? {} : { attackSuccessRate: success }),
         };
       }
+      // Confirmed attacks: a threat passes only if its adversarial-set check passed too (what a vulnerability verifies on).
+      const adversarial: Record<string, { passed: boolean; accuracy: number | null }> = {};
+      for (const check of isCandidate ? gate.checks : []) {
+        if (!check.id.startsWith('adversarial-set:') || check.threat === undefined) continue;
+        adversarial[check.threat] = { passed: check.passed, accuracy: check.measured };
+        threats[check.threat] = { ...threats[check.threat], passed: (threats[check.threat]?.passed ?? true) && check.passed };
+      }
       const stored = gov.registry.put({
         kind: 'evaluation',
         name: `${plan.name}/${name}`,
@@ -131,6 +141,9 @@ function register(ctx: StageContext, gov: Governance): RegisterOutputs {
           },
           model: model.digest,
           candidate: isCandidate,
+          ...(Object.keys(adversarial).length > 0
+            ? { adversarialSet: { sets: evaluation.results.adversarialSet?.sets ?? [], threats: adversarial } }
+            : {}),
         },
         parents: [model.digest, dataset.digest, planArtifact.digest],
       });

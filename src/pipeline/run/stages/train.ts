@@ -11,6 +11,7 @@ import type { ObjectiveOptions } from '../../../training/objectives/registry.js'
 import type { Stage, StageContext } from '../types.js';
 import { dataSpecOf, filesExist } from './common.js';
 import { dataStage } from './data.js';
+import { ADVERSARIAL_SETS, adversarialInputs, mixAdversarial, type ResolvedAdversarialSet } from '../../refresh-adversarial.js';
 
 export interface TrainOutputs {
   /** The saved model, relative to the run directory. */
@@ -139,19 +140,22 @@ export const hardenStage: Stage<TrainOutputs> = {
   title: 'adversarial training',
   version: 1,
   dependsOn: [dataStage.id],
-  inputs: ({ plan, backend }) => ({
+  inputs: ({ plan, backend, extras }) => ({
     data: dataOf(plan),
     architecture: plan.model.architecture,
     training: plan.training,
     threat: trainingThreat(plan) ?? null,
     seed: plan.seed,
     backend: backend ?? 'default',
+    ...(plan.data.adversarial ? { adversarial: adversarialInputs(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined) } : {}),
   }),
   run: (ctx) => {
     const { plan } = ctx;
     const threat = trainingThreat(plan);
     const rv = plan.training.robustValidation;
+    const sets = ctx.extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined;
     return train(ctx, {
+      ...(sets && sets.length > 0 ? { mixTrain: (data) => mixAdversarial(data, sets) } : {}),
       data: dataOf(plan),
       architecture: plan.model.architecture,
       method: plan.training.method,

@@ -1,0 +1,46 @@
+/**
+ * The capture writer's thread: receives batches of queued captures, prepares them and
+ * writes each batch in one transaction on its own database connection, so neither the
+ * conversion nor SQLite ever runs on the server's event loop. Messages are handled in
+ * order, so `drain` is answered only after every batch sent before it is written.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openGovernance } from './governance.js';
+import { prepareCapture, type RawCapture } from './capture-prepare.js';
+import type { CaptureLimits, RedactionOptions } from './capture-types.js';
+
+export interface CaptureWriterBoot {
+  dir: string;
+  limits: CaptureLimits;
+  redact: RedactionOptions;
+}
+
+export type CaptureWriterMessage = { type: 'write'; batch: RawCapture[] } | { type: 'drain' };
+export type CaptureWriterReply =
+  | { type: 'written'; written: number; skipped: number; evicted: number }
+  | { type: 'failed'; error: string; lost: number }
+  | { type: 'drained' };
+
+const boot = workerData as CaptureWriterBoot;
+// No fsync per commit: a crash of the process keeps every commit (WAL), only a power loss could cost the last ones.
+const gov = openGovernance(boot.dir, { actor: 'rampart-serve', durability: 'normal' });
+const port = parentPort;
+port?.on('message', (message: CaptureWriterMessage) => {
+  if (message.type === 'drain') {
+    gov.close();
+    port.postMessage({ type: 'drained' } satisfies CaptureWriterReply);
+    return;
+  }
+  try {
+    const items = message.batch.flatMap(prepareCapture);
+    const r = gov.captures.write(items, { limits: boot.limits, redact: boot.redact });
+    port.postMessage({ type: 'written', written: r.written, skipped: r.skipped, evicted: r.evicted } satisfies CaptureWriterReply);
+  } catch (error) {
+    const reply: CaptureWriterReply = {
+      type: 'failed',
+      error: error instanceof Error ? error.message : String(error),
+      lost: message.batch.length,
+    };
+    port.postMessage(reply);
+  }
+});

@@ -1,0 +1,142 @@
+/**
+ * Adversarial sets in a plan run: resolving `data.adversarial` against the registry,
+ * mixing the sets into the training data (each example repeated `weight` times), and
+ * measuring a candidate on the confirmed attacks for the gate's `adversarialSet`
+ * criterion. Image sets only: a text set is reported as unmeasured rather than guessed.
+ */
+import type { Dataset } from '../core/types.js';
+import { ConfigError } from '../core/errors.js';
+import { readAdversarialSet, type AdversarialSet } from '../governance/adversarial-set.js';
+import type { Governance } from '../governance/types.js';
+import type { AdversarialSetResult } from '../eval/results.js';
+import type { Classifier } from '../models/classifier.js';
+import { predictClasses } from '../models/predict.js';
+import type { Plan } from './plan/schema.js';
+
+/** The key under `RunEnvironment.extras` holding the resolved sets. */
+export const ADVERSARIAL_SETS = 'adversarialSets';
+
+export interface ResolvedAdversarialSet {
+  digest: string;
+  name: string;
+  weight: number;
+  set: AdversarialSet;
+}
+
+/**
+ * Reads every set the plan names. A ref `since:TAG` (e.g. `since:production`) stands for
+ * every image set registered since the model on that tag, so `rampart run` on such a plan
+ * does what `rampart refresh` does, without building a new set: the sets are resolved at
+ * run time and their digests key the training stage's cache.
+ *
+ * @throws RegistryError for a ref that names nothing or not a set, or a tag that points nowhere.
+ */
+export function resolveAdversarialSets(gov: Governance, plan: Plan): ResolvedAdversarialSet[] {
+  const out: ResolvedAdversarialSet[] = [];
+  const seen = new Set<string>();
+  for (const { ref, weight } of plan.data.adversarial ?? []) {
+    const refs = ref.startsWith('since:') ? setsSince(gov, ref.slice('since:'.length)) : [ref];
+    for (const r of refs) {
+      const read = readAdversarialSet(gov.registry, r);
+      if (seen.has(read.digest)) continue;
+      seen.add(read.digest);
+      out.push({ ...read, weight });
+    }
+  }
+  return out;
+}
+
+/** Image sets registered at or after the model `tag` points to, oldest first. */
+function setsSince(gov: Governance, tag: string): string[] {
+  const since = gov.registry.get(`tag:${tag}`).createdAt;
+  return gov.registry
+    .list({ kind: 'adversarial-set' })
+    .filter((a) => a.createdAt >= since && a.meta.channel === 'image')
+    .map((a) => a.digest);
+}
+
+/** What stages hash: digests and weights only, so a cached stage reruns when a set changes. */
+export function adversarialInputs(sets: readonly ResolvedAdversarialSet[] | undefined): Array<{ digest: string; weight: number }> {
+  return (sets ?? []).map((s) => ({ digest: s.digest, weight: s.weight }));
+}
+
+/**
+ * The image examples of `set` as a dataset shaped like `like`.
+ *
+ * @throws ConfigError `E_ADVSET_SHAPE` when the set's inputs do not fit the model's input shape.
+ */
+export function adversarialDataset(set: AdversarialSet, like: Pick<Dataset, 'shape' | 'numClasses' | 'bounds'>, name: string): Dataset {
+  const size = like.shape.reduce((a, b) => a * b, 1);
+  if (set.channel !== 'image' || JSON.stringify(set.shape) !== JSON.stringify(like.shape)) {
+    throw new ConfigError(
+      'E_ADVSET_SHAPE',
+      `Adversarial set '${name}' holds ${set.channel} inputs shaped ${JSON.stringify(set.shape)}; the model takes [${like.shape.join(', ')}]. Use a set captured from this model's inputs.`,
+    );
+  }
+  const x = new Float32Array(set.items.length * size);
+  const y = new Int32Array(set.items.length);
+  set.items.forEach((item, i) => {
+    x.set(
+      (item.x ?? []).map((v) => Math.min(like.bounds.max, Math.max(like.bounds.min, v))),
+      i * size,
+    );
+    y[i] = Math.min(item.label, like.numClasses - 1);
+  });
+  return { name: `adversarial-set/${name}`, shape: like.shape, x, y, numClasses: like.numClasses, bounds: like.bounds, count: y.length };
+}
+
+/** `train` with every set's examples appended `round(weight)` times (at least once). */
+export function mixAdversarial(train: Dataset, sets: readonly ResolvedAdversarialSet[]): Dataset {
+  const parts = sets.map((s) => ({ data: adversarialDataset(s.set, train, s.name), times: Math.max(1, Math.round(s.weight)) }));
+  const extra = parts.reduce((n, p) => n + p.data.count * p.times, 0);
+  if (extra === 0) return train;
+  const size = train.x.length / Math.max(1, train.count);
+  const x = new Float32Array((train.count + extra) * size);
+  const y = new Int32Array(train.count + extra);
+  x.set(train.x);
+  y.set(train.y);
+  let at = train.count;
+  for (const p of parts) {
+    for (let t = 0; t < p.times; t++) {
+      x.set(p.data.x, at * size);
+      y.set(p.data.y, at);
+      at += p.data.count;
+    }
+  }
+  return { ...train, name: `${train.name}+adversarial`, x, y, count: train.count + extra };
+}
+
+/**
+ * The candidate's accuracy on the sets' confirmed attacks, overall and per threat.
+ *
+ * @throws ConfigError `E_ADVSET_SHAPE` for a set that does not fit the model.
+ */
+export async function measureAdversarialSets(
+  model: Classifier,
+  sets: readonly ResolvedAdversarialSet[],
+  like: Pick<Dataset, 'shape' | 'numClasses' | 'bounds'>,
+): Promise<AdversarialSetResult> {
+  let correct = 0;
+  let n = 0;
+  const byThreat: Record<string, { correct: number; n: number }> = {};
+  for (const s of sets) {
+    const data = adversarialDataset(s.set, like, s.name);
+    const predicted = await predictClasses(model, data);
+    s.set.items.forEach((item, i) => {
+      const ok = predicted[i] === data.y[i];
+      const t = (byThreat[item.threat ?? 'unknown'] ??= { correct: 0, n: 0 });
+      t.n++;
+      n++;
+      if (ok) {
+        t.correct++;
+        correct++;
+      }
+    });
+  }
+  return {
+    sets: sets.map((s) => s.digest),
+    accuracy: n === 0 ? 0 : correct / n,
+    n,
+    byThreat: Object.fromEntries(Object.entries(byThreat).map(([t, r]) => [t, { accuracy: r.correct / r.n, n: r.n }])),
+  };
+}
