@@ -1,13 +1,14 @@
 /**
  * A real registry for the console tests and screenshots: a tiny plan run through `runPlan`
  * (an MLP on 300 digits, FGSM on 20), run twice with different seeds so there are runs to
- * compare, the second model promoted to production, a metrics snapshot series written
+ * compare, the second model promoted to production, review items (evaluation examples and a
+ * flagged text), a metrics snapshot series written
  * through the serve snapshot store, and keys for an operator and an admin. Not a test file.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openGovernance } from '../src/governance/index.js';
+import { captureLimitsSchema, importEvaluationExamples, openGovernance } from '../src/governance/index.js';
 import { parsePlanText } from '../src/pipeline/plan/load.js';
 import { runPlan } from '../src/pipeline/run/run-plan.js';
 import { addApiKey } from '../src/serve/auth.js';
@@ -77,6 +78,26 @@ export async function seedConsoleRegistry(): Promise<ConsoleSeed> {
         parents: evaluation.parents,
       });
     }
+    // The review queue: the evaluation's adversarial examples, and one flagged text with an invisible character.
+    const work = join(dir, 'runs', 'digits', 'work');
+    for (const stage of readdirSync(work).filter((d) => d.startsWith('evaluate-'))) {
+      const examples = JSON.parse(readFileSync(join(work, stage, 'examples.json'), 'utf8')) as unknown;
+      importEvaluationExamples(gov, examples, { borderlineOnly: false, max: 2 });
+    }
+    gov.captures.write(
+      [
+        {
+          source: 'flag',
+          model: 'digits/hardened',
+          client: 'key:seed',
+          at: new Date().toISOString(),
+          decisions: [{ layer: 'ood', decision: 'flag', score: 0.91 }],
+          text: 'Claim your fr\u200Bee prize now',
+          predicted: 0,
+        },
+      ],
+      { limits: captureLimitsSchema.parse({}) },
+    );
   } finally {
     gov.close();
   }

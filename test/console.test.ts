@@ -15,7 +15,7 @@ import { startConsole } from './console-process.js';
 import { HOSTILE_NAME, seedConsoleRegistry, type ConsoleSeed } from './console-seed.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const PAGES = ['/', '/runs', '/models', '/risks', '/monitor', '/audit'];
+const PAGES = ['/', '/runs', '/models', '/risks', '/monitor', '/review', '/audit'];
 const skip = existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM} (apt-get install chromium); browser tests skipped`;
 
 async function signIn(page: Page, url: string, key: string): Promise<void> {
@@ -102,6 +102,39 @@ describe('rampart console in a browser', { skip }, () => {
       assert.equal(last?.reason, 'console test: candidate passed review');
     } finally {
       after.close();
+    }
+  });
+
+  it('records review decisions from the keyboard and in a batch, with the reviewer', async () => {
+    const page = await browser.newPage();
+    await signIn(page, server.url, seed.operatorKey);
+    await page.goto(`${server.url}/review`);
+    const ids = await page
+      .locator('.review-item input[name=ids]')
+      .evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value));
+    assert.ok(ids.length >= 3, `review items: ${ids.length}`);
+    // The first item is selected: 'a' picks attack and jumps to the reason; Enter submits.
+    await page.keyboard.press('a');
+    await page.keyboard.type('PGD-like noise on a digit');
+    await Promise.all([page.waitForURL(/done=/), page.keyboard.press('Enter')]);
+    // Tick the next two with j/x and decide them together.
+    await page.keyboard.press('x');
+    await page.keyboard.press('j');
+    await page.keyboard.press('x');
+    await page.fill('form#batch input[name=reason]', 'clean-looking digits');
+    await Promise.all([page.waitForURL(/done=/), page.click('form#batch button')]);
+    await page.close();
+
+    const gov = openGovernance(seed.dir, { mustExist: true });
+    try {
+      const first = gov.captures.get(ids[0] as string);
+      assert.equal(first.review.status, 'attack');
+      assert.equal(first.review.reviewer, 'olive');
+      assert.equal(first.review.reason, 'PGD-like noise on a digit');
+      for (const id of ids.slice(1, 3)) assert.equal(gov.captures.get(id).review.status, 'benign', id);
+      assert.equal(gov.audit.list({ action: 'review.decide' }).length, 3);
+    } finally {
+      gov.close();
     }
   });
 

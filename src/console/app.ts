@@ -17,6 +17,8 @@ import type { ConsoleDeps, PageRequest } from './context.js';
 import { html, type SafeHtml } from './html.js';
 import { page } from './layout.js';
 import { registerChanges } from './changes.js';
+import { registerReviewChanges } from './review-changes.js';
+import { reviewPage } from './pages/review.js';
 import { auditPage } from './pages/audit.js';
 import { loginPage } from './pages/login.js';
 import { modelPage, modelsPage } from './pages/models.js';
@@ -102,7 +104,9 @@ export async function buildConsole(options: BuildConsoleOptions): Promise<Fastif
   view('operator', '/risks', (req) => risksPage(deps, pageRequest(req)));
   view('operator', '/monitor', (req) => monitorPage(deps, pageRequest(req)));
   view('operator', '/audit', (req) => auditPage(deps, pageRequest(req)));
+  view('operator', '/review', (req) => reviewPage(deps, pageRequest(req)));
   registerChanges(app, deps);
+  registerReviewChanges(app, deps);
   // A run's stored HTML report (its adversarial examples inlined as images), sandboxed: no script runs, nothing loads.
   app.get('/reports/:digest', { config: { consoleRole: 'operator' } }, async (req, reply) => {
     const a = gov.registry.get((req.params as { digest: string }).digest);

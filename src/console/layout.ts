@@ -8,6 +8,7 @@ const NAV: ReadonlyArray<[string, string]> = [
   ['/models', 'Models'],
   ['/risks', 'Risks'],
   ['/monitor', 'Monitor'],
+  ['/review', 'Review'],
   ['/audit', 'Audit'],
 ];
 
