@@ -1,7 +1,7 @@
 /**
  * `npm run bench:console`: how fast console pages answer on a big registry. Seeds a fresh
  * registry through the library (1,000 runs: plan, dataset, model and evaluation each, plus
- * risks, vulnerabilities, tags, 2,000 metrics snapshots, and audit entries up to 100,000),
+ * risks, vulnerabilities, tags, 500 review items, 2,000 metrics snapshots, and audit entries up to 100,000),
  * builds the console in this process and times each page with `inject` (the full Fastify
  * path: auth, query, render), alternating pages round by round, against `/healthz` measured
  * in the same rounds as the reference. Target: every median under 300 ms. Flags:
@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConsole } from '../src/console/app.js';
-import { openGovernance, type Governance } from '../src/governance/index.js';
+import { captureLimitsSchema, openGovernance, type Governance } from '../src/governance/index.js';
 import { KeyStore, generateApiKey, hashApiKey } from '../src/serve/auth.js';
 import { SnapshotStore } from '../src/serve/snapshots.js';
 import { median, positiveFlag, reportErrorsPlainly } from './support.js';
@@ -100,6 +100,19 @@ function seed(gov: Governance): void {
     });
     count += n;
   }
+  const at = new Date().toISOString();
+  const captures = Array.from({ length: 500 }, (_, i) => ({
+    source: 'flag' as const,
+    model: 'm',
+    client: `key:${i % 7}`,
+    at,
+    decisions: [{ layer: 'ood', decision: 'flag' as const, score: 0.9 }],
+    ...(i % 2 === 0
+      ? { text: `win a fr\u200Bee prize ${i}` }
+      : { x: Array.from({ length: 784 }, (_v, k) => ((k + i) % 17) / 17), shape: [28, 28, 1] }),
+    predicted: i % 10,
+  }));
+  gov.captures.write(captures, { limits: captureLimitsSchema.parse({}) });
   const store = new SnapshotStore(gov.dir);
   const now = Date.now();
   for (let i = 0; i < 2000; i++) {
@@ -138,6 +151,7 @@ const pages: Record<string, string> = {
   model: `/models/${production}`,
   risks: '/risks',
   monitor: '/monitor?range=30d',
+  review: '/review',
   audit: '/audit',
   'audit older': '/audit?before=50000',
   'audit search': '/audit?q=s-7777',

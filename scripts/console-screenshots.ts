@@ -35,6 +35,7 @@ try {
     model: `/models/${production}`,
     risks: '/risks',
     monitor: '/monitor',
+    review: '/review',
     audit: '/audit',
   };
   for (const [name, path] of Object.entries(shots)) {
