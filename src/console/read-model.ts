@@ -130,6 +130,17 @@ export class ReadModel {
     return row ? toRun(row) : undefined;
   }
 
+  /** The newest child of `parent` of one kind (e.g. the report registered from an evaluation). */
+  childOfKind(parent: string, kind: string): string | undefined {
+    return (
+      this.db
+        .prepare(
+          'SELECT a.digest FROM lineage l JOIN artifacts a ON a.digest = l.child WHERE l.parent = ? AND a.kind = ? ORDER BY a.rowid DESC LIMIT 1',
+        )
+        .get(parent, kind) as { digest: string } | undefined
+    )?.digest;
+  }
+
   /** Model artifacts newest first. */
   models(offset: number, limit: number): Paged<{ digest: string; name: string; createdAt: string }> {
     const rows = this.db

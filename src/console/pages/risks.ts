@@ -88,8 +88,7 @@ function evidenceCell(value: string | number | boolean | null): SafeHtml {
 /** The HTML report registered from an evaluation (it shows the adversarial examples), if any. */
 function reportOf(deps: ConsoleDeps, evaluation: string | null): string | undefined {
   if (!evaluation) return undefined;
-  const found = deps.gov.registry.find(evaluation);
-  return found ? deps.gov.registry.lineage(found.digest, { depth: 1 }).descendants.find((n) => n.kind === 'report')?.digest : undefined;
+  return deps.read.childOfKind(evaluation, 'report');
 }
 
 function vulnerabilitySection(v: Vulnerability, csrf: string, admin: boolean, report: string | undefined): SafeHtml {
