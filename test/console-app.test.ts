@@ -102,6 +102,8 @@ describe('console app', () => {
     assert.match(res.body, /data:image\/png;base64,/, 'the adversarial examples are inlined images');
     const risks = await app.inject({ url: '/risks', headers: as(seed.operatorKey) });
     assert.ok(risks.body.includes(`/reports/${report.digest}`) || gov.vulnerabilities.list().length === 0);
+    // The failing evaluation's adversarial examples, queued for review, are shown as its evidence.
+    assert.match(risks.body, /aria-label="Adversarial examples">\s*<figure class="inline-figure">\s*<img\s+class="pixelated"\s+src="data:image\/png;base64,/);
     const model = gov.registry.list({ kind: 'model' })[0] as { digest: string };
     assert.equal((await app.inject({ url: `/reports/${model.digest}`, headers: as(seed.operatorKey) })).statusCode, 400);
   });

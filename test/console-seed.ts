@@ -58,8 +58,27 @@ export async function seedConsoleRegistry(): Promise<ConsoleSeed> {
   const root = mkdtempSync(join(tmpdir(), 'rampart-console-'));
   const dir = join(root, '.rampart');
   mkdirSync(dir, { recursive: true });
-  await runPlan(parsePlanText(plan('digits', 3), 'a.yaml'), { dir });
-  await runPlan(parsePlanText(plan('digits', 4), 'b.yaml'), { dir });
+  // Each run's borderline adversarial examples go to the review queue noting their evaluation,
+  // as `rampart review import --evaluation` does; the console shows them as the vulnerability's evidence.
+  const work = join(dir, 'runs', 'digits', 'work');
+  const imported = new Set<string>();
+  for (const [file, seed] of [
+    ['a.yaml', 3],
+    ['b.yaml', 4],
+  ] as const) {
+    const result = await runPlan(parsePlanText(plan('digits', seed), file), { dir });
+    const evaluation = result.governance?.evaluations.hardened;
+    const gov = openGovernance(dir, { actor: 'seed' });
+    try {
+      for (const stage of readdirSync(work).filter((d) => d.startsWith('evaluate-') && !imported.has(d))) {
+        imported.add(stage);
+        const examples = JSON.parse(readFileSync(join(work, stage, 'examples.json'), 'utf8')) as unknown;
+        importEvaluationExamples(gov, examples, { borderlineOnly: false, max: 2, ...(evaluation ? { evaluation } : {}) });
+      }
+    } finally {
+      gov.close();
+    }
+  }
   const gov = openGovernance(dir, { actor: 'seed' });
   try {
     const models = gov.registry.list({ kind: 'model' });
@@ -78,12 +97,7 @@ export async function seedConsoleRegistry(): Promise<ConsoleSeed> {
         parents: evaluation.parents,
       });
     }
-    // The review queue: the evaluation's adversarial examples, and one flagged text with an invisible character.
-    const work = join(dir, 'runs', 'digits', 'work');
-    for (const stage of readdirSync(work).filter((d) => d.startsWith('evaluate-'))) {
-      const examples = JSON.parse(readFileSync(join(work, stage, 'examples.json'), 'utf8')) as unknown;
-      importEvaluationExamples(gov, examples, { borderlineOnly: false, max: 2 });
-    }
+    // One flagged text with an invisible character, as the server captures it.
     gov.captures.write(
       [
         {

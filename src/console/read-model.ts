@@ -141,6 +141,17 @@ export class ReadModel {
     )?.digest;
   }
 
+  /** Captured items (review queue rows) imported from evaluation `digest`, newest first. */
+  capturesOfEvaluation(digest: string, limit: number): string[] {
+    const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'captures'").get();
+    if (!exists) return [];
+    return (
+      this.db
+        .prepare("SELECT id FROM captures WHERE source = 'evaluation' AND json_extract(note, '$.evaluation') = ? ORDER BY seq DESC LIMIT ?")
+        .all(digest, limit) as Array<{ id: string }>
+    ).map((r) => r.id);
+  }
+
   /** Model artifacts newest first. */
   models(offset: number, limit: number): Paged<{ digest: string; name: string; createdAt: string }> {
     const rows = this.db

@@ -74,7 +74,7 @@ export function monitorPage(deps: ConsoleDeps, req: PageRequest): SafeHtml {
       ]),
       'No drift signals yet.',
     )}
-    ${charts.map((c) => html`<div class="chart" data-chart="${c.id}" aria-label="${c.title}"></div>`)}
+    ${charts.map((c) => html`<div class="chart" role="figure" data-chart="${c.id}" aria-label="${c.title}"></div>`)}
     ${jsonScript('chart-data', snaps.length === 0 ? [] : charts)}
     ${table(
       'Rollouts and tag moves (newest first)',

@@ -37,7 +37,7 @@ export function markedText(text: string): SafeHtml {
   return raw(out);
 }
 
-function renderInput(input: CapturedInput, item: CaptureRecord): SafeHtml {
+export function renderInput(input: CapturedInput, item: CaptureRecord): SafeHtml {
   if (input.kind === 'text') {
     const original = item.note.original;
     if (typeof original === 'string')

@@ -5,6 +5,8 @@ import type { ConsoleDeps, PageRequest } from '../context.js';
 import { canChange } from '../context.js';
 import { html, pct, query, raw, short, type SafeHtml } from '../html.js';
 import { csrfField, page } from '../layout.js';
+import { showReview } from '../../governance/index.js';
+import { renderInput } from './review.js';
 
 const SORTS: Record<string, (a: Risk, b: Risk) => number> = {
   residual: (a, b) => b.residualScore - a.residualScore,
@@ -62,7 +64,7 @@ export function risksPage(deps: ConsoleDeps, req: PageRequest): SafeHtml {
       </tbody>
     </table>
     <h2 id="vulnerabilities">Vulnerabilities (${vulns.length})</h2>
-    ${vulns.length === 0 ? html`<p class="empty">No vulnerabilities filed.</p>` : vulns.map((v) => vulnerabilitySection(v, req.csrf, admin, reportOf(deps, v.evaluationDigest)))}`;
+    ${vulns.length === 0 ? html`<p class="empty">No vulnerabilities filed.</p>` : vulns.map((v) => vulnerabilitySection(v, req.csrf, admin, reportOf(deps, v.evaluationDigest), examplesOf(deps, v.evaluationDigest)))}`;
   return page({ title: 'Risks & vulnerabilities', path: req.path, principal: req.principal, csrf: req.csrf }, body);
 }
 
@@ -91,7 +93,19 @@ function reportOf(deps: ConsoleDeps, evaluation: string | null): string | undefi
   return deps.read.childOfKind(evaluation, 'report');
 }
 
-function vulnerabilitySection(v: Vulnerability, csrf: string, admin: boolean, report: string | undefined): SafeHtml {
+/** The evaluation's adversarial examples queued for review (`rampart review import --evaluation`), rendered. */
+function examplesOf(deps: ConsoleDeps, evaluation: string | null): SafeHtml[] {
+  if (!evaluation) return [];
+  return deps.read.capturesOfEvaluation(evaluation, 6).map((id) => {
+    const { item, input } = showReview(deps.gov, id);
+    return html`<figure class="inline-figure">
+      ${renderInput(input, item)}
+      <figcaption>label ${String(item.label ?? '—')} → predicted ${String(item.predicted ?? '—')}</figcaption>
+    </figure>`;
+  });
+}
+
+function vulnerabilitySection(v: Vulnerability, csrf: string, admin: boolean, report: string | undefined, images: SafeHtml[]): SafeHtml {
   const e = v.evidence;
   const examples = e.examples ?? [];
   const keys = [...new Set(examples.flatMap((x) => Object.keys(x)))].filter((k) => k !== 'original' && k !== 'adversarial');
@@ -131,6 +145,7 @@ function vulnerabilitySection(v: Vulnerability, csrf: string, admin: boolean, re
         : ''
     }
     ${diffs.slice(0, 10).map((x) => html`<p class="diff">${raw(textDiffHtml({ original: String(x.original), adversarial: String(x.adversarial), changes: [] }))}</p>`)}
+    ${images.length > 0 ? html`<div class="figures" role="group" aria-label="Adversarial examples">${images}</div>` : ''}
     ${report ? html`<p><a href="/reports/${report}">Adversarial examples and full results: the run's report</a></p>` : ''}
     <p>Remediation: ${v.remediation}</p>
     ${admin ? statusForm(`/vulnerabilities/${v.id}/status`, csrf, VULN_STATUSES, v.status, `Status of ${v.id}`) : ''}
