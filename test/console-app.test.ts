@@ -103,9 +103,25 @@ describe('console app', () => {
     const risks = await app.inject({ url: '/risks', headers: as(seed.operatorKey) });
     assert.ok(risks.body.includes(`/reports/${report.digest}`) || gov.vulnerabilities.list().length === 0);
     // The failing evaluation's adversarial examples, queued for review, are shown as its evidence.
-    assert.match(risks.body, /aria-label="Adversarial examples">\s*<figure class="inline-figure">\s*<img\s+class="pixelated"\s+src="data:image\/png;base64,/);
+    assert.match(
+      risks.body,
+      /aria-label="Adversarial examples">\s*<figure class="inline-figure">\s*<img\s+class="pixelated"\s+src="data:image\/png;base64,/,
+    );
     const model = gov.registry.list({ kind: 'model' })[0] as { digest: string };
     assert.equal((await app.inject({ url: `/reports/${model.digest}`, headers: as(seed.operatorKey) })).statusCode, 400);
+  });
+
+  it('shows a staged rollout in progress on the monitor until it ends, and the stored snapshots', async () => {
+    const monitor = async (): Promise<string> => (await app.inject({ url: '/monitor', headers: as(seed.operatorKey) })).body;
+    const before = await monitor();
+    assert.match(before, /No staged rollout in progress/);
+    assert.match(before, /30 snapshots/);
+    assert.match(before, /confidence<\/td>\s*<td>0\.340<\/td>\s*<td><strong>drifting<\/strong>/);
+    gov.audit.append({ action: 'rollout.start', subject: 'cand123456789', details: { phases: 2 } });
+    gov.audit.append({ action: 'rollout.advance', subject: 'cand123456789', details: { from: 'shadow', to: 'canary' } });
+    assert.match(await monitor(), /Rollout of <strong>cand123456789<\/strong> in progress[\s\S]*rollout\.advance/);
+    gov.audit.append({ action: 'rollout.promote', subject: 'cand123456789', details: {} });
+    assert.match(await monitor(), /No staged rollout in progress/);
   });
 
   it('pages and searches the audit log', async () => {

@@ -182,25 +182,37 @@ export class ReadModel {
       .all(...args, query.limit + 1) as Array<Record<string, unknown>>;
     const newest = (this.db.prepare('SELECT MAX(seq) AS s FROM audit_log').get() as { s: number | null }).s ?? 0;
     return {
-      rows: rows.slice(0, query.limit).map((r) => ({
-        seq: r.seq as number,
-        at: r.at as string,
-        actor: r.actor as string,
-        action: r.action as string,
-        subject: r.subject as string,
-        details: JSON.parse(r.details as string) as Record<string, Json>,
-        prevHash: r.prev_hash as string,
-        hash: r.hash as string,
-      })),
+      rows: rows.slice(0, query.limit).map(toEntry),
       more: rows.length > query.limit,
       newest,
     };
+  }
+
+  /** The newest audit entries whose action starts with `prefix` (e.g. `rollout.`), newest first. */
+  auditByPrefix(prefix: string, limit: number): AuditEntry[] {
+    const rows = this.db
+      .prepare('SELECT * FROM audit_log WHERE substr(action, 1, ?) = ? ORDER BY seq DESC LIMIT ?')
+      .all(prefix.length, prefix, limit) as Array<Record<string, unknown>>;
+    return rows.map(toEntry);
   }
 
   /** The stored value of a meta key (the audit head, the signed head). */
   meta(key: string): string | undefined {
     return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }
+}
+
+function toEntry(r: Record<string, unknown>): AuditEntry {
+  return {
+    seq: r.seq as number,
+    at: r.at as string,
+    actor: r.actor as string,
+    action: r.action as string,
+    subject: r.subject as string,
+    details: JSON.parse(r.details as string) as Record<string, Json>,
+    prevHash: r.prev_hash as string,
+    hash: r.hash as string,
+  };
 }
 
 function toRun(r: RawRun): RunRow {

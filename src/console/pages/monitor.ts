@@ -47,6 +47,13 @@ export function monitorPage(deps: ConsoleDeps, req: PageRequest): SafeHtml {
     },
   ].map((c) => ({ ...c, x, time: true, xLabel: 'time' }));
   const drift = Object.entries(last?.drift ?? {}).sort((a, b) => b[1] - a[1]);
+  // Staged rollouts are audited step by step (rollout.start … rollout.promote / rollback / abort).
+  const steps = deps.read.auditByPrefix('rollout.', 30);
+  const lastStart = steps.findIndex((e) => e.action === 'rollout.start');
+  const finished = steps
+    .slice(0, Math.max(0, lastStart))
+    .some((e) => ['rollout.promote', 'rollout.rollback', 'rollout.abort'].includes(e.action));
+  const inProgress = lastStart >= 0 && !finished ? steps[lastStart] : undefined;
   const rollouts = deps.gov.registry
     .tagHistory()
     .filter((e) => e.tag === 'production' || e.tag === 'candidate' || e.action !== 'tag')
@@ -76,8 +83,25 @@ export function monitorPage(deps: ConsoleDeps, req: PageRequest): SafeHtml {
     )}
     ${charts.map((c) => html`<div class="chart" role="figure" data-chart="${c.id}" aria-label="${c.title}"></div>`)}
     ${jsonScript('chart-data', snaps.length === 0 ? [] : charts)}
+    <h2>Rollouts</h2>
+    ${
+      inProgress
+        ? html`<p class="notice" role="status">
+            Rollout of <strong>${inProgress.subject}</strong> in progress since ${inProgress.at.slice(0, 19).replace('T', ' ')}; latest
+            step: ${steps[0]?.action ?? ''}.
+          </p>`
+        : html`<p class="muted">No staged rollout in progress.</p>`
+    }
     ${table(
-      'Rollouts and tag moves (newest first)',
+      'Rollout steps (newest first)',
+      ['When', 'Step', 'Candidate', 'Details'],
+      steps
+        .slice(0, 15)
+        .map((e) => [e.at.slice(0, 19).replace('T', ' '), e.action, short(e.subject), JSON.stringify(e.details).slice(0, 160)]),
+      'No staged rollouts yet.',
+    )}
+    ${table(
+      'Tag moves (newest first)',
       ['When', 'Tag', 'Action', 'From', 'To', 'By', 'Reason'],
       rollouts.map((e) => [
         e.at.slice(0, 19).replace('T', ' '),
@@ -88,7 +112,7 @@ export function monitorPage(deps: ConsoleDeps, req: PageRequest): SafeHtml {
         e.actor,
         e.reason ?? '—',
       ]),
-      'No rollouts yet.',
+      'No tag moves yet.',
     )}
     <p class="muted">Rollbacks since the server started: ${last?.rollbacks ?? 0}; requests: ${last?.requests ?? 0}.</p>`;
   return page({ title: 'Monitor', path: req.path, principal: req.principal, csrf: req.csrf, charts: true }, body);
