@@ -4,7 +4,7 @@
  * through the governance functions (audited compare-and-set tag moves, risk and
  * vulnerability status changes). Nothing here listens on a port; the CLI does.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { InputError } from '../core/errors.js';
 import type { Governance } from '../governance/index.js';
 import type { KeyStore, Role } from '../serve/auth.js';
@@ -33,7 +33,8 @@ export interface BuildConsoleOptions {
   /** The open registry (the CLI opens it with actor `rampart-console`). */
   gov: Governance;
   keys: KeyStore;
-  logger?: boolean;
+  /** A pino logger for failures (the CLI's, on stderr); default off. */
+  logger?: FastifyBaseLogger;
 }
 
 const CSP =
@@ -62,7 +63,11 @@ export async function buildConsole(options: BuildConsoleOptions): Promise<Fastif
   const read = new ReadModel(gov.dir);
   const deps: ConsoleDeps = { gov, read, chain: new ChainVerifier(read), snapshots: new SnapshotStore(gov.dir) };
   void deps.chain.catchUp();
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: FORM_BYTES, requestTimeout: 30_000 });
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger, disableRequestLogging: true } : { logger: false }),
+    bodyLimit: FORM_BYTES,
+    requestTimeout: 30_000,
+  });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, parseForm(body as string));
   });

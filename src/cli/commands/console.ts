@@ -4,6 +4,7 @@
  * Stops cleanly on SIGTERM/SIGINT.
  */
 import type { Command } from 'commander';
+import pino from 'pino';
 import { openGovernance } from '../../governance/index.js';
 import { buildConsole } from '../../console/app.js';
 import { KeyStore } from '../../serve/auth.js';
@@ -28,7 +29,9 @@ export function registerConsole(program: Command): void {
     .action(async (flags: ConsoleFlags) => {
       const keys = await KeyStore.fromFile(flags.keys);
       const gov = openGovernance(flags.registry, { mustExist: true, actor: process.env.RAMPART_ACTOR ?? 'rampart-console' });
-      const app = await buildConsole({ gov, keys });
+      // Failures are JSON lines on stderr; stdout keeps the command's own lines.
+      const logger = pino({ level: 'warn', base: { service: 'rampart-console' } }, pino.destination(2));
+      const app = await buildConsole({ gov, keys, logger });
       const address = await app.listen({ port: flags.port, host: flags.host });
       say(`rampart console: listening on ${address} (registry ${gov.dir})`);
       await new Promise<void>((resolve) => {
