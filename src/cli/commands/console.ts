@@ -21,7 +21,9 @@ interface ConsoleFlags {
 export function registerConsole(program: Command): void {
   program
     .command('console')
-    .description('Serve the operator console: robustness overview, runs, models, risks, monitoring, the review queue and the audit log, in a browser.')
+    .description(
+      'Serve the operator console: robustness overview, runs, models, risks, monitoring, the review queue and the audit log, in a browser.',
+    )
     .option('--registry <dir>', 'governance directory to show', '.rampart')
     .requiredOption('--keys <file>', "API keys file, as for 'rampart serve' (operator reads, admin changes)")
     .option('--port <n>', 'TCP port (0 picks a free one)', wholeNumber('--port'), 8090)
