@@ -7,7 +7,7 @@
  * in the same rounds as the reference. Target: every median under 300 ms. Flags:
  *   --runs 1000   --audit 100000   --rounds 15
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConsole } from '../src/console/app.js';
@@ -130,7 +130,8 @@ function seed(gov: Governance): void {
   store.close();
 }
 
-const dir = join(mkdtempSync(join(tmpdir(), 'rampart-bench-console-')), '.rampart');
+const root = mkdtempSync(join(tmpdir(), 'rampart-bench-console-'));
+const dir = join(root, '.rampart');
 const gov = openGovernance(dir, { actor: 'bench' });
 const t = performance.now();
 seed(gov);
@@ -188,3 +189,4 @@ for (const [name, xs] of times) {
 console.log(`\nslowest page median: ${worst.toFixed(1)} ms (${worst < 300 ? 'within' : 'OVER'} the 300 ms target)`);
 await app.close();
 gov.close();
+rmSync(root, { recursive: true, force: true });

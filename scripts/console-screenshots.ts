@@ -4,7 +4,7 @@
  * starts `rampart console`, signs in as an admin in Chromium and captures each page.
  * Needs Chromium at /usr/bin/chromium (or CHROMIUM=path).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -47,4 +47,5 @@ try {
 } finally {
   await browser.close();
   await server.stop();
+  rmSync(seed.root, { recursive: true, force: true });
 }

@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -32,6 +33,7 @@ describe('console app', () => {
   after(async () => {
     await app?.close();
     gov?.close();
+    if (seed) rmSync(seed.root, { recursive: true, force: true });
   });
 
   it('sends a browser without a session to sign in, and refuses a wrong key', async () => {

@@ -43,6 +43,8 @@ criteria:
 `;
 
 export interface ConsoleSeed {
+  /** The temporary directory holding the registry and the keys (remove it when done). */
+  root: string;
   dir: string;
   keysFile: string;
   operatorKey: string;
@@ -133,5 +135,5 @@ export async function seedConsoleRegistry(): Promise<ConsoleSeed> {
   const keysFile = join(root, 'keys.json');
   const operatorKey = (await addApiKey(keysFile, { role: 'operator', name: 'olive' })).key;
   const adminKey = (await addApiKey(keysFile, { role: 'admin', name: 'ada' })).key;
-  return { dir, keysFile, operatorKey, adminKey };
+  return { root, dir, keysFile, operatorKey, adminKey };
 }

@@ -7,7 +7,7 @@
  */
 import { AxeBuilder } from '@axe-core/playwright';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { openGovernance } from '../src/governance/index.js';
@@ -37,6 +37,7 @@ describe('rampart console in a browser', { skip }, () => {
   after(async () => {
     await browser?.close();
     await server?.stop();
+    if (seed) rmSync(seed.root, { recursive: true, force: true });
   });
 
   it('loads every page without console errors, and shows a hostile run name as text', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -9,7 +9,8 @@ import { SnapshotStore, collectSnapshot } from './snapshots.js';
 
 describe('metrics snapshots', () => {
   it('collect the live metrics and survive reopening the registry', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'rampart-snap-')), '.rampart');
+    const root = mkdtempSync(join(tmpdir(), 'rampart-snap-'));
+    const dir = join(root, '.rampart');
     openGovernance(dir).close();
     const metrics = createMetrics({ defaults: false });
     metrics.anomalyRate.set(0.125);
@@ -45,5 +46,6 @@ describe('metrics snapshots', () => {
     );
     assert.equal(reopened.list().length, 2);
     reopened.close();
+    rmSync(root, { recursive: true, force: true });
   });
 });
