@@ -126,6 +126,25 @@ describe('console app', () => {
     assert.match(await monitor(), /No staged rollout in progress/);
   });
 
+  it('promotes by compare-and-set from the digest the page showed, refuses a stale one, and rolls back', async () => {
+    const production = gov.registry.resolveTag('production') as string;
+    const candidate = gov.registry.resolveTag('candidate') as string;
+    const post = (url: string, fields: Record<string, string>) =>
+      app.inject({ method: 'POST', url, headers: { ...form({}).headers, ...as(seed.adminKey) }, payload: form(fields).payload });
+    // Another admin moved production since this page was rendered: the stale form is refused.
+    const stale = await post(`/models/${candidate}/promote`, { tag: 'production', reason: 'ship', 'from.production': candidate });
+    assert.ok(stale.statusCode >= 400 && stale.statusCode < 500, String(stale.statusCode));
+    assert.equal(gov.registry.resolveTag('production'), production);
+    const ok = await post(`/models/${candidate}/promote`, { tag: 'production', reason: 'ship', 'from.production': production });
+    assert.equal(ok.statusCode, 303);
+    assert.equal(gov.registry.resolveTag('production'), candidate);
+    const back = await post('/tags/production/rollback', { from: candidate, reason: 'canary dropped' });
+    assert.equal(back.statusCode, 303);
+    assert.equal(gov.registry.resolveTag('production'), production);
+    const last = gov.registry.tagHistory('production').at(-1);
+    assert.deepEqual([last?.action, last?.actor, last?.reason], ['rollback', 'console:ada', 'canary dropped']);
+  });
+
   it('pages and searches the audit log', async () => {
     for (let i = 0; i < 60; i++) gov.audit.append({ action: 'bench.note', subject: `needle-${i}`, details: { i } });
     const first = await app.inject({ url: '/audit', headers: as(seed.operatorKey) });
