@@ -165,7 +165,9 @@ describe('console app', () => {
       }
       throw new Error('chain verification did not finish');
     };
-    assert.match(await status(), /Intact/);
+    const intact = await status();
+    assert.match(intact, /Intact/);
+    assert.match(intact, /Signed head: entry \d+, key [0-9a-f]{16}, signature\s+valid/);
     const db = new Database(join(seed.dir, 'rampart.db'));
     const seq = (db.prepare('SELECT MAX(seq) AS s FROM audit_log').get() as { s: number }).s;
     gov.audit.append({ action: 'late', subject: 'x' });

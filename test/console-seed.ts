@@ -5,6 +5,7 @@
  * flagged text), a metrics snapshot series written
  * through the serve snapshot store, and keys for an operator and an admin. Not a test file.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +115,8 @@ export async function seedConsoleRegistry(): Promise<ConsoleSeed> {
       ],
       { limits: captureLimitsSchema.parse({}) },
     );
+    // The audit head signed with an Ed25519 key, as RAMPART_AUDIT_KEY does on every append.
+    gov.audit.sign(generateKeyPairSync('ed25519').privateKey);
   } finally {
     gov.close();
   }
