@@ -22,6 +22,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerExplain } from './commands/explain.js';
 import { registerModel } from './commands/model.js';
 import { registerWorker } from './commands/worker.js';
+import { registerConsole } from './commands/console.js';
 import { registerReview } from './commands/review.js';
 import { registerRefresh } from './commands/refresh.js';
 
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerExplain(program);
   registerModel(program);
   registerWorker(program);
+  registerConsole(program);
   registerReview(program);
   registerRefresh(program);
   for (const command of program.commands) command.exitOverride();

@@ -22,6 +22,7 @@ import { monitorPlugin } from './plugins/monitor.js';
 import { rollbackPlugin } from './plugins/rollback.js';
 import { routesPlugin } from './plugins/routes.js';
 import { explainPlugin } from './plugins/explain.js';
+import { snapshotsPlugin } from './plugins/snapshots.js';
 import { modelPreparer } from './preparation.js';
 import { createAlerter, type Logger } from './rollback.js';
 import type { ServedModel } from './served-model.js';
@@ -152,6 +153,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   await app.register(rolloutPlugin);
   await app.register(routesPlugin);
   await app.register(explainPlugin);
+  await app.register(snapshotsPlugin);
   // Registered last, so it runs after the plugins' own close hooks: requests are drained, timers stopped.
   app.addHook('onClose', async () => {
     holder.dispose();

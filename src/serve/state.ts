@@ -43,6 +43,8 @@ export interface BuildServerOptions {
   captureDir?: string;
   /** Start the canary, rollback-watch and tag-watch timers (default true; tests drive them by hand). */
   timers?: boolean;
+  /** Write a metrics snapshot to this registry directory every `everyMs` (default 30 s), for the console. */
+  snapshots?: { dir: string; everyMs?: number };
 }
 
 /** Per-request facts the hooks and routes share. */

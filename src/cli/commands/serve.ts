@@ -30,6 +30,7 @@ interface ServeFlags {
   auditLog?: string;
   logLevel: string;
   backend?: string;
+  snapshotSeconds: number;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -54,6 +55,12 @@ export function registerServe(program: Command): void {
     .option('--audit-log <file>', 'with --model: append promotions and rollbacks to this JSONL file')
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug', 'info')
     .option('--backend <name>', 'TF.js backend: wasm, cpu or tensorflow')
+    .option(
+      '--snapshot-seconds <n>',
+      'with --registry: store a metrics snapshot for the console every N seconds',
+      wholeNumber('--snapshot-seconds', 1),
+      30,
+    )
     .action(async (flags: ServeFlags) => {
       if ((flags.model === undefined) === (flags.registry === undefined)) {
         throw new UsageError(
@@ -81,11 +88,13 @@ export function registerServe(program: Command): void {
             governance: openGovernance(flags.registry as string, { mustExist: true, actor: process.env.RAMPART_ACTOR ?? 'rampart-serve' }),
             tag: flags.tag,
           });
+      const snapshots = flags.registry ? { dir: flags.registry, everyMs: flags.snapshotSeconds * 1000 } : undefined;
       const app = await buildServer({
         source,
         config,
         ...(keys ? { keys } : {}),
         ...(flags.registry ? { captureDir: flags.registry } : {}),
+        ...(snapshots ? { snapshots } : {}),
         logger,
       });
       if (!keys)
