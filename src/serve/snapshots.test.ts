@@ -16,9 +16,9 @@ describe('metrics snapshots', () => {
     metrics.anomalyRate.set(0.125);
     metrics.canaryAccuracy.set(0.75);
     metrics.drift.set({ signal: 'confidence' }, 0.31);
-    metrics.decisions.inc({ layer: 'rate-limit', decision: 'deny' }, 4);
-    metrics.decisions.inc({ layer: 'rate-limit', decision: 'pass' }, 9);
-    metrics.decisions.inc({ layer: 'ood', decision: 'deny' });
+    metrics.decisions.inc('rate-limit', 'deny', 4);
+    metrics.decisions.inc('rate-limit', 'pass', 9);
+    metrics.decisions.inc('ood', 'deny');
     metrics.rollbacks.inc({ trigger: 'canary' });
     const snapshot = await collectSnapshot(metrics, 'model-a', new Date('2026-01-02T03:04:05Z'));
     assert.deepEqual(snapshot, {
