@@ -153,6 +153,8 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
   });
+  // The members' view shares the ensemble's layers: releasing it leaves them to the fused model (disposed by the caller).
+  ensemble?.members.dispose();
   const modelDir = join(options.outDir, 'model');
   await saveClassifierModel(model, modelDir, info);
   const classifier = new TfjsClassifier(model, { id: options.architecture, bounds: train.bounds });

@@ -14,6 +14,7 @@ before(engine);
 
 test('a diversified ensemble trains as ONE model: its output is the mean of its members, diversity falls, no tensor leaks', async () => {
   const train = takeFirst(smallMnist().train, 256);
+  const start = tf.memory().numTensors;
   const ensemble = buildFusedEnsemble('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 3, members: 3 });
   const x = tf.tensor(train.x.slice(0, 64 * 784), [64, 28, 28, 1]);
   const y = tf.tensor1d(Array.from(train.y.slice(0, 64)), 'int32');
@@ -47,7 +48,10 @@ test('a diversified ensemble trains as ONE model: its output is the mean of its 
   const classifier = new TfjsClassifier(ensemble.model, { id: 'ensemble', bounds: { min: 0, max: 1 } });
   assert.equal(classifier.numClasses, 10);
   tf.dispose([x, y]);
+  ensemble.members.dispose();
   ensemble.model.dispose();
+  // The optimizer's slots and the weights are gone with the models.
+  assert.ok(tf.memory().numTensors <= start, `tensors left: ${tf.memory().numTensors - start}`);
 });
 
 test('the ensemble size is bounded and fused members must share shapes', () => {
