@@ -77,6 +77,21 @@ export function outputFromLogits(logits: Float32Array[], temperature: number, fe
   return features ? { logits, probabilities, labels, features } : { logits, probabilities, labels };
 }
 
+/** One pass of a fused ensemble: the mean's logits and each member's labels (one argMax over the stacked member logits). */
+function inferFused(heads: tf.LayersModel, batch: ImageBatch, temperature: number): ModelOutput {
+  const [logits, memberLabels] = tf.tidy(() => {
+    const x = tf.tensor(batch.x, [batch.count, ...batch.shape]);
+    const [mean, ...members] = heads.apply(x, { training: false }) as tf.Tensor[];
+    return [mean as tf.Tensor, tf.argMax(tf.stack(members), 2)];
+  });
+  const logitRows = rows(logits.dataSync() as Float32Array, batch.count);
+  const flat = memberLabels.dataSync() as Int32Array;
+  logits.dispose();
+  memberLabels.dispose();
+  const members = Array.from({ length: flat.length / batch.count }, (_, m) => flat.slice(m * batch.count, (m + 1) * batch.count));
+  return { ...outputFromLogits(logitRows, temperature), memberLabels: members };
+}
+
 export interface ServedModelOptions {
   ref: ModelRef;
   id: string;
@@ -94,7 +109,13 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
   const last = model.layers[model.layers.length - 1];
   const penultimate = last?.input;
   const usable = penultimate !== undefined && !Array.isArray(penultimate) && penultimate.shape.length === 2 && model.layers.length >= 2;
-  const twoHeads = usable ? tf.model({ inputs: model.inputs, outputs: [penultimate, model.outputs[0] as tf.SymbolicTensor] }) : undefined;
+  // A fused ensemble (an Average of member logits on top): its members' logits are the mean's inputs, read in the same pass.
+  const memberHeads = last?.getClassName() === 'Average' && Array.isArray(penultimate) && penultimate.length >= 2 ? penultimate : [];
+  const twoHeads = usable
+    ? tf.model({ inputs: model.inputs, outputs: [penultimate, model.outputs[0] as tf.SymbolicTensor] })
+    : memberHeads.length > 0
+      ? tf.model({ inputs: model.inputs, outputs: [model.outputs[0] as tf.SymbolicTensor, ...memberHeads] })
+      : undefined;
   const softmaxOutput = (last?.getConfig() as { activation?: string } | undefined)?.activation === 'softmax';
   const classifier = stored.classifier;
   const temperature = options.temperature ?? 1;
@@ -111,6 +132,7 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
     loadedAt: new Date().toISOString(),
     infer({ batch }) {
       if (!batch) throw new TypeError('image model called without a batch');
+      if (memberHeads.length > 0 && twoHeads) return Promise.resolve(inferFused(twoHeads, batch, temperature));
       const [features, logits] = tf.tidy(() => {
         const x = tf.tensor(batch.x, [batch.count, ...batch.shape]);
         if (twoHeads) {
