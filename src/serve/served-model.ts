@@ -77,19 +77,32 @@ export function outputFromLogits(logits: Float32Array[], temperature: number, fe
   return features ? { logits, probabilities, labels, features } : { logits, probabilities, labels };
 }
 
-/** One pass of a fused ensemble: the mean's logits and each member's labels (one argMax over the stacked member logits). */
+/**
+ * One pass of a fused ensemble: the mean's logits and each member's labels. The mean and the
+ * members' logits leave the backend as one concatenated download; the argmax runs here.
+ */
 function inferFused(heads: tf.LayersModel, batch: ImageBatch, temperature: number): ModelOutput {
-  const [logits, memberLabels] = tf.tidy(() => {
-    const x = tf.tensor(batch.x, [batch.count, ...batch.shape]);
-    const [mean, ...members] = heads.apply(x, { training: false }) as tf.Tensor[];
-    return [mean as tf.Tensor, tf.argMax(tf.stack(members), 2)];
-  });
-  const logitRows = rows(logits.dataSync() as Float32Array, batch.count);
-  const flat = memberLabels.dataSync() as Int32Array;
-  logits.dispose();
-  memberLabels.dispose();
-  const members = Array.from({ length: flat.length / batch.count }, (_, m) => flat.slice(m * batch.count, (m + 1) * batch.count));
-  return { ...outputFromLogits(logitRows, temperature), memberLabels: members };
+  const all = tf.tidy(() =>
+    tf.concat(heads.apply(tf.tensor(batch.x, [batch.count, ...batch.shape]), { training: false }) as tf.Tensor[], 1),
+  );
+  const flat = all.dataSync() as Float32Array;
+  all.dispose();
+  // Rows of [mean, member 1, ..., member M], each numClasses wide.
+  const heads1 = heads.outputs.length;
+  const k = flat.length / batch.count / heads1;
+  const logitRows: Float32Array[] = [];
+  const memberLabels = Array.from({ length: heads1 - 1 }, () => new Int32Array(batch.count));
+  for (let i = 0; i < batch.count; i++) {
+    const row = i * heads1 * k;
+    logitRows.push(flat.slice(row, row + k));
+    memberLabels.forEach((labels, m) => {
+      const at = row + (m + 1) * k;
+      let best = 0;
+      for (let c = 1; c < k; c++) if ((flat[at + c] as number) > (flat[at + best] as number)) best = c;
+      labels[i] = best;
+    });
+  }
+  return { ...outputFromLogits(logitRows, temperature), memberLabels };
 }
 
 export interface ServedModelOptions {

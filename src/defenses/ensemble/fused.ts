@@ -37,7 +37,14 @@ function memberOutput(seq: tf.Sequential, input: tf.SymbolicTensor): tf.Symbolic
  *   `E_UNKNOWN_ARCHITECTURE` for an unknown architecture.
  * @example const { model, members } = buildFusedEnsemble('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 1, members: 3 });
  */
-export function buildFusedEnsemble(architecture: string, options: ArchitectureOptions & { members: number }): FusedEnsemble {
+export function buildFusedEnsemble(
+  architecture: string,
+  options: ArchitectureOptions & {
+    members: number;
+    /** Member i's architecture is `architectures[i % length]` (a heterogeneous ensemble); default `architecture` for all. */
+    architectures?: readonly string[];
+  },
+): FusedEnsemble {
   const n = options.members;
   if (!Number.isInteger(n) || n < 2 || n > MAX_ENSEMBLE_MEMBERS)
     throw new UsageError(
@@ -48,7 +55,8 @@ export function buildFusedEnsemble(architecture: string, options: ArchitectureOp
   const input = tf.input({ shape: [...options.inputShape], name: 'ensemble_input' });
   const outputs: tf.SymbolicTensor[] = [];
   for (let i = 0; i < n; i++) {
-    const seq = buildModel(architecture, { inputShape: options.inputShape, numClasses: options.numClasses, seed: options.seed + i });
+    const arch = options.architectures?.[i % options.architectures.length] ?? architecture;
+    const seq = buildModel(arch, { inputShape: options.inputShape, numClasses: options.numClasses, seed: options.seed + i });
     outputs.push(memberOutput(seq, input));
   }
   const mean = tf.layers.average({ name: 'ensemble_mean' }).apply(outputs) as tf.SymbolicTensor;
