@@ -13,6 +13,11 @@
  * latency it stays comparable when other work shares the machine. Flags:
  *   --duration 10   --connections 10   --rounds 2   --arch cnn|mlp   --model DIR
  *   --flood-limit 200 (requests per second per key)   --out bench/results/serve.json
+ *   --ensemble separate|fused: `separate` (default) loads the MLP member as a second model
+ *   for the ensemble layer; `fused` serves one model whose graph holds the primary
+ *   architecture and the MLP member side by side (mean of logits, as `rampart train
+ *   --method diversified` builds), the ensemble layer reading the members' labels from the
+ *   same forward pass. `bare` and `guarded-no-ensemble` serve the single primary model either way.
  */
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
@@ -34,6 +39,7 @@ import { KeyStore, generateApiKey, hashApiKey } from '../src/serve/auth.js';
 import type { ServeConfigInput } from '../src/serve/config.js';
 import { directorySource } from '../src/serve/model-source.js';
 import { takeFirst } from '../src/data/index.js';
+import { buildFusedEnsemble } from '../src/defenses/ensemble/fused.js';
 import { reportErrorsPlainly } from './support.js';
 
 reportErrorsPlainly();
@@ -47,6 +53,7 @@ const { values } = parseArgs({
     model: { type: 'string' },
     'flood-limit': { type: 'string', default: '200' },
     out: { type: 'string', default: 'bench/results/serve.json' },
+    ensemble: { type: 'string', default: 'separate' },
   },
 });
 const duration = Number(values.duration);
@@ -77,6 +84,27 @@ async function trained(arch: string, seed: number, dir: string): Promise<string>
 const started = Date.now();
 const primary = values.model ?? (await trained(values.arch ?? 'cnn', 1, join(work, 'primary')));
 const member = await trained('mlp', 2, join(work, 'member'));
+const fusedMode = values.ensemble === 'fused';
+if (!fusedMode && values.ensemble !== 'separate') throw new Error(`--ensemble must be separate or fused (got ${values.ensemble})`);
+/** The primary architecture and the MLP member as one trained graph (mean of logits). */
+async function fusedEnsemble(arch: string, dir: string): Promise<string> {
+  const { model, members } = buildFusedEnsemble(arch, {
+    inputShape: [28, 28, 1],
+    numClasses: 10,
+    seed: 1,
+    members: 2,
+    architectures: [arch, 'mlp'],
+  });
+  await trainModel({ model, train, epochs: 2, batchSize: 64, optimizer: 'adam', learningRate: 2e-3, seed: 1 });
+  await saveClassifierModel(model, dir, info(`ensemble:${arch}+mlp`));
+  members.dispose();
+  model.dispose();
+  return dir;
+}
+const fused = fusedMode ? await fusedEnsemble(primaryInfoArch(), join(work, 'fused')) : undefined;
+function primaryInfoArch(): string {
+  return values.model ? 'cnn' : (values.arch ?? 'cnn');
+}
 const primaryInfo = await loadClassifierModel(primary);
 primaryInfo.model.dispose();
 console.error(
@@ -99,7 +127,7 @@ const guarded = (perKeyPerSecond: number, ensemble = true): ServeConfigInput => 
     // 200 digits from one key over 10 connections, which the default thresholds would rightly deny.
     queryPattern: { flagAt: 1_000_000, denyAt: 1_000_000 },
     ood: {},
-    ensemble: ensemble ? { models: [member] } : false,
+    ensemble: ensemble ? (fusedMode ? { fused: true } : { models: [member] }) : false,
     abstain: { threshold: 0.5 },
   },
   canary: { intervalMs: 60_000, count: 64 },
@@ -107,9 +135,9 @@ const guarded = (perKeyPerSecond: number, ensemble = true): ServeConfigInput => 
   auth: { metricsPublic: true },
 });
 
-async function serve(config: ServeConfigInput, withKeys: boolean): Promise<{ app: FastifyInstance; url: string }> {
+async function serve(config: ServeConfigInput, withKeys: boolean, dir = primary): Promise<{ app: FastifyInstance; url: string }> {
   const app = await buildServer({
-    source: directorySource({ dir: primary }),
+    source: directorySource({ dir }),
     config,
     ...(withKeys ? { keys } : {}),
     oodData: train,
@@ -193,7 +221,7 @@ const auth = { authorization: `Bearer ${key}` };
 // A budget no honest benchmark client reaches: the latency runs must measure the layers, not 429s.
 const servers: Record<Variant, { app: FastifyInstance; url: string; headers: Record<string, string> }> = {
   bare: { ...(await serve(bare, false)), headers: {} },
-  guarded: { ...(await serve(guarded(1_000_000), true)), headers: auth },
+  guarded: { ...(await serve(guarded(1_000_000), true, fused ?? primary)), headers: auth },
   'guarded-no-ensemble': { ...(await serve(guarded(1_000_000, false), true)), headers: auth },
 };
 const variants = Object.keys(servers) as Variant[];
@@ -275,6 +303,7 @@ const result = {
   engine,
   model: primaryInfo.info.architecture,
   ensembleMember: 'mlp',
+  ensembleMode: fusedMode ? 'fused' : 'separate',
   settings: { duration, connections, rounds, bodies: bodies.length },
   runs,
   summary,

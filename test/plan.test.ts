@@ -77,7 +77,12 @@ describe('plan loading', () => {
       to: 'channel: img',
       expect: [/^threats\[0\]\.channel: must be one of 'image', 'text', 'tabular' \(got 'img'\)/],
     },
-    { name: 'unknown norm', from: 'norm: l2', to: 'norm: l7', expect: [/^threats\[3\]\.norm: must be one of 'linf', 'l2' \(got 'l7'\)/] },
+    {
+      name: 'unknown norm',
+      from: 'norm: l2',
+      to: 'norm: l7',
+      expect: [/^threats\[3\]\.norm: must be one of 'linf', 'l2', 'l0', 'patch', 'occlusion' \(got 'l7'\)/],
+    },
     {
       name: 'unknown likelihood',
       from: 'likelihood: likely',
@@ -88,7 +93,9 @@ describe('plan loading', () => {
       name: 'unknown method',
       from: 'method: pgd-at',
       to: 'method: madry',
-      expect: [/^training\.method: must be one of 'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise' \(got 'madry'\)/],
+      expect: [
+        /^training\.method: must be one of 'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'patch-at', 'diversified' \(got 'madry'\)/,
+      ],
     },
     {
       name: 'training threat that does not exist',
@@ -149,6 +156,36 @@ describe('plan loading', () => {
       from: 'traffic: 0.05',
       to: 'traffic: 5',
       expect: [/^rollout\.phases\[1\]\.traffic: must be ≤ 1 \(got 5\)/],
+    },
+    {
+      name: 'a patch budget that is not whole pixels',
+      from: 'norm: l2',
+      to: 'norm: patch',
+      expect: [/^threats\[3\]\.epsilon: must be a whole number of pixels for a patch threat/],
+    },
+    {
+      name: 'diversified without members',
+      from: 'method: pgd-at',
+      to: 'method: diversified',
+      expect: [/^training\.members: is required for method 'diversified'/],
+    },
+    {
+      name: 'members for another method',
+      from: 'method: pgd-at',
+      to: 'method: pgd-at\n  members: 3',
+      expect: [/^training\.members: is an option of method 'diversified' \(an ensemble\) only/],
+    },
+    {
+      name: 'patch-at against an L∞ threat',
+      from: 'method: pgd-at',
+      to: 'method: patch-at',
+      expect: [/^training\.threat: method 'patch-at' trains against a patch threat; 'linf-0\.3' is linf/],
+    },
+    {
+      name: 'a defended-stack criterion without the evaluation that measures it',
+      from: 'criteria:\n  cleanAccuracy',
+      to: 'criteria:\n  defendedStack: { minRobustAccuracy: 0.5 }\n  cleanAccuracy',
+      expect: [/^evaluation\.defendedStack: is required when criteria\.defendedStack is set/],
     },
   ];
   for (const c of cases) {

@@ -58,6 +58,11 @@ export interface ModelOutput {
   readonly features?: Float32Array[];
   /** Predicted class per example (argmax of the probabilities). */
   readonly labels: Int32Array;
+  /**
+   * A fused ensemble's members (defenses/ensemble/fused.ts): each member's predicted class per
+   * example, from the same forward pass as `labels` (the fused ensemble layer reads them).
+   */
+  readonly memberLabels?: readonly Int32Array[];
 }
 
 export interface GuardContext {

@@ -26,6 +26,24 @@ const adversarialSetResult = z.object({
   byThreat: z.record(z.string(), z.object({ accuracy: z.number().min(0).max(1), n: z.number().int().min(0) })),
 });
 
+const stackConfig = z.object({
+  layers: z.array(z.string()),
+  attackSuccess: rateSchema,
+  misclassified: rateSchema,
+  robustAccuracy: rateSchema,
+  cleanPass: rateSchema,
+});
+/** The adaptive defended-stack evaluation (src/eval/adaptive): a DefendedStackReport. */
+const defendedStackResult = z.object({
+  kind: z.literal('rampart.defended-stack-report'),
+  threat: z.string(),
+  count: z.number().int().min(0),
+  cleanAccuracy: rateSchema,
+  configs: z.array(stackConfig),
+  added: z.record(z.string(), z.number()),
+  robustAccuracy: rateSchema,
+});
+
 const reliabilityBin = z.object({ lower: z.number(), upper: z.number(), count: z.number(), confidence: z.number(), accuracy: z.number() });
 
 export const evaluationResultsSchema = z.object({
@@ -44,6 +62,12 @@ export const evaluationResultsSchema = z.object({
   latencyUnderAttackP99Ms: z.number().min(0).optional(),
   /** The defended stack's robust accuracy under the adaptive stack attack (src/eval/adaptive), when measured. */
   defendedStackRobustAccuracy: z.number().min(0).max(1).optional(),
+  /** The defended stack's report: every configuration (bare, each layer, all) under the adaptive attack. */
+  defendedStack: defendedStackResult.optional(),
+  /** How each threat was evaluated when not by the plan's white-box attacks (technique, surrogate, sparse norm). */
+  threatNotes: z.record(z.string(), z.string()).optional(),
+  /** Per targeted threat: the share of attacked examples moved to the target class. */
+  targetedSuccess: z.record(z.string(), rateSchema.extend({ target: z.number().int().min(0) })).optional(),
   /** Certified accuracy per threat id, when certification ran. */
   certifiedAccuracy: z.record(z.string(), z.number().min(0).max(1)).optional(),
   curves: z.array(z.object({ norm: z.string(), points: z.array(curvePoint) })).default([]),

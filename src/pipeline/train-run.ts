@@ -15,6 +15,8 @@ import { trainModel, type BatchProgress, type EpochSummary, type TrainConfig, ty
 import { selectData, type DataSelection } from './data-selection.js';
 import type * as tf from '@tensorflow/tfjs';
 import { createObjective, type ObjectiveOptions } from '../training/objectives/registry.js';
+import { ensembleDiversity } from '../training/objectives/ensemble-diversity.js';
+import { buildFusedEnsemble } from '../defenses/ensemble/fused.js';
 import { threatModel, type ThreatModelSpec } from '../threats/threat-model.js';
 import { takeFirst } from '../data/index.js';
 import type { WorkerPool } from '../execution/pool/index.js';
@@ -31,6 +33,12 @@ export interface TrainRunOptions extends TrainConfig {
   /** Training objective id (`standard`, `pgd-at`, `trades`, `fgsm-rs`, `noise`, ...); default `standard`. */
   method?: string;
   methodOptions?: ObjectiveOptions;
+  /**
+   * Train a diversity-regularised ensemble of `members` copies of the architecture, fused
+   * into one model (defenses/ensemble/fused.ts). With method `diversified` the inputs are
+   * PGD-AT's when `methodOptions.threat` is set, else clean; any other method prepares them.
+   */
+  ensemble?: { members: number; diversity?: number };
   /**
    * PGD accuracy on the validation split every epoch, keeping the best-robust weights.
    * Default: on for methods with a threat, against that threat with 10 steps.
@@ -79,7 +87,24 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const method = options.method ?? 'standard';
   const methodOptions: ObjectiveOptions = { ...options.methodOptions };
   if (methodOptions.threat && !methodOptions.threat.bounds) methodOptions.threat = { ...methodOptions.threat, bounds: train.bounds };
-  const objective = createObjective(method, methodOptions);
+  const ensemble = options.ensemble
+    ? buildFusedEnsemble(options.architecture, {
+        inputShape: train.shape,
+        numClasses: train.numClasses,
+        seed: options.seed,
+        members: options.ensemble.members,
+      })
+    : undefined;
+  // `diversified` with an ensemble size names the ensemble, not the perturbation mixture: its inputs come from PGD-AT or are clean.
+  const baseMethod = ensemble && method === 'diversified' ? (methodOptions.threat ? 'pgd-at' : 'standard') : method;
+  const base = createObjective(baseMethod, ensemble && baseMethod === 'standard' ? {} : methodOptions);
+  const objective = ensemble
+    ? ensembleDiversity({
+        base,
+        members: ensemble.members,
+        ...(options.ensemble?.diversity === undefined ? {} : { lambda: options.ensemble.diversity }),
+      })
+    : base;
   const check = options.robustValidation === false ? undefined : options.robustValidation;
   const threatSpec = options.robustValidation === false ? undefined : (check?.threat ?? methodOptions.threat);
   const robustValidation = threatSpec
@@ -89,7 +114,8 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     (options.overfitGuard ?? method === 'fgsm-rs') && robustValidation
       ? { ...robustValidation, data: takeFirst(train, 500), drop: 0.2 }
       : undefined;
-  const model = buildModel(options.architecture, { inputShape: train.shape, numClasses: train.numClasses, seed: options.seed });
+  const model =
+    ensemble?.model ?? buildModel(options.architecture, { inputShape: train.shape, numClasses: train.numClasses, seed: options.seed });
   const { epochs, batchSize, optimizer, learningRate, momentum, schedule, seed, curriculum, augment } = options;
   const config: TrainConfig = {
     epochs,
@@ -127,6 +153,8 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
     ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
   });
+  // The members' view shares the ensemble's layers: releasing it leaves them to the fused model (disposed by the caller).
+  ensemble?.members.dispose();
   const modelDir = join(options.outDir, 'model');
   await saveClassifierModel(model, modelDir, info);
   const classifier = new TfjsClassifier(model, { id: options.architecture, bounds: train.bounds });

@@ -67,6 +67,15 @@ const layersSchema = z
             denyAt: z.number().gt(0).max(1).optional(),
           })
           .strict(),
+        // The served model is a fused ensemble (rampart train --method diversified --members N):
+        // its members' labels come from its own forward pass.
+        z
+          .object({
+            fused: z.literal(true),
+            flagAt: z.number().gt(0).max(1).optional(),
+            denyAt: z.number().gt(0).max(1).optional(),
+          })
+          .strict(),
       ])
       .default(false),
     abstain: z

@@ -5,7 +5,7 @@
  * traffic the live one saw before a rollback is made.
  */
 import { abstainLayer } from '../defenses/abstain/index.js';
-import { ensembleLayer, type EnsembleMember } from '../defenses/ensemble/index.js';
+import { ensembleLayer, fusedEnsembleLayer, type EnsembleMember } from '../defenses/ensemble/index.js';
 import type { DefenseLayer } from '../defenses/layer.js';
 import { normalizeTextWithReport, type NormalizeStage, type NormalizeTextOptions } from '../defenses/normalize-text/index.js';
 import { oodLayer, type OodDetector } from '../defenses/ood/index.js';
@@ -59,7 +59,10 @@ export async function buildLayers(options: {
   let dispose = (): void => {};
   let ensemble: DefenseLayer | undefined;
   let ensembleIds: string[] = [];
-  if (l.ensemble !== false) {
+  if (l.ensemble !== false && 'fused' in l.ensemble) {
+    ensemble = fusedEnsembleLayer(l.ensemble);
+    ensembleIds = ['fused'];
+  } else if (l.ensemble !== false) {
     let members = options.ensemble;
     if (!members) {
       const loaded = await loadEnsembleMembers(l.ensemble.models, first.view.inputShape);

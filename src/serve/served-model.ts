@@ -77,6 +77,34 @@ export function outputFromLogits(logits: Float32Array[], temperature: number, fe
   return features ? { logits, probabilities, labels, features } : { logits, probabilities, labels };
 }
 
+/**
+ * One pass of a fused ensemble: the mean's logits and each member's labels. The mean and the
+ * members' logits leave the backend as one concatenated download; the argmax runs here.
+ */
+function inferFused(heads: tf.LayersModel, batch: ImageBatch, temperature: number): ModelOutput {
+  const all = tf.tidy(() =>
+    tf.concat(heads.apply(tf.tensor(batch.x, [batch.count, ...batch.shape]), { training: false }) as tf.Tensor[], 1),
+  );
+  const flat = all.dataSync() as Float32Array;
+  all.dispose();
+  // Rows of [mean, member 1, ..., member M], each numClasses wide.
+  const heads1 = heads.outputs.length;
+  const k = flat.length / batch.count / heads1;
+  const logitRows: Float32Array[] = [];
+  const memberLabels = Array.from({ length: heads1 - 1 }, () => new Int32Array(batch.count));
+  for (let i = 0; i < batch.count; i++) {
+    const row = i * heads1 * k;
+    logitRows.push(flat.slice(row, row + k));
+    memberLabels.forEach((labels, m) => {
+      const at = row + (m + 1) * k;
+      let best = 0;
+      for (let c = 1; c < k; c++) if ((flat[at + c] as number) > (flat[at + best] as number)) best = c;
+      labels[i] = best;
+    });
+  }
+  return { ...outputFromLogits(logitRows, temperature), memberLabels };
+}
+
 export interface ServedModelOptions {
   ref: ModelRef;
   id: string;
@@ -94,7 +122,13 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
   const last = model.layers[model.layers.length - 1];
   const penultimate = last?.input;
   const usable = penultimate !== undefined && !Array.isArray(penultimate) && penultimate.shape.length === 2 && model.layers.length >= 2;
-  const twoHeads = usable ? tf.model({ inputs: model.inputs, outputs: [penultimate, model.outputs[0] as tf.SymbolicTensor] }) : undefined;
+  // A fused ensemble (an Average of member logits on top): its members' logits are the mean's inputs, read in the same pass.
+  const memberHeads = last?.getClassName() === 'Average' && Array.isArray(penultimate) && penultimate.length >= 2 ? penultimate : [];
+  const twoHeads = usable
+    ? tf.model({ inputs: model.inputs, outputs: [penultimate, model.outputs[0] as tf.SymbolicTensor] })
+    : memberHeads.length > 0
+      ? tf.model({ inputs: model.inputs, outputs: [model.outputs[0] as tf.SymbolicTensor, ...memberHeads] })
+      : undefined;
   const softmaxOutput = (last?.getConfig() as { activation?: string } | undefined)?.activation === 'softmax';
   const classifier = stored.classifier;
   const temperature = options.temperature ?? 1;
@@ -111,6 +145,7 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
     loadedAt: new Date().toISOString(),
     infer({ batch }) {
       if (!batch) throw new TypeError('image model called without a batch');
+      if (memberHeads.length > 0 && twoHeads) return Promise.resolve(inferFused(twoHeads, batch, temperature));
       const [features, logits] = tf.tidy(() => {
         const x = tf.tensor(batch.x, [batch.count, ...batch.shape]);
         if (twoHeads) {

@@ -14,6 +14,7 @@ import { positiveNumber, wholeNumber } from '../parse.js';
 import { say } from '../output.js';
 import { addEngineFlags, addWorkersFlag, withPool } from './shared.js';
 import { initEngine } from '../../engine/backend.js';
+import { UsageError } from '../../core/errors.js';
 
 interface TrainFlags {
   data: string;
@@ -42,6 +43,27 @@ interface TrainFlags {
   robustVal: boolean;
   curriculum?: string;
   augmentShift?: number;
+  members?: number;
+  diversity?: number;
+}
+
+/**
+ * The ensemble `--members` asks for: only with `--method diversified` (whose `members`, from
+ * the library, are otherwise perturbation objectives).
+ *
+ * @throws UsageError `E_MEMBERS` for `--members` with another method or `diversified` without it, or a bad `--diversity`.
+ */
+function ensembleOf(flags: TrainFlags): { members: number; diversity?: number } | undefined {
+  if (flags.members === undefined) {
+    if (flags.method === 'diversified')
+      throw new UsageError('E_MEMBERS', '--method diversified trains an ensemble: add --members N (2-16), e.g. --members 3.');
+    return undefined;
+  }
+  if (flags.method !== 'diversified')
+    throw new UsageError('E_MEMBERS', `--members is an option of --method diversified (an ensemble); got --method ${flags.method}.`);
+  if (flags.diversity !== undefined && !(Number.isFinite(flags.diversity) && flags.diversity >= 0))
+    throw new UsageError('E_MEMBERS', `--diversity must be a number >= 0 (got ${String(flags.diversity)}).`);
+  return { members: flags.members, ...(flags.diversity === undefined ? {} : { diversity: flags.diversity }) };
 }
 
 export function registerTrain(program: Command): void {
@@ -68,6 +90,12 @@ export function registerTrain(program: Command): void {
     .option('--beta <value>', 'trades: weight of the robustness term (default 6)', Number)
     .option('--sigma <value>', 'noise: standard deviation of the Gaussian noise (default 0.25)', Number)
     .option('--awp', 'add adversarial weight perturbation (Wu et al. 2020) to the method')
+    .option(
+      '--members <n>',
+      'diversified: train a diversity-regularised ensemble of N copies of --arch, fused into one model (2-16; PGD-AT inputs with --epsilon)',
+      wholeNumber('--members', 2),
+    )
+    .option('--diversity <w>', "diversified ensemble: weight of the members' diversity term (default 0.5)", Number)
     .option('--curriculum <phases>', "phased exposure EPOCHS:SCALE[:STEPS],... of the threat, e.g. '2:0.25,2:0.5,4:1'")
     .option(
       '--augment-shift <px>',
@@ -87,8 +115,9 @@ export function registerTrain(program: Command): void {
       ...(flags.sigma === undefined ? {} : { sigma: flags.sigma }),
       ...(flags.awp ? { awp: true } : {}),
     };
-    // Fail on a bad method or option before loading any data.
-    createObjective(flags.method, methodOptions);
+    const ensemble = ensembleOf(flags);
+    // Fail on a bad method or option before loading any data (an ensemble's base objective is PGD-AT or standard).
+    if (!ensemble) createObjective(flags.method, methodOptions);
     const bar = createProgress('train', { quiet: flags.quiet === true });
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
     const { report } = await withPool(flags.workers, engine.backend, (pool) =>
@@ -108,6 +137,7 @@ export function registerTrain(program: Command): void {
         ...(flags.augmentShift ? { augment: { shift: flags.augmentShift } } : {}),
         method: flags.method,
         methodOptions,
+        ...(ensemble ? { ensemble } : {}),
         ...(flags.robustVal ? {} : { robustValidation: false as const }),
         ...(flags.backend === undefined ? {} : { backend: flags.backend }),
         onBatch: (p) =>

@@ -71,3 +71,44 @@ export function ensembleLayer(members: readonly EnsembleMember[], options: Ensem
     },
   };
 }
+
+/**
+ * Disagreement inside a fused ensemble (one model whose output is the mean of its members,
+ * as `rampart train --method diversified --members N` builds): the members' labels come
+ * from the served model's own forward pass (`output.memberLabels`), so the layer costs no
+ * extra inference. The score is the fraction of members that disagree with the ensemble's
+ * class, for the worst example of the request. A model that is not a fused ensemble has no
+ * member labels and passes with a reason.
+ *
+ * @example const layer = fusedEnsembleLayer({ flagAt: 0.5 });
+ */
+export function fusedEnsembleLayer(options: EnsembleOptions = {}): DefenseLayer {
+  const flagAt = options.flagAt ?? 0.5;
+  return {
+    id: 'ensemble',
+    stage: 'output',
+    check(ctx: GuardContext): Promise<LayerVerdict> {
+      const primary = ctx.output?.labels;
+      const members = ctx.output?.memberLabels;
+      if (!primary || !members || members.length === 0)
+        return Promise.resolve({ decision: 'pass', reason: 'the served model is not a fused ensemble' });
+      let worst = 0;
+      const flagged: number[] = [];
+      for (let i = 0; i < primary.length; i++) {
+        const disagree = members.filter((m) => m[i] !== primary[i]).length / members.length;
+        worst = Math.max(worst, disagree);
+        if (disagree >= flagAt) flagged.push(i);
+      }
+      const score = Math.round(worst * 1000) / 1000;
+      const decision = thresholdDecision(score, flagAt, options.denyAt);
+      if (decision === 'pass') return Promise.resolve({ decision, score });
+      return Promise.resolve({
+        decision,
+        score,
+        examples: flagged,
+        code: 'E_ENSEMBLE_DISAGREEMENT',
+        reason: `${Math.round(worst * members.length)} of ${members.length} fused ensemble members disagree with the ensemble`,
+      });
+    },
+  };
+}

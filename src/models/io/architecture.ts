@@ -123,10 +123,18 @@ function infer(layer: LayerSpec, inputs: Shape[]): Inferred {
       const out = num(c.output_dim);
       return { weights: [['embeddings', [num(c.input_dim), out]]], output: [...s, out] };
     }
+    case 'Average':
+    case 'Add': {
+      // Element-wise merges (a fused ensemble's mean): no weights, and every input has the output's shape.
+      const key = s.join(',');
+      if (inputs.length < 2 || inputs.some((i) => i.join(',') !== key))
+        throw new Refusal(`its inputs must share one shape (got ${inputs.map((i) => `[${i.join(', ')}]`).join(' ')})`);
+      return { weights: [], output: s };
+    }
     default:
       if (IDENTITY_LAYERS.has(layer.className)) return { weights: [], output: s };
       throw new Refusal(
-        'its class is not one whose weights can be checked before loading (checked: InputLayer, Dense, Conv2D, pooling, ' +
+        'its class is not one whose weights can be checked before loading (checked: InputLayer, Dense, Conv2D, pooling, Average, Add, ' +
           `Flatten, Reshape, BatchNormalization, Embedding, ${[...IDENTITY_LAYERS].join(', ')})`,
       );
   }

@@ -13,7 +13,7 @@ const METHOD_OPTIONS = ['steps', 'stepSize', 'mixRatio', 'beta', 'sigma'] as con
 
 /** The parts of a parsed plan the rules read. */
 interface PlanParts {
-  threats: readonly { id: string; channel: 'image' | 'text' | 'tabular' }[];
+  threats: readonly { id: string; channel: 'image' | 'text' | 'tabular'; norm?: string }[];
   data?: unknown;
   model?: { architecture?: string | undefined; baseline?: unknown; source?: ModelSourceSpec | undefined } | undefined;
   training?: z.infer<typeof trainingSchema> | undefined;
@@ -111,7 +111,18 @@ export function checkChannels(plan: PlanParts, ctx: z.RefinementCtx): void {
 export function checkTraining(plan: PlanParts, ctx: z.RefinementCtx): void {
   const training = plan.training;
   if (!training) return;
-  const accepted = objectiveOptionNames(training.method);
+  // A plan's `diversified` is an ensemble whose inputs, with a threat, are PGD-AT's: it takes PGD-AT's options.
+  const accepted = objectiveOptionNames(training.method === 'diversified' ? 'pgd-at' : training.method);
+  if (training.method === 'diversified' && training.members === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['training', 'members'],
+      message: "is required for method 'diversified' (ensemble size 2–16, e.g. 3)",
+    });
+  for (const option of ['members', 'diversity'] as const) {
+    if (training.method !== 'diversified' && training[option] !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['training', option], message: "is an option of method 'diversified' (an ensemble) only" });
+  }
   for (const option of METHOD_OPTIONS) {
     if (training[option] !== undefined && !accepted.includes(option)) {
       const others = accepted.filter((o) => o !== 'threat');
@@ -123,7 +134,7 @@ export function checkTraining(plan: PlanParts, ctx: z.RefinementCtx): void {
     }
   }
   const images = idsOf(plan, 'image');
-  const adversarial = training.method !== 'standard' && training.method !== 'noise';
+  const adversarial = training.method !== 'standard' && training.method !== 'noise' && training.method !== 'diversified';
   if (adversarial && training.threat === undefined) {
     ctx.addIssue({
       code: 'custom',
@@ -145,5 +156,41 @@ export function checkTraining(plan: PlanParts, ctx: z.RefinementCtx): void {
         path: ['training', 'threat'],
         message: `must name an image threat: one of ${quoteList(images)} (got the ${threat.channel} threat '${training.threat}')`,
       });
+    else if ((training.method === 'patch-at') !== (threat.norm === 'patch'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'threat'],
+        message:
+          training.method === 'patch-at'
+            ? `method 'patch-at' trains against a patch threat; '${training.threat}' is ${threat.norm}`
+            : `method '${training.method}' trains against an L∞ or L2 threat; '${training.threat}' is ${threat.norm} (use patch-at for patches)`,
+      });
+    else if (threat.norm !== 'linf' && threat.norm !== 'l2' && threat.norm !== 'patch')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'threat'],
+        message: `no training method hardens against ${threat.norm} threats yet`,
+      });
   }
+}
+
+/** The defended-stack evaluation names an L∞/L2 image threat, and the `defendedStack` criterion needs it. */
+export function checkEvaluationExtras(
+  plan: PlanParts & { evaluation: { defendedStack?: { threat: string } | undefined }; criteria: { defendedStack?: unknown } },
+  ctx: z.RefinementCtx,
+): void {
+  const stack = plan.evaluation.defendedStack;
+  const dense = plan.threats.filter((t) => t.channel === 'image' && (t.norm === 'linf' || t.norm === 'l2')).map((t) => t.id);
+  if (stack && !dense.includes(stack.threat))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['evaluation', 'defendedStack', 'threat'],
+      message: `must name an L∞ or L2 image threat: one of ${quoteList(dense)} (got '${stack.threat}')`,
+    });
+  if (plan.criteria.defendedStack !== undefined && !stack)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['evaluation', 'defendedStack'],
+      message: 'is required when criteria.defendedStack is set, e.g. { threat: linf-0.1, layers: { abstain: {}, ood: {} } }',
+    });
 }

@@ -7,8 +7,16 @@
  */
 import { z } from 'zod';
 import { gateCriteriaSchema } from '../../eval/gate-criteria.js';
-import { imageDataSchema, imageModelSchema, tabularSectionSchema, textSectionSchema, trainingSchema } from './sections.js';
-import { checkChannels, checkTraining, quoteList } from './refine.js';
+import {
+  defendedStackSchema,
+  imageDataSchema,
+  imageModelSchema,
+  surrogateSchema,
+  tabularSectionSchema,
+  textSectionSchema,
+  trainingSchema,
+} from './sections.js';
+import { checkChannels, checkEvaluationExtras, checkTraining, quoteList } from './refine.js';
 import { planId, threatSchema } from './threat-schema.js';
 
 export { CHANNELS, GOALS, IMPACTS, LIKELIHOODS, TECHNIQUES, TEXT_FAMILIES, threatSchema } from './threat-schema.js';
@@ -84,6 +92,10 @@ export const planSchema = z
         latencySamples: z.number().int().min(10).max(10_000).default(200),
         /** Adversarial examples shown in the report. */
         examples: z.number().int().min(0).max(32).default(8),
+        /** The adversary's own model for `transfer` image threats (trained by the pipeline). */
+        surrogate: surrogateSchema.optional(),
+        /** Adaptive evaluation of the model with its detectors; the `defendedStack` criterion reads it. */
+        defendedStack: defendedStackSchema.optional(),
       })
       .strict()
       .default({
@@ -187,6 +199,7 @@ export const planSchema = z
           message: `must name an L2 image threat (certificates are L2 radii); use one of ${quoteList(l2)}`,
         });
     }
+    checkEvaluationExtras(plan, ctx);
     if (plan.criteria.certifiedAccuracy && !plan.evaluation.certification) {
       ctx.addIssue({
         code: 'custom',

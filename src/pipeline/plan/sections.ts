@@ -9,8 +9,12 @@ import { modelSourceSchema } from '../../models/sources/load.js';
 import { OPTIMIZERS } from '../../training/optimizers.js';
 import { planId } from './threat-schema.js';
 
-/** Training methods a plan can name (`diversified` needs members, which only the library takes). */
-export const PLAN_METHODS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise'] as const;
+/**
+ * Training methods a plan can name. `diversified` here is a diversity-regularised ensemble
+ * of `members` copies of the architecture, fused into one model (PGD-AT inputs when the
+ * training names a threat); `patch-at` trains against a `patch` threat.
+ */
+export const PLAN_METHODS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'patch-at', 'diversified'] as const;
 const id = planId;
 const fraction = z.number().min(0).max(1);
 const wholePositive = z.number().int().min(1);
@@ -52,6 +56,10 @@ export const trainingSchema = z
     beta: z.number().min(0).optional(),
     sigma: z.number().positive().optional(),
     awp: z.boolean().optional(),
+    /** `diversified`: ensemble members (2–16), fused into one model. */
+    members: z.number().int().min(2).max(16).optional(),
+    /** `diversified`: weight of the members' diversity term (default 0.5). */
+    diversity: z.number().min(0).max(100).optional(),
     ...optimisation,
     /** Phased exposure: the threat's epsilon ramps over these phases. */
     phases: z.array(phaseSchema).min(1).optional(),
@@ -191,5 +199,52 @@ export const textSectionSchema = z
     /** Attack the first N test texts. */
     limit: wholePositive.default(100),
     examples: z.number().int().min(0).max(32).default(4),
+  })
+  .strict();
+
+/**
+ * The adversary's own model for `transfer` image threats: an architecture the pipeline
+ * trains (standard training) on the image data's validation split — data an adversary could
+ * collect, disjoint from the model's training and test examples. Without it, transfer
+ * threats are evaluated white-box (a lower bound on robustness; the report says so).
+ */
+export const surrogateSchema = z
+  .object({
+    architecture: z.enum(ARCHITECTURES).default('mlp'),
+    epochs: z.number().int().min(1).max(50).default(3),
+    learningRate: z.number().positive().max(10).default(0.002),
+    /** Train on the first N validation examples. */
+    limit: wholePositive.max(100_000).default(2000),
+  })
+  .strict();
+
+/**
+ * Adaptive evaluation of the defended stack (model and detectors attacked together, see
+ * src/eval/adaptive) at one L∞/L2 image threat, with the detection layers `rampart serve`
+ * runs, configured as there: `abstain` (threshold on the top probability) and `ood`
+ * (Mahalanobis distance on the model's logits, fitted on the first `fitLimit` validation
+ * examples; `flagAt` times the fitted threshold). `false` leaves a layer out.
+ */
+export const defendedStackSchema = z
+  .object({
+    threat: id,
+    layers: z
+      .object({
+        abstain: z
+          .union([z.literal(false), z.object({ threshold: z.number().gt(0).lt(1).default(0.5) }).strict()])
+          .default({ threshold: 0.5 }),
+        ood: z
+          .union([
+            z.literal(false),
+            z.object({ flagAt: z.number().positive().default(1), fitLimit: z.number().int().min(10).max(100_000).default(2000) }).strict(),
+          ])
+          .default({ flagAt: 1, fitLimit: 2000 }),
+      })
+      .strict()
+      .default({ abstain: { threshold: 0.5 }, ood: { flagAt: 1, fitLimit: 2000 } }),
+    /** Attack the first N evaluation examples (each costs the bare attacks plus `steps` joint steps per configuration). */
+    limit: wholePositive.max(10_000).default(100),
+    /** Joint ascent steps of the stack attack. */
+    steps: wholePositive.max(1000).default(20),
   })
   .strict();

@@ -3,7 +3,7 @@
  * id, the adversary's budget and goal, and who owns the risk. Part of `planSchema`.
  */
 import { z } from 'zod';
-import { NORM_IDS } from '../../threats/norms.js';
+import { NORM_IDS, THREAT_NORM_IDS } from '../../threats/norms.js';
 
 /** Plan ids: threat ids and the plan name. */
 export const planId = z
@@ -40,12 +40,26 @@ function checkThreat(
   if (t.channel === 'image' && t.norm === 'linf' && t.epsilon !== undefined && t.epsilon > 1) {
     ctx.addIssue({ code: 'custom', path: ['epsilon'], message: `must be ≤ 1 for an L∞ threat on inputs in [0, 1] (got ${t.epsilon})` });
   }
+  // Sparse budgets count pixels (l0) or a box side in pixels (patch, occlusion).
+  if (t.channel === 'image' && (t.norm === 'l0' || t.norm === 'patch' || t.norm === 'occlusion') && !Number.isInteger(t.epsilon)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['epsilon'],
+      message: `must be a whole number of pixels for a ${t.norm} threat (${t.norm === 'l0' ? 'pixels changed' : 'side of the box'}; got ${t.epsilon})`,
+    });
+  }
   if (t.goal === 'targeted' && t.target === undefined)
     ctx.addIssue({ code: 'custom', path: ['target'], message: 'is required when goal is targeted (the class the adversary wants)' });
 }
 
 const imageThreat = z
-  .object({ ...threatBase, channel: z.literal('image'), norm: z.enum(NORM_IDS), epsilon: z.number().positive() })
+  .object({
+    ...threatBase,
+    channel: z.literal('image'),
+    /** `linf`/`l2` (epsilon in [0, 1] units), `l0` (pixels changed), `patch`/`occlusion` (box side in pixels). */
+    norm: z.enum(THREAT_NORM_IDS),
+    epsilon: z.number().positive(),
+  })
   .strict()
   .superRefine(checkThreat);
 

@@ -21,11 +21,13 @@ import { attackSuccessOf, type Rate } from '../../eval/rate.js';
 import type { EvaluationResults, MaskingSummary } from '../../eval/results.js';
 import type { RobustnessReport } from '../../eval/robustness.js';
 import { suiteDefinition, type SuiteDefinition, type SuiteReport } from '../../eval/suite.js';
-import { evaluateThreats } from '../../eval/threat-evaluation.js';
+import { evaluateThreats, type ThreatResult } from '../../eval/threat-evaluation.js';
 import { maskingAt } from '../../eval/trust.js';
 import { accessOf, type Classifier } from '../../models/classifier.js';
 import { threatModel, type ThreatTechnique, type ThreatModel } from '../../threats/threat-model.js';
 import type { ImageThreatScenario, Plan } from '../plan/schema.js';
+import { planDefendedStack } from './defended-stack.js';
+import { needsSurrogate, trainSurrogate } from './surrogate.js';
 
 export type { AdversarialExample, AdversarialExampleSet } from '../../eval/adversarial-examples.js';
 
@@ -53,6 +55,12 @@ export interface EvaluateModelOptions {
   text?: ChannelRates;
   /** Robust accuracy per tabular threat id, from the tabular stage, and its clean accuracy over the same rows. */
   tabular?: ChannelRates;
+  /**
+   * Held-out data the evaluation may fit on (the validation split): the transfer threats'
+   * surrogate trains on it and the defended stack's OOD layer is fitted on it. Without it
+   * neither runs (transfer threats are then evaluated white-box, the note says so).
+   */
+  fitData?: Dataset;
   /** Run the plan's gradient-masking checks (the candidate's evaluation); default false. */
   masking?: boolean;
   onProgress?: (done: number, total: number, label: string) => void;
@@ -185,6 +193,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   const { plan, model, data } = options;
   const threats = planImageThreats(plan, model);
   const suite = planSuite(plan);
+  const surrogate = options.fitData && needsSurrogate(plan) ? await trainSurrogate(plan, options.fitData) : undefined;
   const measured = await evaluateThreats({
     model,
     data,
@@ -194,14 +203,16 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     ...(plan.evaluation.curve ? { curve: plan.evaluation.curve } : {}),
     batchSize: plan.evaluation.batchSize,
     seed: plan.seed,
+    ...(surrogate ? { surrogate } : {}),
     ...(options.pool ? { pool: options.pool } : {}),
     ...(options.onProgress ? { onProgress: (done, total, label) => options.onProgress?.(done, total + 1, label) } : {}),
-  });
+  }).finally(() => surrogate?.model.dispose());
   const masking: MaskingReport[] = [];
   const maskingPlan = plan.evaluation.masking;
   // The masking checks compare gradient attacks with others: a model without gradients has none to mask.
   if (options.masking && maskingPlan !== false && accessOf(model) === 'gradients') {
-    for (const threat of threats) {
+    // The checks compare L∞/L2 gradient attacks with others; sparse threats have their own attacks.
+    for (const threat of threats.filter((t) => t.norm === 'linf' || t.norm === 'l2')) {
       options.onProgress?.(1, 1, `gradient-masking checks at ${threat.id}`);
       masking.push(
         await maskingAt(model, data, threat, {
@@ -213,6 +224,16 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
       );
     }
   }
+  const stack = options.fitData
+    ? await planDefendedStack({
+        plan,
+        model,
+        data,
+        fitData: options.fitData,
+        threats,
+        ...(options.temperature === undefined ? {} : { temperature: options.temperature }),
+      })
+    : undefined;
   const others = otherChannels(options);
   const robust: Record<string, Rate> = others.robust;
   const attackSuccess: Record<string, Rate> = others.attackSuccess;
@@ -260,8 +281,20 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
       upperBound: suite === undefined,
     },
     ...(masking.length > 0 ? { masking: Object.fromEntries(masking.map((m) => [m.threat.id, maskingSummary(m)])) } : {}),
+    ...threatDetails(measured.threats),
+    ...(stack ? { defendedStack: stack, defendedStackRobustAccuracy: stack.robustAccuracy.value } : {}),
   };
   return { results, reports: measured.reports, suites: measured.suites, masking, ...(examples ? { examples } : {}) };
+}
+
+/** The threats' notes (how each was evaluated) and targeted success rates, for the results. */
+function threatDetails(threats: readonly ThreatResult[]): Pick<EvaluationResults, 'threatNotes' | 'targetedSuccess'> {
+  const notes = Object.fromEntries(threats.flatMap((t) => (t.note ? [[t.threat, t.note]] : [])));
+  const targeted = Object.fromEntries(threats.flatMap((t) => (t.targetedSuccess ? [[t.threat, t.targetedSuccess]] : [])));
+  return {
+    ...(Object.keys(notes).length > 0 ? { threatNotes: notes } : {}),
+    ...(Object.keys(targeted).length > 0 ? { targetedSuccess: targeted } : {}),
+  };
 }
 
 /**

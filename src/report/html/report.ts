@@ -15,6 +15,7 @@ import { imageDataUri, perturbationDataUri } from './png.js';
 import { textAttackSection, type TextAttackSet } from './text-diff.js';
 import { exampleAttributionRow, explanationSummary } from './explanation.js';
 import { maskingSection, methodLine, rateCell, UPPER_BOUND_LABEL } from './evidence.js';
+import { threatDetailsHtml } from '../threat-details.js';
 
 export interface RiskRow {
   threat: string;
@@ -258,6 +259,7 @@ ${data.description ? `<p>${esc(data.description)}</p>` : ''}
 <section><h2>Models</h2>${summaryTable(data.models, threatIds)}</section>
 ${image ? `<section><h2>Accuracy against ε</h2>${curvePlots(data)}</section>` : ''}
 ${image ? `<section><h2>Gradient-masking checks</h2>${maskingSection(data.models)}</section>` : ''}
+${image && threatDetailsHtml(data.models) ? `<section><h2>Threat details and defended stack</h2>${threatDetailsHtml(data.models)}</section>` : ''}
 ${image || has('tabular') ? `<section><h2>Calibration</h2>${reliabilitySection(data)}</section>` : ''}
 ${image ? `<section><h2>Adversarial examples</h2>${examplesSection(data.examples)}</section>` : ''}
 ${has('text') ? `<section><h2>Text attacks</h2>${textAttackSection(data.textAttacks)}</section>` : ''}

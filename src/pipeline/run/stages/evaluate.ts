@@ -11,6 +11,8 @@ import type { EvaluationResults } from '../../../eval/results.js';
 import type { Classifier } from '../../../models/classifier.js';
 import { loadClassifierModel } from '../../../models/store.js';
 import { channelResults, evaluateModel, writeModelEvaluation, type ChannelRates } from '../evaluate-model.js';
+import { needsSurrogate } from '../surrogate.js';
+import type { Plan } from '../../plan/schema.js';
 import { stageRef, type Stage, type StageContext, type StageRef } from '../types.js';
 import { evaluationData, filesExist } from './common.js';
 import { dataStage } from './data.js';
@@ -151,6 +153,8 @@ export function evaluationStage(
           name: `${ctx.plan.name}/${name}`,
           sha256: loaded.sha256,
           data: evaluationData(ctx.plan).selected,
+          // The validation split: the transfer surrogate trains on it, the defended stack's OOD layer is fitted on it.
+          ...(needsFitData(ctx.plan) ? { fitData: evaluationData(ctx.plan).splits.validation } : {}),
           ...(ctx.pool ? { pool: ctx.pool } : {}),
           ...(inputs.calibrate ? { temperature: ctx.output(calibrateStage).temperature } : {}),
           ...(certify ? { certified: rates(certify.certifiedAccuracy, certify.count) } : {}),
@@ -179,6 +183,11 @@ export function evaluationStage(
     },
     stillValid: (o, ctx) => filesExist(ctx, [o.resultsPath, ...o.reports, o.examples]),
   };
+}
+
+/** True when the evaluation fits something on held-out data (a transfer surrogate, the defended stack's OOD layer). */
+function needsFitData(plan: Plan): boolean {
+  return needsSurrogate(plan) || plan.evaluation.defendedStack !== undefined;
 }
 
 export const attackStage = evaluationStage('attack', 'attack evaluation (baseline)', trainedModel(baselineStage), 'baseline');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { writeTextFile } from '../../../core/files.js';
 import { gateJunit } from '../../../report/junit.js';
 import { gateMarkdown } from '../../../report/gate-markdown.js';
+import { threatDetailsMarkdown } from '../../../report/threat-details.js';
 import { evaluateGate, type GateResult } from '../../../eval/gate.js';
 import type { EvaluationResults } from '../../../eval/results.js';
 import type { Stage } from '../types.js';
@@ -34,7 +35,10 @@ export const gateStage: Stage<GateOutputs> = {
     const junit = join(ctx.workDir, 'gate.xml');
     const markdown = join(ctx.workDir, 'gate.md');
     await writeTextFile(junit, gateJunit(gate, { name: ctx.plan.name, timestamp: new Date().toISOString() }));
-    await writeTextFile(markdown, gateMarkdown(gate, { name: ctx.plan.name, candidate: candidate.model.name }));
+    // How each threat was evaluated, targeted success and the defended stack follow the checks.
+    const details = threatDetailsMarkdown(candidate);
+    const summary = gateMarkdown(gate, { name: ctx.plan.name, candidate: candidate.model.name });
+    await writeTextFile(markdown, details ? `${summary.trimEnd()}\n\n${details}\n` : summary);
     return { gate, junit: ctx.relative(junit), markdown: ctx.relative(markdown) };
   },
   stillValid: (o, ctx) => filesExist(ctx, [o.junit, o.markdown]),

@@ -120,11 +120,19 @@ export const baselineStage: Stage<TrainOutputs> = {
   volatile: ['trainingMs'],
 };
 
+/** The training threat when it is L∞ or L2: what PGD-based objectives and the robust validation take. */
+function denseThreat(t: ImageThreatScenario | undefined): (ImageThreatScenario & { norm: 'linf' | 'l2' }) | undefined {
+  return t && (t.norm === 'linf' || t.norm === 'l2') ? { ...t, norm: t.norm } : undefined;
+}
+
 function methodOptions(plan: Plan): ObjectiveOptions {
   const t = builtImageSection(plan).training;
   const threat = trainingThreat(plan);
+  const dense = denseThreat(threat);
   const options: ObjectiveOptions = {
-    ...(threat ? { threat: { id: threat.id, norm: threat.norm, epsilon: threat.epsilon } } : {}),
+    ...(dense ? { threat: { id: dense.id, norm: dense.norm, epsilon: dense.epsilon } } : {}),
+    // Patch-AT's budget is the patch threat's side in pixels.
+    ...(t.method === 'patch-at' && threat ? { size: threat.epsilon } : {}),
     ...(t.steps === undefined ? {} : { steps: t.steps }),
     ...(t.stepSize === undefined ? {} : { stepSize: t.stepSize }),
     ...(t.mixRatio === undefined ? {} : { mixRatio: t.mixRatio }),
@@ -154,7 +162,7 @@ export const hardenStage: Stage<TrainOutputs> = {
   run: (ctx) => {
     const { plan } = ctx;
     const { architecture, training } = builtImageSection(plan);
-    const threat = trainingThreat(plan);
+    const dense = denseThreat(trainingThreat(plan));
     const rv = training.robustValidation;
     const sets = ctx.extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined;
     return train(ctx, {
@@ -163,6 +171,9 @@ export const hardenStage: Stage<TrainOutputs> = {
       architecture,
       method: training.method,
       methodOptions: methodOptions(plan),
+      ...(training.method === 'diversified' && training.members !== undefined
+        ? { ensemble: { members: training.members, ...(training.diversity === undefined ? {} : { diversity: training.diversity }) } }
+        : {}),
       ...optimisation(training, plan.seed),
       ...(training.phases
         ? {
@@ -175,9 +186,9 @@ export const hardenStage: Stage<TrainOutputs> = {
         : {}),
       ...(rv === false
         ? { robustValidation: false as const }
-        : threat
+        : dense
           ? {
-              robustValidation: { threat: { norm: threat.norm, epsilon: threat.epsilon }, steps: rv?.steps ?? 10, limit: rv?.limit ?? 500 },
+              robustValidation: { threat: { norm: dense.norm, epsilon: dense.epsilon }, steps: rv?.steps ?? 10, limit: rv?.limit ?? 500 },
             }
           : {}),
     });
