@@ -22,6 +22,33 @@ export interface Dataset {
   readonly numClasses: number;
   readonly bounds: Bounds;
   readonly count: number;
+  /** Name of each class, index = label (image folder names, CSV label names); absent when labels are bare integers. */
+  readonly classNames?: readonly string[];
+  /** Name of each feature of a flat example (CSV column names); absent for images. */
+  readonly featureNames?: readonly string[];
+  /** Range of each feature of a flat example, as declared or as seen in the data (tabular data). */
+  readonly featureBounds?: readonly Bounds[];
+  /** Where the examples came from: the source as written and the digests of the files read. */
+  readonly provenance?: DataProvenance;
+}
+
+/** One file (or folder of files) a data set was read from, by content. */
+export interface SourceDigest {
+  /** Path as given (a folder for an image folder). */
+  readonly path: string;
+  /** sha256 (hex) of the file's bytes; for a folder, of its manifest of relative paths and file digests. */
+  readonly sha256: string;
+  /** Bytes read (the sum over a folder's files). */
+  readonly bytes: number;
+  /** Number of files, for a folder. */
+  readonly files?: number;
+}
+
+/** The source of a loaded data set, recorded so a run can say exactly which files it used. */
+export interface DataProvenance {
+  /** The source spec in its string form, e.g. `csv:data/iris.csv`. */
+  readonly source: string;
+  readonly digests: readonly SourceDigest[];
 }
 
 /** The product of a shape's dimensions. */

@@ -15,8 +15,8 @@ function isUnknown(error: unknown): boolean {
     error instanceof RampartError &&
     error.code === 'E_UNKNOWN_DATASET' &&
     error.kind === 'usage' &&
-    error.message.includes("'mnist'") &&
-    error.message.includes("kind: 'idx'")
+    error.message.includes('mnist') &&
+    error.message.includes('idx:IMAGES,LABELS')
   );
 }
 
@@ -39,7 +39,7 @@ test('loadDataset loads IDX files', () => {
 });
 
 test('unknown specs: E_UNKNOWN_DATASET listing the valid choices', () => {
-  const bad = ['cifar10', '', { kind: 'csv', path: 'x.csv' }, null] as unknown as DatasetSpec[];
+  const bad = ['cifar10', '', 'parquet:x.parquet', { kind: 'parquet', path: 'x.parquet' }, null] as unknown as DatasetSpec[];
   for (const spec of bad) assert.throws(() => loadDataset(spec), isUnknown, JSON.stringify(spec));
 });
 

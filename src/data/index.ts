@@ -1,52 +1,60 @@
 /** The data layer: loaders, splits, batches, validation and content hashes. */
-import { UsageError } from '../core/errors.js';
 import type { Dataset } from '../core/types.js';
-import { loadIdxDataset } from './idx.js';
-import { loadBundledMnist } from './mnist-bundled.js';
+import { loadDataSource } from './sources/load.js';
+import type { DataSourceSpec, IdxSource } from './sources/spec.js';
 
 export { loadBundledMnist } from './mnist-bundled.js';
 export { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, loadIdxDataset, readIdx, type IdxDatasetOptions, type IdxFile } from './idx.js';
 export { splitDataset, type DatasetSplits, type SplitFractions, type SplitOptions } from './split.js';
 export { subset, takeFirst } from './subset.js';
 export { batches, type BatchOptions, type DataBatch } from './batches.js';
-export { hashDataset } from './hash.js';
+export { hashDataset, sha256Hex, folderDigest } from './hash.js';
+export { metadataOf } from './subset.js';
+export {
+  dataSourceSchema,
+  dataSourceObjectSchema,
+  parseDataSpec,
+  toDataSourceSpec,
+  dataSpecString,
+  DATA_SOURCE_KINDS,
+  type DataSourceSpec,
+  type CsvSource,
+  type FolderSource,
+  type IdxSource,
+  type MnistSource,
+  type NpySource,
+  type NpzSource,
+} from './sources/spec.js';
+export { loadDataSource, checkInputShape, type LoadDataSourceOptions } from './sources/load.js';
+export { loadImageFolder, type ImageFolderOptions } from './image/folder.js';
+export { resizeBilinear } from './image/decode.js';
+export { parseNpy, NPY_DTYPES, type NpyArray, type NpyDtype } from './arrays/npy.js';
+export { loadNpyFiles, loadNpz, type NpyFilesOptions, type NpzOptions } from './arrays/npy-source.js';
+export { loadCsvTable, type CsvTableOptions } from './tabular/csv.js';
 export { validateDataset } from './validate.js';
 
-/** Which data to load: a named bundled set, or a pair of IDX files on disk. */
-export type DatasetSpec =
-  | 'mnist'
-  | { readonly kind: 'idx'; readonly images: string; readonly labels: string; readonly name?: string; readonly numClasses?: number };
-
-const VALID_SPECS = ["'mnist'", "{ kind: 'idx', images, labels }"] as const;
+/**
+ * The specs older plans and model records hold: `'mnist'` (the bundled digits) or a pair
+ * of IDX files. {@link DataSourceSpec} is every source (image folders, NPY/NPZ, CSV too);
+ * {@link loadDataset} takes either.
+ */
+export type DatasetSpec = 'mnist' | IdxSource;
 
 /**
  * Loads a data set from a spec as written in a plan or on the command line: `'mnist'`
- * for the 10,000 bundled digits, `{ kind: 'idx', images, labels }` for IDX files.
+ * for the 10,000 bundled digits, a spec string such as `csv:data/iris.csv`, or an object
+ * form such as `{ kind: 'idx', images, labels }`. The result is validated and carries its
+ * provenance (source and file digests); see {@link loadDataSource} for a shape check.
  *
- * @throws {UsageError} `E_UNKNOWN_DATASET` for any other spec, listing the valid ones;
- *   `E_DATASET_SPEC` for `{ kind: 'idx' }` without string `images` and `labels` paths.
- * @throws {DataError} Whatever the chosen loader throws (missing or corrupt files).
+ * @throws {UsageError} `E_UNKNOWN_DATASET` for a spec of no known kind, listing the valid
+ *   ones; `E_DATASET_SPEC` for a known kind with missing or bad fields (e.g.
+ *   `{ kind: 'idx' }` without string `images` and `labels` paths).
+ * @throws {DataError} Whatever the chosen loader throws (missing or corrupt files, named).
  * @example
  * const bundled = loadDataset('mnist');
  * const full = loadDataset({ kind: 'idx', images: 'data/train-images-idx3-ubyte.gz', labels: 'data/train-labels-idx1-ubyte.gz' });
+ * const table = loadDataset('csv:fixtures/data/iris.csv?labelColumn=species');
  */
-export function loadDataset(spec: DatasetSpec): Dataset {
-  if (spec === 'mnist') return loadBundledMnist();
-  // Specs come from YAML and CLI flags too, so check the object form at runtime.
-  const candidate = spec as { kind?: unknown; images?: unknown; labels?: unknown } | null;
-  if (typeof candidate === 'object' && candidate !== null && candidate.kind === 'idx') {
-    if (typeof candidate.images !== 'string' || typeof candidate.labels !== 'string') {
-      throw new UsageError('E_DATASET_SPEC', `Data set { kind: 'idx' } needs string paths 'images' and 'labels', got ${describe(spec)}.`, {
-        details: { spec },
-      });
-    }
-    return loadIdxDataset(spec as Extract<DatasetSpec, { kind: 'idx' }>);
-  }
-  throw new UsageError('E_UNKNOWN_DATASET', `Unknown data set ${describe(spec)}; valid choices are ${VALID_SPECS.join(' or ')}.`, {
-    details: { spec, choices: VALID_SPECS },
-  });
-}
-
-function describe(spec: unknown): string {
-  return typeof spec === 'string' ? `'${spec}'` : (JSON.stringify(spec) ?? String(spec));
+export function loadDataset(spec: DataSourceSpec | string): Dataset {
+  return loadDataSource(spec);
 }

@@ -27,7 +27,17 @@ export function subset(ds: Dataset, indices: ArrayLike<number>, name = `${ds.nam
     x.set(ds.x.subarray(i * size, (i + 1) * size), k * size);
     y[k] = ds.y[i] as number;
   }
-  return { name, shape: [...ds.shape], x, y, numClasses: ds.numClasses, bounds: ds.bounds, count: indices.length };
+  return { ...metadataOf(ds), name, shape: [...ds.shape], x, y, numClasses: ds.numClasses, bounds: ds.bounds, count: indices.length };
+}
+
+/** The optional descriptive fields a part of a data set keeps from its source (class and feature names, provenance). */
+export function metadataOf(ds: Dataset): Pick<Dataset, 'classNames' | 'featureNames' | 'featureBounds' | 'provenance'> {
+  return {
+    ...(ds.classNames === undefined ? {} : { classNames: ds.classNames }),
+    ...(ds.featureNames === undefined ? {} : { featureNames: ds.featureNames }),
+    ...(ds.featureBounds === undefined ? {} : { featureBounds: ds.featureBounds }),
+    ...(ds.provenance === undefined ? {} : { provenance: ds.provenance }),
+  };
 }
 
 /**
@@ -46,6 +56,7 @@ export function takeFirst(ds: Dataset, n: number): Dataset {
   const k = Math.min(n, ds.count);
   const size = sizeOf(ds.shape);
   return {
+    ...metadataOf(ds),
     name: `${ds.name}/first-${k}`,
     shape: [...ds.shape],
     x: ds.x.slice(0, k * size),

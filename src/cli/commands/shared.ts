@@ -5,8 +5,8 @@ import { createWorkerPool, type WorkerPool } from '../../execution/pool/index.js
 import { attackIds } from '../../attacks/registry.js';
 import { UsageError } from '../../core/errors.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
-import { parseDataSpec, selectData, SUBSETS, type SelectedData, type SubsetName } from '../../pipeline/data-selection.js';
-import type { DatasetSpec } from '../../data/index.js';
+import { selectData, SUBSETS, type SelectedData, type SubsetName } from '../../pipeline/data-selection.js';
+import { parseDataSpec, type DatasetSpec } from '../../data/index.js';
 import { positiveNumber, wholeNumber } from '../parse.js';
 
 export { addQueueFlag, withExecution, type ExecutionFlags } from './execution-flags.js';
@@ -20,7 +20,11 @@ export interface DataFlags {
 
 export function addDataFlags(command: Command): Command {
   return command
-    .option('--data <spec>', "data set: 'mnist' (bundled) or 'idx:IMAGES,LABELS'; default: the model's training data")
+    .option(
+      '--data <spec>',
+      "data set: 'mnist' (bundled), 'idx:IMAGES,LABELS', 'folder:DIR', 'npy:X.npy,Y.npy', 'npz:FILE.npz' or 'csv:FILE', " +
+        "options after '?' (e.g. folder:imgs?resize=28x28&channels=1, csv:t.csv?labelColumn=y); default: the model's training data",
+    )
     .option('--subset <name>', `which part of the split: ${SUBSETS.join(', ')}`, 'test')
     .option('--split-seed <n>', "seed of the train/validation/test split; default: the model's", wholeNumber('--split-seed'))
     .option('--limit <n>', 'use only the first N examples of the subset', wholeNumber('--limit', 1));
@@ -44,7 +48,10 @@ export async function loadModelAndData(
     );
   const stored = await loadClassifierModel(modelDir);
   const trained = stored.info.data;
-  const spec: DatasetSpec = flags.data !== undefined ? parseDataSpec(flags.data) : ((trained?.spec as DatasetSpec | undefined) ?? 'mnist');
+  // selectData's spec type still names only 'mnist' and IDX; loadDataset beneath it takes every source kind.
+  const spec = (
+    flags.data !== undefined ? parseDataSpec(flags.data) : ((trained?.spec as DatasetSpec | undefined) ?? 'mnist')
+  ) as DatasetSpec;
   const data = selectData({
     spec,
     subset: flags.subset as SubsetName,
