@@ -212,8 +212,9 @@ describe('plans for any channel', () => {
       ),
       [/model\.source/],
     );
-    expectIssues(TABULAR_ONLY.replace('dataset: csv:data/credit.csv', 'dataset: data/credit.csv'), [
-      /^tabular\.dataset: must be 'csv:PATH'/,
+    expectIssues(TABULAR_ONLY.replace('dataset: csv:data/credit.csv', 'dataset: data/credit.csv'), [/^tabular\.dataset: Unknown data/]);
+    expectIssues(TABULAR_ONLY.replace('dataset: csv:data/credit.csv', 'dataset: npz:data/credit.npz'), [
+      /^tabular\.dataset: must be a CSV source/,
     ]);
   });
 

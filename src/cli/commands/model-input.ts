@@ -5,12 +5,12 @@
  * the held-out split of its own training data; any other model needs `--data`.
  */
 import { UsageError } from '../../core/errors.js';
-import type { DatasetSpec } from '../../data/index.js';
+import { parseDataSpec, toDataSourceSpec, type DataSourceSpec } from '../../data/index.js';
 import { readModelMetadata } from '../../models/io/index.js';
 import { describeModelSource, loadModelSource, parseModelSource, type ModelSourceSpec } from '../../models/sources/load.js';
 import type { LoadedModel } from '../../models/sources/types.js';
 import { TEXT_CLASSIFIER_FORMAT } from '../../models/text/store.js';
-import { parseDataSpec, selectData, type SelectedData, type SubsetName } from '../../pipeline/data-selection.js';
+import { selectData, type SelectedData, type SubsetName } from '../../pipeline/data-selection.js';
 import type { DataFlags } from './shared.js';
 
 export interface ModelInput {
@@ -79,16 +79,24 @@ export async function loadModelInput(model: string | undefined, flags: DataFlags
       'E_MISSING_FLAG',
       `Give the data to evaluate ${describeModelSource(spec)} on with --data (e.g. --data mnist): only a model Rampart trained knows its own data.`,
     );
-  const dataSpec: DatasetSpec =
-    flags.data !== undefined ? parseDataSpec(flags.data) : ((trained?.spec as DatasetSpec | undefined) ?? 'mnist');
-  const data = selectData({
-    spec: dataSpec,
-    subset: flags.subset as SubsetName,
-    splitSeed: flags.splitSeed ?? trained?.split?.seed ?? 1,
-    ...(trained?.split && flags.data === undefined ? { fractions: trained.split.fractions } : {}),
-    ...(flags.limit === undefined ? {} : { limit: flags.limit }),
-  });
+  const dataSpec: DataSourceSpec =
+    flags.data !== undefined ? parseDataSpec(flags.data) : trained?.spec !== undefined ? toDataSourceSpec(trained.spec) : 'mnist';
   const loaded = await loadModelSource(spec);
+  let data: SelectedData;
+  try {
+    data = selectData({
+      spec: dataSpec,
+      subset: flags.subset as SubsetName,
+      splitSeed: flags.splitSeed ?? trained?.split?.seed ?? 1,
+      ...(trained?.split && flags.data === undefined ? { fractions: trained.split.fractions } : {}),
+      ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+      // A mismatch is refused before the model sees it, with the fix for this kind of source (resize, ignoreColumns...).
+      expectShape: loaded.classifier.inputShape,
+    });
+  } catch (error) {
+    loaded.dispose();
+    throw error;
+  }
   return {
     spec,
     name: spec.kind === 'built' ? spec.path : describeModelSource(spec),
