@@ -67,7 +67,20 @@ describe('rampart eval and attack on your own model', () => {
 
   it('evaluates an onnxruntime target with Square only and says the numbers are black-box upper bounds', () => {
     const out = join(dir, 'ort.json');
-    const run = rampart('eval', '--model', `onnxruntime:${CNN}`, '--data', 'mnist', '--limit', '4', '--epsilons', '0.1', '--out', out, '--quiet');
+    const run = rampart(
+      'eval',
+      '--model',
+      `onnxruntime:${CNN}`,
+      '--data',
+      'mnist',
+      '--limit',
+      '4',
+      '--epsilons',
+      '0.1',
+      '--out',
+      out,
+      '--quiet',
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /upper bound from black-box attacks only/);
     const report = JSON.parse(readFileSync(out, 'utf8')) as { results: Array<{ attack: string }> };
@@ -102,7 +115,18 @@ describe('rampart eval and attack on your own model', () => {
 
   it('evaluates a TF.js model on an image folder, and names the folder fix when the shapes differ', async () => {
     const fits = await savedModel(join(dir, 'shapes8'), [8, 8, 1], 3);
-    const run = rampart('eval', '--model', `tfjs:${fits}`, '--data', 'folder:fixtures/data/shapes', '--subset', 'all', '--epsilons', '0.1', '--quiet');
+    const run = rampart(
+      'eval',
+      '--model',
+      `tfjs:${fits}`,
+      '--data',
+      'folder:fixtures/data/shapes',
+      '--subset',
+      'all',
+      '--epsilons',
+      '0.1',
+      '--quiet',
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /12 examples/);
     const bigger = await savedModel(join(dir, 'shapes16'), [16, 16, 1], 3);

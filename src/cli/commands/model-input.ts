@@ -108,7 +108,7 @@ export async function loadModelInput(model: string | undefined, flags: DataFlags
       data = select(loaded.classifier.inputShape);
       process.stderr.write(
         `note: ${describeModelSource(spec)} takes its input channels-first; the data is fed to it as NCHW ` +
-          "(in a plan, declare preprocess: { layout: nchw } under model.source).\n",
+          '(in a plan, declare preprocess: { layout: nchw } under model.source).\n',
       );
     }
   } catch (error) {
