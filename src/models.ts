@@ -54,3 +54,13 @@ export { checkOnnxFile, type ModelCheckReport, type ModelCheckOptions, type Tens
 export { PreprocessedClassifier, withPreprocessing, checkPreprocessing } from './models/preprocess.js';
 export { inferLayout, isIdentityPreprocessing } from './models/preprocess.js';
 export { trainableOnnx, exportOnnxWeights, type TrainableOnnx } from './models/onnx/trainable.js';
+export {
+  loadModelSource,
+  parseModelSource,
+  describeModelSource,
+  isWhiteBoxSource,
+  modelSourceSchema,
+  type ModelSourceSpec,
+  type ModelSourceInput,
+} from './models/sources/load.js';
+export type { LoadedModel, ModelIdentity, ModelSourceKind, Preprocessing } from './models/sources/types.js';

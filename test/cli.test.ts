@@ -219,7 +219,8 @@ describe('rampart CLI', () => {
     assert.equal(small.code, 0, small.stderr);
     const mismatch = rampart('eval', '--model', join(dir, 'small', 'model'), '--data', 'mnist', '--limit', '5');
     assert.equal(mismatch.code, 1);
-    assert.match(mismatch.stderr, /E_INPUT_SHAPE: .*\[5, 28, 28, 1\].*\[batch, 4, 3, 1\]/);
+    // Refused before any attack, by the data layer's shape check.
+    assert.match(mismatch.stderr, /E_INPUT_SHAPE: .*\[28, 28, 1\].*\[4, 3, 1\]/);
   });
 
   test('--help works for every command', () => {

@@ -150,7 +150,7 @@ describe('plans for any channel', () => {
     assert.deepEqual(imageSectionOf(onnx), {
       kind: 'external',
       data: onnx.data,
-      source: { kind: 'onnx', path: 'fixtures/onnx/mnist-cnn.onnx', preprocess: { layout: 'nchw', mean: [0.1307], std: [0.3081] } },
+      source: { kind: 'onnx', path: 'fixtures/onnx/mnist-cnn.onnx', preprocess: { layout: 'nchw' } },
     });
     assert.equal(onnx.evaluation.suite, 'standard:quick');
     const text = await loadPlan('examples/text/rampart.yaml');
@@ -212,8 +212,9 @@ describe('plans for any channel', () => {
       ),
       [/model\.source/],
     );
-    expectIssues(TABULAR_ONLY.replace('dataset: csv:data/credit.csv', 'dataset: data/credit.csv'), [
-      /^tabular\.dataset: must be 'csv:PATH'/,
+    expectIssues(TABULAR_ONLY.replace('dataset: csv:data/credit.csv', 'dataset: data/credit.csv'), [/^tabular\.dataset: Unknown data/]);
+    expectIssues(TABULAR_ONLY.replace('dataset: csv:data/credit.csv', 'dataset: npz:data/credit.npz'), [
+      /^tabular\.dataset: must be a CSV source/,
     ]);
   });
 

@@ -142,7 +142,7 @@ describe('plan loading', () => {
       name: 'unknown data set',
       from: 'dataset: mnist',
       to: 'dataset: cifar',
-      expect: [/^data\.dataset: must be 'mnist' or 'idx:IMAGES_FILE,LABELS_FILE' \(got 'cifar'\)/],
+      expect: [/^data\.dataset: Unknown data 'cifar'; use one of mnist, idx:IMAGES,LABELS, folder:DIR, .*\(got 'cifar'\)/],
     },
     {
       name: 'duplicate threat id',

@@ -15,6 +15,7 @@ import { InputError, UsageError } from '../core/errors.js';
 import { batchTensor, ranges } from '../core/tensors.js';
 import type { Dataset } from '../core/types.js';
 import { assertBatchShape, type Classifier } from '../models/classifier.js';
+import { scoresOf } from '../models/predict.js';
 import type { Attack } from '../attacks/types.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import type { Metric } from './metrics.js';
@@ -261,11 +262,34 @@ export async function datasetLogits(model: Classifier, data: Dataset, batchSize 
   assertBatchShape(model, [data.count, ...data.shape], `dataset '${data.name}'`);
   const out = new Float32Array(data.count * model.numClasses);
   for (const [start, end] of ranges(data.count, batchSize)) {
-    const z = tf.tidy(() => model.logits(batchTensor(data, start, end)));
-    out.set(await z.data(), start * model.numClasses);
-    z.dispose();
+    const x = batchTensor(data, start, end);
+    try {
+      // Through scoresOf, so a black-box target (onnxruntime, HTTP) answers by counted queries.
+      const z = await scoresOf(model, x);
+      out.set(model.queryScores ? asLogits(z, model.numClasses) : z, start * model.numClasses);
+    } finally {
+      x.dispose();
+    }
   }
   return out;
+}
+
+/**
+ * A black-box target's scores as logits: rows that are probabilities (in [0, 1], summing to 1,
+ * as an endpoint's softmax answers are) become log-probabilities, so softmax gives them back;
+ * other scores are taken as logits already.
+ */
+function asLogits(scores: Float32Array, numClasses: number): Float32Array {
+  for (let i = 0; i < scores.length; i += numClasses) {
+    let sum = 0;
+    for (let k = i; k < i + numClasses; k++) {
+      const v = scores[k] as number;
+      if (!(v >= 0 && v <= 1)) return scores;
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-3) return scores;
+  }
+  return scores.map((v) => Math.log(Math.max(v, 1e-12)));
 }
 
 /**

@@ -12,6 +12,7 @@ import { UsageError } from '../core/errors.js';
 import { batchTensor } from '../core/tensors.js';
 import type { Dataset } from '../core/types.js';
 import { assertBatchShape, type Classifier } from '../models/classifier.js';
+import { predictBatch } from '../models/predict.js';
 import type { Attack } from '../attacks/types.js';
 import type { ThreatModel } from '../threats/threat-model.js';
 import { engineInfo, type EngineInfo } from '../engine/backend.js';
@@ -99,11 +100,10 @@ async function timeModel(model: Classifier, pool: tf.Tensor, batchSize: number, 
     const start = (r * batchSize) % Math.max(1, available - batchSize + 1);
     const x = tf.slice(pool, [start], [batchSize]);
     const t0 = performance.now();
-    const predicted = tf.tidy(() => tf.argMax(model.logits(x), 1));
-    // Reading the classes back forces the computation; a serving path pays this too.
-    await predicted.data();
+    // Reading the classes back forces the computation; a serving path pays this too. A black-box
+    // target (onnxruntime, HTTP) answers through its counted queries.
+    await predictBatch(model, x);
     const elapsed = performance.now() - t0;
-    predicted.dispose();
     x.dispose();
     if (r >= warmup) times.push(elapsed);
   }

@@ -89,7 +89,15 @@ export const evaluationResultsSchema = z.object({
    * attacks, and `upperBound` when the suite was switched off, so every robust number is
    * only an upper bound from weaker attacks.
    */
-  method: z.object({ suite: z.string().nullable(), attacks: z.array(z.string()), upperBound: z.boolean() }).optional(),
+  method: z
+    .object({
+      suite: z.string().nullable(),
+      attacks: z.array(z.string()),
+      upperBound: z.boolean(),
+      /** Why the numbers are an upper bound beyond a missing suite (a target without gradients: black-box attacks only). */
+      note: z.string().optional(),
+    })
+    .optional(),
   /** Gradient-masking checks per image threat id, at the threat's epsilon. */
   masking: z.record(z.string(), maskingSummary).optional(),
   /** Accuracy on the confirmed attacks of the plan's adversarial sets (reviewed production and evaluation examples). */

@@ -220,7 +220,10 @@ test('missing, malformed, oversized and escaping model files are coded errors th
   await writeGraphModel(dir);
   await assert.rejects(loadTfjsModel({ path: dir, maxWeightBytes: 100 }), codeIs('E_MODEL_TOO_LARGE', /maxWeightBytes/));
   await assert.rejects(loadTfjsModel({ path: dir, maxModelJsonBytes: 100 }), codeIs('E_MODEL_TOO_LARGE', /maxModelJsonBytes/));
-  await assert.rejects(loadTfjsModel({ path: dir, preprocess: { mean: [0.5] } }), codeIs('E_PREPROCESS_UNSUPPORTED'));
+  await assert.rejects(
+    loadTfjsModel({ path: dir, preprocess: { mean: [0.5, 0.5], std: [1, 1] } }),
+    codeIs('E_PREPROCESS', /one per channel/),
+  );
   const weights = await readFile(join(dir, 'group1-shard1of1.bin'));
   await writeFile(join(dir, 'group1-shard1of1.bin'), weights.subarray(4));
   await assert.rejects(loadTfjsModel({ path: dir }), codeIs('E_MODEL_CORRUPT', /bytes/));
@@ -233,4 +236,31 @@ test('missing, malformed, oversized and escaping model files are coded errors th
   await assert.rejects(loadTfjsModel({ path: dir }), codeIs('E_MODEL_CORRUPT', /missing/));
   await writeFile(join(dir, 'model.json'), '{"modelTopology": ');
   await assert.rejects(loadTfjsModel({ path: dir }), codeIs('E_MODEL_CORRUPT', /not valid JSON/));
+});
+
+test('declared preprocessing (per-channel mean/std, scale) is part of the differentiated graph, and dispose frees it', async () => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'rampart-tfjs-')), 'g');
+  await writeGraphModel(dir);
+  const before = tf.memory().numTensors;
+  const plain = await loadTfjsModel({ path: dir });
+  const mean = [0.1, 0.2, 0.3];
+  const std = [0.5, 0.25, 2];
+  const normalised = await loadTfjsModel({ path: dir, preprocess: { scale: 2, mean, std } });
+  assert.deepEqual(normalised.classifier.inputShape, [8, 8, 3]);
+  assert.equal(normalised.classifier.differentiable, true);
+  const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 5);
+  const [ours, manual, grad] = tf.tidy(() => [
+    normalised.classifier.logits(x),
+    plain.classifier.logits(tf.div(tf.sub(tf.mul(x, 2), tf.tensor1d(mean)), tf.tensor1d(std))),
+    tf.grad((v: tf.Tensor) => tf.sum(normalised.classifier.logits(v)))(x),
+  ]);
+  assert.deepEqual(
+    Array.from(await ours!.data()).map((v) => v.toFixed(4)),
+    Array.from(await manual!.data()).map((v) => v.toFixed(4)),
+  );
+  assert.deepEqual(grad!.shape, [2, 8, 8, 3]);
+  tf.dispose([ours!, manual!, grad!, x]);
+  normalised.dispose();
+  plain.dispose();
+  assert.equal(tf.memory().numTensors, before);
 });

@@ -7,15 +7,16 @@
  * files (sha256 of `{"files":[{digest,path,size}...]}` sorted by path, as the registry
  * digests a directory), so the same files register as the same model.
  *
- * Preprocessing: only `scale` is applied here (a private scale-only path); layouts and
- * per-channel mean/std are refused with `E_PREPROCESS_UNSUPPORTED` until the shared
- * preprocessing wrapper lands.
+ * Preprocessing (layout, scale, per-channel mean/std) is the shared wrapper of
+ * `preprocess.ts`: TF.js ops inside `logits`, so gradients flow through it and a threat's
+ * epsilon stays in the data's units.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, normalize, relative, isAbsolute, sep } from 'node:path';
 import { DataError, InputError, UsageError } from '../core/errors.js';
+import { isIdentityPreprocessing, PreprocessedClassifier } from './preprocess.js';
 import type { Bounds } from '../core/types.js';
 import type { Classifier, TargetAccess } from './classifier.js';
 import { loadModel } from './io/index.js';
@@ -48,11 +49,11 @@ const DEFAULT_MAX_WEIGHT_BYTES = 1024 * 1024 * 1024;
  *   wrong-length weights), `E_MODEL_TOO_LARGE` (files over the caps, or a layers model over the parameter cap).
  * @throws InputError `E_MODEL_SHAPE` for a model without one float input of fixed per-example shape and a `[batch, classes]` output;
  *   `E_MODEL_GRAPH` for a graph model TF.js cannot execute synchronously (control flow, missing ops).
- * @throws UsageError `E_MODEL_PATH` for a path that is neither a directory nor a model.json; `E_PREPROCESS_UNSUPPORTED`.
+ * @throws UsageError `E_MODEL_PATH` for a path that is neither a directory nor a model.json.
+ * @throws InputError `E_PREPROCESS` when the declared preprocessing does not fit the model's input.
  * @example const { classifier, identity } = await loadTfjsModel({ path: 'models/cifar/model.json' });
  */
 export async function loadTfjsModel(spec: TfjsSourceSpec): Promise<LoadedModel> {
-  const scale = preprocessScale(spec.preprocess);
   const dir = await modelDir(spec.path);
   const json = await readBoundedModelJson(dir, spec.maxModelJsonBytes ?? DEFAULT_MAX_MODEL_JSON_BYTES);
   const weightFiles = json.weightsManifest.flatMap((group) => group.paths);
@@ -64,8 +65,8 @@ export async function loadTfjsModel(spec: TfjsSourceSpec): Promise<LoadedModel> 
   if (json.format === 'graph-model') {
     const model = await loadGraph(dir, json);
     try {
-      const classifier = await GraphClassifier.create(model, json, { id, bounds, scale });
-      return { classifier, source: 'tfjs', identity, dispose: once(() => model.dispose()) };
+      const classifier = preprocessed(await GraphClassifier.create(model, json, { id, bounds }), spec.preprocess);
+      return { classifier, source: 'tfjs', identity, dispose: disposer(model, classifier) };
     } catch (error) {
       model.dispose();
       throw error;
@@ -74,13 +75,12 @@ export async function loadTfjsModel(spec: TfjsSourceSpec): Promise<LoadedModel> 
   const { model } = await loadModel(dir);
   let classifier: Classifier;
   try {
-    const base = new TfjsClassifier(model, { id, bounds });
-    classifier = scale === 1 ? base : scaled(base, scale);
+    classifier = preprocessed(new TfjsClassifier(model, { id, bounds }), spec.preprocess);
   } catch (error) {
     model.dispose();
     throw error;
   }
-  return { classifier, source: 'tfjs', identity, dispose: once(() => model.dispose()) };
+  return { classifier, source: 'tfjs', identity, dispose: disposer(model, classifier) };
 }
 
 /** A TF.js GraphModel as a Classifier; differentiable when `tf.grad` runs through `execute`. */
@@ -94,7 +94,6 @@ class GraphClassifier implements Classifier {
     readonly inputShape: readonly number[],
     readonly numClasses: number,
     readonly bounds: Bounds,
-    private readonly scale: number,
     private readonly outputsProbabilities: boolean,
     differentiable: boolean,
   ) {
@@ -102,11 +101,7 @@ class GraphClassifier implements Classifier {
     this.access = differentiable ? 'gradients' : 'scores';
   }
 
-  static async create(
-    model: tf.GraphModel,
-    json: tf.io.ModelJSON,
-    options: { id: string; bounds: Bounds; scale: number },
-  ): Promise<GraphClassifier> {
+  static async create(model: tf.GraphModel, json: tf.io.ModelJSON, options: { id: string; bounds: Bounds }): Promise<GraphClassifier> {
     const { id } = options;
     if (model.inputs.length !== 1 || model.outputs.length !== 1) {
       throw new InputError(
@@ -153,21 +148,12 @@ class GraphClassifier implements Classifier {
       );
     }
     const differentiable = gradientsFlow(model, perExample);
-    return new GraphClassifier(
-      model,
-      id,
-      perExample,
-      outShape[1] as number,
-      options.bounds,
-      options.scale,
-      outputNode?.op === 'Softmax',
-      differentiable,
-    );
+    return new GraphClassifier(model, id, perExample, outShape[1] as number, options.bounds, outputNode?.op === 'Softmax', differentiable);
   }
 
   logits(x: tf.Tensor): tf.Tensor2D {
     return tf.tidy(() => {
-      const out = this.model.execute(this.scale === 1 ? x : tf.mul(x, this.scale)) as tf.Tensor2D;
+      const out = this.model.execute(x) as tf.Tensor2D;
       // Like TfjsClassifier: probabilities out of a softmax are turned into valid logits.
       return this.outputsProbabilities ? tf.log(tf.clipByValue(out, 1e-12, 1)) : out;
     });
@@ -276,34 +262,23 @@ function savedBounds(metadata: unknown): Bounds | undefined {
   return typeof b?.min === 'number' && typeof b.max === 'number' && b.min < b.max ? { min: b.min, max: b.max } : undefined;
 }
 
-/** The scale of a scale-only preprocessing (1 for none). */
-function preprocessScale(preprocess: Preprocessing | undefined): number {
-  if (!preprocess) return 1;
-  const { layout, scale, mean, std } = preprocess;
-  if ((layout !== undefined && layout !== 'nhwc') || mean !== undefined || std !== undefined) {
-    throw new UsageError(
-      'E_PREPROCESS_UNSUPPORTED',
-      'tfjs models take only preprocess.scale here; fold the layout change and mean/std into the exported model, or load it as onnx.',
-      { details: { preprocess } },
-    );
-  }
-  if (scale !== undefined && !(Number.isFinite(scale) && scale > 0)) {
-    throw new UsageError('E_PREPROCESS_UNSUPPORTED', `preprocess.scale must be a positive number; got ${scale}.`, { details: { scale } });
-  }
-  return scale ?? 1;
+/**
+ * `base` behind the declared preprocessing (the data's units and NHWC layout outside, what the
+ * model was trained on inside), keeping the model's bounds; `base` itself when there is none.
+ *
+ * @throws InputError `E_PREPROCESS` when the preprocessing does not fit the model's input.
+ */
+function preprocessed(base: Classifier, preprocess: Preprocessing | undefined): Classifier {
+  if (isIdentityPreprocessing(preprocess)) return base;
+  return new PreprocessedClassifier(base, preprocess as Preprocessing, { bounds: base.bounds });
 }
 
-/** A layers classifier whose inputs are multiplied by `scale` inside the differentiated graph. */
-function scaled(base: TfjsClassifier, scale: number): Classifier {
-  return {
-    id: base.id,
-    inputShape: base.inputShape,
-    numClasses: base.numClasses,
-    bounds: base.bounds,
-    differentiable: true,
-    access: 'gradients',
-    logits: (x) => tf.tidy(() => base.logits(tf.mul(x, scale))),
-  };
+/** Frees the model and, when preprocessing wraps it, the wrapper's constants. */
+function disposer(model: { dispose(): void }, classifier: Classifier): () => void {
+  return once(() => {
+    if (classifier instanceof PreprocessedClassifier) classifier.dispose();
+    model.dispose();
+  });
 }
 
 function once(fn: () => void): () => void {

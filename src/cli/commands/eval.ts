@@ -18,6 +18,7 @@ import { evaluateThreats } from '../../eval/threat-evaluation.js';
 import { formatRate } from '../../eval/rate.js';
 import { compareWithPgd, trustEvidence, type EvalExtras, type PhaseRunner, type TrustEvidenceOptions } from '../../eval/trust.js';
 import { suiteMarkdown, suiteText } from '../../report/suite-table.js';
+import { attacksForTarget, blackBoxNote, hasGradients, suiteForTarget } from '../../eval/black-box.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
 import { isTextModel, loadModelInput, modelFlag } from './model-input.js';
@@ -129,15 +130,14 @@ export function registerEval(program: Command): void {
     );
   addQueueFlag(command);
   addSuiteExtraFlags(addWorkersFlag(addEngineFlags(addDataFlags(addAttackFlags(command))))).action(async (flags: EvalFlags) => {
-    const suite = flags.suite === undefined ? undefined : parseSuiteSpec(flags.suite);
+    const declaredSuite = flags.suite === undefined ? undefined : parseSuiteSpec(flags.suite);
     const radii = numberList('--radii', flags.radii);
     const latencyBatchSizes =
       flags.latencyBatchSizes === undefined ? undefined : numberList('--latency-batch-sizes', flags.latencyBatchSizes, true);
     // With a suite, the per-attack table is opt-in: only when --attacks is on the command line.
-    const runAttacks = suite === undefined || command.getOptionValueSource('attacks') === 'cli';
-    const ids = runAttacks ? commaList(flags.attacks) : [];
-    const attacks = ids.map((id) => ({ id, options: attackOptionsFromFlags(id, flags) }));
-    attacks.forEach((a) => createAttack(a.id, a.options));
+    const attacksGiven = command.getOptionValueSource('attacks') === 'cli';
+    const runAttacks = declaredSuite === undefined || attacksGiven;
+    commaList(flags.attacks).forEach((id) => createAttack(id, attackOptionsFromFlags(id, flags)));
     const norm = lpNormId(flags.norm);
     const epsilons = parseEpsilons(flags.epsilons);
     const engine = await initEngine(flags.backend === undefined ? {} : { backend: flags.backend });
@@ -149,6 +149,13 @@ export function registerEval(program: Command): void {
     const input = await loadModelInput(flags.model, flags);
     const { data } = input;
     const model = input.loaded.classifier;
+    // A target without gradients runs only what it can answer: the suite's Square stage, and Square in place of the default attacks.
+    const whiteBox = hasGradients(model);
+    const suite = declaredSuite && !whiteBox ? suiteForTarget(declaredSuite, model).suite : declaredSuite;
+    const wanted = runAttacks ? commaList(flags.attacks) : [];
+    const ids = whiteBox || attacksGiven ? wanted : attacksForTarget(wanted, model).runnable.concat(runAttacks ? ['square'] : []);
+    const attacks = [...new Set(ids)].map((id) => ({ id, options: attackOptionsFromFlags(id, flags) }));
+    if (!whiteBox) say(`note: ${blackBoxNote(model)}`);
     // Whatever the suite's extras would reject, rejected before the long work starts.
     const claim = suite ? claimThreat(flags, norm, epsilons, model, data.selected, latencyBatchSizes) : undefined;
     const surrogate = suite && flags.masking && flags.surrogate !== undefined ? await loadClassifierModel(flags.surrogate) : undefined;
@@ -166,16 +173,17 @@ export function registerEval(program: Command): void {
       });
       const robustness = measured.reports[0];
       const suiteResult = measured.suites[0];
-      const comparison = suiteResult
-        ? await compareWithPgd({
-            ...common,
-            pool,
-            suiteReport: suiteResult,
-            attacksReport: robustness,
-            pgdOptions,
-            onProgress: (done, total, label) => bar.update(done, total, label),
-          })
-        : undefined;
+      const comparison =
+        suiteResult && whiteBox
+          ? await compareWithPgd({
+              ...common,
+              pool,
+              suiteReport: suiteResult,
+              attacksReport: robustness,
+              pgdOptions,
+              onProgress: (done, total, label) => bar.update(done, total, label),
+            })
+          : undefined;
       bar.stop();
       // Certification's shards run on the same executor (the queue with --queue); the other parts in this thread.
       const evidence =

@@ -6,7 +6,7 @@ import { attackIds } from '../../attacks/registry.js';
 import { UsageError } from '../../core/errors.js';
 import { loadClassifierModel, type StoredClassifier } from '../../models/store.js';
 import { selectData, SUBSETS, type SelectedData, type SubsetName } from '../../pipeline/data-selection.js';
-import { parseDataSpec, type DatasetSpec } from '../../data/index.js';
+import { parseDataSpec, toDataSourceSpec, type DataSourceSpec } from '../../data/index.js';
 import { positiveNumber, wholeNumber } from '../parse.js';
 
 export { addQueueFlag, withExecution, type ExecutionFlags } from './execution-flags.js';
@@ -48,16 +48,16 @@ export async function loadModelAndData(
     );
   const stored = await loadClassifierModel(modelDir);
   const trained = stored.info.data;
-  // selectData's spec type still names only 'mnist' and IDX; loadDataset beneath it takes every source kind.
-  const spec = (
-    flags.data !== undefined ? parseDataSpec(flags.data) : ((trained?.spec as DatasetSpec | undefined) ?? 'mnist')
-  ) as DatasetSpec;
+  const spec: DataSourceSpec =
+    flags.data !== undefined ? parseDataSpec(flags.data) : trained?.spec !== undefined ? toDataSourceSpec(trained.spec) : 'mnist';
   const data = selectData({
     spec,
     subset: flags.subset as SubsetName,
     splitSeed: flags.splitSeed ?? trained?.split?.seed ?? 1,
     ...(trained?.split && flags.data === undefined ? { fractions: trained.split.fractions } : {}),
     ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+    // A mismatch is refused before the model sees it, with the fix for this kind of source.
+    expectShape: stored.classifier.inputShape,
   });
   return { stored, data };
 }

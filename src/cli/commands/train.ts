@@ -4,7 +4,7 @@ import { ARCHITECTURES } from '../../models/architectures.js';
 import { OPTIMIZERS, type OptimizerId } from '../../training/optimizers.js';
 import { parseSchedule } from '../../training/schedules.js';
 import { parseCurriculum } from '../../training/curriculum.js';
-import { parseDataSpec } from '../../pipeline/data-selection.js';
+import { parseDataSpec } from '../../data/index.js';
 import { runTraining } from '../../pipeline/train-run.js';
 import { createObjective, objectiveIds, type ObjectiveOptions } from '../../training/objectives/registry.js';
 import { parseEpsilon } from './attack.js';

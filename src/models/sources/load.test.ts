@@ -1,10 +1,13 @@
 /**
  * Model sources: every shorthand and the object form parse to one spec, bad ones are refused
  * with the forms that work, and a saved-model directory loads white-box with the digest of
- * its files as identity, freeing its tensors on dispose.
+ * its files as identity, freeing its tensors on dispose; ONNX, onnxruntime and TF.js files load
+ * at their access level under their file digest, and an HTTP source without a shape asks the
+ * rampart serve it names.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +15,7 @@ import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { RampartError } from '../../core/errors.js';
 import { initEngine } from '../../engine/backend.js';
+import { accessOf } from '../classifier.js';
 import { saveClassifierModel } from '../store.js';
 import { directoryDigest, isWhiteBoxSource, loadModelSource, parseModelSource } from './load.js';
 
@@ -34,9 +38,9 @@ describe('model sources', () => {
       ['onnx:models/a.onnx', { kind: 'onnx', path: 'models/a.onnx' }],
       ['onnxruntime:a.onnx', { kind: 'onnxruntime', path: 'a.onnx' }],
       ['tfjs:web/model.json', { kind: 'tfjs', path: 'web/model.json' }],
-      ['http://127.0.0.1:8080/predict', { kind: 'http', url: 'http://127.0.0.1:8080/predict' }],
-      ['https://api.example/v1', { kind: 'http', url: 'https://api.example/v1' }],
-      ['http:https://api.example/v1', { kind: 'http', url: 'https://api.example/v1' }],
+      ['http://127.0.0.1:8080/predict', { kind: 'http', url: 'http://127.0.0.1:8080/predict', output: 'scores' }],
+      ['https://api.example/v1', { kind: 'http', url: 'https://api.example/v1', output: 'scores' }],
+      ['http:https://api.example/v1', { kind: 'http', url: 'https://api.example/v1', output: 'scores' }],
       ['exports/Model.ONNX', { kind: 'onnx', path: 'exports/Model.ONNX' }],
       ['runs/mnist/model', { kind: 'built', path: 'runs/mnist/model' }],
       ['built:runs/x', { kind: 'built', path: 'runs/x' }],
@@ -52,11 +56,31 @@ describe('model sources', () => {
       path: 'm.onnx',
       preprocess: { layout: 'nchw', mean: [0.5], std: [0.25] },
     });
-    assert.deepEqual(parseModelSource({ kind: 'http', url: 'http://h/p', output: '$.scores' } as never), {
-      kind: 'http',
-      url: 'http://h/p',
-      output: '$.scores',
-    });
+    const mapped = { kind: 'http', url: 'http://h/p', output: 'scores', outputPath: '$.scores', inputShape: [4], numClasses: 3 } as const;
+    assert.deepEqual(parseModelSource(mapped), mapped);
+    // The HTTP target's own schema checks the fields: a bad output, an unknown field, auth without its variable.
+    for (const bad of [
+      { ...mapped, output: '$.scores' },
+      { ...mapped, retires: 3 },
+      { ...mapped, authHeader: 'authorization' },
+      { ...mapped, numClasses: 1 },
+    ])
+      assert.equal(
+        codeOf(() => parseModelSource(bad as never)),
+        'E_MODEL_SOURCE',
+        JSON.stringify(bad),
+      );
+    assert.match(
+      (() => {
+        try {
+          parseModelSource({ ...mapped, output: 'probabilities' } as never);
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return '';
+      })(),
+      /output/,
+    );
   });
 
   it('refuses what it cannot name with E_MODEL_SOURCE', () => {
@@ -95,10 +119,43 @@ describe('model sources', () => {
     assert.notEqual(await directoryDigest(modelDir), digest);
   });
 
-  it('names the kinds this build cannot load yet with E_SOURCE_UNAVAILABLE', async () => {
-    await assert.rejects(
-      loadModelSource('tfjs:web/model.json'),
-      (e: unknown) => e instanceof RampartError && e.code === 'E_SOURCE_UNAVAILABLE',
-    );
+  it('loads onnx, onnxruntime and tfjs files at their access level, named by the file digest', async () => {
+    await initEngine();
+    const path = 'fixtures/onnx/mnist-cnn.onnx';
+    const digest = createHash('sha256').update(readFileSync(path)).digest('hex');
+    const before = tf.memory().numTensors;
+    const imported = await loadModelSource(path);
+    const runtime = await loadModelSource({ kind: 'onnxruntime', path, preprocess: { layout: 'nchw' } });
+    try {
+      assert.equal(imported.source, 'onnx');
+      assert.equal(accessOf(imported.classifier), 'gradients');
+      assert.equal(runtime.source, 'onnxruntime');
+      assert.equal(accessOf(runtime.classifier), 'scores');
+      assert.deepEqual(imported.identity, { kind: 'file', digest, path });
+      assert.deepEqual(runtime.identity, { kind: 'file', digest, path });
+      assert.deepEqual(runtime.classifier.inputShape, [28, 28, 1]);
+    } finally {
+      imported.dispose();
+      runtime.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before);
+    const modelDir = join(dir, 'tfjs');
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [2, 2, 3] }), tf.layers.dense({ units: 2 })] });
+    await saveClassifierModel(model, modelDir, {
+      architecture: 'linear',
+      inputShape: [2, 2, 3],
+      numClasses: 2,
+      bounds: { min: 0, max: 1 },
+    });
+    model.dispose();
+    const tfjs = await loadModelSource({ kind: 'tfjs', path: modelDir, preprocess: { mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] } });
+    assert.equal(tfjs.source, 'tfjs');
+    assert.equal(accessOf(tfjs.classifier), 'gradients');
+    tfjs.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('an http source that declares no shape is read from the rampart serve it names; one that cannot answer is E_TARGET_*', async () => {
+    await assert.rejects(loadModelSource('http://127.0.0.1:9/'), (e: unknown) => e instanceof RampartError && /^E_TARGET_/.test(e.code));
   });
 });

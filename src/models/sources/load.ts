@@ -12,7 +12,17 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DataError, UsageError } from '../../core/errors.js';
+import {
+  describeServeTarget,
+  httpTargetSpecSchema,
+  loadHttpModel,
+  type HttpTargetSpecInput,
+  type ServeTargetInput,
+} from '../http/index.js';
+import { loadOnnxModel } from '../onnx/index.js';
+import { loadOnnxRuntimeModel } from '../onnxruntime/index.js';
 import { loadClassifierModel } from '../store.js';
+import { loadTfjsModel } from '../tfjs-source.js';
 import type { LoadedModel } from './types.js';
 
 /** Longest path or URL a source may name. */
@@ -43,10 +53,18 @@ const builtSourceObject = z.object({ kind: z.literal('built'), path: location })
 const onnxSourceObject = fileSource('onnx');
 const onnxruntimeSourceObject = fileSource('onnxruntime');
 const tfjsSourceObject = fileSource('tfjs');
-// The HTTP target's own schema (request/response mapping, auth, limits) is wired at merge; until then its fields pass through.
+// The HTTP target's own schema checks every field (mapping, auth, limits). inputShape and numClasses may be left out for a
+// `rampart serve` endpoint, which describes its model at /v1/models; the loader reads them there.
 const httpSourceObject = z
   .object({ kind: z.literal('http'), url: location.regex(/^https?:\/\//, 'must start with http:// or https://') })
-  .passthrough();
+  .catchall(z.unknown())
+  .superRefine((value, ctx) => {
+    const { kind: _kind, ...rest } = value;
+    const filled = { inputShape: [1], numClasses: 2, ...rest };
+    const checked = httpTargetSpecSchema.safeParse(filled);
+    if (!checked.success)
+      for (const issue of checked.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
 
 const sourceObject = z.discriminatedUnion('kind', [
   builtSourceObject,
@@ -56,11 +74,12 @@ const sourceObject = z.discriminatedUnion('kind', [
   httpSourceObject,
 ]);
 
-/** A model source, normalised: what {@link loadModelSource} takes. */
-export type ModelSourceSpec = z.infer<typeof sourceObject>;
 export type BuiltSourceSpec = z.infer<typeof builtSourceObject>;
 export type FileSourceSpec = z.infer<typeof onnxSourceObject> | z.infer<typeof onnxruntimeSourceObject> | z.infer<typeof tfjsSourceObject>;
-export type HttpSourceSpec = z.infer<typeof httpSourceObject>;
+/** An HTTP source: the HTTP target's spec, whose shape and classes a `rampart serve` endpoint may supply. */
+export type HttpSourceSpec = { kind: 'http' } & ServeTargetInput;
+/** A model source, normalised: what {@link loadModelSource} takes. */
+export type ModelSourceSpec = BuiltSourceSpec | FileSourceSpec | HttpSourceSpec;
 
 const SHORTHAND_HELP =
   "'onnx:PATH', 'onnxruntime:PATH', 'tfjs:PATH', 'http://…' or 'https://…', a file ending in .onnx, or the directory of a model Rampart saved";
@@ -70,13 +89,16 @@ function fromShorthand(text: string): ModelSourceSpec | string {
   const trimmed = text.trim();
   if (trimmed === '') return `is empty; use ${SHORTHAND_HELP}`;
   if (trimmed.length > MAX_LOCATION) return `is longer than ${MAX_LOCATION} characters`;
-  if (/^https?:\/\//i.test(trimmed)) return { kind: 'http', url: trimmed };
+  // A bare URL is a scores endpoint, such as a `rampart serve`; the object form maps any other.
+  if (/^https?:\/\//i.test(trimmed)) return { kind: 'http', url: trimmed, output: 'scores' };
   const prefixed = /^(onnx|onnxruntime|tfjs|built|http):(.*)$/.exec(trimmed);
   if (prefixed) {
     const kind = prefixed[1] as 'onnx' | 'onnxruntime' | 'tfjs' | 'built' | 'http';
     const rest = prefixed[2] ?? '';
     if (kind === 'http')
-      return /^https?:\/\//i.test(rest) ? { kind: 'http', url: rest } : `'http:' must be followed by a URL (http:https://host/predict)`;
+      return /^https?:\/\//i.test(rest)
+        ? { kind: 'http', url: rest, output: 'scores' }
+        : `'http:' must be followed by a URL (http:https://host/predict)`;
     if (rest === '') return `'${kind}:' names no path; write ${kind}:PATH`;
     return { kind, path: rest };
   }
@@ -90,17 +112,20 @@ function fromShorthand(text: string): ModelSourceSpec | string {
  * A model source as a plan writes it: the string shorthand or the object form, parsed to a
  * {@link ModelSourceSpec}.
  */
-export const modelSourceSchema = z.union([
-  z.string().transform((text, ctx): ModelSourceSpec => {
-    const spec = fromShorthand(text);
-    if (typeof spec === 'string') {
-      ctx.addIssue({ code: 'custom', message: spec });
-      return z.NEVER;
-    }
-    return spec;
-  }),
-  sourceObject,
-]);
+export const modelSourceSchema = z
+  .union([
+    z.string().transform((text, ctx): ModelSourceSpec => {
+      const spec = fromShorthand(text);
+      if (typeof spec === 'string') {
+        ctx.addIssue({ code: 'custom', message: spec });
+        return z.NEVER;
+      }
+      return spec;
+    }),
+    sourceObject,
+  ])
+  // The object form's http fields were checked by the HTTP target's schema (see httpSourceObject).
+  .transform((spec) => spec as ModelSourceSpec);
 
 /** A model source as written (string shorthand or object). */
 export type ModelSourceInput = z.input<typeof modelSourceSchema>;
@@ -138,21 +163,15 @@ export function isWhiteBoxSource(spec: ModelSourceSpec): boolean {
   return spec.kind === 'built' || spec.kind === 'onnx' || spec.kind === 'tfjs';
 }
 
-function unavailable(spec: ModelSourceSpec): never {
-  throw new UsageError(
-    'E_SOURCE_UNAVAILABLE',
-    `Model source '${describeModelSource(spec)}' (kind '${spec.kind}') cannot be loaded by this build of Rampart; use a directory of a model Rampart saved (kind 'built').`,
-    { details: { kind: spec.kind } },
-  );
-}
-
 /**
  * Loads the model a source names.
  *
- * @throws UsageError `E_MODEL_SOURCE` for a source that does not parse, `E_SOURCE_UNAVAILABLE` for a kind this build cannot load.
- * @throws DataError from the loader: `E_MODEL_MISSING`, `E_MODEL_CORRUPT`, `E_MODEL_METADATA`, `E_MODEL_DIGEST`...
+ * @throws UsageError `E_MODEL_SOURCE` for a source that does not parse.
+ * @throws DataError from the loader: `E_MODEL_MISSING`, `E_MODEL_CORRUPT`, `E_MODEL_METADATA`, `E_MODEL_DIGEST`, `E_ONNX_*`,
+ *   `E_TARGET_*` (an endpoint that does not answer); UsageError `E_ONNX_UNSUPPORTED_OP`; InputError `E_PREPROCESS`;
+ *   ConfigError `E_HTTP_TARGET_SPEC`, `E_HTTP_AUTH_ENV`; EngineError `E_ORT_UNAVAILABLE`, `E_ORT_SESSION`.
  * @example
- * const loaded = await loadModelSource('runs/mnist/model');
+ * const loaded = await loadModelSource('onnx:fixtures/onnx/mnist-cnn.onnx');
  * try { console.log(loaded.identity); } finally { loaded.dispose(); }
  */
 export async function loadModelSource(source: ModelSourceInput | ModelSourceSpec): Promise<LoadedModel> {
@@ -161,14 +180,33 @@ export async function loadModelSource(source: ModelSourceInput | ModelSourceSpec
     case 'built':
       return loadBuiltModel(spec);
     case 'onnx':
-      return unavailable(spec); // wired at merge: return loadOnnxModel(spec);
+      return loadOnnxModel(fileSpec(spec));
     case 'onnxruntime':
-      return unavailable(spec); // wired at merge: return loadOnnxRuntimeModel(spec);
+      return loadOnnxRuntimeModel(fileSpec(spec));
     case 'tfjs':
-      return unavailable(spec); // wired at merge: return loadTfjsModel(spec);
+      return loadTfjsModel(fileSpec(spec));
     case 'http':
-      return unavailable(spec); // wired at merge: return loadHttpModel(spec);
+      return loadHttpSource(spec);
   }
+}
+
+function fileSpec(spec: FileSourceSpec): { path: string; preprocess?: FileSourceSpec['preprocess'] } {
+  return { path: spec.path, ...(spec.preprocess ? { preprocess: spec.preprocess } : {}) };
+}
+
+/**
+ * An HTTP source. One that declares no input shape or class count is taken to be a
+ * `rampart serve`, whose `GET /v1/models` supplies them (and the predict URL, and bounds).
+ *
+ * @throws as {@link loadHttpModel} and {@link describeServeTarget}.
+ */
+export async function loadHttpSource(spec: HttpSourceSpec): Promise<LoadedModel> {
+  const { kind: _kind, ...target } = spec;
+  const complete: HttpTargetSpecInput =
+    target.inputShape !== undefined && target.numClasses !== undefined
+      ? (target as HttpTargetSpecInput)
+      : await describeServeTarget(target);
+  return loadHttpModel(complete);
 }
 
 /**

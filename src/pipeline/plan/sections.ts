@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ARCHITECTURES } from '../../models/architectures.js';
+import { dataSourceSchema } from '../../data/index.js';
 import { modelSourceSchema } from '../../models/sources/load.js';
 import { OPTIMIZERS } from '../../training/optimizers.js';
 import { planId } from './threat-schema.js';
@@ -70,11 +71,11 @@ export const trainingSchema = z
   })
   .strict();
 
-/** The image channel's data: `mnist` (bundled) or `idx:IMAGES,LABELS`. */
+/** The image channel's data: any data source (bundled `mnist`, IDX, an image folder, NPY/NPZ). */
 export const imageDataSchema = z
   .object({
-    /** `mnist` (bundled) or `idx:IMAGES,LABELS`. */
-    dataset: z.string().regex(/^(mnist|idx:[^,]+,[^,]+)$/, "must be 'mnist' or 'idx:IMAGES_FILE,LABELS_FILE'"),
+    /** A data source as a spec string (`mnist`, `idx:IMAGES,LABELS`, `folder:DIR?resize=28x28`, `npz:FILE`...) or its object form. */
+    dataset: dataSourceSchema,
     splitSeed: z.number().int().min(0).default(1),
     /** Train on the first N training examples only. */
     trainLimit: wholePositive.optional(),
@@ -112,9 +113,9 @@ export const imageModelSchema = z
  */
 export const tabularSectionSchema = z
   .object({
-    /** `csv:PATH`: a header row, numeric feature columns and an integer label column. */
-    dataset: z.string().regex(/^csv:.+$/, "must be 'csv:PATH'"),
-    /** The label column's name. */
+    /** A CSV source (`csv:PATH` or `{ kind: csv, path, ignoreColumns, bounds... }`): a header row, numeric features, a label column. */
+    dataset: dataSourceSchema.refine((spec) => spec !== 'mnist' && spec.kind === 'csv', { message: "must be a CSV source: 'csv:PATH'" }),
+    /** The label column's name (unless the CSV source names its own `labelColumn`). */
     labelColumn: z.string().min(1).default('label'),
     splitSeed: z.number().int().min(0).default(1),
     model: z.object({ source: modelSourceSchema }).strict(),

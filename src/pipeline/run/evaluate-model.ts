@@ -23,6 +23,7 @@ import type { RobustnessReport } from '../../eval/robustness.js';
 import { suiteDefinition, type SuiteDefinition, type SuiteReport } from '../../eval/suite.js';
 import { evaluateThreats, type ThreatResult } from '../../eval/threat-evaluation.js';
 import { maskingAt } from '../../eval/trust.js';
+import { attacksForTarget, blackBoxNote, hasGradients, suiteForTarget } from '../../eval/black-box.js';
 import { accessOf, type Classifier } from '../../models/classifier.js';
 import { threatModel, type ThreatTechnique, type ThreatModel } from '../../threats/threat-model.js';
 import type { ImageThreatScenario, Plan } from '../plan/schema.js';
@@ -192,13 +193,18 @@ function maskingSummary(report: MaskingReport): MaskingSummary {
 export async function evaluateModel(options: EvaluateModelOptions): Promise<ModelEvaluation> {
   const { plan, model, data } = options;
   const threats = planImageThreats(plan, model);
-  const suite = planSuite(plan);
+  // A target without gradients (onnxruntime, HTTP) runs what it can answer: the suite's Square stage and the
+  // plan's score- or label-based attacks (Square when none is), so its numbers are black-box upper bounds.
+  const whiteBox = hasGradients(model);
+  const planned = planSuite(plan);
+  const suite = planned && !whiteBox ? suiteForTarget(planned, model).suite : planned;
+  const attacks = whiteBox ? plan.evaluation.attacks : blackBoxAttacks(plan, model);
   const surrogate = options.fitData && needsSurrogate(plan) ? await trainSurrogate(plan, options.fitData) : undefined;
   const measured = await evaluateThreats({
     model,
     data,
     threats,
-    attacks: plan.evaluation.attacks,
+    attacks,
     ...(suite ? { suite } : {}),
     ...(plan.evaluation.curve ? { curve: plan.evaluation.curve } : {}),
     batchSize: plan.evaluation.batchSize,
@@ -250,7 +256,7 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
   const latencyReport = await measureLatency({ model, data, batchSizes: [1], repeats: plan.evaluation.latencySamples, warmup: 10 });
   const latency = latencyReport.series[0]?.stats[0]?.p99Ms ?? 0;
   const underAttack = plan.criteria.latencyUnderAttackP99Ms === undefined ? undefined : await attackLatency(options, threats);
-  const examples = await examplesFor(options, threats);
+  const examples = await examplesFor(options, threats, attacks);
   options.onProgress?.(1, 1, 'done');
   const certified = options.certified;
   const results: EvaluationResults = {
@@ -277,8 +283,9 @@ export async function evaluateModel(options: EvaluateModelOptions): Promise<Mode
     rates: { clean: measured.clean, robust, attackSuccess, ...(certified ? { certified } : {}) },
     method: {
       suite: suite ? `${suite.id}:${suite.variant}` : null,
-      attacks: plan.evaluation.attacks.map((a) => a.id),
-      upperBound: suite === undefined,
+      attacks: attacks.map((a) => a.id),
+      upperBound: suite === undefined || !whiteBox,
+      ...(whiteBox ? {} : { note: blackBoxNote(model) }),
     },
     ...(masking.length > 0 ? { masking: Object.fromEntries(masking.map((m) => [m.threat.id, maskingSummary(m)])) } : {}),
     ...threatDetails(measured.threats),
@@ -319,13 +326,27 @@ async function attackLatency(options: EvaluateModelOptions, threats: ThreatModel
   });
 }
 
+/** The plan's attacks a target without gradients can answer, or Square (its queries capped for the evaluation) when none. */
+function blackBoxAttacks(plan: Plan, model: Classifier): Plan['evaluation']['attacks'] {
+  const { runnable } = attacksForTarget(
+    plan.evaluation.attacks.map((a) => a.id),
+    model,
+  );
+  const kept = plan.evaluation.attacks.filter((a) => runnable.includes(a.id));
+  return kept.length > 0 ? kept : [{ id: 'square' }];
+}
+
 /** The plan's PGD (or first attack) at the strongest L∞ threat (else the strongest threat) on the first examples. */
-async function examplesFor(options: EvaluateModelOptions, threats: ThreatModel[]): Promise<AdversarialExampleSet | undefined> {
+async function examplesFor(
+  options: EvaluateModelOptions,
+  threats: ThreatModel[],
+  attacks: Plan['evaluation']['attacks'],
+): Promise<AdversarialExampleSet | undefined> {
   const { plan } = options;
   const count = plan.evaluation.examples;
   const linf = threats.filter((t) => t.norm === 'linf');
   const threat = [...(linf.length > 0 ? linf : threats)].sort((a, b) => b.epsilon - a.epsilon)[0];
-  const attack = plan.evaluation.attacks.find((a) => a.id === 'pgd') ?? plan.evaluation.attacks[0];
+  const attack = attacks.find((a) => a.id === 'pgd') ?? attacks[0];
   if (count === 0 || !threat || !attack) return undefined;
   return adversarialExamples({ model: options.model, name: options.name, data: options.data, threat, attack, count, seed: plan.seed });
 }

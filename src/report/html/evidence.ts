@@ -26,7 +26,8 @@ export function methodLine(name: string, results: EvaluationResults): string {
   const how = m.suite
     ? `the <code>${esc(m.suite)}</code> suite plus ${esc(m.attacks.join(', ') || 'no other attacks')}, worst case per example`
     : `${esc(m.attacks.join(', '))} only (no suite)`;
-  return `<li><strong>${esc(name)}</strong>: robust accuracy from ${how}${m.upperBound ? ` — <span class="skip">${UPPER_BOUND_LABEL}</span>` : ''}.</li>`;
+  const note = m.note ? ` ${esc(m.note)}` : '';
+  return `<li><strong>${esc(name)}</strong>: robust accuracy from ${how}${m.upperBound ? ` — <span class="skip">${UPPER_BOUND_LABEL}</span>` : ''}.${note}</li>`;
 }
 
 /** The gradient-masking checks of every model that ran them: one row per threat and check. */

@@ -1,14 +1,14 @@
 /** Helpers the plan's stages share: the plan's data selections and output-file checks. */
 import { access } from 'node:fs/promises';
-import type { DatasetSpec } from '../../../data/index.js';
-import { parseDataSpec, selectData, type SelectedData } from '../../data-selection.js';
+import type { DataSourceSpec } from '../../../data/index.js';
+import { selectData, type SelectedData } from '../../data-selection.js';
 import { requireImageSection } from '../../plan/channels.js';
 import type { Plan } from '../../plan/schema.js';
 import type { StageContext } from '../types.js';
 
-/** The image channel's data set. */
-export function dataSpecOf(plan: Plan): DatasetSpec {
-  return parseDataSpec(requireImageSection(plan).data.dataset);
+/** The image channel's data set (parsed by the plan schema). */
+export function dataSpecOf(plan: Plan): DataSourceSpec {
+  return requireImageSection(plan).data.dataset;
 }
 
 /** The evaluation set: the first `evaluation.limit` examples of the held-out test split. */

@@ -1,8 +1,10 @@
 /**
  * Stage `data`: select the plan's data and split, and record their content address. Its inputs include
- * a digest of the data files themselves, so replacing an IDX file invalidates the cache.
+ * a digest of the data files themselves (IDX files, an image folder's manifest, NPY/NPZ/CSV files), so
+ * replacing any of them invalidates the cache.
  */
 import { createRequire } from 'node:module';
+import { loadDataSource } from '../../../data/index.js';
 import { fileDigest } from '../hash.js';
 import { selectData } from '../../data-selection.js';
 import type { Stage } from '../types.js';
@@ -27,9 +29,12 @@ export const dataStage: Stage<DataOutputs> = {
   async inputs({ plan }) {
     const spec = dataSpecOf(plan);
     const files =
-      spec === 'mnist'
+      spec === 'mnist' || spec.kind === 'mnist'
         ? { bundled: `mnist@${(createRequire(import.meta.url)('mnist/package.json') as { version: string }).version}` }
-        : { images: await fileDigest(spec.images), labels: await fileDigest(spec.labels) };
+        : spec.kind === 'idx'
+          ? { images: await fileDigest(spec.images), labels: await fileDigest(spec.labels) }
+          : // Other sources hash what they read as they load (a folder's manifest, each file), within their own caps.
+            { digests: loadDataSource(spec).provenance?.digests ?? [] };
     return { data: requireImageSection(plan).data, files };
   },
   async run({ plan, progress }) {

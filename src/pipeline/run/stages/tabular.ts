@@ -7,18 +7,18 @@
  */
 import { join } from 'node:path';
 import { writeJsonFile } from '../../../core/files.js';
-import { splitDataset, takeFirst, hashDataset } from '../../../data/index.js';
+import type { Dataset } from '../../../core/types.js';
+import { loadDataSource, splitDataset, takeFirst, hashDataset, type CsvSource } from '../../../data/index.js';
 import type { Rate } from '../../../eval/rate.js';
 import type { ReliabilityBin } from '../../../eval/results.js';
 import { loadModelSource } from '../../../models/sources/load.js';
 import { requireTabularSection } from '../../plan/channels.js';
 import type { Plan } from '../../plan/schema.js';
 import { DEFAULT_SPLIT } from '../../data-selection.js';
-import { loadTabularCsv } from '../../tabular-data.js';
 import { evaluateTabular } from '../evaluate-tabular.js';
-import { fileDigest } from '../hash.js';
 import type { Stage } from '../types.js';
 import { filesExist } from './common.js';
+import { fileDigest } from '../hash.js';
 import { describeLoaded, sourceCacheKey, type SourceModelOutputs } from './model-source.js';
 
 export interface TabularOutputs {
@@ -43,15 +43,25 @@ export interface TabularOutputs {
   reports: string[];
 }
 
-function csvPath(plan: Plan): string {
-  return requireTabularSection(plan).dataset.slice('csv:'.length);
+/** The section's CSV source, with the section's label column unless the source names its own. */
+function csvSource(plan: Plan): CsvSource {
+  const section = requireTabularSection(plan);
+  const spec = section.dataset as CsvSource; // the schema admits only CSV sources
+  return { ...spec, labelColumn: spec.labelColumn ?? section.labelColumn };
 }
 
 /** The section's CSV split as every channel splits its data; the evaluated rows are the test split's first `limit`. */
-export function tabularSplits(plan: Plan): ReturnType<typeof loadTabularCsv> & { splits: ReturnType<typeof splitDataset> } {
+export function tabularSplits(plan: Plan): {
+  dataset: Dataset;
+  features: string[];
+  classes: string[];
+  splits: ReturnType<typeof splitDataset>;
+} {
   const section = requireTabularSection(plan);
-  const loaded = loadTabularCsv(csvPath(plan), section.labelColumn);
-  return { ...loaded, splits: splitDataset(loaded.dataset, { seed: section.splitSeed, fractions: DEFAULT_SPLIT }) };
+  const dataset = loadDataSource(csvSource(plan));
+  const features = [...(dataset.featureNames ?? dataset.shape.map((_, i) => `f${i}`))];
+  const classes = [...(dataset.classNames ?? Array.from({ length: dataset.numClasses }, (_, i) => String(i)))];
+  return { dataset, features, classes, splits: splitDataset(dataset, { seed: section.splitSeed, fractions: DEFAULT_SPLIT }) };
 }
 
 export const tabularStage: Stage<TabularOutputs> = {
@@ -63,7 +73,7 @@ export const tabularStage: Stage<TabularOutputs> = {
     const section = requireTabularSection(plan);
     return {
       section,
-      data: await fileDigest(csvPath(plan)).catch(() => null),
+      data: await fileDigest(csvSource(plan).path).catch(() => null),
       model: await sourceCacheKey(section.model.source),
       threats: plan.threats.flatMap((t) => (t.channel === 'tabular' ? [{ id: t.id, norm: t.norm, epsilon: t.epsilon }] : [])),
       calibrationBins: plan.evaluation.calibrationBins,
