@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTraining } from '../src/pipeline/train-run.js';
-import { parseDataSpec } from '../src/pipeline/data-selection.js';
+import { parseDataSpec } from '../src/data/index.js';
 import { engine } from './fixtures.js';
 
 before(engine);
