@@ -53,7 +53,9 @@ test('bad specs fail before any work', async () => {
   await assert.rejects(
     evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'nope' }] }),
     (e: unknown) =>
-      e instanceof UsageError && e.code === 'E_UNKNOWN_ATTACK' && /'fgsm', 'pgd', .*'square', .*'occlusion', .* or 'tabular-random-search'/.test(e.message),
+      e instanceof UsageError &&
+      e.code === 'E_UNKNOWN_ATTACK' &&
+      /'fgsm', 'pgd', .*'square', .*'occlusion', .* or 'tabular-random-search'/.test(e.message),
   );
   await assert.rejects(
     evaluateRobustness({ model, data, threats: threatsAt('linf', [0.1]), attacks: [{ id: 'pgd', options: { stepz: 3 } }] }),
