@@ -20,6 +20,8 @@ import { fileDigest } from '../hash.js';
 import type { Stage } from '../types.js';
 import { filesExist } from './common.js';
 import { describeLoaded, sourceCacheKey, type SourceModelOutputs } from './model-source.js';
+import { runBuiltTabular } from './tabular-built.js';
+import type { TabularTrainingOutputs } from './tabular-train.js';
 
 export interface TabularOutputs {
   data: {
@@ -34,6 +36,10 @@ export interface TabularOutputs {
   /** The evaluated rows: the test split's first `limit`. */
   evaluated: { name: string; sha256: string; count: number };
   model: SourceModelOutputs;
+  /** With a built model: the baseline and hardened models, their numbers under the constrained threats, and the lift. */
+  training?: TabularTrainingOutputs;
+  /** Mean per-class recall of the candidate on the test rows (built models). */
+  balancedAccuracy?: number;
   clean: Rate;
   robust: Record<string, Rate>;
   ece: number;
@@ -64,8 +70,12 @@ export const tabularStage: Stage<TabularOutputs> = {
     return {
       section,
       data: await fileDigest(csvPath(plan)).catch(() => null),
-      model: await sourceCacheKey(section.model.source),
-      threats: plan.threats.flatMap((t) => (t.channel === 'tabular' ? [{ id: t.id, norm: t.norm, epsilon: t.epsilon }] : [])),
+      model: 'source' in section.model ? await sourceCacheKey(section.model.source) : section.model,
+      threats: plan.threats.flatMap((t) =>
+        t.channel === 'tabular'
+          ? [{ id: t.id, norm: t.norm, epsilon: t.epsilon, goal: t.goal, target: t.target, constraints: t.constraints }]
+          : [],
+      ),
       calibrationBins: plan.evaluation.calibrationBins,
       latencySamples: plan.evaluation.latencySamples,
       seed: plan.seed,
@@ -75,12 +85,14 @@ export const tabularStage: Stage<TabularOutputs> = {
   async run(ctx) {
     const { plan } = ctx;
     const section = requireTabularSection(plan);
+    if ('architecture' in section.model) return runBuiltTabular(ctx);
+    const source = section.model.source;
     ctx.progress(0, 1, 'loading');
     const { dataset, features, classes, splits } = tabularSplits(plan);
     const rows = section.limit < splits.test.count ? takeFirst(splits.test, section.limit) : splits.test;
-    const loaded = await loadModelSource(section.model.source);
+    const loaded = await loadModelSource(source);
     try {
-      const model = describeLoaded(section.model.source, loaded);
+      const model = describeLoaded(source, loaded);
       const evaluation = await evaluateTabular({
         plan,
         model: loaded.classifier,
