@@ -1,0 +1,160 @@
+/**
+ * The sensor example plan (examples/sensor/rampart.yaml) through the pipeline on a small
+ * slice of the real readings, with tiny training and attack budgets: the plan as shipped is
+ * accepted, builds and hardens its MLP, attacks the anomalous test rows under the
+ * constrained threat with every listed attack, checks every adversarial example, and gates
+ * on the numbers. Also: constraint errors name their path, a constraint on a feature the
+ * CSV lacks fails with the header listed, and an attack that ignores the constraints fails
+ * the stage with E_ATTACK_CONTRACT.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { parse, stringify } from 'yaml';
+import { RampartError } from '../src/core/errors.js';
+import { loadResults } from '../src/eval/results.js';
+import { PlanError } from '../src/pipeline/plan/load.js';
+import { parsePlanText } from '../src/pipeline/plan/load.js';
+import { runPlan } from '../src/pipeline/run/run-plan.js';
+import { sensorCsvPath } from '../examples/sensor/scenario.js';
+import { engine } from './fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rampart-sensor-plan-'));
+after(() => rm(dir, { recursive: true, force: true }));
+const csv = join(dir, 'sensor.csv');
+const PLAN = readFileSync(new URL('../examples/sensor/rampart.yaml', import.meta.url), 'utf8');
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The example plan on the small CSV, with tiny budgets; `edit` changes the parsed document before it is checked. */
+function tinyPlan(name: string, edit: (doc: Doc) => void = () => undefined): string {
+  const doc = parse(PLAN) as Doc;
+  doc.name = name;
+  doc.tabular.dataset = `csv:${csv}`;
+  doc.tabular.split = { train: 0.6, validation: 0, test: 0.4 };
+  doc.tabular.oversample = { share: 0.5 };
+  doc.tabular.model.baseline.epochs = 2;
+  doc.tabular.training.epochs = 2;
+  doc.tabular.training.steps = 3;
+  doc.tabular.limit = 8;
+  doc.tabular.attacks = [
+    { id: 'tabular-apgd', options: { steps: 5 } },
+    { id: 'tabular-pgd', options: { steps: 5, restarts: 1 } },
+    { id: 'lowprofool', options: { steps: 10 } },
+    { id: 'tabular-random-search', options: { queries: 20 } },
+  ];
+  doc.evaluation = { latencySamples: 10 };
+  doc.criteria = { cleanAccuracy: 0.5, robustAccuracy: { 'sensor-obfuscation': 0 } };
+  edit(doc);
+  return stringify(doc);
+}
+
+function planIssues(text: string): string[] {
+  try {
+    parsePlanText(text, 'sensor.yaml');
+  } catch (error) {
+    assert.ok(error instanceof PlanError, `expected a PlanError, got ${String(error)}`);
+    return error.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  return assert.fail('the plan was accepted');
+}
+
+describe('the sensor plan', () => {
+  before(async () => {
+    await engine();
+    // Every anomaly among the first readings and the normal ones around them: 600 rows, 2 classes.
+    const [header, ...rows] = readFileSync(sensorCsvPath(), 'utf8').trim().split('\n');
+    const anomalies = rows.filter((r) => r.endsWith(',1')).slice(0, 40);
+    const normal = rows.filter((r) => r.endsWith(',0')).slice(0, 560);
+    writeFileSync(csv, [header, ...normal, ...anomalies].join('\n') + '\n');
+  });
+
+  it('is accepted as shipped', () => {
+    const plan = parsePlanText(PLAN, 'examples/sensor/rampart.yaml');
+    const threat = plan.threats[0];
+    assert.ok(threat?.channel === 'tabular' && threat.constraints);
+    assert.deepEqual(threat.constraints.immutable, ['mote_id', 'indoor']);
+    assert.ok(plan.tabular && 'architecture' in plan.tabular.model);
+    assert.equal(plan.tabular.training?.threat, 'sensor-obfuscation');
+  });
+
+  it('builds, hardens and attacks under the constraints, and gates on the numbers', async () => {
+    const plan = parsePlanText(tinyPlan('sensor-tiny'), 'sensor.yaml');
+    const tensors = tf.memory().numTensors;
+    const result = await runPlan(plan, { dir: join(dir, 'run'), governance: false });
+    assert.equal(tf.memory().numTensors, tensors, 'the tabular stage disposes every tensor it made');
+    assert.deepEqual(
+      result.stages.map((s) => s.id),
+      ['tabular', 'evaluate', 'gate', 'report'],
+    );
+    const tab = result.tabular;
+    assert.ok(tab?.training?.hardened);
+    assert.deepEqual(tab.data.features, ['mote_id', 'indoor', 'humidity', 'temperature']);
+    const attacked = tab.evaluated.count;
+    assert.ok(attacked > 0 && attacked <= 8);
+    for (const model of [tab.training.baseline, tab.training.hardened]) {
+      // Four attacks on every attacked row, each adversarial example checked against the constraints.
+      assert.equal(model.numbers.checked, 4 * attacked);
+      const robust = model.numbers.robust['sensor-obfuscation'];
+      assert.ok(robust && robust.n === attacked && robust.lower <= robust.value && robust.value <= robust.upper);
+      assert.ok(model.numbers.balancedAccuracy >= 0 && model.numbers.balancedAccuracy <= 1);
+    }
+    assert.equal(tab.robust['sensor-obfuscation']?.value, tab.training.hardened.numbers.robust['sensor-obfuscation']?.value);
+    const results = await loadResults(result.files.results);
+    assert.equal(results.robustAccuracy['sensor-obfuscation'], tab.robust['sensor-obfuscation']?.value);
+    assert.equal(result.gate.passed, true);
+  });
+
+  it('names the path of a bad constraint', () => {
+    const lines = planIssues(
+      tinyPlan('bad', (doc) => {
+        doc.threats[0].constraints.budgets.humidity = -1;
+        doc.threats[0].constraints.sideways = true;
+      }),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('threats[0].constraints.budgets.humidity') && /budgets must be >= 0/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('threats[0].constraints.sideways') && /unknown field/.test(l)),
+      lines.join('\n'),
+    );
+  });
+
+  it('fails a constraint on a feature the CSV lacks, listing the header', async () => {
+    const plan = parsePlanText(
+      tinyPlan('unknown', (doc) => {
+        doc.threats[0].constraints.immutable = ['mote_id', 'node'];
+      }),
+      'sensor.yaml',
+    );
+    await assert.rejects(
+      runPlan(plan, { dir: join(dir, 'unknown'), governance: false }),
+      (e: unknown) =>
+        e instanceof RampartError &&
+        e.code === 'E_TABULAR_CONSTRAINTS' &&
+        e.message.includes("'node'") &&
+        e.message.includes('mote_id, indoor, humidity, temperature'),
+    );
+  });
+
+  it('fails the stage when an attack ignores the constraints', async () => {
+    // Plain PGD knows nothing of immutable features or budgets: its examples break them.
+    const plan = parsePlanText(
+      tinyPlan('plain-pgd', (doc) => {
+        doc.tabular.attacks = [{ id: 'pgd', options: { steps: 5 } }];
+        delete doc.tabular.training;
+      }),
+      'sensor.yaml',
+    );
+    await assert.rejects(
+      runPlan(plan, { dir: join(dir, 'plain'), governance: false }),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_ATTACK_CONTRACT' && /constraint violation/.test(e.message),
+    );
+  });
+});
