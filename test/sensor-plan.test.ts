@@ -158,3 +158,22 @@ describe('the sensor plan', () => {
     );
   });
 });
+
+describe('the tabular training section', () => {
+  it('must harden a built model against a tabular threat', () => {
+    const lines = planIssues(
+      tinyPlan('source-trained', (doc) => {
+        doc.tabular.model = { source: 'models/sensor' };
+        doc.tabular.training.threat = 'elsewhere';
+      }),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('tabular.training:') && /architecture/.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('tabular.training.threat:') && /'sensor-obfuscation'/.test(l)),
+      lines.join('\n'),
+    );
+  });
+});

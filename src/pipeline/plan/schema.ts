@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { gateCriteriaSchema } from '../../eval/gate-criteria.js';
 import { imageDataSchema, imageModelSchema, tabularSectionSchema, textSectionSchema, trainingSchema } from './sections.js';
-import { checkChannels, checkTraining, quoteList } from './refine.js';
+import { checkChannels, checkTabular, checkTraining, quoteList } from './refine.js';
 import { planId, threatSchema } from './threat-schema.js';
 
 export { CHANNELS, GOALS, IMPACTS, LIKELIHOODS, TECHNIQUES, TEXT_FAMILIES, threatSchema } from './threat-schema.js';
@@ -154,6 +154,7 @@ export const planSchema = z
     const known = [...ids.keys()];
     checkChannels(plan, ctx);
     checkTraining(plan, ctx);
+    checkTabular(plan, ctx);
     for (const key of Object.keys(plan.criteria.robustAccuracy ?? {})) {
       if (!ids.has(key))
         ctx.addIssue({
