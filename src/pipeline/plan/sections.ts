@@ -140,7 +140,10 @@ export const tabularSectionSchema = z
     /** Split fractions (stratified by class); default 0.8 / 0.1 / 0.1. */
     split: z.object({ train: fraction, validation: fraction, test: fraction }).strict().optional(),
     /** Repeat rows of every class but the largest until each holds `share` of the largest's count (training only). */
-    oversample: z.object({ share: z.number().gt(0).max(1) }).strict().optional(),
+    oversample: z
+      .object({ share: z.number().gt(0).max(1) })
+      .strict()
+      .optional(),
     /** Your model (`source`), evaluated as is, or one Rampart builds (`architecture`), trains and hardens with `training`. */
     model: z.union([z.object({ source: modelSourceSchema }).strict(), tabularBuiltModelSchema]),
     /** Adversarial training of the built model against a tabular threat, with constrained PGD. */

@@ -14,7 +14,7 @@ import type { StageContext } from '../types.js';
 import { describeLoaded } from './model-source.js';
 import { attackedRows, compileTabularThreats } from './tabular-constrained.js';
 import { trainTabularModels } from './tabular-train.js';
-import type { TabularOutputs } from './tabular.js';
+import type { TabularOutputs } from './tabular-outputs.js';
 
 /** The section's CSV as a data set: header names as features, ignored columns dropped. */
 export function loadTabularTable(ctx: Pick<StageContext, 'plan'>): ReturnType<typeof loadCsvTable>['dataset'] {
@@ -44,7 +44,13 @@ export async function runBuiltTabular(ctx: StageContext): Promise<TabularOutputs
     const classifier = candidate.classifier;
     const logits = await datasetLogits(classifier, test, section.batchSize);
     const calibration = calibrationFromLogits(logits, test.y, classifier.numClasses, { bins: plan.evaluation.calibrationBins });
-    const latency = await measureLatency({ model: classifier, data: test, batchSizes: [1], repeats: plan.evaluation.latencySamples, warmup: 10 });
+    const latency = await measureLatency({
+      model: classifier,
+      data: test,
+      batchSizes: [1],
+      repeats: plan.evaluation.latencySamples,
+      warmup: 10,
+    });
     const evaluated = attackedRows(plan, test);
     return {
       data: {

@@ -86,7 +86,13 @@ async function predict(model: Classifier, x: Float32Array, rows: Dataset): Promi
 export function attackedRows(plan: Plan, test: Dataset): Dataset {
   const section = requireTabularSection(plan);
   const classes = section.attackClasses;
-  const chosen = classes ? subset(test, Array.from(test.y.keys()).filter((i) => classes.includes(test.y[i] as number)), `${test.name}/attacked`) : test;
+  const chosen = classes
+    ? subset(
+        test,
+        Array.from(test.y.keys()).filter((i) => classes.includes(test.y[i] as number)),
+        `${test.name}/attacked`,
+      )
+    : test;
   return section.limit < chosen.count ? takeFirst(chosen, section.limit) : chosen;
 }
 

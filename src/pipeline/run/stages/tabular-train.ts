@@ -67,11 +67,19 @@ export async function trainTabularModels(
         `${threats.map((t) => `'${t.threat.id}'`).join(', ') || '(none: add a tabular threat)'}.`,
     );
   }
-  const runs: Array<{ kind: 'baseline' | 'hardened' }> = [{ kind: 'baseline' }, ...(section.training ? [{ kind: 'hardened' as const }] : [])];
+  const runs: Array<{ kind: 'baseline' | 'hardened' }> = [
+    { kind: 'baseline' },
+    ...(section.training ? [{ kind: 'hardened' as const }] : []),
+  ];
   const results: Partial<Record<'baseline' | 'hardened', TrainedTabular>> = {};
   for (const [index, { kind }] of runs.entries()) {
     ctx.progress(index, runs.length, `training the ${kind} model`);
-    const net = buildModel('mlp', { inputShape: train.shape, numClasses: train.numClasses, seed: plan.seed, ...(stats ? { standardize: stats } : {}) });
+    const net = buildModel('mlp', {
+      inputShape: train.shape,
+      numClasses: train.numClasses,
+      seed: plan.seed,
+      ...(stats ? { standardize: stats } : {}),
+    });
     try {
       const config = kind === 'hardened' && section.training ? section.training : baselineConfig;
       const training = section.training;
@@ -110,7 +118,15 @@ export async function trainTabularModels(
       } as Parameters<typeof saveClassifierModel>[2]);
       const classifier = new TfjsClassifier(net, { id: `tabular-${kind}`, bounds: train.bounds });
       const numbers = await measureConstrained(plan, classifier, test, threats, (line) => ctx.log(`${kind}: ${line}`));
-      results[kind] = { modelDir: ctx.relative(modelDir), sha256: await fileDigest(join(modelDir, 'weights.bin')), trainingSeconds, numbers };
+      const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
+      const robust = Object.entries(numbers.robust).map(([id, r]) => `${id} ${pct(r.value)} (n=${r.n})`);
+      ctx.log(`${kind}: clean ${pct(numbers.clean.value)}, balanced ${pct(numbers.balancedAccuracy)}; robust ${robust.join(', ')}`);
+      results[kind] = {
+        modelDir: ctx.relative(modelDir),
+        sha256: await fileDigest(join(modelDir, 'weights.bin')),
+        trainingSeconds,
+        numbers,
+      };
     } finally {
       net.dispose();
     }
@@ -125,6 +141,11 @@ export async function trainTabularModels(
         ),
       }
     : undefined;
+  if (lift) {
+    const points = (v: number): string => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}`;
+    const robust = Object.entries(lift.robust).map(([id, v]) => `${id} ${points(v)}`);
+    ctx.log(`hardening: clean ${points(lift.clean)} points; robust ${robust.join(', ')} points`);
+  }
   const candidateDir = join(ctx.workDir, hardened ? 'tabular-hardened' : 'tabular-baseline');
   const candidate = await loadModelSource({ kind: 'built', path: candidateDir });
   return {

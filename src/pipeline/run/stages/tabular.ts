@@ -8,8 +8,6 @@
 import { join } from 'node:path';
 import { writeJsonFile } from '../../../core/files.js';
 import { splitDataset, takeFirst, hashDataset } from '../../../data/index.js';
-import type { Rate } from '../../../eval/rate.js';
-import type { ReliabilityBin } from '../../../eval/results.js';
 import { loadModelSource } from '../../../models/sources/load.js';
 import { requireTabularSection } from '../../plan/channels.js';
 import type { Plan } from '../../plan/schema.js';
@@ -19,35 +17,11 @@ import { evaluateTabular } from '../evaluate-tabular.js';
 import { fileDigest } from '../hash.js';
 import type { Stage } from '../types.js';
 import { filesExist } from './common.js';
-import { describeLoaded, sourceCacheKey, type SourceModelOutputs } from './model-source.js';
+import { describeLoaded, sourceCacheKey } from './model-source.js';
 import { runBuiltTabular } from './tabular-built.js';
-import type { TabularTrainingOutputs } from './tabular-train.js';
+import type { TabularOutputs } from './tabular-outputs.js';
 
-export interface TabularOutputs {
-  data: {
-    name: string;
-    sha256: string;
-    features: string[];
-    classes: string[];
-    /** The box every feature stays in under attack: the smallest and largest value in the file. */
-    bounds: { min: number; max: number };
-    counts: { train: number; validation: number; test: number };
-  };
-  /** The evaluated rows: the test split's first `limit`. */
-  evaluated: { name: string; sha256: string; count: number };
-  model: SourceModelOutputs;
-  /** With a built model: the baseline and hardened models, their numbers under the constrained threats, and the lift. */
-  training?: TabularTrainingOutputs;
-  /** Mean per-class recall of the candidate on the test rows (built models). */
-  balancedAccuracy?: number;
-  clean: Rate;
-  robust: Record<string, Rate>;
-  ece: number;
-  reliability: ReliabilityBin[];
-  latencyP99Ms: number;
-  /** robustness-<norm>.json files, relative to the run directory. */
-  reports: string[];
-}
+export type { TabularOutputs } from './tabular-outputs.js';
 
 function csvPath(plan: Plan): string {
   return requireTabularSection(plan).dataset.slice('csv:'.length);
