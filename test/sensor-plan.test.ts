@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parse, stringify } from 'yaml';
 import { RampartError } from '../src/core/errors.js';
 import { loadResults } from '../src/eval/results.js';
+import { openGovernance } from '../src/governance/index.js';
 import { PlanError } from '../src/pipeline/plan/load.js';
 import { parsePlanText } from '../src/pipeline/plan/load.js';
 import { runPlan } from '../src/pipeline/run/run-plan.js';
@@ -85,11 +86,11 @@ describe('the sensor plan', () => {
   it('builds, hardens and attacks under the constraints, and gates on the numbers', async () => {
     const plan = parsePlanText(tinyPlan('sensor-tiny'), 'sensor.yaml');
     const tensors = tf.memory().numTensors;
-    const result = await runPlan(plan, { dir: join(dir, 'run'), governance: false });
+    const result = await runPlan(plan, { dir: join(dir, 'run') });
     assert.equal(tf.memory().numTensors, tensors, 'the tabular stage disposes every tensor it made');
     assert.deepEqual(
       result.stages.map((s) => s.id),
-      ['tabular', 'evaluate', 'gate', 'report'],
+      ['tabular', 'evaluate', 'gate', 'report', 'register'],
     );
     const tab = result.tabular;
     assert.ok(tab?.training?.hardened);
@@ -107,6 +108,22 @@ describe('the sensor plan', () => {
     const results = await loadResults(result.files.results);
     assert.equal(results.robustAccuracy['sensor-obfuscation'], tab.robust['sensor-obfuscation']?.value);
     assert.equal(result.gate.passed, true);
+
+    // Both models are registered with the plan and the data set as parents; the evaluation names the hardened one.
+    const gov = openGovernance(join(dir, 'run'));
+    try {
+      const registered = result.governance;
+      assert.ok(registered);
+      const baseline = gov.registry.get(registered.models['tabular-baseline'] as string);
+      const hardened = gov.registry.get(registered.models.tabular as string);
+      assert.equal(baseline.meta.filesSha256, tab.training.baseline.sha256);
+      assert.deepEqual(baseline.parents, hardened.parents);
+      assert.ok(hardened.parents.length >= 2);
+      const evaluation = gov.registry.get(registered.evaluations.candidate);
+      assert.ok(evaluation.parents.includes(hardened.digest) && !evaluation.parents.includes(baseline.digest));
+    } finally {
+      gov.close();
+    }
   });
 
   it('names the path of a bad constraint', () => {
