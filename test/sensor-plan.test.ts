@@ -21,6 +21,8 @@ import { openGovernance } from '../src/governance/index.js';
 import { PlanError } from '../src/pipeline/plan/load.js';
 import { parsePlanText } from '../src/pipeline/plan/load.js';
 import { runPlan } from '../src/pipeline/run/run-plan.js';
+import { tabularThreat } from '../src/threats/tabular/threat.js';
+import { createObjective } from '../src/training/objectives/registry.js';
 import { sensorCsvPath } from '../examples/sensor/scenario.js';
 import { engine } from './fixtures.js';
 
@@ -191,6 +193,22 @@ describe('the tabular training section', () => {
     assert.ok(
       lines.some((l) => l.startsWith('tabular.training.threat:') && /'sensor-obfuscation'/.test(l)),
       lines.join('\n'),
+    );
+  });
+});
+
+describe('the tabular-pgd-at objective in the registry', () => {
+  it('takes a compiled tabular threat and refuses a plain one', () => {
+    const threat = tabularThreat(
+      { id: 't', constraints: { immutable: ['a'], norm: { kind: 'linf', epsilon: 0.5, scale: 'none' } } },
+      { features: 2, featureNames: ['a', 'b'], bounds: { min: 0, max: 1 } },
+    );
+    const objective = createObjective('tabular-pgd-at', { threat, steps: 3, attackClasses: [1] });
+    assert.equal(objective.id, 'tabular-pgd-at');
+    assert.deepEqual(objective.config, { threat: 't', steps: 3, stepSize: (2.5 * 0.5) / 3, mixRatio: 1, attackClasses: [1] });
+    assert.throws(
+      () => createObjective('tabular-pgd-at', { threat: { norm: 'linf', epsilon: 0.5 } }),
+      (e: unknown) => e instanceof RampartError && e.code === 'E_OBJECTIVE_OPTION' && /threat/.test(e.message),
     );
   });
 });
