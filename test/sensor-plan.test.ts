@@ -21,6 +21,7 @@ import { openGovernance } from '../src/governance/index.js';
 import { PlanError } from '../src/pipeline/plan/load.js';
 import { parsePlanText } from '../src/pipeline/plan/load.js';
 import { runPlan } from '../src/pipeline/run/run-plan.js';
+import type { ConstrainedNumbers } from '../src/pipeline/run/stages/tabular-constrained.js';
 import { tabularThreat } from '../src/threats/tabular/threat.js';
 import { createObjective } from '../src/training/objectives/registry.js';
 import { sensorCsvPath } from '../examples/sensor/scenario.js';
@@ -66,6 +67,8 @@ function planIssues(text: string): string[] {
   return assert.fail('the plan was accepted');
 }
 
+let hardenedRun: { dir: string; numbers: ConstrainedNumbers } | undefined;
+
 describe('the sensor plan', () => {
   before(async () => {
     await engine();
@@ -110,6 +113,7 @@ describe('the sensor plan', () => {
     const results = await loadResults(result.files.results);
     assert.equal(results.robustAccuracy['sensor-obfuscation'], tab.robust['sensor-obfuscation']?.value);
     assert.equal(result.gate.passed, true);
+    hardenedRun = { dir: join(dir, 'run', 'runs', 'sensor-tiny', tab.training.hardened.modelDir), numbers: tab.training.hardened.numbers };
 
     // Both models are registered with the plan and the data set as parents; the evaluation names the hardened one.
     const gov = openGovernance(join(dir, 'run'));
@@ -126,6 +130,23 @@ describe('the sensor plan', () => {
     } finally {
       gov.close();
     }
+  });
+
+  it('evaluates your model under the constraints too: the saved hardened model as a source measures the same', async () => {
+    assert.ok(hardenedRun, 'runs after the built plan');
+    const source = hardenedRun.dir;
+    const plan = parsePlanText(
+      tinyPlan('sensor-source', (doc) => {
+        doc.tabular.model = { source };
+        delete doc.tabular.training;
+      }),
+      'sensor.yaml',
+    );
+    const result = await runPlan(plan, { dir: join(dir, 'source'), governance: false });
+    const tab = result.tabular;
+    assert.ok(tab && !tab.training);
+    assert.deepEqual(tab.robust['sensor-obfuscation'], hardenedRun.numbers.robust['sensor-obfuscation']);
+    assert.equal(tab.balancedAccuracy, hardenedRun.numbers.balancedAccuracy);
   });
 
   it('names the path of a bad constraint', () => {

@@ -12,7 +12,9 @@ import { requireTabularSection } from '../../plan/channels.js';
 import { DEFAULT_SPLIT } from '../../data-selection.js';
 import type { StageContext } from '../types.js';
 import { describeLoaded } from './model-source.js';
-import { attackedRows, compileTabularThreats } from './tabular-constrained.js';
+import type { Classifier } from '../../../models/classifier.js';
+import type { Plan } from '../../plan/schema.js';
+import { attackedRows, compileTabularThreats, measureConstrained, type ConstrainedNumbers } from './tabular-constrained.js';
 import { trainTabularModels } from './tabular-train.js';
 import type { TabularOutputs } from './tabular-outputs.js';
 
@@ -81,4 +83,28 @@ export async function runBuiltTabular(ctx: StageContext): Promise<TabularOutputs
   } finally {
     candidate.dispose();
   }
+}
+
+/** The plan without its constrained tabular threats: what the plain L∞/L2 evaluation of your model takes. */
+export function withoutConstrainedThreats(plan: Plan): Plan {
+  return { ...plan, threats: plan.threats.filter((t) => !(t.channel === 'tabular' && t.constraints)) };
+}
+
+/**
+ * Your model (`tabular.model.source`) under the plan's constrained tabular threats: the same
+ * split, attacked rows and checks as for a model Rampart builds. Undefined when no tabular
+ * threat has constraints.
+ *
+ * @throws ThreatError `E_TABULAR_CONSTRAINTS` for constraints naming features the CSV lacks (the header is listed).
+ * @throws RampartError `E_ATTACK_CONTRACT` when an adversarial example breaks its constraints.
+ */
+export async function measureSourceConstrained(ctx: StageContext, model: Classifier): Promise<ConstrainedNumbers | undefined> {
+  const { plan } = ctx;
+  if (!plan.threats.some((t) => t.channel === 'tabular' && t.constraints)) return undefined;
+  const section = requireTabularSection(plan);
+  const dataset = loadTabularTable(ctx);
+  const names = new Set(plan.threats.flatMap((t) => (t.channel === 'tabular' && t.constraints ? [t.id] : [])));
+  const threats = compileTabularThreats(plan, dataset).filter((t) => names.has(t.threat.id));
+  const { test } = splitDataset(dataset, { seed: section.splitSeed, fractions: section.split ?? DEFAULT_SPLIT });
+  return measureConstrained(plan, model, test, threats, (line) => ctx.log(line));
 }

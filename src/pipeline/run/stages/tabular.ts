@@ -12,13 +12,13 @@ import { loadModelSource } from '../../../models/sources/load.js';
 import { requireTabularSection } from '../../plan/channels.js';
 import type { Plan } from '../../plan/schema.js';
 import { DEFAULT_SPLIT } from '../../data-selection.js';
-import { loadTabularCsv } from '../../tabular-data.js';
+import type { Dataset } from '../../../core/types.js';
 import { evaluateTabular } from '../evaluate-tabular.js';
 import { fileDigest } from '../hash.js';
 import type { Stage } from '../types.js';
 import { filesExist } from './common.js';
 import { describeLoaded, sourceCacheKey } from './model-source.js';
-import { runBuiltTabular } from './tabular-built.js';
+import { loadTabularTable, measureSourceConstrained, runBuiltTabular, withoutConstrainedThreats } from './tabular-built.js';
 import type { TabularOutputs } from './tabular-outputs.js';
 
 export type { TabularOutputs } from './tabular-outputs.js';
@@ -28,10 +28,21 @@ function csvPath(plan: Plan): string {
 }
 
 /** The section's CSV split as every channel splits its data; the evaluated rows are the test split's first `limit`. */
-export function tabularSplits(plan: Plan): ReturnType<typeof loadTabularCsv> & { splits: ReturnType<typeof splitDataset> } {
+export function tabularSplits(plan: Plan): {
+  dataset: Dataset;
+  features: string[];
+  classes: string[];
+  splits: ReturnType<typeof splitDataset>;
+} {
   const section = requireTabularSection(plan);
-  const loaded = loadTabularCsv(csvPath(plan), section.labelColumn);
-  return { ...loaded, splits: splitDataset(loaded.dataset, { seed: section.splitSeed, fractions: DEFAULT_SPLIT }) };
+  // The data layer's CSV table: header names as features, `ignoreColumns` dropped.
+  const dataset = loadTabularTable({ plan });
+  return {
+    dataset,
+    features: [...(dataset.featureNames ?? [])],
+    classes: [...(dataset.classNames ?? Array.from({ length: dataset.numClasses }, (_, i) => String(i)))],
+    splits: splitDataset(dataset, { seed: section.splitSeed, fractions: section.split ?? DEFAULT_SPLIT }),
+  };
 }
 
 export const tabularStage: Stage<TabularOutputs> = {
@@ -67,8 +78,9 @@ export const tabularStage: Stage<TabularOutputs> = {
     const loaded = await loadModelSource(source);
     try {
       const model = describeLoaded(source, loaded);
+      const constrained = await measureSourceConstrained(ctx, loaded.classifier);
       const evaluation = await evaluateTabular({
-        plan,
+        plan: withoutConstrainedThreats(plan),
         model: loaded.classifier,
         data: rows,
         ...(ctx.pool ? { pool: ctx.pool } : {}),
@@ -92,7 +104,8 @@ export const tabularStage: Stage<TabularOutputs> = {
         evaluated: { name: rows.name, sha256: hashDataset(rows), count: rows.count },
         model,
         clean: evaluation.clean,
-        robust: evaluation.robust,
+        robust: { ...evaluation.robust, ...constrained?.robust },
+        ...(constrained ? { balancedAccuracy: constrained.balancedAccuracy } : {}),
         ece: evaluation.ece,
         reliability: evaluation.reliability,
         latencyP99Ms: evaluation.latencyP99Ms,
