@@ -113,6 +113,9 @@ describe('the sensor plan', () => {
     const results = await loadResults(result.files.results);
     assert.equal(results.robustAccuracy['sensor-obfuscation'], tab.robust['sensor-obfuscation']?.value);
     assert.equal(result.gate.passed, true);
+    const html = readFileSync(result.files.report, 'utf8');
+    assert.match(html, /every adversarial example of sensor-obfuscation was checked against the threat/);
+    assert.match(html, /Tabular hardening \(constrained PGD-AT\)/);
     hardenedRun = { dir: join(dir, 'run', 'runs', 'sensor-tiny', tab.training.hardened.modelDir), numbers: tab.training.hardened.numbers };
 
     // Both models are registered with the plan and the data set as parents; the evaluation names the hardened one.
