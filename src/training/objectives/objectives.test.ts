@@ -528,7 +528,7 @@ describe('registry', () => {
       (e: unknown) =>
         e instanceof UsageError &&
         e.code === 'E_UNKNOWN_OBJECTIVE' &&
-        /'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified' or 'patch-at'/.test(e.message),
+        /'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at' or 'tabular-pgd-at'/.test(e.message),
     );
     assert.throws(
       () => createObjective('pgd-at', { threat: LINF, mixRatio: 1.5 }),
