@@ -10,7 +10,9 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../../src/core/rng.js';
 import type { Dataset } from '../../src/core/types.js';
-import { loadDataset, splitDataset, subset } from '../../src/data/index.js';
+import { featureMeanStd, loadDataset, oversample, splitDataset, subset } from '../../src/data/index.js';
+
+export { oversample } from '../../src/data/index.js';
 import { createAttack } from '../../src/attacks/registry.js';
 import { buildModel } from '../../src/models/architectures.js';
 import { TfjsClassifier } from '../../src/models/tfjs-classifier.js';
@@ -68,34 +70,6 @@ export interface ScenarioResult {
   rows: { train: number; test: number; testAnomalies: number };
   baseline: ModelNumbers;
   hardened: ModelNumbers;
-}
-
-/**
- * Repeats the rows of every class but the largest until each holds about `share` of the
- * largest class's count (1: balanced). Training sees anomalies often enough to learn them
- * without letting them outweigh the normal readings they sit next to.
- */
-export function oversample(ds: Dataset, seed: number, share = 1): Dataset {
-  const byClass: number[][] = Array.from({ length: ds.numClasses }, () => []);
-  ds.y.forEach((label, i) => byClass[label]?.push(i));
-  const largest = Math.max(...byClass.map((rows) => rows.length));
-  const order: number[] = [];
-  for (const rows of byClass) {
-    const count = rows.length === largest ? largest : Math.max(rows.length, Math.round(share * largest));
-    for (let k = 0; k < count && rows.length > 0; k++) order.push(rows[k % rows.length] as number);
-  }
-  createRng(seed).shuffle(order);
-  return subset(ds, order, `${ds.name}/balanced`);
-}
-
-function meanStd(ds: Dataset): { mean: number[]; std: number[] } {
-  const d = ds.shape[0] as number;
-  const mean = new Array<number>(d).fill(0);
-  const sq = new Array<number>(d).fill(0);
-  for (let i = 0; i < ds.count; i++) for (let f = 0; f < d; f++) mean[f] = (mean[f] as number) + (ds.x[i * d + f] as number) / ds.count;
-  for (let i = 0; i < ds.count; i++)
-    for (let f = 0; f < d; f++) sq[f] = (sq[f] as number) + ((ds.x[i * d + f] as number) - (mean[f] as number)) ** 2 / ds.count;
-  return { mean, std: sq.map((v) => Math.sqrt(v) || 1) };
 }
 
 async function predict(model: TfjsClassifier, ds: Dataset): Promise<Int32Array> {
@@ -184,7 +158,7 @@ export async function runSensorScenario(options: ScenarioOptions = {}): Promise<
     { features: data.shape[0] as number, featureNames: data.featureNames, featureBounds: data.featureBounds, bounds: data.bounds },
   );
   const balanced = oversample(train, seed, options.rareShare ?? 0.1);
-  const standardize = meanStd(train);
+  const standardize = featureMeanStd(train);
   const epochs = options.epochs ?? 3;
   const attacks = options.attacks ?? DEFAULT_ATTACKS;
   const testAnomalies = test.y.reduce((a, b) => a + b, 0);

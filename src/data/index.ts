@@ -7,6 +7,7 @@ export { loadBundledMnist } from './mnist-bundled.js';
 export { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, loadIdxDataset, readIdx, type IdxDatasetOptions, type IdxFile } from './idx.js';
 export { splitDataset, type DatasetSplits, type SplitFractions, type SplitOptions } from './split.js';
 export { subset, takeFirst } from './subset.js';
+export { oversample, featureMeanStd } from './oversample.js';
 export { batches, type BatchOptions, type DataBatch } from './batches.js';
 export { hashDataset, sha256Hex, folderDigest } from './hash.js';
 export { metadataOf } from './subset.js';

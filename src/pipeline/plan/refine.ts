@@ -194,3 +194,27 @@ export function checkEvaluationExtras(
       message: 'is required when criteria.defendedStack is set, e.g. { threat: linf-0.1, layers: { abstain: {}, ood: {} } }',
     });
 }
+
+/**
+ * The tabular section's rules: `training` hardens a model Rampart builds (not yours), against
+ * one of the plan's tabular threats.
+ */
+export function checkTabular(plan: PlanParts, ctx: z.RefinementCtx): void {
+  const tabular = plan.tabular as { model: object; training?: { threat: string } } | undefined;
+  if (!tabular?.training) return;
+  if (!('architecture' in tabular.model)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tabular', 'training'],
+      message: 'hardens a model Rampart builds: give tabular.model an architecture (e.g. mlp) and a baseline, or drop training',
+    });
+  }
+  const known = idsOf(plan, 'tabular');
+  if (!known.includes(tabular.training.threat)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tabular', 'training', 'threat'],
+      message: `must be a tabular threat id: ${quoteList(known)}`,
+    });
+  }
+}

@@ -16,7 +16,7 @@ import {
   textSectionSchema,
   trainingSchema,
 } from './sections.js';
-import { checkChannels, checkEvaluationExtras, checkTraining, quoteList } from './refine.js';
+import { checkChannels, checkEvaluationExtras, checkTabular, checkTraining, quoteList } from './refine.js';
 import { planId, threatSchema } from './threat-schema.js';
 
 export { CHANNELS, GOALS, IMPACTS, LIKELIHOODS, TECHNIQUES, TEXT_FAMILIES, threatSchema } from './threat-schema.js';
@@ -166,6 +166,7 @@ export const planSchema = z
     const known = [...ids.keys()];
     checkChannels(plan, ctx);
     checkTraining(plan, ctx);
+    checkTabular(plan, ctx);
     for (const key of Object.keys(plan.criteria.robustAccuracy ?? {})) {
       if (!ids.has(key))
         ctx.addIssue({

@@ -106,10 +106,36 @@ export const imageModelSchema = z
   })
   .strict();
 
+/** A tabular model Rampart builds: an MLP over the rows, standardised with the training split's mean and deviation. */
+export const tabularBuiltModelSchema = z
+  .object({
+    architecture: z.literal('mlp'),
+    /** `train`: a frozen first layer standardises each feature, so attacks still work in the features' own units. */
+    standardize: z.literal('train').optional(),
+    /** Standard training of the baseline the hardened model is compared with. */
+    baseline: z.object(optimisation).strict(),
+  })
+  .strict();
+
+/** `pgd-at` against a tabular threat: PGD projected onto its constraints (training/objectives/tabular-pgd-at.ts). */
+export const tabularTrainingSchema = z
+  .object({
+    method: z.literal('pgd-at'),
+    /** The id of the tabular threat to train against. */
+    threat: id,
+    steps: wholePositive.max(1000).default(10),
+    stepSize: z.number().positive().optional(),
+    mixRatio: fraction.default(1),
+    /** Labels whose rows the adversary perturbs in training; default every label. */
+    attackClasses: z.array(z.number().int().min(0)).min(1).max(1000).optional(),
+    ...optimisation,
+  })
+  .strict();
+
 /**
  * The tabular channel: a CSV of numeric features with a label column, and your model. Every
  * tabular threat is evaluated with the plan's L∞/L2 attacks in the features' own units,
- * inside the data's bounds (feature constraints come later).
+ * inside the data's bounds, and within the threat's `constraints` when it has them.
  */
 export const tabularSectionSchema = z
   .object({
@@ -118,7 +144,21 @@ export const tabularSectionSchema = z
     /** The label column's name (unless the CSV source names its own `labelColumn`). */
     labelColumn: z.string().min(1).default('label'),
     splitSeed: z.number().int().min(0).default(1),
-    model: z.object({ source: modelSourceSchema }).strict(),
+    /** Columns that are neither features nor the label (a row number, a timestamp). */
+    ignoreColumns: z.array(z.string().min(1)).max(4096).default([]),
+    /** Split fractions (stratified by class); default 0.8 / 0.1 / 0.1. */
+    split: z.object({ train: fraction, validation: fraction, test: fraction }).strict().optional(),
+    /** Repeat rows of every class but the largest until each holds `share` of the largest's count (training only). */
+    oversample: z
+      .object({ share: z.number().gt(0).max(1) })
+      .strict()
+      .optional(),
+    /** Your model (`source`), evaluated as is, or one Rampart builds (`architecture`), trains and hardens with `training`. */
+    model: z.union([z.object({ source: modelSourceSchema }).strict(), tabularBuiltModelSchema]),
+    /** Adversarial training of the built model against a tabular threat, with constrained PGD. */
+    training: tabularTrainingSchema.optional(),
+    /** Labels of the test rows the attacks perturb (e.g. only anomalies); default every row. */
+    attackClasses: z.array(z.number().int().min(0)).min(1).max(1000).optional(),
     /** Attacks run against every tabular threat (the per-example worst case counts). */
     attacks: z
       .array(z.object({ id: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() }).strict())

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { NORM_IDS, THREAT_NORM_IDS } from '../../threats/norms.js';
+import { tabularConstraintsSchema } from '../../threats/tabular/schema.js';
 
 /** Plan ids: threat ids and the plan name. */
 export const planId = z
@@ -84,6 +85,15 @@ const textThreat = z
   .strict()
   .superRefine(checkThreat);
 
+/**
+ * A tabular threat's constraints: `tabularConstraintsSchema` without `norm` (the threat's
+ * `norm` and `epsilon` are the overall budget), with `scale` saying how each feature's change
+ * is measured against it (default `range`).
+ */
+export const tabularThreatConstraintsSchema = tabularConstraintsSchema
+  .omit({ norm: true })
+  .extend({ scale: tabularConstraintsSchema.shape.norm.shape.scale });
+
 const tabularThreat = z
   .object({
     ...threatBase,
@@ -91,6 +101,8 @@ const tabularThreat = z
     norm: z.enum(NORM_IDS),
     epsilon: z.number().positive(),
     features: z.array(z.string()).optional(),
+    /** What the attacker may change (tabularThreatConstraintsSchema); names are checked against the CSV header at load. */
+    constraints: tabularThreatConstraintsSchema.optional(),
   })
   .strict()
   .superRefine(checkThreat);

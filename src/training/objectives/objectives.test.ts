@@ -490,7 +490,7 @@ describe('registry', () => {
   const code = (c: string) => (e: unknown) => e instanceof RampartError && e.code === c;
 
   test('builds every id with resolved configs', () => {
-    assert.deepEqual(objectiveIds(), ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at']);
+    assert.deepEqual(objectiveIds(), ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at', 'tabular-pgd-at']);
     const pgd = createObjective('pgd-at', { threat: { norm: 'linf', epsilon: 0.3 }, steps: 10 });
     assert.equal(pgd.id, 'pgd-at');
     assert.deepEqual(pgd.config, {
@@ -528,7 +528,7 @@ describe('registry', () => {
       (e: unknown) =>
         e instanceof UsageError &&
         e.code === 'E_UNKNOWN_OBJECTIVE' &&
-        /'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified' or 'patch-at'/.test(e.message),
+        /'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at' or 'tabular-pgd-at'/.test(e.message),
     );
     assert.throws(
       () => createObjective('pgd-at', { threat: LINF, mixRatio: 1.5 }),

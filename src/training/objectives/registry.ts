@@ -11,6 +11,7 @@ import { fgsmRs } from './fgsm-rs.js';
 import { noise } from './noise.js';
 import { pgdAt } from './pgd-at.js';
 import { patchAt } from './patch-at.js';
+import { tabularPgdAt } from './tabular-pgd-at.js';
 import {
   awpOptions,
   awpSwitch,
@@ -21,6 +22,7 @@ import {
   patchAtOptions,
   pgdAtOptions,
   standardOptions,
+  tabularPgdAtOptions,
   tradesOptions,
   type ObjectiveOptions,
 } from './schemas.js';
@@ -30,7 +32,7 @@ import type { Objective } from './types.js';
 
 export type { ObjectiveMemberSpec, ObjectiveOptions } from './schemas.js';
 
-export const OBJECTIVE_IDS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at'] as const;
+export const OBJECTIVE_IDS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at', 'tabular-pgd-at'] as const;
 export type ObjectiveId = (typeof OBJECTIVE_IDS)[number];
 
 interface Entry {
@@ -49,6 +51,7 @@ const OBJECTIVES: Record<ObjectiveId, Entry> = {
   standard: entry('standard', standardOptions, () => standardObjective()),
   'pgd-at': entry('pgd-at', pgdAtOptions, pgdAt),
   'patch-at': entry('patch-at', patchAtOptions, patchAt),
+  'tabular-pgd-at': entry('tabular-pgd-at', tabularPgdAtOptions, tabularPgdAt),
   trades: entry('trades', tradesOptions, trades),
   'fgsm-rs': entry('fgsm-rs', fgsmRsOptions, fgsmRs),
   noise: entry('noise', noiseOptions, noise),

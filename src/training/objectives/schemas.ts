@@ -10,6 +10,7 @@ import { RampartError } from '../../core/errors.js';
 import { flag, isPlainObject, nonNegativeNumber, numberIn, parseOptions, positiveNumber, wholeNumber } from '../../core/option-schema.js';
 import type { Bounds } from '../../core/types.js';
 import { threatModel, type ThreatModelSpec } from '../../threats/threat-model.js';
+import { isTabularThreat, type TabularThreat } from '../../threats/tabular/threat.js';
 
 /**
  * The threat an adversarial objective trains against, checked by `threatModel` (so the
@@ -57,6 +58,22 @@ export const patchAtOptions = z.strictObject({
   bounds: boundsField.optional(),
 });
 export type PatchAtOptions = z.infer<typeof patchAtOptions>;
+
+export const tabularPgdAtOptions = z.strictObject({
+  /** A compiled tabular threat (`tabularThreat(spec, space)`): its constraints project every ascent step. */
+  threat: z.custom<TabularThreat>((v) => isPlainObject(v) && isTabularThreat(v as never), {
+    error: 'must be a tabular threat built by tabularThreat(spec, featureSpace)',
+  }),
+  /** Ascent steps; default 10. */
+  steps: wholeNumber(1).optional(),
+  /** Step size in the constraints' scaled norm; default 2.5 * epsilon / steps. */
+  stepSize: positiveNumber().optional(),
+  /** Labels whose rows the adversary perturbs; default every label. */
+  attackClasses: z.array(z.number().int().min(0)).min(1).optional(),
+  /** Weight r of the adversarial term in (1 − r) * CE(clean) + r * CE(adversarial); default 1. */
+  mixRatio: numberIn(0, 1).optional(),
+});
+export type TabularPgdAtSchemaOptions = z.infer<typeof tabularPgdAtOptions>;
 
 export const tradesOptions = z.strictObject({
   /** The threat to train against, e.g. `{ norm: 'linf', epsilon: 0.3 }` (bounds default to [0, 1]). */
@@ -130,6 +147,7 @@ export type DiversifiedSpecOptions = z.infer<typeof diversifiedOptions>;
 export type ObjectiveOptions = Partial<
   PgdAtOptions & PatchAtOptions & TradesOptions & FgsmRsOptions & NoiseOptions & DiversifiedSpecOptions
 > &
+  Partial<Pick<TabularPgdAtSchemaOptions, 'attackClasses'>> &
   z.infer<typeof awpSwitch>;
 
 /**

@@ -184,6 +184,21 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
         { path: ownFilter.source },
         { source: ownFilter.source, kind: 'built', identity: { kind: 'file', digest: ownFilter.sha256, path: ownFilter.source } },
       );
+    // A tabular model Rampart trained: its baseline too, with what it measured; the candidate is the hardened one.
+    const tabularBaseline = tabular?.training?.baseline;
+    if (tabularBaseline)
+      putModel(
+        'tabular-baseline',
+        'tabular',
+        { path: ctx.resolve(tabularBaseline.modelDir) },
+        {
+          method: 'standard',
+          filesSha256: tabularBaseline.sha256,
+          cleanAccuracy: tabularBaseline.numbers.clean.value,
+          balancedAccuracy: tabularBaseline.numbers.balancedAccuracy,
+          robustAccuracy: Object.fromEntries(Object.entries(tabularBaseline.numbers.robust).map(([id, r]) => [id, r.value])),
+        },
+      );
     if (tabular) external('tabular', 'tabular', tabular.model);
 
     const evaluationMeta = (
@@ -242,7 +257,7 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
     };
     if (has(attackStage.id) && models.baseline) putEvaluation('baseline', ctx.output(attackStage).results, [models.baseline], false);
     const candidateModels = Object.entries(models)
-      .filter(([role]) => role !== 'baseline')
+      .filter(([role]) => role !== 'baseline' && role !== 'tabular-baseline')
       .map(([, digest]) => digest);
     const candidateRole = models.hardened ? 'hardened' : 'candidate';
     putEvaluation(candidateRole, candidate.results, candidateModels, true);

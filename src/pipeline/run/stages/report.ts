@@ -97,10 +97,28 @@ export async function reportData(ctx: StageContext): Promise<HtmlReportData> {
   const external = optional(ctx, imageModelRef);
   if (external)
     notes.push(`The image model is ${external.source} (${external.access} access), evaluated as is: no baseline, no adversarial training.`);
-  if (tabular)
+  if (tabular) {
+    const constrained = plan.threats.flatMap((t) => (t.channel === 'tabular' && t.constraints ? [t.id] : []));
+    const constraintNote =
+      constrained.length > 0
+        ? `every adversarial example of ${constrained.join(', ')} was checked against the threat's feature constraints`
+        : 'feature constraints were not applied';
     notes.push(
-      `The tabular model ${tabular.model.source} was attacked on ${tabular.evaluated.count} test rows of ${tabular.data.name} with ${(plan.tabular?.attacks ?? []).map((a) => a.id).join(', ')} in the features' own units, inside the data's range [${tabular.data.bounds.min}, ${tabular.data.bounds.max}]; feature constraints were not applied, and without the suite its robust accuracy is an upper bound.`,
+      `The tabular model ${tabular.model.source} was attacked on ${tabular.evaluated.count} test rows of ${tabular.data.name} with ${(plan.tabular?.attacks ?? []).map((a) => a.id).join(', ')} in the features' own units, inside the data's range [${tabular.data.bounds.min}, ${tabular.data.bounds.max}]; ${constraintNote}, and without the suite its robust accuracy is an upper bound.`,
     );
+    const training = tabular.training;
+    if (training?.hardened && training.lift)
+      notes.push(
+        `Tabular hardening (constrained PGD-AT): clean accuracy ${(100 * training.baseline.numbers.clean.value).toFixed(1)}% → ${(100 * training.hardened.numbers.clean.value).toFixed(1)}%; ` +
+          Object.entries(training.hardened.numbers.robust)
+            .map(
+              ([id, r]) =>
+                `${id} ${(100 * (training.baseline.numbers.robust[id]?.value ?? 0)).toFixed(1)}% → ${(100 * r.value).toFixed(1)}%`,
+            )
+            .join(', ') +
+          '.',
+      );
+  }
   if (!channels.includes('image'))
     notes.push(
       `Clean accuracy${tabular ? ', calibration and latency are the tabular model' : ' is the text filter'}'s: the plan has no image channel.`,

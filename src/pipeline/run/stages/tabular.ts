@@ -20,35 +20,16 @@ import type { Stage } from '../types.js';
 import { filesExist } from './common.js';
 import { fileDigest } from '../hash.js';
 import { describeLoaded, sourceCacheKey, type SourceModelOutputs } from './model-source.js';
+import {
+  loadTabularTable,
+  measureSourceConstrained,
+  runBuiltTabular,
+  tabularCsvSource,
+  withoutConstrainedThreats,
+} from './tabular-built.js';
+import type { TabularOutputs } from './tabular-outputs.js';
 
-export interface TabularOutputs {
-  data: {
-    name: string;
-    sha256: string;
-    features: string[];
-    classes: string[];
-    /** The box every feature stays in under attack: the smallest and largest value in the file. */
-    bounds: { min: number; max: number };
-    counts: { train: number; validation: number; test: number };
-  };
-  /** The evaluated rows: the test split's first `limit`. */
-  evaluated: { name: string; sha256: string; count: number };
-  model: SourceModelOutputs;
-  clean: Rate;
-  robust: Record<string, Rate>;
-  ece: number;
-  reliability: ReliabilityBin[];
-  latencyP99Ms: number;
-  /** robustness-<norm>.json files, relative to the run directory. */
-  reports: string[];
-}
-
-/** The section's CSV source, with the section's label column unless the source names its own. */
-function csvSource(plan: Plan): CsvSource {
-  const section = requireTabularSection(plan);
-  const spec = section.dataset as CsvSource; // the schema admits only CSV sources
-  return { ...spec, labelColumn: spec.labelColumn ?? section.labelColumn };
-}
+export type { TabularOutputs } from './tabular-outputs.js';
 
 /** The section's CSV split as every channel splits its data; the evaluated rows are the test split's first `limit`. */
 export function tabularSplits(plan: Plan): {
@@ -58,10 +39,14 @@ export function tabularSplits(plan: Plan): {
   splits: ReturnType<typeof splitDataset>;
 } {
   const section = requireTabularSection(plan);
-  const dataset = loadDataSource(csvSource(plan));
-  const features = [...(dataset.featureNames ?? dataset.shape.map((_, i) => `f${i}`))];
-  const classes = [...(dataset.classNames ?? Array.from({ length: dataset.numClasses }, (_, i) => String(i)))];
-  return { dataset, features, classes, splits: splitDataset(dataset, { seed: section.splitSeed, fractions: DEFAULT_SPLIT }) };
+  // The data layer's CSV table: header names as features, `ignoreColumns` dropped.
+  const dataset = loadTabularTable({ plan });
+  return {
+    dataset,
+    features: [...(dataset.featureNames ?? [])],
+    classes: [...(dataset.classNames ?? Array.from({ length: dataset.numClasses }, (_, i) => String(i)))],
+    splits: splitDataset(dataset, { seed: section.splitSeed, fractions: section.split ?? DEFAULT_SPLIT }),
+  };
 }
 
 export const tabularStage: Stage<TabularOutputs> = {
@@ -73,9 +58,13 @@ export const tabularStage: Stage<TabularOutputs> = {
     const section = requireTabularSection(plan);
     return {
       section,
-      data: await fileDigest(csvSource(plan).path).catch(() => null),
-      model: await sourceCacheKey(section.model.source),
-      threats: plan.threats.flatMap((t) => (t.channel === 'tabular' ? [{ id: t.id, norm: t.norm, epsilon: t.epsilon }] : [])),
+      data: await fileDigest(tabularCsvSource(plan).path).catch(() => null),
+      model: 'source' in section.model ? await sourceCacheKey(section.model.source) : section.model,
+      threats: plan.threats.flatMap((t) =>
+        t.channel === 'tabular'
+          ? [{ id: t.id, norm: t.norm, epsilon: t.epsilon, goal: t.goal, target: t.target, constraints: t.constraints }]
+          : [],
+      ),
       calibrationBins: plan.evaluation.calibrationBins,
       latencySamples: plan.evaluation.latencySamples,
       seed: plan.seed,
@@ -85,14 +74,17 @@ export const tabularStage: Stage<TabularOutputs> = {
   async run(ctx) {
     const { plan } = ctx;
     const section = requireTabularSection(plan);
+    if ('architecture' in section.model) return runBuiltTabular(ctx);
+    const source = section.model.source;
     ctx.progress(0, 1, 'loading');
     const { dataset, features, classes, splits } = tabularSplits(plan);
     const rows = section.limit < splits.test.count ? takeFirst(splits.test, section.limit) : splits.test;
-    const loaded = await loadModelSource(section.model.source);
+    const loaded = await loadModelSource(source);
     try {
-      const model = describeLoaded(section.model.source, loaded);
+      const model = describeLoaded(source, loaded);
+      const constrained = await measureSourceConstrained(ctx, loaded.classifier);
       const evaluation = await evaluateTabular({
-        plan,
+        plan: withoutConstrainedThreats(plan),
         model: loaded.classifier,
         data: rows,
         ...(ctx.pool ? { pool: ctx.pool } : {}),
@@ -116,7 +108,8 @@ export const tabularStage: Stage<TabularOutputs> = {
         evaluated: { name: rows.name, sha256: hashDataset(rows), count: rows.count },
         model,
         clean: evaluation.clean,
-        robust: evaluation.robust,
+        robust: { ...evaluation.robust, ...constrained?.robust },
+        ...(constrained ? { balancedAccuracy: constrained.balancedAccuracy } : {}),
         ece: evaluation.ece,
         reliability: evaluation.reliability,
         latencyP99Ms: evaluation.latencyP99Ms,
