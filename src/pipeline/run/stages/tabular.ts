@@ -8,9 +8,7 @@
 import { join } from 'node:path';
 import { writeJsonFile } from '../../../core/files.js';
 import type { Dataset } from '../../../core/types.js';
-import { loadDataSource, splitDataset, takeFirst, hashDataset, type CsvSource } from '../../../data/index.js';
-import type { Rate } from '../../../eval/rate.js';
-import type { ReliabilityBin } from '../../../eval/results.js';
+import { splitDataset, takeFirst, hashDataset } from '../../../data/index.js';
 import { loadModelSource } from '../../../models/sources/load.js';
 import { requireTabularSection } from '../../plan/channels.js';
 import type { Plan } from '../../plan/schema.js';
@@ -19,7 +17,7 @@ import { evaluateTabular } from '../evaluate-tabular.js';
 import type { Stage } from '../types.js';
 import { filesExist } from './common.js';
 import { fileDigest } from '../hash.js';
-import { describeLoaded, sourceCacheKey, type SourceModelOutputs } from './model-source.js';
+import { describeLoaded, sourceCacheKey } from './model-source.js';
 import {
   loadTabularTable,
   measureSourceConstrained,
