@@ -172,7 +172,10 @@ describe('rampart CLI', () => {
   test('usage errors exit with 2 and say how to fix them', () => {
     const unknownAttack = rampart('eval', '--model', modelDir, '--attacks', 'fgsm,foolbox');
     assert.equal(unknownAttack.code, 2);
-    assert.match(unknownAttack.stderr, /E_UNKNOWN_ATTACK: Unknown attack 'foolbox'; use 'fgsm', 'pgd', .*'square', .* or 'occlusion'/);
+    assert.match(
+      unknownAttack.stderr,
+      /E_UNKNOWN_ATTACK: Unknown attack 'foolbox'; use 'fgsm', 'pgd', .*'square', .*'occlusion', .* or 'tabular-random-search'/,
+    );
     const badEpsilon = rampart('attack', '--model', modelDir, '--epsilon', 'abc');
     assert.equal(badEpsilon.code, 2);
     assert.match(badEpsilon.stderr, /E_EPSILON_RANGE/);

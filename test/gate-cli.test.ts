@@ -84,7 +84,7 @@ describe('rampart gate', () => {
     assert.equal(run.code, 2);
     assert.match(
       run.stderr,
-      /E_PLAN_INVALID: broken\.yaml is not a valid plan \(1 problem\):\n {2}threats\[3\]\.norm: must be one of 'linf', 'l2' \(got 'l7'\)/,
+      /E_PLAN_INVALID: broken\.yaml is not a valid plan \(1 problem\):\n {2}threats\[3\]\.norm: must be one of 'linf', 'l2', 'l0', 'patch', 'occlusion' \(got 'l7'\)/,
     );
   });
 });

@@ -78,7 +78,10 @@ describe('plans for any channel', () => {
   it('a tabular-only plan is valid, with an L∞ budget in feature units above 1', () => {
     const plan = parsePlanText(TABULAR_ONLY, 'credit.yaml');
     assert.deepEqual(planChannels(plan), ['tabular']);
-    assert.deepEqual(plan.tabular?.model && 'source' in plan.tabular.model ? plan.tabular.model.source : undefined, { kind: 'built', path: 'models/credit' });
+    assert.deepEqual(plan.tabular?.model && 'source' in plan.tabular.model ? plan.tabular.model.source : undefined, {
+      kind: 'built',
+      path: 'models/credit',
+    });
     assert.equal(plan.tabular?.labelColumn, 'label');
     assert.deepEqual(
       planStages(plan, { governance: false }).map((s) => s.id),
