@@ -6,6 +6,7 @@
  * them; `drain` (at shutdown) hands over every item it accepted and waits for the writer,
  * so an accepted item is lost only if the database refuses it.
  */
+import { randomInt } from 'node:crypto';
 
 export interface CaptureQueueOptions<T> {
   /** Takes one batch (the server's writer posts it to the writer thread). A throw keeps the batch for a retry. */
@@ -49,7 +50,8 @@ export interface CaptureQueue<T> {
  *   sample: 1, queueSize: 1024, batchSize: 64, flushMs: 500 });
  */
 export function createCaptureQueue<T>(options: CaptureQueueOptions<T>): CaptureQueue<T> {
-  const random = options.random ?? Math.random;
+  // Unpredictable to clients (they must not learn which requests are kept); tests inject their own.
+  const random = options.random ?? (() => randomInt(0, 2 ** 47) / 2 ** 47);
   let queue: T[] = [];
   let closed = false;
   let scheduled = false;

@@ -7,6 +7,7 @@
  * oldest first; rows a reviewer confirmed or relabelled are kept, since they are the
  * scarce, human-labelled part. Every write and every eviction is in the audit log.
  */
+import { randomUUID } from 'node:crypto';
 import { RegistryError, listChoices } from '../core/errors.js';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import { redactText } from './capture-redact.js';
@@ -174,7 +175,7 @@ export function createCaptureStore(ctx: GovernanceContext, audit: AuditLog): Cap
           // The digest covers the shape too, so the same floats under another shape are another input.
           const digest = sha256Hex(Buffer.concat([Buffer.from(`${enc.channel}:${JSON.stringify(enc.shape)}\n`), enc.bytes]));
           q.putBlob.run(digest, enc.bytes);
-          const id = `cap_${sha256Hex(`${digest}|${item.at}|${item.client}|${item.source}|${ids.length}|${Math.random()}`).slice(0, 16)}`;
+          const id = `cap_${sha256Hex(`${digest}|${item.at}|${item.client}|${item.source}|${ids.length}|${randomUUID()}`).slice(0, 16)}`;
           q.insert.run({
             id,
             at: item.at,
