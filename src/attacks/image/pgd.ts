@@ -32,9 +32,13 @@ export type PgdOptions = z.infer<typeof pgdOptions>;
  * @example const result = await pgd({ steps: 40, restarts: 2 }).run(model, x, labels, threat);
  */
 export function pgd(options: PgdOptions = {}): Attack {
-  const o = parseAttackOptions('pgd', pgdOptions, options);
-  const steps = o.steps ?? 40;
-  const config: GradientDescentConfig = {
+  return attackOf('pgd', pgdConfig(parseAttackOptions('pgd', pgdOptions, options), 40), gradientDescentAttack);
+}
+
+/** PGD's defaults over parsed options: `defaultSteps` steps of 2.5 * epsilon / steps, random start, one restart, CE. */
+export function pgdConfig(o: Partial<PgdOptions>, defaultSteps: number): GradientDescentConfig {
+  const steps = o.steps ?? defaultSteps;
+  return {
     steps,
     relativeStepSize: 2.5 / steps,
     randomStart: o.randomStart ?? true,
@@ -43,5 +47,4 @@ export function pgd(options: PgdOptions = {}): Attack {
     ...(o.stepSize === undefined ? {} : { stepSize: o.stepSize }),
     ...(o.eot === undefined ? {} : { eotSamples: o.eot }),
   };
-  return attackOf('pgd', config, gradientDescentAttack);
 }

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { flag, oneOf, positiveNumber, wholeNumber } from '../../core/option-schema.js';
 import { apgdSearch, type ApgdConfig } from '../image/apgd.js';
+import { pgdConfig } from '../image/pgd.js';
 import { gradientDescentSearch, type GradientDescentConfig } from '../image/gradient-descent.js';
 import { lossOption, parseAttackOptions } from '../option-schema.js';
 import type { Attack } from '../types.js';
@@ -59,16 +60,7 @@ export const tabularApgdAttack = wrapTabularAttack<ApgdConfig>('tabular-apgd', '
  * @example const result = await tabularPgd({ steps: 50 }).run(model, x, labels, threat);
  */
 export function tabularPgd(options: TabularPgdOptions = {}): Attack {
-  const o = parseAttackOptions('tabular-pgd', tabularPgdOptions, options);
-  const steps = o.steps ?? 100;
-  const config: GradientDescentConfig = {
-    steps,
-    relativeStepSize: 2.5 / steps,
-    randomStart: o.randomStart ?? true,
-    restarts: o.restarts ?? 1,
-    loss: o.loss ?? 'ce',
-    ...(o.stepSize === undefined ? {} : { stepSize: o.stepSize }),
-  };
+  const config = pgdConfig(parseAttackOptions('tabular-pgd', tabularPgdOptions, options), 100);
   return attackOf('tabular-pgd', config, tabularPgdAttack);
 }
 
