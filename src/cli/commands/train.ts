@@ -15,6 +15,8 @@ import { say } from '../output.js';
 import { addEngineFlags, addWorkersFlag, withPool } from './shared.js';
 import { initEngine } from '../../engine/backend.js';
 import { UsageError } from '../../core/errors.js';
+import { selectData } from '../../pipeline/data-selection.js';
+import { resolveTrainThreat } from './train-threat.js';
 
 interface TrainFlags {
   data: string;
@@ -45,6 +47,31 @@ interface TrainFlags {
   augmentShift?: number;
   members?: number;
   diversity?: number;
+  plan?: string;
+  threat?: string;
+  constraints?: string;
+  attackClasses?: string;
+  samples?: number;
+}
+
+/** Methods whose budget is a whole number of pixels (`--epsilon`), not an L∞/L2 threat. */
+const PIXEL_BUDGETS: Record<string, 'pixels' | 'size'> = { 'sparse-at': 'pixels', 'occlusion-at': 'size', 'patch-at': 'size' };
+
+/**
+ * `--epsilon` as the method takes it: k pixels for sparse-at, the box side for occlusion-at and
+ * patch-at, an L∞/L2 threat for the others.
+ *
+ * @throws UsageError `E_FLAG_VALUE` for a pixel budget that is not a whole number >= 1.
+ */
+function budgetOptions(method: string, norm: string, epsilon: number): ObjectiveOptions {
+  const field = PIXEL_BUDGETS[method];
+  if (field === undefined) return { threat: { norm, epsilon } };
+  if (!Number.isInteger(epsilon) || epsilon < 1)
+    throw new UsageError(
+      'E_FLAG_VALUE',
+      `--method ${method} takes --epsilon as a whole number of pixels >= 1 (its ${field}); got ${epsilon}.`,
+    );
+  return { [field]: epsilon };
 }
 
 /**
@@ -66,6 +93,14 @@ function ensembleOf(flags: TrainFlags): { members: number; diversity?: number } 
   return { members: flags.members, ...(flags.diversity === undefined ? {} : { diversity: flags.diversity }) };
 }
 
+/** `--attack-classes 1,2` as labels. */
+function classList(text: string): number[] {
+  const labels = text.split(',').map((s) => Number(s.trim()));
+  if (labels.length === 0 || labels.some((l) => !Number.isInteger(l) || l < 0))
+    throw new UsageError('E_FLAG_VALUE', `--attack-classes must be comma-separated labels >= 0, e.g. 1; got '${text}'.`);
+  return labels;
+}
+
 export function registerTrain(program: Command): void {
   const command = program
     .command('train')
@@ -84,7 +119,12 @@ export function registerTrain(program: Command): void {
     .option('--no-resume', 'start over instead of continuing the run found in --out')
     .option('--method <id>', `training objective: ${objectiveIds().join(', ')}`, 'standard')
     .option('--norm <id>', 'threat norm for adversarial methods: linf or l2', 'linf')
-    .option('--epsilon <value>', 'threat budget for adversarial methods (e.g. 0.3)')
+    .option('--epsilon <value>', 'threat budget: L∞/L2 radius (e.g. 0.3); pixels k for sparse-at; box side for occlusion-at and patch-at')
+    .option(
+      '--samples <n>',
+      'occlusion-at: random boxes tried per example, the worst trained on (default 8, at most 64)',
+      wholeNumber('--samples', 1),
+    )
     .option('--attack-steps <n>', 'inner attack steps for pgd-at and trades (default 10)', wholeNumber('--attack-steps', 1))
     .option('--mix-ratio <r>', 'pgd-at: weight of the adversarial loss, (1-r)*clean + r*adversarial (default 1)', Number)
     .option('--beta <value>', 'trades: weight of the robustness term (default 6)', Number)
@@ -102,19 +142,34 @@ export function registerTrain(program: Command): void {
       'shift each training image by up to N pixels per axis, drawn per image (0-8; default 0 = off)',
       wholeNumber('--augment-shift'),
     )
+    .option('--plan <file>', 'tabular-pgd-at: the plan that declares --threat (its tabular CSV is the default --data)')
+    .option('--threat <id>', 'tabular-pgd-at: the id of the tabular threat of --plan to train against')
+    .option('--constraints <file>', 'tabular-pgd-at: a YAML/JSON tabular threat { norm, epsilon, constraints } instead of --plan/--threat')
+    .option('--attack-classes <labels>', 'tabular-pgd-at: labels whose rows the adversary perturbs, e.g. 1 (default every label)')
     .option('--no-robust-val', 'skip the per-epoch PGD-10 validation (and best-robust selection) of adversarial methods');
   addWorkersFlag(addEngineFlags(command)).action(async (flags: TrainFlags) => {
-    const spec = parseDataSpec(flags.data);
+    const threatSource = await resolveTrainThreat(flags);
+    // A plan's tabular CSV is the data unless --data is given.
+    const planData = command.getOptionValueSource('data') === 'default' ? threatSource?.data : undefined;
+    const spec = planData?.spec ?? parseDataSpec(flags.data);
+    const fractions = planData?.fractions;
     const schedule = parseSchedule(flags.schedule);
     if (flags.curriculum !== undefined) parseCurriculum(flags.curriculum);
     const methodOptions: ObjectiveOptions = {
-      ...(flags.epsilon === undefined ? {} : { threat: { norm: flags.norm, epsilon: parseEpsilon(flags.epsilon) } }),
+      ...(flags.epsilon === undefined ? {} : budgetOptions(flags.method, flags.norm, parseEpsilon(flags.epsilon))),
+      ...(flags.samples === undefined ? {} : { samples: flags.samples }),
       ...(flags.attackSteps === undefined ? {} : { steps: flags.attackSteps }),
       ...(flags.mixRatio === undefined ? {} : { mixRatio: flags.mixRatio }),
       ...(flags.beta === undefined ? {} : { beta: flags.beta }),
       ...(flags.sigma === undefined ? {} : { sigma: flags.sigma }),
       ...(flags.awp ? { awp: true } : {}),
+      ...(flags.attackClasses === undefined ? {} : { attackClasses: classList(flags.attackClasses) }),
     };
+    if (threatSource) {
+      // The threat is compiled against the CSV's header and ranges, so the data is read first.
+      const { full } = selectData({ spec, splitSeed: flags.splitSeed, subset: 'train', ...(fractions ? { fractions } : {}) });
+      methodOptions.threat = threatSource.compile(full);
+    }
     const ensemble = ensembleOf(flags);
     // Fail on a bad method or option before loading any data (an ensemble's base objective is PGD-AT or standard).
     if (!ensemble) createObjective(flags.method, methodOptions);
@@ -123,7 +178,12 @@ export function registerTrain(program: Command): void {
     const { report } = await withPool(flags.workers, engine.backend, (pool) =>
       runTraining({
         pool,
-        data: { spec, splitSeed: flags.splitSeed, ...(flags.limit === undefined ? {} : { limit: flags.limit }) },
+        data: {
+          spec,
+          splitSeed: flags.splitSeed,
+          ...(fractions ? { fractions } : {}),
+          ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+        },
         architecture: flags.arch,
         epochs: flags.epochs,
         batchSize: flags.batchSize,
@@ -138,7 +198,8 @@ export function registerTrain(program: Command): void {
         method: flags.method,
         methodOptions,
         ...(ensemble ? { ensemble } : {}),
-        ...(flags.robustVal ? {} : { robustValidation: false as const }),
+        // The per-epoch check runs image PGD, which ignores tabular constraints: off for a tabular threat.
+        ...(flags.robustVal && !threatSource ? {} : { robustValidation: false as const }),
         ...(flags.backend === undefined ? {} : { backend: flags.backend }),
         onBatch: (p) =>
           bar.update((p.epoch - 1) * p.batches + p.batch, p.epochs * p.batches, `epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(4)}`),
