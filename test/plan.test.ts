@@ -94,7 +94,7 @@ describe('plan loading', () => {
       from: 'method: pgd-at',
       to: 'method: madry',
       expect: [
-        /^training\.method: must be one of 'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'patch-at', 'diversified' \(got 'madry'\)/,
+        /^training\.method: must be one of 'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'patch-at', 'sparse-at', 'occlusion-at', 'diversified' \(got 'madry'\)/,
       ],
     },
     {

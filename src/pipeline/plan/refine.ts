@@ -156,22 +156,39 @@ export function checkTraining(plan: PlanParts, ctx: z.RefinementCtx): void {
         path: ['training', 'threat'],
         message: `must name an image threat: one of ${quoteList(images)} (got the ${threat.channel} threat '${training.threat}')`,
       });
-    else if ((training.method === 'patch-at') !== (threat.norm === 'patch'))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['training', 'threat'],
-        message:
-          training.method === 'patch-at'
-            ? `method 'patch-at' trains against a patch threat; '${training.threat}' is ${threat.norm}`
-            : `method '${training.method}' trains against an L∞ or L2 threat; '${training.threat}' is ${threat.norm} (use patch-at for patches)`,
-      });
-    else if (threat.norm !== 'linf' && threat.norm !== 'l2' && threat.norm !== 'patch')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['training', 'threat'],
-        message: `no training method hardens against ${threat.norm} threats yet`,
-      });
+    else {
+      const wanted = methodFor(threat.norm);
+      const sparse = (Object.values(SPARSE_METHODS) as string[]).includes(training.method);
+      if (wanted === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['training', 'threat'],
+          message: `no training method hardens against ${threat.norm} threats yet`,
+        });
+      else if (sparse ? training.method !== wanted : wanted !== 'dense')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['training', 'threat'],
+          message:
+            wanted === 'dense'
+              ? `method '${training.method}' trains against a ${sparseNormOf(training.method)} threat; '${training.threat}' is ${threat.norm}`
+              : `method '${training.method}' does not train against a ${threat.norm} threat; '${training.threat}' is ${threat.norm}: use method '${wanted}'`,
+        });
+    }
   }
+}
+
+/** The objective that trains against each sparse threat kind; its budget is the threat's epsilon. */
+export const SPARSE_METHODS = { patch: 'patch-at', l0: 'sparse-at', occlusion: 'occlusion-at' } as const;
+
+/** `dense` for the L∞/L2 methods, the sparse kind's own method, or undefined when none hardens against it. */
+function methodFor(norm: string | undefined): string | undefined {
+  if (norm === 'linf' || norm === 'l2') return 'dense';
+  return (SPARSE_METHODS as Record<string, string>)[norm ?? ''];
+}
+
+function sparseNormOf(method: string): string {
+  return Object.entries(SPARSE_METHODS).find(([, m]) => m === method)?.[0] ?? 'dense';
 }
 
 /** The defended-stack evaluation names an L∞/L2 image threat, and the `defendedStack` criterion needs it. */

@@ -13,9 +13,20 @@ import { planId } from './threat-schema.js';
 /**
  * Training methods a plan can name. `diversified` here is a diversity-regularised ensemble
  * of `members` copies of the architecture, fused into one model (PGD-AT inputs when the
- * training names a threat); `patch-at` trains against a `patch` threat.
+ * training names a threat); `patch-at`, `sparse-at` and `occlusion-at` train against a `patch`, `l0`
+ * and `occlusion` threat.
  */
-export const PLAN_METHODS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'patch-at', 'diversified'] as const;
+export const PLAN_METHODS = [
+  'standard',
+  'pgd-at',
+  'trades',
+  'fgsm-rs',
+  'noise',
+  'patch-at',
+  'sparse-at',
+  'occlusion-at',
+  'diversified',
+] as const;
 const id = planId;
 const fraction = z.number().min(0).max(1);
 const wholePositive = z.number().int().min(1);

@@ -490,7 +490,18 @@ describe('registry', () => {
   const code = (c: string) => (e: unknown) => e instanceof RampartError && e.code === c;
 
   test('builds every id with resolved configs', () => {
-    assert.deepEqual(objectiveIds(), ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at', 'tabular-pgd-at']);
+    assert.deepEqual(objectiveIds(), [
+      'standard',
+      'pgd-at',
+      'trades',
+      'fgsm-rs',
+      'noise',
+      'diversified',
+      'patch-at',
+      'tabular-pgd-at',
+      'sparse-at',
+      'occlusion-at',
+    ]);
     const pgd = createObjective('pgd-at', { threat: { norm: 'linf', epsilon: 0.3 }, steps: 10 });
     assert.equal(pgd.id, 'pgd-at');
     assert.deepEqual(pgd.config, {
@@ -528,7 +539,9 @@ describe('registry', () => {
       (e: unknown) =>
         e instanceof UsageError &&
         e.code === 'E_UNKNOWN_OBJECTIVE' &&
-        /'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at' or 'tabular-pgd-at'/.test(e.message),
+        /'standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at', 'tabular-pgd-at', 'sparse-at' or 'occlusion-at'/.test(
+          e.message,
+        ),
     );
     assert.throws(
       () => createObjective('pgd-at', { threat: LINF, mixRatio: 1.5 }),

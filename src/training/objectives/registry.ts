@@ -11,6 +11,8 @@ import { fgsmRs } from './fgsm-rs.js';
 import { noise } from './noise.js';
 import { pgdAt } from './pgd-at.js';
 import { patchAt } from './patch-at.js';
+import { occlusionAt } from './occlusion-at.js';
+import { sparseAt } from './sparse-at.js';
 import { tabularPgdAt } from './tabular-pgd-at.js';
 import {
   awpOptions,
@@ -18,9 +20,11 @@ import {
   diversifiedOptions,
   fgsmRsOptions,
   noiseOptions,
+  occlusionAtOptions,
   parseObjectiveOptions,
   patchAtOptions,
   pgdAtOptions,
+  sparseAtOptions,
   standardOptions,
   tabularPgdAtOptions,
   tradesOptions,
@@ -32,7 +36,18 @@ import type { Objective } from './types.js';
 
 export type { ObjectiveMemberSpec, ObjectiveOptions } from './schemas.js';
 
-export const OBJECTIVE_IDS = ['standard', 'pgd-at', 'trades', 'fgsm-rs', 'noise', 'diversified', 'patch-at', 'tabular-pgd-at'] as const;
+export const OBJECTIVE_IDS = [
+  'standard',
+  'pgd-at',
+  'trades',
+  'fgsm-rs',
+  'noise',
+  'diversified',
+  'patch-at',
+  'tabular-pgd-at',
+  'sparse-at',
+  'occlusion-at',
+] as const;
 export type ObjectiveId = (typeof OBJECTIVE_IDS)[number];
 
 interface Entry {
@@ -52,6 +67,8 @@ const OBJECTIVES: Record<ObjectiveId, Entry> = {
   'pgd-at': entry('pgd-at', pgdAtOptions, pgdAt),
   'patch-at': entry('patch-at', patchAtOptions, patchAt),
   'tabular-pgd-at': entry('tabular-pgd-at', tabularPgdAtOptions, tabularPgdAt),
+  'sparse-at': entry('sparse-at', sparseAtOptions, sparseAt),
+  'occlusion-at': entry('occlusion-at', occlusionAtOptions, occlusionAt),
   trades: entry('trades', tradesOptions, trades),
   'fgsm-rs': entry('fgsm-rs', fgsmRsOptions, fgsmRs),
   noise: entry('noise', noiseOptions, noise),

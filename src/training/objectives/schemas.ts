@@ -7,7 +7,16 @@
  */
 import { z } from 'zod';
 import { RampartError } from '../../core/errors.js';
-import { flag, isPlainObject, nonNegativeNumber, numberIn, parseOptions, positiveNumber, wholeNumber } from '../../core/option-schema.js';
+import {
+  flag,
+  isPlainObject,
+  nonNegativeNumber,
+  numberIn,
+  oneOf,
+  parseOptions,
+  positiveNumber,
+  wholeNumber,
+} from '../../core/option-schema.js';
 import type { Bounds } from '../../core/types.js';
 import { threatModel, type ThreatModelSpec } from '../../threats/threat-model.js';
 import { isTabularThreat, type TabularThreat } from '../../threats/tabular/threat.js';
@@ -58,6 +67,34 @@ export const patchAtOptions = z.strictObject({
   bounds: boundsField.optional(),
 });
 export type PatchAtOptions = z.infer<typeof patchAtOptions>;
+
+export const sparseAtOptions = z.strictObject({
+  /** Pixels the adversary may change (the `l0` threat's budget k). */
+  pixels: wholeNumber(1),
+  /** Saliency rounds that share the k pixels; default min(k, 4). */
+  steps: wholeNumber(1).optional(),
+  /** Weight r of the sparse term in (1 − r) * CE(clean) + r * CE(sparse); default 0.5. */
+  mixRatio: numberIn(0, 1).optional(),
+  /** Input bounds (the values a saturated pixel takes); default [0, 1]. */
+  bounds: boundsField.optional(),
+});
+export type SparseAtOptions = z.infer<typeof sparseAtOptions>;
+
+export const occlusionAtOptions = z.strictObject({
+  /** Side of the square occluder in pixels (the `occlusion` threat's budget). */
+  size: wholeNumber(1),
+  /** Random box positions tried per example, the worst one trained on; default 8 (at most 64). */
+  samples: wholeNumber(1)
+    .refine((v) => v <= 64, { error: 'must be at most 64' })
+    .optional(),
+  /** The occluder's colour: the bounds' middle, minimum or maximum; default `grey`. */
+  fill: oneOf(['grey', 'black', 'white']).optional(),
+  /** Weight r of the occluded term in (1 − r) * CE(clean) + r * CE(occluded); default 0.5. */
+  mixRatio: numberIn(0, 1).optional(),
+  /** Input bounds; default [0, 1]. */
+  bounds: boundsField.optional(),
+});
+export type OcclusionAtOptions = z.infer<typeof occlusionAtOptions>;
 
 export const tabularPgdAtOptions = z.strictObject({
   /** A compiled tabular threat (`tabularThreat(spec, space)`): its constraints project every ascent step. */
@@ -145,7 +182,14 @@ export type DiversifiedSpecOptions = z.infer<typeof diversifiedOptions>;
 
 /** Options of every objective; each id accepts its own schema's subset, and every id `awp`. */
 export type ObjectiveOptions = Partial<
-  PgdAtOptions & PatchAtOptions & TradesOptions & FgsmRsOptions & NoiseOptions & DiversifiedSpecOptions
+  PgdAtOptions &
+    PatchAtOptions &
+    SparseAtOptions &
+    OcclusionAtOptions &
+    TradesOptions &
+    FgsmRsOptions &
+    NoiseOptions &
+    DiversifiedSpecOptions
 > &
   Partial<Pick<TabularPgdAtSchemaOptions, 'attackClasses'>> &
   z.infer<typeof awpSwitch>;

@@ -125,14 +125,16 @@ function denseThreat(t: ImageThreatScenario | undefined): (ImageThreatScenario &
   return t && (t.norm === 'linf' || t.norm === 'l2') ? { ...t, norm: t.norm } : undefined;
 }
 
-function methodOptions(plan: Plan): ObjectiveOptions {
+/** The hardening objective's options from the plan: the training threat as each method takes it. */
+export function methodOptions(plan: Plan): ObjectiveOptions {
   const t = builtImageSection(plan).training;
   const threat = trainingThreat(plan);
   const dense = denseThreat(threat);
   const options: ObjectiveOptions = {
     ...(dense ? { threat: { id: dense.id, norm: dense.norm, epsilon: dense.epsilon } } : {}),
-    // Patch-AT's budget is the patch threat's side in pixels.
-    ...(t.method === 'patch-at' && threat ? { size: threat.epsilon } : {}),
+    // The sparse methods' budget is the threat's: a patch's or occluder's side, or k pixels.
+    ...((t.method === 'patch-at' || t.method === 'occlusion-at') && threat ? { size: threat.epsilon } : {}),
+    ...(t.method === 'sparse-at' && threat ? { pixels: threat.epsilon } : {}),
     ...(t.steps === undefined ? {} : { steps: t.steps }),
     ...(t.stepSize === undefined ? {} : { stepSize: t.stepSize }),
     ...(t.mixRatio === undefined ? {} : { mixRatio: t.mixRatio }),
