@@ -1,7 +1,8 @@
 /**
  * The sensor plan (examples/sensor/rampart.yaml) through the pipeline once per seed (the
  * plan's seed and its split seed), printing baseline vs hardened:
- *   npx tsx examples/sensor/seeds.ts [firstSeed] [lastSeed]      (default 1 3; a few minutes per seed on 2 cores)
+ *   npx tsx examples/sensor/seeds.ts [firstSeed] [lastSeed] [plan]   (default 1 3 and this folder's rampart.yaml;
+ *   a few minutes per seed on 2 cores). A variant plan (another oversampling share, more epochs...) is measured the same way.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -16,7 +17,7 @@ const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 await initEngine();
 const first = Number(process.argv[2] ?? 1);
 const last = Number(process.argv[3] ?? 3);
-const text = readFileSync(new URL('./rampart.yaml', import.meta.url), 'utf8');
+const text = readFileSync(process.argv[4] ?? new URL('./rampart.yaml', import.meta.url), 'utf8');
 const dir = mkdtempSync(join(tmpdir(), 'rampart-sensor-seeds-'));
 try {
   for (let seed = first; seed <= last; seed++) {
