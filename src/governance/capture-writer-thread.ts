@@ -4,6 +4,8 @@
  * conversion nor SQLite ever runs on the server's event loop. Messages are handled in
  * order, so `drain` is answered only after every batch sent before it is written.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openGovernance } from './governance.js';
 import { prepareCapture, type RawCapture } from './capture-prepare.js';
@@ -22,6 +24,21 @@ export type CaptureWriterReply =
   | { type: 'drained' };
 
 const boot = workerData as CaptureWriterBoot;
+
+/**
+ * On Linux, lowers this thread's scheduling priority (nice +10, its own thread id from
+ * /proc/thread-self): on a busy machine the writer then waits for CPU rather than the
+ * server's event loop. Best effort; elsewhere, or when refused, the thread runs as is.
+ */
+function yieldToRequests(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + 10));
+  } catch {
+    // Not Linux, or not permitted: nothing to do.
+  }
+}
+yieldToRequests();
 // No fsync per commit: a crash of the process keeps every commit (WAL), only a power loss could cost the last ones.
 const gov = openGovernance(boot.dir, { actor: 'rampart-serve', durability: 'normal' });
 const port = parentPort;
