@@ -133,7 +133,7 @@ test('a text candidate trained with a text adversarial set classifies its confir
   );
 });
 
-test('a text set under data.adversarial of a plan without a text section is refused with the fix', async () => {
+test('a set of a channel the plan does not train is refused with the fix', async () => {
   const registry = join(dir, 'image-only');
   const digest = registerTextSet(
     registry,
@@ -152,6 +152,25 @@ ${TINY_IMAGE_PLAN_PART.replace('trainLimit: 300 }', `trainLimit: 300, adversaria
       'image-only.yaml',
     );
     assert.throws(() => resolveAdversarialSets(gov, imageOnly), { code: 'E_ADVSET_CHANNEL' });
+
+    // And the other way round: an image set under text.adversarial of a plan that trains no image model.
+    const { ids } = gov.captures.write(
+      [
+        {
+          source: 'flag',
+          model: 'mlp',
+          client: 'key:k1',
+          at: '2026-01-01T00:00:00.000Z',
+          decisions: [],
+          x: [0, 0.5, 1, 0.5],
+          shape: [2, 2],
+        },
+      ],
+      { limits: { maxItems: 100, maxBytes: 1 << 20, maxAge: 365 * 86_400_000 * 100, maxInputBytes: 4096 } },
+    );
+    decideReview(gov, ids[0]!, { verdict: 'attack', label: 3, reason: 'review' }, 'alice');
+    const imageSet = buildAdversarialSet(gov, { name: 'image-confirmed', channel: 'image' }).artifact.digest;
+    assert.throws(() => resolveAdversarialSets(gov, plan(imageSet)), { code: 'E_ADVSET_CHANNEL' });
   } finally {
     gov.close();
   }

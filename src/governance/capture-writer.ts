@@ -52,7 +52,7 @@ export function startCaptureWriter(boot: CaptureWriterBoot, events: CaptureWrite
   return {
     send(batch) {
       if (exited) return;
-      // The body bytes (packed into one buffer) and compacted image buffers are moved to the thread, not copied.
+      // Body bytes (small ones packed into one buffer first) and compacted image buffers are moved to the thread, not cloned.
       const packed = packBatch(batch);
       worker.postMessage({ type: 'write', batch: packed.batch } satisfies CaptureWriterMessage, packed.transfer);
     },

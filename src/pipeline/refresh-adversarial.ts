@@ -33,7 +33,7 @@ export interface ResolvedAdversarialSet {
  * run time and their digests key the training stages' caches.
  *
  * @throws RegistryError for a ref that names nothing or not a set, or a tag that points nowhere; ConfigError
- *   `E_ADVSET_CHANNEL` for a text set in a plan without a text section.
+ *   `E_ADVSET_CHANNEL` for a set of a channel the plan does not train.
  */
 export function resolveAdversarialSets(gov: Governance, plan: Plan): ResolvedAdversarialSet[] {
   const out: ResolvedAdversarialSet[] = [];
@@ -53,6 +53,12 @@ export function resolveAdversarialSets(gov: Governance, plan: Plan): ResolvedAdv
           throw new ConfigError(
             'E_ADVSET_CHANNEL',
             `Adversarial set '${read.name}' holds text inputs, and plan '${plan.name}' trains no text model; add a text section or remove the set from data.adversarial.`,
+          );
+        }
+        if (read.set.channel === 'image' && !plan.data) {
+          throw new ConfigError(
+            'E_ADVSET_CHANNEL',
+            `Adversarial set '${read.name}' holds image inputs, and plan '${plan.name}' trains no image model; list it under data.adversarial of a plan with an image section.`,
           );
         }
         out.push({ ...read, weight });

@@ -4,10 +4,10 @@
  * A request pays for an `onSend` check of its trace and, when something fired, one push
  * onto a bounded queue of references (the body's bytes as received, not the parsed body).
  * Batches go to a writer thread that parses, redacts, hashes and writes them
- * (governance/capture-writer.ts); the event loop only copies a batch's bytes into one
- * buffer and moves it there (bench/capture.ts measures both parts). On close the queue is drained and the writer
- * waited for before the server exits: SIGTERM loses nothing that was accepted. Off unless
- * `capture:` is set.
+ * (governance/capture-writer.ts); the event loop only moves a batch's bytes there (small
+ * bodies copied into one buffer first). bench/capture.ts measures both parts. On close the
+ * queue is drained and the writer waited for before the server exits: SIGTERM loses
+ * nothing that was accepted. Off unless `capture:` is set.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../../core/errors.js';
