@@ -14,6 +14,9 @@
  *     per-variant numbers are medians over rounds, the difference is also given as the
  *     median of the per-round differences, and p99 over all rounds' requests pooled.
  *
+ * Also per variant: the event loop's delay (a 1 ms timer's lateness; medians over rounds)
+ * and the main thread's GC pauses, while that variant was under load.
+ *
  * Target: capture adds at most 1 ms to a request's p99.
  * Flags: --duration 10 (s per round) --rounds 5 --rate 100 (requests/s) --connections 8
  */
@@ -22,6 +25,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { initEngine } from '../src/engine/backend.js';
 import { buildModel } from '../src/models/architectures.js';
 import { saveClassifierModel } from '../src/models/store.js';
@@ -201,10 +205,26 @@ const maxLate: number[] = [];
 // Every latency of every round too: with rounds interleaved both variants meet the same
 // background load, and a p99 over thousands of requests is steadier than one per round.
 const pooled: Record<Variant, number[]> = { off: [], capture: [] };
+// The server process's own pauses per variant: garbage collection on the main thread, and
+// how late the event loop ran a 1 ms timer (descheduling included, so compare the variants).
+const gc: Record<Variant, number[]> = { off: [], capture: [] };
+let current: Variant | undefined;
+const gcObserver = new PerformanceObserver((list) => {
+  if (current) for (const e of list.getEntries()) gc[current].push(e.duration);
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+const loopDelay = { p99: { off: [], capture: [] }, max: { off: [], capture: [] } } as Record<'p99' | 'max', Record<Variant, number[]>>;
 for (let round = 0; round < rounds; round++) {
   const order: Variant[] = round % 2 === 0 ? ['off', 'capture'] : ['capture', 'off'];
   for (const v of order) {
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    current = v;
     const r = await load(servers[v].url, duration);
+    current = undefined;
+    delay.disable();
+    loopDelay.p99[v].push(delay.percentile(99) / 1e6);
+    loopDelay.max[v].push(delay.max / 1e6);
     if (r.non2xx > 0 || r.errors > 0) throw new Error(`${v}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
     const s = sorted(r.lat);
     for (const x of r.lat) pooled[v].push(x);
@@ -214,6 +234,7 @@ for (let round = 0; round < rounds; round++) {
     maxLate.push(r.maxLateMs);
   }
 }
+gcObserver.disconnect();
 for (const v of Object.keys(servers) as Variant[]) await servers[v].close();
 const gov = openGovernance(registry, { mustExist: true });
 const stored = gov.captures.stats();
@@ -230,6 +251,16 @@ console.log(
         hookOnOtherRequests: summary(hookNs.other),
         handOverPerBatch: { ...hand, meanItems: round3(handOverItems / Math.max(1, handOverNs.length)) },
         target: 'hook p99 < 1000 us, and no batch hand-over blocking the event loop for 1 ms',
+      },
+      serverPauses: {
+        eventLoopDelayP99Ms: { off: round3(median(loopDelay.p99.off)), capture: round3(median(loopDelay.p99.capture)) },
+        eventLoopDelayMaxMs: { off: round3(median(loopDelay.max.off)), capture: round3(median(loopDelay.max.capture)) },
+        gc: Object.fromEntries(
+          (['off', 'capture'] as const).map((v) => [
+            v,
+            { count: gc[v].length, totalMs: round3(gc[v].reduce((a, b) => a + b, 0)), maxMs: round3(Math.max(0, ...gc[v])) },
+          ]),
+        ),
       },
       endToEndMs: {
         p50: { off: round3(median(stat.p50.off)), capture: round3(median(stat.p50.capture)) },
