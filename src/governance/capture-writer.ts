@@ -4,11 +4,11 @@
  * worker pool starts its workers; Node 20 cannot start a `.ts` worker entry directly).
  */
 import { Worker } from 'node:worker_threads';
-import type { RawCapture } from './capture-prepare.js';
+import { packBatch, type RawCapture } from './capture-prepare.js';
 import type { CaptureWriterBoot, CaptureWriterMessage, CaptureWriterReply } from './capture-writer-thread.js';
 
 export interface CaptureWriter {
-  /** Hands a batch to the thread (a structured clone; nothing is written on the caller's thread). */
+  /** Hands a batch to the thread (its bytes moved, the rest a small structured clone; nothing is parsed or written here). */
   send(batch: RawCapture[]): void;
   /** Resolves once every batch sent before it is written; then the thread exits. */
   drain(): Promise<void>;
@@ -52,9 +52,9 @@ export function startCaptureWriter(boot: CaptureWriterBoot, events: CaptureWrite
   return {
     send(batch) {
       if (exited) return;
-      // The compacted image buffers are moved to the thread, not copied.
-      const transfer = batch.flatMap((r) => (r.kind === 'request' && r.x ? [r.x.buffer as ArrayBuffer] : []));
-      worker.postMessage({ type: 'write', batch } satisfies CaptureWriterMessage, transfer);
+      // Body bytes (small ones packed into one buffer first) and compacted image buffers are moved to the thread, not cloned.
+      const packed = packBatch(batch);
+      worker.postMessage({ type: 'write', batch: packed.batch } satisfies CaptureWriterMessage, packed.transfer);
     },
     async drain() {
       worker.ref();

@@ -2,7 +2,8 @@
  * Adversarial sets in a plan run: resolving `data.adversarial` against the registry,
  * mixing the sets into the training data (each example repeated `weight` times), and
  * measuring a candidate on the confirmed attacks for the gate's `adversarialSet`
- * criterion. Image sets only: a text set is reported as unmeasured rather than guessed.
+ * criterion. Text sets are mixed into text training by adversarial-text.ts; the gate's
+ * measurement takes image sets only (a text set is reported as unmeasured rather than guessed).
  */
 import type { Dataset } from '../core/types.js';
 import { ConfigError } from '../core/errors.js';
@@ -24,34 +25,60 @@ export interface ResolvedAdversarialSet {
 }
 
 /**
- * Reads every set the plan names. A ref `since:TAG` (e.g. `since:production`) stands for
- * every image set registered since the model on that tag, so `rampart run` on such a plan
+ * Reads every set the plan names: `data.adversarial` (image sets go to image training,
+ * text sets to text training) and `text.adversarial`. A ref `since:TAG` (e.g.
+ * `since:production`) stands for every set of the list's channel (image under `data`, text
+ * under `text`) registered since the model on that tag, so `rampart run` on such a plan
  * does what `rampart refresh` does, without building a new set: the sets are resolved at
- * run time and their digests key the training stage's cache.
+ * run time and their digests key the training stages' caches.
  *
- * @throws RegistryError for a ref that names nothing or not a set, or a tag that points nowhere.
+ * @throws RegistryError for a ref that names nothing or not a set, or a tag that points nowhere; ConfigError
+ *   `E_ADVSET_CHANNEL` for a set of a channel the plan does not train.
  */
 export function resolveAdversarialSets(gov: Governance, plan: Plan): ResolvedAdversarialSet[] {
   const out: ResolvedAdversarialSet[] = [];
   const seen = new Set<string>();
-  for (const { ref, weight } of plan.data?.adversarial ?? []) {
-    const refs = ref.startsWith('since:') ? setsSince(gov, ref.slice('since:'.length)) : [ref];
-    for (const r of refs) {
-      const read = readAdversarialSet(gov.registry, r);
-      if (seen.has(read.digest)) continue;
-      seen.add(read.digest);
-      out.push({ ...read, weight });
+  const lists = [
+    { channel: 'image' as const, refs: plan.data?.adversarial ?? [] },
+    { channel: 'text' as const, refs: plan.text?.adversarial ?? [] },
+  ];
+  for (const { channel, refs: list } of lists) {
+    for (const { ref, weight } of list) {
+      const refs = ref.startsWith('since:') ? setsSince(gov, ref.slice('since:'.length), channel) : [ref];
+      for (const r of refs) {
+        const read = readAdversarialSet(gov.registry, r);
+        if (seen.has(read.digest)) continue;
+        seen.add(read.digest);
+        if (read.set.channel === 'text' && !plan.text) {
+          throw new ConfigError(
+            'E_ADVSET_CHANNEL',
+            `Adversarial set '${read.name}' holds text inputs, and plan '${plan.name}' trains no text model; add a text section or remove the set from data.adversarial.`,
+          );
+        }
+        if (read.set.channel === 'image' && !plan.data) {
+          throw new ConfigError(
+            'E_ADVSET_CHANNEL',
+            `Adversarial set '${read.name}' holds image inputs, and plan '${plan.name}' trains no image model; list it under data.adversarial of a plan with an image section.`,
+          );
+        }
+        out.push({ ...read, weight });
+      }
     }
   }
   return out;
 }
 
-/** Image sets registered at or after the model `tag` points to, oldest first. */
-function setsSince(gov: Governance, tag: string): string[] {
+/** The sets of one channel (each training stage takes its own). */
+export function setsOfChannel(sets: readonly ResolvedAdversarialSet[] | undefined, channel: 'image' | 'text'): ResolvedAdversarialSet[] {
+  return (sets ?? []).filter((s) => s.set.channel === channel);
+}
+
+/** Sets of `channel` registered at or after the model `tag` points to, oldest first. */
+function setsSince(gov: Governance, tag: string, channel: 'image' | 'text'): string[] {
   const since = gov.registry.get(`tag:${tag}`).createdAt;
   return gov.registry
     .list({ kind: 'adversarial-set' })
-    .filter((a) => a.createdAt >= since && a.meta.channel === 'image')
+    .filter((a) => a.createdAt >= since && a.meta.channel === channel)
     .map((a) => a.digest);
 }
 

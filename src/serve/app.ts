@@ -29,7 +29,7 @@ import type { ServedModel } from './served-model.js';
 import type { BuildServerOptions, CanaryMiss, ServeCore, ServerState } from './state.js';
 
 export { errorResponse } from './plugins/http.js';
-export type { BuildServerOptions, RequestState, ServerState } from './state.js';
+export type { BuildServerOptions, CaptureTimingSink, RequestState, ServerState } from './state.js';
 
 /**
  * Builds the server: loads and prepares the live model from the source, then registers the

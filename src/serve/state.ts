@@ -41,10 +41,23 @@ export interface BuildServerOptions {
   extraInputLayers?: DefenseLayer[];
   /** The registry directory captures go to when `config.capture.dir` is not set (the CLI passes --registry). */
   captureDir?: string;
+  /**
+   * Benchmarks only: told how long capture kept the event loop busy (see `CaptureTimingSink`).
+   * Unset, capture runs without a clock read.
+   */
+  captureTiming?: CaptureTimingSink;
   /** Start the canary, rollback-watch and tag-watch timers (default true; tests drive them by hand). */
   timers?: boolean;
   /** Write a metrics snapshot to this registry directory every `everyMs` (default 30 s), for the console. */
   snapshots?: { dir: string; everyMs?: number };
+}
+
+/** Where capture reports the event-loop time it takes (bench/capture.ts), in nanoseconds from `process.hrtime.bigint`. */
+export interface CaptureTimingSink {
+  /** The capture hook's synchronous time on one `/v1/predict` answer; `captured` when it queued the request. */
+  request(ns: bigint, captured: boolean): void;
+  /** Handing one batch of `items` to the writer thread (a turn of the event loop of its own, between requests). */
+  handOver(ns: bigint, items: number): void;
 }
 
 /** Per-request facts the hooks and routes share. */
@@ -133,6 +146,11 @@ declare module 'fastify' {
     principal: Principal | undefined;
     /** The decision trace of this request, in the order things ran. */
     trace: TraceEntry[];
+    /**
+     * The JSON body's bytes as received, kept only while capture is on: a captured request
+     * hands these to the capture writer thread, which parses them there, off the event loop.
+     */
+    rawJson: Buffer | null;
   }
   interface FastifyContextConfig {
     /** Least role that may call the route; absent means public. */

@@ -82,6 +82,11 @@ export const trainingSchema = z
   })
   .strict();
 
+/** Adversarial sets a channel's training mixes in (see `imageDataSchema.adversarial` and `text.adversarial`). */
+export const adversarialRefsSchema = z
+  .array(z.object({ ref: z.string().min(1), weight: z.number().positive().max(100).default(1) }).strict())
+  .max(16);
+
 /** The image channel's data: any data source (bundled `mnist`, IDX, an image folder, NPY/NPZ). */
 export const imageDataSchema = z
   .object({
@@ -91,14 +96,12 @@ export const imageDataSchema = z
     /** Train on the first N training examples only. */
     trainLimit: wholePositive.optional(),
     /**
-     * Registered adversarial sets (digest, prefix or `tag:NAME`; `since:TAG` for every set
-     * registered since the model on TAG) mixed into the image training data, each example
-     * repeated `weight` times (rounded, at least once) per epoch.
+     * Registered adversarial sets (digest, prefix or `tag:NAME`; `since:TAG` for every image
+     * set registered since the model on TAG) mixed into training, each example repeated
+     * `weight` times (rounded, at least once) per epoch: image sets into the image model's
+     * training, text sets into the text model's (the plan's `text` section).
      */
-    adversarial: z
-      .array(z.object({ ref: z.string().min(1), weight: z.number().positive().max(100).default(1) }).strict())
-      .max(16)
-      .optional(),
+    adversarial: adversarialRefsSchema.optional(),
   })
   .strict();
 
@@ -190,6 +193,12 @@ export const textSectionSchema = z
     /** Cut texts to this many characters (attack cost grows with length). */
     maxChars: wholePositive.default(2000),
     trainLimit: wholePositive.optional(),
+    /**
+     * Registered text adversarial sets (confirmed text attacks, reviewed rewrites) mixed into
+     * the text model's training, each text repeated `weight` times; `since:TAG` takes every
+     * text set registered since the model on TAG. Text sets listed under `data.adversarial` join too.
+     */
+    adversarial: adversarialRefsSchema.optional(),
     /**
      * Your text filter, evaluated as is instead of one Rampart trains: the directory of a text
      * model Rampart saved (with its normaliser and decision threshold). `model` and `augment` are then unused.

@@ -166,7 +166,7 @@ export async function runPlan(plan: Plan, options: RunPlanOptions = {}): Promise
       ...(options.pool ? { pool: options.pool } : {}),
       extras: {
         ...(production ? { [PRODUCTION_RESULTS]: production } : {}),
-        ...(plan.data?.adversarial ? { [ADVERSARIAL_SETS]: adversarialSetsFrom(dir, plan) } : {}),
+        ...(plan.data?.adversarial || plan.text?.adversarial ? { [ADVERSARIAL_SETS]: adversarialSetsFrom(dir, plan) } : {}),
       },
     },
     { ...(options.force ? { force: true } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}) },

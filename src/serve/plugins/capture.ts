@@ -2,11 +2,12 @@
  * Capture as a plugin (`captureQueue`): what the model-facing defence layers flagged or
  * denied, and the probes the canary broke, go to the registry's capture store for review.
  * A request pays for an `onSend` check of its trace and, when something fired, one push
- * onto a bounded queue. Batches go to a writer thread that parses, redacts, hashes and
- * writes them (governance/capture-writer.ts), so no capture work runs on the event loop
- * beyond a structured clone per batch. On close the queue is drained and the writer
- * waited for before the server exits: SIGTERM loses nothing that was accepted. Off unless
- * `capture:` is set.
+ * onto a bounded queue of references (the body's bytes as received, not the parsed body).
+ * Batches go to a writer thread that parses, redacts, hashes and writes them
+ * (governance/capture-writer.ts); the event loop only moves a batch's bytes there (small
+ * bodies copied into one buffer first). bench/capture.ts measures both parts. On close the
+ * queue is drained and the writer waited for before the server exits: SIGTERM loses
+ * nothing that was accepted. Off unless `capture:` is set.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../../core/errors.js';
@@ -86,8 +87,16 @@ export const capturePlugin = servePlugin(
         },
       },
     );
+    const timing = options.captureTiming;
+    const handOver = (batch: RawCapture[]): void => writer.send(batch.map(compactCapture));
     const queue = createCaptureQueue<RawCapture>({
-      write: (batch) => writer.send(batch.map(compactCapture)),
+      write: timing
+        ? (batch) => {
+            const t0 = process.hrtime.bigint();
+            handOver(batch);
+            timing.handOver(process.hrtime.bigint() - t0, batch.length);
+          }
+        : handOver,
       settle: () => writer.drain(),
       sample: c.sample,
       queueSize: c.queueSize,
@@ -96,8 +105,8 @@ export const capturePlugin = servePlugin(
     });
     app.decorate('captureQueue', queue);
 
-    app.addHook('onSend', (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (e: null, p: unknown) => void) => {
-      // The hot path: one pass over a handful of trace entries, and nothing more unless a model-facing layer fired.
+    /** What a request pays: one pass over its trace and, when a model-facing layer fired, one queue push. */
+    const capture = (req: FastifyRequest, reply: FastifyReply, payload: unknown): boolean => {
       const trace = req.trace;
       let source: 'flag' | 'deny' | undefined;
       if (trace) {
@@ -106,29 +115,45 @@ export const capturePlugin = servePlugin(
           source = t.decision === 'deny' ? 'deny' : (source ?? 'flag');
         }
       }
-      if (source !== undefined && req.routeOptions.url === '/v1/predict') {
-        const view = holder.current.view;
-        queue.offer({
-          kind: 'request',
-          source,
-          at: Date.now(),
-          client: req.principal ? `key:${req.principal.keyId}` : `ip:${addressGroup(req.ip)}`,
-          model: view.id,
-          channel: view.kind,
-          shape: view.inputShape,
-          body: req.body,
-          decisions: trace.map((t) => ({
-            layer: t.layer,
-            decision: t.decision,
-            score: t.score,
-            ...(t.reason ? { reason: t.reason } : {}),
-          })),
-          payload: reply.statusCode === 200 ? payload : undefined,
-          perRequest: c.perRequest,
-        });
-      }
-      done(null, payload);
-    });
+      if (source === undefined || req.routeOptions.url !== '/v1/predict') return false;
+      const view = holder.current.view;
+      return queue.offer({
+        kind: 'request',
+        source,
+        at: Date.now(),
+        client: req.principal ? `key:${req.principal.keyId}` : `ip:${addressGroup(req.ip)}`,
+        model: view.id,
+        channel: view.kind,
+        shape: view.inputShape,
+        // The bytes as sent when the JSON parser kept them (parsed in the writer thread), else the parsed body.
+        body: req.rawJson ? null : req.body,
+        ...(req.rawJson ? { json: req.rawJson } : {}),
+        decisions: trace.map((t) => ({
+          layer: t.layer,
+          decision: t.decision,
+          score: t.score,
+          ...(t.reason ? { reason: t.reason } : {}),
+        })),
+        payload: reply.statusCode === 200 ? payload : undefined,
+        perRequest: c.perRequest,
+      });
+    };
+    type Done = (e: null, p: unknown) => void;
+    // Two hooks rather than one with a branch: without a sink the request path reads no clock.
+    if (timing) {
+      app.addHook('onSend', (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: Done) => {
+        const t0 = process.hrtime.bigint();
+        const captured = capture(req, reply, payload);
+        const ns = process.hrtime.bigint() - t0;
+        if (req.routeOptions.url === '/v1/predict') timing.request(ns, captured);
+        done(null, payload);
+      });
+    } else {
+      app.addHook('onSend', (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: Done) => {
+        capture(req, reply, payload);
+        done(null, payload);
+      });
+    }
     if (c.canary) {
       app.serveCore.onCanaryMiss((miss) => {
         for (const item of canaryCaptures(miss, new Date().toISOString(), c.perRequest, c.canaryThreat))

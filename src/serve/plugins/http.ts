@@ -48,10 +48,15 @@ export function errorResponse(error: unknown): { status: number; code: string; m
 export const httpPlugin = servePlugin('rampart-http', { decorators: ['serveCore'] }, async (app: FastifyInstance) => {
   const { config, metrics } = app.serveCore;
   app.removeContentTypeParser(['application/json']);
+  // Capture stores the bytes a client sent, parsed again in its writer thread (plugins/capture.ts).
+  const keepRaw = config.capture !== false;
+  app.decorateRequest('rawJson', null);
   // Strict UTF-8, bounded nesting, coded errors (see body.ts).
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     try {
-      done(null, parseJsonBody(body as Buffer, config.limits.maxDepth));
+      const parsed = parseJsonBody(body as Buffer, config.limits.maxDepth);
+      if (keepRaw) req.rawJson = body as Buffer;
+      done(null, parsed);
     } catch (error) {
       done(error as Error, undefined);
     }

@@ -5,7 +5,13 @@
  * channels are measured by their own stages and join its results. A plan without an image
  * channel has results from those stages alone.
  */
-import { ADVERSARIAL_SETS, adversarialInputs, measureAdversarialSets, type ResolvedAdversarialSet } from '../../refresh-adversarial.js';
+import {
+  ADVERSARIAL_SETS,
+  adversarialInputs,
+  measureAdversarialSets,
+  setsOfChannel,
+  type ResolvedAdversarialSet,
+} from '../../refresh-adversarial.js';
 import { rateFromFraction, type Rate } from '../../../eval/rate.js';
 import type { EvaluationResults } from '../../../eval/results.js';
 import type { Classifier } from '../../../models/classifier.js';
@@ -113,7 +119,7 @@ export function evaluationStage(
     // Only what changes the numbers: owners, likelihoods and criteria do not.
     inputs: ({ plan, backend, extras }) => ({
       ...(plan.data?.adversarial
-        ? { adversarial: adversarialInputs(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined) }
+        ? { adversarial: adversarialInputs(setsOfChannel(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined, 'image')) }
         : {}),
       threats: plan.threats.map((t) =>
         t.channel === 'text' ? { id: t.id, channel: t.channel } : { id: t.id, channel: t.channel, norm: t.norm, epsilon: t.epsilon },
@@ -164,8 +170,9 @@ export function evaluationStage(
           onProgress: (done, total, label) => ctx.progress(done, total, label),
         });
         // The confirmed attacks of the plan's adversarial sets, for the gate's adversarialSet criterion.
-        const sets = ctx.extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined;
-        if (sets && sets.length > 0) {
+        // Image sets only: the text model's sets are mixed into its training but not measured here yet.
+        const sets = setsOfChannel(ctx.extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined, 'image');
+        if (sets.length > 0) {
           const data = evaluationData(ctx.plan).selected;
           evaluation.results = { ...evaluation.results, adversarialSet: await measureAdversarialSets(loaded.classifier, sets, data) };
         }

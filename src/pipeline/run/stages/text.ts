@@ -47,6 +47,12 @@ import { TEXT_FAMILIES, type Plan, type TextThreatScenario } from '../../plan/sc
 import type { Stage, StageContext } from '../types.js';
 import { fileDigest } from '../hash.js';
 import { filesExist } from './common.js';
+import { ADVERSARIAL_SETS, adversarialInputs, setsOfChannel, type ResolvedAdversarialSet } from '../../refresh-adversarial.js';
+import { mixAdversarialTexts } from '../../adversarial-text.js';
+
+/** The plan's text adversarial sets (resolved by the run from `text.adversarial` and `data.adversarial`). */
+const textSets = (extras: Record<string, unknown>): ResolvedAdversarialSet[] =>
+  setsOfChannel(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined, 'text');
 
 /** Families a text threat covers when the plan lists none: all but WordNet synonyms (slow to load). */
 export const DEFAULT_TEXT_FAMILIES = TEXT_FAMILIES.filter((f) => f !== 'synonym');
@@ -64,6 +70,8 @@ export interface TextTrainOutputs {
   threshold: number;
   /** Trained with `normalize: vocabulary`: the model directory holds the vocabulary the filter normalises with. */
   vocabulary?: boolean;
+  /** Texts the plan's adversarial sets added to the training split (with their repeats); counted in `counts.train`. */
+  adversarialTexts?: number;
 }
 
 export interface TextAttackOutputs {
@@ -137,10 +145,13 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
   title: 'text model training',
   version: 2,
   dependsOn: [],
-  inputs: ({ plan }) => {
+  inputs: ({ plan, extras }) => {
     const text = textSection(plan);
     const augment = text.augment ? textThreats(plan).find((t) => t.id === text.augment?.threat) : undefined;
+    const sets = textSets(extras);
     return {
+      // Digests and weights only, so the model is retrained when a set changes; absent without sets (earlier runs stay cached).
+      ...(sets.length > 0 ? { adversarial: adversarialInputs(sets) } : {}),
       dataset: text.dataset,
       splitSeed: text.splitSeed,
       maxChars: text.maxChars,
@@ -155,11 +166,13 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
     const { plan } = ctx;
     const text = textSection(plan);
     const splits = splitsOf(plan);
-    const train = text.trainLimit === undefined ? splits.train : first(splits.train, text.trainLimit);
+    const clean = text.trainLimit === undefined ? splits.train : first(splits.train, text.trainLimit);
+    // The confirmed text attacks join the training texts (the vocabulary below stays the clean split's).
+    const train = mixAdversarialTexts(clean, textSets(ctx.extras));
     const augmentThreat = text.augment ? textThreats(plan).find((t) => t.id === text.augment?.threat) : undefined;
     // `normalize: vocabulary` builds the full defence from the training split's words, and
     // the model reads how many words the normaliser marked.
-    const vocabulary = text.model.normalize === 'vocabulary' ? trainingVocabulary(train.texts) : undefined;
+    const vocabulary = text.model.normalize === 'vocabulary' ? trainingVocabulary(clean.texts) : undefined;
     const normalize: NormalizeTextOptions = vocabulary ? vocabularyDefence(vocabulary) : {};
     const options = {
       seed: plan.seed,
@@ -219,6 +232,7 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
         modelDir: ctx.relative(modelDir),
         sha256: await fileDigest(join(modelDir, 'weights.bin')),
         dataset: splits.train.name,
+        ...(train !== clean ? { adversarialTexts: train.texts.length - clean.texts.length } : {}),
         counts: { train: train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
         testAccuracy: metrics.accuracy,
         testF1: metrics.f1,

@@ -12,7 +12,13 @@ import type { ObjectiveOptions } from '../../../training/objectives/registry.js'
 import type { Stage, StageContext } from '../types.js';
 import { dataSpecOf, filesExist } from './common.js';
 import { dataStage } from './data.js';
-import { ADVERSARIAL_SETS, adversarialInputs, mixAdversarial, type ResolvedAdversarialSet } from '../../refresh-adversarial.js';
+import {
+  ADVERSARIAL_SETS,
+  adversarialInputs,
+  mixAdversarial,
+  setsOfChannel,
+  type ResolvedAdversarialSet,
+} from '../../refresh-adversarial.js';
 
 export interface TrainOutputs {
   /** The saved model, relative to the run directory. */
@@ -33,6 +39,10 @@ export interface TrainOutputs {
 }
 
 type Optimisation = BuiltImageSection['baseline'];
+
+/** The plan's image adversarial sets (text sets go to the text model's training). */
+const imageSets = (extras: Record<string, unknown>): ResolvedAdversarialSet[] =>
+  setsOfChannel(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined, 'image');
 
 function dataOf(plan: Plan): TrainRunOptions['data'] {
   const { data } = builtImageSection(plan);
@@ -159,16 +169,16 @@ export const hardenStage: Stage<TrainOutputs> = {
     threat: trainingThreat(plan) ?? null,
     seed: plan.seed,
     backend: backend ?? 'default',
-    ...(plan.data?.adversarial ? { adversarial: adversarialInputs(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined) } : {}),
+    ...(plan.data?.adversarial ? { adversarial: adversarialInputs(imageSets(extras)) } : {}),
   }),
   run: (ctx) => {
     const { plan } = ctx;
     const { architecture, training } = builtImageSection(plan);
     const dense = denseThreat(trainingThreat(plan));
     const rv = training.robustValidation;
-    const sets = ctx.extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined;
+    const sets = imageSets(ctx.extras);
     return train(ctx, {
-      ...(sets && sets.length > 0 ? { mixTrain: (data) => mixAdversarial(data, sets) } : {}),
+      ...(sets.length > 0 ? { mixTrain: (data) => mixAdversarial(data, sets) } : {}),
       data: dataOf(plan),
       architecture,
       method: training.method,
