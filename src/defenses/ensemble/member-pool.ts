@@ -8,7 +8,9 @@
  * Every failure degrades to the serving thread's own evaluation, never to a wrong or
  * missing verdict: no free slot, a batch larger than a slot, a thread that failed to
  * start, died, or did not answer within `timeoutMs` all make `submit`/`collect` return
- * `undefined`, and the caller then runs the members itself.
+ * `undefined`, and the caller then runs the members itself. So does a batch the thread
+ * has not begun by the time it is collected (its core was busy): the serving thread takes
+ * it back rather than wait, so the ensemble never costs more than running it inline.
  */
 import { Worker } from 'node:worker_threads';
 import { EngineError } from '../../core/errors.js';
@@ -19,6 +21,7 @@ import {
   SLOT_DONE,
   SLOT_FAILED,
   SLOT_FREE,
+  SLOT_RUNNING,
   SLOT_SUBMITTED,
   countWord,
   createSlots,
@@ -56,8 +59,11 @@ export interface MemberPool {
   readonly classes: readonly number[];
   /** Starts the members on `batch`; a ticket for `collect`, or undefined when the thread cannot take it. */
   submit(batch: ImageBatch): number | undefined;
-  /** The members' result for a ticket, or undefined when the thread failed or timed out. Call once per ticket. */
-  collect(ticket: number): Promise<MemberResult | undefined>;
+  /**
+   * The members' result for a ticket, or undefined when the thread failed, timed out, or had
+   * not begun the batch (then taken back, unless `wait`). Call once per ticket.
+   */
+  collect(ticket: number, options?: { wait?: boolean }): Promise<MemberResult | undefined>;
   /** Stops the thread; pending `collect`s return undefined. */
   close(): Promise<void>;
 }
@@ -165,7 +171,7 @@ export async function startMemberPool(
     const state = Atomics.load(v.words, stateWord(g, s));
     if (state === SLOT_FREE) return true;
     // Finished but never collected (its request ended early) or given up on by `collect`.
-    return state !== SLOT_SUBMITTED && now - (submittedAt[s] as number) > timeoutMs;
+    return state !== SLOT_SUBMITTED && state !== SLOT_RUNNING && now - (submittedAt[s] as number) > timeoutMs;
   };
   return {
     classes,
@@ -188,18 +194,22 @@ export async function startMemberPool(
       }
       return undefined;
     },
-    async collect(ticket) {
+    async collect(ticket, options = {}) {
       const s = Math.floor(ticket / 0x10000);
       const w = stateWord(g, s);
       const mine = (): boolean => open[s] === true && ((gen[s] as number) & 0xffff) === ticket % 0x10000;
       if (!mine()) return undefined;
       try {
-        if (Atomics.load(v.words, w) === SLOT_SUBMITTED) {
-          const wait = waitAsync(v.words, w, SLOT_SUBMITTED, Math.max(0, timeoutMs - (performance.now() - (submittedAt[s] as number))));
+        // Not taken by the thread yet (busy, or its core is): take it back and let the caller run the members.
+        if (!options.wait && Atomics.compareExchange(v.words, w, SLOT_SUBMITTED, SLOT_FREE) === SLOT_SUBMITTED) return undefined;
+        for (let state = Atomics.load(v.words, w); state === SLOT_SUBMITTED || state === SLOT_RUNNING; state = Atomics.load(v.words, w)) {
+          const left = timeoutMs - (performance.now() - (submittedAt[s] as number));
+          if (left <= 0) break;
+          const wait = waitAsync(v.words, w, state, left);
           if (wait.async) await wait.value;
         }
         const state = Atomics.load(v.words, w);
-        // Still running after the timeout: the slot is reclaimed once the thread is done with it.
+        // Still queued or running after the timeout: the slot is reclaimed once the thread is done with it.
         if (!mine() || state !== SLOT_DONE) {
           if (mine() && state === SLOT_FAILED) Atomics.store(v.words, w, SLOT_FREE);
           return undefined;

@@ -14,6 +14,7 @@ import { fastForward, type Forward } from './fast-forward.js';
 import {
   SLOT_DONE,
   SLOT_FAILED,
+  SLOT_RUNNING,
   SLOT_SUBMITTED,
   countWord,
   doorbellWord,
@@ -74,7 +75,9 @@ function serve(v: SlotViews, forwards: readonly Forward[], classes: readonly num
     const bell = Atomics.load(v.words, doorbellWord);
     if (Atomics.load(v.words, stopWord) !== 0) return;
     const ready: number[] = [];
-    for (let s = 0; s < g.slots; s++) if (Atomics.load(v.words, stateWord(g, s)) === SLOT_SUBMITTED) ready.push(s);
+    // Compare-and-swap: the serving thread may be taking the same slot back.
+    for (let s = 0; s < g.slots; s++)
+      if (Atomics.compareExchange(v.words, stateWord(g, s), SLOT_SUBMITTED, SLOT_RUNNING) === SLOT_SUBMITTED) ready.push(s);
     if (ready.length === 0) {
       // Returns at once when a slot was submitted since `bell` was read.
       Atomics.wait(v.words, doorbellWord, bell);

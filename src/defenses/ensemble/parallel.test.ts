@@ -60,7 +60,7 @@ test('the member thread returns the members logits and labels of the Layers API,
     const tickets = batches.map((b) => pool.submit(b));
     assert.ok(tickets.every((t) => t !== undefined));
     for (let i = 0; i < batches.length; i++) {
-      const got = await pool.collect(tickets[i] as number);
+      const got = await pool.collect(tickets[i] as number, { wait: true });
       assert.ok(got, 'the thread answered');
       const want = await reference(batches[i] as ImageBatch);
       want.forEach((w, m) => {
@@ -126,7 +126,7 @@ test('the parallel layers give the inline layer verdicts; a request that never c
     await new Promise((resolve) => setTimeout(resolve, 120));
     const again = parallel.start(batch);
     assert.ok(again);
-    assert.deepEqual(await again(), [labels, await parallel.members[1]?.predictBatch?.(batch)]);
+    assert.deepEqual(await again({ wait: true }), [labels, await parallel.members[1]?.predictBatch?.(batch)]);
   } finally {
     await parallel.dispose();
   }

@@ -12,8 +12,11 @@ import { fastForward } from './fast-forward.js';
 import type { EnsembleMember } from './member.js';
 import { startMemberPool, type MemberPool, type MemberPoolOptions } from './member-pool.js';
 
-/** Labels per member for a started batch, or undefined when the caller must evaluate the members itself. */
-export type PendingLabels = () => Promise<Int32Array[] | undefined>;
+/**
+ * Labels per member for a started batch, or undefined when the caller must evaluate the
+ * members itself (`wait`: wait for a batch the thread has not begun instead of taking it back).
+ */
+export type PendingLabels = (options?: { wait?: boolean }) => Promise<Int32Array[] | undefined>;
 
 export interface ParallelEnsemble {
   /** The members on the serving thread (fallback). */
@@ -110,7 +113,7 @@ export async function loadParallelMembers(
       const ticket = pool?.submit(batch);
       if (ticket === undefined || !pool) return undefined;
       const p = pool;
-      return async () => (await p.collect(ticket))?.labels;
+      return async (o) => (await p.collect(ticket, o))?.labels;
     },
     async dispose() {
       await pool?.close();

@@ -6,7 +6,10 @@
  * 0.4 ms request); a slot costs it a copy of the input and one `Atomics.notify`.
  *
  * Slot life: FREE → (serving thread writes the input and count) SUBMITTED → (member thread
- * writes every member's logits) DONE or FAILED → (serving thread reads) FREE. The member
+ * takes it) RUNNING → (writes every member's logits) DONE or FAILED → (serving thread
+ * reads) FREE. A SUBMITTED slot the member thread has not taken yet (it is busy, or the
+ * core is) can be taken back by the serving thread (SUBMITTED → FREE, compare-and-swap),
+ * which then runs the members itself rather than wait. The member
  * thread takes every SUBMITTED slot at once and runs them as one batch, so under load the
  * members' forward passes coalesce (one weight read for many requests).
  */
@@ -15,6 +18,8 @@ export const SLOT_FREE = 0;
 export const SLOT_SUBMITTED = 1;
 export const SLOT_DONE = 2;
 export const SLOT_FAILED = 3;
+/** Taken by the member thread (only a SUBMITTED slot the serving thread has not taken back). */
+export const SLOT_RUNNING = 4;
 
 /** Control words before the slot words. */
 const DOORBELL = 0;
