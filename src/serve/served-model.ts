@@ -96,7 +96,7 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
   const penultimate = last?.input;
   const usable = penultimate !== undefined && !Array.isArray(penultimate) && penultimate.shape.length === 2 && model.layers.length >= 2;
   // A fused ensemble (an Average of member logits on top): the members' logits in one pass, mean and labels in JS.
-  const fused = fusedHeads(model);
+  const fused = fusedHeads(model, { dir: stored.dir });
   const twoHeads = usable ? tf.model({ inputs: model.inputs, outputs: [penultimate, model.outputs[0] as tf.SymbolicTensor] }) : undefined;
   const softmaxOutput = (last?.getConfig() as { activation?: string } | undefined)?.activation === 'softmax';
   const classifier = stored.classifier;
@@ -114,10 +114,7 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
     loadedAt: new Date().toISOString(),
     infer({ batch }) {
       if (!batch) throw new TypeError('image model called without a batch');
-      if (fused) {
-        const { logits, memberLabels } = fused.run(batch);
-        return Promise.resolve({ ...outputFromLogits(logits, temperature), memberLabels });
-      }
+      if (fused) return fused.run(batch).then(({ logits, memberLabels }) => ({ ...outputFromLogits(logits, temperature), memberLabels }));
       const [features, logits] = tf.tidy(() => {
         const x = tf.tensor(batch.x, [batch.count, ...batch.shape]);
         if (twoHeads) {
@@ -134,6 +131,7 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
       return Promise.resolve(outputFromLogits(logitRows, temperature, featureRows));
     },
     dispose() {
+      fused?.dispose();
       model.dispose();
     },
   };

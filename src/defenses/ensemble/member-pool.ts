@@ -16,7 +16,9 @@ import { Worker } from 'node:worker_threads';
 import { EngineError } from '../../core/errors.js';
 import { engineInfo } from '../../engine/backend.js';
 import type { ImageBatch } from '../layer.js';
-import type { MemberThreadBoot, MemberThreadReply } from './member-thread.js';
+import type { MemberSource, MemberThreadBoot, MemberThreadReply } from './member-thread.js';
+
+export type { MemberSource } from './member-thread.js';
 import {
   SLOT_DONE,
   SLOT_FAILED,
@@ -44,6 +46,12 @@ export interface MemberPoolOptions {
   startTimeoutMs?: number;
   /** TF.js backend of the thread (default: this thread's). */
   backend?: string;
+  /**
+   * How long `collect` polls a batch the thread is running before sleeping on it (default
+   * 300 µs): by then the thread is usually a few microseconds from done, and waking the
+   * serving thread through its event loop costs more than that.
+   */
+  spinMicros?: number;
 }
 
 /** What the members said about one submitted batch. */
@@ -84,7 +92,8 @@ function spawn(boot: MemberThreadBoot): Worker {
 type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: unknown };
 
 /**
- * Starts a member thread that loads the models in `dirs` (each taking `inputShape`, with
+ * Starts a member thread that loads the members in `sources` (model directories, or
+ * members of a fused ensemble's directory; each taking `inputShape`, member i with
  * `classes[i]` classes: the caller has loaded them already, for its own fallback).
  *
  * @throws EngineError `E_ENSEMBLE_THREAD` when the thread fails to start or to load a member
@@ -92,7 +101,7 @@ type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number)
  * @example const pool = await startMemberPool(['runs/a/model'], [28, 28, 1], [10]);
  */
 export async function startMemberPool(
-  dirs: readonly string[],
+  sources: readonly MemberSource[],
   inputShape: readonly number[],
   classes: readonly number[],
   options: MemberPoolOptions = {},
@@ -101,15 +110,22 @@ export async function startMemberPool(
   const slots = Math.max(1, Math.min(MAX_SLOTS, options.slots ?? 16));
   const slotExamples = Math.max(1, Math.min(options.slotExamples ?? 64, Math.floor(MAX_SHARED_FLOATS / (slots * exampleSize))));
   const timeoutMs = options.timeoutMs ?? 2000;
+  const spinMs = (options.spinMicros ?? 300) / 1000;
   const g: SlotGeometry = { slots, slotExamples, exampleSize, outputSize: classes.reduce((a, b) => a + b, 0) };
   const v = createSlots(g);
   const backend = options.backend ?? engineInfo()?.backend;
-  const worker = spawn({ buffer: v.buffer, geometry: g, dirs: [...dirs], inputShape: [...inputShape], ...(backend ? { backend } : {}) });
+  const worker = spawn({
+    buffer: v.buffer,
+    geometry: g,
+    sources: [...sources],
+    inputShape: [...inputShape],
+    ...(backend ? { backend } : {}),
+  });
   const fail = (reason: string): EngineError =>
     new EngineError(
       'E_ENSEMBLE_THREAD',
       `The ensemble member thread could not start: ${reason}. Check that every member model loads (rampart serve --model DIR), or serve without layers.ensemble.`,
-      { details: { dirs } },
+      { details: { sources } },
     );
   let dead = false;
   const failSubmitted = (): void => {
@@ -202,6 +218,8 @@ export async function startMemberPool(
       try {
         // Not taken by the thread yet (busy, or its core is): take it back and let the caller run the members.
         if (!options.wait && Atomics.compareExchange(v.words, w, SLOT_SUBMITTED, SLOT_FREE) === SLOT_SUBMITTED) return undefined;
+        const spinUntil = performance.now() + spinMs;
+        while (Atomics.load(v.words, w) === SLOT_RUNNING && performance.now() < spinUntil);
         for (let state = Atomics.load(v.words, w); state === SLOT_SUBMITTED || state === SLOT_RUNNING; state = Atomics.load(v.words, w)) {
           const left = timeoutMs - (performance.now() - (submittedAt[s] as number));
           if (left <= 0) break;

@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../engine/backend.js';
 import { loadClassifierModel } from '../../models/store.js';
-import { fastForward, type Forward } from './fast-forward.js';
+import { fastForward, fusedMemberOutputs, headForwards, type Forward } from './fast-forward.js';
 import {
   SLOT_DONE,
   SLOT_FAILED,
@@ -27,10 +27,13 @@ import {
   type SlotViews,
 } from './slots.js';
 
+/** A member model directory, or some members (by index) of the fused ensemble saved there. */
+export type MemberSource = string | { dir: string; heads: number[] };
+
 export interface MemberThreadBoot {
   buffer: SharedArrayBuffer;
   geometry: SlotGeometry;
-  dirs: string[];
+  sources: MemberSource[];
   inputShape: number[];
   backend?: string;
 }
@@ -106,10 +109,22 @@ async function main(): Promise<void> {
   let classes: number[];
   try {
     await initEngine(boot.backend === undefined ? {} : { backend: boot.backend });
-    const stored = [];
-    for (const dir of boot.dirs) stored.push(await loadClassifierModel(dir));
-    forwards = stored.map(fastForward);
-    classes = stored.map((s) => s.classifier.numClasses);
+    forwards = [];
+    classes = [];
+    for (const source of boot.sources) {
+      const stored = await loadClassifierModel(typeof source === 'string' ? source : source.dir);
+      if (typeof source === 'string') {
+        forwards.push(fastForward(stored));
+        classes.push(stored.classifier.numClasses);
+        continue;
+      }
+      const outputs = fusedMemberOutputs(stored.model);
+      const heads = source.heads.map((h) => outputs?.[h]);
+      if (heads.some((h) => h === undefined))
+        throw new Error(`${source.dir} is not a fused ensemble with members ${source.heads.join(', ')}`);
+      forwards.push(...headForwards(stored.model, heads as tf.SymbolicTensor[]));
+      classes.push(...heads.map((h) => h?.shape.at(-1) as number));
+    }
     // Warm-up: the first pass of each shape compiles kernels and packs weights.
     runWarmup(forwards, boot.inputShape);
   } catch (error) {

@@ -89,7 +89,9 @@ test('the dense fast path equals the model, and neither it nor the inline member
   x.dispose();
   stored.model.dispose();
   const parallel = await loadParallelMembers(dirs, shape, { threads: false });
-  assert.equal(parallel.mode, 'inline');
+  await parallel.ready();
+  assert.equal(parallel.mode(), 'inline');
+  assert.equal(parallel.reason(), 'threads are off');
   assert.equal(parallel.start(batchOf(1, 6)), undefined);
   const start = tf.memory().numTensors;
   for (let i = 0; i < 5; i++) await parallel.members[0]?.predictBatch?.(batchOf(2, i));
@@ -99,7 +101,8 @@ test('the dense fast path equals the model, and neither it nor the inline member
 
 test('the parallel layers give the inline layer verdicts; a request that never collects does not hold its slot', async () => {
   const parallel = await loadParallelMembers(dirs, shape, { slots: 1, timeoutMs: 50 });
-  assert.equal(parallel.mode, 'thread', parallel.reason);
+  await parallel.ready();
+  assert.equal(parallel.mode(), 'thread', parallel.reason());
   try {
     const [start, layer] = parallelEnsembleLayers(parallel, { flagAt: 0.5 });
     const inline = ensembleLayer(parallel.members, { flagAt: 0.5 });

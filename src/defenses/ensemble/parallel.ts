@@ -21,9 +21,12 @@ export type PendingLabels = (options?: { wait?: boolean }) => Promise<Int32Array
 export interface ParallelEnsemble {
   /** The members on the serving thread (fallback). */
   readonly members: readonly EnsembleMember[];
-  /** 'thread' when a member thread runs; 'inline' when it could not start (see `reason`). */
-  readonly mode: 'thread' | 'inline';
-  readonly reason?: string;
+  /** 'thread' once the member thread runs; 'inline' while it starts or when it could not (see `reason`). */
+  mode(): 'thread' | 'inline';
+  /** Why the thread is not running, once it has failed to start. */
+  reason(): string | undefined;
+  /** Resolves once the member thread is ready or has failed to start. */
+  ready(): Promise<void>;
   /** Starts the members on `batch` on the member thread; undefined when it cannot take it. */
   start(batch: ImageBatch): PendingLabels | undefined;
   /** Stops the thread and frees the serving thread's models. */
@@ -78,8 +81,9 @@ export function inlineMember(stored: StoredClassifier): EnsembleMember {
 
 /**
  * Loads members from model directories for the serving thread and starts a member thread
- * with the same models. When the thread cannot start, the members run inline (`mode`
- * 'inline', `reason` says why): slower, with the same verdicts.
+ * with the same models in the background (a server must not wait seconds for it: the
+ * members run inline until it is ready). When the thread cannot start, the members keep
+ * running inline (`mode()` 'inline', `reason()` says why): slower, with the same verdicts.
  *
  * @throws DataError from the model loader; InputError `E_INPUT_SHAPE` when a member's input shape differs from `inputShape`.
  * @example const ensemble = await loadParallelMembers(['runs/mlp/model'], [28, 28, 1]);
@@ -92,23 +96,30 @@ export async function loadParallelMembers(
   const loaded = await loadInlineMembers(dirs, inputShape);
   const members = loaded.map(inlineMember);
   let pool: MemberPool | undefined;
-  let reason: string | undefined;
-  if (options.threads === false) reason = 'threads are off';
-  else
-    try {
-      pool = await startMemberPool(
-        dirs,
-        inputShape,
-        loaded.map((s) => s.classifier.numClasses),
-        options,
-      );
-    } catch (error) {
-      reason = error instanceof Error ? error.message : String(error);
-    }
+  let reason: string | undefined = options.threads === false ? 'threads are off' : undefined;
+  let disposed = false;
+  const starting =
+    options.threads === false
+      ? Promise.resolve()
+      : startMemberPool(
+          dirs,
+          inputShape,
+          loaded.map((s) => s.classifier.numClasses),
+          options,
+        ).then(
+          (p) => {
+            if (disposed) void p.close();
+            else pool = p;
+          },
+          (error: unknown) => {
+            reason = error instanceof Error ? error.message : String(error);
+          },
+        );
   return {
     members,
-    mode: pool ? 'thread' : 'inline',
-    ...(reason === undefined ? {} : { reason }),
+    mode: () => (pool ? 'thread' : 'inline'),
+    reason: () => reason,
+    ready: () => starting,
     start(batch) {
       const ticket = pool?.submit(batch);
       if (ticket === undefined || !pool) return undefined;
@@ -116,7 +127,9 @@ export async function loadParallelMembers(
       return async (o) => (await p.collect(ticket, o))?.labels;
     },
     async dispose() {
+      disposed = true;
       await pool?.close();
+      pool = undefined;
       for (const s of loaded) s.model.dispose();
     },
   };
