@@ -47,11 +47,20 @@ export interface MemberPoolOptions {
   /** TF.js backend of the thread (default: this thread's). */
   backend?: string;
   /**
-   * How long `collect` polls a batch the thread is running before sleeping on it (default
-   * 300 µs): by then the thread is usually a few microseconds from done, and waking the
-   * serving thread through its event loop costs more than that.
+   * How long `collect` polls a batch the thread is running before sleeping on it (default 0:
+   * polling spends the serving thread's CPU, which is what the thread is there to save).
    */
   spinMicros?: number;
+  /**
+   * Hand batches to the thread only while it keeps pace (default true): when fewer than half
+   * of the recent batches were done by the time they were collected (no core free for the
+   * thread: the machine is oversubscribed), `submit` declines all but every
+   * `probeEvery`-th batch, so the members run inline (cheaper then) until the thread
+   * catches up again.
+   */
+  adaptive?: boolean;
+  /** See `adaptive` (default 8). */
+  probeEvery?: number;
 }
 
 /** What the members said about one submitted batch. */
@@ -65,6 +74,8 @@ export interface MemberResult {
 export interface MemberPool {
   /** Classes of each member, in member order. */
   readonly classes: readonly number[];
+  /** Moving share of recent batches the thread had finished by the time they were collected. */
+  pace(): number;
   /** Starts the members on `batch`; a ticket for `collect`, or undefined when the thread cannot take it. */
   submit(batch: ImageBatch): number | undefined;
   /**
@@ -110,7 +121,8 @@ export async function startMemberPool(
   const slots = Math.max(1, Math.min(MAX_SLOTS, options.slots ?? 16));
   const slotExamples = Math.max(1, Math.min(options.slotExamples ?? 64, Math.floor(MAX_SHARED_FLOATS / (slots * exampleSize))));
   const timeoutMs = options.timeoutMs ?? 2000;
-  const spinMs = (options.spinMicros ?? 300) / 1000;
+  const spinMs = (options.spinMicros ?? 0) / 1000;
+  const probeEvery = Math.max(1, options.probeEvery ?? 8);
   const g: SlotGeometry = { slots, slotExamples, exampleSize, outputSize: classes.reduce((a, b) => a + b, 0) };
   const v = createSlots(g);
   const backend = options.backend ?? engineInfo()?.backend;
@@ -189,10 +201,18 @@ export async function startMemberPool(
     // Finished but never collected (its request ended early) or given up on by `collect`.
     return state !== SLOT_SUBMITTED && state !== SLOT_RUNNING && now - (submittedAt[s] as number) > timeoutMs;
   };
+  /** Moving share of collected batches the thread had finished in time (1/16 per batch). */
+  let onTime = 1;
+  let declined = 0;
+  const record = (inTime: boolean): void => {
+    onTime += ((inTime ? 1 : 0) - onTime) / 16;
+  };
   return {
     classes,
+    pace: () => onTime,
     submit(batch) {
       if (dead || batch.count > slotExamples || batch.x.length !== batch.count * exampleSize) return undefined;
+      if (options.adaptive !== false && onTime < 0.5 && ++declined % probeEvery !== 0) return undefined;
       const now = performance.now();
       for (let s = 0; s < slots; s++) {
         if (!usable(s, now)) continue;
@@ -216,6 +236,7 @@ export async function startMemberPool(
       const mine = (): boolean => open[s] === true && ((gen[s] as number) & 0xffff) === ticket % 0x10000;
       if (!mine()) return undefined;
       try {
+        if (!options.wait) record(Atomics.load(v.words, w) === SLOT_DONE);
         // Not taken by the thread yet (busy, or its core is): take it back and let the caller run the members.
         if (!options.wait && Atomics.compareExchange(v.words, w, SLOT_SUBMITTED, SLOT_FREE) === SLOT_SUBMITTED) return undefined;
         const spinUntil = performance.now() + spinMs;
