@@ -143,9 +143,11 @@ export async function startMemberPool(
   const failSubmitted = (): void => {
     dead = true;
     // Wakes every waiting `collect`, which then falls back to the serving thread.
-    for (let s = 0; s < slots; s++)
-      if (Atomics.compareExchange(v.words, stateWord(g, s), SLOT_SUBMITTED, SLOT_FAILED) === SLOT_SUBMITTED)
-        Atomics.notify(v.words, stateWord(g, s));
+    for (let s = 0; s < slots; s++) {
+      const w = stateWord(g, s);
+      for (const from of [SLOT_SUBMITTED, SLOT_RUNNING])
+        if (Atomics.compareExchange(v.words, w, from, SLOT_FAILED) === from) Atomics.notify(v.words, w);
+    }
   };
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -134,3 +134,15 @@ test('the parallel layers give the inline layer verdicts; a request that never c
     await parallel.dispose();
   }
 });
+
+test('a closed member thread answers nothing more: a pending collect resolves, later batches stay on the serving thread', async () => {
+  const pool = await startMemberPool(dirs.slice(0, 1), shape, [10], { slots: 2 });
+  const ticket = pool.submit(batchOf(2, 8));
+  assert.ok(ticket !== undefined);
+  const pending = pool.collect(ticket, { wait: true });
+  await pool.close();
+  // The thread either finished the batch before it stopped or the slot failed with it; either way no hang.
+  const got = await pending;
+  assert.ok(got === undefined || got.labels[0]?.length === 2);
+  assert.equal(pool.submit(batchOf(1, 9)), undefined);
+});
