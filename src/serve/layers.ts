@@ -5,14 +5,19 @@
  * traffic the live one saw before a rollback is made.
  */
 import { abstainLayer } from '../defenses/abstain/index.js';
-import { ensembleLayer, fusedEnsembleLayer, type EnsembleMember } from '../defenses/ensemble/index.js';
+import {
+  ensembleLayer,
+  fusedEnsembleLayer,
+  loadParallelMembers,
+  parallelEnsembleLayers,
+  type EnsembleMember,
+} from '../defenses/ensemble/index.js';
 import type { DefenseLayer } from '../defenses/layer.js';
 import { normalizeTextWithReport, type NormalizeStage, type NormalizeTextOptions } from '../defenses/normalize-text/index.js';
 import { oodLayer, type OodDetector } from '../defenses/ood/index.js';
 import { queryPatternLayer } from '../defenses/query-pattern/index.js';
 import { validateLayer } from '../defenses/validate/index.js';
 import type { ServeConfig } from './config.js';
-import { loadEnsembleMembers } from './prepare.js';
 import type { ServedModel } from './served-model.js';
 import { normalizeTextLayer } from './text-normalize-layer.js';
 
@@ -57,20 +62,20 @@ export async function buildLayers(options: {
     normalizeTextWithReport('', textOptions);
   }
   let dispose = (): void => {};
-  let ensemble: DefenseLayer | undefined;
+  let ensemble: DefenseLayer[] = [];
   let ensembleIds: string[] = [];
   if (l.ensemble !== false && 'fused' in l.ensemble) {
-    ensemble = fusedEnsembleLayer(l.ensemble);
+    ensemble = [fusedEnsembleLayer(l.ensemble)];
     ensembleIds = ['fused'];
+  } else if (l.ensemble !== false && options.ensemble) {
+    ensembleIds = options.ensemble.map((m) => m.id);
+    ensemble = [ensembleLayer(options.ensemble, l.ensemble)];
   } else if (l.ensemble !== false) {
-    let members = options.ensemble;
-    if (!members) {
-      const loaded = await loadEnsembleMembers(l.ensemble.models, first.view.inputShape);
-      members = loaded.members;
-      dispose = loaded.dispose;
-    }
-    ensembleIds = members.map((m) => m.id);
-    ensemble = ensembleLayer(members, l.ensemble);
+    // Members on a second core: started before the model runs, collected after it (an input and an output layer).
+    const parallel = await loadParallelMembers(l.ensemble.models, first.view.inputShape);
+    dispose = () => void parallel.dispose();
+    ensembleIds = parallel.members.map((m) => m.id);
+    ensemble = parallelEnsembleLayers(parallel, l.ensemble);
   }
   const abstain = l.abstain === false ? undefined : abstainLayer(l.abstain);
   const judgingFor = (ood: (id: string) => OodDetector | undefined, own: () => NormalizeTextOptions | undefined): DefenseLayer[] => [
@@ -78,7 +83,7 @@ export async function buildLayers(options: {
     // A model trained behind its own normaliser applies it itself; the layer then only reports (see the layer).
     ...(textOptions ? [normalizeTextLayer(textOptions, own)] : []),
     ...(l.ood === false ? [] : [oodLayer(ood, l.ood)]),
-    ...(ensemble ? [ensemble] : []),
+    ...ensemble,
     ...(abstain ? [abstain] : []),
   ];
   const live = judgingFor(options.oodOf, options.textNormalization);

@@ -13,6 +13,7 @@ import type { TextClassifier } from '../models/text/text-classifier.js';
 import type { NormalizeTextOptions } from '../defenses/normalize-text/normalize.js';
 import type { ImageBatch, ModelOutput, ModelView } from '../defenses/layer.js';
 import type { OodDetector } from '../defenses/ood/index.js';
+import { fusedHeads } from '../defenses/ensemble/fused-serve.js';
 
 /** Where a served model came from, for `/v1/models`, logs and the audit trail. */
 export type ModelRef = { source: 'dir'; dir: string } | { source: 'registry'; digest: string; tag: string; dir: string };
@@ -77,34 +78,6 @@ export function outputFromLogits(logits: Float32Array[], temperature: number, fe
   return features ? { logits, probabilities, labels, features } : { logits, probabilities, labels };
 }
 
-/**
- * One pass of a fused ensemble: the mean's logits and each member's labels. The mean and the
- * members' logits leave the backend as one concatenated download; the argmax runs here.
- */
-function inferFused(heads: tf.LayersModel, batch: ImageBatch, temperature: number): ModelOutput {
-  const all = tf.tidy(() =>
-    tf.concat(heads.apply(tf.tensor(batch.x, [batch.count, ...batch.shape]), { training: false }) as tf.Tensor[], 1),
-  );
-  const flat = all.dataSync() as Float32Array;
-  all.dispose();
-  // Rows of [mean, member 1, ..., member M], each numClasses wide.
-  const heads1 = heads.outputs.length;
-  const k = flat.length / batch.count / heads1;
-  const logitRows: Float32Array[] = [];
-  const memberLabels = Array.from({ length: heads1 - 1 }, () => new Int32Array(batch.count));
-  for (let i = 0; i < batch.count; i++) {
-    const row = i * heads1 * k;
-    logitRows.push(flat.slice(row, row + k));
-    memberLabels.forEach((labels, m) => {
-      const at = row + (m + 1) * k;
-      let best = 0;
-      for (let c = 1; c < k; c++) if ((flat[at + c] as number) > (flat[at + best] as number)) best = c;
-      labels[i] = best;
-    });
-  }
-  return { ...outputFromLogits(logitRows, temperature), memberLabels };
-}
-
 export interface ServedModelOptions {
   ref: ModelRef;
   id: string;
@@ -122,13 +95,9 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
   const last = model.layers[model.layers.length - 1];
   const penultimate = last?.input;
   const usable = penultimate !== undefined && !Array.isArray(penultimate) && penultimate.shape.length === 2 && model.layers.length >= 2;
-  // A fused ensemble (an Average of member logits on top): its members' logits are the mean's inputs, read in the same pass.
-  const memberHeads = last?.getClassName() === 'Average' && Array.isArray(penultimate) && penultimate.length >= 2 ? penultimate : [];
-  const twoHeads = usable
-    ? tf.model({ inputs: model.inputs, outputs: [penultimate, model.outputs[0] as tf.SymbolicTensor] })
-    : memberHeads.length > 0
-      ? tf.model({ inputs: model.inputs, outputs: [model.outputs[0] as tf.SymbolicTensor, ...memberHeads] })
-      : undefined;
+  // A fused ensemble (an Average of member logits on top): the members' logits in one pass, mean and labels in JS.
+  const fused = fusedHeads(model, { dir: stored.dir });
+  const twoHeads = usable ? tf.model({ inputs: model.inputs, outputs: [penultimate, model.outputs[0] as tf.SymbolicTensor] }) : undefined;
   const softmaxOutput = (last?.getConfig() as { activation?: string } | undefined)?.activation === 'softmax';
   const classifier = stored.classifier;
   const temperature = options.temperature ?? 1;
@@ -145,7 +114,7 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
     loadedAt: new Date().toISOString(),
     infer({ batch }) {
       if (!batch) throw new TypeError('image model called without a batch');
-      if (memberHeads.length > 0 && twoHeads) return Promise.resolve(inferFused(twoHeads, batch, temperature));
+      if (fused) return fused.run(batch).then(({ logits, memberLabels }) => ({ ...outputFromLogits(logits, temperature), memberLabels }));
       const [features, logits] = tf.tidy(() => {
         const x = tf.tensor(batch.x, [batch.count, ...batch.shape]);
         if (twoHeads) {
@@ -162,6 +131,7 @@ export function imageServedModel(stored: StoredClassifier, options: ServedModelO
       return Promise.resolve(outputFromLogits(logitRows, temperature, featureRows));
     },
     dispose() {
+      fused?.dispose();
       model.dispose();
     },
   };
