@@ -4,7 +4,7 @@ import { evaluateGate } from '../eval/gate.js';
 import type { EvaluationResults } from '../eval/results.js';
 import type { Dataset } from '../core/types.js';
 import { engine, linearModel } from '../../test/fixtures.js';
-import { measureAdversarialSets, mixAdversarial, type ResolvedAdversarialSet } from './refresh-adversarial.js';
+import { imageSetScorer, measureAdversarialSets, mixAdversarial, type ResolvedAdversarialSet } from './refresh-adversarial.js';
 
 const like = { shape: [2], numClasses: 2, bounds: { min: 0, max: 1 } };
 const resolved = (weight: number): ResolvedAdversarialSet => ({
@@ -46,7 +46,7 @@ test('the candidate is measured on the confirmed attacks per threat, and the gat
     ],
     [0, 0],
   );
-  const result = await measureAdversarialSets(model, [resolved(1)], like);
+  const result = await measureAdversarialSets([resolved(1)], { image: imageSetScorer(model, like) });
   assert.equal(result.n, 3);
   assert.ok(Math.abs(result.accuracy - 2 / 3) < 1e-9);
   assert.deepEqual(result.byThreat, { t1: { accuracy: 0.5, n: 2 }, t2: { accuracy: 1, n: 1 } });
