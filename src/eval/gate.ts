@@ -110,19 +110,37 @@ function maskingCheck(threat: string, summary: MaskingSummary): GateCheck {
   };
 }
 
-/** The confirmed-attacks criterion: one check overall and one per threat, so a vulnerability's threat has its own verdict. */
+/**
+ * The confirmed-attacks criterion: one check overall, one per threat (so a vulnerability's
+ * threat has its own verdict) and, when several sets were measured, one per set (a text set
+ * the filter still fails is not hidden behind an image set the model now resists).
+ */
 function adversarialSetChecks(required: number, candidate: EvaluationResults): GateCheck[] {
   const measured = candidate.adversarialSet;
   const ctx = { lowerBound: false };
   if (!measured || measured.n === 0) {
     const check = atLeast('adversarial-set', 'accuracy on confirmed attacks', undefined, required, undefined, ctx);
-    return [{ ...check, message: `${check.message}: name reviewed sets in the plan's data.adversarial` }];
+    return [{ ...check, message: `${check.message}: name reviewed sets in the plan's data.adversarial or text.adversarial` }];
   }
   const overall = atLeast('adversarial-set', `accuracy on ${measured.n} confirmed attacks`, measured.accuracy, required, undefined, ctx);
   const perThreat = Object.entries(measured.byThreat).map(([threat, r]) =>
     atLeast(`adversarial-set:${threat}`, `accuracy on confirmed attacks (${threat}, n=${r.n})`, r.accuracy, required, threat, ctx),
   );
-  return [overall, ...perThreat];
+  const sets = Object.entries(measured.bySet ?? {});
+  const perSet =
+    sets.length < 2
+      ? []
+      : sets.map(([digest, r]) =>
+          atLeast(
+            `adversarial-set@${digest.slice(0, 12)}`,
+            `accuracy on ${r.channel} set '${r.name}' (n=${r.n})`,
+            r.n === 0 ? undefined : r.accuracy,
+            required,
+            undefined,
+            ctx,
+          ),
+        );
+  return [overall, ...perThreat, ...perSet];
 }
 
 function atMost(id: string, label: string, measured: number | undefined, required: number, format: (v: number) => string): GateCheck {

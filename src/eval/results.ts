@@ -24,6 +24,13 @@ const adversarialSetResult = z.object({
   n: z.number().int().min(0),
   /** Per threat id the confirmed attacks belong to (`unknown` when a capture had none). */
   byThreat: z.record(z.string(), z.object({ accuracy: z.number().min(0).max(1), n: z.number().int().min(0) })),
+  /** Per set digest: its channel (which model measured it) and the candidate's accuracy on it. Absent in older results. */
+  bySet: z
+    .record(
+      z.string(),
+      z.object({ name: z.string(), channel: z.enum(['image', 'text']), accuracy: z.number().min(0).max(1), n: z.number().int().min(0) }),
+    )
+    .optional(),
 });
 
 const stackConfig = z.object({

@@ -129,7 +129,7 @@ function whyNotPassing(meta: Partial<EvaluationMeta>, threatId: string, confirme
   if (confirmedAttacks) {
     const adv = (meta.adversarialSet as { threats?: Record<string, { passed?: boolean }> } | undefined)?.threats?.[threatId];
     if (!adv)
-      return `it did not measure the confirmed attacks for '${threatId}' (add the adversarial sets to data.adversarial and criteria.adversarialSet)`;
+      return `it did not measure the confirmed attacks for '${threatId}' (add the adversarial sets to data.adversarial or text.adversarial, and criteria.adversarialSet)`;
     if (adv.passed !== true) return `the confirmed attacks for '${threatId}' still succeed on it (criteria.adversarialSet not met)`;
   }
   const perThreat = meta.threats;

@@ -4,7 +4,9 @@ import { evaluateGate } from '../eval/gate.js';
 import type { EvaluationResults } from '../eval/results.js';
 import type { Dataset } from '../core/types.js';
 import { engine, linearModel } from '../../test/fixtures.js';
-import { measureAdversarialSets, mixAdversarial, type ResolvedAdversarialSet } from './refresh-adversarial.js';
+import type { TextClassifier } from '../models/text/text-classifier.js';
+import { textSetScorer } from './adversarial-text.js';
+import { imageSetScorer, measureAdversarialSets, mixAdversarial, type ResolvedAdversarialSet } from './refresh-adversarial.js';
 
 const like = { shape: [2], numClasses: 2, bounds: { min: 0, max: 1 } };
 const resolved = (weight: number): ResolvedAdversarialSet => ({
@@ -46,7 +48,7 @@ test('the candidate is measured on the confirmed attacks per threat, and the gat
     ],
     [0, 0],
   );
-  const result = await measureAdversarialSets(model, [resolved(1)], like);
+  const result = await measureAdversarialSets([resolved(1)], { image: imageSetScorer(model, like) });
   assert.equal(result.n, 3);
   assert.ok(Math.abs(result.accuracy - 2 / 3) < 1e-9);
   assert.deepEqual(result.byThreat, { t1: { accuracy: 0.5, n: 2 }, t2: { accuracy: 1, n: 1 } });
@@ -104,4 +106,54 @@ test('a since:TAG ref resolves to every set registered since the tagged model, e
   } finally {
     gov.close();
   }
+});
+
+test('one loop measures image and text sets, each by its channel model; several sets get a check each', async () => {
+  await engine();
+  const image = linearModel(
+    [
+      [1, -1],
+      [-1, 1],
+    ],
+    [0, 0],
+  );
+  // A rule filter over two classes: spam (1) when the text has a digit in it.
+  const filter: TextClassifier = {
+    id: 'digits',
+    classes: ['ham', 'spam'],
+    predictProba: async (texts) => texts.map((t) => Float32Array.from(/\d/.test(t) ? [0.1, 0.9] : [0.9, 0.1])),
+  };
+  const text: ResolvedAdversarialSet = {
+    digest: 'e'.repeat(64),
+    name: 'texts',
+    weight: 1,
+    set: {
+      kind: 'rampart.adversarial-set',
+      schemaVersion: 1,
+      channel: 'text',
+      shape: null,
+      items: [
+        { digest: 'f'.repeat(64), label: 1, threat: 't3', source: 'flag', text: 'fr33 m0ney' },
+        { digest: '1'.repeat(64), label: 1, threat: 't3', source: 'flag', text: 'free money' },
+      ],
+    },
+  };
+  const result = await measureAdversarialSets([resolved(1), text], { image: imageSetScorer(image, like), text: textSetScorer(filter) });
+  assert.equal(result.n, 5);
+  assert.deepEqual(result.bySet, {
+    ['d'.repeat(64)]: { name: 's', channel: 'image', accuracy: 2 / 3, n: 3 },
+    ['e'.repeat(64)]: { name: 'texts', channel: 'text', accuracy: 0.5, n: 2 },
+  });
+  assert.deepEqual(result.byThreat.t3, { accuracy: 0.5, n: 2 });
+  const candidate = { robustAccuracy: {}, cleanAccuracy: 1, unmeasured: {}, adversarialSet: result } as unknown as EvaluationResults;
+  const gate = evaluateGate({ adversarialSet: { minAccuracy: 0.6 } }, candidate);
+  assert.deepEqual(
+    gate.checks.filter((c) => c.id.startsWith('adversarial-set@')).map((c) => [c.id, c.passed]),
+    [
+      [`adversarial-set@${'d'.repeat(12)}`, true],
+      [`adversarial-set@${'e'.repeat(12)}`, false],
+    ],
+  );
+  // A text set where the evaluation measures no text model is refused, not skipped.
+  await assert.rejects(measureAdversarialSets([text], { image: imageSetScorer(image, like) }), { code: 'E_ADVSET_CHANNEL' });
 });

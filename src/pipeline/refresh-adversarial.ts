@@ -2,8 +2,8 @@
  * Adversarial sets in a plan run: resolving `data.adversarial` against the registry,
  * mixing the sets into the training data (each example repeated `weight` times), and
  * measuring a candidate on the confirmed attacks for the gate's `adversarialSet`
- * criterion. Text sets are mixed into text training by adversarial-text.ts; the gate's
- * measurement takes image sets only (a text set is reported as unmeasured rather than guessed).
+ * criterion. Text sets are mixed into text training, and scored by the text filter, in
+ * adversarial-text.ts; `measureAdversarialSets` is the one loop over both channels.
  */
 import type { Dataset } from '../core/types.js';
 import { ConfigError } from '../core/errors.js';
@@ -133,37 +133,70 @@ export function mixAdversarial(train: Dataset, sets: readonly ResolvedAdversaria
   return { ...train, name: `${train.name}+adversarial`, x, y, count: train.count + extra };
 }
 
+/** One confirmed attack as the candidate saw it: the threat it belongs to and whether it was classified right. */
+export interface AttackVerdict {
+  threat: string;
+  correct: boolean;
+}
+
+/** How one channel's candidate scores a set: a verdict per item it holds an input for. */
+export type SetScorer = (s: ResolvedAdversarialSet) => Promise<AttackVerdict[]>;
+
 /**
- * The candidate's accuracy on the sets' confirmed attacks, overall and per threat.
+ * Scores image sets with `model`.
  *
- * @throws ConfigError `E_ADVSET_SHAPE` for a set that does not fit the model.
+ * @throws ConfigError `E_ADVSET_SHAPE` (when scoring) for a set that does not fit the model.
+ */
+export function imageSetScorer(model: Classifier, like: Pick<Dataset, 'shape' | 'numClasses' | 'bounds'>): SetScorer {
+  return async (s) => {
+    const data = adversarialDataset(s.set, like, s.name);
+    const predicted = await predictClasses(model, data);
+    return s.set.items.map((item, i) => ({ threat: item.threat ?? 'unknown', correct: predicted[i] === data.y[i] }));
+  };
+}
+
+const share = (correct: number, n: number): number => (n === 0 ? 0 : correct / n);
+
+/**
+ * The candidate's accuracy on the sets' confirmed attacks, overall, per threat and per set,
+ * over every channel: each set is scored by its channel's scorer (image sets by the image
+ * model, text sets by the text filter), so one gate criterion covers both.
+ *
+ * @throws ConfigError `E_ADVSET_CHANNEL` for a set whose channel has no scorer (the plan measures no model of it);
+ *   whatever a scorer throws.
  */
 export async function measureAdversarialSets(
-  model: Classifier,
   sets: readonly ResolvedAdversarialSet[],
-  like: Pick<Dataset, 'shape' | 'numClasses' | 'bounds'>,
+  scorers: Partial<Record<AdversarialSet['channel'], SetScorer>>,
 ): Promise<AdversarialSetResult> {
   let correct = 0;
   let n = 0;
   const byThreat: Record<string, { correct: number; n: number }> = {};
+  const bySet: AdversarialSetResult['bySet'] = {};
   for (const s of sets) {
-    const data = adversarialDataset(s.set, like, s.name);
-    const predicted = await predictClasses(model, data);
-    s.set.items.forEach((item, i) => {
-      const ok = predicted[i] === data.y[i];
-      const t = (byThreat[item.threat ?? 'unknown'] ??= { correct: 0, n: 0 });
+    const score = scorers[s.set.channel];
+    if (!score) {
+      throw new ConfigError(
+        'E_ADVSET_CHANNEL',
+        `Adversarial set '${s.name}' holds ${s.set.channel} inputs, and this evaluation measures no ${s.set.channel} model; list the set under the plan section that trains one.`,
+      );
+    }
+    const verdicts = await score(s);
+    const right = verdicts.filter((v) => v.correct).length;
+    for (const v of verdicts) {
+      const t = (byThreat[v.threat] ??= { correct: 0, n: 0 });
       t.n++;
-      n++;
-      if (ok) {
-        t.correct++;
-        correct++;
-      }
-    });
+      if (v.correct) t.correct++;
+    }
+    correct += right;
+    n += verdicts.length;
+    bySet[s.digest] = { name: s.name, channel: s.set.channel, accuracy: share(right, verdicts.length), n: verdicts.length };
   }
   return {
     sets: sets.map((s) => s.digest),
-    accuracy: n === 0 ? 0 : correct / n,
+    accuracy: share(correct, n),
     n,
     byThreat: Object.fromEntries(Object.entries(byThreat).map(([t, r]) => [t, { accuracy: r.correct / r.n, n: r.n }])),
+    bySet,
   };
 }

@@ -49,7 +49,7 @@ export function registerRefresh(program: Command): void {
       ...(flags.backend ? { backend: flags.backend } : {}),
       onEvent: stageProgress(flags.quiet === true),
     });
-    const adv = r.run.hardened?.evaluation.results.adversarialSet;
+    const adv = r.run.candidate.results.adversarialSet;
     say(`refresh of ${r.plan.name} from production ${r.production.slice(0, 12)}: ${r.added.length} adversarial set(s) added`);
     if (adv) say(`confirmed attacks: ${(adv.accuracy * 100).toFixed(1)}% of ${adv.n} classified correctly`);
     say(`candidate ${r.candidate.slice(0, 12)}: gate ${r.passed ? 'passed (tagged candidate)' : 'FAILED'}`);

@@ -5,13 +5,7 @@
  * channels are measured by their own stages and join its results. A plan without an image
  * channel has results from those stages alone.
  */
-import {
-  ADVERSARIAL_SETS,
-  adversarialInputs,
-  measureAdversarialSets,
-  setsOfChannel,
-  type ResolvedAdversarialSet,
-} from '../../refresh-adversarial.js';
+import { adversarialStageInputs, measurePlanSets } from './evaluate-adversarial.js';
 import { rateFromFraction, type Rate } from '../../../eval/rate.js';
 import type { EvaluationResults } from '../../../eval/results.js';
 import type { Classifier } from '../../../models/classifier.js';
@@ -118,9 +112,7 @@ export function evaluationStage(
     dependsOn: [...(image ? [dataStage.id, image.stage.id] : []), ...extra],
     // Only what changes the numbers: owners, likelihoods and criteria do not.
     inputs: ({ plan, backend, extras }) => ({
-      ...(plan.data?.adversarial
-        ? { adversarial: adversarialInputs(setsOfChannel(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined, 'image')) }
-        : {}),
+      ...adversarialStageInputs(plan, extras, { image: image !== undefined, text: inputs.text === true }),
       threats: plan.threats.map((t) =>
         t.channel === 'text' ? { id: t.id, channel: t.channel } : { id: t.id, channel: t.channel, norm: t.norm, epsilon: t.epsilon },
       ),
@@ -133,6 +125,12 @@ export function evaluationStage(
     async run(ctx: StageContext) {
       const text = inputs.text ? textRates(ctx) : undefined;
       const tabular = inputs.tabular ? ctx.output(tabularStage) : undefined;
+      // The text filter this evaluation measures, for the confirmed text attacks: the one trained, or the plan's own.
+      const textDir = !inputs.text
+        ? undefined
+        : inputs.textTrained
+          ? ctx.resolve(ctx.output(textTrainStage).modelDir)
+          : ctx.plan.text?.source;
       if (!image) {
         const textModel = inputs.text
           ? inputs.textTrained
@@ -140,13 +138,15 @@ export function evaluationStage(
             : ctx.output(textAttackStage).model?.sha256
           : undefined;
         const sha256 = tabular?.model.sha256 ?? textModel ?? '';
-        const results = channelResults({
+        const measured = channelResults({
           plan: ctx.plan,
           name: `${ctx.plan.name}/${name}`,
           sha256,
           ...(text ? { text } : {}),
           ...(tabular ? { tabular: { ...tabularRates(tabular), ...tabular } } : {}),
         });
+        const adversarialSet = await measurePlanSets(ctx.extras, textDir === undefined ? {} : { textDir });
+        const results = adversarialSet ? { ...measured, adversarialSet } : measured;
         const files = await writeModelEvaluation(ctx.workDir, { results, reports: [], suites: [], masking: [] });
         return { model: name, resultsPath: ctx.relative(files.results), reports: [], results };
       }
@@ -169,13 +169,12 @@ export function evaluationStage(
           masking: inputs.masking === true,
           onProgress: (done, total, label) => ctx.progress(done, total, label),
         });
-        // The confirmed attacks of the plan's adversarial sets, for the gate's adversarialSet criterion.
-        // Image sets only: the text model's sets are mixed into its training but not measured here yet.
-        const sets = setsOfChannel(ctx.extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined, 'image');
-        if (sets.length > 0) {
-          const data = evaluationData(ctx.plan).selected;
-          evaluation.results = { ...evaluation.results, adversarialSet: await measureAdversarialSets(loaded.classifier, sets, data) };
-        }
+        // The confirmed attacks of the plan's adversarial sets (every channel measured here), for the gate's adversarialSet criterion.
+        const adversarialSet = await measurePlanSets(ctx.extras, {
+          image: { classifier: loaded.classifier, like: evaluationData(ctx.plan).selected },
+          ...(textDir === undefined ? {} : { textDir }),
+        });
+        if (adversarialSet) evaluation.results = { ...evaluation.results, adversarialSet };
         const files = await writeModelEvaluation(ctx.workDir, evaluation);
         return {
           model: name,

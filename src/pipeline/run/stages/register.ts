@@ -5,7 +5,7 @@
  * vulnerability per failed criterion. Content addressing makes re-registration a no-op.
  */
 import { readFileSync } from 'node:fs';
-import { ADVERSARIAL_SETS, adversarialInputs, type ResolvedAdversarialSet } from '../../refresh-adversarial.js';
+import { ADVERSARIAL_SETS, adversarialInputs, setsOfChannel, type ResolvedAdversarialSet } from '../../refresh-adversarial.js';
 import { dirname } from 'node:path';
 import type { AdversarialExampleSet } from '../../../eval/adversarial-examples.js';
 import { imageExplanationEvidence, textExplanationEvidence, type ExplanationEvidence } from '../../../eval/explain/evidence.js';
@@ -120,6 +120,12 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
 
     const models: Record<string, string> = {};
     const evaluations: Record<string, string> = {};
+    // Which channel's adversarial sets each trained role took in (none for the rest).
+    const trainedOn: Record<string, 'image' | 'text' | undefined> = { hardened: 'image', ...(text ? { text: 'text' } : {}) };
+    const trainedFrom = (role: string): string[] => {
+      const channel = trainedOn[role];
+      return channel ? adversarialInputs(setsOfChannel(sets, channel)).map((s) => s.digest) : [];
+    };
     const putModel = (role: string, channel: string, content: { path: string } | { json: Json }, meta: Record<string, Json>): string => {
       const dataset = datasets[channel];
       const model = gov.registry.put({
@@ -127,12 +133,9 @@ function register(ctx: StageContext, gov: Governance, stages: ReadonlySet<string
         name: `${plan.name}/${role}`,
         ...content,
         meta,
-        // The hardened model was trained on the plan's adversarial sets too: they are its parents.
-        parents: [
-          planArtifact.digest,
-          ...(dataset ? [dataset] : []),
-          ...(role === 'hardened' ? adversarialInputs(sets).map((s) => s.digest) : []),
-        ],
+        // A model trained on the plan's adversarial sets descends from them too: the hardened image model from the
+        // image sets, the trained text filter from the text sets.
+        parents: [planArtifact.digest, ...(dataset ? [dataset] : []), ...trainedFrom(role)],
       });
       models[role] = model.digest;
       return model.digest;
