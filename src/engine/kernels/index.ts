@@ -26,6 +26,7 @@ import { createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { createCastKernel, createIdentityKernel } from './identity.js';
 import { createMaxPoolGradKernel } from './max-pool-grad.js';
 import { createSumKernel } from './sum.js';
+import { createTileKernel } from './tile.js';
 
 export { avgPoolGradWasm, createAvgPoolGradKernel } from './avg-pool-grad.js';
 export { batchMatMulOptions, batchMatMulWasm, createBatchMatMulKernel, createFusedMatMulKernel, fusedMatMulWasm } from './batch-mat-mul.js';
@@ -34,6 +35,7 @@ export { conv2DBackpropInputOptions, conv2DBackpropInputWasm, createConv2DBackpr
 export { castWasm, createCastKernel, createIdentityKernel, identityWasm } from './identity.js';
 export { createMaxPoolGradKernel, maxPoolGradWasm } from './max-pool-grad.js';
 export { createSumKernel, sumWasm } from './sum.js';
+export { createTileKernel, tileInto, tileWasm } from './tile.js';
 
 type KernelFactory = (stock?: tf.KernelConfig) => tf.KernelConfig;
 
@@ -47,6 +49,7 @@ const FACTORIES: ReadonlyArray<readonly [string, KernelFactory]> = [
   [tf.Sum, createSumKernel],
   [tf.Identity, createIdentityKernel],
   [tf.Cast, createCastKernel],
+  [tf.Tile, createTileKernel],
 ];
 
 /** Names of the wasm kernels that `registerWasmGradientKernels` registers. */
