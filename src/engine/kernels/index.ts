@@ -23,6 +23,7 @@ import { createAvgPoolGradKernel } from './avg-pool-grad.js';
 import { createBatchMatMulKernel, createFusedMatMulKernel } from './batch-mat-mul.js';
 import { createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+import { createDepthwiseBackpropFilterKernel, createDepthwiseBackpropInputKernel } from './depthwise-backprop.js';
 import { createCastKernel, createIdentityKernel } from './identity.js';
 import { createMaxPoolGradKernel } from './max-pool-grad.js';
 import { createSumKernel } from './sum.js';
@@ -32,6 +33,12 @@ export { avgPoolGradWasm, createAvgPoolGradKernel } from './avg-pool-grad.js';
 export { batchMatMulOptions, batchMatMulWasm, createBatchMatMulKernel, createFusedMatMulKernel, fusedMatMulWasm } from './batch-mat-mul.js';
 export { conv2DBackpropFilterOptions, conv2DBackpropFilterWasm, createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputOptions, conv2DBackpropInputWasm, createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+export {
+  createDepthwiseBackpropFilterKernel,
+  createDepthwiseBackpropInputKernel,
+  depthwiseBackpropFilterWasm,
+  depthwiseBackpropInputWasm,
+} from './depthwise-backprop.js';
 export { castWasm, createCastKernel, createIdentityKernel, identityWasm } from './identity.js';
 export { createMaxPoolGradKernel, maxPoolGradWasm } from './max-pool-grad.js';
 export { createSumKernel, sumWasm } from './sum.js';
@@ -50,6 +57,8 @@ const FACTORIES: ReadonlyArray<readonly [string, KernelFactory]> = [
   [tf.Identity, createIdentityKernel],
   [tf.Cast, createCastKernel],
   [tf.Tile, createTileKernel],
+  [tf.DepthwiseConv2dNativeBackpropInput, createDepthwiseBackpropInputKernel],
+  [tf.DepthwiseConv2dNativeBackpropFilter, createDepthwiseBackpropFilterKernel],
 ];
 
 /** Names of the wasm kernels that `registerWasmGradientKernels` registers. */
