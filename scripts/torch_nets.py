@@ -10,7 +10,7 @@ Module attribute names are the TF.js layer names of src/models/cnn-zoo.ts, so a 
 `s2b1_conv1.weight` is the TF.js variable `s2b1_conv1/kernel`. Strided 3x3 convs pad 1 on
 every side (PyTorch's usual form); TF.js pads explicitly to match.
 
-`python3 scripts/torch_nets.py --net resnet20 --out DIR [--seed 1]` writes DIR/weights.bin
+`python3 scripts/torch_nets.py --net resnet20|mobilenet-lite|onnx:PATH --out DIR [--seed 1]` writes DIR/weights.bin
 and DIR/weights.json: every weight in TF.js layout (HWIO kernels, [kh, kw, C, 1] depthwise
 kernels, [in, out] dense kernels) plus a parity probe: an input `x` (NCHW), the logits in
 eval mode (`logits_eval`) and in training mode (`logits_train`, batch statistics), and the
@@ -130,12 +130,18 @@ def tfjs_weights(model):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument('--net', choices=NETS, required=True)
+    parser.add_argument('--net', required=True, help=f'{", ".join(NETS)} or onnx:PATH')
     parser.add_argument('--out', required=True)
     parser.add_argument('--seed', type=int, default=1)
     args = parser.parse_args()
-    model = build(args.net, args.seed)
-    entries = tfjs_weights(model)
+    if args.net.startswith('onnx:'):
+        # The TF.js side imports the same ONNX file, so only the probe is written; the
+        # importer runs batch norm in inference mode, so `logits_train` is eval mode too.
+        from torch_onnx import OnnxModule
+        model, entries = OnnxModule(args.net[5:]), []
+    else:
+        model = build(args.net, args.seed)
+        entries = tfjs_weights(model)
     torch.manual_seed(args.seed + 100)
     x = torch.rand(4, 3, 32, 32)
     y = torch.arange(4) % 10
