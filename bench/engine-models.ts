@@ -98,6 +98,8 @@ export interface ModelRow {
   /** examples/s (pool PGD: gradient steps per second), medians over rounds. */
   rampart1t: { pgd: number; at: number };
   rampartPool: { pgd: number; at: number };
+  /** Workers behind `rampartPool` (1: this thread, for a model the pool cannot rebuild). */
+  rampartWorkers: number;
   torchAll?: { pgd: number; at: number; threads: number };
   /** Medians of the per-round ratios pool / torch on all cores. */
   ratio?: { pgd: number; at: number };
@@ -144,8 +146,11 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
     throw new Error(`${id}: TF.js and PyTorch disagree by ${worst} (> ${PARITY_TOLERANCE}); not timing different functions.`);
 
   const w = createModelWorkload(loaded.model, INPUT_SHAPE, 10, o.batch);
-  const pool = await createWorkerPool({ workers: o.workers });
-  const handle = await pool.loadModel(loaded.model);
+  // A trainable ONNX copy cannot be rebuilt in pool workers (E_POOL_MODEL): that workload
+  // runs in this thread only, so its "all cores" figures are one core's.
+  const pooled = id !== 'onnx-cifar-resnet';
+  const pool = pooled ? await createWorkerPool({ workers: o.workers }) : undefined;
+  const handle = pool === undefined ? undefined : await pool.loadModel(loaded.model);
   const xs = w.x.dataSync() as Float32Array;
   const labels = Int32Array.from({ length: o.batch }, (_, i) => (i * 7) % 10);
   const threat = threatModel({ norm: 'linf', epsilon: CIFAR_PGD_SETTINGS.epsilon });
@@ -177,19 +182,21 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
         current = next;
       }, o.reps);
       const atMs = timeMs(() => w.pgdAtStep(), o.atReps);
-      const pgd = await timeAsync(async () => {
-        const res = await pool.attack(handle, { attackId: 'pgd', attackOptions, threat, x: xs, labels, seed: 1 });
-        return res.queries.reduce((s, q) => s + Math.max(0, q - 1), 0);
-      }, o.reps);
-      const at = await timeAsync(async () => {
-        step++;
-        await pool.trainStep(handle, loaded.model, adam, { x: xs, labels, objective, batch: { epoch: 0, step, seed: step } });
-        return o.batch;
-      }, o.atReps);
-      const round: (typeof rounds)[number] = {
-        r1: { pgd: (o.batch * 1000) / pgdMs, at: (o.batch * 1000) / atMs },
-        pool: { pgd: (pgd.units * 1000) / pgd.ms, at: (o.batch * 1000) / at.ms },
-      };
+      const r1 = { pgd: (o.batch * 1000) / pgdMs, at: (o.batch * 1000) / atMs };
+      let poolRates = r1;
+      if (pool !== undefined && handle !== undefined) {
+        const pgd = await timeAsync(async () => {
+          const res = await pool.attack(handle, { attackId: 'pgd', attackOptions, threat, x: xs, labels, seed: 1 });
+          return res.queries.reduce((s, q) => s + Math.max(0, q - 1), 0);
+        }, o.reps);
+        const at = await timeAsync(async () => {
+          step++;
+          await pool.trainStep(handle, loaded.model, adam, { x: xs, labels, objective, batch: { epoch: 0, step, seed: step } });
+          return o.batch;
+        }, o.atReps);
+        poolRates = { pgd: (pgd.units * 1000) / pgd.ms, at: (o.batch * 1000) / at.ms };
+      }
+      const round: (typeof rounds)[number] = { r1, pool: poolRates };
       if (python !== undefined) {
         const args = [
           '--net',
@@ -215,15 +222,17 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
       rounds.push(round);
       const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(1));
       log(
-        `  ${id} round ${r}/${o.rounds} (load ${os.loadavg()[0]!.toFixed(2)}): PGD R1t ${f(round.r1.pgd)} R${pool.size}w ${f(round.pool.pgd)} torch ${f(round.torch?.pgd)}; ` +
-          `PGD-AT R1t ${f(round.r1.at)} R${pool.size}w ${f(round.pool.at)} torch ${f(round.torch?.at)}`,
+        `  ${id} round ${r}/${o.rounds} (load ${os.loadavg()[0]!.toFixed(2)}): PGD R1t ${f(round.r1.pgd)} R${pool?.size ?? 1}w ${f(round.pool.pgd)} torch ${f(round.torch?.pgd)}; ` +
+          `PGD-AT R1t ${f(round.r1.at)} R${pool?.size ?? 1}w ${f(round.pool.at)} torch ${f(round.torch?.at)}`,
       );
     }
     current.dispose();
   } finally {
     adam.dispose();
-    await pool.unloadModel(handle);
-    await pool.close();
+    if (pool !== undefined && handle !== undefined) {
+      await pool.unloadModel(handle);
+      await pool.close();
+    }
     w.dispose();
   }
   const rampartMemory = runJson(process.execPath, [
@@ -255,6 +264,7 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
     parity,
     rampart1t: { pgd: med((r) => r.r1.pgd), at: med((r) => r.r1.at) },
     rampartPool: { pgd: med((r) => r.pool.pgd), at: med((r) => r.pool.at) },
+    rampartWorkers: pooled ? o.workers : 1,
     ...(withTorch
       ? {
           torchAll: { pgd: med((r) => r.torch!.pgd), at: med((r) => r.torch!.at), threads: rounds[0]!.torch!.threads },
@@ -298,7 +308,8 @@ export function printModelRows(rows: readonly ModelRow[], workers: number, log: 
   for (const r of rows) {
     for (const k of ['pgd', 'at'] as const) {
       log(
-        `  ${r.id.padEnd(18)} ${(k === 'pgd' ? 'PGD' : 'PGD-AT').padEnd(7)} ${f(r.rampart1t[k], 1).padStart(7)} ${f(r.rampartPool[k], 1).padStart(7)} ${f(r.torchAll?.[k], 1).padStart(7)} ${f(r.ratio?.[k], 2).padStart(6)}`,
+        `  ${r.id.padEnd(18)} ${(k === 'pgd' ? 'PGD' : 'PGD-AT').padEnd(7)} ${f(r.rampart1t[k], 1).padStart(7)} ${f(r.rampartPool[k], 1).padStart(7)} ${f(r.torchAll?.[k], 1).padStart(7)} ${f(r.ratio?.[k], 2).padStart(6)}` +
+          (r.rampartWorkers === 1 ? '  (Rampart on 1 worker: the pool cannot rebuild a trainable ONNX copy)' : ''),
       );
     }
   }
