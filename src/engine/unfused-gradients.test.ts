@@ -29,7 +29,7 @@ function layerGradients(): { input: Float32Array; weights: Float32Array[]; kerne
   const f = (input: tf.Tensor) => (model.apply(input) as tf.Tensor).square().sum() as tf.Scalar;
   const input = tf.tidy(() => tf.grad(f)(x).dataSync() as Float32Array);
   const { grads } = tf.variableGrads(() => f(x));
-  const weights = model.trainableWeights.map((w) => grads[w.read().name]!.dataSync() as Float32Array);
+  const weights = model.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]!.dataSync() as Float32Array);
   const kernels = tf.profile(() => tf.grad(f)(x)).then((p) => p.kernels.map((k) => k.name));
   tf.dispose(grads);
   model.dispose();

@@ -88,14 +88,14 @@ export function depthwiseBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   const multiplier = c.outChannels / c.inChannels;
   if (multiplier === 1) {
     forEachTap(c, (dyAt, xAt, tapAt) => {
-      for (let ch = 0; ch < channels; ch++) out[xAt + ch] += g[dyAt + ch]! * w[tapAt + ch]!;
+      for (let ch = 0; ch < channels; ch++) out[xAt + ch] = out[xAt + ch]! + g[dyAt + ch]! * w[tapAt + ch]!;
     });
   } else {
     forEachTap(c, (dyAt, xAt, tapAt) => {
       for (let ch = 0; ch < channels; ch++) {
         let s = 0;
         for (let m = 0; m < multiplier; m++) s += g[dyAt + ch * multiplier + m]! * w[tapAt + ch * multiplier + m]!;
-        out[xAt + ch] += s;
+        out[xAt + ch] = out[xAt + ch]! + s;
       }
     });
   }
@@ -128,11 +128,12 @@ export function depthwiseBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
   const multiplier = c.outChannels / c.inChannels;
   forEachTap(c, (dyAt, xAt, tapAt) => {
     if (multiplier === 1) {
-      for (let ch = 0; ch < channels; ch++) sums[tapAt + ch] += xs[xAt + ch]! * g[dyAt + ch]!;
+      for (let ch = 0; ch < channels; ch++) sums[tapAt + ch] = sums[tapAt + ch]! + xs[xAt + ch]! * g[dyAt + ch]!;
       return;
     }
     for (let ch = 0; ch < channels; ch++)
-      for (let m = 0; m < multiplier; m++) sums[tapAt + ch * multiplier + m] += xs[xAt + ch]! * g[dyAt + ch * multiplier + m]!;
+      for (let m = 0; m < multiplier; m++)
+        sums[tapAt + ch * multiplier + m] = sums[tapAt + ch * multiplier + m]! + xs[xAt + ch]! * g[dyAt + ch * multiplier + m]!;
   });
   const dw = backend.makeOutput([...attrs.filterShape], 'float32');
   heap(backend, dw).set(sums);
