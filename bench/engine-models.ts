@@ -17,7 +17,8 @@
  *
  * Per round and workload: Rampart in this thread (PGD step; PGD-AT step), Rampart on the
  * worker pool (a 10-step PGD attack counted in gradient steps taken; a `pgd-at` training
- * step), then PyTorch on all cores in a child process. Memory: one PGD-AT step in a fresh
+ * step), then PyTorch in a child process, in one thread and on all cores (the table gives
+ * both ratios: pool / all cores, and one thread / one thread). Memory: one PGD-AT step in a fresh
  * process on each side (bench/engine-memory.ts; torch_engine.py --memory), peak RSS, and
  * TF.js's peak tensor bytes from tf.profile.
  */
@@ -43,6 +44,7 @@ export type ModelWorkloadId = (typeof MODEL_WORKLOADS)[number];
 const ONNX_FIXTURE = path.join(ROOT, 'fixtures', 'onnx', 'cifar-resnet.onnx');
 const INPUT_SHAPE = [32, 32, 3] as const;
 const PARITY_TOLERANCE = 1e-4;
+const WARMUP_MS = 3000;
 const OPENBLAS_VARS = ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'] as const;
 
 /** The environment for the PyTorch child: ours without the OpenBLAS overrides, and which were removed. */
@@ -101,8 +103,15 @@ export interface ModelRow {
   /** Workers behind `rampartPool` (1: this thread, for a model the pool cannot rebuild). */
   rampartWorkers: number;
   torchAll?: { pgd: number; at: number; threads: number };
+  torch1t?: { pgd: number; at: number };
   /** Medians of the per-round ratios pool / torch on all cores. */
   ratio?: { pgd: number; at: number };
+  /**
+   * Medians of the per-round ratios Rampart in one thread / torch in one thread: the
+   * like-for-like figure. On a loaded machine PyTorch's all-core run can collapse (its
+   * OpenMP threads wait on each other), which flatters `ratio`; this one does not.
+   */
+  ratio1t?: { pgd: number; at: number };
   memory: { rampartPeakRss: number; rampartTensorPeakBytes: number; rampartWasmHeapBytes: number; torchPeakRss?: number };
   loadAverage: number[];
 }
@@ -169,11 +178,14 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
     r1: { pgd: number; at: number };
     pool: { pgd: number; at: number };
     torch?: { pgd: number; at: number; threads: number };
+    torch1t?: { pgd: number; at: number };
   }[] = [];
   const unsetText = unset.length > 0 ? `unset ${unset.join(', ')}` : `none of ${OPENBLAS_VARS.join(', ')} set`;
   log(`  ${id}: PyTorch child environment: ${unsetText}`);
   try {
     let current = tf.clone(w.x);
+    // A few seconds of PGD steps first, for V8's tier-up of the JS kernels and XNNPACK's operators.
+    for (const t0 = performance.now(); performance.now() - t0 < WARMUP_MS;) tf.dispose(w.pgdStep(w.x));
     for (let r = 1; r <= o.rounds; r++) {
       const pgdMs = timeMs(() => {
         const next = w.pgdStep(current);
@@ -198,32 +210,22 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
       }
       const round: (typeof rounds)[number] = { r1, pool: poolRates };
       if (python !== undefined) {
-        const args = [
-          '--net',
-          torchNet(id),
-          '--batch',
-          String(o.batch),
-          '--reps',
-          String(o.reps),
-          '--at-reps',
-          String(o.atReps),
-          '--threads',
-          'all',
-        ];
+        const args = ['--net', torchNet(id), '--batch', String(o.batch), '--reps', String(o.reps), '--at-reps', String(o.atReps)];
         const t = runJson(python, [path.join(HERE, 'torch_engine.py'), ...args], env) as {
-          results: { all: { threads: number; pgdStepExamplesPerSecond: number; pgdAtStepExamplesPerSecond: number } };
+          results: Record<'1' | 'all', { threads: number; pgdStepExamplesPerSecond: number; pgdAtStepExamplesPerSecond: number }>;
         };
         round.torch = {
           pgd: t.results.all.pgdStepExamplesPerSecond,
           at: t.results.all.pgdAtStepExamplesPerSecond,
           threads: t.results.all.threads,
         };
+        round.torch1t = { pgd: t.results['1'].pgdStepExamplesPerSecond, at: t.results['1'].pgdAtStepExamplesPerSecond };
       }
       rounds.push(round);
       const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(1));
       log(
-        `  ${id} round ${r}/${o.rounds} (load ${os.loadavg()[0]!.toFixed(2)}): PGD R1t ${f(round.r1.pgd)} R${pool?.size ?? 1}w ${f(round.pool.pgd)} torch ${f(round.torch?.pgd)}; ` +
-          `PGD-AT R1t ${f(round.r1.at)} R${pool?.size ?? 1}w ${f(round.pool.at)} torch ${f(round.torch?.at)}`,
+        `  ${id} round ${r}/${o.rounds} (load ${os.loadavg()[0]!.toFixed(2)}): PGD R1t ${f(round.r1.pgd)} R${pool?.size ?? 1}w ${f(round.pool.pgd)} torch ${f(round.torch?.pgd)} torch1t ${f(round.torch1t?.pgd)}; ` +
+          `PGD-AT R1t ${f(round.r1.at)} R${pool?.size ?? 1}w ${f(round.pool.at)} torch ${f(round.torch?.at)} torch1t ${f(round.torch1t?.at)}`,
       );
     }
     current.dispose();
@@ -269,6 +271,8 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
       ? {
           torchAll: { pgd: med((r) => r.torch!.pgd), at: med((r) => r.torch!.at), threads: rounds[0]!.torch!.threads },
           ratio: { pgd: med((r) => r.pool.pgd / r.torch!.pgd), at: med((r) => r.pool.at / r.torch!.at) },
+          torch1t: { pgd: med((r) => r.torch1t!.pgd), at: med((r) => r.torch1t!.at) },
+          ratio1t: { pgd: med((r) => r.r1.pgd / r.torch1t!.pgd), at: med((r) => r.r1.at / r.torch1t!.at) },
         }
       : {}),
     memory: {
@@ -300,15 +304,15 @@ export function printModelRows(rows: readonly ModelRow[], workers: number, log: 
   const f = (v: number | undefined, d = 0) => (v === undefined ? 'n/a' : v.toFixed(d));
   const mb = (v: number | undefined) => (v === undefined ? 'n/a' : (v / 2 ** 20).toFixed(0));
   log(
-    `\n  real-model workloads (3x32x32, L∞ 8/255): examples/s (pool PGD: gradient steps/s), medians over rounds; ratios R${workers}w/torch`,
+    `\n  real-model workloads (3x32x32, L∞ 8/255): examples/s (pool PGD: gradient steps/s), medians over rounds; ratio R${workers}w/torch (all cores), ratio1t R1t/torch1t`,
   );
   log(
-    `  ${'workload'.padEnd(18)} ${'step'.padEnd(7)} ${'R 1t'.padStart(7)} ${`R ${workers}w`.padStart(7)} ${'torch'.padStart(7)} ${'ratio'.padStart(6)}`,
+    `  ${'workload'.padEnd(18)} ${'step'.padEnd(7)} ${'R 1t'.padStart(7)} ${`R ${workers}w`.padStart(7)} ${'torch'.padStart(7)} ${'ratio'.padStart(6)} ${'torch1t'.padStart(8)} ${'ratio1t'.padStart(8)}`,
   );
   for (const r of rows) {
     for (const k of ['pgd', 'at'] as const) {
       log(
-        `  ${r.id.padEnd(18)} ${(k === 'pgd' ? 'PGD' : 'PGD-AT').padEnd(7)} ${f(r.rampart1t[k], 1).padStart(7)} ${f(r.rampartPool[k], 1).padStart(7)} ${f(r.torchAll?.[k], 1).padStart(7)} ${f(r.ratio?.[k], 2).padStart(6)}` +
+        `  ${r.id.padEnd(18)} ${(k === 'pgd' ? 'PGD' : 'PGD-AT').padEnd(7)} ${f(r.rampart1t[k], 1).padStart(7)} ${f(r.rampartPool[k], 1).padStart(7)} ${f(r.torchAll?.[k], 1).padStart(7)} ${f(r.ratio?.[k], 2).padStart(6)} ${f(r.torch1t?.[k], 1).padStart(8)} ${f(r.ratio1t?.[k], 2).padStart(8)}` +
           (r.rampartWorkers === 1 ? '  (Rampart on 1 worker: the pool cannot rebuild a trainable ONNX copy)' : ''),
       );
     }

@@ -47,7 +47,7 @@ describe('cnn zoo', () => {
     const byName = new Map(
       m.weights.map((w) => [
         w.originalName,
-        { shape: [...w.shape] as number[], values: new Float32Array(w.shape.reduce((p, d) => p * d, 1)).fill(0.5) },
+        { shape: w.shape as number[], values: new Float32Array((w.shape as number[]).reduce((p, d) => p * d, 1)).fill(0.5) },
       ]),
     );
     setNamedWeights(m, byName);
