@@ -27,9 +27,16 @@
  * python3-torch at /usr/bin/python3 is preferred, since a pyenv python3 on PATH does not
  * see dist-packages) the benchmark says so and reports Rampart alone.
  *
+ * The real-model workloads (ResNet-20, MobileNet-style, the imported ONNX CIFAR net; 3x32x32,
+ * batch --model-batch) follow, as bench/engine-models.ts describes; --workloads picks which
+ * run (default all: mnist,resnet20,mobilenet-lite,onnx-cifar-resnet). --quick is a short run
+ * (batch 32 / model batch 8, 2 / 1 repetitions, 1 round). PyTorch always runs without
+ * OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in its environment (printed), on all cores.
+ *
  * Results: a table on stdout and bench/results/engine.json.
  *
- * Run: npm run bench:engine -- [--batch 128] [--reps 7] [--at-reps 3] [--rounds 3] [--workers N] [--python PATH] [--no-torch]
+ * Run: npm run bench:engine -- [--quick] [--workloads mnist,resnet20,...] [--batch 128] [--model-batch 32] [--reps 7]
+ *      [--at-reps 3] [--rounds 3] [--workers N] [--python PATH] [--no-torch]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -39,27 +46,36 @@ import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs';
 
-import { loadBundledMnist, splitDataset } from '../src/data/index.js';
 import { initEngine } from '../src/engine/backend.js';
-import { createWorkerPool } from '../src/execution/pool/index.js';
-import { buildModel } from '../src/models/architectures.js';
-import { threatModel } from '../src/threats/threat-model.js';
 import { createCnnWorkload, PGD_SETTINGS } from './cnn-steps.js';
+import { createPooledBench } from './engine-mnist-pool.js';
+import {
+  benchModelWorkloads,
+  MODEL_WORKLOADS,
+  type ModelRow,
+  type ModelWorkloadId,
+  printModelRows,
+  torchEnvironment,
+} from './engine-models.js';
 import { median, option, positiveFlag, reportErrorsPlainly } from './support.js';
 
 reportErrorsPlainly();
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-const BATCH = positiveFlag('batch', 128);
-const REPS = positiveFlag('reps', 7);
-const AT_REPS = positiveFlag('at-reps', 3);
-const ROUNDS = positiveFlag('rounds', 3);
+const QUICK = process.argv.includes('--quick');
+const BATCH = positiveFlag('batch', QUICK ? 32 : 128);
+const MODEL_BATCH = positiveFlag('model-batch', QUICK ? 8 : 32);
+const REPS = positiveFlag('reps', QUICK ? 2 : 7);
+const AT_REPS = positiveFlag('at-reps', QUICK ? 1 : 3);
+const ROUNDS = positiveFlag('rounds', QUICK ? 1 : 3);
+const WORKLOADS = (option('workloads') ?? ['mnist', ...MODEL_WORKLOADS].join(',')).split(',');
+const unknownWorkload = WORKLOADS.find((w) => w !== 'mnist' && !(MODEL_WORKLOADS as readonly string[]).includes(w));
+if (unknownWorkload !== undefined) throw new Error(`Unknown workload '${unknownWorkload}'; use mnist, ${MODEL_WORKLOADS.join(', ')}.`);
 /** Wall time the one-thread workload runs before the first round, for V8's wasm tier-up. */
 const WARMUP_MS = 4000;
 const NO_TORCH = process.argv.includes('--no-torch');
 const WORKERS = positiveFlag('workers', os.availableParallelism());
-const ROW = 784;
 
 function medianMs(f: () => void, warmup: number, reps: number): number {
   for (let i = 0; i < warmup; i++) f();
@@ -79,100 +95,6 @@ interface Throughput {
 
 function throughput(ms: number): Throughput {
   return { ms, examplesPerSecond: (BATCH * 1000) / ms };
-}
-
-async function medianMsAsync(f: () => Promise<number>, warmup: number, reps: number): Promise<{ ms: number; units: number }> {
-  for (let i = 0; i < warmup; i++) await f();
-  const runs: { ms: number; units: number }[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    const units = await f();
-    runs.push({ ms: performance.now() - t0, units });
-  }
-  const ms = median(runs.map((r) => r.ms));
-  return runs.find((r) => r.ms === ms) ?? (runs[0] as { ms: number; units: number });
-}
-
-interface PooledMeasure {
-  /** Gradient steps (example × step) per second in a 10-step PGD attack through the pool. */
-  pgdStep: { ms: number; stepsPerAttack: number; examplesPerSecond: number };
-  pgdAtStep: Throughput;
-}
-
-interface PooledBench {
-  workers: number;
-  warmupAccuracy: number;
-  measure(): Promise<PooledMeasure>;
-  close(): Promise<void>;
-}
-
-/** The same two workloads on the worker pool, as `rampart eval` / `rampart train` run them. */
-async function createPooledBench(): Promise<PooledBench> {
-  const { train, test } = splitDataset(loadBundledMnist(), { seed: 7, fractions: { train: 0.8, validation: 0.1, test: 0.1 } });
-  const pool = await createWorkerPool({ workers: WORKERS });
-  const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
-  const rows = (d: typeof train, start: number) => ({
-    x: d.x.slice(start * ROW, (start + BATCH) * ROW),
-    labels: d.y.slice(start, start + BATCH),
-  });
-  const handle = await pool.loadModel(model);
-  // A model worth attacking, so the attack does not stop after one step.
-  const adam = tf.train.adam(PGD_SETTINGS.learningRate * 2);
-  for (let s = 0; s < 24; s++) await pool.trainStep(handle, model, adam, rows(train, (s * BATCH) % (train.count - BATCH)));
-  const probe = rows(test, 0);
-  const argmax = tf.tidy(() => tf.argMax(model.predict(tf.tensor(probe.x, [BATCH, 28, 28, 1])) as tf.Tensor, 1));
-  const predicted = Int32Array.from(argmax.dataSync());
-  argmax.dispose();
-  const warmupAccuracy = predicted.reduce((sum, p, i) => sum + (p === probe.labels[i] ? 1 : 0), 0) / BATCH;
-  const threat = threatModel({ norm: 'linf', epsilon: 0.05 });
-  const attackOptions = { steps: PGD_SETTINGS.attackSteps, stepSize: 0.0125, randomStart: false, restarts: 1 };
-  const objective = {
-    id: 'pgd-at',
-    options: {
-      threat: { norm: 'linf' as const, epsilon: PGD_SETTINGS.epsilon },
-      steps: PGD_SETTINGS.attackSteps,
-      stepSize: PGD_SETTINGS.stepSize,
-    },
-  };
-  let step = 0;
-  return {
-    workers: pool.size,
-    warmupAccuracy,
-    async measure() {
-      const pgd = await medianMsAsync(
-        async () => {
-          const r = await pool.attack(handle, { attackId: 'pgd', attackOptions, threat, ...probe, seed: 1 });
-          // queries = forward passes; all but the last of each example carried a gradient step.
-          return r.queries.reduce((sum, q) => sum + Math.max(0, q - 1), 0);
-        },
-        1,
-        REPS,
-      );
-      const at = await medianMsAsync(
-        async () => {
-          step++;
-          await pool.trainStep(handle, model, adam, {
-            ...rows(train, (step * BATCH) % (train.count - BATCH)),
-            objective,
-            batch: { epoch: 0, step, seed: step },
-          });
-          return BATCH;
-        },
-        1,
-        AT_REPS,
-      );
-      return {
-        pgdStep: { ms: pgd.ms, stepsPerAttack: pgd.units / BATCH, examplesPerSecond: (pgd.units * 1000) / pgd.ms },
-        pgdAtStep: throughput(at.ms),
-      };
-    },
-    async close() {
-      adam.dispose();
-      await pool.unloadModel(handle);
-      model.dispose();
-      await pool.close();
-    },
-  };
 }
 
 interface TorchThreads {
@@ -205,6 +127,7 @@ function runTorch(): TorchOutcome {
   const script = path.join(HERE, 'torch_engine.py');
   const child = spawnSync(python, [script, '--batch', String(BATCH), '--reps', String(REPS), '--at-reps', String(AT_REPS)], {
     encoding: 'utf8',
+    env: torchEnvironment().env,
     timeout: 30 * 60 * 1000,
   });
   if (child.error !== undefined) return { ok: false, reason: `could not run ${python}: ${child.error.message}` };
@@ -221,20 +144,12 @@ function runTorch(): TorchOutcome {
   return { ok: true, report: parsed as TorchReport };
 }
 
-async function main(): Promise<void> {
-  const info = await initEngine({ backend: 'wasm' });
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`Rampart: TF.js ${info.tfjsVersion}, backend ${info.backend} (SIMD ${simd}, threads ${threads}), Node ${process.version}`);
-  console.log(`Kernels: ${info.kernelOverrides.join(', ')}`);
-  console.log(
-    `Machine: ${cpu}, ${os.cpus().length} cores; batch ${BATCH}; median of ${REPS} (PGD step) / ${AT_REPS} (PGD-AT step) repetitions`,
-  );
-  console.log(
-    `PGD: L∞ eps ${PGD_SETTINGS.epsilon}, step ${PGD_SETTINGS.stepSize}, ${PGD_SETTINGS.attackSteps} attack steps per PGD-AT step, Adam lr ${PGD_SETTINGS.learningRate}\n`,
-  );
-
+async function benchMnist(
+  info: Awaited<ReturnType<typeof initEngine>>,
+  simd: unknown,
+  threads: unknown,
+  cpu: string,
+): Promise<Record<string, unknown>> {
   const w = createCnnWorkload(BATCH);
   let current = tf.clone(w.x);
   const pgdStep = () => {
@@ -245,7 +160,7 @@ async function main(): Promise<void> {
   };
   for (const t0 = performance.now(); performance.now() - t0 < WARMUP_MS;) pgdStep();
   console.log(`Worker pool: ${WORKERS} workers …`);
-  const pooledBench = await createPooledBench();
+  const pooledBench = await createPooledBench({ batch: BATCH, reps: REPS, atReps: AT_REPS, workers: WORKERS });
   console.log(`  warm-up CNN accuracy ${(100 * pooledBench.warmupAccuracy).toFixed(0)}% on ${BATCH} test digits`);
 
   type Row = { pgd: number; at: number };
@@ -323,7 +238,7 @@ async function main(): Promise<void> {
   }
   const [a, b] = rows as [(typeof rows)[number], (typeof rows)[number]];
 
-  const result = {
+  return {
     date: new Date().toISOString(),
     command: ['npm run bench:engine', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     machine: { cpu, cores: os.cpus().length, platform: `${os.platform()} ${os.release()}`, node: process.version },
@@ -351,6 +266,57 @@ async function main(): Promise<void> {
             poolPgdAtStepVsTorchAllThreads: b.allRatio,
           },
     rounds,
+  };
+}
+
+async function main(): Promise<void> {
+  const info = await initEngine({ backend: 'wasm' });
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`Rampart: TF.js ${info.tfjsVersion}, backend ${info.backend} (SIMD ${simd}, threads ${threads}), Node ${process.version}`);
+  console.log(`Kernels: ${info.kernelOverrides.join(', ')}`);
+  console.log(
+    `Machine: ${cpu}, ${os.cpus().length} cores; batch ${BATCH}; median of ${REPS} (PGD step) / ${AT_REPS} (PGD-AT step) repetitions`,
+  );
+  console.log(
+    `PGD: L∞ eps ${PGD_SETTINGS.epsilon}, step ${PGD_SETTINGS.stepSize}, ${PGD_SETTINGS.attackSteps} attack steps per PGD-AT step, Adam lr ${PGD_SETTINGS.learningRate}\n`,
+  );
+
+  const torchEnv = torchEnvironment();
+  console.log(
+    `PyTorch child environment: ${torchEnv.unset.length > 0 ? `unset ${torchEnv.unset.join(', ')}` : 'neither OPENBLAS_CORETYPE nor OPENBLAS_L2_SIZE was set'}`,
+  );
+  console.log(
+    `Load average: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  const mnist = WORKLOADS.includes('mnist') ? await benchMnist(info, simd, threads, cpu) : {};
+  const ids = MODEL_WORKLOADS.filter((id) => WORKLOADS.includes(id)) as ModelWorkloadId[];
+  let models: ModelRow[] = [];
+  if (ids.length > 0) {
+    const python = NO_TORCH ? undefined : pythonExecutable();
+    console.log(`\nReal-model workloads (model batch ${MODEL_BATCH}, ${ROUNDS} rounds): ${ids.join(', ')}`);
+    models = await benchModelWorkloads({
+      ids,
+      batch: MODEL_BATCH,
+      reps: Math.min(REPS, 3),
+      atReps: 1,
+      rounds: ROUNDS,
+      workers: WORKERS,
+      python,
+    });
+    printModelRows(models, WORKERS);
+  }
+  const result = {
+    ...mnist,
+    date: new Date().toISOString(),
+    quick: QUICK,
+    loadAverageAtEnd: os.loadavg(),
+    openblasUnsetForTorch: torchEnv.unset,
+    models,
   };
   const dir = path.join(HERE, 'results');
   mkdirSync(dir, { recursive: true });

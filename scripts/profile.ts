@@ -9,12 +9,18 @@
  * profiled `--reps` times with `tf.profile`; per kernel the median over repetitions is
  * shown, and the step's wall time (median, outside the profiler) for context.
  *
- * Run: npm run profile -- [--batch 128] [--reps 5] [--top 10] [--backend wasm]
+ * --workload resnet20 | mobilenet-lite profiles the same two steps on bench:engine's
+ * CIFAR-shaped nets (src/models/cnn-zoo.ts, 3x32x32; batch norm in inference mode for the
+ * attack step and in training mode for the training step).
+ *
+ * Run: npm run profile -- [--workload cnn|resnet20|mobilenet-lite] [--batch 128] [--reps 5] [--top 10] [--backend wasm]
  *      [--stock BatchMatMul,_FusedMatMul]  (put those stock wasm kernels back, to compare)
  */
 import * as tf from '@tensorflow/tfjs';
 
 import { createCnnWorkload, type CnnWorkload } from '../bench/cnn-steps.js';
+import { createModelWorkload } from '../bench/model-steps.js';
+import { buildCnnZooModel } from '../src/models/cnn-zoo.js';
 import { initEngine } from '../src/engine/backend.js';
 import { kernelTimes, median, option, positiveFlag } from '../bench/support.js';
 
@@ -23,6 +29,7 @@ const REPS = positiveFlag('reps', 5);
 const TOP = positiveFlag('top', 10);
 const BACKEND = option('backend') ?? 'wasm';
 const STOCK = (option('stock') ?? '').split(',').filter((s) => s.length > 0);
+const WORKLOAD = option('workload') ?? 'cnn';
 
 interface KernelRow {
   name: string;
@@ -83,12 +90,15 @@ async function main(): Promise<void> {
     `Rampart kernels: ${info.backend === 'wasm' ? kernels.join(', ') || 'none' : 'n/a'}${STOCK.length > 0 ? `; stock: ${STOCK.join(', ')}` : ''}`,
   );
 
-  const w: CnnWorkload = createCnnWorkload(BATCH);
+  const zoo = WORKLOAD === 'cnn' ? undefined : buildCnnZooModel(WORKLOAD, { inputShape: [32, 32, 3], numClasses: 10, seed: 1 });
+  const w: CnnWorkload = zoo === undefined ? createCnnWorkload(BATCH) : createModelWorkload(zoo, [32, 32, 3], 10, BATCH);
+  console.log(`Workload: ${WORKLOAD}`);
   await report('PGD attack step (forward + backward to the input)', () => {
     tf.dispose(w.inputGradient(w.x));
   });
   await report('Training step (forward + backward + Adam update)', () => w.trainStep());
   w.dispose();
+  zoo?.dispose();
 }
 
 await main();

@@ -62,6 +62,8 @@ async function activate(backend: BackendName): Promise<string[]> {
   // Loaded only for wasm: the kernels reach into the wasm backend's internals.
   const kernels = await import('./kernels/index.js');
   kernels.registerWasmGradientKernels();
+  const { installGradientUnfusing } = await import('./unfused-gradients.js');
+  installGradientUnfusing();
   return kernels.activeWasmGradientKernels();
 }
 

@@ -7,7 +7,8 @@
  * layer's backward pass uses. It also copies data where the cpu backend shares it
  * (Identity, same-dtype Cast: the engine clones every tensor saved for a gradient) and
  * transposes the whole input before a Sum over leading axes (a conv bias gradient); those
- * are replaced too. `registerWasmGradientKernels` swaps in this folder's kernels for
+ * are replaced too. For general CNNs: Tile (which the batch-norm gradient uses, per element
+ * on stock wasm) and the depthwise convolution gradients (missing on wasm). `registerWasmGradientKernels` swaps in this folder's kernels for
  * backend 'wasm' only and remembers what it replaced, so `restoreStockWasmKernels` can
  * put the stock kernels back (the benchmark compares both in one process). Each
  * replacement carries the stock kernel's `setupFunc`, so registering before the backend
@@ -23,17 +24,26 @@ import { createAvgPoolGradKernel } from './avg-pool-grad.js';
 import { createBatchMatMulKernel, createFusedMatMulKernel } from './batch-mat-mul.js';
 import { createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+import { createDepthwiseBackpropFilterKernel, createDepthwiseBackpropInputKernel } from './depthwise-backprop.js';
 import { createCastKernel, createIdentityKernel } from './identity.js';
 import { createMaxPoolGradKernel } from './max-pool-grad.js';
 import { createSumKernel } from './sum.js';
+import { createTileKernel } from './tile.js';
 
 export { avgPoolGradWasm, createAvgPoolGradKernel } from './avg-pool-grad.js';
 export { batchMatMulOptions, batchMatMulWasm, createBatchMatMulKernel, createFusedMatMulKernel, fusedMatMulWasm } from './batch-mat-mul.js';
 export { conv2DBackpropFilterOptions, conv2DBackpropFilterWasm, createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputOptions, conv2DBackpropInputWasm, createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
+export {
+  createDepthwiseBackpropFilterKernel,
+  createDepthwiseBackpropInputKernel,
+  depthwiseBackpropFilterWasm,
+  depthwiseBackpropInputWasm,
+} from './depthwise-backprop.js';
 export { castWasm, createCastKernel, createIdentityKernel, identityWasm } from './identity.js';
 export { createMaxPoolGradKernel, maxPoolGradWasm } from './max-pool-grad.js';
 export { createSumKernel, sumWasm } from './sum.js';
+export { createTileKernel, tileInto, tileWasm } from './tile.js';
 
 type KernelFactory = (stock?: tf.KernelConfig) => tf.KernelConfig;
 
@@ -47,6 +57,9 @@ const FACTORIES: ReadonlyArray<readonly [string, KernelFactory]> = [
   [tf.Sum, createSumKernel],
   [tf.Identity, createIdentityKernel],
   [tf.Cast, createCastKernel],
+  [tf.Tile, createTileKernel],
+  [tf.DepthwiseConv2dNativeBackpropInput, createDepthwiseBackpropInputKernel],
+  [tf.DepthwiseConv2dNativeBackpropFilter, createDepthwiseBackpropFilterKernel],
 ];
 
 /** Names of the wasm kernels that `registerWasmGradientKernels` registers. */

@@ -1,0 +1,107 @@
+/** The wasm depthwise convolution gradients against the cpu backend, over shapes, strides, paddings, dilations and channel multipliers. */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+
+import { relError, seededValues } from '../../../test/kernel-support.js';
+import { activeWasmGradientKernels, registerWasmGradientKernels } from './index.js';
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+interface Case {
+  batch: number;
+  size: [number, number];
+  channels: number;
+  multiplier: number;
+  kernel: [number, number];
+  stride: number;
+  dilation: number;
+  pad: Pad;
+}
+
+const CASES: Case[] = [
+  { batch: 2, size: [8, 8], channels: 4, multiplier: 1, kernel: [3, 3], stride: 1, dilation: 1, pad: 'same' },
+  { batch: 2, size: [8, 8], channels: 6, multiplier: 1, kernel: [3, 3], stride: 2, dilation: 1, pad: 'same' },
+  { batch: 1, size: [9, 7], channels: 3, multiplier: 1, kernel: [3, 3], stride: 2, dilation: 1, pad: 'valid' },
+  { batch: 2, size: [7, 7], channels: 5, multiplier: 2, kernel: [3, 3], stride: 1, dilation: 1, pad: 'valid' },
+  { batch: 1, size: [10, 10], channels: 4, multiplier: 3, kernel: [5, 3], stride: 2, dilation: 1, pad: 'same' },
+  { batch: 2, size: [9, 9], channels: 4, multiplier: 1, kernel: [5, 5], stride: 3, dilation: 1, pad: 'same' },
+  {
+    batch: 2,
+    size: [8, 8],
+    channels: 8,
+    multiplier: 1,
+    kernel: [3, 3],
+    stride: 2,
+    dilation: 1,
+    pad: [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+  },
+  { batch: 3, size: [32, 32], channels: 16, multiplier: 1, kernel: [3, 3], stride: 1, dilation: 1, pad: 'same' },
+];
+
+function gradients(c: Case, seed: number): () => Float32Array[] {
+  const xShape = [c.batch, ...c.size, c.channels] as [number, number, number, number];
+  const wShape = [...c.kernel, c.channels, c.multiplier] as [number, number, number, number];
+  const xv = seededValues(
+    xShape.reduce((a, b) => a * b, 1),
+    seed,
+  );
+  const wv = seededValues(
+    wShape.reduce((a, b) => a * b, 1),
+    seed + 1,
+  );
+  return () =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(xv, xShape);
+      const w = tf.tensor4d(wv, wShape);
+      const conv = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation);
+      const y = conv(x, w);
+      const g = tf.tensor(seededValues(y.size, seed + 2), y.shape);
+      const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a, b).mul(g).sum())([x, w]);
+      return [gx!.dataSync() as Float32Array, gw!.dataSync() as Float32Array];
+    });
+}
+
+before(async () => {
+  registerWasmGradientKernels();
+  await tf.setBackend('wasm');
+  await tf.ready();
+});
+
+describe('depthwise convolution gradients on wasm', () => {
+  it('are ours', () => {
+    const active = activeWasmGradientKernels();
+    assert.ok(active.includes(tf.DepthwiseConv2dNativeBackpropInput) && active.includes(tf.DepthwiseConv2dNativeBackpropFilter));
+  });
+
+  CASES.forEach((c, i) => {
+    const label = `[${c.batch},${c.size},${c.channels}] x${c.multiplier} k${c.kernel} s${c.stride} d${c.dilation} ${typeof c.pad === 'string' ? c.pad : 'explicit'}`;
+    it(`match the cpu backend to 1e-4: ${label}`, async () => {
+      const f = gradients(c, 100 + i);
+      await tf.setBackend('cpu');
+      const cpu = f();
+      await tf.setBackend('wasm');
+      const wasm = f();
+      cpu.forEach((ref, k) => {
+        const err = relError(ref, wasm[k]!);
+        assert.ok(err <= 1e-4, `${k === 0 ? 'input' : 'filter'} gradient: relative error ${err.toExponential(2)}`);
+      });
+    });
+  });
+
+  it('do not leak tensors', () => {
+    const f = gradients(CASES[0]!, 1);
+    f();
+    const before = tf.memory().numTensors;
+    f();
+    assert.equal(tf.memory().numTensors, before);
+  });
+});

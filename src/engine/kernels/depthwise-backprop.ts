@@ -1,0 +1,157 @@
+/**
+ * The depthwise convolution gradients for the TF.js wasm backend, which ships without them
+ * (a MobileNet-style block cannot be attacked or trained there at all):
+ * DepthwiseConv2dNativeBackpropInput and DepthwiseConv2dNativeBackpropFilter.
+ *
+ * Method: one pass over dy per gradient, plain JS loops on the wasm heap, NHWC with the
+ * channel axis innermost so every inner loop walks contiguous memory. The input gradient
+ * scatters each dy cell through the filter taps into dx; the filter gradient accumulates
+ * x · dy per tap and channel in float64 (sums over batch × output cells are long).
+ * (TF.js has no gradient for a dilated depthwise convolution.) Strides, explicit and 'same' padding and channel multipliers follow
+ * `computeConv2DInfo`, as on the cpu backend.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+import { EngineError } from '../../core/errors.js';
+import { type KernelArgs, heap, input } from './kernel-io.js';
+
+type Shape4 = [number, number, number, number];
+
+function checkFloat(kernel: string, ...ts: tf.TensorInfo[]): void {
+  const bad = ts.find((t) => t.dtype !== 'float32');
+  if (bad !== undefined) {
+    throw new EngineError('E_KERNEL_DTYPE', `${kernel} on the wasm backend needs float32 inputs; got ${bad.dtype}.`, {
+      details: { kernel, dtype: bad.dtype },
+    });
+  }
+}
+
+function info(kernel: string, xShape: Shape4, filterShape: Shape4, attrs: tf.DepthwiseConv2dNativeBackpropInputAttrs, dy: tf.TensorInfo) {
+  const { strides, dilations, pad, dimRoundingMode } = attrs;
+  const c = tf.backend_util.computeConv2DInfo(xShape, filterShape, strides, dilations, pad, dimRoundingMode, true);
+  const expected = [c.batchSize, c.outHeight, c.outWidth, c.outChannels];
+  if (dy.shape.length !== 4 || expected.some((d, i) => dy.shape[i] !== d)) {
+    throw new EngineError('E_KERNEL_SHAPE', `${kernel}: dy has shape [${dy.shape}] but the convolution's output is [${expected}].`, {
+      details: { kernel, dyShape: dy.shape, expected },
+    });
+  }
+  return c;
+}
+
+/**
+ * Visits every (dy cell, filter tap) pair of a depthwise convolution whose input cell is
+ * inside the image: `visit(dyOffset, xOffset, tapOffset)` with offsets of channel 0.
+ */
+function forEachTap(c: tf.backend_util.Conv2DInfo, visit: (dyAt: number, xAt: number, tapAt: number) => void): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = c;
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = c;
+  const padTop = c.padInfo.top;
+  const padLeft = c.padInfo.left;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      for (let ow = 0; ow < outWidth; ow++) {
+        const dyAt = ((b * outHeight + oh) * outWidth + ow) * outChannels;
+        for (let kh = 0; kh < filterHeight; kh++) {
+          const ih = oh * strideHeight - padTop + kh * dilationHeight;
+          if (ih < 0 || ih >= inHeight) continue;
+          for (let kw = 0; kw < filterWidth; kw++) {
+            const iw = ow * strideWidth - padLeft + kw * dilationWidth;
+            if (iw < 0 || iw >= inWidth) continue;
+            visit(dyAt, ((b * inHeight + ih) * inWidth + iw) * inChannels, (kh * filterWidth + kw) * outChannels);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Input gradient of a depthwise 2-D convolution (NHWC) on the wasm backend.
+ *
+ * @throws EngineError `E_KERNEL_DTYPE` for non-float32 inputs, `E_KERNEL_SHAPE` when dy does not match.
+ */
+export function depthwiseBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
+  const kernel = tf.DepthwiseConv2dNativeBackpropInput;
+  const backend = args.backend as BackendWasm;
+  const dy = input(args.inputs, 'dy', kernel);
+  const filter = input(args.inputs, 'filter', kernel);
+  const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+  checkFloat(kernel, dy, filter);
+  const c = info(kernel, attrs.inputShape as Shape4, filter.shape as Shape4, attrs, dy);
+  const dx = backend.makeOutput([...attrs.inputShape], 'float32');
+  const out = heap(backend, dx);
+  out.fill(0);
+  const g = heap(backend, dy);
+  const w = heap(backend, filter);
+  const channels = c.inChannels;
+  const multiplier = c.outChannels / c.inChannels;
+  if (multiplier === 1) {
+    forEachTap(c, (dyAt, xAt, tapAt) => {
+      for (let ch = 0; ch < channels; ch++) out[xAt + ch] = out[xAt + ch]! + g[dyAt + ch]! * w[tapAt + ch]!;
+    });
+  } else {
+    forEachTap(c, (dyAt, xAt, tapAt) => {
+      for (let ch = 0; ch < channels; ch++) {
+        let s = 0;
+        for (let m = 0; m < multiplier; m++) s += g[dyAt + ch * multiplier + m]! * w[tapAt + ch * multiplier + m]!;
+        out[xAt + ch] = out[xAt + ch]! + s;
+      }
+    });
+  }
+  return dx;
+}
+
+/**
+ * Filter gradient of a depthwise 2-D convolution (NHWC) on the wasm backend.
+ *
+ * @throws EngineError `E_KERNEL_DTYPE` for non-float32 inputs, `E_KERNEL_SHAPE` when dy does not match.
+ */
+export function depthwiseBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
+  const kernel = tf.DepthwiseConv2dNativeBackpropFilter;
+  const backend = args.backend as BackendWasm;
+  const x = input(args.inputs, 'x', kernel);
+  const dy = input(args.inputs, 'dy', kernel);
+  const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+  checkFloat(kernel, x, dy);
+  const c = info(
+    kernel,
+    x.shape as Shape4,
+    attrs.filterShape as Shape4,
+    attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs,
+    dy,
+  );
+  const sums = new Float64Array(attrs.filterShape.reduce((a, b) => a * b, 1));
+  const xs = heap(backend, x);
+  const g = heap(backend, dy);
+  const channels = c.inChannels;
+  const multiplier = c.outChannels / c.inChannels;
+  forEachTap(c, (dyAt, xAt, tapAt) => {
+    if (multiplier === 1) {
+      for (let ch = 0; ch < channels; ch++) sums[tapAt + ch] = sums[tapAt + ch]! + xs[xAt + ch]! * g[dyAt + ch]!;
+      return;
+    }
+    for (let ch = 0; ch < channels; ch++)
+      for (let m = 0; m < multiplier; m++)
+        sums[tapAt + ch * multiplier + m] = sums[tapAt + ch * multiplier + m]! + xs[xAt + ch]! * g[dyAt + ch * multiplier + m]!;
+  });
+  const dw = backend.makeOutput([...attrs.filterShape], 'float32');
+  heap(backend, dw).set(sums);
+  return dw;
+}
+
+function config(kernelName: string, kernelFunc: tf.KernelFunc, stock?: tf.KernelConfig): tf.KernelConfig {
+  const c: tf.KernelConfig = { kernelName, backendName: 'wasm', kernelFunc };
+  if (stock?.setupFunc !== undefined) c.setupFunc = stock.setupFunc;
+  return c;
+}
+
+/** The DepthwiseConv2dNativeBackpropInput kernel config for 'wasm'. */
+export function createDepthwiseBackpropInputKernel(stock?: tf.KernelConfig): tf.KernelConfig {
+  return config(tf.DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInputWasm as tf.KernelFunc, stock);
+}
+
+/** The DepthwiseConv2dNativeBackpropFilter kernel config for 'wasm'. */
+export function createDepthwiseBackpropFilterKernel(stock?: tf.KernelConfig): tf.KernelConfig {
+  return config(tf.DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilterWasm as tf.KernelFunc, stock);
+}
