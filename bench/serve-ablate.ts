@@ -2,7 +2,8 @@
  * Where the guarded request path's CPU goes, layer by layer: builds one server per variant
  * (bare, then each guard added on its own, then all of them) and sends the same requests
  * through `app.inject` in alternating rounds, reporting this process's CPU time per request
- * (median over rounds) and the difference to bare. No sockets, so the numbers are the
+ * (median over rounds) and the difference to bare, also paired round by round (median and
+ * interquartile range of the per-round differences), which holds up better on a busy machine. No sockets, so the numbers are the
  * request path's own cost, not the network stack's; a diagnostic beside bench/serve.ts.
  *   --requests 2000 (per variant per round)   --rounds 5   --model DIR (trained there when missing)
  */
@@ -126,9 +127,19 @@ const median = (xs: number[]): number => {
   return ((s[Math.floor((s.length - 1) / 2)] as number) + (s[Math.ceil((s.length - 1) / 2)] as number)) / 2;
 };
 const bare = median(samples.get('bare') ?? []);
+// Paired: each round's difference to bare in the same round, so drift slower than a round cancels.
+const paired = (name: string): number[] => {
+  const b = samples.get('bare') ?? [];
+  return (samples.get(name) ?? []).map((v, i) => v - (b[i] as number));
+};
+const quartiles = (xs: number[]): string => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (f: number): number => s[Math.min(s.length - 1, Math.floor(f * s.length))] as number;
+  return `${q(0.25).toFixed(1)}..${q(0.75).toFixed(1)}`;
+};
 console.log(
   formatTable(
-    ['variant', 'CPU µs/request', 'vs bare µs', 'vs bare %', 'minor GC µs/req', 'major GC µs/req'],
+    ['variant', 'CPU µs/request', 'vs bare µs', 'vs bare %', 'paired Δ µs (median)', 'paired Δ IQR', 'minor GC µs/req', 'major GC µs/req'],
     names.map((name) => {
       const m = median(samples.get(name) ?? []);
       const g = gcUs.get(name) ?? { minor: [], major: [] };
@@ -137,6 +148,8 @@ console.log(
         m.toFixed(1),
         name === 'bare' ? '' : (m - bare).toFixed(1),
         name === 'bare' ? '' : `${((m / bare - 1) * 100).toFixed(1)}%`,
+        name === 'bare' ? '' : median(paired(name)).toFixed(1),
+        name === 'bare' ? '' : quartiles(paired(name)),
         median(g.minor).toFixed(1),
         median(g.major).toFixed(1),
       ];
