@@ -1,3 +1,4 @@
+/* global process, Buffer, console, URL, setTimeout */
 // The load generator bench/serve.ts runs in a child process (see bench/load.ts), so it never
 // shares the server's event loop. Each request is timed with process.hrtime from dispatch to
 // the last byte of its response, so latencies keep sub-millisecond resolution (autocannon
