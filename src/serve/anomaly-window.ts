@@ -9,15 +9,9 @@
  * distinct clients is reported so a rollback can require many. The last `sample` examples
  * are kept, with their client, so the previous model can be judged on the same traffic.
  */
-import { SampleRing } from './sample-ring.js';
+import { SampleRing, type SampledExample } from './sample-ring.js';
 
-/** One example kept for the comparison: its input and who sent it. */
-export interface SampledExample {
-  readonly client: string;
-  readonly x?: Float32Array;
-  readonly shape?: readonly number[];
-  readonly text?: string;
-}
+export type { SampledExample } from './sample-ring.js';
 
 /**
  * The window's observations as two parallel arrays (client, anomalous) rather than an

@@ -6,7 +6,13 @@
  * allocated once (a copy of a few hundred floats costs less than promoting it), texts are
  * strings the ring points at; `all()` builds the objects only when a rollback asks.
  */
-import type { SampledExample } from './anomaly-window.js';
+/** One example kept for the comparison: its input and who sent it. */
+export interface SampledExample {
+  readonly client: string;
+  readonly x?: Float32Array;
+  readonly shape?: readonly number[];
+  readonly text?: string;
+}
 
 export class SampleRing {
   private readonly clients: string[] = [];
