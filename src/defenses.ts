@@ -6,4 +6,4 @@ export { queryPatternLayer } from './defenses/query-pattern/index.js';
 export { fitOodDetector, saveOodDetector, loadOodDetector, oodLayer, OodDetector } from './defenses/ood/index.js';
 export { ensembleLayer, type EnsembleMember } from './defenses/ensemble/index.js';
 export { abstainLayer } from './defenses/abstain/index.js';
-export { registerRateLimits, addressGroup } from './defenses/rate-limit/index.js';
+export { createRateLimits, registerRateLimits, addressGroup } from './defenses/rate-limit/index.js';

@@ -9,14 +9,9 @@
  * distinct clients is reported so a rollback can require many. The last `sample` examples
  * are kept, with their client, so the previous model can be judged on the same traffic.
  */
+import { SampleRing, type SampledExample } from './sample-ring.js';
 
-/** One example kept for the comparison: its input and who sent it. */
-export interface SampledExample {
-  readonly client: string;
-  readonly x?: Float32Array;
-  readonly shape?: readonly number[];
-  readonly text?: string;
-}
+export type { SampledExample } from './sample-ring.js';
 
 /**
  * The window's observations as two parallel arrays (client, anomalous) rather than an
@@ -59,33 +54,6 @@ class ObservationRing {
   }
 }
 
-class Ring<T> {
-  private readonly items: T[] = [];
-  private next = 0;
-  constructor(readonly capacity: number) {}
-  /** Adds `v`; returns the item it pushed out, if the ring was full. */
-  push(v: T): T | undefined {
-    if (this.items.length < this.capacity) {
-      this.items.push(v);
-      return undefined;
-    }
-    const out = this.items[this.next];
-    this.items[this.next] = v;
-    this.next = (this.next + 1) % this.capacity;
-    return out;
-  }
-  all(): readonly T[] {
-    return this.items;
-  }
-  get size(): number {
-    return this.items.length;
-  }
-  clear(): void {
-    this.items.length = 0;
-    this.next = 0;
-  }
-}
-
 /** Mean over clients of each client's anomalous fraction; 0 for no observations. */
 export function clientWeightedRate(observations: ReadonlyArray<{ client: string; anomalous: boolean }>): { rate: number; clients: number } {
   const per = new Map<string, { n: number; bad: number }>();
@@ -103,7 +71,7 @@ export function clientWeightedRate(observations: ReadonlyArray<{ client: string;
 
 export class AnomalyWindow {
   private readonly observations: ObservationRing;
-  private readonly samples: Ring<SampledExample>;
+  private readonly samples: SampleRing;
   /** Per-client counts over the window, kept as observations enter and leave (the rate is read on every request). */
   private readonly perClient = new Map<string, { n: number; bad: number }>();
   /** Σ over clients of bad/n, kept as counts change (O(1) per example), re-summed now and then against float drift. */
@@ -113,13 +81,14 @@ export class AnomalyWindow {
   /** `window` examples feed the rate; the last `sample` of them are kept for the comparison. */
   constructor(window: number, sample: number) {
     this.observations = new ObservationRing(window);
-    this.samples = new Ring(Math.min(sample, window));
+    this.samples = new SampleRing(Math.min(sample, window));
   }
 
   /** Records one request's examples: whether each was anomalous, and its input when given. */
   record(client: string, anomalous: readonly boolean[], inputs?: ReadonlyArray<Omit<SampledExample, 'client'>>): void {
-    anomalous.forEach((a, i) => {
-      const ring = this.observations;
+    const ring = this.observations;
+    for (let i = 0; i < anomalous.length; i++) {
+      const a = anomalous[i] as boolean;
       if (ring.push(client, a)) {
         const c = this.perClient.get(ring.outClient) as { n: number; bad: number };
         this.sum -= c.bad / c.n;
@@ -139,8 +108,8 @@ export class AnomalyWindow {
       this.sum += c.bad / c.n;
       if (++this.sinceResum >= 10_000) this.resum();
       const input = inputs?.[i];
-      if (input) this.samples.push({ client, ...input });
-    });
+      if (input) this.samples.push(client, input);
+    }
   }
 
   private resum(): void {
@@ -166,7 +135,7 @@ export class AnomalyWindow {
   }
 
   /** The kept examples with their clients. */
-  sampled(): readonly SampledExample[] {
+  sampled(): SampledExample[] {
     return this.samples.all();
   }
 

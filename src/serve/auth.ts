@@ -203,6 +203,32 @@ export class KeyStore {
   }
 
   /**
+   * The principal of a valid key when no slow hash is needed to tell (a sha256 key, or an
+   * scrypt key that passed before), synchronously; undefined otherwise, and then
+   * `authenticate` decides. Every id pays the same here (a sha256 and one constant-time
+   * compare, against a dummy for an unknown id), so a failure that goes on to `authenticate`
+   * costs the same whether or not its id exists.
+   */
+  tryAuthenticate(key: string | undefined): Principal | undefined {
+    if (key === undefined || key === '') return undefined;
+    const match = KEY_PATTERN.exec(key);
+    const record = match ? this.byId.get(match[1] as string) : undefined;
+    const presented = sha256(key);
+    if (!record) {
+      timingSafeEqual(presented, this.dummy);
+      return undefined;
+    }
+    const stored = this.sha256Of.get(record.id);
+    const ok = stored
+      ? timingSafeEqual(presented, stored)
+      : timingSafeEqual(
+          Buffer.from(this.scryptPassed.get(presented.toString('hex')) ?? '\u0000'.repeat(record.id.length)),
+          Buffer.from(record.id),
+        );
+    return ok ? { keyId: record.id, role: record.role, ...(record.name ? { name: record.name } : {}) } : undefined;
+  }
+
+  /**
    * @throws ServeError `E_AUTH_REQUIRED` (401) without a key, `E_AUTH_INVALID` (401) for a wrong one.
    */
   async authenticate(key: string | undefined): Promise<Principal> {
@@ -299,12 +325,38 @@ export async function authenticateFrom(
   address: string,
   failures?: AuthFailures,
 ): Promise<Principal> {
+  return authenticateFast(keys, key, address, failures) ?? authenticateSlow(keys, key, address, failures);
+}
+
+/**
+ * `authenticateFrom`'s synchronous part: refuses an address over its failure budget, and
+ * returns the principal of a key `KeyStore.tryAuthenticate` accepts; undefined when the
+ * rest of the check (`authenticateSlow`) must run.
+ *
+ * @throws ServeError `E_AUTH_THROTTLED` (429, `retryAfterSeconds`) over the budget.
+ */
+export function authenticateFast(keys: KeyStore, key: string | undefined, address: string, failures?: AuthFailures): Principal | undefined {
   const wait = failures?.blocked(address);
   if (wait !== undefined) {
     throw new ServeError('E_AUTH_THROTTLED', 'rate-limit', `Too many failed authentications from this address; retry in ${wait} s.`, {
       details: { retryAfterSeconds: wait },
     });
   }
+  return keys.tryAuthenticate(key);
+}
+
+/**
+ * `authenticateFrom` after `authenticateFast` found no principal: the full check, a wrong
+ * key counted against the address.
+ *
+ * @throws ServeError what `KeyStore.authenticate` throws.
+ */
+export async function authenticateSlow(
+  keys: KeyStore,
+  key: string | undefined,
+  address: string,
+  failures?: AuthFailures,
+): Promise<Principal> {
   try {
     return await keys.authenticate(key);
   } catch (error) {

@@ -15,6 +15,8 @@ export interface ServeMetrics {
   readonly decisions: PairCounter;
   readonly layerSeconds: LabelHistogram;
   readonly anomalyRate: Gauge;
+  /** Makes the anomaly-rate gauge read `rate()` whenever it is scraped (instead of being set on every request). */
+  readAnomalyRate(rate: () => number): void;
   readonly canaryAccuracy: Gauge;
   readonly canaryRuns: Counter<'outcome'>;
   readonly drift: Gauge<'signal'>;
@@ -43,6 +45,7 @@ function dropTotalGauges(registry: Registry): void {
  */
 export function createMetrics(options: { defaults?: boolean } = {}): ServeMetrics {
   const registry = new Registry();
+  let anomalySource: (() => number) | undefined;
   if (options.defaults !== false) {
     collectDefaultMetrics({ register: registry, prefix: 'rampart_' });
     dropTotalGauges(registry);
@@ -79,7 +82,13 @@ export function createMetrics(options: { defaults?: boolean } = {}): ServeMetric
       name: 'rampart_anomaly_rate',
       help: 'Fraction of recent predict requests that a layer flagged or denied.',
       registers: [registry],
+      collect() {
+        if (anomalySource) this.set(anomalySource());
+      },
     }),
+    readAnomalyRate(rate) {
+      anomalySource = rate;
+    },
     canaryAccuracy: new Gauge({
       name: 'rampart_canary_robust_accuracy',
       help: 'Accuracy of the live model on the adversarial probe set at the last canary run.',

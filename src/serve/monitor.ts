@@ -192,21 +192,35 @@ export class DriftMonitor {
   /** Records one example's signals. */
   observe(values: Record<string, number | undefined>): void {
     // for-in rather than Object.entries: no arrays allocated per example.
-    for (const signal in values) {
-      const v = values[signal];
-      if (v === undefined || !Number.isFinite(v)) continue;
-      const s = this.state(signal);
-      if (!s.fixed && s.reference.length < this.o.referenceSize) {
-        s.reference.push(v);
-        s.bins = undefined;
-        continue;
-      }
-      s.window.push(v);
-      // PSI sorts the reference; every 25 examples is plenty for a window of hundreds.
-      if (++s.sinceCheck >= 25 && s.window.size >= this.o.minSamples) {
-        s.sinceCheck = 0;
-        this.check(signal, s);
-      }
+    for (const signal in values) this.observeOne(signal, values[signal]);
+  }
+
+  /** `observe` for the served signals, without an object per example (the predict route calls it for every example). */
+  observeSignals(
+    confidence: number | undefined,
+    ood: number | undefined,
+    inputMean: number | undefined,
+    featureNorm: number | undefined,
+  ): void {
+    this.observeOne('confidence', confidence);
+    this.observeOne('ood', ood);
+    this.observeOne('input_mean', inputMean);
+    this.observeOne('feature_norm', featureNorm);
+  }
+
+  private observeOne(signal: string, v: number | undefined): void {
+    if (v === undefined || !Number.isFinite(v)) return;
+    const s = this.state(signal);
+    if (!s.fixed && s.reference.length < this.o.referenceSize) {
+      s.reference.push(v);
+      s.bins = undefined;
+      return;
+    }
+    s.window.push(v);
+    // PSI sorts the reference; every 25 examples is plenty for a window of hundreds.
+    if (++s.sinceCheck >= 25 && s.window.size >= this.o.minSamples) {
+      s.sinceCheck = 0;
+      this.check(signal, s);
     }
   }
 

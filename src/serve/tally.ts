@@ -46,7 +46,9 @@ abstract class Tally {
 /** A counter with two labels, e.g. `{ layer, decision }`. */
 export class PairCounter extends Tally {
   readonly type = 'counter';
-  private readonly counts = new Map<string, { a: string; b: string; n: number }>();
+  /** Cells in first-seen order (the exposition order), found through a map per first label: no key string built per call. */
+  private readonly cells: Array<{ a: string; b: string; n: number }> = [];
+  private readonly counts = new Map<string, Map<string, { a: string; b: string; n: number }>>();
 
   constructor(
     options: { name: string; help: string; labelNames: readonly [string, string]; registry: Registry },
@@ -56,19 +58,28 @@ export class PairCounter extends Tally {
   }
 
   inc(a: string, b: string, by = 1): void {
-    const key = `${a}\u0000${b}`;
-    const c = this.counts.get(key);
+    let byB = this.counts.get(a);
+    if (!byB) {
+      byB = new Map();
+      this.counts.set(a, byB);
+    }
+    const c = byB.get(b);
     if (c) c.n += by;
-    else this.counts.set(key, { a, b, n: by });
+    else {
+      const cell = { a, b, n: by };
+      byB.set(b, cell);
+      this.cells.push(cell);
+    }
   }
 
   protected values(): MetricValue[] {
     const [la, lb] = this.labelNames;
-    return [...this.counts.values()].map((c) => ({ labels: { [la]: c.a, [lb]: c.b }, value: c.n }));
+    return this.cells.map((c) => ({ labels: { [la]: c.a, [lb]: c.b }, value: c.n }));
   }
 
   reset(): void {
     this.counts.clear();
+    this.cells.length = 0;
   }
 }
 

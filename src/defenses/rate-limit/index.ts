@@ -1,17 +1,33 @@
 /**
- * Rate limits per API key and per client address, on @fastify/rate-limit's store. Two
- * independent budgets, because one key can be shared by many addresses (a leaked key) and
- * one address can cycle through many keys (a key farm); an attacker has to stay under
- * both. Runs before the body is parsed, so a flood costs the server a header check, not
- * a JSON parse and a forward pass. Addresses are budgeted by `addressGroup` (an IPv6
- * client by its /64), and `req.ip` is what Fastify's `trustProxy` makes it.
+ * Rate limits per API key and per client address, on @fastify/rate-limit's own store (its
+ * fixed-window LRU `LocalStore`). Two independent budgets, because one key can be shared by
+ * many addresses (a leaked key) and one address can cycle through many keys (a key farm);
+ * an attacker has to stay under both. Runs before the body is parsed, so a flood costs the
+ * server a header check, not a JSON parse and a forward pass. Addresses are budgeted by
+ * `addressGroup` (an IPv6 client by its /64), and `req.ip` is what Fastify's `trustProxy`
+ * makes it.
+ *
+ * Both buckets are counted in one synchronous pass over the store: the plugin's
+ * `createRateLimit` limiter is async (a key-generator await and a promise around the store
+ * per call), and calling it once per budget on every metered request cost more than the
+ * counting itself. The store and its semantics (window, counter, LRU bound) are the plugin's.
  */
-import rateLimit from '@fastify/rate-limit';
+import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { LayerVerdict } from '../layer.js';
 import { addressGroup } from './address.js';
 
 export { addressGroup } from './address.js';
+
+/** The part of @fastify/rate-limit's LocalStore this module uses (it calls back synchronously). */
+interface CounterStore {
+  incr(key: string, cb: (err: Error | null, res: { current: number; ttl: number }) => void, timeWindow: number, max: number): void;
+}
+type CounterStoreClass = new (continueExceeding: boolean, exponentialBackoff: boolean, cache?: number) => CounterStore;
+// CommonJS without type declarations for this file; the plugin's own default store.
+const LocalStore = createRequire(import.meta.url)('@fastify/rate-limit/store/LocalStore.js') as CounterStoreClass;
+/** Entries each budget's store keeps (the plugin's default); the least recently counted are forgotten first. */
+const STORE_ENTRIES = 5000;
 
 export interface RateBudget {
   /** Requests allowed per window. */
@@ -27,56 +43,44 @@ export interface RateLimitOptions {
   perAddress?: RateBudget;
 }
 
+export type RateLimitVerdict = LayerVerdict & { retryAfterSeconds?: number };
+
 export interface RateLimitCheck {
-  (request: FastifyRequest, keyId: string | undefined): Promise<LayerVerdict & { retryAfterSeconds?: number }>;
+  (request: FastifyRequest, keyId: string | undefined): RateLimitVerdict;
 }
 
 /**
- * Registers the plugin (not globally: the server decides which routes are metered) and
- * returns the check that the server runs on metered routes.
+ * The check the server runs on metered routes: counts the request against the key's budget
+ * (when authenticated) and the address group's, and denies when either is over.
  *
- * @example const check = await registerRateLimits(app, { perKey: { max: 100, timeWindowMs: 60_000 } });
+ * @example const check = createRateLimits({ perKey: { max: 100, timeWindowMs: 60_000 } }); check(req, 'abc123');
  */
-export async function registerRateLimits(app: FastifyInstance, options: RateLimitOptions): Promise<RateLimitCheck> {
-  await app.register(rateLimit, { global: false });
-  const keyIds = new WeakMap<FastifyRequest, string>();
-  const perKey = options.perKey
-    ? app.createRateLimit({
-        max: options.perKey.max,
-        timeWindow: options.perKey.timeWindowMs,
-        keyGenerator: (req) => `key:${keyIds.get(req) ?? ''}`,
-      })
-    : undefined;
-  const perAddress = options.perAddress
-    ? app.createRateLimit({
-        max: options.perAddress.max,
-        timeWindow: options.perAddress.timeWindowMs,
-        keyGenerator: (req) => `ip:${addressGroup(req.ip)}`,
-      })
-    : undefined;
-
-  type Limiter = NonNullable<typeof perKey>;
-  interface Tally {
-    used: number;
-    denied: { what: string; max: number; ttl: number } | undefined;
-  }
-  // Declared once per server rather than as a closure per request: this runs on every metered request.
-  async function meter(limiter: Limiter | undefined, what: string, request: FastifyRequest, tally: Tally): Promise<void> {
-    if (!limiter) return;
-    const r = await limiter(request);
-    if (r.isAllowed) return;
-    tally.used = Math.max(tally.used, (r.max - r.remaining) / r.max);
-    if (r.isExceeded && !tally.denied) tally.denied = { what, max: r.max, ttl: r.ttlInSeconds };
-  }
-
-  return async (request, keyId) => {
-    const tally: Tally = { used: 0, denied: undefined };
-    if (keyId !== undefined) {
-      keyIds.set(request, keyId);
-      await meter(perKey, 'API key', request, tally);
+export function createRateLimits(options: RateLimitOptions): RateLimitCheck {
+  const perKey = options.perKey;
+  const perAddress = options.perAddress;
+  const keyStore = perKey ? new LocalStore(false, false, STORE_ENTRIES) : undefined;
+  const addressStore = perAddress ? new LocalStore(false, false, STORE_ENTRIES) : undefined;
+  // The store answers through a callback, synchronously; these hold its answer for the caller.
+  let current = 0;
+  let ttl = 0;
+  const take = (err: Error | null, res: { current: number; ttl: number }): void => {
+    if (err) throw err;
+    current = res.current;
+    ttl = res.ttl;
+  };
+  return (request, keyId) => {
+    let used = 0;
+    let denied: { what: string; max: number; ttl: number } | undefined;
+    if (keyId !== undefined && perKey && keyStore) {
+      keyStore.incr(`key:${keyId}`, take, perKey.timeWindowMs, perKey.max);
+      used = Math.max(used, (perKey.max - Math.max(0, perKey.max - current)) / perKey.max);
+      if (current > perKey.max) denied = { what: 'API key', max: perKey.max, ttl: Math.ceil(ttl / 1000) };
     }
-    await meter(perAddress, 'address', request, tally);
-    const { used, denied } = tally;
+    if (perAddress && addressStore) {
+      addressStore.incr(`ip:${addressGroup(request.ip)}`, take, perAddress.timeWindowMs, perAddress.max);
+      used = Math.max(used, (perAddress.max - Math.max(0, perAddress.max - current)) / perAddress.max);
+      if (current > perAddress.max && !denied) denied = { what: 'address', max: perAddress.max, ttl: Math.ceil(ttl / 1000) };
+    }
     const score = Math.round(used * 1000) / 1000;
     if (!denied) return { decision: 'pass', score };
     return {
@@ -87,4 +91,14 @@ export async function registerRateLimits(app: FastifyInstance, options: RateLimi
       retryAfterSeconds: denied.ttl,
     };
   };
+}
+
+/**
+ * `createRateLimits` for a server: kept for callers of the earlier API (the server does not
+ * need the app for it any more).
+ *
+ * @example const check = await registerRateLimits(app, { perKey: { max: 100, timeWindowMs: 60_000 } });
+ */
+export function registerRateLimits(_app: FastifyInstance, options: RateLimitOptions): Promise<RateLimitCheck> {
+  return Promise.resolve(createRateLimits(options));
 }

@@ -27,13 +27,12 @@ export const monitorPlugin = servePlugin('rampart-monitor', { decorators: ['serv
               raise(alertRules.psi(signal, value));
             },
             onDrift: (signal, value) => log.warn({ event: 'drift', signal, psi: value }, `drift on ${signal}: PSI ${value.toFixed(3)}`),
-            onAnomalyRate: (rate) => {
-              metrics.anomalyRate.set(rate);
-              raise(alertRules.anomaly(rate));
-            },
+            // The gauge reads the rate when scraped (below): setting it costs a label hash per request.
+            onAnomalyRate: (rate) => raise(alertRules.anomaly(rate)),
           },
         );
   app.decorate('driftMonitor', monitor);
+  if (monitor) metrics.readAnomalyRate(() => monitor.anomalyRate());
   app.serveCore.onLive((model) => {
     if (!monitor) return;
     monitor.resetForNewModel();
@@ -49,10 +48,10 @@ function inputsOf(ctx: GuardContext): Array<Omit<SampledExample, 'client'>> | un
   if (ctx.texts) return ctx.texts.map((text) => ({ text }));
   const batch = ctx.batch;
   if (!batch) return undefined;
-  // One example: its buffer is the request's own (nothing writes it after validation), so no copy.
+  // Views, not copies: the anomaly window copies what it keeps (sample-ring.ts).
   if (batch.count === 1) return [{ x: batch.x, shape: batch.shape }];
   const size = batch.x.length / batch.count;
-  return Array.from({ length: batch.count }, (_, i) => ({ x: batch.x.slice(i * size, (i + 1) * size), shape: batch.shape }));
+  return Array.from({ length: batch.count }, (_, i) => ({ x: batch.x.subarray(i * size, (i + 1) * size), shape: batch.shape }));
 }
 
 /** Records a request a judging layer denied: every example in it counts as anomalous. */
@@ -73,13 +72,15 @@ export function recordAnswered(
   if (!monitor) return;
   const ood = perExample.get('ood');
   const size = ctx.batch ? ctx.batch.x.length / ctx.batch.count : 0;
-  const anomalous = new Array<boolean>(output.labels.length).fill(false);
+  const count = output.labels.length;
+  const anomalous = new Array<boolean>(count).fill(false);
   for (const [layer, examples] of flagged) {
     if (TRAFFIC_LAYERS.has(layer)) continue;
-    for (const i of examples) if (i < anomalous.length) anomalous[i] = true;
+    for (const i of examples) if (i < count) anomalous[i] = true;
   }
   const x = ctx.batch?.x;
-  output.probabilities.forEach((p, i) => {
+  for (let i = 0; i < count; i++) {
+    const p = output.probabilities[i] as Float32Array;
     let mean: number | undefined;
     if (x) {
       let sum = 0;
@@ -93,7 +94,7 @@ export function recordAnswered(
       for (const v of f) sq += v * v;
       norm = Math.sqrt(sq);
     }
-    monitor.observe({ confidence: p[output.labels[i] as number], ood: ood?.[i], input_mean: mean, feature_norm: norm });
-  });
+    monitor.observeSignals(p[output.labels[i] as number], ood?.[i], mean, norm);
+  }
   monitor.recordExamples(ctx.clientId, anomalous, inputsOf(ctx));
 }

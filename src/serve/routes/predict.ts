@@ -46,22 +46,35 @@ export function registerPredictRoutes(app: FastifyInstance): void {
       }
       const { output, flaggedExamples, perExample } = result;
       const full = seesDetails(state.config, req.principal);
-      const abstained = new Set(flaggedExamples.get('abstain') ?? []);
-      const flagsOf = (i: number): string[] =>
-        [...flaggedExamples].filter(([layer, ex]) => layer !== 'abstain' && ex.includes(i)).map(([layer]) => layer);
-      const flaggedLayers = req.trace.filter((t) => t.decision === 'flag').map((t) => t.layer);
+      // Built once per request, and only from what was flagged (most requests: nothing).
+      const abstainedList = flaggedExamples.get('abstain');
+      const abstained = abstainedList && abstainedList.length > 0 ? new Set(abstainedList) : undefined;
+      let flagsOf: Map<number, string[]> | undefined;
+      if (full) {
+        for (const [layer, examples] of flaggedExamples) {
+          if (layer === 'abstain') continue;
+          for (const i of examples) {
+            const flags = (flagsOf ??= new Map()).get(i);
+            if (!flags) flagsOf.set(i, [layer]);
+            else if (flags[flags.length - 1] !== layer) flags.push(layer);
+          }
+        }
+      }
+      const flaggedLayers: string[] = [];
+      for (const t of req.trace) if (t.decision === 'flag') flaggedLayers.push(t.layer);
       const predictions = output.probabilities.map((p, i) => {
         const label = output.labels[i] as number;
         const probabilities = roundProbabilities(p);
+        const abstainedHere = abstained?.has(i) ?? false;
         const out: Record<string, unknown> = {
-          label: abstained.has(i) ? null : label,
-          class: abstained.has(i) ? null : (model.classes[label] ?? String(label)),
+          label: abstainedHere ? null : label,
+          class: abstainedHere ? null : (model.classes[label] ?? String(label)),
           confidence: probabilities[label],
           probabilities,
-          abstained: abstained.has(i),
+          abstained: abstainedHere,
         };
-        const flags = flagsOf(i);
-        if (full && flags.length > 0) out.flags = flags;
+        const flags = flagsOf?.get(i);
+        if (flags) out.flags = flags;
         return out;
       });
       recordAnswered(state.monitor, ctx, output, flaggedExamples, perExample);
