@@ -20,7 +20,9 @@
  * - CPU per request: this process's CPU time (user + system) over a round's answered
  *   requests. Unlike wall-clock latency it stays comparable when other work shares the
  *   machine; prefer it, and the ratios, on a busy machine.
- * Rounds rotate the variants to cancel drift, and each figure is the median over rounds (the
+ * Each round starts its variant's server afresh (3 s warm-up, then the measured run) and closes
+ * it, so no other server's timers share the event loop. Rounds rotate the variants to cancel
+ * drift, and each figure is the median over rounds (the
  * overheads are ratios of those medians). Then a flood against a tight per-key budget shows
  * the rate limit holding (autocannon, whose status counts are all that matters there).
  *
@@ -254,33 +256,41 @@ const summarise = (variant: Variant, mode: Mode, round: number, r: LoadResult, c
 
 const auth = { authorization: `Bearer ${key}` };
 // A budget no honest benchmark client reaches: the latency runs must measure the layers, not 429s.
-const servers: Record<Variant, { app: FastifyInstance; url: string; headers: Record<string, string> }> = {
-  bare: { ...(await serve(bare, false)), headers: {} },
-  guarded: { ...(await serve(guarded(1_000_000), true, fused ?? primary)), headers: auth },
-  'guarded-no-ensemble': { ...(await serve(guarded(1_000_000, false), true)), headers: auth },
+// Each round builds its variant's server afresh and closes it after, so only one server is alive
+// at a time: a guarded server's own timers (canary, rollback watch, monitor windows) then cost
+// its rounds only, never the bare variant's (all servers share this process's event loop).
+const variants: Variant[] = ['bare', 'guarded', 'guarded-no-ensemble'];
+const startServer = async (variant: Variant): Promise<{ app: FastifyInstance; url: string; headers: Record<string, string> }> => {
+  if (variant === 'bare') return { ...(await serve(bare, false)), headers: {} };
+  if (variant === 'guarded') return { ...(await serve(guarded(1_000_000), true, fused ?? primary)), headers: auth };
+  return { ...(await serve(guarded(1_000_000, false), true)), headers: auth };
 };
-const variants = Object.keys(servers) as Variant[];
-for (const v of variants)
-  await runLoad({ url: servers[v].url, mode: 'closed', connections, duration: 3, requests: requestsFor(servers[v].headers) });
+/** The last guarded server's /metrics, read before it closes: where its time went. */
+let guardedMetricsText = '';
 const runs: Run[] = [];
 async function measure(mode: Mode, rate?: number): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     // Rotate the order so slow drift (other load on the machine, GC) hits every variant alike.
     const order = variants.map((_, i) => variants[(i + round - 1) % variants.length] as Variant);
     for (const variant of order) {
-      // The servers run in this process and the load generator in a child, so this process's CPU
-      // time per request is what serving costs, whatever else the machine is doing.
+      const server = await startServer(variant);
+      // Warm-up outside the measurement: JIT, the canary's first run at start, first allocations.
+      await runLoad({ url: server.url, mode: 'closed', connections, duration: 3, requests: requestsFor(server.headers) });
+      // The load generator runs in a child, and only this variant's server is alive in this
+      // process, so this process's CPU time per request is what serving this variant costs.
       const cpu = process.cpuUsage();
       const r = await runLoad({
-        url: servers[variant].url,
+        url: server.url,
         mode: mode === 'saturated' ? 'closed' : 'open',
         connections,
         duration,
         ...(rate ? { rate } : {}),
-        requests: requestsFor(servers[variant].headers),
+        requests: requestsFor(server.headers),
       });
       const run = summarise(variant, mode, round, r, process.cpuUsage(cpu));
       runs.push(run);
+      if (variant === 'guarded') guardedMetricsText = (await server.app.inject({ url: '/metrics' })).body;
+      await server.app.close();
       console.error(
         `${mode} round ${round} ${variant}: ${r.rps.toFixed(0)} req/s, p50 ${r.latencyMs.p50.toFixed(2)} ms, p99 ${r.latencyMs.p99.toFixed(2)} ms, ` +
           `${run.cpuUs.toFixed(0)} µs CPU/request, non-2xx ${run.non2xx}` +
@@ -301,10 +311,8 @@ const med = (variant: Variant, mode: Mode, field: 'rps' | 'p50' | 'p99' | 'cpuUs
 // One offered rate for every variant, below what bare sustains, so each is measured below saturation.
 const openRate = openRateFlag ?? Math.round(openFraction * med('bare', 'saturated', 'rps'));
 if (openRate > 0) await measure('fixed-rate', openRate);
-const guardedServer = servers.guarded;
-
 // Where the guarded server spends its time, from its own metrics.
-const metricsText = (await guardedServer.app.inject({ url: '/metrics' })).body;
+const metricsText = guardedMetricsText;
 const layerMs: Record<string, number> = {};
 const decisions: Record<string, Record<string, number>> = {};
 for (const line of metricsText.split('\n')) {
@@ -315,7 +323,6 @@ for (const line of metricsText.split('\n')) {
   const d = /^rampart_layer_decisions_total\{layer="([^"]+)",decision="([^"]+)"\} (\S+)/.exec(line);
   if (d) (decisions[d[1] as string] ??= {})[d[2] as string] = Number(d[3]);
 }
-for (const v of variants) await servers[v].app.close();
 
 // The flood: one key, as fast as autocannon can go, against a budget of floodLimit per second.
 const floodServer = await serve(guarded(floodLimit), true);
