@@ -94,6 +94,7 @@ export function toTextThreat(t: TextThreatScenario): TextThreatModel {
   return textThreatModel({
     id: t.id,
     maxWordFraction: t.budget.maxWordFraction,
+    ...(t.budget.maxWords === null ? {} : { maxWords: t.budget.maxWords }),
     maxCharEditsPerWord: t.budget.maxCharEditsPerWord,
     families: t.families ?? DEFAULT_TEXT_FAMILIES,
     ...(t.budget.protectedTokens ? { protectedTokens: t.budget.protectedTokens } : {}),
