@@ -199,9 +199,12 @@ export const textSectionSchema = z
         normalize: z.union([z.boolean(), z.literal('vocabulary')]).default(false),
         /**
          * Flag the last class (spam) from this probability instead of 0.5; `auto` takes the
-         * lowest whose validation F1 stays within half a point of the F1 at 0.5.
+         * one with the best validation F1 among those flagging at most `falsePositiveBudget`
+         * of validation ham.
          */
         decisionThreshold: z.union([z.literal('auto'), z.number().gt(0).lt(1)]).optional(),
+        /** Largest share of ham the `auto` threshold may flag on validation; default 0.01 (1%). */
+        falsePositiveBudget: z.number().min(0).max(1).default(0.01),
       })
       .strict()
       .default({ hidden: 16, epochs: 4, learningRate: 0.002, normalize: false }),

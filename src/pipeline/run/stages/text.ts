@@ -59,6 +59,8 @@ export interface TextTrainOutputs {
   counts: { train: number; validation: number; test: number };
   testAccuracy: number;
   testF1: number;
+  /** Share of clean ham test texts flagged at the operating point (issue 26: reported beside F1). */
+  testFalsePositiveRate?: number;
   augmented: boolean;
   /** Probability of the last class (spam) from which the deployed filter flags it; 0.5 is the plain argmax. */
   threshold: number;
@@ -211,11 +213,21 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
       const wanted = text.model.decisionThreshold;
       // One normalised filter (and its line cache) for choosing the threshold and scoring the test split.
       const filter = deployed(classifier, normalize);
-      const threshold = wanted === 'auto' ? (await chooseDecisionThreshold(filter, splits.validation)).threshold : (wanted ?? 0.5);
-      if (wanted === 'auto') ctx.log(`decision threshold ${threshold} (chosen on ${splits.validation.texts.length} validation texts)`);
+      const fprBudget = text.model.falsePositiveBudget;
+      const threshold =
+        wanted === 'auto'
+          ? (await chooseDecisionThreshold(filter, splits.validation, { maxFalsePositiveRate: fprBudget })).threshold
+          : (wanted ?? 0.5);
+      if (wanted === 'auto')
+        ctx.log(
+          `decision threshold ${threshold} (best validation F1 flagging at most ${(fprBudget * 100).toFixed(1)}% of ${splits.validation.texts.length} validation texts' ham)`,
+        );
       // Beside the model, so `rampart serve --model` flags at the point measured here.
       await saveDecisionThreshold(modelDir, { positiveClass: classifier.classes[spam] as string, threshold });
       const metrics = await evaluateTextClassifier(atThreshold(filter, threshold), splits.test);
+      ctx.log(
+        `test: accuracy ${(metrics.accuracy * 100).toFixed(2)}%, F1 ${(metrics.f1 * 100).toFixed(2)}, ham false positives ${(metrics.falsePositiveRate * 100).toFixed(2)}% at ${threshold}`,
+      );
       return {
         modelDir: ctx.relative(modelDir),
         sha256: await fileDigest(join(modelDir, 'weights.bin')),
@@ -223,6 +235,7 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
         counts: { train: train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
         testAccuracy: metrics.accuracy,
         testF1: metrics.f1,
+        testFalsePositiveRate: metrics.falsePositiveRate,
         augmented: augmentThreat !== undefined,
         threshold,
         ...(vocabulary ? { vocabulary: true } : {}),
