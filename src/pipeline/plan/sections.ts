@@ -207,7 +207,7 @@ export const textSectionSchema = z
         falsePositiveBudget: z.number().min(0).max(1).default(0.01),
       })
       .strict()
-      .default({ hidden: 16, epochs: 4, learningRate: 0.002, normalize: false }),
+      .default({ hidden: 16, epochs: 4, learningRate: 0.002, normalize: false, falsePositiveBudget: 0.01 }),
     /** Hardening by augmentation: perturbations from a text threat, with a phased rate. */
     augment: z
       .object({
