@@ -20,6 +20,7 @@ const metadataSchema = z.object({
       embedding: z.number().int(),
       filters: z.number().int(),
       kernel: z.number().int(),
+      hidden: z.number().int().default(0),
     }),
     trainedOnNormalizedText: z.boolean(),
   }),

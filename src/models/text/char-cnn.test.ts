@@ -22,7 +22,7 @@ import type { TextClassifier } from './text-classifier.js';
 
 const splits = spamAssassinSplits({ seed: 5, maxChars: 800 });
 const train = sampleTexts(splits.train, 160, 1);
-const CNN: Partial<CharCnnConfig> = { maxChars: 256, embedding: 8, filters: 12, kernel: 5 };
+const CNN: Partial<CharCnnConfig> = { maxChars: 256, embedding: 8, filters: 12, kernel: 5, hidden: 8 };
 
 test('char codes: lower-cased, whitespace folded, cut to maxChars; padding depends on the length only', () => {
   const codes = charCodes('Hi  \t there!\n\n  Zz\u00e9', 64);
@@ -36,7 +36,10 @@ test('char codes: lower-cased, whitespace folded, cut to maxChars; padding depen
     () => charCodes('a', 8),
     (e: unknown) => e instanceof RampartError && e.code === 'E_CHAR_CNN_OPTION',
   );
-  assert.throws(() => buildCharCnnModel({ maxChars: 256, embedding: 8, filters: 0, kernel: 5 }, 2, 1), /filters must be a whole number/);
+  assert.throws(
+    () => buildCharCnnModel({ maxChars: 256, embedding: 8, filters: 0, kernel: 5, hidden: 0 }, 2, 1),
+    /filters must be a whole number/,
+  );
 });
 
 test('the char-CNN trains (loss drops), scores a text alike alone or in a batch, and does not leak tensors', async () => {
@@ -100,10 +103,10 @@ test('save/load round trip gives the same probabilities; the hashed loader refus
 
 test('a model of another output width is refused', async () => {
   await initEngine();
-  const model = buildCharCnnModel({ maxChars: 64, embedding: 4, filters: 4, kernel: 3 }, 3, 1);
+  const model = buildCharCnnModel({ maxChars: 64, embedding: 4, filters: 4, kernel: 3, hidden: 0 }, 3, 1);
   const info = {
     architecture: 'char-cnn' as const,
-    cnn: { maxChars: 64, embedding: 4, filters: 4, kernel: 3 },
+    cnn: { maxChars: 64, embedding: 4, filters: 4, kernel: 3, hidden: 0 },
     trainedOnNormalizedText: false,
   };
   assert.throws(

@@ -26,9 +26,11 @@ export interface CharCnnConfig {
   readonly filters: number;
   /** Characters each convolution window spans. */
   readonly kernel: number;
+  /** Units of a dense ReLU layer between the pooled features and the logits; 0 for none. */
+  readonly hidden: number;
 }
 
-export const DEFAULT_CHAR_CNN: CharCnnConfig = Object.freeze({ maxChars: 1024, embedding: 16, filters: 32, kernel: 5 });
+export const DEFAULT_CHAR_CNN: CharCnnConfig = Object.freeze({ maxChars: 1024, embedding: 16, filters: 32, kernel: 5, hidden: 0 });
 
 /** What describes a char-CNN besides its weights; stored with it. */
 export interface CharCnnModelInfo {
@@ -39,7 +41,7 @@ export interface CharCnnModelInfo {
 }
 
 /** Largest embedding, filter count and kernel: bounds the model's size and per-query cost. */
-const LIMITS = { embedding: 128, filters: 256, kernel: 15 } as const;
+const LIMITS = { embedding: 128, filters: 256, kernel: 15, hidden: 512 } as const;
 
 /**
  * Checks a char-CNN configuration.
@@ -48,10 +50,11 @@ const LIMITS = { embedding: 128, filters: 256, kernel: 15 } as const;
  */
 export function checkCharCnnConfig(config: CharCnnConfig): void {
   checkMaxChars(config.maxChars);
-  for (const key of ['embedding', 'filters', 'kernel'] as const) {
+  for (const key of ['embedding', 'filters', 'kernel', 'hidden'] as const) {
     const v = config[key];
-    if (!Number.isInteger(v) || v < 1 || v > LIMITS[key]) {
-      throw new UsageError('E_CHAR_CNN_OPTION', `char-CNN: ${key} must be a whole number in [1, ${LIMITS[key]}], got ${String(v)}.`, {
+    const min = key === 'hidden' ? 0 : 1;
+    if (!Number.isInteger(v) || v < min || v > LIMITS[key]) {
+      throw new UsageError('E_CHAR_CNN_OPTION', `char-CNN: ${key} must be a whole number in [${min}, ${LIMITS[key]}], got ${String(v)}.`, {
         details: { [key]: v },
       });
     }
@@ -91,6 +94,9 @@ export function buildCharCnnModel(config: CharCnnConfig, numClasses: number, see
       tf.layers.maxPooling2d({ poolSize: [1, 2], strides: [1, 2], name: 'pool1' }),
       conv(2),
       tf.layers.globalMaxPooling2d({ name: 'pool2' }),
+      ...(config.hidden > 0
+        ? [tf.layers.dense({ units: config.hidden, activation: 'relu', kernelInitializer: init(4), name: 'hidden' })]
+        : []),
       tf.layers.dense({ units: numClasses, kernelInitializer: init(3), name: 'logits' }),
     ],
   });
