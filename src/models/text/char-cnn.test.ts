@@ -17,7 +17,9 @@ import { buildCharCnnModel, CharCnnTextClassifier, type CharCnnConfig } from './
 import { charCodes, paddedLength } from './char-codes.js';
 import { loadCharCnnClassifier, saveCharCnnClassifier } from './char-cnn-store.js';
 import { meanTextEnsemble } from './ensemble.js';
-import { loadTextClassifier } from './store.js';
+import { loadTextClassifier, saveDecisionThreshold } from './store.js';
+import { withDecisionThreshold } from './decision-threshold.js';
+import { loadSavedTextFilter } from '../../defenses/normalize-text/saved-filter.js';
 import type { TextClassifier } from './text-classifier.js';
 
 const splits = spamAssassinSplits({ seed: 5, maxChars: 800 });
@@ -95,6 +97,21 @@ test('save/load round trip gives the same probabilities; the hashed loader refus
       loaded.dispose();
     }
     await assert.rejects(loadTextClassifier(join(dir, 'm')), (e: unknown) => e instanceof RampartError && e.code === 'E_MODEL_FORMAT');
+    // The saved filter as serve and the plan's attack stage load it: behind the default normaliser, at its threshold.
+    await saveDecisionThreshold(join(dir, 'm'), { positiveClass: 'spam', threshold: 0.3 });
+    const saved = await loadSavedTextFilter(join(dir, 'm'));
+    try {
+      assert.equal(saved.model.info.architecture, 'char-cnn');
+      assert.equal(saved.normalization?.source, 'default');
+      const texts = ['Cl1ck h\u0435re for fr33 m0ney', splits.test.texts[0] as string];
+      const expected = await withDecisionThreshold(normalizedClassifier(classifier), { positiveClass: 1, threshold: 0.3 }).predictProba(
+        texts,
+      );
+      const got = await saved.filter.predictProba(texts);
+      got.forEach((p, i) => assert.ok(Math.abs(p[1]! - expected[i]![1]!) < 1e-6));
+    } finally {
+      saved.model.dispose();
+    }
   } finally {
     classifier.dispose();
     rmSync(dir, { recursive: true, force: true });
