@@ -38,7 +38,10 @@ import {
   type HashedTextClassifier,
   type TextClassifier,
 } from '../../../models/text/index.js';
-import { trainTextClassifier, type TextTrainProgress } from '../../../training/text/train.js';
+import { trainTextClassifier, type TextTrainProgress, type TrainTextOptions } from '../../../training/text/train.js';
+import { trainCharCnnClassifier } from '../../../training/text/train-char-cnn.js';
+import { CharCnnTextClassifier } from '../../../models/text/char-cnn.js';
+import { saveCharCnnClassifier } from '../../../models/text/char-cnn-store.js';
 import { textThreatModel, type TextThreatModel } from '../../../threats/text-threat.js';
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { explainTextAttacked } from '../../../eval/explain/attacked.js';
@@ -118,9 +121,12 @@ function splitsOf(plan: Plan): TextSplits {
  * attacked through both (the attack queries the whole defended pipeline, as an adaptive
  * adversary would).
  */
-function deployed(model: HashedTextClassifier, normalize: NormalizeTextOptions, threshold = 0.5): TextClassifier {
+function deployed(model: TrainedTextModel, normalize: NormalizeTextOptions, threshold = 0.5): TextClassifier {
   return atThreshold(model.info.trainedOnNormalizedText ? normalizedClassifier(model, normalize) : model, threshold);
 }
+
+/** A model the text-train stage trains: the hashed n-gram MLP or the char-CNN (`text.model.kind`). */
+type TrainedTextModel = HashedTextClassifier | CharCnnTextClassifier;
 
 /** `filter` flagging its last class (spam) from `threshold`. */
 function atThreshold(filter: TextClassifier, threshold: number): TextClassifier {
@@ -185,10 +191,20 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
     };
     const adversarial = text.augment?.adversarial;
     const spam = train.classes.length - 1;
+    const cnn = text.model.kind === 'char-cnn';
+    // The char-CNN takes the same options (normaliser, augmentation, validation); `hidden` is its dense layer.
+    const trainer = (data: TextDataset, o: TrainTextOptions): Promise<{ classifier: TrainedTextModel; history: TextTrainProgress[] }> =>
+      cnn
+        ? trainCharCnnClassifier(data, {
+            ...o,
+            cnn: { maxChars: text.model.inputChars, filters: text.model.filters, hidden: text.model.hidden },
+          }).then((r) => ({ classifier: r.classifier, history: [...r.history] }))
+        : trainTextClassifier(data, o).then((r) => ({ classifier: r.classifier, history: [...r.history] }));
     const { classifier } =
       adversarial && augmentThreat
-        ? await trainTextAdversarially(train, {
+        ? await trainTextAdversarially<TrainedTextModel>(train, {
             ...options,
+            trainer,
             threat: toTextThreat(augmentThreat),
             rounds: adversarial.rounds,
             perRound: adversarial.perRound,
@@ -200,14 +216,15 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
                 `adversarial round ${r.round}: the attack got ${r.evaded} of ${r.correctBefore} training texts past the filter; ${r.added} rewrites added (${r.seconds.toFixed(0)} s)`,
               ),
           })
-        : await trainTextClassifier(train, options);
+        : await trainer(train, options);
     try {
       const modelDir = join(ctx.workDir, 'model');
       // A rerun in the same work directory (a file of the last run went missing) finds the
       // last run's companions beside the model; saving replaces the directory and refuses
       // files it does not know, and these are rewritten below.
       await Promise.all([DECISION_THRESHOLD_FILE, VOCABULARY_FILE].map((name) => rm(join(modelDir, name), { force: true })));
-      await saveTextClassifier(classifier, modelDir);
+      if (classifier instanceof CharCnnTextClassifier) await saveCharCnnClassifier(classifier, modelDir);
+      else await saveTextClassifier(classifier, modelDir);
       // After the model: saving it replaces the directory.
       if (vocabulary) await saveVocabulary(modelDir, { vocabulary, synonyms: true });
       const wanted = text.model.decisionThreshold;
