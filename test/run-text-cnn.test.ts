@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -59,5 +59,13 @@ describe('runPlan with a char-CNN text filter', () => {
     } finally {
       saved.model.dispose();
     }
+    // The report shows the operating point beside the attacked examples: threshold, F1 and ham FPR.
+    const html = await readFile(result.files.report, 'utf8');
+    const fpr = ((text.training.testFalsePositiveRate as number) * 100).toFixed(2);
+    assert.ok(
+      html.includes(
+        `Operating point: flags from ${text.training.threshold}; clean F1 ${(text.training.testF1 * 100).toFixed(2)}, ham false positives ${fpr}%`,
+      ),
+    );
   });
 });

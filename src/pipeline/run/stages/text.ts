@@ -287,15 +287,28 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
       seed: plan.seed,
     };
   },
-  run: (ctx) => attackSavedFilter(ctx, ctx.resolve(ctx.output(textTrainStage).modelDir)),
+  run: (ctx) => {
+    const trained = ctx.output(textTrainStage);
+    return attackSavedFilter(ctx, ctx.resolve(trained.modelDir), {
+      threshold: trained.threshold,
+      f1: trained.testF1,
+      ...(trained.testFalsePositiveRate === undefined ? {} : { falsePositiveRate: trained.testFalsePositiveRate }),
+    });
+  },
   stillValid: (o, ctx) => filesExist(ctx, [o.examples]),
 };
 
 /**
  * Attacks the text filter saved in `modelDir` (as `rampart serve` deploys it: its normaliser
  * and saved threshold) for every text threat of the plan, on the first `limit` test texts.
+ * `operatingPoint` (the filter's threshold with its clean test F1 and ham FPR, when the plan
+ * trained it) is shown beside each threat's examples in the report.
  */
-export async function attackSavedFilter(ctx: StageContext, modelDir: string): Promise<TextAttackOutputs> {
+export async function attackSavedFilter(
+  ctx: StageContext,
+  modelDir: string,
+  operatingPoint?: TextAttackSet['operatingPoint'],
+): Promise<TextAttackOutputs> {
   const { plan } = ctx;
   const text = textSection(plan);
   const test = first(splitsOf(plan).test, text.limit);
@@ -361,6 +374,7 @@ export async function attackSavedFilter(ctx: StageContext, modelDir: string): Pr
         threat: scenario.id,
         model: `${plan.name}/text`,
         items: shown,
+        ...(operatingPoint ? { operatingPoint } : {}),
         ...(attacked.length > 0 ? { explanation: explained.summary } : {}),
       });
     }
