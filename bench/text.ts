@@ -1,5 +1,6 @@
 /**
- * `npm run bench:text`: the text channel end to end on the SpamAssassin corpus. Trains three
+ * `npm run bench:text-ablations` (the defence's ablations; `bench:text` is text-compare.ts): the text channel
+ * end to end on the SpamAssassin corpus. Trains three
  * spam filters on the same split and attacks the same seeded sample of spam test messages
  * with the greedy word-importance search, per perturbation family and with every family
  * at once:
@@ -59,6 +60,7 @@
  *   --adversarial-hold-out true|false (attack each round's
  *                    messages with a model trained without them)
  *   --threshold auto|<probability>  --max-f1-loss 0.005 (half a point of validation F1)
+ *   --fpr-budget 0.01 (auto thresholds flag at most this share of validation ham)
  *   --unknown-min-length 1           shortest word the unknown-word rule judges (3: no fragments)
  *   --marker-features true           defended models read the count and share of marker words
  *   --marker-weight 0                value of each marker code (0: normalised with the n-grams,
@@ -129,6 +131,7 @@ const { values } = parseArgs({
     'adversarial-hold-out': { type: 'string', default: 'false' },
     threshold: { type: 'string', default: 'auto' },
     'max-f1-loss': { type: 'string', default: '0.005' },
+    'fpr-budget': { type: 'string', default: '0.01' },
     'unknown-min-length': { type: 'string', default: '1' },
     'marker-features': { type: 'string', default: 'true' },
     'marker-weight': { type: 'string', default: '0' },
@@ -427,6 +430,7 @@ for (const spec of specs) {
     const choice = await chooseDecisionThreshold(trained, splits.validation, {
       positiveClass: spamClass,
       maxF1Loss: Number(values['max-f1-loss']),
+      maxFalsePositiveRate: Number(values['fpr-budget']),
     });
     threshold = choice;
     log(
@@ -435,7 +439,9 @@ for (const spec of specs) {
   } else if (spec.defended) threshold = { threshold: Number(values.threshold) };
   const model = withDecisionThreshold(trained, { positiveClass: spamClass, threshold: threshold.threshold });
   const clean = await evaluateTextClassifier(model, splits.test);
-  log(`${spec.name}: clean accuracy ${percent(clean.accuracy)}, F1 ${(clean.f1 * 100).toFixed(2)}`);
+  log(
+    `${spec.name}: clean accuracy ${percent(clean.accuracy)}, F1 ${(clean.f1 * 100).toFixed(2)}, ham FPR ${percent(clean.falsePositiveRate)}`,
+  );
   // The spam probability of each attacked message before any attack: how far each sits from the threshold.
   const cleanScores = (await predictInBatches(trained, attacked.texts)).map((p) => Number((p[spamClass] as number).toFixed(4)));
   const rows: AttackRow[] = [];
@@ -466,7 +472,14 @@ for (const spec of specs) {
   results.push({
     model: spec.name,
     threshold,
-    clean: { accuracy: clean.accuracy, f1: clean.f1, precision: clean.precision, recall: clean.recall, count: clean.count },
+    clean: {
+      accuracy: clean.accuracy,
+      f1: clean.f1,
+      falsePositiveRate: clean.falsePositiveRate,
+      precision: clean.precision,
+      recall: clean.recall,
+      count: clean.count,
+    },
     cleanScores,
     attacks: rows,
     worstCase,
@@ -476,12 +489,13 @@ for (const spec of specs) {
     threshold.threshold,
     percent(clean.accuracy),
     (clean.f1 * 100).toFixed(2),
+    percent(clean.falsePositiveRate),
     ...rows.map((r) => percent(r.successRate)),
     percent(worstCase.successRate),
   ]);
 }
 
-const headers = ['model', 'spam at', 'clean acc', 'F1', ...families, 'combined', 'any'];
+const headers = ['model', 'spam at', 'clean acc', 'F1', 'ham FPR', ...families, 'combined', 'any'];
 console.log(
   `\nAttack success rate (greedy, w=${budget.maxWordFraction}, c=${budget.maxCharEditsPerWord}) on ${attacked.texts.length} spam test messages; lower is better\n`,
 );
@@ -500,7 +514,12 @@ await writeJsonFile(values.out as string, {
     families,
     attack: { id: 'greedy', ...createTextAttack('greedy', { maxQueries }).config },
     split: { train: 0.7, validation: 0.1, test: 0.2 },
-    defence: { ...training, threshold: values.threshold, maxF1Loss: Number(values['max-f1-loss']) },
+    defence: {
+      ...training,
+      threshold: values.threshold,
+      maxF1Loss: Number(values['max-f1-loss']),
+      fprBudget: Number(values['fpr-budget']),
+    },
   },
   data: { ...splits.stats, train: splits.train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
   results,

@@ -91,7 +91,7 @@ describe('the --model flag of eval and attack', () => {
       '--quiet',
     );
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^greedy on .* \(spam\.jsonl\/all, 10 texts; ≤ 100\.00% of words, families homoglyph, invisible\)/m);
+    assert.match(r.stdout, /^greedy on .* \(spam\.jsonl\/all, 10 texts; ≤ 100\.00% of words, at most 10, families homoglyph, invisible\)/m);
     assert.match(r.stdout, /clean accuracy [\d.]+% -> accuracy under attack [\d.]+%; success rate [\d.]+%/);
     const result = JSON.parse(await readFile(out, 'utf8')) as {
       kind: string;

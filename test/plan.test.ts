@@ -221,7 +221,9 @@ describe('plan loading', () => {
     const { lines } = issuesOf(text);
     assert.ok(
       lines.some((l) =>
-        /^threats\[0\]\.budget\.maxEdits: unknown field; allowed fields: maxWordFraction, maxCharEditsPerWord, protectedTokens/.test(l),
+        /^threats\[0\]\.budget\.maxEdits: unknown field; allowed fields: maxWordFraction, maxWords, maxCharEditsPerWord, protectedTokens/.test(
+          l,
+        ),
       ),
       lines.join('\n'),
     );

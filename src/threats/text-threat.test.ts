@@ -26,6 +26,8 @@ test('validation names the field and the valid range or choices', () => {
     [{ maxWordFraction: Number.NaN }, 'E_TEXT_WORD_FRACTION', /maxWordFraction/],
     [{ maxCharEditsPerWord: 0 }, 'E_TEXT_CHAR_EDITS', /maxCharEditsPerWord.*\[1, 10\]/],
     [{ maxCharEditsPerWord: 1.5 }, 'E_TEXT_CHAR_EDITS', /integer/],
+    [{ maxWords: 0 }, 'E_TEXT_MAX_WORDS', /maxWords.*\[1, 10000\]/],
+    [{ maxWords: 2.5 }, 'E_TEXT_MAX_WORDS', /integer/],
     [{ families: [] }, 'E_TEXT_FAMILY', /'char-edit'/],
     [{ families: ['homoglyph', 'emoji'] }, 'E_TEXT_FAMILY', /'emoji'.*'synonym'/],
     [{ protectedTokens: [''] }, 'E_TEXT_PROTECTED', /protectedTokens/],
@@ -44,4 +46,15 @@ test('the word budget is floor(fraction · words)', () => {
   assert.equal(maxChangedWords(t, 10), 3);
   assert.equal(maxChangedWords(t, 3), 0);
   assert.equal(maxChangedWords(textThreatModel({ ...base, maxWordFraction: 1 }), 7), 7);
+});
+
+test('maxWords caps the word budget per message: min(floor(fraction · words), maxWords)', () => {
+  const t = textThreatModel({ ...base, maxWordFraction: 0.2, maxWords: 10 });
+  assert.equal(t.id, 'text-w0.2-m10-c2-homoglyph+split');
+  assert.equal(t.budget.maxWords, 10);
+  assert.equal(maxChangedWords(t, 30), 6);
+  assert.equal(maxChangedWords(t, 50), 10);
+  assert.equal(maxChangedWords(t, 300), 10);
+  assert.equal(maxChangedWords(textThreatModel(base), 300), 60, 'no cap without maxWords');
+  assert.ok(!('maxWords' in textThreatModel(base).budget));
 });

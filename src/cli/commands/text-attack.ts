@@ -16,7 +16,7 @@ import type { ModelSourceSpec } from '../../models/sources/load.js';
 import { TEXT_FAMILIES } from '../../pipeline/plan/schema.js';
 import { DEFAULT_TEXT_FAMILIES } from '../../pipeline/run/stages/text.js';
 import { percent } from '../../report/table.js';
-import { textThreatModel, type TextFamily } from '../../threats/text-threat.js';
+import { DEFAULT_MAX_WORDS, MAX_WORDS_CAP, textThreatModel, type TextFamily } from '../../threats/text-threat.js';
 import { commaList, positiveNumber, wholeNumber } from '../parse.js';
 import { say } from '../output.js';
 import { createProgress } from '../progress.js';
@@ -24,6 +24,8 @@ import type { DataFlags } from './shared.js';
 
 export interface TextAttackFlags {
   maxWordFraction: number;
+  /** Per-message cap on changed words; 0 for none. */
+  maxWords: number;
   maxCharEdits: number;
   families?: string;
   maxQueries?: number;
@@ -38,6 +40,12 @@ export function addTextAttackFlags(command: Command): Command {
       'text filters: largest share of a text’s words an attack may change',
       positiveNumber('--max-word-fraction'),
       0.2,
+    )
+    .option(
+      '--max-words <n>',
+      'text filters: most words an attack may change in one text, on top of the share (0: no cap)',
+      wholeNumber('--max-words', 0),
+      DEFAULT_MAX_WORDS,
     )
     .option(
       '--max-char-edits <n>',
@@ -136,6 +144,7 @@ export async function runTextAttackCommand(spec: ModelSourceSpec, flags: TextCom
   const threat = textThreatModel({
     id: 'cli',
     maxWordFraction: Math.min(1, flags.maxWordFraction),
+    ...(flags.maxWords > 0 ? { maxWords: Math.min(flags.maxWords, MAX_WORDS_CAP) } : {}),
     maxCharEditsPerWord: flags.maxCharEdits,
     families: families(flags.families),
   });
@@ -150,7 +159,7 @@ export async function runTextAttackCommand(spec: ModelSourceSpec, flags: TextCom
     bar.stop();
     const m = textAttackMetrics(result);
     say(
-      `${attack.id} on ${spec.path} (${data.name}, ${m.examples} texts; ≤ ${percent(threat.budget.maxWordFraction)} of words, families ${threat.families.join(', ')})`,
+      `${attack.id} on ${spec.path} (${data.name}, ${m.examples} texts; ≤ ${percent(threat.budget.maxWordFraction)} of words${threat.budget.maxWords === undefined ? '' : `, at most ${threat.budget.maxWords}`}, families ${threat.families.join(', ')})`,
     );
     say(
       `clean accuracy ${percent(m.cleanAccuracy)} -> accuracy under attack ${percent(m.accuracyUnderAttack)}; success rate ${percent(m.attackSuccessRate)}; ${m.meanQueries.toFixed(1)} queries per text`,

@@ -1,5 +1,6 @@
 /**
- * A saved text filter as it was evaluated, from its directory alone: the hashed classifier,
+ * A saved text filter as it was evaluated, from its directory alone: the classifier (hashed
+ * n-gram or char-CNN, told apart by the saved `info.architecture`),
  * behind the normalisation it was trained behind (`savedTextNormalization`), flagging its
  * positive class from the decision threshold its training chose (`decision-threshold.json`;
  * the last class at 0.5 without one). The plan's text-attack stage attacks exactly this,
@@ -8,6 +9,9 @@
 import { DataError } from '../../core/errors.js';
 import { withDecisionThreshold } from '../../models/text/decision-threshold.js';
 import type { HashedTextClassifier } from '../../models/text/hashed-classifier.js';
+import type { CharCnnTextClassifier } from '../../models/text/char-cnn.js';
+import { loadCharCnnClassifier } from '../../models/text/char-cnn-store.js';
+import { readModelMetadata } from '../../models/io/index.js';
 import { loadTextClassifier, readDecisionThreshold, type SavedDecisionThreshold } from '../../models/text/store.js';
 import type { TextClassifier } from '../../models/text/text-classifier.js';
 import { normalizedClassifier } from './normalized-classifier.js';
@@ -15,7 +19,7 @@ import { savedTextNormalization, type SavedTextNormalization } from './vocabular
 
 export interface SavedTextFilter {
   /** The bare model; the caller owns it and disposes it when done. */
-  readonly model: HashedTextClassifier;
+  readonly model: HashedTextClassifier | CharCnnTextClassifier;
   /** The model behind its normaliser, at its decision threshold. */
   readonly filter: TextClassifier;
   /** What the filter reads text through; undefined for a model trained on raw text. */
@@ -35,9 +39,11 @@ export interface SavedTextFilter {
  * try { await filter.predictProba(['Cl1ck h3re']); } finally { model.dispose(); }
  */
 export async function loadSavedTextFilter(dir: string): Promise<SavedTextFilter> {
-  const model = await loadTextClassifier(dir);
+  const model = await loadAnyTextClassifier(dir);
   try {
-    const normalization = savedTextNormalization(dir, model.info);
+    // A char-CNN reads marker words as characters like any other: no marker features to check.
+    const info = model.info.architecture === 'char-cnn' ? { ...model.info, featurizer: { markerPrefix: '' } } : model.info;
+    const normalization = savedTextNormalization(dir, info);
     const threshold = readDecisionThreshold(dir) ?? { positiveClass: model.classes[model.classes.length - 1] as string, threshold: 0.5 };
     const positiveClass = model.classes.indexOf(threshold.positiveClass);
     if (positiveClass < 0) {
@@ -60,4 +66,16 @@ export async function loadSavedTextFilter(dir: string): Promise<SavedTextFilter>
     model.dispose();
     throw error;
   }
+}
+
+/** The hashed or char-CNN classifier in `dir`, by its saved architecture (hashed when unreadable: its loader says why). */
+async function loadAnyTextClassifier(dir: string): Promise<HashedTextClassifier | CharCnnTextClassifier> {
+  let architecture: unknown;
+  try {
+    const info = (await readModelMetadata(dir)).info;
+    architecture = typeof info === 'object' && info !== null ? (info as { architecture?: unknown }).architecture : undefined;
+  } catch {
+    architecture = undefined;
+  }
+  return architecture === 'char-cnn' ? loadCharCnnClassifier(dir) : loadTextClassifier(dir);
 }

@@ -64,10 +64,43 @@ test('the chosen threshold is the lowest whose validation F1 stays within the al
   const strict = await chooseDecisionThreshold(scored, validation, { maxF1Loss: 0 });
   assert.equal(strict.threshold, 0.15, 'with no loss allowed, the lowest threshold as good as 0.5');
   assert.ok(Math.abs(strict.f1AtHalf - 8 / 9) < 1e-9);
-  const loose = await chooseDecisionThreshold(scored, validation, { maxF1Loss: 0.03 });
+  // The F1 tolerance alone would go to 0.02, but 0.1 and below flag 3 of 10 ham (30%): over the 1% budget.
+  const budgeted = await chooseDecisionThreshold(scored, validation, { maxF1Loss: 0.03 });
+  assert.equal(budgeted.threshold, 0.15, 'the default 1% false-positive budget binds first');
+  assert.equal(budgeted.falsePositiveRate, 0);
+  const loose = await chooseDecisionThreshold(scored, validation, { maxF1Loss: 0.03, maxFalsePositiveRate: 0.3 });
   assert.equal(loose.threshold, 0.02, 'the lowest candidate within 3 points, past worse ones above it');
   assert.ok(Math.abs(loose.recall - 1) < 1e-9);
-  assert.equal(loose.scanned.length, 11);
+  assert.ok(Math.abs(loose.falsePositiveRate - 0.3) < 1e-9);
+  assert.equal(loose.scanned.length, 18);
+});
+
+test('by default the operating point is the best F1 among thresholds within the false-positive budget', async () => {
+  // 10 spam: 0.97 (x6), 0.6 (x2), 0.25 (x2). 100 ham: 0.001 (x98), 0.55, 0.22.
+  const spam = [...Array(6).fill(0.97), 0.6, 0.6, 0.25, 0.25];
+  const ham = [...Array(98).fill(0.001), 0.55, 0.22];
+  const validation: TextDataset = {
+    name: 'v',
+    classes: ['ham', 'spam'],
+    texts: [...spam, ...ham].map(String),
+    labels: [...Array(10).fill(1), ...Array(100).fill(0)],
+  };
+  // 0.6: R 0.8, no ham, F1 0.889. 0.5 to 0.3: one ham (1%), R 0.8. 0.2: R 1 and 2% FPR, F1 0.909.
+  const onePercent = await chooseDecisionThreshold(scored, validation);
+  assert.equal(onePercent.threshold, 0.6, 'the best F1 within 1% (0.5 flags a ham for nothing)');
+  assert.equal(onePercent.withinBudget, true);
+  assert.equal(onePercent.maxFalsePositiveRate, 0.01);
+  const twoPercent = await chooseDecisionThreshold(scored, validation, { maxFalsePositiveRate: 0.02 });
+  // 0.2 down to 0.01 score alike (no more ham until 0.001); of equals, the lowest, which the attacker must push furthest.
+  assert.equal(twoPercent.threshold, 0.01, 'a looser budget buys the recall of the last two spam');
+  assert.ok(Math.abs(twoPercent.recall - 1) < 1e-9);
+  // A ham scored above every candidate: no threshold meets a zero budget; the least ham flagged wins.
+  const hopeless = { ...validation, texts: [...validation.texts.slice(0, 109), '0.995'] };
+  const none = await chooseDecisionThreshold(scored, hopeless, { maxFalsePositiveRate: 0 });
+  assert.equal(none.withinBudget, false);
+  assert.equal(none.threshold, 0.6, 'of the thresholds flagging only that ham, the best F1');
+  assert.ok(Math.abs(none.falsePositiveRate - 0.01) < 1e-9);
+  await assert.rejects(chooseDecisionThreshold(scored, validation, { maxFalsePositiveRate: 1.5 }), /maxFalsePositiveRate must be a share/);
 });
 
 test('bad thresholds, classes and validation sets are refused with E_DECISION_THRESHOLD', async () => {

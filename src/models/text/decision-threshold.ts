@@ -5,7 +5,8 @@
  * takes more edits than the budget allows on many more messages; on clean mail it costs
  * only the few ham messages that score between the two. Spam filters have always chosen
  * their threshold (SpamAssassin's `required_score`); here the choice is made on validation
- * data with an explicit bound on the clean F1 given up.
+ * data under a false-positive budget: of the thresholds that flag at most that share of ham,
+ * the one with the best F1 (optionally, the lowest within an F1 tolerance of 0.5's).
  *
  * The thresholded filter is itself a TextClassifier whose probabilities are the model's
  * with the positive class's odds multiplied by (1 - t) / t (a prior shift), so the argmax
@@ -16,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../core/errors.js';
 import type { TextDataset } from '../../data/text/text-dataset.js';
 import type { TextClassifier, TextWhiteBox } from './text-classifier.js';
-import { precisionRecallF1, predictInBatches } from './metrics.js';
+import { falsePositiveRate, precisionRecallF1, predictInBatches } from './metrics.js';
 
 export interface DecisionThresholdOptions {
   /** Index of the class flagged at the threshold (e.g. spam). */
@@ -80,33 +81,62 @@ export function withDecisionThreshold(model: TextClassifier, options: DecisionTh
 export interface ChooseThresholdOptions {
   /** Default: the last class (e.g. `spam` in `['ham', 'spam']`). */
   readonly positiveClass?: number;
-  /** Most validation F1 (as a fraction: 0.005 is half a point) given up against the 0.5 threshold; default 0.005. */
+  /**
+   * Largest share of validation texts of the other classes (ham) the filter may flag, in
+   * [0, 1]; default 0.01 (1%). Thresholds above it are not chosen; when none meets it, the
+   * one with the lowest rate is (and `withinBudget` is false).
+   */
+  readonly maxFalsePositiveRate?: number;
+  /**
+   * Without it (the default), the threshold with the best validation F1 under the budget
+   * (the lowest of equals). With it, the lowest threshold under the budget whose F1 stays
+   * within this much (a fraction: 0.005 is half a point) of the F1 at 0.5: clean F1 traded
+   * for a score the attacker must push further down.
+   */
   readonly maxF1Loss?: number;
-  /** Thresholds considered; default 0.5 down to 0.01. */
+  /** Thresholds considered; default 0.99 down to 0.01. */
   readonly candidates?: readonly number[];
   readonly batchSize?: number;
 }
 
-export interface ThresholdChoice {
+/** One candidate threshold on the validation set. */
+export interface ThresholdPoint {
   readonly threshold: number;
-  /** Validation F1 of the positive class at the chosen threshold and at 0.5. */
   readonly f1: number;
-  readonly f1AtHalf: number;
   readonly precision: number;
   readonly recall: number;
-  /** Every candidate with its validation F1, for the report. */
-  readonly scanned: readonly { readonly threshold: number; readonly f1: number }[];
+  /** Share of the other classes' texts flagged. */
+  readonly falsePositiveRate: number;
 }
 
-const DEFAULT_CANDIDATES = [0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03, 0.02, 0.01];
+export interface ThresholdChoice extends ThresholdPoint {
+  /** Validation F1 of the positive class at 0.5. */
+  readonly f1AtHalf: number;
+  /** The false-positive budget the choice was made under. */
+  readonly maxFalsePositiveRate: number;
+  /** Whether the chosen threshold meets the budget (false: no candidate did). */
+  readonly withinBudget: boolean;
+  /** Every candidate on the validation set, for the report (high to low thresholds as given). */
+  readonly scanned: readonly ThresholdPoint[];
+}
+
+/** Default candidates: above 0.5 too, since a budget of 1% may need a stricter filter than the argmax. */
+export const DEFAULT_THRESHOLD_CANDIDATES: readonly number[] = Object.freeze([
+  0.99, 0.98, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03, 0.02, 0.01,
+]);
+
+/** Default false-positive budget: 1% of ham flagged. */
+export const DEFAULT_MAX_FALSE_POSITIVE_RATE = 0.01;
 
 /**
- * The lowest candidate threshold whose F1 on `validation` stays within `maxF1Loss` of the
- * F1 at 0.5: the most an attacker must move the score for the clean F1 the caller accepts
- * to give up. Scores the validation set once.
+ * The operating point of a filter on `validation`: among candidate thresholds whose
+ * false-positive rate stays within `maxFalsePositiveRate`, the one with the best F1 (or,
+ * with `maxF1Loss`, the lowest within that much of the F1 at 0.5). Scores the set once.
  *
  * @throws UsageError `E_DECISION_THRESHOLD` for an empty validation set, a class the model
- *   does not have, a negative `maxF1Loss` or a candidate outside (0, 1).
+ *   does not have, a negative `maxF1Loss`, a budget outside [0, 1] or a candidate outside (0, 1).
+ * @example
+ * const { threshold, falsePositiveRate } = await chooseDecisionThreshold(filter, splits.validation, { maxFalsePositiveRate: 0.01 });
  */
 export async function chooseDecisionThreshold(
   model: TextClassifier,
@@ -115,18 +145,24 @@ export async function chooseDecisionThreshold(
 ): Promise<ThresholdChoice> {
   const c = options.positiveClass ?? model.classes.length - 1;
   checkClass(model.classes, c);
-  const maxF1Loss = options.maxF1Loss ?? 0.005;
-  const candidates = options.candidates ?? DEFAULT_CANDIDATES;
+  const maxFpr = options.maxFalsePositiveRate ?? DEFAULT_MAX_FALSE_POSITIVE_RATE;
+  const candidates = options.candidates ?? DEFAULT_THRESHOLD_CANDIDATES;
   if (validation.texts.length === 0) {
     throw new UsageError(
       'E_DECISION_THRESHOLD',
       `Decision threshold: the validation set '${validation.name}' is empty; pass labelled texts to choose a threshold on.`,
     );
   }
-  if (!(maxF1Loss >= 0))
-    throw new UsageError('E_DECISION_THRESHOLD', `Decision threshold: maxF1Loss must be >= 0, got ${maxF1Loss}.`, {
-      details: { maxF1Loss },
+  if (options.maxF1Loss !== undefined && !(options.maxF1Loss >= 0))
+    throw new UsageError('E_DECISION_THRESHOLD', `Decision threshold: maxF1Loss must be >= 0, got ${options.maxF1Loss}.`, {
+      details: { maxF1Loss: options.maxF1Loss },
     });
+  if (!(maxFpr >= 0 && maxFpr <= 1))
+    throw new UsageError(
+      'E_DECISION_THRESHOLD',
+      `Decision threshold: maxFalsePositiveRate must be a share in [0, 1] (0.01 flags at most 1% of ham), got ${maxFpr}.`,
+      { details: { maxFalsePositiveRate: maxFpr } },
+    );
   const bad = candidates.find((t) => !(t > 0 && t < 1));
   if (bad !== undefined || candidates.length === 0) {
     throw new UsageError(
@@ -136,24 +172,38 @@ export async function chooseDecisionThreshold(
     );
   }
   const scores = (await predictInBatches(model, validation.texts, options.batchSize)).map((p) => p[c] as number);
-  const at = (threshold: number): { f1: number; precision: number; recall: number } =>
-    precisionRecallF1(
-      scores.map((score) => (score >= threshold ? c : -1)),
-      validation.labels,
-      c,
-    );
+  const at = (threshold: number): ThresholdPoint => {
+    const predicted = scores.map((score) => (score >= threshold ? c : -1));
+    return {
+      threshold,
+      ...precisionRecallF1(predicted, validation.labels, c),
+      falsePositiveRate: falsePositiveRate(predicted, validation.labels, c),
+    };
+  };
   const half = at(0.5);
-  const scanned = candidates.map((threshold) => ({ threshold, ...at(threshold) }));
-  const best = scanned
-    .filter((s) => s.f1 >= half.f1 - maxF1Loss)
-    .reduce((low, s) => (s.threshold < low.threshold ? s : low), { threshold: 0.5, ...half });
+  const scanned = candidates.map(at);
+  // A tiny tolerance so a rate of exactly the budget (e.g. 1 of 100) counts as within it.
+  const feasible = scanned.filter((s) => s.falsePositiveRate <= maxFpr + 1e-12);
+  const lower = (a: ThresholdPoint, b: ThresholdPoint): ThresholdPoint => (b.threshold < a.threshold ? b : a);
+  let best: ThresholdPoint;
+  if (feasible.length === 0) {
+    // No candidate meets the budget: the one that flags the least ham (the best F1 of equals).
+    best = scanned.reduce((a, b) =>
+      b.falsePositiveRate < a.falsePositiveRate || (b.falsePositiveRate === a.falsePositiveRate && b.f1 > a.f1) ? b : a,
+    );
+  } else if (options.maxF1Loss !== undefined) {
+    const tolerance = options.maxF1Loss;
+    const within = feasible.filter((s) => s.f1 >= half.f1 - tolerance);
+    best = within.length > 0 ? within.reduce(lower) : feasible.reduce((a, b) => (b.f1 > a.f1 ? b : a));
+  } else {
+    best = feasible.reduce((a, b) => (b.f1 > a.f1 || (b.f1 === a.f1 && b.threshold < a.threshold) ? b : a));
+  }
   return {
-    threshold: best.threshold,
-    f1: best.f1,
+    ...best,
     f1AtHalf: half.f1,
-    precision: best.precision,
-    recall: best.recall,
-    scanned: scanned.map(({ threshold, f1 }) => ({ threshold, f1 })),
+    maxFalsePositiveRate: maxFpr,
+    withinBudget: best.falsePositiveRate <= maxFpr + 1e-12,
+    scanned,
   };
 }
 

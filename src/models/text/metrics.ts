@@ -9,6 +9,11 @@ export interface TextClassifierMetrics {
   readonly f1: number;
   readonly precision: number;
   readonly recall: number;
+  /**
+   * Share of the texts not of the positive class (ham) predicted as it: the false-positive
+   * rate spam teams budget (0 when there are none).
+   */
+  readonly falsePositiveRate: number;
   /** Predicted class per text. */
   readonly predictions: Int32Array;
 }
@@ -41,6 +46,7 @@ export async function evaluateTextClassifier(
     count: data.texts.length,
     accuracy: data.texts.length === 0 ? 0 : correct / data.texts.length,
     ...precisionRecallF1(predictions, data.labels, positive),
+    falsePositiveRate: falsePositiveRate(predictions, data.labels, positive),
     predictions,
   };
 }
@@ -72,4 +78,16 @@ export function precisionRecallF1(
   const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
   const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
   return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall) };
+}
+
+/** Share of the texts not labelled `positive` that are predicted `positive` (0 when there are none). */
+export function falsePositiveRate(predictions: ArrayLike<number>, labels: ArrayLike<number>, positive: number): number {
+  let negatives = 0;
+  let flagged = 0;
+  for (let i = 0; i < predictions.length; i++) {
+    if (labels[i] === positive) continue;
+    negatives++;
+    if (predictions[i] === positive) flagged++;
+  }
+  return negatives === 0 ? 0 : flagged / negatives;
 }

@@ -206,6 +206,16 @@ export const textSectionSchema = z
     source: z.string().min(1).max(4096).optional(),
     model: z
       .object({
+        /**
+         * `hashed-mlp` (default): hashed word and character n-grams into an MLP. `char-cnn`: a
+         * character-level CNN (models/text/char-cnn.ts) that reads words in context; `hidden`
+         * is then the width of its dense layer (0 for none).
+         */
+        kind: z.enum(['hashed-mlp', 'char-cnn']).default('hashed-mlp'),
+        /** char-cnn: characters read per text (the rest is cut), in [16, 8192]. */
+        inputChars: z.number().int().min(16).max(8192).default(1024),
+        /** char-cnn: filters of each convolution. */
+        filters: z.number().int().min(1).max(256).default(32),
         hidden: z.number().int().min(0).default(16),
         epochs: wholePositive.default(4),
         learningRate: z.number().positive().default(0.002),
@@ -219,12 +229,24 @@ export const textSectionSchema = z
         normalize: z.union([z.boolean(), z.literal('vocabulary')]).default(false),
         /**
          * Flag the last class (spam) from this probability instead of 0.5; `auto` takes the
-         * lowest whose validation F1 stays within half a point of the F1 at 0.5.
+         * one with the best validation F1 among those flagging at most `falsePositiveBudget`
+         * of validation ham.
          */
         decisionThreshold: z.union([z.literal('auto'), z.number().gt(0).lt(1)]).optional(),
+        /** Largest share of ham the `auto` threshold may flag on validation; default 0.01 (1%). */
+        falsePositiveBudget: z.number().min(0).max(1).default(0.01),
       })
       .strict()
-      .default({ hidden: 16, epochs: 4, learningRate: 0.002, normalize: false }),
+      .default({
+        kind: 'hashed-mlp',
+        inputChars: 1024,
+        filters: 32,
+        hidden: 16,
+        epochs: 4,
+        learningRate: 0.002,
+        normalize: false,
+        falsePositiveBudget: 0.01,
+      }),
     /** Hardening by augmentation: perturbations from a text threat, with a phased rate. */
     augment: z
       .object({

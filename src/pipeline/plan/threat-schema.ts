@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { NORM_IDS, THREAT_NORM_IDS } from '../../threats/norms.js';
 import { tabularConstraintsSchema } from '../../threats/tabular/schema.js';
+import { DEFAULT_MAX_WORDS, MAX_WORDS_CAP } from '../../threats/text-threat.js';
 
 /** Plan ids: threat ids and the plan name. */
 export const planId = z
@@ -73,6 +74,11 @@ const textThreat = z
       .object({
         /** Largest fraction of the words in a text that may change. */
         maxWordFraction: z.number().gt(0).max(1),
+        /**
+         * Most words changed in one message, on top of the fraction (a message must stay
+         * readable); default 10. `null` leaves only the fraction (a stress threat).
+         */
+        maxWords: wholePositive.max(MAX_WORDS_CAP).nullable().default(DEFAULT_MAX_WORDS),
         /** Largest number of character edits within one word. */
         maxCharEditsPerWord: wholePositive.default(2),
         /** Tokens never changed (brand names, URLs the attack must keep). */

@@ -23,6 +23,8 @@ export interface TextAttackSet {
   threat: string;
   model: string;
   items: TextAttackExample[];
+  /** The filter's decision threshold, with its clean test F1 and ham false-positive rate there. */
+  operatingPoint?: { threshold: number; f1: number; falsePositiveRate?: number };
   /** Which words attacks changed most often across the attacked examples, when explained. */
   explanation?: TextShiftSummary;
 }
@@ -128,7 +130,11 @@ export function textAttackSection(sets: readonly TextAttackSet[]): string {
           return `<tr><td class="diff">${textDiffHtml(item)}</td><td>${item.label === undefined ? '' : esc(item.label)}</td><td>${verdict}</td><td><ul class="changes">${changes}</ul></td>${explained ? `<td>${importanceCell(item.explanation)}</td>` : ''}</tr>`;
         })
         .join('');
-      return `<h3>${esc(set.threat)} <span class="muted">on ${esc(set.model)}</span></h3><table><thead><tr><th>text (changes marked)</th><th>label</th><th>prediction</th><th>edits</th>${explained ? '<th>word importance (before → after)</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>${wordSummary(set.explanation)}`;
+      const op = set.operatingPoint;
+      const point = op
+        ? `<p class="muted">Operating point: flags from ${op.threshold}; clean F1 ${(op.f1 * 100).toFixed(2)}${op.falsePositiveRate === undefined ? '' : `, ham false positives ${(op.falsePositiveRate * 100).toFixed(2)}%`}.</p>`
+        : '';
+      return `<h3>${esc(set.threat)} <span class="muted">on ${esc(set.model)}</span></h3>${point}<table><thead><tr><th>text (changes marked)</th><th>label</th><th>prediction</th><th>edits</th>${explained ? '<th>word importance (before → after)</th>' : ''}</tr></thead><tbody>${rows}</tbody></table>${wordSummary(set.explanation)}`;
     })
     .join('');
 }

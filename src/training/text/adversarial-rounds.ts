@@ -10,7 +10,8 @@
  * grows with fresh messages; once every text has been attacked, the next rounds start over
  * (against the newer model, which the old rewrites no longer fool). The model is retrained
  * from scratch on the clean data plus all of them, with the same options (normalisation,
- * augmentation, seed) as the first model.
+ * augmentation, seed) as the first model. The model family is the `trainer`'s: the hashed
+ * n-gram filter by default, or e.g. `trainCharCnnClassifier` for the char-CNN.
  *
  * With `holdOut`, the model a round attacks was trained without that round's texts, so the
  * attack meets them as it meets new mail: a model that has memorised its training spam
@@ -28,9 +29,23 @@ import { greedyWir } from '../../attacks/text/search/greedy-wir.js';
 import type { TextDataset } from '../../data/text/text-dataset.js';
 import type { HashedTextClassifier } from '../../models/text/hashed-classifier.js';
 import type { TextClassifier } from '../../models/text/text-classifier.js';
-import { trainTextClassifier, type TextTrainResult, type TrainTextOptions } from './train.js';
+import { trainTextClassifier, type TextTrainProgress, type TrainTextOptions } from './train.js';
 
-export interface AdversarialRoundsOptions extends TrainTextOptions {
+/** A trained text model the rounds can attack and then free. */
+export interface DisposableTextClassifier extends TextClassifier {
+  dispose(): void;
+}
+
+/** Trains one model of the family the rounds harden, from the rounds' options. */
+export type TextTrainer<M extends DisposableTextClassifier, O extends TrainTextOptions> = (
+  dataset: TextDataset,
+  options: O,
+) => Promise<{ readonly classifier: M; readonly history: readonly TextTrainProgress[] }>;
+
+export interface AdversarialRoundsOptions<
+  M extends DisposableTextClassifier = HashedTextClassifier,
+  O extends TrainTextOptions = TrainTextOptions,
+> extends TrainTextOptions {
   /** Threat the attack searches within (the one the filter is meant to withstand). */
   readonly threat: TextThreatModel;
   /** Attack-and-retrain rounds after the first model; default 2. */
@@ -46,7 +61,9 @@ export interface AdversarialRoundsOptions extends TrainTextOptions {
    * with the training normalisation): the attack must target what is deployed. Default: the
    * model itself.
    */
-  readonly deploy?: (model: HashedTextClassifier) => TextClassifier;
+  readonly deploy?: (model: M) => TextClassifier;
+  /** Trains each model (with these same options); default `trainTextClassifier` (the hashed n-gram filter). */
+  readonly trainer?: TextTrainer<M, O>;
   /** Attack each round's texts with a model trained without them (see above); default false. */
   readonly holdOut?: boolean;
   readonly onRound?: (round: AdversarialRound) => void;
@@ -65,7 +82,9 @@ export interface AdversarialRound {
   readonly seconds: number;
 }
 
-export interface AdversarialRoundsResult extends TextTrainResult {
+export interface AdversarialRoundsResult<M extends DisposableTextClassifier = HashedTextClassifier> {
+  readonly classifier: M;
+  readonly history: readonly TextTrainProgress[];
   readonly rounds: readonly AdversarialRound[];
   /** The adversarial texts added over all rounds, with their labels. */
   readonly added: TextDataset;
@@ -81,7 +100,10 @@ export interface AdversarialRoundsResult extends TextTrainResult {
  * const { classifier, rounds } = await trainTextAdversarially(train, { threat, normalize, augment: { threat },
  *   attackClasses: [1], deploy: (m) => normalizedClassifier(m, normalize) });
  */
-export async function trainTextAdversarially(dataset: TextDataset, options: AdversarialRoundsOptions): Promise<AdversarialRoundsResult> {
+export async function trainTextAdversarially<
+  M extends DisposableTextClassifier = HashedTextClassifier,
+  O extends TrainTextOptions = TrainTextOptions,
+>(dataset: TextDataset, options: AdversarialRoundsOptions<M, O> & O): Promise<AdversarialRoundsResult<M>> {
   const rounds = options.rounds ?? 2;
   const perRound = options.perRound ?? 300;
   if (!Number.isInteger(rounds) || rounds < 0) {
@@ -108,7 +130,8 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
   }
   const seed = options.seed ?? 1;
   const attack = options.attack ?? greedyWir({ maxQueries: 1000 });
-  const deploy = options.deploy ?? ((model: HashedTextClassifier): TextClassifier => model);
+  const deploy = options.deploy ?? ((model: M): TextClassifier => model);
+  const train = options.trainer ?? (trainTextClassifier as unknown as TextTrainer<M, O>);
   // Attack order: a seeded shuffle of the attacked classes' texts, consumed round by round.
   const candidates = createRng(seed ^ 0x5eed).shuffle(dataset.labels.flatMap((label, i) => (classes.includes(label) ? [i] : [])));
   const holdOut = options.holdOut ?? false;
@@ -123,7 +146,8 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
     labels: [...dataset.labels.filter((_, i) => !heldOut.has(i)), ...addedLabels],
   });
   // Without hold-out, each round attacks the current model, trained on everything so far.
-  let result: TextTrainResult | undefined = holdOut ? undefined : await trainTextClassifier(dataset, options);
+  type Trained = Awaited<ReturnType<TextTrainer<M, O>>>;
+  let result: Trained | undefined = holdOut ? undefined : await train(dataset, options);
   for (let round = 1; round <= rounds; round++) {
     if (candidates.length === 0) break;
     const picked = Array.from(
@@ -133,7 +157,7 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
     const started = performance.now();
     const texts = picked.map((i) => dataset.texts[i] as string);
     const labels = Int32Array.from(picked.map((i) => dataset.labels[i] as number));
-    const target = result ?? (await trainTextClassifier(withRewrites(new Set(picked)), options));
+    const target = result ?? (await train(withRewrites(new Set(picked)), options));
     const attacked = await attack.run(deploy(target.classifier), texts, labels, options.threat, { seed: seed + round });
     target.classifier.dispose();
     let correct = 0;
@@ -160,9 +184,9 @@ export async function trainTextAdversarially(dataset: TextDataset, options: Adve
     };
     history.push(report);
     options.onRound?.(report);
-    result = holdOut ? undefined : await trainTextClassifier(withRewrites(new Set()), options);
+    result = holdOut ? undefined : await train(withRewrites(new Set()), options);
   }
-  result ??= await trainTextClassifier(withRewrites(new Set()), options);
+  result ??= await train(withRewrites(new Set()), options);
   return {
     ...result,
     rounds: history,

@@ -15,3 +15,4 @@ export {
   type AdversarialRoundsResult,
 } from './adversarial-rounds.js';
 export { salientPerturbation } from './salient-perturbation.js';
+export { trainCharCnnClassifier, type TrainCharCnnOptions, type CharCnnTrainResult } from './train-char-cnn.js';

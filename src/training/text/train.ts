@@ -91,7 +91,8 @@ export interface TextTrainResult {
   readonly history: readonly TextTrainProgress[];
 }
 
-const DEFAULT_SCHEDULE: readonly AugmentPhase[] = [
+/** Default augmentation exposure: 1 clean epoch, 1 at 0.25, then 0.5. */
+export const DEFAULT_SCHEDULE: readonly AugmentPhase[] = [
   { epochs: 1, rate: 0 },
   { epochs: 1, rate: 0.25 },
   { epochs: 1, rate: 0.5 },
@@ -284,7 +285,12 @@ function accuracy(classifier: HashedTextClassifier, data: TextDataset, prepare: 
   return data.texts.length === 0 ? 0 : correct / data.texts.length;
 }
 
-function positive(name: string, value: number, integer: boolean): void {
+/**
+ * Checks a positive training option.
+ *
+ * @throws UsageError `E_TEXT_TRAIN_OPTION` naming the option.
+ */
+export function positive(name: string, value: number, integer: boolean): void {
   if (!(typeof value === 'number' && value > 0 && Number.isFinite(value)) || (integer && !Number.isInteger(value))) {
     throw new UsageError(
       'E_TEXT_TRAIN_OPTION',
@@ -296,7 +302,12 @@ function positive(name: string, value: number, integer: boolean): void {
   }
 }
 
-function checkSchedule(schedule: readonly AugmentPhase[]): void {
+/**
+ * Checks an augmentation schedule.
+ *
+ * @throws UsageError `E_AUGMENT_SCHEDULE` for an empty schedule or a bad phase.
+ */
+export function checkSchedule(schedule: readonly AugmentPhase[]): void {
   if (schedule.length === 0)
     throw new UsageError(
       'E_AUGMENT_SCHEDULE',

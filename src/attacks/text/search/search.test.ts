@@ -65,8 +65,14 @@ const SPAM = 'Claim your free prize now';
 const HAM_LABEL = 0;
 const SPAM_LABEL = 1;
 
-function threat(families: TextFamily[], maxWordFraction = 0.2, protectedTokens?: string[]) {
-  return textThreatModel({ maxWordFraction, maxCharEditsPerWord: 1, families, ...(protectedTokens ? { protectedTokens } : {}) });
+function threat(families: TextFamily[], maxWordFraction = 0.2, protectedTokens?: string[], maxWords?: number) {
+  return textThreatModel({
+    maxWordFraction,
+    maxCharEditsPerWord: 1,
+    families,
+    ...(protectedTokens ? { protectedTokens } : {}),
+    ...(maxWords === undefined ? {} : { maxWords }),
+  });
 }
 
 function wordsOf(text: string): string[] {
@@ -89,7 +95,9 @@ async function assertHonest(
     assert.equal(result.success[i], wrong !== labels[i] ? 1 : 0, `success flag honest for #${i}`);
     const words = wordsOf(text);
     const changes = result.changes[i] ?? [];
-    assert.ok(changes.length <= Math.floor(t.budget.maxWordFraction * words.length + 1e-9), `#${i}: ${changes.length} changes over budget`);
+    // Counted from the budget's own numbers, not through maxChangedWords, so a wrong cap there fails here.
+    const allowed = Math.min(Math.floor(t.budget.maxWordFraction * words.length + 1e-9), t.budget.maxWords ?? Infinity);
+    assert.ok(changes.length <= allowed, `#${i}: ${changes.length} changes over budget (${allowed})`);
     assert.equal(result.changedWordFraction[i], Math.fround(words.length ? changes.length / words.length : 0));
     const tokens = tokenize(text).map((tok) => ({ ...tok }));
     const wordTokens = wordTokenIndices(tokens);
@@ -160,6 +168,13 @@ test('the word budget and protected tokens bind', async () => {
   assert.equal(kept.success[0], 0);
   assert.ok(kept.adversarial[0]?.includes(' free '), 'protected word untouched');
   await assertHonest(keywordModel(), [text], labels, kept, guarded);
+  // The per-message cap binds under a generous fraction: two keywords, one word allowed.
+  const capped = threat(['homoglyph', 'leet'], 0.5, undefined, 1);
+  for (const id of textAttackIds()) {
+    const result = await createTextAttack(id).run(keywordModel(), [text], labels, capped, { seed: 3 });
+    assert.equal(result.success[0], 0, `${id}: one word cannot remove both keywords`);
+    assert.ok((result.changes[0]?.length ?? 0) <= 1, `${id}: at most maxWords changes`);
+  }
 });
 
 test('every search stays honest and in budget over mixed texts, families and seeds', async () => {
@@ -176,7 +191,8 @@ test('every search stays honest and in budget over mixed texts, families and see
     for (let k = 0; k < 3; k++) {
       const families = TEXT_FAMILIES.filter(() => rng.next() < 0.4);
       if (families.length === 0) families.push('char-edit');
-      const t = threat(families, [0.1, 0.3, 0.5][k] as number, k === 2 ? ['prize'] : undefined);
+      // k = 1 and 2 add a per-message cap below the fraction's budget on the long texts.
+      const t = threat(families, [0.1, 0.3, 0.5][k] as number, k === 2 ? ['prize'] : undefined, [undefined, 2, 1][k]);
       const model = keywordModel();
       const result = await createTextAttack(id, { candidatesPerTransformation: 2 }).run(model, texts, labels, t, { seed: k });
       const counted = model.texts;

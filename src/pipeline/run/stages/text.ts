@@ -38,7 +38,10 @@ import {
   type HashedTextClassifier,
   type TextClassifier,
 } from '../../../models/text/index.js';
-import { trainTextClassifier, type TextTrainProgress } from '../../../training/text/train.js';
+import { trainTextClassifier, type TextTrainProgress, type TrainTextOptions } from '../../../training/text/train.js';
+import { trainCharCnnClassifier } from '../../../training/text/train-char-cnn.js';
+import { CharCnnTextClassifier } from '../../../models/text/char-cnn.js';
+import { saveCharCnnClassifier } from '../../../models/text/char-cnn-store.js';
 import { textThreatModel, type TextThreatModel } from '../../../threats/text-threat.js';
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { explainTextAttacked } from '../../../eval/explain/attacked.js';
@@ -65,6 +68,8 @@ export interface TextTrainOutputs {
   counts: { train: number; validation: number; test: number };
   testAccuracy: number;
   testF1: number;
+  /** Share of clean ham test texts flagged at the operating point (issue 26: reported beside F1). */
+  testFalsePositiveRate?: number;
   augmented: boolean;
   /** Probability of the last class (spam) from which the deployed filter flags it; 0.5 is the plain argmax. */
   threshold: number;
@@ -102,6 +107,7 @@ export function toTextThreat(t: TextThreatScenario): TextThreatModel {
   return textThreatModel({
     id: t.id,
     maxWordFraction: t.budget.maxWordFraction,
+    ...(t.budget.maxWords === null ? {} : { maxWords: t.budget.maxWords }),
     maxCharEditsPerWord: t.budget.maxCharEditsPerWord,
     families: t.families ?? DEFAULT_TEXT_FAMILIES,
     ...(t.budget.protectedTokens ? { protectedTokens: t.budget.protectedTokens } : {}),
@@ -123,9 +129,12 @@ function splitsOf(plan: Plan): TextSplits {
  * attacked through both (the attack queries the whole defended pipeline, as an adaptive
  * adversary would).
  */
-function deployed(model: HashedTextClassifier, normalize: NormalizeTextOptions, threshold = 0.5): TextClassifier {
+function deployed(model: TrainedTextModel, normalize: NormalizeTextOptions, threshold = 0.5): TextClassifier {
   return atThreshold(model.info.trainedOnNormalizedText ? normalizedClassifier(model, normalize) : model, threshold);
 }
+
+/** A model the text-train stage trains: the hashed n-gram MLP or the char-CNN (`text.model.kind`). */
+type TrainedTextModel = HashedTextClassifier | CharCnnTextClassifier;
 
 /** `filter` flagging its last class (spam) from `threshold`. */
 function atThreshold(filter: TextClassifier, threshold: number): TextClassifier {
@@ -195,10 +204,20 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
     };
     const adversarial = text.augment?.adversarial;
     const spam = train.classes.length - 1;
+    const cnn = text.model.kind === 'char-cnn';
+    // The char-CNN takes the same options (normaliser, augmentation, validation); `hidden` is its dense layer.
+    const trainer = (data: TextDataset, o: TrainTextOptions): Promise<{ classifier: TrainedTextModel; history: TextTrainProgress[] }> =>
+      cnn
+        ? trainCharCnnClassifier(data, {
+            ...o,
+            cnn: { maxChars: text.model.inputChars, filters: text.model.filters, hidden: text.model.hidden },
+          }).then((r) => ({ classifier: r.classifier, history: [...r.history] }))
+        : trainTextClassifier(data, o).then((r) => ({ classifier: r.classifier, history: [...r.history] }));
     const { classifier } =
       adversarial && augmentThreat
-        ? await trainTextAdversarially(train, {
+        ? await trainTextAdversarially<TrainedTextModel>(train, {
             ...options,
+            trainer,
             threat: toTextThreat(augmentThreat),
             rounds: adversarial.rounds,
             perRound: adversarial.perRound,
@@ -210,24 +229,35 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
                 `adversarial round ${r.round}: the attack got ${r.evaded} of ${r.correctBefore} training texts past the filter; ${r.added} rewrites added (${r.seconds.toFixed(0)} s)`,
               ),
           })
-        : await trainTextClassifier(train, options);
+        : await trainer(train, options);
     try {
       const modelDir = join(ctx.workDir, 'model');
       // A rerun in the same work directory (a file of the last run went missing) finds the
       // last run's companions beside the model; saving replaces the directory and refuses
       // files it does not know, and these are rewritten below.
       await Promise.all([DECISION_THRESHOLD_FILE, VOCABULARY_FILE].map((name) => rm(join(modelDir, name), { force: true })));
-      await saveTextClassifier(classifier, modelDir);
+      if (classifier instanceof CharCnnTextClassifier) await saveCharCnnClassifier(classifier, modelDir);
+      else await saveTextClassifier(classifier, modelDir);
       // After the model: saving it replaces the directory.
       if (vocabulary) await saveVocabulary(modelDir, { vocabulary, synonyms: true });
       const wanted = text.model.decisionThreshold;
       // One normalised filter (and its line cache) for choosing the threshold and scoring the test split.
       const filter = deployed(classifier, normalize);
-      const threshold = wanted === 'auto' ? (await chooseDecisionThreshold(filter, splits.validation)).threshold : (wanted ?? 0.5);
-      if (wanted === 'auto') ctx.log(`decision threshold ${threshold} (chosen on ${splits.validation.texts.length} validation texts)`);
+      const fprBudget = text.model.falsePositiveBudget;
+      const threshold =
+        wanted === 'auto'
+          ? (await chooseDecisionThreshold(filter, splits.validation, { maxFalsePositiveRate: fprBudget })).threshold
+          : (wanted ?? 0.5);
+      if (wanted === 'auto')
+        ctx.log(
+          `decision threshold ${threshold} (best validation F1 flagging at most ${(fprBudget * 100).toFixed(1)}% of ${splits.validation.texts.length} validation texts' ham)`,
+        );
       // Beside the model, so `rampart serve --model` flags at the point measured here.
       await saveDecisionThreshold(modelDir, { positiveClass: classifier.classes[spam] as string, threshold });
       const metrics = await evaluateTextClassifier(atThreshold(filter, threshold), splits.test);
+      ctx.log(
+        `test: accuracy ${(metrics.accuracy * 100).toFixed(2)}%, F1 ${(metrics.f1 * 100).toFixed(2)}, ham false positives ${(metrics.falsePositiveRate * 100).toFixed(2)}% at ${threshold}`,
+      );
       return {
         modelDir: ctx.relative(modelDir),
         sha256: await fileDigest(join(modelDir, 'weights.bin')),
@@ -236,6 +266,7 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
         counts: { train: train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
         testAccuracy: metrics.accuracy,
         testF1: metrics.f1,
+        testFalsePositiveRate: metrics.falsePositiveRate,
         augmented: augmentThreat !== undefined,
         threshold,
         ...(vocabulary ? { vocabulary: true } : {}),
@@ -270,15 +301,28 @@ export const textAttackStage: Stage<TextAttackOutputs> = {
       seed: plan.seed,
     };
   },
-  run: (ctx) => attackSavedFilter(ctx, ctx.resolve(ctx.output(textTrainStage).modelDir)),
+  run: (ctx) => {
+    const trained = ctx.output(textTrainStage);
+    return attackSavedFilter(ctx, ctx.resolve(trained.modelDir), {
+      threshold: trained.threshold,
+      f1: trained.testF1,
+      ...(trained.testFalsePositiveRate === undefined ? {} : { falsePositiveRate: trained.testFalsePositiveRate }),
+    });
+  },
   stillValid: (o, ctx) => filesExist(ctx, [o.examples]),
 };
 
 /**
  * Attacks the text filter saved in `modelDir` (as `rampart serve` deploys it: its normaliser
  * and saved threshold) for every text threat of the plan, on the first `limit` test texts.
+ * `operatingPoint` (the filter's threshold with its clean test F1 and ham FPR, when the plan
+ * trained it) is shown beside each threat's examples in the report.
  */
-export async function attackSavedFilter(ctx: StageContext, modelDir: string): Promise<TextAttackOutputs> {
+export async function attackSavedFilter(
+  ctx: StageContext,
+  modelDir: string,
+  operatingPoint?: TextAttackSet['operatingPoint'],
+): Promise<TextAttackOutputs> {
   const { plan } = ctx;
   const text = textSection(plan);
   const test = first(splitsOf(plan).test, text.limit);
@@ -344,6 +388,7 @@ export async function attackSavedFilter(ctx: StageContext, modelDir: string): Pr
         threat: scenario.id,
         model: `${plan.name}/text`,
         items: shown,
+        ...(operatingPoint ? { operatingPoint } : {}),
         ...(attacked.length > 0 ? { explanation: explained.summary } : {}),
       });
     }

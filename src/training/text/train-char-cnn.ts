@@ -1,0 +1,141 @@
+/**
+ * Training the char-CNN text classifier (models/text/char-cnn.ts) with the same options as
+ * the hashed filter's trainer where they apply: the same normaliser in front (so it learns
+ * the text it will read behind `normalizedClassifier`), the same phased random augmentation
+ * from a threat's families, validation after each epoch. It plugs into the adversarial
+ * rounds (`trainTextAdversarially` with `trainer: trainCharCnnClassifier`), so both models
+ * are hardened by the same attack-and-retrain recipe.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRng } from '../../core/rng.js';
+import { randomPerturbation } from '../../attacks/text/perturb.js';
+import { checkTextDataset, type TextDataset } from '../../data/text/text-dataset.js';
+import { createTextNormalizer } from '../../defenses/normalize-text/normalize.js';
+import { CHAR_ALPHABET_SIZE, charCodes, oneHotBatch, paddedLength } from '../../models/text/char-codes.js';
+import { buildCharCnnModel, CharCnnTextClassifier, DEFAULT_CHAR_CNN, type CharCnnConfig } from '../../models/text/char-cnn.js';
+import { evaluateTextClassifier } from '../../models/text/metrics.js';
+import { checkSchedule, DEFAULT_SCHEDULE, positive, rateAt, type TextTrainProgress, type TrainTextOptions } from './train.js';
+
+export interface TrainCharCnnOptions extends TrainTextOptions {
+  /** The network's shape; default {@link DEFAULT_CHAR_CNN}. `hidden` and `featurizer` do not apply. */
+  readonly cnn?: Partial<CharCnnConfig>;
+}
+
+export interface CharCnnTrainResult {
+  readonly classifier: CharCnnTextClassifier;
+  readonly history: readonly TextTrainProgress[];
+}
+
+/**
+ * Trains a char-CNN on a text data set (Adam, softmax cross-entropy). Default 4 epochs,
+ * batches of 32, learning rate 0.002, seed 1.
+ *
+ * @throws InputError `E_TEXT_DATASET` when the data set is malformed.
+ * @throws UsageError `E_TEXT_TRAIN_OPTION` for a non-positive epoch count, batch size or
+ *   learning rate; `E_AUGMENT_SCHEDULE` for a bad schedule; `E_CHAR_CNN_OPTION` for a bad shape.
+ * @example
+ * const { classifier } = await trainCharCnnClassifier(train, { epochs: 3, normalize: true, cnn: { maxChars: 1024 } });
+ */
+export async function trainCharCnnClassifier(dataset: TextDataset, options: TrainCharCnnOptions = {}): Promise<CharCnnTrainResult> {
+  checkTextDataset(dataset);
+  const seed = options.seed ?? 1;
+  const epochs = options.epochs ?? 4;
+  const batchSize = options.batchSize ?? 32;
+  const learningRate = options.learningRate ?? 0.002;
+  positive('epochs', epochs, true);
+  positive('batchSize', batchSize, true);
+  positive('learningRate', learningRate, false);
+  const schedule = options.augment ? (options.augment.schedule ?? DEFAULT_SCHEDULE) : undefined;
+  if (schedule) checkSchedule(schedule);
+  const cnn: CharCnnConfig = { ...DEFAULT_CHAR_CNN, ...options.cnn };
+  const normalizeOptions =
+    options.normalize === undefined || options.normalize === false ? undefined : options.normalize === true ? {} : options.normalize;
+  const normalizer = normalizeOptions ? createTextNormalizer(normalizeOptions) : undefined;
+  const prepare = (text: string): string => (normalizer ? normalizer(text) : text);
+  const numClasses = dataset.classes.length;
+  const model = buildCharCnnModel(cnn, numClasses, seed);
+  const info = { architecture: 'char-cnn' as const, cnn, trainedOnNormalizedText: normalizeOptions !== undefined };
+  const id = options.id ?? 'char-cnn';
+  const optimizer = tf.train.adam(learningRate);
+  const rng = createRng(seed);
+  // Codes of the clean texts, computed once; perturbed copies are encoded as they are drawn.
+  const clean = dataset.texts.map((t) => charCodes(prepare(t), cnn.maxChars));
+  const augmentClasses = new Set(options.augment?.classes ?? dataset.classes.map((_, i) => i));
+  const perturb = options.augment?.perturb ?? randomPerturbation;
+  const history: TextTrainProgress[] = [];
+  // A view of the model being trained, for validation: it shares the weights and is not disposed.
+  const snapshot = new CharCnnTextClassifier(model, { id, classes: dataset.classes, info });
+  const scored = normalizer
+    ? { id, classes: dataset.classes, predictProba: (texts: readonly string[]) => snapshot.predictProba(texts.map(prepare)) }
+    : snapshot;
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const started = performance.now();
+      const rate = schedule ? rateAt(schedule, epoch) : 0;
+      const epochRng = rng.fork();
+      const order = epochRng.shuffle(Array.from({ length: dataset.texts.length }, (_, i) => i));
+      let lossSum = 0;
+      let batches = 0;
+      for (let start = 0; start < order.length; start += batchSize) {
+        const batch = order.slice(start, start + batchSize);
+        const rows = batch.map((i) => {
+          const label = dataset.labels[i] as number;
+          if (options.augment && rate > 0 && augmentClasses.has(label) && epochRng.next() < rate) {
+            const perturbed = perturb(dataset.texts[i] as string, options.augment.threat, epochRng.seed());
+            return { codes: charCodes(prepare(perturbed), cnn.maxChars), label };
+          }
+          return { codes: clean[i] as Uint8Array, label };
+        });
+        lossSum += trainStep(model, optimizer, rows, numClasses, cnn.maxChars);
+        batches++;
+      }
+      const validationAccuracy = options.validation ? (await evaluateTextClassifier(scored, options.validation)).accuracy : undefined;
+      const progress: TextTrainProgress = {
+        epoch: epoch + 1,
+        epochs,
+        loss: lossSum / Math.max(1, batches),
+        augmentRate: rate,
+        ...(validationAccuracy === undefined ? {} : { validationAccuracy }),
+        seconds: (performance.now() - started) / 1000,
+      };
+      history.push(progress);
+      options.onEpoch?.(progress);
+    }
+  } catch (error) {
+    model.dispose();
+    throw error;
+  } finally {
+    optimizer.dispose();
+  }
+  return { classifier: snapshot, history };
+}
+
+function trainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  rows: { codes: Uint8Array; label: number }[],
+  numClasses: number,
+  maxChars: number,
+): number {
+  // Padded to the batch's longest text: training does not need the per-text padding queries use.
+  const length = rows.reduce((m, r) => Math.max(m, paddedLength(r.codes.length, maxChars)), 64);
+  const y = new Float32Array(rows.length * numClasses);
+  rows.forEach(({ label }, r) => {
+    y[r * numClasses + label] = 1;
+  });
+  return tf.tidy(() => {
+    const xs = tf.tensor4d(
+      oneHotBatch(
+        rows.map((r) => r.codes),
+        length,
+      ),
+      [rows.length, 1, length, CHAR_ALPHABET_SIZE],
+    );
+    const ys = tf.tensor2d(y, [rows.length, numClasses]);
+    const loss = optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor2D) as tf.Scalar,
+      true,
+    );
+    return (loss as tf.Scalar).dataSync()[0] as number;
+  });
+}
