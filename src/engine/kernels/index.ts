@@ -8,9 +8,9 @@
  * (Identity, same-dtype Cast: the engine clones every tensor saved for a gradient) and
  * transposes the whole input before a Sum over leading axes (a conv bias gradient); those
  * are replaced too. For general CNNs: Tile (which the batch-norm gradient uses, per element
- * on stock wasm) and the depthwise convolution gradients (missing on wasm). `registerWasmGradientKernels` swaps in this folder's kernels for
- * backend 'wasm' only and remembers what it replaced, so `restoreStockWasmKernels` can
- * put the stock kernels back (the benchmark compares both in one process). Each
+ * on stock wasm) and the depthwise convolution gradients (missing on wasm).
+ * `registerWasmGradientKernels` swaps in this folder's kernels for backend 'wasm' only and
+ * remembers what it replaced, so `restoreStockWasmKernels` can put the stock kernels back (the benchmark compares both in one process). Each
  * replacement carries the stock kernel's `setupFunc`, so registering before the backend
  * initialises still sets up the stock fallbacks.
  */
