@@ -10,9 +10,10 @@
  * are replaced too. For general CNNs: Tile (which the batch-norm gradient uses, per element
  * on stock wasm) and the depthwise convolution gradients (missing on wasm).
  * `registerWasmGradientKernels` swaps in this folder's kernels for backend 'wasm' only and
- * remembers what it replaced, so `restoreStockWasmKernels` can put the stock kernels back (the benchmark compares both in one process). Each
- * replacement carries the stock kernel's `setupFunc`, so registering before the backend
- * initialises still sets up the stock fallbacks.
+ * remembers what it replaced, so `restoreStockWasmKernels` can put the stock kernels back
+ * (the benchmark compares both in one process). Each replacement carries the stock kernel's
+ * `setupFunc`, so registering before the backend initialises still sets up the stock
+ * fallbacks.
  */
 import * as tf from '@tensorflow/tfjs';
 // Imported for its side effect: the stock wasm kernels must already be registered when
