@@ -14,7 +14,7 @@ import { createTextNormalizer } from '../../defenses/normalize-text/normalize.js
 import { CHAR_ALPHABET_SIZE, charCodes, oneHotBatch, paddedLength } from '../../models/text/char-codes.js';
 import { buildCharCnnModel, CharCnnTextClassifier, DEFAULT_CHAR_CNN, type CharCnnConfig } from '../../models/text/char-cnn.js';
 import { evaluateTextClassifier } from '../../models/text/metrics.js';
-import { checkSchedule, DEFAULT_SCHEDULE, positive, rateAt, type TextTrainProgress, type TrainTextOptions } from './train.js';
+import { checkSchedule, DEFAULT_SCHEDULE, positive, rateAt, recordEpoch, type TextTrainProgress, type TrainTextOptions } from './train.js';
 
 export interface TrainCharCnnOptions extends TrainTextOptions {
   /** The network's shape; default {@link DEFAULT_CHAR_CNN}. `hidden` and `featurizer` do not apply. */
@@ -90,16 +90,7 @@ export async function trainCharCnnClassifier(dataset: TextDataset, options: Trai
         batches++;
       }
       const validationAccuracy = options.validation ? (await evaluateTextClassifier(scored, options.validation)).accuracy : undefined;
-      const progress: TextTrainProgress = {
-        epoch: epoch + 1,
-        epochs,
-        loss: lossSum / Math.max(1, batches),
-        augmentRate: rate,
-        ...(validationAccuracy === undefined ? {} : { validationAccuracy }),
-        seconds: (performance.now() - started) / 1000,
-      };
-      history.push(progress);
-      options.onEpoch?.(progress);
+      recordEpoch(history, options.onEpoch, { epoch, epochs, lossSum, batches, rate, validationAccuracy, started });
     }
   } catch (error) {
     model.dispose();

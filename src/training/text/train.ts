@@ -64,6 +64,35 @@ export interface TextTrainProgress {
   readonly seconds: number;
 }
 
+/**
+ * Appends one epoch's progress (mean loss over its batches, seconds since `started`) to
+ * `history` and reports it: the one epoch record every text trainer keeps.
+ */
+export function recordEpoch(
+  history: TextTrainProgress[],
+  onEpoch: ((progress: TextTrainProgress) => void) | undefined,
+  e: {
+    epoch: number;
+    epochs: number;
+    lossSum: number;
+    batches: number;
+    rate: number;
+    validationAccuracy: number | undefined;
+    started: number;
+  },
+): void {
+  const progress: TextTrainProgress = {
+    epoch: e.epoch + 1,
+    epochs: e.epochs,
+    loss: e.lossSum / Math.max(1, e.batches),
+    augmentRate: e.rate,
+    ...(e.validationAccuracy === undefined ? {} : { validationAccuracy: e.validationAccuracy }),
+    seconds: (performance.now() - e.started) / 1000,
+  };
+  history.push(progress);
+  onEpoch?.(progress);
+}
+
 export interface TrainTextOptions {
   /** Weight init, shuffles and augmentation draws. Default 1. */
   readonly seed?: number;
@@ -198,16 +227,7 @@ export async function trainTextClassifier(dataset: TextDataset, options: TrainTe
       }
       const snapshot = new HashedTextClassifier(model, { id: options.id ?? 'hashed-mlp', classes: dataset.classes, info });
       const validationAccuracy = options.validation ? accuracy(snapshot, options.validation, prepare) : undefined;
-      const progress: TextTrainProgress = {
-        epoch: epoch + 1,
-        epochs,
-        loss: lossSum / Math.max(1, batches),
-        augmentRate: rate,
-        ...(validationAccuracy === undefined ? {} : { validationAccuracy }),
-        seconds: (performance.now() - started) / 1000,
-      };
-      history.push(progress);
-      options.onEpoch?.(progress);
+      recordEpoch(history, options.onEpoch, { epoch, epochs, lossSum, batches, rate, validationAccuracy, started });
     }
   } catch (error) {
     model.dispose();

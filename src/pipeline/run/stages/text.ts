@@ -42,23 +42,22 @@ import { trainTextClassifier, type TextTrainProgress, type TrainTextOptions } fr
 import { trainCharCnnClassifier } from '../../../training/text/train-char-cnn.js';
 import { CharCnnTextClassifier } from '../../../models/text/char-cnn.js';
 import { saveCharCnnClassifier } from '../../../models/text/char-cnn-store.js';
-import { textThreatModel, type TextThreatModel } from '../../../threats/text-threat.js';
 import type { TextAttackSet } from '../../../report/html/text-diff.js';
 import { explainTextAttacked } from '../../../eval/explain/attacked.js';
 import { attackTexts, localExecutor, type ExecutorSession } from '../../../execution/index.js';
-import { TEXT_FAMILIES, type Plan, type TextThreatScenario } from '../../plan/schema.js';
+import type { Plan } from '../../plan/schema.js';
 import type { Stage, StageContext } from '../types.js';
 import { fileDigest } from '../hash.js';
 import { filesExist } from './common.js';
 import { ADVERSARIAL_SETS, adversarialInputs, setsOfChannel, type ResolvedAdversarialSet } from '../../refresh-adversarial.js';
 import { mixAdversarialTexts } from '../../adversarial-text.js';
+import { textSection, textThreats, toTextThreat } from './text-threats.js';
+
+export { DEFAULT_TEXT_FAMILIES, textSection, textThreats, toTextThreat } from './text-threats.js';
 
 /** The plan's text adversarial sets (resolved by the run from `text.adversarial` and `data.adversarial`). */
 const textSets = (extras: Record<string, unknown>): ResolvedAdversarialSet[] =>
   setsOfChannel(extras[ADVERSARIAL_SETS] as ResolvedAdversarialSet[] | undefined, 'text');
-
-/** Families a text threat covers when the plan lists none: all but WordNet synonyms (slow to load). */
-export const DEFAULT_TEXT_FAMILIES = TEXT_FAMILIES.filter((f) => f !== 'synonym');
 
 export interface TextTrainOutputs {
   modelDir: string;
@@ -91,27 +90,6 @@ export interface TextAttackOutputs {
   examples: string;
   /** The filter attacked, when it is the plan's own (`text.source`): its directory and the digest of its files. */
   model?: { source: string; sha256: string };
-}
-
-export function textSection(plan: Plan): NonNullable<Plan['text']> {
-  if (!plan.text) throw new Error("text stages need the plan's text section");
-  return plan.text;
-}
-
-export function textThreats(plan: Plan): TextThreatScenario[] {
-  return plan.threats.filter((t): t is TextThreatScenario => t.channel === 'text');
-}
-
-/** The plan's text threat as the text attacks' threat model. */
-export function toTextThreat(t: TextThreatScenario): TextThreatModel {
-  return textThreatModel({
-    id: t.id,
-    maxWordFraction: t.budget.maxWordFraction,
-    ...(t.budget.maxWords === null ? {} : { maxWords: t.budget.maxWords }),
-    maxCharEditsPerWord: t.budget.maxCharEditsPerWord,
-    families: t.families ?? DEFAULT_TEXT_FAMILIES,
-    ...(t.budget.protectedTokens ? { protectedTokens: t.budget.protectedTokens } : {}),
-  });
 }
 
 function splitsOf(plan: Plan): TextSplits {
