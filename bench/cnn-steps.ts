@@ -37,33 +37,44 @@ export interface CnnWorkload {
   dispose(): void;
 }
 
+/** A threat budget and the PGD-AT inner loop's steps and step size, plus Adam's learning rate. */
+export interface StepSettings {
+  readonly epsilon: number;
+  readonly attackSteps: number;
+  readonly stepSize: number;
+  readonly learningRate: number;
+}
+
 /**
- * Builds the CNN and a seeded batch.
- *
- * @example
- * const w = createCnnWorkload(128);
- * const next = w.pgdStep(w.x);
+ * The workloads on any image classifier given as a LayersModel (NHWC inputs in [0, 1]) with
+ * a seeded batch of noise: the attack sees the model in inference mode, the weight update in
+ * training mode (batch norm's batch statistics, as Rampart's `pgd-at` objective and PyTorch's
+ * `model.eval()` / `model.train()` do; the same for a net without batch norm or dropout).
+ * `dispose` also disposes the model when `ownsModel`.
  */
-export function createCnnWorkload(batch: number, seed = 1): CnnWorkload {
-  const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed });
-  const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', seed);
+export function createWorkloadOn(
+  model: tf.LayersModel,
+  o: { inputShape: readonly number[]; numClasses: number; batch: number; seed: number; settings: StepSettings; ownsModel: boolean },
+): CnnWorkload {
+  const { batch, seed, settings, numClasses } = o;
+  const x = tf.randomUniform([batch, ...o.inputShape], 0, 1, 'float32', seed);
   const labels = tf.tidy(
     () =>
       tf
-        .randomUniform([batch], 0, 10, 'float32', seed + 1)
+        .randomUniform([batch], 0, numClasses, 'float32', seed + 1)
         .floor()
         .toInt() as tf.Tensor1D,
   );
-  const onehot = tf.oneHot(labels, 10);
-  const threat: ThreatModel = threatModel({ norm: 'linf', epsilon: PGD_SETTINGS.epsilon });
-  const optimizer = tf.train.adam(PGD_SETTINGS.learningRate);
+  const onehot = tf.oneHot(labels, numClasses);
+  const threat: ThreatModel = threatModel({ norm: 'linf', epsilon: settings.epsilon });
+  const optimizer = tf.train.adam(settings.learningRate);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const logits = (input: tf.Tensor) => model.apply(input) as tf.Tensor2D;
+  const logits = (input: tf.Tensor) => model.apply(input, { training: false }) as tf.Tensor2D;
   const objective = (z: tf.Tensor2D) => attackLoss('ce', z, labels, false);
   const gradientOf = tf.grad((input: tf.Tensor) => tf.sum(objective(logits(input))));
-  const meanLoss = (input: tf.Tensor) => tf.losses.softmaxCrossEntropy(onehot, logits(input)) as tf.Scalar;
+  const trainingLoss = (input: tf.Tensor) =>
+    tf.losses.softmaxCrossEntropy(onehot, model.apply(input, { training: true }) as tf.Tensor2D) as tf.Scalar;
   let round = 0;
-
   const inputGradient = (current: tf.Tensor) => tf.tidy(() => gradientOf(current));
   return {
     batch,
@@ -71,7 +82,7 @@ export function createCnnWorkload(batch: number, seed = 1): CnnWorkload {
     inputGradient,
     pgdStep(current) {
       const gradient = inputGradient(current);
-      const next = ascentStep(x, current, gradient, linf, threat, PGD_SETTINGS.stepSize);
+      const next = ascentStep(x, current, gradient, linf, threat, settings.stepSize);
       gradient.dispose();
       return next;
     },
@@ -82,25 +93,37 @@ export function createCnnWorkload(batch: number, seed = 1): CnnWorkload {
         logits,
         norm: linf,
         threat,
-        steps: PGD_SETTINGS.attackSteps,
-        stepSize: PGD_SETTINGS.stepSize,
+        steps: settings.attackSteps,
+        stepSize: settings.stepSize,
         randomStart: true,
         seed: seed + round,
       });
       tf.tidy(() => {
-        optimizer.minimize(() => meanLoss(adversarial), false, vars);
+        optimizer.minimize(() => trainingLoss(adversarial), false, vars);
       });
       adversarial.dispose();
     },
     trainStep() {
       tf.tidy(() => {
-        optimizer.minimize(() => meanLoss(x), false, vars);
+        optimizer.minimize(() => trainingLoss(x), false, vars);
       });
     },
     dispose() {
       optimizer.dispose();
-      model.dispose();
+      if (o.ownsModel) model.dispose();
       tf.dispose([x, labels, onehot]);
     },
   };
+}
+
+/**
+ * Builds the CNN and a seeded batch.
+ *
+ * @example
+ * const w = createCnnWorkload(128);
+ * const next = w.pgdStep(w.x);
+ */
+export function createCnnWorkload(batch: number, seed = 1): CnnWorkload {
+  const model = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed });
+  return createWorkloadOn(model, { inputShape: [28, 28, 1], numClasses: 10, batch, seed, settings: PGD_SETTINGS, ownsModel: true });
 }

@@ -14,10 +14,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
 import { attackLoss } from '../src/attacks/losses.js';
-import { ascentStep, perturb } from '../src/attacks/image/ascent.js';
-import { linf } from '../src/threats/norms.js';
-import { threatModel } from '../src/threats/threat-model.js';
-import type { CnnWorkload } from './cnn-steps.js';
+import { createWorkloadOn, type CnnWorkload } from './cnn-steps.js';
 
 /** The CIFAR L∞ threat of Madry et al. (8/255, steps of 2/255), 10 attack steps per PGD-AT step. */
 export const CIFAR_PGD_SETTINGS = { epsilon: 8 / 255, attackSteps: 10, stepSize: 2 / 255, learningRate: 1e-3 } as const;
@@ -94,61 +91,5 @@ export function createModelWorkload(
   batch: number,
   seed = 1,
 ): CnnWorkload {
-  const settings = CIFAR_PGD_SETTINGS;
-  const x = tf.randomUniform([batch, ...inputShape], 0, 1, 'float32', seed);
-  const labels = tf.tidy(
-    () =>
-      tf
-        .randomUniform([batch], 0, numClasses, 'float32', seed + 1)
-        .floor()
-        .toInt() as tf.Tensor1D,
-  );
-  const onehot = tf.oneHot(labels, numClasses);
-  const threat = threatModel({ norm: 'linf', epsilon: settings.epsilon });
-  const optimizer = tf.train.adam(settings.learningRate);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const logits = (input: tf.Tensor) => model.apply(input, { training: false }) as tf.Tensor2D;
-  const objective = (z: tf.Tensor2D) => attackLoss('ce', z, labels, false);
-  const gradientOf = tf.grad((input: tf.Tensor) => tf.sum(objective(logits(input))));
-  const trainingLoss = (input: tf.Tensor) =>
-    tf.losses.softmaxCrossEntropy(onehot, model.apply(input, { training: true }) as tf.Tensor2D) as tf.Scalar;
-  let round = 0;
-  const inputGradient = (current: tf.Tensor) => tf.tidy(() => gradientOf(current));
-  return {
-    batch,
-    x,
-    inputGradient,
-    pgdStep(current) {
-      const gradient = inputGradient(current);
-      const next = ascentStep(x, current, gradient, linf, threat, settings.stepSize);
-      gradient.dispose();
-      return next;
-    },
-    pgdAtStep() {
-      round++;
-      const adversarial = perturb(x, {
-        objective,
-        logits,
-        norm: linf,
-        threat,
-        steps: settings.attackSteps,
-        stepSize: settings.stepSize,
-        randomStart: true,
-        seed: seed + round,
-      });
-      tf.tidy(() => {
-        optimizer.minimize(() => trainingLoss(adversarial), false, vars);
-      });
-      adversarial.dispose();
-    },
-    trainStep() {
-      tf.tidy(() => {
-        optimizer.minimize(() => trainingLoss(x), false, vars);
-      });
-    },
-    dispose() {
-      optimizer.dispose();
-      tf.dispose([x, labels, onehot]);
-    },
-  };
+  return createWorkloadOn(model, { inputShape, numClasses, batch, seed, settings: CIFAR_PGD_SETTINGS, ownsModel: false });
 }
