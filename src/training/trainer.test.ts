@@ -277,3 +277,20 @@ test('PGD-AT on a 2-worker pool runs the inner attack in the workers and follows
     assert.ok(maxDiff < 1e-4, `weight ${i} differs by ${maxDiff}`);
   });
 });
+
+test('an empty validation split reports no validation accuracy (not 0%)', async () => {
+  const train = takeFirst(smallMnist().train, 64);
+  const model = buildModel('linear', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 });
+  const report = await trainModel({
+    model,
+    train,
+    validation: takeFirst(smallMnist().test, 0),
+    epochs: 1,
+    batchSize: 32,
+    optimizer: 'adam',
+    learningRate: 1e-3,
+    seed: 3,
+  });
+  assert.equal(report.epochs[0]?.validationAccuracy, undefined);
+  model.dispose();
+});

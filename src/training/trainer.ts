@@ -174,7 +174,9 @@ function disposeAll(tensors: tf.Tensor[] | undefined): void {
 export async function trainModel(options: TrainOptions): Promise<TrainReport> {
   validateConfig(options);
   const started = Date.now();
-  const { model, train, validation, epochs, batchSize } = options;
+  const { model, train, epochs, batchSize } = options;
+  // An empty validation split (a plan's split may give it 0%) measures nothing: no accuracy of 0.
+  const validation = options.validation && options.validation.count > 0 ? options.validation : undefined;
   const classifier = new TfjsClassifier(model);
   assertBatchShape(classifier, [train.count, ...train.shape], `training set '${train.name}'`);
   const objective = options.objective ?? standardObjective();
