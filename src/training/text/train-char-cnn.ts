@@ -14,7 +14,8 @@ import { createTextNormalizer } from '../../defenses/normalize-text/normalize.js
 import { CHAR_ALPHABET_SIZE, charCodes, oneHotBatch, paddedLength } from '../../models/text/char-codes.js';
 import { buildCharCnnModel, CharCnnTextClassifier, DEFAULT_CHAR_CNN, type CharCnnConfig } from '../../models/text/char-cnn.js';
 import { evaluateTextClassifier } from '../../models/text/metrics.js';
-import { checkSchedule, DEFAULT_SCHEDULE, positive, rateAt, recordEpoch, type TextTrainProgress, type TrainTextOptions } from './train.js';
+import { checkSchedule, DEFAULT_SCHEDULE, positive, rateAt, type TextTrainProgress, type TrainTextOptions } from './train.js';
+import { runTextEpochs } from './epochs.js';
 
 export interface TrainCharCnnOptions extends TrainTextOptions {
   /** The network's shape; default {@link DEFAULT_CHAR_CNN}. `hidden` and `featurizer` do not apply. */
@@ -62,36 +63,36 @@ export async function trainCharCnnClassifier(dataset: TextDataset, options: Trai
   const clean = dataset.texts.map((t) => charCodes(prepare(t), cnn.maxChars));
   const augmentClasses = new Set(options.augment?.classes ?? dataset.classes.map((_, i) => i));
   const perturb = options.augment?.perturb ?? randomPerturbation;
-  const history: TextTrainProgress[] = [];
   // A view of the model being trained, for validation: it shares the weights and is not disposed.
   const snapshot = new CharCnnTextClassifier(model, { id, classes: dataset.classes, info });
   const scored = normalizer
     ? { id, classes: dataset.classes, predictProba: (texts: readonly string[]) => snapshot.predictProba(texts.map(prepare)) }
     : snapshot;
+  const augment = options.augment;
+  let history: TextTrainProgress[];
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const started = performance.now();
-      const rate = schedule ? rateAt(schedule, epoch) : 0;
-      const epochRng = rng.fork();
-      const order = epochRng.shuffle(Array.from({ length: dataset.texts.length }, (_, i) => i));
-      let lossSum = 0;
-      let batches = 0;
-      for (let start = 0; start < order.length; start += batchSize) {
-        const batch = order.slice(start, start + batchSize);
-        const rows = batch.map((i) => {
+    history = await runTextEpochs({
+      epochs,
+      batchSize,
+      count: dataset.texts.length,
+      rateAt: (epoch) => (schedule ? rateAt(schedule, epoch) : 0),
+      augmentable: (i) => augment !== undefined && augmentClasses.has(dataset.labels[i] as number),
+      rng,
+      step: (batch, seeds) => {
+        const rows = batch.map((i, k) => {
           const label = dataset.labels[i] as number;
-          if (options.augment && rate > 0 && augmentClasses.has(label) && epochRng.next() < rate) {
-            const perturbed = perturb(dataset.texts[i] as string, options.augment.threat, epochRng.seed());
+          const seed = seeds[k];
+          if (augment && seed !== undefined) {
+            const perturbed = perturb(dataset.texts[i] as string, augment.threat, seed);
             return { codes: charCodes(prepare(perturbed), cnn.maxChars), label };
           }
           return { codes: clean[i] as Uint8Array, label };
         });
-        lossSum += trainStep(model, optimizer, rows, numClasses, cnn.maxChars);
-        batches++;
-      }
-      const validationAccuracy = options.validation ? (await evaluateTextClassifier(scored, options.validation)).accuracy : undefined;
-      recordEpoch(history, options.onEpoch, { epoch, epochs, lossSum, batches, rate, validationAccuracy, started });
-    }
+        return trainStep(model, optimizer, rows, numClasses, cnn.maxChars);
+      },
+      validate: async () => (options.validation ? (await evaluateTextClassifier(scored, options.validation)).accuracy : undefined),
+      onEpoch: options.onEpoch,
+    });
   } catch (error) {
     model.dispose();
     throw error;

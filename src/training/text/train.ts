@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
+import { runTextEpochs, type TextTrainProgress } from './epochs.js';
 import type { TextThreatModel } from '../../threats/text-threat.js';
 import { randomPerturbation } from '../../attacks/text/perturb.js';
 import { checkTextDataset, type TextDataset } from '../../data/text/text-dataset.js';
@@ -51,47 +52,7 @@ export interface TextAugmentOptions {
   readonly perturb?: (text: string, threat: TextThreatModel, seed: number, importance?: (word: string) => number) => string;
 }
 
-export interface TextTrainProgress {
-  /** 1-based. */
-  readonly epoch: number;
-  readonly epochs: number;
-  /** Mean training cross-entropy over the epoch. */
-  readonly loss: number;
-  /** Share of training texts perturbed this epoch. */
-  readonly augmentRate: number;
-  /** Accuracy on `validation`, when given. */
-  readonly validationAccuracy?: number;
-  readonly seconds: number;
-}
-
-/**
- * Appends one epoch's progress (mean loss over its batches, seconds since `started`) to
- * `history` and reports it: the one epoch record every text trainer keeps.
- */
-export function recordEpoch(
-  history: TextTrainProgress[],
-  onEpoch: ((progress: TextTrainProgress) => void) | undefined,
-  e: {
-    epoch: number;
-    epochs: number;
-    lossSum: number;
-    batches: number;
-    rate: number;
-    validationAccuracy: number | undefined;
-    started: number;
-  },
-): void {
-  const progress: TextTrainProgress = {
-    epoch: e.epoch + 1,
-    epochs: e.epochs,
-    loss: e.lossSum / Math.max(1, e.batches),
-    augmentRate: e.rate,
-    ...(e.validationAccuracy === undefined ? {} : { validationAccuracy: e.validationAccuracy }),
-    seconds: (performance.now() - e.started) / 1000,
-  };
-  history.push(progress);
-  onEpoch?.(progress);
-}
+export type { TextTrainProgress } from './epochs.js';
 
 export interface TrainTextOptions {
   /** Weight init, shuffles and augmentation draws. Default 1. */
@@ -180,29 +141,23 @@ export async function trainTextClassifier(dataset: TextDataset, options: TrainTe
     (select === 'salient'
       ? (text, threat, seed, importance) => salientPerturbation(text, threat, seed, importance ?? (() => 0))
       : randomPerturbation);
-  const history: TextTrainProgress[] = [];
   const info = {
     architecture: 'hashed-mlp' as const,
     hidden,
     featurizer: featurizer.config,
     trainedOnNormalizedText: normalizeOptions !== undefined,
   };
+  const augment = options.augment;
+  let history: TextTrainProgress[];
   try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const started = performance.now();
-      const rate = schedule ? rateAt(schedule, epoch) : 0;
-      const epochRng = rng.fork();
-      const order = epochRng.shuffle(Array.from({ length: dataset.texts.length }, (_, i) => i));
-      let lossSum = 0;
-      let batches = 0;
-      for (let start = 0; start < order.length; start += batchSize) {
-        const batch = order.slice(start, start + batchSize);
-        // Draws in text order, so a run is the same whichever words end up perturbed.
-        const seeds = batch.map((i) =>
-          options.augment && rate > 0 && augmentClasses.has(dataset.labels[i] as number) && epochRng.next() < rate
-            ? epochRng.seed()
-            : undefined,
-        );
+    history = await runTextEpochs({
+      epochs,
+      batchSize,
+      count: dataset.texts.length,
+      rateAt: (epoch) => (schedule ? rateAt(schedule, epoch) : 0),
+      augmentable: (i) => augment !== undefined && augmentClasses.has(dataset.labels[i] as number),
+      rng,
+      step: (batch, seeds) => {
         const salient =
           select === 'salient'
             ? batch
@@ -215,20 +170,24 @@ export async function trainTextClassifier(dataset: TextDataset, options: TrainTe
         const rows = batch.map((i, k) => {
           const label = dataset.labels[i] as number;
           const seed = seeds[k];
-          if (options.augment && seed !== undefined) {
-            const text = dataset.texts[i] as string;
-            const perturbed = perturb(text, options.augment.threat, seed, importance[augmented++]);
+          if (augment && seed !== undefined) {
+            const perturbed = perturb(dataset.texts[i] as string, augment.threat, seed, importance[augmented++]);
             return { vector: featurizer.sparse(prepare(perturbed)), label };
           }
           return { vector: clean[i] as SparseVector, label };
         });
-        lossSum += trainStep(model, optimizer, rows, featurizer.size, numClasses);
-        batches++;
-      }
-      const snapshot = new HashedTextClassifier(model, { id: options.id ?? 'hashed-mlp', classes: dataset.classes, info });
-      const validationAccuracy = options.validation ? accuracy(snapshot, options.validation, prepare) : undefined;
-      recordEpoch(history, options.onEpoch, { epoch, epochs, lossSum, batches, rate, validationAccuracy, started });
-    }
+        return trainStep(model, optimizer, rows, featurizer.size, numClasses);
+      },
+      validate: () =>
+        options.validation
+          ? accuracy(
+              new HashedTextClassifier(model, { id: options.id ?? 'hashed-mlp', classes: dataset.classes, info }),
+              options.validation,
+              prepare,
+            )
+          : undefined,
+      onEpoch: options.onEpoch,
+    });
   } catch (error) {
     model.dispose();
     throw error;
