@@ -99,19 +99,39 @@ describe('queue executor', { skip }, () => {
       // A model no worker has cached yet.
       const fresh = new TfjsClassifier(buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 11 }), { id: 'fresh' });
       await withSession(queue, fresh, async (session) => {
-        // The model's artifact expires (or is evicted) under the session: every attempt of every shard fails.
+        // Something else overwrites the model's artifact under the session: every attempt of every shard fails.
         const client = await redisOf(inspect.client);
-        for (const key of await client.keys('rampart:artifact:*')) await client.del(key);
+        for (const key of await client.keys('rampart:artifact:*')) await client.set(key, 'not the model');
         await assert.rejects(
           session.runRows({ ...work, rows: work.rows.slice(0, 40) }),
           (error: Error & { code?: string; details?: Record<string, unknown> }) => {
-            assert.equal(error.code, 'E_QUEUE_ARTIFACT_MISSING');
+            assert.equal(error.code, 'E_QUEUE_ARTIFACT_DIGEST');
             assert.equal(error.details?.attempts, 2);
             return true;
           },
         );
       });
       assert.deepEqual(await inspect.getJobCounts('wait', 'delayed', 'active'), { wait: 0, delayed: 0, active: 0 });
+    } finally {
+      await queue.close();
+      await inspect.close();
+    }
+  });
+
+  it('publishes an artifact again when it expires under the session (a job added after Redis lost it), results unchanged', async () => {
+    const queue = await createQueueExecutor({ url: redis.url, shardRows: 16, ...FAST });
+    const inspect = new Queue(queueName('wasm'), { connection: { host: '127.0.0.1', port: redis.port } });
+    try {
+      const fresh = new TfjsClassifier(buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 10, seed: 12 }), { id: 'fresh-2' });
+      const freshLocal = await withSession(localExecutor({ shardRows: 16 }), fresh, (s) => s.runRows(work));
+      const queued = await withSession(queue, fresh, async (session) => {
+        // The session published the model; Redis loses it before any job is added.
+        const client = await redisOf(inspect.client);
+        for (const key of await client.keys('rampart:artifact:*')) await client.del(key);
+        return session.runRows(work);
+      });
+      assertIdentical(freshLocal, queued);
+      assert.ok(queue.resubmitted > 0, 'the shards whose model was gone were published and enqueued again');
     } finally {
       await queue.close();
       await inspect.close();

@@ -6,7 +6,7 @@
  * nothing), a shard past its timeout, or Redis unreachable past the connection timeout.
  */
 import type { Queue, QueueEvents } from 'bullmq';
-import { EngineError } from '../../core/errors.js';
+import { EngineError, RampartError } from '../../core/errors.js';
 import { redisOf } from './artifacts.js';
 import { decodeJobError } from './job.js';
 import { keys, type QueueExecutorConfig } from './options.js';
@@ -139,13 +139,31 @@ export class ShardTracker {
     }
   }
 
-  /** A 'failed' event also comes for attempts that will be retried; only a job in the failed state ends the run. */
+  /**
+   * A 'failed' event also comes for attempts that will be retried; only a job in the failed
+   * state ends the run. A job that failed because its artifacts were gone was added to a Redis
+   * that restarted after they were published: it is lost like any other, so it goes again.
+   */
   private async checkFailed(id: string): Promise<void> {
     const p = this.pending.get(id);
     if (!p || p.busy) return;
-    const job = await this.queue.getJob(id).catch(() => undefined);
-    if (!job || !(await job.isFailed().catch(() => false))) return;
-    this.settle(id, { error: decodeJobError(job.failedReason, id, job.attemptsMade) });
+    p.busy = true;
+    try {
+      const job = await this.queue.getJob(id).catch(() => undefined);
+      if (!job || !(await job.isFailed().catch(() => false))) return;
+      const error = decodeJobError(job.failedReason, id, job.attemptsMade);
+      if (error instanceof RampartError && error.code === 'E_QUEUE_ARTIFACT_MISSING') {
+        // The failed job keeps its id; it must go before the same id can be added again.
+        await job.remove();
+        await this.lost(p);
+        return;
+      }
+      this.settle(id, { error });
+    } catch (error) {
+      this.settle(id, { error: error instanceof Error ? error : new Error(String(error)) });
+    } finally {
+      p.busy = false;
+    }
   }
 
   private async lost(p: PendingShard & { resubmits: number }): Promise<void> {

@@ -31,6 +31,7 @@ export interface QueueWorkerHandle {
 
 /** Errors a retry cannot fix: the same input gives the same error on any worker. */
 const FINAL_KINDS = new Set(['usage', 'input', 'threat', 'config']);
+const FINAL_CODES = new Set(['E_QUEUE_CANCELLED', 'E_QUEUE_ARTIFACT_MISSING']);
 const PROGRESS_EVERY_MS = 500;
 
 /**
@@ -98,7 +99,8 @@ export async function startQueueWorker(
       onEvent({ type: 'failed', jobId: id, code, message: error instanceof Error ? error.message : String(error) });
       const reason = encodeJobError(error);
       // A usage or input error is the same on every attempt: fail the job now instead of retrying it.
-      if (error instanceof RampartError && (FINAL_KINDS.has(error.kind) || error.code === 'E_QUEUE_CANCELLED'))
+      // A missing artifact stays missing until the coordinator publishes it again, which it does once the job fails.
+      if (error instanceof RampartError && (FINAL_KINDS.has(error.kind) || FINAL_CODES.has(error.code)))
         throw new UnrecoverableError(reason);
       throw new Error(reason);
     }
