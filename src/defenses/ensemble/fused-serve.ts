@@ -12,11 +12,15 @@
  * rather than their sum when the second core is free. Until the thread is ready, when it
  * cannot take a batch, or when it has not begun one by the time member 1 is done, the
  * members run here: the same numbers either way.
+ *
+ * A multi-head model (heads.ts: dense heads on one shared trunk) has no member worth a
+ * thread: its trunk runs once and its heads as one matmul (shared-heads.ts), here.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageBatch } from '../layer.js';
 import { fusedMemberOutputs, headForwards } from './fast-forward.js';
 import { startMemberPool, type MemberPool, type MemberPoolOptions } from './member-pool.js';
+import { sharedHeads } from './shared-heads.js';
 
 export { fusedMemberOutputs } from './fast-forward.js';
 
@@ -90,6 +94,18 @@ export function fusedHeads(
 ): FusedHeads | undefined {
   const outputs = fusedMemberOutputs(model);
   if (!outputs) return undefined;
+  const shared = sharedHeads(model, outputs);
+  if (shared) {
+    const runShared = (batch: ImageBatch): FusedRun => combineMembers(shared.run(batch), batch.count);
+    return {
+      members: shared.heads,
+      mode: () => 'inline',
+      ready: () => Promise.resolve(),
+      runInline: runShared,
+      run: (batch) => Promise.resolve(runShared(batch)),
+      dispose: () => shared.dispose(),
+    };
+  }
   const input = model.inputs[0] as tf.SymbolicTensor;
   const all = tf.model({ inputs: input, outputs });
   const rest = tf.model({ inputs: input, outputs: outputs.slice(1) });
