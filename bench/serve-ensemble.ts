@@ -13,14 +13,17 @@
  *   fused-inline  one graph holding the primary and the MLP member (mean of logits), served
  *             member by member on the serving thread, mean and labels in JS;
  *   fused     the same model as `rampart serve` runs it (`ensemble: { fused: true }`): the
- *             MLP member on the member thread while the primary member runs here.
+ *             MLP member on the member thread while the primary member runs here;
+ *   heads     a multi-head model (`--method diversified --heads K`, defenses/ensemble/heads.ts):
+ *             the primary's trunk once and K dense heads as one matmul, mean and labels in JS,
+ *             as `rampart serve` runs it.
  * Requests are sequential (one in flight: the non-saturated case; `npm run bench:serve`
  * measures saturation). Rounds alternate the variants (rotating order); per round: p50 and
  * p99 over `--requests` calls, process CPU per call (every thread, the member thread
  * included), serving-thread CPU per call (Linux schedstat: what bounds throughput when the
  * second core is free) and busy time (event-loop utilisation, in the JSON). Reported:
  * medians over rounds, and the median over rounds of each round's ratio to bare.
- * Flags: --arch cnn|mlp --requests 400 --rounds 7 --out bench/results/serve-ensemble.json
+ * Flags: --arch cnn|mlp --heads 4 --requests 400 --rounds 7 --out bench/results/serve-ensemble.json
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -34,6 +37,7 @@ import { writeJsonFile } from '../src/core/files.js';
 import { buildModel } from '../src/models/architectures.js';
 import { loadClassifierModel, saveClassifierModel } from '../src/models/store.js';
 import { buildFusedEnsemble } from '../src/defenses/ensemble/fused.js';
+import { buildMultiHead } from '../src/defenses/ensemble/heads.js';
 import { imageServedModel, outputFromLogits } from '../src/serve/served-model.js';
 import { loadEnsembleMembers } from '../src/serve/prepare.js';
 import { loadParallelMembers } from '../src/defenses/ensemble/parallel.js';
@@ -46,6 +50,7 @@ reportErrorsPlainly();
 const { values } = parseArgs({
   options: {
     arch: { type: 'string', default: 'cnn' },
+    heads: { type: 'string', default: '4' },
     requests: { type: 'string', default: '400' },
     rounds: { type: 'string', default: '7' },
     out: { type: 'string', default: 'bench/results/serve-ensemble.json' },
@@ -54,6 +59,7 @@ const { values } = parseArgs({
 const arch = values.arch ?? 'cnn';
 const requests = Number(values.requests);
 const rounds = Number(values.rounds);
+const headCount = Number(values.heads);
 const engine = await initEngine();
 const work = await mkdtemp(join(tmpdir(), 'rampart-bench-ensemble-'));
 const info = (architecture: string) => ({ architecture, inputShape: [28, 28, 1], numClasses: 10, bounds: { min: 0, max: 1 } });
@@ -71,6 +77,9 @@ const memberDir = await save(buildModel('mlp', { ...shape, seed: 2 }), 'member',
 const ensemble = buildFusedEnsemble(arch, { ...shape, seed: 1, members: 2, architectures: [arch, 'mlp'] });
 ensemble.members.dispose();
 const fusedDir = await save(ensemble.model, 'fused', `ensemble:${arch}+mlp`);
+const multiHead = buildMultiHead(arch, { ...shape, seed: 1, heads: headCount });
+multiHead.members.dispose();
+const headsDir = await save(multiHead.model, 'heads', `heads:${arch}x${headCount}`);
 
 const ref = (dir: string) => ({ source: 'dir' as const, dir });
 const bare = imageServedModel(await loadClassifierModel(primaryDir), { ref: ref(primaryDir), id: 'bare' });
@@ -80,6 +89,9 @@ const fusedInline = fusedHeads(fusedStored.model, { threads: false });
 const fusedThread = fusedHeads(fusedStored.model, { dir: fusedDir });
 if (!fusedInline || !fusedThread) throw new Error('the fused model is not a fused ensemble');
 await fusedThread.ready();
+const headsStored = await loadClassifierModel(headsDir);
+const multiHeads = fusedHeads(headsStored.model, { dir: headsDir });
+if (!multiHeads || multiHeads.members !== headCount) throw new Error('the multi-head model is not served as its heads');
 if (fusedThread.mode() !== 'thread') throw new Error('the fused member thread did not start');
 const { members, dispose: disposeMembers } = await loadEnsembleMembers([memberDir], [28, 28, 1]);
 const parallel = await loadParallelMembers([memberDir], [28, 28, 1]);
@@ -92,7 +104,7 @@ const batchOf = (i: number) => ({ x: inputs[i % inputs.length] as Float32Array, 
 
 let threadAnswered = 0;
 let threadCalls = 0;
-type Variant = 'bare' | 'separate' | 'inline' | 'thread' | 'fused-inline' | 'fused';
+type Variant = 'bare' | 'separate' | 'inline' | 'thread' | 'fused-inline' | 'fused' | 'heads';
 const call: Record<Variant, (i: number) => Promise<unknown>> = {
   bare: (i) => bare.infer({ batch: batchOf(i) }),
   separate: async (i) => {
@@ -120,6 +132,10 @@ const call: Record<Variant, (i: number) => Promise<unknown>> = {
   },
   fused: async (i) => {
     const { logits, memberLabels } = await fusedThread.run(batchOf(i));
+    return { ...outputFromLogits(logits, 1), memberLabels };
+  },
+  heads: async (i) => {
+    const { logits, memberLabels } = await multiHeads.run(batchOf(i));
     return { ...outputFromLogits(logits, 1), memberLabels };
   },
 };
@@ -203,6 +219,7 @@ const result = {
   engine,
   primary: arch,
   member: 'mlp',
+  heads: headCount,
   settings: { requests, rounds },
   summary,
   rounds: measured,
@@ -245,5 +262,7 @@ console.log(
 bare.dispose();
 fusedThread.dispose();
 fusedStored.model.dispose();
+multiHeads.dispose();
+headsStored.model.dispose();
 disposeMembers();
 await parallel.dispose();

@@ -41,6 +41,13 @@ describe('plan loading', () => {
     assert.equal(plan.evaluation.calibrationBins, 15);
   });
 
+  it('accepts a diversified ensemble of heads on one shared trunk in place of whole members', () => {
+    const plan = parsePlanText(broken('method: pgd-at', 'method: diversified\n  heads: 4\n  diversity: 0.5'), 'heads.yaml');
+    assert.equal(plan.training?.method, 'diversified');
+    assert.equal(plan.training?.heads, 4);
+    assert.equal(plan.training?.members, undefined);
+  });
+
   it('evaluates with the standard suite and the masking checks unless the plan opts out', async () => {
     const plan = await loadPlan('examples/rampart.yaml');
     assert.equal(plan.evaluation.suite, 'standard:quick');
@@ -174,6 +181,26 @@ describe('plan loading', () => {
       from: 'method: pgd-at',
       to: 'method: pgd-at\n  members: 3',
       expect: [/^training\.members: is an option of method 'diversified' \(an ensemble\) only/],
+    },
+    {
+      name: 'members and heads together',
+      from: 'method: pgd-at',
+      to: 'method: diversified\n  members: 3\n  heads: 4',
+      expect: [
+        /^training\.heads: and members are two kinds of ensemble: give members \(whole models\) or heads \(one shared trunk\), not both/,
+      ],
+    },
+    {
+      name: 'heads for another method',
+      from: 'method: pgd-at',
+      to: 'method: pgd-at\n  heads: 4',
+      expect: [/^training\.heads: is an option of method 'diversified' \(an ensemble\) only/],
+    },
+    {
+      name: 'heads out of range',
+      from: 'method: pgd-at',
+      to: 'method: diversified\n  heads: 17',
+      expect: [/^training\.heads: /],
     },
     {
       name: 'patch-at against an L∞ threat',

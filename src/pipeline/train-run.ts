@@ -17,6 +17,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { createObjective, type ObjectiveOptions } from '../training/objectives/registry.js';
 import { ensembleDiversity } from '../training/objectives/ensemble-diversity.js';
 import { buildFusedEnsemble } from '../defenses/ensemble/fused.js';
+import { buildMultiHead } from '../defenses/ensemble/heads.js';
 import { threatModel, type ThreatModelSpec } from '../threats/threat-model.js';
 import { takeFirst } from '../data/index.js';
 import type { WorkerPool } from '../execution/pool/index.js';
@@ -37,8 +38,10 @@ export interface TrainRunOptions extends TrainConfig {
    * Train a diversity-regularised ensemble of `members` copies of the architecture, fused
    * into one model (defenses/ensemble/fused.ts). With method `diversified` the inputs are
    * PGD-AT's when `methodOptions.threat` is set, else clean; any other method prepares them.
+   * `heads: true` makes the members dense heads on one shared trunk (defenses/ensemble/heads.ts):
+   * the same objective, served for about the cost of one model.
    */
-  ensemble?: { members: number; diversity?: number };
+  ensemble?: { members: number; diversity?: number; heads?: boolean };
   /**
    * PGD accuracy on the validation split every epoch, keeping the best-robust weights.
    * Default: on for methods with a threat, against that threat with 10 steps.
@@ -87,14 +90,12 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainRunRes
   const method = options.method ?? 'standard';
   const methodOptions: ObjectiveOptions = { ...options.methodOptions };
   if (methodOptions.threat && !methodOptions.threat.bounds) methodOptions.threat = { ...methodOptions.threat, bounds: train.bounds };
-  const ensemble = options.ensemble
-    ? buildFusedEnsemble(options.architecture, {
-        inputShape: train.shape,
-        numClasses: train.numClasses,
-        seed: options.seed,
-        members: options.ensemble.members,
-      })
-    : undefined;
+  const shape = { inputShape: train.shape, numClasses: train.numClasses, seed: options.seed };
+  const ensemble = !options.ensemble
+    ? undefined
+    : options.ensemble.heads
+      ? buildMultiHead(options.architecture, { ...shape, heads: options.ensemble.members })
+      : buildFusedEnsemble(options.architecture, { ...shape, members: options.ensemble.members });
   // `diversified` with an ensemble size names the ensemble, not the perturbation mixture: its inputs come from PGD-AT or are clean.
   const baseMethod = ensemble && method === 'diversified' ? (methodOptions.threat ? 'pgd-at' : 'standard') : method;
   const base = createObjective(baseMethod, ensemble && baseMethod === 'standard' ? {} : methodOptions);

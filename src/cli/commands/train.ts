@@ -5,7 +5,7 @@ import { OPTIMIZERS, type OptimizerId } from '../../training/optimizers.js';
 import { parseSchedule } from '../../training/schedules.js';
 import { parseCurriculum } from '../../training/curriculum.js';
 import { parseDataSpec } from '../../data/index.js';
-import { runTraining } from '../../pipeline/train-run.js';
+import { runTraining, type TrainRunOptions } from '../../pipeline/train-run.js';
 import { createObjective, objectiveIds, type ObjectiveOptions } from '../../training/objectives/registry.js';
 import { parseEpsilon } from './attack.js';
 import { percent } from '../../report/table.js';
@@ -46,6 +46,7 @@ interface TrainFlags {
   curriculum?: string;
   augmentShift?: number;
   members?: number;
+  heads?: number;
   diversity?: number;
   plan?: string;
   threat?: string;
@@ -75,22 +76,34 @@ function budgetOptions(method: string, norm: string, epsilon: number): Objective
 }
 
 /**
- * The ensemble `--members` asks for: only with `--method diversified` (whose `members`, from
- * the library, are otherwise perturbation objectives).
+ * The ensemble `--members` or `--heads` asks for: only with `--method diversified` (whose
+ * `members`, from the library, are otherwise perturbation objectives).
  *
- * @throws UsageError `E_MEMBERS` for `--members` with another method or `diversified` without it, or a bad `--diversity`.
+ * @throws UsageError `E_MEMBERS` for `--members`/`--heads` with another method, both at once, `diversified`
+ *   without either, or a bad `--diversity`.
  */
-function ensembleOf(flags: TrainFlags): { members: number; diversity?: number } | undefined {
-  if (flags.members === undefined) {
+function ensembleOf(flags: Pick<TrainFlags, 'method' | 'members' | 'heads' | 'diversity'>): TrainRunOptions['ensemble'] {
+  const flag = flags.heads !== undefined ? '--heads' : '--members';
+  const size = flags.heads ?? flags.members;
+  if (size === undefined) {
     if (flags.method === 'diversified')
-      throw new UsageError('E_MEMBERS', '--method diversified trains an ensemble: add --members N (2-16), e.g. --members 3.');
+      throw new UsageError(
+        'E_MEMBERS',
+        '--method diversified trains an ensemble: add --members N (2-16) for whole models or --heads N (2-16) for one shared trunk, e.g. --heads 4.',
+      );
     return undefined;
   }
   if (flags.method !== 'diversified')
-    throw new UsageError('E_MEMBERS', `--members is an option of --method diversified (an ensemble); got --method ${flags.method}.`);
+    throw new UsageError('E_MEMBERS', `${flag} is an option of --method diversified (an ensemble); got --method ${flags.method}.`);
+  if (flags.heads !== undefined && flags.members !== undefined)
+    throw new UsageError('E_MEMBERS', '--members (whole models) and --heads (one shared trunk) are two kinds of ensemble: give one.');
   if (flags.diversity !== undefined && !(Number.isFinite(flags.diversity) && flags.diversity >= 0))
     throw new UsageError('E_MEMBERS', `--diversity must be a number >= 0 (got ${String(flags.diversity)}).`);
-  return { members: flags.members, ...(flags.diversity === undefined ? {} : { diversity: flags.diversity }) };
+  return {
+    members: size,
+    ...(flags.diversity === undefined ? {} : { diversity: flags.diversity }),
+    ...(flags.heads === undefined ? {} : { heads: true }),
+  };
 }
 
 /** `--attack-classes 1,2` as labels. */
@@ -134,6 +147,11 @@ export function registerTrain(program: Command): void {
       '--members <n>',
       'diversified: train a diversity-regularised ensemble of N copies of --arch, fused into one model (2-16; PGD-AT inputs with --epsilon)',
       wholeNumber('--members', 2),
+    )
+    .option(
+      '--heads <n>',
+      'diversified: train N dense heads on one shared --arch trunk instead of whole members (2-16; served for about one model)',
+      wholeNumber('--heads', 2),
     )
     .option('--diversity <w>', "diversified ensemble: weight of the members' diversity term (default 0.5)", Number)
     .option('--curriculum <phases>', "phased exposure EPOCHS:SCALE[:STEPS],... of the threat, e.g. '2:0.25,2:0.5,4:1'")

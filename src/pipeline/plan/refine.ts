@@ -113,13 +113,19 @@ export function checkTraining(plan: PlanParts, ctx: z.RefinementCtx): void {
   if (!training) return;
   // A plan's `diversified` is an ensemble whose inputs, with a threat, are PGD-AT's: it takes PGD-AT's options.
   const accepted = objectiveOptionNames(training.method === 'diversified' ? 'pgd-at' : training.method);
-  if (training.method === 'diversified' && training.members === undefined)
+  if (training.method === 'diversified' && training.members === undefined && training.heads === undefined)
     ctx.addIssue({
       code: 'custom',
       path: ['training', 'members'],
-      message: "is required for method 'diversified' (ensemble size 2–16, e.g. 3)",
+      message: "is required for method 'diversified' (ensemble size 2–16, e.g. 3), or heads (a shared trunk with 2–16 heads)",
     });
-  for (const option of ['members', 'diversity'] as const) {
+  if (training.members !== undefined && training.heads !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['training', 'heads'],
+      message: 'and members are two kinds of ensemble: give members (whole models) or heads (one shared trunk), not both',
+    });
+  for (const option of ['members', 'heads', 'diversity'] as const) {
     if (training.method !== 'diversified' && training[option] !== undefined)
       ctx.addIssue({ code: 'custom', path: ['training', option], message: "is an option of method 'diversified' (an ensemble) only" });
   }

@@ -12,9 +12,9 @@ import { planId } from './threat-schema.js';
 
 /**
  * Training methods a plan can name. `diversified` here is a diversity-regularised ensemble
- * of `members` copies of the architecture, fused into one model (PGD-AT inputs when the
- * training names a threat); `patch-at`, `sparse-at` and `occlusion-at` train against a `patch`, `l0`
- * and `occlusion` threat.
+ * of `members` copies of the architecture, fused into one model, or of `heads` dense heads on
+ * one shared trunk (PGD-AT inputs when the training names a threat); `patch-at`, `sparse-at`
+ * and `occlusion-at` train against a `patch`, `l0` and `occlusion` threat.
  */
 export const PLAN_METHODS = [
   'standard',
@@ -70,6 +70,8 @@ export const trainingSchema = z
     awp: z.boolean().optional(),
     /** `diversified`: ensemble members (2–16), fused into one model. */
     members: z.number().int().min(2).max(16).optional(),
+    /** `diversified`: K dense heads on one shared trunk (2–16) instead of whole members; served for about one model's cost. */
+    heads: z.number().int().min(2).max(16).optional(),
     /** `diversified`: weight of the members' diversity term (default 0.5). */
     diversity: z.number().min(0).max(100).optional(),
     ...optimisation,

@@ -157,6 +157,14 @@ export function methodOptions(plan: Plan): ObjectiveOptions {
   return options;
 }
 
+/** A `diversified` plan's ensemble: `members` whole models, or `heads` on one shared trunk (the plan check requires one). */
+export function ensembleOf(training: BuiltImageSection['training']): Pick<TrainRunOptions, 'ensemble'> {
+  const members = training.heads ?? training.members;
+  if (members === undefined) return {};
+  const diversity = training.diversity === undefined ? {} : { diversity: training.diversity };
+  return { ensemble: { members, ...diversity, ...(training.heads === undefined ? {} : { heads: true }) } };
+}
+
 export const hardenStage: Stage<TrainOutputs> = {
   id: 'harden',
   title: 'adversarial training',
@@ -183,9 +191,7 @@ export const hardenStage: Stage<TrainOutputs> = {
       architecture,
       method: training.method,
       methodOptions: methodOptions(plan),
-      ...(training.method === 'diversified' && training.members !== undefined
-        ? { ensemble: { members: training.members, ...(training.diversity === undefined ? {} : { diversity: training.diversity }) } }
-        : {}),
+      ...(training.method === 'diversified' ? ensembleOf(training) : {}),
       ...optimisation(training, plan.seed),
       ...(training.phases
         ? {
