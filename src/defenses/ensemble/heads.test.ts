@@ -44,7 +44,7 @@ test('a multi-head model trains on MNIST with the diversity term, and is served 
     optimizer: 'adam',
     learningRate: 2e-3,
     seed: 5,
-    objective: ensembleDiversity({ base: standardObjective(), members: built.members, lambda: 1 }),
+    objective: ensembleDiversity({ base: standardObjective(), members: built.members, lambda: 0.5 }),
     onBatch: () => counts.push(tf.memory().numTensors),
   });
   assert.equal(new Set(counts.slice(2)).size, 1, `tensor count drifted: ${counts.join(',')}`);
@@ -53,6 +53,11 @@ test('a multi-head model trains on MNIST with the diversity term, and is served 
   const perHead = tf.tidy(() => (built.members.predict(x) as tf.Tensor[]).map((t) => t.dataSync() as Float32Array));
   const accuracy = argmaxRows(mean, 10).filter((c, i) => c === held.y[i]).length / held.count;
   assert.ok(accuracy > 0.7, `accuracy ${accuracy}`);
+  // Every head is a classifier on its own (else the disagreement layer would flag every clean input).
+  for (const flat of perHead) {
+    const own = argmaxRows(flat, 10).filter((c, i) => c === held.y[i]).length / held.count;
+    assert.ok(own > 0.6, `a head is ${own} accurate on its own`);
+  }
 
   // Saved and loaded as any model; served as the trunk once and the heads as one matmul, on this thread.
   const dir = await mkdtemp(join(tmpdir(), 'rampart-heads-'));

@@ -324,9 +324,14 @@ export const defendedStackSchema = z
             z.object({ flagAt: z.number().positive().default(1), fitLimit: z.number().int().min(10).max(100_000).default(2000) }).strict(),
           ])
           .default({ flagAt: 1, fitLimit: 2000 }),
+        /**
+         * The fused ensemble layer (serve's `ensemble: { fused: true }`): every member's or head's
+         * vote is attacked with the model. Off by default; a model that is not an ensemble has no members to judge.
+         */
+        ensemble: z.union([z.literal(false), z.object({ flagAt: z.number().gt(0).max(1).default(0.5) }).strict()]).default(false),
       })
       .strict()
-      .default({ abstain: { threshold: 0.5 }, ood: { flagAt: 1, fitLimit: 2000 } }),
+      .default({ abstain: { threshold: 0.5 }, ood: { flagAt: 1, fitLimit: 2000 }, ensemble: false }),
     /** Attack the first N evaluation examples (each costs the bare attacks plus `steps` joint steps per configuration). */
     limit: wholePositive.max(10_000).default(100),
     /** Joint ascent steps of the stack attack. */

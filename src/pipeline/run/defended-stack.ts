@@ -1,6 +1,7 @@
 /**
  * The plan's defended stack, evaluated adaptively: the evaluated model behind the detection
- * layers `rampart serve` runs (abstention on the top probability, OOD on the logits), each
+ * layers `rampart serve` runs (abstention on the top probability, OOD on the logits, the
+ * fused ensemble's disagreement among its members or heads), each
  * configured as in the plan, attacked together by the stack attack (src/eval/adaptive) at
  * the plan's chosen L∞/L2 threat. OOD is fitted on the validation split, as serve fits it
  * on the model's own data.
@@ -8,8 +9,10 @@
 import type { Dataset } from '../../core/types.js';
 import { takeFirst } from '../../data/index.js';
 import { fitOodDetector } from '../../defenses/ood/index.js';
+import { fusedMemberClassifiers } from '../../defenses/ensemble/member-classifiers.js';
 import {
   abstainDetector,
+  ensembleDetector,
   evaluateDefendedStack,
   oodDetector,
   type DefendedStackReport,
@@ -17,6 +20,7 @@ import {
 } from '../../eval/adaptive/index.js';
 import { datasetLogits } from '../../eval/calibration.js';
 import type { Classifier } from '../../models/classifier.js';
+import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import type { ThreatModel } from '../../threats/threat-model.js';
 import type { Plan } from '../plan/schema.js';
 
@@ -34,6 +38,9 @@ async function detectorsOf(plan: Plan, model: Classifier, fitData: Dataset, temp
       oodDetector(fitOodDetector({ features, labels: fit.y, numClasses: k, source: 'logits' }), { flagAt: layers.ood.flagAt }),
     );
   }
+  // As served: a model without members (not a fused ensemble) passes the fused layer, so it adds no detector.
+  const members = layers?.ensemble && model instanceof TfjsClassifier ? fusedMemberClassifiers(model.model, model.bounds) : undefined;
+  if (layers?.ensemble && members) detectors.push(ensembleDetector(members, { flagAt: layers.ensemble.flagAt }));
   return detectors;
 }
 
