@@ -168,7 +168,8 @@ export function ensembleOf(training: BuiltImageSection['training']): Pick<TrainR
 export const hardenStage: Stage<TrainOutputs> = {
   id: 'harden',
   title: 'adversarial training',
-  version: 1,
+  // 2: diversified ensembles train each member on its own cross-entropy too.
+  version: 2,
   dependsOn: [dataStage.id],
   inputs: ({ plan, backend, extras }) => ({
     data: dataOf(plan),
