@@ -38,7 +38,9 @@
  *   for the ensemble layer; `fused` serves one model whose graph holds the primary
  *   architecture and the MLP member side by side (mean of logits, as `rampart train
  *   --method diversified` builds), the ensemble layer reading the members' labels from the
- *   same forward pass. `bare` and `guarded-no-ensemble` serve the single primary model either way.
+ *   same forward pass; `heads` serves the primary architecture's trunk with four dense heads
+ *   (`rampart train --method diversified --heads 4`), one trunk pass for all of them. `bare`
+ *   and `guarded-no-ensemble` serve the single primary model either way.
  */
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
@@ -61,6 +63,7 @@ import type { ServeConfigInput } from '../src/serve/config.js';
 import { directorySource } from '../src/serve/model-source.js';
 import { takeFirst } from '../src/data/index.js';
 import { buildFusedEnsemble } from '../src/defenses/ensemble/fused.js';
+import { buildMultiHead } from '../src/defenses/ensemble/heads.js';
 import { runLoad, type LoadResult } from './load.js';
 import { reportErrorsPlainly } from './support.js';
 
@@ -110,19 +113,19 @@ async function trained(arch: string, seed: number, dir: string): Promise<string>
 const started = Date.now();
 const primary = values.model ?? (await trained(values.arch ?? 'cnn', 1, join(work, 'primary')));
 const member = await trained('mlp', 2, join(work, 'member'));
-const fusedMode = values.ensemble === 'fused';
-if (!fusedMode && values.ensemble !== 'separate') throw new Error(`--ensemble must be separate or fused (got ${values.ensemble})`);
-/** The primary architecture and the MLP member as one trained graph (mean of logits). */
+const ensembleMode = values.ensemble;
+if (ensembleMode !== 'separate' && ensembleMode !== 'fused' && ensembleMode !== 'heads')
+  throw new Error(`--ensemble must be separate, fused or heads (got ${ensembleMode})`);
+const fusedMode = ensembleMode !== 'separate';
+/** One trained graph: the primary architecture and the MLP member side by side, or the primary's trunk with four heads. */
 async function fusedEnsemble(arch: string, dir: string): Promise<string> {
-  const { model, members } = buildFusedEnsemble(arch, {
-    inputShape: [28, 28, 1],
-    numClasses: 10,
-    seed: 1,
-    members: 2,
-    architectures: [arch, 'mlp'],
-  });
+  const options = { inputShape: [28, 28, 1], numClasses: 10, seed: 1 };
+  const { model, members } =
+    ensembleMode === 'heads'
+      ? buildMultiHead(arch, { ...options, heads: 4 })
+      : buildFusedEnsemble(arch, { ...options, members: 2, architectures: [arch, 'mlp'] });
   await trainModel({ model, train, epochs: 2, batchSize: 64, optimizer: 'adam', learningRate: 2e-3, seed: 1 });
-  await saveClassifierModel(model, dir, info(`ensemble:${arch}+mlp`));
+  await saveClassifierModel(model, dir, info(ensembleMode === 'heads' ? `heads:${arch}x4` : `ensemble:${arch}+mlp`));
   members.dispose();
   model.dispose();
   return dir;
