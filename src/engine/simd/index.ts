@@ -20,6 +20,7 @@ interface SimdExports {
   conv2dBackpropInputC1(...args: number[]): void;
   conv2dBackpropFilterC1(...args: number[]): void;
   conv2dSparseScatter(...args: number[]): void;
+  conv2dBackpropFilterDense(...args: number[]): void;
   countNonZero(ptr: number, n: number): number;
 }
 
@@ -50,6 +51,11 @@ export interface SimdKernels {
    * 'filter': `window` is x, `taps` the filter gradient as [Cout, KH, KW, Cin] (written).
    */
   convSparseScatter(target: 'input' | 'filter', dy: tf.TensorInfo, window: tf.TensorInfo, taps: tf.TensorInfo, g: ConvGeometry): void;
+  /**
+   * Filter gradient of a convolution, dense, any stride and padding, tiles of `tileRows`
+   * output rows; inChannels % 4 === 0 and outChannels % 8 === 0. `dw` is [KH, KW, Cin, Cout].
+   */
+  convFilterGradientDense(x: tf.TensorInfo, dy: tf.TensorInfo, dw: tf.TensorInfo, g: ConvGeometry, tileRows: number): void;
   /** True when at most `maxDensity` of `t`'s values are non-zero (NaN counts as non-zero). */
   sparse(t: tf.TensorInfo, maxDensity: number): boolean;
 }
@@ -111,6 +117,7 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
       ),
     convSparseScatter: (target, dy, window, taps, g) =>
       raw.conv2dSparseScatter(target === 'filter' ? 1 : 0, at(dy), at(window), at(taps), ...conv(g)),
+    convFilterGradientDense: (x, dy, dw, g, tileRows) => raw.conv2dBackpropFilterDense(at(x), at(dy), at(dw), ...conv(g), tileRows),
     sparse: (t, maxDensity) => {
       const n = t.shape.reduce((p, d) => p * d, 1);
       return raw.countNonZero(at(t), n) <= maxDensity * n;
