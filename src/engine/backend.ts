@@ -64,6 +64,8 @@ async function activate(backend: BackendName): Promise<string[]> {
   kernels.registerWasmGradientKernels();
   const { installGradientUnfusing } = await import('./unfused-gradients.js');
   installGradientUnfusing();
+  const { installBatchNormTraining } = await import('./batch-norm-training.js');
+  installBatchNormTraining();
   return kernels.activeWasmGradientKernels();
 }
 

@@ -21,6 +21,9 @@ interface SimdExports {
   conv2dBackpropFilterC1(...args: number[]): void;
   conv2dSparseScatter(...args: number[]): void;
   conv2dBackpropFilterDense(...args: number[]): void;
+  channelMoments(...args: number[]): void;
+  batchNormAffine(...args: number[]): void;
+  batchNormBackward(...args: number[]): void;
   countNonZero(ptr: number, n: number): number;
 }
 
@@ -56,12 +59,41 @@ export interface SimdKernels {
    * output rows; inChannels % 4 === 0 and outChannels % 8 === 0. `dw` is [KH, KW, Cin, Cout].
    */
   convFilterGradientDense(x: tf.TensorInfo, dy: tf.TensorInfo, dw: tf.TensorInfo, g: ConvGeometry, tileRows: number): void;
+  /**
+   * Per-channel mean and biased variance of `x` as [cells, channels] (channels % 4 === 0),
+   * summed in f64; `mean` and `variance` are [channels], written.
+   */
+  channelMoments(x: tf.TensorInfo, channels: number, mean: tf.TensorInfo, variance: tf.TensorInfo): void;
+  /** y = (x - mean[c]) * scale[c] + offset[c] over [cells, channels], channels % 4 === 0. */
+  batchNormAffine(
+    x: tf.TensorInfo,
+    y: tf.TensorInfo,
+    channels: number,
+    mean: tf.TensorInfo,
+    scale: tf.TensorInfo,
+    offset: tf.TensorInfo,
+  ): void;
+  /**
+   * Training-mode batch norm gradient (through the batch statistics) over [cells, channels],
+   * channels % 4 === 0: writes dx, dgamma and dbeta ([channels]) from x, dy and the
+   * per-channel mean, rstd = 1 / sqrt(variance + epsilon) and gamma.
+   */
+  batchNormBackward(
+    x: tf.TensorInfo,
+    dy: tf.TensorInfo,
+    dx: tf.TensorInfo,
+    channels: number,
+    stats: { mean: tf.TensorInfo; rstd: tf.TensorInfo; gamma: tf.TensorInfo },
+    dgamma: tf.TensorInfo,
+    dbeta: tf.TensorInfo,
+  ): void;
   /** True when at most `maxDensity` of `t`'s values are non-zero (NaN counts as non-zero). */
   sparse(t: tf.TensorInfo, maxDensity: number): boolean;
 }
 
 function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
   const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+  const size = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
   const conv = (g: ConvGeometry) =>
     [
       g.batchSize,
@@ -118,6 +150,11 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
     convSparseScatter: (target, dy, window, taps, g) =>
       raw.conv2dSparseScatter(target === 'filter' ? 1 : 0, at(dy), at(window), at(taps), ...conv(g)),
     convFilterGradientDense: (x, dy, dw, g, tileRows) => raw.conv2dBackpropFilterDense(at(x), at(dy), at(dw), ...conv(g), tileRows),
+    channelMoments: (x, channels, mean, variance) => raw.channelMoments(at(x), size(x) / channels, channels, at(mean), at(variance)),
+    batchNormAffine: (x, y, channels, mean, scale, offset) =>
+      raw.batchNormAffine(at(x), at(y), size(x) / channels, channels, at(mean), at(scale), at(offset)),
+    batchNormBackward: (x, dy, dx, channels, { mean, rstd, gamma }, dgamma, dbeta) =>
+      raw.batchNormBackward(at(x), at(dy), at(dx), size(x) / channels, channels, at(mean), at(rstd), at(gamma), at(dgamma), at(dbeta)),
     sparse: (t, maxDensity) => {
       const n = t.shape.reduce((p, d) => p * d, 1);
       return raw.countNonZero(at(t), n) <= maxDensity * n;
