@@ -66,6 +66,8 @@ async function activate(backend: BackendName): Promise<string[]> {
   installGradientUnfusing();
   const { installBatchNormTraining } = await import('./batch-norm-training.js');
   installBatchNormTraining();
+  const { installBatchNormGradient } = await import('./batch-norm-gradient.js');
+  installBatchNormGradient();
   return kernels.activeWasmGradientKernels();
 }
 

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { relError, seededValues } from '../../test/kernel-support.js';
 import { initEngine } from './backend.js';
+import { installBatchNormGradient, uninstallBatchNormGradient } from './batch-norm-gradient.js';
 import { BATCH_NORM_GRAD, BATCH_NORM_MOMENTS } from './kernels/batch-norm.js';
 import { batchNormTrainingSupported, installBatchNormTraining, uninstallBatchNormTraining } from './batch-norm-training.js';
 
@@ -105,6 +106,41 @@ describe('FusedBatchNorm (inference) on wasm matches cpu', () => {
         assertClose(await onCpu(run), run(), `[${c.shape}]`);
       });
     }
+  }
+});
+
+describe('the lazy FusedBatchNorm gradient matches tfjs-core’s (on cpu)', () => {
+  for (const c of [CASES[0]!, CASES[2]!, CASES[3]!, { shape: [2, 5, 5, 3], shift: 0 }]) {
+    it(`[${c.shape}] shift ${c.shift}: x, mean, variance, scale, offset`, async () => {
+      const channels = c.shape[c.shape.length - 1]!;
+      const n = c.shape.reduce((a, b) => a * b, 1);
+      const run = () =>
+        tf.tidy(() => {
+          const x = tf.tensor(seededValues(n, 17), c.shape).add(c.shift);
+          const mean = tf.tensor1d(seededValues(channels, 18)).add(c.shift);
+          const variance = tf.tensor1d(seededValues(channels, 19).map((v) => 1.2 + v));
+          const scale = tf.tensor1d(seededValues(channels, 20));
+          const offset = tf.tensor1d(seededValues(channels, 21));
+          const g = tf.tensor(seededValues(n, 22), c.shape);
+          const f = (...a: tf.Tensor[]) => tf.batchNorm(a[0]!, a[1]!, a[2]!, a[4]!, a[3]!, 1e-3).mul(g).sum();
+          return tf
+            .grads(f)([x, mean, variance, scale, offset])
+            .map((t) => t.dataSync() as Float32Array);
+        });
+      uninstallBatchNormGradient();
+      let ref: Float32Array[];
+      try {
+        ref = await onCpu(run);
+      } finally {
+        installBatchNormGradient();
+      }
+      const onCpuLazy = await onCpu(run);
+      const onWasm = run();
+      ref.forEach((r, k) => {
+        assertClose(r, onCpuLazy[k]!, `cpu, input ${k}`);
+        assertClose(r, onWasm[k]!, `wasm, input ${k}`);
+      });
+    });
   }
 });
 
