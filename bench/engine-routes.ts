@@ -6,11 +6,12 @@
  * nets. Under a shared machine's load the absolute times swing, but the per-round ratio of
  * the two routes, measured back to back, is what this reports.
  *
- * "new": everything on. "old": the dense SIMD filter gradient off (im2col + matmul), batch
+ * "new": everything on. "old": the direct SIMD Conv2D off (stock XNNPACK, also for the
+ * stride-1 input gradient), the dense SIMD filter gradient off (im2col + matmul), batch
  * norm's training-mode layer call back to tfjs-layers' own ops, tfjs-core's FusedBatchNorm
  * gradient, and the stock FusedBatchNorm kernel.
  *
- * Run: npx tsx bench/engine-routes.ts [--workload resnet20|mobilenet-lite] [--batch 64] [--rounds 5]
+ * Run: npx tsx bench/engine-routes.ts [--workload resnet20|mobilenet-lite] [--batch 64] [--rounds 5] [--only conv]
  */
 import os from 'node:os';
 
@@ -19,7 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { installBatchNormGradient, uninstallBatchNormGradient } from '../src/engine/batch-norm-gradient.js';
 import { installBatchNormTraining, uninstallBatchNormTraining } from '../src/engine/batch-norm-training.js';
 import { initEngine } from '../src/engine/backend.js';
-import { conv2DBackpropFilterOptions, createFusedBatchNormKernel } from '../src/engine/kernels/index.js';
+import { conv2DBackpropFilterOptions, conv2DOptions, createFusedBatchNormKernel } from '../src/engine/kernels/index.js';
 import { buildCnnZooModel } from '../src/models/cnn-zoo.js';
 import { createModelWorkload } from './model-steps.js';
 import { median, option, positiveFlag } from './support.js';
@@ -33,7 +34,11 @@ const stockFusedBatchNorm = tf.getKernel(tf.FusedBatchNorm, 'wasm');
 await initEngine({ backend: 'wasm' });
 const ours = createFusedBatchNormKernel(stockFusedBatchNorm);
 
+const ONLY = option('only'); // 'conv': compare the direct Conv2D alone (everything else new)
+
 function useRoutes(route: 'new' | 'old'): void {
+  conv2DOptions.direct = route === 'new';
+  if (ONLY === 'conv') return;
   conv2DBackpropFilterOptions.dense = route === 'new';
   tf.unregisterKernel(tf.FusedBatchNorm, 'wasm');
   tf.registerKernel(route === 'new' ? ours : stockFusedBatchNorm!);

@@ -118,6 +118,7 @@ function viaConv2D(
   g: ConvGeometry,
   [top, bottom, left, right]: [number, number, number, number],
 ): tf.TensorInfo {
+  // Rampart's Conv2D (./conv2d.ts) where it applies, else the stock XNNPACK one.
   const conv2D = wasmKernel(tf.Conv2D, tf.Conv2DBackpropInput);
   const { filterHeight, filterWidth, inChannels, outChannels } = g;
   const flipped = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');

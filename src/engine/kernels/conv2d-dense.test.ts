@@ -13,7 +13,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { relError, seededValues } from '../../../test/kernel-support.js';
 import { sizeOf } from '../../core/types.js';
 import { simdKernels } from '../simd/index.js';
-import { conv2DBackpropFilterOptions, registerWasmGradientKernels } from './index.js';
+import { conv2DBackpropFilterOptions, conv2DOptions, conv2DWasm, registerWasmGradientKernels } from './index.js';
 import { convGeometry } from './kernel-io.js';
 
 const TOLERANCE = 1e-4;
@@ -76,7 +76,7 @@ function grads(c: Case, seed: number): Float32Array[] {
     const y = conv(x, w);
     const g = tf.tensor(seededValues(y.size, seed + 2), y.shape);
     const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a, b).mul(g).sum())([x, w]);
-    return [gx!.dataSync() as Float32Array, gw!.dataSync() as Float32Array];
+    return [gx!.dataSync() as Float32Array, gw!.dataSync() as Float32Array, y.dataSync() as Float32Array];
   });
 }
 
@@ -145,5 +145,63 @@ describe('Conv2DBackpropFilter on the dense SIMD route matches cpu', () => {
     grads(c, 1);
     grads(c, 2);
     assert.equal(tf.memory().numTensors, before);
+  });
+});
+
+/** Output width a multiple of 4 and output channels of 8, so the forward SIMD route takes them. */
+const outWidth = (c: Case) =>
+  tf.backend_util.computeConv2DInfo(
+    [c.batch, ...c.size, c.cin],
+    [...c.kernel, c.cin, c.cout],
+    c.stride,
+    1,
+    c.pad,
+    undefined,
+    false,
+    'channelsLast',
+  ).outWidth;
+const FORWARD_CASES: Case[] = [
+  ...CASES.filter((c) => c.cout % 8 === 0 && outWidth(c) % 4 === 0),
+  { batch: 2, size: [8, 8], cin: 3, cout: 16, kernel: [3, 3], stride: [1, 1], pad: 'same' },
+  { batch: 1, size: [9, 8], cin: 5, cout: 8, kernel: [3, 3], stride: [2, 2], pad: 'same' },
+  { batch: 2, size: [6, 12], cin: 8, cout: 16, kernel: [2, 3], stride: [1, 3], pad: explicit(0, 2, 1, 0) },
+  { batch: 1, size: [4, 4], cin: 16, cout: 8, kernel: [5, 5], stride: [1, 1], pad: 4 },
+];
+
+describe('Conv2D (and the stride-1 input gradient through it) on the SIMD route matches cpu', () => {
+  FORWARD_CASES.forEach((c, i) => {
+    it(describeCase(c), async () => {
+      const seed = 700 + i;
+      const ref = await onCpu(() => grads(c, seed));
+      const got = grads(c, seed);
+      assertClose(ref[2]!, got[2]!, `${describeCase(c)} forward`);
+      assertClose(ref[0]!, got[0]!, `${describeCase(c)} input gradient`);
+      assertClose(ref[1]!, got[1]!, `${describeCase(c)} filter gradient`);
+    });
+  });
+
+  it('is the route taken for these shapes, and the stock kernel agrees', async () => {
+    const backend = tf.backend() as BackendWasm;
+    for (const c of FORWARD_CASES) {
+      tf.tidy(() => {
+        const { xv, wv, xShape, wShape } = inputs(c, 1);
+        const args = {
+          inputs: { x: tf.tensor4d(xv, xShape), filter: tf.tensor4d(wv, wShape) },
+          backend,
+          attrs: { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1] },
+        };
+        const y = conv2DWasm(args as unknown as Parameters<typeof conv2DWasm>[0]);
+        assert.ok(y !== undefined, `${describeCase(c)} takes the SIMD route`);
+        backend.disposeData(y.dataId);
+      });
+    }
+    const c = FORWARD_CASES[0]!;
+    const ours = grads(c, 1);
+    conv2DOptions.direct = false;
+    try {
+      grads(c, 1).forEach((v, k) => assertClose(v, ours[k]!, `stock, output ${k}`));
+    } finally {
+      conv2DOptions.direct = true;
+    }
   });
 });

@@ -31,6 +31,7 @@ import {
   createBatchNormMomentsKernel,
   createFusedBatchNormKernel,
 } from './batch-norm.js';
+import { createConv2DKernel } from './conv2d.js';
 import { createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { createDepthwiseBackpropFilterKernel, createDepthwiseBackpropInputKernel } from './depthwise-backprop.js';
@@ -50,6 +51,7 @@ export {
   createFusedBatchNormKernel,
   fusedBatchNormWasm,
 } from './batch-norm.js';
+export { conv2DOptions, conv2DWasm, createConv2DKernel } from './conv2d.js';
 export { conv2DBackpropFilterOptions, conv2DBackpropFilterWasm, createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputOptions, conv2DBackpropInputWasm, createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 export {
@@ -66,6 +68,7 @@ export { createTileKernel, tileInto, tileWasm } from './tile.js';
 type KernelFactory = (stock?: tf.KernelConfig) => tf.KernelConfig;
 
 const FACTORIES: ReadonlyArray<readonly [string, KernelFactory]> = [
+  [tf.Conv2D, createConv2DKernel],
   [tf.Conv2DBackpropFilter, createConv2DBackpropFilterKernel],
   [tf.Conv2DBackpropInput, createConv2DBackpropInputKernel],
   [tf.MaxPoolGrad, createMaxPoolGradKernel],

@@ -22,6 +22,7 @@ interface SimdExports {
   conv2dSparseScatter(...args: number[]): void;
   conv2dBackpropFilterDense(...args: number[]): void;
   channelMoments(...args: number[]): void;
+  conv2dForwardDense(...args: number[]): void;
   batchNormAffine(...args: number[]): void;
   batchNormBackward(...args: number[]): void;
   countNonZero(ptr: number, n: number): number;
@@ -59,6 +60,12 @@ export interface SimdKernels {
    * output rows; inChannels % 4 === 0 and outChannels % 8 === 0. `dw` is [KH, KW, Cin, Cout].
    */
   convFilterGradientDense(x: tf.TensorInfo, dy: tf.TensorInfo, dw: tf.TensorInfo, g: ConvGeometry, tileRows: number): void;
+  /**
+   * A valid (unpadded: pad `x` first) convolution, any stride, no dilation; outWidth % 4 === 0
+   * and outChannels % 8 === 0. `g` is the convolution's geometry with inHeight / inWidth
+   * those of the padded `x` and zero padding.
+   */
+  convForwardDense(x: tf.TensorInfo, filter: tf.TensorInfo, y: tf.TensorInfo, g: ConvGeometry): void;
   /**
    * Per-channel mean and biased variance of `x` as [cells, channels] (channels % 4 === 0),
    * summed in f64; `mean` and `variance` are [channels], written.
@@ -150,6 +157,23 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
     convSparseScatter: (target, dy, window, taps, g) =>
       raw.conv2dSparseScatter(target === 'filter' ? 1 : 0, at(dy), at(window), at(taps), ...conv(g)),
     convFilterGradientDense: (x, dy, dw, g, tileRows) => raw.conv2dBackpropFilterDense(at(x), at(dy), at(dw), ...conv(g), tileRows),
+    convForwardDense: (x, filter, y, g) =>
+      raw.conv2dForwardDense(
+        at(x),
+        at(filter),
+        at(y),
+        g.batchSize,
+        g.inHeight,
+        g.inWidth,
+        g.inChannels,
+        g.outHeight,
+        g.outWidth,
+        g.outChannels,
+        g.filterHeight,
+        g.filterWidth,
+        g.strideHeight,
+        g.strideWidth,
+      ),
     channelMoments: (x, channels, mean, variance) => raw.channelMoments(at(x), size(x) / channels, channels, at(mean), at(variance)),
     batchNormAffine: (x, y, channels, mean, scale, offset) =>
       raw.batchNormAffine(at(x), at(y), size(x) / channels, channels, at(mean), at(scale), at(offset)),
