@@ -13,9 +13,13 @@
  * layer). Work is chunked over (batch, output row) units so the patch buffer stays small;
  * one matmul per chunk, partial products summed in JS.
  *
- * Two cases skip all that for a SIMD kernel (../simd/kernels.wat): one input channel (a
- * first layer on grey images), and input channels a multiple of 4 with a mostly-zero dy
- * (behind ReLU and max pooling), scattered from dy's non-zero entries only.
+ * Three cases skip all that for a SIMD kernel (../simd/kernels.wat): one input channel (a
+ * first layer on grey images); input channels a multiple of 4 with a mostly-zero dy
+ * (behind ReLU and max pooling), scattered from dy's non-zero entries only; and input
+ * channels a multiple of 4 with output channels a multiple of 8 (every layer of ResNet-20
+ * but the stem), dense: 4 x 8 channel blocks accumulate in registers over cache-sized tiles
+ * of output rows, with no im2col buffer (3-6x faster than im2col + matmul there, and the
+ * patch buffer no longer adds to peak memory).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
