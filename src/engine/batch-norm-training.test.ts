@@ -77,7 +77,7 @@ function layerTraining(c: Case, seed: number): Float32Array[] {
       layer.trainableWeights.map((w) => w.read() as tf.Variable),
     );
     const dx = tf.grad((a: tf.Tensor) => f(a, gamma!, beta!))(x);
-    const [dgamma, dbeta] = layer.trainableWeights.map((w) => grads[w.read().name]!);
+    const [dgamma, dbeta] = layer.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]!);
     return [y, ...moving, dx, dgamma!, dbeta!].map((t) => t.dataSync() as Float32Array);
   });
   for (const w of layer.weights) w.dispose(); // layer.dispose() refuses a layer never applied symbolically

@@ -23,6 +23,7 @@ interface SimdExports {
   conv2dBackpropFilterDense(...args: number[]): void;
   channelMoments(...args: number[]): void;
   conv2dForwardDense(...args: number[]): void;
+  col2imAdd(...args: number[]): void;
   batchNormAffine(...args: number[]): void;
   batchNormBackward(...args: number[]): void;
   countNonZero(ptr: number, n: number): number;
@@ -66,6 +67,11 @@ export interface SimdKernels {
    * those of the padded `x` and zero padding.
    */
   convForwardDense(x: tf.TensorInfo, filter: tf.TensorInfo, y: tf.TensorInfo, g: ConvGeometry): void;
+  /**
+   * Adds the rows of `cols` (the (batch, output row) units [u0, u1), one [KH, KW, Cin] window
+   * per output cell) onto `dx`, skipping padding; inChannels % 4 === 0.
+   */
+  col2imAdd(cols: tf.TensorInfo, dx: tf.TensorInfo, g: ConvGeometry, u0: number, u1: number): void;
   /**
    * Per-channel mean and biased variance of `x` as [cells, channels] (channels % 4 === 0),
    * summed in f64; `mean` and `variance` are [channels], written.
@@ -173,6 +179,24 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
         g.filterWidth,
         g.strideHeight,
         g.strideWidth,
+      ),
+    col2imAdd: (cols, dx, g, u0, u1) =>
+      raw.col2imAdd(
+        at(cols),
+        at(dx),
+        g.inHeight,
+        g.inWidth,
+        g.inChannels,
+        g.outHeight,
+        g.outWidth,
+        g.filterHeight,
+        g.filterWidth,
+        g.strideHeight,
+        g.strideWidth,
+        g.padTop,
+        g.padLeft,
+        u0,
+        u1,
       ),
     channelMoments: (x, channels, mean, variance) => raw.channelMoments(at(x), size(x) / channels, channels, at(mean), at(variance)),
     batchNormAffine: (x, y, channels, mean, scale, offset) =>

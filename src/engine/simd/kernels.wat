@@ -775,4 +775,64 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $batchLoop)))
   )
+
+  ;; col2im for the matmul route of the input gradient: adds each row of cols (one output
+  ;; cell's [KH, KW, Cin] window of input gradients) onto the input cells the forward
+  ;; window read, skipping padding, for the (batch, output row) units [u0, u1). dx is
+  ;; zeroed by the caller once, before the first chunk.
+  ;;   cols: [(u1 - u0) * outWidth, filterHeight * filterWidth * inChannels]
+  ;;   dx: [batch, height, width, inChannels], inChannels % 4 === 0
+  (func (export "col2imAdd")
+    (param $cols i32) (param $dx i32)
+    (param $height i32) (param $width i32) (param $inChannels i32) (param $outHeight i32) (param $outWidth i32)
+    (param $filterHeight i32) (param $filterWidth i32)
+    (param $strideHeight i32) (param $strideWidth i32) (param $padTop i32) (param $padLeft i32)
+    (param $u0 i32) (param $u1 i32)
+    (local $cellBytes i32) (local $u i32) (local $b i32) (local $oh i32) (local $ow i32)
+    (local $kh i32) (local $kw i32) (local $ih i32) (local $iw i32) (local $c i32)
+    (local $src i32) (local $row i32) (local $dst i32)
+    (local.set $cellBytes (i32.shl (local.get $inChannels) (i32.const 2)))
+    (local.set $src (local.get $cols))
+    (local.set $u (local.get $u0))
+    (block $unitsDone (loop $unitLoop
+      (br_if $unitsDone (i32.ge_u (local.get $u) (local.get $u1)))
+      (local.set $b (i32.div_u (local.get $u) (local.get $outHeight)))
+      (local.set $oh (i32.sub (local.get $u) (i32.mul (local.get $b) (local.get $outHeight))))
+      (local.set $ow (i32.const 0))
+      (block $colsDone (loop $colLoop
+        (br_if $colsDone (i32.ge_u (local.get $ow) (local.get $outWidth)))
+        (local.set $kh (i32.const 0))
+        (block $tapRowsDone (loop $tapRowLoop
+          (br_if $tapRowsDone (i32.ge_u (local.get $kh) (local.get $filterHeight)))
+          (local.set $ih (i32.sub (i32.add (i32.mul (local.get $oh) (local.get $strideHeight)) (local.get $kh)) (local.get $padTop)))
+          (if (i32.lt_u (local.get $ih) (local.get $height))
+            (then
+              (local.set $row (i32.add (local.get $dx)
+                (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $height)) (local.get $ih)) (local.get $width))
+                  (local.get $cellBytes))))
+              (local.set $kw (i32.const 0))
+              (block $tapsDone (loop $tapLoop
+                (br_if $tapsDone (i32.ge_u (local.get $kw) (local.get $filterWidth)))
+                (local.set $iw (i32.sub (i32.add (i32.mul (local.get $ow) (local.get $strideWidth)) (local.get $kw)) (local.get $padLeft)))
+                (if (i32.lt_u (local.get $iw) (local.get $width)) (then
+                  (local.set $dst (i32.add (local.get $row) (i32.mul (local.get $iw) (local.get $cellBytes))))
+                  (local.set $c (i32.const 0))
+                  (loop $chanLoop
+                    (v128.store (i32.add (local.get $dst) (local.get $c))
+                      (f32x4.add (v128.load (i32.add (local.get $dst) (local.get $c)))
+                        (v128.load (i32.add (local.get $src) (local.get $c)))))
+                    (local.set $c (i32.add (local.get $c) (i32.const 16)))
+                    (br_if $chanLoop (i32.lt_u (local.get $c) (local.get $cellBytes))))))
+                (local.set $src (i32.add (local.get $src) (local.get $cellBytes)))
+                (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+                (br $tapLoop))))
+            (else
+              (local.set $src (i32.add (local.get $src) (i32.mul (local.get $filterWidth) (local.get $cellBytes))))))
+          (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+          (br $tapRowLoop)))
+        (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+        (br $colLoop)))
+      (local.set $u (i32.add (local.get $u) (i32.const 1)))
+      (br $unitLoop)))
+  )
 )
