@@ -11,7 +11,7 @@
  * norm's training-mode layer call back to tfjs-layers' own ops, tfjs-core's FusedBatchNorm
  * gradient, and the stock FusedBatchNorm kernel.
  *
- * Run: npx tsx bench/engine-routes.ts [--workload resnet20|mobilenet-lite] [--batch 64] [--rounds 5] [--only conv]
+ * Run: npx tsx bench/engine-routes.ts [--workload resnet20|mobilenet-lite|cnn] [--batch 64] [--rounds 5] [--only conv]
  */
 import os from 'node:os';
 
@@ -22,6 +22,7 @@ import { installBatchNormTraining, uninstallBatchNormTraining } from '../src/eng
 import { initEngine } from '../src/engine/backend.js';
 import { conv2DBackpropFilterOptions, conv2DOptions, createFusedBatchNormKernel } from '../src/engine/kernels/index.js';
 import { buildCnnZooModel } from '../src/models/cnn-zoo.js';
+import { createCnnWorkload } from './cnn-steps.js';
 import { createModelWorkload } from './model-steps.js';
 import { median, option, positiveFlag } from './support.js';
 
@@ -51,8 +52,9 @@ function useRoutes(route: 'new' | 'old'): void {
   }
 }
 
-const model = buildCnnZooModel(WORKLOAD, { inputShape: [32, 32, 3], numClasses: 10, seed: 1 });
-const w = createModelWorkload(model, [32, 32, 3], 10, BATCH);
+// 'cnn': the MNIST CNN of bench/cnn-steps.ts (28x28x1), which owns its model.
+const model = WORKLOAD === 'cnn' ? undefined : buildCnnZooModel(WORKLOAD, { inputShape: [32, 32, 3], numClasses: 10, seed: 1 });
+const w = model === undefined ? createCnnWorkload(BATCH) : createModelWorkload(model, [32, 32, 3], 10, BATCH);
 const steps = {
   pgd: () => tf.dispose(w.inputGradient(w.x)),
   train: () => w.trainStep(),
@@ -87,7 +89,7 @@ for (const [name, step] of Object.entries(steps)) {
 console.log(`load average after: ${loadAverage()}`);
 useRoutes('new');
 w.dispose();
-model.dispose();
+model?.dispose();
 
 function loadAverage(): string {
   return os
