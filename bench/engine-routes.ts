@@ -7,7 +7,7 @@
  * the two routes, measured back to back, is what this reports.
  *
  * "new": everything on. "old": the direct SIMD Conv2D off (stock XNNPACK, also for the
- * stride-1 input gradient), the dense SIMD filter gradient off (im2col + matmul), batch
+ * stride-1 input gradient), the SIMD col2im of strided input gradients off, the dense SIMD filter gradient off (im2col + matmul), batch
  * norm's training-mode layer call back to tfjs-layers' own ops, tfjs-core's FusedBatchNorm
  * gradient, and the stock FusedBatchNorm kernel.
  *
@@ -20,7 +20,12 @@ import * as tf from '@tensorflow/tfjs';
 import { installBatchNormGradient, uninstallBatchNormGradient } from '../src/engine/batch-norm-gradient.js';
 import { installBatchNormTraining, uninstallBatchNormTraining } from '../src/engine/batch-norm-training.js';
 import { initEngine } from '../src/engine/backend.js';
-import { conv2DBackpropFilterOptions, conv2DOptions, createFusedBatchNormKernel } from '../src/engine/kernels/index.js';
+import {
+  conv2DBackpropFilterOptions,
+  conv2DBackpropInputOptions,
+  conv2DOptions,
+  createFusedBatchNormKernel,
+} from '../src/engine/kernels/index.js';
 import { buildCnnZooModel } from '../src/models/cnn-zoo.js';
 import { createCnnWorkload } from './cnn-steps.js';
 import { createModelWorkload } from './model-steps.js';
@@ -41,6 +46,7 @@ function useRoutes(route: 'new' | 'old'): void {
   conv2DOptions.direct = route === 'new';
   if (ONLY === 'conv') return;
   conv2DBackpropFilterOptions.dense = route === 'new';
+  conv2DBackpropInputOptions.simdCol2im = route === 'new';
   tf.unregisterKernel(tf.FusedBatchNorm, 'wasm');
   tf.registerKernel(route === 'new' ? ours : stockFusedBatchNorm!);
   if (route === 'new') {
