@@ -64,6 +64,10 @@ async function activate(backend: BackendName): Promise<string[]> {
   kernels.registerWasmGradientKernels();
   const { installGradientUnfusing } = await import('./unfused-gradients.js');
   installGradientUnfusing();
+  const { installBatchNormTraining } = await import('./batch-norm-training.js');
+  installBatchNormTraining();
+  const { installBatchNormGradient } = await import('./batch-norm-gradient.js');
+  installBatchNormGradient();
   return kernels.activeWasmGradientKernels();
 }
 

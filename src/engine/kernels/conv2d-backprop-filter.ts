@@ -13,9 +13,13 @@
  * layer). Work is chunked over (batch, output row) units so the patch buffer stays small;
  * one matmul per chunk, partial products summed in JS.
  *
- * Two cases skip all that for a SIMD kernel (../simd/kernels.wat): one input channel (a
- * first layer on grey images), and input channels a multiple of 4 with a mostly-zero dy
- * (behind ReLU and max pooling), scattered from dy's non-zero entries only.
+ * Three cases skip all that for a SIMD kernel (../simd/kernels.wat): one input channel (a
+ * first layer on grey images); input channels a multiple of 4 with a mostly-zero dy
+ * (behind ReLU and max pooling), scattered from dy's non-zero entries only; and input
+ * channels a multiple of 4 with output channels a multiple of 8 (every layer of ResNet-20
+ * but the stem), dense: 4 x 8 channel blocks accumulate in registers over cache-sized tiles
+ * of output rows, with no im2col buffer (3-6x faster than im2col + matmul there, and the
+ * patch buffer no longer adds to peak memory).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -37,6 +41,13 @@ export const conv2DBackpropFilterOptions = {
    * than im2col + matmul. 0 disables it, 1 forces it.
    */
   sparseMaxDensity: 0.4,
+  /**
+   * The dense SIMD kernel (inChannels % 4 === 0, outChannels % 8 === 0) works on tiles of
+   * output rows whose dy and x rows take about this many bytes, so they stay in cache while
+   * every tap and channel block passes over them. false sends those shapes to im2col + matmul.
+   */
+  denseTileBytes: 32 * 1024,
+  dense: true,
   /** Preferred size of one chunk's im2col buffer, in floats. */
   targetPatchFloats: 1 << 18,
   /** Lower bound on matmul rows per chunk, so wide filters still get sizeable products. */
@@ -113,6 +124,11 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
     backend.disposeData(taps.dataId);
     return dw;
   }
+  if (simd !== undefined && conv2DBackpropFilterOptions.dense && inChannels % 4 === 0 && outChannels % 8 === 0) {
+    const dw = backend.makeOutput(filterShape, 'float32');
+    simd.convFilterGradientDense(x, dy, dw, g, denseTileRows(g));
+    return dw;
+  }
   const { targetPatchFloats, minRows, maxPatchFloats } = conv2DBackpropFilterOptions;
   const unitFloats = outWidth * kSize;
   const preferredUnits = Math.max(Math.ceil(minRows / outWidth), Math.floor(targetPatchFloats / unitFloats));
@@ -184,6 +200,12 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
   const out = backend.makeOutput([...filterShape], 'float32');
   heap(backend, out).set(acc!);
   return out;
+}
+
+/** Output rows per tile of the dense SIMD kernel: one output row's dy and the input rows it reads, to the byte budget. */
+function denseTileRows(g: ConvGeometry): number {
+  const rowBytes = 4 * (g.outWidth * g.outChannels + g.strideHeight * g.inWidth * g.inChannels);
+  return Math.max(1, Math.min(g.outHeight, Math.floor(conv2DBackpropFilterOptions.denseTileBytes / rowBytes)));
 }
 
 /**

@@ -38,6 +38,8 @@ export const conv2DBackpropInputOptions = {
    * max pool and ReLU leave ~15% of dy non-zero: 3x faster). 0 disables it, 1 forces it.
    */
   sparseMaxDensity: 0.4,
+  /** col2im by the SIMD kernel when the input channels are a multiple of 4 (false: the JS loop). */
+  simdCol2im: true,
   /** Preferred size of one chunk's cols buffer, in floats. */
   targetColsFloats: 1 << 20,
   /** Lower bound on matmul rows per chunk. */
@@ -118,6 +120,7 @@ function viaConv2D(
   g: ConvGeometry,
   [top, bottom, left, right]: [number, number, number, number],
 ): tf.TensorInfo {
+  // Rampart's Conv2D (./conv2d.ts) where it applies, else the stock XNNPACK one.
   const conv2D = wasmKernel(tf.Conv2D, tf.Conv2DBackpropInput);
   const { filterHeight, filterWidth, inChannels, outChannels } = g;
   const flipped = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
@@ -153,6 +156,7 @@ function viaConv2D(
 
 function viaCol2im(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, g: ConvGeometry): tf.TensorInfo {
   const batchMatMul = wasmKernel(tf.BatchMatMul, tf.Conv2DBackpropInput);
+  const simd = simdKernels(backend);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = g;
   const kSize = filterHeight * filterWidth * inChannels;
   const units = batchSize * outHeight;
@@ -190,7 +194,8 @@ function viaCol2im(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInf
       attrs: { transposeA: false, transposeB: false },
     }) as tf.TensorInfo;
     if (dyRows.dataId !== dy.dataId) backend.disposeData(dyRows.dataId);
-    col2im(heap(backend, cols), heap(backend, dx), g, u0, u1);
+    if (simd !== undefined && inChannels % 4 === 0 && conv2DBackpropInputOptions.simdCol2im) simd.col2imAdd(cols, dx, g, u0, u1);
+    else col2im(heap(backend, cols), heap(backend, dx), g, u0, u1);
     backend.disposeData(cols.dataId);
   }
   backend.disposeData(filterT.dataId);

@@ -8,7 +8,8 @@
  * (Identity, same-dtype Cast: the engine clones every tensor saved for a gradient) and
  * transposes the whole input before a Sum over leading axes (a conv bias gradient); those
  * are replaced too. For general CNNs: Tile (which the batch-norm gradient uses, per element
- * on stock wasm) and the depthwise convolution gradients (missing on wasm).
+ * on stock wasm), the depthwise convolution gradients (missing on wasm), FusedBatchNorm (a
+ * scalar loop on stock wasm) and two new kernels for training-mode batch norm (../batch-norm-training.ts).
  * `registerWasmGradientKernels` swaps in this folder's kernels for backend 'wasm' only and
  * remembers what it replaced, so `restoreStockWasmKernels` can put the stock kernels back
  * (the benchmark compares both in one process). Each replacement carries the stock kernel's
@@ -23,6 +24,14 @@ import '@tensorflow/tfjs-backend-wasm';
 
 import { createAvgPoolGradKernel } from './avg-pool-grad.js';
 import { createBatchMatMulKernel, createFusedMatMulKernel } from './batch-mat-mul.js';
+import {
+  BATCH_NORM_GRAD,
+  BATCH_NORM_MOMENTS,
+  createBatchNormGradKernel,
+  createBatchNormMomentsKernel,
+  createFusedBatchNormKernel,
+} from './batch-norm.js';
+import { createConv2DKernel } from './conv2d.js';
 import { createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 import { createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 import { createDepthwiseBackpropFilterKernel, createDepthwiseBackpropInputKernel } from './depthwise-backprop.js';
@@ -33,6 +42,16 @@ import { createTileKernel } from './tile.js';
 
 export { avgPoolGradWasm, createAvgPoolGradKernel } from './avg-pool-grad.js';
 export { batchMatMulOptions, batchMatMulWasm, createBatchMatMulKernel, createFusedMatMulKernel, fusedMatMulWasm } from './batch-mat-mul.js';
+export {
+  BATCH_NORM_GRAD,
+  BATCH_NORM_MOMENTS,
+  batchNormChannels,
+  batchNormGradWasm,
+  batchNormMomentsWasm,
+  createFusedBatchNormKernel,
+  fusedBatchNormWasm,
+} from './batch-norm.js';
+export { conv2DOptions, conv2DWasm, createConv2DKernel } from './conv2d.js';
 export { conv2DBackpropFilterOptions, conv2DBackpropFilterWasm, createConv2DBackpropFilterKernel } from './conv2d-backprop-filter.js';
 export { conv2DBackpropInputOptions, conv2DBackpropInputWasm, createConv2DBackpropInputKernel } from './conv2d-backprop-input.js';
 export {
@@ -49,6 +68,7 @@ export { createTileKernel, tileInto, tileWasm } from './tile.js';
 type KernelFactory = (stock?: tf.KernelConfig) => tf.KernelConfig;
 
 const FACTORIES: ReadonlyArray<readonly [string, KernelFactory]> = [
+  [tf.Conv2D, createConv2DKernel],
   [tf.Conv2DBackpropFilter, createConv2DBackpropFilterKernel],
   [tf.Conv2DBackpropInput, createConv2DBackpropInputKernel],
   [tf.MaxPoolGrad, createMaxPoolGradKernel],
@@ -61,6 +81,9 @@ const FACTORIES: ReadonlyArray<readonly [string, KernelFactory]> = [
   [tf.Tile, createTileKernel],
   [tf.DepthwiseConv2dNativeBackpropInput, createDepthwiseBackpropInputKernel],
   [tf.DepthwiseConv2dNativeBackpropFilter, createDepthwiseBackpropFilterKernel],
+  [tf.FusedBatchNorm, createFusedBatchNormKernel],
+  [BATCH_NORM_MOMENTS, createBatchNormMomentsKernel],
+  [BATCH_NORM_GRAD, createBatchNormGradKernel],
 ];
 
 /** Names of the wasm kernels that `registerWasmGradientKernels` registers. */

@@ -20,6 +20,12 @@ interface SimdExports {
   conv2dBackpropInputC1(...args: number[]): void;
   conv2dBackpropFilterC1(...args: number[]): void;
   conv2dSparseScatter(...args: number[]): void;
+  conv2dBackpropFilterDense(...args: number[]): void;
+  channelMoments(...args: number[]): void;
+  conv2dForwardDense(...args: number[]): void;
+  col2imAdd(...args: number[]): void;
+  batchNormAffine(...args: number[]): void;
+  batchNormBackward(...args: number[]): void;
   countNonZero(ptr: number, n: number): number;
 }
 
@@ -50,12 +56,57 @@ export interface SimdKernels {
    * 'filter': `window` is x, `taps` the filter gradient as [Cout, KH, KW, Cin] (written).
    */
   convSparseScatter(target: 'input' | 'filter', dy: tf.TensorInfo, window: tf.TensorInfo, taps: tf.TensorInfo, g: ConvGeometry): void;
+  /**
+   * Filter gradient of a convolution, dense, any stride and padding, tiles of `tileRows`
+   * output rows; inChannels % 4 === 0 and outChannels % 8 === 0. `dw` is [KH, KW, Cin, Cout].
+   */
+  convFilterGradientDense(x: tf.TensorInfo, dy: tf.TensorInfo, dw: tf.TensorInfo, g: ConvGeometry, tileRows: number): void;
+  /**
+   * A valid (unpadded: pad `x` first) convolution, any stride, no dilation; outWidth % 4 === 0
+   * and outChannels % 8 === 0. `g` is the convolution's geometry with inHeight / inWidth
+   * those of the padded `x` and zero padding.
+   */
+  convForwardDense(x: tf.TensorInfo, filter: tf.TensorInfo, y: tf.TensorInfo, g: ConvGeometry): void;
+  /**
+   * Adds the rows of `cols` (the (batch, output row) units [u0, u1), one [KH, KW, Cin] window
+   * per output cell) onto `dx`, skipping padding; inChannels % 4 === 0.
+   */
+  col2imAdd(cols: tf.TensorInfo, dx: tf.TensorInfo, g: ConvGeometry, u0: number, u1: number): void;
+  /**
+   * Per-channel mean and biased variance of `x` as [cells, channels] (channels % 4 === 0),
+   * summed in f64; `mean` and `variance` are [channels], written.
+   */
+  channelMoments(x: tf.TensorInfo, channels: number, mean: tf.TensorInfo, variance: tf.TensorInfo): void;
+  /** y = (x - mean[c]) * scale[c] + offset[c] over [cells, channels], channels % 4 === 0. */
+  batchNormAffine(
+    x: tf.TensorInfo,
+    y: tf.TensorInfo,
+    channels: number,
+    mean: tf.TensorInfo,
+    scale: tf.TensorInfo,
+    offset: tf.TensorInfo,
+  ): void;
+  /**
+   * Training-mode batch norm gradient (through the batch statistics) over [cells, channels],
+   * channels % 4 === 0: writes dx, dgamma and dbeta ([channels]) from x, dy and the
+   * per-channel mean, rstd = 1 / sqrt(variance + epsilon) and gamma.
+   */
+  batchNormBackward(
+    x: tf.TensorInfo,
+    dy: tf.TensorInfo,
+    dx: tf.TensorInfo,
+    channels: number,
+    stats: { mean: tf.TensorInfo; rstd: tf.TensorInfo; gamma: tf.TensorInfo },
+    dgamma: tf.TensorInfo,
+    dbeta: tf.TensorInfo,
+  ): void;
   /** True when at most `maxDensity` of `t`'s values are non-zero (NaN counts as non-zero). */
   sparse(t: tf.TensorInfo, maxDensity: number): boolean;
 }
 
 function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
   const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+  const size = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
   const conv = (g: ConvGeometry) =>
     [
       g.batchSize,
@@ -111,6 +162,47 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
       ),
     convSparseScatter: (target, dy, window, taps, g) =>
       raw.conv2dSparseScatter(target === 'filter' ? 1 : 0, at(dy), at(window), at(taps), ...conv(g)),
+    convFilterGradientDense: (x, dy, dw, g, tileRows) => raw.conv2dBackpropFilterDense(at(x), at(dy), at(dw), ...conv(g), tileRows),
+    convForwardDense: (x, filter, y, g) =>
+      raw.conv2dForwardDense(
+        at(x),
+        at(filter),
+        at(y),
+        g.batchSize,
+        g.inHeight,
+        g.inWidth,
+        g.inChannels,
+        g.outHeight,
+        g.outWidth,
+        g.outChannels,
+        g.filterHeight,
+        g.filterWidth,
+        g.strideHeight,
+        g.strideWidth,
+      ),
+    col2imAdd: (cols, dx, g, u0, u1) =>
+      raw.col2imAdd(
+        at(cols),
+        at(dx),
+        g.inHeight,
+        g.inWidth,
+        g.inChannels,
+        g.outHeight,
+        g.outWidth,
+        g.filterHeight,
+        g.filterWidth,
+        g.strideHeight,
+        g.strideWidth,
+        g.padTop,
+        g.padLeft,
+        u0,
+        u1,
+      ),
+    channelMoments: (x, channels, mean, variance) => raw.channelMoments(at(x), size(x) / channels, channels, at(mean), at(variance)),
+    batchNormAffine: (x, y, channels, mean, scale, offset) =>
+      raw.batchNormAffine(at(x), at(y), size(x) / channels, channels, at(mean), at(scale), at(offset)),
+    batchNormBackward: (x, dy, dx, channels, { mean, rstd, gamma }, dgamma, dbeta) =>
+      raw.batchNormBackward(at(x), at(dy), at(dx), size(x) / channels, channels, at(mean), at(rstd), at(gamma), at(dgamma), at(dbeta)),
     sparse: (t, maxDensity) => {
       const n = t.shape.reduce((p, d) => p * d, 1);
       return raw.countNonZero(at(t), n) <= maxDensity * n;
