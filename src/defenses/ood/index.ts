@@ -136,7 +136,8 @@ export class OodDetector {
     json.means.forEach((m, c) => {
       for (let k = 0; k < d; k++) {
         const mk = m[k] as number;
-        for (let i = 0; i <= k; i++) this.meanDirs[i * classes + c] = (this.meanDirs[i * classes + c] as number) + (w[k * d + i] as number) * mk;
+        for (let i = 0; i <= k; i++)
+          this.meanDirs[i * classes + c] = (this.meanDirs[i * classes + c] as number) + (w[k * d + i] as number) * mk;
       }
     });
     this.meanNorms = Float64Array.from(json.means, (m) => m.reduce((s, v) => s + v * v, 0));
