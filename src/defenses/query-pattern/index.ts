@@ -114,7 +114,8 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
       const flagged: number[] = [];
       let worst = 0;
       let worstAt = 0;
-      sketches.forEach((sketch, i) => {
+      for (let i = 0; i < sketches.length; i++) {
+        const sketch = sketches[i] as Sketch;
         // Appending before the next example is scored makes repeats inside one batch count too.
         const count = nearDuplicates(history, sketch);
         store.append(ctx.clientId, history, sketch, t);
@@ -124,7 +125,7 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
           worst = count;
           worstAt = i;
         }
-      });
+      }
       const decision = thresholdDecision(worst, o.flagAt, o.denyAt);
       if (decision === 'pass') return { decision, score: worst, perExample };
       const where =

@@ -60,12 +60,23 @@ const SLACK = 1e-6;
  */
 const SIDE_IN_RADII = 2.5;
 
+// One float's bits, read through a shared scratch (no view allocated per sketch).
+const FLOAT = new Float32Array(1);
+const FLOAT_BITS = new Int32Array(FLOAT.buffer);
+
 /** A hash of a sketch's exact content, to find an identical stored one. */
 function contentHash(sketch: Sketch): number {
-  let h = sketch.kind === 'image' ? 0x1a6e : mix(0x7e47, sketch.words);
-  const values = sketch.kind === 'image' ? sketch.cells : sketch.hashes;
-  const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < bits.length; i++) h = mix(h, bits[i] as number);
+  if (sketch.kind === 'text') {
+    let h = mix(0x7e47, sketch.words);
+    for (let i = 0; i < sketch.hashes.length; i++) h = mix(h, sketch.hashes[i] as number);
+    return h;
+  }
+  let h = 0x1a6e;
+  const cells = sketch.cells;
+  for (let i = 0; i < cells.length; i++) {
+    FLOAT[0] = cells[i] as number;
+    h = mix(h, FLOAT_BITS[0] as number);
+  }
   return h;
 }
 
@@ -148,10 +159,14 @@ export class NearIndex {
   add(sketch: Sketch): IndexedPoint {
     const content = contentHash(sketch);
     let same = this.byContent.get(content);
-    const found = same?.find((p) => identical(p.sketch, sketch));
-    if (found) {
-      found.count++;
-      return found;
+    if (same) {
+      for (let i = 0; i < same.length; i++) {
+        const p = same[i] as IndexedPoint;
+        if (identical(p.sketch, sketch)) {
+          p.count++;
+          return p;
+        }
+      }
     }
     const key = this.keyOf(sketch);
     const point: IndexedPoint = { sketch, count: 1, key, content, pos: 0 };
