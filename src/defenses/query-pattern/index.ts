@@ -46,7 +46,7 @@ export interface QueryPatternOptions {
  * client against a 4,096-example history reach at most 19 near-duplicates (22 of them
  * reach 8, none 24), while the same digit with ±0.15 uniform noise per pixel lands
  * within it of its other noisy copies. 100,000 distinct image sketches with their index entries hold
- * roughly 45 MB (estimated: ~25 MB of sketches, ~20 MB of index; repeated inputs share one sketch).
+ * roughly 50 MB (estimated: ~25 MB of sketches, ~20 MB of index, up to 6 MB of occupancy slots; repeated inputs share one sketch).
  */
 const DEFAULTS = {
   window: 4096,

@@ -46,8 +46,8 @@ export interface NearThresholds {
   readonly textSimilarity: number;
 }
 
-/** Bytes the index adds per example (ring slot, point share, bucket slot), for the memory bound. */
-export const INDEX_BYTES_PER_ENTRY = 64;
+/** Bytes the index adds per example (ring slot, point share, bucket slot, occupancy slots), for the memory bound. */
+export const INDEX_BYTES_PER_ENTRY = 128;
 
 const mix = (h: number, v: number): number => Math.imul(h ^ v, 0x9e3779b1) ^ (h >>> 15);
 // A margin on each face distance, so float rounding in the cell arithmetic can only add candidates, never drop one.
@@ -125,8 +125,18 @@ class Bucket {
   }
 }
 
+/** Fewest slots in the occupancy table; it doubles under 4 slots per bucket and halves past 16 (at most 64 bytes a bucket). */
+const MIN_SLOTS = 64;
+
 export class NearIndex {
   private readonly buckets = new Map<number, Bucket>();
+  /**
+   * Buckets by the low bits of their key: a query visits tens of cells and most hold no
+   * bucket, so it reads a slot here (a few cache lines for the whole walk) and asks the map
+   * only when the slot is non-zero. Counts, not bits, so forgetting a bucket clears its slot
+   * only when no other bucket shares it: a slot is never zero while a bucket maps to it.
+   */
+  private occupied = new Uint32Array(MIN_SLOTS);
   /** Points by content hash (a short list on a collision). */
   private readonly byContent = new Map<number, IndexedPoint[]>();
   private readonly textLog: number;
@@ -174,6 +184,8 @@ export class NearIndex {
     if (!bucket) {
       bucket = new Bucket();
       this.buckets.set(key, bucket);
+      if (this.buckets.size * 4 > this.occupied.length) this.resize(this.occupied.length * 2);
+      else this.occupied[key & (this.occupied.length - 1)]++;
     }
     bucket.push(point);
     if (!same) {
@@ -190,7 +202,12 @@ export class NearIndex {
     const bucket = this.buckets.get(point.key);
     if (bucket) {
       bucket.remove(point);
-      if (bucket.points.length === 0) this.buckets.delete(point.key);
+      if (bucket.points.length === 0) {
+        this.buckets.delete(point.key);
+        const slots = this.occupied.length;
+        if (slots > MIN_SLOTS && this.buckets.size * 16 < slots) this.resize(slots / 2);
+        else this.occupied[point.key & (slots - 1)]--;
+      }
     }
     const same = this.byContent.get(point.content);
     if (same) {
@@ -201,6 +218,7 @@ export class NearIndex {
 
   clear(): void {
     this.buckets.clear();
+    this.occupied = new Uint32Array(MIN_SLOTS);
     this.byContent.clear();
   }
 
@@ -244,6 +262,7 @@ export class NearIndex {
   /** Visits the cells whose faces along axes g.. are within the remaining budget. */
   private walk(g: number, h: number, used: number): void {
     if (g === COARSE_GROUPS) {
+      if (this.occupied[h & (this.occupied.length - 1)] === 0) return;
       const bucket = this.buckets.get(h);
       if (bucket) this.scan(bucket);
       return;
@@ -275,6 +294,13 @@ export class NearIndex {
       const other = point.sketch;
       if (other.kind === 'image' && imageDistanceWithin(this.query as ImageSketch, other, this.t.distance)) this.found += point.count;
     }
+  }
+
+  /** Rebuilds the occupancy table with `slots` slots (a power of two) from the buckets held. */
+  private resize(slots: number): void {
+    const table = new Uint32Array(slots);
+    for (const key of this.buckets.keys()) table[key & (slots - 1)]++;
+    this.occupied = table;
   }
 
   private side(sketch: ImageSketch): number {
