@@ -89,8 +89,10 @@ function poolPlan(h: number, w: number, c: number): PoolPlan {
 /**
  * Average-pools an example to at most 7 cells per spatial axis (channels averaged), scaled
  * to [0, 1] by the bounds. Non-image shapes are cut into at most 64 equal segments.
+ * `spare` zeroed floats follow the cells in the same buffer (the coarse summary's place:
+ * one backing store per sketch instead of two).
  */
-export function imageSketch(x: Float32Array, offset: number, shape: readonly number[], bounds: Bounds): Float32Array {
+export function imageSketch(x: Float32Array, offset: number, shape: readonly number[], bounds: Bounds, spare = 0): Float32Array {
   const range = bounds.max - bounds.min || 1;
   if (shape.length === 3 || shape.length === 2) {
     const [h, w] = shape as [number, number];
@@ -118,13 +120,14 @@ export function imageSketch(x: Float32Array, offset: number, shape: readonly num
       }
     }
     // Pooling is linear: the mean of (v − min)/range is (mean v − min)/range.
-    const out = new Float32Array(counts.length);
-    for (let i = 0; i < out.length; i++) out[i] = ((sums[i] as number) / (counts[i] as number) - bounds.min) / range;
-    return out;
+    const n = counts.length;
+    const out = new Float32Array(n + spare);
+    for (let i = 0; i < n; i++) out[i] = ((sums[i] as number) / (counts[i] as number) - bounds.min) / range;
+    return spare > 0 ? out.subarray(0, n) : out;
   }
   const size = sizeOf(shape);
   const bins = Math.min(size, 64);
-  const out = new Float32Array(bins);
+  const out = new Float32Array(bins + spare);
   for (let i = 0; i < size; i++) {
     const b = Math.floor((i * bins) / size);
     out[b] = (out[b] as number) + ((x[offset + i] as number) - bounds.min) / range;
@@ -133,17 +136,18 @@ export function imageSketch(x: Float32Array, offset: number, shape: readonly num
     const width = Math.floor(((b + 1) * size) / bins) - Math.floor((b * size) / bins);
     out[b] = (out[b] as number) / Math.max(1, width);
   }
-  return out;
+  return spare > 0 ? out.subarray(0, bins) : out;
 }
 
 const groupStart = (g: number, cells: number): number => Math.floor((g * cells) / COARSE_GROUPS);
 
 /** The image sketch with its coarse summary, as the layer stores it. */
 export function sketchImage(x: Float32Array, offset: number, shape: readonly number[], bounds: Bounds): ImageSketch {
-  const cells = imageSketch(x, offset, shape, bounds);
-  const coarse = new Float32Array(COARSE_GROUPS);
+  const cells = imageSketch(x, offset, shape, bounds, COARSE_GROUPS);
+  const coarse = new Float32Array(cells.buffer, cells.byteOffset + cells.byteLength, COARSE_GROUPS);
   for (let g = 0; g < COARSE_GROUPS; g++) {
-    const [from, to] = [groupStart(g, cells.length), groupStart(g + 1, cells.length)];
+    const from = groupStart(g, cells.length);
+    const to = groupStart(g + 1, cells.length);
     let sum = 0;
     for (let i = from; i < to; i++) sum += cells[i] as number;
     coarse[g] = to > from ? sum / Math.sqrt(to - from) : 0;
