@@ -125,6 +125,12 @@ class Bucket {
   }
 }
 
+/** Adds `by` to the slot of `key` (its low bits; the table's length is a power of two). */
+function bump(table: Uint32Array, key: number, by: number): void {
+  const at = key & (table.length - 1);
+  table[at] = (table[at] as number) + by;
+}
+
 /** Fewest slots in the occupancy table; it doubles under 4 slots per bucket and halves past 16 (at most 64 bytes a bucket). */
 const MIN_SLOTS = 64;
 
@@ -185,7 +191,7 @@ export class NearIndex {
       bucket = new Bucket();
       this.buckets.set(key, bucket);
       if (this.buckets.size * 4 > this.occupied.length) this.resize(this.occupied.length * 2);
-      else this.occupied[key & (this.occupied.length - 1)]++;
+      else bump(this.occupied, key, 1);
     }
     bucket.push(point);
     if (!same) {
@@ -206,7 +212,7 @@ export class NearIndex {
         this.buckets.delete(point.key);
         const slots = this.occupied.length;
         if (slots > MIN_SLOTS && this.buckets.size * 16 < slots) this.resize(slots / 2);
-        else this.occupied[point.key & (slots - 1)]--;
+        else bump(this.occupied, point.key, -1);
       }
     }
     const same = this.byContent.get(point.content);
@@ -299,7 +305,7 @@ export class NearIndex {
   /** Rebuilds the occupancy table with `slots` slots (a power of two) from the buckets held. */
   private resize(slots: number): void {
     const table = new Uint32Array(slots);
-    for (const key of this.buckets.keys()) table[key & (slots - 1)]++;
+    for (const key of this.buckets.keys()) bump(table, key, 1);
     this.occupied = table;
   }
 
