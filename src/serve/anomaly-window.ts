@@ -86,30 +86,31 @@ export class AnomalyWindow {
 
   /** Records one request's examples: whether each was anomalous, and its input when given. */
   record(client: string, anomalous: readonly boolean[], inputs?: ReadonlyArray<Omit<SampledExample, 'client'>>): void {
+    for (let i = 0; i < anomalous.length; i++) this.recordOne(client, anomalous[i] as boolean, inputs?.[i]);
+  }
+
+  /** One example: what `record` does per example, without the arrays (most requests hold one). */
+  recordOne(client: string, anomalous: boolean, input?: Omit<SampledExample, 'client'>): void {
     const ring = this.observations;
-    for (let i = 0; i < anomalous.length; i++) {
-      const a = anomalous[i] as boolean;
-      if (ring.push(client, a)) {
-        const c = this.perClient.get(ring.outClient) as { n: number; bad: number };
-        this.sum -= c.bad / c.n;
-        c.n--;
-        if (ring.outAnomalous) c.bad--;
-        if (c.n === 0) this.perClient.delete(ring.outClient);
-        else this.sum += c.bad / c.n;
-      }
-      let c = this.perClient.get(client);
-      if (c) this.sum -= c.bad / c.n;
-      else {
-        c = { n: 0, bad: 0 };
-        this.perClient.set(client, c);
-      }
-      c.n++;
-      if (a) c.bad++;
-      this.sum += c.bad / c.n;
-      if (++this.sinceResum >= 10_000) this.resum();
-      const input = inputs?.[i];
-      if (input) this.samples.push(client, input);
+    if (ring.push(client, anomalous)) {
+      const c = this.perClient.get(ring.outClient) as { n: number; bad: number };
+      this.sum -= c.bad / c.n;
+      c.n--;
+      if (ring.outAnomalous) c.bad--;
+      if (c.n === 0) this.perClient.delete(ring.outClient);
+      else this.sum += c.bad / c.n;
     }
+    let c = this.perClient.get(client);
+    if (c) this.sum -= c.bad / c.n;
+    else {
+      c = { n: 0, bad: 0 };
+      this.perClient.set(client, c);
+    }
+    c.n++;
+    if (anomalous) c.bad++;
+    this.sum += c.bad / c.n;
+    if (++this.sinceResum >= 10_000) this.resum();
+    if (input) this.samples.push(client, input);
   }
 
   private resum(): void {

@@ -246,6 +246,13 @@ export class DriftMonitor {
     this.events.onAnomalyRate?.(this.anomalyRate());
   }
 
+  /** `recordExamples` for a request of one example, without the arrays. */
+  recordExample(client: string, anomalous: boolean, input?: Omit<SampledExample, 'client'>): void {
+    this.requests++;
+    this.anomalies.recordOne(client, anomalous, input);
+    this.events.onAnomalyRate?.(this.anomalyRate());
+  }
+
   /** Mean over the window's clients of each client's anomalous fraction of examples. */
   anomalyRate(): number {
     return this.anomalies.rate();

@@ -46,7 +46,7 @@ export interface QueryPatternOptions {
  * client against a 4,096-example history reach at most 19 near-duplicates (22 of them
  * reach 8, none 24), while the same digit with ±0.15 uniform noise per pixel lands
  * within it of its other noisy copies. 100,000 distinct image sketches with their index entries hold
- * roughly 45 MB (estimated: ~25 MB of sketches, ~20 MB of index; repeated inputs share one sketch).
+ * roughly 50 MB (estimated: ~25 MB of sketches, ~20 MB of index, up to 6 MB of occupancy slots; repeated inputs share one sketch).
  */
 const DEFAULTS = {
   window: 4096,
@@ -114,7 +114,8 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
       const flagged: number[] = [];
       let worst = 0;
       let worstAt = 0;
-      sketches.forEach((sketch, i) => {
+      for (let i = 0; i < sketches.length; i++) {
+        const sketch = sketches[i] as Sketch;
         // Appending before the next example is scored makes repeats inside one batch count too.
         const count = nearDuplicates(history, sketch);
         store.append(ctx.clientId, history, sketch, t);
@@ -124,7 +125,7 @@ export function queryPatternLayer(options: QueryPatternOptions = {}): QueryPatte
           worst = count;
           worstAt = i;
         }
-      });
+      }
       const decision = thresholdDecision(worst, o.flagAt, o.denyAt);
       if (decision === 'pass') return { decision, score: worst, perExample };
       const where =

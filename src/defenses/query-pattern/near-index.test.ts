@@ -89,6 +89,28 @@ describe('near-duplicate index', () => {
     assert.equal(index.size, 0);
     assert.equal(index.distinct, 0);
   });
+
+  test('many buckets, then few, then many again: counts still equal a full scan (the occupancy table grows and shrinks)', () => {
+    const rng = createRng(13);
+    const index = new NearIndex({ distance: 0.02, textSimilarity: 0.7 });
+    const check = (held: ImageSketch[], queries: ImageSketch[]): void => {
+      for (const q of queries) assert.equal(index.countImages(q), held.filter((s) => imageDistanceWithin(q, s, 0.02)).length);
+    };
+    const first = clustered(rng, 0.02, 150, 4);
+    const entries = first.map((sketch) => ({ sketch, point: index.add(sketch) }));
+    assert.ok(index.size > 100, `${index.size} buckets: enough to grow the table several times`);
+    check(first, first);
+    // Down to a handful of buckets: the table shrinks, and what is left must still be found.
+    const kept = entries.slice(0, 6);
+    entries.slice(6).forEach((e) => index.remove(e.point));
+    check(
+      kept.map((e) => e.sketch),
+      first,
+    );
+    const second = clustered(rng, 0.02, 100, 3);
+    second.forEach((s) => index.add(s));
+    check([...kept.map((e) => e.sketch), ...second], [...first, ...second]);
+  });
 });
 
 /** The detector as a full scan over a plain list, to check the layer's counts against. */

@@ -46,8 +46,8 @@ export interface NearThresholds {
   readonly textSimilarity: number;
 }
 
-/** Bytes the index adds per example (ring slot, point share, bucket slot), for the memory bound. */
-export const INDEX_BYTES_PER_ENTRY = 64;
+/** Bytes the index adds per example (ring slot, point share, bucket slot, occupancy slots), for the memory bound. */
+export const INDEX_BYTES_PER_ENTRY = 128;
 
 const mix = (h: number, v: number): number => Math.imul(h ^ v, 0x9e3779b1) ^ (h >>> 15);
 // A margin on each face distance, so float rounding in the cell arithmetic can only add candidates, never drop one.
@@ -60,12 +60,23 @@ const SLACK = 1e-6;
  */
 const SIDE_IN_RADII = 2.5;
 
+// One float's bits, read through a shared scratch (no view allocated per sketch).
+const FLOAT = new Float32Array(1);
+const FLOAT_BITS = new Int32Array(FLOAT.buffer);
+
 /** A hash of a sketch's exact content, to find an identical stored one. */
 function contentHash(sketch: Sketch): number {
-  let h = sketch.kind === 'image' ? 0x1a6e : mix(0x7e47, sketch.words);
-  const values = sketch.kind === 'image' ? sketch.cells : sketch.hashes;
-  const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < bits.length; i++) h = mix(h, bits[i] as number);
+  if (sketch.kind === 'text') {
+    let h = mix(0x7e47, sketch.words);
+    for (let i = 0; i < sketch.hashes.length; i++) h = mix(h, sketch.hashes[i] as number);
+    return h;
+  }
+  let h = 0x1a6e;
+  const cells = sketch.cells;
+  for (let i = 0; i < cells.length; i++) {
+    FLOAT[0] = cells[i] as number;
+    h = mix(h, FLOAT_BITS[0] as number);
+  }
   return h;
 }
 
@@ -114,8 +125,24 @@ class Bucket {
   }
 }
 
+/** Adds `by` to the slot of `key` (its low bits; the table's length is a power of two). */
+function bump(table: Uint32Array, key: number, by: number): void {
+  const at = key & (table.length - 1);
+  table[at] = (table[at] as number) + by;
+}
+
+/** Fewest slots in the occupancy table; it doubles under 4 slots per bucket and halves past 16 (at most 64 bytes a bucket). */
+const MIN_SLOTS = 64;
+
 export class NearIndex {
   private readonly buckets = new Map<number, Bucket>();
+  /**
+   * Buckets by the low bits of their key: a query visits tens of cells and most hold no
+   * bucket, so it reads a slot here (a few cache lines for the whole walk) and asks the map
+   * only when the slot is non-zero. Counts, not bits, so forgetting a bucket clears its slot
+   * only when no other bucket shares it: a slot is never zero while a bucket maps to it.
+   */
+  private occupied = new Uint32Array(MIN_SLOTS);
   /** Points by content hash (a short list on a collision). */
   private readonly byContent = new Map<number, IndexedPoint[]>();
   private readonly textLog: number;
@@ -148,10 +175,14 @@ export class NearIndex {
   add(sketch: Sketch): IndexedPoint {
     const content = contentHash(sketch);
     let same = this.byContent.get(content);
-    const found = same?.find((p) => identical(p.sketch, sketch));
-    if (found) {
-      found.count++;
-      return found;
+    if (same) {
+      for (let i = 0; i < same.length; i++) {
+        const p = same[i] as IndexedPoint;
+        if (identical(p.sketch, sketch)) {
+          p.count++;
+          return p;
+        }
+      }
     }
     const key = this.keyOf(sketch);
     const point: IndexedPoint = { sketch, count: 1, key, content, pos: 0 };
@@ -159,6 +190,8 @@ export class NearIndex {
     if (!bucket) {
       bucket = new Bucket();
       this.buckets.set(key, bucket);
+      if (this.buckets.size * 4 > this.occupied.length) this.resize(this.occupied.length * 2);
+      else bump(this.occupied, key, 1);
     }
     bucket.push(point);
     if (!same) {
@@ -175,7 +208,12 @@ export class NearIndex {
     const bucket = this.buckets.get(point.key);
     if (bucket) {
       bucket.remove(point);
-      if (bucket.points.length === 0) this.buckets.delete(point.key);
+      if (bucket.points.length === 0) {
+        this.buckets.delete(point.key);
+        const slots = this.occupied.length;
+        if (slots > MIN_SLOTS && this.buckets.size * 16 < slots) this.resize(slots / 2);
+        else bump(this.occupied, point.key, -1);
+      }
     }
     const same = this.byContent.get(point.content);
     if (same) {
@@ -186,6 +224,7 @@ export class NearIndex {
 
   clear(): void {
     this.buckets.clear();
+    this.occupied = new Uint32Array(MIN_SLOTS);
     this.byContent.clear();
   }
 
@@ -229,6 +268,7 @@ export class NearIndex {
   /** Visits the cells whose faces along axes g.. are within the remaining budget. */
   private walk(g: number, h: number, used: number): void {
     if (g === COARSE_GROUPS) {
+      if (this.occupied[h & (this.occupied.length - 1)] === 0) return;
       const bucket = this.buckets.get(h);
       if (bucket) this.scan(bucket);
       return;
@@ -260,6 +300,13 @@ export class NearIndex {
       const other = point.sketch;
       if (other.kind === 'image' && imageDistanceWithin(this.query as ImageSketch, other, this.t.distance)) this.found += point.count;
     }
+  }
+
+  /** Rebuilds the occupancy table with `slots` slots (a power of two) from the buckets held. */
+  private resize(slots: number): void {
+    const table = new Uint32Array(slots);
+    for (const key of this.buckets.keys()) bump(table, key, 1);
+    this.occupied = table;
   }
 
   private side(sketch: ImageSketch): number {

@@ -55,10 +55,17 @@ const SUMS = new Float64Array(49);
 // One plan per image shape (shapes come from served models, not from clients: a handful).
 const plans = new Map<string, PoolPlan>();
 
+// The last plan asked for: one served model asks for one shape on every request (no key string to build).
+let last: { h: number; w: number; c: number; plan: PoolPlan } | undefined;
+
 function poolPlan(h: number, w: number, c: number): PoolPlan {
+  if (last && last.h === h && last.w === w && last.c === c) return last.plan;
   const key = `${h}x${w}x${c}`;
   let plan = plans.get(key);
-  if (plan) return plan;
+  if (plan) {
+    last = { h, w, c, plan };
+    return plan;
+  }
   const bh = Math.min(h, 7);
   const bw = Math.min(w, 7);
   const rowOf = Int32Array.from({ length: h }, (_, i) => Math.floor((i * bh) / h));
@@ -75,14 +82,17 @@ function poolPlan(h: number, w: number, c: number): PoolPlan {
   plan = { rowOf, colStart, counts };
   if (plans.size >= 16) plans.clear();
   plans.set(key, plan);
+  last = { h, w, c, plan };
   return plan;
 }
 
 /**
  * Average-pools an example to at most 7 cells per spatial axis (channels averaged), scaled
  * to [0, 1] by the bounds. Non-image shapes are cut into at most 64 equal segments.
+ * `spare` zeroed floats follow the cells in the same buffer (the coarse summary's place:
+ * one backing store per sketch instead of two).
  */
-export function imageSketch(x: Float32Array, offset: number, shape: readonly number[], bounds: Bounds): Float32Array {
+export function imageSketch(x: Float32Array, offset: number, shape: readonly number[], bounds: Bounds, spare = 0): Float32Array {
   const range = bounds.max - bounds.min || 1;
   if (shape.length === 3 || shape.length === 2) {
     const [h, w] = shape as [number, number];
@@ -91,24 +101,33 @@ export function imageSketch(x: Float32Array, offset: number, shape: readonly num
     const bw = colStart.length - 1;
     // A shared scratch (at most 7×7 cells; the sketch is synchronous), so a request allocates only its sketch.
     const sums = SUMS.fill(0, 0, counts.length);
+    // The runs tile each row and the rows follow each other, so one cursor walks the example once;
+    // two partial sums per run keep the adds from waiting on each other.
+    let p = offset;
     for (let i = 0; i < h; i++) {
       const rowBase = offset + i * w * c;
       const cellBase = (rowOf[i] as number) * bw;
       for (let cell = 0; cell < bw; cell++) {
-        let sum = 0;
+        let s0 = 0;
+        let s1 = 0;
         const end = rowBase + (colStart[cell + 1] as number) * c;
-        for (let p = rowBase + (colStart[cell] as number) * c; p < end; p++) sum += x[p] as number;
-        sums[cellBase + cell] = (sums[cellBase + cell] as number) + sum;
+        for (; p + 1 < end; p += 2) {
+          s0 += x[p] as number;
+          s1 += x[p + 1] as number;
+        }
+        if (p < end) s0 += x[p++] as number;
+        sums[cellBase + cell] = (sums[cellBase + cell] as number) + s0 + s1;
       }
     }
     // Pooling is linear: the mean of (v − min)/range is (mean v − min)/range.
-    const out = new Float32Array(counts.length);
-    for (let i = 0; i < out.length; i++) out[i] = ((sums[i] as number) / (counts[i] as number) - bounds.min) / range;
-    return out;
+    const n = counts.length;
+    const out = new Float32Array(n + spare);
+    for (let i = 0; i < n; i++) out[i] = ((sums[i] as number) / (counts[i] as number) - bounds.min) / range;
+    return spare > 0 ? out.subarray(0, n) : out;
   }
   const size = sizeOf(shape);
   const bins = Math.min(size, 64);
-  const out = new Float32Array(bins);
+  const out = new Float32Array(bins + spare);
   for (let i = 0; i < size; i++) {
     const b = Math.floor((i * bins) / size);
     out[b] = (out[b] as number) + ((x[offset + i] as number) - bounds.min) / range;
@@ -117,17 +136,18 @@ export function imageSketch(x: Float32Array, offset: number, shape: readonly num
     const width = Math.floor(((b + 1) * size) / bins) - Math.floor((b * size) / bins);
     out[b] = (out[b] as number) / Math.max(1, width);
   }
-  return out;
+  return spare > 0 ? out.subarray(0, bins) : out;
 }
 
 const groupStart = (g: number, cells: number): number => Math.floor((g * cells) / COARSE_GROUPS);
 
 /** The image sketch with its coarse summary, as the layer stores it. */
 export function sketchImage(x: Float32Array, offset: number, shape: readonly number[], bounds: Bounds): ImageSketch {
-  const cells = imageSketch(x, offset, shape, bounds);
-  const coarse = new Float32Array(COARSE_GROUPS);
+  const cells = imageSketch(x, offset, shape, bounds, COARSE_GROUPS);
+  const coarse = new Float32Array(cells.buffer, cells.byteOffset + cells.byteLength, COARSE_GROUPS);
   for (let g = 0; g < COARSE_GROUPS; g++) {
-    const [from, to] = [groupStart(g, cells.length), groupStart(g + 1, cells.length)];
+    const from = groupStart(g, cells.length);
+    const to = groupStart(g + 1, cells.length);
     let sum = 0;
     for (let i = from; i < to; i++) sum += cells[i] as number;
     coarse[g] = to > from ? sum / Math.sqrt(to - from) : 0;

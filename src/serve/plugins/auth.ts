@@ -26,12 +26,12 @@ export const authPlugin = servePlugin(
     const rateLimit: RateLimitCheck | undefined = config.layers.rateLimit === false ? undefined : createRateLimits(config.layers.rateLimit);
 
     /** Authorisation, then the rate limits (metered routes), once the principal is known. */
-    const admit = (req: FastifyRequest, role: Role, start: number): void => {
+    const admit = (req: FastifyRequest, role: Role, metered: boolean, start: number): void => {
       if (req.principal) {
         authorize(req.principal, role);
         req.trace.push({ layer: 'auth', decision: 'pass', score: null, ms: ms(start) });
       }
-      if (!rateLimit || !req.routeOptions.config.metered) return;
+      if (!rateLimit || !metered) return;
       const t = performance.now();
       const verdict = rateLimit(req, req.principal?.keyId);
       const entry: TraceEntry = { layer: 'rate-limit', decision: verdict.decision, score: verdict.score ?? null, ms: ms(t) };
@@ -49,7 +49,10 @@ export const authPlugin = servePlugin(
     // a key that needs the slow path (scrypt, or a failure's equal-cost work) waits on a promise.
     app.addHook('onRequest', (req: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
       req.trace = [];
-      const role = req.routeOptions.config.role;
+      // Read once: Fastify builds a fresh routeOptions object on every access.
+      const route = req.routeOptions.config;
+      const role = route.role;
+      const metered = route.metered === true;
       if (role === undefined) return done();
       const start = performance.now();
       try {
@@ -68,7 +71,7 @@ export const authPlugin = servePlugin(
             authenticateSlow(keys, key, req.ip, failures).then((p) => {
               req.principal = p;
               try {
-                admit(req, role, start);
+                admit(req, role, metered, start);
               } catch (error) {
                 return done(error as Error);
               }
@@ -78,7 +81,7 @@ export const authPlugin = servePlugin(
           }
           req.principal = principal;
         }
-        admit(req, role, start);
+        admit(req, role, metered, start);
       } catch (error) {
         return done(error as Error);
       }

@@ -73,11 +73,6 @@ export function recordAnswered(
   const ood = perExample.get('ood');
   const size = ctx.batch ? ctx.batch.x.length / ctx.batch.count : 0;
   const count = output.labels.length;
-  const anomalous = new Array<boolean>(count).fill(false);
-  for (const [layer, examples] of flagged) {
-    if (TRAFFIC_LAYERS.has(layer)) continue;
-    for (const i of examples) if (i < count) anomalous[i] = true;
-  }
   const x = ctx.batch?.x;
   for (let i = 0; i < count; i++) {
     const p = output.probabilities[i] as Float32Array;
@@ -91,10 +86,23 @@ export function recordAnswered(
     const f = output.features?.[i];
     if (f) {
       let sq = 0;
-      for (const v of f) sq += v * v;
+      for (let k = 0; k < f.length; k++) sq += (f[k] as number) * (f[k] as number);
       norm = Math.sqrt(sq);
     }
     monitor.observeSignals(p[output.labels[i] as number], ood?.[i], mean, norm);
+  }
+  if (count === 1) {
+    // The common request: one example, no arrays.
+    let anomalous = false;
+    for (const [layer, examples] of flagged) if (!TRAFFIC_LAYERS.has(layer) && examples.includes(0)) anomalous = true;
+    const input = ctx.texts ? { text: ctx.texts[0] as string } : ctx.batch ? { x: ctx.batch.x, shape: ctx.batch.shape } : undefined;
+    monitor.recordExample(ctx.clientId, anomalous, input);
+    return;
+  }
+  const anomalous = new Array<boolean>(count).fill(false);
+  for (const [layer, examples] of flagged) {
+    if (TRAFFIC_LAYERS.has(layer)) continue;
+    for (const i of examples) if (i < count) anomalous[i] = true;
   }
   monitor.recordExamples(ctx.clientId, anomalous, inputsOf(ctx));
 }
