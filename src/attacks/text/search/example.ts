@@ -66,6 +66,8 @@ export class ExampleSearch {
   private readonly effect = new Map<string, { words: number; moved: boolean }>();
   /** Per transformation: kept edits it produced (see `shares`). */
   private readonly wins = new Map<string, number>();
+  /** Told of the clean state and of each better state the search keeps (the run's `onStep`). */
+  onKept?: (queries: number, probs: Float32Array) => void;
 
   constructor(
     readonly model: TextClassifier,
@@ -209,6 +211,11 @@ export class ExampleSearch {
     if (total < EXPLORE_WORDS) return active.map((t) => [t, perTransformation]);
     const budget = perTransformation * active.length;
     return active.map((t) => [t, Math.max(1, Math.round((budget * ((this.wins.get(t.id) ?? 0) + 1)) / (total + active.length)))]);
+  }
+
+  /** Reports a newly kept state to `onKept`: the clean one, then each improvement. */
+  kept(state: SearchState): void {
+    this.onKept?.(this.spent, state.probs);
   }
 
   /** Records that `transformation` gave the edit kept for a word. */

@@ -64,7 +64,9 @@ export async function searchRanked(
       .slice(0, candidates.length)
       .map((s, k) => ({ transformation: (candidates[k] as { transformation: string }).transformation, probs: s.probs }));
     example.recordEffect((open[0] as SearchState).probs, firstBeam);
+    const before = beams[0];
     beams = keepBest(example, [...beams, ...scored], beamWidth);
+    if (beams[0] !== before) example.kept(beams[0] as SearchState);
     const kept = (beams[0] as SearchState).changes.get(w);
     if (kept) example.recordWin(kept.transformation);
   }
@@ -151,6 +153,7 @@ export async function refineChanges(
       const next = keepBest(example, [state, ...scored], 1)[0] as SearchState;
       if (next !== state) {
         state = next;
+        example.kept(state);
         improved = true;
         example.recordWin((next.changes.get(w) as TextChange).transformation);
       }
