@@ -4,7 +4,7 @@
  * with the queries left. Greedy is a width of 1.
  */
 import type { TextChange } from '../types.js';
-import type { ExampleSearch, SearchState } from './example.js';
+import { labelMass, type ExampleSearch, type SearchState } from './example.js';
 
 /**
  * Orders the editable words of an example, most promising first. May spend queries through
@@ -21,12 +21,12 @@ export const leaveOneOutRanker: WordRanker = async (example, clean) => {
     example.render(new Map([[w, { index: w, from: example.word(w), to: '', transformation: 'delete' }]])),
   );
   const probs = await example.query(texts);
-  const base = clean.probs[example.label] as number;
+  const base = labelMass(clean.probs, example.label);
   const importance = new Map<number, number>();
   example.editable.forEach((w, k) => {
     const row = probs[k];
     // Words the query cap left unscored go last, in text order.
-    importance.set(w, row ? base - (row[example.label] as number) : Number.NEGATIVE_INFINITY);
+    importance.set(w, row ? base - labelMass(row, example.label) : Number.NEGATIVE_INFINITY);
   });
   return orderByImportance(example.editable, importance);
 };
