@@ -19,8 +19,8 @@
  * Not a test. Flags (defaults in brackets):
  *   --limit [200] spam test messages attacked   --seeds [1,2,3] model seeds   --split-seed [1]
  *   --max-chars [2000] --max-queries [2000] --max-words [10] --word-fraction [0.2] --char-edits [2]
- *   --epochs [3] --hidden [16] --cnn-epochs [4] --cnn-max-chars [1024] --cnn-filters [64]
- *   --cnn-embedding [32] --cnn-dropout [0.5] --cnn-lr [0.005]
+ *   --epochs [3] --hidden [16] --cnn-epochs [4] --cnn-max-chars [1024] --cnn-filters [32]
+ *   --cnn-embedding [16] --cnn-dropout [0] --cnn-lr [0.005]
  *   --rounds [2] --per-round [150] --cnn-rounds [1] --cnn-per-round [100] --round-queries [500] --round-threshold [0.05]
  *   --fpr-budget [0.01] (the operating point) --fpr-budgets [0.005,0.01,0.02,0.05] (the frontier) --verify-frontier
  *   --models [undefended,ngram,cnn,ensemble]  --out [bench/results/text.json]
@@ -57,9 +57,9 @@ const { values } = parseArgs({
     hidden: { type: 'string', default: '16' },
     'cnn-epochs': { type: 'string', default: '4' },
     'cnn-max-chars': { type: 'string', default: '1024' },
-    'cnn-filters': { type: 'string', default: '64' },
-    'cnn-embedding': { type: 'string', default: '32' },
-    'cnn-dropout': { type: 'string', default: '0.5' },
+    'cnn-filters': { type: 'string', default: '32' },
+    'cnn-embedding': { type: 'string', default: '16' },
+    'cnn-dropout': { type: 'string', default: '0' },
     'cnn-lr': { type: 'string', default: '0.005' },
     rounds: { type: 'string', default: '2' },
     'per-round': { type: 'string', default: '150' },
