@@ -7,33 +7,39 @@
  * search, every family at once, under
  *   capped - at most 20% of the words and at most `--max-words` (10) words per message;
  *   stress - at most 20% of the words (no cap).
- * Reports per filter and threat: evasion rate (share of the attacked spam, caught before the
- * attack, that gets past), queries and seconds per attacked message; per filter: clean
- * accuracy, F1 and ham false-positive rate on the test split at the operating point. Then
- * the mean over seeds, and the frontier: at each threshold, the ham FPR and the share of the
- * attacked spam whose final spam probability (after the attack at the operating point) is
- * below it (exact above the operating point, a lower bound below it).
+ * The frontier: each filter also gets, for every ham FPR budget in `--fpr-budgets`, the lowest
+ * threshold whose validation FPR is within it; the search runs once per threat against the
+ * filter at the lowest of all these thresholds with its kept states traced, and the evasion and queries a run at each
+ * higher threshold would have had are read off the trace (exact: src/eval/text-frontier.ts;
+ * `--verify-frontier` attacks the operating point directly as well and logs both).
+ * Reports per filter, threat and budget: evasion rate (share of the attacked spam, caught
+ * before the attack, that gets past), queries per attacked message, and seconds per message
+ * (estimated from the run's seconds per query); per filter and budget: the threshold, clean
+ * accuracy, F1 and ham false-positive rate on the test split. Then the mean over seeds.
  * Not a test. Flags (defaults in brackets):
  *   --limit [200] spam test messages attacked   --seeds [1,2,3] model seeds   --split-seed [1]
  *   --max-chars [2000] --max-queries [2000] --max-words [10] --word-fraction [0.2] --char-edits [2]
- *   --epochs [3] --hidden [16] --cnn-epochs [4] --cnn-max-chars [1024] --cnn-filters [32] --cnn-lr [0.005]
+ *   --epochs [3] --hidden [16] --cnn-epochs [4] --cnn-max-chars [1024] --cnn-filters [32]
+ *   --cnn-embedding [16] --cnn-dropout [0] --cnn-lr [0.005]
  *   --rounds [2] --per-round [150] --cnn-rounds [1] --cnn-per-round [100] --round-queries [500] --round-threshold [0.05]
- *   --fpr-budget [0.01]  --models [undefended,ngram,cnn,ensemble]  --out [bench/results/text.json]
+ *   --fpr-budget [0.01] (the operating point) --fpr-budgets [0.005,0.01,0.02,0.05] (the frontier) --verify-frontier
+ *   --models [undefended,ngram,cnn,ensemble]  --out [bench/results/text.json]
  */
 import { parseArgs } from 'node:util';
 import { reportErrorsPlainly } from './support.js';
 import { initEngine } from '../src/engine/backend.js';
 import { writeJsonFile } from '../src/core/files.js';
 import { createRng } from '../src/core/rng.js';
-import { formatTable, percent } from '../src/report/table.js';
+import { percent } from '../src/report/table.js';
 import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
 import { takeTexts } from '../src/data/text/text-dataset.js';
-import { evaluateTextClassifier, predictInBatches } from '../src/models/text/metrics.js';
-import { chooseDecisionThreshold, DEFAULT_THRESHOLD_CANDIDATES, withDecisionThreshold } from '../src/models/text/decision-threshold.js';
+import { DEFAULT_THRESHOLD_CANDIDATES, withDecisionThreshold } from '../src/models/text/decision-threshold.js';
 import type { TextClassifier } from '../src/models/text/text-classifier.js';
 import { trainingVocabulary, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';
 import { createTextAttack } from '../src/attacks/text/registry.js';
 import { TEXT_FAMILIES, textThreatModel, type TextThreatModel } from '../src/threats/text-threat.js';
+import { budgetPoints, cleanAt, pointOf, scoresOf, tracedAttack, type TracedAttack } from './text-operating-points.js';
+import { printTables, type Attacks, type FilterRow } from './text-compare-tables.js';
 import { FILTER_NAMES, trainFilters, type FilterName } from './text-filters.js';
 
 reportErrorsPlainly();
@@ -52,6 +58,8 @@ const { values } = parseArgs({
     'cnn-epochs': { type: 'string', default: '4' },
     'cnn-max-chars': { type: 'string', default: '1024' },
     'cnn-filters': { type: 'string', default: '32' },
+    'cnn-embedding': { type: 'string', default: '16' },
+    'cnn-dropout': { type: 'string', default: '0' },
     'cnn-lr': { type: 'string', default: '0.005' },
     rounds: { type: 'string', default: '2' },
     'per-round': { type: 'string', default: '150' },
@@ -60,6 +68,8 @@ const { values } = parseArgs({
     'round-queries': { type: 'string', default: '500' },
     'round-threshold': { type: 'string', default: '0.05' },
     'fpr-budget': { type: 'string', default: '0.01' },
+    'fpr-budgets': { type: 'string', default: '0.005,0.01,0.02,0.05' },
+    'verify-frontier': { type: 'boolean', default: false },
     models: { type: 'string', default: FILTER_NAMES.join(',') },
     out: { type: 'string', default: 'bench/results/text.json' },
   },
@@ -69,6 +79,10 @@ const limit = num('limit');
 const seeds = (values.seeds ?? '1').split(',').map(Number);
 const maxQueries = num('max-queries');
 const fprBudget = num('fpr-budget');
+// The frontier's budgets; the traced attack runs at the lowest threshold among theirs and the operating point's.
+const budgets = [...new Set((values['fpr-budgets'] ?? '').split(',').filter(Boolean).map(Number))].sort((a, b) => a - b);
+if (budgets.some((b) => !(b >= 0 && b <= 1)))
+  throw new Error(`--fpr-budgets and --fpr-budget must be shares of ham in [0, 1] (0.01 is 1%), got ${budgets.join(',')}.`);
 const wanted = (values.models ?? '').split(',').filter((m): m is FilterName => (FILTER_NAMES as readonly string[]).includes(m));
 const budget = { maxWordFraction: num('word-fraction'), maxCharEditsPerWord: num('char-edits'), families: TEXT_FAMILIES };
 const threats: TextThreatModel[] = [
@@ -87,58 +101,6 @@ const spamTest = splits.test.labels.flatMap((l, i) => (l === spam ? [i] : []));
 const attacked = takeTexts(splits.test, createRng(num('split-seed')).shuffle(spamTest).slice(0, limit), 'spam-sample');
 log(`attacking ${attacked.texts.length} spam test messages; threats ${threats.map((t) => t.id).join(', ')}; ${maxQueries} query cap`);
 
-interface AttackRow {
-  threat: string;
-  attacked: number;
-  evaded: number;
-  successRate: number;
-  queriesPerMessage: number;
-  secondsPerMessage: number;
-  /** Spam probability of each attacked (caught) message after the attack, before the threshold. */
-  finalScores: number[];
-}
-interface FilterRow {
-  seed: number;
-  model: FilterName;
-  threshold: number;
-  withinBudget: boolean;
-  validationFpr: number;
-  clean: { accuracy: number; f1: number; falsePositiveRate: number };
-  trainSeconds: number;
-  attacks: AttackRow[];
-  frontier: { threshold: number; falsePositiveRate: number; success: Record<string, number> }[];
-}
-
-async function attack(filter: TextClassifier, scorer: TextClassifier, threat: TextThreatModel, seed: number): Promise<AttackRow> {
-  const t0 = performance.now();
-  const result = await createTextAttack('greedy', { maxQueries }).run(
-    filter,
-    [...attacked.texts],
-    Int32Array.from(attacked.labels),
-    threat,
-    {
-      seed,
-    },
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  const caught = [...result.originalCorrect.keys()].filter((i) => result.originalCorrect[i]);
-  const evaded = caught.filter((i) => result.success[i]).length;
-  const queries = caught.reduce((q, i) => q + (result.queries[i] as number), 0);
-  const final = await predictInBatches(
-    scorer,
-    caught.map((i) => result.adversarial[i] as string),
-  );
-  return {
-    threat: threat.id,
-    attacked: caught.length,
-    evaded,
-    successRate: caught.length === 0 ? 0 : evaded / caught.length,
-    queriesPerMessage: caught.length === 0 ? 0 : queries / caught.length,
-    secondsPerMessage: caught.length === 0 ? 0 : seconds / caught.length,
-    finalScores: final.map((p) => Number((p[spam] as number).toFixed(5))),
-  };
-}
-
 const rows: FilterRow[] = [];
 for (const seed of seeds) {
   log(`seed ${seed}: training ${wanted.join(', ')}`);
@@ -150,7 +112,7 @@ for (const seed of seeds) {
       epochs: num('epochs'),
       hidden: num('hidden'),
       cnnEpochs: num('cnn-epochs'),
-      cnn: { maxChars: num('cnn-max-chars'), filters: num('cnn-filters') },
+      cnn: { maxChars: num('cnn-max-chars'), filters: num('cnn-filters'), embedding: num('cnn-embedding'), dropout: num('cnn-dropout') },
       cnnLearningRate: num('cnn-lr'),
       rounds: num('rounds'),
       perRound: num('per-round'),
@@ -166,44 +128,48 @@ for (const seed of seeds) {
   try {
     for (const name of wanted) {
       const scorer = trained.filters.get(name) as TextClassifier;
-      const choice = await chooseDecisionThreshold(scorer, splits.validation, { positiveClass: spam, maxFalsePositiveRate: fprBudget });
-      const filter = withDecisionThreshold(scorer, { positiveClass: spam, threshold: choice.threshold });
-      const clean = await evaluateTextClassifier(filter, splits.test);
+      const test = { scores: await scoresOf(scorer, splits.test.texts, spam), labels: splits.test.labels };
+      const { operating: op, frontier: points } = await budgetPoints(scorer, splits.validation, test, spam, fprBudget, budgets);
+      const attackedAt = Math.min(op.threshold, ...points.map((p) => p.threshold));
       log(
-        `seed ${seed} ${name}: threshold ${choice.threshold} (validation F1 ${(choice.f1 * 100).toFixed(2)}, FPR ${percent(choice.falsePositiveRate)}); test acc ${percent(clean.accuracy)}, F1 ${(clean.f1 * 100).toFixed(2)}, ham FPR ${percent(clean.falsePositiveRate)}`,
+        `seed ${seed} ${name}: operating point ${op.threshold} (test FPR ${percent(op.clean.falsePositiveRate)}, F1 ${(op.clean.f1 * 100).toFixed(2)}); frontier ${points.map((p) => `${percent(p.budget)} budget -> ${p.threshold} (test FPR ${percent(p.clean.falsePositiveRate)}, F1 ${(p.clean.f1 * 100).toFixed(2)})`).join('; ')}`,
       );
-      const attacks: AttackRow[] = [];
+      const runs: TracedAttack[] = [];
       for (const threat of threats) {
-        const row = await attack(filter, scorer, threat, seed);
-        attacks.push(row);
+        const run = await tracedAttack(scorer, attacked.texts, spam, threat, attackedAt, { maxQueries, seed });
+        runs.push(run);
+        const at = (t: number): string => {
+          const p = pointOf(run, t);
+          return `${p.evaded}/${p.attacked} at ${t} (${p.queriesPerText.toFixed(0)} q)`;
+        };
         log(
-          `seed ${seed} ${name} vs ${threat.id}: ${row.evaded}/${row.attacked} evaded (${percent(row.successRate)}), ${row.queriesPerMessage.toFixed(0)} queries and ${row.secondsPerMessage.toFixed(2)}s per message`,
+          `seed ${seed} ${name} vs ${threat.id} (run at ${attackedAt}, ${run.seconds.toFixed(0)}s): ${points.map((p) => at(p.threshold)).join(', ')}`,
         );
+        if (values['verify-frontier']) await verify(scorer, threat, seed, run, op.threshold);
       }
-      // Ham FPR on the clean test split at every candidate threshold, with the attack's reach there.
-      const hamScores = (
-        await predictInBatches(
-          scorer,
-          splits.test.texts.filter((_, i) => splits.test.labels[i] !== spam),
-        )
-      ).map((p) => p[spam] as number);
-      const frontier = DEFAULT_THRESHOLD_CANDIDATES.map((t) => ({
-        threshold: t,
-        falsePositiveRate: hamScores.filter((s) => s >= t).length / Math.max(1, hamScores.length),
-        success: Object.fromEntries(
-          attacks.map((a) => [a.threat, a.finalScores.filter((s) => s < t).length / Math.max(1, a.finalScores.length)]),
-        ),
-      }));
+      const attacksAt = (t: number): Attacks => Object.fromEntries(runs.map((r) => [r.threat, pointOf(r, t)]));
       rows.push({
         seed,
         model: name,
-        threshold: choice.threshold,
-        withinBudget: choice.withinBudget,
-        validationFpr: choice.falsePositiveRate,
-        clean: { accuracy: clean.accuracy, f1: clean.f1, falsePositiveRate: clean.falsePositiveRate },
+        threshold: op.threshold,
+        withinBudget: op.withinBudget,
+        validationFpr: op.validationFpr,
+        clean: op.clean,
         trainSeconds: trained.seconds.get(name) ?? 0,
-        attacks,
-        frontier,
+        attacks: runs.map((r) => ({ threat: r.threat, ...pointOf(r, op.threshold) })),
+        attackedAt,
+        runs: runs.map((r) => ({ threat: r.threat, seconds: r.seconds, queries: r.queries, finalScores: r.finalScores })),
+        frontier: points.map((p) => ({ ...p, attacks: attacksAt(p.threshold) })),
+        curve: DEFAULT_THRESHOLD_CANDIDATES.filter((t) => t >= attackedAt).map((t) => {
+          const clean = cleanAt(test.scores, test.labels, spam, t);
+          const at = attacksAt(t);
+          return {
+            threshold: t,
+            falsePositiveRate: clean.falsePositiveRate,
+            f1: clean.f1,
+            success: Object.fromEntries(Object.entries(at).map(([k, v]) => [k, v.successRate])),
+          };
+        }),
       });
     }
   } finally {
@@ -211,55 +177,26 @@ for (const seed of seeds) {
   }
 }
 
-/** Thresholds the printed frontier shows (the JSON keeps every candidate). */
-const FRONTIER_THRESHOLDS = [0.95, 0.9, 0.7, 0.5, 0.3, 0.1, 0.05];
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const perSeed = rows.map((r) => [
-  r.seed,
-  r.model,
-  r.threshold,
-  (r.clean.f1 * 100).toFixed(2),
-  percent(r.clean.falsePositiveRate),
-  ...r.attacks.flatMap((a) => [percent(a.successRate), a.queriesPerMessage.toFixed(0)]),
-]);
-const headers = (first: string[]): string[] => [...first, ...threats.flatMap((t) => [`${t.id} evaded`, 'queries/msg'])];
-console.log(
-  `\nPer seed: greedy search, all families, ${attacked.texts.length} spam test messages, ${maxQueries} queries; lower evaded is better\n`,
-);
-console.log(formatTable(headers(['seed', 'model', 'spam at', 'clean F1', 'ham FPR']), perSeed));
-const summary = wanted.map((name) => {
-  const mine = rows.filter((r) => r.model === name);
-  return [
-    name,
-    (mean(mine.map((r) => r.clean.f1)) * 100).toFixed(2),
-    percent(mean(mine.map((r) => r.clean.falsePositiveRate))),
-    ...threats.flatMap((_, k) => [
-      `${percent(mean(mine.map((r) => r.attacks[k]?.successRate ?? 0)))} (${mine.map((r) => percent(r.attacks[k]?.successRate ?? 0)).join(' / ')})`,
-      mean(mine.map((r) => r.attacks[k]?.queriesPerMessage ?? 0)).toFixed(0),
-    ]),
-  ];
-});
-console.log(`\nMean over seeds ${seeds.join(', ')} (per seed in brackets)\n`);
-console.log(formatTable(headers(['model', 'clean F1', 'ham FPR']), summary));
-console.log(
-  '\nFrontier (mean over seeds): ham FPR on clean test mail / share of attacked spam past the filter, per threshold' +
-    ' (≥: a lower bound, below the operating point the attack aimed at)\n',
-);
-const frontierRows = wanted.flatMap((name) => {
-  const mine = rows.filter((r) => r.model === name);
-  return FRONTIER_THRESHOLDS.map((t, k0) => {
-    const k = DEFAULT_THRESHOLD_CANDIDATES.indexOf(t);
-    const op = mean(mine.map((r) => r.threshold));
-    return [
-      k0 === 0 ? name : '',
-      t,
-      percent(mean(mine.map((r) => r.frontier[k]?.falsePositiveRate ?? 0))),
-      // Below the operating point the greedy search stopped once under it: only a lower bound.
-      ...threats.map((th) => `${t < op ? '≥ ' : ''}${percent(mean(mine.map((r) => r.frontier[k]?.success[th.id] ?? 0)))}`),
-    ];
-  });
-});
-console.log(formatTable(['model', 'threshold', 'ham FPR', ...threats.map((t) => `${t.id} evaded`)], frontierRows));
+/** `--verify-frontier`: attacks the operating point directly and logs it beside what the traced run derived. */
+async function verify(scorer: TextClassifier, threat: TextThreatModel, seed: number, run: TracedAttack, threshold: number): Promise<void> {
+  const direct = await createTextAttack('greedy', { maxQueries }).run(
+    withDecisionThreshold(scorer, { positiveClass: spam, threshold }),
+    [...attacked.texts],
+    Int32Array.from(attacked.labels),
+    threat,
+    { seed },
+  );
+  const caught = [...direct.originalCorrect.keys()].filter((i) => direct.originalCorrect[i]);
+  const evaded = caught.filter((i) => direct.success[i]).length;
+  const queries = caught.reduce((q, i) => q + (direct.queries[i] as number), 0) / Math.max(1, caught.length);
+  const derived = pointOf(run, threshold);
+  const same = derived.evaded === evaded && derived.attacked === caught.length && Math.abs(derived.queriesPerText - queries) < 1e-9;
+  log(
+    `verify ${threat.id} at ${threshold}: direct ${evaded}/${caught.length} (${queries.toFixed(1)} q), derived ${derived.evaded}/${derived.attacked} (${derived.queriesPerText.toFixed(1)} q)${same ? '' : ' MISMATCH'}`,
+  );
+}
+
+printTables(rows, { threats, seeds, wanted, limit: attacked.texts.length, maxQueries });
 await writeJsonFile(values.out as string, {
   benchmark: 'text',
   date: new Date().toISOString(),

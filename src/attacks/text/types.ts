@@ -39,6 +39,17 @@ export interface TextAttackProgress {
   total: number;
 }
 
+/**
+ * One step of an example's search: the state it keeps (the clean text first) just got
+ * better. `probs` are the model's probabilities there and `queries` the texts spent so far.
+ */
+export interface TextSearchStep {
+  /** Index of the example in the run's batch. */
+  index: number;
+  queries: number;
+  probs: Float32Array;
+}
+
 export interface TextAttackRunOptions {
   /** Seed for candidate sampling; defaults to 0. */
   seed?: number;
@@ -49,6 +60,13 @@ export interface TextAttackRunOptions {
    */
   firstRow?: number;
   onProgress?: (progress: TextAttackProgress) => void;
+  /**
+   * Called with the clean text's probabilities, then each time the kept state improves. The
+   * kept state never gets worse and the search only stops early at a flip, so one run
+   * against a filter with a low threshold tells, for every higher threshold, whether and
+   * after how many queries a run against it would have stopped (bench:text's frontier).
+   */
+  onStep?: (step: TextSearchStep) => void;
 }
 
 export interface TextAttackResult {

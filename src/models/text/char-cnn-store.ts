@@ -21,6 +21,7 @@ const metadataSchema = z.object({
       filters: z.number().int(),
       kernel: z.number().int(),
       hidden: z.number().int().default(0),
+      dropout: z.number().optional(),
     }),
     trainedOnNormalizedText: z.boolean(),
   }),

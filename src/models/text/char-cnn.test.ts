@@ -24,7 +24,8 @@ import type { TextClassifier } from './text-classifier.js';
 
 const splits = spamAssassinSplits({ seed: 5, maxChars: 800 });
 const train = sampleTexts(splits.train, 160, 1);
-const CNN: Partial<CharCnnConfig> = { maxChars: 256, embedding: 8, filters: 12, kernel: 5, hidden: 8 };
+// Small and without dropout: these tests check mechanics fast (train-char-cnn.test.ts checks the defaults learn).
+const CNN: Partial<CharCnnConfig> = { maxChars: 256, embedding: 8, filters: 12, kernel: 5, hidden: 8, dropout: 0 };
 
 test('char codes: lower-cased, whitespace folded, cut to maxChars; padding depends on the length only', () => {
   const codes = charCodes('Hi  \t there!\n\n  Zz\u00e9', 64);
@@ -41,6 +42,10 @@ test('char codes: lower-cased, whitespace folded, cut to maxChars; padding depen
   assert.throws(
     () => buildCharCnnModel({ maxChars: 256, embedding: 8, filters: 0, kernel: 5, hidden: 0 }, 2, 1),
     /filters must be a whole number/,
+  );
+  assert.throws(
+    () => buildCharCnnModel({ maxChars: 256, embedding: 8, filters: 4, kernel: 5, hidden: 0, dropout: 0.95 }, 2, 1),
+    /dropout must be a share in \[0, 0.9\)/,
   );
 });
 

@@ -182,29 +182,48 @@ export async function chooseDecisionThreshold(
   };
   const half = at(0.5);
   const scanned = candidates.map(at);
-  // A tiny tolerance so a rate of exactly the budget (e.g. 1 of 100) counts as within it.
-  const feasible = scanned.filter((s) => s.falsePositiveRate <= maxFpr + 1e-12);
+  const feasible = scanned.filter((s) => withinRate(s, maxFpr));
   const lower = (a: ThresholdPoint, b: ThresholdPoint): ThresholdPoint => (b.threshold < a.threshold ? b : a);
   let best: ThresholdPoint;
-  if (feasible.length === 0) {
-    // No candidate meets the budget: the one that flags the least ham (the best F1 of equals).
-    best = scanned.reduce((a, b) =>
-      b.falsePositiveRate < a.falsePositiveRate || (b.falsePositiveRate === a.falsePositiveRate && b.f1 > a.f1) ? b : a,
-    );
-  } else if (options.maxF1Loss !== undefined) {
+  if (feasible.length > 0 && options.maxF1Loss !== undefined) {
     const tolerance = options.maxF1Loss;
     const within = feasible.filter((s) => s.f1 >= half.f1 - tolerance);
     best = within.length > 0 ? within.reduce(lower) : feasible.reduce((a, b) => (b.f1 > a.f1 ? b : a));
   } else {
-    best = feasible.reduce((a, b) => (b.f1 > a.f1 || (b.f1 === a.f1 && b.threshold < a.threshold) ? b : a));
+    best = bestUnderBudget(scanned, maxFpr);
   }
   return {
     ...best,
     f1AtHalf: half.f1,
     maxFalsePositiveRate: maxFpr,
-    withinBudget: best.falsePositiveRate <= maxFpr + 1e-12,
+    withinBudget: withinRate(best, maxFpr),
     scanned,
   };
+}
+
+/** A tiny tolerance so a rate of exactly the budget (e.g. 1 of 100) counts as within it. */
+function withinRate(point: ThresholdPoint, maxFpr: number): boolean {
+  return point.falsePositiveRate <= maxFpr + 1e-12;
+}
+
+/**
+ * The default choice among scanned thresholds (`chooseDecisionThreshold` without
+ * `maxF1Loss`): the best F1 among those within the false-positive budget (the lowest
+ * threshold of equals), or, when none is, the one flagging the least ham (the best F1 of
+ * equals). Lets a report place several budgets' operating points from one scan.
+ *
+ * @throws UsageError `E_DECISION_THRESHOLD` when `scanned` is empty.
+ * @example const at2 = bestUnderBudget(choice.scanned, 0.02);
+ */
+export function bestUnderBudget(scanned: readonly ThresholdPoint[], maxFalsePositiveRate: number): ThresholdPoint {
+  if (scanned.length === 0) throw new UsageError('E_DECISION_THRESHOLD', 'Decision threshold: no scanned thresholds to choose from.');
+  const feasible = scanned.filter((s) => withinRate(s, maxFalsePositiveRate));
+  if (feasible.length === 0) {
+    return scanned.reduce((a, b) =>
+      b.falsePositiveRate < a.falsePositiveRate || (b.falsePositiveRate === a.falsePositiveRate && b.f1 > a.f1) ? b : a,
+    );
+  }
+  return feasible.reduce((a, b) => (b.f1 > a.f1 || (b.f1 === a.f1 && b.threshold < a.threshold) ? b : a));
 }
 
 function checkClass(classes: readonly string[], c: number): void {

@@ -28,8 +28,9 @@ export interface CharCnnTrainResult {
 }
 
 /**
- * Trains a char-CNN on a text data set (Adam, softmax cross-entropy). Default 4 epochs,
- * batches of 32, learning rate 0.002, seed 1.
+ * Trains a char-CNN on a text data set (Adam, softmax cross-entropy). Default 6 epochs,
+ * batches of 32, learning rate 0.005, seed 1: at the old 4 epochs and 0.002 it stopped
+ * well short of fitting (F1 72 against the n-gram filter's 87 on a 600-message split).
  *
  * @throws InputError `E_TEXT_DATASET` when the data set is malformed.
  * @throws UsageError `E_TEXT_TRAIN_OPTION` for a non-positive epoch count, batch size or
@@ -40,9 +41,9 @@ export interface CharCnnTrainResult {
 export async function trainCharCnnClassifier(dataset: TextDataset, options: TrainCharCnnOptions = {}): Promise<CharCnnTrainResult> {
   checkTextDataset(dataset);
   const seed = options.seed ?? 1;
-  const epochs = options.epochs ?? 4;
+  const epochs = options.epochs ?? 6;
   const batchSize = options.batchSize ?? 32;
-  const learningRate = options.learningRate ?? 0.002;
+  const learningRate = options.learningRate ?? 0.005;
   positive('epochs', epochs, true);
   positive('batchSize', batchSize, true);
   positive('learningRate', learningRate, false);

@@ -115,9 +115,12 @@ export function rankedSearchAttack(
         // how many queries the examples before it spent.
         const rng = seedRng.fork();
         const example = new ExampleSearch(model, texts[i] as string, labels[i] as number, threat, transformations, config, rng);
+        const onStep = options.onStep;
+        if (onStep) example.onKept = (queries, probs) => onStep({ index: i, queries, probs });
         const [cleanProbs] = await example.query([example.text]);
         if (cleanProbs) {
           const clean: SearchState = { changes: new Map(), text: example.text, probs: cleanProbs };
+          example.kept(clean);
           let final = clean;
           if (example.isSuccess(cleanProbs)) {
             result.success[i] = 1;

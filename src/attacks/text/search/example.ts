@@ -32,8 +32,8 @@ export interface SearchConfig {
  * lower-cases its input): an attacker does not keep paying for edits the filter ignores.
  */
 const INERT_AFTER_WORDS = 3;
-/** Probability change below which a candidate is taken to have left the model unmoved. */
-const INERT_EPSILON = 1e-7;
+/** Probability change (relative to the distance from 0 or 1) below which a candidate is taken to have left the model unmoved. */
+const INERT_EPSILON = 1e-6;
 /** Kept edits after which candidates are shared out by how often each transformation won. */
 const EXPLORE_WORDS = 4;
 
@@ -42,6 +42,22 @@ export interface SearchState {
   readonly changes: ReadonlyMap<number, TextChange>;
   readonly text: string;
   readonly probs: Float32Array;
+}
+
+/**
+ * The true class's probability, read where float32 keeps it precise: near 1 a
+ * probability keeps few digits (0.9999994 and 0.9999996 round alike), but the other
+ * classes' small probabilities keep all of theirs, so there it is one minus their sum (in
+ * double precision). A confident filter's candidates then still rank apart, and rank alike
+ * whatever threshold the filter flags from (a threshold scales the small side by a near
+ * constant), which is what lets one run stand for runs at higher thresholds (eval/text-frontier.ts).
+ */
+export function labelMass(probs: Float32Array, label: number): number {
+  const p = probs[label] as number;
+  if (p <= 0.5) return p;
+  let others = 0;
+  for (let k = 0; k < probs.length; k++) if (k !== label) others += probs[k] as number;
+  return 1 - others;
 }
 
 function argmax(row: Float32Array): number {
@@ -66,6 +82,8 @@ export class ExampleSearch {
   private readonly effect = new Map<string, { words: number; moved: boolean }>();
   /** Per transformation: kept edits it produced (see `shares`). */
   private readonly wins = new Map<string, number>();
+  /** Told of the clean state and of each better state the search keeps (the run's `onStep`). */
+  onKept?: (queries: number, probs: Float32Array) => void;
 
   constructor(
     readonly model: TextClassifier,
@@ -211,6 +229,11 @@ export class ExampleSearch {
     return active.map((t) => [t, Math.max(1, Math.round((budget * ((this.wins.get(t.id) ?? 0) + 1)) / (total + active.length)))]);
   }
 
+  /** Reports a newly kept state to `onKept`: the clean one, then each improvement. */
+  kept(state: SearchState): void {
+    this.onKept?.(this.spent, state.probs);
+  }
+
   /** Records that `transformation` gave the edit kept for a word. */
   recordWin(transformation: string): void {
     this.wins.set(transformation, (this.wins.get(transformation) ?? 0) + 1);
@@ -228,8 +251,10 @@ export class ExampleSearch {
   recordEffect(base: Float32Array, tried: readonly { transformation: string; probs: Float32Array }[]): void {
     const moved = new Map<string, boolean>();
     for (const { transformation, probs } of tried) {
-      const delta = Math.abs((probs[this.label] as number) - (base[this.label] as number));
-      moved.set(transformation, (moved.get(transformation) ?? false) || delta > INERT_EPSILON);
+      const before = labelMass(base, this.label);
+      const delta = Math.abs(labelMass(probs, this.label) - before);
+      // Relative to the distance from the nearer end, so a threshold's rescaling does not change the verdict.
+      moved.set(transformation, (moved.get(transformation) ?? false) || delta > INERT_EPSILON * Math.min(before, 1 - before));
     }
     for (const [transformation, m] of moved) {
       const e = this.effect.get(transformation) ?? { words: 0, moved: false };
@@ -246,6 +271,6 @@ export class ExampleSearch {
 
   /** Search objective, lower is better: the probability of the true class, successes first. */
   score(probs: Float32Array): number {
-    return (this.isSuccess(probs) ? -1 : 0) + (probs[this.label] as number);
+    return (this.isSuccess(probs) ? -1 : 0) + labelMass(probs, this.label);
   }
 }

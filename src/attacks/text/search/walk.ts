@@ -4,7 +4,7 @@
  * with the queries left. Greedy is a width of 1.
  */
 import type { TextChange } from '../types.js';
-import type { ExampleSearch, SearchState } from './example.js';
+import { labelMass, type ExampleSearch, type SearchState } from './example.js';
 
 /**
  * Orders the editable words of an example, most promising first. May spend queries through
@@ -21,12 +21,12 @@ export const leaveOneOutRanker: WordRanker = async (example, clean) => {
     example.render(new Map([[w, { index: w, from: example.word(w), to: '', transformation: 'delete' }]])),
   );
   const probs = await example.query(texts);
-  const base = clean.probs[example.label] as number;
+  const base = labelMass(clean.probs, example.label);
   const importance = new Map<number, number>();
   example.editable.forEach((w, k) => {
     const row = probs[k];
     // Words the query cap left unscored go last, in text order.
-    importance.set(w, row ? base - (row[example.label] as number) : Number.NEGATIVE_INFINITY);
+    importance.set(w, row ? base - labelMass(row, example.label) : Number.NEGATIVE_INFINITY);
   });
   return orderByImportance(example.editable, importance);
 };
@@ -64,7 +64,9 @@ export async function searchRanked(
       .slice(0, candidates.length)
       .map((s, k) => ({ transformation: (candidates[k] as { transformation: string }).transformation, probs: s.probs }));
     example.recordEffect((open[0] as SearchState).probs, firstBeam);
+    const before = beams[0];
     beams = keepBest(example, [...beams, ...scored], beamWidth);
+    if (beams[0] !== before) example.kept(beams[0] as SearchState);
     const kept = (beams[0] as SearchState).changes.get(w);
     if (kept) example.recordWin(kept.transformation);
   }
@@ -151,6 +153,7 @@ export async function refineChanges(
       const next = keepBest(example, [state, ...scored], 1)[0] as SearchState;
       if (next !== state) {
         state = next;
+        example.kept(state);
         improved = true;
         example.recordWin((next.changes.get(w) as TextChange).transformation);
       }
