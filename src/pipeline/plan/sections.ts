@@ -219,8 +219,9 @@ export const textSectionSchema = z
         /** char-cnn: filters of each convolution. */
         filters: z.number().int().min(1).max(256).default(32),
         hidden: z.number().int().min(0).default(16),
-        epochs: wholePositive.default(4),
-        learningRate: z.number().positive().default(0.002),
+        /** Unset: each kind's trainer default (hashed-mlp 4 epochs at 0.002, char-cnn 6 at 0.005). */
+        epochs: wholePositive.optional(),
+        learningRate: z.number().positive().optional(),
         /**
          * `true`: the model reads normalised text and sits behind the normaliser (look-alikes,
          * invisible characters, leet, split words undone). `vocabulary`: the full defence of
@@ -244,8 +245,6 @@ export const textSectionSchema = z
         inputChars: 1024,
         filters: 32,
         hidden: 16,
-        epochs: 4,
-        learningRate: 0.002,
         normalize: false,
         falsePositiveBudget: 0.01,
       }),

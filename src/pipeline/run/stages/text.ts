@@ -163,9 +163,9 @@ export const textTrainStage: Stage<TextTrainOutputs> = {
     const normalize: NormalizeTextOptions = vocabulary ? vocabularyDefence(vocabulary) : {};
     const options = {
       seed: plan.seed,
-      epochs: text.model.epochs,
+      ...(text.model.epochs === undefined ? {} : { epochs: text.model.epochs }),
       hidden: text.model.hidden,
-      learningRate: text.model.learningRate,
+      ...(text.model.learningRate === undefined ? {} : { learningRate: text.model.learningRate }),
       ...(text.model.normalize === false ? {} : { normalize }),
       ...(vocabulary ? { featurizer: { markerPrefix: OBFUSCATION_MARKER_PREFIX } } : {}),
       validation: splits.validation,
