@@ -26,7 +26,16 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
 import { simdKernels } from '../simd/index.js';
-import { type ConvGeometry, type KernelArgs, convGeometry, heap, input, transposed, wasmKernel } from './kernel-io.js';
+import {
+  type ConvGeometry,
+  type KernelArgs,
+  channelsLastConvInfo,
+  convGeometry,
+  heap,
+  input,
+  transposed,
+  wasmKernel,
+} from './kernel-io.js';
 
 /**
  * Chunking of the im2col buffer, exported so tests can force the multi-chunk path on
@@ -84,16 +93,7 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
     });
   }
 
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = channelsLastConvInfo(x.shape, filterShape, strides, pad, dimRoundingMode);
   const g = convGeometry(info);
   const { batchSize, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = g;
   const expected = [batchSize, outHeight, outWidth, outChannels];

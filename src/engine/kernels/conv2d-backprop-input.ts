@@ -27,7 +27,16 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
 import { simdKernels } from '../simd/index.js';
-import { type ConvGeometry, type KernelArgs, convGeometry, heap, input, transposed, wasmKernel } from './kernel-io.js';
+import {
+  type ConvGeometry,
+  type KernelArgs,
+  channelsLastConvInfo,
+  convGeometry,
+  heap,
+  input,
+  transposed,
+  wasmKernel,
+} from './kernel-io.js';
 
 /** Route choices, exported so tests can force each route. */
 export const conv2DBackpropInputOptions = {
@@ -66,16 +75,7 @@ export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo | undef
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
   if (dataFormat === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
 
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = channelsLastConvInfo(inputShape, filter.shape, strides, pad, dimRoundingMode);
   const g = convGeometry(info);
   const expected = [g.batchSize, g.outHeight, g.outWidth, g.outChannels];
   if (dy.shape.length !== 4 || expected.some((d, i) => dy.shape[i] !== d)) {

@@ -15,7 +15,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
 import { simdKernels } from '../simd/index.js';
-import { type KernelArgs, convGeometry, heap, input } from './kernel-io.js';
+import { type KernelArgs, channelsLastConvInfo, convGeometry, heap, input } from './kernel-io.js';
 
 /** Route switch, for tests and benchmarks: false leaves every Conv2D to the stock kernel. */
 export const conv2DOptions = { direct: true };
@@ -38,16 +38,7 @@ export function conv2DWasm(args: KernelArgs): tf.TensorInfo | undefined {
   if (dil[0] !== 1 || dil[1] !== 1) return undefined;
   const simd = simdKernels(backend);
   if (simd === undefined) return undefined;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = channelsLastConvInfo(x.shape, filter.shape, strides, pad, dimRoundingMode);
   const g = convGeometry(info);
   if (g.outWidth % 4 !== 0 || g.outChannels % 8 !== 0 || g.batchSize * g.outHeight * g.outWidth * g.inChannels === 0) return undefined;
   const { top, bottom, left, right } = info.padInfo;

@@ -59,6 +59,26 @@ export interface ConvGeometry {
   padLeft: number;
 }
 
+/** A channels-last, undilated convolution's info (what every dense conv kernel here takes). */
+export function channelsLastConvInfo(
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  strides: tf.Conv2DAttrs['strides'],
+  pad: tf.Conv2DAttrs['pad'],
+  dimRoundingMode: tf.Conv2DAttrs['dimRoundingMode'],
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
 /** The geometry of `tf.backend_util.computeConv2DInfo`'s result. */
 export function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
   const {
