@@ -20,7 +20,9 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError, ServeError, UsageError, listChoices } from '../core/errors.js';
 import { writeJsonFile } from '../core/files.js';
-import { addressGroup } from '../defenses/rate-limit/index.js';
+import type { AuthFailures } from './auth-failures.js';
+
+export { AuthFailures, type FailureBudget } from './auth-failures.js';
 
 export const ROLES = ['predict', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -289,52 +291,6 @@ export class KeyStore {
     if (cost && !paidScrypt) await scrypt(key, cost.salt, cost.keylen, { N: cost.N, r: cost.r, p: cost.p });
     // Built only on failure: an error captures a stack trace, too dear for every request.
     throw new ServeError('E_AUTH_INVALID', 'auth', 'The API key is not valid; check it or ask an admin for a new one (rampart keys add).');
-  }
-}
-
-/** Failed authentications allowed per address (IPv6 by /64) in a window. */
-export interface FailureBudget {
-  max: number;
-  timeWindowMs: number;
-}
-
-/**
- * Counts failed authentications per address group in fixed windows. An address past its
- * budget is refused (429) for every key until the window ends, valid or not: a check that
- * still let right keys through would go on answering the guesses. Memory is bounded by
- * `maxAddresses` (the least recently failing addresses are forgotten first).
- */
-export class AuthFailures {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
-
-  constructor(
-    private readonly budget: FailureBudget,
-    private readonly options: { maxAddresses?: number; now?: () => number } = {},
-  ) {}
-
-  private now(): number {
-    return this.options.now?.() ?? Date.now();
-  }
-
-  /** Seconds until `address` may try again, or undefined when it is under its budget. */
-  blocked(address: string): number | undefined {
-    const w = this.windows.get(addressGroup(address));
-    const t = this.now();
-    if (!w || t >= w.resetAt || w.count < this.budget.max) return undefined;
-    return Math.max(1, Math.ceil((w.resetAt - t) / 1000));
-  }
-
-  /** Counts one failure from `address`. */
-  record(address: string): void {
-    const group = addressGroup(address);
-    const t = this.now();
-    let w = this.windows.get(group);
-    this.windows.delete(group);
-    if (!w || t >= w.resetAt) w = { count: 0, resetAt: t + this.budget.timeWindowMs };
-    w.count++;
-    this.windows.set(group, w);
-    const max = this.options.maxAddresses ?? 100_000;
-    while (this.windows.size > max) this.windows.delete(this.windows.keys().next().value as string);
   }
 }
 
