@@ -9,9 +9,9 @@
  * "new": everything on. "old": the direct SIMD Conv2D off (stock XNNPACK, also for the
  * stride-1 input gradient), the SIMD col2im of strided input gradients off, the dense SIMD filter gradient off (im2col + matmul), batch
  * norm's training-mode layer call back to tfjs-layers' own ops, tfjs-core's FusedBatchNorm
- * gradient, and the stock FusedBatchNorm kernel.
+ * gradient, the stock FusedBatchNorm kernel, and the depthwise gradients' JS loops.
  *
- * Run: npx tsx bench/engine-routes.ts [--workload resnet20|mobilenet-lite|cnn] [--batch 64] [--rounds 5] [--only conv]
+ * Run: npx tsx bench/engine-routes.ts [--workload resnet20|mobilenet-lite|cnn] [--batch 64] [--rounds 5] [--only conv|depthwise]
  */
 import os from 'node:os';
 
@@ -25,6 +25,7 @@ import {
   conv2DBackpropInputOptions,
   conv2DOptions,
   createFusedBatchNormKernel,
+  depthwiseBackpropOptions,
 } from '../src/engine/kernels/index.js';
 import { buildCnnZooModel } from '../src/models/cnn-zoo.js';
 import { createCnnWorkload } from './cnn-steps.js';
@@ -40,11 +41,13 @@ const stockFusedBatchNorm = tf.getKernel(tf.FusedBatchNorm, 'wasm');
 await initEngine({ backend: 'wasm' });
 const ours = createFusedBatchNormKernel(stockFusedBatchNorm);
 
-const ONLY = option('only'); // 'conv': compare the direct Conv2D alone (everything else new)
+// 'conv' / 'depthwise': compare the direct Conv2D / the SIMD depthwise gradients alone (everything else new)
+const ONLY = option('only');
 
 function useRoutes(route: 'new' | 'old'): void {
-  conv2DOptions.direct = route === 'new';
-  if (ONLY === 'conv') return;
+  conv2DOptions.direct = route === 'new' || ONLY === 'depthwise';
+  depthwiseBackpropOptions.simd = route === 'new' || ONLY === 'conv';
+  if (ONLY === 'conv' || ONLY === 'depthwise') return;
   conv2DBackpropFilterOptions.dense = route === 'new';
   conv2DBackpropInputOptions.simdCol2im = route === 'new';
   tf.unregisterKernel(tf.FusedBatchNorm, 'wasm');

@@ -1,6 +1,8 @@
 /**
- * Assembles src/engine/simd/kernels.wat into src/engine/simd/kernels-wasm.ts (the binary as
- * base64, so the compiled package carries it without a copy step). The output is
+ * Assembles src/engine/simd/kernels.wat, with the kernel-family fragments of
+ * `WAT_FRAGMENTS` spliced in before its closing parenthesis (one module, several files
+ * short enough to read), into src/engine/simd/kernels-wasm.ts (the binary as base64, so
+ * the compiled package carries it without a copy step). The output is
  * committed; `assembleSimdKernels` is also what the test uses to check that the committed
  * binary still matches the source.
  *
@@ -15,11 +17,21 @@ import createWabt from 'wabt';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const WAT_PATH = path.join(ROOT, 'src/engine/simd/kernels.wat');
 export const OUTPUT_PATH = path.join(ROOT, 'src/engine/simd/kernels-wasm.ts');
+/** Function-only .wat files (no `(module`), spliced into kernels.wat's module in this order. */
+export const WAT_FRAGMENTS = ['depthwise.wat'].map((f) => path.join(ROOT, 'src/engine/simd', f));
+
+/** The whole module's text: kernels.wat with the fragments inserted before its last `)`. */
+export function simdKernelsSource(): string {
+  const main = readFileSync(WAT_PATH, 'utf8');
+  const end = main.lastIndexOf(')');
+  const fragments = WAT_FRAGMENTS.map((f) => `\n  ;; ---- ${path.basename(f)} ----\n${readFileSync(f, 'utf8')}`);
+  return main.slice(0, end) + fragments.join('') + main.slice(end);
+}
 
 /** The assembled module's bytes, from the .wat source (SIMD and bulk memory enabled). */
 export async function assembleSimdKernels(): Promise<Uint8Array> {
   const wabt = await createWabt();
-  const module = wabt.parseWat(path.basename(WAT_PATH), readFileSync(WAT_PATH, 'utf8'), { simd: true, bulk_memory: true });
+  const module = wabt.parseWat(path.basename(WAT_PATH), simdKernelsSource(), { simd: true, bulk_memory: true });
   try {
     module.resolveNames();
     module.validate();

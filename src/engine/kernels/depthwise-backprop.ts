@@ -3,7 +3,11 @@
  * (a MobileNet-style block cannot be attacked or trained there at all):
  * DepthwiseConv2dNativeBackpropInput and DepthwiseConv2dNativeBackpropFilter.
  *
- * Method: one pass over dy per gradient, plain JS loops on the wasm heap, NHWC with the
+ * Method: with channel multiplier 1 and channels % 4 === 0 (MobileNet's depthwise layers),
+ * the SIMD kernels of simd/depthwise.wat, in place on the heap: the input gradient
+ * scatters dy * filter four channels per instruction, the filter gradient sums one image
+ * at a time in f32 registers and the images in float64 here. Otherwise (or with
+ * `depthwiseBackpropOptions.simd` off) one pass over dy per gradient, plain JS loops on the wasm heap, NHWC with the
  * channel axis innermost so every inner loop walks contiguous memory. The input gradient
  * scatters each dy cell through the filter taps into dx; the filter gradient accumulates
  * x · dy per tap and channel in float64 (sums over batch × output cells are long).
@@ -14,7 +18,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
-import { type KernelArgs, heap, input } from './kernel-io.js';
+import { type DepthwiseGeometry, simdKernels } from '../simd/index.js';
+import { type KernelArgs, convGeometry, heap, input } from './kernel-io.js';
+
+/** Switch for benchmarks and tests: false sends every depthwise gradient to the JS loops. */
+export const depthwiseBackpropOptions = { simd: true };
 
 type Shape4 = [number, number, number, number];
 
@@ -37,6 +45,15 @@ function info(kernel: string, xShape: Shape4, filterShape: Shape4, attrs: tf.Dep
     });
   }
   return c;
+}
+
+/** The SIMD kernels and the geometry, when they cover this convolution (multiplier 1, channels % 4 === 0). */
+function simdRoute(backend: BackendWasm, c: tf.backend_util.Conv2DInfo) {
+  if (!depthwiseBackpropOptions.simd || c.outChannels !== c.inChannels || c.inChannels % 4 !== 0) return undefined;
+  const simd = simdKernels(backend);
+  if (simd === undefined) return undefined;
+  const g: DepthwiseGeometry = { ...convGeometry(c), dilationHeight: c.dilationHeight, dilationWidth: c.dilationWidth };
+  return { simd, g };
 }
 
 /**
@@ -80,6 +97,11 @@ export function depthwiseBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   checkFloat(kernel, dy, filter);
   const c = info(kernel, attrs.inputShape as Shape4, filter.shape as Shape4, attrs, dy);
   const dx = backend.makeOutput([...attrs.inputShape], 'float32');
+  const route = simdRoute(backend, c);
+  if (route !== undefined) {
+    route.simd.depthwiseInputGradient(dy, filter, dx, route.g);
+    return dx;
+  }
   const out = heap(backend, dx);
   out.fill(0);
   const g = heap(backend, dy);
@@ -122,6 +144,17 @@ export function depthwiseBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
     dy,
   );
   const sums = new Float64Array(attrs.filterShape.reduce((a, b) => a * b, 1));
+  const route = simdRoute(backend, c);
+  if (route !== undefined) {
+    const dw = backend.makeOutput([...attrs.filterShape], 'float32');
+    const part = heap(backend, dw);
+    for (let b = 0; b < c.batchSize; b++) {
+      route.simd.depthwiseFilterGradient(x, dy, dw, route.g, b, b + 1);
+      for (let i = 0; i < sums.length; i++) sums[i] = sums[i]! + part[i]!;
+    }
+    part.set(sums);
+    return dw;
+  }
   const xs = heap(backend, x);
   const g = heap(backend, dy);
   const channels = c.inChannels;

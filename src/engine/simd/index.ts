@@ -27,6 +27,14 @@ interface SimdExports {
   batchNormAffine(...args: number[]): void;
   batchNormBackward(...args: number[]): void;
   countNonZero(ptr: number, n: number): number;
+  depthwiseBackpropInput(...args: number[]): void;
+  depthwiseBackpropFilter(...args: number[]): void;
+}
+
+/** A depthwise convolution's sizes (channel multiplier 1: outChannels === inChannels). */
+export interface DepthwiseGeometry extends ConvGeometry {
+  dilationHeight: number;
+  dilationWidth: number;
 }
 
 /** A 2x2 / stride-2 / unpadded max pooling's sizes. */
@@ -100,6 +108,13 @@ export interface SimdKernels {
     dgamma: tf.TensorInfo,
     dbeta: tf.TensorInfo,
   ): void;
+  /** Input gradient of a depthwise convolution, multiplier 1, channels % 4 === 0; `dx` is written. */
+  depthwiseInputGradient(dy: tf.TensorInfo, filter: tf.TensorInfo, dx: tf.TensorInfo, g: DepthwiseGeometry): void;
+  /**
+   * Filter gradient of a depthwise convolution, multiplier 1, channels % 4 === 0, summed in
+   * f32 over the images [b0, b1) only; `dw` ([KH, KW, C, 1]) is written.
+   */
+  depthwiseFilterGradient(x: tf.TensorInfo, dy: tf.TensorInfo, dw: tf.TensorInfo, g: DepthwiseGeometry, b0: number, b1: number): void;
   /** True when at most `maxDensity` of `t`'s values are non-zero (NaN counts as non-zero). */
   sparse(t: tf.TensorInfo, maxDensity: number): boolean;
 }
@@ -120,6 +135,22 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
       g.filterWidth,
       g.strideHeight,
       g.strideWidth,
+      g.padTop,
+      g.padLeft,
+    ] as const;
+  const depthwise = (g: DepthwiseGeometry) =>
+    [
+      g.inHeight,
+      g.inWidth,
+      g.inChannels,
+      g.outHeight,
+      g.outWidth,
+      g.filterHeight,
+      g.filterWidth,
+      g.strideHeight,
+      g.strideWidth,
+      g.dilationHeight,
+      g.dilationWidth,
       g.padTop,
       g.padLeft,
     ] as const;
@@ -203,6 +234,8 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
       raw.batchNormAffine(at(x), at(y), size(x) / channels, channels, at(mean), at(scale), at(offset)),
     batchNormBackward: (x, dy, dx, channels, { mean, rstd, gamma }, dgamma, dbeta) =>
       raw.batchNormBackward(at(x), at(dy), at(dx), size(x) / channels, channels, at(mean), at(rstd), at(gamma), at(dgamma), at(dbeta)),
+    depthwiseInputGradient: (dy, filter, dx, g) => raw.depthwiseBackpropInput(at(dy), at(filter), at(dx), g.batchSize, ...depthwise(g)),
+    depthwiseFilterGradient: (x, dy, dw, g, b0, b1) => raw.depthwiseBackpropFilter(at(x), at(dy), at(dw), b0, b1, ...depthwise(g)),
     sparse: (t, maxDensity) => {
       const n = t.shape.reduce((p, d) => p * d, 1);
       return raw.countNonZero(at(t), n) <= maxDensity * n;
