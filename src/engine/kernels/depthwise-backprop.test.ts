@@ -119,9 +119,14 @@ describe('depthwise convolution gradients on wasm', () => {
     });
   });
 
-  for (const simd of [true, false]) {
-    it(`match the cpu backend to 1e-4 over the SIMD grid (SIMD route ${simd ? 'on' : 'off'})`, async () => {
-      depthwiseBackpropOptions.simd = simd;
+  const routes = [
+    { simd: true, transposed: true, label: 'SIMD, stride-1 input gradient as XNNPACK depthwise' },
+    { simd: true, transposed: false, label: 'SIMD scatter for every input gradient' },
+    { simd: false, transposed: false, label: 'JS loops' },
+  ];
+  for (const { simd, transposed, label } of routes) {
+    it(`match the cpu backend to 1e-4 over the SIMD grid (${label})`, async () => {
+      Object.assign(depthwiseBackpropOptions, { simd, transposed });
       try {
         for (const [i, c] of SIMD_GRID.entries()) {
           const f = gradients(c, 300 + i);
@@ -131,11 +136,14 @@ describe('depthwise convolution gradients on wasm', () => {
           const wasm = f();
           cpu.forEach((ref, k) => {
             const err = relError(ref, wasm[k]!);
-            assert.ok(err <= 1e-4, `case ${i} ${JSON.stringify(c)}: ${k === 0 ? 'input' : 'filter'} gradient error ${err.toExponential(2)}`);
+            assert.ok(
+              err <= 1e-4,
+              `case ${i} ${JSON.stringify(c)}: ${k === 0 ? 'input' : 'filter'} gradient error ${err.toExponential(2)}`,
+            );
           });
         }
       } finally {
-        depthwiseBackpropOptions.simd = true;
+        Object.assign(depthwiseBackpropOptions, { simd: true, transposed: true });
       }
     });
   }

@@ -19,10 +19,15 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { EngineError } from '../../core/errors.js';
 import { type DepthwiseGeometry, simdKernels } from '../simd/index.js';
-import { type KernelArgs, convGeometry, heap, input } from './kernel-io.js';
+import { type KernelArgs, convGeometry, heap, input, wasmKernel } from './kernel-io.js';
 
-/** Switch for benchmarks and tests: false sends every depthwise gradient to the JS loops. */
-export const depthwiseBackpropOptions = { simd: true };
+/** Route switches for benchmarks and tests. */
+export const depthwiseBackpropOptions = {
+  /** false sends every depthwise gradient to the JS loops. */
+  simd: true,
+  /** The stride-1 input gradient as XNNPACK's forward depthwise convolution (false: the SIMD scatter). */
+  transposed: true,
+};
 
 type Shape4 = [number, number, number, number];
 
@@ -96,8 +101,12 @@ export function depthwiseBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
   checkFloat(kernel, dy, filter);
   const c = info(kernel, attrs.inputShape as Shape4, filter.shape as Shape4, attrs, dy);
-  const dx = backend.makeOutput([...attrs.inputShape], 'float32');
   const route = simdRoute(backend, c);
+  if (route !== undefined && depthwiseBackpropOptions.transposed) {
+    const dx = viaDepthwiseConv(backend, dy, filter, c);
+    if (dx !== undefined) return dx;
+  }
+  const dx = backend.makeOutput([...attrs.inputShape], 'float32');
   if (route !== undefined) {
     route.simd.depthwiseInputGradient(dy, filter, dx, route.g);
     return dx;
@@ -121,6 +130,37 @@ export function depthwiseBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
       }
     });
   }
+  return dx;
+}
+
+/**
+ * A stride-1, undilated input gradient is the forward depthwise convolution of dy with the
+ * filter spatially reversed, dy padded by (filter size - 1 - forward padding): the wasm
+ * backend's own DepthwiseConv2dNative (XNNPACK, 3-5x faster than the scatter). `undefined`
+ * for other strides and for paddings the transposed convolution would have to crop.
+ */
+function viaDepthwiseConv(backend: BackendWasm, dy: tf.TensorInfo, filter: tf.TensorInfo, c: tf.backend_util.Conv2DInfo) {
+  const { filterHeight: kh, filterWidth: kw, inHeight, inWidth, outHeight, outWidth, inChannels } = c;
+  if (c.strideHeight !== 1 || c.strideWidth !== 1 || c.dilationHeight !== 1 || c.dilationWidth !== 1) return undefined;
+  const top = kh - 1 - c.padInfo.top;
+  const left = kw - 1 - c.padInfo.left;
+  const bottom = inHeight + kh - 1 - top - outHeight;
+  const right = inWidth + kw - 1 - left - outWidth;
+  if (Math.min(top, left, bottom, right) < 0) return undefined;
+  const conv = wasmKernel(tf.DepthwiseConv2dNative, tf.DepthwiseConv2dNativeBackpropInput);
+  const flipped = backend.makeOutput([kh, kw, inChannels, 1], 'float32');
+  const wv = heap(backend, filter);
+  const fv = heap(backend, flipped);
+  for (let t = 0; t < kh * kw; t++) fv.set(wv.subarray(t * inChannels, (t + 1) * inChannels), (kh * kw - 1 - t) * inChannels);
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
+  const attrs = { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] };
+  const dx = conv.kernelFunc({ inputs: { x: dy, filter: flipped }, backend, attrs }) as tf.TensorInfo;
+  backend.disposeData(flipped.dataId);
   return dx;
 }
 
