@@ -11,7 +11,7 @@
  * norm's training-mode layer call back to tfjs-layers' own ops, tfjs-core's FusedBatchNorm
  * gradient, the stock FusedBatchNorm kernel, and the depthwise gradients' JS loops.
  *
- * Run: npx tsx bench/engine-routes.ts [--workload resnet20|mobilenet-lite|cnn] [--batch 64] [--rounds 5] [--only conv|depthwise]
+ * Run: npx tsx bench/engine-routes.ts [--workload resnet20|mobilenet-lite|cnn] [--batch 64] [--rounds 5] [--only conv|depthwise|relaxed]
  */
 import os from 'node:os';
 
@@ -27,6 +27,7 @@ import {
   createFusedBatchNormKernel,
   depthwiseBackpropOptions,
 } from '../src/engine/kernels/index.js';
+import { simdKernelOptions, simdKernelsVariant } from '../src/engine/simd/index.js';
 import { buildCnnZooModel } from '../src/models/cnn-zoo.js';
 import { createCnnWorkload } from './cnn-steps.js';
 import { createModelWorkload } from './model-steps.js';
@@ -41,10 +42,13 @@ const stockFusedBatchNorm = tf.getKernel(tf.FusedBatchNorm, 'wasm');
 await initEngine({ backend: 'wasm' });
 const ours = createFusedBatchNormKernel(stockFusedBatchNorm);
 
-// 'conv' / 'depthwise': compare the direct Conv2D / the SIMD depthwise gradients alone (everything else new)
+// 'conv' / 'depthwise' / 'relaxed': compare the direct Conv2D / the SIMD depthwise gradients /
+// the relaxed-SIMD (FMA) module against the plain one, alone (everything else new)
 const ONLY = option('only');
 
 function useRoutes(route: 'new' | 'old'): void {
+  simdKernelOptions.relaxed = route === 'new' || ONLY !== 'relaxed';
+  if (ONLY === 'relaxed') return;
   conv2DOptions.direct = route === 'new' || ONLY === 'depthwise';
   depthwiseBackpropOptions.simd = route === 'new' || ONLY === 'conv';
   if (ONLY === 'conv' || ONLY === 'depthwise') return;
@@ -70,7 +74,9 @@ const steps = {
 } as const;
 const routes = ['old', 'new'] as const;
 
-console.log(`${WORKLOAD}, batch ${BATCH}, ${ROUNDS} alternating rounds; load average ${loadAverage()}`);
+console.log(
+  `${WORKLOAD}, batch ${BATCH}, ${ROUNDS} alternating rounds; SIMD module ${simdKernelsVariant()}; load average ${loadAverage()}`,
+);
 for (const [name, step] of Object.entries(steps)) {
   const kernel: Record<string, number[]> = { old: [], new: [] };
   const wall: Record<string, number[]> = { old: [], new: [] };

@@ -8,11 +8,13 @@
  * kernels then use their plain loops. `simdKernelOptions.enabled = false` forces those
  * loops, for benchmarks and tests that compare the two.
  */
+import { setFlagsFromString } from 'node:v8';
+
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { type ConvGeometry, heapOffset } from '../kernels/kernel-io.js';
-import { SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+import { SIMD_KERNELS_RELAXED_WASM_BASE64, SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
 /** The module's exports: byte offsets in the backend heap and sizes, as in kernels.wat. */
 interface SimdExports {
@@ -243,8 +245,12 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
   };
 }
 
-/** Switch for benchmarks and tests: false makes `simdKernels` return undefined. */
-export const simdKernelOptions = { enabled: true };
+/**
+ * Switches for benchmarks and tests. `enabled: false` makes `simdKernels` return undefined;
+ * `relaxed: false` keeps the plain SIMD module where the engine would accept the relaxed
+ * SIMD one (fused multiply-add in the conv kernels' inner loops).
+ */
+export const simdKernelOptions = { enabled: true, relaxed: true };
 
 /**
  * The slice of the WebAssembly JS API used here. The project's type libraries (ES2022 +
@@ -260,19 +266,37 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-let compiled: object | null | undefined;
-const instances = new WeakMap<WasmMemory, SimdExports | null>();
-const bound = new WeakMap<BackendWasm, SimdKernels>();
+type Variant = 'plain' | 'relaxed';
+const compiled: Partial<Record<Variant, object | null>> = {};
+const instances = { plain: new WeakMap<WasmMemory, SimdExports | null>(), relaxed: new WeakMap<WasmMemory, SimdExports | null>() };
+const bound = { plain: new WeakMap<BackendWasm, SimdKernels>(), relaxed: new WeakMap<BackendWasm, SimdKernels>() };
 
-function compile(): object | null {
-  if (compiled === undefined) {
+function compile(variant: Variant): object | null {
+  if (compiled[variant] === undefined) {
+    if (variant === 'relaxed') {
+      // Node 20's V8 has relaxed SIMD behind a flag (on by default from V8 11.4 / Node 22);
+      // it applies to modules compiled after it is set, in every thread of the process.
+      try {
+        setFlagsFromString('--experimental-wasm-relaxed-simd');
+      } catch {
+        // an engine without the flag: the compile below fails and the plain module is used
+      }
+    }
     try {
-      compiled = new wasmApi.Module(Buffer.from(SIMD_KERNELS_WASM_BASE64, 'base64'));
+      compiled[variant] = new wasmApi.Module(
+        Buffer.from(variant === 'relaxed' ? SIMD_KERNELS_RELAXED_WASM_BASE64 : SIMD_KERNELS_WASM_BASE64, 'base64'),
+      );
     } catch {
-      compiled = null; // an engine without wasm SIMD
+      compiled[variant] = null; // an engine without wasm SIMD (or relaxed SIMD)
     }
   }
-  return compiled;
+  return compiled[variant]!;
+}
+
+/** The module variant `simdKernels` uses now: relaxed where asked for and the engine compiles it. */
+export function simdKernelsVariant(): Variant | undefined {
+  if (simdKernelOptions.relaxed && compile('relaxed') !== null) return 'relaxed';
+  return compile('plain') === null ? undefined : 'plain';
 }
 
 function backendMemory(backend: BackendWasm): WasmMemory | undefined {
@@ -292,9 +316,11 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   if (!simdKernelOptions.enabled) return undefined;
   const memory = backendMemory(backend);
   if (memory === undefined) return undefined;
-  let raw = instances.get(memory);
+  const variant = simdKernelsVariant();
+  if (variant === undefined) return undefined;
+  let raw = instances[variant].get(memory);
   if (raw === undefined) {
-    const module = compile();
+    const module = compile(variant);
     raw = null;
     if (module !== null) {
       try {
@@ -303,13 +329,13 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
         raw = null; // e.g. a shared (threaded) memory, which this module does not import
       }
     }
-    instances.set(memory, raw);
+    instances[variant].set(memory, raw);
   }
   if (raw === null) return undefined;
-  let kernels = bound.get(backend);
+  let kernels = bound[variant].get(backend);
   if (kernels === undefined) {
     kernels = bind(backend, raw);
-    bound.set(backend, kernels);
+    bound[variant].set(backend, kernels);
   }
   return kernels;
 }
