@@ -16,9 +16,9 @@
  * than filter - 1 (which the transposed convolution would have to crop). Rows are
  * chunked so the cols buffer stays small.
  *
- * One-channel inputs with stride 1 (the first layer on grey images) and an output channel
- * count divisible by 4 skip both: the SIMD kernel in ../simd/kernels.wat gathers each
- * input cell's gradient directly, about 3x faster than matmul + col2im.
+ * Inputs of 1-2 channels with stride 1 (the first layer on grey images) and an output
+ * channel count divisible by 4 skip both: the SIMD kernel in ../simd/kernels.wat gathers each
+ * input cell's gradient directly (one channel: about 3x faster than matmul + col2im).
  *
  * NCHW and non-float32 tensors go to the stock kernel.
  */
@@ -47,6 +47,12 @@ export const conv2DBackpropInputOptions = {
    * max pool and ReLU leave ~15% of dy non-zero: 3x faster). 0 disables it, 1 forces it.
    */
   sparseMaxDensity: 0.4,
+  /**
+   * Stride-1 input gradients with at most this many input channels by the SIMD gather
+   * (measured at 64x32x32, 3x3: 2 channels 2x faster than matmul + col2im; 3 channels 1.3-2x
+   * slower than the transposed XNNPACK convolution, which 3 channels make reachable).
+   */
+  gatherMaxInChannels: 2,
   /** col2im by the SIMD kernel when the input channels are a multiple of 4 (false: the JS loop). */
   simdCol2im: true,
   /** Preferred size of one chunk's cols buffer, in floats. */
@@ -97,8 +103,13 @@ export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo | undef
       backend.disposeData(taps.dataId);
       return dx;
     }
-    if (g.inChannels === 1 && g.strideHeight === 1 && g.strideWidth === 1 && g.outChannels % 4 === 0) {
-      const dx = backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, 1], 'float32');
+    if (
+      g.inChannels <= conv2DBackpropInputOptions.gatherMaxInChannels &&
+      g.strideHeight === 1 &&
+      g.strideWidth === 1 &&
+      g.outChannels % 4 === 0
+    ) {
+      const dx = backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, g.inChannels], 'float32');
       simd.convInputGradientC1(dy, filter, dx, g);
       return dx;
     }

@@ -316,7 +316,7 @@ describe('Conv2DBackpropInput and Conv2DBackpropFilter match cpu', () => {
 describe('Conv2D gradients: SIMD routes match cpu', () => {
   // Input channels a multiple of 4: the sparse scatter (both gradients) when dy is mostly
   // zero; one input channel: the one-channel filter gradient and, at stride 1, the
-  // gathered one-channel input gradient.
+  // gathered input gradient (one or two input channels).
   const cases: ConvCase[] = [];
   const pads: Pad[] = [
     'same',
@@ -334,6 +334,7 @@ describe('Conv2D gradients: SIMD routes match cpu', () => {
     cases.push({ batch: 2, size: [6, 6], cin: 4, cout: 12, kernel: i % 2 === 0 ? 5 : 1, stride: 1, pad });
     cases.push({ batch: 2, size: [8, 7], cin: 1, cout: 8, kernel: 3, stride: 1, pad });
     cases.push({ batch: 1, size: [5, 6], cin: 1, cout: 4, kernel: 5, stride: 1, pad });
+    cases.push({ batch: 2, size: [7, 6], cin: 2, cout: 8, kernel: 3, stride: 1, pad });
     cases.push({ batch: 2, size: [9, 8], cin: 4, cout: 6, kernel: 3, stride: 2, pad });
     cases.push({ batch: 2, size: [9, 8], cin: 1, cout: 8, kernel: 3, stride: 2, pad });
   });

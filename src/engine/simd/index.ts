@@ -56,7 +56,7 @@ export interface PoolGeometry {
 export interface SimdKernels {
   /** 2x2 / stride-2 / unpadded max-pool gradient; channels % 4 === 0. */
   maxPoolGrad2x2(x: tf.TensorInfo, dy: tf.TensorInfo, dx: tf.TensorInfo, g: PoolGeometry): void;
-  /** Input gradient of a stride-1 convolution with one input channel; outChannels % 4 === 0. */
+  /** Input gradient of a stride-1 convolution with few input channels (gathered per channel); outChannels % 4 === 0. */
   convInputGradientC1(dy: tf.TensorInfo, filter: tf.TensorInfo, dx: tf.TensorInfo, g: ConvGeometry): void;
   /** Filter gradient of a convolution with one input channel; outChannels % 4 === 0. */
   convFilterGradientC1(x: tf.TensorInfo, dy: tf.TensorInfo, dw: tf.TensorInfo, g: ConvGeometry): void;
@@ -167,6 +167,7 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
         g.batchSize,
         g.inHeight,
         g.inWidth,
+        g.inChannels,
         g.outHeight,
         g.outWidth,
         g.outChannels,

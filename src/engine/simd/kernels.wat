@@ -92,21 +92,21 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $batchLoop)))
   )
-  ;; Gradient of a stride-1 convolution with respect to a one-channel input (the first
-  ;; layer on grey images), gathered: each input cell sums, over the filter taps whose
+  ;; Gradient of a stride-1 convolution with respect to an input of few channels (the first
+  ;; layer on grey or RGB images), gathered: each input cell sums, over the filter taps whose
   ;; output cell exists, the dot product of that output cell's gradient (outChannels
-  ;; floats) with the tap's filter row. Each cell is written once, so dx needs no zeroing,
+  ;; floats) with the tap's filter row for the input channel. Each cell is written once, so dx needs no zeroing,
   ;; and the dot products run four output channels per instruction.
-  ;;   dy: [batch, outHeight, outWidth, outChannels]   filter: [filterHeight, filterWidth, 1, outChannels]
-  ;;   dx: [batch, height, width, 1]
+  ;;   dy: [batch, outHeight, outWidth, outChannels]   filter: [filterHeight, filterWidth, inChannels, outChannels]
+  ;;   dx: [batch, height, width, inChannels]
   (func (export "conv2dBackpropInputC1")
     (param $dy i32) (param $filter i32) (param $dx i32)
-    (param $batch i32) (param $height i32) (param $width i32)
+    (param $batch i32) (param $height i32) (param $width i32) (param $inChannels i32)
     (param $outHeight i32) (param $outWidth i32) (param $outChannels i32)
     (param $filterHeight i32) (param $filterWidth i32) (param $padTop i32) (param $padLeft i32)
     (local $rowBytes i32) (local $cellBytes i32) (local $imageBytes i32)
     (local $b i32) (local $ih i32) (local $iw i32) (local $kh i32) (local $kw i32)
-    (local $oh i32) (local $ow i32) (local $c i32)
+    (local $oh i32) (local $ow i32) (local $c i32) (local $ci i32)
     (local $dyImage i32) (local $dyRow i32) (local $pdy i32) (local $pw i32) (local $out i32)
     (local $acc v128)
     (local.set $cellBytes (i32.shl (local.get $outChannels) (i32.const 2)))
@@ -123,6 +123,8 @@
         (local.set $iw (i32.const 0))
         (block $colsDone (loop $colLoop
           (br_if $colsDone (i32.ge_u (local.get $iw) (local.get $width)))
+          (local.set $ci (i32.const 0))
+          (loop $inChanLoop
           (local.set $acc (v128.const i32x4 0 0 0 0))
           (local.set $kh (i32.const 0))
           (block $tapRowsDone (loop $tapRowLoop
@@ -138,7 +140,10 @@
                 (if (i32.lt_u (local.get $ow) (local.get $outWidth)) (then
                   (local.set $pdy (i32.add (local.get $dyRow) (i32.mul (local.get $ow) (local.get $cellBytes))))
                   (local.set $pw (i32.add (local.get $filter)
-                    (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $filterWidth)) (local.get $kw)) (local.get $cellBytes))))
+                    (i32.mul
+                      (i32.add (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $filterWidth)) (local.get $kw)) (local.get $inChannels))
+                        (local.get $ci))
+                      (local.get $cellBytes))))
                   (local.set $c (i32.const 0))
                   (block $chanDone (loop $chanLoop
                     (br_if $chanDone (i32.ge_u (local.get $c) (local.get $cellBytes)))
@@ -157,6 +162,8 @@
               (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
               (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
           (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $ci (i32.add (local.get $ci) (i32.const 1)))
+          (br_if $inChanLoop (i32.lt_u (local.get $ci) (local.get $inChannels))))
           (local.set $iw (i32.add (local.get $iw) (i32.const 1)))
           (br $colLoop)))
         (local.set $ih (i32.add (local.get $ih) (i32.const 1)))
