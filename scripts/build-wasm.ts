@@ -18,7 +18,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const WAT_PATH = path.join(ROOT, 'src/engine/simd/kernels.wat');
 export const OUTPUT_PATH = path.join(ROOT, 'src/engine/simd/kernels-wasm.ts');
 /** Function-only .wat files (no `(module`), spliced into kernels.wat's module in this order. */
-export const WAT_FRAGMENTS = ['depthwise.wat'].map((f) => path.join(ROOT, 'src/engine/simd', f));
+export const WAT_FRAGMENTS = ['conv-dense.wat', 'batch-norm.wat', 'depthwise.wat'].map((f) => path.join(ROOT, 'src/engine/simd', f));
 
 /** The whole module's text: kernels.wat with the fragments inserted before its last `)`. */
 export function simdKernelsSource(): string {
