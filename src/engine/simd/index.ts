@@ -1,5 +1,5 @@
 /**
- * Rampart's WebAssembly SIMD kernels (kernels.wat), instantiated on the TF.js wasm
+ * Rampart's WebAssembly SIMD kernels (kernels.wat and its fragments), instantiated on the TF.js wasm
  * backend's own memory so they work on tensors in place, with no copies in or out.
  *
  * The module is compiled once per process and instantiated once per backend memory.
@@ -16,7 +16,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type ConvGeometry, heapOffset } from '../kernels/kernel-io.js';
 import { SIMD_KERNELS_RELAXED_WASM_BASE64, SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
-/** The module's exports: byte offsets in the backend heap and sizes, as in kernels.wat. */
+/** The module's exports: byte offsets in the backend heap and sizes, as in the .wat sources. */
 interface SimdExports {
   maxPoolGrad2x2(...args: number[]): void;
   conv2dBackpropInputC1(...args: number[]): void;
