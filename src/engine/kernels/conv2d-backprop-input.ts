@@ -44,9 +44,17 @@ export const conv2DBackpropInputOptions = {
    * The sparse SIMD scatter runs when at most this share of dy is non-zero. It does
    * ~1/density of the dense work per non-zero but without XNNPACK's blocking, so it wins
    * below about half dense (measured on the benchmark CNN's second layer, where a 2x2
-   * max pool and ReLU leave ~15% of dy non-zero: 3x faster). 0 disables it, 1 forces it.
+   * max pool and ReLU leave ~15% of dy non-zero: 3x faster). Against the dense SIMD
+   * convolution it wins only on wide windows over many channels (measured, batch 32: a
+   * 5x5 filter over 32 channels and a 3x3 over 64 break even near 20-25% density; 1x1
+   * filters and 16 channels lose even at 15%), hence the gates below. 0 disables it, 1
+   * forces it (with the gates at 0 / 1).
    */
-  sparseMaxDensity: 0.4,
+  sparseMaxDensity: 0.2,
+  /** The sparse scatter only with at least this many input channels. */
+  sparseMinInChannels: 32,
+  /** The sparse scatter only with at least this many filter taps (KH * KW). */
+  sparseMinTaps: 2,
   /**
    * Stride-1 input gradients with at most this many input channels by the SIMD gather
    * (measured at 64x32x32, 3x3: 2 channels 2x faster than matmul + col2im; 3 channels 1.3-2x
@@ -95,7 +103,9 @@ export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo | undef
   if (simd !== undefined) {
     // The scatter's vectors run over input channels; with fewer than 4 (a first layer)
     // it goes scalar and is slower than the gather below even at 10% density.
-    if (g.inChannels % 4 === 0 && simd.sparse(dy, conv2DBackpropInputOptions.sparseMaxDensity)) {
+    const o = conv2DBackpropInputOptions;
+    const sparseFits = g.inChannels % 4 === 0 && g.inChannels >= o.sparseMinInChannels && g.filterHeight * g.filterWidth >= o.sparseMinTaps;
+    if (sparseFits && simd.sparse(dy, o.sparseMaxDensity)) {
       // The filter as [Cout, KH, KW, Cin]: one output channel's taps contiguous.
       const taps = transposed(backend, filter, [3, 0, 1, 2], kernel);
       const dx = backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, g.inChannels], 'float32');

@@ -5,7 +5,7 @@
  * one Adam step of a small CNN.
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -315,8 +315,18 @@ describe('Conv2DBackpropInput and Conv2DBackpropFilter match cpu', () => {
 
 describe('Conv2D gradients: SIMD routes match cpu', () => {
   // Input channels a multiple of 4: the sparse scatter (both gradients) when dy is mostly
-  // zero; one input channel: the one-channel filter gradient and, at stride 1, the
-  // gathered input gradient (one or two input channels).
+  // zero (its shape gates opened, so these small cases take it); one input channel: the
+  // one-channel filter gradient and, at stride 1, the gathered input gradient (one or two
+  // input channels).
+  const gates = [conv2DBackpropInputOptions, conv2DBackpropFilterOptions].map((o) => ({ ...o }));
+  before(() => {
+    for (const o of [conv2DBackpropInputOptions, conv2DBackpropFilterOptions])
+      Object.assign(o, { sparseMinInChannels: 0, sparseMinTaps: 1 });
+  });
+  after(() => {
+    Object.assign(conv2DBackpropInputOptions, gates[0]);
+    Object.assign(conv2DBackpropFilterOptions, gates[1]);
+  });
   const cases: ConvCase[] = [];
   const pads: Pad[] = [
     'same',
