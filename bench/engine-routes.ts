@@ -7,11 +7,14 @@
  * the two routes, measured back to back, is what this reports.
  *
  * "new": everything on. "old": the direct SIMD Conv2D off (stock XNNPACK, also for the
- * stride-1 input gradient), the SIMD col2im of strided input gradients off, the dense SIMD filter gradient off (im2col + matmul), batch
- * norm's training-mode layer call back to tfjs-layers' own ops, tfjs-core's FusedBatchNorm
- * gradient, and the stock FusedBatchNorm kernel.
+ * stride-1 input gradient), the SIMD col2im of strided input gradients off, the dense SIMD
+ * filter gradient off (im2col + matmul), batch norm's training-mode layer call back to
+ * tfjs-layers' own ops, the sparse scatter for any shape up to 40% non-zero, tfjs-core's
+ * FusedBatchNorm gradient, the stock FusedBatchNorm kernel, the depthwise gradients' JS
+ * loops, and the plain (not relaxed) SIMD module.
  *
- * Run: npx tsx bench/engine-routes.ts [--workload resnet20|mobilenet-lite|cnn] [--batch 64] [--rounds 5] [--only conv]
+ * Run: npx tsx bench/engine-routes.ts [--workload resnet20|mobilenet-lite|cnn] [--batch 64] [--rounds 5]
+ *      [--only conv|depthwise|relaxed|sparse]
  */
 import os from 'node:os';
 
@@ -25,7 +28,9 @@ import {
   conv2DBackpropInputOptions,
   conv2DOptions,
   createFusedBatchNormKernel,
+  depthwiseBackpropOptions,
 } from '../src/engine/kernels/index.js';
+import { simdKernelOptions, simdKernelsVariant } from '../src/engine/simd/index.js';
 import { buildCnnZooModel } from '../src/models/cnn-zoo.js';
 import { createCnnWorkload } from './cnn-steps.js';
 import { createModelWorkload } from './model-steps.js';
@@ -40,16 +45,33 @@ const stockFusedBatchNorm = tf.getKernel(tf.FusedBatchNorm, 'wasm');
 await initEngine({ backend: 'wasm' });
 const ours = createFusedBatchNormKernel(stockFusedBatchNorm);
 
-const ONLY = option('only'); // 'conv': compare the direct Conv2D alone (everything else new)
+// 'conv' / 'depthwise' / 'relaxed' / 'sparse': compare the direct Conv2D / the SIMD depthwise
+// gradients / the relaxed-SIMD (FMA) module / the sparse scatter's shape gates against what
+// they replaced, alone (everything else new)
+const ONLY = option('only');
+
+// The sparse scatter's choice before its shape gates: any shape up to 40% non-zero.
+const sparseGates = {
+  old: { sparseMaxDensity: 0.4, sparseMinInChannels: 0, sparseMinTaps: 1 },
+  new: (({ sparseMaxDensity, sparseMinInChannels, sparseMinTaps }) => ({ sparseMaxDensity, sparseMinInChannels, sparseMinTaps }))(
+    conv2DBackpropInputOptions,
+  ),
+};
 
 function useRoutes(route: 'new' | 'old'): void {
-  conv2DOptions.direct = route === 'new';
-  if (ONLY === 'conv') return;
-  conv2DBackpropFilterOptions.dense = route === 'new';
-  conv2DBackpropInputOptions.simdCol2im = route === 'new';
+  // A feature is on in the new route, and in the old one when another feature is compared alone.
+  const on = (feature: string) => route === 'new' || (ONLY !== undefined && ONLY !== feature);
+  simdKernelOptions.relaxed = on('relaxed');
+  const gates = on('sparse') ? sparseGates.new : sparseGates.old;
+  Object.assign(conv2DBackpropInputOptions, gates);
+  Object.assign(conv2DBackpropFilterOptions, gates);
+  conv2DOptions.direct = on('conv');
+  depthwiseBackpropOptions.simd = on('depthwise');
+  conv2DBackpropFilterOptions.dense = on('');
+  conv2DBackpropInputOptions.simdCol2im = on('');
   tf.unregisterKernel(tf.FusedBatchNorm, 'wasm');
-  tf.registerKernel(route === 'new' ? ours : stockFusedBatchNorm!);
-  if (route === 'new') {
+  tf.registerKernel(on('') ? ours : stockFusedBatchNorm!);
+  if (on('')) {
     installBatchNormTraining();
     installBatchNormGradient();
   } else {
@@ -67,7 +89,9 @@ const steps = {
 } as const;
 const routes = ['old', 'new'] as const;
 
-console.log(`${WORKLOAD}, batch ${BATCH}, ${ROUNDS} alternating rounds; load average ${loadAverage()}`);
+console.log(
+  `${WORKLOAD}, batch ${BATCH}, ${ROUNDS} alternating rounds; SIMD module ${simdKernelsVariant()}; load average ${loadAverage()}`,
+);
 for (const [name, step] of Object.entries(steps)) {
   const kernel: Record<string, number[]> = { old: [], new: [] };
   const wall: Record<string, number[]> = { old: [], new: [] };

@@ -1,6 +1,6 @@
 /**
  * Batch normalisation kernels for the TF.js wasm backend, on the SIMD route
- * (../simd/kernels.wat), channels last with a channel count divisible by 4:
+ * (../simd/batch-norm.wat), channels last with a channel count divisible by 4:
  *
  * - `FusedBatchNorm` over the stock one, which is a scalar loop (~10% of a ResNet-20 PGD
  *   step): one pass, y = (x - mean) * (scale / sqrt(variance + epsilon)) + offset.

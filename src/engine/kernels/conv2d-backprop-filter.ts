@@ -47,9 +47,16 @@ export const conv2DBackpropFilterOptions = {
    * The sparse SIMD scatter (../simd/kernels.wat) runs when at most this share of dy is
    * non-zero and the input channels are a multiple of 4; measured on the benchmark CNN's
    * second layer (~15% of dy non-zero behind ReLU and a 2x2 max pool) it is ~3x faster
-   * than im2col + matmul. 0 disables it, 1 forces it.
+   * than im2col + matmul. Against the dense SIMD kernel it wins only on wide windows over
+   * many channels (measured, batch 32: a 5x5 filter over 32 channels breaks even near 20%
+   * density; 1x1 filters and 16 channels lose even at 15%), hence the gates below.
+   * 0 disables it, 1 forces it (with the gates at 0 / 1).
    */
-  sparseMaxDensity: 0.4,
+  sparseMaxDensity: 0.2,
+  /** The sparse scatter only with at least this many input channels. */
+  sparseMinInChannels: 32,
+  /** The sparse scatter only with at least this many filter taps (KH * KW). */
+  sparseMinTaps: 2,
   /**
    * The dense SIMD kernel (inChannels % 4 === 0, outChannels % 8 === 0) works on tiles of
    * output rows whose dy and x rows take about this many bytes, so they stay in cache while
@@ -116,7 +123,9 @@ export function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
     simd.convFilterGradientC1(x, dy, dw, g);
     return dw;
   }
-  if (simd !== undefined && inChannels % 4 === 0 && simd.sparse(dy, conv2DBackpropFilterOptions.sparseMaxDensity)) {
+  const o = conv2DBackpropFilterOptions;
+  const sparseFits = inChannels % 4 === 0 && inChannels >= o.sparseMinInChannels && filterHeight * filterWidth >= o.sparseMinTaps;
+  if (simd !== undefined && sparseFits && simd.sparse(dy, o.sparseMaxDensity)) {
     // The gradient comes out as [Cout, KH, KW, Cin], one output channel's taps contiguous.
     const taps = backend.makeOutput([outChannels, filterHeight, filterWidth, inChannels], 'float32');
     simd.convSparseScatter('filter', dy, x, taps, g);

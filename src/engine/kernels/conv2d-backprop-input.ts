@@ -16,9 +16,9 @@
  * than filter - 1 (which the transposed convolution would have to crop). Rows are
  * chunked so the cols buffer stays small.
  *
- * One-channel inputs with stride 1 (the first layer on grey images) and an output channel
- * count divisible by 4 skip both: the SIMD kernel in ../simd/kernels.wat gathers each
- * input cell's gradient directly, about 3x faster than matmul + col2im.
+ * Inputs of 1-2 channels with stride 1 (the first layer on grey images) and an output
+ * channel count divisible by 4 skip both: the SIMD kernel in ../simd/kernels.wat gathers each
+ * input cell's gradient directly (one channel: about 3x faster than matmul + col2im).
  *
  * NCHW and non-float32 tensors go to the stock kernel.
  */
@@ -44,9 +44,23 @@ export const conv2DBackpropInputOptions = {
    * The sparse SIMD scatter runs when at most this share of dy is non-zero. It does
    * ~1/density of the dense work per non-zero but without XNNPACK's blocking, so it wins
    * below about half dense (measured on the benchmark CNN's second layer, where a 2x2
-   * max pool and ReLU leave ~15% of dy non-zero: 3x faster). 0 disables it, 1 forces it.
+   * max pool and ReLU leave ~15% of dy non-zero: 3x faster). Against the dense SIMD
+   * convolution it wins only on wide windows over many channels (measured, batch 32: a
+   * 5x5 filter over 32 channels and a 3x3 over 64 break even near 20-25% density; 1x1
+   * filters and 16 channels lose even at 15%), hence the gates below. 0 disables it, 1
+   * forces it (with the gates at 0 / 1).
    */
-  sparseMaxDensity: 0.4,
+  sparseMaxDensity: 0.2,
+  /** The sparse scatter only with at least this many input channels. */
+  sparseMinInChannels: 32,
+  /** The sparse scatter only with at least this many filter taps (KH * KW). */
+  sparseMinTaps: 2,
+  /**
+   * Stride-1 input gradients with at most this many input channels by the SIMD gather
+   * (measured at 64x32x32, 3x3: 2 channels 2x faster than matmul + col2im; 3 channels 1.3-2x
+   * slower than the transposed XNNPACK convolution, which 3 channels make reachable).
+   */
+  gatherMaxInChannels: 2,
   /** col2im by the SIMD kernel when the input channels are a multiple of 4 (false: the JS loop). */
   simdCol2im: true,
   /** Preferred size of one chunk's cols buffer, in floats. */
@@ -89,7 +103,9 @@ export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo | undef
   if (simd !== undefined) {
     // The scatter's vectors run over input channels; with fewer than 4 (a first layer)
     // it goes scalar and is slower than the gather below even at 10% density.
-    if (g.inChannels % 4 === 0 && simd.sparse(dy, conv2DBackpropInputOptions.sparseMaxDensity)) {
+    const o = conv2DBackpropInputOptions;
+    const sparseFits = g.inChannels % 4 === 0 && g.inChannels >= o.sparseMinInChannels && g.filterHeight * g.filterWidth >= o.sparseMinTaps;
+    if (sparseFits && simd.sparse(dy, o.sparseMaxDensity)) {
       // The filter as [Cout, KH, KW, Cin]: one output channel's taps contiguous.
       const taps = transposed(backend, filter, [3, 0, 1, 2], kernel);
       const dx = backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, g.inChannels], 'float32');
@@ -97,8 +113,13 @@ export function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo | undef
       backend.disposeData(taps.dataId);
       return dx;
     }
-    if (g.inChannels === 1 && g.strideHeight === 1 && g.strideWidth === 1 && g.outChannels % 4 === 0) {
-      const dx = backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, 1], 'float32');
+    if (
+      g.inChannels <= conv2DBackpropInputOptions.gatherMaxInChannels &&
+      g.strideHeight === 1 &&
+      g.strideWidth === 1 &&
+      g.outChannels % 4 === 0
+    ) {
+      const dx = backend.makeOutput([g.batchSize, g.inHeight, g.inWidth, g.inChannels], 'float32');
       simd.convInputGradientC1(dy, filter, dx, g);
       return dx;
     }

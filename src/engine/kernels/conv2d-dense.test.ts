@@ -1,5 +1,5 @@
 /**
- * The dense SIMD convolution gradients (../simd/kernels.wat) against the cpu backend, over
+ * The dense SIMD convolution gradients (../simd/conv-dense.wat) against the cpu backend, over
  * shapes, strides, paddings and tile sizes: called directly on the wasm heap, and through
  * `tf.grads` with the kernel's route forced on; memory stays flat.
  */

@@ -1,5 +1,5 @@
 /**
- * Conv2D for the TF.js wasm backend on the SIMD route (../simd/kernels.wat): NHWC float32,
+ * Conv2D for the TF.js wasm backend on the SIMD route (../simd/conv-dense.wat): NHWC float32,
  * no dilation, output width divisible by 4 and output channels by 8 (every conv of the
  * CIFAR-shaped nets). Blocks of 4 output cells x 8 output channels accumulate in
  * registers over the window; measured on ResNet-20 it is faster than the stock XNNPACK

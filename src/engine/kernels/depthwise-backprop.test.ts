@@ -1,4 +1,9 @@
-/** The wasm depthwise convolution gradients against the cpu backend, over shapes, strides, paddings, dilations and channel multipliers. */
+/**
+ * The wasm depthwise convolution gradients against the cpu backend, over shapes, strides,
+ * paddings, kernel sizes and channel multipliers: the SIMD route (multiplier 1, channels
+ * % 4 === 0, a grid below) and the JS loops (other multipliers and channel counts, and
+ * the SIMD cases again with the SIMD route off).
+ */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 
@@ -6,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 
 import { relError, seededValues } from '../../../test/kernel-support.js';
-import { activeWasmGradientKernels, registerWasmGradientKernels } from './index.js';
+import { activeWasmGradientKernels, depthwiseBackpropOptions, registerWasmGradientKernels } from './index.js';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -45,6 +50,23 @@ const CASES: Case[] = [
   },
   { batch: 3, size: [32, 32], channels: 16, multiplier: 1, kernel: [3, 3], stride: 1, dilation: 1, pad: 'same' },
 ];
+
+// The SIMD route's grid: channels 4 (one vector), 20 (a 16-channel block and a 4-channel
+// one) and 32; kernels 3 and 5; strides 1 and 2; same and valid padding; odd sizes.
+const SIMD_GRID: Case[] = [];
+for (const [channels, size] of [
+  [4, [7, 9]],
+  [20, [8, 8]],
+  [32, [11, 6]],
+] as const) {
+  for (const k of [3, 5]) {
+    for (const stride of [1, 2]) {
+      for (const pad of ['same', 'valid'] as const) {
+        SIMD_GRID.push({ batch: 2, size: [...size], channels, multiplier: 1, kernel: [k, k], stride, dilation: 1, pad });
+      }
+    }
+  }
+}
 
 function gradients(c: Case, seed: number): () => Float32Array[] {
   const xShape = [c.batch, ...c.size, c.channels] as [number, number, number, number];
@@ -96,6 +118,35 @@ describe('depthwise convolution gradients on wasm', () => {
       });
     });
   });
+
+  const routes = [
+    { simd: true, transposed: true, label: 'SIMD, stride-1 input gradient as XNNPACK depthwise' },
+    { simd: true, transposed: false, label: 'SIMD scatter for every input gradient' },
+    { simd: false, transposed: false, label: 'JS loops' },
+  ];
+  for (const { simd, transposed, label } of routes) {
+    it(`match the cpu backend to 1e-4 over the SIMD grid (${label})`, async () => {
+      Object.assign(depthwiseBackpropOptions, { simd, transposed });
+      try {
+        for (const [i, c] of SIMD_GRID.entries()) {
+          const f = gradients(c, 300 + i);
+          await tf.setBackend('cpu');
+          const cpu = f();
+          await tf.setBackend('wasm');
+          const wasm = f();
+          cpu.forEach((ref, k) => {
+            const err = relError(ref, wasm[k]!);
+            assert.ok(
+              err <= 1e-4,
+              `case ${i} ${JSON.stringify(c)}: ${k === 0 ? 'input' : 'filter'} gradient error ${err.toExponential(2)}`,
+            );
+          });
+        }
+      } finally {
+        Object.assign(depthwiseBackpropOptions, { simd: true, transposed: true });
+      }
+    });
+  }
 
   it('do not leak tensors', () => {
     const f = gradients(CASES[0]!, 1);

@@ -59,6 +59,7 @@ export {
   createDepthwiseBackpropInputKernel,
   depthwiseBackpropFilterWasm,
   depthwiseBackpropInputWasm,
+  depthwiseBackpropOptions,
 } from './depthwise-backprop.js';
 export { castWasm, createCastKernel, createIdentityKernel, identityWasm } from './identity.js';
 export { createMaxPoolGradKernel, maxPoolGradWasm } from './max-pool-grad.js';

@@ -2,7 +2,7 @@
  * The wasm gradient kernels against the cpu backend (the reference semantics): conv
  * input and filter gradients, max and average pool gradients over a table of shapes,
  * strides and paddings, ties in max pooling, the stock fallbacks, memory stability and
- * one Adam step of a small CNN.
+ * one Adam step of a small CNN. The conv gradients' SIMD routes: ./conv2d-simd-routes.test.ts.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -21,66 +21,12 @@ import {
   restoreStockWasmKernels,
   WASM_GRADIENT_KERNEL_NAMES,
 } from './index.js';
-import { relError, seededValues } from '../../../test/kernel-support.js';
+import { seededValues } from '../../../test/kernel-support.js';
+import { type ConvCase, type Pad, assertClose, convGrads, describeConv, onBoth } from '../../../test/conv-kernel-support.js';
 import { sizeOf } from '../../core/types.js';
 import { simdKernels } from '../simd/index.js';
 
-const TOLERANCE = 1e-4;
-
-type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Shape4 = [number, number, number, number];
-
-/** Runs `f` on cpu and on wasm (with our kernels) and returns both results. */
-async function onBoth(f: () => Float32Array[]): Promise<{ cpu: Float32Array[]; wasm: Float32Array[] }> {
-  await tf.setBackend('cpu');
-  const cpu = f();
-  await tf.setBackend('wasm');
-  const wasm = f();
-  return { cpu, wasm };
-}
-
-function assertClose(ref: Float32Array[], got: Float32Array[], label: string): void {
-  assert.equal(got.length, ref.length);
-  ref.forEach((r, i) => {
-    const err = relError(r, got[i]!);
-    assert.ok(err <= TOLERANCE, `${label} [output ${i}]: relative error ${err.toExponential(2)} > ${TOLERANCE}`);
-  });
-}
-
-interface ConvCase {
-  batch: number;
-  size: [number, number];
-  cin: number;
-  cout: number;
-  kernel: number;
-  stride: number;
-  pad: Pad;
-}
-
-/** `zeroShare` of the output gradient set to zero, as behind ReLU and max pooling. */
-function convGrads(c: ConvCase, seed: number, zeroShare = 0): () => Float32Array[] {
-  const xShape: Shape4 = [c.batch, c.size[0], c.size[1], c.cin];
-  const wShape: Shape4 = [c.kernel, c.kernel, c.cin, c.cout];
-  const xv = seededValues(sizeOf(xShape), seed);
-  const wv = seededValues(sizeOf(wShape), seed + 1);
-  return () =>
-    tf.tidy(() => {
-      const x = tf.tensor4d(xv, xShape);
-      const w = tf.tensor4d(wv, wShape);
-      const y = tf.conv2d(x, w, c.stride, c.pad);
-      const gv = seededValues(sizeOf(y.shape), seed + 2);
-      const keep = seededValues(gv.length, seed + 3);
-      if (zeroShare > 0) gv.forEach((_, k) => (gv[k] = (keep[k]! + 1) / 2 < zeroShare ? 0 : gv[k]!));
-      const g = tf.tensor(gv, y.shape);
-      const f = (a: tf.Tensor, b: tf.Tensor) =>
-        tf
-          .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad)
-          .mul(g)
-          .sum();
-      const [gx, gw] = tf.grads(f)([x, w]);
-      return [gx!.dataSync() as Float32Array, gw!.dataSync() as Float32Array];
-    });
-}
 
 function convCases(): ConvCase[] {
   const cases: ConvCase[] = [];
@@ -116,10 +62,6 @@ function convCases(): ConvCase[] {
     }
   }
   return cases;
-}
-
-function describeConv(c: ConvCase): string {
-  return `b${c.batch} ${c.size.join('x')}x${c.cin}->${c.cout} k${c.kernel} s${c.stride} pad ${JSON.stringify(c.pad)}`;
 }
 
 interface PoolCase {
@@ -310,55 +252,6 @@ describe('Conv2DBackpropInput and Conv2DBackpropFilter match cpu', () => {
       (e: unknown) => e instanceof EngineError && e.code === 'E_KERNEL_DATA_FORMAT',
     );
     tf.dispose([x, dy]);
-  });
-});
-
-describe('Conv2D gradients: SIMD routes match cpu', () => {
-  // Input channels a multiple of 4: the sparse scatter (both gradients) when dy is mostly
-  // zero; one input channel: the one-channel filter gradient and, at stride 1, the
-  // gathered one-channel input gradient.
-  const cases: ConvCase[] = [];
-  const pads: Pad[] = [
-    'same',
-    'valid',
-    2,
-    [
-      [0, 0],
-      [2, 0],
-      [1, 2],
-      [0, 0],
-    ],
-  ];
-  pads.forEach((pad, i) => {
-    cases.push({ batch: 3, size: [7, 9], cin: 8, cout: 5, kernel: 3, stride: 1, pad });
-    cases.push({ batch: 2, size: [6, 6], cin: 4, cout: 12, kernel: i % 2 === 0 ? 5 : 1, stride: 1, pad });
-    cases.push({ batch: 2, size: [8, 7], cin: 1, cout: 8, kernel: 3, stride: 1, pad });
-    cases.push({ batch: 1, size: [5, 6], cin: 1, cout: 4, kernel: 5, stride: 1, pad });
-    cases.push({ batch: 2, size: [9, 8], cin: 4, cout: 6, kernel: 3, stride: 2, pad });
-    cases.push({ batch: 2, size: [9, 8], cin: 1, cout: 8, kernel: 3, stride: 2, pad });
-  });
-  for (const zeroShare of [0.8, 0.99]) {
-    cases.forEach((c, i) => {
-      it(`${describeConv(c)}, ${zeroShare * 100}% of dy zero`, async () => {
-        await tf.setBackend('wasm');
-        assert.ok(simdKernels(wasmBackend()) !== undefined, 'the SIMD kernels did not instantiate');
-        const { cpu, wasm } = await onBoth(convGrads(c, 900 + i, zeroShare));
-        assertClose(cpu, wasm, describeConv(c));
-      });
-    });
-  }
-  it('the sparse route forced on a dense dy still matches cpu', async () => {
-    const saved = [conv2DBackpropInputOptions.sparseMaxDensity, conv2DBackpropFilterOptions.sparseMaxDensity] as const;
-    conv2DBackpropInputOptions.sparseMaxDensity = 1;
-    conv2DBackpropFilterOptions.sparseMaxDensity = 1;
-    try {
-      for (const [i, c] of cases.filter((k) => k.cin % 4 === 0).entries()) {
-        const { cpu, wasm } = await onBoth(convGrads(c, 950 + i));
-        assertClose(cpu, wasm, describeConv(c));
-      }
-    } finally {
-      [conv2DBackpropInputOptions.sparseMaxDensity, conv2DBackpropFilterOptions.sparseMaxDensity] = saved;
-    }
   });
 });
 

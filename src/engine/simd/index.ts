@@ -1,5 +1,5 @@
 /**
- * Rampart's WebAssembly SIMD kernels (kernels.wat), instantiated on the TF.js wasm
+ * Rampart's WebAssembly SIMD kernels (kernels.wat and its fragments), instantiated on the TF.js wasm
  * backend's own memory so they work on tensors in place, with no copies in or out.
  *
  * The module is compiled once per process and instantiated once per backend memory.
@@ -8,13 +8,15 @@
  * kernels then use their plain loops. `simdKernelOptions.enabled = false` forces those
  * loops, for benchmarks and tests that compare the two.
  */
+import { setFlagsFromString } from 'node:v8';
+
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { type ConvGeometry, heapOffset } from '../kernels/kernel-io.js';
-import { SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+import { SIMD_KERNELS_RELAXED_WASM_BASE64, SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
-/** The module's exports: byte offsets in the backend heap and sizes, as in kernels.wat. */
+/** The module's exports: byte offsets in the backend heap and sizes, as in the .wat sources. */
 interface SimdExports {
   maxPoolGrad2x2(...args: number[]): void;
   conv2dBackpropInputC1(...args: number[]): void;
@@ -27,6 +29,14 @@ interface SimdExports {
   batchNormAffine(...args: number[]): void;
   batchNormBackward(...args: number[]): void;
   countNonZero(ptr: number, n: number): number;
+  depthwiseBackpropInput(...args: number[]): void;
+  depthwiseBackpropFilter(...args: number[]): void;
+}
+
+/** A depthwise convolution's sizes (channel multiplier 1: outChannels === inChannels). */
+export interface DepthwiseGeometry extends ConvGeometry {
+  dilationHeight: number;
+  dilationWidth: number;
 }
 
 /** A 2x2 / stride-2 / unpadded max pooling's sizes. */
@@ -46,7 +56,7 @@ export interface PoolGeometry {
 export interface SimdKernels {
   /** 2x2 / stride-2 / unpadded max-pool gradient; channels % 4 === 0. */
   maxPoolGrad2x2(x: tf.TensorInfo, dy: tf.TensorInfo, dx: tf.TensorInfo, g: PoolGeometry): void;
-  /** Input gradient of a stride-1 convolution with one input channel; outChannels % 4 === 0. */
+  /** Input gradient of a stride-1 convolution with few input channels (gathered per channel); outChannels % 4 === 0. */
   convInputGradientC1(dy: tf.TensorInfo, filter: tf.TensorInfo, dx: tf.TensorInfo, g: ConvGeometry): void;
   /** Filter gradient of a convolution with one input channel; outChannels % 4 === 0. */
   convFilterGradientC1(x: tf.TensorInfo, dy: tf.TensorInfo, dw: tf.TensorInfo, g: ConvGeometry): void;
@@ -100,6 +110,13 @@ export interface SimdKernels {
     dgamma: tf.TensorInfo,
     dbeta: tf.TensorInfo,
   ): void;
+  /** Input gradient of a depthwise convolution, multiplier 1, channels % 4 === 0; `dx` is written. */
+  depthwiseInputGradient(dy: tf.TensorInfo, filter: tf.TensorInfo, dx: tf.TensorInfo, g: DepthwiseGeometry): void;
+  /**
+   * Filter gradient of a depthwise convolution, multiplier 1, channels % 4 === 0, summed in
+   * f32 over the images [b0, b1) only; `dw` ([KH, KW, C, 1]) is written.
+   */
+  depthwiseFilterGradient(x: tf.TensorInfo, dy: tf.TensorInfo, dw: tf.TensorInfo, g: DepthwiseGeometry, b0: number, b1: number): void;
   /** True when at most `maxDensity` of `t`'s values are non-zero (NaN counts as non-zero). */
   sparse(t: tf.TensorInfo, maxDensity: number): boolean;
 }
@@ -123,6 +140,22 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
       g.padTop,
       g.padLeft,
     ] as const;
+  const depthwise = (g: DepthwiseGeometry) =>
+    [
+      g.inHeight,
+      g.inWidth,
+      g.inChannels,
+      g.outHeight,
+      g.outWidth,
+      g.filterHeight,
+      g.filterWidth,
+      g.strideHeight,
+      g.strideWidth,
+      g.dilationHeight,
+      g.dilationWidth,
+      g.padTop,
+      g.padLeft,
+    ] as const;
   return {
     maxPoolGrad2x2: (x, dy, dx, g) =>
       raw.maxPoolGrad2x2(at(x), at(dy), at(dx), g.batchSize, g.inHeight, g.inWidth, g.channels, g.outHeight, g.outWidth),
@@ -134,6 +167,7 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
         g.batchSize,
         g.inHeight,
         g.inWidth,
+        g.inChannels,
         g.outHeight,
         g.outWidth,
         g.outChannels,
@@ -203,6 +237,8 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
       raw.batchNormAffine(at(x), at(y), size(x) / channels, channels, at(mean), at(scale), at(offset)),
     batchNormBackward: (x, dy, dx, channels, { mean, rstd, gamma }, dgamma, dbeta) =>
       raw.batchNormBackward(at(x), at(dy), at(dx), size(x) / channels, channels, at(mean), at(rstd), at(gamma), at(dgamma), at(dbeta)),
+    depthwiseInputGradient: (dy, filter, dx, g) => raw.depthwiseBackpropInput(at(dy), at(filter), at(dx), g.batchSize, ...depthwise(g)),
+    depthwiseFilterGradient: (x, dy, dw, g, b0, b1) => raw.depthwiseBackpropFilter(at(x), at(dy), at(dw), b0, b1, ...depthwise(g)),
     sparse: (t, maxDensity) => {
       const n = t.shape.reduce((p, d) => p * d, 1);
       return raw.countNonZero(at(t), n) <= maxDensity * n;
@@ -210,8 +246,12 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
   };
 }
 
-/** Switch for benchmarks and tests: false makes `simdKernels` return undefined. */
-export const simdKernelOptions = { enabled: true };
+/**
+ * Switches for benchmarks and tests. `enabled: false` makes `simdKernels` return undefined;
+ * `relaxed: false` keeps the plain SIMD module where the engine would accept the relaxed
+ * SIMD one (fused multiply-add in the conv kernels' inner loops).
+ */
+export const simdKernelOptions = { enabled: true, relaxed: true };
 
 /**
  * The slice of the WebAssembly JS API used here. The project's type libraries (ES2022 +
@@ -227,19 +267,37 @@ interface WasmApi {
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-let compiled: object | null | undefined;
-const instances = new WeakMap<WasmMemory, SimdExports | null>();
-const bound = new WeakMap<BackendWasm, SimdKernels>();
+type Variant = 'plain' | 'relaxed';
+const compiled: Partial<Record<Variant, object | null>> = {};
+const instances = { plain: new WeakMap<WasmMemory, SimdExports | null>(), relaxed: new WeakMap<WasmMemory, SimdExports | null>() };
+const bound = { plain: new WeakMap<BackendWasm, SimdKernels>(), relaxed: new WeakMap<BackendWasm, SimdKernels>() };
 
-function compile(): object | null {
-  if (compiled === undefined) {
+function compile(variant: Variant): object | null {
+  if (compiled[variant] === undefined) {
+    if (variant === 'relaxed') {
+      // Node 20's V8 has relaxed SIMD behind a flag (on by default from V8 11.4 / Node 22);
+      // it applies to modules compiled after it is set, in every thread of the process.
+      try {
+        setFlagsFromString('--experimental-wasm-relaxed-simd');
+      } catch {
+        // an engine without the flag: the compile below fails and the plain module is used
+      }
+    }
     try {
-      compiled = new wasmApi.Module(Buffer.from(SIMD_KERNELS_WASM_BASE64, 'base64'));
+      compiled[variant] = new wasmApi.Module(
+        Buffer.from(variant === 'relaxed' ? SIMD_KERNELS_RELAXED_WASM_BASE64 : SIMD_KERNELS_WASM_BASE64, 'base64'),
+      );
     } catch {
-      compiled = null; // an engine without wasm SIMD
+      compiled[variant] = null; // an engine without wasm SIMD (or relaxed SIMD)
     }
   }
-  return compiled;
+  return compiled[variant]!;
+}
+
+/** The module variant `simdKernels` uses now: relaxed where asked for and the engine compiles it. */
+export function simdKernelsVariant(): Variant | undefined {
+  if (simdKernelOptions.relaxed && compile('relaxed') !== null) return 'relaxed';
+  return compile('plain') === null ? undefined : 'plain';
 }
 
 function backendMemory(backend: BackendWasm): WasmMemory | undefined {
@@ -259,9 +317,11 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   if (!simdKernelOptions.enabled) return undefined;
   const memory = backendMemory(backend);
   if (memory === undefined) return undefined;
-  let raw = instances.get(memory);
+  const variant = simdKernelsVariant();
+  if (variant === undefined) return undefined;
+  let raw = instances[variant].get(memory);
   if (raw === undefined) {
-    const module = compile();
+    const module = compile(variant);
     raw = null;
     if (module !== null) {
       try {
@@ -270,13 +330,13 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
         raw = null; // e.g. a shared (threaded) memory, which this module does not import
       }
     }
-    instances.set(memory, raw);
+    instances[variant].set(memory, raw);
   }
   if (raw === null) return undefined;
-  let kernels = bound.get(backend);
+  let kernels = bound[variant].get(backend);
   if (kernels === undefined) {
     kernels = bind(backend, raw);
-    bound.set(backend, kernels);
+    bound[variant].set(backend, kernels);
   }
   return kernels;
 }

@@ -14,13 +14,14 @@ import { assembleSimdKernels, simdKernelsModuleSource } from '../../../scripts/b
 import { initEngine } from '../backend.js';
 import { SIMD_KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 import { readFileSync } from 'node:fs';
-import { simdKernelOptions, simdKernels } from './index.js';
+import { simdKernelOptions, simdKernels, simdKernelsVariant } from './index.js';
 
 describe('SIMD kernels module', () => {
   it('the committed kernels-wasm.ts is kernels.wat assembled (run `npm run build:wasm` after editing the .wat)', async () => {
     const bytes = await assembleSimdKernels();
+    const relaxed = await assembleSimdKernels(true);
     assert.equal(Buffer.from(bytes).toString('base64'), SIMD_KERNELS_WASM_BASE64);
-    assert.equal(readFileSync(new URL('./kernels-wasm.ts', import.meta.url), 'utf8'), simdKernelsModuleSource(bytes));
+    assert.equal(readFileSync(new URL('./kernels-wasm.ts', import.meta.url), 'utf8'), simdKernelsModuleSource(bytes, relaxed));
   });
 
   it('instantiates on the wasm backend and works in place on its heap', async () => {
@@ -37,6 +38,38 @@ describe('SIMD kernels module', () => {
     assert.equal(simd.sparse(u, 0.5), true);
     assert.equal(simd.sparse(u, 0.49), false);
     tf.dispose([t, u]);
+  });
+
+  it('the relaxed-SIMD (FMA) module computes the convolutions of the plain one to 1e-5', async () => {
+    await initEngine({ backend: 'wasm' });
+    // Node 20 accepts relaxed SIMD once the flag is set (index.ts sets it); newer Node has it on.
+    assert.equal(simdKernelsVariant(), 'relaxed');
+    const x = tf.randomUniform([2, 8, 8, 8], -1, 1, 'float32', 3) as tf.Tensor4D;
+    const w = tf.randomUniform([3, 3, 8, 16], -1, 1, 'float32', 4) as tf.Tensor4D;
+    const run = () =>
+      tf.tidy(() => {
+        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf
+            .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')
+            .square()
+            .sum(),
+        )([x, w]);
+        return [tf.conv2d(x, w, 1, 'same'), gx!, gw!].map((t) => t.dataSync());
+      });
+    const relaxed = run();
+    simdKernelOptions.relaxed = false;
+    try {
+      assert.equal(simdKernelsVariant(), 'plain');
+      const plain = run();
+      plain.forEach((p, i) => {
+        const scale = Math.max(1, ...p.map(Math.abs));
+        const diff = Math.max(...p.map((v, j) => Math.abs(v - relaxed[i]![j]!)));
+        assert.ok(diff / scale <= 1e-5, `output ${i}: relative difference ${diff / scale}`);
+      });
+    } finally {
+      simdKernelOptions.relaxed = true;
+      tf.dispose([x, w]);
+    }
   });
 
   it('simdKernelOptions.enabled = false turns it off', async () => {
