@@ -18,7 +18,14 @@
  * Per round and workload: Rampart in this thread (PGD step; PGD-AT step), Rampart on the
  * worker pool (a 10-step PGD attack counted in gradient steps taken; a `pgd-at` training
  * step), then PyTorch in a child process, in one thread and on all cores (the table gives
- * both ratios: pool / all cores, and one thread / one thread). Memory: one PGD-AT step in a fresh
+ * both ratios: pool / all cores, and one thread / one thread). The pooled attack does a
+ * little more than its count: each of its 10 counted steps is the same forward + input
+ * gradient + ascent step as R1t's and PyTorch's, and on top it checks the final point with
+ * one more forward pass (about half a step) and keeps each example's best point, so the
+ * pool's figures are, if anything, low. A 32-row batch is one 64-row seeding shard; the pool
+ * splits it across the workers without changing a number (attack-shards.ts). `speedup` is
+ * the median of the per-round R<N>w / R1t (the pool against this thread, same round).
+ * Memory: one PGD-AT step in a fresh
  * process on each side (bench/engine-memory.ts; torch_engine.py --memory), peak RSS, and
  * TF.js's peak tensor bytes from tf.profile.
  */
@@ -112,6 +119,8 @@ export interface ModelRow {
    * OpenMP threads wait on each other), which flatters `ratio`; this one does not.
    */
   ratio1t?: { pgd: number; at: number };
+  /** Medians of the per-round ratios pool / this thread (what the workers add). */
+  speedup: { pgd: number; at: number };
   memory: { rampartPeakRss: number; rampartTensorPeakBytes: number; rampartWasmHeapBytes: number; torchPeakRss?: number };
   loadAverage: number[];
 }
@@ -224,8 +233,8 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
       rounds.push(round);
       const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(1));
       log(
-        `  ${id} round ${r}/${o.rounds} (load ${os.loadavg()[0]!.toFixed(2)}): PGD R1t ${f(round.r1.pgd)} R${pool?.size ?? 1}w ${f(round.pool.pgd)} torch ${f(round.torch?.pgd)} torch1t ${f(round.torch1t?.pgd)}; ` +
-          `PGD-AT R1t ${f(round.r1.at)} R${pool?.size ?? 1}w ${f(round.pool.at)} torch ${f(round.torch?.at)} torch1t ${f(round.torch1t?.at)}`,
+        `  ${id} round ${r}/${o.rounds} (load ${os.loadavg()[0]!.toFixed(2)}): PGD R1t ${f(round.r1.pgd)} R${pool?.size ?? 1}w ${f(round.pool.pgd)} torch ${f(round.torch?.pgd)} torch1t ${f(round.torch1t?.pgd)} speedup ${(round.pool.pgd / round.r1.pgd).toFixed(2)}; ` +
+          `PGD-AT R1t ${f(round.r1.at)} R${pool?.size ?? 1}w ${f(round.pool.at)} torch ${f(round.torch?.at)} torch1t ${f(round.torch1t?.at)} speedup ${(round.pool.at / round.r1.at).toFixed(2)}`,
       );
     }
     current.dispose();
@@ -267,6 +276,7 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
     rampart1t: { pgd: med((r) => r.r1.pgd), at: med((r) => r.r1.at) },
     rampartPool: { pgd: med((r) => r.pool.pgd), at: med((r) => r.pool.at) },
     rampartWorkers: pooled ? o.workers : 1,
+    speedup: { pgd: med((r) => r.pool.pgd / r.r1.pgd), at: med((r) => r.pool.at / r.r1.at) },
     ...(withTorch
       ? {
           torchAll: { pgd: med((r) => r.torch!.pgd), at: med((r) => r.torch!.at), threads: rounds[0]!.torch!.threads },
@@ -304,15 +314,15 @@ export function printModelRows(rows: readonly ModelRow[], workers: number, log: 
   const f = (v: number | undefined, d = 0) => (v === undefined ? 'n/a' : v.toFixed(d));
   const mb = (v: number | undefined) => (v === undefined ? 'n/a' : (v / 2 ** 20).toFixed(0));
   log(
-    `\n  real-model workloads (3x32x32, L∞ 8/255): examples/s (pool PGD: gradient steps/s), medians over rounds; ratio R${workers}w/torch (all cores), ratio1t R1t/torch1t`,
+    `\n  real-model workloads (3x32x32, L∞ 8/255): examples/s (pool PGD: gradient steps/s), medians over rounds; ratio R${workers}w/torch (all cores), ratio1t R1t/torch1t, speedup R${workers}w/R1t`,
   );
   log(
-    `  ${'workload'.padEnd(18)} ${'step'.padEnd(7)} ${'R 1t'.padStart(7)} ${`R ${workers}w`.padStart(7)} ${'torch'.padStart(7)} ${'ratio'.padStart(6)} ${'torch1t'.padStart(8)} ${'ratio1t'.padStart(8)}`,
+    `  ${'workload'.padEnd(18)} ${'step'.padEnd(7)} ${'R 1t'.padStart(7)} ${`R ${workers}w`.padStart(7)} ${'torch'.padStart(7)} ${'ratio'.padStart(6)} ${'torch1t'.padStart(8)} ${'ratio1t'.padStart(8)} ${'speedup'.padStart(8)}`,
   );
   for (const r of rows) {
     for (const k of ['pgd', 'at'] as const) {
       log(
-        `  ${r.id.padEnd(18)} ${(k === 'pgd' ? 'PGD' : 'PGD-AT').padEnd(7)} ${f(r.rampart1t[k], 1).padStart(7)} ${f(r.rampartPool[k], 1).padStart(7)} ${f(r.torchAll?.[k], 1).padStart(7)} ${f(r.ratio?.[k], 2).padStart(6)} ${f(r.torch1t?.[k], 1).padStart(8)} ${f(r.ratio1t?.[k], 2).padStart(8)}` +
+        `  ${r.id.padEnd(18)} ${(k === 'pgd' ? 'PGD' : 'PGD-AT').padEnd(7)} ${f(r.rampart1t[k], 1).padStart(7)} ${f(r.rampartPool[k], 1).padStart(7)} ${f(r.torchAll?.[k], 1).padStart(7)} ${f(r.ratio?.[k], 2).padStart(6)} ${f(r.torch1t?.[k], 1).padStart(8)} ${f(r.ratio1t?.[k], 2).padStart(8)} ${f(r.speedup[k], 2).padStart(8)}` +
           (r.rampartWorkers === 1 ? '  (Rampart on 1 worker: the pool cannot rebuild a trainable ONNX copy)' : ''),
       );
     }
