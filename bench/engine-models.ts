@@ -18,7 +18,14 @@
  * Per round and workload: Rampart in this thread (PGD step; PGD-AT step), Rampart on the
  * worker pool (a 10-step PGD attack counted in gradient steps taken; a `pgd-at` training
  * step), then PyTorch in a child process, in one thread and on all cores (the table gives
- * both ratios: pool / all cores, and one thread / one thread). Memory: one PGD-AT step in a fresh
+ * both ratios: pool / all cores, and one thread / one thread). The pooled attack does a
+ * little more than its count: each of its 10 counted steps is the same forward + input
+ * gradient + ascent step as R1t's and PyTorch's, and on top it checks the final point with
+ * one more forward pass (about half a step) and keeps each example's best point, so the
+ * pool's figures are, if anything, low. A 32-row batch is one 64-row seeding shard; the pool
+ * splits it across the workers without changing a number (attack-shards.ts). `speedup` is
+ * the median of the per-round R<N>w / R1t (the pool against this thread, same round).
+ * Memory: one PGD-AT step in a fresh
  * process on each side (bench/engine-memory.ts; torch_engine.py --memory), peak RSS, and
  * TF.js's peak tensor bytes from tf.profile.
  */
@@ -112,31 +119,51 @@ export interface ModelRow {
    * OpenMP threads wait on each other), which flatters `ratio`; this one does not.
    */
   ratio1t?: { pgd: number; at: number };
+  /** Medians of the per-round ratios pool / this thread (what the workers add). */
+  speedup: { pgd: number; at: number };
+  /**
+   * Medians of the per-round ratios CPU time per unit, pool / this thread (all threads of
+   * this process): the pool's extra work, which a loaded machine does not hide the way it
+   * hides `speedup` (with the scheduler's autogroups, a busy machine gives this process
+   * about one share whatever its thread count).
+   */
+  cpuRatio: { pgd: number; at: number };
   memory: { rampartPeakRss: number; rampartTensorPeakBytes: number; rampartWasmHeapBytes: number; torchPeakRss?: number };
   loadAverage: number[];
 }
 
-function timeMs(f: () => void, reps: number): number {
+/** CPU time of this process, all threads (the pool's workers are threads), in ms. */
+function cpuMs(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+}
+
+/** Median wall ms of `reps` calls, and the mean CPU ms per call (all threads). */
+function timeMs(f: () => void, reps: number): { ms: number; cpu: number } {
   f();
   const times: number[] = [];
+  const cpu0 = cpuMs();
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
     f();
     times.push(performance.now() - t0);
   }
-  return median(times);
+  return { ms: median(times), cpu: (cpuMs() - cpu0) / reps };
 }
 
-async function timeAsync(f: () => Promise<number>, reps: number): Promise<{ ms: number; units: number }> {
+/** The median-wall call of `reps` (its ms and units), and CPU ms per unit over all of them. */
+async function timeAsync(f: () => Promise<number>, reps: number): Promise<{ ms: number; units: number; cpuPerUnit: number }> {
   await f();
   const runs: { ms: number; units: number }[] = [];
+  const cpu0 = cpuMs();
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
     const units = await f();
     runs.push({ ms: performance.now() - t0, units });
   }
+  const cpuPerUnit = (cpuMs() - cpu0) / runs.reduce((s, r) => s + r.units, 0);
   const ms = median(runs.map((r) => r.ms));
-  return runs.find((r) => r.ms === ms) ?? runs[0]!;
+  return { ...(runs.find((r) => r.ms === ms) ?? runs[0]!), cpuPerUnit };
 }
 
 async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, log: (s: string) => void): Promise<ModelRow> {
@@ -177,6 +204,7 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
   const rounds: {
     r1: { pgd: number; at: number };
     pool: { pgd: number; at: number };
+    cpuRatio: { pgd: number; at: number };
     torch?: { pgd: number; at: number; threads: number };
     torch1t?: { pgd: number; at: number };
   }[] = [];
@@ -187,15 +215,16 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
     // A few seconds of PGD steps first, for V8's tier-up of the JS kernels and XNNPACK's operators.
     for (const t0 = performance.now(); performance.now() - t0 < WARMUP_MS;) tf.dispose(w.pgdStep(w.x));
     for (let r = 1; r <= o.rounds; r++) {
-      const pgdMs = timeMs(() => {
+      const pgdTime = timeMs(() => {
         const next = w.pgdStep(current);
         next.dataSync();
         current.dispose();
         current = next;
       }, o.reps);
-      const atMs = timeMs(() => w.pgdAtStep(), o.atReps);
-      const r1 = { pgd: (o.batch * 1000) / pgdMs, at: (o.batch * 1000) / atMs };
+      const atTime = timeMs(() => w.pgdAtStep(), o.atReps);
+      const r1 = { pgd: (o.batch * 1000) / pgdTime.ms, at: (o.batch * 1000) / atTime.ms };
       let poolRates = r1;
+      let cpuRatio = { pgd: 1, at: 1 };
       if (pool !== undefined && handle !== undefined) {
         const pgd = await timeAsync(async () => {
           const res = await pool.attack(handle, { attackId: 'pgd', attackOptions, threat, x: xs, labels, seed: 1 });
@@ -207,8 +236,9 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
           return o.batch;
         }, o.atReps);
         poolRates = { pgd: (pgd.units * 1000) / pgd.ms, at: (o.batch * 1000) / at.ms };
+        cpuRatio = { pgd: pgd.cpuPerUnit / (pgdTime.cpu / o.batch), at: at.cpuPerUnit / (atTime.cpu / o.batch) };
       }
-      const round: (typeof rounds)[number] = { r1, pool: poolRates };
+      const round: (typeof rounds)[number] = { r1, pool: poolRates, cpuRatio };
       if (python !== undefined) {
         const args = ['--net', torchNet(id), '--batch', String(o.batch), '--reps', String(o.reps), '--at-reps', String(o.atReps)];
         const t = runJson(python, [path.join(HERE, 'torch_engine.py'), ...args], env) as {
@@ -224,8 +254,8 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
       rounds.push(round);
       const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(1));
       log(
-        `  ${id} round ${r}/${o.rounds} (load ${os.loadavg()[0]!.toFixed(2)}): PGD R1t ${f(round.r1.pgd)} R${pool?.size ?? 1}w ${f(round.pool.pgd)} torch ${f(round.torch?.pgd)} torch1t ${f(round.torch1t?.pgd)}; ` +
-          `PGD-AT R1t ${f(round.r1.at)} R${pool?.size ?? 1}w ${f(round.pool.at)} torch ${f(round.torch?.at)} torch1t ${f(round.torch1t?.at)}`,
+        `  ${id} round ${r}/${o.rounds} (load ${os.loadavg()[0]!.toFixed(2)}): PGD R1t ${f(round.r1.pgd)} R${pool?.size ?? 1}w ${f(round.pool.pgd)} torch ${f(round.torch?.pgd)} torch1t ${f(round.torch1t?.pgd)} speedup ${(round.pool.pgd / round.r1.pgd).toFixed(2)} cpu ${round.cpuRatio.pgd.toFixed(2)}; ` +
+          `PGD-AT R1t ${f(round.r1.at)} R${pool?.size ?? 1}w ${f(round.pool.at)} torch ${f(round.torch?.at)} torch1t ${f(round.torch1t?.at)} speedup ${(round.pool.at / round.r1.at).toFixed(2)} cpu ${round.cpuRatio.at.toFixed(2)}`,
       );
     }
     current.dispose();
@@ -267,6 +297,8 @@ async function benchOne(id: ModelWorkloadId, o: ModelBenchOptions, dir: string, 
     rampart1t: { pgd: med((r) => r.r1.pgd), at: med((r) => r.r1.at) },
     rampartPool: { pgd: med((r) => r.pool.pgd), at: med((r) => r.pool.at) },
     rampartWorkers: pooled ? o.workers : 1,
+    speedup: { pgd: med((r) => r.pool.pgd / r.r1.pgd), at: med((r) => r.pool.at / r.r1.at) },
+    cpuRatio: { pgd: med((r) => r.cpuRatio.pgd), at: med((r) => r.cpuRatio.at) },
     ...(withTorch
       ? {
           torchAll: { pgd: med((r) => r.torch!.pgd), at: med((r) => r.torch!.at), threads: rounds[0]!.torch!.threads },
@@ -304,15 +336,15 @@ export function printModelRows(rows: readonly ModelRow[], workers: number, log: 
   const f = (v: number | undefined, d = 0) => (v === undefined ? 'n/a' : v.toFixed(d));
   const mb = (v: number | undefined) => (v === undefined ? 'n/a' : (v / 2 ** 20).toFixed(0));
   log(
-    `\n  real-model workloads (3x32x32, L∞ 8/255): examples/s (pool PGD: gradient steps/s), medians over rounds; ratio R${workers}w/torch (all cores), ratio1t R1t/torch1t`,
+    `\n  real-model workloads (3x32x32, L∞ 8/255): examples/s (pool PGD: gradient steps/s), medians over rounds; ratio R${workers}w/torch (all cores), ratio1t R1t/torch1t, speedup R${workers}w/R1t, cpu: CPU time per unit R${workers}w/R1t`,
   );
   log(
-    `  ${'workload'.padEnd(18)} ${'step'.padEnd(7)} ${'R 1t'.padStart(7)} ${`R ${workers}w`.padStart(7)} ${'torch'.padStart(7)} ${'ratio'.padStart(6)} ${'torch1t'.padStart(8)} ${'ratio1t'.padStart(8)}`,
+    `  ${'workload'.padEnd(18)} ${'step'.padEnd(7)} ${'R 1t'.padStart(7)} ${`R ${workers}w`.padStart(7)} ${'torch'.padStart(7)} ${'ratio'.padStart(6)} ${'torch1t'.padStart(8)} ${'ratio1t'.padStart(8)} ${'speedup'.padStart(8)} ${'cpu'.padStart(5)}`,
   );
   for (const r of rows) {
     for (const k of ['pgd', 'at'] as const) {
       log(
-        `  ${r.id.padEnd(18)} ${(k === 'pgd' ? 'PGD' : 'PGD-AT').padEnd(7)} ${f(r.rampart1t[k], 1).padStart(7)} ${f(r.rampartPool[k], 1).padStart(7)} ${f(r.torchAll?.[k], 1).padStart(7)} ${f(r.ratio?.[k], 2).padStart(6)} ${f(r.torch1t?.[k], 1).padStart(8)} ${f(r.ratio1t?.[k], 2).padStart(8)}` +
+        `  ${r.id.padEnd(18)} ${(k === 'pgd' ? 'PGD' : 'PGD-AT').padEnd(7)} ${f(r.rampart1t[k], 1).padStart(7)} ${f(r.rampartPool[k], 1).padStart(7)} ${f(r.torchAll?.[k], 1).padStart(7)} ${f(r.ratio?.[k], 2).padStart(6)} ${f(r.torch1t?.[k], 1).padStart(8)} ${f(r.ratio1t?.[k], 2).padStart(8)} ${f(r.speedup[k], 2).padStart(8)} ${f(r.cpuRatio[k], 2).padStart(5)}` +
           (r.rampartWorkers === 1 ? '  (Rampart on 1 worker: the pool cannot rebuild a trainable ONNX copy)' : ''),
       );
     }

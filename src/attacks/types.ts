@@ -16,10 +16,23 @@ export interface AttackProgress {
   total: number;
 }
 
+/**
+ * The batch is rows `[offset, offset + n)` of a batch of `of` rows: an attack whose rows are
+ * independent draws its random start for all `of` rows and keeps these, so each row comes
+ * out bit for bit as it would in the whole batch. A worker pool uses it to split one seeded
+ * shard across idle workers; attacks that couple rows (restarts, query budgets) ignore it.
+ */
+export interface RowWindow {
+  offset: number;
+  of: number;
+}
+
 export interface AttackRunOptions {
   goal?: AttackGoal;
   /** Seed for random starts and any sampling; defaults to 0. */
   seed?: number;
+  /** Rows of a larger seeded batch (see {@link RowWindow}); default the whole batch. */
+  window?: RowWindow;
   onProgress?: (progress: AttackProgress) => void;
 }
 

@@ -73,3 +73,23 @@ test('every attack parses its options: unknown names list the valid ones, bad va
   assert.throws(() => createAttack('apgd-ce', { targetClasses: 3 }), /apgd-ce has no option 'targetClasses'/);
   assert.deepEqual(createAttack('deepfool', { overshoot: 0, steps: undefined }).config, { steps: 50, overshoot: 0, candidates: 10 });
 });
+
+test('a row window that does not fit the batch is refused with E_ATTACK_WINDOW', async () => {
+  const m = model();
+  const x = tf.tensor2d([
+    [0.2, 0.3],
+    [0.4, 0.1],
+  ]);
+  const labels = Int32Array.from([1, 0]);
+  const refused = (e: unknown) => e instanceof UsageError && e.code === 'E_ATTACK_WINDOW';
+  for (const window of [
+    { offset: 3, of: 4 },
+    { offset: -1, of: 4 },
+    { offset: 0.5, of: 4 },
+  ])
+    await assert.rejects(createAttack('pgd', { steps: 1 }).run(m, x, labels, threat, { window }), refused);
+  const fits = await createAttack('pgd', { steps: 1 }).run(m, x, labels, threat, { window: { offset: 2, of: 4 }, seed: 1 });
+  fits.adversarial.dispose();
+  x.dispose();
+  m.model.dispose();
+});

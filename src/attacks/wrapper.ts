@@ -13,7 +13,7 @@ import type { Classifier } from '../models/classifier.js';
 import { budgetedTarget, queryBudgetOf } from '../models/http/budget.js';
 import { NORM_IDS, getNorm, type Norm, type ThreatNormId } from '../threats/norms.js';
 import type { ThreatModel } from '../threats/threat-model.js';
-import type { Attack, AttackProgress, AttackResult, AttackRunOptions } from './types.js';
+import type { Attack, AttackProgress, AttackResult, AttackRunOptions, RowWindow } from './types.js';
 import type { AttackAccess } from './access.js';
 import { assertTargetAccess, validateAttackInputs } from './validate.js';
 
@@ -36,6 +36,8 @@ export interface AttackContext {
   /** The clean batch, row-major, read once; never write to it (copy with `Float32Array.from`). */
   readonly clean: Float32Array;
   readonly seed: number;
+  /** These rows' place in the seeded batch their random draws come from (a pool's split shard). */
+  readonly window?: RowWindow;
   /**
    * The target's per-example query budget (HTTP endpoints may declare one): query attacks
    * stop an example once it is spent. `model` then refuses more than `n` times it in total.
@@ -105,6 +107,19 @@ async function measure(name: string, context: AttackContext, adversarial: tf.Ten
   return perturbation;
 }
 
+/** @throws UsageError `E_ATTACK_WINDOW` unless the `n` rows fit at `offset` in a batch of `of` rows. */
+function checkedWindow(name: string, window: RowWindow, n: number): RowWindow {
+  const { offset, of } = window;
+  if (!Number.isInteger(offset) || !Number.isInteger(of) || offset < 0 || offset + n > of) {
+    throw new UsageError(
+      'E_ATTACK_WINDOW',
+      `Attack '${name}' was given rows [${offset}, ${offset + n}) of a batch of ${of}; pass whole-number offsets that fit in the batch.`,
+      { details: { attack: name, offset, of, rows: n } },
+    );
+  }
+  return { offset, of };
+}
+
 /**
  * Wraps a search into a runner that does the start-up and final checks.
  *
@@ -142,6 +157,7 @@ export function wrapAttack<C>(
     const targeted = goal.kind === 'targeted';
     const rowSize = sizeOf(model.inputShape);
     const seed = options.seed ?? 0;
+    const window = options.window === undefined ? undefined : checkedWindow(name, options.window, labels.length);
     const queryBudget = queryBudgetOf(model);
     const target = queryBudget === undefined ? model : budgetedTarget(model, n * queryBudget, queryBudget);
     const context: AttackContext = {
@@ -158,6 +174,7 @@ export function wrapAttack<C>(
       seed,
       onProgress,
       ...(queryBudget === undefined ? {} : { queryBudget }),
+      ...(window === undefined ? {} : { window }),
     };
     const outcome = await search(context, config);
     try {

@@ -24,6 +24,7 @@ export async function runAttackShard(
   try {
     const result = await attack.run(classifier, x, shard.labels, shard.threat, {
       seed: shard.seed,
+      ...(shard.window ? { window: shard.window } : {}),
       ...(shard.targets ? { goal: { kind: 'targeted' as const, targets: shard.targets } } : {}),
       ...(onProgress ? { onProgress: (p: { done: number; total: number }) => onProgress(p.done, p.total) } : {}),
     });

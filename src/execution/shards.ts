@@ -29,6 +29,8 @@ export interface AttackShard {
   /** Present for a targeted goal: this shard's targets. */
   targets?: Int32Array;
   seed: number;
+  /** Present when these rows are part of a seeded shard split across workers (`RowWindow`). */
+  window?: { offset: number; of: number };
 }
 
 /** `AttackResult` as plain arrays; `adversarial` is row-major. */

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Norm } from '../../threats/norms.js';
 import type { ThreatModel } from '../../threats/threat-model.js';
 import type { Projection } from '../../threats/tabular/project.js';
+import type { RowWindow } from '../types.js';
 
 /**
  * Onto the ball and the bounds around `x`, or through `project` when the threat has its own
@@ -17,7 +18,11 @@ function toFeasible(x: tf.Tensor, delta: tf.Tensor, norm: Norm, threat: ThreatMo
   return tf.clipByValue(tf.add(x, norm.project(delta, threat.epsilon)), threat.bounds.min, threat.bounds.max);
 }
 
-/** The starting point: `x`, or a uniformly random point of the ball clipped to the bounds (or projected). */
+/**
+ * The starting point: `x`, or a uniformly random point of the ball clipped to the bounds (or
+ * projected). With `window`, `x` is rows of a larger batch: the draw is the whole batch's,
+ * and these rows of it are kept.
+ */
 export function startingPoint(
   x: tf.Tensor,
   norm: Norm,
@@ -25,11 +30,18 @@ export function startingPoint(
   randomStart: boolean,
   seed: number,
   project?: Projection,
+  window?: RowWindow,
 ): tf.Tensor {
   const { epsilon } = threat;
-  return tf.tidy(() =>
-    randomStart && epsilon > 0 ? toFeasible(x, norm.randomStart(x.shape, epsilon, seed), norm, threat, project) : tf.clone(x),
-  );
+  if (!(randomStart && epsilon > 0)) return tf.clone(x);
+  return tf.tidy(() => {
+    const n = x.shape[0] as number;
+    const noise =
+      window === undefined || (window.offset === 0 && window.of === n)
+        ? norm.randomStart(x.shape, epsilon, seed)
+        : tf.slice(norm.randomStart([window.of, ...x.shape.slice(1)], epsilon, seed), window.offset, n);
+    return toFeasible(x, noise, norm, threat, project);
+  });
 }
 
 /** One step of size `alpha` along the norm's steepest direction, projected to the ball and the bounds. */

@@ -12,6 +12,7 @@ import { ascentStep, startingPoint } from './ascent.js';
 import { observe } from './loss-gradient.js';
 import { bestOfRuns, type RunOutcome } from './restarts.js';
 import type { Projection } from '../../threats/tabular/project.js';
+import type { RowWindow } from '../types.js';
 
 export interface GradientDescentConfig {
   /** Gradient steps per restart. */
@@ -37,6 +38,8 @@ interface SingleRun {
   targets: Int32Array;
   config: GradientDescentConfig;
   seed: number;
+  /** The rows' place in the seeded batch (first run only: later runs attack a subset). */
+  window?: RowWindow;
   onStep: () => void;
 }
 
@@ -48,7 +51,7 @@ async function runOnce(run: SingleRun): Promise<RunOutcome> {
   const n = targets.length;
   const targetTensor = tf.tensor1d(targets, 'int32');
   const objective = (logits: tf.Tensor2D): tf.Tensor1D => attackLoss(config.loss, logits, targetTensor, targeted);
-  let current = startingPoint(x, norm, threat, config.randomStart, run.seed, config.project);
+  let current = startingPoint(x, norm, threat, config.randomStart, run.seed, config.project, run.window);
   let best = tf.clone(current);
   const success = new Uint8Array(n);
   const bestLoss = new Float32Array(n).fill(-Infinity);
@@ -110,7 +113,9 @@ export async function gradientDescentSearch(context: AttackContext, config: Grad
     stepsPerRun: config.steps,
     run: (subset, rows, restart, onStep) => {
       const targets = Int32Array.from(rows, (i) => context.goalClasses[i] as number);
-      return runOnce({ context, x: subset, targets, config, seed: context.seed + 7919 * restart, onStep });
+      // Only the first run sees every row; a restart's subset depends on the whole batch.
+      const window = restart === 0 ? context.window : undefined;
+      return runOnce({ context, x: subset, targets, config, seed: context.seed + 7919 * restart, ...(window ? { window } : {}), onStep });
     },
   });
   return { adversarial: tf.tensor(best.points, context.x.shape), success: best.success, queries: best.queries };

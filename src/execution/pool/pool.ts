@@ -355,6 +355,6 @@ export class WorkerPool implements Executor, GradientSharder {
 
   private context(handle: PoolModelHandle): ShardContext {
     this.scheduler.assertOpen();
-    return { scheduler: this.scheduler, handlers: this.handlers, handle: handle.id, model: this.copies.info(handle) };
+    return { scheduler: this.scheduler, handlers: this.handlers, handle: handle.id, model: this.copies.info(handle), workers: this.size };
   }
 }

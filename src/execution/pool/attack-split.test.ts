@@ -1,0 +1,163 @@
+/**
+ * A shard split across idle workers (fewer shards than workers, PGD/FGSM with one run): the
+ * pieces draw the shard's random start and give, bit for bit, what `attack.run` gives on the
+ * whole shard in this thread: adversarial points, success flags, perturbations and queries,
+ * under L∞ and L2, untargeted and targeted, on an MLP and a CNN.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import * as tf from '@tensorflow/tfjs';
+
+import { createAttack } from '../../attacks/registry.js';
+import { initEngine } from '../../engine/backend.js';
+import { buildModel } from '../../models/architectures.js';
+import { TfjsClassifier } from '../../models/tfjs-classifier.js';
+import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
+
+import { shardPieces, splittable } from './attack-shards.js';
+import { createWorkerPool, type PoolModelHandle, type WorkerPool } from './index.js';
+
+const SHAPE = [12, 12, 1];
+const ROW = 144;
+
+function inputs(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n * ROW);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < out.length; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = s / 4294967296;
+  }
+  return out;
+}
+
+async function reference(
+  model: tf.LayersModel,
+  attackId: string,
+  options: Record<string, unknown>,
+  x: Float32Array,
+  labels: Int32Array,
+  threat: ThreatModel,
+  seed: number,
+  targets?: Int32Array,
+) {
+  const input = tf.tensor(x, [labels.length, ...SHAPE]);
+  const result = await createAttack(attackId, options).run(new TfjsClassifier(model), input, labels, threat, {
+    seed,
+    ...(targets ? { goal: { kind: 'targeted' as const, targets } } : {}),
+  });
+  const adversarial = Float32Array.from(await result.adversarial.data());
+  result.adversarial.dispose();
+  input.dispose();
+  return { ...result, adversarial };
+}
+
+describe('pool: a shard split across idle workers', () => {
+  let mlp: tf.Sequential;
+  let cnn: tf.Sequential;
+  let pool: WorkerPool;
+  let handles: Map<tf.Sequential, PoolModelHandle>;
+  const n = 24;
+  const x = inputs(n, 3);
+  let labels: Int32Array;
+
+  before(async () => {
+    await initEngine();
+    mlp = buildModel('mlp', { inputShape: SHAPE, numClasses: 10, seed: 5 });
+    cnn = buildModel('cnn', { inputShape: SHAPE, numClasses: 10, seed: 6 });
+    labels = Int32Array.from(tf.tidy(() => tf.argMax(mlp.predict(tf.tensor(x, [n, ...SHAPE])) as tf.Tensor, 1)).dataSync());
+    pool = await createWorkerPool({ workers: 2, shardRows: 64 });
+    handles = new Map([
+      [mlp, await pool.loadModel(mlp)],
+      [cnn, await pool.loadModel(cnn)],
+    ]);
+  });
+
+  after(async () => {
+    await pool?.close();
+    mlp?.dispose();
+    cnn?.dispose();
+  });
+
+  it('cuts only when workers would idle, only splittable attacks, never below 4 rows a piece', () => {
+    assert.deepEqual(
+      shardPieces([[0, 24]], 2, true).map((p) => [p.start, p.end]),
+      [
+        [0, 12],
+        [12, 24],
+      ],
+    );
+    assert.equal(shardPieces([[0, 24]], 2, false).length, 1);
+    assert.equal(
+      shardPieces(
+        [
+          [0, 64],
+          [64, 70],
+        ],
+        2,
+        true,
+      ).length,
+      2,
+    );
+    assert.equal(shardPieces([[0, 6]], 2, true).length, 1);
+    assert.equal(shardPieces([[0, 9]], 8, true).length, 2);
+    assert.ok(splittable('pgd', {}) && splittable('pgd', { restarts: 1 }) && splittable('fgsm', {}));
+    assert.ok(!splittable('pgd', { restarts: 2 }) && !splittable('apgd', {}) && !splittable('square', {}));
+  });
+
+  for (const norm of ['linf', 'l2'] as const) {
+    for (const [name, pick] of [
+      ['MLP', () => mlp],
+      ['CNN', () => cnn],
+    ] as const) {
+      it(`PGD with random start, ${norm}, ${name}: bit for bit attack.run on the whole shard`, async () => {
+        const threat = threatModel({ norm, epsilon: norm === 'linf' ? 0.1 : 1 });
+        const options = { steps: 4, randomStart: true };
+        const ref = await reference(pick(), 'pgd', options, x, labels, threat, 7);
+        const got = await pool.attack(handles.get(pick())!, { attackId: 'pgd', attackOptions: options, threat, x, labels, seed: 7 });
+        assert.deepEqual(got.adversarial, ref.adversarial);
+        assert.deepEqual(got.success, ref.success);
+        assert.deepEqual(got.perturbation, ref.perturbation);
+        assert.deepEqual(got.queries, ref.queries);
+        // Not vacuous: the random start moved the points (another seed gives others).
+        const other = await pool.attack(handles.get(pick())!, { attackId: 'pgd', attackOptions: options, threat, x, labels, seed: 8 });
+        assert.notDeepEqual(other.adversarial, got.adversarial);
+      });
+    }
+  }
+
+  it('targeted, and a piece that is done at once: every row reports the whole shard queries', async () => {
+    const threat = threatModel({ norm: 'linf', epsilon: 0.05 });
+    // The first half is labelled wrongly, so its piece succeeds at the first check and stops;
+    // unsplit, the loop runs on for the second half, and every row is charged for it.
+    const wrong = labels.map((l, i) => (i < n / 2 ? (l + 1) % 10 : l));
+    const options = { steps: 3, randomStart: false };
+    const ref = await reference(mlp, 'pgd', options, x, wrong, threat, 2);
+    assert.ok(
+      ref.queries.every((q) => q === 4),
+      'the unsplit loop ran all its steps',
+    );
+    const got = await pool.attack(handles.get(mlp)!, { attackId: 'pgd', attackOptions: options, threat, x, labels: wrong, seed: 2 });
+    assert.deepEqual(got.queries, ref.queries);
+    assert.deepEqual(got.adversarial, ref.adversarial);
+    assert.deepEqual(got.success, ref.success);
+    const targets = labels.map((l) => (l + 3) % 10);
+    const tref = await reference(cnn, 'pgd', { steps: 3 }, x, labels, threat, 4, targets);
+    const tgot = await pool.attack(handles.get(cnn)!, {
+      attackId: 'pgd',
+      attackOptions: { steps: 3 },
+      threat,
+      x,
+      labels,
+      seed: 4,
+      goal: { kind: 'targeted', targets },
+    });
+    assert.deepEqual(tgot.adversarial, tref.adversarial);
+    assert.deepEqual(tgot.success, tref.success);
+    assert.deepEqual(tgot.queries, tref.queries);
+  });
+});
