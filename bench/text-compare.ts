@@ -30,7 +30,7 @@ import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
 import { takeTexts } from '../src/data/text/text-dataset.js';
 import { DEFAULT_THRESHOLD_CANDIDATES, withDecisionThreshold } from '../src/models/text/decision-threshold.js';
 import type { TextClassifier } from '../src/models/text/text-classifier.js';
-import { trainingVocabulary, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';
+import { spamLogOdds, trainingVocabulary, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';
 import { createTextAttack } from '../src/attacks/text/registry.js';
 import { TEXT_FAMILIES, textThreatModel, type TextThreatModel } from '../src/threats/text-threat.js';
 import { budgetPoints, cleanAt, pointOf, scoresOf, tracedAttacks, type TracedAttack } from './text-operating-points.js';
@@ -47,6 +47,7 @@ const { values } = parseArgs({
   options: {
     ...stringDefaults,
     'verify-frontier': { type: 'boolean', default: false },
+    spamward: { type: 'boolean', default: false },
     models: { type: 'string', default: FILTER_NAMES.join(',') },
     out: { type: 'string', default: 'bench/results/text.json' },
   },
@@ -94,7 +95,11 @@ const engine = await initEngine();
 const splits = spamAssassinSplits({ seed: num('split-seed'), maxChars: num('max-chars') });
 const spam = splits.train.classes.indexOf('spam');
 log(`SpamAssassin: train ${splits.train.texts.length}, validation ${splits.validation.texts.length}, test ${splits.test.texts.length}`);
-const normalize = vocabularyDefence(trainingVocabulary(splits.train.texts));
+const vocabulary = trainingVocabulary(splits.train.texts);
+// --spamward (experimental, off by default): ambiguous misspellings repaired towards spam words.
+const normalize = vocabularyDefence(vocabulary, {
+  ...(values.spamward ? { spamward: spamLogOdds(splits.train.texts, splits.train.labels, spam, vocabulary) } : {}),
+});
 const spamTest = splits.test.labels.flatMap((l, i) => (l === spam ? [i] : []));
 const attacked = takeTexts(splits.test, createRng(num('split-seed')).shuffle(spamTest).slice(0, limit), 'spam-sample');
 log(`attacking ${attacked.texts.length} spam test messages; threats ${threats.map((t) => t.id).join(', ')}; ${maxQueries} query cap`);
