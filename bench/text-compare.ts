@@ -14,8 +14,12 @@
  * `--verify-frontier` attacks the operating point directly as well and logs both).
  * Reports per filter, threat and budget: evasion rate (share of the attacked spam, caught
  * before the attack, that gets past), queries per attacked message, and seconds per message
- * (estimated from the run's seconds per query); per filter and budget: the threshold, clean
- * accuracy, F1 and ham false-positive rate on the test split. Then the mean over seeds.
+ * (estimated from the run's seconds per query; a message's two threats share a memo of the
+ * filter's rows, so the second threat's seconds are the lower); per filter and budget: the
+ * threshold, clean accuracy, F1 and ham false-positive rate on the test split. Then the median
+ * over seeds and the char-CNN's query cost against the n-gram filter's. Seeds run as parallel
+ * processes (`--jobs`, bench/text-seed-jobs.ts). `--spamward` (experimental): the normaliser
+ * repairs ambiguous misspellings towards spam words (SpellingOptions.spamward).
  * Not a test. Flags and their defaults: `TEXT_BENCH_DEFAULTS` (bench/text-defaults.ts), the one
  * place the default size is set; `--verify-frontier` also attacks the operating point directly;
  * `--models` picks among undefended, ngram, cnn, ensemble.
