@@ -14,16 +14,15 @@
  * `--verify-frontier` attacks the operating point directly as well and logs both).
  * Reports per filter, threat and budget: evasion rate (share of the attacked spam, caught
  * before the attack, that gets past), queries per attacked message, and seconds per message
- * (estimated from the run's seconds per query); per filter and budget: the threshold, clean
- * accuracy, F1 and ham false-positive rate on the test split. Then the mean over seeds.
- * Not a test. Flags (defaults in brackets):
- *   --limit [200] spam test messages attacked   --seeds [1,2,3] model seeds   --split-seed [1]
- *   --max-chars [2000] --max-queries [2000] --max-words [10] --word-fraction [0.2] --char-edits [2]
- *   --epochs [3] --hidden [16] --cnn-epochs [4] --cnn-max-chars [1024] --cnn-filters [32]
- *   --cnn-embedding [16] --cnn-dropout [0] --cnn-lr [0.005]
- *   --rounds [2] --per-round [150] --cnn-rounds [1] --cnn-per-round [100] --round-queries [500] --round-threshold [0.05]
- *   --fpr-budget [0.01] (the operating point) --fpr-budgets [0.005,0.01,0.02,0.05] (the frontier) --verify-frontier
- *   --models [undefended,ngram,cnn,ensemble]  --out [bench/results/text.json]
+ * (estimated from the run's seconds per query; a message's two threats share a memo of the
+ * filter's rows, so the second threat's seconds are the lower); per filter and budget: the
+ * threshold, clean accuracy, F1 and ham false-positive rate on the test split. Then the median
+ * over seeds and the char-CNN's query cost against the n-gram filter's. Seeds run as parallel
+ * processes (`--jobs`, bench/text-seed-jobs.ts). `--spamward` (experimental): the normaliser
+ * repairs ambiguous misspellings towards spam words (SpellingOptions.spamward).
+ * Not a test. Flags and their defaults: `TEXT_BENCH_DEFAULTS` (bench/text-defaults.ts), the one
+ * place the default size is set; `--verify-frontier` also attacks the operating point directly;
+ * `--models` picks among undefended, ngram, cnn, ensemble.
  */
 import { parseArgs } from 'node:util';
 import { reportErrorsPlainly } from './support.js';
@@ -35,41 +34,24 @@ import { spamAssassinSplits } from '../src/data/text/spam-assassin.js';
 import { takeTexts } from '../src/data/text/text-dataset.js';
 import { DEFAULT_THRESHOLD_CANDIDATES, withDecisionThreshold } from '../src/models/text/decision-threshold.js';
 import type { TextClassifier } from '../src/models/text/text-classifier.js';
-import { trainingVocabulary, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';
+import { spamLogOdds, trainingVocabulary, vocabularyDefence } from '../src/defenses/normalize-text/vocabulary-defence.js';
 import { createTextAttack } from '../src/attacks/text/registry.js';
 import { TEXT_FAMILIES, textThreatModel, type TextThreatModel } from '../src/threats/text-threat.js';
-import { budgetPoints, cleanAt, pointOf, scoresOf, tracedAttack, type TracedAttack } from './text-operating-points.js';
+import { budgetPoints, cleanAt, pointOf, scoresOf, tracedAttacks, type TracedAttack } from './text-operating-points.js';
 import { printTables, type Attacks, type FilterRow } from './text-compare-tables.js';
 import { FILTER_NAMES, trainFilters, type FilterName } from './text-filters.js';
+import { TEXT_BENCH_DEFAULTS, describeSize } from './text-defaults.js';
+import { runSeedJobs } from './text-seed-jobs.js';
 
 reportErrorsPlainly();
+const stringDefaults = Object.fromEntries(
+  Object.entries(TEXT_BENCH_DEFAULTS).map(([k, v]) => [k, { type: 'string' as const, default: String(v) }]),
+) as { [K in keyof typeof TEXT_BENCH_DEFAULTS]: { type: 'string'; default: string } };
 const { values } = parseArgs({
   options: {
-    limit: { type: 'string', default: '200' },
-    seeds: { type: 'string', default: '1,2,3' },
-    'split-seed': { type: 'string', default: '1' },
-    'max-chars': { type: 'string', default: '2000' },
-    'max-queries': { type: 'string', default: '2000' },
-    'max-words': { type: 'string', default: '10' },
-    'word-fraction': { type: 'string', default: '0.2' },
-    'char-edits': { type: 'string', default: '2' },
-    epochs: { type: 'string', default: '3' },
-    hidden: { type: 'string', default: '16' },
-    'cnn-epochs': { type: 'string', default: '4' },
-    'cnn-max-chars': { type: 'string', default: '1024' },
-    'cnn-filters': { type: 'string', default: '32' },
-    'cnn-embedding': { type: 'string', default: '16' },
-    'cnn-dropout': { type: 'string', default: '0' },
-    'cnn-lr': { type: 'string', default: '0.005' },
-    rounds: { type: 'string', default: '2' },
-    'per-round': { type: 'string', default: '150' },
-    'cnn-rounds': { type: 'string', default: '1' },
-    'cnn-per-round': { type: 'string', default: '100' },
-    'round-queries': { type: 'string', default: '500' },
-    'round-threshold': { type: 'string', default: '0.05' },
-    'fpr-budget': { type: 'string', default: '0.01' },
-    'fpr-budgets': { type: 'string', default: '0.005,0.01,0.02,0.05' },
+    ...stringDefaults,
     'verify-frontier': { type: 'boolean', default: false },
+    spamward: { type: 'boolean', default: false },
     models: { type: 'string', default: FILTER_NAMES.join(',') },
     out: { type: 'string', default: 'bench/results/text.json' },
   },
@@ -90,13 +72,38 @@ const threats: TextThreatModel[] = [
   textThreatModel({ ...budget, id: `stress-${budget.maxWordFraction}` }),
 ];
 const started = Date.now();
+console.log(describeSize(values));
 const log = (msg: string): void => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s] ${msg}`);
+
+const jobs = num('jobs');
+if (seeds.length > 1 && jobs > 1) {
+  log(`${seeds.length} seeds, ${jobs} at a time (one process each)`);
+  const args = process.argv.slice(2);
+  const done = await runSeedJobs(args, seeds, jobs, values.out as string, log);
+  printTables(done.rows, { threats, seeds, wanted, limit: done.attacked, maxQueries });
+  console.log(`\nWall seconds per seed: ${seeds.map((s) => `${s}: ${done.seconds[s]?.toFixed(0)}`).join(', ')}`);
+  await writeJsonFile(values.out as string, {
+    benchmark: 'text',
+    date: new Date().toISOString(),
+    config: { ...values, threats: threats.map((t) => ({ id: t.id, budget: t.budget })) },
+    attacked: done.attacked,
+    rows: done.rows,
+    secondsPerSeed: done.seconds,
+    seconds: (Date.now() - started) / 1000,
+  });
+  log(`wrote ${values.out}`);
+  process.exit(0);
+}
 
 const engine = await initEngine();
 const splits = spamAssassinSplits({ seed: num('split-seed'), maxChars: num('max-chars') });
 const spam = splits.train.classes.indexOf('spam');
 log(`SpamAssassin: train ${splits.train.texts.length}, validation ${splits.validation.texts.length}, test ${splits.test.texts.length}`);
-const normalize = vocabularyDefence(trainingVocabulary(splits.train.texts));
+const vocabulary = trainingVocabulary(splits.train.texts);
+// --spamward (experimental, off by default): ambiguous misspellings repaired towards spam words.
+const normalize = vocabularyDefence(vocabulary, {
+  ...(values.spamward ? { spamward: spamLogOdds(splits.train.texts, splits.train.labels, spam, vocabulary) } : {}),
+});
 const spamTest = splits.test.labels.flatMap((l, i) => (l === spam ? [i] : []));
 const attacked = takeTexts(splits.test, createRng(num('split-seed')).shuffle(spamTest).slice(0, limit), 'spam-sample');
 log(`attacking ${attacked.texts.length} spam test messages; threats ${threats.map((t) => t.id).join(', ')}; ${maxQueries} query cap`);
@@ -134,10 +141,9 @@ for (const seed of seeds) {
       log(
         `seed ${seed} ${name}: operating point ${op.threshold} (test FPR ${percent(op.clean.falsePositiveRate)}, F1 ${(op.clean.f1 * 100).toFixed(2)}); frontier ${points.map((p) => `${percent(p.budget)} budget -> ${p.threshold} (test FPR ${percent(p.clean.falsePositiveRate)}, F1 ${(p.clean.f1 * 100).toFixed(2)})`).join('; ')}`,
       );
-      const runs: TracedAttack[] = [];
-      for (const threat of threats) {
-        const run = await tracedAttack(scorer, attacked.texts, spam, threat, attackedAt, { maxQueries, seed });
-        runs.push(run);
+      const runs = await tracedAttacks(scorer, attacked.texts, spam, threats, attackedAt, { maxQueries, seed });
+      for (const [k, threat] of threats.entries()) {
+        const run = runs[k] as TracedAttack;
         const at = (t: number): string => {
           const p = pointOf(run, t);
           return `${p.evaded}/${p.attacked} at ${t} (${p.queriesPerText.toFixed(0)} q)`;
@@ -207,6 +213,7 @@ await writeJsonFile(values.out as string, {
     attack: createTextAttack('greedy', { maxQueries }).config,
   },
   data: { train: splits.train.texts.length, validation: splits.validation.texts.length, test: splits.test.texts.length },
+  attacked: attacked.texts.length,
   rows,
   seconds: (Date.now() - started) / 1000,
 });

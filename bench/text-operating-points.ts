@@ -120,6 +120,89 @@ export async function tracedAttack(
   };
 }
 
+/** Most memoised rows per message (two threats under a 2,000-query cap need 4,000); past it the memo starts over. */
+const MEMO_ROWS = 8192;
+
+/**
+ * `scorer` with its rows memoised by text. The model is deterministic and a text's row does
+ * not depend on its batch, so a memoised row is the row a fresh query would return: the
+ * searches' results and query counts do not change, only the model calls do.
+ */
+function memoised(scorer: TextClassifier): { model: TextClassifier; clear(): void } {
+  const memo = new Map<string, Float32Array>();
+  return {
+    clear: () => memo.clear(),
+    model: {
+      id: scorer.id,
+      classes: scorer.classes,
+      async predictProba(texts) {
+        const missing = [...new Set(texts.filter((t) => !memo.has(t)))];
+        if (missing.length > 0) {
+          const rows = await scorer.predictProba(missing);
+          if (memo.size + missing.length > MEMO_ROWS) memo.clear();
+          missing.forEach((t, i) => memo.set(t, rows[i] as Float32Array));
+        }
+        return texts.map((t) => memo.get(t) as Float32Array);
+      },
+    },
+  };
+}
+
+/**
+ * One greedy search per threat of `texts` against `scorer` flagging from `attackedAt`, every
+ * kept state recorded. The threats' searches of a message run one after the other over a
+ * shared memo of the filter's rows: the capped threat is the stress threat with a word cap,
+ * so the two take the same path (the clean query, the leave-one-out ranking, every candidate)
+ * until the cap binds, and on a message of fewer than 50 words all the way. Each search is
+ * run on its message alone with `firstRow` set, so it draws the generator a run over all
+ * texts would give it: the results equal one run per threat (`--verify-frontier` checks).
+ * Seconds per threat count its own searches (the second threat's are cheaper for the memo).
+ */
+export async function tracedAttacks(
+  scorer: TextClassifier,
+  texts: readonly string[],
+  positive: number,
+  threats: readonly TextThreatModel[],
+  attackedAt: number,
+  options: { maxQueries: number; seed: number },
+): Promise<TracedAttack[]> {
+  const attack = createTextAttack('greedy', { maxQueries: options.maxQueries });
+  const memo = memoised(scorer);
+  const model = withDecisionThreshold(memo.model, { positiveClass: positive, threshold: attackedAt });
+  const runs = threats.map(() => ({
+    recorder: recordTextTraces(texts.length, { positiveClass: positive, threshold: attackedAt }),
+    queries: new Int32Array(texts.length),
+    seconds: 0,
+  }));
+  for (let i = 0; i < texts.length; i++) {
+    memo.clear();
+    for (const [k, threat] of threats.entries()) {
+      const run = runs[k] as (typeof runs)[number];
+      const t0 = performance.now();
+      const result = await attack.run(model, [texts[i] as string], Int32Array.of(positive), threat, {
+        seed: options.seed,
+        firstRow: i,
+        onStep: (step) => run.recorder.onStep({ ...step, index: i }),
+      });
+      run.seconds += (performance.now() - t0) / 1000;
+      run.queries[i] = result.queries[0] as number;
+    }
+  }
+  memo.clear();
+  return threats.map((threat, k) => {
+    const run = runs[k] as (typeof runs)[number];
+    const traces = run.recorder.traces(run.queries);
+    return {
+      threat: threat.id,
+      attackedAt,
+      traces,
+      seconds: run.seconds,
+      queries: run.queries.reduce((a, b) => a + b, 0),
+      finalScores: traces.map((t) => Number((t.steps.at(-1)?.score ?? t.clean).toFixed(5))),
+    };
+  });
+}
+
 export interface PointAttack extends TextOperatingPoint {
   /** Seconds per attacked text at this point, estimated from the run's seconds per query. */
   secondsPerText: number;

@@ -10,6 +10,7 @@ import { trainTextClassifier } from '../../training/text/train.js';
 import type { TextDataset } from '../../data/text/text-dataset.js';
 import { corpusWordCounts, createLexicon } from './lexicon.js';
 import { createSpellingCorrector } from './spelling.js';
+import { spamLogOdds } from './vocabulary-defence.js';
 import { createTextNormalizer, normalizeText, normalizeTextWithReport } from './normalize.js';
 import { normalizedClassifier } from './normalized-classifier.js';
 import { createSynonymEncoder } from './synonyms.js';
@@ -199,6 +200,18 @@ test('unambiguous spelling repair: only when every word in reach is a form of on
     assert.ok([undefined, 'interest'].includes(spelling.correct(edited)), edited);
   // The nearest-word corrector over the same words is steerable: 'frre' becomes the most frequent near word.
   assert.notEqual(createSpellingCorrector(counts, { twoEditsFrom: 4 }).correct('frre'), undefined);
+});
+
+test('spamward repair: an ambiguous misspelling goes to the most spam-indicative word in reach', () => {
+  const texts = ['free money free offer', 'free cash now', 'the tree by the fire', 'fire drill at work', 'your tree'];
+  const labels = [1, 1, 0, 0, 0];
+  const counts = corpusWordCounts(texts, 1);
+  const scores = spamLogOdds(texts, labels, 1, counts);
+  assert.ok((scores.get('free') as number) > 1 && (scores.get('tree') as number) < 0);
+  const spelling = createSpellingCorrector(counts, { twoEditsFrom: 4, onlyUnambiguous: true, spamward: scores });
+  assert.equal(spelling.correct('frre'), 'free', "'free', 'tree' and 'fire' in reach: the spam word wins");
+  const strict = createSpellingCorrector(counts, { twoEditsFrom: 4, onlyUnambiguous: true, spamward: scores, spamwardMin: 5 });
+  assert.equal(strict.correct('frre'), undefined, 'below spamwardMin: left to the unknown-word rule');
 });
 
 test('unscramble repairs swapped letters by the letters alone, in any case', () => {

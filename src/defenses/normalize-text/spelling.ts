@@ -52,6 +52,16 @@ export interface SpellingOptions {
    * token is left to the unknown-word rule as without this stage.
    */
   readonly onlyUnambiguous?: boolean;
+  /**
+   * With `onlyUnambiguous`: where the words in reach are forms of more than one word, repair
+   * to the one most indicative of spam when its score here (e.g. {@link spamLogOdds}) is at
+   * least `spamwardMin`, instead of leaving the token to the unknown-word rule. An attacker who
+   * edits a spam word so two words are in reach then gets the spam word back (a dropped word
+   * reads as ham); a ham typo near a spam word is read as that word, which the bench measures.
+   */
+  readonly spamward?: ReadonlyMap<string, number>;
+  /** Least spam score of a spamward repair; default 1 (log-odds, about 2.7 to 1). */
+  readonly spamwardMin?: number;
 }
 
 /**
@@ -119,6 +129,8 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
         let bestDistance = Infinity;
         let bestCount = -1;
         const stemsInReach = new Set<string>();
+        let spamBest: string | undefined;
+        let spamBestScore = options.spamwardMin ?? 1;
         const seen = new Set<string>();
         const once = deletions(word);
         const keys = limit === 2 ? new Set([word, ...once, ...once.flatMap(deletions)]) : [word, ...once];
@@ -130,6 +142,11 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
             const d = osaDistance(word, candidate);
             if (d > limit) continue;
             if (onlyUnambiguous) stemsInReach.add(stemmer(candidate));
+            const spamScore = options.spamward?.get(candidate);
+            if (spamScore !== undefined && (spamScore > spamBestScore || (spamScore === spamBestScore && spamBest === undefined))) {
+              spamBest = candidate;
+              spamBestScore = spamScore;
+            }
             const c = counts.get(candidate) ?? 0;
             if (d < bestDistance || (d === bestDistance && (c > bestCount || (c === bestCount && candidate < (best as string))))) {
               best = candidate;
@@ -138,7 +155,7 @@ export function createSpellingCorrector(vocabulary: Iterable<readonly [string, n
             }
           }
         }
-        if (stemsInReach.size > 1) best = undefined;
+        if (stemsInReach.size > 1) best = spamBest;
       }
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(word, best ?? null);

@@ -36,6 +36,41 @@ export function trainingVocabulary(texts: Iterable<string>): Map<string, number>
 export interface VocabularyDefenceOptions {
   /** Encode WordNet synonyms as one code word per cluster; default true (loads WordNet). */
   readonly synonyms?: boolean;
+  /**
+   * Spam scores of vocabulary words ({@link spamLogOdds}): an ambiguous misspelling is repaired
+   * to the most spam-indicative word in reach (SpellingOptions.spamward). Experimental, off by
+   * default: bench:text `--spamward` measures it.
+   */
+  readonly spamward?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Smoothed log-odds that a message holding each word is spam, from labelled training texts
+ * (document counts, add-one): log((spam_w + 1) / (spam + 2)) - log((ham_w + 1) / (ham + 2)).
+ * Only words of `vocabulary` are scored.
+ */
+export function spamLogOdds(
+  texts: readonly string[],
+  labels: ArrayLike<number>,
+  positive: number,
+  vocabulary: ReadonlyMap<string, number>,
+): Map<string, number> {
+  const inSpam = new Map<string, number>();
+  const inHam = new Map<string, number>();
+  let spam = 0;
+  let ham = 0;
+  texts.forEach((text, i) => {
+    const isSpam = labels[i] === positive;
+    if (isSpam) spam++;
+    else ham++;
+    const into = isSpam ? inSpam : inHam;
+    for (const w of new Set(text.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? []))
+      if (vocabulary.has(w)) into.set(w, (into.get(w) ?? 0) + 1);
+  });
+  const out = new Map<string, number>();
+  for (const w of vocabulary.keys())
+    out.set(w, Math.log(((inSpam.get(w) ?? 0) + 1) / (spam + 2)) - Math.log(((inHam.get(w) ?? 0) + 1) / (ham + 2)));
+  return out;
 }
 
 /**
@@ -49,7 +84,11 @@ export interface VocabularyDefenceOptions {
 export function vocabularyDefence(vocabulary: ReadonlyMap<string, number>, options: VocabularyDefenceOptions = {}): NormalizeTextOptions {
   return {
     lexicon: createLexicon(vocabulary.keys(), { inflectByPartOfSpeech: true }),
-    spelling: createSpellingCorrector(vocabulary, { twoEditsFrom: 4, onlyUnambiguous: true }),
+    spelling: createSpellingCorrector(vocabulary, {
+      twoEditsFrom: 4,
+      onlyUnambiguous: true,
+      ...(options.spamward ? { spamward: options.spamward } : {}),
+    }),
     markObfuscation: true,
     repairCapitalised: true,
     unknownWords: 'drop',
