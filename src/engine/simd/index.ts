@@ -249,9 +249,11 @@ function bind(backend: BackendWasm, raw: SimdExports): SimdKernels {
 /**
  * Switches for benchmarks and tests. `enabled: false` makes `simdKernels` return undefined;
  * `relaxed: false` keeps the plain SIMD module where the engine would accept the relaxed
- * SIMD one (fused multiply-add in the conv kernels' inner loops).
+ * SIMD one (fused multiply-add in the conv kernels' inner loops). `RAMPART_SIMD=plain` sets
+ * it for a process: relaxed multiply-adds are fused only on CPUs with FMA, so queue workers
+ * on a mix of CPUs agree bit for bit only on the plain module.
  */
-export const simdKernelOptions = { enabled: true, relaxed: true };
+export const simdKernelOptions = { enabled: true, relaxed: process.env['RAMPART_SIMD'] !== 'plain' };
 
 /**
  * The slice of the WebAssembly JS API used here. The project's type libraries (ES2022 +

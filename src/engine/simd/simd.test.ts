@@ -5,6 +5,7 @@
  * ../kernels/kernels.test.ts.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
@@ -70,6 +71,19 @@ describe('SIMD kernels module', () => {
       simdKernelOptions.relaxed = true;
       tf.dispose([x, w]);
     }
+  });
+
+  it('RAMPART_SIMD=plain keeps a process on the plain module', () => {
+    const script = `const m = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).href)}); console.log(m.simdKernelsVariant());`;
+    const run = (value: string | undefined) => {
+      const env = { ...process.env, RAMPART_SIMD: value };
+      if (value === undefined) delete env['RAMPART_SIMD'];
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    assert.equal(run('plain'), 'plain');
+    assert.equal(run(undefined), 'relaxed');
   });
 
   it('simdKernelOptions.enabled = false turns it off', async () => {
