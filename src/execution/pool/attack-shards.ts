@@ -70,9 +70,13 @@ const SPLITTABLE_ATTACKS: ReadonlySet<string> = new Set(['pgd', 'fgsm']);
 /** No piece smaller than this: below it a worker's fixed cost per call outweighs the rows. */
 const MIN_PIECE_ROWS = 4;
 
-/** Whether a shard of this attack may be cut into pieces without changing a number (one run, independent rows). */
+/**
+ * Whether a shard of this attack may be cut into pieces without changing a number (one run,
+ * independent rows). Not with EOT: it attacks a randomised model, whose draws follow the
+ * batch it is called with.
+ */
 export function splittable(attackId: string, options: Record<string, unknown>): boolean {
-  return SPLITTABLE_ATTACKS.has(attackId) && (options.restarts === undefined || options.restarts === 1);
+  return SPLITTABLE_ATTACKS.has(attackId) && (options.restarts === undefined || options.restarts === 1) && options.eot === undefined;
 }
 
 /** A piece of shard `shard`: rows `[start, end)` of the batch. */

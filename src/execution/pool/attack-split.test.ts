@@ -107,6 +107,7 @@ describe('pool: a shard split across idle workers', () => {
     assert.equal(shardPieces([[0, 9]], 8, true).length, 2);
     assert.ok(splittable('pgd', {}) && splittable('pgd', { restarts: 1 }) && splittable('fgsm', {}));
     assert.ok(!splittable('pgd', { restarts: 2 }) && !splittable('apgd', {}) && !splittable('square', {}));
+    assert.ok(!splittable('pgd', { eot: 8 }), 'EOT attacks a randomised model: its draws follow the batch');
   });
 
   for (const norm of ['linf', 'l2'] as const) {
