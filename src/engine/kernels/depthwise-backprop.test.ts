@@ -92,6 +92,19 @@ function gradients(c: Case, seed: number): () => Float32Array[] {
     });
 }
 
+/** Both gradients of case `c` on wasm within 1e-4 (relative) of the cpu backend's. */
+async function assertMatchesCpu(c: Case, seed: number, label: string): Promise<void> {
+  const f = gradients(c, seed);
+  await tf.setBackend('cpu');
+  const cpu = f();
+  await tf.setBackend('wasm');
+  const wasm = f();
+  cpu.forEach((ref, k) => {
+    const err = relError(ref, wasm[k]!);
+    assert.ok(err <= 1e-4, `${label}: ${k === 0 ? 'input' : 'filter'} gradient relative error ${err.toExponential(2)}`);
+  });
+}
+
 before(async () => {
   registerWasmGradientKernels();
   await tf.setBackend('wasm');
@@ -106,17 +119,7 @@ describe('depthwise convolution gradients on wasm', () => {
 
   CASES.forEach((c, i) => {
     const label = `[${c.batch},${c.size},${c.channels}] x${c.multiplier} k${c.kernel} s${c.stride} d${c.dilation} ${typeof c.pad === 'string' ? c.pad : 'explicit'}`;
-    it(`match the cpu backend to 1e-4: ${label}`, async () => {
-      const f = gradients(c, 100 + i);
-      await tf.setBackend('cpu');
-      const cpu = f();
-      await tf.setBackend('wasm');
-      const wasm = f();
-      cpu.forEach((ref, k) => {
-        const err = relError(ref, wasm[k]!);
-        assert.ok(err <= 1e-4, `${k === 0 ? 'input' : 'filter'} gradient: relative error ${err.toExponential(2)}`);
-      });
-    });
+    it(`match the cpu backend to 1e-4: ${label}`, () => assertMatchesCpu(c, 100 + i, label));
   });
 
   const routes = [
@@ -128,20 +131,7 @@ describe('depthwise convolution gradients on wasm', () => {
     it(`match the cpu backend to 1e-4 over the SIMD grid (${label})`, async () => {
       Object.assign(depthwiseBackpropOptions, { simd, transposed });
       try {
-        for (const [i, c] of SIMD_GRID.entries()) {
-          const f = gradients(c, 300 + i);
-          await tf.setBackend('cpu');
-          const cpu = f();
-          await tf.setBackend('wasm');
-          const wasm = f();
-          cpu.forEach((ref, k) => {
-            const err = relError(ref, wasm[k]!);
-            assert.ok(
-              err <= 1e-4,
-              `case ${i} ${JSON.stringify(c)}: ${k === 0 ? 'input' : 'filter'} gradient error ${err.toExponential(2)}`,
-            );
-          });
-        }
+        for (const [i, c] of SIMD_GRID.entries()) await assertMatchesCpu(c, 300 + i, `case ${i} ${JSON.stringify(c)}`);
       } finally {
         Object.assign(depthwiseBackpropOptions, { simd: true, transposed: true });
       }

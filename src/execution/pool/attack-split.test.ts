@@ -9,52 +9,13 @@ import { after, before, describe, it } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
 
-import { createAttack } from '../../attacks/registry.js';
 import { initEngine } from '../../engine/backend.js';
 import { buildModel } from '../../models/architectures.js';
-import { TfjsClassifier } from '../../models/tfjs-classifier.js';
-import { threatModel, type ThreatModel } from '../../threats/threat-model.js';
+import { threatModel } from '../../threats/threat-model.js';
 
 import { shardPieces, splittable } from './attack-shards.js';
 import { createWorkerPool, type PoolModelHandle, type WorkerPool } from './index.js';
-
-const SHAPE = [12, 12, 1];
-const ROW = 144;
-
-function inputs(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n * ROW);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < out.length; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 4294967296;
-  }
-  return out;
-}
-
-async function reference(
-  model: tf.LayersModel,
-  attackId: string,
-  options: Record<string, unknown>,
-  x: Float32Array,
-  labels: Int32Array,
-  threat: ThreatModel,
-  seed: number,
-  targets?: Int32Array,
-) {
-  const input = tf.tensor(x, [labels.length, ...SHAPE]);
-  const result = await createAttack(attackId, options).run(new TfjsClassifier(model), input, labels, threat, {
-    seed,
-    ...(targets ? { goal: { kind: 'targeted' as const, targets } } : {}),
-  });
-  const adversarial = Float32Array.from(await result.adversarial.data());
-  result.adversarial.dispose();
-  input.dispose();
-  return { ...result, adversarial };
-}
+import { POOL_SHAPE as SHAPE, poolInputs as inputs, referenceAttack } from '../../../test/pool-support.js';
 
 describe('pool: a shard split across idle workers', () => {
   let mlp: tf.Sequential;
@@ -118,7 +79,7 @@ describe('pool: a shard split across idle workers', () => {
       it(`PGD with random start, ${norm}, ${name}: bit for bit attack.run on the whole shard`, async () => {
         const threat = threatModel({ norm, epsilon: norm === 'linf' ? 0.1 : 1 });
         const options = { steps: 4, randomStart: true };
-        const ref = await reference(pick(), 'pgd', options, x, labels, threat, 7);
+        const ref = await referenceAttack(pick(), 'pgd', options, x, labels, threat, 7);
         const got = await pool.attack(handles.get(pick())!, { attackId: 'pgd', attackOptions: options, threat, x, labels, seed: 7 });
         assert.deepEqual(got.adversarial, ref.adversarial);
         assert.deepEqual(got.success, ref.success);
@@ -137,7 +98,7 @@ describe('pool: a shard split across idle workers', () => {
     // unsplit, the loop runs on for the second half, and every row is charged for it.
     const wrong = labels.map((l, i) => (i < n / 2 ? (l + 1) % 10 : l));
     const options = { steps: 3, randomStart: false };
-    const ref = await reference(mlp, 'pgd', options, x, wrong, threat, 2);
+    const ref = await referenceAttack(mlp, 'pgd', options, x, wrong, threat, 2);
     assert.ok(
       ref.queries.every((q) => q === 4),
       'the unsplit loop ran all its steps',
@@ -147,7 +108,7 @@ describe('pool: a shard split across idle workers', () => {
     assert.deepEqual(got.adversarial, ref.adversarial);
     assert.deepEqual(got.success, ref.success);
     const targets = labels.map((l) => (l + 3) % 10);
-    const tref = await reference(cnn, 'pgd', { steps: 3 }, x, labels, threat, 4, targets);
+    const tref = await referenceAttack(cnn, 'pgd', { steps: 3 }, x, labels, threat, 4, targets);
     const tgot = await pool.attack(handles.get(cnn)!, {
       attackId: 'pgd',
       attackOptions: { steps: 3 },

@@ -12,33 +12,16 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 
 import { EngineError, GradientError, InputError, UsageError } from '../../core/errors.js';
-import { createAttack } from '../../attacks/registry.js';
 import { initEngine } from '../../engine/backend.js';
 import { buildModel } from '../../models/architectures.js';
-import { TfjsClassifier } from '../../models/tfjs-classifier.js';
 import { threatModel } from '../../threats/threat-model.js';
 import { createObjective, type ObjectiveOptions } from '../../training/objectives/registry.js';
 import { standardObjective } from '../../training/objectives/standard.js';
 
 import { applyPoolGradients, createWorkerPool, type PoolModelHandle, type WorkerExitEvent, type WorkerPool } from './index.js';
+import { POOL_ROW as ROW, POOL_SHAPE as SHAPE, poolInputs as inputs, referenceAttack } from '../../../test/pool-support.js';
 
-const SHAPE = [12, 12, 1];
-const ROW = 144;
-
-/** Deterministic inputs in [0, 1) (xorshift32), independent of any backend. */
-function inputs(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n * ROW);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < out.length; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 4294967296;
-  }
-  return out;
-}
+const LINF_01 = threatModel({ norm: 'linf', epsilon: 0.1 });
 
 /** The model's own predictions, so every example starts correctly classified. */
 async function predictions(model: tf.LayersModel, x: Float32Array, n: number): Promise<Int32Array> {
@@ -53,29 +36,6 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
-}
-
-/** The single-process reference: `attack.run` on the whole batch in this thread. */
-async function reference(
-  model: tf.LayersModel,
-  attackId: string,
-  options: Record<string, unknown>,
-  x: Float32Array,
-  labels: Int32Array,
-  seed: number,
-  targets?: Int32Array,
-) {
-  const clf = new TfjsClassifier(model);
-  const input = tf.tensor(x, [labels.length, ...SHAPE]);
-  const threat = threatModel({ norm: 'linf', epsilon: 0.1 });
-  const result = await createAttack(attackId, options).run(clf, input, labels, threat, {
-    seed,
-    ...(targets ? { goal: { kind: 'targeted' as const, targets } } : {}),
-  });
-  const adversarial = Float32Array.from(await result.adversarial.data());
-  result.adversarial.dispose();
-  input.dispose();
-  return { ...result, adversarial };
 }
 
 describe('WorkerPool', () => {
@@ -115,7 +75,7 @@ describe('WorkerPool', () => {
 
   it('FGSM: identical success flags and adversarial inputs with 1 and 2 workers and in a single process', async () => {
     const request = { attackId: 'fgsm', threat, x, labels, seed: 0 };
-    const ref = await reference(mlp, 'fgsm', {}, x, labels, 0);
+    const ref = await referenceAttack(mlp, 'fgsm', {}, x, labels, LINF_01, 0);
     const a = await one.attack(mlpOne, request);
     const b = await two.attack(mlpTwo, request);
     assert.ok(ref.success.some((s) => s === 1) && ref.success.some((s) => s === 0), 'a batch with both outcomes');
@@ -132,7 +92,7 @@ describe('WorkerPool', () => {
 
   it('FGSM targeted: shards carry their slice of the targets', async () => {
     const targets = labels.map((l) => (l + 1) % 10);
-    const ref = await reference(mlp, 'fgsm', {}, x, labels, 0, targets);
+    const ref = await referenceAttack(mlp, 'fgsm', {}, x, labels, LINF_01, 0, targets);
     const b = await two.attack(mlpTwo, { attackId: 'fgsm', threat, x, labels, goal: { kind: 'targeted', targets } });
     assert.deepEqual(b.success, ref.success);
     assert.ok(maxAbsDiff(b.adversarial, ref.adversarial) <= 1e-6);
@@ -158,7 +118,7 @@ describe('WorkerPool', () => {
   it('PGD: a batch within one shard equals attack.run with the same seed', async () => {
     const small = x.subarray(0, 20 * ROW);
     const smallLabels = labels.subarray(0, 20);
-    const ref = await reference(mlp, 'pgd', { steps: 3 }, small, smallLabels, 5);
+    const ref = await referenceAttack(mlp, 'pgd', { steps: 3 }, small, smallLabels, LINF_01, 5);
     const b = await two.attack(mlpTwo, { attackId: 'pgd', attackOptions: { steps: 3 }, threat, x: small, labels: smallLabels, seed: 5 });
     assert.deepEqual(b.success, ref.success);
     assert.ok(maxAbsDiff(b.adversarial, ref.adversarial) <= 1e-6);
@@ -358,7 +318,7 @@ describe('WorkerPool', () => {
       });
       await pool.setWeights(handle, mlp);
       const ok = await pool.attack(handle, { attackId: 'fgsm', threat, x, labels });
-      const ref = await reference(mlp, 'fgsm', {}, x, labels, 0);
+      const ref = await referenceAttack(mlp, 'fgsm', {}, x, labels, LINF_01, 0);
       assert.deepEqual(ok.success, ref.success);
     }
   });
